@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * filter: MLflow's search grammar (runs/search and experiments/search filter
+ * strings and order_by lists) compiled to parameterised SQL fragments for
+ * the SQLite schema in schema/. No user text ever becomes SQL text: keys and
+ * values are bound as parameters, column names come from a whitelist.
+ * Called by the search handlers through store.c; pure, no I/O, thread-safe.
+ *
+ * Query shape the fragments fit (aliases are fixed):
+ *   runs:        SELECT ... FROM runs AS r <joins>
+ *                WHERE <caller's conditions> <where> ORDER BY <order>
+ *   experiments: SELECT ... FROM experiments AS e <joins>
+ *                WHERE <caller's conditions> <where> ORDER BY <order>
+ * Parameters are bound positionally in text order: joins.params first, then
+ * the caller's own, then where.params, then order.params.
+ */
+#ifndef SERVER_FILTER_H
+#define SERVER_FILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "strbuf.h"
+
+enum sqlv_type { SQLV_TEXT, SQLV_INT, SQLV_REAL };
+
+/* One bound value. 'text' is owned by the fragment (freed on cleanup). */
+struct sqlv {
+    enum sqlv_type type;
+    char *text;
+    int64_t i;
+    double d;
+};
+
+/* SQL text plus the values for its '?' placeholders, in order. */
+struct sql_frag {
+    struct strbuf sql;
+    struct sqlv *params;
+    size_t nparams;
+    size_t cap;
+};
+
+struct search_sql {
+    struct sql_frag joins; /* "" or " LEFT JOIN ... ON ..." (each with a
+                              leading space) */
+    struct sql_frag where; /* "" or " AND (...) AND (...)" */
+    struct sql_frag order; /* never empty: "a, b, ..." including MLflow's
+                              tie-breaks, without the ORDER BY keyword */
+};
+
+void search_sql_init(struct search_sql *q);
+void search_sql_cleanup(struct search_sql *q);
+
+/* Compiles a runs/search filter (NULL or "" = match all) and order_by list
+ * (n_order may be 0) into 'out', which the caller initialised. On error
+ * returns SRV_E_INVALID_PARAMETER_VALUE with an MLflow-style message in 'eb';
+ * 'out' must still be cleaned up. */
+enum srv_err filter_build_runs(const char *filter, const char *const *order_by,
+                               size_t n_order, struct search_sql *out,
+                               struct errbuf *eb);
+
+/* The same for experiments/search (attributes name, creation_time,
+ * last_update_time, experiment_id for ordering, and tags). */
+enum srv_err filter_build_experiments(const char *filter,
+                                      const char *const *order_by,
+                                      size_t n_order, struct search_sql *out,
+                                      struct errbuf *eb);
+
+#endif
