@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * api: what handlers see of a request and fill in for a response, and the
+ * handler contract. http.c owns both structs; handlers never include
+ * microhttpd.h. A handler either completes the response (H_DONE) or hands
+ * a store write to http.c (H_PENDING): the connection is suspended, the
+ * write is group-committed, and then 'after_write' builds the response
+ * (NULL: "{}"; an error response is built by http.c when the write failed).
+ */
+#ifndef SERVER_API_H
+#define SERVER_API_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "err.h"
+#include "store.h"
+#include "strbuf.h"
+
+/* Process-wide state handlers use; read-only after start-up. */
+struct app {
+    struct store *store;
+    const struct config *cfg;
+};
+
+struct response;
+
+struct request {
+    const char *method;
+    const char *path;
+    cJSON *args; /* body object, or the query string as an object */
+    struct app *app;
+
+    /* set by a handler returning H_PENDING */
+    struct store_write *write;
+    enum handler_result (*after_write)(struct request *req,
+                                       struct response *res);
+    void *state; /* handler-owned; freed with state_free at completion */
+    void (*state_free)(void *state);
+};
+
+struct response {
+    unsigned status;
+    const char *content_type; /* static string */
+    struct strbuf body;
+    unsigned retry_after_s; /* 0 = no Retry-After header */
+};
+
+enum handler_result { H_DONE, H_PENDING };
+
+typedef enum handler_result (*handler_fn)(struct request *req,
+                                          struct response *res);
+
+/* Fills 'res' with MLflow's error JSON for 'e' and 'message'. */
+void api_error(struct response *res, enum srv_err e, const char *message);
+
+/* Fills 'res' with 200 and the JSON in 'body' (taken over; 'body' is left
+ * empty). */
+void api_ok(struct response *res, struct strbuf *body);
+
+/* Fills 'res' with 200 "{}". */
+void api_ok_empty(struct response *res);
+
+/* Prepares a pending write: allocates 'size' zeroed bytes as req->state
+ * (freed with free() at completion unless the handler sets state_free),
+ * points req->write at the store_write that must be its first member, and
+ * returns it. NULL when out of memory. */
+void *api_pending(struct request *req, size_t size,
+                  enum handler_result (*after_write)(struct request *,
+                                                     struct response *));
+
+#endif

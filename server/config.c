@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * config: flag and environment parsing. Each option is one row of a table,
+ * so the flag, its variable, its default and its help line stay together.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "version.h"
+
+enum opt_id {
+    OPT_HOST,
+    OPT_PORT,
+    OPT_DB,
+    OPT_ARTIFACT_ROOT,
+    OPT_WEB_ROOT,
+    OPT_THREADS,
+    OPT_MAX_BODY_BYTES,
+    OPT_DURABILITY,
+    OPT_LOG_LEVEL,
+    OPT_COUNT
+};
+
+struct opt {
+    const char *flag; /* without the leading "--" */
+    const char *env;
+    const char *metavar;
+    const char *help;
+};
+
+static const struct opt opts[OPT_COUNT] = {
+    [OPT_HOST] = {"host", "GREENTRACK_HOST", "ADDR",
+                  "address to listen on (default 127.0.0.1)"},
+    [OPT_PORT] = {"port", "GREENTRACK_PORT", "N",
+                  "TCP port (default 5000; 0 picks a free port)"},
+    [OPT_DB] = {"db", "GREENTRACK_DB", "PATH",
+                "SQLite database file (default ./greentrack.db)"},
+    [OPT_ARTIFACT_ROOT] = {"artifact-root", "GREENTRACK_ARTIFACT_ROOT", "DIR",
+                           "root of run artifacts (default ./mlartifacts)"},
+    [OPT_WEB_ROOT] = {"web-root", "GREENTRACK_WEB_ROOT", "DIR",
+                      "built web UI (default: next to the binary)"},
+    [OPT_THREADS] = {"threads", "GREENTRACK_THREADS", "N",
+                     "HTTP threads (default: number of CPUs)"},
+    [OPT_MAX_BODY_BYTES] = {"max-body-bytes", "GREENTRACK_MAX_BODY_BYTES", "N",
+                            "largest accepted request body (default 16 MiB)"},
+    [OPT_DURABILITY] = {"durability", "GREENTRACK_DURABILITY", "full|normal",
+                        "full: survives power loss (default); normal: "
+                        "survives a crash of the process"},
+    [OPT_LOG_LEVEL] = {"log-level", "GREENTRACK_LOG_LEVEL",
+                       "error|warn|info|debug", "log verbosity (default info)"},
+};
+
+static void print_help(void)
+{
+    printf("Usage: greentrack-server [OPTION]...\n"
+           "Experiment-tracking server speaking the MLflow Tracking REST API "
+           "2.0, with carbon accounting.\n\n");
+    for (int i = 0; i < OPT_COUNT; i++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s %s", opts[i].flag, opts[i].metavar);
+        printf("  %-36s %s\n", left, opts[i].help);
+        printf("  %-36s   env: %s\n", "", opts[i].env);
+    }
+    printf("  %-36s %s\n", "--help", "show this help and exit");
+    printf("  %-36s %s\n", "--version", "show the version and exit");
+}
+
+static int parse_uint(const char *s, unsigned long long max,
+                      unsigned long long *out)
+{
+    char *end;
+    if (!*s || *s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int copy_str(char *dst, size_t dstlen, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= dstlen)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+/* Applies one option value; returns 0 or -1 with 'err' set. 'source' names
+ * where the value came from, for the message. */
+static int apply(struct config *cfg, enum opt_id id, const char *val,
+                 const char *source, char *err, size_t errlen)
+{
+    unsigned long long n;
+    switch (id) {
+    case OPT_HOST:
+        if (!*val || copy_str(cfg->host, sizeof(cfg->host), val))
+            goto bad;
+        return 0;
+    case OPT_PORT:
+        if (parse_uint(val, 65535, &n))
+            goto bad;
+        cfg->port = (unsigned)n;
+        return 0;
+    case OPT_DB:
+        if (!*val || copy_str(cfg->db_path, sizeof(cfg->db_path), val))
+            goto bad;
+        return 0;
+    case OPT_ARTIFACT_ROOT:
+        if (!*val ||
+            copy_str(cfg->artifact_root, sizeof(cfg->artifact_root), val))
+            goto bad;
+        return 0;
+    case OPT_WEB_ROOT:
+        if (copy_str(cfg->web_root, sizeof(cfg->web_root), val))
+            goto bad;
+        return 0;
+    case OPT_THREADS:
+        if (parse_uint(val, 256, &n) || n == 0)
+            goto bad;
+        cfg->threads = (unsigned)n;
+        return 0;
+    case OPT_MAX_BODY_BYTES:
+        if (parse_uint(val, (unsigned long long)1 << 32, &n) || n < 1024)
+            goto bad;
+        cfg->max_body_bytes = (size_t)n;
+        return 0;
+    case OPT_DURABILITY:
+        if (strcmp(val, "full") == 0)
+            cfg->durability = DURABILITY_FULL;
+        else if (strcmp(val, "normal") == 0)
+            cfg->durability = DURABILITY_NORMAL;
+        else
+            goto bad;
+        return 0;
+    case OPT_LOG_LEVEL:
+        if (log_level_parse(val, &cfg->log_level))
+            goto bad;
+        return 0;
+    case OPT_COUNT:
+        break;
+    }
+bad:
+    snprintf(err, errlen, "invalid value '%s' for %s (expected %s)", val,
+             source, opts[id].metavar);
+    return -1;
+}
+
+static int find_opt(const char *name, size_t len)
+{
+    for (int i = 0; i < OPT_COUNT; i++) {
+        if (strlen(opts[i].flag) == len && strncmp(opts[i].flag, name, len) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static int is_dir_with_index(const char *dir)
+{
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/index.html", dir);
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The UI ships next to the binary: <bindir>/../share/greentrack/web, which
+ * is both the build tree's layout and the install prefix's. */
+static void find_web_root(struct config *cfg)
+{
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return;
+    *slash = '\0';
+    char cand[PATH_MAX + 64];
+    snprintf(cand, sizeof(cand), "%s/../share/greentrack/web", exe);
+    char real[PATH_MAX];
+    if (realpath(cand, real) && is_dir_with_index(real))
+        copy_str(cfg->web_root, sizeof(cfg->web_root), real);
+}
+
+enum config_result config_load(struct config *cfg, int argc, char **argv,
+                               char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->host, sizeof(cfg->host), "127.0.0.1");
+    cfg->port = 5000;
+    snprintf(cfg->db_path, sizeof(cfg->db_path), "./greentrack.db");
+    snprintf(cfg->artifact_root, sizeof(cfg->artifact_root), "./mlartifacts");
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
+    cfg->max_body_bytes = 16u << 20;
+    cfg->durability = DURABILITY_FULL;
+    cfg->log_level = LOG_INFO;
+    bool web_root_set = false;
+
+    for (int i = 0; i < OPT_COUNT; i++) {
+        const char *v = getenv(opts[i].env);
+        if (!v)
+            continue;
+        if (apply(cfg, (enum opt_id)i, v, opts[i].env, err, errlen))
+            return CONFIG_ERROR;
+        if (i == OPT_WEB_ROOT)
+            web_root_set = true;
+    }
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            print_help();
+            return CONFIG_EXIT_OK;
+        }
+        if (strcmp(a, "--version") == 0) {
+            printf("greentrack-server %s\n", GREENTRACK_VERSION);
+            return CONFIG_EXIT_OK;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument '%s' (see --help)", a);
+            return CONFIG_ERROR;
+        }
+        const char *name = a + 2;
+        const char *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        int id = find_opt(name, len);
+        if (id < 0) {
+            snprintf(err, errlen, "unknown option '%.*s' (see --help)",
+                     (int)(len + 2), a);
+            return CONFIG_ERROR;
+        }
+        const char *val = eq ? eq + 1 : NULL;
+        if (!val) {
+            if (i + 1 >= argc) {
+                snprintf(err, errlen, "option '--%s' needs a value",
+                         opts[id].flag);
+                return CONFIG_ERROR;
+            }
+            val = argv[++i];
+        }
+        char source[64];
+        snprintf(source, sizeof(source), "--%s", opts[id].flag);
+        if (apply(cfg, (enum opt_id)id, val, source, err, errlen))
+            return CONFIG_ERROR;
+        if (id == OPT_WEB_ROOT)
+            web_root_set = true;
+    }
+
+    /* Artifact URIs handed to clients must not depend on the server's
+     * working directory, so the root is made absolute. */
+    if (cfg->artifact_root[0] != '/') {
+        char cwd[PATH_MAX];
+        if (!getcwd(cwd, sizeof(cwd))) {
+            snprintf(err, errlen, "cannot read the working directory");
+            return CONFIG_ERROR;
+        }
+        char abs[sizeof(cfg->artifact_root)];
+        const char *rel = cfg->artifact_root;
+        if (strncmp(rel, "./", 2) == 0)
+            rel += 2;
+        if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, rel) >=
+            sizeof(abs)) {
+            snprintf(err, errlen, "artifact root path too long");
+            return CONFIG_ERROR;
+        }
+        memcpy(cfg->artifact_root, abs, sizeof(abs));
+    }
+    size_t alen = strlen(cfg->artifact_root);
+    while (alen > 1 && cfg->artifact_root[alen - 1] == '/')
+        cfg->artifact_root[--alen] = '\0';
+    if (!web_root_set)
+        find_web_root(cfg);
+    return CONFIG_OK;
+}

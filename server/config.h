@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * config: the server's settings from command-line flags and GREENTRACK_*
+ * environment variables (a flag wins over its variable). Owned by main;
+ * read-only once the server starts.
+ */
+#ifndef SERVER_CONFIG_H
+#define SERVER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "log.h"
+
+enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
+
+struct config {
+    char host[256];
+    unsigned port;
+    char db_path[4096];
+    char artifact_root[4096]; /* made absolute by config_load */
+    char web_root[4096];      /* "" when no UI directory was found */
+    unsigned threads;
+    size_t max_body_bytes;
+    enum durability durability;
+    enum log_level log_level;
+};
+
+enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
+
+/* Fills 'cfg' from argv and the environment. CONFIG_EXIT_OK: --help or
+ * --version was printed to stdout. CONFIG_ERROR: a one-line message is in
+ * 'err'. 'argv0' is used to find the web UI next to the binary. */
+enum config_result config_load(struct config *cfg, int argc, char **argv,
+                               char *err, size_t errlen);
+
+#endif

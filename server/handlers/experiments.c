@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * experiments: the experiments endpoints of the MLflow REST API, plus the
+ * legacy experiments/list that pre-2.0 clients (the npm package) call.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "handlers.h"
+#include "jsonx.h"
+#include "pagetoken.h"
+#include "render.h"
+#include "validate.h"
+
+static const char *const view_names[] = {"ACTIVE_ONLY", "DELETED_ONLY", "ALL"};
+
+/*---- reads ----*/
+
+static enum handler_result respond_experiment(struct response *res,
+                                              enum srv_err e,
+                                              struct experiment *x,
+                                              struct errbuf *eb)
+{
+    if (e)
+        return h_fail(res, e, eb);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_append_str(&sb, "{\"experiment\":");
+    render_experiment(&sb, x);
+    strbuf_append_char(&sb, '}');
+    experiment_cleanup(x);
+    api_ok(res, &sb);
+    return H_DONE;
+}
+
+enum handler_result h_experiments_get(struct request *req,
+                                      struct response *res)
+{
+    struct errbuf eb;
+    int64_t id;
+    enum srv_err e = h_experiment_id(req->args, "experiment_id", true, &id,
+                                     &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct experiment x;
+    e = store_experiment_get(req->app->store, id, &x, &eb);
+    return respond_experiment(res, e, &x, &eb);
+}
+
+enum handler_result h_experiments_get_by_name(struct request *req,
+                                              struct response *res)
+{
+    struct errbuf eb;
+    const char *name;
+    enum srv_err e = jx_str(req->args, "experiment_name", true, &name, &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct experiment x;
+    e = store_experiment_get_by_name(req->app->store, name, &x, &eb);
+    return respond_experiment(res, e, &x, &eb);
+}
+
+static void render_experiment_list(struct strbuf *sb,
+                                   const struct experiment *list, size_t n,
+                                   bool *first)
+{
+    if (n == 0)
+        return;
+    render_key(sb, "experiments", *first);
+    *first = false;
+    strbuf_append_char(sb, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strbuf_append_char(sb, ',');
+        render_experiment(sb, &list[i]);
+    }
+    strbuf_append_char(sb, ']');
+}
+
+enum handler_result h_experiments_search(struct request *req,
+                                         struct response *res)
+{
+    struct errbuf eb;
+    struct search_args a = {0};
+    const char *token;
+    const char **order = NULL;
+    bool present;
+    int view = VIEW_ACTIVE_ONLY;
+    enum srv_err e;
+    if ((e = h_max_results(req->args, SEARCH_MAX_RESULTS_DEFAULT,
+                           SEARCH_MAX_RESULTS_THRESHOLD, true, &a.max_results,
+                           &eb)) ||
+        (e = jx_str(req->args, "filter", false, &a.filter, &eb)) ||
+        (e = jx_str(req->args, "page_token", false, &token, &eb)) ||
+        (e = pagetoken_decode(token, &a.offset, &eb)) ||
+        (e = jx_str_list(req->args, "order_by", &order, &a.n_order_by, &eb)) ||
+        (e = jx_enum(req->args, "view_type", view_names, 3, 1, &present, &view,
+                     &eb))) {
+        free(order);
+        return h_fail(res, e, &eb);
+    }
+    a.order_by = order;
+    a.view = (enum view_type)view;
+    struct experiment *list;
+    size_t n;
+    bool more;
+    e = store_experiments_search(req->app->store, &a, &list, &n, &more, &eb);
+    free(order);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_append_char(&sb, '{');
+    bool first = true;
+    render_experiment_list(&sb, list, n, &first);
+    if (more) {
+        render_key(&sb, "next_page_token", first);
+        pagetoken_append_json(&sb, a.offset + (int64_t)n);
+    }
+    strbuf_append_char(&sb, '}');
+    experiments_free(list, n);
+    api_ok(res, &sb);
+    return H_DONE;
+}
+
+/* GET experiments/list (removed in MLflow 2.0): every experiment of the
+ * view, without paging, for old clients. */
+enum handler_result h_experiments_list(struct request *req,
+                                       struct response *res)
+{
+    struct errbuf eb;
+    bool present;
+    int view = VIEW_ACTIVE_ONLY;
+    enum srv_err e = jx_enum(req->args, "view_type", view_names, 3, 1,
+                             &present, &view, &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_append_char(&sb, '{');
+    bool first = true;
+    struct search_args a = {.view = (enum view_type)view,
+                            .max_results = SEARCH_MAX_RESULTS_THRESHOLD};
+    bool more = true;
+    size_t total = 0;
+    while (more) {
+        struct experiment *list;
+        size_t n;
+        a.offset = (int64_t)total;
+        e = store_experiments_search(req->app->store, &a, &list, &n, &more,
+                                     &eb);
+        if (e) {
+            strbuf_cleanup(&sb);
+            return h_fail(res, e, &eb);
+        }
+        if (first) {
+            render_experiment_list(&sb, list, n, &first);
+        } else {
+            /* continue the open array */
+            sb.len--; /* drop ']' */
+            for (size_t i = 0; i < n; i++) {
+                strbuf_append_char(&sb, ',');
+                render_experiment(&sb, &list[i]);
+            }
+            strbuf_append_char(&sb, ']');
+        }
+        total += n;
+        experiments_free(list, n);
+    }
+    strbuf_append_char(&sb, '}');
+    api_ok(res, &sb);
+    return H_DONE;
+}
+
+/*---- writes ----*/
+
+struct exp_write {
+    struct store_write w; /* first: api_pending relies on it */
+    struct kv_ref *tags;
+};
+
+static void exp_write_free(void *p)
+{
+    struct exp_write *x = p;
+    free(x->tags);
+    free(x);
+}
+
+static enum handler_result after_create(struct request *req,
+                                        struct response *res)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_append_str(&sb, "{\"experiment_id\":\"");
+    strbuf_append_i64(&sb, req->write->out_experiment_id);
+    strbuf_append_str(&sb, "\"}");
+    api_ok(res, &sb);
+    return H_DONE;
+}
+
+enum handler_result h_experiments_create(struct request *req,
+                                         struct response *res)
+{
+    struct errbuf eb;
+    const char *name, *location;
+    const cJSON *tags;
+    enum srv_err e;
+    if ((e = jx_str(req->args, "name", true, &name, &eb)) ||
+        (e = validate_experiment_name(name, &eb)) ||
+        (e = jx_str(req->args, "artifact_location", false, &location, &eb)) ||
+        (e = jx_array(req->args, "tags", &tags, &eb)))
+        return h_fail(res, e, &eb);
+    if (location && *location == '\0')
+        location = NULL;
+    if (location && (strncmp(location, "runs:", 5) == 0 ||
+                     strchr(location, '#') || strchr(location, '?')))
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "Invalid artifact_location '%.200s': it must "
+                              "not be a runs: URI and must not have a URL "
+                              "fragment or query parameters",
+                              location),
+                      &eb);
+    struct exp_write *x = api_pending(req, sizeof(*x), after_create);
+    if (!x)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    req->state_free = exp_write_free;
+    if ((e = h_kv_list(tags, "Experiment tag key",
+                       MAX_EXPERIMENT_TAG_VAL_LENGTH, false, &x->tags,
+                       &x->w.n_tags, &eb)))
+        return h_fail(res, e, &eb);
+    x->w.kind = SW_EXPERIMENT_CREATE;
+    x->w.name = name;
+    x->w.artifact_location = location;
+    x->w.tags = x->tags;
+    return H_PENDING;
+}
+
+/* Shared by update/delete/restore/set-tag/delete-tag: experiment_id, then
+ * a write of 'kind' answered with {}. */
+static enum handler_result experiment_write(struct request *req,
+                                            struct response *res,
+                                            enum store_write_kind kind)
+{
+    struct errbuf eb;
+    int64_t id;
+    enum srv_err e = h_experiment_id(req->args, "experiment_id", true, &id,
+                                     &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    const char *name = NULL, *key = NULL, *value = NULL;
+    struct strref v = {"", 0};
+    switch (kind) {
+    case SW_EXPERIMENT_RENAME:
+        if ((e = jx_str(req->args, "new_name", true, &name, &eb)) ||
+            (e = validate_experiment_name(name, &eb)))
+            return h_fail(res, e, &eb);
+        break;
+    case SW_EXPERIMENT_SET_TAG:
+        if ((e = jx_str(req->args, "key", true, &key, &eb)) ||
+            (e = validate_key(key, "Experiment tag key", &eb)) ||
+            (e = jx_str(req->args, "value", false, &value, &eb)) ||
+            (e = h_value(value, "Experiment tag value",
+                         MAX_EXPERIMENT_TAG_VAL_LENGTH, false, &v, &eb)))
+            return h_fail(res, e, &eb);
+        break;
+    case SW_EXPERIMENT_DELETE_TAG:
+        if ((e = jx_str(req->args, "key", true, &key, &eb)))
+            return h_fail(res, e, &eb);
+        break;
+    default:
+        break;
+    }
+    struct store_write *w = api_pending(req, sizeof(*w), NULL);
+    if (!w)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    w->kind = kind;
+    w->experiment_id = id;
+    w->name = name;
+    w->key = key;
+    w->value = v.s;
+    return H_PENDING;
+}
+
+enum handler_result h_experiments_update(struct request *req,
+                                         struct response *res)
+{
+    return experiment_write(req, res, SW_EXPERIMENT_RENAME);
+}
+
+enum handler_result h_experiments_delete(struct request *req,
+                                         struct response *res)
+{
+    return experiment_write(req, res, SW_EXPERIMENT_DELETE);
+}
+
+enum handler_result h_experiments_restore(struct request *req,
+                                          struct response *res)
+{
+    return experiment_write(req, res, SW_EXPERIMENT_RESTORE);
+}
+
+enum handler_result h_experiments_set_tag(struct request *req,
+                                          struct response *res)
+{
+    return experiment_write(req, res, SW_EXPERIMENT_SET_TAG);
+}
+
+enum handler_result h_experiments_delete_tag(struct request *req,
+                                             struct response *res)
+{
+    return experiment_write(req, res, SW_EXPERIMENT_DELETE_TAG);
+}

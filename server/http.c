@@ -1,0 +1,566 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * http: libmicrohttpd glue (see http.h). Per-request state lives in
+ * *con_cls and is freed only in the completion callback. The access handler
+ * runs several times per request: headers, each body chunk, end of body,
+ * and once more after a suspended request is resumed by the writer.
+ */
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "jsonx.h"
+#include "log.h"
+#include "router.h"
+
+#define MAX_DAEMONS 16
+
+struct http_server {
+    struct app *app;
+    struct MHD_Daemon *daemons[MAX_DAEMONS];
+    unsigned n_daemons;
+    unsigned port;
+    pthread_mutex_t mu;
+    bool stopping;
+    unsigned inflight; /* requests suspended or resumed, not yet answered */
+};
+
+enum req_state { RS_READING, RS_WAITING, RS_WRITTEN, RS_ANSWERED };
+
+struct http_req {
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    struct strbuf body;
+    bool too_large;
+    bool counted; /* holds one 'inflight' */
+    enum req_state state;
+    struct request req;
+    struct response res;
+};
+
+/*---- responses ----*/
+
+static enum MHD_Result queue_response(struct http_req *hr)
+{
+    struct response *res = &hr->res;
+    size_t len = 0;
+    char *body = strbuf_detach(&res->body, &len);
+    if (!body)
+        return MHD_NO;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            res->content_type ? res->content_type
+                                              : "application/json");
+    if (res->retry_after_s) {
+        char ra[16];
+        snprintf(ra, sizeof(ra), "%u", res->retry_after_s);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    enum MHD_Result ret = MHD_queue_response(hr->conn, res->status, r);
+    MHD_destroy_response(r);
+    hr->state = RS_ANSWERED;
+    log_debug("%s %s -> %u", hr->req.method, hr->req.path, res->status);
+    return ret;
+}
+
+static enum MHD_Result respond_error(struct http_req *hr, enum srv_err e,
+                                     const char *msg)
+{
+    api_error(&hr->res, e, msg);
+    return queue_response(hr);
+}
+
+static void release_inflight(struct http_req *hr)
+{
+    if (!hr->counted)
+        return;
+    hr->counted = false;
+    pthread_mutex_lock(&hr->srv->mu);
+    hr->srv->inflight--;
+    pthread_mutex_unlock(&hr->srv->mu);
+}
+
+/*---- static files (the web UI) ----*/
+
+static const char *mime_type(const char *path)
+{
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
+        {".map", "application/json"},
+        {".woff2", "font/woff2"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof(types) / sizeof(*types); i++) {
+        if (strcasecmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    }
+    return "application/octet-stream";
+}
+
+static int open_regular(const char *path, struct stat *st)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Serves a file of the web root; any path that is not a file gets
+ * index.html, so the UI's deep links work. */
+static enum MHD_Result serve_static(struct http_req *hr, const char *url)
+{
+    const char *root = hr->srv->app->cfg->web_root;
+    if (!root[0])
+        return respond_error(hr, SRV_E_ENDPOINT_NOT_FOUND,
+                             "No web UI is installed (see --web-root)");
+    char path[8192];
+    struct stat st;
+    int fd = -1;
+    bool safe = url[0] == '/' && !strstr(url, "/..") && !strstr(url, "//");
+    if (safe && strcmp(url, "/") != 0 &&
+        (size_t)snprintf(path, sizeof(path), "%s%s", root, url) <
+            sizeof(path))
+        fd = open_regular(path, &st);
+    if (fd < 0) {
+        snprintf(path, sizeof(path), "%s/index.html", root);
+        fd = open_regular(path, &st);
+    }
+    if (fd < 0)
+        return respond_error(hr, SRV_E_ENDPOINT_NOT_FOUND,
+                             "The web UI has no index.html");
+    struct MHD_Response *r =
+        MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+    if (!r) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, mime_type(path));
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    enum MHD_Result ret = MHD_queue_response(hr->conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    hr->state = RS_ANSWERED;
+    return ret;
+}
+
+/*---- request arguments ----*/
+
+/* Query-string pairs become a JSON object; a repeated key becomes an
+ * array of its values, in order. */
+static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
+                                     const char *key, const char *value)
+{
+    (void)kind;
+    cJSON *obj = cls;
+    cJSON *s = cJSON_CreateString(value ? value : "");
+    if (!s)
+        return MHD_NO;
+    cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!old) {
+        cJSON_AddItemToObject(obj, key, s);
+    } else if (cJSON_IsArray(old)) {
+        cJSON_AddItemToArray(old, s);
+    } else {
+        cJSON *arr = cJSON_CreateArray();
+        if (!arr) {
+            cJSON_Delete(s);
+            return MHD_NO;
+        }
+        cJSON_AddItemToArray(arr, cJSON_Duplicate(old, 1));
+        cJSON_AddItemToArray(arr, s);
+        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, arr);
+    }
+    return MHD_YES;
+}
+
+static bool is_json_type(const char *ct)
+{
+    static const char json[] = "application/json";
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, json, sizeof(json) - 1) != 0)
+        return false;
+    char next = ct[sizeof(json) - 1];
+    return next == '\0' || next == ';' || next == ' ';
+}
+
+/* Fills req.args from the body (POST) or the query string (GET). */
+static enum srv_err build_args(struct http_req *hr, bool is_post,
+                               struct errbuf *eb)
+{
+    if (is_post) {
+        const char *ct = MHD_lookup_connection_value(
+            hr->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+        if (!ct)
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Bad Request. Content-Type header is missing.");
+        if (!is_json_type(ct))
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Bad Request. Content-Type must be one of "
+                           "['application/json'].");
+        return jx_parse_body(hr->body.buf ? hr->body.buf : "", hr->body.len,
+                             &hr->req.args, eb);
+    }
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj)
+        return SRV_E_NOMEM;
+    int n = MHD_get_connection_values(hr->conn, MHD_GET_ARGUMENT_KIND,
+                                      add_query_arg, obj);
+    if (n == 0 && hr->body.len) {
+        /* A GET without a query string may carry a JSON body (MLflow). */
+        cJSON_Delete(obj);
+        return jx_parse_body(hr->body.buf, hr->body.len, &hr->req.args, eb);
+    }
+    hr->req.args = obj;
+    return SRV_OK;
+}
+
+/*---- dispatch ----*/
+
+static void on_write_done(struct store_write *w, void *userdata)
+{
+    (void)w;
+    struct http_req *hr = userdata;
+    hr->state = RS_WRITTEN;
+    MHD_resume_connection(hr->conn);
+}
+
+static enum MHD_Result finish_write(struct http_req *hr)
+{
+    struct store_write *w = hr->req.write;
+    if (w->result != SRV_OK)
+        api_error(&hr->res, w->result,
+                  w->err.msg[0] ? w->err.msg : err_code_name(w->result));
+    else if (hr->req.after_write)
+        hr->req.after_write(&hr->req, &hr->res);
+    else
+        api_ok_empty(&hr->res);
+    enum MHD_Result ret = queue_response(hr);
+    release_inflight(hr);
+    return ret;
+}
+
+static enum MHD_Result dispatch(struct http_req *hr, const char *url,
+                                const char *method)
+{
+    handler_fn handler = NULL;
+    switch (route_match(url, method, &handler)) {
+    case ROUTE_STATIC:
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+            return respond_error(hr, SRV_E_METHOD_NOT_ALLOWED,
+                                 "Only GET is allowed on this path");
+        return serve_static(hr, url);
+    case ROUTE_NOT_FOUND: {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "No API endpoint at %.200s", url);
+        return respond_error(hr, SRV_E_ENDPOINT_NOT_FOUND, msg);
+    }
+    case ROUTE_BAD_METHOD: {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "Method %.16s is not allowed for %.200s",
+                 method, url);
+        return respond_error(hr, SRV_E_METHOD_NOT_ALLOWED, msg);
+    }
+    case ROUTE_FOUND:
+        break;
+    }
+    struct errbuf eb;
+    enum srv_err e = build_args(hr, strcmp(method, "POST") == 0, &eb);
+    if (e)
+        return respond_error(hr, e, eb.msg);
+    if (handler(&hr->req, &hr->res) == H_DONE)
+        return queue_response(hr);
+
+    /* A write: suspend, then hand it to the group-commit writer. */
+    struct http_server *srv = hr->srv;
+    pthread_mutex_lock(&srv->mu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->mu);
+        return respond_error(hr, SRV_E_UNAVAILABLE,
+                             "The server is shutting down");
+    }
+    srv->inflight++;
+    hr->counted = true;
+    hr->state = RS_WAITING;
+    MHD_suspend_connection(hr->conn);
+    pthread_mutex_unlock(&srv->mu);
+    hr->req.write->done = on_write_done;
+    hr->req.write->userdata = hr;
+    store_submit(srv->app->store, hr->req.write);
+    return MHD_YES;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    struct http_server *srv = cls;
+    struct http_req *hr = *con_cls;
+    size_t max_body = srv->app->cfg->max_body_bytes;
+    if (!hr) {
+        hr = calloc(1, sizeof(*hr));
+        if (!hr)
+            return MHD_NO;
+        hr->srv = srv;
+        hr->conn = conn;
+        strbuf_init(&hr->body);
+        strbuf_init(&hr->res.body);
+        hr->req.method = method;
+        hr->req.path = url;
+        hr->req.app = srv->app;
+        *con_cls = hr;
+        const char *cl = MHD_lookup_connection_value(
+            conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (errno || *end || n > max_body) {
+                /* Answered before the body is read: no time or memory is
+                 * spent on it, and MHD closes the connection after. */
+                char msg[128];
+                snprintf(msg, sizeof(msg),
+                         "Request body exceeds the limit of %zu bytes",
+                         max_body);
+                hr->too_large = true;
+                api_error(&hr->res, SRV_E_TOO_LARGE, msg);
+                return queue_response(hr);
+            }
+        }
+        return MHD_YES;
+    }
+    switch (hr->state) {
+    case RS_WRITTEN:
+        return finish_write(hr);
+    case RS_WAITING:
+    case RS_ANSWERED:
+        *upload_data_size = 0;
+        return MHD_YES;
+    case RS_READING:
+        break;
+    }
+    if (*upload_data_size) {
+        if (!hr->too_large) {
+            if (hr->body.len + *upload_data_size > max_body) {
+                hr->too_large = true;
+                strbuf_cleanup(&hr->body);
+            } else {
+                strbuf_append(&hr->body, upload_data, *upload_data_size);
+                if (hr->body.oom)
+                    return MHD_NO;
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (hr->too_large) {
+        char msg[128];
+        snprintf(msg, sizeof(msg),
+                 "Request body exceeds the limit of %zu bytes", max_body);
+        return respond_error(hr, SRV_E_TOO_LARGE, msg);
+    }
+    return dispatch(hr, url, method);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+                         void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct http_req *hr = *con_cls;
+    if (!hr)
+        return;
+    release_inflight(hr);
+    cJSON_Delete(hr->req.args);
+    if (hr->req.state_free)
+        hr->req.state_free(hr->req.state);
+    else
+        free(hr->req.state);
+    strbuf_cleanup(&hr->body);
+    strbuf_cleanup(&hr->res.body);
+    free(hr);
+    *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char line[512];
+    vsnprintf(line, sizeof(line), fmt, ap);
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_debug("libmicrohttpd: %s", line);
+}
+
+/*---- start / stop ----*/
+
+/* With SO_REUSEPORT two servers on one port would silently share it, so
+ * a busy port is detected first with a plain bind. */
+static bool port_is_free(const struct sockaddr *sa, socklen_t len)
+{
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    bool ok = bind(fd, sa, len) == 0;
+    close(fd);
+    return ok;
+}
+
+static struct MHD_Daemon *start_daemon(struct http_server *srv,
+                                       const struct sockaddr *sa, bool v6,
+                                       bool reuse)
+{
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+                     (v6 ? MHD_USE_IPv6 : 0);
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)(reuse ? 1 : 0), MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_END);
+}
+
+struct http_server *http_start(struct app *app, char *err, size_t errlen)
+{
+    const struct config *cfg = app->cfg;
+    struct http_server *srv = calloc(1, sizeof(*srv));
+    if (!srv) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    srv->app = app;
+    pthread_mutex_init(&srv->mu, NULL);
+
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[16];
+    snprintf(port, sizeof(port), "%u", cfg->port);
+    int gai = getaddrinfo(cfg->host, port, &hints, &ai);
+    if (gai != 0 || !ai) {
+        snprintf(err, errlen, "cannot resolve listen address '%s': %s",
+                 cfg->host, gai_strerror(gai));
+        goto fail;
+    }
+    bool v6 = ai->ai_family == AF_INET6;
+    if (cfg->port != 0 && !port_is_free(ai->ai_addr, ai->ai_addrlen)) {
+        snprintf(err, errlen, "cannot listen on %s:%u: address in use or "
+                 "not available", cfg->host, cfg->port);
+        goto fail;
+    }
+    unsigned want = cfg->threads < MAX_DAEMONS ? cfg->threads : MAX_DAEMONS;
+    bool reuse = want > 1;
+    srv->daemons[0] = start_daemon(srv, ai->ai_addr, v6, reuse);
+    if (!srv->daemons[0]) {
+        snprintf(err, errlen, "cannot listen on %s:%u", cfg->host, cfg->port);
+        goto fail;
+    }
+    srv->n_daemons = 1;
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(srv->daemons[0], MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : cfg->port;
+    /* The rest bind the port the first one got. */
+    if (ai->ai_family == AF_INET)
+        ((struct sockaddr_in *)ai->ai_addr)->sin_port = htons(srv->port);
+    else if (ai->ai_family == AF_INET6)
+        ((struct sockaddr_in6 *)ai->ai_addr)->sin6_port = htons(srv->port);
+    for (unsigned i = 1; i < want; i++) {
+        struct MHD_Daemon *d = start_daemon(srv, ai->ai_addr, v6, true);
+        if (!d) {
+            log_warn("could not start HTTP thread %u; continuing with %u", i,
+                     srv->n_daemons);
+            break;
+        }
+        srv->daemons[srv->n_daemons++] = d;
+    }
+    freeaddrinfo(ai);
+    return srv;
+fail:
+    if (ai)
+        freeaddrinfo(ai);
+    for (unsigned i = 0; i < srv->n_daemons; i++)
+        MHD_stop_daemon(srv->daemons[i]);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
+    return NULL;
+}
+
+unsigned http_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+static unsigned inflight_now(struct http_server *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    unsigned n = srv->inflight;
+    pthread_mutex_unlock(&srv->mu);
+    return n;
+}
+
+void http_stop(struct http_server *srv, unsigned grace_ms)
+{
+    if (!srv)
+        return;
+    pthread_mutex_lock(&srv->mu);
+    srv->stopping = true; /* new writes are answered 503 from now on */
+    pthread_mutex_unlock(&srv->mu);
+    for (unsigned i = 0; i < srv->n_daemons; i++) {
+        MHD_socket fd = MHD_quiesce_daemon(srv->daemons[i]);
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+    }
+    /* Stopping a daemon with a suspended connection aborts the process
+     * (MHD 0.9.75), so wait for every in-flight write to be answered. */
+    struct timespec nap = {0, 2 * 1000 * 1000};
+    for (unsigned waited = 0; inflight_now(srv) && waited < grace_ms / 2;
+         waited++)
+        nanosleep(&nap, NULL);
+    if (inflight_now(srv))
+        log_warn("%u requests still in flight at shutdown", inflight_now(srv));
+    for (unsigned i = 0; i < srv->n_daemons; i++)
+        MHD_stop_daemon(srv->daemons[i]);
+    pthread_mutex_destroy(&srv->mu);
+    free(srv);
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * main: greentrack-server start-up and shutdown. Reads the configuration,
+ * opens the store, starts HTTP, prints the listening line, and on
+ * SIGTERM/SIGINT stops accepting, lets in-flight writes commit, closes the
+ * database and exits 0.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* Creates 'dir' and its parents (mkdir -p); 0 on success. */
+static int make_dirs(const char *dir)
+{
+    char tmp[4096];
+    size_t n = strlen(dir);
+    if (n == 0 || n >= sizeof(tmp))
+        return -1;
+    memcpy(tmp, dir, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    switch (config_load(&cfg, argc, argv, err, sizeof(err))) {
+    case CONFIG_EXIT_OK:
+        return 0;
+    case CONFIG_ERROR:
+        fprintf(stderr, "greentrack-server: %s\n", err);
+        return 2;
+    case CONFIG_OK:
+        break;
+    }
+    log_current_level = cfg.log_level;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    /* Blocked here and in every thread started below (they inherit the
+     * mask); only sigsuspend in this thread receives them. */
+    sigset_t stop_signals, old_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+
+    if (make_dirs(cfg.artifact_root) != 0)
+        log_warn("cannot create the artifact root %s", cfg.artifact_root);
+
+    struct errbuf eb;
+    struct store_config scfg = {
+        .db_path = cfg.db_path,
+        .artifact_root = cfg.artifact_root,
+        .durable_full = cfg.durability == DURABILITY_FULL,
+    };
+    struct store *st = store_open(&scfg, &eb);
+    if (!st) {
+        fprintf(stderr, "greentrack-server: %s\n", eb.msg);
+        return 1;
+    }
+    struct app app = {.store = st, .cfg = &cfg};
+    struct http_server *http = http_start(&app, err, sizeof(err));
+    if (!http) {
+        fprintf(stderr, "greentrack-server: %s\n", err);
+        store_close(st);
+        return 1;
+    }
+    const char *shown_host = cfg.host;
+    printf("greentrack-server listening on http://%s%s%s:%u\n",
+           strchr(shown_host, ':') ? "[" : "", shown_host,
+           strchr(shown_host, ':') ? "]" : "", http_port(http));
+    fflush(stdout);
+    log_info("database %s, artifacts %s, web UI %s", cfg.db_path,
+             cfg.artifact_root, cfg.web_root[0] ? cfg.web_root : "(none)");
+
+    while (!stop_requested)
+        sigsuspend(&old_mask);
+
+    log_info("shutting down");
+    http_stop(http, 1500);
+    store_close(st);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * render: JSON writers for experiments, runs and metrics (see render.h).
+ */
+#include "render.h"
+
+#include <string.h>
+
+void render_key(struct strbuf *sb, const char *key, bool first)
+{
+    if (!first)
+        strbuf_append_char(sb, ',');
+    strbuf_append_json_str(sb, key, strlen(key));
+    strbuf_append_char(sb, ':');
+}
+
+static void str_field(struct strbuf *sb, const char *key, const char *v,
+                      bool first)
+{
+    render_key(sb, key, first);
+    strbuf_append_json_str(sb, v, strlen(v));
+}
+
+static void i64_field(struct strbuf *sb, const char *key, int64_t v)
+{
+    render_key(sb, key, false);
+    strbuf_append_i64(sb, v);
+}
+
+/* "key":[{"key":..,"value":..},...], omitted when empty. */
+static void kv_list(struct strbuf *sb, const char *key, const struct kv *a,
+                    size_t n, bool *first)
+{
+    if (n == 0)
+        return;
+    render_key(sb, key, *first);
+    *first = false;
+    strbuf_append_char(sb, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strbuf_append_char(sb, ',');
+        strbuf_append_char(sb, '{');
+        str_field(sb, "key", a[i].key, true);
+        str_field(sb, "value", a[i].value, false);
+        strbuf_append_char(sb, '}');
+    }
+    strbuf_append_char(sb, ']');
+}
+
+void render_experiment(struct strbuf *sb, const struct experiment *e)
+{
+    strbuf_append_str(sb, "{\"experiment_id\":\"");
+    strbuf_append_i64(sb, e->experiment_id);
+    strbuf_append_char(sb, '"');
+    str_field(sb, "name", e->name, false);
+    str_field(sb, "artifact_location", e->artifact_location, false);
+    str_field(sb, "lifecycle_stage", e->deleted ? "deleted" : "active", false);
+    i64_field(sb, "creation_time", e->creation_time);
+    i64_field(sb, "last_update_time", e->last_update_time);
+    bool first = false;
+    kv_list(sb, "tags", e->tags, e->n_tags, &first);
+    strbuf_append_char(sb, '}');
+}
+
+void render_run_info(struct strbuf *sb, const struct run *r)
+{
+    strbuf_append_char(sb, '{');
+    str_field(sb, "run_id", r->run_id, true);
+    str_field(sb, "run_uuid", r->run_id, false);
+    str_field(sb, "run_name", r->run_name, false);
+    render_key(sb, "experiment_id", false);
+    strbuf_append_char(sb, '"');
+    strbuf_append_i64(sb, r->experiment_id);
+    strbuf_append_char(sb, '"');
+    str_field(sb, "user_id", r->user_id, false);
+    str_field(sb, "status", run_status_names[r->status], false);
+    i64_field(sb, "start_time", r->start_time);
+    if (r->end_time)
+        i64_field(sb, "end_time", r->end_time);
+    if (r->artifact_uri[0])
+        str_field(sb, "artifact_uri", r->artifact_uri, false);
+    str_field(sb, "lifecycle_stage", r->deleted ? "deleted" : "active", false);
+    strbuf_append_char(sb, '}');
+}
+
+void render_metric(struct strbuf *sb, const struct metric *m,
+                   bool with_run_id)
+{
+    strbuf_append_char(sb, '{');
+    str_field(sb, "key", m->key, true);
+    render_key(sb, "value", false);
+    strbuf_append_json_double(sb, m->value);
+    i64_field(sb, "timestamp", m->timestamp);
+    i64_field(sb, "step", m->step);
+    if (with_run_id && m->run_id)
+        str_field(sb, "run_id", m->run_id, false);
+    strbuf_append_char(sb, '}');
+}
+
+static void render_inputs(struct strbuf *sb, const struct run *r)
+{
+    strbuf_append_char(sb, '{');
+    bool first = true;
+    if (r->n_inputs) {
+        render_key(sb, "dataset_inputs", true);
+        first = false;
+        strbuf_append_char(sb, '[');
+        for (size_t i = 0; i < r->n_inputs; i++) {
+            const struct dataset_input *d = &r->inputs[i];
+            if (i)
+                strbuf_append_char(sb, ',');
+            strbuf_append_char(sb, '{');
+            bool f = true;
+            kv_list(sb, "tags", d->tags, d->n_tags, &f);
+            render_key(sb, "dataset", f);
+            strbuf_append_char(sb, '{');
+            str_field(sb, "name", d->name, true);
+            str_field(sb, "digest", d->digest, false);
+            str_field(sb, "source_type", d->source_type, false);
+            str_field(sb, "source", d->source, false);
+            if (d->schema)
+                str_field(sb, "schema", d->schema, false);
+            if (d->profile)
+                str_field(sb, "profile", d->profile, false);
+            strbuf_append_str(sb, "}}");
+        }
+        strbuf_append_char(sb, ']');
+    }
+    if (r->n_model_inputs) {
+        render_key(sb, "model_inputs", first);
+        strbuf_append_char(sb, '[');
+        for (size_t i = 0; i < r->n_model_inputs; i++) {
+            if (i)
+                strbuf_append_char(sb, ',');
+            strbuf_append_char(sb, '{');
+            str_field(sb, "model_id", r->model_inputs[i], true);
+            strbuf_append_char(sb, '}');
+        }
+        strbuf_append_char(sb, ']');
+    }
+    strbuf_append_char(sb, '}');
+}
+
+void render_run(struct strbuf *sb, const struct run *r)
+{
+    strbuf_append_str(sb, "{\"info\":");
+    render_run_info(sb, r);
+    strbuf_append_str(sb, ",\"data\":{");
+    bool first = true;
+    if (r->n_metrics) {
+        render_key(sb, "metrics", true);
+        first = false;
+        strbuf_append_char(sb, '[');
+        for (size_t i = 0; i < r->n_metrics; i++) {
+            if (i)
+                strbuf_append_char(sb, ',');
+            render_metric(sb, &r->metrics[i], false);
+        }
+        strbuf_append_char(sb, ']');
+    }
+    kv_list(sb, "params", r->params, r->n_params, &first);
+    kv_list(sb, "tags", r->tags, r->n_tags, &first);
+    strbuf_append_str(sb, "},\"inputs\":");
+    render_inputs(sb, r);
+    strbuf_append_char(sb, '}');
+}

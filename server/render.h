@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * render: MLflow's JSON shapes for the model structs, appended to a strbuf
+ * (int64 as JSON numbers, empty lists omitted, NaN and infinities as
+ * strings, enums by name). Pure functions; inputs are borrowed.
+ */
+#ifndef SERVER_RENDER_H
+#define SERVER_RENDER_H
+
+#include "model.h"
+#include "strbuf.h"
+
+/* Appends "key": (with a leading comma unless 'first'). */
+void render_key(struct strbuf *sb, const char *key, bool first);
+
+void render_experiment(struct strbuf *sb, const struct experiment *e);
+void render_run_info(struct strbuf *sb, const struct run *r);
+void render_run(struct strbuf *sb, const struct run *r);
+/* A Metric; with 'with_run_id', MetricWithRunId. */
+void render_metric(struct strbuf *sb, const struct metric *m,
+                   bool with_run_id);
+
+#endif

@@ -1,0 +1,1896 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * store: SQLite behind the store API (see store.h). Sections: connections
+ * and prepared statements, migrations, the group-commit writer and the
+ * executor of each write kind, then the readers.
+ */
+#include "store.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "filter.h"
+#include "log.h"
+#include "schema.h"
+
+/*---- prepared statements ----*/
+
+#define FOR_EACH_STMT(X)                                                       \
+    X(S_PING, "SELECT 1")                                                      \
+    X(S_BEGIN, "BEGIN IMMEDIATE")                                              \
+    X(S_COMMIT, "COMMIT")                                                      \
+    X(S_ROLLBACK, "ROLLBACK")                                                  \
+    X(S_SAVEPOINT, "SAVEPOINT w")                                              \
+    X(S_RELEASE, "RELEASE w")                                                  \
+    X(S_ROLLBACK_TO, "ROLLBACK TO w")                                          \
+    X(S_EXP_BY_ID,                                                             \
+      "SELECT experiment_id, name, artifact_location, lifecycle_stage, "       \
+      "creation_time, last_update_time FROM experiments "                      \
+      "WHERE experiment_id = ?")                                               \
+    X(S_EXP_BY_NAME,                                                           \
+      "SELECT experiment_id, name, artifact_location, lifecycle_stage, "       \
+      "creation_time, last_update_time FROM experiments WHERE name = ?")       \
+    X(S_EXP_TAGS, "SELECT key, value FROM experiment_tags "                    \
+                  "WHERE experiment_id = ? ORDER BY key")                      \
+    X(S_EXP_INSERT, "INSERT INTO experiments (name, artifact_location, "       \
+                    "creation_time, last_update_time) VALUES (?, ?, ?, ?)")    \
+    X(S_EXP_SET_LOCATION,                                                      \
+      "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?")  \
+    X(S_EXP_RENAME, "UPDATE experiments SET name = ?, last_update_time = ? "   \
+                    "WHERE experiment_id = ?")                                 \
+    X(S_EXP_SET_STAGE, "UPDATE experiments SET lifecycle_stage = ?, "          \
+                       "last_update_time = ? WHERE experiment_id = ?")         \
+    X(S_EXP_RUNS_SET_STAGE,                                                    \
+      "UPDATE runs SET lifecycle_stage = ?1, deleted_time = ?2 "               \
+      "WHERE experiment_id = ?3 AND lifecycle_stage != ?1")                    \
+    X(S_EXP_TAG_UPSERT,                                                        \
+      "INSERT INTO experiment_tags (experiment_id, key, value) "               \
+      "VALUES (?, ?, ?) ON CONFLICT (experiment_id, key) "                     \
+      "DO UPDATE SET value = excluded.value")                                  \
+    X(S_EXP_TAG_DELETE,                                                        \
+      "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?")       \
+    X(S_EXP_DEFAULT,                                                           \
+      "INSERT OR IGNORE INTO experiments (experiment_id, name, "               \
+      "artifact_location, creation_time, last_update_time) "                   \
+      "VALUES (0, 'Default', ?, ?, ?)")                                        \
+    X(S_RUN_LOOKUP, "SELECT run_pk, experiment_id, lifecycle_stage "           \
+                    "FROM runs WHERE run_id = ?")                              \
+    X(S_RUN_INSERT,                                                            \
+      "INSERT INTO runs (run_id, experiment_id, run_name, user_id, status, "   \
+      "start_time, artifact_uri) VALUES (?, ?, ?, ?, 'RUNNING', ?, ?)")        \
+    X(S_RUN_UPDATE,                                                            \
+      "UPDATE runs SET status = coalesce(?1, status), "                        \
+      "end_time = coalesce(?2, end_time), "                                    \
+      "run_name = coalesce(?3, run_name) WHERE run_pk = ?4")                   \
+    X(S_RUN_SET_STAGE, "UPDATE runs SET lifecycle_stage = ?, "                 \
+                       "deleted_time = ? WHERE run_pk = ?")                    \
+    X(S_TAG_UPSERT, "INSERT INTO tags (run_pk, key, value) VALUES (?, ?, ?) "  \
+                    "ON CONFLICT (run_pk, key) "                               \
+                    "DO UPDATE SET value = excluded.value")                    \
+    X(S_TAG_GET, "SELECT value FROM tags WHERE run_pk = ? AND key = ?")        \
+    X(S_TAG_DELETE, "DELETE FROM tags WHERE run_pk = ? AND key = ?")           \
+    X(S_PARAM_GET, "SELECT value FROM params WHERE run_pk = ? AND key = ?")    \
+    X(S_PARAM_INSERT,                                                          \
+      "INSERT INTO params (run_pk, key, value) VALUES (?, ?, ?)")              \
+    X(S_METRIC_INSERT,                                                         \
+      "INSERT OR IGNORE INTO metrics (run_pk, key, timestamp, step, value, "   \
+      "is_nan) VALUES (?, ?, ?, ?, ?, ?)")                                     \
+    X(S_LATEST_UPSERT,                                                         \
+      "INSERT INTO latest_metrics (run_pk, key, value, timestamp, step, "      \
+      "is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE " \
+      "SET value = excluded.value, timestamp = excluded.timestamp, "           \
+      "step = excluded.step, is_nan = excluded.is_nan "                        \
+      "WHERE (excluded.step, excluded.timestamp, excluded.value) > "           \
+      "(latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)") \
+    X(S_DATASET_FIND, "SELECT dataset_pk FROM datasets WHERE "                 \
+                      "experiment_id = ? AND name = ? AND digest = ?")         \
+    X(S_DATASET_INSERT,                                                        \
+      "INSERT INTO datasets (experiment_id, name, digest, source_type, "       \
+      "source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?)")                 \
+    X(S_RUN_INPUT_INSERT,                                                      \
+      "INSERT OR IGNORE INTO run_inputs (run_pk, dataset_pk, seq) VALUES "     \
+      "(?1, ?2, (SELECT count(*) FROM run_inputs WHERE run_pk = ?1))")         \
+    X(S_INPUT_TAG_UPSERT,                                                      \
+      "INSERT INTO input_tags (run_pk, dataset_pk, key, value) "               \
+      "VALUES (?, ?, ?, ?) ON CONFLICT (run_pk, dataset_pk, key) "             \
+      "DO UPDATE SET value = excluded.value")                                  \
+    X(S_MODEL_INPUT_INSERT,                                                    \
+      "INSERT OR IGNORE INTO run_model_inputs (run_pk, model_id, seq) VALUES " \
+      "(?1, ?2, (SELECT count(*) FROM run_model_inputs WHERE run_pk = ?1))")   \
+    X(S_RUN_BY_ID,                                                             \
+      "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
+      "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
+      "WHERE run_id = ?")                                                      \
+    X(S_RUN_PARAMS, "SELECT key, value FROM params WHERE run_pk = ? "          \
+                    "ORDER BY key")                                            \
+    X(S_RUN_TAGS, "SELECT key, value FROM tags WHERE run_pk = ? ORDER BY key") \
+    X(S_RUN_LATEST, "SELECT key, value, timestamp, step, is_nan "              \
+                    "FROM latest_metrics WHERE run_pk = ? ORDER BY key")       \
+    X(S_RUN_DATASETS,                                                          \
+      "SELECT d.dataset_pk, d.name, d.digest, d.source_type, d.source, "       \
+      "d.schema, d.profile FROM run_inputs AS ri JOIN datasets AS d "          \
+      "ON d.dataset_pk = ri.dataset_pk WHERE ri.run_pk = ? ORDER BY ri.seq")   \
+    X(S_INPUT_TAGS, "SELECT key, value FROM input_tags WHERE run_pk = ? "      \
+                    "AND dataset_pk = ? ORDER BY key")                         \
+    X(S_RUN_MODEL_INPUTS, "SELECT model_id FROM run_model_inputs "             \
+                          "WHERE run_pk = ? ORDER BY seq")                     \
+    X(S_HISTORY, "SELECT timestamp, step, value, is_nan FROM metrics "         \
+                 "WHERE run_pk = ? AND key = ? "                               \
+                 "ORDER BY timestamp, step, value LIMIT ? OFFSET ?")           \
+    X(S_HISTORY_BY_STEP,                                                       \
+      "SELECT step, timestamp, value, is_nan FROM metrics "                    \
+      "WHERE run_pk = ? AND key = ? AND step BETWEEN ? AND ? "                 \
+      "ORDER BY step, timestamp, value")
+
+enum stmt_id {
+#define STMT_ENUM(id, sql) id,
+    FOR_EACH_STMT(STMT_ENUM)
+#undef STMT_ENUM
+        STMT_COUNT
+};
+
+static const char *const stmt_sql[STMT_COUNT] = {
+#define STMT_SQL(id, sql) [id] = sql,
+    FOR_EACH_STMT(STMT_SQL)
+#undef STMT_SQL
+};
+
+struct conn {
+    sqlite3 *db;
+    sqlite3_stmt *stmts[STMT_COUNT];
+    struct conn *next; /* in store->readers */
+    uint64_t store_serial;
+};
+
+/* Returns the statement, prepared on first use and reset for reuse; NULL
+ * (logged) if it cannot be prepared. */
+static sqlite3_stmt *stmt(struct conn *c, enum stmt_id id)
+{
+    sqlite3_stmt *s = c->stmts[id];
+    if (s) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return s;
+    }
+    if (sqlite3_prepare_v3(c->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                           &s, NULL) != SQLITE_OK) {
+        log_error("prepare failed: %s: %s", sqlite3_errmsg(c->db),
+                  stmt_sql[id]);
+        return NULL;
+    }
+    c->stmts[id] = s;
+    return s;
+}
+
+static void conn_close(struct conn *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(c->stmts[i]);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+struct store {
+    char *db_path;
+    char *artifact_root;
+    bool durable_full;
+    uint64_t serial;
+
+    struct conn *writer;
+    pthread_t writer_thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct store_write *queue_head, *queue_tail;
+    bool stopping;
+
+    pthread_mutex_t readers_mu;
+    struct conn *readers;
+};
+
+static atomic_uint_fast64_t store_serials;
+
+int64_t store_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static enum srv_err db_error(struct conn *c, struct errbuf *eb,
+                             const char *what)
+{
+    int code = sqlite3_errcode(c->db);
+    log_error("sqlite: %s: %s (%d)", what, sqlite3_errmsg(c->db),
+              sqlite3_extended_errcode(c->db));
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        return err_set(eb, SRV_E_UNAVAILABLE,
+                       "The database is busy; retry the request");
+    if (code == SQLITE_NOMEM)
+        return err_set(eb, SRV_E_NOMEM, "Out of memory");
+    return err_set(eb, SRV_E_INTERNAL, "Internal database error");
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        log_error("sqlite: %s: %s", sql, msg ? msg : "?");
+        sqlite3_free(msg);
+    }
+    return rc;
+}
+
+static struct conn *conn_open(const struct store *st, bool create,
+                              struct errbuf *eb)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        err_set(eb, SRV_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                (create ? SQLITE_OPEN_CREATE : 0);
+    if (sqlite3_open_v2(st->db_path, &c->db, flags, NULL) != SQLITE_OK) {
+        err_set(eb, SRV_E_INTERNAL, "cannot open database %s: %s",
+                st->db_path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        conn_close(c);
+        return NULL;
+    }
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, 5000);
+    char pragmas[256];
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON; "
+             "PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY; "
+             "PRAGMA cache_size = -16000;",
+             st->durable_full ? "FULL" : "NORMAL");
+    if (exec_sql(c->db, pragmas) != SQLITE_OK) {
+        err_set(eb, SRV_E_INTERNAL, "cannot configure database %s: %s",
+                st->db_path, sqlite3_errmsg(c->db));
+        conn_close(c);
+        return NULL;
+    }
+    c->store_serial = st->serial;
+    return c;
+}
+
+/*---- migrations ----*/
+
+static int read_user_version(sqlite3 *db)
+{
+    sqlite3_stmt *s;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(s) == SQLITE_ROW)
+            v = sqlite3_column_int(s, 0);
+        sqlite3_finalize(s);
+    }
+    return v;
+}
+
+static enum srv_err migrate(struct conn *c, struct errbuf *eb)
+{
+    if (exec_sql(c->db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
+        return err_set(eb, SRV_E_INTERNAL,
+                       "cannot use database %s: %s (is it a SQLite file?)",
+                       "", sqlite3_errmsg(c->db));
+    int have = read_user_version(c->db);
+    int latest = schema_migrations[schema_migration_count - 1].level;
+    if (have < 0)
+        return err_set(eb, SRV_E_INTERNAL, "cannot read the schema version");
+    if (have > latest)
+        return err_set(eb, SRV_E_INTERNAL,
+                       "database schema version %d is newer than this "
+                       "server supports (%d); use a newer greentrack-server",
+                       have, latest);
+    for (int i = 0; i < schema_migration_count; i++) {
+        const struct schema_migration *m = &schema_migrations[i];
+        if (m->level <= have)
+            continue;
+        char setv[64];
+        snprintf(setv, sizeof(setv), "PRAGMA user_version = %d", m->level);
+        if (exec_sql(c->db, "BEGIN IMMEDIATE") != SQLITE_OK ||
+            exec_sql(c->db, m->sql) != SQLITE_OK ||
+            exec_sql(c->db, setv) != SQLITE_OK ||
+            exec_sql(c->db, "COMMIT") != SQLITE_OK) {
+            enum srv_err e =
+                err_set(eb, SRV_E_INTERNAL, "migration %s failed: %s",
+                        m->name, sqlite3_errmsg(c->db));
+            exec_sql(c->db, "ROLLBACK");
+            return e;
+        }
+        log_info("applied migration %s", m->name);
+    }
+    return SRV_OK;
+}
+
+static enum srv_err ensure_default_experiment(struct store *st,
+                                              struct errbuf *eb)
+{
+    char loc[4200];
+    snprintf(loc, sizeof(loc), "%s/0", st->artifact_root);
+    sqlite3_stmt *s = stmt(st->writer, S_EXP_DEFAULT);
+    if (!s)
+        return db_error(st->writer, eb, "default experiment");
+    int64_t now = store_now_ms();
+    sqlite3_bind_text(s, 1, loc, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 3, now);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return db_error(st->writer, eb, "default experiment");
+    return SRV_OK;
+}
+
+/*---- write executors (writer thread, inside a transaction) ----*/
+
+static void bind_ref(sqlite3_stmt *s, int i, struct strref r)
+{
+    sqlite3_bind_text(s, i, r.s, (int)r.len, SQLITE_STATIC);
+}
+
+static void bind_str(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/* Runs a statement that returns no rows. */
+static enum srv_err step_done(struct conn *c, sqlite3_stmt *s,
+                              struct errbuf *eb, const char *what)
+{
+    if (!s)
+        return db_error(c, eb, what);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return db_error(c, eb, what);
+    return SRV_OK;
+}
+
+struct exp_state {
+    bool exists;
+    bool deleted;
+    char *artifact_location; /* malloc'd */
+};
+
+static enum srv_err exp_lookup(struct conn *c, int64_t id,
+                               struct exp_state *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *s = stmt(c, S_EXP_BY_ID);
+    if (!s)
+        return db_error(c, eb, "experiment lookup");
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->exists = true;
+        out->deleted =
+            strcmp((const char *)sqlite3_column_text(s, 3), "deleted") == 0;
+        const char *loc = (const char *)sqlite3_column_text(s, 2);
+        out->artifact_location = strdup(loc ? loc : "");
+        sqlite3_reset(s);
+        return out->artifact_location ? SRV_OK : SRV_E_NOMEM;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return db_error(c, eb, "experiment lookup");
+    return SRV_OK;
+}
+
+static enum srv_err no_experiment(struct errbuf *eb, int64_t id)
+{
+    return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                   "No Experiment with id=%lld exists", (long long)id);
+}
+
+struct run_state {
+    int64_t run_pk;
+    int64_t experiment_id;
+    bool deleted;
+};
+
+/* Looks a run up; RESOURCE_DOES_NOT_EXIST when missing, and, when
+ * 'must_be_active', INVALID_PARAMETER_VALUE for a deleted run. */
+static enum srv_err run_lookup(struct conn *c, const char *run_id,
+                               bool must_be_active, struct run_state *out,
+                               struct errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(c, S_RUN_LOOKUP);
+    if (!s)
+        return db_error(c, eb, "run lookup");
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return db_error(c, eb, "run lookup");
+        return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                       "Run with id=%s not found", run_id);
+    }
+    out->run_pk = sqlite3_column_int64(s, 0);
+    out->experiment_id = sqlite3_column_int64(s, 1);
+    out->deleted =
+        strcmp((const char *)sqlite3_column_text(s, 2), "deleted") == 0;
+    sqlite3_reset(s);
+    if (must_be_active && out->deleted)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "The run %s must be in the 'active' state. Current "
+                       "state is deleted.",
+                       run_id);
+    return SRV_OK;
+}
+
+static enum srv_err w_experiment_create(struct conn *c, struct store *st,
+                                        struct store_write *w)
+{
+    sqlite3_stmt *s = stmt(c, S_EXP_BY_NAME);
+    if (!s)
+        return db_error(c, &w->err, "experiment create");
+    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW)
+        return err_set(&w->err, SRV_E_RESOURCE_ALREADY_EXISTS,
+                       "Experiment(name=%s) already exists. Error: "
+                       "the name is taken by an active or deleted "
+                       "experiment",
+                       w->name);
+    if (rc != SQLITE_DONE)
+        return db_error(c, &w->err, "experiment create");
+    int64_t now = store_now_ms();
+    s = stmt(c, S_EXP_INSERT);
+    if (!s)
+        return db_error(c, &w->err, "experiment create");
+    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, w->artifact_location ? w->artifact_location : "",
+                      -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_int64(s, 4, now);
+    enum srv_err e = step_done(c, s, &w->err, "experiment insert");
+    if (e)
+        return e;
+    w->out_experiment_id = sqlite3_last_insert_rowid(c->db);
+    for (size_t i = 0; i < w->n_tags && !e; i++) {
+        s = stmt(c, S_EXP_TAG_UPSERT);
+        if (!s)
+            return db_error(c, &w->err, "experiment tag");
+        sqlite3_bind_int64(s, 1, w->out_experiment_id);
+        sqlite3_bind_text(s, 2, w->tags[i].key, -1, SQLITE_STATIC);
+        bind_ref(s, 3, w->tags[i].value);
+        e = step_done(c, s, &w->err, "experiment tag");
+    }
+    if (e || w->artifact_location)
+        return e;
+    char loc[4200];
+    snprintf(loc, sizeof(loc), "%s/%lld", st->artifact_root,
+             (long long)w->out_experiment_id);
+    s = stmt(c, S_EXP_SET_LOCATION);
+    if (!s)
+        return db_error(c, &w->err, "experiment create");
+    sqlite3_bind_text(s, 1, loc, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, w->out_experiment_id);
+    return step_done(c, s, &w->err, "experiment location");
+}
+
+static enum srv_err w_experiment_rename(struct conn *c, struct store_write *w)
+{
+    struct exp_state ex;
+    enum srv_err e = exp_lookup(c, w->experiment_id, &ex, &w->err);
+    free(ex.artifact_location);
+    if (e)
+        return e;
+    if (!ex.exists)
+        return no_experiment(&w->err, w->experiment_id);
+    if (ex.deleted)
+        return err_set(&w->err, SRV_E_INVALID_STATE,
+                       "Cannot rename a non-active experiment.");
+    sqlite3_stmt *s = stmt(c, S_EXP_BY_NAME);
+    if (!s)
+        return db_error(c, &w->err, "experiment rename");
+    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    int64_t other = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_reset(s);
+    if (rc == SQLITE_ROW && other != w->experiment_id)
+        return err_set(&w->err, SRV_E_RESOURCE_ALREADY_EXISTS,
+                       "Experiment(name=%s) already exists.", w->name);
+    s = stmt(c, S_EXP_RENAME);
+    if (!s)
+        return db_error(c, &w->err, "experiment rename");
+    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, store_now_ms());
+    sqlite3_bind_int64(s, 3, w->experiment_id);
+    return step_done(c, s, &w->err, "experiment rename");
+}
+
+/* Delete or restore an experiment and, as MLflow's SQL store does, its
+ * runs. Only a transition is allowed: deleting a deleted experiment or
+ * restoring an active one is RESOURCE_DOES_NOT_EXIST. */
+static enum srv_err w_experiment_set_stage(struct conn *c,
+                                           struct store_write *w, bool delete)
+{
+    struct exp_state ex;
+    enum srv_err e = exp_lookup(c, w->experiment_id, &ex, &w->err);
+    free(ex.artifact_location);
+    if (e)
+        return e;
+    if (!ex.exists || ex.deleted != !delete)
+        return no_experiment(&w->err, w->experiment_id);
+    int64_t now = store_now_ms();
+    const char *stage = delete ? "deleted" : "active";
+    sqlite3_stmt *s = stmt(c, S_EXP_SET_STAGE);
+    if (!s)
+        return db_error(c, &w->err, "experiment stage");
+    sqlite3_bind_text(s, 1, stage, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 3, w->experiment_id);
+    if ((e = step_done(c, s, &w->err, "experiment stage")))
+        return e;
+    s = stmt(c, S_EXP_RUNS_SET_STAGE);
+    if (!s)
+        return db_error(c, &w->err, "experiment runs stage");
+    sqlite3_bind_text(s, 1, stage, -1, SQLITE_STATIC);
+    if (delete)
+        sqlite3_bind_int64(s, 2, now);
+    else
+        sqlite3_bind_null(s, 2);
+    sqlite3_bind_int64(s, 3, w->experiment_id);
+    return step_done(c, s, &w->err, "experiment runs stage");
+}
+
+static enum srv_err w_experiment_tag(struct conn *c, struct store_write *w,
+                                     bool delete)
+{
+    struct exp_state ex;
+    enum srv_err e = exp_lookup(c, w->experiment_id, &ex, &w->err);
+    free(ex.artifact_location);
+    if (e)
+        return e;
+    if (!ex.exists)
+        return no_experiment(&w->err, w->experiment_id);
+    if (ex.deleted)
+        return err_set(&w->err, SRV_E_INVALID_PARAMETER_VALUE,
+                       "The experiment %lld must be in the 'active' state. "
+                       "Current state is deleted.",
+                       (long long)w->experiment_id);
+    sqlite3_stmt *s = stmt(c, delete ? S_EXP_TAG_DELETE : S_EXP_TAG_UPSERT);
+    if (!s)
+        return db_error(c, &w->err, "experiment tag");
+    sqlite3_bind_int64(s, 1, w->experiment_id);
+    sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
+    if (!delete)
+        sqlite3_bind_text(s, 3, w->value, -1, SQLITE_STATIC);
+    if ((e = step_done(c, s, &w->err, "experiment tag")))
+        return e;
+    if (delete && sqlite3_changes(c->db) == 0)
+        return err_set(&w->err, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                       "No tag with name: %s in experiment with id %lld",
+                       w->key, (long long)w->experiment_id);
+    return SRV_OK;
+}
+
+static enum srv_err tag_upsert(struct conn *c, int64_t run_pk,
+                               const char *key, struct strref value,
+                               struct errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(c, S_TAG_UPSERT);
+    if (!s)
+        return db_error(c, eb, "tag upsert");
+    sqlite3_bind_int64(s, 1, run_pk);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    bind_ref(s, 3, value);
+    enum srv_err e = step_done(c, s, eb, "tag upsert");
+    if (e || strcmp(key, "mlflow.runName") != 0)
+        return e;
+    /* The run name and its tag are one value, as in MLflow. */
+    s = stmt(c, S_RUN_UPDATE);
+    if (!s)
+        return db_error(c, eb, "run rename");
+    bind_ref(s, 3, value);
+    sqlite3_bind_int64(s, 4, run_pk);
+    return step_done(c, s, eb, "run rename");
+}
+
+static enum srv_err w_run_create(struct conn *c, struct store_write *w)
+{
+    struct exp_state ex;
+    enum srv_err e = exp_lookup(c, w->experiment_id, &ex, &w->err);
+    if (e)
+        goto out;
+    if (!ex.exists) {
+        e = no_experiment(&w->err, w->experiment_id);
+        goto out;
+    }
+    if (ex.deleted) {
+        e = err_set(&w->err, SRV_E_INVALID_PARAMETER_VALUE,
+                    "The experiment %lld must be in the 'active' state. "
+                    "Current state is deleted.",
+                    (long long)w->experiment_id);
+        goto out;
+    }
+    struct run_state rs;
+    struct errbuf ignored;
+    e = run_lookup(c, w->run_id, false, &rs, &ignored);
+    if (e == SRV_OK) {
+        /* A client-chosen id that exists: the retry of a create. */
+        if (rs.experiment_id != w->experiment_id)
+            e = err_set(&w->err, SRV_E_INVALID_PARAMETER_VALUE,
+                        "Run with id=%s already exists in experiment %lld",
+                        w->run_id, (long long)rs.experiment_id);
+        goto out;
+    }
+    if (e != SRV_E_RESOURCE_DOES_NOT_EXIST) {
+        w->err = ignored;
+        goto out;
+    }
+    char uri[4300];
+    snprintf(uri, sizeof(uri), "%s/%s/artifacts", ex.artifact_location,
+             w->run_id);
+    sqlite3_stmt *s = stmt(c, S_RUN_INSERT);
+    if (!s) {
+        e = db_error(c, &w->err, "run insert");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, w->run_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, w->experiment_id);
+    bind_str(s, 3, w->name ? w->name : "");
+    bind_str(s, 4, w->user_id ? w->user_id : "");
+    sqlite3_bind_int64(s, 5, w->start_time);
+    sqlite3_bind_text(s, 6, uri, -1, SQLITE_TRANSIENT);
+    if ((e = step_done(c, s, &w->err, "run insert")))
+        goto out;
+    int64_t run_pk = sqlite3_last_insert_rowid(c->db);
+    for (size_t i = 0; i < w->n_tags && !e; i++)
+        e = tag_upsert(c, run_pk, w->tags[i].key, w->tags[i].value, &w->err);
+out:
+    free(ex.artifact_location);
+    return e;
+}
+
+static enum srv_err w_run_update(struct conn *c, struct store_write *w)
+{
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, w->run_id, true, &rs, &w->err);
+    if (e)
+        return e;
+    sqlite3_stmt *s = stmt(c, S_RUN_UPDATE);
+    if (!s)
+        return db_error(c, &w->err, "run update");
+    if (w->has_status)
+        sqlite3_bind_text(s, 1, run_status_names[w->status], -1,
+                          SQLITE_STATIC);
+    if (w->has_end_time)
+        sqlite3_bind_int64(s, 2, w->end_time);
+    if (w->name)
+        sqlite3_bind_text(s, 3, w->name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, rs.run_pk);
+    if ((e = step_done(c, s, &w->err, "run update")))
+        return e;
+    if (w->name) {
+        struct strref v = {w->name, strlen(w->name)};
+        e = tag_upsert(c, rs.run_pk, "mlflow.runName", v, &w->err);
+    }
+    return e;
+}
+
+static enum srv_err w_run_set_stage(struct conn *c, struct store_write *w,
+                                    bool delete)
+{
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, w->run_id, false, &rs, &w->err);
+    if (e)
+        return e;
+    sqlite3_stmt *s = stmt(c, S_RUN_SET_STAGE);
+    if (!s)
+        return db_error(c, &w->err, "run stage");
+    sqlite3_bind_text(s, 1, delete ? "deleted" : "active", -1, SQLITE_STATIC);
+    if (delete)
+        sqlite3_bind_int64(s, 2, store_now_ms());
+    sqlite3_bind_int64(s, 3, rs.run_pk);
+    return step_done(c, s, &w->err, "run stage");
+}
+
+/* Param immutability: the whole request is checked before anything is
+ * written, and the message keeps MLflow's wording, which clients match. */
+static enum srv_err check_params(struct conn *c, struct store_write *w,
+                                 int64_t run_pk, bool *skip)
+{
+    struct strbuf conflicts;
+    strbuf_init(&conflicts);
+    size_t n_conflicts = 0;
+    enum srv_err e = SRV_OK;
+    for (size_t i = 0; i < w->n_params; i++) {
+        sqlite3_stmt *s = stmt(c, S_PARAM_GET);
+        if (!s)
+            return db_error(c, &w->err, "param check");
+        sqlite3_bind_int64(s, 1, run_pk);
+        sqlite3_bind_text(s, 2, w->params[i].key, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s);
+        skip[i] = false;
+        if (rc == SQLITE_ROW) {
+            const char *old = (const char *)sqlite3_column_text(s, 0);
+            size_t oldlen = (size_t)sqlite3_column_bytes(s, 0);
+            struct strref nv = w->params[i].value;
+            if (oldlen == nv.len && memcmp(old, nv.s, nv.len) == 0) {
+                skip[i] = true;
+            } else if (w->single_param) {
+                err_set(&w->err, SRV_E_INVALID_PARAMETER_VALUE,
+                        "Changing param values is not allowed. Param with "
+                        "key='%s' was already logged with value='%.100s' "
+                        "for run ID='%s'. Attempted logging new value "
+                        "'%.*s'.",
+                        w->params[i].key, old, w->run_id,
+                        (int)(nv.len > 100 ? 100 : nv.len), nv.s);
+                e = SRV_E_INVALID_PARAMETER_VALUE;
+            } else {
+                strbuf_printf(&conflicts,
+                              "%s{'key': '%s', 'old_value': '%.100s', "
+                              "'new_value': '%.*s'}",
+                              n_conflicts ? ", " : "", w->params[i].key, old,
+                              (int)(nv.len > 100 ? 100 : nv.len), nv.s);
+                n_conflicts++;
+            }
+        } else if (rc != SQLITE_DONE) {
+            e = db_error(c, &w->err, "param check");
+        }
+        sqlite3_reset(s);
+        if (e)
+            break;
+    }
+    if (!e && n_conflicts)
+        e = err_set(&w->err, SRV_E_INVALID_PARAMETER_VALUE,
+                    "Changing param values is not allowed. Params were "
+                    "already logged='[%s]' for run ID='%s'.",
+                    conflicts.buf ? conflicts.buf : "", w->run_id);
+    strbuf_cleanup(&conflicts);
+    return e;
+}
+
+/* The latest point of each key in this request (greatest step, timestamp,
+ * value), so latest_metrics gets one upsert per key, not per point. */
+static int latest_cmp(const struct metric_in *a, const struct metric_in *b)
+{
+    double av = isnan(a->value) ? 0 : a->value;
+    double bv = isnan(b->value) ? 0 : b->value;
+    if (a->step != b->step)
+        return a->step < b->step ? -1 : 1;
+    if (a->timestamp != b->timestamp)
+        return a->timestamp < b->timestamp ? -1 : 1;
+    return av < bv ? -1 : av > bv;
+}
+
+static enum srv_err w_run_log(struct conn *c, struct store_write *w)
+{
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, w->run_id, true, &rs, &w->err);
+    if (e)
+        return e;
+    bool skip_small[16];
+    bool *skip = w->n_params <= 16 ? skip_small
+                                   : calloc(w->n_params, sizeof(bool));
+    if (!skip)
+        return err_set(&w->err, SRV_E_NOMEM, "out of memory");
+    if ((e = check_params(c, w, rs.run_pk, skip)))
+        goto out;
+    for (size_t i = 0; i < w->n_params && !e; i++) {
+        if (skip[i])
+            continue;
+        sqlite3_stmt *s = stmt(c, S_PARAM_INSERT);
+        if (!s) {
+            e = db_error(c, &w->err, "param insert");
+            break;
+        }
+        sqlite3_bind_int64(s, 1, rs.run_pk);
+        sqlite3_bind_text(s, 2, w->params[i].key, -1, SQLITE_STATIC);
+        bind_ref(s, 3, w->params[i].value);
+        e = step_done(c, s, &w->err, "param insert");
+    }
+    if (e)
+        goto out;
+
+    sqlite3_stmt *ins = w->n_metrics ? stmt(c, S_METRIC_INSERT) : NULL;
+    if (w->n_metrics && !ins) {
+        e = db_error(c, &w->err, "metric insert");
+        goto out;
+    }
+    /* Latest per key: keys in a batch are few, so a linear table works. */
+    const struct metric_in *latest_small[32];
+    const struct metric_in **latest = latest_small;
+    size_t n_latest = 0, cap_latest = 32;
+    for (size_t i = 0; i < w->n_metrics; i++) {
+        const struct metric_in *m = &w->metrics[i];
+        bool nan = isnan(m->value);
+        sqlite3_bind_int64(ins, 1, rs.run_pk);
+        sqlite3_bind_text(ins, 2, m->key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 3, m->timestamp);
+        sqlite3_bind_int64(ins, 4, m->step);
+        sqlite3_bind_double(ins, 5, nan ? 0.0 : m->value);
+        sqlite3_bind_int(ins, 6, nan);
+        int rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (rc != SQLITE_DONE) {
+            e = db_error(c, &w->err, "metric insert");
+            break;
+        }
+        size_t k = 0;
+        while (k < n_latest && strcmp(latest[k]->key, m->key) != 0)
+            k++;
+        if (k == n_latest) {
+            if (n_latest == cap_latest) {
+                size_t ncap = cap_latest * 4;
+                const struct metric_in **p =
+                    latest == latest_small ? malloc(ncap * sizeof(*p))
+                                           : realloc(latest, ncap * sizeof(*p));
+                if (!p) {
+                    e = err_set(&w->err, SRV_E_NOMEM, "out of memory");
+                    break;
+                }
+                if (latest == latest_small)
+                    memcpy(p, latest_small, sizeof(latest_small));
+                latest = p;
+                cap_latest = ncap;
+            }
+            latest[n_latest++] = m;
+        } else if (latest_cmp(m, latest[k]) > 0) {
+            latest[k] = m;
+        }
+    }
+    for (size_t k = 0; k < n_latest && !e; k++) {
+        const struct metric_in *m = latest[k];
+        bool nan = isnan(m->value);
+        sqlite3_stmt *s = stmt(c, S_LATEST_UPSERT);
+        if (!s) {
+            e = db_error(c, &w->err, "latest metric");
+            break;
+        }
+        sqlite3_bind_int64(s, 1, rs.run_pk);
+        sqlite3_bind_text(s, 2, m->key, -1, SQLITE_STATIC);
+        sqlite3_bind_double(s, 3, nan ? 0.0 : m->value);
+        sqlite3_bind_int64(s, 4, m->timestamp);
+        sqlite3_bind_int64(s, 5, m->step);
+        sqlite3_bind_int(s, 6, nan);
+        e = step_done(c, s, &w->err, "latest metric");
+    }
+    if (latest != latest_small)
+        free(latest);
+    for (size_t i = 0; i < w->n_tags && !e; i++)
+        e = tag_upsert(c, rs.run_pk, w->tags[i].key, w->tags[i].value,
+                       &w->err);
+out:
+    if (skip != skip_small)
+        free(skip);
+    return e;
+}
+
+static enum srv_err w_run_delete_tag(struct conn *c, struct store_write *w)
+{
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, w->run_id, true, &rs, &w->err);
+    if (e)
+        return e;
+    sqlite3_stmt *s = stmt(c, S_TAG_DELETE);
+    if (!s)
+        return db_error(c, &w->err, "tag delete");
+    sqlite3_bind_int64(s, 1, rs.run_pk);
+    sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
+    if ((e = step_done(c, s, &w->err, "tag delete")))
+        return e;
+    if (sqlite3_changes(c->db) == 0)
+        return err_set(&w->err, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                       "No tag with name: %s in run with id %s", w->key,
+                       w->run_id);
+    return SRV_OK;
+}
+
+static enum srv_err dataset_pk_for(struct conn *c, int64_t experiment_id,
+                                   const struct dataset_in *d, int64_t *pk,
+                                   struct errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(c, S_DATASET_FIND);
+    if (!s)
+        return db_error(c, eb, "dataset find");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    sqlite3_bind_text(s, 2, d->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, d->digest, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *pk = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+        return SRV_OK;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return db_error(c, eb, "dataset find");
+    s = stmt(c, S_DATASET_INSERT);
+    if (!s)
+        return db_error(c, eb, "dataset insert");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    bind_str(s, 2, d->name);
+    bind_str(s, 3, d->digest);
+    bind_str(s, 4, d->source_type);
+    bind_str(s, 5, d->source);
+    bind_str(s, 6, d->schema);
+    bind_str(s, 7, d->profile);
+    enum srv_err e = step_done(c, s, eb, "dataset insert");
+    if (!e)
+        *pk = sqlite3_last_insert_rowid(c->db);
+    return e;
+}
+
+static enum srv_err w_run_log_inputs(struct conn *c, struct store_write *w)
+{
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, w->run_id, true, &rs, &w->err);
+    for (size_t i = 0; i < w->n_datasets && !e; i++) {
+        const struct dataset_in *d = &w->datasets[i];
+        int64_t pk = 0;
+        if ((e = dataset_pk_for(c, rs.experiment_id, d, &pk, &w->err)))
+            break;
+        sqlite3_stmt *s = stmt(c, S_RUN_INPUT_INSERT);
+        if (!s)
+            return db_error(c, &w->err, "run input");
+        sqlite3_bind_int64(s, 1, rs.run_pk);
+        sqlite3_bind_int64(s, 2, pk);
+        if ((e = step_done(c, s, &w->err, "run input")))
+            break;
+        for (size_t t = 0; t < d->n_tags && !e; t++) {
+            s = stmt(c, S_INPUT_TAG_UPSERT);
+            if (!s)
+                return db_error(c, &w->err, "input tag");
+            sqlite3_bind_int64(s, 1, rs.run_pk);
+            sqlite3_bind_int64(s, 2, pk);
+            sqlite3_bind_text(s, 3, d->tags[t].key, -1, SQLITE_STATIC);
+            bind_ref(s, 4, d->tags[t].value);
+            e = step_done(c, s, &w->err, "input tag");
+        }
+    }
+    for (size_t i = 0; i < w->n_model_ids && !e; i++) {
+        sqlite3_stmt *s = stmt(c, S_MODEL_INPUT_INSERT);
+        if (!s)
+            return db_error(c, &w->err, "model input");
+        sqlite3_bind_int64(s, 1, rs.run_pk);
+        sqlite3_bind_text(s, 2, w->model_ids[i], -1, SQLITE_STATIC);
+        e = step_done(c, s, &w->err, "model input");
+    }
+    return e;
+}
+
+/* log-model appends the model dict to the JSON-array tag
+ * mlflow.log-model.history, as MLflow's store does. */
+static enum srv_err w_run_log_model(struct conn *c, struct store_write *w)
+{
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, w->run_id, true, &rs, &w->err);
+    if (e)
+        return e;
+    sqlite3_stmt *s = stmt(c, S_TAG_GET);
+    if (!s)
+        return db_error(c, &w->err, "log model");
+    sqlite3_bind_int64(s, 1, rs.run_pk);
+    sqlite3_bind_text(s, 2, "mlflow.log-model.history", -1, SQLITE_STATIC);
+    cJSON *history = NULL;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const char *old = (const char *)sqlite3_column_text(s, 0);
+        history = old ? cJSON_Parse(old) : NULL;
+        if (history && !cJSON_IsArray(history)) {
+            cJSON_Delete(history);
+            history = NULL;
+        }
+    }
+    sqlite3_reset(s);
+    if (!history)
+        history = cJSON_CreateArray();
+    cJSON *model = cJSON_Parse(w->model_json);
+    char *text = NULL;
+    if (!history || !model || !cJSON_AddItemToArray(history, model)) {
+        cJSON_Delete(model);
+        e = err_set(&w->err, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    text = cJSON_PrintUnformatted(history);
+    if (!text) {
+        e = err_set(&w->err, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    struct strref v = {text, strlen(text)};
+    e = tag_upsert(c, rs.run_pk, "mlflow.log-model.history", v, &w->err);
+out:
+    cJSON_free(text);
+    cJSON_Delete(history);
+    return e;
+}
+
+static enum srv_err exec_write(struct store *st, struct store_write *w)
+{
+    struct conn *c = st->writer;
+    switch (w->kind) {
+    case SW_EXPERIMENT_CREATE:
+        return w_experiment_create(c, st, w);
+    case SW_EXPERIMENT_RENAME:
+        return w_experiment_rename(c, w);
+    case SW_EXPERIMENT_DELETE:
+        return w_experiment_set_stage(c, w, true);
+    case SW_EXPERIMENT_RESTORE:
+        return w_experiment_set_stage(c, w, false);
+    case SW_EXPERIMENT_SET_TAG:
+        return w_experiment_tag(c, w, false);
+    case SW_EXPERIMENT_DELETE_TAG:
+        return w_experiment_tag(c, w, true);
+    case SW_RUN_CREATE:
+        return w_run_create(c, w);
+    case SW_RUN_UPDATE:
+        return w_run_update(c, w);
+    case SW_RUN_DELETE:
+        return w_run_set_stage(c, w, true);
+    case SW_RUN_RESTORE:
+        return w_run_set_stage(c, w, false);
+    case SW_RUN_LOG:
+        return w_run_log(c, w);
+    case SW_RUN_DELETE_TAG:
+        return w_run_delete_tag(c, w);
+    case SW_RUN_LOG_INPUTS:
+        return w_run_log_inputs(c, w);
+    case SW_RUN_LOG_MODEL:
+        return w_run_log_model(c, w);
+    }
+    return err_set(&w->err, SRV_E_INTERNAL, "unknown write");
+}
+
+/*---- the writer thread: group commit ----*/
+
+static bool run_simple(struct conn *c, enum stmt_id id)
+{
+    sqlite3_stmt *s = stmt(c, id);
+    if (!s)
+        return false;
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE;
+}
+
+/* Executes one group of writes in a single transaction. Each write runs
+ * inside its own savepoint, so a failing write leaves no trace while the
+ * others commit. Every write is completed only after the COMMIT. */
+static void commit_group(struct store *st, struct store_write *head)
+{
+    struct conn *c = st->writer;
+    bool began = run_simple(c, S_BEGIN);
+    for (struct store_write *w = head; w; w = w->next) {
+        if (!began) {
+            w->result = db_error(c, &w->err, "begin");
+            continue;
+        }
+        if (!run_simple(c, S_SAVEPOINT)) {
+            w->result = db_error(c, &w->err, "savepoint");
+            continue;
+        }
+        w->result = exec_write(st, w);
+        if (w->result != SRV_OK)
+            run_simple(c, S_ROLLBACK_TO);
+        run_simple(c, S_RELEASE);
+    }
+    if (began && !run_simple(c, S_COMMIT)) {
+        struct errbuf eb;
+        enum srv_err e = db_error(c, &eb, "commit");
+        run_simple(c, S_ROLLBACK);
+        for (struct store_write *w = head; w; w = w->next) {
+            if (w->result == SRV_OK) {
+                w->result = e;
+                w->err = eb;
+            }
+        }
+    }
+    struct store_write *next;
+    for (struct store_write *w = head; w; w = next) {
+        next = w->next; /* 'done' may free w */
+        w->next = NULL;
+        w->done(w, w->userdata);
+    }
+}
+
+static void *writer_main(void *arg)
+{
+    struct store *st = arg;
+    for (;;) {
+        pthread_mutex_lock(&st->mu);
+        while (!st->queue_head && !st->stopping)
+            pthread_cond_wait(&st->cv, &st->mu);
+        struct store_write *head = st->queue_head;
+        st->queue_head = st->queue_tail = NULL;
+        bool stop = st->stopping;
+        pthread_mutex_unlock(&st->mu);
+        if (head)
+            commit_group(st, head);
+        else if (stop)
+            break;
+    }
+    return NULL;
+}
+
+void store_submit(struct store *st, struct store_write *w)
+{
+    w->next = NULL;
+    w->result = SRV_OK;
+    w->err.msg[0] = '\0';
+    pthread_mutex_lock(&st->mu);
+    if (st->queue_tail)
+        st->queue_tail->next = w;
+    else
+        st->queue_head = w;
+    st->queue_tail = w;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+}
+
+/*---- open / close ----*/
+
+struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
+{
+    struct store *st = calloc(1, sizeof(*st));
+    if (!st) {
+        err_set(eb, SRV_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    st->db_path = strdup(cfg->db_path);
+    st->artifact_root = strdup(cfg->artifact_root);
+    st->durable_full = cfg->durable_full;
+    st->serial = atomic_fetch_add(&store_serials, 1) + 1;
+    pthread_mutex_init(&st->mu, NULL);
+    pthread_cond_init(&st->cv, NULL);
+    pthread_mutex_init(&st->readers_mu, NULL);
+    if (!st->db_path || !st->artifact_root) {
+        err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto fail;
+    }
+    st->writer = conn_open(st, true, eb);
+    if (!st->writer)
+        goto fail;
+    if (migrate(st->writer, eb) != SRV_OK ||
+        ensure_default_experiment(st, eb) != SRV_OK)
+        goto fail;
+    if (pthread_create(&st->writer_thread, NULL, writer_main, st) != 0) {
+        err_set(eb, SRV_E_INTERNAL, "cannot start the writer thread");
+        goto fail;
+    }
+    return st;
+fail:
+    conn_close(st->writer);
+    free(st->db_path);
+    free(st->artifact_root);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->readers_mu);
+    free(st);
+    return NULL;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    pthread_mutex_lock(&st->mu);
+    st->stopping = true;
+    pthread_cond_signal(&st->cv);
+    pthread_mutex_unlock(&st->mu);
+    pthread_join(st->writer_thread, NULL);
+    struct conn *r = st->readers;
+    while (r) {
+        struct conn *next = r->next;
+        conn_close(r);
+        r = next;
+    }
+    /* A final checkpoint folds the WAL into the database file. */
+    sqlite3_wal_checkpoint_v2(st->writer->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                              NULL, NULL);
+    conn_close(st->writer);
+    pthread_mutex_destroy(&st->mu);
+    pthread_cond_destroy(&st->cv);
+    pthread_mutex_destroy(&st->readers_mu);
+    free(st->db_path);
+    free(st->artifact_root);
+    free(st);
+}
+
+/*---- readers ----*/
+
+static _Thread_local struct conn *tls_reader;
+
+/* This thread's read connection for 'st', opened on first use. */
+static struct conn *reader(struct store *st, struct errbuf *eb)
+{
+    struct conn *c = tls_reader;
+    if (c && c->store_serial == st->serial)
+        return c;
+    c = conn_open(st, false, eb);
+    if (!c)
+        return NULL;
+    pthread_mutex_lock(&st->readers_mu);
+    c->next = st->readers;
+    st->readers = c;
+    pthread_mutex_unlock(&st->readers_mu);
+    tls_reader = c;
+    return c;
+}
+
+enum srv_err store_ping(struct store *st)
+{
+    struct errbuf eb;
+    struct conn *c = reader(st, &eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_PING);
+    if (!s)
+        return SRV_E_UNAVAILABLE;
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW ? SRV_OK : SRV_E_UNAVAILABLE;
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    if (!t)
+        return NULL;
+    size_t n = (size_t)sqlite3_column_bytes(s, i);
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, t, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+/* Reads (key, value) rows of a statement whose first bind is 'id1' and,
+ * when n_binds is 2, second is 'id2'. */
+static enum srv_err read_kvs(struct conn *c, enum stmt_id id, int64_t id1,
+                             int64_t id2, int n_binds, struct kv **out,
+                             size_t *n, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *s = stmt(c, id);
+    if (!s)
+        return db_error(c, eb, "read");
+    sqlite3_bind_int64(s, 1, id1);
+    if (n_binds == 2)
+        sqlite3_bind_int64(s, 2, id2);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct kv *p = realloc(*out, cap * sizeof(*p));
+            if (!p)
+                goto nomem;
+            *out = p;
+        }
+        struct kv *e = &(*out)[*n];
+        e->key = col_dup(s, 0);
+        e->value = col_dup(s, 1);
+        (*n)++;
+        if (!e->key || !e->value)
+            goto nomem;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE)
+        return db_error(c, eb, "read");
+    return SRV_OK;
+nomem:
+    sqlite3_reset(s);
+    return err_set(eb, SRV_E_NOMEM, "out of memory");
+}
+
+static enum srv_err exp_from_row(struct conn *c, sqlite3_stmt *s,
+                                 struct experiment *e, struct errbuf *eb)
+{
+    e->experiment_id = sqlite3_column_int64(s, 0);
+    e->name = col_dup(s, 1);
+    e->artifact_location = col_dup(s, 2);
+    e->deleted =
+        strcmp((const char *)sqlite3_column_text(s, 3), "deleted") == 0;
+    e->creation_time = sqlite3_column_int64(s, 4);
+    e->last_update_time = sqlite3_column_int64(s, 5);
+    if (!e->name || !e->artifact_location)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    (void)c;
+    return SRV_OK;
+}
+
+static enum srv_err exp_get(struct store *st, enum stmt_id id, int64_t num,
+                            const char *name, struct experiment *out,
+                            struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, id);
+    if (!s)
+        return db_error(c, eb, "experiment get");
+    if (name)
+        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(s, 1, num);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return db_error(c, eb, "experiment get");
+        if (name)
+            return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                           "Could not find experiment with name '%s'", name);
+        return no_experiment(eb, num);
+    }
+    enum srv_err e = exp_from_row(c, s, out, eb);
+    sqlite3_reset(s);
+    if (!e)
+        e = read_kvs(c, S_EXP_TAGS, out->experiment_id, 0, 1, &out->tags,
+                     &out->n_tags, eb);
+    if (e)
+        experiment_cleanup(out);
+    return e;
+}
+
+enum srv_err store_experiment_get(struct store *st, int64_t experiment_id,
+                                  struct experiment *out, struct errbuf *eb)
+{
+    return exp_get(st, S_EXP_BY_ID, experiment_id, NULL, out, eb);
+}
+
+enum srv_err store_experiment_get_by_name(struct store *st, const char *name,
+                                          struct experiment *out,
+                                          struct errbuf *eb)
+{
+    return exp_get(st, S_EXP_BY_NAME, 0, name, out, eb);
+}
+
+/* Binds the parameters of a filter fragment from position '*pos' on. */
+static void bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos)
+{
+    for (size_t i = 0; i < f->nparams; i++) {
+        const struct sqlv *v = &f->params[i];
+        int at = (*pos)++;
+        switch (v->type) {
+        case SQLV_TEXT:
+            sqlite3_bind_text(s, at, v->text, -1, SQLITE_STATIC);
+            break;
+        case SQLV_INT:
+            sqlite3_bind_int64(s, at, v->i);
+            break;
+        case SQLV_REAL:
+            sqlite3_bind_double(s, at, v->d);
+            break;
+        }
+    }
+}
+
+static const char *view_condition(enum view_type view, const char *alias)
+{
+    (void)alias;
+    switch (view) {
+    case VIEW_ACTIVE_ONLY:
+        return "lifecycle_stage = 'active'";
+    case VIEW_DELETED_ONLY:
+        return "lifecycle_stage = 'deleted'";
+    case VIEW_ALL:
+    case VIEW_COUNT:
+        break;
+    }
+    return "1";
+}
+
+enum srv_err store_experiments_search(struct store *st,
+                                      const struct search_args *args,
+                                      struct experiment **out, size_t *n,
+                                      bool *more, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *more = false;
+    struct search_sql q;
+    search_sql_init(&q);
+    enum srv_err e = filter_build_experiments(args->filter, args->order_by,
+                                              args->n_order_by, &q, eb);
+    if (e) {
+        search_sql_cleanup(&q);
+        return e;
+    }
+    struct conn *c = reader(st, eb);
+    if (!c) {
+        search_sql_cleanup(&q);
+        return SRV_E_UNAVAILABLE;
+    }
+    struct strbuf sql;
+    strbuf_init(&sql);
+    strbuf_printf(&sql,
+                  "SELECT e.experiment_id, e.name, e.artifact_location, "
+                  "e.lifecycle_stage, e.creation_time, e.last_update_time "
+                  "FROM experiments AS e%s WHERE e.%s%s ORDER BY %s "
+                  "LIMIT ? OFFSET ?",
+                  q.joins.sql.buf ? q.joins.sql.buf : "",
+                  view_condition(args->view, "e"),
+                  q.where.sql.buf ? q.where.sql.buf : "",
+                  q.order.sql.buf ? q.order.sql.buf : "e.experiment_id");
+    sqlite3_stmt *s = NULL;
+    if (sql.oom) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(c->db, sql.buf, -1, &s, NULL) != SQLITE_OK) {
+        e = db_error(c, eb, "experiments search");
+        goto out;
+    }
+    int pos = 1;
+    bind_frag(s, &q.joins, &pos);
+    bind_frag(s, &q.where, &pos);
+    bind_frag(s, &q.order, &pos);
+    sqlite3_bind_int64(s, pos++, args->max_results + 1);
+    sqlite3_bind_int64(s, pos++, args->offset);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == (size_t)args->max_results) {
+            *more = true;
+            break;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct experiment *p = realloc(*out, cap * sizeof(*p));
+            if (!p) {
+                e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                goto out;
+            }
+            *out = p;
+        }
+        struct experiment *x = &(*out)[(*n)++];
+        memset(x, 0, sizeof(*x));
+        if ((e = exp_from_row(c, s, x, eb)))
+            goto out;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        e = db_error(c, eb, "experiments search");
+        goto out;
+    }
+    for (size_t i = 0; i < *n && !e; i++)
+        e = read_kvs(c, S_EXP_TAGS, (*out)[i].experiment_id, 0, 1,
+                     &(*out)[i].tags, &(*out)[i].n_tags, eb);
+out:
+    sqlite3_finalize(s);
+    strbuf_cleanup(&sql);
+    search_sql_cleanup(&q);
+    if (e) {
+        experiments_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+/* Columns: run_pk, run_id, experiment_id, run_name, user_id, status,
+ * start_time, end_time, artifact_uri, lifecycle_stage. */
+static enum srv_err run_from_row(sqlite3_stmt *s, struct run *r,
+                                 struct errbuf *eb)
+{
+    r->run_pk = sqlite3_column_int64(s, 0);
+    const char *id = (const char *)sqlite3_column_text(s, 1);
+    snprintf(r->run_id, sizeof(r->run_id), "%s", id ? id : "");
+    r->experiment_id = sqlite3_column_int64(s, 2);
+    r->run_name = col_dup(s, 3);
+    r->user_id = col_dup(s, 4);
+    int status = run_status_parse((const char *)sqlite3_column_text(s, 5));
+    r->status = status < 0 ? RUN_STATUS_RUNNING : (enum run_status)status;
+    r->start_time = sqlite3_column_int64(s, 6);
+    r->end_time = sqlite3_column_type(s, 7) == SQLITE_NULL
+                      ? 0
+                      : sqlite3_column_int64(s, 7);
+    r->artifact_uri = col_dup(s, 8);
+    r->deleted =
+        strcmp((const char *)sqlite3_column_text(s, 9), "deleted") == 0;
+    if (!r->run_name || !r->user_id || !r->artifact_uri)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    return SRV_OK;
+}
+
+static enum srv_err read_latest(struct conn *c, struct run *r,
+                                struct errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(c, S_RUN_LATEST);
+    if (!s)
+        return db_error(c, eb, "latest metrics");
+    sqlite3_bind_int64(s, 1, r->run_pk);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (r->n_metrics == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct metric *p = realloc(r->metrics, cap * sizeof(*p));
+            if (!p) {
+                sqlite3_reset(s);
+                return err_set(eb, SRV_E_NOMEM, "out of memory");
+            }
+            r->metrics = p;
+        }
+        struct metric *m = &r->metrics[r->n_metrics++];
+        memset(m, 0, sizeof(*m));
+        m->key = col_dup(s, 0);
+        m->value = sqlite3_column_int(s, 4) ? NAN : sqlite3_column_double(s, 1);
+        m->timestamp = sqlite3_column_int64(s, 2);
+        m->step = sqlite3_column_int64(s, 3);
+        if (!m->key) {
+            sqlite3_reset(s);
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
+        }
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SRV_OK : db_error(c, eb, "latest metrics");
+}
+
+static enum srv_err read_inputs(struct conn *c, struct run *r,
+                                struct errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(c, S_RUN_DATASETS);
+    if (!s)
+        return db_error(c, eb, "inputs");
+    sqlite3_bind_int64(s, 1, r->run_pk);
+    size_t cap = 0;
+    int64_t pks_small[8];
+    int64_t *pks = pks_small;
+    enum srv_err e = SRV_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (r->n_inputs == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct dataset_input *p = realloc(r->inputs, ncap * sizeof(*p));
+            int64_t *q = pks == pks_small ? malloc(ncap * sizeof(*q))
+                                          : realloc(pks, ncap * sizeof(*q));
+            if (p)
+                r->inputs = p;
+            if (!p || !q) {
+                e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                break;
+            }
+            if (pks == pks_small)
+                memcpy(q, pks_small, sizeof(pks_small));
+            pks = q;
+            cap = ncap;
+        }
+        struct dataset_input *d = &r->inputs[r->n_inputs];
+        memset(d, 0, sizeof(*d));
+        pks[r->n_inputs++] = sqlite3_column_int64(s, 0);
+        d->name = col_dup(s, 1);
+        d->digest = col_dup(s, 2);
+        d->source_type = col_dup(s, 3);
+        d->source = col_dup(s, 4);
+        d->schema = col_dup(s, 5);
+        d->profile = col_dup(s, 6);
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_DONE)
+        e = db_error(c, eb, "inputs");
+    for (size_t i = 0; i < r->n_inputs && !e; i++)
+        e = read_kvs(c, S_INPUT_TAGS, r->run_pk, pks[i], 2,
+                     &r->inputs[i].tags, &r->inputs[i].n_tags, eb);
+    if (pks != pks_small)
+        free(pks);
+    if (e)
+        return e;
+    s = stmt(c, S_RUN_MODEL_INPUTS);
+    if (!s)
+        return db_error(c, eb, "model inputs");
+    sqlite3_bind_int64(s, 1, r->run_pk);
+    cap = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (r->n_model_inputs == cap) {
+            cap = cap ? cap * 2 : 4;
+            char **p = realloc(r->model_inputs, cap * sizeof(*p));
+            if (!p) {
+                sqlite3_reset(s);
+                return err_set(eb, SRV_E_NOMEM, "out of memory");
+            }
+            r->model_inputs = p;
+        }
+        r->model_inputs[r->n_model_inputs++] = col_dup(s, 0);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SRV_OK : db_error(c, eb, "model inputs");
+}
+
+/* Params, tags, latest metrics and inputs of a run whose info is read. */
+static enum srv_err run_fill(struct conn *c, struct run *r, struct errbuf *eb)
+{
+    enum srv_err e;
+    if ((e = read_kvs(c, S_RUN_PARAMS, r->run_pk, 0, 1, &r->params,
+                      &r->n_params, eb)) ||
+        (e = read_kvs(c, S_RUN_TAGS, r->run_pk, 0, 1, &r->tags, &r->n_tags,
+                      eb)) ||
+        (e = read_latest(c, r, eb)) || (e = read_inputs(c, r, eb)))
+        return e;
+    return SRV_OK;
+}
+
+enum srv_err store_run_get(struct store *st, const char *run_id,
+                           struct run *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_RUN_BY_ID);
+    if (!s)
+        return db_error(c, eb, "run get");
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return db_error(c, eb, "run get");
+        return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                       "Run with id=%s not found", run_id);
+    }
+    enum srv_err e = run_from_row(s, out, eb);
+    sqlite3_reset(s);
+    if (!e)
+        e = run_fill(c, out, eb);
+    if (e)
+        run_cleanup(out);
+    return e;
+}
+
+enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
+                               size_t n_experiments,
+                               const struct search_args *args, struct run **out,
+                               size_t *n, bool *more, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *more = false;
+    struct search_sql q;
+    search_sql_init(&q);
+    enum srv_err e = filter_build_runs(args->filter, args->order_by,
+                                       args->n_order_by, &q, eb);
+    if (e || n_experiments == 0) {
+        search_sql_cleanup(&q);
+        return e;
+    }
+    struct conn *c = reader(st, eb);
+    if (!c) {
+        search_sql_cleanup(&q);
+        return SRV_E_UNAVAILABLE;
+    }
+    struct strbuf sql;
+    strbuf_init(&sql);
+    strbuf_printf(&sql,
+                  "SELECT r.run_pk, r.run_id, r.experiment_id, r.run_name, "
+                  "r.user_id, r.status, r.start_time, r.end_time, "
+                  "r.artifact_uri, r.lifecycle_stage FROM runs AS r%s "
+                  "WHERE r.%s AND r.experiment_id IN (",
+                  q.joins.sql.buf ? q.joins.sql.buf : "",
+                  view_condition(args->view, "r"));
+    for (size_t i = 0; i < n_experiments; i++)
+        strbuf_append_str(&sql, i ? ", ?" : "?");
+    strbuf_printf(&sql, ")%s ORDER BY %s LIMIT ? OFFSET ?",
+                  q.where.sql.buf ? q.where.sql.buf : "",
+                  q.order.sql.buf ? q.order.sql.buf : "r.run_id");
+    sqlite3_stmt *s = NULL;
+    if (sql.oom) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(c->db, sql.buf, -1, &s, NULL) != SQLITE_OK) {
+        e = db_error(c, eb, "runs search");
+        goto out;
+    }
+    int pos = 1;
+    bind_frag(s, &q.joins, &pos);
+    for (size_t i = 0; i < n_experiments; i++)
+        sqlite3_bind_int64(s, pos++, experiment_ids[i]);
+    bind_frag(s, &q.where, &pos);
+    bind_frag(s, &q.order, &pos);
+    sqlite3_bind_int64(s, pos++, args->max_results + 1);
+    sqlite3_bind_int64(s, pos++, args->offset);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == (size_t)args->max_results) {
+            *more = true;
+            break;
+        }
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct run *p = realloc(*out, cap * sizeof(*p));
+            if (!p) {
+                e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                goto out;
+            }
+            *out = p;
+        }
+        struct run *r = &(*out)[(*n)++];
+        memset(r, 0, sizeof(*r));
+        if ((e = run_from_row(s, r, eb)))
+            goto out;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        e = db_error(c, eb, "runs search");
+        goto out;
+    }
+    for (size_t i = 0; i < *n && !e; i++)
+        e = run_fill(c, &(*out)[i], eb);
+out:
+    sqlite3_finalize(s);
+    strbuf_cleanup(&sql);
+    search_sql_cleanup(&q);
+    if (e) {
+        runs_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+static enum srv_err run_pk_of(struct conn *c, const char *run_id,
+                              int64_t *pk, struct errbuf *eb)
+{
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, run_id, false, &rs, eb);
+    if (!e)
+        *pk = rs.run_pk;
+    return e;
+}
+
+static enum srv_err push_metric(struct metric **out, size_t *n, size_t *cap,
+                                const char *key, sqlite3_stmt *s, int ts_col,
+                                int step_col, int val_col, int nan_col,
+                                struct errbuf *eb)
+{
+    if (*n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct metric *p = realloc(*out, ncap * sizeof(*p));
+        if (!p)
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
+        *out = p;
+        *cap = ncap;
+    }
+    struct metric *m = &(*out)[(*n)++];
+    memset(m, 0, sizeof(*m));
+    m->key = strdup(key);
+    m->timestamp = sqlite3_column_int64(s, ts_col);
+    m->step = sqlite3_column_int64(s, step_col);
+    m->value = sqlite3_column_int(s, nan_col) ? NAN
+                                              : sqlite3_column_double(s, val_col);
+    return m->key ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
+}
+
+enum srv_err store_metric_history(struct store *st, const char *run_id,
+                                  const char *key, int64_t offset,
+                                  int64_t limit, struct metric **out,
+                                  size_t *n, bool *more, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *more = false;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    int64_t pk = 0;
+    enum srv_err e = run_pk_of(c, run_id, &pk, eb);
+    if (e)
+        return e;
+    sqlite3_stmt *s = stmt(c, S_HISTORY);
+    if (!s)
+        return db_error(c, eb, "history");
+    sqlite3_bind_int64(s, 1, pk);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, limit < 0 ? -1 : limit + 1);
+    sqlite3_bind_int64(s, 4, offset);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (limit >= 0 && *n == (size_t)limit) {
+            *more = true;
+            break;
+        }
+        if ((e = push_metric(out, n, &cap, key, s, 0, 1, 2, 3, eb)))
+            break;
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        e = db_error(c, eb, "history");
+    if (e) {
+        metric_array_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+enum srv_err store_metric_history_sampled(struct store *st,
+                                          const char *const *run_ids,
+                                          size_t n_runs, const char *key,
+                                          bool has_range, int64_t start_step,
+                                          int64_t end_step, int64_t max_results,
+                                          struct metric **out, size_t *n,
+                                          struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    size_t cap = 0;
+    enum srv_err e = SRV_OK;
+    for (size_t r = 0; r < n_runs && !e; r++) {
+        int64_t pk = 0;
+        if ((e = run_pk_of(c, run_ids[r], &pk, eb)))
+            break;
+        sqlite3_stmt *s = stmt(c, S_HISTORY_BY_STEP);
+        if (!s) {
+            e = db_error(c, eb, "history");
+            break;
+        }
+        sqlite3_bind_int64(s, 1, pk);
+        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, has_range ? start_step : INT64_MIN);
+        sqlite3_bind_int64(s, 4, has_range ? end_step : INT64_MAX);
+        /* Read this run's points (ordered by step), then keep those whose
+         * step is one of 'max_results' steps spread evenly. */
+        size_t first = *n;
+        int rc;
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            if ((e = push_metric(out, n, &cap, key, s, 1, 0, 2, 3, eb)))
+                break;
+            (*out)[*n - 1].run_id = run_ids[r];
+        }
+        sqlite3_reset(s);
+        if (!e && rc != SQLITE_DONE && rc != SQLITE_ROW)
+            e = db_error(c, eb, "history");
+        if (e)
+            break;
+        size_t distinct = 0;
+        for (size_t i = first; i < *n; i++)
+            distinct += i == first || (*out)[i].step != (*out)[i - 1].step;
+        if (distinct <= (size_t)max_results)
+            continue;
+        /* Step index k is kept when it is round(j * (distinct-1) /
+         * (max-1)) for some j: the first and last are always kept. */
+        size_t keep_to = first, k = 0, j = 0;
+        size_t m = (size_t)max_results;
+        for (size_t i = first; i < *n; i++) {
+            if (i > first && (*out)[i].step != (*out)[i - 1].step)
+                k++;
+            while (m > 1 && j < m &&
+                   (j * (distinct - 1) + (m - 1) / 2) / (m - 1) < k)
+                j++;
+            bool keep = m == 1 ? k == 0
+                               : (j < m && (j * (distinct - 1) + (m - 1) / 2) /
+                                                   (m - 1) ==
+                                               k);
+            if (keep)
+                (*out)[keep_to++] = (*out)[i];
+            else
+                free((*out)[i].key);
+        }
+        *n = keep_to;
+    }
+    if (e) {
+        metric_array_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * store: the only module that talks to SQLite. Writes go through ONE writer
+ * thread that runs many queued requests per transaction (group commit) and
+ * reports each one only after its transaction committed; reads run on a
+ * per-thread read connection, in parallel with the writer (WAL).
+ *
+ * Ownership: a struct store_write and everything it points to belong to the
+ * submitter and must stay valid until its 'done' callback ran; the store
+ * copies nothing. Read functions fill caller-provided structs that the
+ * caller releases with the model.h cleanup and free functions.
+ */
+#ifndef SERVER_STORE_H
+#define SERVER_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "model.h"
+
+struct store;
+
+struct store_config {
+    const char *db_path;
+    const char *artifact_root; /* absolute; default experiment location */
+    bool durable_full;         /* synchronous=FULL, else NORMAL */
+};
+
+/* Opens (creating if needed) and migrates the database, creates the Default
+ * experiment, and starts the writer. NULL on failure with 'eb' set. */
+struct store *store_open(const struct store_config *cfg, struct errbuf *eb);
+
+/* Drains the writer (every submitted write completes), then closes all
+ * connections. NULL is a no-op. */
+void store_close(struct store *st);
+
+/*---- writes ----*/
+
+/* A string that may be used by length (truncated values). */
+struct strref {
+    const char *s;
+    size_t len;
+};
+
+struct kv_ref {
+    const char *key;
+    struct strref value;
+};
+
+struct metric_in {
+    const char *key;
+    double value; /* may be NAN; infinities already clamped */
+    int64_t timestamp;
+    int64_t step;
+};
+
+struct dataset_in {
+    const char *name;
+    const char *digest;
+    const char *source_type;
+    const char *source;
+    const char *schema;  /* may be NULL */
+    const char *profile; /* may be NULL */
+    struct kv_ref *tags;
+    size_t n_tags;
+};
+
+enum store_write_kind {
+    SW_EXPERIMENT_CREATE,
+    SW_EXPERIMENT_RENAME,
+    SW_EXPERIMENT_DELETE,
+    SW_EXPERIMENT_RESTORE,
+    SW_EXPERIMENT_SET_TAG,
+    SW_EXPERIMENT_DELETE_TAG,
+    SW_RUN_CREATE,
+    SW_RUN_UPDATE,
+    SW_RUN_DELETE,
+    SW_RUN_RESTORE,
+    SW_RUN_LOG, /* params + metrics + tags: log-batch, log-metric, ... */
+    SW_RUN_DELETE_TAG,
+    SW_RUN_LOG_INPUTS,
+    SW_RUN_LOG_MODEL
+};
+
+struct store_write {
+    enum store_write_kind kind;
+
+    /* inputs, borrowed (see the ownership rule above) */
+    int64_t experiment_id;
+    const char *run_id;
+    const char *name;              /* experiment name, new name, run name */
+    const char *artifact_location; /* experiment create; NULL = default */
+    const char *user_id;
+    const char *key;   /* tag key for set/delete tag */
+    const char *value; /* experiment tag value */
+    int64_t start_time;
+    bool has_status, has_end_time;
+    enum run_status status;
+    int64_t end_time;
+    struct kv_ref *tags;
+    size_t n_tags;
+    struct kv_ref *params;
+    size_t n_params;
+    struct metric_in *metrics;
+    size_t n_metrics;
+    struct dataset_in *datasets;
+    size_t n_datasets;
+    const char **model_ids;
+    size_t n_model_ids;
+    const char *model_json; /* log-model: one JSON object */
+    bool single_param;      /* log-parameter's error message wording */
+
+    /* outputs, valid in 'done' */
+    enum srv_err result;
+    struct errbuf err;
+    int64_t out_experiment_id;
+
+    /* completion: called once, on the writer thread, after the commit */
+    void (*done)(struct store_write *w, void *userdata);
+    void *userdata;
+    struct store_write *next; /* queue link, owned by the store */
+};
+
+/* Queues 'w' for the writer. Never blocks on I/O. */
+void store_submit(struct store *st, struct store_write *w);
+
+/*---- reads (any thread) ----*/
+
+/* SRV_OK when the database answers a trivial query. */
+enum srv_err store_ping(struct store *st);
+
+enum srv_err store_experiment_get(struct store *st, int64_t experiment_id,
+                                  struct experiment *out, struct errbuf *eb);
+enum srv_err store_experiment_get_by_name(struct store *st, const char *name,
+                                          struct experiment *out,
+                                          struct errbuf *eb);
+
+struct search_args {
+    const char *filter;
+    const char *const *order_by;
+    size_t n_order_by;
+    enum view_type view;
+    int64_t max_results;
+    int64_t offset;
+};
+
+/* '*out' is an array the caller frees with experiments_free / runs_free;
+ * '*more' tells whether rows exist beyond this page. */
+enum srv_err store_experiments_search(struct store *st,
+                                      const struct search_args *args,
+                                      struct experiment **out, size_t *n,
+                                      bool *more, struct errbuf *eb);
+
+enum srv_err store_run_get(struct store *st, const char *run_id,
+                           struct run *out, struct errbuf *eb);
+
+enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
+                               size_t n_experiments,
+                               const struct search_args *args, struct run **out,
+                               size_t *n, bool *more, struct errbuf *eb);
+
+/* All points of one metric in (timestamp, step, value) order, from
+ * 'offset', at most 'limit' (-1 = all). RESOURCE_DOES_NOT_EXIST for an
+ * unknown run. */
+enum srv_err store_metric_history(struct store *st, const char *run_id,
+                                  const char *key, int64_t offset,
+                                  int64_t limit, struct metric **out,
+                                  size_t *n, bool *more, struct errbuf *eb);
+
+/* For each run, the points at up to 'max_results' steps spread evenly over
+ * its steps in [start_step, end_step] (all steps when !has_range), always
+ * keeping the first and last. metric.run_id points into 'run_ids'. */
+enum srv_err store_metric_history_sampled(struct store *st,
+                                          const char *const *run_ids,
+                                          size_t n_runs, const char *key,
+                                          bool has_range, int64_t start_step,
+                                          int64_t end_step, int64_t max_results,
+                                          struct metric **out, size_t *n,
+                                          struct errbuf *eb);
+
+/* Milliseconds since the Unix epoch. */
+int64_t store_now_ms(void);
+
+#endif

@@ -1,0 +1,466 @@
+# SPDX-License-Identifier: MIT
+"""Metrics: log-metric, log-batch, get-history (incl. paging) and
+get-history-bulk-interval (specs/mlflow-rest.md §3.2, §3.3, §5)."""
+
+import uuid
+
+from harness import MAX_DOUBLE, ServerTestCase, uniq
+
+
+class MetricTests(ServerTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.eid = cls.client.post("experiments/create",
+                                  {"name": uniq("metrics")}).body["experiment_id"]
+
+    def new_run(self):
+        return self.create_run(self.eid)["info"]["run_id"]
+
+    def log(self, rid, key, value, ts, step=None, **kw):
+        body = {"run_id": rid, "key": key, "value": value, "timestamp": ts}
+        if step is not None:
+            body["step"] = step
+        body.update(kw)
+        return self.post("runs/log-metric", body)
+
+    # -- log-metric ------------------------------------------------------
+    def test_log_and_history(self):
+        rid = self.new_run()
+        self.assertEqual(self.ok(self.log(rid, "acc", 0.5, 1000, 0)), {})
+        self.ok(self.log(rid, "acc", 0.25, 1001, 1))
+        h = self.history(rid, "acc")
+        self.assertEqual(h, [
+            {"key": "acc", "value": 0.5, "timestamp": 1000, "step": 0},
+            {"key": "acc", "value": 0.25, "timestamp": 1001, "step": 1}])
+        for m in h:
+            self.assertIsInstance(m["timestamp"], int)
+            self.assertIsInstance(m["step"], int)
+
+    def test_step_default_zero_and_negative(self):
+        rid = self.new_run()
+        self.ok(self.log(rid, "m", 1.0, 10))
+        self.ok(self.log(rid, "m", 2.0, 11, -5))
+        h = self.history(rid, "m")
+        self.assertEqual([(m["step"], m["value"]) for m in h],
+                         [(0, 1.0), (-5, 2.0)])
+
+    def test_history_order(self):
+        rid = self.new_run()
+        pts = [(5, 0, 3.0), (1, 9, 1.0), (5, 0, 2.0), (3, 2, 0.0),
+               (1, 1, 7.0)]
+        for ts, step, v in pts:
+            self.ok(self.log(rid, "o", v, ts, step))
+        h = self.history(rid, "o")
+        got = [(m["timestamp"], m["step"], m["value"]) for m in h]
+        self.assertEqual(got, sorted(pts))
+
+    def test_identical_points_deduplicated(self):
+        rid = self.new_run()
+        for _ in range(3):
+            self.ok(self.log(rid, "d", 1.5, 100, 2))
+        self.ok(self.log(rid, "d", 1.5, 100, 3))
+        self.assertEqual(len(self.history(rid, "d")), 2)
+
+    def test_run_uuid_and_extra_fields(self):
+        rid = self.new_run()
+        self.ok(self.post("runs/log-metric", {
+            "run_id": rid, "run_uuid": rid, "key": "x", "value": 1,
+            "timestamp": 5, "step": 1, "model_id": "m-1",
+            "dataset_name": "d", "dataset_digest": "abc"}))
+        self.ok(self.post("runs/log-metric", {
+            "run_uuid": rid, "key": "x", "value": 2, "timestamp": 6,
+            "step": 2}))
+        self.assertEqual(len(self.history(rid, "x")), 2)
+        b = self.ok(self.get("metrics/get-history", {"run_uuid": rid,
+                                                     "metric_key": "x"}))
+        self.assertEqual(len(b["metrics"]), 2)
+
+    def test_int64_and_double_as_strings(self):
+        rid = self.new_run()
+        self.ok(self.log(rid, "s", "2.5", "1700000000001", "7"))
+        self.ok(self.log(rid, "s", "NaN", 2, 8))
+        self.ok(self.log(rid, "s", "Infinity", 3, 9))
+        self.ok(self.log(rid, "s", "-Infinity", 4, 10))
+        h = {m["step"]: m for m in self.history(rid, "s")}
+        self.assertEqual(h[7]["value"], 2.5)
+        self.assertEqual(h[7]["timestamp"], 1700000000001)
+        self.assertEqual(h[8]["value"], "NaN")
+        self.assertEqual(h[9]["value"], MAX_DOUBLE)
+        self.assertEqual(h[10]["value"], -MAX_DOUBLE)
+
+    def test_nan_and_inf_numbers(self):
+        rid = self.new_run()
+        # Python's json module writes NaN / Infinity literals; the server
+        # may accept or reject them, but must not crash. Use strings for
+        # the semantic check.
+        self.ok(self.log(rid, "n", "NaN", 1, 0))
+        run = self.get_run(rid)
+        self.assertEqual(self.metrics_of(run)["n"]["value"], "NaN")
+        self.ok(self.log(rid, "i", "Infinity", 1, 0))
+        self.assertEqual(self.metrics_of(self.get_run(rid))["i"]["value"],
+                         MAX_DOUBLE)
+        r = self.post("runs/log-metric",
+                      b'{"run_id":"%s","key":"lit","value":NaN,"timestamp":1}'
+                      % rid.encode())
+        self.assertIn(r.status, (200, 400), repr(r))
+        self.assertServerUp()
+
+    def test_precise_doubles_roundtrip(self):
+        rid = self.new_run()
+        vals = [0.1 + 0.2, 1e-300, 123456789.12345679, -2.5e-8,
+                1.7976931348623157e308, 5e-324, 1 / 3, 0.0, -0.0 + 0, 42]
+        for i, v in enumerate(vals):
+            self.ok(self.log(rid, "p", v, 1, i))
+        h = self.history(rid, "p")
+        self.assertEqual([m["value"] for m in h], [float(v) for v in vals])
+
+    def test_latest_metric_is_max_step_timestamp_value(self):
+        rid = self.new_run()
+        self.ok(self.log(rid, "l", 1.0, 100, 5))
+        self.ok(self.log(rid, "l", 2.0, 200, 3))   # later ts, lower step
+        self.ok(self.log(rid, "l", 0.5, 100, 5))   # same step/ts, lower value
+        self.ok(self.log(rid, "l", 9.0, 50, 5))    # same step, older ts
+        m = self.metrics_of(self.get_run(rid))["l"]
+        self.assertEqual((m["step"], m["timestamp"], m["value"]),
+                         (5, 100, 1.0))
+        self.ok(self.log(rid, "l", -1.0, 101, 5))  # same step, newer ts
+        m = self.metrics_of(self.get_run(rid))["l"]
+        self.assertEqual((m["step"], m["timestamp"], m["value"]),
+                         (5, 101, -1.0))
+        self.ok(self.log(rid, "l", -3.0, 1, 6))    # higher step wins
+        m = self.metrics_of(self.get_run(rid))["l"]
+        self.assertEqual((m["step"], m["timestamp"], m["value"]),
+                         (6, 1, -3.0))
+
+    def test_invalid_values(self):
+        rid = self.new_run()
+        bad = [
+            {"value": True, "timestamp": 1},
+            {"value": "abc", "timestamp": 1},
+            {"value": None, "timestamp": 1},
+            {"value": [1], "timestamp": 1},
+            {"timestamp": 1},
+            {"value": 1},
+            {"value": 1, "timestamp": -1},
+            {"value": 1, "timestamp": "soon"},
+            {"value": 1, "timestamp": 1.5},
+            {"value": 1, "timestamp": 1, "step": "abc"},
+            {"value": 1, "timestamp": 1, "step": 1.5},
+        ]
+        for b in bad:
+            body = {"run_id": rid, "key": "bad"}
+            body.update(b)
+            with self.subTest(body=b):
+                self.assertBadParam(self.post("runs/log-metric", body))
+        self.assertBadParam(self.post("runs/log-metric", {
+            "run_id": rid, "value": 1, "timestamp": 1}))
+        self.assertEqual(self.history(rid, "bad"), [])
+
+    def test_unknown_run(self):
+        rid = uuid.uuid4().hex
+        self.assertNotFound(self.log(rid, "m", 1, 1),
+                            "Run with id=%s not found" % rid)
+        self.assertNotFound(self.get("metrics/get-history",
+                                     {"run_id": rid, "metric_key": "m"}))
+
+    # -- get-history -----------------------------------------------------
+    def test_history_unknown_key_is_empty(self):
+        rid = self.new_run()
+        self.assertEqual(self.ok(self.get("metrics/get-history", {
+            "run_id": rid, "metric_key": "never"})), {})
+
+    def test_history_required_fields(self):
+        rid = self.new_run()
+        self.assertBadParam(self.get("metrics/get-history", {"run_id": rid}))
+        self.assertBadParam(self.get("metrics/get-history",
+                                     {"metric_key": "m"}))
+
+    def test_history_paging(self):
+        rid = self.new_run()
+        metrics = [{"key": "pg", "value": float(i), "timestamp": 1000 + i,
+                    "step": i} for i in range(10)]
+        self.ok(self.post("runs/log-batch", {"run_id": rid,
+                                             "metrics": metrics}))
+        pages, token = [], None
+        for _ in range(10):
+            q = {"run_id": rid, "metric_key": "pg", "max_results": 3}
+            if token:
+                q["page_token"] = token
+            b = self.ok(self.get("metrics/get-history", q))
+            pages.append([m["step"] for m in b.get("metrics", [])])
+            token = b.get("next_page_token")
+            if not token:
+                break
+        self.assertEqual(pages, [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]])
+        # exact multiple: the last page carries no token
+        b = self.ok(self.get("metrics/get-history", {
+            "run_id": rid, "metric_key": "pg", "max_results": 5}))
+        self.assertEqual(len(b["metrics"]), 5)
+        b = self.ok(self.get("metrics/get-history", {
+            "run_id": rid, "metric_key": "pg", "max_results": 5,
+            "page_token": b["next_page_token"]}))
+        self.assertEqual([m["step"] for m in b["metrics"]], [5, 6, 7, 8, 9])
+        self.assertNotIn("next_page_token", b)
+        # no max_results: everything
+        self.assertEqual(len(self.history(rid, "pg")), 10)
+        self.assertBadParam(self.get("metrics/get-history", {
+            "run_id": rid, "metric_key": "pg", "max_results": 3,
+            "page_token": "%%%not-a-token"}))
+
+    # -- log-batch -------------------------------------------------------
+    def test_log_batch(self):
+        rid = self.new_run()
+        self.assertEqual(self.ok(self.post("runs/log-batch", {
+            "run_id": rid,
+            "metrics": [{"key": "a", "value": 1, "timestamp": 10, "step": 0},
+                        {"key": "a", "value": 2, "timestamp": 11, "step": 1},
+                        {"key": "b", "value": "NaN", "timestamp": "12"}],
+            "params": [{"key": "p1", "value": "x"}, {"key": "p2"}],
+            "tags": [{"key": "t", "value": "first"},
+                     {"key": "t", "value": "last"}]})), {})
+        run = self.get_run(rid)
+        self.assertEqual(self.params_of(run), {"p1": "x", "p2": ""})
+        self.assertEqual(self.run_tags(run)["t"], "last")
+        ms = self.metrics_of(run)
+        self.assertEqual(ms["a"]["value"], 2)
+        self.assertEqual(ms["b"]["value"], "NaN")
+        self.assertEqual(ms["b"]["step"], 0)
+        self.assertEqual(len(self.history(rid, "a")), 2)
+
+    def test_log_batch_empty(self):
+        rid = self.new_run()
+        self.assertEqual(self.ok(self.post("runs/log-batch",
+                                           {"run_id": rid})), {})
+        self.assertEqual(self.ok(self.post("runs/log-batch", {
+            "run_id": rid, "metrics": [], "params": [], "tags": []})), {})
+
+    def test_log_batch_limits(self):
+        rid = self.new_run()
+
+        def ms(n, key="m"):
+            return [{"key": key, "value": i, "timestamp": 1, "step": i}
+                    for i in range(n)]
+
+        def ps(n):
+            return [{"key": "p%d" % i, "value": "v"} for i in range(n)]
+
+        def ts(n):
+            return [{"key": "t%d" % i, "value": "v"} for i in range(n)]
+
+        self.ok(self.post("runs/log-batch", {"run_id": rid,
+                                             "metrics": ms(1000, "full")}))
+        self.assertEqual(len(self.history(rid, "full")), 1000)
+        rid2 = self.new_run()
+        self.ok(self.post("runs/log-batch", {"run_id": rid2,
+                                             "params": ps(100),
+                                             "tags": ts(100)}))
+        for body in [{"metrics": ms(1001, "over")},
+                     {"params": ps(101)},
+                     {"tags": ts(101)},
+                     {"metrics": ms(900, "over"), "params": ps(100),
+                      "tags": ts(1)}]:
+            with self.subTest(sizes={k: len(v) for k, v in body.items()}):
+                body["run_id"] = self.new_run()
+                self.assertBadParam(self.post("runs/log-batch", body),
+                                    "A batch logging request can contain at most")
+                run = self.get_run(body["run_id"])
+                self.assertNotIn("metrics", run.get("data", {}))
+                self.assertNotIn("params", run.get("data", {}))
+
+    def test_log_batch_duplicate_param_keys(self):
+        rid = self.new_run()
+        self.assertBadParam(self.post("runs/log-batch", {
+            "run_id": rid, "params": [{"key": "k", "value": "1"},
+                                      {"key": "k", "value": "1"}]}),
+            "Duplicate parameter keys have been submitted")
+        self.assertEqual(self.params_of(self.get_run(rid)), {})
+
+    def test_log_batch_param_change_is_all_or_nothing(self):
+        rid = self.new_run()
+        self.ok(self.post("runs/log-parameter", {"run_id": rid, "key": "lr",
+                                                 "value": "1"}))
+        self.assertBadParam(self.post("runs/log-batch", {
+            "run_id": rid,
+            "metrics": [{"key": "m", "value": 1, "timestamp": 1}],
+            "params": [{"key": "new", "value": "n"},
+                       {"key": "lr", "value": "2"}],
+            "tags": [{"key": "t", "value": "v"}]}),
+            "Changing param values is not allowed")
+        run = self.get_run(rid)
+        self.assertEqual(self.params_of(run), {"lr": "1"})
+        self.assertNotIn("metrics", run.get("data", {}))
+        self.assertNotIn("t", self.run_tags(run))
+        # the same value again is fine
+        self.ok(self.post("runs/log-batch", {
+            "run_id": rid, "params": [{"key": "lr", "value": "1"}]}))
+
+    def test_log_batch_invalid_entry_is_all_or_nothing(self):
+        rid = self.new_run()
+        bad_entries = [
+            {"metrics": [{"key": "ok", "value": 1, "timestamp": 1},
+                         {"key": "a//b", "value": 1, "timestamp": 1}]},
+            {"metrics": [{"key": "ok", "value": 1, "timestamp": 1},
+                         {"key": "nots", "value": 1}]},
+            {"metrics": [{"key": "ok", "value": 1, "timestamp": 1},
+                         {"key": "noval", "timestamp": 1}]},
+            {"metrics": [{"key": "ok", "value": 1, "timestamp": 1},
+                         {"value": 1, "timestamp": 1}]},
+            {"metrics": [{"key": "ok", "value": 1, "timestamp": 1}],
+             "params": [{"value": "no key"}]},
+            {"metrics": [{"key": "ok", "value": 1, "timestamp": 1}],
+             "tags": [{"key": "x" * 251, "value": "v"}]},
+            {"metrics": [{"key": "ok", "value": 1, "timestamp": 1},
+                         {"key": "neg", "value": 1, "timestamp": -5}]},
+            {"metrics": {"key": "ok", "value": 1, "timestamp": 1}},
+        ]
+        for extra in bad_entries:
+            body = {"run_id": rid}
+            body.update(extra)
+            with self.subTest(body=extra):
+                self.assertBadParam(self.post("runs/log-batch", body))
+        run = self.get_run(rid)
+        self.assertNotIn("metrics", run.get("data", {}))
+        self.assertNotIn("params", run.get("data", {}))
+
+    def test_log_batch_run_id_format(self):
+        for bad in ["-abc", "a b", "a/b", "x" * 300, "a'b"]:
+            with self.subTest(run_id=bad):
+                self.assertBadParam(self.post("runs/log-batch", {
+                    "run_id": bad,
+                    "metrics": [{"key": "m", "value": 1, "timestamp": 1}]}))
+        self.assertNotFound(self.post("runs/log-batch", {
+            "run_id": uuid.uuid4().hex,
+            "metrics": [{"key": "m", "value": 1, "timestamp": 1}]}))
+        self.assertBadParam(self.post("runs/log-batch", {"metrics": []}))
+
+    def test_log_batch_truncates_long_values(self):
+        rid = self.new_run()
+        self.ok(self.post("runs/log-batch", {
+            "run_id": rid, "params": [{"key": "p", "value": "a" * 6500}],
+            "tags": [{"key": "t", "value": "b" * 8500}]}))
+        run = self.get_run(rid)
+        self.assertEqual(self.params_of(run)["p"], "a" * 6000)
+        self.assertEqual(self.run_tags(run)["t"], "b" * 8000)
+
+
+class BulkIntervalTests(ServerTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        c = cls.client
+        eid = c.post("experiments/create",
+                     {"name": uniq("bulk")}).body["experiment_id"]
+        cls.runs = []
+        for r in range(2):
+            rid = c.post("runs/create", {"experiment_id": eid,
+                                         "start_time": 1}).body["run"]["info"]["run_id"]
+            cls.runs.append(rid)
+            for base in range(0, 10000, 1000):
+                resp = c.post("runs/log-batch", {"run_id": rid, "metrics": [
+                    {"key": "loss", "value": (i * 0.5) + r,
+                     "timestamp": 1000000 + i, "step": i}
+                    for i in range(base, base + 1000)]})
+                assert resp.status == 200, resp
+        cls.small = c.post("runs/create", {"experiment_id": eid,
+                                           "start_time": 1}).body["run"]["info"]["run_id"]
+        resp = c.post("runs/log-batch", {"run_id": cls.small, "metrics": [
+            {"key": "loss", "value": float(i), "timestamp": 10 + i,
+             "step": i * 10} for i in range(5)]})
+        assert resp.status == 200, resp
+
+    def bulk(self, query):
+        return self.get("metrics/get-history-bulk-interval", query)
+
+    def by_run(self, body):
+        out = {}
+        for m in body.get("metrics", []):
+            out.setdefault(m["run_id"], []).append(m)
+        return out
+
+    def test_downsampled(self):
+        b = self.ok(self.bulk([("run_ids", self.runs[0]),
+                               ("run_ids", self.runs[1]),
+                               ("metric_key", "loss"),
+                               ("max_results", "100")]))
+        per = self.by_run(b)
+        self.assertEqual(set(per), set(self.runs))
+        for r, (rid, pts) in enumerate(sorted(per.items(),
+                                              key=lambda kv: self.runs.index(kv[0]))):
+            steps = sorted(p["step"] for p in pts)
+            self.assertLessEqual(len(steps), 102, "too many points")
+            self.assertGreaterEqual(len(steps), 50, "too few points")
+            self.assertEqual(len(steps), len(set(steps)))
+            self.assertEqual(steps[0], 0)
+            self.assertEqual(steps[-1], 9999)
+            for p in pts:
+                self.assertEqual(p["key"], "loss")
+                self.assertEqual(p["value"], p["step"] * 0.5 + r)
+                self.assertEqual(p["timestamp"], 1000000 + p["step"])
+
+    def test_default_max_results_small_history(self):
+        b = self.ok(self.bulk({"run_ids": [self.small],
+                               "metric_key": "loss"}))
+        pts = b["metrics"]
+        self.assertEqual(sorted(p["step"] for p in pts), [0, 10, 20, 30, 40])
+        for p in pts:
+            self.assertEqual(p["run_id"], self.small)
+
+    def test_default_max_results_caps_at_2500(self):
+        b = self.ok(self.bulk({"run_ids": [self.runs[0]],
+                               "metric_key": "loss"}))
+        steps = sorted(p["step"] for p in b["metrics"])
+        self.assertLessEqual(len(steps), 2502)
+        self.assertGreaterEqual(len(steps), 1000)
+        self.assertEqual((steps[0], steps[-1]), (0, 9999))
+
+    def test_step_range(self):
+        b = self.ok(self.bulk({"run_ids": [self.runs[0]],
+                               "metric_key": "loss", "start_step": 100,
+                               "end_step": 199, "max_results": 2500}))
+        steps = sorted(p["step"] for p in b["metrics"])
+        self.assertEqual(steps, list(range(100, 200)))
+        b = self.ok(self.bulk({"run_ids": [self.runs[0]],
+                               "metric_key": "loss", "start_step": 1000,
+                               "end_step": 5000, "max_results": 10}))
+        steps = sorted(p["step"] for p in b["metrics"])
+        self.assertTrue(all(1000 <= s <= 5000 for s in steps), steps)
+        self.assertLessEqual(len(steps), 12)
+        self.assertEqual((steps[0], steps[-1]), (1000, 5000))
+
+    def test_unknown_key_and_run(self):
+        b = self.ok(self.bulk({"run_ids": [self.runs[0]],
+                               "metric_key": "nokey"}))
+        self.assertNotIn("metrics", b)
+
+    def test_invalid(self):
+        rid = self.runs[0]
+        cases = [
+            {"metric_key": "loss"},
+            {"run_ids": [rid]},
+            {"run_ids": [rid], "metric_key": "loss", "max_results": 0},
+            {"run_ids": [rid], "metric_key": "loss", "max_results": 2501},
+            {"run_ids": [rid], "metric_key": "loss", "max_results": -1},
+            {"run_ids": [rid], "metric_key": "loss", "max_results": "x"},
+            {"run_ids": [rid], "metric_key": "loss", "start_step": 5},
+            {"run_ids": [rid], "metric_key": "loss", "end_step": 5},
+            {"run_ids": [rid], "metric_key": "loss", "start_step": 10,
+             "end_step": 5},
+            {"run_ids": [uuid.uuid4().hex for _ in range(101)],
+             "metric_key": "loss"},
+        ]
+        for q in cases:
+            with self.subTest(q={k: (v if k != "run_ids" else len(v))
+                                 for k, v in q.items()}):
+                self.assertBadParam(self.bulk(q))
+
+    def test_hundred_runs_ok(self):
+        ids = [self.small] + [uuid.uuid4().hex for _ in range(99)]
+        r = self.bulk({"run_ids": ids, "metric_key": "loss"})
+        # unknown runs may be ignored or rejected with 404, never 5xx
+        self.assertIn(r.status, (200, 404), repr(r))
+        if r.status == 200:
+            self.assertEqual({m["run_id"] for m in r.body["metrics"]},
+                             {self.small})
