@@ -132,9 +132,9 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libserver.a tests/unit/test.
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libserver.a \
 	  $(ALL_LDFLAGS) $(LIBS)
 
-$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/fuzz_main.c $(BUILD)/libserver.a
+$(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libserver.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/fuzz_main.c $(BUILD)/libserver.a \
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libserver.a \
 	  $(ALL_LDFLAGS) $(LIBS)
 
 $(BUILD)/bench/bench_%: tests/bench/bench_%.c $(BUILD)/libserver.a

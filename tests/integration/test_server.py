@@ -33,7 +33,12 @@ class CliTests(ServerTestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def assertStartFails(self, args, env=None, want_in_stderr=None):
+    def assertStartFails(self, args, env=None, want_in_stderr=None,
+                         quiet=True):
+        # --log-level warn keeps info lines (e.g. migrations) out of stderr;
+        # the failure itself must then be exactly one line.
+        if quiet and "--log-level" not in args:
+            args = args + ["--log-level", "warn"]
         p = run_cli(args, env)
         self.assertNotEqual(p.returncode, 0,
                             "should fail: %r stdout=%r" % (args, p.stdout))
@@ -68,7 +73,7 @@ class CliTests(ServerTestCase):
 
     def test_bad_flag(self):
         self.assertStartFails(self.base_args() + ["--no-such-flag"])
-        self.assertStartFails(["--port"])  # missing value
+        self.assertStartFails(["--port"], quiet=False)  # missing value
 
     def test_bad_flag_values(self):
         for extra in (["--port", "abc"], ["--port", "70000"],
@@ -161,15 +166,18 @@ class CliTests(ServerTestCase):
                          "GREENTRACK_DB": os.path.join(self.tmp, "e.db"),
                          "GREENTRACK_ARTIFACT_ROOT": os.path.join(self.tmp,
                                                                   "a"),
-                         "GREENTRACK_MAX_BODY_BYTES": "100"}, label="override")
+                         "GREENTRACK_MAX_BODY_BYTES": "1024"},
+                     label="override")
         srv.args += ["--max-body-bytes", "100000",
                      "--db", os.path.join(self.tmp, "f.db")]
         srv.start()
         try:
             self.assertEqual(srv.port, flag_port)
             c = srv.client()
-            r = c.post("experiments/create", {"name": "n" * 300})
-            self.assertEqual(r.status, 200, r)  # env limit 100 overridden
+            r = c.post("experiments/create", {"name": "n" * 300,
+                                              "tags": [{"key": "k",
+                                                        "value": "v" * 4000}]})
+            self.assertEqual(r.status, 200, r)  # env limit 1024 overridden
             c.close()
             self.assertTrue(os.path.exists(os.path.join(self.tmp, "f.db")))
             self.assertFalse(os.path.exists(os.path.join(self.tmp, "e.db")))

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * fuzz_main: replays a libFuzzer corpus without libFuzzer, so gcc builds
+ * replay_main: replays a libFuzzer corpus without libFuzzer, so gcc builds
  * run every corpus file through a target inside `make test`. Usage:
  * replay_<target> DIR...; prints "<name>: N passed, 0 failed" (a crash
  * fails the suite by killing the process).
