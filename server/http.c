@@ -177,30 +177,24 @@ static enum MHD_Result serve_static(struct http_req *hr, const char *url)
 
 /*---- request arguments ----*/
 
-/* Query-string pairs become a JSON object; a repeated key becomes an
- * array of its values, in order. */
+/* Query-string pairs become a JSON object: each key maps to the array of
+ * its values, in order, marked as query values (see jsonx.h). */
 static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
                                      const char *key, const char *value)
 {
     (void)kind;
     cJSON *obj = cls;
-    cJSON *s = cJSON_CreateString(value ? value : "");
-    if (!s)
-        return MHD_NO;
-    cJSON *old = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!old) {
-        cJSON_AddItemToObject(obj, key, s);
-    } else if (cJSON_IsArray(old)) {
-        cJSON_AddItemToArray(old, s);
-    } else {
-        cJSON *arr = cJSON_CreateArray();
-        if (!arr) {
-            cJSON_Delete(s);
+    cJSON *values = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!values) {
+        values = cJSON_AddArrayToObject(obj, key);
+        if (!values)
             return MHD_NO;
-        }
-        cJSON_AddItemToArray(arr, cJSON_Duplicate(old, 1));
-        cJSON_AddItemToArray(arr, s);
-        cJSON_ReplaceItemInObjectCaseSensitive(obj, key, arr);
+        values->valueint = JX_QUERY_VALUES;
+    }
+    cJSON *s = cJSON_CreateString(value ? value : "");
+    if (!s || !cJSON_AddItemToArray(values, s)) {
+        cJSON_Delete(s);
+        return MHD_NO;
     }
     return MHD_YES;
 }
@@ -456,7 +450,6 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
         on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)(reuse ? 1 : 0), MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_END);
 }
 

@@ -70,6 +70,12 @@ static enum srv_err scan_body(const char *body, size_t len, struct errbuf *eb)
                            "character at byte %zu",
                            i);
         if (in_str) {
+            if (c == '\\' && i + 5 < len && p[i + 1] == 'u' &&
+                memcmp(p + i + 2, "0000", 4) == 0)
+                return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                               "Strings must not contain NUL characters "
+                               "(\\u0000 at byte %zu)",
+                               i);
             if (c == '\\')
                 i++;
             else if (c == '"')
@@ -166,12 +172,8 @@ enum srv_err jx_parse_body(const char *body, size_t len, cJSON **out,
 static const cJSON *field_of(const cJSON *obj, const char *field)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
-    if (v && cJSON_IsArray(v)) {
-        /* A query string repeated a scalar key: the first value counts. */
-        if (v->child && !cJSON_IsObject(v->child) &&
-            !cJSON_IsArray(v->child))
-            return v->child;
-    }
+    if (v && cJSON_IsArray(v) && v->valueint == JX_QUERY_VALUES)
+        return v->child; /* a query string: the first value counts */
     if (v && cJSON_IsNull(v))
         return NULL;
     return v;
@@ -422,14 +424,6 @@ enum srv_err jx_str_list(const cJSON *obj, const char *field,
     *count = 0;
     if (!v || cJSON_IsNull(v))
         return SRV_OK;
-    if (cJSON_IsString(v)) {
-        *out = malloc(sizeof(char *));
-        if (!*out)
-            return SRV_E_NOMEM;
-        (*out)[0] = v->valuestring;
-        *count = 1;
-        return SRV_OK;
-    }
     if (!cJSON_IsArray(v))
         return invalid_value(v, field, eb);
     size_t n = (size_t)cJSON_GetArraySize(v);

@@ -19,6 +19,11 @@
 
 #include "err.h"
 
+/* Query-string values are collected in arrays marked with this valueint,
+ * so a scalar field takes the first value and a repeated field all of
+ * them, while a JSON body must use the right type for each. */
+#define JX_QUERY_VALUES 0x51
+
 /* Largest integer accepted in a request: 2^53, the range JSON numbers hold
  * exactly in every client. */
 #define JX_MAX_SAFE_INT 9007199254740992LL
@@ -65,7 +70,7 @@ enum srv_err jx_enum(const cJSON *obj, const char *field,
                      const char *const *names, int count, int first_number,
                      bool *present, int *out, struct errbuf *eb);
 
-/* A repeated string field: an array of strings, or one string. '*out' is
+/* A repeated string field: an array of strings. '*out' is
  * a malloc'd array of borrowed strings (caller frees the array only). */
 enum srv_err jx_str_list(const cJSON *obj, const char *field,
                          const char ***out, size_t *count, struct errbuf *eb);

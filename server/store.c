@@ -224,13 +224,8 @@ static enum srv_err db_error(struct conn *c, struct errbuf *eb,
 
 static int exec_sql(sqlite3 *db, const char *sql)
 {
-    char *msg = NULL;
-    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) {
-        log_error("sqlite: %s: %s", sql, msg ? msg : "?");
-        sqlite3_free(msg);
-    }
-    return rc;
+    /* Callers report the failure (sqlite3_errmsg) in their own words. */
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
 static struct conn *conn_open(const struct store *st, bool create,
@@ -1380,14 +1375,16 @@ static void bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos)
     }
 }
 
-static const char *view_condition(enum view_type view, const char *alias)
+/* The lifecycle condition of a view, for runs (r) or experiments (e). */
+static const char *view_condition(enum view_type view, bool runs)
 {
-    (void)alias;
     switch (view) {
     case VIEW_ACTIVE_ONLY:
-        return "lifecycle_stage = 'active'";
+        return runs ? "r.lifecycle_stage = 'active'"
+                    : "e.lifecycle_stage = 'active'";
     case VIEW_DELETED_ONLY:
-        return "lifecycle_stage = 'deleted'";
+        return runs ? "r.lifecycle_stage = 'deleted'"
+                    : "e.lifecycle_stage = 'deleted'";
     case VIEW_ALL:
     case VIEW_COUNT:
         break;
@@ -1421,10 +1418,10 @@ enum srv_err store_experiments_search(struct store *st,
     strbuf_printf(&sql,
                   "SELECT e.experiment_id, e.name, e.artifact_location, "
                   "e.lifecycle_stage, e.creation_time, e.last_update_time "
-                  "FROM experiments AS e%s WHERE e.%s%s ORDER BY %s "
+                  "FROM experiments AS e%s WHERE %s%s ORDER BY %s "
                   "LIMIT ? OFFSET ?",
                   q.joins.sql.buf ? q.joins.sql.buf : "",
-                  view_condition(args->view, "e"),
+                  view_condition(args->view, false),
                   q.where.sql.buf ? q.where.sql.buf : "",
                   q.order.sql.buf ? q.order.sql.buf : "e.experiment_id");
     sqlite3_stmt *s = NULL;
@@ -1679,9 +1676,9 @@ enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
                   "SELECT r.run_pk, r.run_id, r.experiment_id, r.run_name, "
                   "r.user_id, r.status, r.start_time, r.end_time, "
                   "r.artifact_uri, r.lifecycle_stage FROM runs AS r%s "
-                  "WHERE r.%s AND r.experiment_id IN (",
+                  "WHERE %s AND r.experiment_id IN (",
                   q.joins.sql.buf ? q.joins.sql.buf : "",
-                  view_condition(args->view, "r"));
+                  view_condition(args->view, true));
     for (size_t i = 0; i < n_experiments; i++)
         strbuf_append_str(&sql, i ? ", ?" : "?");
     strbuf_printf(&sql, ")%s ORDER BY %s LIMIT ? OFFSET ?",

@@ -59,9 +59,9 @@ enum srv_err validate_key(const char *key, const char *what,
     size_t len = jx_utf8_len(key);
     if (len > MAX_ENTITY_KEY_LENGTH)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "%s '%.40s...' had length %zu, which exceeded length "
-                       "limit of %d",
-                       what, key, len, MAX_ENTITY_KEY_LENGTH);
+                       "%s '%.40s...' is invalid: 'key' exceeds the maximum "
+                       "length of %d characters (got %zu)",
+                       what, key, MAX_ENTITY_KEY_LENGTH, len);
     return SRV_OK;
 }
 

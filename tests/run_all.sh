@@ -18,9 +18,9 @@ run_suite() { # name, command...
     rc=$?
     cat "$out"
     cat "$out" >>"$log"
-    if ! grep -q "^$name: [0-9]* passed, [0-9]* failed" "$out"; then
+    if ! grep -aq "^$name: [0-9]* passed, [0-9]* failed" "$out"; then
         echo "$name: 0 passed, 1 failed (no summary; exit $rc)" | tee -a "$log"
-    elif [ "$rc" -ne 0 ] && grep -q "^$name: [0-9]* passed, 0 failed" "$out"; then
+    elif [ "$rc" -ne 0 ] && grep -aq "^$name: [0-9]* passed, 0 failed" "$out"; then
         # e.g. a sanitizer report at exit after all checks passed
         echo "$name-exit: 0 passed, 1 failed (exit $rc)" | tee -a "$log"
     fi
@@ -53,7 +53,7 @@ if [ "$TESTS" = all ] || [ "$TESTS" = integration ]; then
     done
 fi
 
-passed=$(grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed' "$log" | awk '{s+=$2} END {print s+0}')
-failed=$(grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed' "$log" | awk '{s+=$4} END {print s+0}')
+passed=$(grep -aE '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -aE '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed' "$log" | awk '{s+=$4} END {print s+0}')
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -91,6 +91,9 @@ class DurabilityTests(unittest.TestCase):
             ld.thread.join(15)
             self.assertFalse(ld.thread.is_alive(), "writer hung")
         total_acked = sum(len(ld.acked) for ld in loads)
+        print("\n  %s: %d writes acknowledged, %d unanswered at the kill"
+              % (extra_args or "default", total_acked,
+                 sum(len(ld.unknown) for ld in loads)), end=" ")
         self.assertGreater(total_acked, 50, "load too small to mean much")
         for ld in loads:
             self.assertEqual(ld.rejected, {},

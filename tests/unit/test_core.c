@@ -183,9 +183,16 @@ static void test_getters(void)
     CHECK_EQ_INT(n, 2);
     CHECK_EQ_STR(list[1], "b");
     free(list);
-    CHECK_EQ_INT(jx_str_list(j, "s", &list, &n, &eb), SRV_OK);
-    CHECK_EQ_INT(n, 1);
-    free(list);
+    /* A JSON body must send a list for a repeated field... */
+    CHECK_EQ_INT(jx_str_list(j, "s", &list, &n, &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    /* ...and a scalar for a scalar one; query values are lists marked as
+     * such, from which a scalar getter takes the first. */
+    CHECK_EQ_INT(jx_str(j, "l", false, &s, &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    cJSON_GetObjectItem(j, "l")->valueint = JX_QUERY_VALUES;
+    CHECK_EQ_INT(jx_str(j, "l", false, &s, &eb), SRV_OK);
+    CHECK_EQ_STR(s, "a");
     cJSON_Delete(j);
     CHECK_EQ_INT(jx_utf8_len("h\xc3\xa9"), 2);
     CHECK_EQ_INT(jx_utf8_prefix("h\xc3\xa9llo", 2), 3);
