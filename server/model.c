@@ -25,7 +25,7 @@ void kv_array_free(struct kv *a, size_t n)
 void metric_array_free(struct metric *a, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        free(a[i].key);
+        free(a[i].key_storage);
     free(a);
 }
 

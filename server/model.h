@@ -39,7 +39,8 @@ struct kv {
 };
 
 struct metric {
-    char *key;
+    const char *key;   /* key_storage, or borrowed from the request */
+    char *key_storage; /* owned copy, NULL when the key is borrowed */
     double value; /* NAN for a NaN point */
     int64_t timestamp;
     int64_t step;

@@ -97,6 +97,35 @@ void render_metric(struct strbuf *sb, const struct metric *m,
     strbuf_append_char(sb, '}');
 }
 
+void render_metric_items(struct strbuf *sb, const struct metric *m, size_t n,
+                         bool with_run_id)
+{
+    struct strbuf head; /* {"key":"<escaped>","value": for the current key */
+    strbuf_init(&head);
+    const char *head_key = NULL;
+    for (size_t i = 0; i < n && !sb->oom; i++) {
+        if (m[i].key != head_key) {
+            strbuf_reset(&head);
+            strbuf_append_str(&head, "{\"key\":");
+            strbuf_append_json_str(&head, m[i].key, strlen(m[i].key));
+            strbuf_append_str(&head, ",\"value\":");
+            head_key = m[i].key;
+        }
+        if (i)
+            strbuf_append_char(sb, ',');
+        strbuf_append(sb, head.buf, head.len);
+        strbuf_append_json_double(sb, m[i].value);
+        strbuf_append(sb, ",\"timestamp\":", 13);
+        strbuf_append_i64(sb, m[i].timestamp);
+        strbuf_append(sb, ",\"step\":", 8);
+        strbuf_append_i64(sb, m[i].step);
+        if (with_run_id && m[i].run_id)
+            str_field(sb, "run_id", m[i].run_id, false);
+        strbuf_append_char(sb, '}');
+    }
+    strbuf_cleanup(&head);
+}
+
 static void render_inputs(struct strbuf *sb, const struct run *r)
 {
     strbuf_append_char(sb, '{');

@@ -1525,7 +1525,7 @@ static enum srv_err read_latest(struct conn *c, struct run *r,
         }
         struct metric *m = &r->metrics[r->n_metrics++];
         memset(m, 0, sizeof(*m));
-        m->key = col_dup(s, 0);
+        m->key = m->key_storage = col_dup(s, 0);
         m->value = sqlite3_column_int(s, 4) ? NAN : sqlite3_column_double(s, 1);
         m->timestamp = sqlite3_column_int64(s, 2);
         m->step = sqlite3_column_int64(s, 3);
@@ -1765,12 +1765,12 @@ static enum srv_err push_metric(struct metric **out, size_t *n, size_t *cap,
     }
     struct metric *m = &(*out)[(*n)++];
     memset(m, 0, sizeof(*m));
-    m->key = strdup(key);
+    m->key = key; /* borrowed from the caller, as the store.h contract says */
     m->timestamp = sqlite3_column_int64(s, ts_col);
     m->step = sqlite3_column_int64(s, step_col);
     m->value = sqlite3_column_int(s, nan_col) ? NAN
                                               : sqlite3_column_double(s, val_col);
-    return m->key ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
+    return SRV_OK;
 }
 
 enum srv_err store_metric_history(struct store *st, const char *run_id,
@@ -1879,8 +1879,6 @@ enum srv_err store_metric_history_sampled(struct store *st,
                                                k);
             if (keep)
                 (*out)[keep_to++] = (*out)[i];
-            else
-                free((*out)[i].key);
         }
         *n = keep_to;
     }

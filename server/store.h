@@ -163,7 +163,8 @@ enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
 
 /* All points of one metric in (timestamp, step, value) order, from
  * 'offset', at most 'limit' (-1 = all). RESOURCE_DOES_NOT_EXIST for an
- * unknown run. */
+ * unknown run. The points' key is 'key' itself (borrowed), so it must
+ * outlive '*out'. */
 enum srv_err store_metric_history(struct store *st, const char *run_id,
                                   const char *key, int64_t offset,
                                   int64_t limit, struct metric **out,

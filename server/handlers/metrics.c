@@ -19,11 +19,7 @@ static void metrics_body(struct strbuf *sb, const struct metric *m, size_t n,
     render_key(sb, "metrics", *first);
     *first = false;
     strbuf_append_char(sb, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strbuf_append_char(sb, ',');
-        render_metric(sb, &m[i], with_run_id);
-    }
+    render_metric_items(sb, m, n, with_run_id);
     strbuf_append_char(sb, ']');
 }
 
@@ -180,10 +176,8 @@ enum handler_result h_metrics_get_history_bulk(struct request *req,
             metrics_body(&sb, m, n, true, &first);
         } else if (n) {
             sb.len--; /* continue the open array */
-            for (size_t i = 0; i < n; i++) {
-                strbuf_append_char(&sb, ',');
-                render_metric(&sb, &m[i], true);
-            }
+            strbuf_append_char(&sb, ',');
+            render_metric_items(&sb, m, n, true);
             strbuf_append_char(&sb, ']');
         }
         metric_array_free(m, n);

@@ -529,8 +529,8 @@ class ErrorTests(ServerTestCase):
                     s.recv(65536)
                 except (ConnectionResetError, socket.timeout):
                     pass
-            except (BrokenPipeError, ConnectionResetError):
-                pass
+            except OSError:
+                pass  # the server may hang up on garbage at any point
             finally:
                 s.close()
         self.assertServerUp()

@@ -106,6 +106,24 @@ class ExperimentTests(ServerTestCase):
                              {"experiment_name": name}))
         self.assertEqual(b["experiment"]["experiment_id"], eid)
 
+    def test_query_string_decoding(self):
+        # Python requests encodes a space as '+', and '+' as %2B
+        for raw in ["a b+c&d=e%f/\u00fc?#;", "  lead and trail  ",
+                    "plus+only", "x%20y"]:
+            name = raw + uniq("")
+            with self.subTest(name=name):
+                eid = self.create_experiment(name)
+                b = self.ok(self.get("experiments/get-by-name",
+                                     {"experiment_name": name}))
+                self.assertEqual(b["experiment"]["experiment_id"], eid)
+                self.assertEqual(b["experiment"]["name"], name)
+        # %20 encoding of a space works too
+        name = "pct space " + uniq("")
+        eid = self.create_experiment(name)
+        r = self.request("GET", "/api/2.0/mlflow/experiments/get-by-name"
+                         "?experiment_name=" + name.replace(" ", "%20"))
+        self.assertEqual(self.ok(r)["experiment"]["experiment_id"], eid)
+
     def test_rename(self):
         old, new = uniq("old"), uniq("new")
         eid = self.create_experiment(old)

@@ -209,6 +209,26 @@ class MetricTests(ServerTestCase):
             "run_id": rid, "metric_key": "pg", "max_results": 3,
             "page_token": "%%%not-a-token"}))
 
+    def test_history_paging_with_ties(self):
+        rid = self.new_run()
+        # same timestamp and step, values differ: paging must neither lose
+        # nor repeat points
+        metrics = [{"key": "tie", "value": float(v), "timestamp": 5,
+                    "step": 1} for v in range(17)]
+        self.ok(self.post("runs/log-batch", {"run_id": rid,
+                                             "metrics": metrics}))
+        seen, token = [], None
+        for _ in range(20):
+            q = {"run_id": rid, "metric_key": "tie", "max_results": 4}
+            if token:
+                q["page_token"] = token
+            b = self.ok(self.get("metrics/get-history", q))
+            seen += [m["value"] for m in b.get("metrics", [])]
+            token = b.get("next_page_token")
+            if not token:
+                break
+        self.assertEqual(seen, [float(v) for v in range(17)])
+
     # -- log-batch -------------------------------------------------------
     def test_log_batch(self):
         rid = self.new_run()
@@ -228,6 +248,28 @@ class MetricTests(ServerTestCase):
         self.assertEqual(ms["b"]["value"], "NaN")
         self.assertEqual(ms["b"]["step"], 0)
         self.assertEqual(len(self.history(rid, "a")), 2)
+
+    def test_log_batch_duplicate_points(self):
+        rid = self.new_run()
+        pt = {"key": "dup", "value": 1.25, "timestamp": 3, "step": 4}
+        self.ok(self.post("runs/log-batch", {"run_id": rid,
+                                             "metrics": [pt, pt, dict(pt)]}))
+        self.ok(self.post("runs/log-batch", {"run_id": rid, "metrics": [pt]}))
+        self.ok(self.log(rid, "dup", 1.25, 3, 4))
+        self.assertEqual(self.history(rid, "dup"), [pt])
+
+    def test_timestamp_zero_and_key_case(self):
+        rid = self.new_run()
+        self.ok(self.log(rid, "Loss", 1, 0))
+        self.ok(self.log(rid, "loss", 2, 0))
+        self.assertEqual([m["value"] for m in self.history(rid, "Loss")], [1])
+        self.assertEqual([m["value"] for m in self.history(rid, "loss")], [2])
+        self.ok(self.post("runs/log-parameter", {"run_id": rid, "key": "LR",
+                                                 "value": "a"}))
+        self.ok(self.post("runs/log-parameter", {"run_id": rid, "key": "lr",
+                                                 "value": "b"}))
+        self.assertEqual(self.params_of(self.get_run(rid)),
+                         {"LR": "a", "lr": "b"})
 
     def test_log_batch_empty(self):
         rid = self.new_run()
@@ -429,6 +471,12 @@ class BulkIntervalTests(ServerTestCase):
         self.assertTrue(all(1000 <= s <= 5000 for s in steps), steps)
         self.assertLessEqual(len(steps), 12)
         self.assertEqual((steps[0], steps[-1]), (1000, 5000))
+
+    def test_full_history_of_10000_points(self):
+        h = self.history(self.runs[1], "loss")
+        self.assertEqual(len(h), 10000)
+        self.assertEqual([m["step"] for m in h], list(range(10000)))
+        self.assertEqual(h[1234]["value"], 1234 * 0.5 + 1)
 
     def test_unknown_key_and_run(self):
         b = self.ok(self.bulk({"run_ids": [self.runs[0]],

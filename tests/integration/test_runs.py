@@ -404,3 +404,111 @@ class ArtifactListTests(ServerTestCase):
         self.assertNotFound(self.get("artifacts/list",
                                      {"run_id": uuid.uuid4().hex}))
         self.assertBadParam(self.get("artifacts/list"))
+
+
+class ConcurrencyTests(ServerTestCase):
+    """Races between clients must resolve the way one client at a time
+    would: one winner, consistent state, no 5xx."""
+
+    def race(self, n, fn):
+        import threading
+        from harness import Client
+        results = [None] * n
+        barrier = threading.Barrier(n)
+
+        def work(i):
+            c = Client(self.server.host, self.server.port)
+            try:
+                barrier.wait(10)
+                results[i] = fn(c, i)
+            except Exception as e:  # noqa: BLE001 - reported below
+                results[i] = e
+            finally:
+                c.close()
+        ts = [threading.Thread(target=work, args=(i,)) for i in range(n)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(30)
+        for r in results:
+            self.assertNotIsInstance(r, Exception, repr(r))
+        return results
+
+    def test_param_race_one_winner(self):
+        rid = self.create_run("0")["info"]["run_id"]
+        res = self.race(8, lambda c, i: c.post("runs/log-parameter", {
+            "run_id": rid, "key": "race", "value": "v%d" % i}))
+        winners = [i for i, r in enumerate(res) if r.status == 200]
+        self.assertEqual(len(winners), 1, [r.status for r in res])
+        for r in res:
+            if r.status != 200:
+                self.assertBadParam(r, "Changing param values is not allowed")
+        self.assertEqual(self.params_of(self.get_run(rid))["race"],
+                         "v%d" % winners[0])
+
+    def test_experiment_name_race(self):
+        name = uniq("race")
+        res = self.race(8, lambda c, i: c.post("experiments/create",
+                                               {"name": name}))
+        codes = sorted(r.status for r in res)
+        self.assertEqual(codes, [200] + [400] * 7)
+        for r in res:
+            if r.status == 400:
+                self.assertEqual(r.body["error_code"],
+                                 "RESOURCE_ALREADY_EXISTS")
+
+    def test_client_run_id_race(self):
+        rid = uuid.uuid4().hex
+        eid = self.create_experiment()
+        res = self.race(8, lambda c, i: c.post("runs/create", {
+            "experiment_id": eid, "run_id": rid, "start_time": 5}))
+        for r in res:
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.body["run"]["info"]["run_id"], rid)
+        self.assertEqual(self.search_run_ids([eid]), [rid])
+
+    def test_concurrent_metrics_latest_consistent(self):
+        rid = self.create_run("0")["info"]["run_id"]
+        import random
+
+        def work(c, i):
+            rnd = random.Random(i)
+            out = []
+            for _ in range(40):
+                p = (rnd.randint(0, 20), rnd.randint(0, 20),
+                     float(rnd.randint(-5, 5)))
+                r = c.post("runs/log-metric", {
+                    "run_id": rid, "key": "lat", "step": p[0],
+                    "timestamp": p[1], "value": p[2]})
+                if r.status != 200:
+                    return r
+                out.append(p)
+            return out
+        res = self.race(6, work)
+        sent = set()
+        for r in res:
+            self.assertIsInstance(r, list, repr(r))
+            sent.update(r)
+        h = self.history(rid, "lat")
+        got = {(m["step"], m["timestamp"], m["value"]) for m in h}
+        self.assertEqual(got, sent)
+        self.assertEqual(len(h), len(sent))
+        m = self.metrics_of(self.get_run(rid))["lat"]
+        self.assertEqual((m["step"], m["timestamp"], m["value"]), max(sent))
+
+    def test_rename_visible_to_search(self):
+        eid = self.create_experiment()
+        rid = self.create_run(eid, run_name="first")["info"]["run_id"]
+        self.ok(self.post("runs/update", {"run_id": rid,
+                                          "run_name": "second"}))
+        self.assertEqual(self.search_run_ids(
+            [eid], "attributes.run_name = 'second'"), [rid])
+        self.assertEqual(self.search_run_ids(
+            [eid], "tags.`mlflow.runName` = 'second'"), [rid])
+        self.ok(self.post("runs/set-tag", {"run_id": rid,
+                                           "key": "mlflow.runName",
+                                           "value": "third"}))
+        self.assertEqual(self.search_run_ids(
+            [eid], "attributes.run_name = 'third'"), [rid])
+        self.assertEqual(self.search_run_ids(
+            [eid], "attributes.run_name = 'second'"), [])

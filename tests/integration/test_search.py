@@ -104,6 +104,13 @@ class RunSearchTests(ServerTestCase):
         self.same("metrics.acc > -1", [r1, r2, r3])
         self.same("metrics.acc >= 1", [])
 
+    def test_whitespace_and_spacing(self):
+        r1, r3 = self.r1, self.r3
+        self.same("metrics.acc>0.75", [r1, r3])
+        self.same("  metrics.acc   >   0.75  ", [r1, r3])
+        self.same("metrics.acc > 0.75\nAND\tparams.lr='0.01'", [r1])
+        self.same("params.model='RNN'", [r3])
+
     def test_metric_filter_uses_latest_value(self):
         # r1 has an older point acc=0.1 at step 0; its latest is 0.9
         self.same("metrics.acc < 0.5", [])
@@ -391,6 +398,48 @@ class RunSearchTests(ServerTestCase):
         self.assertEqual(pages, [full])
         pages = self.page_all(50000)
         self.assertEqual(pages, [full])
+
+    def test_paging_with_start_time_ties(self):
+        eid = self.create_experiment()
+        rids = [self.create_run(eid, start_time=777)["info"]["run_id"]
+                for _ in range(25)]
+        seen, token = [], None
+        for _ in range(10):
+            body = {"experiment_ids": [eid], "max_results": 7}
+            if token:
+                body["page_token"] = token
+            b = self.ok(self.post("runs/search", body))
+            seen += [r["info"]["run_id"] for r in b.get("runs", [])]
+            token = b.get("next_page_token")
+            if not token:
+                break
+        self.assertEqual(seen, sorted(rids))  # tie-break run_id ASC
+
+    def test_unicode_and_odd_keys(self):
+        eid = self.create_experiment()
+        rid = self.create_run(eid)["info"]["run_id"]
+        self.ok(self.post("runs/log-batch", {"run_id": rid, "params": [
+            {"key": "ключ", "value": "значение"},
+            {"key": "has space", "value": "v s"},
+            {"key": "a:b/c-d.e", "value": "x"}]}))
+        for f in ["params.`ключ` = 'значение'", "params.\"has space\" = 'v s'",
+                  "params.`a:b/c-d.e` = 'x'", "params.`ключ` LIKE 'зн%'"]:
+            with self.subTest(filter=f):
+                self.assertEqual(self.search_run_ids([eid], f), [rid])
+
+    def test_default_page_size_1000(self):
+        eid = self.create_experiment()
+        batch = []
+        for i in range(1003):
+            batch.append(self.create_run(eid, start_time=i)["info"]["run_id"])
+        b = self.ok(self.search_runs([eid]))
+        self.assertEqual(len(b["runs"]), 1000)
+        self.assertIn("next_page_token", b)
+        b2 = self.ok(self.search_runs([eid],
+                                      page_token=b["next_page_token"]))
+        self.assertEqual([r["info"]["run_id"] for r in b2["runs"]],
+                         batch[2::-1])
+        self.assertNotIn("next_page_token", b2)
 
     def test_max_results_limits(self):
         for bad in [0, -1, 50001, 10 ** 12, "abc"]:

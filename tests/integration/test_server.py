@@ -4,6 +4,7 @@
 index.html for deep links, refusing a newer DB schema, SIGTERM during load,
 slow clients not blocking others."""
 
+import json
 import os
 import socket
 import sqlite3
@@ -297,6 +298,72 @@ class EndpointTests(ServerTestCase):
         if r.status == 200:
             self.assertEqual(r.body["experiment"]["experiment_id"], "0")
 
+    def raw_exchange(self, payload, want_responses, timeout=5):
+        s = socket.create_connection((self.server.host, self.server.port),
+                                     timeout=timeout)
+        try:
+            s.sendall(payload)
+            data = b""
+            deadline = time.monotonic() + timeout
+            while data.count(b"HTTP/1.1 ") < want_responses and \
+                    time.monotonic() < deadline:
+                part = s.recv(65536)
+                if not part:
+                    break
+                data += part
+            # read the rest of the last body
+            s.settimeout(0.3)
+            try:
+                while True:
+                    part = s.recv(65536)
+                    if not part:
+                        break
+                    data += part
+            except socket.timeout:
+                pass
+            return data
+        finally:
+            s.close()
+
+    def test_pipelined_requests(self):
+        req = (b"GET /api/2.0/mlflow/experiments/get?experiment_id=0 "
+               b"HTTP/1.1\r\nHost: x\r\n\r\n")
+        body = json.dumps({"name": uniq("pipe")}).encode()
+        post = (b"POST /api/2.0/mlflow/experiments/create HTTP/1.1\r\n"
+                b"Host: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        data = self.raw_exchange(req + post + req, 3)
+        self.assertEqual(data.count(b"HTTP/1.1 200"), 3, data[:2000])
+        self.assertEqual(data.count(b'"Default"'), 2)
+        self.assertEqual(data.count(b'"experiment_id"'), 3)
+
+    def test_expect_100_continue(self):
+        body = json.dumps({"name": uniq("expect")}).encode()
+        s = socket.create_connection((self.server.host, self.server.port),
+                                     timeout=5)
+        try:
+            s.sendall(b"POST /api/2.0/mlflow/experiments/create HTTP/1.1\r\n"
+                      b"Host: x\r\nContent-Type: application/json\r\n"
+                      b"Expect: 100-continue\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body))
+            first = s.recv(4096)
+            self.assertTrue(first.startswith(b"HTTP/1.1 100"), first)
+            s.sendall(body)
+            data = b""
+            while b"experiment_id" not in data:
+                part = s.recv(4096)
+                if not part:
+                    break
+                data += part
+            self.assertIn(b"HTTP/1.1 200", data)
+        finally:
+            s.close()
+
+    def test_head_health(self):
+        r = self.request("HEAD", "/health")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.raw, b"")
+
     def test_keep_alive_many_requests(self):
         c = Client(self.server.host, self.server.port)
         t0 = time.monotonic()
@@ -338,6 +405,36 @@ class EndpointTests(ServerTestCase):
             for s in socks:
                 s.close()
         self.assertServerUp()
+
+
+class ShutdownTests(ServerTestCase):
+
+    def test_sigterm_with_open_connections(self):
+        srv = Server(label="sigterm-open").start()
+        idle = Client(srv.host, srv.port)
+        self.assertEqual(idle.get("/health").status, 200)  # kept alive
+        half = socket.create_connection((srv.host, srv.port), timeout=5)
+        half.sendall(b"POST /api/2.0/mlflow/runs/create HTTP/1.1\r\n"
+                     b"Host: x\r\nContent-Length: 50\r\n\r\n{")
+        time.sleep(0.2)
+        try:
+            rc, el = srv.stop()
+        finally:
+            idle.close()
+            half.close()
+        self.assertEqual(rc, 0, srv.stderr_text()[-1000:])
+        self.assertLessEqual(el, STOP_TIMEOUT)
+        srv.cleanup()
+
+    def test_sigint(self):
+        import signal
+        srv = Server(label="sigint").start()
+        t0 = time.monotonic()
+        srv.proc.send_signal(signal.SIGINT)
+        rc = srv.wait_exit(5)
+        self.assertEqual(rc, 0)
+        self.assertLessEqual(time.monotonic() - t0, STOP_TIMEOUT)
+        srv.cleanup()
 
 
 class WebRootTests(ServerTestCase):
