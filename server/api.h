@@ -10,15 +10,15 @@
 #ifndef SERVER_API_H
 #define SERVER_API_H
 
-#include <stdbool.h>
-#include <stddef.h>
-
-#include <cjson/cJSON.h>
-
 #include "config.h"
 #include "err.h"
 #include "store.h"
 #include "strbuf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
 
 /* Process-wide state handlers use; read-only after start-up. */
 struct app {

@@ -5,6 +5,8 @@
  */
 #include "config.h"
 
+#include "version.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,8 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "version.h"
 
 enum opt_id {
     OPT_HOST,
@@ -158,7 +158,8 @@ bad:
 static int find_opt(const char *name, size_t len)
 {
     for (int i = 0; i < OPT_COUNT; i++) {
-        if (strlen(opts[i].flag) == len && strncmp(opts[i].flag, name, len) == 0)
+        if (strlen(opts[i].flag) == len &&
+            strncmp(opts[i].flag, name, len) == 0)
             return i;
     }
     return -1;

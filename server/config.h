@@ -7,10 +7,10 @@
 #ifndef SERVER_CONFIG_H
 #define SERVER_CONFIG_H
 
+#include "log.h"
+
 #include <stdbool.h>
 #include <stddef.h>
-
-#include "log.h"
 
 enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
 

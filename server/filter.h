@@ -17,11 +17,11 @@
 #ifndef SERVER_FILTER_H
 #define SERVER_FILTER_H
 
-#include <stddef.h>
-#include <stdint.h>
-
 #include "err.h"
 #include "strbuf.h"
+
+#include <stddef.h>
+#include <stdint.h>
 
 enum sqlv_type { SQLV_TEXT, SQLV_INT, SQLV_REAL };
 

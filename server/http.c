@@ -7,6 +7,10 @@
  */
 #include "http.h"
 
+#include "jsonx.h"
+#include "log.h"
+#include "router.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -22,10 +26,6 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-
-#include "jsonx.h"
-#include "log.h"
-#include "router.h"
 
 #define MAX_DAEMONS 16
 
@@ -151,8 +151,7 @@ static enum MHD_Result serve_static(struct http_req *hr, const char *url)
     int fd = -1;
     bool safe = url[0] == '/' && !strstr(url, "/..") && !strstr(url, "//");
     if (safe && strcmp(url, "/") != 0 &&
-        (size_t)snprintf(path, sizeof(path), "%s%s", root, url) <
-            sizeof(path))
+        (size_t)snprintf(path, sizeof(path), "%s%s", root, url) < sizeof(path))
         fd = open_regular(path, &st);
     if (fd < 0) {
         snprintf(path, sizeof(path), "%s/index.html", root);
@@ -390,8 +389,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     return dispatch(hr, url, method);
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-                         void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)conn;
@@ -478,8 +477,10 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
     }
     bool v6 = ai->ai_family == AF_INET6;
     if (cfg->port != 0 && !port_is_free(ai->ai_addr, ai->ai_addrlen)) {
-        snprintf(err, errlen, "cannot listen on %s:%u: address in use or "
-                 "not available", cfg->host, cfg->port);
+        snprintf(err, errlen,
+                 "cannot listen on %s:%u: address in use or "
+                 "not available",
+                 cfg->host, cfg->port);
         goto fail;
     }
     unsigned want = cfg->threads < MAX_DAEMONS ? cfg->threads : MAX_DAEMONS;

@@ -9,9 +9,9 @@
 #ifndef SERVER_HTTP_H
 #define SERVER_HTTP_H
 
-#include <stddef.h>
-
 #include "api.h"
+
+#include <stddef.h>
 
 struct http_server;
 

@@ -11,7 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
-#define API_DOCS "See the API docs for more information about request parameters."
+#define API_DOCS                                                               \
+    "See the API docs for more information about request parameters."
 
 /*---- body checks ----*/
 
@@ -59,8 +60,7 @@ static enum srv_err scan_body(const char *body, size_t len, struct errbuf *eb)
             size_t k = utf8_seq(p + i, len - i);
             if (!k)
                 return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                               "Request body is not valid UTF-8 (byte %zu)",
-                               i);
+                               "Request body is not valid UTF-8 (byte %zu)", i);
             i += k;
             continue;
         }
@@ -97,16 +97,16 @@ static enum srv_err scan_body(const char *body, size_t len, struct errbuf *eb)
                 i++;
                 digits++;
             }
-            while (i < len && (p[i] == '.' || p[i] == 'e' || p[i] == 'E' ||
-                               p[i] == '+' || p[i] == '-' ||
-                               (p[i] >= '0' && p[i] <= '9'))) {
+            while (i < len &&
+                   (p[i] == '.' || p[i] == 'e' || p[i] == 'E' || p[i] == '+' ||
+                    p[i] == '-' || (p[i] >= '0' && p[i] <= '9'))) {
                 integral = false;
                 i++;
             }
             if (integral && digits >= 16) {
                 char tmp[40];
-                size_t n = i - start < sizeof(tmp) - 1 ? i - start
-                                                       : sizeof(tmp) - 1;
+                size_t n =
+                    i - start < sizeof(tmp) - 1 ? i - start : sizeof(tmp) - 1;
                 memcpy(tmp, body + start, n);
                 tmp[n] = '\0';
                 errno = 0;
@@ -339,8 +339,7 @@ enum srv_err jx_double(const cJSON *obj, const char *field, bool required,
             d = NAN;
         } else if (strcmp(s, "Infinity") == 0 || strcasecmp(s, "inf") == 0) {
             d = INFINITY;
-        } else if (strcmp(s, "-Infinity") == 0 ||
-                   strcasecmp(s, "-inf") == 0) {
+        } else if (strcmp(s, "-Infinity") == 0 || strcasecmp(s, "-inf") == 0) {
             d = -INFINITY;
         } else {
             char *end;
@@ -416,8 +415,8 @@ enum srv_err jx_enum(const cJSON *obj, const char *field,
     return SRV_OK;
 }
 
-enum srv_err jx_str_list(const cJSON *obj, const char *field,
-                         const char ***out, size_t *count, struct errbuf *eb)
+enum srv_err jx_str_list(const cJSON *obj, const char *field, const char ***out,
+                         size_t *count, struct errbuf *eb)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, field);
     *out = NULL;

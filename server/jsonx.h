@@ -11,13 +11,13 @@
 #ifndef SERVER_JSONX_H
 #define SERVER_JSONX_H
 
+#include "err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
-
-#include "err.h"
 
 /* Query-string values are collected in arrays marked with this valueint,
  * so a scalar field takes the first value and a repeated field all of
@@ -72,13 +72,13 @@ enum srv_err jx_enum(const cJSON *obj, const char *field,
 
 /* A repeated string field: an array of strings. '*out' is
  * a malloc'd array of borrowed strings (caller frees the array only). */
-enum srv_err jx_str_list(const cJSON *obj, const char *field,
-                         const char ***out, size_t *count, struct errbuf *eb);
+enum srv_err jx_str_list(const cJSON *obj, const char *field, const char ***out,
+                         size_t *count, struct errbuf *eb);
 
 /* A repeated message field: NULL when absent, else an array (error if it is
  * not one). */
-enum srv_err jx_array(const cJSON *obj, const char *field,
-                      const cJSON **out, struct errbuf *eb);
+enum srv_err jx_array(const cJSON *obj, const char *field, const cJSON **out,
+                      struct errbuf *eb);
 
 /* Number of Unicode code points in a UTF-8 string. */
 size_t jx_utf8_len(const char *s);

@@ -5,6 +5,11 @@
  * SIGTERM/SIGINT stops accepting, lets in-flight writes commit, closes the
  * database and exits 0.
  */
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,11 +18,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include "config.h"
-#include "http.h"
-#include "log.h"
-#include "store.h"
 
 static volatile sig_atomic_t stop_requested;
 

@@ -25,12 +25,7 @@ enum run_status {
 /* MLflow's names, index = enum value; the proto numbers are value + 1. */
 extern const char *const run_status_names[RUN_STATUS_COUNT];
 
-enum view_type {
-    VIEW_ACTIVE_ONLY,
-    VIEW_DELETED_ONLY,
-    VIEW_ALL,
-    VIEW_COUNT
-};
+enum view_type { VIEW_ACTIVE_ONLY, VIEW_DELETED_ONLY, VIEW_ALL, VIEW_COUNT };
 extern const char *const view_type_names[VIEW_COUNT];
 
 struct kv {
@@ -41,7 +36,7 @@ struct kv {
 struct metric {
     const char *key;   /* key_storage, or borrowed from the request */
     char *key_storage; /* owned copy, NULL when the key is borrowed */
-    double value; /* NAN for a NaN point */
+    double value;      /* NAN for a NaN point */
     int64_t timestamp;
     int64_t step;
     const char *run_id; /* borrowed; set only by bulk history reads */

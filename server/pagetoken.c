@@ -16,8 +16,8 @@ static const char b64[] =
 void pagetoken_append_json(struct strbuf *sb, int64_t offset)
 {
     char json[48];
-    int n = snprintf(json, sizeof(json), "{\"offset\": %lld}",
-                     (long long)offset);
+    int n =
+        snprintf(json, sizeof(json), "{\"offset\": %lld}", (long long)offset);
     strbuf_append_char(sb, '"');
     for (int i = 0; i < n; i += 3) {
         unsigned v = (unsigned char)json[i] << 16;

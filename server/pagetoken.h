@@ -5,10 +5,10 @@
 #ifndef SERVER_PAGETOKEN_H
 #define SERVER_PAGETOKEN_H
 
-#include <stdint.h>
-
 #include "err.h"
 #include "strbuf.h"
+
+#include <stdint.h>
 
 /* Appends the token for 'offset' as a JSON string value. */
 void pagetoken_append_json(struct strbuf *sb, int64_t offset);

@@ -83,8 +83,7 @@ void render_run_info(struct strbuf *sb, const struct run *r)
     strbuf_append_char(sb, '}');
 }
 
-void render_metric(struct strbuf *sb, const struct metric *m,
-                   bool with_run_id)
+void render_metric(struct strbuf *sb, const struct metric *m, bool with_run_id)
 {
     strbuf_append_char(sb, '{');
     str_field(sb, "key", m->key, true);

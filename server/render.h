@@ -17,8 +17,7 @@ void render_experiment(struct strbuf *sb, const struct experiment *e);
 void render_run_info(struct strbuf *sb, const struct run *r);
 void render_run(struct strbuf *sb, const struct run *r);
 /* A Metric; with 'with_run_id', MetricWithRunId. */
-void render_metric(struct strbuf *sb, const struct metric *m,
-                   bool with_run_id);
+void render_metric(struct strbuf *sb, const struct metric *m, bool with_run_id);
 
 /* The elements of a JSON array of metrics, comma-separated (no
  * brackets). Faster than render_metric per point: each distinct key is

@@ -4,9 +4,9 @@
  */
 #include "router.h"
 
-#include <string.h>
-
 #include "handlers/handlers.h"
+
+#include <string.h>
 
 struct route {
     const char *name; /* path after the prefix */

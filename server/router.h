@@ -13,9 +13,9 @@ enum route_method { ROUTE_GET = 1, ROUTE_POST = 2 };
 
 enum route_result {
     ROUTE_FOUND,
-    ROUTE_NOT_FOUND,   /* an API path nobody serves: 404 JSON */
-    ROUTE_BAD_METHOD,  /* the path exists for other methods: 405 JSON */
-    ROUTE_STATIC       /* not an API path: the web UI's files */
+    ROUTE_NOT_FOUND,  /* an API path nobody serves: 404 JSON */
+    ROUTE_BAD_METHOD, /* the path exists for other methods: 405 JSON */
+    ROUTE_STATIC      /* not an API path: the web UI's files */
 };
 
 /* Looks up 'path' for 'method' ("GET", "POST", ...). On ROUTE_FOUND,

@@ -6,6 +6,10 @@
  */
 #include "store.h"
 
+#include "filter.h"
+#include "log.h"
+#include "schema.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -18,10 +22,6 @@
 
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
-
-#include "filter.h"
-#include "log.h"
-#include "schema.h"
 
 /*---- prepared statements ----*/
 
@@ -68,10 +68,9 @@
     X(S_RUN_INSERT,                                                            \
       "INSERT INTO runs (run_id, experiment_id, run_name, user_id, status, "   \
       "start_time, artifact_uri) VALUES (?, ?, ?, ?, 'RUNNING', ?, ?)")        \
-    X(S_RUN_UPDATE,                                                            \
-      "UPDATE runs SET status = coalesce(?1, status), "                        \
-      "end_time = coalesce(?2, end_time), "                                    \
-      "run_name = coalesce(?3, run_name) WHERE run_pk = ?4")                   \
+    X(S_RUN_UPDATE, "UPDATE runs SET status = coalesce(?1, status), "          \
+                    "end_time = coalesce(?2, end_time), "                      \
+                    "run_name = coalesce(?3, run_name) WHERE run_pk = ?4")     \
     X(S_RUN_SET_STAGE, "UPDATE runs SET lifecycle_stage = ?, "                 \
                        "deleted_time = ? WHERE run_pk = ?")                    \
     X(S_TAG_UPSERT, "INSERT INTO tags (run_pk, key, value) VALUES (?, ?, ?) "  \
@@ -239,8 +238,8 @@ static struct conn *conn_open(const struct store *st, bool create,
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                 (create ? SQLITE_OPEN_CREATE : 0);
     if (sqlite3_open_v2(st->db_path, &c->db, flags, NULL) != SQLITE_OK) {
-        err_set(eb, SRV_E_INTERNAL, "cannot open database %s: %s",
-                st->db_path, c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        err_set(eb, SRV_E_INTERNAL, "cannot open database %s: %s", st->db_path,
+                c->db ? sqlite3_errmsg(c->db) : "out of memory");
         conn_close(c);
         return NULL;
     }
@@ -281,8 +280,8 @@ static enum srv_err migrate(struct conn *c, struct errbuf *eb)
 {
     if (exec_sql(c->db, "PRAGMA journal_mode = WAL") != SQLITE_OK)
         return err_set(eb, SRV_E_INTERNAL,
-                       "cannot use database %s: %s (is it a SQLite file?)",
-                       "", sqlite3_errmsg(c->db));
+                       "cannot use database %s: %s (is it a SQLite file?)", "",
+                       sqlite3_errmsg(c->db));
     int have = read_user_version(c->db);
     int latest = schema_migrations[schema_migration_count - 1].level;
     if (have < 0)
@@ -303,8 +302,8 @@ static enum srv_err migrate(struct conn *c, struct errbuf *eb)
             exec_sql(c->db, setv) != SQLITE_OK ||
             exec_sql(c->db, "COMMIT") != SQLITE_OK) {
             enum srv_err e =
-                err_set(eb, SRV_E_INTERNAL, "migration %s failed: %s",
-                        m->name, sqlite3_errmsg(c->db));
+                err_set(eb, SRV_E_INTERNAL, "migration %s failed: %s", m->name,
+                        sqlite3_errmsg(c->db));
             exec_sql(c->db, "ROLLBACK");
             return e;
         }
@@ -573,16 +572,15 @@ static enum srv_err w_experiment_tag(struct conn *c, struct store_write *w,
         sqlite3_bind_text(s, 3, w->value, -1, SQLITE_STATIC);
     if ((e = step_done(c, s, &w->err, "experiment tag")))
         return e;
-    if (delete && sqlite3_changes(c->db) == 0)
+    if (delete &&sqlite3_changes(c->db) == 0)
         return err_set(&w->err, SRV_E_RESOURCE_DOES_NOT_EXIST,
                        "No tag with name: %s in experiment with id %lld",
                        w->key, (long long)w->experiment_id);
     return SRV_OK;
 }
 
-static enum srv_err tag_upsert(struct conn *c, int64_t run_pk,
-                               const char *key, struct strref value,
-                               struct errbuf *eb)
+static enum srv_err tag_upsert(struct conn *c, int64_t run_pk, const char *key,
+                               struct strref value, struct errbuf *eb)
 {
     sqlite3_stmt *s = stmt(c, S_TAG_UPSERT);
     if (!s)
@@ -668,8 +666,7 @@ static enum srv_err w_run_update(struct conn *c, struct store_write *w)
     if (!s)
         return db_error(c, &w->err, "run update");
     if (w->has_status)
-        sqlite3_bind_text(s, 1, run_status_names[w->status], -1,
-                          SQLITE_STATIC);
+        sqlite3_bind_text(s, 1, run_status_names[w->status], -1, SQLITE_STATIC);
     if (w->has_end_time)
         sqlite3_bind_int64(s, 2, w->end_time);
     if (w->name)
@@ -777,8 +774,8 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
     if (e)
         return e;
     bool skip_small[16];
-    bool *skip = w->n_params <= 16 ? skip_small
-                                   : calloc(w->n_params, sizeof(bool));
+    bool *skip =
+        w->n_params <= 16 ? skip_small : calloc(w->n_params, sizeof(bool));
     if (!skip)
         return err_set(&w->err, SRV_E_NOMEM, "out of memory");
     if ((e = check_params(c, w, rs.run_pk, skip)))
@@ -865,8 +862,7 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
     if (latest != latest_small)
         free(latest);
     for (size_t i = 0; i < w->n_tags && !e; i++)
-        e = tag_upsert(c, rs.run_pk, w->tags[i].key, w->tags[i].value,
-                       &w->err);
+        e = tag_upsert(c, rs.run_pk, w->tags[i].key, w->tags[i].value, &w->err);
 out:
     if (skip != skip_small)
         free(skip);
@@ -1581,8 +1577,8 @@ static enum srv_err read_inputs(struct conn *c, struct run *r,
     if (!e && rc != SQLITE_DONE)
         e = db_error(c, eb, "inputs");
     for (size_t i = 0; i < r->n_inputs && !e; i++)
-        e = read_kvs(c, S_INPUT_TAGS, r->run_pk, pks[i], 2,
-                     &r->inputs[i].tags, &r->inputs[i].n_tags, eb);
+        e = read_kvs(c, S_INPUT_TAGS, r->run_pk, pks[i], 2, &r->inputs[i].tags,
+                     &r->inputs[i].n_tags, eb);
     if (pks != pks_small)
         free(pks);
     if (e)
@@ -1740,8 +1736,8 @@ out:
     return e;
 }
 
-static enum srv_err run_pk_of(struct conn *c, const char *run_id,
-                              int64_t *pk, struct errbuf *eb)
+static enum srv_err run_pk_of(struct conn *c, const char *run_id, int64_t *pk,
+                              struct errbuf *eb)
 {
     struct run_state rs;
     enum srv_err e = run_lookup(c, run_id, false, &rs, eb);
@@ -1768,15 +1764,16 @@ static enum srv_err push_metric(struct metric **out, size_t *n, size_t *cap,
     m->key = key; /* borrowed from the caller, as the store.h contract says */
     m->timestamp = sqlite3_column_int64(s, ts_col);
     m->step = sqlite3_column_int64(s, step_col);
-    m->value = sqlite3_column_int(s, nan_col) ? NAN
-                                              : sqlite3_column_double(s, val_col);
+    m->value = sqlite3_column_int(s, nan_col)
+                   ? NAN
+                   : sqlite3_column_double(s, val_col);
     return SRV_OK;
 }
 
 enum srv_err store_metric_history(struct store *st, const char *run_id,
                                   const char *key, int64_t offset,
-                                  int64_t limit, struct metric **out,
-                                  size_t *n, bool *more, struct errbuf *eb)
+                                  int64_t limit, struct metric **out, size_t *n,
+                                  bool *more, struct errbuf *eb)
 {
     *out = NULL;
     *n = 0;
@@ -1816,13 +1813,10 @@ enum srv_err store_metric_history(struct store *st, const char *run_id,
     return e;
 }
 
-enum srv_err store_metric_history_sampled(struct store *st,
-                                          const char *const *run_ids,
-                                          size_t n_runs, const char *key,
-                                          bool has_range, int64_t start_step,
-                                          int64_t end_step, int64_t max_results,
-                                          struct metric **out, size_t *n,
-                                          struct errbuf *eb)
+enum srv_err store_metric_history_sampled(
+    struct store *st, const char *const *run_ids, size_t n_runs,
+    const char *key, bool has_range, int64_t start_step, int64_t end_step,
+    int64_t max_results, struct metric **out, size_t *n, struct errbuf *eb)
 {
     *out = NULL;
     *n = 0;
@@ -1873,10 +1867,10 @@ enum srv_err store_metric_history_sampled(struct store *st,
             while (m > 1 && j < m &&
                    (j * (distinct - 1) + (m - 1) / 2) / (m - 1) < k)
                 j++;
-            bool keep = m == 1 ? k == 0
-                               : (j < m && (j * (distinct - 1) + (m - 1) / 2) /
-                                                   (m - 1) ==
-                                               k);
+            bool keep =
+                m == 1 ? k == 0
+                       : (j < m &&
+                          (j * (distinct - 1) + (m - 1) / 2) / (m - 1) == k);
             if (keep)
                 (*out)[keep_to++] = (*out)[i];
         }

@@ -13,12 +13,12 @@
 #ifndef SERVER_STORE_H
 #define SERVER_STORE_H
 
+#include "err.h"
+#include "model.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "err.h"
-#include "model.h"
 
 struct store;
 
@@ -167,19 +167,16 @@ enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
  * outlive '*out'. */
 enum srv_err store_metric_history(struct store *st, const char *run_id,
                                   const char *key, int64_t offset,
-                                  int64_t limit, struct metric **out,
-                                  size_t *n, bool *more, struct errbuf *eb);
+                                  int64_t limit, struct metric **out, size_t *n,
+                                  bool *more, struct errbuf *eb);
 
 /* For each run, the points at up to 'max_results' steps spread evenly over
  * its steps in [start_step, end_step] (all steps when !has_range), always
  * keeping the first and last. metric.run_id points into 'run_ids'. */
-enum srv_err store_metric_history_sampled(struct store *st,
-                                          const char *const *run_ids,
-                                          size_t n_runs, const char *key,
-                                          bool has_range, int64_t start_step,
-                                          int64_t end_step, int64_t max_results,
-                                          struct metric **out, size_t *n,
-                                          struct errbuf *eb);
+enum srv_err store_metric_history_sampled(
+    struct store *st, const char *const *run_ids, size_t n_runs,
+    const char *key, bool has_range, int64_t start_step, int64_t end_step,
+    int64_t max_results, struct metric **out, size_t *n, struct errbuf *eb);
 
 /* Milliseconds since the Unix epoch. */
 int64_t store_now_ms(void);

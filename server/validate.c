@@ -4,11 +4,11 @@
  */
 #include "validate.h"
 
+#include "jsonx.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "jsonx.h"
 
 static bool key_char_ok(unsigned char c)
 {
@@ -37,8 +37,7 @@ static bool path_unsafe(const char *key)
     return false;
 }
 
-enum srv_err validate_key(const char *key, const char *what,
-                          struct errbuf *eb)
+enum srv_err validate_key(const char *key, const char *what, struct errbuf *eb)
 {
     for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
         if (!key_char_ok(*p))

@@ -6,11 +6,11 @@
 #ifndef SERVER_VALIDATE_H
 #define SERVER_VALIDATE_H
 
+#include "err.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "err.h"
 
 #define MAX_ENTITY_KEY_LENGTH 250
 #define MAX_PARAM_VAL_LENGTH 6000
@@ -26,8 +26,7 @@
 
 /* A metric/param/tag key: characters, path normalisation and length.
  * 'what' names the entity in messages ("Metric name", "Param key"...). */
-enum srv_err validate_key(const char *key, const char *what,
-                          struct errbuf *eb);
+enum srv_err validate_key(const char *key, const char *what, struct errbuf *eb);
 
 /* run_id in log-batch / log-inputs: ^[a-zA-Z0-9][\w\-]{0,255}$ */
 enum srv_err validate_run_id_format(const char *run_id, struct errbuf *eb);

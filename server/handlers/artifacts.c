@@ -4,15 +4,15 @@
  * artifact_uri is a local path (or file: URI) under --artifact-root, which
  * clients write to directly; listing reads that directory.
  */
+#include "handlers.h"
+#include "jsonx.h"
+#include "render.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "handlers.h"
-#include "jsonx.h"
-#include "render.h"
 
 /* A relative path without "..", "." segments or a leading '/'. */
 static bool safe_relative(const char *p)
@@ -92,10 +92,10 @@ enum handler_result h_artifacts_list(struct request *req, struct response *res)
                 n++;
         }
         closedir(d);
-        if (n)
+        if (n) {
             qsort(names, n, sizeof(*names), name_cmp);
-        if (n)
             strbuf_append_str(&sb, ",\"files\":[");
+        }
         for (size_t i = 0; i < n; i++) {
             char full[12288], rel[8192];
             struct stat st;

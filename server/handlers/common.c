@@ -2,12 +2,12 @@
  *
  * common: request-parsing helpers shared by the handler files.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "handlers.h"
 #include "jsonx.h"
 #include "validate.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 enum handler_result h_fail(struct response *res, enum srv_err e,
                            const struct errbuf *eb)
@@ -21,8 +21,8 @@ enum srv_err h_experiment_id(const cJSON *args, const char *field,
 {
     char buf[96];
     bool present;
-    enum srv_err e = jx_id(args, field, required, buf, sizeof(buf), &present,
-                           eb);
+    enum srv_err e =
+        jx_id(args, field, required, buf, sizeof(buf), &present, eb);
     if (e)
         return e;
     if (!present) {

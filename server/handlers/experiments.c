@@ -3,14 +3,14 @@
  * experiments: the experiments endpoints of the MLflow REST API, plus the
  * legacy experiments/list that pre-2.0 clients (the npm package) call.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "handlers.h"
 #include "jsonx.h"
 #include "pagetoken.h"
 #include "render.h"
 #include "validate.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const view_names[] = {"ACTIVE_ONLY", "DELETED_ONLY", "ALL"};
 
@@ -33,13 +33,12 @@ static enum handler_result respond_experiment(struct response *res,
     return H_DONE;
 }
 
-enum handler_result h_experiments_get(struct request *req,
-                                      struct response *res)
+enum handler_result h_experiments_get(struct request *req, struct response *res)
 {
     struct errbuf eb;
     int64_t id;
-    enum srv_err e = h_experiment_id(req->args, "experiment_id", true, &id,
-                                     &eb);
+    enum srv_err e =
+        h_experiment_id(req->args, "experiment_id", true, &id, &eb);
     if (e)
         return h_fail(res, e, &eb);
     struct experiment x;
@@ -131,8 +130,8 @@ enum handler_result h_experiments_list(struct request *req,
     struct errbuf eb;
     bool present;
     int view = VIEW_ACTIVE_ONLY;
-    enum srv_err e = jx_enum(req->args, "view_type", view_names, 3, 1,
-                             &present, &view, &eb);
+    enum srv_err e =
+        jx_enum(req->args, "view_type", view_names, 3, 1, &present, &view, &eb);
     if (e)
         return h_fail(res, e, &eb);
     struct strbuf sb;
@@ -244,8 +243,8 @@ static enum handler_result experiment_write(struct request *req,
 {
     struct errbuf eb;
     int64_t id;
-    enum srv_err e = h_experiment_id(req->args, "experiment_id", true, &id,
-                                     &eb);
+    enum srv_err e =
+        h_experiment_id(req->args, "experiment_id", true, &id, &eb);
     if (e)
         return h_fail(res, e, &eb);
     const char *name = NULL, *key = NULL, *value = NULL;

@@ -9,7 +9,8 @@
 
 #include "api.h"
 
-#define HANDLER(name) enum handler_result name(struct request *, struct response *)
+#define HANDLER(name)                                                          \
+    enum handler_result name(struct request *, struct response *)
 
 HANDLER(h_experiments_create);
 HANDLER(h_experiments_get);

@@ -3,13 +3,13 @@
  * metrics: metrics/get-history (with paging), get-history-bulk-interval
  * (server-side downsampling for charts) and the UI's get-history-bulk.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "handlers.h"
 #include "jsonx.h"
 #include "pagetoken.h"
 #include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 static void metrics_body(struct strbuf *sb, const struct metric *m, size_t n,
                          bool with_run_id, bool *first)
@@ -67,8 +67,7 @@ enum handler_result h_metrics_get_history(struct request *req,
 }
 
 static enum srv_err run_id_list(const cJSON *args, const char *field,
-                                const char ***ids, size_t *n,
-                                struct errbuf *eb)
+                                const char ***ids, size_t *n, struct errbuf *eb)
 {
     enum srv_err e = jx_str_list(args, field, ids, n, eb);
     if (e)
@@ -99,8 +98,7 @@ enum handler_result h_metrics_get_history_bulk_interval(struct request *req,
     enum srv_err e;
     if ((e = run_id_list(req->args, "run_ids", &ids, &n_ids, &eb)) ||
         (e = jx_str(req->args, "metric_key", true, &key, &eb)) ||
-        (e = jx_i64(req->args, "start_step", false, &has_start, &start,
-                    &eb)) ||
+        (e = jx_i64(req->args, "start_step", false, &has_start, &start, &eb)) ||
         (e = jx_i64(req->args, "end_step", false, &has_end, &end, &eb)) ||
         (e = h_max_results(req->args, 2500, 2500, false, &max, &eb)))
         goto fail;
@@ -163,8 +161,8 @@ enum handler_result h_metrics_get_history_bulk(struct request *req,
         struct metric *m;
         size_t n;
         bool more;
-        e = store_metric_history(req->app->store, ids[r], key, 0, max, &m,
-                                 &n, &more, &eb);
+        e = store_metric_history(req->app->store, ids[r], key, 0, max, &m, &n,
+                                 &more, &eb);
         if (e) {
             strbuf_cleanup(&sb);
             free(ids);

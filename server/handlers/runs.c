@@ -6,6 +6,12 @@
  * set-tag, delete-tag, log-batch, log-inputs, log-model). Every logging
  * call becomes one SW_RUN_LOG-style write; the writer checks run state.
  */
+#include "handlers.h"
+#include "jsonx.h"
+#include "pagetoken.h"
+#include "render.h"
+#include "validate.h"
+
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,12 +20,6 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "handlers.h"
-#include "jsonx.h"
-#include "pagetoken.h"
-#include "render.h"
-#include "validate.h"
 
 static const char *const view_names[] = {"ACTIVE_ONLY", "DELETED_ONLY", "ALL"};
 
@@ -54,11 +54,9 @@ static void run_write_free(void *p)
     free(x);
 }
 
-static struct run_write *run_write_new(struct request *req,
-                                       enum store_write_kind kind,
-                                       enum handler_result (*after)(
-                                           struct request *,
-                                           struct response *))
+static struct run_write *
+run_write_new(struct request *req, enum store_write_kind kind,
+              enum handler_result (*after)(struct request *, struct response *))
 {
     struct run_write *x = api_pending(req, sizeof(*x), after);
     if (!x)
@@ -71,8 +69,8 @@ static struct run_write *run_write_new(struct request *req,
 /*---- reads ----*/
 
 static enum handler_result respond_run(struct request *req,
-                                       struct response *res,
-                                       const char *run_id, bool info_only)
+                                       struct response *res, const char *run_id,
+                                       bool info_only)
 {
     struct errbuf eb;
     struct run r;
@@ -116,8 +114,8 @@ enum handler_result h_runs_search(struct request *req, struct response *res)
     int64_t *ids = NULL;
     enum srv_err e;
     if ((e = h_max_results(req->args, SEARCH_MAX_RESULTS_DEFAULT,
-                           SEARCH_MAX_RESULTS_THRESHOLD, false,
-                           &a.max_results, &eb)) ||
+                           SEARCH_MAX_RESULTS_THRESHOLD, false, &a.max_results,
+                           &eb)) ||
         (e = jx_str(req->args, "filter", false, &a.filter, &eb)) ||
         (e = jx_str(req->args, "page_token", false, &token, &eb)) ||
         (e = pagetoken_decode(token, &a.offset, &eb)) ||
@@ -126,8 +124,8 @@ enum handler_result h_runs_search(struct request *req, struct response *res)
                      &view, &eb)))
         goto fail;
     /* experiment_ids may hold numbers too (protobuf leniency). */
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(req->args,
-                                                       "experiment_ids");
+    const cJSON *ev =
+        cJSON_GetObjectItemCaseSensitive(req->args, "experiment_ids");
     if (ev && cJSON_IsArray(ev)) {
         size_t cap = (size_t)cJSON_GetArraySize(ev);
         ids = calloc(cap ? cap : 1, sizeof(*ids));
@@ -250,17 +248,16 @@ static void new_run_id(char out[RUN_ID_LEN + 1])
 static void random_run_name(char *out, size_t len)
 {
     static const char *const adjectives[] = {
-        "amazing", "bold",   "brave",  "bright", "calm",    "clever",
-        "crisp",   "eager",  "gentle", "glad",   "green",   "humble",
-        "keen",    "lively", "lucid",  "merry",  "nimble",  "polite",
+        "amazing", "bold",   "brave",  "bright", "calm",     "clever",
+        "crisp",   "eager",  "gentle", "glad",   "green",    "humble",
+        "keen",    "lively", "lucid",  "merry",  "nimble",   "polite",
         "quiet",   "rare",   "silent", "smooth", "spirited", "sunny",
-        "swift",   "tidy",   "upbeat", "vivid",  "warm",    "wise"};
+        "swift",   "tidy",   "upbeat", "vivid",  "warm",     "wise"};
     static const char *const animals[] = {
-        "ant",   "bat",   "bee",   "carp",  "crab",  "deer",  "dove",
-        "eel",   "elk",   "finch", "fox",   "gnat",  "hare",  "hawk",
-        "ibis",  "koi",   "lark",  "lynx",  "mole",  "newt",  "owl",
-        "panda", "quail", "ray",   "seal",  "shrew", "toad",  "vole",
-        "wasp",  "wren"};
+        "ant",  "bat",   "bee",  "carp", "crab", "deer",  "dove",  "eel",
+        "elk",  "finch", "fox",  "gnat", "hare", "hawk",  "ibis",  "koi",
+        "lark", "lynx",  "mole", "newt", "owl",  "panda", "quail", "ray",
+        "seal", "shrew", "toad", "vole", "wasp", "wren"};
     unsigned char b[4] = {0};
     random_bytes(b, sizeof(b));
     snprintf(out, len, "%s-%s-%u",
@@ -328,8 +325,7 @@ enum handler_result h_runs_create(struct request *req, struct response *res)
             random_run_name(x->run_name, sizeof(x->run_name));
             run_name = x->run_name;
         }
-        struct kv_ref *grown =
-            realloc(x->tags, (n_tags + 1) * sizeof(*grown));
+        struct kv_ref *grown = realloc(x->tags, (n_tags + 1) * sizeof(*grown));
         if (!grown)
             return h_fail(res, SRV_E_NOMEM, NULL);
         x->tags = grown;
@@ -337,7 +333,7 @@ enum handler_result h_runs_create(struct request *req, struct response *res)
         x->tags[n_tags].value.s = run_name;
         x->tags[n_tags].value.len =
             jx_utf8_prefix(run_name, MAX_TAG_VAL_LENGTH);
-        name_tag = &x->tags[n_tags++];
+        n_tags++;
     }
     if (run_id && *run_id)
         memcpy(x->run_id, run_id, RUN_ID_LEN + 1);
@@ -362,8 +358,8 @@ static enum handler_result after_update(struct request *req,
 
 enum handler_result h_runs_update(struct request *req, struct response *res)
 {
-    static const char *const status_names[] = {
-        "RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"};
+    static const char *const status_names[] = {"RUNNING", "SCHEDULED",
+                                               "FINISHED", "FAILED", "KILLED"};
     struct errbuf eb;
     const char *run_id, *run_name;
     bool has_status, has_end;
@@ -373,8 +369,7 @@ enum handler_result h_runs_update(struct request *req, struct response *res)
     if ((e = jx_run_id(req->args, true, &run_id, &eb)) ||
         (e = jx_enum(req->args, "status", status_names, 5, 1, &has_status,
                      &status, &eb)) ||
-        (e = jx_i64(req->args, "end_time", false, &has_end, &end_time,
-                    &eb)) ||
+        (e = jx_i64(req->args, "end_time", false, &has_end, &end_time, &eb)) ||
         (e = jx_str(req->args, "run_name", false, &run_name, &eb)))
         return h_fail(res, e, &eb);
     struct run_write *x = run_write_new(req, SW_RUN_UPDATE, after_update);
@@ -427,8 +422,8 @@ static enum srv_err parse_metric(const cJSON *obj, struct metric_in *m,
     if ((e = jx_str(obj, "key", true, &key, eb)) ||
         (e = validate_key(key, "Metric name", eb)))
         return e;
-    if (value && (cJSON_IsBool(value) || cJSON_IsObject(value) ||
-                  cJSON_IsArray(value)))
+    if (value &&
+        (cJSON_IsBool(value) || cJSON_IsObject(value) || cJSON_IsArray(value)))
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Got invalid value %s for metric '%s' (timestamp=..). "
                        "Please specify value as a valid double (64-bit "
@@ -450,14 +445,13 @@ static enum srv_err parse_metric(const cJSON *obj, struct metric_in *m,
         return e;
     /* MLflow's SQL store clamps infinities to the largest double. */
     if (isinf(m->value))
-        m->value = m->value > 0 ? 1.7976931348623157e308
-                                : -1.7976931348623157e308;
+        m->value =
+            m->value > 0 ? 1.7976931348623157e308 : -1.7976931348623157e308;
     m->key = key;
     return SRV_OK;
 }
 
-enum handler_result h_runs_log_metric(struct request *req,
-                                      struct response *res)
+enum handler_result h_runs_log_metric(struct request *req, struct response *res)
 {
     struct errbuf eb;
     const char *run_id;
@@ -526,8 +520,7 @@ enum handler_result h_runs_set_tag(struct request *req, struct response *res)
     return H_PENDING;
 }
 
-enum handler_result h_runs_delete_tag(struct request *req,
-                                      struct response *res)
+enum handler_result h_runs_delete_tag(struct request *req, struct response *res)
 {
     struct errbuf eb;
     const char *run_id, *key;
@@ -555,8 +548,7 @@ static enum srv_err batch_limit(size_t n, size_t limit, const char *what,
                    limit, what, n, what, what);
 }
 
-enum handler_result h_runs_log_batch(struct request *req,
-                                     struct response *res)
+enum handler_result h_runs_log_batch(struct request *req, struct response *res)
 {
     struct errbuf eb;
     const char *run_id;
@@ -656,8 +648,7 @@ static enum srv_err limited(const char *v, const char *what, size_t max,
     return SRV_OK;
 }
 
-enum handler_result h_runs_log_inputs(struct request *req,
-                                      struct response *res)
+enum handler_result h_runs_log_inputs(struct request *req, struct response *res)
 {
     struct errbuf eb;
     const char *run_id;
@@ -728,13 +719,12 @@ enum handler_result h_runs_log_inputs(struct request *req,
                     (e = jx_str(t, "value", true, &v, &eb)))
                     return h_fail(res, e, &eb);
                 if (strlen(k) > 255 || strlen(v) > 500)
-                    return h_fail(
-                        res,
-                        err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                                "Input tag key '%.40s' exceeds 255 "
-                                "characters or its value exceeds 500",
-                                k),
-                        &eb);
+                    return h_fail(res,
+                                  err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                                          "Input tag key '%.40s' exceeds 255 "
+                                          "characters or its value exceeds 500",
+                                          k),
+                                  &eb);
                 d->tags[d->n_tags].key = k;
                 d->tags[d->n_tags].value.s = v;
                 d->tags[d->n_tags].value.len = strlen(v);
@@ -759,8 +749,7 @@ enum handler_result h_runs_log_inputs(struct request *req,
     return H_PENDING;
 }
 
-enum handler_result h_runs_log_model(struct request *req,
-                                     struct response *res)
+enum handler_result h_runs_log_model(struct request *req, struct response *res)
 {
     struct errbuf eb;
     const char *run_id, *model_json;

@@ -4,10 +4,6 @@
  * writers, jsonx's body checks and getters, validate's key rules, page
  * tokens, the router table and the error table.
  */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "err.h"
 #include "jsonx.h"
 #include "pagetoken.h"
@@ -15,6 +11,10 @@
 #include "strbuf.h"
 #include "test.h"
 #include "validate.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static char *json_str(const char *s, size_t len)
 {
@@ -43,7 +43,8 @@ static void test_strbuf(void)
     static const struct {
         double v;
         const char *text;
-    } doubles[] = {{0.1, "0.10000000000000001"}, {1e15, "1000000000000000"},
+    } doubles[] = {{0.1, "0.10000000000000001"},
+                   {1e15, "1000000000000000"},
                    {1.0, "1"},
                    {-2.5, "-2.5"},
                    {1e300, "1.0000000000000001e+300"},
@@ -140,8 +141,7 @@ static void test_getters(void)
     const char *s;
     CHECK_EQ_INT(jx_str(j, "s", true, &s, &eb), SRV_OK);
     CHECK_EQ_STR(s, "x");
-    CHECK_EQ_INT(jx_str(j, "n", true, &s, &eb),
-                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK_EQ_INT(jx_str(j, "n", true, &s, &eb), SRV_E_INVALID_PARAMETER_VALUE);
     CHECK(strstr(eb.msg, "Hint: Value was of type 'int'") != NULL);
     CHECK_EQ_INT(jx_str(j, "missing", true, &s, &eb),
                  SRV_E_INVALID_PARAMETER_VALUE);
@@ -188,8 +188,7 @@ static void test_getters(void)
                  SRV_E_INVALID_PARAMETER_VALUE);
     /* ...and a scalar for a scalar one; query values are lists marked as
      * such, from which a scalar getter takes the first. */
-    CHECK_EQ_INT(jx_str(j, "l", false, &s, &eb),
-                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK_EQ_INT(jx_str(j, "l", false, &s, &eb), SRV_E_INVALID_PARAMETER_VALUE);
     cJSON_GetObjectItem(j, "l")->valueint = JX_QUERY_VALUES;
     CHECK_EQ_INT(jx_str(j, "l", false, &s, &eb), SRV_OK);
     CHECK_EQ_STR(s, "a");
@@ -201,11 +200,11 @@ static void test_getters(void)
 static void test_validate(void)
 {
     struct errbuf eb;
-    static const char *const good[] = {"acc", "a/b", "a.b-c d:e", "x_1",
-                                       "\xc3\xa9t\xc3\xa9", "a..b"};
-    static const char *const bad[] = {"",    "a//b", "/a",    "..x", ".",
-                                      "a/",  "a/./b", "a/..", "a*b", "a\"b",
-                                      "./a", "a/../b"};
+    static const char *const good[] = {
+        "acc", "a/b", "a.b-c d:e", "x_1", "\xc3\xa9t\xc3\xa9", "a..b"};
+    static const char *const bad[] = {"",    "a//b", "/a",    "..x",
+                                      ".",   "a/",   "a/./b", "a/..",
+                                      "a*b", "a\"b", "./a",   "a/../b"};
     for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++)
         CHECK_EQ_INT(validate_key(good[i], "Metric name", &eb), SRV_OK);
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
