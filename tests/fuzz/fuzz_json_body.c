@@ -6,16 +6,16 @@
  * are executed; a write that passes validation is dropped, not submitted),
  * so any crash, leak or UB in parsing or validation shows up here.
  */
+#include "api.h"
+#include "jsonx.h"
+#include "log.h"
+#include "router.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "api.h"
-#include "jsonx.h"
-#include "log.h"
-#include "router.h"
 
 static const char *const paths[] = {
     "experiments/create",
@@ -107,8 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             method = "GET";
             route_match(url, method, &h);
         }
-        struct request req = {.method = method, .path = url, .args = args,
-                              .app = &app};
+        struct request req = {
+            .method = method, .path = url, .args = args, .app = &app};
         struct response res = {0};
         strbuf_init(&res.body);
         if (h)
