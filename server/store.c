@@ -1247,6 +1247,59 @@ static char *col_dup(sqlite3_stmt *s, int i)
     return p;
 }
 
+/* Makes room for element 'n' of an array of 'elem'-sized items with
+ * '*cap' allocated: returns the (possibly moved) array, or NULL when out
+ * of memory, leaving the old array valid. */
+static void *grow(void *arr, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return arr;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void *p = realloc(arr, ncap * elem);
+    if (p)
+        *cap = ncap;
+    return p;
+}
+
+typedef enum srv_err (*row_reader)(sqlite3_stmt *s, void *item,
+                                   struct errbuf *eb);
+
+/* Steps a search statement (whose LIMIT asked for max+1 rows) and turns
+ * up to 'max' rows into an array of zeroed 'elem'-sized items with
+ * 'from_row'; '*more' tells whether a further row exists. Returns the
+ * array (with '*n' items, also on error, for the caller to free). */
+static void *read_page(struct conn *c, sqlite3_stmt *s, int64_t max,
+                       size_t elem, row_reader from_row, size_t *n, bool *more,
+                       enum srv_err *e, struct errbuf *eb)
+{
+    char *arr = NULL;
+    size_t cap = 0;
+    int rc;
+    *n = 0;
+    *more = false;
+    *e = SRV_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == (size_t)max) {
+            *more = true;
+            return arr;
+        }
+        char *p = grow(arr, *n, &cap, elem);
+        if (!p) {
+            *e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            return arr;
+        }
+        arr = p;
+        void *item = arr + *n * elem;
+        memset(item, 0, elem);
+        (*n)++;
+        if ((*e = from_row(s, item, eb)))
+            return arr;
+    }
+    if (rc != SQLITE_DONE)
+        *e = db_error(c, eb, "search");
+    return arr;
+}
+
 /* Reads (key, value) rows of a statement whose first bind is 'id1' and,
  * when n_binds is 2, second is 'id2'. */
 static enum srv_err read_kvs(struct conn *c, enum stmt_id id, int64_t id1,
@@ -1264,13 +1317,10 @@ static enum srv_err read_kvs(struct conn *c, enum stmt_id id, int64_t id1,
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 8;
-            struct kv *p = realloc(*out, cap * sizeof(*p));
-            if (!p)
-                goto nomem;
-            *out = p;
-        }
+        struct kv *p = grow(*out, *n, &cap, sizeof(*p));
+        if (!p)
+            goto nomem;
+        *out = p;
         struct kv *e = &(*out)[*n];
         e->key = col_dup(s, 0);
         e->value = col_dup(s, 1);
@@ -1287,9 +1337,9 @@ nomem:
     return err_set(eb, SRV_E_NOMEM, "out of memory");
 }
 
-static enum srv_err exp_from_row(struct conn *c, sqlite3_stmt *s,
-                                 struct experiment *e, struct errbuf *eb)
+static enum srv_err exp_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
 {
+    struct experiment *e = item;
     e->experiment_id = sqlite3_column_int64(s, 0);
     e->name = col_dup(s, 1);
     e->artifact_location = col_dup(s, 2);
@@ -1299,7 +1349,6 @@ static enum srv_err exp_from_row(struct conn *c, sqlite3_stmt *s,
     e->last_update_time = sqlite3_column_int64(s, 5);
     if (!e->name || !e->artifact_location)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
-    (void)c;
     return SRV_OK;
 }
 
@@ -1328,7 +1377,7 @@ static enum srv_err exp_get(struct store *st, enum stmt_id id, int64_t num,
                            "Could not find experiment with name '%s'", name);
         return no_experiment(eb, num);
     }
-    enum srv_err e = exp_from_row(c, s, out, eb);
+    enum srv_err e = exp_from_row(s, out, eb);
     sqlite3_reset(s);
     if (!e)
         e = read_kvs(c, S_EXP_TAGS, out->experiment_id, 0, 1, &out->tags,
@@ -1435,31 +1484,8 @@ enum srv_err store_experiments_search(struct store *st,
     bind_frag(s, &q.order, &pos);
     sqlite3_bind_int64(s, pos++, args->max_results + 1);
     sqlite3_bind_int64(s, pos++, args->offset);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == (size_t)args->max_results) {
-            *more = true;
-            break;
-        }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct experiment *p = realloc(*out, cap * sizeof(*p));
-            if (!p) {
-                e = err_set(eb, SRV_E_NOMEM, "out of memory");
-                goto out;
-            }
-            *out = p;
-        }
-        struct experiment *x = &(*out)[(*n)++];
-        memset(x, 0, sizeof(*x));
-        if ((e = exp_from_row(c, s, x, eb)))
-            goto out;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        e = db_error(c, eb, "experiments search");
-        goto out;
-    }
+    *out = read_page(c, s, args->max_results, sizeof(**out), exp_from_row, n,
+                     more, &e, eb);
     for (size_t i = 0; i < *n && !e; i++)
         e = read_kvs(c, S_EXP_TAGS, (*out)[i].experiment_id, 0, 1,
                      &(*out)[i].tags, &(*out)[i].n_tags, eb);
@@ -1477,9 +1503,9 @@ out:
 
 /* Columns: run_pk, run_id, experiment_id, run_name, user_id, status,
  * start_time, end_time, artifact_uri, lifecycle_stage. */
-static enum srv_err run_from_row(sqlite3_stmt *s, struct run *r,
-                                 struct errbuf *eb)
+static enum srv_err run_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
 {
+    struct run *r = item;
     r->run_pk = sqlite3_column_int64(s, 0);
     const char *id = (const char *)sqlite3_column_text(s, 1);
     snprintf(r->run_id, sizeof(r->run_id), "%s", id ? id : "");
@@ -1510,15 +1536,12 @@ static enum srv_err read_latest(struct conn *c, struct run *r,
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (r->n_metrics == cap) {
-            cap = cap ? cap * 2 : 8;
-            struct metric *p = realloc(r->metrics, cap * sizeof(*p));
-            if (!p) {
-                sqlite3_reset(s);
-                return err_set(eb, SRV_E_NOMEM, "out of memory");
-            }
-            r->metrics = p;
+        struct metric *p = grow(r->metrics, r->n_metrics, &cap, sizeof(*p));
+        if (!p) {
+            sqlite3_reset(s);
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
         }
+        r->metrics = p;
         struct metric *m = &r->metrics[r->n_metrics++];
         memset(m, 0, sizeof(*m));
         m->key = m->key_storage = col_dup(s, 0);
@@ -1589,15 +1612,12 @@ static enum srv_err read_inputs(struct conn *c, struct run *r,
     sqlite3_bind_int64(s, 1, r->run_pk);
     cap = 0;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (r->n_model_inputs == cap) {
-            cap = cap ? cap * 2 : 4;
-            char **p = realloc(r->model_inputs, cap * sizeof(*p));
-            if (!p) {
-                sqlite3_reset(s);
-                return err_set(eb, SRV_E_NOMEM, "out of memory");
-            }
-            r->model_inputs = p;
+        char **p = grow(r->model_inputs, r->n_model_inputs, &cap, sizeof(*p));
+        if (!p) {
+            sqlite3_reset(s);
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
         }
+        r->model_inputs = p;
         r->model_inputs[r->n_model_inputs++] = col_dup(s, 0);
     }
     sqlite3_reset(s);
@@ -1697,31 +1717,8 @@ enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
     bind_frag(s, &q.order, &pos);
     sqlite3_bind_int64(s, pos++, args->max_results + 1);
     sqlite3_bind_int64(s, pos++, args->offset);
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == (size_t)args->max_results) {
-            *more = true;
-            break;
-        }
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct run *p = realloc(*out, cap * sizeof(*p));
-            if (!p) {
-                e = err_set(eb, SRV_E_NOMEM, "out of memory");
-                goto out;
-            }
-            *out = p;
-        }
-        struct run *r = &(*out)[(*n)++];
-        memset(r, 0, sizeof(*r));
-        if ((e = run_from_row(s, r, eb)))
-            goto out;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        e = db_error(c, eb, "runs search");
-        goto out;
-    }
+    *out = read_page(c, s, args->max_results, sizeof(**out), run_from_row, n,
+                     more, &e, eb);
     for (size_t i = 0; i < *n && !e; i++)
         e = run_fill(c, &(*out)[i], eb);
 out:
@@ -1751,14 +1748,10 @@ static enum srv_err push_metric(struct metric **out, size_t *n, size_t *cap,
                                 int step_col, int val_col, int nan_col,
                                 struct errbuf *eb)
 {
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
-        struct metric *p = realloc(*out, ncap * sizeof(*p));
-        if (!p)
-            return err_set(eb, SRV_E_NOMEM, "out of memory");
-        *out = p;
-        *cap = ncap;
-    }
+    struct metric *p = grow(*out, *n, cap, sizeof(*p));
+    if (!p)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    *out = p;
     struct metric *m = &(*out)[(*n)++];
     memset(m, 0, sizeof(*m));
     m->key = key; /* borrowed from the caller, as the store.h contract says */
