@@ -25,6 +25,7 @@ enum opt_id {
     OPT_MAX_BODY_BYTES,
     OPT_DURABILITY,
     OPT_LOG_LEVEL,
+    OPT_HEARTBEAT_TIMEOUT,
     OPT_COUNT
 };
 
@@ -55,6 +56,10 @@ static const struct opt opts[OPT_COUNT] = {
                         "survives a crash of the process"},
     [OPT_LOG_LEVEL] = {"log-level", "GREENTRACK_LOG_LEVEL",
                        "error|warn|info|debug", "log verbosity (default info)"},
+    [OPT_HEARTBEAT_TIMEOUT] = {"heartbeat-timeout",
+                               "GREENTRACK_HEARTBEAT_TIMEOUT", "SECONDS",
+                               "mark a RUNNING run KILLED when its heartbeats "
+                               "stop this long (default 300; 0 = never)"},
 };
 
 static void print_help(void)
@@ -146,6 +151,11 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
         if (log_level_parse(val, &cfg->log_level))
             goto bad;
         return 0;
+    case OPT_HEARTBEAT_TIMEOUT:
+        if (parse_uint(val, 30u * 24 * 3600, &n))
+            goto bad;
+        cfg->heartbeat_timeout_s = (unsigned)n;
+        return 0;
     case OPT_COUNT:
         break;
     }
@@ -206,6 +216,7 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     cfg->max_body_bytes = 16u << 20;
     cfg->durability = DURABILITY_FULL;
     cfg->log_level = LOG_INFO;
+    cfg->heartbeat_timeout_s = 300;
     bool web_root_set = false;
 
     for (int i = 0; i < OPT_COUNT; i++) {

@@ -24,6 +24,7 @@ struct config {
     size_t max_body_bytes;
     enum durability durability;
     enum log_level log_level;
+    unsigned heartbeat_timeout_s; /* 0 disables heartbeat expiry */
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

@@ -48,6 +48,10 @@ static const struct route mlflow_routes[] = {
     {"artifacts/list", GET, h_artifacts_list},
 };
 
+static const struct route greentrack_routes[] = {
+    {"runs/heartbeat", POST, h_runs_heartbeat},
+};
+
 static const struct route root_routes[] = {
     {"health", GET, h_health},
     {"version", GET, h_version},
@@ -92,6 +96,11 @@ enum route_result route_match(const char *path, const char *method,
                           sizeof(mlflow_routes) / sizeof(*mlflow_routes),
                           path + plen, bit, handler);
     }
+    static const char greentrack_prefix[] = "/api/2.0/greentrack/";
+    if (strncmp(path, greentrack_prefix, sizeof(greentrack_prefix) - 1) == 0)
+        return lookup(greentrack_routes,
+                      sizeof(greentrack_routes) / sizeof(*greentrack_routes),
+                      path + sizeof(greentrack_prefix) - 1, bit, handler);
     if (strncmp(path, "/api/", 5) == 0 || strncmp(path, "/ajax-api/", 10) == 0)
         return ROUTE_NOT_FOUND;
     enum route_result r =

@@ -106,6 +106,12 @@
     X(S_MODEL_INPUT_INSERT,                                                    \
       "INSERT OR IGNORE INTO run_model_inputs (run_pk, model_id, seq) VALUES " \
       "(?1, ?2, (SELECT count(*) FROM run_model_inputs WHERE run_pk = ?1))")   \
+    X(S_HEARTBEAT_UPSERT,                                                      \
+      "INSERT INTO run_heartbeats (run_pk, last_ms) VALUES (?, ?) "            \
+      "ON CONFLICT (run_pk) DO UPDATE SET last_ms = excluded.last_ms")         \
+    X(S_REAP_STALE, "UPDATE runs SET status = 'KILLED', end_time = h.last_ms " \
+                    "FROM run_heartbeats AS h WHERE h.run_pk = runs.run_pk "   \
+                    "AND runs.status = 'RUNNING' AND h.last_ms < ?")           \
     X(S_RUN_BY_ID,                                                             \
       "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
       "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
@@ -185,6 +191,7 @@ struct store {
     char *db_path;
     char *artifact_root;
     bool durable_full;
+    int64_t heartbeat_timeout_ms;
     uint64_t serial;
 
     struct conn *writer;
@@ -1007,6 +1014,22 @@ out:
     return e;
 }
 
+/* A heartbeat: the run must exist; its time is the server's clock, so
+ * clients with skewed clocks are judged fairly. */
+static enum srv_err w_run_heartbeat(struct conn *c, struct store_write *w)
+{
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, w->run_id, false, &rs, &w->err);
+    if (e)
+        return e;
+    sqlite3_stmt *s = stmt(c, S_HEARTBEAT_UPSERT);
+    if (!s)
+        return db_error(c, &w->err, "heartbeat");
+    sqlite3_bind_int64(s, 1, rs.run_pk);
+    sqlite3_bind_int64(s, 2, store_now_ms());
+    return step_done(c, s, &w->err, "heartbeat");
+}
+
 static enum srv_err exec_write(struct store *st, struct store_write *w)
 {
     struct conn *c = st->writer;
@@ -1039,6 +1062,8 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         return w_run_log_inputs(c, w);
     case SW_RUN_LOG_MODEL:
         return w_run_log_model(c, w);
+    case SW_RUN_HEARTBEAT:
+        return w_run_heartbeat(c, w);
     }
     return err_set(&w->err, SRV_E_INTERNAL, "unknown write");
 }
@@ -1095,13 +1120,66 @@ static void commit_group(struct store *st, struct store_write *head)
     }
 }
 
+/* Marks RUNNING runs whose heartbeats stopped as KILLED (writer thread,
+ * its own transaction). */
+static void reap_stale_runs(struct store *st)
+{
+    struct conn *c = st->writer;
+    if (!run_simple(c, S_BEGIN))
+        return;
+    sqlite3_stmt *s = stmt(c, S_REAP_STALE);
+    bool ok = false;
+    if (s) {
+        sqlite3_bind_int64(s, 1, store_now_ms() - st->heartbeat_timeout_ms);
+        ok = sqlite3_step(s) == SQLITE_DONE;
+        sqlite3_reset(s);
+    }
+    int killed = ok ? sqlite3_changes(c->db) : 0;
+    if (!ok || !run_simple(c, S_COMMIT)) {
+        struct errbuf eb;
+        db_error(c, &eb, "heartbeat expiry");
+        run_simple(c, S_ROLLBACK);
+        return;
+    }
+    if (killed)
+        log_info("marked %d run(s) KILLED: no heartbeat for %lld s", killed,
+                 (long long)(st->heartbeat_timeout_ms / 1000));
+}
+
+/* The check runs every timeout/4, at most every 5 s. */
+static int64_t reap_interval_ms(const struct store *st)
+{
+    int64_t ms = st->heartbeat_timeout_ms / 4;
+    if (ms > 5000)
+        ms = 5000;
+    return ms < 50 ? 50 : ms;
+}
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
+    /* The first check waits a whole timeout: clients cut off while the
+     * server was down get that long to send their next heartbeat. */
+    int64_t next_reap = store_now_ms() + st->heartbeat_timeout_ms;
     for (;;) {
         pthread_mutex_lock(&st->mu);
-        while (!st->queue_head && !st->stopping)
-            pthread_cond_wait(&st->cv, &st->mu);
+        while (!st->queue_head && !st->stopping) {
+            if (!st->heartbeat_timeout_ms) {
+                pthread_cond_wait(&st->cv, &st->mu);
+                continue;
+            }
+            if (store_now_ms() >= next_reap)
+                break;
+            struct timespec until = {(time_t)(next_reap / 1000),
+                                     (long)(next_reap % 1000) * 1000000L};
+            pthread_cond_timedwait(&st->cv, &st->mu, &until);
+        }
+        if (!st->queue_head && !st->stopping) {
+            pthread_mutex_unlock(&st->mu);
+            reap_stale_runs(st);
+            next_reap = store_now_ms() + reap_interval_ms(st);
+            continue;
+        }
         struct store_write *head = st->queue_head;
         st->queue_head = st->queue_tail = NULL;
         bool stop = st->stopping;
@@ -1141,6 +1219,7 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
     st->db_path = strdup(cfg->db_path);
     st->artifact_root = strdup(cfg->artifact_root);
     st->durable_full = cfg->durable_full;
+    st->heartbeat_timeout_ms = cfg->heartbeat_timeout_ms;
     st->serial = atomic_fetch_add(&store_serials, 1) + 1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);

@@ -24,8 +24,10 @@ struct store;
 
 struct store_config {
     const char *db_path;
-    const char *artifact_root; /* absolute; default experiment location */
-    bool durable_full;         /* synchronous=FULL, else NORMAL */
+    const char *artifact_root;    /* absolute; default experiment location */
+    bool durable_full;            /* synchronous=FULL, else NORMAL */
+    int64_t heartbeat_timeout_ms; /* RUNNING runs silent this long become
+                                     KILLED; 0 disables the check */
 };
 
 /* Opens (creating if needed) and migrates the database, creates the Default
@@ -81,7 +83,8 @@ enum store_write_kind {
     SW_RUN_LOG, /* params + metrics + tags: log-batch, log-metric, ... */
     SW_RUN_DELETE_TAG,
     SW_RUN_LOG_INPUTS,
-    SW_RUN_LOG_MODEL
+    SW_RUN_LOG_MODEL,
+    SW_RUN_HEARTBEAT
 };
 
 struct store_write {

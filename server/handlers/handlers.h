@@ -43,6 +43,8 @@ HANDLER(h_metrics_get_history_bulk);
 
 HANDLER(h_artifacts_list);
 
+HANDLER(h_runs_heartbeat);
+
 HANDLER(h_health);
 HANDLER(h_version);
 

@@ -790,3 +790,19 @@ enum handler_result h_runs_log_model(struct request *req, struct response *res)
     x->w.model_json = model_json;
     return H_PENDING;
 }
+
+/* POST /api/2.0/greentrack/runs/heartbeat {"run_id"}: libgreentrack sends
+ * one every 30 s per open run; see schema/002_heartbeats.sql. */
+enum handler_result h_runs_heartbeat(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    const char *run_id;
+    enum srv_err e = jx_run_id(req->args, false, &run_id, &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct run_write *x = run_write_new(req, SW_RUN_HEARTBEAT, NULL);
+    if (!x)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    x->w.run_id = run_id;
+    return H_PENDING;
+}

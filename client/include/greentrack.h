@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * greentrack.h: the one public header of libgreentrack, the C client of a
+ * greentrack (or MLflow) tracking server. Anything not declared here is not
+ * a published API.
+ *
+ * THREAD SAFETY. Every function may be called from any thread. Any thread
+ * may log to any run at the same time; runs of one client share its queue.
+ * A gt_run must not be used after gt_run_end() returned, and a gt_client
+ * not after gt_client_free(). The log callback runs on the client's worker
+ * thread (or on the calling thread for argument errors) and must not call
+ * back into libgreentrack.
+ *
+ * OWNERSHIP. Every function copies the strings it is given: callers keep
+ * and may free their buffers as soon as the call returns. Strings returned
+ * by the library are owned by the object they come from and stay valid as
+ * that object's comment says.
+ *
+ * NEVER HURTS THE HOST. Logging calls only enqueue into a bounded memory
+ * queue and return; one worker thread per client talks to the server over
+ * a reused keep-alive connection, retries with backoff, and moves records
+ * to an append-only spool file when the server cannot be reached. The
+ * library never prints, aborts, calls exit() or raises signals.
+ */
+#ifndef GT_H
+#define GT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GT_BUILDING_LIBRARY) && defined(__GNUC__)
+#define GT_API __attribute__((visibility("default")))
+#else
+#define GT_API
+#endif
+
+/*---- version ----*/
+
+#define GT_VERSION_MAJOR 0
+#define GT_VERSION_MINOR 1
+#define GT_VERSION_PATCH 0
+#define GT_VERSION "0.1.0"
+/* 0xMMmmpp, comparable with GT_VERSION_NUM >= 0x000100 */
+#define GT_VERSION_NUM                                                         \
+    ((GT_VERSION_MAJOR << 16) | (GT_VERSION_MINOR << 8) | GT_VERSION_PATCH)
+#define GT_AT_LEAST_VERSION(x, y, z)                                           \
+    (GT_VERSION_NUM >= (((x) << 16) | ((y) << 8) | (z)))
+
+/* The library's GT_VERSION_NUM at run time, to check that header and
+ * library match. Available since 0.1.0. */
+GT_API unsigned gt_version_number(void);
+/* The library's GT_VERSION string (static storage). Since 0.1.0. */
+GT_API const char *gt_version(void);
+
+/*---- types ----*/
+
+typedef struct gt_client gt_client;
+typedef struct gt_run gt_run;
+
+/* Result codes. Append-only: values are never renumbered or reused. */
+typedef enum gt_status {
+    GT_OK = 0,
+    GT_E_INVALID = 1,    /* a bad argument (NULL, bad key, bad value) */
+    GT_E_NOMEM = 2,      /* out of memory */
+    GT_E_QUEUE_FULL = 3, /* the memory queue is full: the record dropped */
+    GT_E_TIMEOUT = 4,    /* a flush did not finish in time (data is kept) */
+    GT_E_CLOSED = 5,     /* the client is shutting down or the run ended */
+    GT_E_SERVER = 6,     /* the server rejected a request (4xx); see
+                            gt_client_errmsg */
+    GT_E_NETWORK = 7,    /* the server could not be reached */
+    GT_E_IO = 8,         /* the spool could not be read or written */
+    GT_E_NOT_FOUND = 9   /* no such run, experiment or spool */
+} gt_status;
+
+typedef enum gt_run_status {
+    GT_RUN_FINISHED,
+    GT_RUN_FAILED,
+    GT_RUN_KILLED
+} gt_run_status;
+
+typedef enum gt_log_level {
+    GT_LOG_ERROR,
+    GT_LOG_WARN,
+    GT_LOG_INFO,
+    GT_LOG_DEBUG
+} gt_log_level;
+
+/* Receives the library's diagnostics. 'message' is valid during the call
+ * only. Called on the worker thread; must not call libgreentrack. */
+typedef void (*gt_log_fn)(void *userdata, gt_log_level level,
+                          const char *message);
+
+/* Counters since gt_client_new (records = one param, tag or metric point). */
+typedef struct gt_stats {
+    uint64_t sent;     /* records the server acknowledged */
+    uint64_t spooled;  /* records written to the spool (server unreachable) */
+    uint64_t replayed; /* spooled records later acknowledged by the server */
+    uint64_t dropped;  /* records refused with GT_E_QUEUE_FULL or rejected
+                          by the server (4xx) */
+    uint64_t queued;   /* records waiting in memory right now */
+} gt_stats;
+
+/*---- client ----*/
+
+/* Creates a client for 'tracking_uri' (e.g. "http://127.0.0.1:5000");
+ * NULL means $GREENTRACK_TRACKING_URI, then $MLFLOW_TRACKING_URI, then
+ * http://127.0.0.1:5000. Starts the worker thread; never touches the
+ * network. Returns NULL only when out of memory or the URI is not http(s).
+ * Caller frees with gt_client_free. Since 0.1.0. */
+GT_API gt_client *gt_client_new(const char *tracking_uri);
+
+/* Ends runs still open as FAILED (a program that frees its client without
+ * ending a run did not finish it), flushes within the client's flush
+ * timeout (what cannot be sent is spooled), joins the worker and frees
+ * everything, runs included. NULL is a no-op. Since 0.1.0. */
+GT_API void gt_client_free(gt_client *client);
+
+/* Option setters: call them before gt_run_start. Each returns GT_OK or
+ * GT_E_INVALID for a value out of range. Since 0.1.0. */
+GT_API gt_status gt_client_set_flush_interval_ms(gt_client *client,
+                                                 int ms); /* 1..60000, 200 */
+GT_API gt_status gt_client_set_flush_timeout_ms(gt_client *client,
+                                                int ms); /* 0..600000, 5000 */
+GT_API gt_status gt_client_set_queue_bytes(gt_client *client,
+                                           size_t bytes); /* >= 64 KiB,
+                                                             64 MiB */
+GT_API gt_status gt_client_set_spool_dir(gt_client *client,
+                                         const char *dir); /* copied */
+GT_API gt_status gt_client_set_request_timeout_ms(gt_client *client,
+                                                  int ms); /* 100..600000,
+                                                              10000 */
+/* 'fn' NULL silences the library (the default). */
+GT_API gt_status gt_client_set_log_callback(gt_client *client, gt_log_fn fn,
+                                            void *userdata);
+
+/* The last error's text, owned by the client, valid until the next call
+ * on it from any thread ("" when none). Since 0.1.0. */
+GT_API const char *gt_client_errmsg(const gt_client *client);
+
+/* Static text for a status. Since 0.1.0. */
+GT_API const char *gt_strerror(gt_status status);
+
+/* Fills '*out' with the client's counters. Since 0.1.0. */
+GT_API void gt_client_stats(const gt_client *client, gt_stats *out);
+
+/* Waits until everything enqueued so far is acknowledged by the server or
+ * written to the spool. GT_OK, GT_E_TIMEOUT (still queued; nothing lost),
+ * GT_E_CLOSED. timeout_ms < 0 waits forever. Since 0.1.0. */
+GT_API gt_status gt_flush(gt_client *client, int timeout_ms);
+
+/*---- runs ----*/
+
+/* Starts a run in 'experiment_name' (NULL: the Default experiment),
+ * creating the experiment when missing; 'run_name' may be NULL. The run id
+ * is chosen here, so this never waits for the network: the server learns
+ * of the run from the worker. '*out' is freed by gt_run_end.
+ * GT_OK, GT_E_INVALID, GT_E_NOMEM, GT_E_CLOSED. Since 0.1.0. */
+GT_API gt_status gt_run_start(gt_client *client, const char *experiment_name,
+                              const char *run_name, gt_run **out);
+
+/* Attaches to an existing run (e.g. $GREENTRACK_RUN_ID set by `greentrack
+ * run`) to log into it; gt_run_end on it ends it. Since 0.1.0. */
+GT_API gt_status gt_run_attach(gt_client *client, const char *run_id,
+                               gt_run **out);
+
+/* 32 lowercase hex characters, owned by the run. Since 0.1.0. */
+GT_API const char *gt_run_id(const gt_run *run);
+
+/* Logging: copy, enqueue, return. GT_OK, GT_E_INVALID (bad key or value),
+ * GT_E_QUEUE_FULL (dropped and counted), GT_E_NOMEM, GT_E_CLOSED.
+ * Since 0.1.0. */
+GT_API gt_status gt_log_param(gt_run *run, const char *key,
+                              const char *value);
+GT_API gt_status gt_log_metric(gt_run *run, const char *key, double value,
+                               int64_t step);
+/* The same with an explicit timestamp (Unix ms). */
+GT_API gt_status gt_log_metric_at(gt_run *run, const char *key, double value,
+                                  int64_t step, int64_t timestamp_ms);
+GT_API gt_status gt_set_tag(gt_run *run, const char *key, const char *value);
+
+/* Flushes the run's records (within the flush timeout), records its end
+ * time and status, and frees 'run'. GT_OK, or GT_E_TIMEOUT when the
+ * server was not reached in time (the end is spooled and replayed later);
+ * 'run' is freed in every case. NULL is GT_E_INVALID. Since 0.1.0. */
+GT_API gt_status gt_run_end(gt_run *run, gt_run_status status);
+
+/*---- process exit ----*/
+
+/* Opt-in: on SIGTERM/SIGINT ends open runs KILLED and on exit() without
+ * gt_run_end ends them FAILED, flushing within the flush timeout; the
+ * previous signal disposition is then restored and the signal re-raised.
+ * Call once per process. GT_OK or GT_E_INVALID. Since 0.1.0. */
+GT_API gt_status gt_install_exit_handlers(gt_client *client);
+
+/*---- spool and tools ----*/
+
+/* Progress of gt_spool_replay: records replayed so far of 'total'. */
+typedef void (*gt_progress_fn)(void *userdata, uint64_t done,
+                               uint64_t total);
+
+/* Replays the spool directory's files (what processes left when the
+ * server was down) to the server, in order, then removes them. Blocking;
+ * for tools such as `greentrack sync`. GT_OK, GT_E_NETWORK, GT_E_IO,
+ * GT_E_TIMEOUT. Since 0.1.0. */
+GT_API gt_status gt_spool_replay(gt_client *client, gt_progress_fn progress,
+                                 void *userdata, int timeout_ms);
+
+/* One synchronous REST call for tools (`greentrack runs list`): 'method'
+ * "GET" or "POST", 'path' relative to the tracking URI (e.g.
+ * "/api/2.0/mlflow/runs/search"), 'json_body' for POST (may be NULL).
+ * '*response' (caller frees with gt_free) receives the body and
+ * '*http_status' the status. GT_OK when an answer came back (any status),
+ * GT_E_NETWORK otherwise. Since 0.1.0. */
+GT_API gt_status gt_request(gt_client *client, const char *method,
+                            const char *path, const char *json_body,
+                            char **response, long *http_status);
+
+/* Frees memory returned by libgreentrack. NULL is a no-op. */
+GT_API void gt_free(void *ptr);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
