@@ -57,7 +57,9 @@ VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 SRV_SRCS := $(sort $(wildcard server/*.c server/handlers/*.c))
 SRV_LIB_SRCS := $(filter-out server/main.c,$(SRV_SRCS))
-SRV_LIB_OBJS := $(SRV_LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema.o
+SRV_LIB_OBJS := $(SRV_LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema.o \
+                $(BUILD)/obj/gen/carbon_tables.o
+DATA_TABLES := $(sort $(wildcard data/*.csv))
 SCHEMAS := $(sort $(wildcard schema/*.sql))
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
@@ -97,6 +99,14 @@ deps: deps-check
 $(BUILD)/gen/schema.c: $(SCHEMAS) tools/embed_schema.sh
 	@mkdir -p $(dir $@)
 	sh tools/embed_schema.sh $(SCHEMAS) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/carbon_tables.c: $(DATA_TABLES) tools/embed_tables.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed_tables.sh data > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/carbon_tables.o: $(BUILD)/gen/carbon_tables.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/gen/version.h: VERSION
 	@mkdir -p $(dir $@)
@@ -177,11 +187,13 @@ fuzz:
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(FUZZ_BUILD)/gen
 	@sh tools/embed_schema.sh $(SCHEMAS) > $(FUZZ_BUILD)/gen/schema.c
+	@sh tools/embed_tables.sh data > $(FUZZ_BUILD)/gen/carbon_tables.c
 	@cp $(BUILD)/gen/version.h $(FUZZ_BUILD)/gen/
 	@set -e; for src in $(FUZZ_SRCS); do \
 	  name=$$(basename $$src .c); \
 	  clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$name $$src $(SRV_LIB_SRCS) \
-	    $(FUZZ_BUILD)/gen/schema.c $(PKG_LIBS) -lm -pthread; \
+	    $(FUZZ_BUILD)/gen/schema.c $(FUZZ_BUILD)/gen/carbon_tables.c \
+	    $(PKG_LIBS) -lm -pthread; \
 	  mkdir -p tests/fuzz/corpus/$$name $(FUZZ_BUILD)/corpus-$$name; \
 	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
 	  $(FUZZ_BUILD)/$$name -max_total_time=$(FUZZ_SECONDS) \
@@ -219,3 +231,10 @@ clean:
 	rm -rf build
 
 -include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---- container image (docker/) ---------------------------------------------
+# Builds docker/Dockerfile with rootful podman (installed if missing), runs the
+# image and the compose file for real; needs root or sudo.
+.PHONY: docker-test
+docker-test:
+	@bash tests/docker/test_docker.sh

@@ -26,6 +26,7 @@ enum opt_id {
     OPT_DURABILITY,
     OPT_LOG_LEVEL,
     OPT_HEARTBEAT_TIMEOUT,
+    OPT_DEFAULT_PUE,
     OPT_COUNT
 };
 
@@ -60,6 +61,9 @@ static const struct opt opts[OPT_COUNT] = {
                                "GREENTRACK_HEARTBEAT_TIMEOUT", "SECONDS",
                                "mark a RUNNING run KILLED when its heartbeats "
                                "stop this long (default 300; 0 = never)"},
+    [OPT_DEFAULT_PUE] = {"default-pue", "GREENTRACK_DEFAULT_PUE", "X",
+                         "PUE of runs that name no PUE and no cloud "
+                         "provider (default 1.0, as CodeCarbon)"},
 };
 
 static void print_help(void)
@@ -156,6 +160,15 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
             goto bad;
         cfg->heartbeat_timeout_s = (unsigned)n;
         return 0;
+    case OPT_DEFAULT_PUE: {
+        char *end;
+        errno = 0;
+        double v = strtod(val, &end);
+        if (errno || *end || !(v >= 1.0 && v <= 5.0))
+            goto bad;
+        cfg->default_pue = v;
+        return 0;
+    }
     case OPT_COUNT:
         break;
     }
@@ -217,6 +230,7 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     cfg->durability = DURABILITY_FULL;
     cfg->log_level = LOG_INFO;
     cfg->heartbeat_timeout_s = 300;
+    cfg->default_pue = 1.0;
     bool web_root_set = false;
 
     for (int i = 0; i < OPT_COUNT; i++) {

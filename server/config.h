@@ -25,6 +25,7 @@ struct config {
     enum durability durability;
     enum log_level log_level;
     unsigned heartbeat_timeout_s; /* 0 disables heartbeat expiry */
+    double default_pue;
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

@@ -85,6 +85,7 @@ int main(int argc, char **argv)
         .artifact_root = cfg.artifact_root,
         .durable_full = cfg.durability == DURABILITY_FULL,
         .heartbeat_timeout_ms = (int64_t)cfg.heartbeat_timeout_s * 1000,
+        .default_pue = cfg.default_pue,
     };
     struct store *st = store_open(&scfg, &eb);
     if (!st) {

@@ -50,6 +50,9 @@ static const struct route mlflow_routes[] = {
 
 static const struct route greentrack_routes[] = {
     {"runs/heartbeat", POST, h_runs_heartbeat},
+    {"runs/log-energy", POST, h_runs_log_energy},
+    {"runs/carbon", GET, h_runs_carbon},
+    {"intensity", GET, h_intensity},
 };
 
 static const struct route root_routes[] = {

@@ -6,6 +6,7 @@
  */
 #include "store.h"
 
+#include "carbon.h"
 #include "filter.h"
 #include "log.h"
 #include "schema.h"
@@ -112,6 +113,40 @@
     X(S_REAP_STALE, "UPDATE runs SET status = 'KILLED', end_time = h.last_ms " \
                     "FROM run_heartbeats AS h WHERE h.run_pk = runs.run_pk "   \
                     "AND runs.status = 'RUNNING' AND h.last_ms < ?")           \
+    X(S_ENERGY_UPSERT,                                                         \
+      "INSERT OR REPLACE INTO energy_samples (run_pk, start_time, end_time, "  \
+      "cpu_j, gpu_j, ram_j, other_j, cpu_method, gpu_method, ram_method, "     \
+      "scope, intensity_g_per_kwh, intensity_source, estimated) "              \
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                     \
+    X(S_RUN_ENERGY_REFRESH,                                                    \
+      "INSERT OR REPLACE INTO run_energy SELECT run_pk, sum(cpu_j), "          \
+      "sum(gpu_j), sum(ram_j), sum(other_j), "                                 \
+      "sum(iif(intensity_g_per_kwh IS NULL, cpu_j + gpu_j + ram_j + other_j, " \
+      "0)), "                                                                  \
+      "sum(iif(intensity_g_per_kwh IS NULL, 0, "                               \
+      "cpu_j + gpu_j + ram_j + other_j)), "                                    \
+      "sum(iif(intensity_g_per_kwh IS NULL, 0, "                               \
+      "(cpu_j + gpu_j + ram_j + other_j) * intensity_g_per_kwh)), "            \
+      "min(start_time), max(end_time), count(*), sum(estimated) "              \
+      "FROM energy_samples WHERE run_pk = ? GROUP BY run_pk")                  \
+    X(S_RUN_ENERGY_GET,                                                        \
+      "SELECT cpu_j, gpu_j, ram_j, other_j, plain_j, measured_j, "             \
+      "measured_gj, first_start, last_end, samples, estimated "                \
+      "FROM run_energy WHERE run_pk = ?")                                      \
+    X(S_RUN_LOCATION_TAGS,                                                     \
+      "SELECT key, value FROM tags WHERE run_pk = ? AND key IN "               \
+      "('greentrack.country', 'greentrack.region', "                           \
+      "'greentrack.cloud_provider', 'greentrack.cloud_region', "               \
+      "'greentrack.pue')")                                                     \
+    X(S_RUN_METHODS,                                                           \
+      "SELECT group_concat(DISTINCT cpu_method), "                             \
+      "group_concat(DISTINCT gpu_method), "                                    \
+      "group_concat(DISTINCT ram_method), group_concat(DISTINCT scope), "      \
+      "group_concat(DISTINCT intensity_source) "                               \
+      "FROM energy_samples WHERE run_pk = ?")                                  \
+    X(S_LATEST_SET,                                                            \
+      "INSERT OR REPLACE INTO latest_metrics (run_pk, key, value, timestamp, " \
+      "step, is_nan) VALUES (?, ?, ?, ?, 0, 0)")                               \
     X(S_RUN_BY_ID,                                                             \
       "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
       "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
@@ -192,6 +227,7 @@ struct store {
     char *artifact_root;
     bool durable_full;
     int64_t heartbeat_timeout_ms;
+    double default_pue;
     uint64_t serial;
 
     struct conn *writer;
@@ -584,6 +620,132 @@ static enum srv_err w_experiment_tag(struct conn *c, struct store_write *w,
                        "No tag with name: %s in experiment with id %lld",
                        w->key, (long long)w->experiment_id);
     return SRV_OK;
+}
+
+/*---- carbon: per-run totals and the derived greentrack.* metrics ----*/
+
+static char *col_dup(sqlite3_stmt *s, int i);
+
+/* Reads run_energy and the location tags of a run into 'out' (zeroed
+ * first); out->has_energy is false when the run has no samples. */
+static enum srv_err read_run_carbon(struct conn *c, int64_t run_pk,
+                                    struct run_carbon *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *s = stmt(c, S_RUN_ENERGY_GET);
+    if (!s)
+        return db_error(c, eb, "run energy");
+    sqlite3_bind_int64(s, 1, run_pk);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        out->has_energy = true;
+        out->cpu_j = sqlite3_column_double(s, 0);
+        out->gpu_j = sqlite3_column_double(s, 1);
+        out->ram_j = sqlite3_column_double(s, 2);
+        out->other_j = sqlite3_column_double(s, 3);
+        out->plain_j = sqlite3_column_double(s, 4);
+        out->measured_j = sqlite3_column_double(s, 5);
+        out->measured_gj = sqlite3_column_double(s, 6);
+        out->first_start = sqlite3_column_int64(s, 7);
+        out->last_end = sqlite3_column_int64(s, 8);
+        out->samples = sqlite3_column_int64(s, 9);
+        out->estimated_samples = sqlite3_column_int64(s, 10);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(c, eb, "run energy");
+    s = stmt(c, S_RUN_LOCATION_TAGS);
+    if (!s)
+        return db_error(c, eb, "run location");
+    sqlite3_bind_int64(s, 1, run_pk);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *k =
+            (const char *)sqlite3_column_text(s, 0) + sizeof("greentrack.") - 1;
+        char **slot = strcmp(k, "country") == 0          ? &out->country
+                      : strcmp(k, "region") == 0         ? &out->region
+                      : strcmp(k, "cloud_provider") == 0 ? &out->cloud_provider
+                      : strcmp(k, "cloud_region") == 0   ? &out->cloud_region
+                                                         : &out->pue_tag;
+        free(*slot);
+        *slot = col_dup(s, 1);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        run_carbon_cleanup(out);
+        return db_error(c, eb, "run location");
+    }
+    return SRV_OK;
+}
+
+void run_carbon_cleanup(struct run_carbon *rc)
+{
+    if (!rc)
+        return;
+    free(rc->country);
+    free(rc->region);
+    free(rc->cloud_provider);
+    free(rc->cloud_region);
+    free(rc->pue_tag);
+    free(rc->cpu_methods);
+    free(rc->gpu_methods);
+    free(rc->ram_methods);
+    free(rc->scopes);
+    free(rc->intensity_sources);
+    memset(rc, 0, sizeof(*rc));
+}
+
+static bool is_location_tag(const char *key)
+{
+    static const char *const keys[] = {
+        "greentrack.country", "greentrack.region", "greentrack.cloud_provider",
+        "greentrack.cloud_region", "greentrack.pue"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+        if (strcmp(key, keys[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Rewrites the derived latest metrics greentrack.energy_kwh and
+ * greentrack.co2_kg of a run from its totals and current location, so
+ * search, filters and ordering see CO2 like any metric. */
+static enum srv_err refresh_derived_metrics(struct store *st, int64_t run_pk,
+                                            struct errbuf *eb)
+{
+    struct conn *c = st->writer;
+    struct run_carbon rc;
+    enum srv_err e = read_run_carbon(c, run_pk, &rc, eb);
+    if (e || !rc.has_energy) {
+        run_carbon_cleanup(&rc);
+        return e;
+    }
+    struct carbon_run_input in = {
+        .energy = {rc.plain_j, rc.measured_j, rc.measured_gj},
+        .location = {rc.country, rc.region, rc.cloud_provider, rc.cloud_region},
+        .pue_tag = rc.pue_tag,
+        .default_pue = st->default_pue,
+    };
+    struct carbon_run_result res;
+    carbon_account(&in, &res);
+    const struct {
+        const char *key;
+        double value;
+    } derived[] = {{"greentrack.energy_kwh", res.energy_kwh},
+                   {"greentrack.co2_kg", res.co2_g / 1000.0}};
+    for (size_t i = 0; i < 2 && !e; i++) {
+        sqlite3_stmt *s = stmt(c, S_LATEST_SET);
+        if (!s) {
+            e = db_error(c, eb, "derived metric");
+            break;
+        }
+        sqlite3_bind_int64(s, 1, run_pk);
+        sqlite3_bind_text(s, 2, derived[i].key, -1, SQLITE_STATIC);
+        sqlite3_bind_double(s, 3, derived[i].value);
+        sqlite3_bind_int64(s, 4, rc.last_end);
+        e = step_done(c, s, eb, "derived metric");
+    }
+    run_carbon_cleanup(&rc);
+    return e;
 }
 
 static enum srv_err tag_upsert(struct conn *c, int64_t run_pk, const char *key,
@@ -1014,6 +1176,66 @@ out:
     return e;
 }
 
+/* log-energy: samples replace earlier ones with the same (run, start,
+ * end), so resends are harmless; then the run's totals and its derived
+ * greentrack.* metrics are brought up to date. */
+static enum srv_err w_run_log_energy(struct store *st, struct store_write *w)
+{
+    struct conn *c = st->writer;
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, w->run_id, true, &rs, &w->err);
+    for (size_t i = 0; i < w->n_samples && !e; i++) {
+        const struct energy_sample_in *x = &w->samples[i];
+        sqlite3_stmt *s = stmt(c, S_ENERGY_UPSERT);
+        if (!s)
+            return db_error(c, &w->err, "energy sample");
+        sqlite3_bind_int64(s, 1, rs.run_pk);
+        sqlite3_bind_int64(s, 2, x->start_time);
+        sqlite3_bind_int64(s, 3, x->end_time);
+        sqlite3_bind_double(s, 4, x->cpu_j);
+        sqlite3_bind_double(s, 5, x->gpu_j);
+        sqlite3_bind_double(s, 6, x->ram_j);
+        sqlite3_bind_double(s, 7, x->other_j);
+        bind_str(s, 8, x->cpu_method);
+        bind_str(s, 9, x->gpu_method);
+        bind_str(s, 10, x->ram_method);
+        bind_str(s, 11, x->scope);
+        if (x->has_intensity)
+            sqlite3_bind_double(s, 12, x->intensity_g_per_kwh);
+        bind_str(s, 13, x->has_intensity ? x->intensity_source : NULL);
+        /* Estimated: CPU or GPU energy that no hardware counter measured
+         * (the RAM model alone does not make a run estimated). */
+        bool cpu_counter = strcmp(x->cpu_method, "rapl") == 0;
+        bool gpu_counter = strcmp(x->gpu_method, "nvml-energy") == 0;
+        sqlite3_bind_int(s, 14,
+                         (x->cpu_j > 0 && !cpu_counter) ||
+                             (x->gpu_j > 0 && !gpu_counter));
+        e = step_done(c, s, &w->err, "energy sample");
+    }
+    if (e)
+        return e;
+    sqlite3_stmt *s = stmt(c, S_RUN_ENERGY_REFRESH);
+    if (!s)
+        return db_error(c, &w->err, "run energy");
+    sqlite3_bind_int64(s, 1, rs.run_pk);
+    if ((e = step_done(c, s, &w->err, "run energy")))
+        return e;
+    return refresh_derived_metrics(st, rs.run_pk, &w->err);
+}
+
+/* After a write that may have changed a run's location tags. */
+static enum srv_err refresh_if_location(struct store *st, struct store_write *w)
+{
+    bool touched = w->key && is_location_tag(w->key);
+    for (size_t i = 0; i < w->n_tags && !touched; i++)
+        touched = is_location_tag(w->tags[i].key);
+    if (!touched)
+        return SRV_OK;
+    struct run_state rs;
+    enum srv_err e = run_lookup(st->writer, w->run_id, false, &rs, &w->err);
+    return e ? e : refresh_derived_metrics(st, rs.run_pk, &w->err);
+}
+
 /* A heartbeat: the run must exist; its time is the server's clock, so
  * clients with skewed clocks are judged fairly. */
 static enum srv_err w_run_heartbeat(struct conn *c, struct store_write *w)
@@ -1054,16 +1276,22 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         return w_run_set_stage(c, w, true);
     case SW_RUN_RESTORE:
         return w_run_set_stage(c, w, false);
-    case SW_RUN_LOG:
-        return w_run_log(c, w);
-    case SW_RUN_DELETE_TAG:
-        return w_run_delete_tag(c, w);
+    case SW_RUN_LOG: {
+        enum srv_err e = w_run_log(c, w);
+        return e ? e : refresh_if_location(st, w);
+    }
+    case SW_RUN_DELETE_TAG: {
+        enum srv_err e = w_run_delete_tag(c, w);
+        return e ? e : refresh_if_location(st, w);
+    }
     case SW_RUN_LOG_INPUTS:
         return w_run_log_inputs(c, w);
     case SW_RUN_LOG_MODEL:
         return w_run_log_model(c, w);
     case SW_RUN_HEARTBEAT:
         return w_run_heartbeat(c, w);
+    case SW_RUN_LOG_ENERGY:
+        return w_run_log_energy(st, w);
     }
     return err_set(&w->err, SRV_E_INTERNAL, "unknown write");
 }
@@ -1220,6 +1448,7 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
     st->artifact_root = strdup(cfg->artifact_root);
     st->durable_full = cfg->durable_full;
     st->heartbeat_timeout_ms = cfg->heartbeat_timeout_ms;
+    st->default_pue = cfg->default_pue >= 1.0 ? cfg->default_pue : 1.0;
     st->serial = atomic_fetch_add(&store_serials, 1) + 1;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
@@ -1810,6 +2039,39 @@ out:
         *n = 0;
     }
     return e;
+}
+
+double store_default_pue(const struct store *st)
+{
+    return st->default_pue;
+}
+
+enum srv_err store_run_carbon(struct store *st, const char *run_id,
+                              struct run_carbon *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, run_id, false, &rs, eb);
+    if (e || (e = read_run_carbon(c, rs.run_pk, out, eb)))
+        return e;
+    sqlite3_stmt *s = stmt(c, S_RUN_METHODS);
+    if (!s) {
+        run_carbon_cleanup(out);
+        return db_error(c, eb, "energy methods");
+    }
+    sqlite3_bind_int64(s, 1, rs.run_pk);
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        out->cpu_methods = col_dup(s, 0);
+        out->gpu_methods = col_dup(s, 1);
+        out->ram_methods = col_dup(s, 2);
+        out->scopes = col_dup(s, 3);
+        out->intensity_sources = col_dup(s, 4);
+    }
+    sqlite3_reset(s);
+    return SRV_OK;
 }
 
 static enum srv_err run_pk_of(struct conn *c, const char *run_id, int64_t *pk,

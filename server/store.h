@@ -28,6 +28,7 @@ struct store_config {
     bool durable_full;            /* synchronous=FULL, else NORMAL */
     int64_t heartbeat_timeout_ms; /* RUNNING runs silent this long become
                                      KILLED; 0 disables the check */
+    double default_pue;           /* PUE when a run names none */
 };
 
 /* Opens (creating if needed) and migrates the database, creates the Default
@@ -58,6 +59,17 @@ struct metric_in {
     int64_t step;
 };
 
+/* One energy sample of log-energy (joules, Unix ms). */
+struct energy_sample_in {
+    int64_t start_time;
+    int64_t end_time;
+    double cpu_j, gpu_j, ram_j, other_j;
+    const char *cpu_method, *gpu_method, *ram_method, *scope;
+    bool has_intensity;
+    double intensity_g_per_kwh;
+    const char *intensity_source; /* may be NULL */
+};
+
 struct dataset_in {
     const char *name;
     const char *digest;
@@ -84,7 +96,8 @@ enum store_write_kind {
     SW_RUN_DELETE_TAG,
     SW_RUN_LOG_INPUTS,
     SW_RUN_LOG_MODEL,
-    SW_RUN_HEARTBEAT
+    SW_RUN_HEARTBEAT,
+    SW_RUN_LOG_ENERGY
 };
 
 struct store_write {
@@ -113,7 +126,9 @@ struct store_write {
     const char **model_ids;
     size_t n_model_ids;
     const char *model_json; /* log-model: one JSON object */
-    bool single_param;      /* log-parameter's error message wording */
+    struct energy_sample_in *samples;
+    size_t n_samples;
+    bool single_param; /* log-parameter's error message wording */
 
     /* outputs, valid in 'done' */
     enum srv_err result;
@@ -180,6 +195,27 @@ enum srv_err store_metric_history_sampled(
     struct store *st, const char *const *run_ids, size_t n_runs,
     const char *key, bool has_range, int64_t start_step, int64_t end_step,
     int64_t max_results, struct metric **out, size_t *n, struct errbuf *eb);
+
+/* A run's energy totals and what its carbon depends on. Strings are owned
+ * (free with run_carbon_cleanup). */
+struct run_carbon {
+    bool has_energy;
+    double cpu_j, gpu_j, ram_j, other_j;
+    double plain_j, measured_j, measured_gj;
+    int64_t first_start, last_end;
+    int64_t samples, estimated_samples;
+    char *country, *region, *cloud_provider, *cloud_region, *pue_tag;
+    char *cpu_methods, *gpu_methods, *ram_methods, *scopes;
+    char *intensity_sources; /* of samples with a measured intensity */
+};
+
+void run_carbon_cleanup(struct run_carbon *rc);
+
+enum srv_err store_run_carbon(struct store *st, const char *run_id,
+                              struct run_carbon *out, struct errbuf *eb);
+
+/* The server's default PUE (store_config.default_pue). */
+double store_default_pue(const struct store *st);
 
 /* Milliseconds since the Unix epoch. */
 int64_t store_now_ms(void);

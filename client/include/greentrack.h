@@ -173,8 +173,7 @@ GT_API const char *gt_run_id(const gt_run *run);
 /* Logging: copy, enqueue, return. GT_OK, GT_E_INVALID (bad key or value),
  * GT_E_QUEUE_FULL (dropped and counted), GT_E_NOMEM, GT_E_CLOSED.
  * Since 0.1.0. */
-GT_API gt_status gt_log_param(gt_run *run, const char *key,
-                              const char *value);
+GT_API gt_status gt_log_param(gt_run *run, const char *key, const char *value);
 GT_API gt_status gt_log_metric(gt_run *run, const char *key, double value,
                                int64_t step);
 /* The same with an explicit timestamp (Unix ms). */
@@ -199,8 +198,7 @@ GT_API gt_status gt_install_exit_handlers(gt_client *client);
 /*---- spool and tools ----*/
 
 /* Progress of gt_spool_replay: records replayed so far of 'total'. */
-typedef void (*gt_progress_fn)(void *userdata, uint64_t done,
-                               uint64_t total);
+typedef void (*gt_progress_fn)(void *userdata, uint64_t done, uint64_t total);
 
 /* Replays the spool directory's files (what processes left when the
  * server was down) to the server, in order, then removes them. Blocking;

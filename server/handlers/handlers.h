@@ -44,6 +44,9 @@ HANDLER(h_metrics_get_history_bulk);
 HANDLER(h_artifacts_list);
 
 HANDLER(h_runs_heartbeat);
+HANDLER(h_runs_log_energy);
+HANDLER(h_runs_carbon);
+HANDLER(h_intensity);
 
 HANDLER(h_health);
 HANDLER(h_version);

@@ -422,6 +422,12 @@ static enum srv_err parse_metric(const cJSON *obj, struct metric_in *m,
     if ((e = jx_str(obj, "key", true, &key, eb)) ||
         (e = validate_key(key, "Metric name", eb)))
         return e;
+    if (strncmp(key, "greentrack.", 11) == 0)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Metric '%.200s' uses the reserved prefix "
+                       "'greentrack.': greentrack derives those metrics "
+                       "from the run's energy (see runs/log-energy)",
+                       key);
     if (value &&
         (cJSON_IsBool(value) || cJSON_IsObject(value) || cJSON_IsArray(value)))
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,

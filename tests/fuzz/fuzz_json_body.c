@@ -75,7 +75,8 @@ static int setup(void)
     snprintf(cfg.db_path, sizeof(cfg.db_path), "%s/fuzz.db", dir);
     snprintf(cfg.artifact_root, sizeof(cfg.artifact_root), "%s/art", dir);
     cfg.max_body_bytes = 1 << 20;
-    struct store_config sc = {cfg.db_path, cfg.artifact_root, false};
+    struct store_config sc = {.db_path = cfg.db_path,
+                              .artifact_root = cfg.artifact_root};
     struct errbuf eb;
     app.store = store_open(&sc, &eb);
     app.cfg = &cfg;

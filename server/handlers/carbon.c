@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * carbon: greentrack's energy and carbon endpoints under
+ * /api/2.0/greentrack/: runs/log-energy (samples of measured joules),
+ * runs/carbon (a run's kWh and CO2 with where each number came from) and
+ * intensity (the compiled-in tables, read-only).
+ */
+#include "carbon.h"
+
+#include "handlers.h"
+#include "jsonx.h"
+#include "render.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_ENERGY_SAMPLES 10000
+#define MAX_METHOD_LEN 64
+
+struct energy_write {
+    struct store_write w; /* first: api_pending relies on it */
+    struct energy_sample_in *samples;
+};
+
+static void energy_write_free(void *p)
+{
+    struct energy_write *x = p;
+    free(x->samples);
+    free(x);
+}
+
+/* A joule count: a finite number >= 0, 0 when absent. */
+static enum srv_err joules(const cJSON *obj, const char *field, double *out,
+                           struct errbuf *eb)
+{
+    bool present;
+    *out = 0;
+    enum srv_err e = jx_double(obj, field, false, &present, out, eb);
+    if (e)
+        return e;
+    if (present && !(isfinite(*out) && *out >= 0))
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Invalid value for '%s': energies must be finite "
+                       "and >= 0",
+                       field);
+    return SRV_OK;
+}
+
+static enum srv_err method(const cJSON *obj, const char *field,
+                           const char *dflt, const char **out,
+                           struct errbuf *eb)
+{
+    enum srv_err e = jx_str(obj, field, false, out, eb);
+    if (e)
+        return e;
+    if (!*out || !**out)
+        *out = dflt;
+    if (strlen(*out) > MAX_METHOD_LEN)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "'%s' is longer than %d characters", field,
+                       MAX_METHOD_LEN);
+    return SRV_OK;
+}
+
+static enum srv_err parse_sample(const cJSON *it, struct energy_sample_in *x,
+                                 struct errbuf *eb)
+{
+    enum srv_err e;
+    bool present;
+    if (!cJSON_IsObject(it))
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Each entry of 'samples' must be an object");
+    if ((e = jx_i64(it, "start_time", true, &present, &x->start_time, eb)) ||
+        (e = jx_i64(it, "end_time", true, &present, &x->end_time, eb)))
+        return e;
+    if (x->start_time < 0 || x->end_time <= x->start_time)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "A sample needs 0 <= start_time < end_time (got "
+                       "%lld, %lld)",
+                       (long long)x->start_time, (long long)x->end_time);
+    if ((e = joules(it, "cpu_energy_j", &x->cpu_j, eb)) ||
+        (e = joules(it, "gpu_energy_j", &x->gpu_j, eb)) ||
+        (e = joules(it, "ram_energy_j", &x->ram_j, eb)) ||
+        (e = joules(it, "other_energy_j", &x->other_j, eb)) ||
+        (e = method(it, "cpu_method", "unknown", &x->cpu_method, eb)) ||
+        (e = method(it, "gpu_method", "unknown", &x->gpu_method, eb)) ||
+        (e = method(it, "ram_method", "unknown", &x->ram_method, eb)) ||
+        (e = method(it, "scope", "node", &x->scope, eb)))
+        return e;
+    if (strcmp(x->scope, "node") != 0 && strcmp(x->scope, "process") != 0)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Invalid scope '%.64s': expected 'node' or 'process'",
+                       x->scope);
+    if ((e = jx_double(it, "intensity_g_per_kwh", false, &x->has_intensity,
+                       &x->intensity_g_per_kwh, eb)))
+        return e;
+    if (x->has_intensity &&
+        !(isfinite(x->intensity_g_per_kwh) && x->intensity_g_per_kwh >= 0 &&
+          x->intensity_g_per_kwh <= 5000))
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "intensity_g_per_kwh must be a number in [0, 5000]");
+    if ((e = method(it, "intensity_source", "measured", &x->intensity_source,
+                    eb)))
+        return e;
+    return SRV_OK;
+}
+
+enum handler_result h_runs_log_energy(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    const char *run_id;
+    const cJSON *samples;
+    enum srv_err e;
+    if ((e = jx_str(req->args, "run_id", true, &run_id, &eb)) ||
+        (e = jx_array(req->args, "samples", &samples, &eb)))
+        return h_fail(res, e, &eb);
+    size_t n = samples ? (size_t)cJSON_GetArraySize(samples) : 0;
+    if (n == 0 || n > MAX_ENERGY_SAMPLES)
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "'samples' must hold 1 to %d samples (got %zu)",
+                              MAX_ENERGY_SAMPLES, n),
+                      &eb);
+    struct energy_write *x = api_pending(req, sizeof(*x), NULL);
+    if (!x)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    req->state_free = energy_write_free;
+    x->samples = calloc(n, sizeof(*x->samples));
+    if (!x->samples)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    const cJSON *it;
+    size_t i = 0;
+    cJSON_ArrayForEach(it, samples)
+    {
+        if ((e = parse_sample(it, &x->samples[i++], &eb)))
+            return h_fail(res, e, &eb);
+    }
+    x->w.kind = SW_RUN_LOG_ENERGY;
+    x->w.run_id = run_id;
+    x->w.samples = x->samples;
+    x->w.n_samples = n;
+    return H_PENDING;
+}
+
+/*---- reads ----*/
+
+static void num_field(struct strbuf *sb, const char *key, double v)
+{
+    render_key(sb, key, false);
+    strbuf_append_json_double(sb, v);
+}
+
+static void str_field(struct strbuf *sb, const char *key, const char *v)
+{
+    render_key(sb, key, false);
+    if (v)
+        strbuf_append_json_str(sb, v, strlen(v));
+    else
+        strbuf_append_str(sb, "null");
+}
+
+/* "a,b" (from group_concat) as a JSON array of strings. */
+static void csv_array(struct strbuf *sb, const char *key, const char *csv,
+                      bool first)
+{
+    render_key(sb, key, first);
+    strbuf_append_char(sb, '[');
+    for (const char *p = csv; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (p != csv)
+            strbuf_append_char(sb, ',');
+        strbuf_append_json_str(sb, p, len);
+        p = comma ? comma + 1 : p + len;
+    }
+    strbuf_append_char(sb, ']');
+}
+
+static void location_object(struct strbuf *sb, const struct carbon_location *l,
+                            const struct carbon_intensity *ci)
+{
+    render_key(sb, "location", false);
+    strbuf_append_char(sb, '{');
+    render_key(sb, "known", true);
+    strbuf_append_str(sb, ci->location_known ? "true" : "false");
+    str_field(sb, "country", l->country);
+    str_field(sb, "region", l->region);
+    str_field(sb, "cloud_provider", l->cloud_provider);
+    str_field(sb, "cloud_region", l->cloud_region);
+    num_field(sb, "table_intensity_g_per_kwh", ci->g_per_kwh);
+    str_field(sb, "table_source", ci->source);
+    strbuf_append_char(sb, '}');
+}
+
+enum handler_result h_runs_carbon(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    const char *run_id;
+    enum srv_err e = jx_run_id(req->args, false, &run_id, &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct run_carbon rc;
+    if ((e = store_run_carbon(req->app->store, run_id, &rc, &eb)))
+        return h_fail(res, e, &eb);
+    struct carbon_run_input in = {
+        .energy = {rc.plain_j, rc.measured_j, rc.measured_gj},
+        .location = {rc.country, rc.region, rc.cloud_provider, rc.cloud_region},
+        .pue_tag = rc.pue_tag,
+        .default_pue = store_default_pue(req->app->store),
+    };
+    struct carbon_run_result r;
+    carbon_account(&in, &r);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_append_char(&sb, '{');
+    render_key(&sb, "run_id", true);
+    strbuf_append_json_str(&sb, run_id, strlen(run_id));
+    num_field(&sb, "energy_kwh", r.energy_kwh);
+    num_field(&sb, "cpu_kwh", rc.cpu_j / CARBON_J_PER_KWH);
+    num_field(&sb, "gpu_kwh", rc.gpu_j / CARBON_J_PER_KWH);
+    num_field(&sb, "ram_kwh", rc.ram_j / CARBON_J_PER_KWH);
+    num_field(&sb, "other_kwh", rc.other_j / CARBON_J_PER_KWH);
+    num_field(&sb, "facility_energy_kwh", r.facility_energy_kwh);
+    num_field(&sb, "duration_s",
+              rc.has_energy ? (double)(rc.last_end - rc.first_start) / 1000.0
+                            : 0.0);
+    num_field(&sb, "pue", r.pue);
+    str_field(&sb, "pue_source", r.pue_source);
+    num_field(&sb, "intensity_g_per_kwh", r.intensity_g_per_kwh);
+    struct strbuf src;
+    strbuf_init(&src);
+    if (rc.measured_j > 0)
+        strbuf_printf(&src, "measured with the samples (%s)",
+                      rc.intensity_sources ? rc.intensity_sources : "");
+    if (rc.plain_j > 0 || rc.measured_j <= 0)
+        strbuf_printf(&src, "%s%s", src.len ? "; " : "", r.location.source);
+    str_field(&sb, "intensity_source", src.buf ? src.buf : "");
+    strbuf_cleanup(&src);
+    num_field(&sb, "co2_g", r.co2_g);
+    render_key(&sb, "methods", false);
+    strbuf_append_char(&sb, '{');
+    csv_array(&sb, "cpu", rc.cpu_methods, true);
+    csv_array(&sb, "gpu", rc.gpu_methods, false);
+    csv_array(&sb, "ram", rc.ram_methods, false);
+    strbuf_append_char(&sb, '}');
+    str_field(&sb, "scope", rc.scopes ? rc.scopes : "");
+    location_object(&sb, &in.location, &r.location);
+    render_key(&sb, "samples", false);
+    strbuf_append_i64(&sb, rc.samples);
+    render_key(&sb, "estimated", false);
+    strbuf_append_str(&sb, rc.estimated_samples > 0 ? "true" : "false");
+    strbuf_append_char(&sb, '}');
+    run_carbon_cleanup(&rc);
+    api_ok(res, &sb);
+    return H_DONE;
+}
+
+enum handler_result h_intensity(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    struct carbon_location loc;
+    const char *pue_tag;
+    enum srv_err e;
+    if ((e = jx_str(req->args, "country", false, &loc.country, &eb)) ||
+        (e = jx_str(req->args, "region", false, &loc.region, &eb)) ||
+        (e = jx_str(req->args, "cloud_provider", false, &loc.cloud_provider,
+                    &eb)) ||
+        (e = jx_str(req->args, "cloud_region", false, &loc.cloud_region,
+                    &eb)) ||
+        (e = jx_str(req->args, "pue", false, &pue_tag, &eb)))
+        return h_fail(res, e, &eb);
+    struct carbon_intensity ci;
+    carbon_intensity_lookup(&loc, &ci);
+    const char *pue_source;
+    double pue =
+        carbon_pue_for(pue_tag, loc.cloud_provider,
+                       store_default_pue(req->app->store), &pue_source);
+    static const char *const bases[] = {"cloud_region", "subnational",
+                                        "country", "world"};
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_append_char(&sb, '{');
+    render_key(&sb, "intensity_g_per_kwh", true);
+    strbuf_append_json_double(&sb, ci.g_per_kwh);
+    str_field(&sb, "basis", bases[ci.basis]);
+    str_field(&sb, "source", ci.source);
+    render_key(&sb, "location_known", false);
+    strbuf_append_str(&sb, ci.location_known ? "true" : "false");
+    num_field(&sb, "pue", pue);
+    str_field(&sb, "pue_source", pue_source);
+    strbuf_append_char(&sb, '}');
+    api_ok(res, &sb);
+    return H_DONE;
+}
