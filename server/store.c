@@ -2041,6 +2041,160 @@ out:
     return e;
 }
 
+void leaderboard_rows_free(struct leaderboard_row *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(rows[i].run_name);
+    free(rows);
+}
+
+/* Columns: run_id, run_name, status, start_time, end_time, metric value,
+ * metric is_nan, co2_kg, energy_kwh, estimated samples. */
+static enum srv_err leaderboard_from_row(sqlite3_stmt *s, void *item,
+                                         struct errbuf *eb)
+{
+    struct leaderboard_row *r = item;
+    snprintf(r->run_id, sizeof(r->run_id), "%s",
+             (const char *)sqlite3_column_text(s, 0));
+    r->run_name = col_dup(s, 1);
+    int status = run_status_parse((const char *)sqlite3_column_text(s, 2));
+    r->status = status < 0 ? RUN_STATUS_RUNNING : (enum run_status)status;
+    r->start_time = sqlite3_column_int64(s, 3);
+    r->end_time = sqlite3_column_type(s, 4) == SQLITE_NULL
+                      ? 0
+                      : sqlite3_column_int64(s, 4);
+    r->has_metric = sqlite3_column_type(s, 5) != SQLITE_NULL &&
+                    sqlite3_column_int(s, 6) == 0;
+    r->metric = sqlite3_column_double(s, 5);
+    r->has_energy = sqlite3_column_type(s, 7) != SQLITE_NULL;
+    r->co2_kg = sqlite3_column_double(s, 7);
+    r->energy_kwh = sqlite3_column_double(s, 8);
+    r->estimated = sqlite3_column_int64(s, 9) > 0;
+    return r->run_name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
+}
+
+enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
+                                    const char *metric, const char *filter,
+                                    struct leaderboard_row **out, size_t *n,
+                                    struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct search_sql q;
+    search_sql_init(&q);
+    enum srv_err e = filter_build_runs(filter, NULL, 0, &q, eb);
+    struct conn *c = e ? NULL : reader(st, eb);
+    struct strbuf sql;
+    strbuf_init(&sql);
+    sqlite3_stmt *s = NULL;
+    if (e || !c) {
+        e = e ? e : SRV_E_UNAVAILABLE;
+        goto out;
+    }
+    strbuf_printf(&sql,
+                  "SELECT r.run_id, r.run_name, r.status, r.start_time, "
+                  "r.end_time, lbm.value, lbm.is_nan, lbc.value, lbe.value, "
+                  "lbr.estimated FROM runs AS r%s "
+                  "LEFT JOIN latest_metrics AS lbm ON lbm.run_pk = r.run_pk "
+                  "AND lbm.key = ? "
+                  "LEFT JOIN latest_metrics AS lbc ON lbc.run_pk = r.run_pk "
+                  "AND lbc.key = 'greentrack.co2_kg' "
+                  "LEFT JOIN latest_metrics AS lbe ON lbe.run_pk = r.run_pk "
+                  "AND lbe.key = 'greentrack.energy_kwh' "
+                  "LEFT JOIN run_energy AS lbr ON lbr.run_pk = r.run_pk "
+                  "WHERE r.lifecycle_stage = 'active' AND "
+                  "r.experiment_id = ?%s LIMIT -1",
+                  q.joins.sql.buf ? q.joins.sql.buf : "",
+                  q.where.sql.buf ? q.where.sql.buf : "");
+    if (sql.oom) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(c->db, sql.buf, -1, &s, NULL) != SQLITE_OK) {
+        e = db_error(c, eb, "leaderboard");
+        goto out;
+    }
+    int pos = 1;
+    bind_frag(s, &q.joins, &pos);
+    sqlite3_bind_text(s, pos++, metric, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, pos++, experiment_id);
+    bind_frag(s, &q.where, &pos);
+    bool more;
+    *out = read_page(c, s, INT64_MAX, sizeof(**out), leaderboard_from_row, n,
+                     &more, &e, eb);
+out:
+    sqlite3_finalize(s);
+    strbuf_cleanup(&sql);
+    search_sql_cleanup(&q);
+    if (e) {
+        leaderboard_rows_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void experiment_summaries_free(struct experiment_summary *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(a[i].name);
+    free(a);
+}
+
+static enum srv_err summary_from_row(sqlite3_stmt *s, void *item,
+                                     struct errbuf *eb)
+{
+    struct experiment_summary *x = item;
+    x->experiment_id = sqlite3_column_int64(s, 0);
+    x->name = col_dup(s, 1);
+    x->runs = sqlite3_column_int64(s, 2);
+    x->running = sqlite3_column_int64(s, 3);
+    x->energy_kwh = sqlite3_column_double(s, 4);
+    x->co2_kg = sqlite3_column_double(s, 5);
+    x->last_activity = sqlite3_column_int64(s, 6);
+    return x->name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
+}
+
+enum srv_err store_experiment_summaries(struct store *st,
+                                        struct experiment_summary **out,
+                                        size_t *n, struct errbuf *eb)
+{
+    static const char sql[] =
+        "SELECT e.experiment_id, e.name, count(r.run_pk), "
+        "coalesce(sum(r.status = 'RUNNING'), 0), coalesce(sum(en.value), 0), "
+        "coalesce(sum(co.value), 0), max(e.last_update_time, "
+        "coalesce(max(max(r.start_time, coalesce(r.end_time, 0), "
+        "coalesce(en.timestamp, 0))), 0)) "
+        "FROM experiments AS e "
+        "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "
+        "AND r.lifecycle_stage = 'active' "
+        "LEFT JOIN latest_metrics AS en ON en.run_pk = r.run_pk "
+        "AND en.key = 'greentrack.energy_kwh' "
+        "LEFT JOIN latest_metrics AS co ON co.run_pk = r.run_pk "
+        "AND co.key = 'greentrack.co2_kg' "
+        "WHERE e.lifecycle_stage = 'active' "
+        "GROUP BY e.experiment_id ORDER BY e.experiment_id";
+    *out = NULL;
+    *n = 0;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
+        return db_error(c, eb, "experiment summary");
+    enum srv_err e;
+    bool more;
+    *out = read_page(c, s, INT64_MAX, sizeof(**out), summary_from_row, n, &more,
+                     &e, eb);
+    sqlite3_finalize(s);
+    if (e) {
+        experiment_summaries_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
 double store_default_pue(const struct store *st)
 {
     return st->default_pue;

@@ -214,6 +214,46 @@ void run_carbon_cleanup(struct run_carbon *rc);
 enum srv_err store_run_carbon(struct store *st, const char *run_id,
                               struct run_carbon *out, struct errbuf *eb);
 
+/* One run of an experiment's leaderboard: what ranking needs, unranked. */
+struct leaderboard_row {
+    char run_id[RUN_ID_LEN + 1];
+    char *run_name;
+    enum run_status status;
+    int64_t start_time;
+    int64_t end_time; /* 0 = not ended */
+    bool has_metric;  /* the metric exists and is not NaN */
+    double metric;
+    bool has_energy;
+    double co2_kg, energy_kwh;
+    bool estimated;
+};
+
+void leaderboard_rows_free(struct leaderboard_row *rows, size_t n);
+
+/* Every active run of 'experiment_id' matching 'filter' (MLflow grammar,
+ * may be NULL), with the latest value of 'metric' and its energy and CO2.
+ * '*out' is freed with leaderboard_rows_free. */
+enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
+                                    const char *metric, const char *filter,
+                                    struct leaderboard_row **out, size_t *n,
+                                    struct errbuf *eb);
+
+/* Per active experiment: runs, running runs, total energy and CO2, last
+ * activity (ms). */
+struct experiment_summary {
+    int64_t experiment_id;
+    char *name;
+    int64_t runs, running;
+    double energy_kwh, co2_kg;
+    int64_t last_activity;
+};
+
+void experiment_summaries_free(struct experiment_summary *a, size_t n);
+
+enum srv_err store_experiment_summaries(struct store *st,
+                                        struct experiment_summary **out,
+                                        size_t *n, struct errbuf *eb);
+
 /* The server's default PUE (store_config.default_pue). */
 double store_default_pue(const struct store *st);
 

@@ -47,6 +47,8 @@ HANDLER(h_runs_heartbeat);
 HANDLER(h_runs_log_energy);
 HANDLER(h_runs_carbon);
 HANDLER(h_intensity);
+HANDLER(h_leaderboard);
+HANDLER(h_experiments_summary);
 
 HANDLER(h_health);
 HANDLER(h_version);

@@ -178,3 +178,100 @@ class CarbonTests(ServerTestCase):
         self.ok(self.post("runs/delete", {"run_id": rid}))
         self.assertBadParam(self.energy(rid, sample(0, 5)))
         self.assertNotFound(self.get(GT + "runs/carbon", {"run_id": "f" * 32}))
+
+
+class LeaderboardTests(ServerTestCase):
+    def setUp(self):
+        self.exp = self.create_experiment()
+
+    def run_with(self, acc=None, kwh=None, country="FRA", start=None, **extra):
+        body = {}
+        if start is not None:
+            body["start_time"] = start
+        rid = self.create_run(self.exp, **body)["info"]["run_id"]
+        batch = {"run_id": rid, "tags": [
+            {"key": "greentrack.country", "value": country}]}
+        if acc is not None:
+            batch["metrics"] = [{"key": "acc", "value": acc, "timestamp": 1}]
+        batch["params"] = [{"key": k, "value": v} for k, v in extra.items()]
+        self.ok(self.post("runs/log-batch", batch))
+        if kwh is not None:
+            self.ok(self.post(GT + "runs/log-energy", {
+                "run_id": rid, "samples": [sample(0, 1000,
+                                                  cpu_energy_j=kwh * MJ36,
+                                                  cpu_method="rapl")]}))
+        return rid
+
+    def board(self, **q):
+        q.setdefault("experiment_id", self.exp)
+        q.setdefault("metric", "acc")
+        return self.ok(self.get(GT + "leaderboard", q))
+
+    def test_scores_order_pareto_and_the_unscored_last(self):
+        a = self.run_with(0.90, 1.0)            # 56.039 g
+        b = self.run_with(0.95, 2.0, "POL")     # 1323.852 g: best accuracy
+        c = self.run_with(0.80, 0.1)            # 5.6039 g: least CO2
+        g = self.run_with(0.85, 1.5)            # dominated by a
+        d = self.run_with(0.99, None)           # no energy
+        e = self.run_with(None, 1.0)            # no metric
+        f = self.run_with(0.99, 0.01)
+        self.ok(self.post("runs/delete", {"run_id": f}))
+        runs = self.board()["runs"]
+        ids = [r["run_id"] for r in runs]
+        self.assertEqual(ids[:4], [c, a, g, b])   # acc per kg, best first
+        self.assertEqual(sorted(ids[4:]), sorted([d, e]))
+        self.assertNotIn(f, ids)
+        by = {r["run_id"]: r for r in runs}
+        self.assertAlmostEqual(by[a]["score"], 0.90 / (FRA / 1000))
+        self.assertAlmostEqual(by[a]["co2_g"], FRA)
+        self.assertAlmostEqual(by[a]["energy_kwh"], 1.0)
+        self.assertEqual([by[x]["rank"] for x in (c, a, g, b)], [1, 2, 3, 4])
+        self.assertEqual({x for x in by if by[x]["pareto"]}, {a, b, c})
+        for x in (d, e):
+            self.assertIsNone(by[x]["score"])
+            self.assertIsNone(by[x]["rank"])
+            self.assertFalse(by[x]["pareto"])
+        self.assertIsNone(by[d]["co2_g"])
+        self.assertIsNone(by[e]["metric_value"])
+        self.assertEqual(by[a]["status"], "RUNNING")
+        self.assertFalse(by[a]["estimated"])
+
+    def test_min_direction_paging_and_filter(self):
+        low = self.run_with(0.2, 1.0, team="x")
+        high = self.run_with(0.4, 1.0, team="x")
+        other = self.run_with(0.1, 1.0, team="y")
+        b = self.board(direction="min")
+        self.assertEqual([r["run_id"] for r in b["runs"]], [other, low, high])
+        page1 = self.board(direction="min", max_results=2)
+        self.assertEqual(len(page1["runs"]), 2)
+        page2 = self.board(direction="min", max_results=2,
+                           page_token=page1["next_page_token"])
+        self.assertEqual([r["run_id"] for r in page2["runs"]], [high])
+        self.assertNotIn("next_page_token", page2)
+        narrowed = self.board(filter="params.team = 'x'")
+        self.assertEqual({r["run_id"] for r in narrowed["runs"]}, {low, high})
+        self.assertBadParam(self.get(GT + "leaderboard", {
+            "experiment_id": self.exp, "metric": "acc",
+            "filter": "params.team = x"}))
+        self.assertBadParam(self.get(GT + "leaderboard", {
+            "experiment_id": self.exp, "metric": "acc", "direction": "up"}))
+        self.assertNotFound(self.get(GT + "leaderboard", {
+            "experiment_id": "424242", "metric": "acc"}))
+
+    def test_zero_co2_gives_a_finite_score(self):
+        rid = self.run_with(0.5, 0.0)
+        r = self.board()["runs"][0]
+        self.assertEqual(r["run_id"], rid)
+        self.assertEqual(r["co2_g"], 0)
+        self.assertAlmostEqual(r["score"], 0.5 / 1e-6)
+
+    def test_experiment_summary(self):
+        self.run_with(0.9, 1.0)
+        self.run_with(0.9, 2.0)
+        body = self.ok(self.get(GT + "experiments/summary"))
+        mine = [x for x in body["experiments"]
+                if x["experiment_id"] == self.exp][0]
+        self.assertEqual((mine["runs"], mine["running"]), (2, 2))
+        self.assertAlmostEqual(mine["energy_kwh"], 3.0)
+        self.assertAlmostEqual(mine["co2_g"], 3 * FRA)
+        self.assertGreater(mine["last_activity"], 0)
