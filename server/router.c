@@ -53,6 +53,7 @@ static const struct route greentrack_routes[] = {
     {"runs/log-energy", POST, h_runs_log_energy},
     {"runs/carbon", GET, h_runs_carbon},
     {"intensity", GET, h_intensity},
+    {"runs/energy", GET, h_runs_energy},
     {"leaderboard", GET, h_leaderboard},
     {"experiments/summary", GET, h_experiments_summary},
 };

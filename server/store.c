@@ -144,6 +144,11 @@
       "group_concat(DISTINCT ram_method), group_concat(DISTINCT scope), "      \
       "group_concat(DISTINCT intensity_source) "                               \
       "FROM energy_samples WHERE run_pk = ?")                                  \
+    X(S_ENERGY_SAMPLES,                                                        \
+      "SELECT start_time, end_time, cpu_j, gpu_j, ram_j, other_j, "            \
+      "cpu_method, gpu_method, ram_method, scope, intensity_g_per_kwh, "       \
+      "intensity_source FROM energy_samples WHERE run_pk = ? "                 \
+      "ORDER BY start_time, end_time LIMIT ? OFFSET ?")                        \
     X(S_LATEST_SET,                                                            \
       "INSERT OR REPLACE INTO latest_metrics (run_pk, key, value, timestamp, " \
       "step, is_nan) VALUES (?, ?, ?, ?, 0, 0)")                               \
@@ -2189,6 +2194,72 @@ enum srv_err store_experiment_summaries(struct store *st,
     sqlite3_finalize(s);
     if (e) {
         experiment_summaries_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void energy_samples_free(struct energy_sample *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].cpu_method);
+        free(a[i].gpu_method);
+        free(a[i].ram_method);
+        free(a[i].scope);
+        free(a[i].intensity_source);
+    }
+    free(a);
+}
+
+static enum srv_err sample_from_row(sqlite3_stmt *s, void *item,
+                                    struct errbuf *eb)
+{
+    struct energy_sample *x = item;
+    x->start_time = sqlite3_column_int64(s, 0);
+    x->end_time = sqlite3_column_int64(s, 1);
+    x->cpu_j = sqlite3_column_double(s, 2);
+    x->gpu_j = sqlite3_column_double(s, 3);
+    x->ram_j = sqlite3_column_double(s, 4);
+    x->other_j = sqlite3_column_double(s, 5);
+    x->cpu_method = col_dup(s, 6);
+    x->gpu_method = col_dup(s, 7);
+    x->ram_method = col_dup(s, 8);
+    x->scope = col_dup(s, 9);
+    x->has_intensity = sqlite3_column_type(s, 10) != SQLITE_NULL;
+    x->intensity_g_per_kwh = sqlite3_column_double(s, 10);
+    x->intensity_source = col_dup(s, 11); /* NULL without an intensity */
+    if (!x->cpu_method || !x->gpu_method || !x->ram_method || !x->scope)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    return SRV_OK;
+}
+
+enum srv_err store_energy_samples(struct store *st, const char *run_id,
+                                  int64_t offset, int64_t limit,
+                                  struct energy_sample **out, size_t *n,
+                                  bool *more, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *more = false;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    struct run_state rs;
+    enum srv_err e = run_lookup(c, run_id, false, &rs, eb);
+    if (e)
+        return e;
+    sqlite3_stmt *s = stmt(c, S_ENERGY_SAMPLES);
+    if (!s)
+        return db_error(c, eb, "energy samples");
+    sqlite3_bind_int64(s, 1, rs.run_pk);
+    sqlite3_bind_int64(s, 2, limit + 1);
+    sqlite3_bind_int64(s, 3, offset);
+    *out =
+        read_page(c, s, limit, sizeof(**out), sample_from_row, n, more, &e, eb);
+    sqlite3_reset(s);
+    if (e) {
+        energy_samples_free(*out, *n);
         *out = NULL;
         *n = 0;
     }

@@ -254,6 +254,26 @@ enum srv_err store_experiment_summaries(struct store *st,
                                         struct experiment_summary **out,
                                         size_t *n, struct errbuf *eb);
 
+/* One stored energy sample (strings owned; free with
+ * energy_samples_free). */
+struct energy_sample {
+    int64_t start_time, end_time;
+    double cpu_j, gpu_j, ram_j, other_j;
+    char *cpu_method, *gpu_method, *ram_method, *scope;
+    bool has_intensity;
+    double intensity_g_per_kwh;
+    char *intensity_source;
+};
+
+void energy_samples_free(struct energy_sample *a, size_t n);
+
+/* A run's samples in start_time order, from 'offset', at most 'limit';
+ * '*more' when further samples exist. */
+enum srv_err store_energy_samples(struct store *st, const char *run_id,
+                                  int64_t offset, int64_t limit,
+                                  struct energy_sample **out, size_t *n,
+                                  bool *more, struct errbuf *eb);
+
 /* The server's default PUE (store_config.default_pue). */
 double store_default_pue(const struct store *st);
 

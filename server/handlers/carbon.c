@@ -9,6 +9,7 @@
 
 #include "handlers.h"
 #include "jsonx.h"
+#include "pagetoken.h"
 #include "render.h"
 
 #include <math.h>
@@ -290,6 +291,61 @@ enum handler_result h_intensity(struct request *req, struct response *res)
     num_field(&sb, "pue", pue);
     str_field(&sb, "pue_source", pue_source);
     strbuf_append_char(&sb, '}');
+    api_ok(res, &sb);
+    return H_DONE;
+}
+
+/* GET /api/2.0/greentrack/runs/energy?run_id=[&max_results=&page_token=]:
+ * the run's samples in time order, for energy-over-time charts. */
+enum handler_result h_runs_energy(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    const char *run_id, *token;
+    int64_t max, offset;
+    enum srv_err e;
+    if ((e = jx_run_id(req->args, false, &run_id, &eb)) ||
+        (e = h_max_results(req->args, 10000, 100000, false, &max, &eb)) ||
+        (e = jx_str(req->args, "page_token", false, &token, &eb)) ||
+        (e = pagetoken_decode(token, &offset, &eb)))
+        return h_fail(res, e, &eb);
+    struct energy_sample *a;
+    size_t n;
+    bool more;
+    if ((e = store_energy_samples(req->app->store, run_id, offset, max, &a, &n,
+                                  &more, &eb)))
+        return h_fail(res, e, &eb);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_append_str(&sb, "{\"samples\":[");
+    for (size_t i = 0; i < n; i++) {
+        const struct energy_sample *x = &a[i];
+        if (i)
+            strbuf_append_char(&sb, ',');
+        strbuf_append_str(&sb, "{\"start_time\":");
+        strbuf_append_i64(&sb, x->start_time);
+        render_key(&sb, "end_time", false);
+        strbuf_append_i64(&sb, x->end_time);
+        num_field(&sb, "cpu_energy_j", x->cpu_j);
+        num_field(&sb, "gpu_energy_j", x->gpu_j);
+        num_field(&sb, "ram_energy_j", x->ram_j);
+        num_field(&sb, "other_energy_j", x->other_j);
+        str_field(&sb, "cpu_method", x->cpu_method);
+        str_field(&sb, "gpu_method", x->gpu_method);
+        str_field(&sb, "ram_method", x->ram_method);
+        str_field(&sb, "scope", x->scope);
+        if (x->has_intensity) {
+            num_field(&sb, "intensity_g_per_kwh", x->intensity_g_per_kwh);
+            str_field(&sb, "intensity_source", x->intensity_source);
+        }
+        strbuf_append_char(&sb, '}');
+    }
+    strbuf_append_char(&sb, ']');
+    if (more) {
+        render_key(&sb, "next_page_token", false);
+        pagetoken_append_json(&sb, offset + (int64_t)n);
+    }
+    strbuf_append_char(&sb, '}');
+    energy_samples_free(a, n);
     api_ok(res, &sb);
     return H_DONE;
 }

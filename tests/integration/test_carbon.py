@@ -153,6 +153,32 @@ class CarbonTests(ServerTestCase):
             "run_id": rid, "metrics": [{"key": "greentrack.x", "value": 1,
                                         "timestamp": 1}]}), "reserved")
 
+    def test_energy_samples_listing(self):
+        rid = self.new_run(country="FRA")
+        self.ok(self.energy(
+            rid,
+            sample(2000, 3000, gpu_energy_j=5, gpu_method="nvml-power"),
+            sample(0, 1000, cpu_energy_j=1.5, cpu_method="rapl",
+                   intensity_g_per_kwh=42, intensity_source="ukci"),
+            sample(1000, 2000, ram_energy_j=2, ram_method="ram-model")))
+        body = self.ok(self.get(GT + "runs/energy", {"run_id": rid}))
+        got = body["samples"]
+        self.assertEqual([x["start_time"] for x in got], [0, 1000, 2000])
+        self.assertEqual(got[0]["cpu_energy_j"], 1.5)
+        self.assertEqual((got[0]["intensity_g_per_kwh"],
+                          got[0]["intensity_source"]), (42, "ukci"))
+        self.assertNotIn("intensity_g_per_kwh", got[1])
+        self.assertEqual(got[2]["gpu_method"], "nvml-power")
+        self.assertEqual(got[1]["scope"], "node")
+        self.assertNotIn("next_page_token", body)
+        page = self.ok(self.get(GT + "runs/energy",
+                                {"run_id": rid, "max_results": 2}))
+        self.assertEqual(len(page["samples"]), 2)
+        rest = self.ok(self.get(GT + "runs/energy", {
+            "run_id": rid, "page_token": page["next_page_token"]}))
+        self.assertEqual([x["start_time"] for x in rest["samples"]], [2000])
+        self.assertNotFound(self.get(GT + "runs/energy", {"run_id": "e" * 32}))
+
     def test_bad_samples(self):
         rid = self.new_run()
         bad = [
