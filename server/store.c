@@ -195,6 +195,7 @@ struct conn {
     sqlite3_stmt *stmts[STMT_COUNT];
     struct conn *next; /* in store->readers */
     uint64_t store_serial;
+    int64_t last_experiment; /* of the last run_lookup (writer bookkeeping) */
 };
 
 /* Returns the statement, prepared on first use and reset for reuse; NULL
@@ -244,9 +245,20 @@ struct store {
 
     pthread_mutex_t readers_mu;
     struct conn *readers;
+
+    /* Bumped after each commit that changed an experiment or one of its
+     * runs, indexed by experiment id modulo the size (a collision only
+     * costs a cache miss); lets readers cache derived views. */
+    atomic_uint_fast64_t generations[STORE_GENERATION_SLOTS];
 };
 
 static atomic_uint_fast64_t store_serials;
+
+uint64_t store_experiment_generation(struct store *st, int64_t experiment_id)
+{
+    return atomic_load(
+        &st->generations[(uint64_t)experiment_id % STORE_GENERATION_SLOTS]);
+}
 
 int64_t store_now_ms(void)
 {
@@ -467,6 +479,7 @@ static enum srv_err run_lookup(struct conn *c, const char *run_id,
     }
     out->run_pk = sqlite3_column_int64(s, 0);
     out->experiment_id = sqlite3_column_int64(s, 1);
+    c->last_experiment = out->experiment_id;
     out->deleted =
         strcmp((const char *)sqlite3_column_text(s, 2), "deleted") == 0;
     sqlite3_reset(s);
@@ -1329,10 +1342,17 @@ static void commit_group(struct store *st, struct store_write *head)
             w->result = db_error(c, &w->err, "savepoint");
             continue;
         }
+        c->last_experiment = -1;
         w->result = exec_write(st, w);
         if (w->result != SRV_OK)
             run_simple(c, S_ROLLBACK_TO);
         run_simple(c, S_RELEASE);
+        /* The experiment this write changed, for the generations. */
+        w->touched_experiment = w->result != SRV_OK ? -1
+                                : w->kind == SW_EXPERIMENT_CREATE
+                                    ? w->out_experiment_id
+                                : c->last_experiment >= 0 ? c->last_experiment
+                                                          : w->experiment_id;
     }
     if (began && !run_simple(c, S_COMMIT)) {
         struct errbuf eb;
@@ -1344,6 +1364,12 @@ static void commit_group(struct store *st, struct store_write *head)
                 w->err = eb;
             }
         }
+    }
+    for (struct store_write *w = head; w; w = w->next) {
+        if (w->result == SRV_OK && w->touched_experiment >= 0)
+            atomic_fetch_add(&st->generations[(uint64_t)w->touched_experiment %
+                                              STORE_GENERATION_SLOTS],
+                             1);
     }
     struct store_write *next;
     for (struct store_write *w = head; w; w = next) {
@@ -1374,9 +1400,12 @@ static void reap_stale_runs(struct store *st)
         run_simple(c, S_ROLLBACK);
         return;
     }
-    if (killed)
+    if (killed) {
         log_info("marked %d run(s) KILLED: no heartbeat for %lld s", killed,
                  (long long)(st->heartbeat_timeout_ms / 1000));
+        for (size_t i = 0; i < STORE_GENERATION_SLOTS; i++)
+            atomic_fetch_add(&st->generations[i], 1); /* rare: all views */
+    }
 }
 
 /* The check runs every timeout/4, at most every 5 s. */

@@ -134,12 +134,20 @@ struct store_write {
     enum srv_err result;
     struct errbuf err;
     int64_t out_experiment_id;
+    int64_t touched_experiment; /* set by the store: what this changed */
 
     /* completion: called once, on the writer thread, after the commit */
     void (*done)(struct store_write *w, void *userdata);
     void *userdata;
     struct store_write *next; /* queue link, owned by the store */
 };
+
+#define STORE_GENERATION_SLOTS 1024
+
+/* A counter that changes after every commit that changed experiment
+ * 'experiment_id' or one of its runs (and, rarely, another experiment
+ * sharing its slot): equal values mean nothing changed in between. */
+uint64_t store_experiment_generation(struct store *st, int64_t experiment_id);
 
 /* Queues 'w' for the writer. Never blocks on I/O. */
 void store_submit(struct store *st, struct store_write *w);

@@ -9,6 +9,11 @@
  * least 1 mg (1e-6 kg), so a run with no measurable emissions gets a large
  * finite score, never an infinity or NaN. Runs without the metric (or with
  * a NaN value) or without energy come last with null score and rank.
+ *
+ * Ranking needs every run of the experiment, so a ranked leaderboard is
+ * kept in a small cache keyed by (experiment, metric, direction, filter)
+ * and the experiment's store generation: pages, CSV downloads and UI
+ * refreshes reuse it until a write changes the experiment.
  */
 #include "handlers.h"
 #include "jsonx.h"
@@ -17,6 +22,7 @@
 #include "validate.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,6 +142,129 @@ static void render_ranked(struct strbuf *sb, const struct ranked *r,
     strbuf_append_char(sb, '}');
 }
 
+/*---- the ranked-leaderboard cache ----*/
+
+struct board {
+    int refs; /* the cache's reference plus one per request using it */
+    int64_t experiment_id;
+    uint64_t generation;
+    char *metric;
+    char *filter; /* "" for none */
+    bool maximize;
+    struct leaderboard_row *rows;
+    struct ranked *ranked; /* sorted, ranked, pareto-marked */
+    size_t n;
+};
+
+#define BOARD_CACHE_SIZE 8
+
+static pthread_mutex_t board_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct board *board_cache[BOARD_CACHE_SIZE];
+static unsigned board_next;
+
+static void board_free(struct board *b)
+{
+    free(b->metric);
+    free(b->filter);
+    free(b->ranked);
+    leaderboard_rows_free(b->rows, b->n);
+    free(b);
+}
+
+static void board_release(struct board *b)
+{
+    pthread_mutex_lock(&board_mu);
+    bool last = --b->refs == 0;
+    pthread_mutex_unlock(&board_mu);
+    if (last)
+        board_free(b);
+}
+
+/* A cached board for the key at 'generation', with a reference taken;
+ * NULL when there is none. */
+static struct board *board_lookup(int64_t exp_id, uint64_t generation,
+                                  const char *metric, const char *filter,
+                                  bool maximize)
+{
+    struct board *hit = NULL;
+    pthread_mutex_lock(&board_mu);
+    for (size_t i = 0; i < BOARD_CACHE_SIZE && !hit; i++) {
+        struct board *b = board_cache[i];
+        if (b && b->experiment_id == exp_id && b->generation == generation &&
+            b->maximize == maximize && strcmp(b->metric, metric) == 0 &&
+            strcmp(b->filter, filter) == 0) {
+            b->refs++;
+            hit = b;
+        }
+    }
+    pthread_mutex_unlock(&board_mu);
+    return hit;
+}
+
+/* Publishes 'b' (which holds the caller's reference) in the cache. */
+static void board_publish(struct board *b)
+{
+    struct board *evicted = NULL;
+    pthread_mutex_lock(&board_mu);
+    b->refs++;
+    unsigned slot = board_next++ % BOARD_CACHE_SIZE;
+    evicted = board_cache[slot];
+    board_cache[slot] = b;
+    bool free_evicted = evicted && --evicted->refs == 0;
+    pthread_mutex_unlock(&board_mu);
+    if (free_evicted)
+        board_free(evicted);
+}
+
+/* Reads and ranks the runs of an experiment into a new board (one
+ * reference, the caller's). */
+static enum srv_err board_build(struct store *st, int64_t exp_id,
+                                uint64_t generation, const char *metric,
+                                const char *filter, bool maximize,
+                                struct board **out, struct errbuf *eb)
+{
+    struct board *b = calloc(1, sizeof(*b));
+    if (!b)
+        return SRV_E_NOMEM;
+    b->refs = 1;
+    b->experiment_id = exp_id;
+    b->generation = generation;
+    b->maximize = maximize;
+    b->metric = strdup(metric);
+    b->filter = strdup(filter);
+    enum srv_err e = b->metric && b->filter ? SRV_OK : SRV_E_NOMEM;
+    if (!e)
+        e = store_leaderboard_rows(st, exp_id, metric, *filter ? filter : NULL,
+                                   &b->rows, &b->n, eb);
+    if (!e && !(b->ranked = calloc(b->n ? b->n : 1, sizeof(*b->ranked))))
+        e = SRV_E_NOMEM;
+    if (e) {
+        board_free(b);
+        return e;
+    }
+    struct ranked *r = b->ranked;
+    for (size_t i = 0; i < b->n; i++) {
+        const struct leaderboard_row *row = &b->rows[i];
+        r[i].row = &b->rows[i];
+        r[i].scored =
+            row->has_metric && row->has_energy && isfinite(row->metric);
+        double kg = fmax(row->co2_kg, MIN_SCORE_CO2_KG);
+        r[i].score = maximize ? row->metric / kg : row->metric * kg;
+        r[i].goodness = maximize ? row->metric : -row->metric;
+        if (!isfinite(r[i].score))
+            r[i].scored = false;
+    }
+    if (mark_pareto(r, b->n) != SRV_OK) {
+        board_free(b);
+        return SRV_E_NOMEM;
+    }
+    qsort(r, b->n, sizeof(*r), maximize ? by_score_max : by_score_min);
+    for (size_t i = 0; i < b->n; i++)
+        r[i].rank = (int64_t)i + 1;
+    *out = b;
+    return SRV_OK;
+}
+
 enum handler_result h_leaderboard(struct request *req, struct response *res)
 {
     struct errbuf eb;
@@ -163,34 +292,20 @@ enum handler_result h_leaderboard(struct request *req, struct response *res)
     if ((e = store_experiment_get(req->app->store, exp_id, &x, &eb)))
         return h_fail(res, e, &eb);
     experiment_cleanup(&x);
-    struct leaderboard_row *rows;
-    size_t n;
-    if ((e = store_leaderboard_rows(req->app->store, exp_id, metric, filter,
-                                    &rows, &n, &eb)))
-        return h_fail(res, e, &eb);
-    struct ranked *r = calloc(n ? n : 1, sizeof(*r));
-    if (!r) {
-        leaderboard_rows_free(rows, n);
-        return h_fail(res, SRV_E_NOMEM, NULL);
+    if (!filter)
+        filter = "";
+    /* The generation is read before the rows: a write committed meanwhile
+     * makes this board stale at once rather than never. */
+    uint64_t gen = store_experiment_generation(req->app->store, exp_id);
+    struct board *b = board_lookup(exp_id, gen, metric, filter, maximize);
+    if (!b) {
+        if ((e = board_build(req->app->store, exp_id, gen, metric, filter,
+                             maximize, &b, &eb)))
+            return h_fail(res, e, &eb);
+        board_publish(b);
     }
-    for (size_t i = 0; i < n; i++) {
-        r[i].row = &rows[i];
-        r[i].scored = rows[i].has_metric && rows[i].has_energy &&
-                      isfinite(rows[i].metric);
-        double kg = fmax(rows[i].co2_kg, MIN_SCORE_CO2_KG);
-        r[i].score = maximize ? rows[i].metric / kg : rows[i].metric * kg;
-        r[i].goodness = maximize ? rows[i].metric : -rows[i].metric;
-        if (!isfinite(r[i].score))
-            r[i].scored = false;
-    }
-    if (mark_pareto(r, n) != SRV_OK) {
-        free(r);
-        leaderboard_rows_free(rows, n);
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    }
-    qsort(r, n, sizeof(*r), maximize ? by_score_max : by_score_min);
-    for (size_t i = 0; i < n; i++)
-        r[i].rank = (int64_t)i + 1;
+    const struct ranked *r = b->ranked;
+    size_t n = b->n;
     int64_t now = store_now_ms();
     struct strbuf sb;
     strbuf_init(&sb);
@@ -210,8 +325,7 @@ enum handler_result h_leaderboard(struct request *req, struct response *res)
     render_key(&sb, "total", false);
     strbuf_append_i64(&sb, (int64_t)n);
     strbuf_append_char(&sb, '}');
-    free(r);
-    leaderboard_rows_free(rows, n);
+    board_release(b);
     api_ok(res, &sb);
     return H_DONE;
 }

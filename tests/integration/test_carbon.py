@@ -284,6 +284,24 @@ class LeaderboardTests(ServerTestCase):
         self.assertNotFound(self.get(GT + "leaderboard", {
             "experiment_id": "424242", "metric": "acc"}))
 
+    def test_cached_board_follows_writes(self):
+        a = self.run_with(0.5, 1.0)
+        b = self.run_with(0.6, 1.0)
+        self.assertEqual([r["run_id"] for r in self.board()["runs"]], [b, a])
+        self.assertEqual([r["run_id"] for r in self.board()["runs"]], [b, a])
+        self.ok(self.post("runs/log-metric", {"run_id": a, "key": "acc",
+                                              "value": 0.9, "timestamp": 2,
+                                              "step": 1}))
+        self.assertEqual([r["run_id"] for r in self.board()["runs"]], [a, b])
+        self.tag(b, "greentrack.country", "SWE")  # less CO2 per kWh
+        self.assertEqual(self.board()["runs"][0]["run_id"], b)
+        self.ok(self.post("runs/delete", {"run_id": b}))
+        self.assertEqual([r["run_id"] for r in self.board()["runs"]], [a])
+
+    def tag(self, run_id, key, value):
+        self.ok(self.post("runs/set-tag", {"run_id": run_id, "key": key,
+                                           "value": value}))
+
     def test_zero_co2_gives_a_finite_score(self):
         rid = self.run_with(0.5, 0.0)
         r = self.board()["runs"][0]
