@@ -105,13 +105,15 @@ if start_server read; then
 else
     failed=1
 fi
+# The leaderboard bench seeds its own database and starts its own server.
+run_bench leaderboard python3 tests/bench/bench_leaderboard.py "$BUILD" $MODE
 
 echo
 if [ "$SMOKE" = 1 ]; then kind="smoke run"; else kind="full run"; fi
 echo "== summary ($kind, $(nproc 2>/dev/null || echo '?') cores," \
     "$(($(date +%s) - start)) s)"
 printf '%-32s %14s %10s %6s\n' figure value target meets
-cat "$tmp"/ingest.out "$tmp"/read.out 2>/dev/null | awk '
+cat "$tmp"/ingest.out "$tmp"/read.out "$tmp"/leaderboard.out 2>/dev/null | awk '
     $1 == "RESULT" { printf "%-32s %14s %10s %6s\n", $2, $3, $4, $5 }'
 if [ "$SMOKE" = 1 ]; then
     echo "(smoke run: the figures are not meaningful; targets are not checked)"

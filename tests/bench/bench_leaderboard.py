@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""Leaderboard benchmark: GET /api/2.0/greentrack/leaderboard over an
+experiment of N runs (default 100,000), each with a metric and energy.
+
+The database is seeded directly with SQLite (the server creates the schema
+first), then the server is restarted on it. Prints the cold p50 (a write to
+the experiment between requests forces a re-rank every time), the warm p50
+(the ranked board is cached until the experiment changes), and as the
+same-run baseline the p50 of the SQL join that reads the same rows.
+Usage: bench_leaderboard.py BUILD_DIR [--runs N] [--iters K] [--smoke]"""
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def start(server, db, tmp):
+    p = subprocess.Popen([server, "--port", "0", "--db", db, "--artifact-root",
+                          os.path.join(tmp, "art"), "--log-level", "warn"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         text=True)
+    line = p.stdout.readline()
+    return p, int(line.rsplit(":", 1)[1])
+
+
+def stop(p):
+    p.send_signal(signal.SIGTERM)
+    return p.wait(timeout=10)
+
+
+def p50(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    ap.add_argument("--runs", type=int, default=100000)
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--smoke", action="store_true")
+    a = ap.parse_args()
+    if a.smoke:
+        a.runs, a.iters = 2000, 3
+    server = os.path.join(a.build, "bin", "greentrack-server")
+    tmp = tempfile.mkdtemp(prefix="gt-lb-")
+    db = os.path.join(tmp, "lb.db")
+    p, _ = start(server, db, tmp)
+    stop(p)
+    con = sqlite3.connect(db)
+    rnd = random.Random(7)
+    con.execute("INSERT INTO experiments (experiment_id, name, "
+                "artifact_location, creation_time, last_update_time) "
+                "VALUES (1, 'bench', '/x', 0, 0)")
+    con.executemany(
+        "INSERT INTO runs (run_pk, run_id, experiment_id, run_name, status, "
+        "start_time, artifact_uri) VALUES (?, ?, 1, ?, 'FINISHED', ?, 'x')",
+        [(i, "%032x" % i, "run-%d" % i, 1700000000000 + i)
+         for i in range(1, a.runs + 1)])
+    rows = []
+    for i in range(1, a.runs + 1):
+        kwh = rnd.random() * 5
+        rows += [(i, "acc", rnd.random(), 1), (i, "greentrack.energy_kwh",
+                                                kwh, 1),
+                 (i, "greentrack.co2_kg", kwh * 0.3, 1)]
+    con.executemany("INSERT INTO latest_metrics VALUES (?, ?, ?, ?, 0, 0)",
+                    rows)
+    con.executemany("INSERT INTO run_energy VALUES (?, 0, 0, 0, 0, 0, 0, 0, "
+                    "0, 1, 1, 0)", [(i,) for i in range(1, a.runs + 1)])
+    con.commit()
+    raw_sql = ("SELECT r.run_id, r.run_name, r.status, r.start_time, "
+               "r.end_time, m.value, c.value, e.value, x.estimated "
+               "FROM runs r LEFT JOIN latest_metrics m ON m.run_pk = r.run_pk "
+               "AND m.key = 'acc' LEFT JOIN latest_metrics c ON "
+               "c.run_pk = r.run_pk AND c.key = 'greentrack.co2_kg' "
+               "LEFT JOIN latest_metrics e ON e.run_pk = r.run_pk AND "
+               "e.key = 'greentrack.energy_kwh' LEFT JOIN run_energy x ON "
+               "x.run_pk = r.run_pk WHERE r.experiment_id = 1 AND "
+               "r.lifecycle_stage = 'active'")
+    raw = []
+    for _ in range(max(3, a.iters // 4)):
+        t = time.perf_counter()
+        n = sum(1 for _ in con.execute(raw_sql))
+        raw.append(time.perf_counter() - t)
+    con.close()
+    assert n == a.runs, n
+    p, port = start(server, db, tmp)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    path = ("/api/2.0/greentrack/leaderboard?experiment_id=1&metric=acc"
+            "&max_results=100")
+
+    def get():
+        t = time.perf_counter()
+        c.request("GET", path)
+        r = c.getresponse()
+        body = r.read()
+        assert r.status == 200, body[:200]
+        return time.perf_counter() - t, json.loads(body)
+
+    cold, warm = [], []
+    for i in range(a.iters):
+        # a write to the experiment: the next request must re-rank
+        c.request("POST", "/api/2.0/mlflow/experiments/set-experiment-tag",
+                  json.dumps({"experiment_id": "1", "key": "k",
+                              "value": str(i)}),
+                  {"Content-Type": "application/json"})
+        assert c.getresponse().read() is not None
+        dt, body = get()
+        cold.append(dt)
+        assert body["total"] == a.runs and len(body["runs"]) == 100
+        warm.append(get()[0])
+    rc = stop(p)
+    print("leaderboard over %d runs: cold p50 %.1f ms, warm p50 %.2f ms, "
+          "raw SQL join (Python sqlite3, same rows) p50 %.1f ms"
+          % (a.runs, p50(cold) * 1e3, p50(warm) * 1e3, p50(raw) * 1e3))
+    print("RESULT read.leaderboard_cold_p50_ms %.1f <=50 %s" %
+          (p50(cold) * 1e3, "yes" if p50(cold) <= 0.05 else "NO"))
+    print("RESULT read.leaderboard_warm_p50_ms %.2f <=50 %s" %
+          (p50(warm) * 1e3, "yes" if p50(warm) <= 0.05 else "NO"))
+    print("RESULT read.leaderboard_raw_join_p50_ms %.1f - -" % (p50(raw) * 1e3))
+    print("RESULT read.leaderboard_cold_vs_raw %.2f - -" % (p50(cold) / p50(raw)))
+    if rc != 0:
+        print("bench_leaderboard: server exited %d" % rc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
