@@ -149,6 +149,12 @@
       "cpu_method, gpu_method, ram_method, scope, intensity_g_per_kwh, "       \
       "intensity_source FROM energy_samples WHERE run_pk = ? "                 \
       "ORDER BY start_time, end_time LIMIT ? OFFSET ?")                        \
+    X(S_LATEST_ONE, "SELECT value, is_nan FROM latest_metrics "                \
+                    "WHERE run_pk = ? AND key = ?")                            \
+    X(S_LATEST_BY_KEY, "SELECT run_pk, value, is_nan FROM latest_metrics "     \
+                       "WHERE key = ?")                                        \
+    X(S_RUN_ESTIMATED, "SELECT estimated FROM run_energy WHERE run_pk = ?")    \
+    X(S_ALL_ESTIMATED, "SELECT run_pk FROM run_energy WHERE estimated > 0")    \
     X(S_LATEST_SET,                                                            \
       "INSERT OR REPLACE INTO latest_metrics (run_pk, key, value, timestamp, " \
       "step, is_nan) VALUES (?, ?, ?, ?, 0, 0)")                               \
@@ -2082,29 +2088,166 @@ void leaderboard_rows_free(struct leaderboard_row *rows, size_t n)
     free(rows);
 }
 
-/* Columns: run_id, run_name, status, start_time, end_time, metric value,
- * metric is_nan, co2_kg, energy_kwh, estimated samples. */
+/* Columns: run_pk, run_id, run_name, status, start_time, end_time. */
 static enum srv_err leaderboard_from_row(sqlite3_stmt *s, void *item,
                                          struct errbuf *eb)
 {
     struct leaderboard_row *r = item;
+    r->run_pk = sqlite3_column_int64(s, 0);
     snprintf(r->run_id, sizeof(r->run_id), "%s",
-             (const char *)sqlite3_column_text(s, 0));
-    r->run_name = col_dup(s, 1);
-    int status = run_status_parse((const char *)sqlite3_column_text(s, 2));
+             (const char *)sqlite3_column_text(s, 1));
+    r->run_name = col_dup(s, 2);
+    int status = run_status_parse((const char *)sqlite3_column_text(s, 3));
     r->status = status < 0 ? RUN_STATUS_RUNNING : (enum run_status)status;
-    r->start_time = sqlite3_column_int64(s, 3);
-    r->end_time = sqlite3_column_type(s, 4) == SQLITE_NULL
+    r->start_time = sqlite3_column_int64(s, 4);
+    r->end_time = sqlite3_column_type(s, 5) == SQLITE_NULL
                       ? 0
-                      : sqlite3_column_int64(s, 4);
-    r->has_metric = sqlite3_column_type(s, 5) != SQLITE_NULL &&
-                    sqlite3_column_int(s, 6) == 0;
-    r->metric = sqlite3_column_double(s, 5);
-    r->has_energy = sqlite3_column_type(s, 7) != SQLITE_NULL;
-    r->co2_kg = sqlite3_column_double(s, 7);
-    r->energy_kwh = sqlite3_column_double(s, 8);
-    r->estimated = sqlite3_column_int64(s, 9) > 0;
+                      : sqlite3_column_int64(s, 5);
     return r->run_name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
+}
+
+/* run_pk -> row index, open addressing (run_pk >= 1; 0 marks empty). */
+struct pk_index {
+    int64_t *keys;
+    size_t *rows;
+    size_t mask;
+};
+
+static bool pk_index_init(struct pk_index *x, const struct leaderboard_row *r,
+                          size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    x->keys = calloc(cap, sizeof(*x->keys));
+    x->rows = malloc(cap * sizeof(*x->rows));
+    x->mask = cap - 1;
+    if (!x->keys || !x->rows)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        size_t h = (size_t)r[i].run_pk * 0x9E3779B97F4A7C15ull & x->mask;
+        while (x->keys[h])
+            h = (h + 1) & x->mask;
+        x->keys[h] = r[i].run_pk;
+        x->rows[h] = i;
+    }
+    return true;
+}
+
+static struct leaderboard_row *pk_find(const struct pk_index *x,
+                                       struct leaderboard_row *r, int64_t pk)
+{
+    size_t h = (size_t)pk * 0x9E3779B97F4A7C15ull & x->mask;
+    while (x->keys[h]) {
+        if (x->keys[h] == pk)
+            return &r[x->rows[h]];
+        h = (h + 1) & x->mask;
+    }
+    return NULL;
+}
+
+enum lb_field { LB_METRIC, LB_CO2, LB_ENERGY };
+
+static void lb_set(struct leaderboard_row *r, enum lb_field f, double v,
+                   bool is_nan)
+{
+    switch (f) {
+    case LB_METRIC:
+        r->has_metric = !is_nan;
+        r->metric = v;
+        break;
+    case LB_CO2:
+        r->has_energy = true;
+        r->co2_kg = v;
+        break;
+    case LB_ENERGY:
+        r->energy_kwh = v;
+        break;
+    }
+}
+
+/* Fills metric, CO2, energy and the estimated flag of the rows. An
+ * experiment holding a good share of all runs reads each key in one scan
+ * of the (key, ...) index and joins in memory, several times faster than
+ * a lookup per run; a small one is looked up run by run. */
+static enum srv_err lb_fill(struct conn *c, const char *metric,
+                            struct leaderboard_row *rows, size_t n,
+                            struct errbuf *eb)
+{
+    const char *keys[] = {metric, "greentrack.co2_kg", "greentrack.energy_kwh"};
+    sqlite3_stmt *s = NULL;
+    int64_t total = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT max(run_pk) FROM runs", -1, &s,
+                           NULL) != SQLITE_OK)
+        return db_error(c, eb, "leaderboard");
+    if (sqlite3_step(s) == SQLITE_ROW)
+        total = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if ((int64_t)n * 8 < total) {
+        for (size_t i = 0; i < n; i++) {
+            for (int f = LB_METRIC; f <= LB_ENERGY; f++) {
+                sqlite3_stmt *q = stmt(c, S_LATEST_ONE);
+                if (!q)
+                    return db_error(c, eb, "leaderboard");
+                sqlite3_bind_int64(q, 1, rows[i].run_pk);
+                sqlite3_bind_text(q, 2, keys[f], -1, SQLITE_STATIC);
+                if (sqlite3_step(q) == SQLITE_ROW)
+                    lb_set(&rows[i], (enum lb_field)f,
+                           sqlite3_column_double(q, 0),
+                           sqlite3_column_int(q, 1) != 0);
+                sqlite3_reset(q);
+            }
+            sqlite3_stmt *q = stmt(c, S_RUN_ESTIMATED);
+            if (!q)
+                return db_error(c, eb, "leaderboard");
+            sqlite3_bind_int64(q, 1, rows[i].run_pk);
+            if (sqlite3_step(q) == SQLITE_ROW)
+                rows[i].estimated = sqlite3_column_int64(q, 0) > 0;
+            sqlite3_reset(q);
+        }
+        return SRV_OK;
+    }
+    struct pk_index x;
+    enum srv_err e = SRV_OK;
+    if (!pk_index_init(&x, rows, n)) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int f = LB_METRIC; f <= LB_ENERGY && !e; f++) {
+        sqlite3_stmt *q = stmt(c, S_LATEST_BY_KEY);
+        if (!q) {
+            e = db_error(c, eb, "leaderboard");
+            break;
+        }
+        sqlite3_bind_text(q, 1, keys[f], -1, SQLITE_STATIC);
+        int rc;
+        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+            struct leaderboard_row *r =
+                pk_find(&x, rows, sqlite3_column_int64(q, 0));
+            if (r)
+                lb_set(r, (enum lb_field)f, sqlite3_column_double(q, 1),
+                       sqlite3_column_int(q, 2) != 0);
+        }
+        sqlite3_reset(q);
+        if (rc != SQLITE_DONE)
+            e = db_error(c, eb, "leaderboard");
+    }
+    sqlite3_stmt *q = e ? NULL : stmt(c, S_ALL_ESTIMATED);
+    if (!e && !q)
+        e = db_error(c, eb, "leaderboard");
+    if (q) {
+        while (sqlite3_step(q) == SQLITE_ROW) {
+            struct leaderboard_row *r =
+                pk_find(&x, rows, sqlite3_column_int64(q, 0));
+            if (r)
+                r->estimated = true;
+        }
+        sqlite3_reset(q);
+    }
+out:
+    free(x.keys);
+    free(x.rows);
+    return e;
 }
 
 enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
@@ -2126,18 +2269,10 @@ enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
         goto out;
     }
     strbuf_printf(&sql,
-                  "SELECT r.run_id, r.run_name, r.status, r.start_time, "
-                  "r.end_time, lbm.value, lbm.is_nan, lbc.value, lbe.value, "
-                  "lbr.estimated FROM runs AS r%s "
-                  "LEFT JOIN latest_metrics AS lbm ON lbm.run_pk = r.run_pk "
-                  "AND lbm.key = ? "
-                  "LEFT JOIN latest_metrics AS lbc ON lbc.run_pk = r.run_pk "
-                  "AND lbc.key = 'greentrack.co2_kg' "
-                  "LEFT JOIN latest_metrics AS lbe ON lbe.run_pk = r.run_pk "
-                  "AND lbe.key = 'greentrack.energy_kwh' "
-                  "LEFT JOIN run_energy AS lbr ON lbr.run_pk = r.run_pk "
+                  "SELECT r.run_pk, r.run_id, r.run_name, r.status, "
+                  "r.start_time, r.end_time FROM runs AS r%s "
                   "WHERE r.lifecycle_stage = 'active' AND "
-                  "r.experiment_id = ?%s LIMIT -1",
+                  "r.experiment_id = ?%s",
                   q.joins.sql.buf ? q.joins.sql.buf : "",
                   q.where.sql.buf ? q.where.sql.buf : "");
     if (sql.oom) {
@@ -2150,12 +2285,13 @@ enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
     }
     int pos = 1;
     bind_frag(s, &q.joins, &pos);
-    sqlite3_bind_text(s, pos++, metric, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, pos++, experiment_id);
     bind_frag(s, &q.where, &pos);
     bool more;
     *out = read_page(c, s, INT64_MAX, sizeof(**out), leaderboard_from_row, n,
                      &more, &e, eb);
+    if (!e && *n)
+        e = lb_fill(c, metric, *out, *n, eb);
 out:
     sqlite3_finalize(s);
     strbuf_cleanup(&sql);

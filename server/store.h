@@ -224,6 +224,7 @@ enum srv_err store_run_carbon(struct store *st, const char *run_id,
 
 /* One run of an experiment's leaderboard: what ranking needs, unranked. */
 struct leaderboard_row {
+    int64_t run_pk;
     char run_id[RUN_ID_LEN + 1];
     char *run_name;
     enum run_status status;

@@ -61,13 +61,19 @@ static int by_score_min(const void *a, const void *b)
     return by_score(a, b, false);
 }
 
-/* For the Pareto sweep: lower CO2 first, then the better metric first. */
+/* What the Pareto sweep sorts: compact, so the sort stays in cache. */
+struct front_key {
+    double co2;
+    double goodness;
+    struct ranked *r;
+};
+
+/* Lower CO2 first, then the better metric first. */
 static int by_co2(const void *pa, const void *pb)
 {
-    const struct ranked *a = *(const struct ranked *const *)pa;
-    const struct ranked *b = *(const struct ranked *const *)pb;
-    if (a->row->co2_kg != b->row->co2_kg)
-        return a->row->co2_kg < b->row->co2_kg ? -1 : 1;
+    const struct front_key *a = pa, *b = pb;
+    if (a->co2 != b->co2)
+        return a->co2 < b->co2 ? -1 : 1;
     return a->goodness > b->goodness ? -1 : a->goodness < b->goodness;
 }
 
@@ -75,28 +81,27 @@ static int by_co2(const void *pa, const void *pb)
  * metric and CO2 and strictly better on one. */
 static enum srv_err mark_pareto(struct ranked *r, size_t n)
 {
-    struct ranked **order = malloc((n ? n : 1) * sizeof(*order));
-    if (!order)
+    struct front_key *k = malloc((n ? n : 1) * sizeof(*k));
+    if (!k)
         return SRV_E_NOMEM;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
         if (r[i].scored)
-            order[m++] = &r[i];
+            k[m++] = (struct front_key){r[i].row->co2_kg, r[i].goodness, &r[i]};
     }
-    qsort(order, m, sizeof(*order), by_co2);
+    qsort(k, m, sizeof(*k), by_co2);
     double best = 0, best_co2 = 0;
     for (size_t i = 0; i < m; i++) {
-        double v = order[i]->goodness;
-        double co2 = order[i]->row->co2_kg;
-        if (i == 0 || v > best || (v == best && co2 == best_co2)) {
-            order[i]->pareto = true;
-            if (i == 0 || v > best) {
-                best = v;
-                best_co2 = co2;
+        if (i == 0 || k[i].goodness > best ||
+            (k[i].goodness == best && k[i].co2 == best_co2)) {
+            k[i].r->pareto = true;
+            if (i == 0 || k[i].goodness > best) {
+                best = k[i].goodness;
+                best_co2 = k[i].co2;
             }
         }
     }
-    free(order);
+    free(k);
     return SRV_OK;
 }
 
