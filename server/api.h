@@ -42,11 +42,25 @@ struct request {
     void (*state_free)(void *state);
 };
 
+/* A body produced piece by piece (exports): 'next' appends the next piece
+ * to 'out' and returns true, or returns false when there is no more
+ * ('*failed' set when it stopped on an error: the connection is then
+ * closed, so the client sees a truncated body, never a silent end). It
+ * runs on the connection's thread. 'free_state' releases 'state' once the
+ * response is done. */
+struct response_stream {
+    bool (*next)(void *state, struct strbuf *out, bool *failed);
+    void *state;
+    void (*free_state)(void *state);
+};
+
 struct response {
     unsigned status;
     const char *content_type; /* static string */
     struct strbuf body;
-    unsigned retry_after_s; /* 0 = no Retry-After header */
+    unsigned retry_after_s;          /* 0 = no Retry-After header */
+    const char *content_disposition; /* static or NULL */
+    struct response_stream stream;   /* used when stream.next is set */
 };
 
 enum handler_result { H_DONE, H_PENDING };

@@ -54,19 +54,85 @@ struct http_req {
 
 /*---- responses ----*/
 
+/* State of a streamed response: the handler's generator and the bytes
+ * it produced that MHD has not taken yet. */
+struct stream_ctx {
+    struct response_stream s;
+    struct strbuf pending;
+    size_t sent; /* of pending */
+    bool done;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream_ctx *x = cls;
+    while (x->sent == x->pending.len) {
+        if (x->done)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        strbuf_reset(&x->pending);
+        x->sent = 0;
+        bool failed = false;
+        if (!x->s.next(x->s.state, &x->pending, &failed))
+            x->done = true;
+        if (failed || x->pending.oom)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    size_t n = x->pending.len - x->sent;
+    if (n > max)
+        n = max;
+    memcpy(buf, x->pending.buf + x->sent, n);
+    x->sent += n;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_ctx *x = cls;
+    if (x->s.free_state)
+        x->s.free_state(x->s.state);
+    strbuf_cleanup(&x->pending);
+    free(x);
+}
+
+/* A response whose body comes from res->stream. */
+static struct MHD_Response *stream_response(struct response *res)
+{
+    struct stream_ctx *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->s = res->stream;
+    strbuf_init(&x->pending);
+    memset(&res->stream, 0, sizeof(res->stream)); /* now owned by x */
+    struct MHD_Response *r = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, x, stream_free);
+    if (!r)
+        stream_free(x);
+    return r;
+}
+
 static enum MHD_Result queue_response(struct http_req *hr)
 {
     struct response *res = &hr->res;
-    size_t len = 0;
-    char *body = strbuf_detach(&res->body, &len);
-    if (!body)
-        return MHD_NO;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
+    struct MHD_Response *r;
+    if (res->stream.next) {
+        r = stream_response(res);
+        if (!r)
+            return MHD_NO;
+    } else {
+        size_t len = 0;
+        char *body = strbuf_detach(&res->body, &len);
+        if (!body)
+            return MHD_NO;
+        r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!r) {
+            free(body);
+            return MHD_NO;
+        }
     }
+    if (res->content_disposition)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION,
+                                res->content_disposition);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             res->content_type ? res->content_type
                                               : "application/json");
@@ -400,6 +466,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     release_inflight(hr);
     cJSON_Delete(hr->req.args);
+    if (hr->res.stream.free_state) /* a stream never handed to MHD */
+        hr->res.stream.free_state(hr->res.stream.state);
     if (hr->req.state_free)
         hr->req.state_free(hr->req.state);
     else

@@ -54,6 +54,7 @@ static const struct route greentrack_routes[] = {
     {"runs/carbon", GET, h_runs_carbon},
     {"intensity", GET, h_intensity},
     {"runs/energy", GET, h_runs_energy},
+    {"runs/export", GET, h_runs_export},
     {"leaderboard", GET, h_leaderboard},
     {"experiments/summary", GET, h_experiments_summary},
 };

@@ -2431,6 +2431,55 @@ enum srv_err store_energy_samples(struct store *st, const char *run_id,
     return e;
 }
 
+static enum srv_err key_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
+{
+    char **k = item;
+    *k = col_dup(s, 0);
+    return *k ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
+}
+
+enum srv_err store_experiment_keys(struct store *st, int64_t experiment_id,
+                                   enum store_key_kind kind, char ***out,
+                                   size_t *n, struct errbuf *eb)
+{
+    static const char *const sql[] = {
+        [STORE_PARAM_KEYS] =
+            "SELECT DISTINCT x.key FROM runs AS r JOIN params AS x "
+            "ON x.run_pk = r.run_pk WHERE r.experiment_id = ? "
+            "AND r.lifecycle_stage = 'active' ORDER BY 1",
+        [STORE_METRIC_KEYS] =
+            "SELECT DISTINCT x.key FROM runs AS r JOIN latest_metrics AS x "
+            "ON x.run_pk = r.run_pk WHERE r.experiment_id = ? "
+            "AND r.lifecycle_stage = 'active' ORDER BY 1",
+        [STORE_TAG_KEYS] =
+            "SELECT DISTINCT x.key FROM runs AS r JOIN tags AS x "
+            "ON x.run_pk = r.run_pk WHERE r.experiment_id = ? "
+            "AND r.lifecycle_stage = 'active' ORDER BY 1",
+    };
+    *out = NULL;
+    *n = 0;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(c->db, sql[kind], -1, &s, NULL) != SQLITE_OK)
+        return db_error(c, eb, "experiment keys");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    enum srv_err e;
+    bool more;
+    *out = read_page(c, s, INT64_MAX, sizeof(**out), key_from_row, n, &more, &e,
+                     eb);
+    sqlite3_finalize(s);
+    if (e) {
+        for (size_t i = 0; i < *n; i++)
+            free((*out)[i]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
 double store_default_pue(const struct store *st)
 {
     return st->default_pue;

@@ -283,6 +283,15 @@ enum srv_err store_energy_samples(struct store *st, const char *run_id,
                                   struct energy_sample **out, size_t *n,
                                   bool *more, struct errbuf *eb);
 
+enum store_key_kind { STORE_PARAM_KEYS, STORE_METRIC_KEYS, STORE_TAG_KEYS };
+
+/* The distinct param, latest-metric or tag keys of an experiment's active
+ * runs, sorted. '*out' is an array of owned strings (free each, then the
+ * array). */
+enum srv_err store_experiment_keys(struct store *st, int64_t experiment_id,
+                                   enum store_key_kind kind, char ***out,
+                                   size_t *n, struct errbuf *eb);
+
 /* The server's default PUE (store_config.default_pue). */
 double store_default_pue(const struct store *st);
 

@@ -114,6 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         strbuf_init(&res.body);
         if (h)
             h(&req, &res); /* H_PENDING: validated; the write is dropped */
+        if (res.stream.free_state) /* an export's generator, never run */
+            res.stream.free_state(res.stream.state);
         if (req.state_free)
             req.state_free(req.state);
         else

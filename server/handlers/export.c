@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * export: GET /api/2.0/greentrack/runs/export?experiment_id=..&format=
+ * csv|json[&filter=..]: every active run of an experiment matching the
+ * filter, with its params, latest metrics, energy and CO2, streamed page
+ * by page so an export of 100,000 runs never sits in memory at once. The
+ * CSV has one column per param (param.<key>) and metric (metric.<key>)
+ * of the experiment, found before the first row.
+ */
+#include "handlers.h"
+#include "jsonx.h"
+#include "render.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT_PAGE 500
+
+enum export_format { EXPORT_CSV, EXPORT_JSON };
+
+struct export_state {
+    struct store *store;
+    int64_t experiment_id;
+    char *filter;
+    enum export_format format;
+    int64_t offset;
+    bool header_done, finished;
+    size_t emitted;
+    char **params, **metrics; /* CSV columns */
+    size_t n_params, n_metrics;
+};
+
+static void free_keys(char **k, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(k[i]);
+    free(k);
+}
+
+static void export_free(void *p)
+{
+    struct export_state *x = p;
+    free(x->filter);
+    free_keys(x->params, x->n_params);
+    free_keys(x->metrics, x->n_metrics);
+    free(x);
+}
+
+/* RFC 4180: quoted when it holds a comma, a quote or a line break. */
+static void csv_field(struct strbuf *sb, const char *v)
+{
+    if (!strpbrk(v, ",\"\r\n")) {
+        strbuf_append_str(sb, v);
+        return;
+    }
+    strbuf_append_char(sb, '"');
+    for (const char *p = v; *p; p++) {
+        if (*p == '"')
+            strbuf_append_char(sb, '"');
+        strbuf_append_char(sb, *p);
+    }
+    strbuf_append_char(sb, '"');
+}
+
+static const struct kv *find_kv(const struct kv *a, size_t n, const char *k)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(a[i].key, k) == 0)
+            return &a[i];
+    }
+    return NULL;
+}
+
+static const struct metric *find_metric(const struct run *r, const char *k)
+{
+    for (size_t i = 0; i < r->n_metrics; i++) {
+        if (strcmp(r->metrics[i].key, k) == 0)
+            return &r->metrics[i];
+    }
+    return NULL;
+}
+
+static bool is_carbon_metric(const char *key)
+{
+    return strcmp(key, "greentrack.energy_kwh") == 0 ||
+           strcmp(key, "greentrack.co2_kg") == 0;
+}
+
+static void csv_header(struct export_state *x, struct strbuf *sb)
+{
+    strbuf_append_str(sb, "run_id,run_name,status,start_time,end_time,"
+                          "duration_s,energy_kwh,co2_g");
+    for (size_t i = 0; i < x->n_params; i++) {
+        strbuf_append_str(sb, ",param.");
+        csv_field(sb, x->params[i]);
+    }
+    for (size_t i = 0; i < x->n_metrics; i++) {
+        if (is_carbon_metric(x->metrics[i]))
+            continue;
+        strbuf_append_str(sb, ",metric.");
+        csv_field(sb, x->metrics[i]);
+    }
+    strbuf_append_str(sb, "\r\n");
+}
+
+static void csv_number(struct strbuf *sb, const struct metric *m, double mul)
+{
+    strbuf_append_char(sb, ',');
+    if (m)
+        strbuf_append_json_double(sb, m->value * mul);
+}
+
+static void csv_row(struct export_state *x, const struct run *r,
+                    struct strbuf *sb)
+{
+    csv_field(sb, r->run_id);
+    strbuf_append_char(sb, ',');
+    csv_field(sb, r->run_name);
+    strbuf_printf(sb, ",%s,", run_status_names[r->status]);
+    strbuf_append_i64(sb, r->start_time);
+    strbuf_append_char(sb, ',');
+    if (r->end_time) {
+        strbuf_append_i64(sb, r->end_time);
+        strbuf_append_char(sb, ',');
+        strbuf_append_json_double(sb,
+                                  (double)(r->end_time - r->start_time) / 1e3);
+    } else {
+        strbuf_append_char(sb, ',');
+    }
+    csv_number(sb, find_metric(r, "greentrack.energy_kwh"), 1.0);
+    csv_number(sb, find_metric(r, "greentrack.co2_kg"), 1000.0);
+    for (size_t i = 0; i < x->n_params; i++) {
+        const struct kv *p = find_kv(r->params, r->n_params, x->params[i]);
+        strbuf_append_char(sb, ',');
+        if (p)
+            csv_field(sb, p->value);
+    }
+    for (size_t i = 0; i < x->n_metrics; i++) {
+        if (!is_carbon_metric(x->metrics[i]))
+            csv_number(sb, find_metric(r, x->metrics[i]), 1.0);
+    }
+    strbuf_append_str(sb, "\r\n");
+}
+
+static void json_kvs(struct strbuf *sb, const char *key, const struct kv *a,
+                     size_t n)
+{
+    render_key(sb, key, false);
+    strbuf_append_char(sb, '{');
+    for (size_t i = 0; i < n; i++) {
+        render_key(sb, a[i].key, i == 0);
+        strbuf_append_json_str(sb, a[i].value, strlen(a[i].value));
+    }
+    strbuf_append_char(sb, '}');
+}
+
+static void json_row(const struct run *r, struct strbuf *sb)
+{
+    const struct metric *en = find_metric(r, "greentrack.energy_kwh");
+    const struct metric *co = find_metric(r, "greentrack.co2_kg");
+    strbuf_append_str(sb, "{\"run_id\":");
+    strbuf_append_json_str(sb, r->run_id, strlen(r->run_id));
+    render_key(sb, "run_name", false);
+    strbuf_append_json_str(sb, r->run_name, strlen(r->run_name));
+    render_key(sb, "status", false);
+    strbuf_append_json_str(sb, run_status_names[r->status],
+                           strlen(run_status_names[r->status]));
+    render_key(sb, "start_time", false);
+    strbuf_append_i64(sb, r->start_time);
+    render_key(sb, "end_time", false);
+    if (r->end_time)
+        strbuf_append_i64(sb, r->end_time);
+    else
+        strbuf_append_str(sb, "null");
+    render_key(sb, "energy_kwh", false);
+    if (en)
+        strbuf_append_json_double(sb, en->value);
+    else
+        strbuf_append_str(sb, "null");
+    render_key(sb, "co2_g", false);
+    if (co)
+        strbuf_append_json_double(sb, co->value * 1000.0);
+    else
+        strbuf_append_str(sb, "null");
+    json_kvs(sb, "params", r->params, r->n_params);
+    render_key(sb, "metrics", false);
+    strbuf_append_char(sb, '{');
+    bool first = true;
+    for (size_t i = 0; i < r->n_metrics; i++) {
+        if (is_carbon_metric(r->metrics[i].key))
+            continue;
+        render_key(sb, r->metrics[i].key, first);
+        first = false;
+        strbuf_append_json_double(sb, r->metrics[i].value);
+    }
+    strbuf_append_char(sb, '}');
+    json_kvs(sb, "tags", r->tags, r->n_tags);
+    strbuf_append_char(sb, '}');
+}
+
+/* The stream's generator: the header (and CSV columns) first, then one
+ * page of runs per call. */
+static bool export_next(void *state, struct strbuf *out, bool *failed)
+{
+    struct export_state *x = state;
+    if (x->finished)
+        return false;
+    struct errbuf eb;
+    if (!x->header_done) {
+        x->header_done = true;
+        if (x->format == EXPORT_JSON) {
+            strbuf_append_str(out, "{\"runs\":[");
+            return true;
+        }
+        if (store_experiment_keys(x->store, x->experiment_id, STORE_PARAM_KEYS,
+                                  &x->params, &x->n_params, &eb) ||
+            store_experiment_keys(x->store, x->experiment_id, STORE_METRIC_KEYS,
+                                  &x->metrics, &x->n_metrics, &eb)) {
+            *failed = true;
+            return false;
+        }
+        csv_header(x, out);
+        return true;
+    }
+    struct search_args a = {.filter = x->filter,
+                            .view = VIEW_ACTIVE_ONLY,
+                            .max_results = EXPORT_PAGE,
+                            .offset = x->offset};
+    struct run *runs;
+    size_t n;
+    bool more;
+    if (store_runs_search(x->store, &x->experiment_id, 1, &a, &runs, &n, &more,
+                          &eb)) {
+        *failed = true;
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (x->format == EXPORT_CSV) {
+            csv_row(x, &runs[i], out);
+        } else {
+            if (x->emitted)
+                strbuf_append_char(out, ',');
+            json_row(&runs[i], out);
+        }
+        x->emitted++;
+    }
+    runs_free(runs, n);
+    x->offset += (int64_t)n;
+    if (!more) {
+        x->finished = true;
+        if (x->format == EXPORT_JSON)
+            strbuf_append_str(out, "]}");
+    }
+    return true;
+}
+
+enum handler_result h_runs_export(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    int64_t exp_id;
+    const char *format, *filter;
+    enum srv_err e;
+    if ((e = h_experiment_id(req->args, "experiment_id", true, &exp_id, &eb)) ||
+        (e = jx_str(req->args, "format", false, &format, &eb)) ||
+        (e = jx_str(req->args, "filter", false, &filter, &eb)))
+        return h_fail(res, e, &eb);
+    enum export_format f;
+    if (!format || strcmp(format, "csv") == 0)
+        f = EXPORT_CSV;
+    else if (strcmp(format, "json") == 0)
+        f = EXPORT_JSON;
+    else
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "Invalid format '%.32s': expected 'csv' or "
+                              "'json'",
+                              format),
+                      &eb);
+    struct experiment x;
+    if ((e = store_experiment_get(req->app->store, exp_id, &x, &eb)))
+        return h_fail(res, e, &eb);
+    experiment_cleanup(&x);
+    /* A bad filter must be a 400 before the 200 header goes out. */
+    struct search_args probe = {
+        .filter = filter, .view = VIEW_ACTIVE_ONLY, .max_results = 1};
+    struct run *runs;
+    size_t n;
+    bool more;
+    if ((e = store_runs_search(req->app->store, &exp_id, 1, &probe, &runs, &n,
+                               &more, &eb)))
+        return h_fail(res, e, &eb);
+    runs_free(runs, n);
+    struct export_state *st = calloc(1, sizeof(*st));
+    if (!st || (filter && !(st->filter = strdup(filter)))) {
+        free(st);
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    }
+    st->store = req->app->store;
+    st->experiment_id = exp_id;
+    st->format = f;
+    res->status = 200;
+    res->content_type =
+        f == EXPORT_CSV ? "text/csv; charset=utf-8" : "application/json";
+    res->content_disposition = f == EXPORT_CSV
+                                   ? "attachment; filename=\"runs.csv\""
+                                   : "attachment; filename=\"runs.json\"";
+    res->stream.next = export_next;
+    res->stream.state = st;
+    res->stream.free_state = export_free;
+    return H_DONE;
+}
