@@ -31,7 +31,9 @@ struct response;
 struct request {
     const char *method;
     const char *path;
-    cJSON *args; /* body object, or the query string as an object */
+    cJSON *args;      /* body object, or the query string as an object */
+    const char *body; /* the raw body of ROUTE_RAW_BODY routes, NUL-ended */
+    size_t body_len;
     struct app *app;
 
     /* set by a handler returning H_PENDING */

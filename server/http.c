@@ -297,7 +297,7 @@ static enum srv_err build_args(struct http_req *hr, bool is_post,
         return SRV_E_NOMEM;
     int n = MHD_get_connection_values(hr->conn, MHD_GET_ARGUMENT_KIND,
                                       add_query_arg, obj);
-    if (n == 0 && hr->body.len) {
+    if (n == 0 && hr->body.len && strcmp(hr->req.method, "GET") == 0) {
         /* A GET without a query string may carry a JSON body (MLflow). */
         cJSON_Delete(obj);
         return jx_parse_body(hr->body.buf, hr->body.len, &hr->req.args, eb);
@@ -335,7 +335,8 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
                                 const char *method)
 {
     handler_fn handler = NULL;
-    switch (route_match(url, method, &handler)) {
+    unsigned flags = 0;
+    switch (route_match_flags(url, method, &handler, &flags)) {
     case ROUTE_STATIC:
         if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
             return respond_error(hr, SRV_E_METHOD_NOT_ALLOWED,
@@ -356,9 +357,14 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
         break;
     }
     struct errbuf eb;
-    enum srv_err e = build_args(hr, strcmp(method, "POST") == 0, &eb);
+    bool raw = flags & ROUTE_RAW_BODY;
+    enum srv_err e = build_args(hr, strcmp(method, "POST") == 0 && !raw, &eb);
     if (e)
         return respond_error(hr, e, eb.msg);
+    if (raw) {
+        hr->req.body = hr->body.buf ? hr->body.buf : "";
+        hr->req.body_len = hr->body.len;
+    }
     if (handler(&hr->req, &hr->res) == H_DONE)
         return queue_response(hr);
 

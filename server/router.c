@@ -12,56 +12,58 @@ struct route {
     const char *name; /* path after the prefix */
     unsigned methods;
     handler_fn fn;
+    unsigned flags; /* enum route_flag */
 };
 
 #define GET ROUTE_GET
 #define POST ROUTE_POST
 
 static const struct route mlflow_routes[] = {
-    {"experiments/create", POST, h_experiments_create},
-    {"experiments/get", GET, h_experiments_get},
-    {"experiments/get-by-name", GET, h_experiments_get_by_name},
-    {"experiments/search", GET | POST, h_experiments_search},
-    {"experiments/list", GET, h_experiments_list},
-    {"experiments/update", POST, h_experiments_update},
-    {"experiments/delete", POST, h_experiments_delete},
-    {"experiments/restore", POST, h_experiments_restore},
-    {"experiments/set-experiment-tag", POST, h_experiments_set_tag},
-    {"experiments/delete-experiment-tag", POST, h_experiments_delete_tag},
-    {"runs/create", POST, h_runs_create},
-    {"runs/get", GET, h_runs_get},
-    {"runs/update", POST, h_runs_update},
-    {"runs/delete", POST, h_runs_delete},
-    {"runs/restore", POST, h_runs_restore},
-    {"runs/search", POST, h_runs_search},
-    {"runs/log-metric", POST, h_runs_log_metric},
-    {"runs/log-parameter", POST, h_runs_log_parameter},
-    {"runs/set-tag", POST, h_runs_set_tag},
-    {"runs/delete-tag", POST, h_runs_delete_tag},
-    {"runs/log-batch", POST, h_runs_log_batch},
-    {"runs/log-inputs", POST, h_runs_log_inputs},
-    {"runs/log-model", POST, h_runs_log_model},
-    {"metrics/get-history", GET, h_metrics_get_history},
+    {"experiments/create", POST, h_experiments_create, 0},
+    {"experiments/get", GET, h_experiments_get, 0},
+    {"experiments/get-by-name", GET, h_experiments_get_by_name, 0},
+    {"experiments/search", GET | POST, h_experiments_search, 0},
+    {"experiments/list", GET, h_experiments_list, 0},
+    {"experiments/update", POST, h_experiments_update, 0},
+    {"experiments/delete", POST, h_experiments_delete, 0},
+    {"experiments/restore", POST, h_experiments_restore, 0},
+    {"experiments/set-experiment-tag", POST, h_experiments_set_tag, 0},
+    {"experiments/delete-experiment-tag", POST, h_experiments_delete_tag, 0},
+    {"runs/create", POST, h_runs_create, 0},
+    {"runs/get", GET, h_runs_get, 0},
+    {"runs/update", POST, h_runs_update, 0},
+    {"runs/delete", POST, h_runs_delete, 0},
+    {"runs/restore", POST, h_runs_restore, 0},
+    {"runs/search", POST, h_runs_search, 0},
+    {"runs/log-metric", POST, h_runs_log_metric, 0},
+    {"runs/log-parameter", POST, h_runs_log_parameter, 0},
+    {"runs/set-tag", POST, h_runs_set_tag, 0},
+    {"runs/delete-tag", POST, h_runs_delete_tag, 0},
+    {"runs/log-batch", POST, h_runs_log_batch, 0},
+    {"runs/log-inputs", POST, h_runs_log_inputs, 0},
+    {"runs/log-model", POST, h_runs_log_model, 0},
+    {"metrics/get-history", GET, h_metrics_get_history, 0},
     {"metrics/get-history-bulk-interval", GET,
-     h_metrics_get_history_bulk_interval},
-    {"metrics/get-history-bulk", GET, h_metrics_get_history_bulk},
-    {"artifacts/list", GET, h_artifacts_list},
+     h_metrics_get_history_bulk_interval, 0},
+    {"metrics/get-history-bulk", GET, h_metrics_get_history_bulk, 0},
+    {"artifacts/list", GET, h_artifacts_list, 0},
 };
 
 static const struct route greentrack_routes[] = {
-    {"runs/heartbeat", POST, h_runs_heartbeat},
-    {"runs/log-energy", POST, h_runs_log_energy},
-    {"runs/carbon", GET, h_runs_carbon},
-    {"intensity", GET, h_intensity},
-    {"runs/energy", GET, h_runs_energy},
-    {"runs/export", GET, h_runs_export},
-    {"leaderboard", GET, h_leaderboard},
-    {"experiments/summary", GET, h_experiments_summary},
+    {"runs/heartbeat", POST, h_runs_heartbeat, 0},
+    {"runs/log-energy", POST, h_runs_log_energy, 0},
+    {"runs/carbon", GET, h_runs_carbon, 0},
+    {"intensity", GET, h_intensity, 0},
+    {"runs/energy", GET, h_runs_energy, 0},
+    {"runs/export", GET, h_runs_export, 0},
+    {"leaderboard", GET, h_leaderboard, 0},
+    {"experiments/summary", GET, h_experiments_summary, 0},
+    {"import/codecarbon", POST, h_import_codecarbon, ROUTE_RAW_BODY},
 };
 
 static const struct route root_routes[] = {
-    {"health", GET, h_health},
-    {"version", GET, h_version},
+    {"health", GET, h_health, 0},
+    {"version", GET, h_version, 0},
 };
 
 static const char *const mlflow_prefixes[] = {"/api/2.0/mlflow/",
@@ -78,7 +80,7 @@ static unsigned method_bit(const char *method)
 
 static enum route_result lookup(const struct route *table, size_t n,
                                 const char *name, unsigned bit,
-                                handler_fn *handler)
+                                handler_fn *handler, unsigned *flags)
 {
     for (size_t i = 0; i < n; i++) {
         if (strcmp(table[i].name, name) != 0)
@@ -86,6 +88,7 @@ static enum route_result lookup(const struct route *table, size_t n,
         if (!(table[i].methods & bit))
             return ROUTE_BAD_METHOD;
         *handler = table[i].fn;
+        *flags = table[i].flags;
         return ROUTE_FOUND;
     }
     return ROUTE_NOT_FOUND;
@@ -94,6 +97,14 @@ static enum route_result lookup(const struct route *table, size_t n,
 enum route_result route_match(const char *path, const char *method,
                               handler_fn *handler)
 {
+    unsigned flags;
+    return route_match_flags(path, method, handler, &flags);
+}
+
+enum route_result route_match_flags(const char *path, const char *method,
+                                    handler_fn *handler, unsigned *flags)
+{
+    *flags = 0;
     unsigned bit = method_bit(method);
     for (size_t i = 0; i < sizeof(mlflow_prefixes) / sizeof(*mlflow_prefixes);
          i++) {
@@ -101,17 +112,18 @@ enum route_result route_match(const char *path, const char *method,
         if (strncmp(path, mlflow_prefixes[i], plen) == 0)
             return lookup(mlflow_routes,
                           sizeof(mlflow_routes) / sizeof(*mlflow_routes),
-                          path + plen, bit, handler);
+                          path + plen, bit, handler, flags);
     }
     static const char greentrack_prefix[] = "/api/2.0/greentrack/";
     if (strncmp(path, greentrack_prefix, sizeof(greentrack_prefix) - 1) == 0)
         return lookup(greentrack_routes,
                       sizeof(greentrack_routes) / sizeof(*greentrack_routes),
-                      path + sizeof(greentrack_prefix) - 1, bit, handler);
+                      path + sizeof(greentrack_prefix) - 1, bit, handler,
+                      flags);
     if (strncmp(path, "/api/", 5) == 0 || strncmp(path, "/ajax-api/", 10) == 0)
         return ROUTE_NOT_FOUND;
     enum route_result r =
         lookup(root_routes, sizeof(root_routes) / sizeof(*root_routes),
-               path + 1, bit, handler);
+               path + 1, bit, handler, flags);
     return r == ROUTE_NOT_FOUND ? ROUTE_STATIC : r;
 }

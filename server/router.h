@@ -11,6 +11,10 @@
 
 enum route_method { ROUTE_GET = 1, ROUTE_POST = 2 };
 
+/* Route flags: ROUTE_RAW_BODY routes take a non-JSON POST body (a CSV
+ * upload) in request.body, and their arguments from the query string. */
+enum route_flag { ROUTE_RAW_BODY = 1 };
+
 enum route_result {
     ROUTE_FOUND,
     ROUTE_NOT_FOUND,  /* an API path nobody serves: 404 JSON */
@@ -22,5 +26,10 @@ enum route_result {
  * '*handler' is set. */
 enum route_result route_match(const char *path, const char *method,
                               handler_fn *handler);
+
+/* route_match, also giving the route's flags ('*flags' set on
+ * ROUTE_FOUND). */
+enum route_result route_match_flags(const char *path, const char *method,
+                                    handler_fn *handler, unsigned *flags);
 
 #endif

@@ -1316,6 +1316,18 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         return w_run_heartbeat(c, w);
     case SW_RUN_LOG_ENERGY:
         return w_run_log_energy(st, w);
+    case SW_MULTI:
+        /* One savepoint covers them all: the first failure undoes every
+         * one. Each sub-write reports in its own result and err. */
+        for (size_t i = 0; i < w->n_subs; i++) {
+            struct store_write *sw = &w->subs[i];
+            sw->result = exec_write(st, sw);
+            if (sw->result != SRV_OK) {
+                w->err = sw->err;
+                return sw->result;
+            }
+        }
+        return SRV_OK;
     }
     return err_set(&w->err, SRV_E_INTERNAL, "unknown write");
 }

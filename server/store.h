@@ -97,7 +97,8 @@ enum store_write_kind {
     SW_RUN_LOG_INPUTS,
     SW_RUN_LOG_MODEL,
     SW_RUN_HEARTBEAT,
-    SW_RUN_LOG_ENERGY
+    SW_RUN_LOG_ENERGY,
+    SW_MULTI /* 'subs' in order, all or nothing (imports) */
 };
 
 struct store_write {
@@ -128,6 +129,8 @@ struct store_write {
     const char *model_json; /* log-model: one JSON object */
     struct energy_sample_in *samples;
     size_t n_samples;
+    struct store_write *subs; /* SW_MULTI */
+    size_t n_subs;
     bool single_param; /* log-parameter's error message wording */
 
     /* outputs, valid in 'done' */

@@ -49,6 +49,7 @@ HANDLER(h_runs_carbon);
 HANDLER(h_intensity);
 HANDLER(h_runs_energy);
 HANDLER(h_runs_export);
+HANDLER(h_import_codecarbon);
 HANDLER(h_leaderboard);
 HANDLER(h_experiments_summary);
 
