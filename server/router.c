@@ -61,6 +61,12 @@ static const struct route greentrack_routes[] = {
     {"import/codecarbon", POST, h_import_codecarbon, ROUTE_RAW_BODY},
 };
 
+static const struct route codecarbon_routes[] = {
+    {"experiments", POST, h_cc_experiments, 0},
+    {"runs", POST, h_cc_runs, 0},
+    {"emissions", POST, h_cc_emissions, 0},
+};
+
 static const struct route root_routes[] = {
     {"health", GET, h_health, 0},
     {"version", GET, h_version, 0},
@@ -120,6 +126,11 @@ enum route_result route_match_flags(const char *path, const char *method,
                       sizeof(greentrack_routes) / sizeof(*greentrack_routes),
                       path + sizeof(greentrack_prefix) - 1, bit, handler,
                       flags);
+    static const char cc_prefix[] = "/codecarbon/";
+    if (strncmp(path, cc_prefix, sizeof(cc_prefix) - 1) == 0)
+        return lookup(codecarbon_routes,
+                      sizeof(codecarbon_routes) / sizeof(*codecarbon_routes),
+                      path + sizeof(cc_prefix) - 1, bit, handler, flags);
     if (strncmp(path, "/api/", 5) == 0 || strncmp(path, "/ajax-api/", 10) == 0)
         return ROUTE_NOT_FOUND;
     enum route_result r =

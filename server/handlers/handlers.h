@@ -50,6 +50,9 @@ HANDLER(h_intensity);
 HANDLER(h_runs_energy);
 HANDLER(h_runs_export);
 HANDLER(h_import_codecarbon);
+HANDLER(h_cc_experiments);
+HANDLER(h_cc_runs);
+HANDLER(h_cc_emissions);
 HANDLER(h_leaderboard);
 HANDLER(h_experiments_summary);
 

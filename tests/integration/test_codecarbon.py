@@ -106,3 +106,67 @@ class CodeCarbonImportTests(ServerTestCase):
             with self.subTest(body=body):
                 self.assertBadParam(self.upload(exp, body))
         self.assertNotFound(self.upload("98765", read("emissions_v2.csv")))
+
+
+class CodeCarbonApiTests(ServerTestCase):
+    """What CodeCarbon's tracker sends with api_endpoint=<server>/codecarbon."""
+
+    def cc(self, path, body):
+        return self.post("/codecarbon/" + path, body)
+
+    def test_tracker_sequence(self):
+        name = "cc-%s" % uuid.uuid4()
+        r = self.cc("experiments", {"name": name, "description": "d",
+                                    "project_id": str(uuid.uuid4())})
+        self.assertEqual(r.status, 201)
+        exp = r.body["id"]
+        again = self.cc("experiments", {"name": name})
+        self.assertEqual((again.status, again.body["id"]), (201, exp))
+        run = self.cc("runs", {
+            "timestamp": "2026-03-02T10:00:00+00:00", "experiment_id": exp,
+            "os": "Linux", "python_version": "3.11.7",
+            "codecarbon_version": "3.2.1", "cpu_count": 16,
+            "cpu_model": "AMD EPYC", "gpu_count": 1, "gpu_model": "A100",
+            "ram_total_size": 62.8, "tracking_mode": "machine"})
+        self.assertEqual(run.status, 201)
+        run_uuid = run.body["id"]
+        self.assertEqual(str(uuid.UUID(run_uuid)), run_uuid)
+        rid = run_uuid.replace("-", "")
+        for energy, co2 in ((0.010, 0.004), (0.020, 0.006)):
+            e = self.cc("emissions", {
+                "timestamp": "2026-03-02T10:05:00+00:00", "run_id": run_uuid,
+                "duration": 60, "emissions_sum": co2, "emissions_rate": 1e-4,
+                "cpu_power": 40, "gpu_power": 200, "ram_power": 5,
+                "cpu_energy": energy / 2, "gpu_energy": energy / 2,
+                "ram_energy": 0, "energy_consumed": energy})
+            self.assertEqual(e.status, 201)
+            self.assertEqual(str(uuid.UUID(e.body)), e.body)
+        c = self.ok(self.get(GT + "runs/carbon", {"run_id": rid}))
+        self.assertEqual(c["samples"], 2)
+        self.assertAlmostEqual(c["energy_kwh"], 0.030, places=9)
+        self.assertAlmostEqual(c["co2_g"], 10.0, places=6)
+        info = self.get_run(rid)["info"]
+        self.assertEqual(info["experiment_id"], exp)
+        self.assertEqual(info["status"], "RUNNING")
+        self.assertIn("end_time", info)
+        tags = {t["key"]: t["value"]
+                for t in self.get_run(rid)["data"]["tags"]}
+        self.assertEqual(tags["codecarbon.cpu_model"], "AMD EPYC")
+
+    def test_uuid_experiments_and_errors(self):
+        unknown = str(uuid.uuid4())
+        self.assertNotFound(self.cc("runs", {"experiment_id": unknown}))
+        # the UUID CodeCarbon was configured with names an experiment
+        self.assertEqual(self.cc("experiments",
+                                 {"name": "codecarbon " + unknown}).status,
+                         201)
+        run = self.cc("runs", {"experiment_id": unknown})
+        self.assertEqual(run.status, 201)
+        self.assertBadParam(self.cc("emissions", {
+            "run_id": run.body["id"], "duration": 0, "energy_consumed": 1}))
+        self.assertBadParam(self.cc("emissions", {"run_id": "not-a-uuid",
+                                                  "duration": 5}))
+        self.assertNotFound(self.cc("emissions", {
+            "run_id": str(uuid.uuid4()), "duration": 5,
+            "energy_consumed": 0.1, "emissions_sum": 0.01}))
+        self.assertBadParam(self.cc("experiments", {}))
