@@ -80,6 +80,15 @@ void carbon_intensity_lookup(const struct carbon_location *loc,
              "world average (location unknown)");
 }
 
+const char *carbon_country_name(const char *iso3)
+{
+    for (size_t i = 0; given(iso3) && i < carbon_countries_count; i++) {
+        if (strcasecmp(carbon_countries[i].iso3, iso3) == 0)
+            return carbon_countries[i].name;
+    }
+    return NULL;
+}
+
 double carbon_pue_for(const char *pue_tag, const char *cloud_provider,
                       double default_pue, const char **source)
 {

@@ -38,6 +38,10 @@ struct carbon_intensity {
 void carbon_intensity_lookup(const struct carbon_location *loc,
                              struct carbon_intensity *out);
 
+/* The country's name in the intensity table ("France" for "FRA"), or
+ * NULL. Static storage. */
+const char *carbon_country_name(const char *iso3);
+
 /* The PUE for a run: its greentrack.pue tag when it is a number in
  * [1, 5], else the cloud provider's default from the table, else
  * 'default_pue'. '*source' (static) names which. */

@@ -5,18 +5,23 @@
  * filter, with its params, latest metrics, energy and CO2, streamed page
  * by page so an export of 100,000 runs never sits in memory at once. The
  * CSV has one column per param (param.<key>) and metric (metric.<key>)
- * of the experiment, found before the first row.
+ * of the experiment, found before the first row. format=codecarbon writes
+ * CodeCarbon's emissions.csv columns instead (its energies include PUE),
+ * so CodeCarbon's dashboards and notebooks read greentrack runs.
  */
+#include "carbon.h"
 #include "handlers.h"
 #include "jsonx.h"
 #include "render.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EXPORT_PAGE 500
 
-enum export_format { EXPORT_CSV, EXPORT_JSON };
+enum export_format { EXPORT_CSV, EXPORT_JSON, EXPORT_CODECARBON };
 
 struct export_state {
     struct store *store;
@@ -24,6 +29,7 @@ struct export_state {
     char *filter;
     enum export_format format;
     int64_t offset;
+    char *experiment_name;
     bool header_done, finished;
     size_t emitted;
     char **params, **metrics; /* CSV columns */
@@ -41,6 +47,7 @@ static void export_free(void *p)
 {
     struct export_state *x = p;
     free(x->filter);
+    free(x->experiment_name);
     free_keys(x->params, x->n_params);
     free_keys(x->metrics, x->n_metrics);
     free(x);
@@ -198,6 +205,113 @@ static void json_row(const struct run *r, struct strbuf *sb)
     strbuf_append_char(sb, '}');
 }
 
+/*---- CodeCarbon's emissions.csv ----*/
+
+static const char codecarbon_header[] =
+    "timestamp,project_name,run_id,experiment_id,duration,emissions,"
+    "emissions_rate,cpu_power,gpu_power,ram_power,cpu_energy,gpu_energy,"
+    "ram_energy,energy_consumed,country_name,country_iso_code,region,"
+    "cloud_provider,cloud_region,os,python_version,codecarbon_version,"
+    "cpu_count,cpu_model,gpu_count,gpu_model,longitude,latitude,"
+    "ram_total_size,tracking_mode,on_cloud,pue\r\n";
+
+static const char *tag_of(const struct run *r, const char *key)
+{
+    const struct kv *t = find_kv(r->tags, r->n_tags, key);
+    return t ? t->value : NULL;
+}
+
+static void csv_opt(struct strbuf *sb, const char *v)
+{
+    strbuf_append_char(sb, ',');
+    if (v)
+        csv_field(sb, v);
+}
+
+static void csv_num(struct strbuf *sb, double v)
+{
+    strbuf_append_char(sb, ',');
+    strbuf_append_json_double(sb, v);
+}
+
+/* One emissions.csv row for a run with energy (others are skipped:
+ * CodeCarbon has no row without a measurement). */
+static void codecarbon_row(struct export_state *x, const struct run *r,
+                           struct strbuf *sb)
+{
+    struct run_carbon rc;
+    struct errbuf eb;
+    if (store_run_carbon(x->store, r->run_id, &rc, &eb) != SRV_OK)
+        return;
+    if (!rc.has_energy) {
+        run_carbon_cleanup(&rc);
+        return;
+    }
+    struct carbon_run_input in = {
+        .energy = {rc.plain_j, rc.measured_j, rc.measured_gj},
+        .location = {rc.country, rc.region, rc.cloud_provider, rc.cloud_region},
+        .pue_tag = rc.pue_tag,
+        .default_pue = store_default_pue(x->store),
+    };
+    struct carbon_run_result res;
+    carbon_account(&in, &res);
+    int64_t end = r->end_time ? r->end_time : rc.last_end;
+    int64_t start = r->end_time ? r->start_time : rc.first_start;
+    double duration = end > start ? (double)(end - start) / 1000.0 : 0.0;
+    double kg = res.co2_g / 1000.0;
+    time_t secs = (time_t)(end / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char ts[32];
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    char uuid[40];
+    snprintf(uuid, sizeof(uuid), "%.8s-%.4s-%.4s-%.4s-%.12s", r->run_id,
+             r->run_id + 8, r->run_id + 12, r->run_id + 16, r->run_id + 20);
+    strbuf_append_str(sb, ts);
+    csv_opt(sb, x->experiment_name);
+    csv_opt(sb, uuid);
+    strbuf_append_char(sb, ',');
+    strbuf_append_i64(sb, r->experiment_id);
+    csv_num(sb, duration);
+    csv_num(sb, kg);
+    csv_num(sb, duration > 0 ? kg / duration : 0.0);
+    csv_num(sb, duration > 0 ? rc.cpu_j / duration : 0.0);
+    csv_num(sb, duration > 0 ? rc.gpu_j / duration : 0.0);
+    csv_num(sb, duration > 0 ? rc.ram_j / duration : 0.0);
+    csv_num(sb, rc.cpu_j / CARBON_J_PER_KWH * res.pue);
+    csv_num(sb, rc.gpu_j / CARBON_J_PER_KWH * res.pue);
+    csv_num(sb, rc.ram_j / CARBON_J_PER_KWH * res.pue);
+    csv_num(sb, res.facility_energy_kwh);
+    csv_opt(sb, carbon_country_name(rc.country));
+    csv_opt(sb, rc.country);
+    csv_opt(sb, rc.region);
+    csv_opt(sb, rc.cloud_provider);
+    csv_opt(sb, rc.cloud_region);
+    csv_opt(sb, tag_of(r, "greentrack.host.os")
+                    ? tag_of(r, "greentrack.host.os")
+                    : tag_of(r, "codecarbon.os"));
+    csv_opt(sb, tag_of(r, "codecarbon.python_version"));
+    csv_opt(sb, tag_of(r, "codecarbon.codecarbon_version"));
+    csv_opt(sb, tag_of(r, "codecarbon.cpu_count"));
+    csv_opt(sb, tag_of(r, "greentrack.host.cpu")
+                    ? tag_of(r, "greentrack.host.cpu")
+                    : tag_of(r, "codecarbon.cpu_model"));
+    csv_opt(sb, tag_of(r, "greentrack.host.gpus")
+                    ? tag_of(r, "greentrack.host.gpus")
+                    : tag_of(r, "codecarbon.gpu_count"));
+    csv_opt(sb, tag_of(r, "codecarbon.gpu_model"));
+    strbuf_append_str(sb, ",,"); /* longitude, latitude: never recorded */
+    csv_opt(sb, tag_of(r, "greentrack.host.ram_gb")
+                    ? tag_of(r, "greentrack.host.ram_gb")
+                    : tag_of(r, "codecarbon.ram_total_size"));
+    csv_opt(sb,
+            rc.scopes && strstr(rc.scopes, "process") ? "process" : "machine");
+    csv_opt(sb, rc.cloud_provider ? "Y" : "N");
+    csv_num(sb, res.pue);
+    strbuf_append_str(sb, "\r\n");
+    run_carbon_cleanup(&rc);
+}
+
 /* The stream's generator: the header (and CSV columns) first, then one
  * page of runs per call. */
 static bool export_next(void *state, struct strbuf *out, bool *failed)
@@ -210,6 +324,10 @@ static bool export_next(void *state, struct strbuf *out, bool *failed)
         x->header_done = true;
         if (x->format == EXPORT_JSON) {
             strbuf_append_str(out, "{\"runs\":[");
+            return true;
+        }
+        if (x->format == EXPORT_CODECARBON) {
+            strbuf_append_str(out, codecarbon_header);
             return true;
         }
         if (store_experiment_keys(x->store, x->experiment_id, STORE_PARAM_KEYS,
@@ -237,6 +355,8 @@ static bool export_next(void *state, struct strbuf *out, bool *failed)
     for (size_t i = 0; i < n; i++) {
         if (x->format == EXPORT_CSV) {
             csv_row(x, &runs[i], out);
+        } else if (x->format == EXPORT_CODECARBON) {
+            codecarbon_row(x, &runs[i], out);
         } else {
             if (x->emitted)
                 strbuf_append_char(out, ',');
@@ -269,17 +389,22 @@ enum handler_result h_runs_export(struct request *req, struct response *res)
         f = EXPORT_CSV;
     else if (strcmp(format, "json") == 0)
         f = EXPORT_JSON;
+    else if (strcmp(format, "codecarbon") == 0)
+        f = EXPORT_CODECARBON;
     else
         return h_fail(res,
                       err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                              "Invalid format '%.32s': expected 'csv' or "
-                              "'json'",
+                              "Invalid format '%.32s': expected 'csv', "
+                              "'json' or 'codecarbon'",
                               format),
                       &eb);
     struct experiment x;
     if ((e = store_experiment_get(req->app->store, exp_id, &x, &eb)))
         return h_fail(res, e, &eb);
+    char *exp_name = strdup(x.name);
     experiment_cleanup(&x);
+    if (!exp_name)
+        return h_fail(res, SRV_E_NOMEM, NULL);
     /* A bad filter must be a 400 before the 200 header goes out. */
     struct search_args probe = {
         .filter = filter, .view = VIEW_ACTIVE_ONLY, .max_results = 1};
@@ -287,23 +412,28 @@ enum handler_result h_runs_export(struct request *req, struct response *res)
     size_t n;
     bool more;
     if ((e = store_runs_search(req->app->store, &exp_id, 1, &probe, &runs, &n,
-                               &more, &eb)))
+                               &more, &eb))) {
+        free(exp_name);
         return h_fail(res, e, &eb);
+    }
     runs_free(runs, n);
     struct export_state *st = calloc(1, sizeof(*st));
     if (!st || (filter && !(st->filter = strdup(filter)))) {
         free(st);
+        free(exp_name);
         return h_fail(res, SRV_E_NOMEM, NULL);
     }
+    st->experiment_name = exp_name;
     st->store = req->app->store;
     st->experiment_id = exp_id;
     st->format = f;
     res->status = 200;
     res->content_type =
-        f == EXPORT_CSV ? "text/csv; charset=utf-8" : "application/json";
-    res->content_disposition = f == EXPORT_CSV
-                                   ? "attachment; filename=\"runs.csv\""
-                                   : "attachment; filename=\"runs.json\"";
+        f == EXPORT_JSON ? "application/json" : "text/csv; charset=utf-8";
+    res->content_disposition =
+        f == EXPORT_JSON         ? "attachment; filename=\"runs.json\""
+        : f == EXPORT_CODECARBON ? "attachment; filename=\"emissions.csv\""
+                                 : "attachment; filename=\"runs.csv\"";
     res->stream.next = export_next;
     res->stream.state = st;
     res->stream.free_state = export_free;

@@ -108,6 +108,44 @@ class CodeCarbonImportTests(ServerTestCase):
         self.assertNotFound(self.upload("98765", read("emissions_v2.csv")))
 
 
+class CodeCarbonExportTests(ServerTestCase):
+    def test_round_trip_through_codecarbon_columns(self):
+        import csv
+        import io
+        exp = self.create_experiment()
+        text = read("emissions_v3.csv")
+        ids = [str(uuid.uuid4()) for _ in range(2)]
+        for old, new in zip((b"5F3C2A10-9B7E-4C1D-8A2B-0123456789AB",
+                             b"7d1e0c42-5a6b-4f3e-9d8c-abcdefabcdef"), ids):
+            text = text.replace(old, new.encode())
+        self.ok(self.client.request(
+            "POST", GT + "import/codecarbon?experiment_id=%s" % exp,
+            body=text, headers={"Content-Type": "text/csv"}))
+        self.create_run(exp)  # a run without energy: no CodeCarbon row
+        r = self.get(GT + "runs/export", {"experiment_id": exp,
+                                          "format": "codecarbon"})
+        self.assertEqual(r.status, 200)
+        self.assertIn("emissions.csv", r.headers["content-disposition"])
+        rows = {x["run_id"]: x for x in
+                csv.DictReader(io.StringIO(r.raw.decode("utf-8")))}
+        self.assertEqual(set(rows), set(ids))
+        a, b = rows[ids[0]], rows[ids[1]]
+        self.assertAlmostEqual(float(a["emissions"]), 0.0672468, places=9)
+        self.assertAlmostEqual(float(a["energy_consumed"]), 0.30190,
+                               places=9)
+        self.assertAlmostEqual(float(a["duration"]), 3600.5)
+        self.assertEqual(a["timestamp"], "2026-03-02T10:15:30")
+        self.assertEqual((a["country_name"], a["country_iso_code"]),
+                         ("France", "FRA"))
+        self.assertEqual(a["cpu_model"], "AMD EPYC 7B13 64-Core Processor")
+        self.assertEqual((a["on_cloud"], a["tracking_mode"]),
+                         ("N", "machine"))
+        # CodeCarbon's energies include PUE: 1.12 here
+        self.assertAlmostEqual(float(b["energy_consumed"]), 0.018, places=9)
+        self.assertAlmostEqual(float(b["pue"]), 1.12)
+        self.assertEqual((b["on_cloud"], b["cloud_region"]), ("Y", "us-west1"))
+
+
 class CodeCarbonApiTests(ServerTestCase):
     """What CodeCarbon's tracker sends with api_endpoint=<server>/codecarbon."""
 
