@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT
  *
- * test_carbon: the carbon arithmetic and the compiled-in tables: lookup
+ * test_carbon_model: the carbon arithmetic and the compiled-in tables: lookup
  * order (cloud region, sub-national, country, world), PUE resolution, and
  * joules to kWh to grams on hand-computed inputs.
  */
@@ -76,5 +76,5 @@ int main(void)
     CHECK_NEAR(r.energy_kwh, 2.0, 1e-12);
     CHECK_NEAR(r.facility_energy_kwh, 2.4, 1e-12);
     CHECK_NEAR(r.co2_g, 2.0 * 661.926 * 1.2, 1e-9);
-    TEST_MAIN_END("test_carbon");
+    TEST_MAIN_END("test_carbon_model");
 }
