@@ -51,6 +51,26 @@ if [ "$TESTS" = all ] || [ "$TESTS" = integration ]; then
         [ -f "$t" ] || continue
         run_suite "$(basename "$t" .mjs)" node "$t"
     done
+    # libgreentrack's C integration tests (tests/integration/itest_*.c)
+    for t in "$BUILD"/tests/itest_*; do
+        [ -x "$t" ] || continue
+        run_suite "$(basename "$t")" "$t"
+    done
+fi
+# The web UI in headless Chromium (tests/browser/test_*.mjs); TESTS=browser
+# runs only these.
+if [ "$TESTS" = all ] || [ "$TESTS" = browser ]; then
+    for t in tests/browser/test_*.mjs; do
+        [ -f "$t" ] || continue
+        run_suite "$(basename "$t" .mjs)" node "$t"
+    done
+fi
+# TESTS=client-unit: only libgreentrack's unit tests (make tsan runs them)
+if [ "$TESTS" = client-unit ]; then
+    for t in "$BUILD"/tests/test_client_*; do
+        [ -x "$t" ] || continue
+        run_suite "$(basename "$t")" "$t"
+    done
 fi
 
 passed=$(grep -aE '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed' "$log" | awk '{s+=$2} END {print s+0}')

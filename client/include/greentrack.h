@@ -20,7 +20,15 @@
  * queue and return; one worker thread per client talks to the server over
  * a reused keep-alive connection, retries with backoff, and moves records
  * to an append-only spool file when the server cannot be reached. The
- * library never prints, aborts, calls exit() or raises signals.
+ * library never prints, aborts, calls exit() or raises signals (except
+ * re-raising a handled signal, see gt_install_exit_handlers).
+ *
+ * WHAT CAN BE LOST. Nothing through server outages of any length, server
+ * restarts, gt_run_end, gt_client_free, exit() or a handled signal (within
+ * the flush timeout, what is not sent is spooled). A SIGKILL of the
+ * logging process itself loses what was still in memory: at most about
+ * one flush interval of records (the spool is written without fsync, so
+ * it survives the process, not a power loss).
  */
 #ifndef GT_H
 #define GT_H
@@ -96,7 +104,8 @@ typedef void (*gt_log_fn)(void *userdata, gt_log_level level,
 
 /* Counters since gt_client_new (records = one param, tag or metric point). */
 typedef struct gt_stats {
-    uint64_t sent;     /* records the server acknowledged */
+    uint64_t sent;     /* records the server acknowledged (replayed ones
+                          included) */
     uint64_t spooled;  /* records written to the spool (server unreachable) */
     uint64_t replayed; /* spooled records later acknowledged by the server */
     uint64_t dropped;  /* records refused with GT_E_QUEUE_FULL or rejected
@@ -148,8 +157,11 @@ GT_API const char *gt_strerror(gt_status status);
 GT_API void gt_client_stats(const gt_client *client, gt_stats *out);
 
 /* Waits until everything enqueued so far is acknowledged by the server or
- * written to the spool. GT_OK, GT_E_TIMEOUT (still queued; nothing lost),
- * GT_E_CLOSED. timeout_ms < 0 waits forever. Since 0.1.0. */
+ * written to the spool (retries last at most half the flush timeout, at
+ * most 2 s, before records are spooled; spooled records are replayed by
+ * the worker once the server answers again). GT_OK, GT_E_TIMEOUT (still
+ * queued; nothing lost), GT_E_CLOSED. timeout_ms < 0 waits forever.
+ * Since 0.1.0. */
 GT_API gt_status gt_flush(gt_client *client, int timeout_ms);
 
 /*---- runs ----*/
@@ -167,8 +179,17 @@ GT_API gt_status gt_run_start(gt_client *client, const char *experiment_name,
 GT_API gt_status gt_run_attach(gt_client *client, const char *run_id,
                                gt_run **out);
 
-/* 32 lowercase hex characters, owned by the run. Since 0.1.0. */
+/* 32 lowercase hex characters, owned by the run. Since 0.1.0.
+ * This is always the id the client chose (for an attached run, the id
+ * given to gt_run_attach), even against a plain MLflow server that ignores
+ * it and creates the run under an id of its own; see gt_run_server_id. */
 GT_API const char *gt_run_id(const gt_run *run);
+
+/* The id the server knows the run by, owned by the run: gt_run_id's on a
+ * greentrack server, the server's own id on a plain MLflow server. NULL
+ * until the worker has created the run on the server (gt_flush first to
+ * wait for it); once set it never changes. Since 0.1.0. */
+GT_API const char *gt_run_server_id(const gt_run *run);
 
 /* Logging: copy, enqueue, return. GT_OK, GT_E_INVALID (bad key or value),
  * GT_E_QUEUE_FULL (dropped and counted), GT_E_NOMEM, GT_E_CLOSED.
@@ -184,7 +205,10 @@ GT_API gt_status gt_set_tag(gt_run *run, const char *key, const char *value);
 /* Flushes the run's records (within the flush timeout), records its end
  * time and status, and frees 'run'. GT_OK, or GT_E_TIMEOUT when the
  * server was not reached in time (the end is spooled and replayed later);
- * 'run' is freed in every case. NULL is GT_E_INVALID. Since 0.1.0. */
+ * 'run' is freed in every case. NULL is GT_E_INVALID; GT_E_CLOSED when an
+ * exit handler is ending the run at the same moment; GT_E_NOMEM when the
+ * end could not be queued (the run then stays open and gt_client_free
+ * ends it FAILED). Since 0.1.0. */
 GT_API gt_status gt_run_end(gt_run *run, gt_run_status status);
 
 /*---- process exit ----*/

@@ -108,12 +108,21 @@ fi
 # The leaderboard bench seeds its own database and starts its own server.
 run_bench leaderboard python3 tests/bench/bench_leaderboard.py "$BUILD" $MODE
 
+if [ -x "$BUILD/bench/bench_client" ] && start_server client; then
+    run_bench client "$BUILD/bench/bench_client" $MODE --host 127.0.0.1 \
+        --port "$srv_port" --tmpdir "$tmp"
+    stop_server client
+elif [ -x "$BUILD/bench/bench_client" ]; then
+    failed=1
+fi
+
 echo
 if [ "$SMOKE" = 1 ]; then kind="smoke run"; else kind="full run"; fi
 echo "== summary ($kind, $(nproc 2>/dev/null || echo '?') cores," \
     "$(($(date +%s) - start)) s)"
 printf '%-32s %14s %10s %6s\n' figure value target meets
-cat "$tmp"/ingest.out "$tmp"/read.out "$tmp"/leaderboard.out 2>/dev/null | awk '
+cat "$tmp"/ingest.out "$tmp"/read.out "$tmp"/leaderboard.out \
+    "$tmp"/client.out 2>/dev/null | awk '
     $1 == "RESULT" { printf "%-32s %14s %10s %6s\n", $2, $3, $4, $5 }'
 if [ "$SMOKE" = 1 ]; then
     echo "(smoke run: the figures are not meaningful; targets are not checked)"

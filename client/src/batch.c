@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * batch: the growable buffer, MLflow's key and value rules (checked before
+ * a record is queued, so one bad key never costs a whole all-or-nothing
+ * batch), and the per-run list of pending records turned into
+ * runs/log-batch bodies within MLflow's limits. Used by the worker.
+ */
+#include "internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*---- gt_buf ----*/
+
+void gt_buf_init(struct gt_buf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void gt_buf_cleanup(struct gt_buf *b)
+{
+    free(b->p);
+    gt_buf_init(b);
+}
+
+void gt_buf_reset(struct gt_buf *b)
+{
+    b->len = 0;
+    b->oom = false;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+static bool grow(struct gt_buf *b, size_t extra)
+{
+    if (b->oom)
+        return false;
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + extra + 1) {
+        if (cap > SIZE_MAX / 2) {
+            b->oom = true;
+            return false;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+void gt_buf_add(struct gt_buf *b, const void *data, size_t len)
+{
+    if (!grow(b, len))
+        return;
+    if (len)
+        memcpy(b->p + b->len, data, len);
+    b->len += len;
+    b->p[b->len] = '\0';
+}
+
+void gt_buf_adds(struct gt_buf *b, const char *s)
+{
+    gt_buf_add(b, s, strlen(s));
+}
+
+void gt_buf_add_json_str(struct gt_buf *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    /* worst case: every byte becomes \u00XX */
+    if (!grow(b, len * 6 + 2))
+        return;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') {
+            *o++ = '\\';
+            *o++ = (char)ch;
+        } else if (ch < 0x20) {
+            *o++ = '\\';
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[ch >> 4];
+            *o++ = hex[ch & 15];
+        } else {
+            *o++ = (char)ch;
+        }
+    }
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
+    b->p[b->len] = '\0';
+}
+
+void gt_buf_add_i64(struct gt_buf *b, int64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    gt_buf_add(b, tmp, (size_t)n);
+}
+
+void gt_buf_add_double(struct gt_buf *b, double v)
+{
+    char tmp[40];
+    int n;
+    if (isnan(v)) {
+        gt_buf_adds(b, "\"NaN\"");
+        return;
+    }
+    if (isinf(v)) {
+        gt_buf_adds(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    if (v == (double)(int64_t)v && fabs(v) < 1e15)
+        n = snprintf(tmp, sizeof tmp, "%lld", (long long)v);
+    else
+        n = snprintf(tmp, sizeof tmp, "%.17g", v);
+    gt_buf_add(b, tmp, (size_t)n);
+}
+
+void gt_buf_add_urlenc(struct gt_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char ch = *p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+            (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' || ch == '_' ||
+            ch == '~') {
+            gt_buf_add(b, p, 1);
+        } else {
+            char esc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+            gt_buf_add(b, esc, 3);
+        }
+    }
+}
+
+/*---- validation ----*/
+
+static bool key_char_ok(unsigned char c)
+{
+    return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_' || c == '/' || c == '.' ||
+           c == '-' || c == ' ' || c == ':';
+}
+
+/* The UTF-8 sequence at s (n bytes left) is well formed: its length, or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return c ? 1 : 0;
+    if ((c & 0xE0) == 0xC0) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+bool gt_text_valid(const char *s, size_t max_chars, size_t *len_out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), chars = 0;
+    for (size_t i = 0; i < n;) {
+        if (p[i] < 0x80) {
+            i++;
+        } else {
+            size_t l = utf8_seq(p + i, n - i);
+            if (!l)
+                return false;
+            i += l;
+        }
+        if (++chars > max_chars)
+            return false;
+    }
+    *len_out = n;
+    return true;
+}
+
+bool gt_key_valid(const char *key, size_t *len_out)
+{
+    size_t n = 0;
+    bool ascii = true;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++, n++) {
+        if (!key_char_ok(*p))
+            return false;
+        if (*p >= 0x80)
+            ascii = false;
+    }
+    if (ascii ? n > GT_MAX_KEY_CHARS
+              : !gt_text_valid(key, GT_MAX_KEY_CHARS, &n))
+        return false;
+    /* posixpath.normpath(key) must be 'key' itself */
+    if (n == 0 || key[0] == '/' || key[n - 1] == '/' || strcmp(key, ".") == 0 ||
+        strncmp(key, "..", 2) == 0 || strncmp(key, "./", 2) == 0)
+        return false;
+    if (memchr(key, '/', n) &&
+        (strstr(key, "//") || strstr(key, "/./") || strstr(key, "/../") ||
+         (n >= 2 && strcmp(key + n - 2, "/.") == 0) ||
+         (n >= 3 && strcmp(key + n - 3, "/..") == 0)))
+        return false;
+    *len_out = n;
+    return true;
+}
+
+bool gt_run_id_valid(const char *id)
+{
+    size_t n = 0;
+    for (; id[n]; n++) {
+        char c = id[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (c >= '0' && c <= '9') || (n > 0 && (c == '_' || c == '-'));
+        if (!ok || n >= GT_ID_MAX)
+            return false;
+    }
+    return n > 0;
+}
+
+/*---- pending records of one run ----*/
+
+void pending_init(struct pending *p)
+{
+    memset(p, 0, sizeof *p);
+    gt_buf_init(&p->recs);
+}
+
+void pending_cleanup(struct pending *p)
+{
+    gt_buf_cleanup(&p->recs);
+    pending_init(p);
+}
+
+void pending_reset(struct pending *p)
+{
+    gt_buf_reset(&p->recs);
+    p->count = p->metrics = p->params = p->tags = 0;
+}
+
+bool pending_add(struct pending *p, const struct rec *r)
+{
+    gt_buf_add(&p->recs, r, r->size);
+    if (p->recs.oom)
+        return false;
+    p->count++;
+    if (r->type == REC_METRIC)
+        p->metrics++;
+    else if (r->type == REC_PARAM)
+        p->params++;
+    else
+        p->tags++;
+    return true;
+}
+
+bool pending_full_for(const struct pending *p, uint8_t type)
+{
+    if (p->count + 1 > GT_BATCH_TOTAL)
+        return true;
+    switch (type) {
+    case REC_METRIC:
+        return p->metrics + 1 > GT_BATCH_METRICS;
+    case REC_PARAM:
+        return p->params + 1 > GT_BATCH_PARAMS;
+    default:
+        return p->tags + 1 > GT_BATCH_TAGS;
+    }
+}
+
+const struct rec *pending_next(const struct pending *p, size_t *off)
+{
+    if (*off >= p->recs.len)
+        return NULL;
+    const struct rec *r = (const struct rec *)(const void *)(p->recs.p + *off);
+    *off += r->size;
+    return r;
+}
+
+/*---- runs/log-batch bodies ----*/
+
+static void add_kv(struct gt_buf *b, const struct rec *r)
+{
+    gt_buf_adds(b, "{\"key\":");
+    gt_buf_add_json_str(b, rec_key(r), r->klen);
+    gt_buf_adds(b, ",\"value\":");
+    gt_buf_add_json_str(b, rec_val(r), r->vlen);
+    gt_buf_add(b, "}", 1);
+}
+
+void batch_json(struct gt_buf *out, const char *run_id, const struct pending *p,
+                uint32_t from, uint32_t to)
+{
+    static const struct {
+        uint8_t type;
+        const char *name;
+    } groups[] = {
+        {REC_METRIC, "metrics"}, {REC_PARAM, "params"}, {REC_TAG, "tags"}};
+
+    gt_buf_reset(out);
+    gt_buf_adds(out, "{\"run_id\":");
+    gt_buf_add_json_str(out, run_id, strlen(run_id));
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+        size_t off = 0;
+        uint32_t i = 0, n = 0;
+        const struct rec *r;
+        while ((r = pending_next(p, &off)) != NULL && i < to) {
+            if (i++ < from || r->type != groups[g].type)
+                continue;
+            if (n++ == 0) {
+                gt_buf_adds(out, ",\"");
+                gt_buf_adds(out, groups[g].name);
+                gt_buf_adds(out, "\":[");
+            } else {
+                gt_buf_add(out, ",", 1);
+            }
+            if (r->type != REC_METRIC) {
+                add_kv(out, r);
+                continue;
+            }
+            gt_buf_adds(out, "{\"key\":");
+            gt_buf_add_json_str(out, rec_key(r), r->klen);
+            gt_buf_adds(out, ",\"value\":");
+            gt_buf_add_double(out, r->value);
+            gt_buf_adds(out, ",\"timestamp\":");
+            gt_buf_add_i64(out, r->ts);
+            gt_buf_adds(out, ",\"step\":");
+            gt_buf_add_i64(out, r->step);
+            gt_buf_add(out, "}", 1);
+        }
+        if (n)
+            gt_buf_add(out, "]", 1);
+    }
+    gt_buf_add(out, "}", 1);
+}

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * internal.h: libgreentrack's private declarations, shared by the modules
+ * under client/src (client.c: handles, options, errors, stats; queue.c: the
+ * bounded record queue; batch.c: records to log-batch JSON; transport.c:
+ * libcurl; spool.c: the on-disk spool; worker.c: the worker thread and the
+ * send engine; exit.c: process-exit hooks). Nothing here is exported.
+ */
+#ifndef GT_INTERNAL_H
+#define GT_INTERNAL_H
+
+#include "greentrack.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*---- limits (MLflow's, as the server enforces them) ----*/
+
+#define GT_MAX_KEY_CHARS 250
+#define GT_MAX_PARAM_CHARS 6000
+#define GT_MAX_TAG_CHARS 8000
+#define GT_MAX_EXP_NAME_CHARS 500
+#define GT_BATCH_METRICS 1000
+#define GT_BATCH_PARAMS 100
+#define GT_BATCH_TAGS 100
+#define GT_BATCH_TOTAL 1000
+#define GT_MAX_SAFE_INT 9007199254740992LL /* 2^53 */
+#define GT_ID_MAX 64                       /* longest run id we accept */
+
+/*---- a growable byte buffer (curl dynbuf shape) ----*/
+
+/* gt_buf_init cannot fail; a failed append sets 'oom' and later appends
+ * are no-ops, so callers check once at the end. Always NUL-terminated once
+ * anything was appended. */
+struct gt_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+    bool oom;
+};
+
+void gt_buf_init(struct gt_buf *b);
+void gt_buf_cleanup(struct gt_buf *b);
+void gt_buf_reset(struct gt_buf *b);
+void gt_buf_add(struct gt_buf *b, const void *data, size_t len);
+void gt_buf_adds(struct gt_buf *b, const char *s);
+/* Appends 's' (len bytes) as a quoted, escaped JSON string. */
+void gt_buf_add_json_str(struct gt_buf *b, const char *s, size_t len);
+void gt_buf_add_i64(struct gt_buf *b, int64_t v);
+/* Exact text for a double; NaN and infinities as MLflow's strings. */
+void gt_buf_add_double(struct gt_buf *b, double v);
+/* Appends 's' percent-encoded for a query string. */
+void gt_buf_add_urlenc(struct gt_buf *b, const char *s);
+
+/*---- records ----*/
+
+enum rec_type {
+    REC_METRIC = 1,
+    REC_PARAM = 2,
+    REC_TAG = 3,
+    REC_CREATE = 4, /* key: experiment name, val: run name */
+    REC_END = 5     /* flags: gt_run_status; ts: end time */
+};
+
+#define REC_F_HAS_EXP 0x01  /* REC_CREATE: an experiment name is given */
+#define REC_F_HAS_NAME 0x02 /* REC_CREATE: a run name is given */
+
+/* One queued record: this header, then 'klen' key bytes and 'vlen' value
+ * bytes (no terminators), padded to 8 bytes. Lives in a queue chunk. */
+struct rec {
+    uint32_t size; /* header + data, padded */
+    uint8_t type;
+    uint8_t flags;
+    uint16_t klen;
+    uint32_t vlen;
+    uint32_t unused;
+    struct gt_run *run; /* NULL for records read from a spool */
+    double value;
+    int64_t step;
+    int64_t ts; /* metric timestamp, run start or end time (Unix ms) */
+};
+
+static inline const char *rec_key(const struct rec *r)
+{
+    return (const char *)(r + 1);
+}
+
+static inline const char *rec_val(const struct rec *r)
+{
+    return (const char *)(r + 1) + r->klen;
+}
+
+static inline uint32_t rec_size_for(size_t klen, size_t vlen)
+{
+    return (uint32_t)((sizeof(struct rec) + klen + vlen + 7) & ~(size_t)7);
+}
+
+static inline bool rec_is_data(const struct rec *r)
+{
+    return r->type == REC_METRIC || r->type == REC_PARAM || r->type == REC_TAG;
+}
+
+/*---- validation (batch.c) ----*/
+
+/* MLflow's key rule: characters, path safety, at most 250 characters. */
+bool gt_key_valid(const char *key, size_t *len_out);
+/* Valid UTF-8 without NUL of at most 'max_chars' characters. */
+bool gt_text_valid(const char *s, size_t max_chars, size_t *len_out);
+/* [A-Za-z0-9][A-Za-z0-9_-]*, at most GT_ID_MAX characters. */
+bool gt_run_id_valid(const char *id);
+
+/*---- log-batch JSON (batch.c) ----*/
+
+/* Data records waiting for one run, in order (copies of queue records). */
+struct pending {
+    struct gt_buf recs; /* struct rec images, back to back */
+    uint32_t count, metrics, params, tags;
+};
+
+void pending_init(struct pending *p);
+void pending_cleanup(struct pending *p);
+void pending_reset(struct pending *p);
+/* Appends a copy of data record 'r'; false when out of memory. */
+bool pending_add(struct pending *p, const struct rec *r);
+/* True when one more record of 'type' would break a batch limit. */
+bool pending_full_for(const struct pending *p, uint8_t type);
+/* The i-th record; 'off' walks: start with *off = 0. */
+const struct rec *pending_next(const struct pending *p, size_t *off);
+
+/* Writes the runs/log-batch body for records [from, to) of 'p' (counting
+ * records, not bytes) into 'out' (reset first). */
+void batch_json(struct gt_buf *out, const char *run_id, const struct pending *p,
+                uint32_t from, uint32_t to);
+
+/*---- the queue (queue.c) ----*/
+
+#define QUEUE_CHUNK_BYTES (64 * 1024)
+
+struct qchunk {
+    struct qchunk *next;
+    size_t used, cap;
+    uint64_t nrecs;
+    /* records follow, 8-aligned */
+};
+
+static inline char *qchunk_data(struct qchunk *c)
+{
+    return (char *)(c + 1);
+}
+
+struct queue {
+    pthread_mutex_t mu;
+    pthread_cond_t wake; /* worker: work or stop */
+    pthread_cond_t done; /* flushers: done_seq moved */
+    struct qchunk *head, *tail;
+    struct qchunk *spare; /* free chunks of the standard size */
+    int nspare;
+    size_t bytes, bound; /* queued record bytes (incl. in the worker) */
+    uint64_t enq_seq;    /* records ever enqueued */
+    uint64_t done_seq;   /* records sent, spooled or dropped */
+    uint64_t enq_data;   /* data records ever enqueued */
+    uint64_t done_data;  /* data records finished */
+    bool closed;
+    bool flush_req;
+};
+
+int queue_init(struct queue *q, size_t bound);
+void queue_cleanup(struct queue *q);
+/* Copies a record in. 'control' records (run create/end) ignore the byte
+ * bound. GT_OK, GT_E_QUEUE_FULL, GT_E_NOMEM, GT_E_CLOSED. Never blocks
+ * beyond the queue mutex. '*dropped' is incremented on GT_E_QUEUE_FULL. */
+gt_status queue_push(struct queue *q, const struct rec *hdr, const char *key,
+                     const char *val, bool control, _Atomic uint64_t *dropped);
+/* Worker: takes every queued chunk (caller owns the list), NULL if none.
+ * Call with q->mu held. */
+struct qchunk *queue_take_locked(struct queue *q);
+/* Worker: gives a processed chunk back and releases its bytes. */
+void queue_release(struct queue *q, struct qchunk *c);
+/* Worker: 'nrecs' records ('ndata' of them data) are finished. */
+void queue_mark_done(struct queue *q, uint64_t nrecs, uint64_t ndata);
+
+/*---- CRC32 and the spool (spool.c) ----*/
+
+uint32_t gt_crc32(uint32_t crc, const void *data, size_t len);
+
+#define SPOOL_MAGIC "GTSPOOL1"
+#define SPOOL_MAGIC_LEN 8
+#define SPOOL_MAX_PAYLOAD (1u << 20)
+
+/* Appends one framed record (u32 length, u32 CRC32 of the payload, the
+ * payload) naming run 'run_id' to 'out'. */
+void spool_frame(struct gt_buf *out, const struct rec *r, const char *run_id);
+
+/* A record read back: 'r' is followed by its key and value in 'buf'. */
+struct spool_item {
+    struct gt_buf buf;
+    char run_id[GT_ID_MAX + 1];
+};
+
+struct spool_reader {
+    int fd;
+    uint64_t off;       /* next record's offset */
+    uint64_t end;       /* file size when opened */
+    uint64_t skipped;   /* corrupt records skipped */
+    bool torn;          /* stopped at a torn or unreadable tail */
+    unsigned char *buf; /* read window */
+    size_t cap, len;
+    uint64_t buf_off;
+};
+
+void spool_reader_init(struct spool_reader *r, int fd, uint64_t off);
+void spool_reader_cleanup(struct spool_reader *r);
+
+/* Reads the next record at r->off into 'it'. 1: a record; 0: the end (or a
+ * torn tail, r->torn set); -1: a read error. Corrupt records (bad CRC or
+ * unknown type with a plausible length) are skipped and counted. */
+int spool_read_next(struct spool_reader *r, struct spool_item *it);
+static inline const struct rec *spool_item_rec(const struct spool_item *it)
+{
+    return (const struct rec *)(const void *)it->buf.p;
+}
+/* Counts the valid records from 'off' to the end. */
+uint64_t spool_count(int fd, uint64_t off);
+
+/* This process's own spool file, created at first use. */
+struct spool {
+    char *dir;
+    char *path;
+    int fd;
+    uint64_t end;   /* bytes written */
+    uint64_t rd;    /* replay position */
+    uint64_t nrecs; /* records not yet replayed */
+};
+
+void spool_init(struct spool *s);
+/* Creates the directory and file, locked with flock. GT_OK or GT_E_IO. */
+gt_status spool_open(struct spool *s, char *err, size_t errlen);
+gt_status spool_write(struct spool *s, const void *data, size_t len,
+                      uint64_t nrecs, char *err, size_t errlen);
+/* Everything was replayed: truncates back to the header. */
+void spool_reset(struct spool *s);
+/* Closes; the file is removed when nothing is left to replay. */
+void spool_close(struct spool *s);
+/* Resolves the default directory from the environment (malloc'd). */
+char *spool_default_dir(void);
+/* Lists "*.spool" files of 'dir' in name order (oldest first). Caller
+ * frees each name and the array. Returns the count, -1 on error. */
+int spool_list(const char *dir, char ***names);
+
+/*---- transport (transport.c) ----*/
+
+enum tp_result {
+    TP_OK,       /* 2xx */
+    TP_REJECTED, /* 4xx other than 408/429: never retried */
+    TP_RETRY     /* network error, 5xx, 408, 429 */
+};
+
+struct transport;
+
+struct transport *transport_new(const char *base_uri, long timeout_ms);
+void transport_free(struct transport *t);
+void transport_set_timeout(struct transport *t, long timeout_ms);
+/* One request, no retry. 'method' "GET" or "POST". '*status' gets the HTTP
+ * status (0 when none came), the body stays in the transport until the
+ * next call (transport_body). '*retry_after_ms' is the server's
+ * Retry-After, or -1. 'err' receives a description on failure. */
+enum tp_result transport_call(struct transport *t, const char *method,
+                              const char *path, const char *body,
+                              size_t body_len, long *status,
+                              int64_t *retry_after_ms, char *err,
+                              size_t errlen);
+const char *transport_body(const struct transport *t, size_t *len);
+
+/*---- the client ----*/
+
+/* Per-run send state, used by the engine for live runs and for runs read
+ * back from a spool. */
+struct target {
+    char id[GT_ID_MAX + 1];  /* the id records carry */
+    char sid[GT_ID_MAX + 1]; /* the id the server knows ("" = id) */
+    struct pending pend;
+    struct target *next_pend; /* engine's list of targets with records */
+    bool in_pend;
+};
+
+struct gt_run {
+    gt_client *client;
+    char id[GT_ID_MAX + 1]; /* client-chosen, immutable */
+    /* the server's id: written once by the worker before 'sid_known' is
+     * set (release); read after an acquire load */
+    char sid[GT_ID_MAX + 1];
+    atomic_bool sid_known;
+    atomic_bool created; /* the server acknowledged it: heartbeat it */
+    struct gt_run *next_open, *prev_open; /* client->open list */
+    bool open;
+    struct target tgt; /* worker only */
+};
+
+struct gt_client {
+    char *uri;
+    char *user;
+    atomic_int flush_interval_ms;
+    atomic_int flush_timeout_ms;
+    atomic_int request_timeout_ms;
+    int heartbeat_ms;
+    gt_log_fn log_fn; /* under mu */
+    void *log_ud;
+
+    struct queue q;
+    pthread_t worker;
+    void *worker_state;
+    bool worker_started;
+    int64_t stop_deadline_ms; /* under q.mu */
+    bool stop;                /* under q.mu */
+
+    pthread_mutex_t mu; /* open runs, errmsg, spool dir */
+    struct gt_run *open_runs;
+    char errmsg[512];
+    char *spool_dir;
+    bool started; /* a run was started: setters refuse */
+
+    _Atomic uint64_t sent, spooled, replayed, dropped;
+    atomic_bool exit_hooked;
+};
+
+/* Records an error: errmsg and the log callback (client.c). */
+void gt_client_error(gt_client *c, gt_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void gt_client_log(gt_client *c, gt_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Ends every open run with 'status' (enqueues the ends). */
+void gt_client_end_open_runs(gt_client *c, gt_run_status status);
+/* Removes 'c' from the exit-handler registry (exit.c). */
+void gt_exit_unregister(gt_client *c);
+
+/*---- worker and engine (worker.c) ----*/
+
+int gt_worker_start(gt_client *c);
+/* Stops the worker: flushes within the deadline, spools the rest. */
+void gt_worker_stop(gt_client *c);
+
+int64_t gt_now_ms(void);
+int64_t gt_mono_ms(void);
+uint64_t gt_random_u64(void);
+
+#endif

@@ -1,0 +1,1044 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * worker: the client's single worker thread and the send engine it shares
+ * with gt_spool_replay. The worker takes every queued chunk at each wake-up
+ * (flush interval, a filled chunk, gt_flush, a run's create or end),
+ * gathers data records per run into log-batch requests within MLflow's
+ * limits, creates runs (resolving experiments by name) and ends them,
+ * sends heartbeats, and retries with exponential backoff and jitter. When
+ * the server cannot be reached it goes offline: from then on every record
+ * is appended to the spool, in order, until a probe replays the spool and
+ * the worker goes back online. Only this thread touches the network and
+ * the spool of its client.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#define API "/api/2.0/mlflow/"
+#define BACKOFF_BASE_MS 50
+#define BACKOFF_CAP_MS 2000
+#define PROBE_FIRST_MS 100
+#define SPOOL_BUF_FLUSH (1u << 20)
+#define REPLAY_COMMIT_RECS 4000
+
+/*---- clocks and randomness ----*/
+
+int64_t gt_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t gt_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t gt_random_u64(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        v ^= (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^
+             ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&v;
+    }
+    return v;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/*---- the engine ----*/
+
+enum send_rc {
+    S_OK,       /* acknowledged */
+    S_REJECTED, /* a 4xx: reported, the records dropped */
+    S_FAILED    /* not reachable within the retry budget */
+};
+
+struct exp_entry {
+    char *name;
+    char id[32];
+};
+
+struct engine {
+    gt_client *c;
+    struct transport *tp;
+    struct exp_entry *exps;
+    size_t nexps;
+    struct target *pend_head; /* targets holding pending records */
+    bool worker;              /* the client's worker (may touch live runs) */
+    bool replaying;           /* records come from a spool: count replayed */
+    bool single_attempt;      /* probes: no retry */
+    bool no_heartbeat;        /* the server has no heartbeat endpoint */
+    int64_t deadline;         /* monotonic ms retries must end by; 0: none */
+    struct gt_buf json;
+    struct gt_buf path;
+    char err[1024];
+};
+
+static int engine_init(struct engine *e, gt_client *c, bool worker)
+{
+    memset(e, 0, sizeof *e);
+    e->c = c;
+    e->worker = worker;
+    gt_buf_init(&e->json);
+    gt_buf_init(&e->path);
+    e->tp = transport_new(c->uri, atomic_load(&c->request_timeout_ms));
+    return e->tp ? 0 : -1;
+}
+
+static void engine_cleanup(struct engine *e)
+{
+    transport_free(e->tp);
+    for (size_t i = 0; i < e->nexps; i++)
+        free(e->exps[i].name);
+    free(e->exps);
+    gt_buf_cleanup(&e->json);
+    gt_buf_cleanup(&e->path);
+}
+
+static const char *send_id(const struct target *t)
+{
+    return t->sid[0] ? t->sid : t->id;
+}
+
+/* The 'error_code' of the last answer, into buf ("" when none). */
+static void answer_code(struct engine *e, char *buf, size_t len)
+{
+    size_t n;
+    const char *body = transport_body(e->tp, &n);
+    cJSON *j = cJSON_ParseWithLength(body, n);
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "error_code");
+    snprintf(buf, len, "%s", cJSON_IsString(code) ? code->valuestring : "");
+    cJSON_Delete(j);
+}
+
+/* One request with retries on connection errors, 5xx, 408 and 429, with
+ * exponential backoff and full jitter, honouring Retry-After, within the
+ * retry budget and the stop deadline. A 4xx is returned at once. */
+static enum send_rc request(struct engine *e, const char *method,
+                            const char *path, const char *body, size_t len,
+                            long *status)
+{
+    int64_t budget =
+        atomic_load_explicit(&e->c->flush_timeout_ms, memory_order_relaxed) / 2;
+    budget = budget < 100 ? 100 : budget > 2000 ? 2000 : budget;
+    int64_t end = gt_mono_ms() + budget;
+    transport_set_timeout(e->tp, atomic_load_explicit(&e->c->request_timeout_ms,
+                                                      memory_order_relaxed));
+    if (e->deadline && e->deadline < end)
+        end = e->deadline;
+    for (int attempt = 0;; attempt++) {
+        int64_t retry_after;
+        enum tp_result r =
+            transport_call(e->tp, method, path, body, len, status, &retry_after,
+                           e->err, sizeof e->err);
+        if (r == TP_OK)
+            return S_OK;
+        if (r == TP_REJECTED)
+            return S_REJECTED;
+        if (e->single_attempt)
+            return S_FAILED;
+        int64_t cap = BACKOFF_BASE_MS << (attempt < 6 ? attempt : 6);
+        if (cap > BACKOFF_CAP_MS)
+            cap = BACKOFF_CAP_MS;
+        int64_t delay =
+            cap / 2 + (int64_t)(gt_random_u64() % (uint64_t)(cap / 2 + 1));
+        if (retry_after > delay)
+            delay = retry_after;
+        if (gt_mono_ms() + delay > end)
+            return S_FAILED;
+        gt_client_log(e->c, GT_LOG_DEBUG, "retrying in %lld ms: %s",
+                      (long long)delay, e->err);
+        sleep_ms(delay);
+    }
+}
+
+static void report_rejected(struct engine *e, uint64_t nrecs)
+{
+    if (nrecs)
+        atomic_fetch_add_explicit(&e->c->dropped, nrecs, memory_order_relaxed);
+    gt_client_error(e->c, GT_LOG_ERROR, "server rejected %llu record(s): %s",
+                    (unsigned long long)nrecs, e->err);
+}
+
+/*---- experiments ----*/
+
+static enum send_rc exp_lookup(struct engine *e, const char *name, char *id,
+                               size_t idlen, long *status)
+{
+    gt_buf_reset(&e->path);
+    gt_buf_adds(&e->path, API "experiments/get-by-name?experiment_name=");
+    gt_buf_add_urlenc(&e->path, name);
+    if (e->path.oom)
+        return S_FAILED;
+    enum send_rc rc = request(e, "GET", e->path.p, NULL, 0, status);
+    if (rc != S_OK)
+        return rc;
+    size_t n;
+    const char *body = transport_body(e->tp, &n);
+    cJSON *j = cJSON_ParseWithLength(body, n);
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "experiment"), "experiment_id");
+    rc = S_REJECTED;
+    if (cJSON_IsString(x) && strlen(x->valuestring) < idlen) {
+        snprintf(id, idlen, "%s", x->valuestring);
+        rc = S_OK;
+    } else {
+        snprintf(e->err, sizeof e->err, "get-by-name: unexpected answer");
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* The id of experiment 'name' (NULL: the Default one), created when
+ * missing; a concurrent creation (RESOURCE_ALREADY_EXISTS) is looked up. */
+static enum send_rc exp_resolve(struct engine *e, const char *name, char *id,
+                                size_t idlen)
+{
+    long status;
+    if (!name) {
+        snprintf(id, idlen, "0");
+        return S_OK;
+    }
+    for (size_t i = 0; i < e->nexps; i++) {
+        if (strcmp(e->exps[i].name, name) == 0) {
+            snprintf(id, idlen, "%s", e->exps[i].id);
+            return S_OK;
+        }
+    }
+    enum send_rc rc = exp_lookup(e, name, id, idlen, &status);
+    if (rc == S_REJECTED && status == 404) {
+        cJSON *b = cJSON_CreateObject();
+        char *text = NULL;
+        if (b && cJSON_AddStringToObject(b, "name", name))
+            text = cJSON_PrintUnformatted(b);
+        cJSON_Delete(b);
+        if (!text)
+            return S_FAILED;
+        rc = request(e, "POST", API "experiments/create", text, strlen(text),
+                     &status);
+        cJSON_free(text);
+        if (rc == S_OK) {
+            size_t n;
+            const char *body = transport_body(e->tp, &n);
+            cJSON *j = cJSON_ParseWithLength(body, n);
+            const cJSON *x =
+                cJSON_GetObjectItemCaseSensitive(j, "experiment_id");
+            rc = S_REJECTED;
+            if (cJSON_IsString(x) && strlen(x->valuestring) < idlen) {
+                snprintf(id, idlen, "%s", x->valuestring);
+                rc = S_OK;
+            }
+            cJSON_Delete(j);
+        } else if (rc == S_REJECTED) {
+            char code[64];
+            answer_code(e, code, sizeof code);
+            if (strcmp(code, "RESOURCE_ALREADY_EXISTS") == 0)
+                rc = exp_lookup(e, name, id, idlen, &status);
+        }
+    }
+    if (rc != S_OK)
+        return rc;
+    struct exp_entry *v = realloc(e->exps, (e->nexps + 1) * sizeof *v);
+    if (v) {
+        e->exps = v;
+        v[e->nexps].name = strdup(name);
+        if (v[e->nexps].name) {
+            snprintf(v[e->nexps].id, sizeof v[e->nexps].id, "%s", id);
+            e->nexps++;
+        }
+    }
+    return S_OK;
+}
+
+/*---- runs ----*/
+
+/* The live run with client id 'id' (worker only), NULL if none is open. */
+static gt_run *live_run(struct engine *e, const char *id)
+{
+    gt_run *found = NULL;
+    if (!e->worker)
+        return NULL;
+    pthread_mutex_lock(&e->c->mu);
+    for (gt_run *r = e->c->open_runs; r; r = r->next_open) {
+        if (strcmp(r->id, id) == 0) {
+            found = r;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&e->c->mu);
+    return found;
+}
+
+static void run_acknowledged(gt_run *run, const char *sid)
+{
+    if (!atomic_load_explicit(&run->sid_known, memory_order_acquire)) {
+        snprintf(run->sid, sizeof run->sid, "%s", sid);
+        if (run->tgt.sid != sid)
+            snprintf(run->tgt.sid, sizeof run->tgt.sid, "%s", sid);
+        atomic_store_explicit(&run->sid_known, true, memory_order_release);
+    }
+    atomic_store_explicit(&run->created, true, memory_order_release);
+}
+
+/* runs/create with the client's id (idempotent on greentrack). A plain
+ * MLflow server ignores the id and answers its own: that id is used for
+ * everything the run sends from then on. */
+static enum send_rc run_create(struct engine *e, struct target *t,
+                               const struct rec *r, gt_run *run)
+{
+    char exp_id[32], name[GT_MAX_EXP_NAME_CHARS * 4 + 1];
+    const char *exp_name = NULL;
+    if (r->flags & REC_F_HAS_EXP) {
+        size_t n = r->klen < sizeof name ? r->klen : sizeof name - 1;
+        memcpy(name, rec_key(r), n);
+        name[n] = '\0';
+        exp_name = name;
+    }
+    enum send_rc rc = exp_resolve(e, exp_name, exp_id, sizeof exp_id);
+    if (rc == S_REJECTED)
+        report_rejected(e, 0);
+    if (rc != S_OK)
+        return rc;
+
+    struct gt_buf *b = &e->json;
+    gt_buf_reset(b);
+    gt_buf_adds(b, "{\"experiment_id\":");
+    gt_buf_add_json_str(b, exp_id, strlen(exp_id));
+    gt_buf_adds(b, ",\"run_id\":");
+    gt_buf_add_json_str(b, t->id, strlen(t->id));
+    gt_buf_adds(b, ",\"start_time\":");
+    gt_buf_add_i64(b, r->ts);
+    if (r->flags & REC_F_HAS_NAME) {
+        gt_buf_adds(b, ",\"run_name\":");
+        gt_buf_add_json_str(b, rec_val(r), r->vlen);
+    }
+    if (e->c->user) {
+        gt_buf_adds(b, ",\"user_id\":");
+        gt_buf_add_json_str(b, e->c->user, strlen(e->c->user));
+    }
+    gt_buf_add(b, "}", 1);
+    if (b->oom)
+        return S_FAILED;
+    long status;
+    rc = request(e, "POST", API "runs/create", b->p, b->len, &status);
+    if (rc == S_REJECTED) {
+        report_rejected(e, 0);
+        return rc;
+    }
+    if (rc != S_OK)
+        return rc;
+    size_t n;
+    const char *body = transport_body(e->tp, &n);
+    cJSON *j = cJSON_ParseWithLength(body, n);
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "run"), "info"),
+        "run_id");
+    if (cJSON_IsString(x) && gt_run_id_valid(x->valuestring) &&
+        strcmp(x->valuestring, t->id) != 0) {
+        snprintf(t->sid, sizeof t->sid, "%s", x->valuestring);
+        gt_client_log(e->c, GT_LOG_WARN,
+                      "the server ignored run id %s and created %s (a plain "
+                      "MLflow server?): using the server's id",
+                      t->id, t->sid);
+    }
+    cJSON_Delete(j);
+    if (!run)
+        run = live_run(e, t->id);
+    if (run)
+        run_acknowledged(run, send_id(t));
+    return S_OK;
+}
+
+static enum send_rc run_end(struct engine *e, struct target *t,
+                            const struct rec *r)
+{
+    static const char *const names[] = {"FINISHED", "FAILED", "KILLED"};
+    struct gt_buf *b = &e->json;
+    long status;
+    gt_buf_reset(b);
+    gt_buf_adds(b, "{\"run_id\":");
+    gt_buf_add_json_str(b, send_id(t), strlen(send_id(t)));
+    gt_buf_adds(b, ",\"status\":\"");
+    gt_buf_adds(b, names[r->flags <= GT_RUN_KILLED ? r->flags : 1]);
+    gt_buf_adds(b, "\",\"end_time\":");
+    gt_buf_add_i64(b, r->ts);
+    gt_buf_add(b, "}", 1);
+    if (b->oom)
+        return S_FAILED;
+    enum send_rc rc =
+        request(e, "POST", API "runs/update", b->p, b->len, &status);
+    if (rc == S_REJECTED)
+        report_rejected(e, 0);
+    return rc;
+}
+
+/*---- batches ----*/
+
+static enum send_rc send_range(struct engine *e, struct target *t,
+                               uint32_t from, uint32_t to)
+{
+    long status;
+    batch_json(&e->json, send_id(t), &t->pend, from, to);
+    if (e->json.oom)
+        return S_FAILED;
+    enum send_rc rc = request(e, "POST", API "runs/log-batch", e->json.p,
+                              e->json.len, &status);
+    if (rc == S_OK) {
+        /* a replay counts at its commit points: a failed replay sends
+         * some records again, and they must not count twice */
+        if (!e->replaying)
+            atomic_fetch_add_explicit(&e->c->sent, to - from,
+                                      memory_order_relaxed);
+        return S_OK;
+    }
+    if (rc == S_REJECTED && status == 400 && to - from > 1) {
+        /* log-batch is all or nothing: halve to keep the good records */
+        uint32_t mid = from + (to - from) / 2;
+        if (send_range(e, t, from, mid) == S_FAILED ||
+            send_range(e, t, mid, to) == S_FAILED)
+            return S_FAILED;
+        return S_OK;
+    }
+    if (rc == S_REJECTED) {
+        report_rejected(e, to - from);
+        return S_OK; /* handled: dropped */
+    }
+    return S_FAILED;
+}
+
+static void pend_unlink(struct engine *e, struct target *t)
+{
+    struct target **pp = &e->pend_head;
+    while (*pp && *pp != t)
+        pp = &(*pp)->next_pend;
+    if (*pp)
+        *pp = t->next_pend;
+    t->next_pend = NULL;
+    t->in_pend = false;
+}
+
+/* Sends t's pending records; S_FAILED keeps them pending. */
+static enum send_rc target_flush(struct engine *e, struct target *t)
+{
+    if (t->pend.count == 0)
+        return S_OK;
+    if (send_range(e, t, 0, t->pend.count) == S_FAILED)
+        return S_FAILED;
+    pending_reset(&t->pend);
+    pend_unlink(e, t);
+    return S_OK;
+}
+
+static enum send_rc flush_all(struct engine *e)
+{
+    while (e->pend_head) {
+        if (target_flush(e, e->pend_head) == S_FAILED)
+            return S_FAILED;
+    }
+    return S_OK;
+}
+
+/* Queues data record r for t; S_FAILED when a full batch could not be
+ * sent (r is then not added). */
+static enum send_rc target_add(struct engine *e, struct target *t,
+                               const struct rec *r)
+{
+    if (pending_full_for(&t->pend, r->type) && target_flush(e, t) == S_FAILED)
+        return S_FAILED;
+    if (!pending_add(&t->pend, r)) {
+        atomic_fetch_add_explicit(&e->c->dropped, 1, memory_order_relaxed);
+        gt_client_error(e->c, GT_LOG_ERROR, "out of memory: record dropped");
+        return S_OK;
+    }
+    if (!t->in_pend) {
+        t->in_pend = true;
+        t->next_pend = e->pend_head;
+        e->pend_head = t;
+    }
+    return S_OK;
+}
+
+/* Handles one record online. S_FAILED: nothing of r was done (the caller
+ * spools it after the pending records). */
+static enum send_rc engine_record(struct engine *e, struct target *t,
+                                  const struct rec *r, gt_run *run)
+{
+    switch (r->type) {
+    case REC_CREATE:
+        return run_create(e, t, r, run) == S_FAILED ? S_FAILED : S_OK;
+    case REC_END:
+        if (target_flush(e, t) == S_FAILED)
+            return S_FAILED;
+        return run_end(e, t, r) == S_FAILED ? S_FAILED : S_OK;
+    default:
+        return target_add(e, t, r);
+    }
+}
+
+/*---- replaying a spool file ----*/
+
+struct replay_targets {
+    struct target **v;
+    size_t n;
+};
+
+static struct target *replay_target(struct replay_targets *rt, const char *id)
+{
+    for (size_t i = 0; i < rt->n; i++) {
+        if (strcmp(rt->v[i]->id, id) == 0)
+            return rt->v[i];
+    }
+    struct target **v = realloc(rt->v, (rt->n + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    rt->v = v;
+    struct target *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    snprintf(t->id, sizeof t->id, "%s", id);
+    pending_init(&t->pend);
+    v[rt->n++] = t;
+    return t;
+}
+
+static void replay_targets_free(struct engine *e, struct replay_targets *rt)
+{
+    for (size_t i = 0; i < rt->n; i++) {
+        if (rt->v[i]->in_pend)
+            pend_unlink(e, rt->v[i]);
+        pending_cleanup(&rt->v[i]->pend);
+        free(rt->v[i]);
+    }
+    free(rt->v);
+    rt->v = NULL;
+    rt->n = 0;
+}
+
+/* Acknowledged spooled records (rejected ones were counted as dropped,
+ * and count here too: they left the spool). */
+static void count_replayed(struct engine *e, uint64_t n)
+{
+    atomic_fetch_add_explicit(&e->c->sent, n, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->c->replayed, n, memory_order_relaxed);
+}
+
+/* Replays the records of 'fd' from '*off' to its end, in order. '*off'
+ * advances past what the server acknowledged (commit points every few
+ * thousand records; anything after the last one is sent again next time,
+ * which the server's idempotence makes harmless). GT_OK at the end,
+ * GT_E_NETWORK when the server failed, GT_E_TIMEOUT past 'deadline_mono'
+ * (0: none), GT_E_IO on a read error. */
+static gt_status replay_fd(struct engine *e, int fd, uint64_t *off,
+                           uint64_t *done, int64_t deadline_mono,
+                           gt_progress_fn progress, void *ud, uint64_t total)
+{
+    struct spool_reader rd;
+    struct spool_item it;
+    struct replay_targets rt = {NULL, 0};
+    gt_status st = GT_OK;
+    uint64_t since = 0, since_data = 0, committed_done = *done;
+    int rc;
+
+    spool_reader_init(&rd, fd, *off);
+    gt_buf_init(&it.buf);
+    e->replaying = true;
+    while ((rc = spool_read_next(&rd, &it)) == 1) {
+        const struct rec *r = spool_item_rec(&it);
+        struct target *t = replay_target(&rt, it.run_id);
+        if (!t) {
+            st = GT_E_NOMEM;
+            break;
+        }
+        if (engine_record(e, t, r, NULL) == S_FAILED) {
+            st = GT_E_NETWORK;
+            break;
+        }
+        (*done)++;
+        since_data += rec_is_data(r);
+        if (++since >= REPLAY_COMMIT_RECS) {
+            if (flush_all(e) == S_FAILED) {
+                st = GT_E_NETWORK;
+                break;
+            }
+            count_replayed(e, since_data);
+            since_data = 0;
+            *off = rd.off;
+            committed_done = *done;
+            since = 0;
+            if (progress)
+                progress(ud, *done, total);
+            if (deadline_mono && gt_mono_ms() >= deadline_mono) {
+                st = GT_E_TIMEOUT;
+                break;
+            }
+        }
+    }
+    if (st == GT_OK && rc < 0)
+        st = GT_E_IO;
+    if (st == GT_OK && flush_all(e) == S_FAILED)
+        st = GT_E_NETWORK;
+    if (st == GT_OK) {
+        count_replayed(e, since_data);
+        *off = rd.off;
+        if (rd.skipped || rd.torn)
+            gt_client_log(e->c, GT_LOG_WARN,
+                          "spool: skipped %llu corrupt record(s)%s",
+                          (unsigned long long)rd.skipped,
+                          rd.torn ? " and a torn tail" : "");
+    } else {
+        *done = committed_done;
+    }
+    e->replaying = false;
+    replay_targets_free(e, &rt);
+    gt_buf_cleanup(&it.buf);
+    spool_reader_cleanup(&rd);
+    return st;
+}
+
+/*---- the worker thread ----*/
+
+struct worker {
+    gt_client *c;
+    struct engine e;
+    struct spool sp;
+    bool offline;
+    int64_t probe_backoff;
+    int64_t next_probe;
+    struct gt_buf sbuf; /* framed records for the spool */
+    uint64_t sbuf_recs, sbuf_data;
+    int64_t next_hb;
+};
+
+static void spool_flush_buf(struct worker *w)
+{
+    char err[512];
+    if (w->sbuf.len == 0)
+        return;
+    if (w->sp.fd < 0) {
+        /* the directory may have been set since the last try */
+        pthread_mutex_lock(&w->c->mu);
+        char *dir = w->c->spool_dir ? strdup(w->c->spool_dir) : NULL;
+        pthread_mutex_unlock(&w->c->mu);
+        free(w->sp.dir);
+        w->sp.dir = dir;
+    }
+    if (w->sbuf.oom || spool_write(&w->sp, w->sbuf.p, w->sbuf.len, w->sbuf_recs,
+                                   err, sizeof err) != GT_OK) {
+        atomic_fetch_add_explicit(&w->c->dropped, w->sbuf_data,
+                                  memory_order_relaxed);
+        gt_client_error(w->c, GT_LOG_ERROR, "%s: %llu record(s) lost",
+                        w->sbuf.oom ? "spool: out of memory" : err,
+                        (unsigned long long)w->sbuf_data);
+    } else {
+        atomic_fetch_add_explicit(&w->c->spooled, w->sbuf_data,
+                                  memory_order_relaxed);
+    }
+    gt_buf_reset(&w->sbuf);
+    w->sbuf_recs = w->sbuf_data = 0;
+}
+
+static void spool_rec(struct worker *w, const struct rec *r, const char *id)
+{
+    spool_frame(&w->sbuf, r, id);
+    w->sbuf_recs++;
+    if (rec_is_data(r))
+        w->sbuf_data++;
+    if (w->sbuf.len >= SPOOL_BUF_FLUSH)
+        spool_flush_buf(w);
+}
+
+static void spool_target(struct worker *w, struct target *t)
+{
+    size_t off = 0;
+    const struct rec *r;
+    while ((r = pending_next(&t->pend, &off)) != NULL)
+        spool_rec(w, r, send_id(t));
+    pending_reset(&t->pend);
+}
+
+static void go_offline(struct worker *w, const char *why)
+{
+    if (!w->offline)
+        gt_client_error(w->c, GT_LOG_WARN,
+                        "server unreachable, spooling records: %s", why);
+    w->offline = true;
+    while (w->e.pend_head) {
+        struct target *t = w->e.pend_head;
+        spool_target(w, t);
+        pend_unlink(&w->e, t);
+    }
+    w->next_probe = gt_mono_ms() + w->probe_backoff;
+}
+
+static void process_record(struct worker *w, const struct rec *r)
+{
+    gt_run *run = r->run;
+    struct target *t = &run->tgt;
+    if (!w->offline && engine_record(&w->e, t, r, run) == S_FAILED)
+        go_offline(w, w->e.err);
+    if (w->offline) {
+        /* pending records of t were spooled by go_offline: order holds */
+        spool_rec(w, r, send_id(t));
+    }
+    if (r->type == REC_END) {
+        if (t->in_pend)
+            pend_unlink(&w->e, t);
+        pending_cleanup(&t->pend);
+        free(run);
+    }
+}
+
+/* Tries to replay this process's spool; back online when it is empty. */
+static void probe(struct worker *w)
+{
+    uint64_t done = 0;
+    spool_flush_buf(w);
+    if (w->sp.fd < 0 || w->sp.nrecs == 0) {
+        w->offline = false;
+        return;
+    }
+    /* the first request is the probe: no retries while still offline */
+    w->e.single_attempt = true;
+    gt_status st =
+        replay_fd(&w->e, w->sp.fd, &w->sp.rd, &done, 0, NULL, NULL, 0);
+    w->e.single_attempt = false;
+    if (st == GT_OK) {
+        spool_reset(&w->sp);
+        w->offline = false;
+        w->probe_backoff = PROBE_FIRST_MS;
+        gt_client_log(w->c, GT_LOG_INFO,
+                      "server reachable again: spool "
+                      "replayed");
+        return;
+    }
+    int64_t b = w->probe_backoff;
+    w->next_probe = gt_mono_ms() + b / 2 +
+                    (int64_t)(gt_random_u64() % (uint64_t)(b / 2 + 1));
+    w->probe_backoff = b * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : b * 2;
+}
+
+static void heartbeats(struct worker *w)
+{
+    gt_client *c = w->c;
+    char(*ids)[GT_ID_MAX + 1] = NULL;
+    size_t n = 0, cap = 0;
+
+    pthread_mutex_lock(&c->mu);
+    for (gt_run *r = c->open_runs; r; r = r->next_open) {
+        if (!atomic_load_explicit(&r->created, memory_order_acquire))
+            continue;
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            void *nv = realloc(ids, ncap * sizeof *ids);
+            if (!nv)
+                break;
+            ids = nv;
+            cap = ncap;
+        }
+        snprintf(ids[n++], sizeof ids[0], "%s", r->sid);
+    }
+    pthread_mutex_unlock(&c->mu);
+
+    w->e.single_attempt = true;
+    for (size_t i = 0; i < n && !w->e.no_heartbeat; i++) {
+        struct gt_buf *b = &w->e.json;
+        long status;
+        gt_buf_reset(b);
+        gt_buf_adds(b, "{\"run_id\":");
+        gt_buf_add_json_str(b, ids[i], strlen(ids[i]));
+        gt_buf_add(b, "}", 1);
+        if (b->oom)
+            break;
+        enum send_rc rc =
+            request(&w->e, "POST", "/api/2.0/greentrack/runs/heartbeat", b->p,
+                    b->len, &status);
+        if (rc == S_REJECTED) {
+            char code[64];
+            answer_code(&w->e, code, sizeof code);
+            if (strcmp(code, "RESOURCE_DOES_NOT_EXIST") != 0) {
+                w->e.no_heartbeat = true;
+                gt_client_log(c, GT_LOG_INFO,
+                              "no heartbeat endpoint (plain MLflow?): "
+                              "heartbeats off");
+            }
+        } else if (rc == S_FAILED) {
+            break;
+        }
+    }
+    w->e.single_attempt = false;
+    free(ids);
+}
+
+/* Waits for work; returns the taken chunks (maybe NULL) with q->mu
+ * released. Sets *stopping and *deadline. */
+static struct qchunk *wait_work(struct worker *w, int64_t *next_flush,
+                                bool *stopping, int64_t *deadline)
+{
+    gt_client *c = w->c;
+    struct queue *q = &c->q;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        int64_t now = gt_mono_ms();
+        if (c->stop || q->flush_req)
+            break;
+        if (q->head && (now >= *next_flush || q->head != q->tail))
+            break;
+        if (now >= w->next_hb && !w->offline)
+            break;
+        if (w->offline && now >= w->next_probe)
+            break;
+        int64_t until = w->next_hb;
+        if (q->head && *next_flush < until)
+            until = *next_flush;
+        if (w->offline && w->next_probe < until)
+            until = w->next_probe;
+        if (until < now + 1)
+            until = now + 1;
+        struct timespec ts = {(time_t)(until / 1000),
+                              (long)(until % 1000) * 1000000};
+        pthread_cond_timedwait(&q->wake, &q->mu, &ts);
+    }
+    q->flush_req = false;
+    *stopping = c->stop;
+    *deadline = c->stop_deadline_ms;
+    struct qchunk *chunks = queue_take_locked(q);
+    pthread_mutex_unlock(&q->mu);
+    *next_flush = gt_mono_ms() + atomic_load_explicit(&c->flush_interval_ms,
+                                                      memory_order_relaxed);
+    return chunks;
+}
+
+static bool queue_empty(gt_client *c)
+{
+    pthread_mutex_lock(&c->q.mu);
+    bool empty = c->q.head == NULL;
+    pthread_mutex_unlock(&c->q.mu);
+    return empty;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    gt_client *c = w->c;
+    int64_t next_flush = gt_mono_ms() + atomic_load(&c->flush_interval_ms);
+
+    for (;;) {
+        bool stopping;
+        int64_t deadline;
+        struct qchunk *chunks = wait_work(w, &next_flush, &stopping, &deadline);
+        int64_t now = gt_mono_ms();
+        if (stopping) {
+            w->e.deadline = deadline;
+            if (now >= deadline && !w->offline)
+                go_offline(w, "flush timeout reached while stopping");
+        }
+        if (w->offline && (now >= w->next_probe || stopping) &&
+            (!stopping || now < deadline))
+            probe(w);
+
+        uint64_t nrecs = 0, ndata = 0;
+        while (chunks) {
+            struct qchunk *next = chunks->next;
+            char *p = qchunk_data(chunks), *end = p + chunks->used;
+            while (p < end) {
+                const struct rec *r = (const struct rec *)(void *)p;
+                p += r->size;
+                nrecs++;
+                if (rec_is_data(r))
+                    ndata++;
+                process_record(w, r);
+            }
+            queue_release(&c->q, chunks);
+            chunks = next;
+        }
+        if (!w->offline && flush_all(&w->e) == S_FAILED)
+            go_offline(w, w->e.err);
+        spool_flush_buf(w);
+        if (nrecs)
+            queue_mark_done(&c->q, nrecs, ndata);
+
+        now = gt_mono_ms();
+        if (!w->offline && now >= w->next_hb) {
+            heartbeats(w);
+            w->next_hb = gt_mono_ms() + c->heartbeat_ms;
+        }
+        if (stopping && queue_empty(c) &&
+            (w->offline || w->sp.nrecs == 0 || gt_mono_ms() >= deadline))
+            break;
+    }
+    return NULL;
+}
+
+int gt_worker_start(gt_client *c)
+{
+    struct worker *w = calloc(1, sizeof *w);
+    if (!w)
+        return -1;
+    w->c = c;
+    spool_init(&w->sp);
+    gt_buf_init(&w->sbuf);
+    w->probe_backoff = PROBE_FIRST_MS;
+    w->next_hb = gt_mono_ms() + c->heartbeat_ms;
+    if (engine_init(&w->e, c, true) != 0) {
+        free(w);
+        return -1;
+    }
+    if (pthread_create(&c->worker, NULL, worker_main, w) != 0) {
+        engine_cleanup(&w->e);
+        free(w);
+        return -1;
+    }
+    c->worker_state = w;
+    c->worker_started = true;
+    return 0;
+}
+
+void gt_worker_stop(gt_client *c)
+{
+    if (!c->worker_started)
+        return;
+    pthread_mutex_lock(&c->q.mu);
+    c->stop = true;
+    c->stop_deadline_ms = gt_mono_ms() + atomic_load(&c->flush_timeout_ms);
+    pthread_cond_signal(&c->q.wake);
+    pthread_mutex_unlock(&c->q.mu);
+    pthread_join(c->worker, NULL);
+    struct worker *w = c->worker_state;
+    spool_flush_buf(w);
+    spool_close(&w->sp);
+    engine_cleanup(&w->e);
+    gt_buf_cleanup(&w->sbuf);
+    free(w);
+    c->worker_state = NULL;
+    c->worker_started = false;
+}
+
+/*---- gt_spool_replay ----*/
+
+static gt_status replay_file(struct engine *e, const char *path, uint64_t *done,
+                             uint64_t total, int64_t deadline,
+                             gt_progress_fn progress, void *ud)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    struct stat st;
+    char magic[SPOOL_MAGIC_LEN];
+    if (fd < 0)
+        return errno == ENOENT ? GT_OK : GT_E_IO;
+    /* a live process holds its file: skip it */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &st) != 0 ||
+        st.st_nlink == 0) {
+        close(fd);
+        return GT_OK;
+    }
+    if (pread(fd, magic, sizeof magic, 0) != (ssize_t)sizeof magic ||
+        memcmp(magic, SPOOL_MAGIC, sizeof magic) != 0) {
+        gt_client_log(e->c, GT_LOG_WARN, "spool: %s is not a spool file", path);
+        close(fd);
+        return GT_OK;
+    }
+    uint64_t off = SPOOL_MAGIC_LEN;
+    gt_status rc = replay_fd(e, fd, &off, done, deadline, progress, ud, total);
+    if (rc == GT_OK)
+        unlink(path);
+    close(fd);
+    return rc;
+}
+
+gt_status gt_spool_replay(gt_client *c, gt_progress_fn progress, void *userdata,
+                          int timeout_ms)
+{
+    struct engine e;
+    char **names = NULL;
+    gt_status rc = GT_OK;
+    uint64_t total = 0, done = 0;
+    int n;
+
+    if (!c)
+        return GT_E_INVALID;
+    int64_t deadline = timeout_ms >= 0 ? gt_mono_ms() + timeout_ms : 0;
+    pthread_mutex_lock(&c->mu);
+    char *dir = c->spool_dir ? strdup(c->spool_dir) : NULL;
+    pthread_mutex_unlock(&c->mu);
+    if (!dir)
+        return GT_E_NOMEM;
+    n = spool_list(dir, &names);
+    if (n < 0) {
+        gt_client_error(c, GT_LOG_ERROR, "spool: cannot list %s", dir);
+        free(dir);
+        return GT_E_IO;
+    }
+    if (engine_init(&e, c, false) != 0) {
+        rc = GT_E_NOMEM;
+        goto out;
+    }
+    e.deadline = deadline;
+    size_t dl = strlen(dir);
+    char **paths = calloc((size_t)n + 1, sizeof *paths);
+    for (int i = 0; paths && i < n; i++) {
+        size_t len = dl + strlen(names[i]) + 2;
+        paths[i] = malloc(len);
+        if (paths[i])
+            snprintf(paths[i], len, "%s/%s", dir, names[i]);
+    }
+    for (int i = 0; paths && i < n; i++) {
+        int fd = paths[i] ? open(paths[i], O_RDONLY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+            /* a live process's file is not counted (nor replayed) */
+            if (flock(fd, LOCK_SH | LOCK_NB) == 0)
+                total += spool_count(fd, SPOOL_MAGIC_LEN);
+            close(fd);
+        }
+    }
+    if (progress)
+        progress(userdata, 0, total);
+    for (int i = 0; paths && i < n && rc == GT_OK; i++) {
+        if (!paths[i]) {
+            rc = GT_E_NOMEM;
+            break;
+        }
+        rc = replay_file(&e, paths[i], &done, total, deadline, progress,
+                         userdata);
+        if (rc == GT_OK && deadline && gt_mono_ms() >= deadline && i + 1 < n)
+            rc = GT_E_TIMEOUT;
+    }
+    if (!paths)
+        rc = GT_E_NOMEM;
+    if (rc == GT_E_NETWORK)
+        gt_client_error(c, GT_LOG_ERROR, "spool replay: %s", e.err);
+    if (progress && rc == GT_OK)
+        progress(userdata, done, total);
+    for (int i = 0; paths && i < n; i++)
+        free(paths[i]);
+    free(paths);
+    engine_cleanup(&e);
+out:
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(dir);
+    return rc;
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * itest_client_exit: runs of a process that dies never stay RUNNING.
+ * gt_install_exit_handlers: a child that calls exit() without gt_run_end
+ * leaves its run FAILED; a child killed by SIGTERM leaves it KILLED, and
+ * its own previous SIGTERM handler still runs afterwards. Heartbeats: a
+ * child that is SIGKILLed stops sending them and a server started with
+ * --heartbeat-timeout 1 marks its run KILLED, while it stays RUNNING as
+ * long as the child lives.
+ */
+#include "itest.h"
+
+static gt_client *child_client;
+
+static void child_free(void)
+{
+    gt_client_free(child_client);
+}
+
+static void child_on_term(int sig)
+{
+    (void)sig;
+    _exit(42);
+}
+
+enum child_mode { CHILD_EXIT, CHILD_SIGTERM, CHILD_HEARTBEAT };
+
+/* Forks a child that starts a run, logs, flushes and reports the run id
+ * on a pipe; then it exits (CHILD_EXIT) or waits to be killed. */
+static pid_t spawn(const struct it_server *s, enum child_mode mode, char *id,
+                   size_t idlen)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        if (mode == CHILD_HEARTBEAT)
+            setenv("GREENTRACK_HEARTBEAT_INTERVAL_MS", "150", 1);
+        if (mode == CHILD_SIGTERM)
+            signal(SIGTERM, child_on_term);
+        child_client = gt_client_new(s->uri);
+        gt_run *run = NULL;
+        if (!child_client)
+            _exit(3);
+        atexit(child_free); /* runs after the library's exit handler */
+        if (mode != CHILD_HEARTBEAT &&
+            gt_install_exit_handlers(child_client) != GT_OK)
+            _exit(4);
+        if (gt_run_start(child_client, "itest exit", NULL, &run) != GT_OK)
+            _exit(5);
+        for (int i = 0; i < 100; i++)
+            gt_log_metric(run, "m", i, i);
+        gt_flush(child_client, 5000);
+        char line[64];
+        snprintf(line, sizeof line, "%s\n", gt_run_id(run));
+        if (write(fds[1], line, strlen(line)) < 0)
+            _exit(6);
+        close(fds[1]);
+        if (mode == CHILD_EXIT) {
+            for (int i = 100; i < 200; i++)
+                gt_log_metric(run, "m", i, i);
+            exit(0); /* no gt_run_end */
+        }
+        for (;;)
+            pause();
+    }
+    close(fds[1]);
+    ssize_t n = read(fds[0], id, idlen - 1);
+    close(fds[0]);
+    if (n < 33) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    id[32] = '\0';
+    return pid;
+}
+
+static void test_exit_handlers(struct it_server *s)
+{
+    char id[64], status[32];
+    int st = 0;
+
+    pid_t pid = spawn(s, CHILD_EXIT, id, sizeof id);
+    CHECK(pid > 0);
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK_EQ_STR(it_run_status(s, id, status, sizeof status), "FAILED");
+    /* what was logged before exit() was flushed */
+    CHECK_EQ_INT(it_history(s, id, "m", NULL, 0), 200);
+
+    pid = spawn(s, CHILD_SIGTERM, id, sizeof id);
+    CHECK(pid > 0);
+    kill(pid, SIGTERM);
+    waitpid(pid, &st, 0);
+    /* the previous disposition was restored and the signal re-raised */
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 42);
+    CHECK_EQ_STR(it_run_status(s, id, status, sizeof status), "KILLED");
+    cJSON *j = it_run_get(s, id);
+    CHECK(cJSON_IsNumber(it_path(j, "run/info/end_time")));
+    cJSON_Delete(j);
+}
+
+static void test_heartbeat_expiry(void)
+{
+    struct it_server s;
+    char id[64], status[32];
+    if (it_server_new(&s, "ith") != 0) {
+        CHECK(0);
+        return;
+    }
+    it_server_arg(&s, "--heartbeat-timeout");
+    it_server_arg(&s, "1");
+    CHECK_EQ_INT(it_server_start(&s), 0);
+    pid_t pid = spawn(&s, CHILD_HEARTBEAT, id, sizeof id);
+    CHECK(pid > 0);
+    /* alive: heartbeats every 150 ms keep the run RUNNING past 1 s */
+    it_sleep_ms(1800);
+    CHECK_EQ_STR(it_run_status(&s, id, status, sizeof status), "RUNNING");
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    int64_t until = it_mono_ms() + 8000;
+    while (strcmp(it_run_status(&s, id, status, sizeof status), "KILLED") &&
+           it_mono_ms() < until)
+        it_sleep_ms(100);
+    CHECK_EQ_STR(status, "KILLED");
+    it_server_free(&s);
+}
+
+int main(void)
+{
+    struct it_server s;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (it_server_new(&s, "ite") != 0 || it_server_start(&s) != 0) {
+        printf("itest_client_exit: 0 passed, 1 failed (no server)\n");
+        return 1;
+    }
+    test_exit_handlers(&s);
+    it_server_free(&s);
+    test_heartbeat_expiry();
+    curl_global_cleanup();
+    TEST_MAIN_END("itest_client_exit");
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * itest_client_spool: the spool. A process logs while the server is down
+ * and exits; gt_spool_replay (what `greentrack sync` calls) later replays
+ * its file in order and removes it, while the file of a live client in
+ * the same directory is left alone (flock) and replayed by that client's
+ * own worker when the server is back. Then a spool whose last record is
+ * torn and one of whose middle records is corrupt: the corrupt record is
+ * skipped, the rest replays.
+ */
+#include "itest.h"
+
+#include <dirent.h>
+
+static int count_spools(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        n += len > 6 && strcmp(e->d_name + len - 6, ".spool") == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+static int first_spool(const char *dir, char *path, size_t len)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = -1;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n > 6 && strcmp(e->d_name + n - 6, ".spool") == 0) {
+            snprintf(path, len, "%s/%s", dir, e->d_name);
+            found = 0;
+            break;
+        }
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A child process logs 'points' metrics (and a param) while nothing
+ * listens at 'uri', ends the run, frees the client and exits. Writes the
+ * run id into 'id'. 0 on success. */
+static int child_logs_offline(const char *uri, const char *spool, int points,
+                              char *id, size_t idlen)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        gt_client *c = gt_client_new(uri);
+        gt_run *run = NULL;
+        gt_client_set_spool_dir(c, spool);
+        gt_client_set_flush_timeout_ms(c, 600);
+        if (!c || gt_run_start(c, "itest spool", "offline", &run) != GT_OK)
+            _exit(1);
+        char rid[64];
+        snprintf(rid, sizeof rid, "%s\n", gt_run_id(run));
+        gt_log_param(run, "mode", "offline");
+        for (int i = 0; i < points; i++)
+            gt_log_metric(run, "x", i, i);
+        gt_run_end(run, GT_RUN_FINISHED);
+        gt_client_free(c);
+        if (write(fds[1], rid, strlen(rid)) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    ssize_t n = read(fds[0], id, idlen - 1);
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (n < 33 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    id[32] = '\0';
+    return 0;
+}
+
+struct progress {
+    uint64_t calls, last_done, total;
+};
+
+static void on_progress(void *ud, uint64_t done, uint64_t total)
+{
+    struct progress *p = ud;
+    p->calls++;
+    p->last_done = done;
+    p->total = total;
+}
+
+static void test_replay_after_exit(struct it_server *s)
+{
+    char d1[1100], id[64], status[32];
+    snprintf(d1, sizeof d1, "%s/spool1", s->dir);
+    it_server_kill(s, SIGKILL);
+
+    /* a process that logged while the server was down, and exited */
+    CHECK_EQ_INT(child_logs_offline(s->uri, d1, 1000, id, sizeof id), 0);
+    CHECK_EQ_INT(count_spools(d1), 1);
+
+    /* a live client whose records are spooled right now */
+    gt_client *a = gt_client_new(s->uri);
+    gt_run *ra = NULL;
+    gt_client_set_spool_dir(a, d1);
+    gt_client_set_flush_timeout_ms(a, 400);
+    CHECK_EQ_INT(gt_run_start(a, "itest spool", "live", &ra), GT_OK);
+    for (int i = 0; i < 10; i++)
+        gt_log_metric(ra, "y", i, i);
+    CHECK_EQ_INT(gt_flush(a, 5000), GT_OK);
+    gt_stats st;
+    gt_client_stats(a, &st);
+    CHECK_EQ_INT(st.spooled, 10);
+    CHECK_EQ_INT(count_spools(d1), 2);
+
+    CHECK_EQ_INT(it_server_start(s), 0);
+    gt_client *b = gt_client_new(s->uri);
+    struct progress pr = {0, 0, 0};
+    gt_client_set_spool_dir(b, d1);
+    CHECK_EQ_INT(gt_spool_replay(b, on_progress, &pr, 20000), GT_OK);
+    CHECK(pr.calls >= 2);
+    CHECK_EQ_INT(pr.total, 1003); /* create, param, 1000 points, end */
+    CHECK_EQ_INT(pr.last_done, 1003);
+    gt_client_stats(b, &st);
+    CHECK_EQ_INT(st.replayed, 1001);
+    CHECK_EQ_STR(it_run_status(s, id, status, sizeof status), "FINISHED");
+    CHECK_EQ_INT(it_history(s, id, "x", NULL, 0), 1000);
+    /* the exited process's file is gone; the live one is left alone */
+    CHECK_EQ_INT(count_spools(d1), 1);
+    gt_client_free(b);
+
+    /* the live client's worker replays its own file once it probes */
+    int64_t until = it_mono_ms() + 10000;
+    do {
+        it_sleep_ms(50);
+        gt_client_stats(a, &st);
+    } while (st.replayed < 10 && it_mono_ms() < until);
+    CHECK_EQ_INT(st.replayed, 10);
+    CHECK_EQ_INT(it_history(s, gt_run_id(ra), "y", NULL, 0), 10);
+    CHECK(gt_run_server_id(ra) != NULL);
+    CHECK_EQ_INT(gt_run_end(ra, GT_RUN_FINISHED), GT_OK);
+    gt_client_free(a);
+    CHECK_EQ_INT(count_spools(d1), 0);
+}
+
+/* Offsets of the records of a spool file (after the 8-byte magic). */
+static int record_offsets(const char *path, long *offs, int max, long *size)
+{
+    FILE *f = fopen(path, "rb");
+    int n = 0;
+    long off = 8;
+    unsigned char h[8];
+    if (!f)
+        return -1;
+    fseek(f, 0, SEEK_END);
+    *size = ftell(f);
+    while (n < max && off + 8 <= *size) {
+        fseek(f, off, SEEK_SET);
+        if (fread(h, 1, 8, f) != 8)
+            break;
+        long len = (long)(h[0] | (h[1] << 8) | (h[2] << 16) |
+                          ((unsigned long)h[3] << 24));
+        offs[n++] = off;
+        off += 8 + len;
+    }
+    fclose(f);
+    return n;
+}
+
+static void test_corrupt_spool(struct it_server *s)
+{
+    char d2[1100], id[64], path[1400], status[32];
+    long offs[200], size = 0;
+    snprintf(d2, sizeof d2, "%s/spool2", s->dir);
+    it_server_kill(s, SIGKILL);
+    CHECK_EQ_INT(child_logs_offline(s->uri, d2, 100, id, sizeof id), 0);
+    CHECK_EQ_INT(first_spool(d2, path, sizeof path), 0);
+    /* records: create, param, 100 points (steps 0..99), end */
+    CHECK_EQ_INT(record_offsets(path, offs, 200, &size), 103);
+
+    /* flip a byte inside point 50's payload: its CRC no longer matches */
+    int fd = open(path, O_RDWR);
+    unsigned char byte;
+    long at = offs[2 + 50] + 8 + 20;
+    CHECK(pread(fd, &byte, 1, at) == 1);
+    byte ^= 0x5A;
+    CHECK(pwrite(fd, &byte, 1, at) == 1);
+    /* tear the last record (the run's end) as a crash mid-write would */
+    CHECK(ftruncate(fd, size - 3) == 0);
+    close(fd);
+
+    CHECK_EQ_INT(it_server_start(s), 0);
+    gt_client *c = gt_client_new(s->uri);
+    struct progress pr = {0, 0, 0};
+    gt_client_set_spool_dir(c, d2);
+    CHECK_EQ_INT(gt_spool_replay(c, on_progress, &pr, 20000), GT_OK);
+    CHECK_EQ_INT(pr.total, 101); /* create, param, 99 points */
+    int steps[100] = {0};
+    CHECK_EQ_INT(it_history(s, id, "x", steps, 100), 99);
+    CHECK_EQ_INT(steps[50], 0);
+    CHECK_EQ_INT(steps[49] + steps[51] + steps[0] + steps[99], 4);
+    /* the end record was torn: the run stays RUNNING */
+    CHECK_EQ_STR(it_run_status(s, id, status, sizeof status), "RUNNING");
+    CHECK_EQ_INT(count_spools(d2), 0);
+    gt_client_free(c);
+}
+
+int main(void)
+{
+    struct it_server s;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (it_server_new(&s, "its") != 0 || it_server_start(&s) != 0) {
+        printf("itest_client_spool: 0 passed, 1 failed (no server)\n");
+        return 1;
+    }
+    test_replay_after_exit(&s);
+    test_corrupt_spool(&s);
+    it_server_free(&s);
+    curl_global_cleanup();
+    TEST_MAIN_END("itest_client_spool");
+}
