@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * cmd_run.c: `greentrack run -- CMD [ARGS]`. Starts a run, hands its id and
+ * the tracking URI to CMD through the environment (so CMD's own MLflow or
+ * libgreentrack client logs into the same run), forwards the signals a
+ * supervisor sends, waits, and ends the run FINISHED, FAILED or KILLED from
+ * CMD's exit status, which it then exits with.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* How long the run's creation may take to reach the server before CMD
+ * starts: an MLflow client in CMD attaching to MLFLOW_RUN_ID needs the run
+ * to exist. When the server is down CMD starts anyway after this. */
+#define START_FLUSH_MS 3000
+
+static const char USAGE[] =
+    "usage: greentrack run [OPTIONS] -- CMD [ARGS]\n"
+    "\n"
+    "Starts a run, runs CMD with these variables set, and ends the run\n"
+    "from CMD's exit status:\n"
+    "  GREENTRACK_RUN_ID, MLFLOW_RUN_ID     the run's id\n"
+    "  MLFLOW_TRACKING_URI, GREENTRACK_TRACKING_URI  the server\n"
+    "so an MLflow script (mlflow.start_run() picks up MLFLOW_RUN_ID) or a\n"
+    "libgreentrack program (gt_run_attach) logs into the same run.\n"
+    "\n"
+    "Options:\n"
+    "  -e, --experiment NAME  the experiment (created when missing;\n"
+    "                         default: Default)\n"
+    "  -n, --name NAME        the run's name (default: the server picks)\n"
+    "  -p, --param KEY=VALUE  log a parameter (repeatable)\n"
+    "  -t, --tag KEY=VALUE    set a tag (repeatable)\n"
+    "  --tracking-uri URI, --spool-dir DIR, -v  as for greentrack\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 sent to\n"
+    "greentrack are passed on to CMD (a terminal's Ctrl-C reaches CMD\n"
+    "directly and is not sent twice). The run ends FINISHED when CMD exits\n"
+    "0, FAILED when it exits non-zero, KILLED when a signal ends it (or it\n"
+    "exits 128+N after signal N was passed on). The tag greentrack.exit_code\n"
+    "or greentrack.signal records how CMD ended. If the server cannot be\n"
+    "reached, CMD runs anyway and the records wait in the spool.\n"
+    "\n"
+    "Exit status: CMD's exit status, 128+N when signal N killed it,\n"
+    "126 when CMD cannot be executed, 127 when it is not found, 2 for bad\n"
+    "usage, 1 when the run cannot be started.\n";
+
+static const int FORWARDED[] = {SIGINT,  SIGTERM, SIGHUP,
+                                SIGQUIT, SIGUSR1, SIGUSR2};
+#define N_FORWARDED (sizeof FORWARDED / sizeof FORWARDED[0])
+
+/* The forwarded signals and SIGCHLD stay blocked in every thread (the
+ * library's worker inherits the mask) and are taken synchronously with
+ * sigwaitinfo by the main thread: no async handler, no lost or early
+ * signal, and sanitizers see plain calls. */
+static int last_signal; /* the last forwarded signal received, or 0 */
+
+static void signal_set(sigset_t *set, int with_chld)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < N_FORWARDED; i++) {
+        sigaddset(set, FORWARDED[i]);
+    }
+    if (with_chld) {
+        sigaddset(set, SIGCHLD);
+    }
+}
+
+/* Passes a received signal on to CMD, unless the terminal sent it: the
+ * terminal signals its whole foreground process group, CMD included, and
+ * passing it on would deliver it twice. */
+static void forward(pid_t pid, const siginfo_t *info)
+{
+    last_signal = info->si_signo;
+#ifdef SI_KERNEL
+    if (info->si_code == SI_KERNEL) {
+        return;
+    }
+#endif
+    kill(pid, info->si_signo);
+}
+
+/* Waits for CMD to end, forwarding signals meanwhile; returns its wait
+ * status. */
+static int wait_child(pid_t pid)
+{
+    sigset_t set;
+    siginfo_t info;
+    int wstatus = 1 << 8;
+
+    signal_set(&set, 1);
+    for (;;) {
+        pid_t r = waitpid(pid, &wstatus, WNOHANG);
+        if (r == pid) {
+            return wstatus;
+        }
+        if (r < 0 && errno != EINTR) {
+            cli_err("lost the command (waitpid failed)");
+            return 1 << 8;
+        }
+        if (sigwaitinfo(&set, &info) < 0) {
+            continue; /* EINTR */
+        }
+        if (info.si_signo != SIGCHLD) {
+            forward(pid, &info);
+        }
+    }
+}
+
+/* Takes the forwarded signals received before CMD started; returns the
+ * first that asks to stop (INT, TERM, HUP, QUIT), or 0. */
+static int pending_stop(void)
+{
+    sigset_t set;
+    siginfo_t info;
+    struct timespec zero = {0, 0};
+    int stop = 0;
+
+    signal_set(&set, 0);
+    while (sigtimedwait(&set, &info, &zero) > 0) {
+        int sig = info.si_signo;
+        if (stop == 0 && sig != SIGUSR1 && sig != SIGUSR2) {
+            stop = sig;
+        }
+    }
+    return stop;
+}
+
+struct kv {
+    const char *arg; /* "key=value" as given */
+    char *key;       /* malloc'ed copy of the key */
+    const char *value;
+};
+
+static int parse_kv(const char *opt, const char *arg, struct kv *out)
+{
+    const char *eq = strchr(arg, '=');
+
+    if (eq == NULL || eq == arg) {
+        cli_err("%s wants KEY=VALUE, not '%s'", opt, arg);
+        return -1;
+    }
+    out->arg = arg;
+    out->key = strndup(arg, (size_t)(eq - arg));
+    out->value = eq + 1;
+    if (out->key == NULL) {
+        cli_err("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* "NAME=value" in a new string. */
+static char *env_entry(const char *name, const char *value)
+{
+    size_t n = strlen(name) + strlen(value) + 2;
+    char *s = malloc(n);
+
+    if (s != NULL) {
+        snprintf(s, n, "%s=%s", name, value);
+    }
+    return s;
+}
+
+static int env_is(const char *entry, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+/* The child's environment: ours, with the run's variables replaced.
+ * '*owned' receives the entries to free (NULL-terminated). */
+static char **child_env(const struct cli_global *g, const char *run_id,
+                        char ***owned)
+{
+    const char *names[] = {"GREENTRACK_RUN_ID", "MLFLOW_RUN_ID",
+                           "MLFLOW_TRACKING_URI", "GREENTRACK_TRACKING_URI",
+                           "GREENTRACK_SPOOL_DIR"};
+    const char *values[] = {run_id, run_id, g->tracking_uri, g->tracking_uri,
+                            g->spool_dir};
+    size_t n_names = sizeof names / sizeof names[0];
+    size_t n_env = 0, o = 0, k;
+    char **env, **mine;
+
+    while (environ[n_env] != NULL) {
+        n_env++;
+    }
+    env = calloc(n_env + n_names + 1, sizeof *env);
+    mine = calloc(n_names + 1, sizeof *mine);
+    if (env == NULL || mine == NULL) {
+        free(env);
+        free(mine);
+        return NULL;
+    }
+    for (size_t i = 0; i < n_env; i++) {
+        int replaced = 0;
+        for (k = 0; k < n_names; k++) {
+            if (values[k] != NULL && env_is(environ[i], names[k])) {
+                replaced = 1;
+            }
+        }
+        if (!replaced) {
+            env[o++] = environ[i];
+        }
+    }
+    for (k = 0; k < n_names; k++) {
+        if (values[k] == NULL) {
+            continue;
+        }
+        mine[k] = env_entry(names[k], values[k]);
+        if (mine[k] == NULL) {
+            for (size_t j = 0; j < k; j++) {
+                free(mine[j]);
+            }
+            free(env);
+            free(mine);
+            return NULL;
+        }
+        env[o++] = mine[k];
+    }
+    *owned = mine;
+    return env;
+}
+
+static void free_owned(char **owned)
+{
+    for (size_t k = 0; owned != NULL && k < 5; k++) {
+        free(owned[k]);
+    }
+    free(owned);
+}
+
+/* Starts CMD with 'env' and the signal mask and dispositions greentrack
+ * started with; returns 0 with *pid set, or an errno value. */
+static int spawn(char **cmd, char **env, const sigset_t *mask, pid_t *pid)
+{
+    posix_spawnattr_t attr;
+    sigset_t dfl;
+    int err;
+
+    signal_set(&dfl, 1);
+    sigaddset(&dfl, SIGPIPE);
+    if ((err = posix_spawnattr_init(&attr)) != 0) {
+        return err;
+    }
+    posix_spawnattr_setsigmask(&attr, mask);
+    posix_spawnattr_setsigdefault(&attr, &dfl);
+    posix_spawnattr_setflags(&attr,
+                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    err = posix_spawnp(pid, cmd[0], NULL, &attr, cmd, env);
+    posix_spawnattr_destroy(&attr);
+    return err;
+}
+
+static const char *signal_name(int sig)
+{
+    switch (sig) {
+    case SIGHUP:
+        return "SIGHUP";
+    case SIGINT:
+        return "SIGINT";
+    case SIGQUIT:
+        return "SIGQUIT";
+    case SIGILL:
+        return "SIGILL";
+    case SIGABRT:
+        return "SIGABRT";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGKILL:
+        return "SIGKILL";
+    case SIGUSR1:
+        return "SIGUSR1";
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGUSR2:
+        return "SIGUSR2";
+    case SIGPIPE:
+        return "SIGPIPE";
+    case SIGALRM:
+        return "SIGALRM";
+    case SIGTERM:
+        return "SIGTERM";
+    default:
+        return NULL;
+    }
+}
+
+static int spooled(const gt_client *client)
+{
+    gt_stats s;
+
+    memset(&s, 0, sizeof s);
+    gt_client_stats(client, &s);
+    return s.spooled > 0;
+}
+
+/* Logs how CMD ended and ends the run; returns greentrack's exit code. */
+static int finish(gt_run *run, int wstatus)
+{
+    gt_run_status rs;
+    char buf[32];
+    int code;
+    gt_status st;
+
+    if (WIFSIGNALED(wstatus)) {
+        int sig = WTERMSIG(wstatus);
+        const char *name = signal_name(sig);
+        if (name == NULL) {
+            snprintf(buf, sizeof buf, "%d", sig);
+            name = buf;
+        }
+        gt_set_tag(run, "greentrack.signal", name);
+        rs = GT_RUN_KILLED;
+        code = 128 + sig;
+    } else {
+        code = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 1;
+        snprintf(buf, sizeof buf, "%d", code);
+        gt_set_tag(run, "greentrack.exit_code", buf);
+        if (code == 0) {
+            rs = GT_RUN_FINISHED;
+        } else if (last_signal != 0 && code == 128 + last_signal) {
+            rs = GT_RUN_KILLED; /* handled the signal, then exited by it */
+        } else {
+            rs = GT_RUN_FAILED;
+        }
+    }
+    st = gt_run_end(run, rs);
+    if (st == GT_E_TIMEOUT) {
+        cli_err("warning: the server was not reached in time; the run's "
+                "end is kept in the spool ('greentrack sync' sends it)");
+    } else if (st != GT_OK) {
+        cli_err("warning: ending the run: %s", gt_strerror(st));
+    }
+    return code;
+}
+
+int cli_cmd_run(struct cli_global *g, int argc, char **argv)
+{
+    const char *experiment = NULL, *name = NULL, *v;
+    struct kv *params = calloc((size_t)argc + 1, sizeof *params);
+    struct kv *tags = calloc((size_t)argc + 1, sizeof *tags);
+    size_t n_params = 0, n_tags = 0;
+    char **cmd = NULL, **env = NULL, **owned = NULL;
+    gt_client *client = NULL;
+    gt_run *run = NULL;
+    gt_status st;
+    pid_t pid;
+    int rc = CLI_EXIT_USAGE;
+    int i, r, err, wstatus, stop;
+    sigset_t block, old_mask;
+
+    if (params == NULL || tags == NULL) {
+        cli_err("out of memory");
+        rc = CLI_EXIT_ERROR;
+        goto out;
+    }
+    for (i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (a[0] != '-') {
+            break; /* CMD without "--" */
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(USAGE, stdout);
+            rc = CLI_EXIT_OK;
+            goto out;
+        }
+        if ((r = cli_global_opt(g, argc, argv, &i)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "--experiment", &experiment)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "-e", &experiment)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "--name", &name)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "-n", &name)) == 0) {
+            if ((r = cli_opt(argc, argv, &i, "--param", &v)) != 0 ||
+                (r = cli_opt(argc, argv, &i, "-p", &v)) != 0) {
+                if (r > 0 && parse_kv("--param", v, &params[n_params++])) {
+                    goto out;
+                }
+            } else if ((r = cli_opt(argc, argv, &i, "--tag", &v)) != 0 ||
+                       (r = cli_opt(argc, argv, &i, "-t", &v)) != 0) {
+                if (r > 0 && parse_kv("--tag", v, &tags[n_tags++])) {
+                    goto out;
+                }
+            } else {
+                cli_err("run: unknown option '%s' (see greentrack run "
+                        "--help)",
+                        a);
+                goto out;
+            }
+        }
+        if (r < 0) {
+            goto out;
+        }
+    }
+    if (i >= argc) {
+        cli_err("run: no command given (greentrack run [OPTIONS] -- CMD "
+                "[ARGS])");
+        goto out;
+    }
+    cmd = argv + i;
+
+    rc = CLI_EXIT_ERROR;
+    /* Before the library starts its worker thread, which inherits it. */
+    signal_set(&block, 1);
+    if (pthread_sigmask(SIG_BLOCK, &block, &old_mask) != 0) {
+        cli_err("cannot block signals");
+        goto out;
+    }
+    if ((client = cli_client_new(g)) == NULL) {
+        goto out;
+    }
+    if ((st = gt_run_start(client, experiment, name, &run)) != GT_OK) {
+        const char *m = gt_client_errmsg(client);
+        cli_err("cannot start the run: %s%s%s", gt_strerror(st), *m ? ": " : "",
+                m);
+        goto out;
+    }
+    {
+        const char *user = getenv("USER");
+        gt_set_tag(run, "mlflow.source.name", cmd[0]);
+        gt_set_tag(run, "mlflow.source.type", "LOCAL");
+        if (user != NULL && *user != '\0') {
+            gt_set_tag(run, "mlflow.user", user);
+        }
+    }
+    for (size_t k = 0; k < n_params + n_tags; k++) {
+        int is_param = k < n_params;
+        const struct kv *e = is_param ? &params[k] : &tags[k - n_params];
+        st = is_param ? gt_log_param(run, e->key, e->value)
+                      : gt_set_tag(run, e->key, e->value);
+        if (st != GT_OK) {
+            cli_err("run: cannot log %s '%s': %s",
+                    is_param ? "--param" : "--tag", e->arg, gt_strerror(st));
+            gt_set_tag(run, "greentrack.error", "bad --param or --tag");
+            gt_run_end(run, GT_RUN_FAILED);
+            run = NULL;
+            rc = CLI_EXIT_USAGE;
+            goto out;
+        }
+    }
+    if (gt_flush(client, START_FLUSH_MS) != GT_OK || spooled(client)) {
+        cli_err("warning: %s is not answering; CMD runs anyway and the "
+                "run's records wait in the spool ('greentrack sync' sends "
+                "them later)",
+                g->tracking_uri);
+    }
+    if ((stop = pending_stop()) != 0) {
+        /* Told to stop before CMD started. */
+        gt_run_end(run, GT_RUN_KILLED);
+        run = NULL;
+        rc = 128 + stop;
+        goto out;
+    }
+    if ((env = child_env(g, gt_run_id(run), &owned)) == NULL) {
+        cli_err("out of memory");
+        gt_run_end(run, GT_RUN_FAILED);
+        run = NULL;
+        goto out;
+    }
+    if ((err = spawn(cmd, env, &old_mask, &pid)) != 0) {
+        char msg[128];
+        if (strerror_r(err, msg, sizeof msg) != 0) {
+            snprintf(msg, sizeof msg, "error %d", err);
+        }
+        cli_err("cannot run '%s': %s", cmd[0], msg);
+        gt_set_tag(run, "greentrack.error", msg);
+        gt_run_end(run, GT_RUN_FAILED);
+        run = NULL;
+        rc = (err == ENOENT) ? CLI_EXIT_NOTFOUND : CLI_EXIT_NOEXEC;
+        goto out;
+    }
+    wstatus = wait_child(pid);
+    rc = finish(run, wstatus);
+    run = NULL;
+out:
+    if (run != NULL) {
+        gt_run_end(run, GT_RUN_FAILED);
+    }
+    gt_client_free(client);
+    free(env);
+    free_owned(owned);
+    for (size_t k = 0; params != NULL && k < n_params; k++) {
+        free(params[k].key);
+    }
+    for (size_t k = 0; tags != NULL && k < n_tags; k++) {
+        free(tags[k].key);
+    }
+    free(params);
+    free(tags);
+    return rc;
+}
