@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: MIT
+// The REST calls the UI makes. Every error becomes an ApiError carrying the
+// server's message (shown inline, e.g. under the filter box).
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const ML = '/api/2.0/mlflow/';
+const GT = '/api/2.0/greentrack/';
+
+function qs(params) {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === null || v === '') continue;
+    if (Array.isArray(v)) for (const x of v) u.append(k, x);
+    else u.append(k, String(v));
+  }
+  const s = u.toString();
+  return s ? '?' + s : '';
+}
+
+async function answer(res) {
+  const text = await res.text();
+  let body = {};
+  if (text) {
+    try { body = JSON.parse(text); } catch { body = { message: text }; }
+  }
+  if (!res.ok) {
+    throw new ApiError(res.status, body.error_code || 'HTTP_' + res.status,
+      body.message || `${res.status} ${res.statusText}`);
+  }
+  return body;
+}
+
+export async function get(path, params = {}, { signal } = {}) {
+  return answer(await fetch(path + qs(params), { signal, headers: { accept: 'application/json' } }));
+}
+
+export async function post(path, body, { signal } = {}) {
+  return answer(await fetch(path, {
+    method: 'POST', signal,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  }));
+}
+
+// ---- MLflow
+export const getExperiment = (id) => get(ML + 'experiments/get', { experiment_id: id });
+export const searchRuns = (body, opts) => post(ML + 'runs/search', body, opts);
+export const getRun = (id, opts) => get(ML + 'runs/get', { run_id: id }, opts);
+export const historyInterval = (runIds, key, maxResults = 1000, opts) =>
+  get(ML + 'metrics/get-history-bulk-interval',
+    { run_ids: runIds, metric_key: key, max_results: maxResults }, opts);
+
+// ---- greentrack
+export const experimentSummary = (opts) => get(GT + 'experiments/summary', {}, opts);
+export const leaderboard = (params, opts) => get(GT + 'leaderboard', params, opts);
+export const runCarbon = (id, opts) => get(GT + 'runs/carbon', { run_id: id }, opts);
+
+export async function runEnergy(id, opts) {
+  const samples = [];
+  let token;
+  for (let i = 0; i < 100; i++) {
+    const r = await get(GT + 'runs/energy', { run_id: id, max_results: 10000, page_token: token }, opts);
+    for (const s of r.samples || []) samples.push(s);
+    token = r.next_page_token;
+    if (!token) break;
+  }
+  return samples;
+}
+
+// Every leaderboard row matching (experiment, metric, direction, filter),
+// paging through the API; onPage(rows so far, total) reports progress.
+export async function leaderboardAll(params, { pageSize = 5000, signal, onPage } = {}) {
+  const rows = [];
+  let token;
+  let total = 0;
+  for (;;) {
+    const r = await leaderboard({ ...params, max_results: pageSize, page_token: token }, { signal });
+    for (const x of r.runs || []) rows.push(x);
+    total = r.total ?? rows.length;
+    if (onPage) onPage(rows, total);
+    token = r.next_page_token;
+    if (!token) break;
+  }
+  return { rows, total };
+}
+
+// A number as MLflow JSON gives it ("NaN"/"Infinity" arrive as strings).
+export function num(v) {
+  if (typeof v === 'number') return v;
+  if (v === 'NaN') return NaN;
+  if (v === 'Infinity') return Infinity;
+  if (v === '-Infinity') return -Infinity;
+  if (v === null || v === undefined) return null;
+  const n = Number(v);
+  return Number.isNaN(n) ? null : n;
+}

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: MIT
+// Every chart is uPlot (vendor/uPlot.esm.js, from npm): line charts of
+// metrics and energy, and the Pareto scatter. This file only configures
+// it: colours from the CSS theme, sizes from the container, hover tooltips.
+import uPlot from '/vendor/uPlot.esm.js';
+import { h, sig, metric as fmtMetric, co2 as fmtCo2, time as fmtTime } from './fmt.js';
+
+export { uPlot };
+
+export function theme() {
+  const cs = getComputedStyle(document.documentElement);
+  const v = (n) => cs.getPropertyValue(n).trim();
+  return {
+    fg: v('--fg'), muted: v('--muted'), grid: v('--grid'), bg: v('--bg'),
+    accent: v('--accent'), front: v('--front'), dots: v('--dots'),
+    palette: [1, 2, 3, 4, 5, 6, 7, 8].map((i) => v('--c' + i)),
+  };
+}
+
+function axis(t, extra = {}) {
+  return {
+    stroke: t.muted, grid: { stroke: t.grid, width: 1 }, ticks: { stroke: t.grid, width: 1 },
+    font: '11px system-ui, sans-serif', labelFont: '12px system-ui, sans-serif', ...extra,
+  };
+}
+
+// Keeps the chart as wide as its container.
+function autosize(u, el, height) {
+  const ro = new ResizeObserver(() => {
+    const w = Math.floor(el.clientWidth);
+    if (w > 0 && Math.abs(w - u.width) > 1) u.setSize({ width: w, height });
+  });
+  ro.observe(el);
+  const destroy = u.destroy.bind(u);
+  u.destroy = () => { ro.disconnect(); destroy(); };
+  return u;
+}
+
+export function ema(ys, w) {
+  if (!w) return ys;
+  const out = new Array(ys.length);
+  let last = 0;
+  let n = 0;
+  for (let i = 0; i < ys.length; i++) {
+    const y = ys[i];
+    if (y === null || !Number.isFinite(y)) { out[i] = y; continue; }
+    last = last * w + (1 - w) * y;
+    n++;
+    out[i] = last / (1 - w ** n);
+  }
+  return out;
+}
+
+// A line chart. xMode: 'step' | 'time' (x in seconds since the epoch) |
+// 'rel' (seconds since start). series: [{label, color?, width?, dash?, alpha?}].
+export function lineChart(el, { xMode = 'step', series, data, height = 220, yLabel, stepped = false, spanGaps = true }) {
+  const t = theme();
+  const width = Math.max(200, Math.floor(el.clientWidth) || 600);
+  const opts = {
+    width, height,
+    scales: { x: { time: xMode === 'time' } },
+    cursor: { drag: { x: true, y: false }, points: { size: 6 } },
+    legend: { live: true },
+    axes: [
+      axis(t, xMode === 'rel' ? { values: (u, vs) => vs.map((v) => relTime(v)) }
+        : xMode === 'step' ? { incrs: STEP_INCRS } : {}),
+      axis(t, { label: yLabel, size: 60, values: (u, vs) => vs.map((v) => fmtMetric(v)) }),
+    ],
+    series: [
+      { label: xMode === 'step' ? 'step' : xMode === 'rel' ? 'time' : 'wall time',
+        value: xMode === 'time' ? (u, v) => (v == null ? '—' : fmtTime(v * 1000)) : xMode === 'rel' ? (u, v) => (v == null ? '—' : relTime(v)) : undefined },
+      ...series.map((s, i) => ({
+        label: s.label,
+        stroke: s.color || t.palette[i % t.palette.length],
+        width: s.width ?? 1.75,
+        dash: s.dash,
+        alpha: s.alpha,
+        spanGaps,
+        paths: stepped ? uPlot.paths.stepped({ align: 1 }) : undefined,
+        points: { show: false },
+        value: (u, v) => (v == null ? '—' : fmtMetric(v)),
+      })),
+    ],
+  };
+  return autosize(new uPlot(opts, data, el), el, height);
+}
+
+// whole steps only on a step axis
+const STEP_INCRS = [1, 2, 5].flatMap((m) => Array.from({ length: 12 }, (_, e) => m * 10 ** e)).sort((a, b) => a - b);
+
+function relTime(s) {
+  if (s < 120) return Math.round(s) + 's';
+  if (s < 7200) return sig(s / 60) + 'm';
+  return sig(s / 3600) + 'h';
+}
+
+// CO2 (log scale) against the metric: every scored run as a dot, the
+// Pareto front as a line. Hover shows a run's details; a click opens it.
+// rows: leaderboard rows with score !== null.
+export function paretoChart(el, rows, { metricName, onOpen, height = 340, tooltip }) {
+  const t = theme();
+  const pts = rows
+    .filter((r) => r.score !== null && r.co2_g !== null && r.metric_value !== null)
+    .map((r) => ({ r, x: Math.max(r.co2_g, 1e-3), y: r.metric_value }))
+    .sort((a, b) => a.x - b.x || a.y - b.y);
+  const xs = pts.map((p) => p.x);
+  const dots = pts.map((p) => (p.r.pareto ? null : p.y));
+  const front = pts.map((p) => (p.r.pareto ? p.y : null));
+  el.dataset.points = String(pts.length);
+  el.dataset.front = String(pts.filter((p) => p.r.pareto).length);
+  let px = null; // cached pixel positions, rebuilt after each draw
+  let hover = -1;
+  const width = Math.max(240, Math.floor(el.clientWidth) || 420);
+  const opts = {
+    width, height,
+    scales: { x: { time: false, distr: 3, log: 10 } },
+    cursor: { drag: { x: false, y: false }, points: { show: false }, x: false, y: false },
+    legend: { show: true, live: false },
+    axes: [
+      axis(t, { label: 'CO₂ (log scale)', values: (u, vs) => vs.map((v) => (v == null ? '' : fmtCo2(v))) }),
+      axis(t, { label: metricName, size: 60, values: (u, vs) => vs.map((v) => fmtMetric(v)) }),
+    ],
+    series: [
+      { label: 'CO₂' },
+      { label: 'runs', stroke: t.dots, fill: t.dots, paths: () => null, points: { show: true, size: 5, width: 1, fill: t.dots, stroke: t.dots } },
+      { label: 'Pareto front', stroke: t.front, width: 2, spanGaps: true, points: { show: true, size: 7, width: 1.5, fill: t.front, stroke: t.front } },
+    ],
+    hooks: {
+      draw: [(u) => {
+        px = new Float32Array(pts.length * 2);
+        for (let i = 0; i < pts.length; i++) {
+          px[2 * i] = u.valToPos(pts[i].x, 'x');
+          px[2 * i + 1] = u.valToPos(pts[i].y, 'y');
+        }
+      }],
+    },
+  };
+  const u = new uPlot(opts, [xs, dots, front], el);
+  const nearest = (cx, cy) => {
+    if (!px) return -1;
+    let best = -1;
+    let bd = 12 * 12;
+    for (let i = 0; i < pts.length; i++) {
+      const dx = px[2 * i] - cx;
+      const dy = px[2 * i + 1] - cy;
+      const d = dx * dx + dy * dy;
+      if (d <= bd) { bd = d; best = i; }
+    }
+    return best;
+  };
+  u.over.addEventListener('mousemove', (ev) => {
+    const rect = u.over.getBoundingClientRect();
+    hover = nearest(ev.clientX - rect.left, ev.clientY - rect.top);
+    u.over.style.cursor = hover >= 0 ? 'pointer' : '';
+    if (hover < 0) { tooltip.hide(); return; }
+    const r = pts[hover].r;
+    tooltip.show(ev.clientX, ev.clientY, [
+      h('strong', { text: r.run_name || r.run_id }),
+      h('div', { text: `${metricName}: ${fmtMetric(r.metric_value)}` }),
+      h('div', { text: `CO₂: ${fmtCo2(r.co2_g)}` }),
+      h('div', { text: `score: ${sig(r.score)} · rank ${r.rank ?? '—'}` }),
+      r.pareto ? h('div.front-note', { text: 'on the Pareto front' }) : null,
+    ]);
+  });
+  u.over.addEventListener('mouseleave', () => { hover = -1; tooltip.hide(); });
+  u.over.addEventListener('click', (ev) => {
+    const rect = u.over.getBoundingClientRect();
+    const i = nearest(ev.clientX - rect.left, ev.clientY - rect.top);
+    if (i >= 0) { tooltip.hide(); onOpen(pts[i].r); }
+  });
+  // For tests and tools: the pixel position of a run's dot, page coordinates.
+  u.pointOf = (runId) => {
+    const i = pts.findIndex((p) => p.r.run_id === runId);
+    if (i < 0 || !px) return null;
+    const rect = u.over.getBoundingClientRect();
+    return { x: rect.left + px[2 * i], y: rect.top + px[2 * i + 1] };
+  };
+  return autosize(u, el, height);
+}
+
+// The floating tooltip (#tooltip in index.html).
+export const tooltip = {
+  el: null,
+  show(x, y, kids) {
+    const el = this.el || (this.el = document.getElementById('tooltip'));
+    el.replaceChildren(...kids.filter(Boolean));
+    el.hidden = false;
+    const w = el.offsetWidth;
+    const hgt = el.offsetHeight;
+    el.style.left = Math.min(x + 14, innerWidth - w - 8) + 'px';
+    el.style.top = Math.min(y + 14, innerHeight - hgt - 8) + 'px';
+  },
+  hide() { if (this.el) this.el.hidden = true; },
+};

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+// The router: the URL path picks a view, the query holds its state. Views
+// are modules with mount(root, ctx) returning a dispose function; they
+// update their own query with ctx.setQuery (no remount), and links inside
+// the app navigate without reloading.
+import { h } from './fmt.js';
+
+const routes = [
+  [/^\/(?:experiments\/?)?$/, () => import('./views/experiments.js'), []],
+  [/^\/experiments\/([^/]+)\/?$/, () => import('./views/leaderboard.js'), ['id']],
+  [/^\/runs\/([0-9a-f]{32})\/?$/i, () => import('./views/run.js'), ['id']],
+  [/^\/compare\/?$/, () => import('./views/compare.js'), []],
+];
+
+const app = document.getElementById('app');
+const crumbs = document.getElementById('crumbs');
+const live = document.getElementById('live');
+let current = null; // { dispose, ctrl }
+let seq = 0;
+
+function setCrumbs(items) {
+  crumbs.replaceChildren(...items.flatMap((it, i) => {
+    const el = it.href ? h('a', { href: it.href, text: it.text }) : h('span', { text: it.text, 'aria-current': 'page' });
+    return i ? [h('span.sep', { 'aria-hidden': 'true', text: '›' }), el] : [el];
+  }));
+  document.title = items.length ? items[items.length - 1].text + ' · greentrack' : 'greentrack';
+}
+
+export function navigate(href, { replace = false } = {}) {
+  if (replace) history.replaceState(null, '', href);
+  else history.pushState(null, '', href);
+  dispatch();
+}
+
+function setQuery(obj, { replace = true } = {}) {
+  const u = new URL(location.href);
+  for (const [k, v] of Object.entries(obj)) {
+    if (v === undefined || v === null || v === '' || v === false) u.searchParams.delete(k);
+    else u.searchParams.set(k, String(v));
+  }
+  const href = u.pathname + u.search;
+  if (href === location.pathname + location.search) return;
+  if (replace) history.replaceState(null, '', href);
+  else history.pushState(null, '', href);
+}
+
+async function dispatch() {
+  const my = ++seq;
+  if (current) {
+    current.ctrl.abort();
+    try { current.dispose && current.dispose(); } catch (e) { console.error(e); }
+    current = null;
+  }
+  live.hidden = true;
+  const path = location.pathname;
+  if (path === '/' || path === '') { history.replaceState(null, '', '/experiments' + location.search); }
+  let found = null;
+  for (const [re, load, names] of routes) {
+    const m = re.exec(location.pathname);
+    if (m) { found = { load, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) }; break; }
+  }
+  const ctrl = new AbortController();
+  current = { ctrl, dispose: null };
+  app.removeAttribute('data-ready');
+  app.removeAttribute('data-ready-at');
+  if (!found) {
+    setCrumbs([{ text: 'Experiments', href: '/experiments' }, { text: 'Not found' }]);
+    app.replaceChildren(h('div.empty', {}, h('h1', { text: 'Page not found' }),
+      h('p', {}, 'Nothing lives at ', h('code', { text: location.pathname }), '. ', h('a', { href: '/experiments', text: 'All experiments' }))));
+    return;
+  }
+  const mod = await found.load();
+  if (my !== seq) return;
+  document.body.dataset.view = mod.name || '';
+  const ctx = {
+    params: found.params,
+    query: new URLSearchParams(location.search),
+    signal: ctrl.signal,
+    setQuery,
+    navigate,
+    crumbs: setCrumbs,
+    live: (on) => { live.hidden = !on; },
+    // data-ready marks a usable view; data-ready-at is ms since navigation
+    // (the browser tests read both).
+    ready: () => {
+      if (my !== seq) return;
+      app.dataset.readyAt = String(Math.round(performance.now()));
+      app.dataset.ready = '1';
+    },
+  };
+  app.replaceChildren();
+  try {
+    current.dispose = await mod.mount(app, ctx);
+  } catch (e) {
+    if (ctrl.signal.aborted) return;
+    console.error(e);
+    app.replaceChildren(h('div.error', { role: 'alert' }, h('strong', { text: 'Could not load this page: ' }), String(e.message || e)));
+  }
+}
+
+// Same-origin links navigate inside the app (new tab / modified clicks, the
+// API and downloads are left alone).
+document.addEventListener('click', (ev) => {
+  if (ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+  const a = ev.target.closest && ev.target.closest('a[href]');
+  if (!a || a.target || a.hasAttribute('download')) return;
+  const u = new URL(a.href, location.href);
+  if (u.origin !== location.origin || u.pathname.startsWith('/api/')) return;
+  ev.preventDefault();
+  if (u.pathname + u.search !== location.pathname + location.search) navigate(u.pathname + u.search);
+});
+
+window.addEventListener('popstate', dispatch);
+
+// Charts take their colours from the theme: redraw when the system's
+// light/dark preference changes.
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => dispatch());
+
+dispatch();
