@@ -75,7 +75,7 @@ SERVER_BIN := $(BUILD)/bin/greentrack-server
         bench bench-smoke fuzz fuzz-smoke lint format format-check clean \
         compdb install
 
-all: deps-check $(SERVER_BIN) web-assets
+all: deps-check $(SERVER_BIN) web-assets libgreentrack
 
 # ---- dependencies ---------------------------------------------------------
 # Installs what pkg-config cannot find (a fresh Debian machine has none).
@@ -128,13 +128,138 @@ $(SERVER_BIN): $(BUILD)/obj/server/main.o $(BUILD)/libserver.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-# The web UI's built files live next to the binary (share/greentrack/web).
+# The web UI's built files live next to the binary (share/greentrack/web):
+# web/ without its package files, plus uPlot (web/package.json, installed by
+# npm when web/node_modules lacks it) under vendor/. Nothing is fetched from
+# outside the server at page load.
+WEB_OUT := $(BUILD)/share/greentrack/web
+UPLOT_DIST := web/node_modules/uplot/dist
+.PHONY: web-assets
 web-assets: $(SERVER_BIN)
-	@mkdir -p $(BUILD)/share/greentrack/web
-	@if [ -d web ]; then cp -r web/. $(BUILD)/share/greentrack/web/; fi
+	@mkdir -p $(WEB_OUT)/vendor
+	@if [ ! -f $(UPLOT_DIST)/uPlot.esm.js ]; then \
+	  command -v npm >/dev/null || { echo "web-assets: npm is needed (apt-get install npm)"; exit 1; }; \
+	  echo "web-assets: npm ci in web/"; \
+	  (cd web && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }) >/dev/null || exit 1; \
+	fi
+	@tar -C web --exclude=./node_modules --exclude=./package.json \
+	  --exclude=./package-lock.json -cf - . | tar -C $(WEB_OUT) -xf -
+	@cp $(UPLOT_DIST)/uPlot.esm.js $(UPLOT_DIST)/uPlot.min.css $(WEB_OUT)/vendor/
+
+# ---- libgreentrack (client/src): the C client library -------------------
+# Objects are position-independent with hidden visibility; only GT_API
+# symbols are exported from the .so (check with nm -D).
+LIBGT_VERSION := 0.1.0
+LIBGT_SONAME := libgreentrack.so.0
+LIBGT_SRCS := $(sort $(wildcard client/src/*.c))
+LIBGT_OBJS := $(LIBGT_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBGT_A := $(BUILD)/lib/libgreentrack.a
+LIBGT_SO := $(BUILD)/lib/libgreentrack.so.$(LIBGT_VERSION)
+LIBGT_CFLAGS = $(CFLAGS_BASE) $(SAN_FLAGS) \
+               $(shell pkg-config --cflags $(PKGS_CLI) 2>/dev/null) -fPIC \
+               -fvisibility=hidden -DGT_BUILDING_LIBRARY -Iclient/include \
+               $(CFLAGS)
+LIBGT_LIBS = $(shell pkg-config --libs $(PKGS_CLI) 2>/dev/null) -lpthread -ldl
+ITEST_SRCS := $(sort $(wildcard tests/integration/itest_*.c))
+ITEST_BINS := $(ITEST_SRCS:tests/integration/%.c=$(BUILD)/tests/%)
+
+.PHONY: libgreentrack
+libgreentrack: $(LIBGT_A) $(LIBGT_SO)
+
+$(BUILD)/obj/client/src/%.o: client/src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBGT_CFLAGS) -c $< -o $@
+
+$(LIBGT_A): $(LIBGT_OBJS)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBGT_SO): $(LIBGT_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,$(LIBGT_SONAME) $(ALL_LDFLAGS) -o $@ $^ \
+	  $(LIBGT_LIBS)
+	ln -sf libgreentrack.so.$(LIBGT_VERSION) $(BUILD)/lib/$(LIBGT_SONAME)
+	ln -sf $(LIBGT_SONAME) $(BUILD)/lib/libgreentrack.so
 
 run: all
 	$(SERVER_BIN) $(RUN_ARGS)
+
+# ---- the greentrack CLI, the C example, install ---------------------------
+# The CLI and the example link libgreentrack.so as any user program does:
+# the public header and the exported API only (the CLI adds cJSON to read
+# gt_request's answers). Both find the library by an rpath relative to
+# themselves ($ORIGIN/../lib), in the build tree and once installed.
+CLI_SRCS := $(sort $(wildcard client/cli/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
+CLI_BIN := $(BUILD)/bin/greentrack
+EXAMPLE_BIN := $(BUILD)/bin/train-example
+APP_CFLAGS = $(CFLAGS_BASE) $(SAN_FLAGS) -Iclient/include -I$(BUILD)/gen \
+             $(shell pkg-config --cflags libcjson 2>/dev/null) $(CFLAGS)
+APP_LDFLAGS = $(ALL_LDFLAGS) -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib'
+
+all: $(CLI_BIN) $(EXAMPLE_BIN)
+
+$(BUILD)/obj/client/cli/%.o: client/cli/%.c $(BUILD)/gen/version.h
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/client/examples/%.o: client/examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -c $< -o $@
+
+$(CLI_BIN): $(CLI_OBJS) $(LIBGT_SO)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_LDFLAGS) -o $@ $(CLI_OBJS) -lgreentrack \
+	  $(shell pkg-config --libs libcjson 2>/dev/null)
+
+$(EXAMPLE_BIN): $(BUILD)/obj/client/examples/train.o $(LIBGT_SO)
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_LDFLAGS) -o $@ $< -lgreentrack -lm
+
+# make install PREFIX=/usr/local DESTDIR= (DESTDIR stages a package tree).
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+PC_FILE := $(BUILD)/greentrack.pc
+# greentrack.pc's paths, written relative to ${prefix} where they can be.
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+.PHONY: uninstall
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(DATADIR)/greentrack/web \
+	  $(DESTDIR)$(DATADIR)/greentrack/python
+	install -m 644 client/include/greentrack.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/lib/libgreentrack.a $(DESTDIR)$(LIBDIR)/
+	cd $(BUILD)/lib && for f in libgreentrack.so*; do \
+	  rm -f "$(DESTDIR)$(LIBDIR)/$$f" && cp -P "$$f" "$(DESTDIR)$(LIBDIR)/" \
+	  || exit 1; done
+	install -m 755 $(SERVER_BIN) $(CLI_BIN) $(DESTDIR)$(BINDIR)/
+	cp -R $(BUILD)/share/greentrack/web/. $(DESTDIR)$(DATADIR)/greentrack/web/
+	install -m 644 client/python/greentrack.py \
+	  $(DESTDIR)$(DATADIR)/greentrack/python/
+	printf '%s\n' 'prefix=$(PREFIX)' \
+	  'libdir=$(call pc_path,$(LIBDIR))' \
+	  'includedir=$(call pc_path,$(INCLUDEDIR))' '' \
+	  'Name: greentrack' \
+	  'Description: C client of the greentrack (MLflow-compatible) tracking server' \
+	  'Version: $(VERSION)' \
+	  'Requires.private: libcurl libcjson' \
+	  'Libs: -L$${libdir} -lgreentrack' \
+	  'Libs.private: -lpthread -ldl' \
+	  'Cflags: -I$${includedir}' > $(PC_FILE)
+	install -m 644 $(PC_FILE) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && \
+	  command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(INCLUDEDIR)/greentrack.h \
+	  $(DESTDIR)$(LIBDIR)/libgreentrack.a $(DESTDIR)$(LIBDIR)/libgreentrack.so* \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/greentrack.pc \
+	  $(DESTDIR)$(BINDIR)/greentrack $(DESTDIR)$(BINDIR)/greentrack-server
+	rm -rf $(DESTDIR)$(DATADIR)/greentrack
 
 # ---- tests -----------------------------------------------------------------
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libserver.a tests/unit/test.h
@@ -142,17 +267,30 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libserver.a tests/unit/test.
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libserver.a \
 	  $(ALL_LDFLAGS) $(LIBS)
 
+# client unit tests see the library's internals through the static archive
+$(BUILD)/tests/test_client_%: tests/unit/test_client_%.c $(LIBGT_A) \
+  tests/unit/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBGT_CFLAGS) -Itests/unit -Iclient/src -o $@ $< $(LIBGT_A) \
+	  $(ALL_LDFLAGS) $(LIBGT_LIBS) -lm
+
+$(BUILD)/tests/itest_%: tests/integration/itest_%.c $(LIBGT_A) \
+  tests/integration/itest.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBGT_CFLAGS) -Itests/integration -o $@ $< $(LIBGT_A) \
+	  $(ALL_LDFLAGS) $(LIBGT_LIBS) -lm
+
 $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libserver.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libserver.a \
 	  $(ALL_LDFLAGS) $(LIBS)
 
-$(BUILD)/bench/bench_%: tests/bench/bench_%.c $(BUILD)/libserver.a
+$(BUILD)/bench/bench_%: tests/bench/bench_%.c $(BUILD)/libserver.a $(LIBGT_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/bench -o $@ $< $(BUILD)/libserver.a \
-	  $(ALL_LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests/bench -Iclient/include -o $@ $< \
+	  $(BUILD)/libserver.a $(LIBGT_A) $(ALL_LDFLAGS) $(LIBS) $(LIBGT_LIBS)
 
-test-bins: all $(UNIT_BINS) $(FUZZ_REPLAY_BINS) $(BENCH_BINS)
+test-bins: all $(UNIT_BINS) $(FUZZ_REPLAY_BINS) $(BENCH_BINS) $(ITEST_BINS)
 
 test: test-bins
 	@sh tests/run_all.sh $(BUILD)
@@ -169,6 +307,7 @@ asan:
 tsan:
 	@$(MAKE) --no-print-directory CONFIG=tsan test-bins
 	@TESTS=integration sh tests/run_all.sh build/tsan
+	@TESTS=client-unit sh tests/run_all.sh build/tsan
 
 # ---- benchmarks ------------------------------------------------------------
 bench: test-bins
@@ -222,7 +361,8 @@ lint: format-check
 	  echo "lint: banned function used (see STYLE.md 3.8)"; exit 1; fi
 	cppcheck --enable=warning,style,performance,portability --std=c11 \
 	  --inline-suppr --error-exitcode=1 --suppress=missingIncludeSystem \
-	  --quiet -Iserver -I$(BUILD)/gen $(filter %.c,$(C_FILES))
+	  --quiet -Iserver -Iclient/include -I$(BUILD)/gen \
+	  $(filter %.c,$(C_FILES))
 
 compdb:
 	bear --output build/compile_commands.json -- $(MAKE) -B all test-bins
