@@ -183,15 +183,17 @@ static int env_is(const char *entry, const char *name)
 }
 
 /* The child's environment: ours, with the run's variables replaced.
+ * MLFLOW_RUN_ID is the id the server knows the run by ('server_id': on a
+ * plain MLflow server it differs from greentrack's client-chosen one).
  * '*owned' receives the entries to free (NULL-terminated). */
 static char **child_env(const struct cli_global *g, const char *run_id,
-                        char ***owned)
+                        const char *server_id, char ***owned)
 {
     const char *names[] = {"GREENTRACK_RUN_ID", "MLFLOW_RUN_ID",
                            "MLFLOW_TRACKING_URI", "GREENTRACK_TRACKING_URI",
                            "GREENTRACK_SPOOL_DIR"};
-    const char *values[] = {run_id, run_id, g->tracking_uri, g->tracking_uri,
-                            g->spool_dir};
+    const char *values[] = {run_id, server_id ? server_id : run_id,
+                            g->tracking_uri, g->tracking_uri, g->spool_dir};
     size_t n_names = sizeof names / sizeof names[0];
     size_t n_env = 0, o = 0, k;
     char **env, **mine;
@@ -470,7 +472,8 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         rc = 128 + stop;
         goto out;
     }
-    if ((env = child_env(g, gt_run_id(run), &owned)) == NULL) {
+    if ((env = child_env(g, gt_run_id(run), gt_run_server_id(run), &owned)) ==
+        NULL) {
         cli_err("out of memory");
         gt_run_end(run, GT_RUN_FAILED);
         run = NULL;
