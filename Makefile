@@ -9,6 +9,7 @@
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each
 #   make lint       clang-format check, cppcheck, banned functions
 #   make format     rewrite sources with clang-format
+#   make docker-test  build docker/Dockerfile with podman, run image + compose
 
 CONFIG ?= release
 BUILD  := build/$(CONFIG)

@@ -1,0 +1,456 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# test_docker.sh: builds docker/Dockerfile and runs the image for real, with
+# rootful podman (no Docker engine and no registry needed):
+#
+#   1. installs podman, runc, podman-compose, debootstrap... with apt-get if
+#      missing, and configures podman only if a container cannot start as is;
+#   2. creates a local debian:bookworm-slim base image with debootstrap when
+#      none is in podman's storage (kept there: reruns skip this);
+#   3. builds the image, checks its metadata (non-root user, env, health check);
+#   4. starts it on a named volume with a published port, logs a run through
+#      the REST API from the host, restarts it, checks the run survived;
+#      `podman stop` (SIGTERM) must end the server within 2 s with exit code 0,
+#      a metric logged just before it must be on the volume for a new container;
+#   5. brings docker/compose.yaml up with podman-compose, probes it through
+#      the published port, takes it down;
+#   6. removes every container, volume and network it created (the base image
+#      and the built image stay, as the build cache for the next run).
+#
+# Run as root (re-executes itself with sudo otherwise). Ends with
+# "test_docker: N passed, M failed"; exit status 1 on any failure.
+# Knobs: DOCKER_TEST_IMAGE (default localhost/greentrack:docker-test),
+#        DOCKER_TEST_WAIT (seconds to wait for /health, default 30),
+#        DOCKER_TEST_REBUILD_BASE=1 (recreate the base image).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 1
+
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        exec sudo -E bash "$0" "$@"
+    fi
+    echo "test_docker: needs root (rootful podman) or sudo"
+    echo "test_docker: 0 passed, 1 failed"
+    exit 1
+fi
+
+IMAGE=${DOCKER_TEST_IMAGE:-localhost/greentrack:docker-test}
+# The web and build stages are tagged too, so that their layers (npm, the
+# -dev packages) stay cached for the next run; nothing else is kept.
+STAGE_TAGS=("web:$IMAGE-web" "build:$IMAGE-build")
+BASE=localhost/debian:bookworm-slim
+WAIT_S=${DOCKER_TEST_WAIT:-30}
+PREFIX=greentrack-dtest-
+TAG=$PREFIX$$
+CTR=$TAG
+VOL=$TAG-data
+PROJ=$TAG
+CONF=/etc/containers/containers.conf.d/50-greentrack-docker-test.conf
+API_PATH=/api/2.0/mlflow
+export BUILDAH_FORMAT=docker # keep HEALTHCHECK (also for podman-compose's build)
+export DEBIAN_FRONTEND=noninteractive
+
+passed=0
+failed=0
+T0=$(date +%s)
+WORK=$(mktemp -d /tmp/greentrack-dtest.XXXXXX)
+ROOTFS=""
+
+say() { echo "test_docker: $*"; }
+ok() {
+    passed=$((passed + 1))
+    echo "ok   $*"
+}
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $*"
+}
+check() { # check NAME COMMAND...
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
+fatal() { # a step the rest depends on failed
+    bad "$*"
+    exit 1
+}
+quiet() { "$@" >/dev/null; }
+secs() { echo $(($(date +%s) - $1)); }
+ms_now() { date +%s%3N; }
+
+# --foreground: Ctrl-C reaches podman too. Long-lived children (conmon) must not inherit the lock's descriptor (9) nor
+# the saved stdout/stderr (7, 8: a trap may fire inside a redirection, so
+# finish writes there).
+# Without systemd, podman logs an error for each health-check timer it cannot
+# create (the check itself works: `podman healthcheck run`); drop that noise.
+pm() {
+    timeout --foreground -k 10 "${PM_TIMEOUT:-120}" podman "$@" 7>&- 8>&- 9>&- \
+        2> >(grep -v -e 'unable to get systemd connection' -e 'healthcheck: unable to' >&2)
+}
+pmc() { timeout --foreground -k 10 "${PM_TIMEOUT:-300}" podman-compose "$@" 7>&- 8>&- 9>&-; }
+
+# Everything this test creates is named greentrack-dtest-*; holding the lock,
+# any such leftover is from an interrupted earlier run.
+ours() { # ours REGEX: names of our containers, volumes and networks
+    {
+        pm ps -a --format 'container {{.Names}}'
+        pm volume ls --format 'volume {{.Name}}'
+        pm network ls --format 'network {{.Name}}'
+    } 2>/dev/null | grep -E " $1"
+}
+remove_ours() { # remove_ours REGEX
+    local kind name
+    ours "$1" | while read -r kind name; do
+        case $kind in
+        container) pm rm -f -t 2 "$name" ;;
+        *) pm "$kind" rm -f "$name" ;;
+        esac >/dev/null 2>&1
+    done
+}
+
+finish() {
+    local rc=$? left
+    trap - EXIT INT TERM
+    exec 1>&7 2>&8
+    [ "$rc" != 0 ] && [ "$failed" = 0 ] && bad "aborted (exit status $rc)"
+    if command -v podman >/dev/null 2>&1; then
+        if [ -f docker/compose.yaml ] && command -v podman-compose >/dev/null 2>&1 &&
+            pm ps -a --format '{{.Names}}' 2>/dev/null | grep -q "^${PROJ}_"; then
+            PM_TIMEOUT=60 pmc -p "$PROJ" -f docker/compose.yaml down -v >/dev/null 2>&1
+        fi
+        remove_ours "$TAG([-_]|$)"
+        # Images this run left untagged (the previous build, a build-stage
+        # rebuilt because the sources changed): removing one removes its
+        # parents down to the layers still shared (apt installs, base).
+        if [ -n "${DANGLING0+x}" ]; then
+            pm images -q --no-trunc --filter dangling=true 2>/dev/null | sort >"$WORK/dangling1"
+            comm -13 "$WORK/dangling0" "$WORK/dangling1" |
+                xargs -r timeout 120 podman rmi >/dev/null 2>&1 7>&- 8>&- 9>&-
+        fi
+        left=$(ours "$TAG([-_]|$)")
+        [ -z "$left" ] || bad "cleanup left: $(echo $left)"
+    fi
+    [ -n "$ROOTFS" ] && rm -rf "$ROOTFS" "$ROOTFS.log"
+    rm -rf "$WORK"
+    [ "$failed" -gt 0 ] && rc=1
+    say "total $(secs "$T0") s"
+    echo "test_docker: $passed passed, $failed failed"
+    exit "$rc"
+}
+exec 7>&1 8>&2
+trap finish EXIT
+trap 'exec 1>&7 2>&8; bad "interrupted"; exit 1' INT TERM
+
+mkdir -p /run/lock
+exec 9>/run/lock/greentrack-docker-test.lock
+flock -w 1200 9 || fatal "another test_docker run holds /run/lock/greentrack-docker-test.lock"
+
+# ---- 1. packages -----------------------------------------------------------
+t=$(date +%s)
+need=(podman runc conmon containernetworking-plugins iptables podman-compose
+    debootstrap debian-archive-keyring curl ca-certificates)
+missing=()
+for p in "${need[@]}"; do
+    dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    if ! { timeout 600 apt-get -o DPkg::Lock::Timeout=300 update -qq &&
+        timeout 900 apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+            --no-install-recommends "${missing[@]}"; } >"$WORK/apt.log" 2>&1; then
+        tail -20 "$WORK/apt.log"
+        fatal "apt-get install ${missing[*]}"
+    fi
+    say "packages installed in $(secs "$t") s"
+fi
+say "$(podman --version), $(podman-compose version 2>/dev/null | grep -m1 -i 'compose.* version')"
+
+remove_ours "$PREFIX"
+
+# ---- 2. base image ---------------------------------------------------------
+# debian:bookworm-slim from the host's own Debian mirror: debootstrap minbase,
+# trimmed like the official slim variant, imported into podman's storage.
+# podman resolves the Dockerfile's short name to localhost/ from local storage.
+make_base() {
+    local mirror sources
+    mirror=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' \
+        'Release: bookworm' 2>/dev/null | head -1)
+    [ -n "$mirror" ] || return 1
+    ROOTFS=$(mktemp -d /var/tmp/greentrack-rootfs.XXXXXX)
+    if ! timeout 600 debootstrap --variant=minbase --components=main bookworm \
+        "$ROOTFS" "$mirror" >"$ROOTFS.log" 2>&1; then
+        tail -20 "$ROOTFS.log"
+        return 1
+    fi
+    # apt inside the image: the same Debian suites as this host (deb822),
+    # and the host's Acquire settings (proxy, Check-Valid-Until for snapshots).
+    rm -f "$ROOTFS/etc/apt/sources.list"
+    sources=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' \
+        'Identifier: Packages' 2>/dev/null |
+        awk '$2 ~ /^bookworm(-updates|-security)?$/ { k = $1 " " $2;
+                 if (!(k in c)) order[n++] = k; if (index(" " c[k] " ", " " $3 " ") == 0) c[k] = c[k] " " $3 }
+             END { for (i = 0; i < n; i++) { split(order[i], a, " ");
+                 printf "Types: deb\nURIs: %s\nSuites: %s\nComponents:%s\n\n", a[1], a[2], c[order[i]] } }')
+    [ -n "$sources" ] || return 1
+    printf '%s\n' "$sources" >"$ROOTFS/etc/apt/sources.list.d/debian.sources"
+    for f in /etc/apt/apt.conf.d/*; do
+        [ -f "$f" ] && grep -q 'Acquire' "$f" && cp "$f" "$ROOTFS/etc/apt/apt.conf.d/"
+    done
+    # The official slim variant's dpkg excludes and apt settings.
+    mkdir -p "$ROOTFS/etc/dpkg/dpkg.cfg.d"
+    printf '%s\n' 'path-exclude /usr/share/doc/*' 'path-include /usr/share/doc/*/copyright' \
+        'path-exclude /usr/share/groff/*' 'path-exclude /usr/share/info/*' \
+        'path-exclude /usr/share/linda/*' 'path-exclude /usr/share/lintian/overrides/*' \
+        'path-exclude /usr/share/locale/*' 'path-exclude /usr/share/man/*' \
+        >"$ROOTFS/etc/dpkg/dpkg.cfg.d/docker"
+    printf '%s\n' 'Acquire::Languages "none";' >"$ROOTFS/etc/apt/apt.conf.d/docker-no-languages"
+    printf '%s\n' 'APT::AutoRemove::SuggestsImportant "false";' \
+        >"$ROOTFS/etc/apt/apt.conf.d/docker-autoremove-suggests"
+    find "$ROOTFS/usr/share/doc" -mindepth 1 ! -type d ! -name copyright -delete
+    find "$ROOTFS/usr/share/doc" -mindepth 1 -type d -empty -delete
+    rm -rf "$ROOTFS"/usr/share/{groff,info,linda,lintian/overrides,locale,man}/* \
+        "$ROOTFS"/var/cache/apt/archives/*.deb "$ROOTFS"/var/cache/apt/*.bin \
+        "$ROOTFS"/var/lib/apt/lists/* "${ROOTFS:?}"/var/log/* "${ROOTFS:?}"/dev/*
+    mkdir -p "$ROOTFS/var/lib/apt/lists/partial"
+    tar -C "$ROOTFS" --numeric-owner --xattrs -c . |
+        pm import --change 'CMD ["bash"]' \
+            --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+            - "$BASE" >/dev/null 2>"$WORK/import.log" || { cat "$WORK/import.log"; return 1; }
+    rm -rf "$ROOTFS" "$ROOTFS.log"
+    ROOTFS=""
+}
+t=$(date +%s)
+if [ "${DOCKER_TEST_REBUILD_BASE:-0}" = 1 ] || ! pm image exists debian:bookworm-slim; then
+    say "creating $BASE with debootstrap"
+    make_base || fatal "base image $BASE"
+    say "base image created in $(secs "$t") s"
+fi
+
+# ---- podman configuration (only when a container cannot start as is) ------
+# Hosts like this CI VM need: runc (crun rejects a hybrid cgroup layout),
+# default_ulimits within the host's hard limits (podman asks for 1048576 and
+# CAP_SYS_RESOURCE is missing), cgroupfs and file events (no systemd).
+smoke() { pm run --rm --network=none debian:bookworm-slim true >"$WORK/smoke.log" 2>&1; }
+write_conf() { # write_conf NOFILE NPROC
+    mkdir -p "$(dirname "$CONF")"
+    printf '%s\n' "# written by greentrack tests/docker/test_docker.sh" \
+        "[containers]" "default_ulimits = [\"nofile=$1:$1\", \"nproc=$2:$2\"]" "" \
+        "[engine]" 'runtime = "runc"' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' \
+        >"$CONF"
+    say "wrote $CONF (nofile=$1 nproc=$2)"
+}
+if ! smoke; then
+    hard_n=$(ulimit -Hn)
+    [ "$hard_n" = unlimited ] && hard_n=1048576
+    hard_u=$(ulimit -Hu)
+    [ "$hard_u" = unlimited ] && hard_u=1048576
+    pid_max=$(cat /proc/sys/kernel/pid_max 2>/dev/null || echo 32768)
+    nofile=$((hard_n < 1048576 ? hard_n : 1048576))
+    nproc=$((hard_u < pid_max ? hard_u : pid_max))
+    [ "$nproc" -gt 32768 ] && nproc=32768
+    write_conf "$nofile" "$nproc"
+    if ! smoke && grep -qi rlimit "$WORK/smoke.log"; then
+        write_conf 4096 4096
+    fi
+    smoke || { cat "$WORK/smoke.log"; fatal "podman cannot start a container"; }
+fi
+say "podman: $(pm info --format 'storage={{.Store.GraphDriverName}} runtime={{.Host.OCIRuntime.Name}} cgroups={{.Host.CgroupManager}} network={{.Host.NetworkBackend}}' 2>/dev/null)"
+
+# ---- 3. build --------------------------------------------------------------
+t=$(date +%s)
+pm images -q --no-trunc --filter dangling=true 2>/dev/null | sort >"$WORK/dangling0"
+DANGLING0=1
+# npm in the build trusts what this host trusts (a TLS-intercepting proxy's CA
+# included); a build secret, so it is in no layer and in no cache key.
+secret=()
+if [ -s /etc/ssl/certs/ca-certificates.crt ]; then
+    # shellcheck disable=SC2054 # the comma is part of the flag's value
+    secret=(--secret id=ca_bundle,src=/etc/ssl/certs/ca-certificates.crt)
+fi
+build() { # build [ARGS...]
+    PM_TIMEOUT=1200 pm build --pull=never --format docker "${secret[@]}" \
+        -f docker/Dockerfile "$@" . >>"$WORK/build.log" 2>&1
+}
+built=1
+for st in "${STAGE_TAGS[@]}"; do
+    build --target "${st%%:*}" -t "${st#*:}" || {
+        built=0
+        break
+    }
+done
+if [ $built = 0 ] || ! build -t "$IMAGE"; then
+    tail -40 "$WORK/build.log"
+    fatal "podman build -f docker/Dockerfile"
+fi
+ok "image builds from docker/Dockerfile ($(secs "$t") s)"
+
+size=$(pm image inspect --format '{{.Size}}' "$IMAGE")
+base_size=$(pm image inspect --format '{{.Size}}' debian:bookworm-slim 2>/dev/null || echo 0)
+say "image $IMAGE: $((size / 1000000)) MB (base debian:bookworm-slim $((base_size / 1000000)) MB, greentrack layers $(((size - base_size) / 1000000)) MB)"
+pm image inspect "$IMAGE" >"$WORK/inspect.json"
+check "image runs as non-root user greentrack" \
+    test "$(pm image inspect --format '{{.Config.User}}' "$IMAGE")" = greentrack:greentrack
+for e in GREENTRACK_HOST=0.0.0.0 GREENTRACK_DB=/data/greentrack.db \
+    GREENTRACK_ARTIFACT_ROOT=/data/artifacts; do
+    check "image env $e" grep -q "\"$e\"" "$WORK/inspect.json"
+done
+check "image declares VOLUME /data and EXPOSE 5000" \
+    grep -q '"5000/tcp"' "$WORK/inspect.json"
+check "image has a HEALTHCHECK" grep -q 'greentrack-healthcheck' "$WORK/inspect.json"
+check "image has the web UI where the server looks for it" \
+    quiet pm run --rm --entrypoint test "$IMAGE" -f /usr/local/share/greentrack/web/index.html
+if pm run --rm --entrypoint test "$IMAGE" -x /usr/local/bin/greentrack 2>/dev/null; then
+    check "the CLI in the image runs (greentrack --version)" \
+        quiet pm run --rm --entrypoint greentrack "$IMAGE" --version
+else
+    say "no CLI (build/release/bin/greentrack) in this tree's image"
+fi
+
+# ---- 4. run, log through the REST API, restart, stop -----------------------
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 20000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+running() { [ "$(pm inspect --format '{{.State.Running}}' "$1" 2>/dev/null)" = true ]; }
+wait_health() { # wait_health URL [CONTAINER]
+    local deadline=$(($(date +%s) + WAIT_S))
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        if curl -fsS -m 2 "$1" >/dev/null 2>&1; then return 0; fi
+        if [ -n "${2:-}" ] && ! running "$2"; then break; fi
+        sleep 0.2
+    done
+    [ -n "${2:-}" ] && pm logs "$2" 2>&1 | tail -20
+    return 1
+}
+BODY=$WORK/body
+api() { # api METHOD PATH [JSON]: body in $BODY, succeeds on HTTP 200
+    local code
+    if [ "$1" = POST ]; then
+        code=$(curl -sS -m 10 -o "$BODY" -w '%{http_code}' -X POST \
+            -H 'Content-Type: application/json' -d "$3" "$URL$API_PATH/$2")
+    else
+        code=$(curl -sS -m 10 -o "$BODY" -w '%{http_code}' "$URL$API_PATH/$2")
+    fi
+    [ "$code" = 200 ] || {
+        echo "  $1 $2 -> HTTP $code: $(head -c 300 "$BODY")"
+        return 1
+    }
+}
+json_str() { sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p" "$BODY" | head -1; }
+run_ctr() { # run_ctr NAME PORT VOLUME: the image as a user would run it
+    pm run -d --name "$1" -p "127.0.0.1:$2:5000" -v "$3:/data" \
+        -e GREENTRACK_MAX_BODY_BYTES=8192 "$IMAGE" >/dev/null
+}
+metric_points() { # number of points in the metric history of acc
+    api GET "metrics/get-history?run_id=$RUN&metric_key=acc" && grep -o '"step":' "$BODY" | wc -l
+}
+
+PORT=$(free_port) || fatal "no free port"
+URL=http://127.0.0.1:$PORT
+pm volume create "$VOL" >/dev/null || fatal "podman volume create $VOL"
+run_ctr "$CTR" "$PORT" "$VOL" || fatal "podman run $IMAGE"
+t=$(ms_now)
+wait_health "$URL/health" "$CTR" || fatal "container answers GET /health within ${WAIT_S} s"
+ok "container answers GET /health on a published port ($(($(ms_now) - t)) ms)"
+check "the server runs as uid 10001, not root" \
+    test "$(pm exec "$CTR" sh -c 'id -u' 2>/dev/null)" = 10001
+check "HEALTHCHECK passes (podman healthcheck run)" pm healthcheck run "$CTR"
+check "web UI is served at /" sh -c "curl -fsS -m 5 '$URL/' | grep -qi '<html'"
+big=$(head -c 9000 /dev/zero | tr '\0' a)
+check "GREENTRACK_* settings reach the server (-e GREENTRACK_MAX_BODY_BYTES=8192 -> 413)" \
+    test "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+        -d "{\"name\":\"$big\"}" "$URL$API_PATH/experiments/create")" = 413
+
+EXP="" RUN=""
+if api POST experiments/create '{"name": "docker-test"}'; then EXP=$(json_str experiment_id); fi
+check "experiments/create" test -n "$EXP"
+if [ -n "$EXP" ] && api POST runs/create "{\"experiment_id\": \"$EXP\", \"run_name\": \"in-a-container\"}"; then
+    RUN=$(json_str run_id)
+fi
+check "runs/create" test -n "$RUN"
+check "runs/log-batch" api POST runs/log-batch "{\"run_id\": \"$RUN\",
+    \"params\": [{\"key\": \"lr\", \"value\": \"0.01\"}],
+    \"metrics\": [{\"key\": \"acc\", \"value\": 0.5, \"timestamp\": 1700000000000, \"step\": 1},
+                  {\"key\": \"acc\", \"value\": 0.75, \"timestamp\": 1700000001000, \"step\": 2},
+                  {\"key\": \"acc\", \"value\": 0.875, \"timestamp\": 1700000002000, \"step\": 3}]}"
+check "runs/update FINISHED" api POST runs/update \
+    "{\"run_id\": \"$RUN\", \"status\": \"FINISHED\", \"end_time\": 1700000003000}"
+
+check "podman restart" quiet pm restart -t 10 "$CTR"
+check "container answers /health after the restart" wait_health "$URL/health" "$CTR"
+check "run survived the restart (FINISHED, param lr)" sh -c \
+    "curl -fsS -m 10 '$URL$API_PATH/runs/get?run_id=$RUN' | grep -q '\"status\":\"FINISHED\"' &&
+     curl -fsS -m 10 '$URL$API_PATH/runs/get?run_id=$RUN' | grep -q '\"key\":\"lr\",\"value\":\"0.01\"'"
+check "metric history survived the restart (3 points)" test "$(metric_points)" = 3
+
+# A write answered just before SIGTERM must be on the volume afterwards.
+check "runs/log-batch just before stopping" api POST runs/log-batch "{\"run_id\": \"$RUN\",
+    \"metrics\": [{\"key\": \"acc\", \"value\": 0.9375, \"timestamp\": 1700000004000, \"step\": 4}]}"
+# Timed from the start of `podman stop` to the container's exit as podman
+# recorded it; the CLI's own cleanup afterwards (a few hundred ms, more on a
+# loaded machine) is not the server's and is only bounded by the 10 s after
+# which podman would SIGKILL (that would also make the exit status 137).
+t=$(ms_now)
+pm stop -t 10 "$CTR" >/dev/null
+stop_ms=$(($(ms_now) - t))
+fin=$(pm inspect --format '{{.State.FinishedAt.UnixMilli}}' "$CTR" 2>/dev/null)
+case $fin in '' | *[!0-9]*) exit_ms=$stop_ms ;; *) exit_ms=$((fin - t)) ;; esac
+sig=$(pm logs "$CTR" 2>&1 | grep 'shutting down' | tail -1 | cut -d' ' -f1)
+shut_ms=$(($(date -d "$sig" +%s%3N 2>/dev/null || echo "$t") - t))
+say "podman stop: SIGTERM seen by the server after $shut_ms ms, exit after $exit_ms ms, podman stop returned after $stop_ms ms"
+check "podman stop (SIGTERM) ends the server within 2 s ($exit_ms ms)" test "$exit_ms" -lt 2000
+check "podman stop returns without waiting for its SIGKILL timeout ($stop_ms ms)" \
+    test "$stop_ms" -lt 9000
+check "the server exits 0 on SIGTERM" \
+    test "$(pm inspect --format '{{.State.ExitCode}}' "$CTR")" = 0
+check "the server logged a clean shutdown" sh -c "podman logs '$CTR' 2>&1 | grep -q 'info  stopped'"
+
+# A new container on the same volume sees everything: the data lives in /data.
+pm rm -f "$CTR" >/dev/null
+check "database is on the named volume, owned by the container user" sh -c \
+    "mp=\$(podman volume inspect --format '{{.Mountpoint}}' '$VOL') &&
+     test -s \"\$mp/greentrack.db\" && test \"\$(stat -c %u \"\$mp/greentrack.db\")\" = 10001"
+run_ctr "$CTR-2" "$PORT" "$VOL" || bad "podman run a second container on $VOL"
+check "a new container on the same volume answers /health" wait_health "$URL/health" "$CTR-2"
+check "metrics survived on the volume, the last one logged before SIGTERM included (4 points)" \
+    test "$(metric_points)" = 4
+pm rm -f -t 5 "$CTR-2" >/dev/null
+pm volume rm -f "$VOL" >/dev/null
+
+# ---- 5. compose ------------------------------------------------------------
+CPORT=$(free_port) || fatal "no free port"
+URL=http://127.0.0.1:$CPORT
+t=$(date +%s)
+export GREENTRACK_PUBLISH=127.0.0.1:$CPORT GREENTRACK_IMAGE=$IMAGE
+if pmc -p "$PROJ" -f docker/compose.yaml up -d --build >"$WORK/compose.log" 2>&1; then
+    ok "podman-compose -f docker/compose.yaml up -d --build ($(secs "$t") s)"
+    if wait_health "$URL/health" "${PROJ}_greentrack_1"; then
+        ok "compose service answers /health on the published port"
+    else
+        bad "compose service answers /health on the published port"
+        pmc -p "$PROJ" -f docker/compose.yaml logs 2>&1 | tail -20
+    fi
+    check "compose service: experiments/create" api POST experiments/create '{"name": "compose"}'
+    check "compose service keeps /data on the named volume ${PROJ}_greentrack-data" sh -c \
+        "mp=\$(podman volume inspect --format '{{.Mountpoint}}' '${PROJ}_greentrack-data') &&
+         test -s \"\$mp/greentrack.db\""
+    t=$(ms_now)
+    check "podman-compose down" sh -c \
+        "timeout 120 podman-compose -p '$PROJ' -f docker/compose.yaml down -v >>'$WORK/compose.log' 2>&1 7>&- 8>&- 9>&-"
+    say "podman-compose down took $(($(ms_now) - t)) ms"
+else
+    tail -30 "$WORK/compose.log"
+    bad "podman-compose -f docker/compose.yaml up -d --build"
+fi
+
+exit 0
