@@ -32,6 +32,8 @@
 #define PROBE_FIRST_MS 100
 #define SPOOL_BUF_FLUSH (1u << 20)
 #define REPLAY_COMMIT_RECS 4000
+/* metric-only log-batch requests the worker keeps in flight at once */
+#define PAR_SLOTS 4
 
 /*---- clocks and randomness ----*/
 
@@ -81,6 +83,32 @@ struct exp_entry {
     char id[32];
 };
 
+enum slot_state {
+    SL_FREE,  /* the worker's */
+    SL_BUSY,  /* the slot thread's: its request is in flight */
+    SL_DONE,  /* answered: the worker handles it */
+    SL_FAILED /* not sent: the worker spools it */
+};
+
+/* A metric-only log-batch sent by its own thread over its own keep-alive
+ * connection, in parallel with the others (see target_stage). It owns a
+ * copy of its records and the run's server id, so it outlives its run's
+ * end. 'state' is under the engine's pmu; the rest belongs to whoever the
+ * state says. */
+struct slot {
+    struct engine *e;
+    struct transport *tp; /* created at first use */
+    struct pending pend;
+    char sid[GT_ID_MAX + 1];
+    struct gt_buf json;
+    enum send_rc rc;
+    long status;
+    char err[1024];
+    int state;
+    pthread_t th;
+    bool has_thread;
+};
+
 struct engine {
     gt_client *c;
     struct transport *tp;
@@ -95,6 +123,12 @@ struct engine {
     struct gt_buf json;
     struct gt_buf path;
     char err[1024];
+    /* metric-only batches in flight (the worker's engine only, never
+     * while replaying) */
+    struct slot slots[PAR_SLOTS];
+    pthread_mutex_t pmu;
+    pthread_cond_t pwork, pdone;
+    bool pquit; /* under pmu: slot threads exit */
 };
 
 static int engine_init(struct engine *e, gt_client *c, bool worker)
@@ -104,13 +138,37 @@ static int engine_init(struct engine *e, gt_client *c, bool worker)
     e->worker = worker;
     gt_buf_init(&e->json);
     gt_buf_init(&e->path);
+    for (int i = 0; i < PAR_SLOTS; i++) {
+        e->slots[i].e = e;
+        pending_init(&e->slots[i].pend);
+        gt_buf_init(&e->slots[i].json);
+    }
+    pthread_mutex_init(&e->pmu, NULL);
+    pthread_cond_init(&e->pwork, NULL);
+    pthread_cond_init(&e->pdone, NULL);
     e->tp = transport_new(c->uri, atomic_load(&c->request_timeout_ms));
     return e->tp ? 0 : -1;
 }
 
 static void engine_cleanup(struct engine *e)
 {
+    pthread_mutex_lock(&e->pmu);
+    e->pquit = true;
+    pthread_cond_broadcast(&e->pwork);
+    pthread_mutex_unlock(&e->pmu);
+    for (int i = 0; i < PAR_SLOTS; i++) {
+        if (e->slots[i].has_thread)
+            pthread_join(e->slots[i].th, NULL);
+    }
+    pthread_mutex_destroy(&e->pmu);
+    pthread_cond_destroy(&e->pwork);
+    pthread_cond_destroy(&e->pdone);
     transport_free(e->tp);
+    for (int i = 0; i < PAR_SLOTS; i++) {
+        transport_free(e->slots[i].tp);
+        pending_cleanup(&e->slots[i].pend);
+        gt_buf_cleanup(&e->slots[i].json);
+    }
     for (size_t i = 0; i < e->nexps; i++)
         free(e->exps[i].name);
     free(e->exps);
@@ -134,26 +192,28 @@ static void answer_code(struct engine *e, char *buf, size_t len)
     cJSON_Delete(j);
 }
 
-/* One request with retries on connection errors, 5xx, 408 and 429, with
- * exponential backoff and full jitter, honouring Retry-After, within the
- * retry budget and the stop deadline. A 4xx is returned at once. */
-static enum send_rc request(struct engine *e, const char *method,
-                            const char *path, const char *body, size_t len,
-                            long *status)
+/* One request over 'tp' with retries on connection errors, 5xx, 408 and
+ * 429, with exponential backoff and full jitter, honouring Retry-After,
+ * within the retry budget and the stop deadline. A 4xx is returned at
+ * once. Only reads 'e' (slot threads call it in parallel); 'on_worker':
+ * the caller runs on the worker thread and may log. */
+static enum send_rc request_via(struct engine *e, struct transport *tp,
+                                char *err, size_t errlen, bool on_worker,
+                                const char *method, const char *path,
+                                const char *body, size_t len, long *status)
 {
     int64_t budget =
         atomic_load_explicit(&e->c->flush_timeout_ms, memory_order_relaxed) / 2;
     budget = budget < 100 ? 100 : budget > 2000 ? 2000 : budget;
     int64_t end = gt_mono_ms() + budget;
-    transport_set_timeout(e->tp, atomic_load_explicit(&e->c->request_timeout_ms,
-                                                      memory_order_relaxed));
+    transport_set_timeout(tp, atomic_load_explicit(&e->c->request_timeout_ms,
+                                                   memory_order_relaxed));
     if (e->deadline && e->deadline < end)
         end = e->deadline;
     for (int attempt = 0;; attempt++) {
         int64_t retry_after;
-        enum tp_result r =
-            transport_call(e->tp, method, path, body, len, status, &retry_after,
-                           e->err, sizeof e->err);
+        enum tp_result r = transport_call(tp, method, path, body, len, status,
+                                          &retry_after, err, errlen);
         if (r == TP_OK)
             return S_OK;
         if (r == TP_REJECTED)
@@ -169,10 +229,19 @@ static enum send_rc request(struct engine *e, const char *method,
             delay = retry_after;
         if (gt_mono_ms() + delay > end)
             return S_FAILED;
-        gt_client_log(e->c, GT_LOG_DEBUG, "retrying in %lld ms: %s",
-                      (long long)delay, e->err);
+        if (on_worker)
+            gt_client_log(e->c, GT_LOG_DEBUG, "retrying in %lld ms: %s",
+                          (long long)delay, err);
         sleep_ms(delay);
     }
+}
+
+static enum send_rc request(struct engine *e, const char *method,
+                            const char *path, const char *body, size_t len,
+                            long *status)
+{
+    return request_via(e, e->tp, e->err, sizeof e->err, true, method, path,
+                       body, len, status);
 }
 
 static void report_rejected(struct engine *e, uint64_t nrecs)
@@ -453,13 +522,173 @@ static enum send_rc target_flush(struct engine *e, struct target *t)
     return S_OK;
 }
 
+/*---- parallel metric batches ----*/
+
+/* A slot's thread: sends its batch each time the worker hands it one. */
+static void *slot_main(void *arg)
+{
+    struct slot *s = arg;
+    struct engine *e = s->e;
+    pthread_mutex_lock(&e->pmu);
+    for (;;) {
+        while (s->state != SL_BUSY && !e->pquit)
+            pthread_cond_wait(&e->pwork, &e->pmu);
+        if (s->state != SL_BUSY)
+            break;
+        pthread_mutex_unlock(&e->pmu);
+        s->rc = request_via(e, s->tp, s->err, sizeof s->err, false, "POST",
+                            API "runs/log-batch", s->json.p, s->json.len,
+                            &s->status);
+        pthread_mutex_lock(&e->pmu);
+        s->state = SL_DONE;
+        pthread_cond_signal(&e->pdone);
+    }
+    pthread_mutex_unlock(&e->pmu);
+    return NULL;
+}
+
+/* Handles a finished slot's answer on the worker; S_FAILED keeps it. */
+static enum send_rc slot_finish(struct engine *e, struct slot *s)
+{
+    uint32_t n = s->pend.count;
+    if (s->rc == S_OK) {
+        atomic_fetch_add_explicit(&e->c->sent, n, memory_order_relaxed);
+        return S_OK;
+    }
+    snprintf(e->err, sizeof e->err, "%s", s->err);
+    if (s->rc == S_REJECTED && s->status == 400 && n > 1) {
+        /* bisect as send_range does, sequentially on the worker */
+        struct target tmp;
+        memset(&tmp, 0, sizeof tmp);
+        snprintf(tmp.id, sizeof tmp.id, "%s", s->sid);
+        tmp.pend = s->pend;
+        uint32_t mid = n / 2;
+        enum send_rc rc = send_range(e, &tmp, 0, mid);
+        if (rc != S_FAILED)
+            rc = send_range(e, &tmp, mid, n);
+        s->pend = tmp.pend;
+        return rc == S_FAILED ? S_FAILED : S_OK;
+    }
+    if (s->rc == S_REJECTED) {
+        report_rejected(e, n);
+        return S_OK;
+    }
+    return S_FAILED;
+}
+
+/* Waits until a slot is not busy ('all': until none is), then handles
+ * every finished one. S_FAILED when a batch failed: it stays in its slot
+ * (SL_FAILED) for go_offline to spool. */
+static enum send_rc slots_wait(struct engine *e, bool all)
+{
+    int state[PAR_SLOTS];
+    bool failed = false;
+    pthread_mutex_lock(&e->pmu);
+    for (;;) {
+        int busy = 0;
+        for (int i = 0; i < PAR_SLOTS; i++)
+            busy += e->slots[i].state == SL_BUSY;
+        if (busy == 0 || (!all && busy < PAR_SLOTS))
+            break;
+        pthread_cond_wait(&e->pdone, &e->pmu);
+    }
+    for (int i = 0; i < PAR_SLOTS; i++)
+        state[i] = e->slots[i].state;
+    pthread_mutex_unlock(&e->pmu);
+    for (int i = 0; i < PAR_SLOTS; i++) {
+        struct slot *s = &e->slots[i];
+        int st = state[i];
+        if (st == SL_DONE) {
+            if (slot_finish(e, s) == S_FAILED) {
+                st = SL_FAILED;
+            } else {
+                pending_reset(&s->pend);
+                st = SL_FREE;
+            }
+            pthread_mutex_lock(&e->pmu);
+            s->state = st;
+            pthread_mutex_unlock(&e->pmu);
+        }
+        failed |= st == SL_FAILED;
+    }
+    return failed ? S_FAILED : S_OK;
+}
+
+/* Sends every staged batch and waits for all of them. */
+static enum send_rc drain(struct engine *e)
+{
+    return e->worker ? slots_wait(e, true) : S_OK;
+}
+
+/* Hands t's pending metric-only records to a free slot's thread. */
+static enum send_rc slot_submit(struct engine *e, struct target *t)
+{
+    struct slot *s = NULL;
+    if (slots_wait(e, false) == S_FAILED)
+        return S_FAILED;
+    pthread_mutex_lock(&e->pmu);
+    for (int i = 0; i < PAR_SLOTS && !s; i++) {
+        if (e->slots[i].state == SL_FREE)
+            s = &e->slots[i];
+    }
+    pthread_mutex_unlock(&e->pmu);
+    if (!s)
+        return S_FAILED; /* cannot happen: slots_wait left one free */
+    struct pending p = s->pend;
+    s->pend = t->pend;
+    t->pend = p;
+    pending_reset(&t->pend);
+    snprintf(s->sid, sizeof s->sid, "%s", send_id(t));
+    pend_unlink(e, t);
+    batch_json(&s->json, s->sid, &s->pend, 0, s->pend.count);
+    if (!s->tp)
+        s->tp = transport_new(e->c->uri,
+                              atomic_load_explicit(&e->c->request_timeout_ms,
+                                                   memory_order_relaxed));
+    if (s->tp && !s->json.oom && !s->has_thread)
+        s->has_thread = pthread_create(&s->th, NULL, slot_main, s) == 0;
+    if (!s->tp || s->json.oom || !s->has_thread) {
+        /* out of resources: this batch waits in its slot to be spooled */
+        snprintf(e->err, sizeof e->err, "log-batch: out of resources");
+        pthread_mutex_lock(&e->pmu);
+        s->state = SL_FAILED;
+        pthread_mutex_unlock(&e->pmu);
+        return S_FAILED;
+    }
+    pthread_mutex_lock(&e->pmu);
+    s->state = SL_BUSY;
+    pthread_cond_broadcast(&e->pwork);
+    pthread_mutex_unlock(&e->pmu);
+    return S_OK;
+}
+
+/* Sends (or hands off) t's pending records. Metric-only batches go out in
+ * parallel, up to PAR_SLOTS at once: metrics are order-independent on the
+ * server. Anything with params or tags is a barrier: every batch in flight
+ * is acknowledged first, then it goes alone, so they keep their order. */
+static enum send_rc target_stage(struct engine *e, struct target *t)
+{
+    if (t->pend.count == 0) {
+        if (t->in_pend)
+            pend_unlink(e, t);
+        return S_OK;
+    }
+    if (!e->worker || e->replaying || e->single_attempt || t->pend.params ||
+        t->pend.tags) {
+        if (drain(e) == S_FAILED)
+            return S_FAILED;
+        return target_flush(e, t);
+    }
+    return slot_submit(e, t);
+}
+
 static enum send_rc flush_all(struct engine *e)
 {
     while (e->pend_head) {
-        if (target_flush(e, e->pend_head) == S_FAILED)
+        if (target_stage(e, e->pend_head) == S_FAILED)
             return S_FAILED;
     }
-    return S_OK;
+    return drain(e);
 }
 
 /* Queues data record r for t; S_FAILED when a full batch could not be
@@ -467,7 +696,7 @@ static enum send_rc flush_all(struct engine *e)
 static enum send_rc target_add(struct engine *e, struct target *t,
                                const struct rec *r)
 {
-    if (pending_full_for(&t->pend, r->type) && target_flush(e, t) == S_FAILED)
+    if (pending_full_for(&t->pend, r->type) && target_stage(e, t) == S_FAILED)
         return S_FAILED;
     if (!pending_add(&t->pend, r)) {
         atomic_fetch_add_explicit(&e->c->dropped, 1, memory_order_relaxed);
@@ -491,7 +720,8 @@ static enum send_rc engine_record(struct engine *e, struct target *t,
     case REC_CREATE:
         return run_create(e, t, r, run) == S_FAILED ? S_FAILED : S_OK;
     case REC_END:
-        if (target_flush(e, t) == S_FAILED)
+        /* every record of the run is acknowledged before its end */
+        if (target_stage(e, t) == S_FAILED || drain(e) == S_FAILED)
             return S_FAILED;
         return run_end(e, t, r) == S_FAILED ? S_FAILED : S_OK;
     default:
@@ -686,6 +916,22 @@ static void go_offline(struct worker *w, const char *why)
         gt_client_error(w->c, GT_LOG_WARN,
                         "server unreachable, spooling records: %s", why);
     w->offline = true;
+    /* batches in flight hold older records than any pending ones: wait
+     * for their answers and spool those that failed */
+    slots_wait(&w->e, true);
+    for (int i = 0; i < PAR_SLOTS; i++) {
+        struct slot *s = &w->e.slots[i];
+        size_t off = 0;
+        const struct rec *r;
+        if (s->state != SL_FAILED)
+            continue;
+        while ((r = pending_next(&s->pend, &off)) != NULL)
+            spool_rec(w, r, s->sid);
+        pending_reset(&s->pend);
+        pthread_mutex_lock(&w->e.pmu);
+        s->state = SL_FREE;
+        pthread_mutex_unlock(&w->e.pmu);
+    }
     while (w->e.pend_head) {
         struct target *t = w->e.pend_head;
         spool_target(w, t);

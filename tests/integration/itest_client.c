@@ -155,6 +155,60 @@ static void test_arguments(struct it_server *s)
     gt_client_free(NULL);
 }
 
+/* Metric-only batches go out several at a time; params and tags wait for
+ * them and go alone, so a tag set again and again ends with its last
+ * value, and every point of several runs ended mid-stream arrives. */
+static void test_parallel_order(struct it_server *s)
+{
+    gt_client *c = gt_client_new(s->uri);
+    gt_run *run[3] = {NULL, NULL, NULL};
+    char ids[3][64], val[16], key[16];
+    int bad = 0;
+    CHECK(c != NULL);
+    gt_client_set_spool_dir(c, spool_dir);
+    for (int r = 0; r < 3; r++) {
+        CHECK_EQ_INT(gt_run_start(c, "itest parallel", NULL, &run[r]), GT_OK);
+        snprintf(ids[r], sizeof ids[r], "%s", gt_run_id(run[r]));
+    }
+    for (int round = 0; round < 20; round++) {
+        for (int i = 0; i < 2500; i++) {
+            int64_t step = (int64_t)round * 2500 + i;
+            for (int r = 0; r < 3; r++)
+                bad += gt_log_metric(run[r], "m", (double)step, step) != GT_OK;
+        }
+        snprintf(val, sizeof val, "v%d", round);
+        for (int r = 0; r < 3; r++) {
+            bad += gt_set_tag(run[r], "t", val) != GT_OK;
+            bad += gt_set_tag(run[r], "u", val) != GT_OK;
+            snprintf(key, sizeof key, "p%d", round);
+            bad += gt_log_param(run[r], key, val) != GT_OK;
+        }
+        if (round == 9)
+            CHECK_EQ_INT(gt_flush(c, 20000), GT_OK);
+    }
+    CHECK_EQ_INT(bad, 0);
+    for (int r = 0; r < 3; r++)
+        CHECK_EQ_INT(gt_run_end(run[r], GT_RUN_FINISHED), GT_OK);
+    gt_stats st;
+    gt_client_stats(c, &st);
+    CHECK_EQ_INT(st.sent, 3 * (20 * 2500 + 60));
+    CHECK_EQ_INT(st.dropped, 0);
+    CHECK_EQ_INT(st.spooled, 0);
+    CHECK_EQ_INT(st.queued, 0);
+    for (int r = 0; r < 3; r++) {
+        char status[32];
+        cJSON *j = it_run_get(s, ids[r]);
+        CHECK_EQ_STR(param_value(j, "tags", "t"), "v19");
+        CHECK_EQ_STR(param_value(j, "tags", "u"), "v19");
+        CHECK_EQ_STR(param_value(j, "params", "p7"), "v7");
+        cJSON_Delete(j);
+        CHECK_EQ_STR(it_run_status(s, ids[r], status, sizeof status),
+                     "FINISHED");
+        CHECK_EQ_INT(it_history(s, ids[r], "m", NULL, 0), 20 * 2500);
+    }
+    gt_client_free(c);
+}
+
 /* A changed param value is a 400 for the whole (all-or-nothing) batch:
  * the library halves the batch, so only that record is dropped. */
 static void test_rejected_record(struct it_server *s)
@@ -274,6 +328,7 @@ int main(void)
     test_round_trip(&s);
     test_arguments(&s);
     test_rejected_record(&s);
+    test_parallel_order(&s);
     test_queue_full(&s);
     test_experiment_race(&s);
     it_server_free(&s);

@@ -151,6 +151,86 @@ static void test_replay_after_exit(struct it_server *s)
     CHECK_EQ_INT(count_spools(d1), 0);
 }
 
+/* The value of tag 'key' of run 'id' on the server, into buf. */
+static const char *tag_value(struct it_server *s, const char *id,
+                             const char *key, char *buf, size_t len)
+{
+    cJSON *j = it_run_get(s, id);
+    const cJSON *it;
+    buf[0] = '\0';
+    cJSON_ArrayForEach(
+        it, cJSON_GetObjectItemCaseSensitive(it_path(j, "run/data"), "tags"))
+    {
+        const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key");
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, "value");
+        if (cJSON_IsString(k) && strcmp(k->valuestring, key) == 0 &&
+            cJSON_IsString(v))
+            snprintf(buf, len, "%s", v->valuestring);
+    }
+    cJSON_Delete(j);
+    return buf;
+}
+
+/* The server dies while metric batches are in flight in parallel: what
+ * was not acknowledged is spooled in order with the tags set between
+ * them, and the worker's replay ends with the last tag value and every
+ * point on the server. */
+static void test_parallel_offline(struct it_server *s)
+{
+    char d2[1100], id[64], val[16], buf[64];
+    gt_stats st;
+    int bad = 0;
+    snprintf(d2, sizeof d2, "%s/spool2", s->dir);
+    gt_client *a = gt_client_new(s->uri);
+    gt_run *run = NULL;
+    gt_client_set_spool_dir(a, d2);
+    gt_client_set_flush_timeout_ms(a, 400);
+    CHECK_EQ_INT(gt_run_start(a, "itest spool", "parallel", &run), GT_OK);
+    snprintf(id, sizeof id, "%s", gt_run_id(run));
+    for (int i = 0; i < 6000; i++)
+        bad += gt_log_metric(run, "m", i, i) != GT_OK;
+    bad += gt_set_tag(run, "t", "v0") != GT_OK;
+    CHECK_EQ_INT(gt_flush(a, 10000), GT_OK);
+    it_server_kill(s, SIGKILL);
+    for (int round = 1; round <= 5; round++) {
+        for (int i = 0; i < 4000; i++) {
+            int step = 6000 + (round - 1) * 4000 + i;
+            bad += gt_log_metric(run, "m", step, step) != GT_OK;
+        }
+        snprintf(val, sizeof val, "v%d", round);
+        bad += gt_set_tag(run, "t", val) != GT_OK;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(gt_flush(a, 10000), GT_OK);
+    gt_client_stats(a, &st);
+    CHECK(st.spooled > 0);
+    CHECK_EQ_INT(st.sent + st.spooled, 6001 + 5 * 4001);
+    uint64_t spooled = st.spooled;
+
+    CHECK_EQ_INT(it_server_start(s), 0);
+    int64_t until = it_mono_ms() + 20000;
+    do {
+        it_sleep_ms(50);
+        gt_client_stats(a, &st);
+    } while (st.replayed < spooled && it_mono_ms() < until);
+    CHECK_EQ_INT(st.replayed, spooled);
+    CHECK_EQ_INT(st.dropped, 0);
+    CHECK_EQ_STR(tag_value(s, id, "t", buf, sizeof buf), "v5");
+    int *steps = calloc(26000, sizeof *steps);
+    CHECK(steps != NULL);
+    if (steps) {
+        CHECK(it_history(s, id, "m", steps, 26000) >= 26000);
+        int once = 0;
+        for (int i = 0; i < 26000; i++)
+            once += steps[i] >= 1;
+        CHECK_EQ_INT(once, 26000);
+        free(steps);
+    }
+    CHECK_EQ_INT(gt_run_end(run, GT_RUN_FINISHED), GT_OK);
+    gt_client_free(a);
+    CHECK_EQ_INT(count_spools(d2), 0);
+}
+
 /* Offsets of the records of a spool file (after the 8-byte magic). */
 static int record_offsets(const char *path, long *offs, int max, long *size)
 {
@@ -223,6 +303,7 @@ int main(void)
     }
     test_replay_after_exit(&s);
     test_corrupt_spool(&s);
+    test_parallel_offline(&s);
     it_server_free(&s);
     curl_global_cleanup();
     TEST_MAIN_END("itest_client_spool");
