@@ -30,48 +30,8 @@
 
 #define IT_UNUSED __attribute__((unused))
 
-static int test_passed, test_failed;
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (cond) {                                                            \
-            test_passed++;                                                     \
-        } else {                                                               \
-            test_failed++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
-        }                                                                      \
-    } while (0)
-
-#define CHECK_EQ_INT(a, b)                                                     \
-    do {                                                                       \
-        long long va_ = (long long)(a), vb_ = (long long)(b);                  \
-        if (va_ == vb_) {                                                      \
-            test_passed++;                                                     \
-        } else {                                                               \
-            test_failed++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s == %s (%lld != %lld)\n", __FILE__, \
-                    __LINE__, #a, #b, va_, vb_);                               \
-        }                                                                      \
-    } while (0)
-
-#define CHECK_EQ_STR(a, b)                                                     \
-    do {                                                                       \
-        const char *sa_ = (a), *sb_ = (b);                                     \
-        if (sa_ && sb_ && strcmp(sa_, sb_) == 0) {                             \
-            test_passed++;                                                     \
-        } else {                                                               \
-            test_failed++;                                                     \
-            fprintf(stderr, "FAIL %s:%d: %s == %s (\"%s\" != \"%s\")\n",       \
-                    __FILE__, __LINE__, #a, #b, sa_ ? sa_ : "(null)",          \
-                    sb_ ? sb_ : "(null)");                                     \
-        }                                                                      \
-    } while (0)
-
-#define TEST_MAIN_END(name)                                                    \
-    do {                                                                       \
-        printf("%s: %d passed, %d failed\n", name, test_passed, test_failed);  \
-        return test_failed ? 1 : 0;                                            \
-    } while (0)
+/* CHECK, CHECK_EQ_INT, CHECK_EQ_STR, TEST_MAIN_END and their counters. */
+#include "../unit/test.h"
 
 static IT_UNUSED int64_t it_mono_ms(void)
 {
