@@ -36,6 +36,7 @@ static const char USAGE[] =
     "                               while the server was down\n"
     "  runs list [OPTIONS]          list runs as a table (or --json)\n"
     "  runs show RUN_ID             a run's params, tags and metrics\n"
+    "  import-codecarbon FILE       import a CodeCarbon emissions.csv\n"
     "\n"
     "Options (also accepted after the command name):\n"
     "  --tracking-uri URI  the server; else $GREENTRACK_TRACKING_URI, else\n"
@@ -331,6 +332,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_sync(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "runs") == 0) {
         rc = cli_cmd_runs(&g, argc - i, argv + i);
+    } else if (strcmp(cmd, "import-codecarbon") == 0) {
+        rc = cli_cmd_import_codecarbon(&g, argc - i, argv + i);
     } else {
         cli_err("unknown command '%s' (see greentrack --help)", cmd);
         rc = CLI_EXIT_USAGE;

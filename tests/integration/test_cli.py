@@ -626,3 +626,42 @@ class SyncTest(unittest.TestCase):
             self.assertEqual(len(h["metrics"]), 30, "no duplicates")
         finally:
             c.close()
+
+
+class ImportCodeCarbonCommandTest(CliCase):
+    DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                        "data", "codecarbon")
+
+    def test_import_creates_the_experiment_and_is_idempotent(self):
+        path = os.path.join(self.DATA, "emissions_v2.csv")
+        name = "cc-import-%d" % os.getpid()
+        rc, out, err = self.cli("import-codecarbon", path,
+                                "--experiment", name)
+        self.assertEqual(rc, 0, err)
+        ids = out.split()
+        self.assertEqual(ids, ["1c9b2f3e0a4d4e5f8b6a7c8d9e0f1a2b"])
+        self.assertIn("imported 1 run", err)
+        runs = self.runs_in(name)
+        self.assertEqual([r["info"]["run_id"] for r in runs], ids)
+        self.assertEqual(runs[0]["info"]["status"], "FINISHED")
+        rc, out, err = self.cli("import-codecarbon", path, "--experiment",
+                                name, "--json")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)["run_ids"], ids)
+        self.assertEqual(len(self.runs_in(name)), 1)
+
+    def test_errors(self):
+        rc, _, err = self.cli("import-codecarbon")
+        self.assertEqual(rc, 2)
+        rc, _, err = self.cli("import-codecarbon", "/nonexistent.csv")
+        self.assertEqual(rc, 1)
+        self.assertIn("cannot open", err)
+        bad = os.path.join(self.spool, "bad.csv")
+        with open(bad, "w") as f:
+            f.write("a,b\n1,2\n")
+        rc, _, err = self.cli("import-codecarbon", bad)
+        self.assertEqual(rc, 1)
+        self.assertIn("CodeCarbon", err)
+        rc, out, _ = self.cli("import-codecarbon", "--help")
+        self.assertEqual(rc, 0)
+        self.assertIn("emissions.csv", out)
