@@ -14,11 +14,21 @@ void render_key(struct strbuf *sb, const char *key, bool first)
     strbuf_append_char(sb, ':');
 }
 
-static void str_field(struct strbuf *sb, const char *key, const char *v,
+void render_str_field(struct strbuf *sb, const char *key, const char *value,
                       bool first)
 {
     render_key(sb, key, first);
-    strbuf_append_json_str(sb, v, strlen(v));
+    if (value)
+        strbuf_append_json_str(sb, value, strlen(value));
+    else
+        strbuf_append_str(sb, "null");
+}
+
+void render_num_field(struct strbuf *sb, const char *key, double value,
+                      bool first)
+{
+    render_key(sb, key, first);
+    strbuf_append_json_double(sb, value);
 }
 
 static void i64_field(struct strbuf *sb, const char *key, int64_t v)
@@ -40,8 +50,8 @@ static void kv_list(struct strbuf *sb, const char *key, const struct kv *a,
         if (i)
             strbuf_append_char(sb, ',');
         strbuf_append_char(sb, '{');
-        str_field(sb, "key", a[i].key, true);
-        str_field(sb, "value", a[i].value, false);
+        render_str_field(sb, "key", a[i].key, true);
+        render_str_field(sb, "value", a[i].value, false);
         strbuf_append_char(sb, '}');
     }
     strbuf_append_char(sb, ']');
@@ -52,9 +62,10 @@ void render_experiment(struct strbuf *sb, const struct experiment *e)
     strbuf_append_str(sb, "{\"experiment_id\":\"");
     strbuf_append_i64(sb, e->experiment_id);
     strbuf_append_char(sb, '"');
-    str_field(sb, "name", e->name, false);
-    str_field(sb, "artifact_location", e->artifact_location, false);
-    str_field(sb, "lifecycle_stage", e->deleted ? "deleted" : "active", false);
+    render_str_field(sb, "name", e->name, false);
+    render_str_field(sb, "artifact_location", e->artifact_location, false);
+    render_str_field(sb, "lifecycle_stage", e->deleted ? "deleted" : "active",
+                     false);
     i64_field(sb, "creation_time", e->creation_time);
     i64_field(sb, "last_update_time", e->last_update_time);
     bool first = false;
@@ -65,34 +76,35 @@ void render_experiment(struct strbuf *sb, const struct experiment *e)
 void render_run_info(struct strbuf *sb, const struct run *r)
 {
     strbuf_append_char(sb, '{');
-    str_field(sb, "run_id", r->run_id, true);
-    str_field(sb, "run_uuid", r->run_id, false);
-    str_field(sb, "run_name", r->run_name, false);
+    render_str_field(sb, "run_id", r->run_id, true);
+    render_str_field(sb, "run_uuid", r->run_id, false);
+    render_str_field(sb, "run_name", r->run_name, false);
     render_key(sb, "experiment_id", false);
     strbuf_append_char(sb, '"');
     strbuf_append_i64(sb, r->experiment_id);
     strbuf_append_char(sb, '"');
-    str_field(sb, "user_id", r->user_id, false);
-    str_field(sb, "status", run_status_names[r->status], false);
+    render_str_field(sb, "user_id", r->user_id, false);
+    render_str_field(sb, "status", run_status_names[r->status], false);
     i64_field(sb, "start_time", r->start_time);
     if (r->end_time)
         i64_field(sb, "end_time", r->end_time);
     if (r->artifact_uri[0])
-        str_field(sb, "artifact_uri", r->artifact_uri, false);
-    str_field(sb, "lifecycle_stage", r->deleted ? "deleted" : "active", false);
+        render_str_field(sb, "artifact_uri", r->artifact_uri, false);
+    render_str_field(sb, "lifecycle_stage", r->deleted ? "deleted" : "active",
+                     false);
     strbuf_append_char(sb, '}');
 }
 
 void render_metric(struct strbuf *sb, const struct metric *m, bool with_run_id)
 {
     strbuf_append_char(sb, '{');
-    str_field(sb, "key", m->key, true);
+    render_str_field(sb, "key", m->key, true);
     render_key(sb, "value", false);
     strbuf_append_json_double(sb, m->value);
     i64_field(sb, "timestamp", m->timestamp);
     i64_field(sb, "step", m->step);
     if (with_run_id && m->run_id)
-        str_field(sb, "run_id", m->run_id, false);
+        render_str_field(sb, "run_id", m->run_id, false);
     strbuf_append_char(sb, '}');
 }
 
@@ -119,7 +131,7 @@ void render_metric_items(struct strbuf *sb, const struct metric *m, size_t n,
         strbuf_append(sb, ",\"step\":", 8);
         strbuf_append_i64(sb, m[i].step);
         if (with_run_id && m[i].run_id)
-            str_field(sb, "run_id", m[i].run_id, false);
+            render_str_field(sb, "run_id", m[i].run_id, false);
         strbuf_append_char(sb, '}');
     }
     strbuf_cleanup(&head);
@@ -142,14 +154,14 @@ static void render_inputs(struct strbuf *sb, const struct run *r)
             kv_list(sb, "tags", d->tags, d->n_tags, &f);
             render_key(sb, "dataset", f);
             strbuf_append_char(sb, '{');
-            str_field(sb, "name", d->name, true);
-            str_field(sb, "digest", d->digest, false);
-            str_field(sb, "source_type", d->source_type, false);
-            str_field(sb, "source", d->source, false);
+            render_str_field(sb, "name", d->name, true);
+            render_str_field(sb, "digest", d->digest, false);
+            render_str_field(sb, "source_type", d->source_type, false);
+            render_str_field(sb, "source", d->source, false);
             if (d->schema)
-                str_field(sb, "schema", d->schema, false);
+                render_str_field(sb, "schema", d->schema, false);
             if (d->profile)
-                str_field(sb, "profile", d->profile, false);
+                render_str_field(sb, "profile", d->profile, false);
             strbuf_append_str(sb, "}}");
         }
         strbuf_append_char(sb, ']');
@@ -161,7 +173,7 @@ static void render_inputs(struct strbuf *sb, const struct run *r)
             if (i)
                 strbuf_append_char(sb, ',');
             strbuf_append_char(sb, '{');
-            str_field(sb, "model_id", r->model_inputs[i], true);
+            render_str_field(sb, "model_id", r->model_inputs[i], true);
             strbuf_append_char(sb, '}');
         }
         strbuf_append_char(sb, ']');

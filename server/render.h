@@ -13,6 +13,13 @@
 /* Appends "key": (with a leading comma unless 'first'). */
 void render_key(struct strbuf *sb, const char *key, bool first);
 
+/* "key":"value" ('value' NULL: null) and "key":number, each with a
+ * leading comma unless 'first'. */
+void render_str_field(struct strbuf *sb, const char *key, const char *value,
+                      bool first);
+void render_num_field(struct strbuf *sb, const char *key, double value,
+                      bool first);
+
 void render_experiment(struct strbuf *sb, const struct experiment *e);
 void render_run_info(struct strbuf *sb, const struct run *r);
 void render_run(struct strbuf *sb, const struct run *r);

@@ -149,10 +149,11 @@ int cli_cmd_import_codecarbon(struct cli_global *g, int argc, char **argv)
         free(csv);
         return CLI_EXIT_ERROR;
     }
-    char id[64], path[128];
+    char id[64];
     cJSON *out = NULL;
     int rc = experiment_id(client, experiment, id, sizeof id);
     if (rc == 0) {
+        char path[128];
         snprintf(path, sizeof path,
                  "/api/2.0/greentrack/import/codecarbon?experiment_id=%s", id);
         rc = cli_call(client, "POST", path, csv, "import", &out, NULL);

@@ -146,21 +146,6 @@ enum handler_result h_runs_log_energy(struct request *req, struct response *res)
 
 /*---- reads ----*/
 
-static void num_field(struct strbuf *sb, const char *key, double v)
-{
-    render_key(sb, key, false);
-    strbuf_append_json_double(sb, v);
-}
-
-static void str_field(struct strbuf *sb, const char *key, const char *v)
-{
-    render_key(sb, key, false);
-    if (v)
-        strbuf_append_json_str(sb, v, strlen(v));
-    else
-        strbuf_append_str(sb, "null");
-}
-
 /* "a,b" (from group_concat) as a JSON array of strings. */
 static void csv_array(struct strbuf *sb, const char *key, const char *csv,
                       bool first)
@@ -185,12 +170,12 @@ static void location_object(struct strbuf *sb, const struct carbon_location *l,
     strbuf_append_char(sb, '{');
     render_key(sb, "known", true);
     strbuf_append_str(sb, ci->location_known ? "true" : "false");
-    str_field(sb, "country", l->country);
-    str_field(sb, "region", l->region);
-    str_field(sb, "cloud_provider", l->cloud_provider);
-    str_field(sb, "cloud_region", l->cloud_region);
-    num_field(sb, "table_intensity_g_per_kwh", ci->g_per_kwh);
-    str_field(sb, "table_source", ci->source);
+    render_str_field(sb, "country", l->country, false);
+    render_str_field(sb, "region", l->region, false);
+    render_str_field(sb, "cloud_provider", l->cloud_provider, false);
+    render_str_field(sb, "cloud_region", l->cloud_region, false);
+    render_num_field(sb, "table_intensity_g_per_kwh", ci->g_per_kwh, false);
+    render_str_field(sb, "table_source", ci->source, false);
     strbuf_append_char(sb, '}');
 }
 
@@ -217,18 +202,19 @@ enum handler_result h_runs_carbon(struct request *req, struct response *res)
     strbuf_append_char(&sb, '{');
     render_key(&sb, "run_id", true);
     strbuf_append_json_str(&sb, run_id, strlen(run_id));
-    num_field(&sb, "energy_kwh", r.energy_kwh);
-    num_field(&sb, "cpu_kwh", rc.cpu_j / CARBON_J_PER_KWH);
-    num_field(&sb, "gpu_kwh", rc.gpu_j / CARBON_J_PER_KWH);
-    num_field(&sb, "ram_kwh", rc.ram_j / CARBON_J_PER_KWH);
-    num_field(&sb, "other_kwh", rc.other_j / CARBON_J_PER_KWH);
-    num_field(&sb, "facility_energy_kwh", r.facility_energy_kwh);
-    num_field(&sb, "duration_s",
-              rc.has_energy ? (double)(rc.last_end - rc.first_start) / 1000.0
-                            : 0.0);
-    num_field(&sb, "pue", r.pue);
-    str_field(&sb, "pue_source", r.pue_source);
-    num_field(&sb, "intensity_g_per_kwh", r.intensity_g_per_kwh);
+    render_num_field(&sb, "energy_kwh", r.energy_kwh, false);
+    render_num_field(&sb, "cpu_kwh", rc.cpu_j / CARBON_J_PER_KWH, false);
+    render_num_field(&sb, "gpu_kwh", rc.gpu_j / CARBON_J_PER_KWH, false);
+    render_num_field(&sb, "ram_kwh", rc.ram_j / CARBON_J_PER_KWH, false);
+    render_num_field(&sb, "other_kwh", rc.other_j / CARBON_J_PER_KWH, false);
+    render_num_field(&sb, "facility_energy_kwh", r.facility_energy_kwh, false);
+    render_num_field(
+        &sb, "duration_s",
+        rc.has_energy ? (double)(rc.last_end - rc.first_start) / 1000.0 : 0.0,
+        false);
+    render_num_field(&sb, "pue", r.pue, false);
+    render_str_field(&sb, "pue_source", r.pue_source, false);
+    render_num_field(&sb, "intensity_g_per_kwh", r.intensity_g_per_kwh, false);
     struct strbuf src;
     strbuf_init(&src);
     if (rc.measured_j > 0)
@@ -236,16 +222,16 @@ enum handler_result h_runs_carbon(struct request *req, struct response *res)
                       rc.intensity_sources ? rc.intensity_sources : "");
     if (rc.plain_j > 0 || rc.measured_j <= 0)
         strbuf_printf(&src, "%s%s", src.len ? "; " : "", r.location.source);
-    str_field(&sb, "intensity_source", src.buf ? src.buf : "");
+    render_str_field(&sb, "intensity_source", src.buf ? src.buf : "", false);
     strbuf_cleanup(&src);
-    num_field(&sb, "co2_g", r.co2_g);
+    render_num_field(&sb, "co2_g", r.co2_g, false);
     render_key(&sb, "methods", false);
     strbuf_append_char(&sb, '{');
     csv_array(&sb, "cpu", rc.cpu_methods, true);
     csv_array(&sb, "gpu", rc.gpu_methods, false);
     csv_array(&sb, "ram", rc.ram_methods, false);
     strbuf_append_char(&sb, '}');
-    str_field(&sb, "scope", rc.scopes ? rc.scopes : "");
+    render_str_field(&sb, "scope", rc.scopes ? rc.scopes : "", false);
     location_object(&sb, &in.location, &r.location);
     render_key(&sb, "samples", false);
     strbuf_append_i64(&sb, rc.samples);
@@ -284,12 +270,12 @@ enum handler_result h_intensity(struct request *req, struct response *res)
     strbuf_append_char(&sb, '{');
     render_key(&sb, "intensity_g_per_kwh", true);
     strbuf_append_json_double(&sb, ci.g_per_kwh);
-    str_field(&sb, "basis", bases[ci.basis]);
-    str_field(&sb, "source", ci.source);
+    render_str_field(&sb, "basis", bases[ci.basis], false);
+    render_str_field(&sb, "source", ci.source, false);
     render_key(&sb, "location_known", false);
     strbuf_append_str(&sb, ci.location_known ? "true" : "false");
-    num_field(&sb, "pue", pue);
-    str_field(&sb, "pue_source", pue_source);
+    render_num_field(&sb, "pue", pue, false);
+    render_str_field(&sb, "pue_source", pue_source, false);
     strbuf_append_char(&sb, '}');
     api_ok(res, &sb);
     return H_DONE;
@@ -325,17 +311,19 @@ enum handler_result h_runs_energy(struct request *req, struct response *res)
         strbuf_append_i64(&sb, x->start_time);
         render_key(&sb, "end_time", false);
         strbuf_append_i64(&sb, x->end_time);
-        num_field(&sb, "cpu_energy_j", x->cpu_j);
-        num_field(&sb, "gpu_energy_j", x->gpu_j);
-        num_field(&sb, "ram_energy_j", x->ram_j);
-        num_field(&sb, "other_energy_j", x->other_j);
-        str_field(&sb, "cpu_method", x->cpu_method);
-        str_field(&sb, "gpu_method", x->gpu_method);
-        str_field(&sb, "ram_method", x->ram_method);
-        str_field(&sb, "scope", x->scope);
+        render_num_field(&sb, "cpu_energy_j", x->cpu_j, false);
+        render_num_field(&sb, "gpu_energy_j", x->gpu_j, false);
+        render_num_field(&sb, "ram_energy_j", x->ram_j, false);
+        render_num_field(&sb, "other_energy_j", x->other_j, false);
+        render_str_field(&sb, "cpu_method", x->cpu_method, false);
+        render_str_field(&sb, "gpu_method", x->gpu_method, false);
+        render_str_field(&sb, "ram_method", x->ram_method, false);
+        render_str_field(&sb, "scope", x->scope, false);
         if (x->has_intensity) {
-            num_field(&sb, "intensity_g_per_kwh", x->intensity_g_per_kwh);
-            str_field(&sb, "intensity_source", x->intensity_source);
+            render_num_field(&sb, "intensity_g_per_kwh", x->intensity_g_per_kwh,
+                             false);
+            render_str_field(&sb, "intensity_source", x->intensity_source,
+                             false);
         }
         strbuf_append_char(&sb, '}');
     }

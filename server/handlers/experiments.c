@@ -137,7 +137,6 @@ enum handler_result h_experiments_list(struct request *req,
     struct strbuf sb;
     strbuf_init(&sb);
     strbuf_append_char(&sb, '{');
-    bool first = true;
     struct search_args a = {.view = (enum view_type)view,
                             .max_results = SEARCH_MAX_RESULTS_THRESHOLD};
     bool more = true;
@@ -152,20 +151,20 @@ enum handler_result h_experiments_list(struct request *req,
             strbuf_cleanup(&sb);
             return h_fail(res, e, &eb);
         }
-        if (first) {
-            render_experiment_list(&sb, list, n, &first);
-        } else {
-            /* continue the open array */
-            sb.len--; /* drop ']' */
-            for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n; i++) {
+            if (total + i == 0) {
+                render_key(&sb, "experiments", true);
+                strbuf_append_char(&sb, '[');
+            } else {
                 strbuf_append_char(&sb, ',');
-                render_experiment(&sb, &list[i]);
             }
-            strbuf_append_char(&sb, ']');
+            render_experiment(&sb, &list[i]);
         }
         total += n;
         experiments_free(list, n);
     }
+    if (total)
+        strbuf_append_char(&sb, ']');
     strbuf_append_char(&sb, '}');
     api_ok(res, &sb);
     return H_DONE;

@@ -170,16 +170,20 @@ enum handler_result h_metrics_get_history_bulk(struct request *req,
         }
         for (size_t i = 0; i < n; i++)
             m[i].run_id = ids[r];
-        if (n && first) {
-            metrics_body(&sb, m, n, true, &first);
-        } else if (n) {
-            sb.len--; /* continue the open array */
-            strbuf_append_char(&sb, ',');
+        if (n) {
+            if (first) {
+                render_key(&sb, "metrics", true);
+                strbuf_append_char(&sb, '[');
+                first = false;
+            } else {
+                strbuf_append_char(&sb, ',');
+            }
             render_metric_items(&sb, m, n, true);
-            strbuf_append_char(&sb, ']');
         }
         metric_array_free(m, n);
     }
+    if (!first)
+        strbuf_append_char(&sb, ']');
     strbuf_append_char(&sb, '}');
     free(ids);
     api_ok(res, &sb);
