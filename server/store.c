@@ -202,7 +202,18 @@ struct conn {
     struct conn *next; /* in store->readers */
     uint64_t store_serial;
     int64_t last_experiment; /* of the last run_lookup (writer bookkeeping) */
+    int64_t touched_run;     /* writer: the run the current write changed,
+                                0 none yet, -1 several */
 };
+
+/* Records that the current write changed run 'pk' (writer only). */
+static void note_run(struct conn *c, int64_t pk)
+{
+    if (c->touched_run == 0)
+        c->touched_run = pk;
+    else if (c->touched_run != pk)
+        c->touched_run = -1;
+}
 
 /* Returns the statement, prepared on first use and reset for reuse; NULL
  * (logged) if it cannot be prepared. */
@@ -256,6 +267,18 @@ struct store {
      * runs, indexed by experiment id modulo the size (a collision only
      * costs a cache miss); lets readers cache derived views. */
     atomic_uint_fast64_t generations[STORE_GENERATION_SLOTS];
+
+    /* The change journal: which run each of the last commits changed,
+     * so a reader holding a view at an older generation can patch it
+     * instead of rebuilding it (store_changed_runs). A bump with no
+     * entry (or an entry with run_pk -1) tells readers to rebuild. */
+    pthread_mutex_t journal_mu;
+    struct change {
+        int64_t experiment_id;
+        uint64_t generation; /* of the slot, after this change */
+        int64_t run_pk;      /* 0: no run changed, -1: several or unknown */
+    } journal[STORE_JOURNAL_SIZE];
+    uint64_t journal_next;
 };
 
 static atomic_uint_fast64_t store_serials;
@@ -264,6 +287,64 @@ uint64_t store_experiment_generation(struct store *st, int64_t experiment_id)
 {
     return atomic_load(
         &st->generations[(uint64_t)experiment_id % STORE_GENERATION_SLOTS]);
+}
+
+static int cmp_i64(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+bool store_changed_runs(struct store *st, int64_t experiment_id, uint64_t from,
+                        uint64_t to, int64_t **pks, size_t *n)
+{
+    *pks = NULL;
+    *n = 0;
+    if (to < from || to - from > STORE_JOURNAL_SIZE)
+        return false;
+    int64_t *out = malloc((size_t)(to - from + 1) * sizeof(*out));
+    if (!out)
+        return false;
+    uint64_t slot = (uint64_t)experiment_id % STORE_GENERATION_SLOTS;
+    uint64_t seen = 0;
+    bool ok = true;
+    size_t m = 0;
+    pthread_mutex_lock(&st->journal_mu);
+    uint64_t have = st->journal_next < STORE_JOURNAL_SIZE ? st->journal_next
+                                                          : STORE_JOURNAL_SIZE;
+    for (uint64_t i = 0; i < have && ok; i++) {
+        const struct change *ch = &st->journal[i];
+        if ((uint64_t)ch->experiment_id % STORE_GENERATION_SLOTS != slot ||
+            ch->generation <= from || ch->generation > to)
+            continue;
+        seen++;
+        if (ch->experiment_id != experiment_id || ch->run_pk == 0)
+            continue;
+        if (ch->run_pk < 0)
+            ok = false;
+        else
+            out[m++] = ch->run_pk;
+    }
+    pthread_mutex_unlock(&st->journal_mu);
+    /* Every generation step in (from, to] must have its entry; one that
+     * has none was overwritten or came from a bulk change. */
+    if (!ok || seen != to - from) {
+        free(out);
+        return false;
+    }
+    qsort(out, m, sizeof(*out), cmp_i64);
+    size_t u = 0;
+    for (size_t i = 0; i < m; i++) {
+        if (u == 0 || out[u - 1] != out[i])
+            out[u++] = out[i];
+    }
+    if (u == 0) {
+        free(out);
+        out = NULL;
+    }
+    *pks = out;
+    *n = u;
+    return true;
 }
 
 int64_t store_now_ms(void)
@@ -486,6 +567,7 @@ static enum srv_err run_lookup(struct conn *c, const char *run_id,
     out->run_pk = sqlite3_column_int64(s, 0);
     out->experiment_id = sqlite3_column_int64(s, 1);
     c->last_experiment = out->experiment_id;
+    note_run(c, out->run_pk);
     out->deleted =
         strcmp((const char *)sqlite3_column_text(s, 2), "deleted") == 0;
     sqlite3_reset(s);
@@ -842,6 +924,7 @@ static enum srv_err w_run_create(struct conn *c, struct store_write *w)
     if ((e = step_done(c, s, &w->err, "run insert")))
         goto out;
     int64_t run_pk = sqlite3_last_insert_rowid(c->db);
+    note_run(c, run_pk);
     for (size_t i = 0; i < w->n_tags && !e; i++)
         e = tag_upsert(c, run_pk, w->tags[i].key, w->tags[i].value, &w->err);
 out:
@@ -1344,6 +1427,34 @@ static bool run_simple(struct conn *c, enum stmt_id id)
     return rc == SQLITE_DONE;
 }
 
+/* Which run a successful write changed, for the change journal: the
+ * kinds known to change one run report it, experiment-only changes
+ * report none, and everything else (imports, experiment stage changes,
+ * kinds added later) reports -1, "rebuild", which is always safe. */
+static int64_t touched_run_of(const struct store_write *w, int64_t noted)
+{
+    switch (w->kind) {
+    case SW_RUN_CREATE:
+    case SW_RUN_UPDATE:
+    case SW_RUN_DELETE:
+    case SW_RUN_RESTORE:
+    case SW_RUN_LOG:
+    case SW_RUN_DELETE_TAG:
+    case SW_RUN_LOG_INPUTS:
+    case SW_RUN_LOG_MODEL:
+    case SW_RUN_HEARTBEAT:
+    case SW_RUN_LOG_ENERGY:
+        return noted > 0 ? noted : -1;
+    case SW_EXPERIMENT_CREATE:
+    case SW_EXPERIMENT_RENAME:
+    case SW_EXPERIMENT_SET_TAG:
+    case SW_EXPERIMENT_DELETE_TAG:
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 /* Executes one group of writes in a single transaction. Each write runs
  * inside its own savepoint, so a failing write leaves no trace while the
  * others commit. Every write is completed only after the COMMIT. */
@@ -1361,6 +1472,7 @@ static void commit_group(struct store *st, struct store_write *head)
             continue;
         }
         c->last_experiment = -1;
+        c->touched_run = 0;
         w->result = exec_write(st, w);
         if (w->result != SRV_OK)
             run_simple(c, S_ROLLBACK_TO);
@@ -1371,6 +1483,7 @@ static void commit_group(struct store *st, struct store_write *head)
                                     ? w->out_experiment_id
                                 : c->last_experiment >= 0 ? c->last_experiment
                                                           : w->experiment_id;
+        w->touched_run = touched_run_of(w, c->touched_run);
     }
     if (began && !run_simple(c, S_COMMIT)) {
         struct errbuf eb;
@@ -1383,12 +1496,19 @@ static void commit_group(struct store *st, struct store_write *head)
             }
         }
     }
+    pthread_mutex_lock(&st->journal_mu);
     for (struct store_write *w = head; w; w = w->next) {
-        if (w->result == SRV_OK && w->touched_experiment >= 0)
+        if (w->result != SRV_OK || w->touched_experiment < 0)
+            continue;
+        uint64_t gen =
             atomic_fetch_add(&st->generations[(uint64_t)w->touched_experiment %
                                               STORE_GENERATION_SLOTS],
-                             1);
+                             1) +
+            1;
+        st->journal[st->journal_next++ % STORE_JOURNAL_SIZE] =
+            (struct change){w->touched_experiment, gen, w->touched_run};
     }
+    pthread_mutex_unlock(&st->journal_mu);
     struct store_write *next;
     for (struct store_write *w = head; w; w = next) {
         next = w->next; /* 'done' may free w */
@@ -1505,6 +1625,7 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     pthread_mutex_init(&st->readers_mu, NULL);
+    pthread_mutex_init(&st->journal_mu, NULL);
     if (!st->db_path || !st->artifact_root) {
         err_set(eb, SRV_E_NOMEM, "out of memory");
         goto fail;
@@ -1527,6 +1648,7 @@ fail:
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->readers_mu);
+    pthread_mutex_destroy(&st->journal_mu);
     free(st);
     return NULL;
 }
@@ -1553,6 +1675,7 @@ void store_close(struct store *st)
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->readers_mu);
+    pthread_mutex_destroy(&st->journal_mu);
     free(st->db_path);
     free(st->artifact_root);
     free(st);
@@ -2262,10 +2385,13 @@ out:
     return e;
 }
 
-enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
-                                    const char *metric, const char *filter,
-                                    struct leaderboard_row **out, size_t *n,
-                                    struct errbuf *eb)
+/* The leaderboard rows of an experiment; with 'pks', only of those runs
+ * (one indexed query each, for patching a cached view). */
+static enum srv_err leaderboard_rows(struct store *st, int64_t experiment_id,
+                                     const char *metric, const char *filter,
+                                     const int64_t *pks, size_t n_pks,
+                                     struct leaderboard_row **out, size_t *n,
+                                     struct errbuf *eb)
 {
     *out = NULL;
     *n = 0;
@@ -2284,9 +2410,10 @@ enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
                   "SELECT r.run_pk, r.run_id, r.run_name, r.status, "
                   "r.start_time, r.end_time FROM runs AS r%s "
                   "WHERE r.lifecycle_stage = 'active' AND "
-                  "r.experiment_id = ?%s",
+                  "r.experiment_id = ?%s%s",
                   q.joins.sql.buf ? q.joins.sql.buf : "",
-                  q.where.sql.buf ? q.where.sql.buf : "");
+                  q.where.sql.buf ? q.where.sql.buf : "",
+                  pks ? " AND r.run_pk = ?" : "");
     if (sql.oom) {
         e = err_set(eb, SRV_E_NOMEM, "out of memory");
         goto out;
@@ -2300,8 +2427,34 @@ enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
     sqlite3_bind_int64(s, pos++, experiment_id);
     bind_frag(s, &q.where, &pos);
     bool more;
-    *out = read_page(c, s, INT64_MAX, sizeof(**out), leaderboard_from_row, n,
-                     &more, &e, eb);
+    if (!pks) {
+        *out = read_page(c, s, INT64_MAX, sizeof(**out), leaderboard_from_row,
+                         n, &more, &e, eb);
+    } else {
+        size_t cap = 0;
+        for (size_t i = 0; i < n_pks && !e; i++) {
+            sqlite3_bind_int64(s, pos, pks[i]);
+            size_t got = 0;
+            struct leaderboard_row *one =
+                read_page(c, s, 1, sizeof(*one), leaderboard_from_row, &got,
+                          &more, &e, eb);
+            sqlite3_reset(s);
+            if (!e && got) {
+                struct leaderboard_row *grown =
+                    grow(*out, *n, &cap, sizeof(**out));
+                if (!grown) {
+                    leaderboard_rows_free(one, got);
+                    e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                    break;
+                }
+                *out = grown;
+                (*out)[(*n)++] = one[0];
+                free(one);
+            } else {
+                leaderboard_rows_free(one, got);
+            }
+        }
+    }
     if (!e && *n)
         e = lb_fill(c, metric, *out, *n, eb);
 out:
@@ -2314,6 +2467,30 @@ out:
         *n = 0;
     }
     return e;
+}
+
+enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
+                                    const char *metric, const char *filter,
+                                    struct leaderboard_row **out, size_t *n,
+                                    struct errbuf *eb)
+{
+    return leaderboard_rows(st, experiment_id, metric, filter, NULL, 0, out, n,
+                            eb);
+}
+
+enum srv_err store_leaderboard_rows_of(struct store *st, int64_t experiment_id,
+                                       const char *metric, const char *filter,
+                                       const int64_t *pks, size_t n_pks,
+                                       struct leaderboard_row **out, size_t *n,
+                                       struct errbuf *eb)
+{
+    if (n_pks == 0) {
+        *out = NULL;
+        *n = 0;
+        return SRV_OK;
+    }
+    return leaderboard_rows(st, experiment_id, metric, filter, pks, n_pks, out,
+                            n, eb);
 }
 
 void experiment_summaries_free(struct experiment_summary *a, size_t n)

@@ -138,6 +138,7 @@ struct store_write {
     struct errbuf err;
     int64_t out_experiment_id;
     int64_t touched_experiment; /* set by the store: what this changed */
+    int64_t touched_run;        /* its run_pk; 0 none; -1 several/unknown */
 
     /* completion: called once, on the writer thread, after the commit */
     void (*done)(struct store_write *w, void *userdata);
@@ -146,11 +147,21 @@ struct store_write {
 };
 
 #define STORE_GENERATION_SLOTS 1024
+#define STORE_JOURNAL_SIZE 8192
 
 /* A counter that changes after every commit that changed experiment
  * 'experiment_id' or one of its runs (and, rarely, another experiment
  * sharing its slot): equal values mean nothing changed in between. */
 uint64_t store_experiment_generation(struct store *st, int64_t experiment_id);
+
+/* The runs of 'experiment_id' that commits changed after generation
+ * 'from' up to and including 'to' (values of store_experiment_generation),
+ * each once, into '*pks' (caller frees; NULL when none). False when the
+ * change journal cannot tell (it no longer reaches back to 'from', or a
+ * change touched several runs at once): the caller must rebuild its view
+ * from scratch. */
+bool store_changed_runs(struct store *st, int64_t experiment_id, uint64_t from,
+                        uint64_t to, int64_t **pks, size_t *n);
 
 /* Queues 'w' for the writer. Never blocks on I/O. */
 void store_submit(struct store *st, struct store_write *w);
@@ -249,6 +260,14 @@ enum srv_err store_leaderboard_rows(struct store *st, int64_t experiment_id,
                                     const char *metric, const char *filter,
                                     struct leaderboard_row **out, size_t *n,
                                     struct errbuf *eb);
+
+/* The same restricted to the runs 'pks' (n_pks of them): the rows of
+ * those that are active and match, for patching a ranked view. */
+enum srv_err store_leaderboard_rows_of(struct store *st, int64_t experiment_id,
+                                       const char *metric, const char *filter,
+                                       const int64_t *pks, size_t n_pks,
+                                       struct leaderboard_row **out, size_t *n,
+                                       struct errbuf *eb);
 
 /* Per active experiment: runs, running runs, total energy and CO2, last
  * activity (ms). */
