@@ -152,8 +152,8 @@ web-assets: $(SERVER_BIN)
 # symbols are exported from the .so (check with nm -D).
 LIBGT_VERSION := 0.1.0
 LIBGT_SONAME := libgreentrack.so.0
-LIBGT_SRCS := $(sort $(wildcard client/src/*.c))
-LIBGT_OBJS := $(LIBGT_SRCS:%.c=$(BUILD)/obj/%.o)
+LIBGT_SRCS := $(sort $(wildcard client/src/*.c) $(wildcard client/src/probes/*.c))
+LIBGT_OBJS := $(LIBGT_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/cpu_tdp_table.o
 LIBGT_A := $(BUILD)/lib/libgreentrack.a
 LIBGT_SO := $(BUILD)/lib/libgreentrack.so.$(LIBGT_VERSION)
 LIBGT_CFLAGS = $(CFLAGS_BASE) $(SAN_FLAGS) \
@@ -170,6 +170,16 @@ libgreentrack: $(LIBGT_A) $(LIBGT_SO)
 $(BUILD)/obj/client/src/%.o: client/src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(LIBGT_CFLAGS) -c $< -o $@
+
+# the CPU TDP table of the energy probes' estimate (client/src/probes/tdp.c)
+$(BUILD)/gen/cpu_tdp_table.c: data/cpu_tdp.csv tools/embed_cpu_tdp.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed_cpu_tdp.sh data/cpu_tdp.csv > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/gen/cpu_tdp_table.o: $(BUILD)/gen/cpu_tdp_table.c \
+  client/src/probes/probes_int.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBGT_CFLAGS) -Iclient/src/probes -c $< -o $@
 
 $(LIBGT_A): $(LIBGT_OBJS)
 	@mkdir -p $(dir $@)
@@ -275,6 +285,15 @@ $(BUILD)/tests/test_client_%: tests/unit/test_client_%.c $(LIBGT_A) \
 	$(CC) $(LIBGT_CFLAGS) -Itests/unit -Iclient/src -o $@ $< $(LIBGT_A) \
 	  $(ALL_LDFLAGS) $(LIBGT_LIBS) -lm
 
+# a fake NVML for the probes' tests (dlopen'ed from the tests' own dir)
+FAKE_NVML := $(BUILD)/tests/libfake_nvml.so
+$(FAKE_NVML): tests/fakes/fake_nvml.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) -fPIC -shared -o $@ $<
+
+$(BUILD)/tests/test_client_probes: $(FAKE_NVML)
+$(BUILD)/bench/bench_sampler: $(FAKE_NVML)
+
 $(BUILD)/tests/itest_%: tests/integration/itest_%.c $(LIBGT_A) \
   tests/integration/itest.h
 	@mkdir -p $(dir $@)
@@ -291,7 +310,8 @@ $(BUILD)/bench/bench_%: tests/bench/bench_%.c $(BUILD)/libserver.a $(LIBGT_A)
 	$(CC) $(ALL_CFLAGS) -Itests/bench -Iclient/include -o $@ $< \
 	  $(BUILD)/libserver.a $(LIBGT_A) $(ALL_LDFLAGS) $(LIBS) $(LIBGT_LIBS)
 
-test-bins: all $(UNIT_BINS) $(FUZZ_REPLAY_BINS) $(BENCH_BINS) $(ITEST_BINS)
+test-bins: all $(UNIT_BINS) $(FUZZ_REPLAY_BINS) $(BENCH_BINS) $(ITEST_BINS) \
+  $(FAKE_NVML)
 
 test: test-bins
 	@sh tests/run_all.sh $(BUILD)

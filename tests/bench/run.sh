@@ -116,13 +116,18 @@ elif [ -x "$BUILD/bench/bench_client" ]; then
     failed=1
 fi
 
+# libgreentrack's energy sampler: fake sysfs tree + fake NVML, no server
+if [ -x "$BUILD/bench/bench_sampler" ]; then
+    run_bench sampler "$BUILD/bench/bench_sampler" $MODE
+fi
+
 echo
 if [ "$SMOKE" = 1 ]; then kind="smoke run"; else kind="full run"; fi
 echo "== summary ($kind, $(nproc 2>/dev/null || echo '?') cores," \
     "$(($(date +%s) - start)) s)"
 printf '%-32s %14s %10s %6s\n' figure value target meets
 cat "$tmp"/ingest.out "$tmp"/read.out "$tmp"/leaderboard.out \
-    "$tmp"/client.out 2>/dev/null | awk '
+    "$tmp"/client.out "$tmp"/sampler.out 2>/dev/null | awk '
     $1 == "RESULT" { printf "%-32s %14s %10s %6s\n", $2, $3, $4, $5 }'
 if [ "$SMOKE" = 1 ]; then
     echo "(smoke run: the figures are not meaningful; targets are not checked)"
