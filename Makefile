@@ -20,7 +20,7 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
-PKGS_SRV := libmicrohttpd libcjson sqlite3
+PKGS_SRV := libmicrohttpd libcjson sqlite3 libcurl
 PKGS_CLI := libcurl libcjson
 DEB_PKGS := libmicrohttpd-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev \
             pkg-config

@@ -20,10 +20,13 @@
 
 #include <cjson/cJSON.h>
 
+struct grid;
+
 /* Process-wide state handlers use; read-only after start-up. */
 struct app {
     struct store *store;
     const struct config *cfg;
+    struct grid *grid; /* grid-intensity providers (grid.h); may be NULL */
 };
 
 struct response;

@@ -27,6 +27,15 @@ enum opt_id {
     OPT_LOG_LEVEL,
     OPT_HEARTBEAT_TIMEOUT,
     OPT_DEFAULT_PUE,
+    OPT_UKCI_URL,
+    OPT_ELECTRICITYMAPS_URL,
+    OPT_ELECTRICITYMAPS_TOKEN,
+    OPT_WATTTIME_URL,
+    OPT_WATTTIME_USER,
+    OPT_WATTTIME_PASSWORD,
+    OPT_GRID_TIMEOUT_MS,
+    OPT_GRID_TTL,
+    OPT_GRID_REFRESH,
     OPT_COUNT
 };
 
@@ -64,6 +73,34 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_DEFAULT_PUE] = {"default-pue", "GREENTRACK_DEFAULT_PUE", "X",
                          "PUE of runs that name no PUE and no cloud "
                          "provider (default 1.0, as CodeCarbon)"},
+    [OPT_UKCI_URL] = {"ukci-url", "GREENTRACK_UKCI_URL", "URL",
+                      "UK Carbon Intensity API (default "
+                      "https://api.carbonintensity.org.uk)"},
+    [OPT_ELECTRICITYMAPS_URL] = {"electricitymaps-url",
+                                 "GREENTRACK_ELECTRICITYMAPS_URL", "URL",
+                                 "Electricity Maps API (default "
+                                 "https://api.electricitymap.org/v3)"},
+    [OPT_ELECTRICITYMAPS_TOKEN] = {"electricitymaps-token",
+                                   "GREENTRACK_ELECTRICITYMAPS_TOKEN", "TOKEN",
+                                   "Electricity Maps auth-token (none: "
+                                   "Electricity Maps is not used)"},
+    [OPT_WATTTIME_URL] = {"watttime-url", "GREENTRACK_WATTTIME_URL", "URL",
+                          "WattTime API (default https://api.watttime.org)"},
+    [OPT_WATTTIME_USER] = {"watttime-user", "GREENTRACK_WATTTIME_USER", "NAME",
+                           "WattTime account (none: WattTime is not used)"},
+    [OPT_WATTTIME_PASSWORD] = {"watttime-password",
+                               "GREENTRACK_WATTTIME_PASSWORD", "PASSWORD",
+                               "WattTime password"},
+    [OPT_GRID_TIMEOUT_MS] = {"grid-timeout-ms", "GREENTRACK_GRID_TIMEOUT_MS",
+                             "MS",
+                             "limit of one provider request (default 5000; "
+                             "connecting at most 2000)"},
+    [OPT_GRID_TTL] = {"grid-ttl-s", "GREENTRACK_GRID_TTL_S", "SECONDS",
+                      "refetch forecasts older than this (default 900)"},
+    [OPT_GRID_REFRESH] = {"grid-refresh-s", "GREENTRACK_GRID_REFRESH_S",
+                          "SECONDS",
+                          "fetch recorded intensity for the zones of runs "
+                          "this often (default 600; 0 = never)"},
 };
 
 static void print_help(void)
@@ -101,6 +138,20 @@ static int copy_str(char *dst, size_t dstlen, const char *src)
     if (n >= dstlen)
         return -1;
     memcpy(dst, src, n + 1);
+    return 0;
+}
+
+/* A provider's base URL: http:// or https://, kept without a trailing
+ * slash (paths are appended to it). */
+static int base_url(char *dst, size_t dstlen, const char *val)
+{
+    if (strncmp(val, "http://", 7) != 0 && strncmp(val, "https://", 8) != 0)
+        return -1;
+    if (copy_str(dst, dstlen, val))
+        return -1;
+    size_t n = strlen(dst);
+    while (n > 8 && dst[n - 1] == '/')
+        dst[--n] = '\0';
     return 0;
 }
 
@@ -169,10 +220,55 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
         cfg->default_pue = v;
         return 0;
     }
+    case OPT_UKCI_URL:
+        if (base_url(cfg->ukci_url, sizeof(cfg->ukci_url), val))
+            goto bad;
+        return 0;
+    case OPT_ELECTRICITYMAPS_URL:
+        if (base_url(cfg->electricitymaps_url, sizeof(cfg->electricitymaps_url),
+                     val))
+            goto bad;
+        return 0;
+    case OPT_WATTTIME_URL:
+        if (base_url(cfg->watttime_url, sizeof(cfg->watttime_url), val))
+            goto bad;
+        return 0;
+    case OPT_ELECTRICITYMAPS_TOKEN:
+        if (copy_str(cfg->electricitymaps_token,
+                     sizeof(cfg->electricitymaps_token), val))
+            goto bad;
+        return 0;
+    case OPT_WATTTIME_USER:
+        if (copy_str(cfg->watttime_user, sizeof(cfg->watttime_user), val))
+            goto bad;
+        return 0;
+    case OPT_WATTTIME_PASSWORD:
+        if (copy_str(cfg->watttime_password, sizeof(cfg->watttime_password),
+                     val))
+            goto bad;
+        return 0;
+    case OPT_GRID_TIMEOUT_MS:
+        if (parse_uint(val, 120000, &n) || n < 10)
+            goto bad;
+        cfg->grid_timeout_ms = (unsigned)n;
+        return 0;
+    case OPT_GRID_TTL:
+        if (parse_uint(val, 7u * 24 * 3600, &n))
+            goto bad;
+        cfg->grid_ttl_s = (unsigned)n;
+        return 0;
+    case OPT_GRID_REFRESH:
+        if (parse_uint(val, 7u * 24 * 3600, &n))
+            goto bad;
+        cfg->grid_refresh_s = (unsigned)n;
+        return 0;
     case OPT_COUNT:
         break;
     }
 bad:
+    /* secrets are never echoed */
+    if (id == OPT_WATTTIME_PASSWORD || id == OPT_ELECTRICITYMAPS_TOKEN)
+        val = "(hidden)";
     snprintf(err, errlen, "invalid value '%s' for %s (expected %s)", val,
              source, opts[id].metavar);
     return -1;
@@ -231,6 +327,15 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     cfg->log_level = LOG_INFO;
     cfg->heartbeat_timeout_s = 300;
     cfg->default_pue = 1.0;
+    snprintf(cfg->ukci_url, sizeof(cfg->ukci_url),
+             "https://api.carbonintensity.org.uk");
+    snprintf(cfg->electricitymaps_url, sizeof(cfg->electricitymaps_url),
+             "https://api.electricitymap.org/v3");
+    snprintf(cfg->watttime_url, sizeof(cfg->watttime_url),
+             "https://api.watttime.org");
+    cfg->grid_timeout_ms = 5000;
+    cfg->grid_ttl_s = 900;
+    cfg->grid_refresh_s = 600;
     bool web_root_set = false;
 
     for (int i = 0; i < OPT_COUNT; i++) {

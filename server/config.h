@@ -26,6 +26,16 @@ struct config {
     enum log_level log_level;
     unsigned heartbeat_timeout_s; /* 0 disables heartbeat expiry */
     double default_pue;
+    /* grid-intensity providers (grid.c); "" = not configured */
+    char ukci_url[512];
+    char electricitymaps_url[512];
+    char electricitymaps_token[512];
+    char watttime_url[512];
+    char watttime_user[256];
+    char watttime_password[256];
+    unsigned grid_timeout_ms; /* one provider request, all included */
+    unsigned grid_ttl_s;      /* forecasts older than this are refetched */
+    unsigned grid_refresh_s;  /* background fetch of actuals; 0 = never */
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

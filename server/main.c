@@ -6,6 +6,7 @@
  * database and exits 0.
  */
 #include "config.h"
+#include "grid.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -92,10 +93,18 @@ int main(int argc, char **argv)
         fprintf(stderr, "greentrack-server: %s\n", eb.msg);
         return 1;
     }
-    struct app app = {.store = st, .cfg = &cfg};
+    struct grid *grid = grid_new(st, &cfg);
+    if (!grid || grid_start(grid) != 0) {
+        fprintf(stderr, "greentrack-server: cannot start the grid module\n");
+        grid_free(grid);
+        store_close(st);
+        return 1;
+    }
+    struct app app = {.store = st, .cfg = &cfg, .grid = grid};
     struct http_server *http = http_start(&app, err, sizeof(err));
     if (!http) {
         fprintf(stderr, "greentrack-server: %s\n", err);
+        grid_free(grid);
         store_close(st);
         return 1;
     }
@@ -111,7 +120,9 @@ int main(int argc, char **argv)
         sigsuspend(&old_mask);
 
     log_info("shutting down");
+    grid_abort(grid); /* provider fetches in flight give up at once */
     http_stop(http, 1500);
+    grid_free(grid); /* joins the refresh thread, which may still write */
     store_close(st);
     log_info("stopped");
     return 0;

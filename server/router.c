@@ -59,6 +59,10 @@ static const struct route greentrack_routes[] = {
     {"leaderboard", GET, h_leaderboard, 0},
     {"experiments/summary", GET, h_experiments_summary, 0},
     {"import/codecarbon", POST, h_import_codecarbon, ROUTE_RAW_BODY},
+    {"schedule", GET, h_schedule, 0},
+    {"grid/intensity", GET, h_grid_intensity, 0},
+    /* raw: takes ?zone= in the query (no body needed) or a JSON body */
+    {"grid/refresh", POST, h_grid_refresh, ROUTE_RAW_BODY},
 };
 
 static const struct route codecarbon_routes[] = {

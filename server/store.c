@@ -26,6 +26,53 @@
 
 /*---- prepared statements ----*/
 
+/* Grid intensity (schema/004_grid.sql). Periods are at most a day long,
+ * so "overlaps [a, b)" reads start_ms in [a - 1 day, b) by the index. */
+#define FOR_EACH_GRID_STMT(X)                                                  \
+    X(S_GRID_GET_ONE, "SELECT g_per_kwh, end_ms, basis FROM grid_intensity "   \
+                      "WHERE zone = ? AND source = ? AND kind = ? "            \
+                      "AND start_ms = ?")                                      \
+    X(S_GRID_UPSERT,                                                           \
+      "INSERT INTO grid_intensity (zone, source, basis, kind, start_ms, "      \
+      "end_ms, g_per_kwh, fetched_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "        \
+      "ON CONFLICT (zone, source, kind, start_ms) DO UPDATE SET "              \
+      "basis = excluded.basis, end_ms = excluded.end_ms, "                     \
+      "g_per_kwh = excluded.g_per_kwh, fetched_ms = excluded.fetched_ms")      \
+    X(S_GRID_PRUNE,                                                            \
+      "DELETE FROM grid_intensity WHERE zone = ? AND source = ? AND kind = ? " \
+      "AND start_ms >= ? AND start_ms < ? AND fetched_ms < ?")                 \
+    X(S_GRID_ZONE_RUNS,                                                        \
+      "SELECT t.run_pk FROM tags AS t JOIN run_energy AS e "                   \
+      "ON e.run_pk = t.run_pk WHERE t.key = 'greentrack.zone' "                \
+      "AND t.value = ? AND e.first_start < ? AND e.last_end > ?")              \
+    X(S_GRID_POINTS,                                                           \
+      "SELECT start_ms, end_ms, g_per_kwh, kind, fetched_ms, source, basis "   \
+      "FROM grid_intensity WHERE zone = ?1 AND (?2 IS NULL OR source = ?2) "   \
+      "AND (?3 IS NULL OR kind = ?3) AND start_ms >= ?4 - 86400000 "           \
+      "AND start_ms < ?5 AND end_ms > ?4 "                                     \
+      "ORDER BY start_ms, kind, source LIMIT ?6")                              \
+    X(S_GRID_ZONES,                                                            \
+      "SELECT DISTINCT t.value FROM tags AS t JOIN run_energy AS e "           \
+      "ON e.run_pk = t.run_pk WHERE t.key = 'greentrack.zone' "                \
+      "AND e.last_end > ? ORDER BY 1")                                         \
+    X(S_PLAIN_SAMPLES,                                                         \
+      "SELECT start_time, end_time, cpu_j + gpu_j + ram_j + other_j "          \
+      "FROM energy_samples WHERE run_pk = ? AND intensity_g_per_kwh IS NULL")  \
+    X(S_EXP_TOP_ZONE,                                                          \
+      "SELECT t.value, count(*) AS n FROM tags AS t JOIN runs AS r "           \
+      "ON r.run_pk = t.run_pk WHERE r.experiment_id = ? "                      \
+      "AND r.lifecycle_stage = 'active' AND t.key = 'greentrack.zone' "        \
+      "GROUP BY t.value ORDER BY n DESC, t.value LIMIT 1")                     \
+    X(S_EXP_DURATIONS,                                                         \
+      "SELECT end_time - start_time FROM runs WHERE experiment_id = ? "        \
+      "AND lifecycle_stage = 'active' AND status = 'FINISHED' "                \
+      "AND end_time > start_time ORDER BY 1")                                  \
+    X(S_EXP_ENERGIES,                                                          \
+      "SELECT e.cpu_j + e.gpu_j + e.ram_j + e.other_j FROM runs AS r "         \
+      "JOIN run_energy AS e ON e.run_pk = r.run_pk "                           \
+      "WHERE r.experiment_id = ? AND r.lifecycle_stage = 'active' "            \
+      "AND r.status = 'FINISHED' ORDER BY 1")
+
 #define FOR_EACH_STMT(X)                                                       \
     X(S_PING, "SELECT 1")                                                      \
     X(S_BEGIN, "BEGIN IMMEDIATE")                                              \
@@ -137,7 +184,7 @@
       "SELECT key, value FROM tags WHERE run_pk = ? AND key IN "               \
       "('greentrack.country', 'greentrack.region', "                           \
       "'greentrack.cloud_provider', 'greentrack.cloud_region', "               \
-      "'greentrack.pue')")                                                     \
+      "'greentrack.pue', 'greentrack.zone')")                                  \
     X(S_RUN_METHODS,                                                           \
       "SELECT group_concat(DISTINCT cpu_method), "                             \
       "group_concat(DISTINCT gpu_method), "                                    \
@@ -181,7 +228,8 @@
     X(S_HISTORY_BY_STEP,                                                       \
       "SELECT step, timestamp, value, is_nan FROM metrics "                    \
       "WHERE run_pk = ? AND key = ? AND step BETWEEN ? AND ? "                 \
-      "ORDER BY step, timestamp, value")
+      "ORDER BY step, timestamp, value")                                       \
+    FOR_EACH_GRID_STMT(X)
 
 enum stmt_id {
 #define STMT_ENUM(id, sql) id,
@@ -279,6 +327,12 @@ struct store {
         int64_t run_pk;      /* 0: no run changed, -1: several or unknown */
     } journal[STORE_JOURNAL_SIZE];
     uint64_t journal_next;
+
+    /* Grid intensity. Writer only: set by executors, acted upon after
+     * the commit (commit_group). */
+    bool grid_bump_all; /* grid data recomputed runs */
+    bool zone_dirty;    /* a zone tag or a zoned run's energy changed */
+    atomic_uint_fast64_t zone_epoch; /* store_grid_zone_epoch */
 };
 
 static atomic_uint_fast64_t store_serials;
@@ -310,8 +364,9 @@ bool store_changed_runs(struct store *st, int64_t experiment_id, uint64_t from,
     bool ok = true;
     size_t m = 0;
     pthread_mutex_lock(&st->journal_mu);
-    uint64_t have = st->journal_next < STORE_JOURNAL_SIZE ? st->journal_next
-                                                          : STORE_JOURNAL_SIZE;
+    uint64_t have = st->journal_next;
+    if (have > STORE_JOURNAL_SIZE)
+        have = STORE_JOURNAL_SIZE;
     for (uint64_t i = 0; i < have && ok; i++) {
         const struct change *ch = &st->journal[i];
         if ((uint64_t)ch->experiment_id % STORE_GENERATION_SLOTS != slot ||
@@ -732,6 +787,103 @@ static enum srv_err w_experiment_tag(struct conn *c, struct store_write *w,
 
 static char *col_dup(sqlite3_stmt *s, int i);
 
+static enum srv_err grid_row(sqlite3_stmt *s, struct grid_point *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->start_ms = sqlite3_column_int64(s, 0);
+    p->end_ms = sqlite3_column_int64(s, 1);
+    p->g_per_kwh = sqlite3_column_double(s, 2);
+    const char *kind = (const char *)sqlite3_column_text(s, 3);
+    p->kind = kind && strcmp(kind, "actual") == 0 ? GRID_ACTUAL : GRID_FORECAST;
+    p->fetched_ms = sqlite3_column_int64(s, 4);
+    const char *src = (const char *)sqlite3_column_text(s, 5);
+    const char *basis = (const char *)sqlite3_column_text(s, 6);
+    snprintf(p->source, sizeof(p->source), "%s", src ? src : "");
+    snprintf(p->basis, sizeof(p->basis), "%s", basis ? basis : "");
+    return SRV_OK;
+}
+
+/* Reads the periods of 'zone' overlapping [start_ms, end_ms) with
+ * statement S_GRID_POINTS into a new array (caller frees). */
+static enum srv_err grid_read(struct conn *c, const char *zone,
+                              const char *source, const char *kind,
+                              int64_t start_ms, int64_t end_ms, size_t limit,
+                              struct grid_point **out, size_t *n,
+                              struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *s = stmt(c, S_GRID_POINTS);
+    if (!s)
+        return db_error(c, eb, "grid intensity");
+    sqlite3_bind_text(s, 1, zone, -1, SQLITE_TRANSIENT);
+    if (source)
+        sqlite3_bind_text(s, 2, source, -1, SQLITE_TRANSIENT);
+    if (kind)
+        sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, start_ms);
+    sqlite3_bind_int64(s, 5, end_ms);
+    sqlite3_bind_int64(s, 6, (sqlite3_int64)limit);
+    struct grid_point *a = NULL;
+    size_t cap = 0, m = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (m == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            struct grid_point *na = realloc(a, nc * sizeof(*a));
+            if (!na) {
+                sqlite3_reset(s);
+                free(a);
+                return err_set(eb, SRV_E_NOMEM, "out of memory");
+            }
+            a = na;
+            cap = nc;
+        }
+        grid_row(s, &a[m++]);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        free(a);
+        return db_error(c, eb, "grid intensity");
+    }
+    *out = a;
+    *n = m;
+    return SRV_OK;
+}
+
+/* Zone accounting: spreads the run's samples that carry no measured
+ * intensity over the recorded periods of its zone (actual before
+ * forecast; see grid_timeline), in proportion to time overlap, into
+ * out->zone_cover. Samples outside every period stay with the static
+ * table. */
+static enum srv_err zone_cover(struct conn *c, int64_t run_pk,
+                               struct run_carbon *out, struct errbuf *eb)
+{
+    struct grid_point *pts, *tl = NULL;
+    size_t n;
+    enum srv_err e = grid_read(c, out->zone, NULL, NULL, out->first_start,
+                               out->last_end, 1000000, &pts, &n, eb);
+    if (e || n == 0)
+        return e;
+    size_t m = grid_timeline(pts, n, &tl);
+    free(pts);
+    if (m == (size_t)-1)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    sqlite3_stmt *s = stmt(c, S_PLAIN_SAMPLES);
+    if (!s) {
+        free(tl);
+        return db_error(c, eb, "zone accounting");
+    }
+    sqlite3_bind_int64(s, 1, run_pk);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        grid_cover_add(&out->zone_cover, tl, m, sqlite3_column_int64(s, 0),
+                       sqlite3_column_int64(s, 1), sqlite3_column_double(s, 2));
+    sqlite3_reset(s);
+    free(tl);
+    return rc == SQLITE_DONE ? SRV_OK : db_error(c, eb, "zone accounting");
+}
+
 /* Reads run_energy and the location tags of a run into 'out' (zeroed
  * first); out->has_energy is false when the run has no samples. */
 static enum srv_err read_run_carbon(struct conn *c, int64_t run_pk,
@@ -771,6 +923,7 @@ static enum srv_err read_run_carbon(struct conn *c, int64_t run_pk,
                       : strcmp(k, "region") == 0         ? &out->region
                       : strcmp(k, "cloud_provider") == 0 ? &out->cloud_provider
                       : strcmp(k, "cloud_region") == 0   ? &out->cloud_region
+                      : strcmp(k, "zone") == 0           ? &out->zone
                                                          : &out->pue_tag;
         free(*slot);
         *slot = col_dup(s, 1);
@@ -780,7 +933,11 @@ static enum srv_err read_run_carbon(struct conn *c, int64_t run_pk,
         run_carbon_cleanup(out);
         return db_error(c, eb, "run location");
     }
-    return SRV_OK;
+    enum srv_err e = SRV_OK;
+    if (out->zone && out->has_energy && out->plain_j > 0 &&
+        (e = zone_cover(c, run_pk, out, eb)))
+        run_carbon_cleanup(out);
+    return e;
 }
 
 void run_carbon_cleanup(struct run_carbon *rc)
@@ -797,14 +954,26 @@ void run_carbon_cleanup(struct run_carbon *rc)
     free(rc->ram_methods);
     free(rc->scopes);
     free(rc->intensity_sources);
+    free(rc->zone);
     memset(rc, 0, sizeof(*rc));
+}
+
+void run_carbon_energy(const struct run_carbon *rc, struct carbon_energy *out)
+{
+    double zone_j = rc->zone_cover.covered_j;
+    out->plain_j = rc->plain_j - zone_j > 0 ? rc->plain_j - zone_j : 0;
+    out->measured_j = rc->measured_j + zone_j;
+    out->measured_g_per_kwh_j = rc->measured_gj + rc->zone_cover.covered_gj;
 }
 
 static bool is_location_tag(const char *key)
 {
-    static const char *const keys[] = {
-        "greentrack.country", "greentrack.region", "greentrack.cloud_provider",
-        "greentrack.cloud_region", "greentrack.pue"};
+    static const char *const keys[] = {"greentrack.country",
+                                       "greentrack.region",
+                                       "greentrack.cloud_provider",
+                                       "greentrack.cloud_region",
+                                       "greentrack.pue",
+                                       "greentrack.zone"};
     for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
         if (strcmp(key, keys[i]) == 0)
             return true;
@@ -826,11 +995,13 @@ static enum srv_err refresh_derived_metrics(struct store *st, int64_t run_pk,
         return e;
     }
     struct carbon_run_input in = {
-        .energy = {rc.plain_j, rc.measured_j, rc.measured_gj},
         .location = {rc.country, rc.region, rc.cloud_provider, rc.cloud_region},
         .pue_tag = rc.pue_tag,
         .default_pue = st->default_pue,
     };
+    run_carbon_energy(&rc, &in.energy);
+    if (rc.zone)
+        st->zone_dirty = true;
     struct carbon_run_result res;
     carbon_account(&in, &res);
     const struct {
@@ -1330,6 +1501,133 @@ static enum srv_err w_run_log_energy(struct store *st, struct store_write *w)
     return refresh_derived_metrics(st, rs.run_pk, &w->err);
 }
 
+/* Records fetched grid periods of one zone (all of one source and kind
+ * per call site, though any mix works). Each (source, kind) batch
+ * replaces the older periods it overlaps, so a provider that moved its
+ * period boundaries leaves no stale overlaps behind. The runs tagged with
+ * the zone whose energy overlaps a period that changed are recomputed;
+ * w->out_count says how many. */
+static enum srv_err w_grid_record(struct store *st, struct store_write *w)
+{
+    struct conn *c = st->writer;
+    enum srv_err e = SRV_OK;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    bool changed = false;
+    for (size_t i = 0; i < w->n_grid_points && !e; i++) {
+        const struct grid_point *p = &w->grid_points[i];
+        const char *kind = grid_kind_name(p->kind);
+        sqlite3_stmt *s = stmt(c, S_GRID_GET_ONE);
+        if (!s)
+            return db_error(c, &w->err, "grid intensity");
+        sqlite3_bind_text(s, 1, w->zone, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, p->source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, p->start_ms);
+        int rc = sqlite3_step(s);
+        bool same = rc == SQLITE_ROW &&
+                    sqlite3_column_double(s, 0) == p->g_per_kwh &&
+                    sqlite3_column_int64(s, 1) == p->end_ms;
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return db_error(c, &w->err, "grid intensity");
+        if (!same) {
+            changed = true;
+            if (p->start_ms < lo)
+                lo = p->start_ms;
+            if (p->end_ms > hi)
+                hi = p->end_ms;
+        }
+        if (!(s = stmt(c, S_GRID_UPSERT)))
+            return db_error(c, &w->err, "grid intensity");
+        sqlite3_bind_text(s, 1, w->zone, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, p->source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, p->basis, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, p->start_ms);
+        sqlite3_bind_int64(s, 6, p->end_ms);
+        sqlite3_bind_double(s, 7, p->g_per_kwh);
+        sqlite3_bind_int64(s, 8, p->fetched_ms);
+        e = step_done(c, s, &w->err, "grid intensity");
+    }
+    /* Older periods inside each batch's span that the batch did not
+     * repeat (boundaries moved) are dropped. */
+    for (size_t i = 0; i < w->n_grid_points && !e; i++) {
+        const struct grid_point *p = &w->grid_points[i];
+        bool first = true;
+        int64_t a = p->start_ms, b = p->end_ms;
+        for (size_t j = 0; j < w->n_grid_points; j++) {
+            const struct grid_point *q = &w->grid_points[j];
+            if (q->kind != p->kind || strcmp(q->source, p->source) != 0)
+                continue;
+            if (j < i) {
+                first = false;
+                break;
+            }
+            if (q->start_ms < a)
+                a = q->start_ms;
+            if (q->end_ms > b)
+                b = q->end_ms;
+        }
+        if (!first)
+            continue;
+        sqlite3_stmt *s = stmt(c, S_GRID_PRUNE);
+        if (!s)
+            return db_error(c, &w->err, "grid intensity");
+        sqlite3_bind_text(s, 1, w->zone, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, p->source, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 3, grid_kind_name(p->kind), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, a);
+        sqlite3_bind_int64(s, 5, b);
+        sqlite3_bind_int64(s, 6, p->fetched_ms);
+        if ((e = step_done(c, s, &w->err, "grid intensity")))
+            break;
+        if (sqlite3_changes(c->db) > 0) {
+            changed = true;
+            lo = a < lo ? a : lo;
+            hi = b > hi ? b : hi;
+        }
+    }
+    if (e || !changed)
+        return e;
+    /* The runs of the zone whose energy overlaps what changed. */
+    int64_t *pks = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *s = stmt(c, S_GRID_ZONE_RUNS);
+    if (!s)
+        return db_error(c, &w->err, "grid intensity");
+    sqlite3_bind_text(s, 1, w->zone, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, hi);
+    sqlite3_bind_int64(s, 3, lo);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 16;
+            int64_t *np = realloc(pks, nc * sizeof(*pks));
+            if (!np) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            pks = np;
+            cap = nc;
+        }
+        pks[n++] = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        free(pks);
+        return rc == SQLITE_NOMEM
+                   ? err_set(&w->err, SRV_E_NOMEM, "out of memory")
+                   : db_error(c, &w->err, "grid intensity");
+    }
+    for (size_t i = 0; i < n && !e; i++)
+        e = refresh_derived_metrics(st, pks[i], &w->err);
+    free(pks);
+    w->out_count = (int64_t)n;
+    if (n > 0)
+        st->grid_bump_all = true;
+    return e;
+}
+
 /* After a write that may have changed a run's location tags. */
 static enum srv_err refresh_if_location(struct store *st, struct store_write *w)
 {
@@ -1338,6 +1636,11 @@ static enum srv_err refresh_if_location(struct store *st, struct store_write *w)
         touched = is_location_tag(w->tags[i].key);
     if (!touched)
         return SRV_OK;
+    bool zone = w->key && strcmp(w->key, "greentrack.zone") == 0;
+    for (size_t i = 0; i < w->n_tags && !zone; i++)
+        zone = strcmp(w->tags[i].key, "greentrack.zone") == 0;
+    if (zone)
+        st->zone_dirty = true;
     struct run_state rs;
     enum srv_err e = run_lookup(st->writer, w->run_id, false, &rs, &w->err);
     return e ? e : refresh_derived_metrics(st, rs.run_pk, &w->err);
@@ -1358,6 +1661,8 @@ static enum srv_err w_run_heartbeat(struct conn *c, struct store_write *w)
     sqlite3_bind_int64(s, 2, store_now_ms());
     return step_done(c, s, &w->err, "heartbeat");
 }
+
+static enum srv_err w_grid_record(struct store *st, struct store_write *w);
 
 static enum srv_err exec_write(struct store *st, struct store_write *w)
 {
@@ -1399,6 +1704,8 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         return w_run_heartbeat(c, w);
     case SW_RUN_LOG_ENERGY:
         return w_run_log_energy(st, w);
+    case SW_GRID_RECORD:
+        return w_grid_record(st, w);
     case SW_MULTI:
         /* One savepoint covers them all: the first failure undoes every
          * one. Each sub-write reports in its own result and err. */
@@ -1478,11 +1785,12 @@ static void commit_group(struct store *st, struct store_write *head)
             run_simple(c, S_ROLLBACK_TO);
         run_simple(c, S_RELEASE);
         /* The experiment this write changed, for the generations. */
-        w->touched_experiment = w->result != SRV_OK ? -1
-                                : w->kind == SW_EXPERIMENT_CREATE
-                                    ? w->out_experiment_id
-                                : c->last_experiment >= 0 ? c->last_experiment
-                                                          : w->experiment_id;
+        /* (Grid records bump every experiment when they change runs.) */
+        w->touched_experiment =
+            w->result != SRV_OK || w->kind == SW_GRID_RECORD ? -1
+            : w->kind == SW_EXPERIMENT_CREATE ? w->out_experiment_id
+            : c->last_experiment >= 0         ? c->last_experiment
+                                              : w->experiment_id;
         w->touched_run = touched_run_of(w, c->touched_run);
     }
     if (began && !run_simple(c, S_COMMIT)) {
@@ -1509,6 +1817,17 @@ static void commit_group(struct store *st, struct store_write *head)
             (struct change){w->touched_experiment, gen, w->touched_run};
     }
     pthread_mutex_unlock(&st->journal_mu);
+    /* Grid data changed runs of several experiments: every view rebuilds
+     * (no journal entry), as after reap_stale_runs. */
+    if (st->grid_bump_all) {
+        st->grid_bump_all = false;
+        for (size_t i = 0; i < STORE_GENERATION_SLOTS; i++)
+            atomic_fetch_add(&st->generations[i], 1);
+    }
+    if (st->zone_dirty) {
+        st->zone_dirty = false;
+        atomic_fetch_add(&st->zone_epoch, 1);
+    }
     struct store_write *next;
     for (struct store_write *w = head; w; w = next) {
         next = w->next; /* 'done' may free w */
@@ -2843,5 +3162,157 @@ enum srv_err store_metric_history_sampled(
         *out = NULL;
         *n = 0;
     }
+    return e;
+}
+
+/*---- grid intensity ----*/
+
+enum srv_err store_grid_points(struct store *st, const char *zone,
+                               const char *source, bool any_kind,
+                               enum grid_kind kind, int64_t start_ms,
+                               int64_t end_ms, size_t limit,
+                               struct grid_point **out, size_t *n,
+                               struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    return grid_read(c, zone, source, any_kind ? NULL : grid_kind_name(kind),
+                     start_ms, end_ms, limit, out, n, eb);
+}
+
+enum srv_err store_grid_zones_in_use(struct store *st, int64_t since_ms,
+                                     char ***out, size_t *n, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_GRID_ZONES);
+    if (!s)
+        return db_error(c, eb, "grid zones");
+    sqlite3_bind_int64(s, 1, since_ms);
+    char **a = NULL;
+    size_t m = 0, cap = 0;
+    enum srv_err e = SRV_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (m == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            char **na = realloc(a, nc * sizeof(*a));
+            if (!na) {
+                e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                break;
+            }
+            a = na;
+            cap = nc;
+        }
+        if (!(a[m] = col_dup(s, 0))) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        m++;
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_DONE)
+        e = db_error(c, eb, "grid zones");
+    if (e) {
+        for (size_t i = 0; i < m; i++)
+            free(a[i]);
+        free(a);
+        return e;
+    }
+    *out = a;
+    *n = m;
+    return SRV_OK;
+}
+
+uint64_t store_grid_zone_epoch(struct store *st)
+{
+    return atomic_load(&st->zone_epoch);
+}
+
+void schedule_stats_cleanup(struct schedule_stats *s)
+{
+    if (!s)
+        return;
+    free(s->zone);
+    memset(s, 0, sizeof(*s));
+}
+
+/* The median of the first column of 's' (rows in ascending order). */
+static enum srv_err median_of(struct conn *c, sqlite3_stmt *s, double *median,
+                              int64_t *count, struct errbuf *eb)
+{
+    double *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            double *nv = realloc(v, nc * sizeof(*v));
+            if (!nv) {
+                sqlite3_reset(s);
+                free(v);
+                return err_set(eb, SRV_E_NOMEM, "out of memory");
+            }
+            v = nv;
+            cap = nc;
+        }
+        v[n++] = sqlite3_column_double(s, 0);
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        free(v);
+        return db_error(c, eb, "experiment statistics");
+    }
+    *count = (int64_t)n;
+    *median = n == 0       ? 0
+              : n % 2 == 1 ? v[n / 2]
+                           : (v[n / 2 - 1] + v[n / 2]) / 2;
+    free(v);
+    return SRV_OK;
+}
+
+enum srv_err store_schedule_stats(struct store *st, int64_t experiment_id,
+                                  struct schedule_stats *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_EXP_TOP_ZONE);
+    if (!s)
+        return db_error(c, eb, "experiment statistics");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW && !(out->zone = col_dup(s, 0))) {
+        sqlite3_reset(s);
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(c, eb, "experiment statistics");
+    double median;
+    enum srv_err e;
+    if (!(s = stmt(c, S_EXP_DURATIONS)))
+        e = db_error(c, eb, "experiment statistics");
+    else {
+        sqlite3_bind_int64(s, 1, experiment_id);
+        e = median_of(c, s, &median, &out->finished_runs, eb);
+        out->median_duration_ms = (int64_t)ceil(median);
+    }
+    if (!e && !(s = stmt(c, S_EXP_ENERGIES)))
+        e = db_error(c, eb, "experiment statistics");
+    else if (!e) {
+        sqlite3_bind_int64(s, 1, experiment_id);
+        e = median_of(c, s, &median, &out->energy_runs, eb);
+        out->median_energy_kwh = median / CARBON_J_PER_KWH;
+    }
+    if (e)
+        schedule_stats_cleanup(out);
     return e;
 }

@@ -13,7 +13,9 @@
 #ifndef SERVER_STORE_H
 #define SERVER_STORE_H
 
+#include "carbon.h"
 #include "err.h"
+#include "grid_math.h"
 #include "model.h"
 
 #include <stdbool.h>
@@ -98,7 +100,8 @@ enum store_write_kind {
     SW_RUN_LOG_MODEL,
     SW_RUN_HEARTBEAT,
     SW_RUN_LOG_ENERGY,
-    SW_MULTI /* 'subs' in order, all or nothing (imports) */
+    SW_GRID_RECORD, /* grid intensity periods of 'zone'; recomputes runs */
+    SW_MULTI        /* 'subs' in order, all or nothing (imports) */
 };
 
 struct store_write {
@@ -132,6 +135,9 @@ struct store_write {
     struct store_write *subs; /* SW_MULTI */
     size_t n_subs;
     bool single_param; /* log-parameter's error message wording */
+    const char *zone;  /* SW_GRID_RECORD */
+    const struct grid_point *grid_points;
+    size_t n_grid_points;
 
     /* outputs, valid in 'done' */
     enum srv_err result;
@@ -139,6 +145,7 @@ struct store_write {
     int64_t out_experiment_id;
     int64_t touched_experiment; /* set by the store: what this changed */
     int64_t touched_run;        /* its run_pk; 0 none; -1 several/unknown */
+    int64_t out_count;          /* SW_GRID_RECORD: runs recomputed */
 
     /* completion: called once, on the writer thread, after the commit */
     void (*done)(struct store_write *w, void *userdata);
@@ -229,9 +236,18 @@ struct run_carbon {
     char *country, *region, *cloud_provider, *cloud_region, *pue_tag;
     char *cpu_methods, *gpu_methods, *ram_methods, *scopes;
     char *intensity_sources; /* of samples with a measured intensity */
+    char *zone;              /* tag greentrack.zone, NULL when none */
+    /* With a zone: how the samples without a measured intensity fell
+     * into the zone's recorded periods (grid_intensity). */
+    struct grid_cover zone_cover;
 };
 
 void run_carbon_cleanup(struct run_carbon *rc);
+
+/* The energy split to account 'rc' with (carbon_account): joules that
+ * zone accounting covered count as measured, at their periods'
+ * intensity; the rest as before. */
+void run_carbon_energy(const struct run_carbon *rc, struct carbon_energy *out);
 
 enum srv_err store_run_carbon(struct store *st, const char *run_id,
                               struct run_carbon *out, struct errbuf *eb);
@@ -313,6 +329,45 @@ enum store_key_kind { STORE_PARAM_KEYS, STORE_METRIC_KEYS, STORE_TAG_KEYS };
 enum srv_err store_experiment_keys(struct store *st, int64_t experiment_id,
                                    enum store_key_kind kind, char ***out,
                                    size_t *n, struct errbuf *eb);
+
+/*---- grid intensity (schema/004_grid.sql) ----*/
+
+/* The recorded periods of 'zone' that overlap [start_ms, end_ms), in
+ * start order; only of 'source' when non-NULL and of 'kind' when
+ * 'any_kind' is false. At most 'limit' rows. '*out' is an array the
+ * caller frees with free(). */
+enum srv_err store_grid_points(struct store *st, const char *zone,
+                               const char *source, bool any_kind,
+                               enum grid_kind kind, int64_t start_ms,
+                               int64_t end_ms, size_t limit,
+                               struct grid_point **out, size_t *n,
+                               struct errbuf *eb);
+
+/* The distinct greentrack.zone values of runs with energy that ended
+ * after 'since_ms'. '*out' is an array of owned strings (free each, then
+ * the array). */
+enum srv_err store_grid_zones_in_use(struct store *st, int64_t since_ms,
+                                     char ***out, size_t *n, struct errbuf *eb);
+
+/* A counter that changes after each commit that set a greentrack.zone tag
+ * or logged energy to a run with one: the grid thread looks for new zones
+ * only when it moved. */
+uint64_t store_grid_zone_epoch(struct store *st);
+
+/* What scheduling learns from an experiment's active runs. */
+struct schedule_stats {
+    char *zone; /* most common greentrack.zone; NULL when none (owned) */
+    int64_t finished_runs;      /* FINISHED runs with an end after start */
+    int64_t median_duration_ms; /* of those; 0 when none */
+    int64_t energy_runs;        /* FINISHED runs with energy */
+    double median_energy_kwh;   /* IT energy of those; 0 when none */
+};
+
+void schedule_stats_cleanup(struct schedule_stats *s);
+
+enum srv_err store_schedule_stats(struct store *st, int64_t experiment_id,
+                                  struct schedule_stats *out,
+                                  struct errbuf *eb);
 
 /* The server's default PUE (store_config.default_pue). */
 double store_default_pue(const struct store *st);

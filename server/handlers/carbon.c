@@ -179,6 +179,55 @@ static void location_object(struct strbuf *sb, const struct carbon_location *l,
     strbuf_append_char(sb, '}');
 }
 
+/* "zone_intensity": how the samples without a measured intensity fell
+ * into the zone's recorded periods. */
+static void zone_object(struct strbuf *sb, const struct run_carbon *rc)
+{
+    const struct grid_cover *zc = &rc->zone_cover;
+    double plain_kwh = rc->plain_j / CARBON_J_PER_KWH;
+    double covered_kwh = zc->covered_j / CARBON_J_PER_KWH;
+    char label[256];
+    grid_cover_label(zc, rc->zone, label, sizeof(label));
+    render_key(sb, "zone_intensity", false);
+    strbuf_append_char(sb, '{');
+    render_str_field(sb, "zone", rc->zone, true);
+    render_str_field(sb, "source", label, false);
+    render_num_field(sb, "covered_energy_kwh", covered_kwh, false);
+    render_num_field(sb, "actual_energy_kwh", zc->actual_j / CARBON_J_PER_KWH,
+                     false);
+    render_num_field(sb, "forecast_energy_kwh",
+                     zc->forecast_j / CARBON_J_PER_KWH, false);
+    render_num_field(sb, "uncovered_energy_kwh",
+                     plain_kwh > covered_kwh ? plain_kwh - covered_kwh : 0,
+                     false);
+    render_num_field(sb, "covered_fraction",
+                     plain_kwh > 0 ? covered_kwh / plain_kwh : 0, false);
+    render_key(sb, "intensity_g_per_kwh", false);
+    if (zc->covered_j > 0)
+        strbuf_append_json_double(sb, zc->covered_gj / zc->covered_j);
+    else
+        strbuf_append_str(sb, "null");
+    render_key(sb, "sources", false);
+    strbuf_append_char(sb, '[');
+    bool first = true;
+    for (int i = 0; i < GRID_COVER_SOURCES; i++) {
+        if (zc->source_j[i][0] <= 0 && zc->source_j[i][1] <= 0)
+            continue;
+        if (!first)
+            strbuf_append_char(sb, ',');
+        first = false;
+        strbuf_append_char(sb, '{');
+        render_str_field(sb, "source", grid_source_name(i), true);
+        render_str_field(sb, "basis", zc->basis[i], false);
+        render_num_field(sb, "actual_energy_kwh",
+                         zc->source_j[i][0] / CARBON_J_PER_KWH, false);
+        render_num_field(sb, "forecast_energy_kwh",
+                         zc->source_j[i][1] / CARBON_J_PER_KWH, false);
+        strbuf_append_char(sb, '}');
+    }
+    strbuf_append_str(sb, "]}");
+}
+
 enum handler_result h_runs_carbon(struct request *req, struct response *res)
 {
     struct errbuf eb;
@@ -190,13 +239,14 @@ enum handler_result h_runs_carbon(struct request *req, struct response *res)
     if ((e = store_run_carbon(req->app->store, run_id, &rc, &eb)))
         return h_fail(res, e, &eb);
     struct carbon_run_input in = {
-        .energy = {rc.plain_j, rc.measured_j, rc.measured_gj},
         .location = {rc.country, rc.region, rc.cloud_provider, rc.cloud_region},
         .pue_tag = rc.pue_tag,
         .default_pue = store_default_pue(req->app->store),
     };
+    run_carbon_energy(&rc, &in.energy);
     struct carbon_run_result r;
     carbon_account(&in, &r);
+    const struct grid_cover *zc = &rc.zone_cover;
     struct strbuf sb;
     strbuf_init(&sb);
     strbuf_append_char(&sb, '{');
@@ -220,7 +270,12 @@ enum handler_result h_runs_carbon(struct request *req, struct response *res)
     if (rc.measured_j > 0)
         strbuf_printf(&src, "measured with the samples (%s)",
                       rc.intensity_sources ? rc.intensity_sources : "");
-    if (rc.plain_j > 0 || rc.measured_j <= 0)
+    if (zc->covered_j > 0) {
+        char label[256];
+        grid_cover_label(zc, rc.zone, label, sizeof(label));
+        strbuf_printf(&src, "%s%s", src.len ? "; " : "", label);
+    }
+    if (in.energy.plain_j > 0 || (rc.measured_j <= 0 && zc->covered_j <= 0))
         strbuf_printf(&src, "%s%s", src.len ? "; " : "", r.location.source);
     render_str_field(&sb, "intensity_source", src.buf ? src.buf : "", false);
     strbuf_cleanup(&src);
@@ -233,6 +288,9 @@ enum handler_result h_runs_carbon(struct request *req, struct response *res)
     strbuf_append_char(&sb, '}');
     render_str_field(&sb, "scope", rc.scopes ? rc.scopes : "", false);
     location_object(&sb, &in.location, &r.location);
+    render_str_field(&sb, "zone", rc.zone, false);
+    if (rc.zone)
+        zone_object(&sb, &rc);
     render_key(&sb, "samples", false);
     strbuf_append_i64(&sb, rc.samples);
     render_key(&sb, "estimated", false);

@@ -55,6 +55,9 @@ HANDLER(h_cc_runs);
 HANDLER(h_cc_emissions);
 HANDLER(h_leaderboard);
 HANDLER(h_experiments_summary);
+HANDLER(h_schedule);
+HANDLER(h_grid_intensity);
+HANDLER(h_grid_refresh);
 
 HANDLER(h_health);
 HANDLER(h_version);
