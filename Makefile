@@ -278,6 +278,13 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libserver.a tests/unit/test.
 	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libserver.a \
 	  $(ALL_LDFLAGS) $(LIBS)
 
+# CLI unit tests (test_cli_X.c) compile the one client/cli/X.c they test
+$(BUILD)/tests/test_cli_%: tests/unit/test_cli_%.c client/cli/%.c \
+  tests/unit/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(APP_CFLAGS) -Itests/unit -Iclient/cli -o $@ $< client/cli/$*.c \
+	  $(ALL_LDFLAGS) -lm
+
 # client unit tests see the library's internals through the static archive
 $(BUILD)/tests/test_client_%: tests/unit/test_client_%.c $(LIBGT_A) \
   tests/unit/test.h

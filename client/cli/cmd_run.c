@@ -7,6 +7,7 @@
  * CMD's exit status, which it then exits with.
  */
 #include "cli.h"
+#include "when.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -42,7 +43,11 @@ static const char USAGE[] =
     "                         default: Default)\n"
     "  -n, --name NAME        the run's name (default: the server picks)\n"
     "  -p, --param KEY=VALUE  log a parameter (repeatable)\n"
-    "  -t, --tag KEY=VALUE    set a tag (repeatable)\n"
+    "  -t, --tag KEY=VALUE    set a tag (repeatable)\n" CLI_WHEN_RUN_USAGE
+    "  --scope node|process   energy charged to the run: the whole machine's\n"
+    "                         (node, the default) or the CPU and RAM share\n"
+    "                         of greentrack's process tree, i.e. CMD and its\n"
+    "                         children (process)\n"
     "  --tracking-uri URI, --spool-dir DIR, -v  as for greentrack\n"
     "  -h, --help             this text\n"
     "\n"
@@ -53,6 +58,11 @@ static const char USAGE[] =
     "exits 128+N after signal N was passed on). The tag greentrack.exit_code\n"
     "or greentrack.signal records how CMD ended. If the server cannot be\n"
     "reached, CMD runs anyway and the records wait in the spool.\n"
+    "\n"
+    "Energy is measured while the run is open (unless GREENTRACK_ENERGY=off)\n"
+    "and CMD's share, from its start to its exit, is summed up on stderr.\n"
+    "CMD gets GREENTRACK_ENERGY=off, so a CMD that links libgreentrack\n"
+    "does not count the same energy twice.\n"
     "\n"
     "Exit status: CMD's exit status, 128+N when signal N killed it,\n"
     "126 when CMD cannot be executed, 127 when it is not found, 2 for bad\n"
@@ -182,6 +192,8 @@ static int env_is(const char *entry, const char *name)
     return strncmp(entry, name, n) == 0 && entry[n] == '=';
 }
 
+#define N_CHILD_VARS 6
+
 /* The child's environment: ours, with the run's variables replaced.
  * MLFLOW_RUN_ID is the id the server knows the run by ('server_id': on a
  * plain MLflow server it differs from greentrack's client-chosen one).
@@ -189,11 +201,15 @@ static int env_is(const char *entry, const char *name)
 static char **child_env(const struct cli_global *g, const char *run_id,
                         const char *server_id, char ***owned)
 {
-    const char *names[] = {"GREENTRACK_RUN_ID", "MLFLOW_RUN_ID",
-                           "MLFLOW_TRACKING_URI", "GREENTRACK_TRACKING_URI",
-                           "GREENTRACK_SPOOL_DIR"};
-    const char *values[] = {run_id, server_id ? server_id : run_id,
-                            g->tracking_uri, g->tracking_uri, g->spool_dir};
+    const char *names[N_CHILD_VARS] = {
+        "GREENTRACK_RUN_ID",    "MLFLOW_RUN_ID",
+        "MLFLOW_TRACKING_URI",  "GREENTRACK_TRACKING_URI",
+        "GREENTRACK_SPOOL_DIR", "GREENTRACK_ENERGY"};
+    /* GREENTRACK_ENERGY=off: this process measures the run's energy */
+    const char *values[N_CHILD_VARS] = {
+        run_id,          server_id ? server_id : run_id,
+        g->tracking_uri, g->tracking_uri,
+        g->spool_dir,    "off"};
     size_t n_names = sizeof names / sizeof names[0];
     size_t n_env = 0, o = 0, k;
     char **env, **mine;
@@ -240,7 +256,7 @@ static char **child_env(const struct cli_global *g, const char *run_id,
 
 static void free_owned(char **owned)
 {
-    for (size_t k = 0; owned != NULL && k < 5; k++) {
+    for (size_t k = 0; owned != NULL && k < N_CHILD_VARS; k++) {
         free(owned[k]);
     }
     free(owned);
@@ -313,6 +329,36 @@ static int spooled(const gt_client *client)
     return s.spooled > 0;
 }
 
+/* The run's energy so far (closes a measurement window); 0 when it is
+ * measured, -1 when energy is off. */
+static int energy_mark(gt_run *run, gt_energy *e)
+{
+    return gt_run_energy(run, e) == GT_OK ? 0 : -1;
+}
+
+/* One line on stderr: the energy from CMD's start ('before', taken just
+ * before it started) to its exit. */
+static void energy_summary(gt_run *run, const gt_energy *before)
+{
+    gt_energy e;
+    double kwh = 3.6e6;
+
+    if (energy_mark(run, &e) != 0) {
+        return; /* energy off */
+    }
+    if (before != NULL) {
+        e.cpu_j -= before->cpu_j;
+        e.gpu_j -= before->gpu_j;
+        e.ram_j -= before->ram_j;
+        e.start_ms = before->end_ms;
+    }
+    cli_err("energy: %.6f kWh (cpu %.6f kWh %s, gpu %.6f kWh %s, ram "
+            "%.6f kWh %s; %s scope, %.1f s)",
+            (e.cpu_j + e.gpu_j + e.ram_j) / kwh, e.cpu_j / kwh, e.cpu_method,
+            e.gpu_j / kwh, e.gpu_method, e.ram_j / kwh, e.ram_method, e.scope,
+            (double)(e.end_ms - e.start_ms) / 1000.0);
+}
+
 /* Logs how CMD ended and ends the run; returns greentrack's exit code. */
 static int finish(gt_run *run, int wstatus)
 {
@@ -355,7 +401,7 @@ static int finish(gt_run *run, int wstatus)
 
 int cli_cmd_run(struct cli_global *g, int argc, char **argv)
 {
-    const char *experiment = NULL, *name = NULL, *v;
+    const char *experiment = NULL, *name = NULL, *v, *scope = NULL;
     struct kv *params = calloc((size_t)argc + 1, sizeof *params);
     struct kv *tags = calloc((size_t)argc + 1, sizeof *tags);
     size_t n_params = 0, n_tags = 0;
@@ -367,7 +413,9 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
     int rc = CLI_EXIT_USAGE;
     int i, r, err, wstatus, stop;
     sigset_t block, old_mask;
+    struct cli_when when;
 
+    cli_when_init(&when);
     if (params == NULL || tags == NULL) {
         cli_err("out of memory");
         rc = CLI_EXIT_ERROR;
@@ -388,6 +436,8 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
             goto out;
         }
         if ((r = cli_global_opt(g, argc, argv, &i)) == 0 &&
+            (r = cli_when_opt(&when, argc, argv, &i)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "--scope", &scope)) == 0 &&
             (r = cli_opt(argc, argv, &i, "--experiment", &experiment)) == 0 &&
             (r = cli_opt(argc, argv, &i, "-e", &experiment)) == 0 &&
             (r = cli_opt(argc, argv, &i, "--name", &name)) == 0 &&
@@ -419,6 +469,11 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         goto out;
     }
     cmd = argv + i;
+    if (scope != NULL && strcmp(scope, "node") != 0 &&
+        strcmp(scope, "process") != 0) {
+        cli_err("run: --scope is node or process, not '%s'", scope);
+        goto out;
+    }
 
     rc = CLI_EXIT_ERROR;
     /* Before the library starts its worker thread, which inherits it. */
@@ -428,6 +483,15 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         goto out;
     }
     if ((client = cli_client_new(g)) == NULL) {
+        goto out;
+    }
+    if (scope != NULL && strcmp(scope, "process") == 0) {
+        /* this process's tree: CMD and its children (greentrack idles) */
+        gt_client_set_energy_scope(client, GT_ENERGY_PROCESS, 0);
+    }
+    /* --when-green: wait for the greener window; a signal cancels */
+    if ((r = cli_when_wait(&when, client, experiment)) != 0) {
+        rc = r;
         goto out;
     }
     if ((st = gt_run_start(client, experiment, name, &run)) != GT_OK) {
@@ -444,6 +508,7 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
             gt_set_tag(run, "mlflow.user", user);
         }
     }
+    cli_when_tag(&when, run);
     for (size_t k = 0; k < n_params + n_tags; k++) {
         int is_param = k < n_params;
         const struct kv *e = is_param ? &params[k] : &tags[k - n_params];
@@ -479,6 +544,9 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         run = NULL;
         goto out;
     }
+    /* a window boundary at CMD's start (waits for the probes to open) */
+    gt_energy e_start;
+    int measured = energy_mark(run, &e_start) == 0;
     if ((err = spawn(cmd, env, &old_mask, &pid)) != 0) {
         char msg[128];
         if (strerror_r(err, msg, sizeof msg) != 0) {
@@ -492,6 +560,7 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         goto out;
     }
     wstatus = wait_child(pid);
+    energy_summary(run, measured ? &e_start : NULL);
     rc = finish(run, wstatus);
     run = NULL;
 out:

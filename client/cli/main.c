@@ -6,6 +6,7 @@
  * gt_request, time formatting). Uses libgreentrack's public API only.
  */
 #include "cli.h"
+#include "when.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -37,6 +38,8 @@ static const char USAGE[] =
     "  runs list [OPTIONS]          list runs as a table (or --json)\n"
     "  runs show RUN_ID             a run's params, tags and metrics\n"
     "  import-codecarbon FILE       import a CodeCarbon emissions.csv\n"
+    "  when [OPTIONS]               when the grid will be greenest for a\n"
+    "                               job (run --when-green waits for it)\n"
     "\n"
     "Options (also accepted after the command name):\n"
     "  --tracking-uri URI  the server; else $GREENTRACK_TRACKING_URI, else\n"
@@ -334,6 +337,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_runs(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "import-codecarbon") == 0) {
         rc = cli_cmd_import_codecarbon(&g, argc - i, argv + i);
+    } else if (strcmp(cmd, "when") == 0) {
+        rc = cli_cmd_when(&g, argc - i, argv + i);
     } else {
         cli_err("unknown command '%s' (see greentrack --help)", cmd);
         rc = CLI_EXIT_USAGE;

@@ -8,8 +8,8 @@
  * may log to any run at the same time; runs of one client share its queue.
  * A gt_run must not be used after gt_run_end() returned, and a gt_client
  * not after gt_client_free(). The log callback runs on the client's worker
- * thread (or on the calling thread for argument errors) and must not call
- * back into libgreentrack.
+ * or energy sampler thread (or on the calling thread for argument errors)
+ * and must not call back into libgreentrack.
  *
  * OWNERSHIP. Every function copies the strings it is given: callers keep
  * and may free their buffers as soon as the call returns. Strings returned
@@ -98,7 +98,8 @@ typedef enum gt_log_level {
 } gt_log_level;
 
 /* Receives the library's diagnostics. 'message' is valid during the call
- * only. Called on the worker thread; must not call libgreentrack. */
+ * only. Called on the worker or sampler thread; must not call
+ * libgreentrack. */
 typedef void (*gt_log_fn)(void *userdata, gt_log_level level,
                           const char *message);
 
@@ -111,6 +112,13 @@ typedef struct gt_stats {
     uint64_t dropped;  /* records refused with GT_E_QUEUE_FULL or rejected
                           by the server (4xx) */
     uint64_t queued;   /* records waiting in memory right now */
+    /* Energy samples (see gt_client_set_energy) are not records: they and
+     * the greentrack.* tags the library adds count only here. Since
+     * 0.1.0. */
+    uint64_t energy_sent;    /* samples the server acknowledged */
+    uint64_t energy_dropped; /* samples the server refused, or dropped
+                                because it has no log-energy endpoint
+                                (a plain MLflow server) */
 } gt_stats;
 
 /*---- client ----*/
@@ -145,6 +153,67 @@ GT_API gt_status gt_client_set_request_timeout_ms(gt_client *client,
 /* 'fn' NULL silences the library (the default). */
 GT_API gt_status gt_client_set_log_callback(gt_client *client, gt_log_fn fn,
                                             void *userdata);
+
+/*---- energy ----*/
+
+/* Which energy a run is charged. GT_ENERGY_NODE: the whole machine's (as
+ * CodeCarbon's default "machine" mode reports it); every run open in the
+ * process gets the same energy for the time they overlap. GT_ENERGY_PROCESS:
+ * CPU and RAM energy shared out by the CPU time and memory of one process
+ * tree (GPUs are always whole devices). */
+typedef enum gt_energy_scope {
+    GT_ENERGY_NODE,
+    GT_ENERGY_PROCESS
+} gt_energy_scope;
+
+/* Energy measurement: on for every run unless $GREENTRACK_ENERGY is "off",
+ * "0" or "false", or this setter says 0. While a run is open a sampler
+ * thread of the client reads the energy counters every interval (RAPL,
+ * NVML, else a CPU-load model; see README "Energy") and about every 10 s,
+ * at gt_run_start of another run, at gt_run_energy and at gt_run_end sends
+ * one energy sample per open run (greentrack's runs/log-energy, through the
+ * same queue and spool as metrics: never blocking, kept through outages,
+ * after the run's creation and before its end). Each run also gets the
+ * tags greentrack.host.* (cpu, sockets, gpus, gpu_model, ram_gb, os,
+ * hostname) and the location tags greentrack.country, .region,
+ * .cloud_provider, .cloud_region, .pue, .zone from $GREENTRACK_COUNTRY,
+ * $GREENTRACK_REGION, $GREENTRACK_CLOUD_PROVIDER, $GREENTRACK_CLOUD_REGION,
+ * $GREENTRACK_PUE, $GREENTRACK_ZONE (invalid values are logged as WARN and
+ * not sent) or, without cloud variables, from the cloud's instance
+ * metadata service (300 ms at most, on the sampler thread;
+ * $GREENTRACK_CLOUD_METADATA_URL=off disables it). A plain MLflow server
+ * cannot store energy: samples are dropped (gt_stats.energy_dropped) and
+ * the run goes on. Call before gt_run_start; the variables are read by
+ * gt_client_new and a setter wins over them. GT_OK or GT_E_INVALID.
+ * Since 0.1.0. */
+GT_API gt_status gt_client_set_energy(gt_client *client, int enabled);
+/* How often the counters are read, 10..60000 ms (default 1000, or
+ * $GREENTRACK_ENERGY_INTERVAL_MS). Since 0.1.0. */
+GT_API gt_status gt_client_set_energy_interval_ms(gt_client *client, int ms);
+/* GT_ENERGY_NODE (the default; $GREENTRACK_ENERGY_SCOPE=node) or
+ * GT_ENERGY_PROCESS ($GREENTRACK_ENERGY_SCOPE=process) for the process
+ * tree rooted at 'pid' (0: this process; the tree includes its children).
+ * GT_E_INVALID for another scope or a negative pid. Since 0.1.0. */
+GT_API gt_status gt_client_set_energy_scope(gt_client *client,
+                                            gt_energy_scope scope, long pid);
+
+/* A run's energy so far (IT energy, no PUE). Strings are static. */
+typedef struct gt_energy {
+    double cpu_j, gpu_j, ram_j; /* joules since the run started */
+    const char *cpu_method;     /* "rapl", "tdp-estimate"; "" before the
+                                   first measurement */
+    const char *gpu_method;     /* "nvml-energy", "nvml-power", "none" */
+    const char *ram_method;     /* "ram-model" */
+    const char *scope;          /* "node" or "process" */
+    int64_t start_ms, end_ms;   /* the interval measured (Unix ms) */
+} gt_energy;
+
+/* Closes the current measurement window now (each open run gets its
+ * sample) and fills '*out' with the energy of 'run' from its start until
+ * now. GT_OK; GT_E_INVALID for NULL arguments; GT_E_NOT_FOUND when energy
+ * is not measured for this run (off, or the probes not started yet: '*out'
+ * is then zeroed with "" methods). Since 0.1.0. */
+GT_API gt_status gt_run_energy(const gt_run *run, gt_energy *out);
 
 /* The last error's text, owned by the client, valid until the next call
  * on it from any thread ("" when none). Since 0.1.0. */

@@ -80,7 +80,9 @@ class GreentrackError(Exception):
 class GtStats(ctypes.Structure):
     _fields_ = [("sent", ctypes.c_uint64), ("spooled", ctypes.c_uint64),
                 ("replayed", ctypes.c_uint64), ("dropped", ctypes.c_uint64),
-                ("queued", ctypes.c_uint64)]
+                ("queued", ctypes.c_uint64),
+                ("energy_sent", ctypes.c_uint64),
+                ("energy_dropped", ctypes.c_uint64)]
 
 
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int,

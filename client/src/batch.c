@@ -303,6 +303,18 @@ const struct rec *pending_next(const struct pending *p, size_t *off)
     return r;
 }
 
+uint32_t pending_counted(const struct pending *p, uint32_t from, uint32_t to)
+{
+    size_t off = 0;
+    uint32_t i = 0, n = 0;
+    const struct rec *r;
+    while ((r = pending_next(p, &off)) != NULL && i < to) {
+        if (i++ >= from && rec_is_counted(r))
+            n++;
+    }
+    return n;
+}
+
 /*---- runs/log-batch bodies ----*/
 
 static void add_kv(struct gt_buf *b, const struct rec *r)

@@ -176,7 +176,9 @@ gt_client *gt_client_new(const char *tracking_uri)
         free(c);
         return NULL;
     }
+    energy_init(c);
     if (gt_worker_start(c) != 0) {
+        energy_cleanup(c);
         queue_cleanup(&c->q);
         pthread_mutex_destroy(&c->mu);
         free(c->uri);
@@ -194,6 +196,7 @@ void gt_client_free(gt_client *c)
         return;
     gt_exit_unregister(c);
     gt_client_end_open_runs(c, GT_RUN_FAILED);
+    energy_cleanup(c); /* no run is measured now: the sampler ends */
     pthread_mutex_lock(&c->q.mu);
     c->q.closed = true;
     pthread_mutex_unlock(&c->q.mu);
@@ -282,6 +285,8 @@ void gt_client_stats(const gt_client *client, gt_stats *out)
     out->spooled = atomic_load(&c->spooled);
     out->replayed = atomic_load(&c->replayed);
     out->dropped = atomic_load(&c->dropped);
+    out->energy_sent = atomic_load(&c->energy_sent);
+    out->energy_dropped = atomic_load(&c->energy_dropped);
     pthread_mutex_lock(&c->q.mu);
     out->queued = c->q.enq_data - c->q.done_data;
     pthread_mutex_unlock(&c->q.mu);
@@ -409,6 +414,7 @@ gt_status gt_run_start(gt_client *c, const char *experiment_name,
         free(r);
         return rc;
     }
+    energy_run_join(r);
     *out = r;
     return GT_OK;
 }
@@ -428,6 +434,7 @@ gt_status gt_run_attach(gt_client *c, const char *run_id, gt_run **out)
     open_add_locked(c, r);
     c->started = true;
     pthread_mutex_unlock(&c->mu);
+    energy_run_join(r);
     *out = r;
     return GT_OK;
 }
@@ -538,6 +545,7 @@ gt_status gt_run_end(gt_run *run, gt_run_status status)
     pthread_mutex_unlock(&c->mu);
     if (!was_open)
         return GT_E_CLOSED; /* being ended by an exit handler */
+    energy_run_leave(run);  /* its last energy sample goes before the end */
     gt_status rc = push_end(run, status);
     if (rc != GT_OK) {
         /* keep it: gt_client_free ends and frees it */
@@ -560,6 +568,7 @@ void gt_client_end_open_runs(gt_client *c, gt_run_status status)
         pthread_mutex_unlock(&c->mu);
         if (!r)
             return;
+        energy_run_leave(r);
         if (push_end(r, status) != GT_OK) {
             pthread_mutex_lock(&c->mu);
             open_add_locked(c, r);

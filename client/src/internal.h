@@ -62,11 +62,14 @@ enum rec_type {
     REC_PARAM = 2,
     REC_TAG = 3,
     REC_CREATE = 4, /* key: experiment name, val: run name */
-    REC_END = 5     /* flags: gt_run_status; ts: end time */
+    REC_END = 5,    /* flags: gt_run_status; ts: end time */
+    REC_ENERGY = 6  /* val: one runs/log-energy sample, a JSON object */
 };
 
 #define REC_F_HAS_EXP 0x01  /* REC_CREATE: an experiment name is given */
 #define REC_F_HAS_NAME 0x02 /* REC_CREATE: a run name is given */
+/* REC_TAG added by the library (energy.c): not counted in gt_stats */
+#define REC_F_AUTO 0x04
 
 /* One queued record: this header, then 'klen' key bytes and 'vlen' value
  * bytes (no terminators), padded to 8 bytes. Lives in a queue chunk. */
@@ -103,6 +106,12 @@ static inline bool rec_is_data(const struct rec *r)
     return r->type == REC_METRIC || r->type == REC_PARAM || r->type == REC_TAG;
 }
 
+/* A data record the caller logged: counted in gt_stats. */
+static inline bool rec_is_counted(const struct rec *r)
+{
+    return rec_is_data(r) && !(r->flags & REC_F_AUTO);
+}
+
 /*---- validation (batch.c) ----*/
 
 /* MLflow's key rule: characters, path safety, at most 250 characters. */
@@ -129,6 +138,9 @@ bool pending_add(struct pending *p, const struct rec *r);
 bool pending_full_for(const struct pending *p, uint8_t type);
 /* The i-th record; 'off' walks: start with *off = 0. */
 const struct rec *pending_next(const struct pending *p, size_t *off);
+
+/* Records of [from, to) of 'p' that count in gt_stats (rec_is_counted). */
+uint32_t pending_counted(const struct pending *p, uint32_t from, uint32_t to);
 
 /* Writes the runs/log-batch body for records [from, to) of 'p' (counting
  * records, not bytes) into 'out' (reset first). */
@@ -297,7 +309,17 @@ struct gt_run {
     struct gt_run *next_open, *prev_open; /* client->open list */
     bool open;
     struct target tgt; /* worker only */
+    /* energy.c, under the client's energy mutex */
+    struct gt_run *e_next, *e_prev; /* runs being measured */
+    bool e_listed;
+    bool e_host_sent, e_cloud_sent; /* auto tags queued */
+    bool e_measured;                /* got at least one window */
+    double e_cpu_j, e_gpu_j, e_ram_j;
+    const char *e_cpu_method, *e_gpu_method, *e_ram_method, *e_scope;
+    int64_t e_start_ms, e_end_ms;
 };
+
+struct energy_state; /* energy.c */
 
 struct gt_client {
     char *uri;
@@ -323,7 +345,9 @@ struct gt_client {
     bool started; /* a run was started: setters refuse */
 
     _Atomic uint64_t sent, spooled, replayed, dropped;
+    _Atomic uint64_t energy_sent, energy_dropped;
     atomic_bool exit_hooked;
+    struct energy_state *energy; /* energy.c; NULL when out of memory */
 };
 
 /* Records an error: errmsg and the log callback (client.c). */
@@ -336,6 +360,30 @@ void gt_client_log(gt_client *c, gt_log_level level, const char *fmt, ...)
 void gt_client_end_open_runs(gt_client *c, gt_run_status status);
 /* Removes 'c' from the exit-handler registry (exit.c). */
 void gt_exit_unregister(gt_client *c);
+
+/*---- energy measurement (energy.c, cloud.c) ----*/
+
+/* Reads the GREENTRACK_ENERGY* and location variables; allocates
+ * c->energy (left NULL, energy off, when out of memory). Starts nothing. */
+void energy_init(gt_client *c);
+/* Stops the sampler thread, closes the probes, frees c->energy. */
+void energy_cleanup(gt_client *c);
+/* A run was started or attached (its create is queued): measure it and
+ * queue its greentrack.* tags. Starts the sampler thread when needed. */
+void energy_run_join(gt_run *r);
+/* The run is about to end: closes the window, queues its (and every other
+ * open run's) sample before the caller queues the end, stops measuring it;
+ * the sampler thread ends when no run is left. */
+void energy_run_leave(gt_run *r);
+
+/* Asks the cloud instance-metadata service at 'base_url' (AWS IMDSv2, GCP,
+ * Azure, in this order) which provider and region this machine runs in,
+ * within 'budget_ms' in all; 'abort_flag' (may be NULL) set ends it early.
+ * 1 with 'provider' ("aws", "gcp", "azure") and 'region' filled, 0 when no
+ * service answered. Blocking: call it on a library thread only. */
+int cloud_detect(const char *base_url, int budget_ms,
+                 const atomic_bool *abort_flag, char *provider,
+                 size_t provider_len, char *region, size_t region_len);
 
 /*---- worker and engine (worker.c) ----*/
 

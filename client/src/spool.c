@@ -10,7 +10,11 @@
  * is skipped; a torn tail (a short or implausible frame) ends the file.
  * Payload: type u8, flags u8, key length u16, value length u32, value
  * (IEEE bits) u64, step i64, timestamp i64, run-id length u8, 7 reserved
- * bytes, then run id, key and value bytes.
+ * bytes, then run id, key and value bytes. Types 1..5 (metric, param,
+ * tag, create, end) since the first version; type 6 (an energy sample, its
+ * log-energy JSON as the value) was added later in the same frame, so old
+ * files read unchanged (a reader older than type 6 skips such records as
+ * corrupt).
  */
 #include "internal.h"
 
@@ -215,7 +219,7 @@ int spool_read_next(struct spool_reader *r, struct spool_item *it)
         uint8_t type = p[0];
         if (gt_crc32(0, p, plen) != crc || idlen == 0 || idlen > GT_ID_MAX ||
             (uint64_t)PAYLOAD_FIXED + idlen + klen + vlen != plen ||
-            type < REC_METRIC || type > REC_END) {
+            type < REC_METRIC || type > REC_ENERGY) {
             r->skipped++;
             continue;
         }

@@ -119,6 +119,7 @@ struct engine {
     bool replaying;           /* records come from a spool: count replayed */
     bool single_attempt;      /* probes: no retry */
     bool no_heartbeat;        /* the server has no heartbeat endpoint */
+    bool no_energy;           /* the server has no log-energy endpoint */
     int64_t deadline;         /* monotonic ms retries must end by; 0: none */
     struct gt_buf json;
     struct gt_buf path;
@@ -480,7 +481,8 @@ static enum send_rc send_range(struct engine *e, struct target *t,
         /* a replay counts at its commit points: a failed replay sends
          * some records again, and they must not count twice */
         if (!e->replaying)
-            atomic_fetch_add_explicit(&e->c->sent, to - from,
+            atomic_fetch_add_explicit(&e->c->sent,
+                                      pending_counted(&t->pend, from, to),
                                       memory_order_relaxed);
         return S_OK;
     }
@@ -493,10 +495,56 @@ static enum send_rc send_range(struct engine *e, struct target *t,
         return S_OK;
     }
     if (rc == S_REJECTED) {
-        report_rejected(e, to - from);
+        report_rejected(e, pending_counted(&t->pend, from, to));
         return S_OK; /* handled: dropped */
     }
     return S_FAILED;
+}
+
+/*---- energy samples ----*/
+
+/* One runs/log-energy request for sample record r. A 404 other than "no
+ * such run" means the server has no such endpoint (a plain MLflow server):
+ * said once at INFO, and from then on samples are dropped and counted. */
+static enum send_rc send_energy(struct engine *e, struct target *t,
+                                const struct rec *r)
+{
+    gt_client *c = e->c;
+    if (e->no_energy) {
+        atomic_fetch_add_explicit(&c->energy_dropped, 1, memory_order_relaxed);
+        return S_OK;
+    }
+    struct gt_buf *b = &e->json;
+    long status;
+    gt_buf_reset(b);
+    gt_buf_adds(b, "{\"run_id\":");
+    gt_buf_add_json_str(b, send_id(t), strlen(send_id(t)));
+    gt_buf_adds(b, ",\"samples\":[");
+    gt_buf_add(b, rec_val(r), r->vlen);
+    gt_buf_adds(b, "]}");
+    if (b->oom)
+        return S_FAILED;
+    enum send_rc rc = request(e, "POST", "/api/2.0/greentrack/runs/log-energy",
+                              b->p, b->len, &status);
+    if (rc == S_OK) {
+        atomic_fetch_add_explicit(&c->energy_sent, 1, memory_order_relaxed);
+        return S_OK;
+    }
+    if (rc != S_REJECTED)
+        return rc;
+    atomic_fetch_add_explicit(&c->energy_dropped, 1, memory_order_relaxed);
+    char code[64];
+    answer_code(e, code, sizeof code);
+    if (status == 404 && strcmp(code, "RESOURCE_DOES_NOT_EXIST") != 0) {
+        e->no_energy = true;
+        gt_client_log(c, GT_LOG_INFO,
+                      "the server has no log-energy endpoint (a plain MLflow "
+                      "server?): energy samples are dropped");
+    } else {
+        gt_client_error(c, GT_LOG_ERROR, "server rejected an energy sample: %s",
+                        e->err);
+    }
+    return S_OK;
 }
 
 static void pend_unlink(struct engine *e, struct target *t)
@@ -724,6 +772,8 @@ static enum send_rc engine_record(struct engine *e, struct target *t,
         if (target_stage(e, t) == S_FAILED || drain(e) == S_FAILED)
             return S_FAILED;
         return run_end(e, t, r) == S_FAILED ? S_FAILED : S_OK;
+    case REC_ENERGY:
+        return send_energy(e, t, r);
     default:
         return target_add(e, t, r);
     }
@@ -808,7 +858,7 @@ static gt_status replay_fd(struct engine *e, int fd, uint64_t *off,
             break;
         }
         (*done)++;
-        since_data += rec_is_data(r);
+        since_data += rec_is_counted(r);
         if (++since >= REPLAY_COMMIT_RECS) {
             if (flush_all(e) == S_FAILED) {
                 st = GT_E_NETWORK;
@@ -895,7 +945,7 @@ static void spool_rec(struct worker *w, const struct rec *r, const char *id)
 {
     spool_frame(&w->sbuf, r, id);
     w->sbuf_recs++;
-    if (rec_is_data(r))
+    if (rec_is_counted(r))
         w->sbuf_data++;
     if (w->sbuf.len >= SPOOL_BUF_FLUSH)
         spool_flush_buf(w);
@@ -1114,7 +1164,7 @@ static void *worker_main(void *arg)
                 const struct rec *r = (const struct rec *)(void *)p;
                 p += r->size;
                 nrecs++;
-                if (rec_is_data(r))
+                if (rec_is_counted(r))
                     ndata++;
                 process_record(w, r);
             }

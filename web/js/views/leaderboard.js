@@ -8,6 +8,7 @@
 import * as api from '../api.js';
 import { h, co2, energy, duration, metric as fmtMetric, sig, estimatedBadge, time } from '../fmt.js';
 import { paretoChart, tooltip } from '../charts.js';
+import { schedulePanel } from '../schedule.js';
 
 export const name = 'leaderboard';
 const ROW_H = 32;       // px, fixed (see .vtable tr in app.css)
@@ -88,6 +89,9 @@ export async function mount(root, ctx) {
     h('div.lb-layout', {},
       h('section.card.lb-table', { 'aria-label': 'Leaderboard' }, summary, scroller),
       h('section.card.lb-chart', { 'aria-label': 'Pareto chart' }, h('h2', { text: 'CO₂ vs metric' }), chartBox, chartNote)));
+  // When to start the next run: the grid forecast for the runs' zone.
+  const schedule = schedulePanel(expId, { signal: ctx.signal });
+  root.append(schedule.el);
 
   // ---- data
   const expReq = api.getExperiment(expId);
@@ -509,6 +513,7 @@ export async function mount(root, ctx) {
     ro.disconnect();
     if (loadCtrl) loadCtrl.abort();
     if (chart) chart.destroy();
+    schedule.destroy();
     tooltip.hide();
   };
 }

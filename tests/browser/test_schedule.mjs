@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+// The experiment page's "Next low-carbon window" (web/js/schedule.js) in
+// Debian's Chromium, against the real server whose grid provider is the
+// loopback fake of tests/integration/fake_grid.py: the advice with its
+// forecast chart for an experiment whose runs have a zone, the
+// explanation for one without, and a muted notice (the page still works)
+// when the provider is down.
+//
+// Usage:  node tests/browser/test_schedule.mjs
+// Same prerequisites as test_ui.mjs (Chromium, playwright-core). The last
+// line is "test_schedule: N passed, M failed".
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const SUITE = 'test_schedule';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.dirname(path.dirname(HERE));
+const SHOTS = path.join(ROOT, 'build', 'browser-screenshots');
+const J_PER_KWH = 3.6e6;
+
+let passed = 0;
+let failed = 0;
+const write = (s) => process.stdout.write(s + '\n');
+const oneLine = (s) => String(s).replace(/\s*\n\s*/g, ' ').slice(0, 1200);
+function pass(name) { passed++; write(`PASS ${name}`); }
+function fail(name, reason) { failed++; write(`FAIL ${name}: ${oneLine(reason)}`); }
+function check(name, cond, reason) {
+  if (cond) pass(name); else fail(name, reason === undefined ? 'condition false' : reason);
+  return !!cond;
+}
+async function step(name, fn) {
+  try { await fn(); } catch (e) { fail(name, e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e)); }
+}
+function finish(code) {
+  write(`${SUITE}: ${passed} passed, ${failed} failed`);
+  process.exit(code ?? (failed ? 1 : 0));
+}
+
+function buildDir() {
+  const b = process.env.GREENTRACK_BUILD || 'build/release';
+  if (path.isAbsolute(b)) return b;
+  const local = path.resolve(b);
+  return fs.existsSync(local) ? local : path.join(ROOT, b);
+}
+
+// A child process whose first stdout line matching 're' gives its address.
+function startProcess(label, cmd, args, { env, cwd, re }) {
+  const proc = spawn(cmd, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const p = { proc, stderr: '', label };
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (d) => { if (p.stderr.length < 20000) p.stderr += d; });
+  p.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  p.ready = new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`${label}: no address line in 10 s: ${buf} ${p.stderr}`)), 10000);
+    proc.stdout.setEncoding('utf8');
+    proc.stdout.on('data', (d) => {
+      buf += d;
+      const m = re.exec(buf);
+      if (m) { clearTimeout(timer); resolve(m); }
+    });
+    p.exited.then((x) => { clearTimeout(timer); reject(new Error(`${label} exited early ${JSON.stringify(x)}: ${p.stderr}`)); });
+  });
+  return p;
+}
+
+async function stopProcess(p) {
+  if (!p) return null;
+  try { p.proc.kill('SIGTERM'); } catch { /* gone */ }
+  const ex = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r(null), 5000))]);
+  if (!ex) p.proc.kill('SIGKILL');
+  return ex;
+}
+
+// The fake provider: tests/integration/fake_grid.py, driven by a small
+// Python wrapper that prints the server's environment for it and reads
+// forecasts, {"forecast": [[from_s, to_s, g_per_kwh], ...]} relative to
+// now, one JSON line each, on stdin.
+const FAKE_DRIVER = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'tests', 'integration'))})
+from fake_grid import FakeGrid, now_ms
+fake = FakeGrid().start()
+env = fake.server_env(em=False, wt=False)
+env.update({"GREENTRACK_GRID_TTL_S": "0", "GREENTRACK_GRID_REFRESH_S": "0"})
+print("fake-grid " + json.dumps(env), flush=True)
+for line in sys.stdin:
+    base = now_ms()
+    fake.uk_forecast = [{"start_ms": base + int(a * 1000), "end_ms": base + int(b * 1000),
+                         "forecast": g, "actual": None} for a, b, g in json.loads(line)["forecast"]]
+    print("ok", flush=True)
+fake.stop()
+`;
+
+function startServer(tmp, name, extraEnv) {
+  const build = buildDir();
+  const bin = path.join(build, 'bin', 'greentrack-server');
+  const web = path.join(build, 'share', 'greentrack', 'web');
+  if (!fs.existsSync(bin)) throw new Error(`server binary not found: ${bin} (build with make)`);
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
+  Object.assign(env, extraEnv);
+  const dir = path.join(tmp, name);
+  fs.mkdirSync(path.join(dir, 'artifacts'), { recursive: true });
+  const s = startProcess(name, bin, ['--port', '0', '--db', path.join(dir, 'gt.db'), '--artifact-root', path.join(dir, 'artifacts'),
+    '--web-root', web, '--log-level', 'warn', '--durability', 'normal', '--heartbeat-timeout', '0'],
+  { cwd: dir, env, re: /listening on http:\/\/(\S+):(\d+)/ });
+  s.base = s.ready.then((m) => `http://${['0.0.0.0', '::', '[::]'].includes(m[1]) ? '127.0.0.1' : m[1]}:${m[2]}`);
+  return s;
+}
+
+async function api(base, method, p, body) {
+  const res = await fetch(base + '/api/2.0/' + p, {
+    method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${p} -> ${res.status} ${text}`);
+  return text ? JSON.parse(text) : {};
+}
+
+// An experiment of 'n' finished runs of 30 minutes and 0.5 kWh each,
+// tagged with 'zone' unless it is null.
+async function seed(base, name, zone, n = 3) {
+  const { experiment_id: exp } = await api(base, 'POST', 'mlflow/experiments/create', { name });
+  const end = Date.now() - 3600e3;
+  const start = end - 30 * 60e3;
+  for (let i = 0; i < n; i++) {
+    const { run } = await api(base, 'POST', 'mlflow/runs/create', { experiment_id: exp, run_name: `${name}-${i}`, start_time: start });
+    const id = run.info.run_id;
+    await api(base, 'POST', 'mlflow/runs/log-batch', {
+      run_id: id, metrics: [{ key: 'acc', value: 0.8 + i / 100, timestamp: end, step: 1 }],
+      tags: zone ? [{ key: 'greentrack.zone', value: zone }] : [],
+    });
+    await api(base, 'POST', 'greentrack/runs/log-energy', {
+      run_id: id, samples: [{ start_time: start, end_time: end, cpu_energy_j: 0.5 * J_PER_KWH, cpu_method: 'rapl' }],
+    });
+    await api(base, 'POST', 'mlflow/runs/update', { run_id: id, status: 'FINISHED', end_time: end });
+  }
+  return exp;
+}
+
+async function main() {
+  const entry = path.join(HERE, 'node_modules', 'playwright-core', 'index.mjs');
+  if (!fs.existsSync(entry)) throw new Error(`${entry} missing (npm ci in tests/browser; test_ui.mjs installs it)`);
+  const { chromium } = await import(pathToFileURL(entry).href);
+  const exe = process.env.CHROMIUM || '/usr/bin/chromium';
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-sched-'));
+  const fake = startProcess('fake-grid', 'python3', ['-c', FAKE_DRIVER], { cwd: tmp, env: process.env, re: /^fake-grid (.*)$/m });
+  let srv = null;
+  let down = null;
+  let browser = null;
+  const watchdog = setTimeout(() => { fail('watchdog', 'not finished in 90 s'); finish(1); }, 90000);
+  try {
+    const fakeEnv = JSON.parse((await fake.ready)[1]);
+    // 300 g/kWh for 20 minutes, 100 for 2 hours, then 300 again.
+    fake.proc.stdin.write(JSON.stringify({ forecast: [[-600, 1200, 300], [1200, 8400, 100], [8400, 172800, 300]] }) + '\n');
+    srv = startServer(tmp, 'up', fakeEnv);
+    // A second server whose provider address has nobody listening.
+    const deadEnv = {};
+    for (const k of Object.keys(fakeEnv)) deadEnv[k] = fakeEnv[k];
+    for (const k of Object.keys(deadEnv)) if (/_URL$/.test(k)) deadEnv[k] = 'http://127.0.0.1:9';
+    down = startServer(tmp, 'down', deadEnv);
+    const [base, downBase] = await Promise.all([srv.base, down.base]);
+    const [gb, nozone, gbDown] = await Promise.all([seed(base, 'sched-gb', 'GB'), seed(base, 'sched-nozone', null, 1),
+      seed(downBase, 'sched-down', 'GB', 1)]);
+    browser = await chromium.launch({
+      executablePath: exe, headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-dev-shm-usage'],
+    });
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light', timezoneId: 'UTC' })).newPage();
+    const pageErrors = [];
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => {
+      // the expected 400/503 of the schedule endpoint are logged as failed loads
+      if (m.type() === 'error' && !(/Failed to load resource/.test(m.text()) && (m.location().url || '').includes('/greentrack/schedule'))) {
+        pageErrors.push(m.text());
+      }
+    });
+    const external = [];
+    page.on('request', (r) => {
+      const u = r.url();
+      if (![base, downBase, 'blob:', 'data:'].some((p) => u.startsWith(p))) external.push(u);
+    });
+    const open = async (b, exp) => {
+      await page.goto(`${b}/experiments/${exp}`, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('main#app[data-ready="1"]', { timeout: 15000 });
+      await page.waitForSelector('#schedule:not([data-state="loading"])', { timeout: 15000 });
+    };
+
+    await step('advice', async () => {
+      const direct = await api(base, 'GET', `greentrack/schedule?experiment_id=${gb}`);
+      await open(base, gb);
+      const st = await page.$eval('#schedule', (e) => e.dataset.state);
+      check('panel shows advice', st === 'ok', `${st}: ${await page.$eval('#schedule', (e) => e.textContent)}`);
+      const start = await page.$eval('.sched-start', (e) => e.textContent);
+      check('best start in local time and relative', /^today \d\d:\d\d \(in (1[5-9]|2[0-5])m/.test(start) ||
+        /^tomorrow \d\d:\d\d \(in (1[5-9]|2[0-5])m/.test(start), start);
+      const dur = await page.$eval('.sched-duration', (e) => e.textContent);
+      check('run length is the experiment\'s typical run', dur === '30m', dur);
+      const saving = await page.$eval('.sched-saving', (e) => e.textContent);
+      check('saving percent as the server says', saving === `${Number(direct.saving_percent.toPrecision(2))}% less CO₂`,
+        `${saving} vs ${direct.saving_percent}`);
+      const co2 = await page.$eval('.sched-co2', (e) => e.textContent).catch(() => '');
+      check('expected CO2 of a typical run now vs best', /now → /.test(co2) && /g/.test(co2), co2);
+      const src = await page.$eval('.sched-source', (e) => e.textContent);
+      check('zone and source shown', src.includes('Zone GB') && src.includes(direct.source), src);
+      const pts = Number(await page.$eval('.sched-chart', (e) => e.dataset.points));
+      // (the fake's 48 h of forecast, drawn up to the 24 h horizon + 30 min)
+      check('forecast chart drawn', pts > 0 && pts <= direct.forecast.length &&
+        (await page.$$('.sched-chart canvas')).length === 1, String(pts));
+      check('leaderboard still there', (await page.$$('#leaderboard tbody tr[data-run-id]')).length === 3);
+      fs.mkdirSync(SHOTS, { recursive: true });
+      await page.$eval('#schedule', (e) => e.scrollIntoView());
+      await page.locator('#schedule').screenshot({ path: path.join(SHOTS, 'schedule.png') });
+    });
+
+    await step('no zone', async () => {
+      await open(base, nozone);
+      const st = await page.$eval('#schedule', (e) => e.dataset.state);
+      const text = await page.$eval('#schedule', (e) => e.textContent);
+      check('no zone: the panel explains how to get advice', st === 'nozone' && text.includes('greentrack.zone') &&
+        text.includes('GREENTRACK_ZONE=GB'), `${st}: ${text}`);
+    });
+
+    await step('provider down', async () => {
+      await open(downBase, gbDown);
+      const st = await page.$eval('#schedule', (e) => e.dataset.state);
+      const text = await page.$eval('#schedule', (e) => e.textContent);
+      check('provider down: a muted notice', st === 'unavailable' && text.includes('unavailable'), `${st}: ${text}`);
+      const color = await page.$eval('.sched-notice', (e) => getComputedStyle(e).color);
+      const muted = await page.evaluate(() => getComputedStyle(document.querySelector('.muted')).color);
+      check('the notice is muted, not an error', color === muted, `${color} vs ${muted}`);
+      check('the page still works', (await page.$$('#leaderboard tbody tr[data-run-id]')).length === 1);
+    });
+
+    check('no page errors', pageErrors.length === 0, pageErrors.slice(0, 5).join(' | '));
+    check('nothing fetched from outside the server', external.length === 0, external.slice(0, 5).join(' '));
+  } catch (e) {
+    fail('setup', e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e));
+  } finally {
+    clearTimeout(watchdog);
+    if (browser) await browser.close().catch(() => {});
+    for (const s of [srv, down]) {
+      const ex = await stopProcess(s);
+      if (s && ex) check(`server ${s.label} exits cleanly`, ex.code === 0, JSON.stringify(ex) + ' ' + s.stderr.slice(-500));
+    }
+    try { fake.proc.stdin.end(); } catch { /* gone */ }
+    await stopProcess(fake);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  finish();
+}
+
+main().catch((e) => { fail('main', e && e.stack ? e.stack : e); finish(1); });
