@@ -12,6 +12,7 @@
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { loadPlaywright } from './playwright.mjs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -144,9 +145,7 @@ async function seed(base, name, zone, n = 3) {
 }
 
 async function main() {
-  const entry = path.join(HERE, 'node_modules', 'playwright-core', 'index.mjs');
-  if (!fs.existsSync(entry)) throw new Error(`${entry} missing (npm ci in tests/browser; test_ui.mjs installs it)`);
-  const { chromium } = await import(pathToFileURL(entry).href);
+  const { chromium } = await loadPlaywright((line) => process.stdout.write(line + '\n'));
   const exe = process.env.CHROMIUM || '/usr/bin/chromium';
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-sched-'));
   const fake = startProcess('fake-grid', 'python3', ['-c', FAKE_DRIVER], { cwd: tmp, env: process.env, re: /^fake-grid (.*)$/m });

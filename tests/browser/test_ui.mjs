@@ -23,6 +23,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { loadPlaywright } from './playwright.mjs';
 
 const SUITE = 'test_ui';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -82,17 +83,6 @@ function ensureChromium() {
   const r = run(['apt-get', 'install', '-y', '-qq', 'chromium']);
   if (!fs.existsSync(exe)) throw new Error(`could not install chromium: ${oneLine((r.stderr || '') + (r.stdout || ''))}`);
   return exe;
-}
-
-async function loadPlaywright() {
-  const entry = path.join(HERE, 'node_modules', 'playwright-core', 'index.mjs');
-  if (!fs.existsSync(entry)) {
-    write(`# ${entry} missing: running npm ci in ${HERE}`);
-    let r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HERE, encoding: 'utf8', timeout: 180000 });
-    if (r.status !== 0) r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: HERE, encoding: 'utf8', timeout: 180000 });
-    if (!fs.existsSync(entry)) throw new Error(`npm install in ${HERE} failed: ${oneLine((r.stderr || '') + (r.stdout || ''))}`);
-  }
-  return import(pathToFileURL(entry).href);
 }
 
 // ---------------------------------------------------------------- the server
@@ -319,7 +309,7 @@ function luminance(rgb) {
 // --------------------------------------------------------------------- main
 async function main() {
   const chromiumPath = ensureChromium();
-  const { chromium } = await loadPlaywright();
+  const { chromium } = await loadPlaywright(write);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-ui-'));
   const srv = startServer(tmp);
   let browser = null;
