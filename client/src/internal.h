@@ -368,6 +368,9 @@ void gt_exit_unregister(gt_client *c);
 void energy_init(gt_client *c);
 /* Stops the sampler thread, closes the probes, frees c->energy. */
 void energy_cleanup(gt_client *c);
+/* How long energy windows last (ms) when closing one costs 'take_cpu_us'
+ * of CPU: 10 s, longer when closing is costly, at most 60 s. */
+int64_t energy_window_ms(int64_t take_cpu_us);
 /* A run was started or attached (its create is queued): measure it and
  * queue its greentrack.* tags. Starts the sampler thread when needed. */
 void energy_run_join(gt_run *r);
