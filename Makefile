@@ -48,7 +48,9 @@ OPT := -O1
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_SRV) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS_SRV) 2>/dev/null)
+# libcurl: headers only; the server dlopens it at its first provider fetch
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS_SRV)) \
+               2>/dev/null)
 ALL_CFLAGS = $(CFLAGS_BASE) $(SAN_FLAGS) $(PKG_CFLAGS) -Iserver -I$(BUILD)/gen \
              $(CFLAGS)
 ALL_LDFLAGS = $(SAN_FLAGS) -pthread $(LDFLAGS)

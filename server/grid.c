@@ -182,7 +182,6 @@ struct grid *grid_new(struct store *st, const struct config *cfg)
     struct grid *g = calloc(1, sizeof(*g));
     if (!g)
         return NULL;
-    grid_http_global_init();
     g->store = st;
     g->cfg = cfg;
     atomic_init(&g->abort, 0);

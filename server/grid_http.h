@@ -13,11 +13,13 @@
 #include "strbuf.h"
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
-/* Once per process, before any thread calls grid_http_get (curl's global
- * init is not thread-safe on every build). */
-void grid_http_global_init(void);
+/* Loads and initialises libcurl once per process (grid_http_get calls it;
+ * any thread may). False when libcurl cannot be loaded; grid_http_get
+ * then fails with the reason. */
+bool grid_http_global_init(void);
 
 struct grid_http_req {
     const char *url;
