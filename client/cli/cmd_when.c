@@ -46,6 +46,8 @@ static const char USAGE[] =
     "  -e, --experiment NAME  use this experiment's runs\n"
     "  --source SOURCE        ukci, electricitymaps or watttime (default:\n"
     "                         the server's)\n"
+    "  --min-saving PCT       advise waiting only for at least PCT %% less\n"
+    "                         CO2 than starting now (default 1)\n"
     "  --json                 print the server's answer as JSON\n"
     "  --tracking-uri URI, --spool-dir DIR, -v  as for greentrack\n"
     "  -h, --help             this text\n"
@@ -66,6 +68,7 @@ struct query {
     int64_t within_s;          /* 0: none (the server's 24 h) */
     const char *experiment_id; /* NULL: none */
     const char *source;        /* NULL: none */
+    const char *min_saving;    /* NULL: the server's default (1 %) */
 };
 
 /* Appends "&name=value" (value percent-encoded) to 'path'. */
@@ -82,6 +85,17 @@ static int add_param(char *path, size_t cap, const char *name,
     w = snprintf(path + n, cap - n, "%s%s=%s", strchr(path, '?') ? "&" : "?",
                  name, enc);
     return (w < 0 || (size_t)w >= cap - n) ? -1 : 0;
+}
+
+/* A percentage 0..100 written as a plain number. */
+static int percent_ok(const char *s)
+{
+    char *end;
+    double v;
+
+    errno = 0;
+    v = strtod(s, &end);
+    return *s != '\0' && *end == '\0' && errno == 0 && v >= 0 && v <= 100;
 }
 
 static int build_path(const struct query *q, char *path, size_t cap)
@@ -108,6 +122,9 @@ static int build_path(const struct query *q, char *path, size_t cap)
     }
     if (q->source != NULL) {
         bad |= add_param(path, cap, "source", q->source);
+    }
+    if (q->min_saving != NULL) {
+        bad |= add_param(path, cap, "min_saving_percent", q->min_saving);
     }
     return bad ? -1 : 0;
 }
@@ -522,7 +539,8 @@ int cli_cmd_when(struct cli_global *g, int argc, char **argv)
             (r = cli_opt(argc, argv, &i, "--within", &within)) == 0 &&
             (r = cli_opt(argc, argv, &i, "--experiment", &exp)) == 0 &&
             (r = cli_opt(argc, argv, &i, "-e", &exp)) == 0 &&
-            (r = cli_opt(argc, argv, &i, "--source", &source)) == 0) {
+            (r = cli_opt(argc, argv, &i, "--source", &source)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "--min-saving", &q.min_saving)) == 0) {
             cli_err("when: unknown %s '%s' (see greentrack when --help)",
                     a[0] == '-' ? "option" : "argument", a);
             return CLI_EXIT_USAGE;
@@ -548,6 +566,12 @@ int cli_cmd_when(struct cli_global *g, int argc, char **argv)
          duration_opt("when", "--duration", dur, 0, &q.duration_s) != 0) ||
         (within != NULL && duration_opt("when", "--within", within,
                                         MAX_WITHIN_S, &q.within_s) != 0)) {
+        return CLI_EXIT_USAGE;
+    }
+    if (q.min_saving != NULL && !percent_ok(q.min_saving)) {
+        cli_err("when: --min-saving is a percentage from 0 to 100, not "
+                "'%s'",
+                q.min_saving);
         return CLI_EXIT_USAGE;
     }
     q.zone = zone;
@@ -615,6 +639,8 @@ int cli_when_opt(struct cli_when *w, int argc, char **argv, int *i)
         (r = cli_opt(argc, argv, i, "--duration", &w->duration)) != 0) {
         return r;
     }
+    if ((r = cli_opt(argc, argv, i, "--min-saving", &w->min_saving)) != 0)
+        return r;
     return cli_opt(argc, argv, i, "--source", &w->source);
 }
 
@@ -676,8 +702,13 @@ static int check_opts(struct cli_when *w, const char *experiment,
                       int64_t *max_delay_s, int64_t *duration_s)
 {
     if (!w->enabled) {
-        cli_err("run: --zone, --max-delay, --duration and --source go with "
-                "--when-green");
+        cli_err("run: --zone, --max-delay, --duration, --source and "
+                "--min-saving go with --when-green");
+        return -1;
+    }
+    if (w->min_saving != NULL && !percent_ok(w->min_saving)) {
+        cli_err("run: --min-saving is a percentage from 0 to 100, not '%s'",
+                w->min_saving);
         return -1;
     }
     if (w->zone == NULL) {
@@ -715,7 +746,7 @@ int cli_when_wait(struct cli_when *w, gt_client *client, const char *experiment)
     int sig;
 
     if (!w->enabled && w->zone == NULL && w->max_delay == NULL &&
-        w->duration == NULL && w->source == NULL) {
+        w->duration == NULL && w->source == NULL && w->min_saving == NULL) {
         return 0;
     }
     if (check_opts(w, experiment, &max_delay_s, &duration_s) != 0) {
@@ -730,6 +761,7 @@ int cli_when_wait(struct cli_when *w, gt_client *client, const char *experiment)
     q.within_s = max_delay_s;
     q.duration_s = duration_s;
     q.source = w->source;
+    q.min_saving = w->min_saving;
     if (experiment != NULL &&
         experiment_id_of(client, experiment, exp_id, sizeof exp_id, w->error,
                          sizeof w->error) == 0) {

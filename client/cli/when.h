@@ -24,16 +24,19 @@
     "  --duration DURATION    how long CMD runs (default: the\n"               \
     "                         experiment's typical run, else 60m)\n"           \
     "  --source SOURCE        the forecast (ukci, electricitymaps,\n"          \
-    "                         watttime; default: the server's)\n"
+    "                         watttime; default: the server's)\n"              \
+    "  --min-saving PCT       wait only for at least PCT % less CO2\n"         \
+    "                         than starting now (default 1)\n"
 
 /* What `run --when-green` was asked and what came of it. Initialise with
  * cli_when_init; the option fields are borrowed from argv. */
 struct cli_when {
-    int enabled;           /* --when-green given */
-    const char *zone;      /* --zone, NULL: $GREENTRACK_ZONE */
-    const char *max_delay; /* --max-delay, NULL: 24h */
-    const char *duration;  /* --duration, NULL: the server's default */
-    const char *source;    /* --source, NULL: the server's default */
+    int enabled;            /* --when-green given */
+    const char *zone;       /* --zone, NULL: $GREENTRACK_ZONE */
+    const char *max_delay;  /* --max-delay, NULL: 24h */
+    const char *duration;   /* --duration, NULL: the server's default */
+    const char *source;     /* --source, NULL: the server's default */
+    const char *min_saving; /* --min-saving PCT, NULL: the server's */
     /* Set by cli_when_wait: */
     int asked;          /* the schedule was asked: tags to write */
     int64_t waited_s;   /* seconds actually waited */

@@ -60,11 +60,15 @@ static size_t forecast_timeline(const struct grid_point *pts, size_t n,
 
 /*---- schedule ----*/
 
+/* Below this saving the advice is to start now (min_saving_percent). */
+#define DEFAULT_MIN_SAVING_PERCENT 1.0
+
 struct sched {
     char zone[72];
     enum grid_source src;
     int64_t now_ms, duration_ms, within_ms;
     double within_hours;
+    double min_saving_percent; /* a smaller saving is not worth waiting */
     const char *duration_from; /* "request", "experiment", "default" */
     bool has_experiment;
     int64_t experiment_id;
@@ -134,6 +138,16 @@ static enum handler_result sched_answer(struct response *res,
         free(tl);
         return h_fail(res, SRV_E_UNAVAILABLE, &eb);
     }
+    /* Waiting for a saving below the threshold is not worth it (forecast
+     * noise, a job started late): advise now and say what was skipped. */
+    double skipped = -1;
+    if (gs.best_start_ms != p->now_ms && gs.now_mean > 0 &&
+        (gs.now_mean - gs.best_mean) / gs.now_mean * 100.0 <
+            p->min_saving_percent) {
+        skipped = (gs.now_mean - gs.best_mean) / gs.now_mean * 100.0;
+        gs.best_start_ms = p->now_ms;
+        gs.best_mean = gs.now_mean;
+    }
     int64_t best_end = gs.best_start_ms + p->duration_ms;
     int64_t shown_end = p->now_ms + p->within_ms + p->duration_ms;
     const char *basis = grid_source_basis(p->src);
@@ -171,6 +185,9 @@ static enum handler_result sched_answer(struct response *res,
                         ? (gs.now_mean - gs.best_mean) / gs.now_mean * 100.0
                         : 0.0;
     render_num_field(&sb, "saving_percent", saving, false);
+    render_num_field(&sb, "min_saving_percent", p->min_saving_percent, false);
+    if (skipped >= 0)
+        render_num_field(&sb, "skipped_saving_percent", skipped, false);
     render_key(&sb, "candidates", false);
     strbuf_append_i64(&sb, (int64_t)gs.candidates);
     iso_field(&sb, "forecast_covers_until", gs.covered_until_ms);
@@ -274,6 +291,17 @@ static enum srv_err sched_numbers(const cJSON *args, struct sched *p,
     }
     p->within_hours = hours;
     p->within_ms = (int64_t)llround(hours * (double)HOUR_MS);
+    double min_saving = DEFAULT_MIN_SAVING_PERCENT;
+    if ((e = jx_double(args, "min_saving_percent", false, &present, &min_saving,
+                       eb)))
+        return e;
+    if (present &&
+        !(isfinite(min_saving) && min_saving >= 0 && min_saving <= 100))
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "min_saving_percent must be a number from 0 to 100 "
+                       "(got %g)",
+                       min_saving);
+    p->min_saving_percent = min_saving;
     return SRV_OK;
 }
 

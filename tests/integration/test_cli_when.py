@@ -144,6 +144,17 @@ class WhenAdviceTest(WhenCase):
         self.assertLessEqual(a["delay_minutes"], 61)
         self.assertIsInstance(a["forecast"], list)
         self.assertGreater(len(a["forecast"]), 0)
+        self.assertEqual(a["min_saving_percent"], 1)  # the server's default
+        # a 67 % saving is below a 70 % threshold: start now
+        rc, out, err = self.cli("when", "--zone", "GB", "--duration", "1h",
+                                "--within", "6h", "--min-saving", "70",
+                                "--json")
+        self.assertEqual(rc, 0, err)
+        a = json.loads(out)
+        self.assertEqual(a["min_saving_percent"], 70)
+        self.assertEqual(a["delay_minutes"], 0)
+        self.assertAlmostEqual(a["skipped_saving_percent"], 100 * 200 / 300,
+                               delta=1)
 
     def test_human_advice(self):
         rc, out, err = self.cli("when", "--zone", "GB", "--duration", "1h")
@@ -222,6 +233,8 @@ class WhenAdviceTest(WhenCase):
             (["--duration", "99999999999999999999h"], "too long"),
             (["--duration", "1.5h"], "whole numbers"),
             (["--within", "200h"], "168h"),
+            (["--min-saving", "101"], "from 0 to 100"),
+            (["--min-saving", "x"], "from 0 to 100"),
             (["--duration"], "needs a value"),
             (["--bogus"], "unknown option"),
         ]

@@ -68,7 +68,10 @@ class UkSchedule(GridCase):
             [400, 100, 100, 300, 300, 300, 300], period_s=1800,
             first_end_s=5)
         before = FAKE.count("/uk/intensity/")
-        b = self.sched_ok(zone="GB", duration_minutes=60, within_hours=2)
+        # waiting 5 s saves 0.4 % here: min_saving_percent=0 takes it (the
+        # default, 1 %, would say "now"; see the tiny-saving test)
+        b = self.sched_ok(zone="GB", duration_minutes=60, within_hours=2,
+                          min_saving_percent=0)
         self.assertEqual(FAKE.count("/uk/intensity/"), before + 1)
         req = FAKE.matching("/uk/intensity/")[-1]
         self.assertTrue(req["path"].endswith("/fw48h"), req["path"])
@@ -102,7 +105,8 @@ class UkSchedule(GridCase):
             self.assertRegex(f["from"], ISO_RE)
             self.assertRegex(f["to"], ISO_RE)
         # the second call is answered from the cache
-        b2 = self.sched_ok(zone="GB", duration_minutes=60, within_hours=2)
+        b2 = self.sched_ok(zone="GB", duration_minutes=60, within_hours=2,
+                           min_saving_percent=0)
         self.assertEqual(FAKE.count("/uk/intensity/"), before + 1)
         self.assertTrue(b2["cached"])
         self.assertEqual(b2["best_start_ms"], p[1]["start_ms"])
@@ -127,6 +131,29 @@ class UkSchedule(GridCase):
         self.assertEqual(b["best_start"], b["now"])
         self.assertEqual(b["saving_percent"], 0)
         self.assertEqual(b["delay_minutes"], 0)
+
+    def test_a_tiny_saving_is_not_worth_waiting_for(self):
+        # 300 now, 297 from the next period on: 1 % at most, below the
+        # default threshold
+        FAKE.uk_regional_forecast[14] = FakeGrid.relative_periods(
+            [300, 297, 297, 297], period_s=1800)
+        b = self.sched_ok(zone="GB-14", duration_minutes=30, within_hours=1.5)
+        self.assertEqual(b["best_start_ms"], b["now_ms"])
+        self.assertEqual(b["saving_percent"], 0)
+        self.assertEqual(b["min_saving_percent"], 1)
+        self.assertGreater(b["skipped_saving_percent"], 0)
+        self.assertLess(b["skipped_saving_percent"], 1)
+        # asked to take any saving, it waits for the next period
+        b = self.sched_ok(zone="GB-14", duration_minutes=30, within_hours=1.5,
+                          min_saving_percent=0)
+        self.assertGreater(b["best_start_ms"], b["now_ms"])
+        self.assertAlmostEqual(b["best_mean_intensity_g_per_kwh"], 297)
+        self.assertNotIn("skipped_saving_percent", b)
+        for bad in ("-1", "101", "x"):
+            r = self.get(GT + "schedule", {"zone": "GB-14",
+                                           "duration_minutes": 30,
+                                           "min_saving_percent": bad})
+            self.assertBadParam(r)
 
     def test_short_forecast_clamps_candidates(self):
         # 3 periods; a 60-minute job fits only in the first ~90 minutes
