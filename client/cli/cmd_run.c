@@ -46,8 +46,8 @@ static const char USAGE[] =
     "  -t, --tag KEY=VALUE    set a tag (repeatable)\n" CLI_WHEN_RUN_USAGE
     "  --scope node|process   energy charged to the run: the whole machine's\n"
     "                         (node, the default) or the CPU and RAM share\n"
-    "                         of greentrack's process tree, i.e. CMD and its\n"
-    "                         children (process)\n"
+    "                         of CMD's process tree: CMD and every process\n"
+    "                         it starts (process)\n"
     "  --tracking-uri URI, --spool-dir DIR, -v  as for greentrack\n"
     "  -h, --help             this text\n"
     "\n"
@@ -485,8 +485,9 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
     if ((client = cli_client_new(g)) == NULL) {
         goto out;
     }
-    if (scope != NULL && strcmp(scope, "process") == 0) {
-        /* this process's tree: CMD and its children (greentrack idles) */
+    int process_scope = scope != NULL && strcmp(scope, "process") == 0;
+    if (process_scope) {
+        /* until CMD starts, this process's tree; then CMD's (below) */
         gt_client_set_energy_scope(client, GT_ENERGY_PROCESS, 0);
     }
     /* --when-green: wait for the greener window; a signal cancels */
@@ -558,6 +559,11 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         run = NULL;
         rc = (err == ENOENT) ? CLI_EXIT_NOTFOUND : CLI_EXIT_NOEXEC;
         goto out;
+    }
+    if (process_scope &&
+        gt_client_set_energy_root(client, (long)pid) != GT_OK) {
+        cli_err("warning: cannot measure CMD's process tree alone: "
+                "greentrack's tree (CMD included) is measured");
     }
     wstatus = wait_child(pid);
     energy_summary(run, measured ? &e_start : NULL);

@@ -196,6 +196,12 @@ GT_API gt_status gt_client_set_energy_interval_ms(gt_client *client, int ms);
  * GT_E_INVALID for another scope or a negative pid. Since 0.1.0. */
 GT_API gt_status gt_client_set_energy_scope(gt_client *client,
                                             gt_energy_scope scope, long pid);
+/* Process scope only, and callable while runs are measured: from now on
+ * measure the process tree rooted at 'pid' (> 0), e.g. a command started
+ * after gt_run_start (what `greentrack run --scope process` does with its
+ * command); energy measured until now stays with the runs. GT_OK,
+ * GT_E_INVALID (node scope, or a bad pid), GT_E_NOMEM. Since 0.1.0. */
+GT_API gt_status gt_client_set_energy_root(gt_client *client, long pid);
 
 /* A run's energy so far (IT energy, no PUE). Strings are static. */
 typedef struct gt_energy {

@@ -94,6 +94,15 @@ _LIB = None
 _LIB_LOCK = threading.Lock()
 
 
+class GtEnergy(ctypes.Structure):
+    """gt_energy of greentrack.h (field order and types must match)."""
+    _fields_ = [("cpu_j", ctypes.c_double), ("gpu_j", ctypes.c_double),
+                ("ram_j", ctypes.c_double), ("cpu_method", ctypes.c_char_p),
+                ("gpu_method", ctypes.c_char_p),
+                ("ram_method", ctypes.c_char_p), ("scope", ctypes.c_char_p),
+                ("start_ms", ctypes.c_int64), ("end_ms", ctypes.c_int64)]
+
+
 def find_library():
     """The path (or name) of libgreentrack.so this module would load."""
     env = os.environ.get("GREENTRACK_LIB")
@@ -154,6 +163,7 @@ def _declare(lib):
                                ctypes.POINTER(c_void_p),
                                ctypes.POINTER(ctypes.c_long)]),
         "gt_free": (None, [c_void_p]),
+        "gt_run_energy": (c_int, [c_void_p, ctypes.POINTER(GtEnergy)]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)
@@ -470,6 +480,22 @@ class Run:
             return False
         self._client._check(st)
         return True
+
+    def energy(self):
+        """The energy measured for this run so far (closes the current
+        measurement window): a dict with cpu_j, gpu_j, ram_j, kwh, the
+        methods, scope, start_ms and end_ms; None when energy is not
+        measured (GREENTRACK_ENERGY=off, or not started yet)."""
+        e = GtEnergy()
+        st = _lib().gt_run_energy(self._handle(), ctypes.byref(e))
+        if st == GT_E_NOT_FOUND:
+            return None
+        self._client._check(st)
+        d = {k: getattr(e, k) for k, _ in GtEnergy._fields_}
+        for k in ("cpu_method", "gpu_method", "ram_method", "scope"):
+            d[k] = (d[k] or b"").decode()
+        d["kwh"] = (e.cpu_j + e.gpu_j + e.ram_j) / 3.6e6
+        return d
 
     @property
     def ended(self):

@@ -710,6 +710,31 @@ gt_status gt_client_set_energy_scope(gt_client *c, gt_energy_scope scope,
     return GT_OK;
 }
 
+gt_status gt_client_set_energy_root(gt_client *c, long pid)
+{
+    if (!c || pid <= 0 || pid > 0x7fffffffL)
+        return GT_E_INVALID;
+    struct energy_state *es = c->energy;
+    if (!es)
+        return GT_E_NOMEM;
+    gt_status rc = GT_OK;
+    pthread_mutex_lock(&es->mu);
+    if (es->scope != ENERGY_SCOPE_PROCESS) {
+        rc = GT_E_INVALID;
+    } else {
+        es->pid = pid; /* a meter opened later starts from it */
+        /* the sampler samples with es->mu held: safe to re-root here */
+        if (es->meter && !energy_meter_set_root(es->meter, (int)pid))
+            rc = GT_E_NOMEM;
+    }
+    pthread_mutex_unlock(&es->mu);
+    if (rc == GT_E_INVALID)
+        gt_client_error(c, GT_LOG_ERROR,
+                        "energy root: only in process scope "
+                        "(gt_client_set_energy_scope)");
+    return rc;
+}
+
 gt_status gt_run_energy(const gt_run *run, gt_energy *out)
 {
     if (!out)

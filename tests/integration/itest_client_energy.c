@@ -249,6 +249,12 @@ static void test_energy_off(struct it_server *s)
     CHECK_EQ_INT(gt_client_set_energy_interval_ms(c, 5), GT_E_INVALID);
     CHECK_EQ_INT(gt_client_set_energy_scope(c, (gt_energy_scope)7, 0),
                  GT_E_INVALID);
+    /* re-rooting is for process scope only, and needs a real pid */
+    CHECK_EQ_INT(gt_client_set_energy_root(c, (long)getpid()), GT_E_INVALID);
+    CHECK_EQ_INT(gt_client_set_energy_scope(c, GT_ENERGY_PROCESS, 0), GT_OK);
+    CHECK_EQ_INT(gt_client_set_energy_root(c, 0), GT_E_INVALID);
+    CHECK_EQ_INT(gt_client_set_energy_root(c, (long)getpid()), GT_OK);
+    CHECK_EQ_INT(gt_client_set_energy_scope(c, GT_ENERGY_NODE, 0), GT_OK);
     CHECK_EQ_INT(gt_run_start(c, "energy", "off2", &run), GT_OK);
     snprintf(id2, sizeof id2, "%s", gt_run_id(run));
     /* settings cannot change under a measured run; this one is not */

@@ -218,6 +218,45 @@ class PythonBindingTest(ServerTestCase):
                 "experiment"]["experiment_id"]])
         self.assertEqual(len(runs), 6)
 
+    def test_run_energy(self):
+        script = (
+            "import json, os, sys, time\n"
+            "sys.path.insert(0, os.environ['BINDING_DIR'])\n"
+            "import greentrack\n"
+            "out = {}\n"
+            "with greentrack.Client(sys.argv[1]) as c:\n"
+            "    with c.start_run(sys.argv[2], 'energy') as run:\n"
+            "        out['id'] = run.id\n"
+            "        e, t = None, time.time()\n"
+            "        while e is None and time.time() - t < 5:\n"
+            "            time.sleep(0.05)\n"
+            "            e = run.energy()\n"
+            "        time.sleep(0.3)\n"
+            "        out['e'] = run.energy()\n"
+            "print(json.dumps(out))\n")
+        exp = uniq("pye")
+        out = self.run_script(script, self.server.url(), exp, env_extra={
+            "GREENTRACK_CLOUD_METADATA_URL": "off",
+            "GREENTRACK_COUNTRY": "FRA"})
+        e = out["e"]
+        self.assertIsNotNone(e, "energy is measured by default")
+        self.assertIn(e["cpu_method"], ("rapl", "tdp-estimate"))
+        self.assertEqual(e["ram_method"], "ram-model")
+        self.assertEqual(e["scope"], "node")
+        self.assertGreater(e["kwh"], 0)
+        self.assertAlmostEqual(e["kwh"], (e["cpu_j"] + e["gpu_j"] +
+                                          e["ram_j"]) / 3.6e6)
+        self.assertGreater(e["end_ms"], e["start_ms"])
+        carbon = self.get("/api/2.0/greentrack/runs/carbon",
+                          {"run_id": out["id"]}).body
+        # the server has every window up to the run's end: at least as much
+        self.assertGreaterEqual(carbon["energy_kwh"], e["kwh"] * (1 - 1e-9))
+        # energy off: None, not an error
+        off = self.run_script(script.replace("while e is None", "while False"),
+                              self.server.url(), exp,
+                              env_extra={"GREENTRACK_ENERGY": "off"})
+        self.assertIsNone(off["e"])
+
     def test_library_lookup(self):
         script = ("import os, sys\n"
                   "sys.path.insert(0, os.environ['BINDING_DIR'])\n"

@@ -617,6 +617,53 @@ static void process_tree_common(bool children_files, bool rapl)
     energy_meter_close(m);
 }
 
+/* A command started after the meter opened: re-rooting moves the share
+ * to its tree from then on, and the old tree's ticks until then stay. */
+static void test_set_root(void)
+{
+    struct logcap lc = {0};
+    struct probe_config c;
+    struct energy_meter *m;
+    struct energy_window w;
+    reset_tree();
+    put_cpuinfo("Mystery CPU 9000", 1, 4);
+    put_meminfo(16ull * 1024 * 1024);
+    put_stat(100, 100, 800, 0);
+    zone("intel-rapl:0", "package-0", 1000000, 262143328850ull);
+    put_pid(1, 0, 7, 7, 1, 100);
+    put_pid(100, 1, 10, 0, 1000, 100); /* greentrack */
+    put_pid(200, 1, 10, 0, 900, 200);  /* CMD, once started */
+    c = config(&lc);
+    c.scope = ENERGY_SCOPE_PROCESS;
+    c.pid = 100;
+    now_us = 1000000;
+    m = energy_meter_open_clock(&c, test_clock, NULL);
+    /* 1 s: node +1000 ticks, 100 +100 (share 0.1), RAPL +10 J -> 1 J */
+    put_stat(300, 100, 1600, 0);
+    put_pid(100, 1, 110, 0, 1000, 100);
+    put_pid(200, 1, 310, 0, 900, 200);
+    set_uj("intel-rapl:0", 11000000);
+    now_us += 1000000;
+    CHECK(energy_meter_set_root(m, 200));
+    /* 1 s more: node +1000, 100 +400 (no longer ours), 200 +250 (share
+     * 0.25), RAPL +10 J -> 2.5 J; the window holds 1 + 2.5 J */
+    put_stat(400, 100, 2500, 0);
+    put_pid(100, 1, 510, 0, 1000, 100);
+    put_pid(200, 1, 560, 0, 900, 200);
+    set_uj("intel-rapl:0", 21000000);
+    now_us += 1000000;
+    energy_meter_take(m, &w);
+    CHECK_NEAR(w.cpu_j, 3.5, 1e-9);
+    CHECK_EQ_STR(w.scope, "process");
+    CHECK(!energy_meter_set_root(m, 0));
+    energy_meter_close(m);
+    /* node scope has no tree to move */
+    c.scope = ENERGY_SCOPE_NODE;
+    m = energy_meter_open_clock(&c, test_clock, NULL);
+    CHECK(!energy_meter_set_root(m, 200));
+    energy_meter_close(m);
+}
+
 static void test_process_scope(void)
 {
     process_tree_common(false, false); /* parent links, TDP */
@@ -984,6 +1031,7 @@ int main(void)
     test_tdp_lookup();
     test_tdp_meter();
     test_process_scope();
+    test_set_root();
     test_ram_model();
     test_parse_visible();
     test_nvml();

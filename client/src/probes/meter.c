@@ -291,6 +291,24 @@ void energy_meter_take(struct energy_meter *m, struct energy_window *out)
     m->window_start_ms = out->end_ms;
 }
 
+bool energy_meter_set_root(struct energy_meter *m, int pid)
+{
+    struct proctree fresh;
+    if (m->scope != ENERGY_SCOPE_PROCESS || pid <= 0) {
+        return false;
+    }
+    sample(m, false); /* what the old tree used so far stays counted */
+    if (!proctree_init(&fresh, m->procfs, pid)) {
+        return false;
+    }
+    if (m->tree_ok) {
+        proctree_free(&m->tree);
+    }
+    m->tree = fresh;
+    m->tree_ok = true;
+    return true;
+}
+
 void energy_meter_host_facts(const struct energy_meter *m,
                              struct host_facts *out)
 {

@@ -80,6 +80,12 @@ void energy_meter_sample(struct energy_meter *m);
  * take (or open) into '*out'. */
 void energy_meter_take(struct energy_meter *m, struct energy_window *out);
 
+/* Process scope: from now on measure the tree rooted at 'pid' (e.g. a
+ * command started after the meter opened); what the old tree used until
+ * now stays in the current window. False (nothing changes) for node scope,
+ * a pid <= 0, or when out of memory. */
+bool energy_meter_set_root(struct energy_meter *m, int pid);
+
 /* Fills '*out' (static facts gathered at open). */
 void energy_meter_host_facts(const struct energy_meter *m,
                              struct host_facts *out);
