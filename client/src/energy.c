@@ -3,7 +3,8 @@
  * energy: wires the probes (probes/) into the client. It owns the client's
  * energy settings (from the environment at gt_client_new, then the
  * setters), the list of runs being measured, the energy_meter and the
- * sampler thread, which runs only while a measured run is open: it reads
+ * sampler thread (started with the first measured run, idle with the
+ * probes closed while no run is open, stopped by gt_client_free): it reads
  * the counters every interval, and about every 10 s (and whenever a run
  * starts or ends, or gt_run_energy asks) closes a window and queues one
  * energy sample per open run (node scope: every run open in the process
@@ -59,6 +60,7 @@ struct energy_state {
     /* the sampler */
     pthread_t th;
     bool th_joinable; /* a thread was started and not joined yet */
+    bool open_failed; /* the probes could not be opened (out of memory) */
     bool running;     /* the thread has not decided to end */
     bool stop;        /* energy_cleanup: end now */
     atomic_bool abort_detect;
@@ -440,13 +442,13 @@ static void probe_log(void *ud, int level, const char *msg)
     gt_client_log(ud, (gt_log_level)level, "energy: %s", msg);
 }
 
-static void *sampler_main(void *arg)
+/* Measures while runs are open: opens the probes, samples and closes
+ * windows until no run is left (or stop), then closes the probes. Called
+ * and returns with es->mu held; unlocks it around slow calls. */
+static void measure(gt_client *c, struct energy_state *es)
 {
-    gt_client *c = arg;
-    struct energy_state *es = c->energy;
     struct probe_config cfg;
 
-    pthread_mutex_lock(&es->mu);
     for (int i = 0; i < es->nwarnings; i++) {
         gt_client_log(c, GT_LOG_WARN, "%s", es->warnings[i]);
         free(es->warnings[i]);
@@ -471,7 +473,9 @@ static void *sampler_main(void *arg)
     pthread_mutex_lock(&es->mu);
     if (!m) {
         gt_client_log(c, GT_LOG_ERROR, "energy: out of memory: not measured");
-        goto out;
+        es->open_failed = true;
+        pthread_cond_broadcast(&es->opened);
+        return;
     }
     es->meter = m;
     pthread_cond_broadcast(&es->opened);
@@ -533,11 +537,31 @@ static void *sampler_main(void *arg)
             take_locked(es);
     }
     es->meter = NULL;
-out:
+    pthread_mutex_unlock(&es->mu);
+    energy_meter_close(m);
+    pthread_mutex_lock(&es->mu);
+}
+
+/* The sampler thread: measures whenever runs are open and idles (probes
+ * closed) when none is, until energy_cleanup stops it. It never ends on
+ * its own, so a program that exits without gt_client_free leaves no
+ * finished, unjoined thread behind. */
+static void *sampler_main(void *arg)
+{
+    gt_client *c = arg;
+    struct energy_state *es = c->energy;
+
+    pthread_mutex_lock(&es->mu);
+    for (;;) {
+        while (!es->stop && (!es->runs || es->open_failed))
+            pthread_cond_wait(&es->cv, &es->mu);
+        if (es->stop)
+            break;
+        measure(c, es);
+    }
     es->running = false;
     pthread_cond_broadcast(&es->opened);
     pthread_mutex_unlock(&es->mu);
-    energy_meter_close(m);
     return NULL;
 }
 
@@ -568,13 +592,9 @@ void energy_run_join(gt_run *r)
             push_tag(r, es->loc[i].key, es->loc[i].value);
     }
     push_pending_tags(es, r);
-    if (!es->running) {
-        if (es->th_joinable) {
-            /* a previous sampler that saw no run left: it only closes its
-             * meter now */
-            pthread_join(es->th, NULL);
-            es->th_joinable = false;
-        }
+    if (es->running) {
+        pthread_cond_signal(&es->cv); /* an idle sampler: measure again */
+    } else {
         es->running = true;
         if (pthread_create(&es->th, NULL, sampler_main, c) == 0) {
             es->th_joinable = true;
@@ -610,7 +630,7 @@ void energy_run_leave(gt_run *r)
             take_locked(es);
         unlink_locked(es, r);
         if (!es->runs)
-            pthread_cond_signal(&es->cv); /* the sampler ends */
+            pthread_cond_signal(&es->cv); /* the sampler closes its probes */
     }
     pthread_mutex_unlock(&es->mu);
 }
@@ -752,7 +772,8 @@ gt_status gt_run_energy(const gt_run *run, gt_energy *out)
     /* just after gt_run_start the sampler may still be opening the probes
      * (file reads, dlopen): wait for it, a bounded time */
     int64_t until = gt_mono_ms() + OPEN_WAIT_MS;
-    while (r->e_listed && !es->meter && es->running && !es->stop) {
+    while (r->e_listed && !es->meter && es->running && !es->stop &&
+           !es->open_failed) {
         struct timespec ts = {(time_t)(until / 1000),
                               (long)(until % 1000) * 1000000};
         if (pthread_cond_timedwait(&es->opened, &es->mu, &ts) == ETIMEDOUT)
