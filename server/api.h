@@ -45,6 +45,12 @@ struct request {
                                        struct response *res);
     void *state; /* handler-owned; freed with state_free at completion */
     void (*state_free)(void *state);
+    /* optional with H_PENDING: runs first, on a background thread, for
+     * slow outside calls (provider fetches) that must not hold an HTTP
+     * thread; it may set 'skip_write' to answer (after_write) with no
+     * store write. */
+    void (*before_write)(struct request *req);
+    bool skip_write;
 };
 
 /* A body produced piece by piece (exports): 'next' appends the next piece

@@ -10,6 +10,7 @@
 #include "jsonx.h"
 #include "log.h"
 #include "router.h"
+#include "workq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,7 +37,8 @@ struct http_server {
     unsigned port;
     pthread_mutex_t mu;
     bool stopping;
-    unsigned inflight; /* requests suspended or resumed, not yet answered */
+    unsigned inflight;  /* requests suspended or resumed, not yet answered */
+    struct workq *jobs; /* runs requests' before_write off the HTTP threads */
 };
 
 enum req_state { RS_READING, RS_WAITING, RS_WRITTEN, RS_ANSWERED };
@@ -316,6 +318,26 @@ static void on_write_done(struct store_write *w, void *userdata)
     MHD_resume_connection(hr->conn);
 }
 
+/* Hands a suspended request's write to the group-commit writer. */
+static void submit_write(struct http_req *hr)
+{
+    hr->req.write->done = on_write_done;
+    hr->req.write->userdata = hr;
+    store_submit(hr->srv->app->store, hr->req.write);
+}
+
+/* A job of srv->jobs: the handler's slow part, then its write (or, when
+ * it needs none, the answer at once). */
+static void run_before_write(void *arg)
+{
+    struct http_req *hr = arg;
+    hr->req.before_write(&hr->req);
+    if (hr->req.skip_write)
+        on_write_done(hr->req.write, hr);
+    else
+        submit_write(hr);
+}
+
 static enum MHD_Result finish_write(struct http_req *hr)
 {
     struct store_write *w = hr->req.write;
@@ -381,9 +403,12 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
     hr->state = RS_WAITING;
     MHD_suspend_connection(hr->conn);
     pthread_mutex_unlock(&srv->mu);
-    hr->req.write->done = on_write_done;
-    hr->req.write->userdata = hr;
-    store_submit(srv->app->store, hr->req.write);
+    if (hr->req.before_write && workq_submit(srv->jobs, run_before_write, hr))
+        return MHD_YES;
+    if (hr->req.before_write) /* out of memory: run it here */
+        run_before_write(hr);
+    else
+        submit_write(hr);
     return MHD_YES;
 }
 
@@ -536,6 +561,13 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
     }
     srv->app = app;
     pthread_mutex_init(&srv->mu, NULL);
+    /* two: a slow provider holds one, the other still serves */
+    if (!(srv->jobs = workq_new(2))) {
+        snprintf(err, errlen, "cannot start the job threads");
+        pthread_mutex_destroy(&srv->mu);
+        free(srv);
+        return NULL;
+    }
 
     struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_family = AF_UNSPEC;
@@ -589,6 +621,7 @@ fail:
         freeaddrinfo(ai);
     for (unsigned i = 0; i < srv->n_daemons; i++)
         MHD_stop_daemon(srv->daemons[i]);
+    workq_free(srv->jobs);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
     return NULL;
@@ -627,6 +660,7 @@ void http_stop(struct http_server *srv, unsigned grace_ms)
         nanosleep(&nap, NULL);
     if (inflight_now(srv))
         log_warn("%u requests still in flight at shutdown", inflight_now(srv));
+    workq_free(srv->jobs); /* jobs resume connections: before the daemons */
     for (unsigned i = 0; i < srv->n_daemons; i++)
         MHD_stop_daemon(srv->daemons[i]);
     pthread_mutex_destroy(&srv->mu);

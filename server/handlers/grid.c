@@ -4,9 +4,11 @@
  * /api/2.0/greentrack/: schedule (the start within the next hours that
  * minimises the mean forecast intensity over a job), grid/intensity (the
  * recorded periods of a zone) and grid/refresh (fetch a zone now). A
- * fetch runs on the request's thread, bounded by the provider timeout;
- * what it brought is recorded by a SW_GRID_RECORD write before the
- * answer goes out, so the next request finds it in the cache.
+ * fetch runs as the request's before_write, on one of http.c's job
+ * threads (the connection waits suspended; an HTTP thread is never held
+ * by a slow provider), bounded by the provider timeout; what it brought
+ * is recorded by a SW_GRID_RECORD write before the answer goes out, so
+ * the next request finds it in the cache.
  */
 #include "grid.h"
 
@@ -79,14 +81,22 @@ struct sched {
 struct sched_write {
     struct store_write w; /* first: api_pending relies on it */
     struct sched p;
+    int horizon;
+    struct grid_point *cached; /* what the cache had (the fallback) */
+    size_t n_cached;
     struct grid_point *fetched;
     size_t n_fetched;
+    enum srv_err fail; /* the fetch failed and the cache cannot answer */
+    struct errbuf fail_eb;
+    bool use_cache; /* answer from 'cached', with 'warning' */
+    char warning[sizeof(((struct errbuf *)0)->msg)];
 };
 
 static void sched_write_free(void *state)
 {
     struct sched_write *x = state;
     schedule_stats_cleanup(&x->p.stats);
+    free(x->cached);
     free(x->fetched);
     free(x);
 }
@@ -245,7 +255,44 @@ static enum handler_result sched_after_write(struct request *req,
                                              struct response *res)
 {
     struct sched_write *x = req->state;
+    if (x->fail)
+        return h_fail(res, x->fail, &x->fail_eb);
+    if (x->use_cache)
+        return sched_answer(res, &x->p, x->cached, x->n_cached, true,
+                            x->warning);
     return sched_answer(res, &x->p, x->fetched, x->n_fetched, false, NULL);
+}
+
+/* before_write of a schedule whose forecast must be fetched (a job
+ * thread, never an HTTP one): the fetch, then the write that records it,
+ * or, when the provider fails, an answer from what the cache covers. */
+static void sched_fetch(struct request *req)
+{
+    struct sched_write *x = req->state;
+    struct errbuf eb;
+    enum srv_err e =
+        grid_fetch(req->app->grid, x->p.zone, x->p.src, GRID_FORECAST,
+                   x->horizon, &x->fetched, &x->n_fetched, &eb);
+    if (e) {
+        /* The provider is down: what the cache still covers will do. */
+        req->skip_write = true;
+        if (e == SRV_E_UNAVAILABLE && x->n_cached) {
+            x->use_cache = true;
+            snprintf(x->warning, sizeof(x->warning), "%s", eb.msg);
+        } else {
+            x->fail = e;
+            x->fail_eb = eb;
+        }
+        return;
+    }
+    if (x->n_fetched == 0) {
+        req->skip_write = true; /* nothing to record; answers "no data" */
+        return;
+    }
+    x->w.kind = SW_GRID_RECORD;
+    x->w.zone = x->p.zone;
+    x->w.grid_points = x->fetched;
+    x->w.n_grid_points = x->n_fetched;
 }
 
 /* duration_minutes, within_hours / within_minutes. */
@@ -396,41 +443,19 @@ enum handler_result h_schedule(struct request *req, struct response *res)
         free(cached);
         goto out;
     }
-    struct grid_point *fetched;
-    size_t n_fetched;
-    int horizon = grid_forecast_horizon(p.src, need_end - p.now_ms);
-    e = grid_fetch(req->app->grid, p.zone, p.src, GRID_FORECAST, horizon,
-                   &fetched, &n_fetched, &eb);
-    if (e) {
-        /* The provider is down: what the cache still covers will do. */
-        if (e == SRV_E_UNAVAILABLE && n_cached)
-            hr = sched_answer(res, &p, cached, n_cached, true, eb.msg);
-        else
-            hr = h_fail(res, e, &eb);
-        free(cached);
-        goto out;
-    }
-    free(cached);
-    if (n_fetched == 0) {
-        free(fetched);
-        hr = sched_answer(res, &p, NULL, 0, false, NULL);
-        goto out;
-    }
     struct sched_write *x = api_pending(req, sizeof(*x), sched_after_write);
     if (!x) {
-        free(fetched);
+        free(cached);
         hr = h_fail(res, SRV_E_NOMEM, NULL);
         goto out;
     }
     req->state_free = sched_write_free;
+    req->before_write = sched_fetch;
     x->p = p; /* takes over p.stats */
     memset(&p.stats, 0, sizeof(p.stats));
-    x->fetched = fetched;
-    x->n_fetched = n_fetched;
-    x->w.kind = SW_GRID_RECORD;
-    x->w.zone = x->p.zone;
-    x->w.grid_points = fetched;
-    x->w.n_grid_points = n_fetched;
+    x->horizon = grid_forecast_horizon(x->p.src, need_end - x->p.now_ms);
+    x->cached = cached;
+    x->n_cached = n_cached;
     return H_PENDING;
 out:
     schedule_stats_cleanup(&p.stats);
@@ -527,6 +552,10 @@ struct refresh_write {
     struct store_write w; /* first */
     char zone[72];
     enum grid_source src;
+    bool all; /* both kinds, else only 'kind' */
+    enum grid_kind kind;
+    enum srv_err fail; /* every fetch failed (or out of memory) */
+    struct errbuf fail_eb;
     struct grid_point *pts;
     size_t n, n_actual, n_forecast;
     struct strbuf errors; /* a JSON array's items */
@@ -544,6 +573,8 @@ static enum handler_result refresh_answer(struct request *req,
                                           struct response *res)
 {
     struct refresh_write *x = req->state;
+    if (x->fail)
+        return h_fail(res, x->fail, &x->fail_eb);
     struct strbuf sb;
     strbuf_init(&sb);
     strbuf_append_char(&sb, '{');
@@ -564,6 +595,63 @@ static enum handler_result refresh_answer(struct request *req,
     strbuf_append_str(&sb, "]}");
     api_ok(res, &sb);
     return H_DONE;
+}
+
+/* before_write of grid/refresh (a job thread, never an HTTP one): the
+ * fetches, then the write that records what came back. */
+static void refresh_fetch(struct request *req)
+{
+    struct refresh_write *x = req->state;
+    struct errbuf eb;
+    enum srv_err last = SRV_OK;
+    struct errbuf last_eb;
+    int tried = 0, failed = 0;
+    for (int k = GRID_ACTUAL; k <= GRID_FORECAST; k++) {
+        if (!x->all && k != (int)x->kind)
+            continue;
+        tried++;
+        struct grid_point *pts;
+        size_t n;
+        enum srv_err e = grid_fetch(
+            req->app->grid, x->zone, x->src, (enum grid_kind)k,
+            grid_forecast_horizon(x->src, 48 * HOUR_MS), &pts, &n, &eb);
+        if (e) {
+            failed++;
+            last = e;
+            last_eb = eb;
+            if (x->errors.len)
+                strbuf_append_char(&x->errors, ',');
+            strbuf_append_json_str(&x->errors, eb.msg, strlen(eb.msg));
+            continue;
+        }
+        struct grid_point *na = realloc(x->pts, (x->n + n + 1) * sizeof(*na));
+        if (!na) {
+            free(pts);
+            req->skip_write = true;
+            x->fail = err_set(&x->fail_eb, SRV_E_NOMEM, "out of memory");
+            return;
+        }
+        x->pts = na;
+        memcpy(x->pts + x->n, pts, n * sizeof(*pts));
+        x->n += n;
+        free(pts);
+    }
+    if (failed == tried) {
+        req->skip_write = true;
+        x->fail = last;
+        x->fail_eb = last_eb;
+        return;
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->pts[i].kind == GRID_ACTUAL)
+            x->n_actual++;
+        else
+            x->n_forecast++;
+    }
+    x->w.kind = SW_GRID_RECORD;
+    x->w.zone = x->zone;
+    x->w.grid_points = x->pts;
+    x->w.n_grid_points = x->n;
 }
 
 /* The refresh arguments: from the query string, else a JSON body. */
@@ -621,51 +709,9 @@ enum handler_result h_grid_refresh(struct request *req, struct response *res)
     strbuf_init(&x->errors);
     snprintf(x->zone, sizeof(x->zone), "%s", zone);
     x->src = src;
-    enum srv_err last = SRV_OK;
-    struct errbuf last_eb;
-    int tried = 0, failed = 0;
-    for (int k = GRID_ACTUAL; k <= GRID_FORECAST; k++) {
-        if (!all && k != (int)kind)
-            continue;
-        tried++;
-        struct grid_point *pts;
-        size_t n;
-        e = grid_fetch(req->app->grid, x->zone, src, (enum grid_kind)k,
-                       grid_forecast_horizon(src, 48 * HOUR_MS), &pts, &n, &eb);
-        if (e) {
-            failed++;
-            last = e;
-            last_eb = eb;
-            if (x->errors.len)
-                strbuf_append_char(&x->errors, ',');
-            strbuf_append_json_str(&x->errors, eb.msg, strlen(eb.msg));
-            continue;
-        }
-        struct grid_point *na = realloc(x->pts, (x->n + n + 1) * sizeof(*na));
-        if (!na) {
-            free(pts);
-            hr = h_fail(res, SRV_E_NOMEM, NULL);
-            goto out;
-        }
-        x->pts = na;
-        memcpy(x->pts + x->n, pts, n * sizeof(*pts));
-        x->n += n;
-        free(pts);
-    }
-    if (failed == tried) {
-        hr = h_fail(res, last, &last_eb);
-        goto out;
-    }
-    for (size_t i = 0; i < x->n; i++) {
-        if (x->pts[i].kind == GRID_ACTUAL)
-            x->n_actual++;
-        else
-            x->n_forecast++;
-    }
-    x->w.kind = SW_GRID_RECORD;
-    x->w.zone = x->zone;
-    x->w.grid_points = x->pts;
-    x->w.n_grid_points = x->n;
+    x->all = all;
+    x->kind = kind;
+    req->before_write = refresh_fetch;
     hr = H_PENDING;
 out:
     cJSON_Delete(body);

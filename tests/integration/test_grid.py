@@ -10,7 +10,7 @@ import re
 import time
 
 from fake_grid import FakeGrid, now_ms
-from harness import ServerTestCase
+from harness import Client, ServerTestCase
 
 GT = "/api/2.0/greentrack/"
 MJ36 = 3.6e6
@@ -317,6 +317,49 @@ class ProviderErrors(GridCase):
         self.assertBadParam(self.post(GT + "grid/refresh?zone=%20", {}))
         self.assertBadParam(self.post(GT + "grid/refresh", {}))
         self.assertServerUp()
+
+
+class SlowProviderOffTheHttpThreads(GridCase):
+    """A provider fetch runs on a job thread, not on one of the threads
+    that serve the API: with a single HTTP thread, tracking calls are
+    answered while a schedule (or a refresh) waits 3 s on a slow provider.
+    Were the fetch on the HTTP thread, the tracking call would wait those
+    3 s and its 2 s client timeout would fail the test."""
+    server_args = ["--threads", "1"]
+    extra_env = {"GREENTRACK_GRID_TIMEOUT_MS": "8000"}
+
+    def slow_call_then_track(self, start_slow, path_part):
+        import threading
+        before = FAKE.count(path_part)
+        FAKE.fail_next(path_part, None, sleep_s=3)  # slow, then served
+        out = {}
+        t = threading.Thread(target=lambda: out.update(r=start_slow()))
+        t.start()
+        deadline = time.time() + 10
+        while FAKE.count(path_part) == before and time.time() < deadline:
+            time.sleep(0.01)  # the fetch has reached the provider
+        quick = Client(self.server.host, self.server.port, timeout=2)
+        try:
+            self.ok(quick.post("experiments/search", {"max_results": 1}))
+            self.ok(quick.get("experiments/get", {"experiment_id": "0"}))
+        finally:
+            quick.close()
+        t.join(15)
+        self.assertEqual(out["r"].status, 200, out["r"])
+
+    def test_schedule_fetch(self):
+        FAKE.uk_regional_forecast[11] = FakeGrid.relative_periods([100, 90])
+        self.slow_call_then_track(
+            lambda: self.server.client().get(
+                GT + "schedule", {"zone": "GB-11", "duration_minutes": 30}),
+            "/regionid/11")
+
+    def test_refresh_fetch(self):
+        FAKE.uk_regional_forecast[15] = FakeGrid.relative_periods([100, 90])
+        self.slow_call_then_track(
+            lambda: self.server.client().post(
+                GT + "grid/refresh?zone=GB-15&kind=forecast", {}),
+            "/regionid/15")
 
 
 class StaleCache(GridCase):

@@ -11,8 +11,10 @@
 #include "strbuf.h"
 #include "test.h"
 #include "validate.h"
+#include "workq.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -292,6 +294,47 @@ static void test_err_table(void)
     CHECK_EQ_INT(err_http_status(SRV_E_UNAVAILABLE), 503);
 }
 
+/*---- workq ----*/
+
+static pthread_mutex_t order_mu = PTHREAD_MUTEX_INITIALIZER;
+static int order_seen[200];
+static int order_n;
+
+static void record_job(void *arg)
+{
+    pthread_mutex_lock(&order_mu);
+    order_seen[order_n++] = (int)(intptr_t)arg;
+    pthread_mutex_unlock(&order_mu);
+}
+
+static void test_workq(void)
+{
+    /* one thread: FIFO; freeing runs what is still queued */
+    struct workq *q = workq_new(1);
+    CHECK(q != NULL);
+    for (int i = 0; i < 100; i++)
+        CHECK(workq_submit(q, record_job, (void *)(intptr_t)i));
+    workq_free(q);
+    CHECK_EQ_INT(order_n, 100);
+    bool fifo = true;
+    for (int i = 0; i < order_n; i++)
+        fifo = fifo && order_seen[i] == i;
+    CHECK(fifo);
+    /* several threads: every job runs once */
+    order_n = 0;
+    q = workq_new(4);
+    CHECK(q != NULL);
+    for (int i = 0; i < 100; i++)
+        CHECK(workq_submit(q, record_job, (void *)(intptr_t)i));
+    workq_free(q);
+    CHECK_EQ_INT(order_n, 100);
+    int sum = 0;
+    for (int i = 0; i < order_n; i++)
+        sum += order_seen[i];
+    CHECK_EQ_INT(sum, 99 * 100 / 2);
+    workq_free(NULL);
+}
+
 int main(void)
 {
     test_strbuf();
@@ -301,5 +344,6 @@ int main(void)
     test_pagetoken();
     test_router();
     test_err_table();
+    test_workq();
     TEST_MAIN_END("test_core");
 }
