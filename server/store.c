@@ -165,17 +165,22 @@
       "cpu_j, gpu_j, ram_j, other_j, cpu_method, gpu_method, ram_method, "     \
       "scope, intensity_g_per_kwh, intensity_source, estimated) "              \
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                     \
-    X(S_RUN_ENERGY_REFRESH,                                                    \
-      "INSERT OR REPLACE INTO run_energy SELECT run_pk, sum(cpu_j), "          \
-      "sum(gpu_j), sum(ram_j), sum(other_j), "                                 \
-      "sum(iif(intensity_g_per_kwh IS NULL, cpu_j + gpu_j + ram_j + other_j, " \
-      "0)), "                                                                  \
-      "sum(iif(intensity_g_per_kwh IS NULL, 0, "                               \
-      "cpu_j + gpu_j + ram_j + other_j)), "                                    \
-      "sum(iif(intensity_g_per_kwh IS NULL, 0, "                               \
-      "(cpu_j + gpu_j + ram_j + other_j) * intensity_g_per_kwh)), "            \
-      "min(start_time), max(end_time), count(*), sum(estimated) "              \
-      "FROM energy_samples WHERE run_pk = ? GROUP BY run_pk")                  \
+    X(S_ENERGY_OLD,                                                            \
+      "SELECT cpu_j, gpu_j, ram_j, other_j, intensity_g_per_kwh, estimated "   \
+      "FROM energy_samples WHERE run_pk = ? AND start_time = ? AND "           \
+      "end_time = ?")                                                          \
+    X(S_RUN_ENERGY_ADD,                                                        \
+      "INSERT INTO run_energy VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "    \
+      "ON CONFLICT (run_pk) DO UPDATE SET cpu_j = cpu_j + excluded.cpu_j, "    \
+      "gpu_j = gpu_j + excluded.gpu_j, ram_j = ram_j + excluded.ram_j, "       \
+      "other_j = other_j + excluded.other_j, "                                 \
+      "plain_j = plain_j + excluded.plain_j, "                                 \
+      "measured_j = measured_j + excluded.measured_j, "                        \
+      "measured_gj = measured_gj + excluded.measured_gj, "                     \
+      "first_start = min(first_start, excluded.first_start), "                 \
+      "last_end = max(last_end, excluded.last_end), "                          \
+      "samples = samples + excluded.samples, "                                 \
+      "estimated = estimated + excluded.estimated")                            \
     X(S_RUN_ENERGY_GET,                                                        \
       "SELECT cpu_j, gpu_j, ram_j, other_j, plain_j, measured_j, "             \
       "measured_gj, first_start, last_end, samples, estimated "                \
@@ -908,6 +913,15 @@ static enum srv_err read_run_carbon(struct conn *c, int64_t run_pk,
         out->last_end = sqlite3_column_int64(s, 8);
         out->samples = sqlite3_column_int64(s, 9);
         out->estimated_samples = sqlite3_column_int64(s, 10);
+        /* totals kept by adding and subtracting samples: a replaced
+         * sample may leave a rounding residue just below zero */
+        double *sums[] = {&out->cpu_j,      &out->gpu_j,   &out->ram_j,
+                          &out->other_j,    &out->plain_j, &out->measured_j,
+                          &out->measured_gj};
+        for (size_t i = 0; i < sizeof(sums) / sizeof(*sums); i++) {
+            if (*sums[i] < 0)
+                *sums[i] = 0;
+        }
     }
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -1457,13 +1471,71 @@ out:
 /* log-energy: samples replace earlier ones with the same (run, start,
  * end), so resends are harmless; then the run's totals and its derived
  * greentrack.* metrics are brought up to date. */
+/* One sample's share of the run_energy totals. */
+struct energy_delta {
+    double cpu_j, gpu_j, ram_j, other_j, plain_j, measured_j, measured_gj;
+    int64_t samples, estimated;
+};
+
+static void delta_add(struct energy_delta *d, double sign, double cpu_j,
+                      double gpu_j, double ram_j, double other_j,
+                      bool has_intensity, double intensity, bool estimated)
+{
+    double all = cpu_j + gpu_j + ram_j + other_j;
+    d->cpu_j += sign * cpu_j;
+    d->gpu_j += sign * gpu_j;
+    d->ram_j += sign * ram_j;
+    d->other_j += sign * other_j;
+    if (has_intensity) {
+        d->measured_j += sign * all;
+        d->measured_gj += sign * all * intensity;
+    } else {
+        d->plain_j += sign * all;
+    }
+    d->samples += sign > 0 ? 1 : -1;
+    d->estimated += estimated ? (sign > 0 ? 1 : -1) : 0;
+}
+
+/* Subtracts from 'd' the sample a resend replaces, if there is one. */
+static enum srv_err delta_old(struct conn *c, int64_t run_pk,
+                              const struct energy_sample_in *x,
+                              struct energy_delta *d, struct errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(c, S_ENERGY_OLD);
+    if (!s)
+        return db_error(c, eb, "energy sample");
+    sqlite3_bind_int64(s, 1, run_pk);
+    sqlite3_bind_int64(s, 2, x->start_time);
+    sqlite3_bind_int64(s, 3, x->end_time);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        delta_add(d, -1, sqlite3_column_double(s, 0),
+                  sqlite3_column_double(s, 1), sqlite3_column_double(s, 2),
+                  sqlite3_column_double(s, 3),
+                  sqlite3_column_type(s, 4) != SQLITE_NULL,
+                  sqlite3_column_double(s, 4), sqlite3_column_int(s, 5) != 0);
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? SRV_OK
+               : db_error(c, eb, "energy sample");
+}
+
+/* log-energy: samples replace earlier ones with the same (run, start,
+ * end), so resends are harmless. The run's totals (run_energy) change by
+ * what each sample adds minus what it replaces, so a write costs the same
+ * however many samples the run already has; then its derived greentrack.*
+ * metrics are brought up to date. */
 static enum srv_err w_run_log_energy(struct store *st, struct store_write *w)
 {
     struct conn *c = st->writer;
     struct run_state rs;
+    struct energy_delta d = {0};
+    int64_t first = INT64_MAX, last = INT64_MIN;
     enum srv_err e = run_lookup(c, w->run_id, true, &rs, &w->err);
     for (size_t i = 0; i < w->n_samples && !e; i++) {
         const struct energy_sample_in *x = &w->samples[i];
+        if ((e = delta_old(c, rs.run_pk, x, &d, &w->err)))
+            return e;
         sqlite3_stmt *s = stmt(c, S_ENERGY_UPSERT);
         if (!s)
             return db_error(c, &w->err, "energy sample");
@@ -1485,17 +1557,34 @@ static enum srv_err w_run_log_energy(struct store *st, struct store_write *w)
          * (the RAM model alone does not make a run estimated). */
         bool cpu_counter = strcmp(x->cpu_method, "rapl") == 0;
         bool gpu_counter = strcmp(x->gpu_method, "nvml-energy") == 0;
-        sqlite3_bind_int(s, 14,
-                         (x->cpu_j > 0 && !cpu_counter) ||
-                             (x->gpu_j > 0 && !gpu_counter));
+        bool estimated =
+            (x->cpu_j > 0 && !cpu_counter) || (x->gpu_j > 0 && !gpu_counter);
+        sqlite3_bind_int(s, 14, estimated);
         e = step_done(c, s, &w->err, "energy sample");
+        delta_add(&d, 1, x->cpu_j, x->gpu_j, x->ram_j, x->other_j,
+                  x->has_intensity, x->intensity_g_per_kwh, estimated);
+        if (x->start_time < first)
+            first = x->start_time;
+        if (x->end_time > last)
+            last = x->end_time;
     }
-    if (e)
+    if (e || w->n_samples == 0)
         return e;
-    sqlite3_stmt *s = stmt(c, S_RUN_ENERGY_REFRESH);
+    sqlite3_stmt *s = stmt(c, S_RUN_ENERGY_ADD);
     if (!s)
         return db_error(c, &w->err, "run energy");
     sqlite3_bind_int64(s, 1, rs.run_pk);
+    sqlite3_bind_double(s, 2, d.cpu_j);
+    sqlite3_bind_double(s, 3, d.gpu_j);
+    sqlite3_bind_double(s, 4, d.ram_j);
+    sqlite3_bind_double(s, 5, d.other_j);
+    sqlite3_bind_double(s, 6, d.plain_j);
+    sqlite3_bind_double(s, 7, d.measured_j);
+    sqlite3_bind_double(s, 8, d.measured_gj);
+    sqlite3_bind_int64(s, 9, first);
+    sqlite3_bind_int64(s, 10, last);
+    sqlite3_bind_int64(s, 11, d.samples);
+    sqlite3_bind_int64(s, 12, d.estimated);
     if ((e = step_done(c, s, &w->err, "run energy")))
         return e;
     return refresh_derived_metrics(st, rs.run_pk, &w->err);

@@ -88,6 +88,50 @@ class CarbonTests(ServerTestCase):
         self.assertEqual(c["samples"], 1)
         self.assertFalse(c["estimated"])  # the RAM model alone is not
 
+    def test_totals_follow_random_resends(self):
+        """The run's totals are kept by adding each sample and subtracting
+        the one a resend replaces; after random sends and resends (with and
+        without a measured intensity, estimated or not) they equal what the
+        stored samples add up to."""
+        import random
+        rnd = random.Random(5)
+        rid = self.new_run(country="FRA")
+        windows = [(i * 1000, i * 1000 + 1000) for i in range(12)]
+        for _ in range(60):
+            batch = []
+            for _ in range(rnd.randint(1, 4)):
+                st, en = rnd.choice(windows)
+                x = sample(st, en, cpu_energy_j=rnd.random() * MJ36,
+                           gpu_energy_j=rnd.choice([0, rnd.random() * 1e5]),
+                           ram_energy_j=rnd.random() * 1e4,
+                           cpu_method=rnd.choice(["rapl", "tdp-estimate"]),
+                           gpu_method="nvml-energy")
+                if rnd.random() < 0.4:
+                    x["intensity_g_per_kwh"] = rnd.choice([20.0, 300.0])
+                    x["intensity_source"] = "test"
+                batch.append(x)
+            self.ok(self.energy(rid, *batch))
+        stored = self.ok(self.get(GT + "runs/energy",
+                                  {"run_id": rid}))["samples"]
+        self.assertEqual(len(stored), len({(x["start_time"], x["end_time"])
+                                           for x in stored}))
+        c = self.carbon(rid)
+        self.assertEqual(c["samples"], len(stored))
+        kwh = lambda x: (x["cpu_energy_j"] + x["gpu_energy_j"] +
+                         x["ram_energy_j"] + x["other_energy_j"]) / MJ36
+        self.assertAlmostEqual(c["energy_kwh"], sum(kwh(x) for x in stored),
+                               places=9)
+        self.assertAlmostEqual(c["cpu_kwh"], sum(x["cpu_energy_j"]
+                                                 for x in stored) / MJ36,
+                               places=9)
+        co2 = sum(kwh(x) * x.get("intensity_g_per_kwh", FRA)
+                  if x.get("intensity_g_per_kwh") is not None
+                  else kwh(x) * FRA for x in stored)
+        self.assertAlmostEqual(c["co2_g"], co2, places=6)
+        self.assertEqual(c["estimated"], any(
+            x["cpu_method"] == "tdp-estimate" and x["cpu_energy_j"] > 0
+            for x in stored))
+
     def test_measured_intensity_and_pue(self):
         rid = self.new_run(country="POL", pue="1.5")
         self.ok(self.energy(
