@@ -24,6 +24,8 @@
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 
+#define ZONE_MEMO_SLOTS 64
+
 /*---- prepared statements ----*/
 
 /* Grid intensity (schema/004_grid.sql). Periods are at most a day long,
@@ -337,6 +339,16 @@ struct store {
      * the commit (commit_group). */
     bool grid_bump_all; /* grid data recomputed runs */
     bool zone_dirty;    /* a zone tag or a zoned run's energy changed */
+    /* writer only: the zone cover of recently written zoned runs, so a
+     * log-energy adds its samples' cover instead of spreading every
+     * sample of the run again; grid_gen invalidates them all */
+    uint64_t grid_gen;
+    struct zone_memo {
+        int64_t run_pk; /* 0: empty */
+        uint64_t grid_gen;
+        char zone[72];
+        struct grid_cover cover;
+    } zone_memo[ZONE_MEMO_SLOTS];
     atomic_uint_fast64_t zone_epoch; /* store_grid_zone_epoch */
 };
 
@@ -892,7 +904,8 @@ static enum srv_err zone_cover(struct conn *c, int64_t run_pk,
 /* Reads run_energy and the location tags of a run into 'out' (zeroed
  * first); out->has_energy is false when the run has no samples. */
 static enum srv_err read_run_carbon(struct conn *c, int64_t run_pk,
-                                    struct run_carbon *out, struct errbuf *eb)
+                                    bool with_zone, struct run_carbon *out,
+                                    struct errbuf *eb)
 {
     memset(out, 0, sizeof(*out));
     sqlite3_stmt *s = stmt(c, S_RUN_ENERGY_GET);
@@ -948,7 +961,7 @@ static enum srv_err read_run_carbon(struct conn *c, int64_t run_pk,
         return db_error(c, eb, "run location");
     }
     enum srv_err e = SRV_OK;
-    if (out->zone && out->has_energy && out->plain_j > 0 &&
+    if (with_zone && out->zone && out->has_energy && out->plain_j > 0 &&
         (e = zone_cover(c, run_pk, out, eb)))
         run_carbon_cleanup(out);
     return e;
@@ -998,12 +1011,108 @@ static bool is_location_tag(const char *key)
 /* Rewrites the derived latest metrics greentrack.energy_kwh and
  * greentrack.co2_kg of a run from its totals and current location, so
  * search, filters and ordering see CO2 like any metric. */
-static enum srv_err refresh_derived_metrics(struct store *st, int64_t run_pk,
-                                            struct errbuf *eb)
+/* A change to a run's samples without a measured intensity: 'joules'
+ * over [start, end) added (sign 1) or removed by a resend (sign -1). */
+struct plain_delta {
+    int64_t start, end;
+    double joules;
+    int sign;
+};
+
+static void cover_sub(struct grid_cover *acc, const struct grid_cover *x)
+{
+    acc->covered_j -= x->covered_j;
+    acc->covered_gj -= x->covered_gj;
+    acc->actual_j -= x->actual_j;
+    acc->forecast_j -= x->forecast_j;
+    acc->uncovered_j -= x->uncovered_j;
+    for (int i = 0; i < GRID_COVER_SOURCES; i++) {
+        acc->source_j[i][0] -= x->source_j[i][0];
+        acc->source_j[i][1] -= x->source_j[i][1];
+    }
+}
+
+/* Applies 'd' (n of them) to a memoized cover: the periods they touch are
+ * read, the added samples' cover is added and the removed ones' taken
+ * away. */
+static enum srv_err cover_apply(struct conn *c, const char *zone,
+                                struct grid_cover *cover,
+                                const struct plain_delta *d, size_t n,
+                                struct errbuf *eb)
+{
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < n; i++) {
+        lo = d[i].start < lo ? d[i].start : lo;
+        hi = d[i].end > hi ? d[i].end : hi;
+    }
+    if (n == 0)
+        return SRV_OK;
+    struct grid_point *pts, *tl = NULL;
+    size_t np;
+    enum srv_err e =
+        grid_read(c, zone, NULL, NULL, lo, hi, 1000000, &pts, &np, eb);
+    if (e)
+        return e;
+    size_t m = grid_timeline(pts, np, &tl);
+    free(pts);
+    if (m == (size_t)-1)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    struct grid_cover gone;
+    memset(&gone, 0, sizeof(gone));
+    for (size_t i = 0; i < n; i++)
+        grid_cover_add(d[i].sign > 0 ? cover : &gone, tl, m, d[i].start,
+                       d[i].end, d[i].joules);
+    for (int i = 0; i < GRID_COVER_SOURCES; i++) {
+        if (!cover->basis[i][0] && gone.basis[i][0])
+            memcpy(cover->basis[i], gone.basis[i], sizeof(cover->basis[i]));
+    }
+    cover_sub(cover, &gone);
+    free(tl);
+    return SRV_OK;
+}
+
+/* The zone cover of run 'pk' (writer): the memo plus 'deltas' when the
+ * memo is current and deltas are given, else spread from every sample
+ * (and memoized). */
+static enum srv_err writer_zone_cover(struct store *st, int64_t pk,
+                                      struct run_carbon *rc,
+                                      const struct plain_delta *deltas,
+                                      size_t n_deltas, struct errbuf *eb)
+{
+    struct zone_memo *z = &st->zone_memo[(uint64_t)pk % ZONE_MEMO_SLOTS];
+    enum srv_err e;
+    if (deltas && z->run_pk == pk && z->grid_gen == st->grid_gen &&
+        strcmp(z->zone, rc->zone) == 0) {
+        if ((e = cover_apply(st->writer, rc->zone, &z->cover, deltas, n_deltas,
+                             eb))) {
+            z->run_pk = 0;
+            return e;
+        }
+        rc->zone_cover = z->cover;
+        return SRV_OK;
+    }
+    z->run_pk = 0;
+    memset(&rc->zone_cover, 0, sizeof(rc->zone_cover));
+    if (rc->plain_j > 0 && (e = zone_cover(st->writer, pk, rc, eb)))
+        return e;
+    if (strlen(rc->zone) < sizeof(z->zone)) {
+        z->run_pk = pk;
+        z->grid_gen = st->grid_gen;
+        memcpy(z->zone, rc->zone, strlen(rc->zone) + 1);
+        z->cover = rc->zone_cover;
+    }
+    return SRV_OK;
+}
+
+static enum srv_err refresh_derived_delta(struct store *st, int64_t run_pk,
+                                          const struct plain_delta *deltas,
+                                          size_t n_deltas, struct errbuf *eb)
 {
     struct conn *c = st->writer;
     struct run_carbon rc;
-    enum srv_err e = read_run_carbon(c, run_pk, &rc, eb);
+    enum srv_err e = read_run_carbon(c, run_pk, false, &rc, eb);
+    if (!e && rc.zone && rc.has_energy)
+        e = writer_zone_cover(st, run_pk, &rc, deltas, n_deltas, eb);
     if (e || !rc.has_energy) {
         run_carbon_cleanup(&rc);
         return e;
@@ -1037,6 +1146,14 @@ static enum srv_err refresh_derived_metrics(struct store *st, int64_t run_pk,
     }
     run_carbon_cleanup(&rc);
     return e;
+}
+
+/* The same after a change that is not a list of samples (a location tag,
+ * new grid data): the zone cover is spread from every sample again. */
+static enum srv_err refresh_derived_metrics(struct store *st, int64_t run_pk,
+                                            struct errbuf *eb)
+{
+    return refresh_derived_delta(st, run_pk, NULL, 0, eb);
 }
 
 static enum srv_err tag_upsert(struct conn *c, int64_t run_pk, const char *key,
@@ -1496,10 +1613,12 @@ static void delta_add(struct energy_delta *d, double sign, double cpu_j,
     d->estimated += estimated ? (sign > 0 ? 1 : -1) : 0;
 }
 
-/* Subtracts from 'd' the sample a resend replaces, if there is one. */
+/* Subtracts from 'd' the sample a resend replaces, if there is one, and
+ * records it in 'pd' (*n_pd grows) when it had no measured intensity. */
 static enum srv_err delta_old(struct conn *c, int64_t run_pk,
                               const struct energy_sample_in *x,
-                              struct energy_delta *d, struct errbuf *eb)
+                              struct energy_delta *d, struct plain_delta *pd,
+                              size_t *n_pd, struct errbuf *eb)
 {
     sqlite3_stmt *s = stmt(c, S_ENERGY_OLD);
     if (!s)
@@ -1508,12 +1627,17 @@ static enum srv_err delta_old(struct conn *c, int64_t run_pk,
     sqlite3_bind_int64(s, 2, x->start_time);
     sqlite3_bind_int64(s, 3, x->end_time);
     int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        delta_add(d, -1, sqlite3_column_double(s, 0),
-                  sqlite3_column_double(s, 1), sqlite3_column_double(s, 2),
-                  sqlite3_column_double(s, 3),
-                  sqlite3_column_type(s, 4) != SQLITE_NULL,
+    if (rc == SQLITE_ROW) {
+        double j[4];
+        for (int k = 0; k < 4; k++)
+            j[k] = sqlite3_column_double(s, k);
+        bool measured = sqlite3_column_type(s, 4) != SQLITE_NULL;
+        delta_add(d, -1, j[0], j[1], j[2], j[3], measured,
                   sqlite3_column_double(s, 4), sqlite3_column_int(s, 5) != 0);
+        if (!measured)
+            pd[(*n_pd)++] = (struct plain_delta){x->start_time, x->end_time,
+                                                 j[0] + j[1] + j[2] + j[3], -1};
+    }
     sqlite3_reset(s);
     return rc == SQLITE_ROW || rc == SQLITE_DONE
                ? SRV_OK
@@ -1532,13 +1656,22 @@ static enum srv_err w_run_log_energy(struct store *st, struct store_write *w)
     struct energy_delta d = {0};
     int64_t first = INT64_MAX, last = INT64_MIN;
     enum srv_err e = run_lookup(c, w->run_id, true, &rs, &w->err);
+    if (e)
+        return e;
+    /* the samples' own changes, for a zoned run's memoized cover */
+    size_t n_pd = 0;
+    struct plain_delta *pd = malloc((2 * w->n_samples + 1) * sizeof(*pd));
+    if (!pd)
+        return err_set(&w->err, SRV_E_NOMEM, "out of memory");
     for (size_t i = 0; i < w->n_samples && !e; i++) {
         const struct energy_sample_in *x = &w->samples[i];
-        if ((e = delta_old(c, rs.run_pk, x, &d, &w->err)))
-            return e;
+        if ((e = delta_old(c, rs.run_pk, x, &d, pd, &n_pd, &w->err)))
+            break;
         sqlite3_stmt *s = stmt(c, S_ENERGY_UPSERT);
-        if (!s)
-            return db_error(c, &w->err, "energy sample");
+        if (!s) {
+            e = db_error(c, &w->err, "energy sample");
+            break;
+        }
         sqlite3_bind_int64(s, 1, rs.run_pk);
         sqlite3_bind_int64(s, 2, x->start_time);
         sqlite3_bind_int64(s, 3, x->end_time);
@@ -1563,16 +1696,24 @@ static enum srv_err w_run_log_energy(struct store *st, struct store_write *w)
         e = step_done(c, s, &w->err, "energy sample");
         delta_add(&d, 1, x->cpu_j, x->gpu_j, x->ram_j, x->other_j,
                   x->has_intensity, x->intensity_g_per_kwh, estimated);
+        if (!x->has_intensity)
+            pd[n_pd++] = (struct plain_delta){
+                x->start_time, x->end_time,
+                x->cpu_j + x->gpu_j + x->ram_j + x->other_j, 1};
         if (x->start_time < first)
             first = x->start_time;
         if (x->end_time > last)
             last = x->end_time;
     }
-    if (e || w->n_samples == 0)
+    if (e || w->n_samples == 0) {
+        free(pd);
         return e;
+    }
     sqlite3_stmt *s = stmt(c, S_RUN_ENERGY_ADD);
-    if (!s)
+    if (!s) {
+        free(pd);
         return db_error(c, &w->err, "run energy");
+    }
     sqlite3_bind_int64(s, 1, rs.run_pk);
     sqlite3_bind_double(s, 2, d.cpu_j);
     sqlite3_bind_double(s, 3, d.gpu_j);
@@ -1585,9 +1726,10 @@ static enum srv_err w_run_log_energy(struct store *st, struct store_write *w)
     sqlite3_bind_int64(s, 10, last);
     sqlite3_bind_int64(s, 11, d.samples);
     sqlite3_bind_int64(s, 12, d.estimated);
-    if ((e = step_done(c, s, &w->err, "run energy")))
-        return e;
-    return refresh_derived_metrics(st, rs.run_pk, &w->err);
+    if (!(e = step_done(c, s, &w->err, "run energy")))
+        e = refresh_derived_delta(st, rs.run_pk, pd, n_pd, &w->err);
+    free(pd);
+    return e;
 }
 
 /* Records fetched grid periods of one zone (all of one source and kind
@@ -1599,6 +1741,7 @@ static enum srv_err w_run_log_energy(struct store *st, struct store_write *w)
 static enum srv_err w_grid_record(struct store *st, struct store_write *w)
 {
     struct conn *c = st->writer;
+    st->grid_gen++; /* zone covers memoized so far may change */
     enum srv_err e = SRV_OK;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     bool changed = false;
@@ -1870,8 +2013,10 @@ static void commit_group(struct store *st, struct store_write *head)
         c->last_experiment = -1;
         c->touched_run = 0;
         w->result = exec_write(st, w);
-        if (w->result != SRV_OK)
+        if (w->result != SRV_OK) {
             run_simple(c, S_ROLLBACK_TO);
+            st->grid_gen++; /* memoized covers may hold what was undone */
+        }
         run_simple(c, S_RELEASE);
         /* The experiment this write changed, for the generations. */
         /* (Grid records bump every experiment when they change runs.) */
@@ -1883,6 +2028,7 @@ static void commit_group(struct store *st, struct store_write *head)
         w->touched_run = touched_run_of(w, c->touched_run);
     }
     if (began && !run_simple(c, S_COMMIT)) {
+        st->grid_gen++; /* memoized covers may hold what was undone */
         struct errbuf eb;
         enum srv_err e = db_error(c, &eb, "commit");
         run_simple(c, S_ROLLBACK);
@@ -3091,7 +3237,7 @@ enum srv_err store_run_carbon(struct store *st, const char *run_id,
         return SRV_E_UNAVAILABLE;
     struct run_state rs;
     enum srv_err e = run_lookup(c, run_id, false, &rs, eb);
-    if (e || (e = read_run_carbon(c, rs.run_pk, out, eb)))
+    if (e || (e = read_run_carbon(c, rs.run_pk, true, out, eb)))
         return e;
     sqlite3_stmt *s = stmt(c, S_RUN_METHODS);
     if (!s) {

@@ -565,6 +565,58 @@ class ZoneAccounting(GridCase):
         return {m["key"]: m["value"] for m in data["metrics"]}[
             "greentrack.co2_kg"]
 
+    def test_zone_then_incremental_cover_equals_a_full_one(self):
+        """Each log-energy to a zoned run adds its own samples' cover to
+        the one the writer remembers (and takes away what a resend
+        replaces); the derived greentrack.co2_kg it writes must equal the
+        CO2 that runs/carbon computes from every sample, after each of
+        many random sends and resends, a zone change and new grid data."""
+        import random
+        rnd = random.Random(3)
+        rid = self.create_run(self.create_experiment())["info"]["run_id"]
+        self.tag(rid, "greentrack.country", "GBR")
+        self.tag(rid, "greentrack.zone", "GB")
+        self.wait_covered_after(rid, [{
+            "start_time": self.base + 1 * MIN, "end_time": self.base + 2 * MIN,
+            "cpu_energy_j": MJ36, "cpu_method": "rapl"}])
+        b = self.base
+        windows = [(b + i * 7 * MIN, b + i * 7 * MIN + 9 * MIN)
+                   for i in range(-3, 16)]  # some outside every period
+
+        def check(step):
+            c = self.carbon(rid)
+            self.assertAlmostEqual(self.co2_metric(rid) * 1000, c["co2_g"],
+                                   places=6, msg="after %s" % step)
+        for i in range(40):
+            batch = []
+            for _ in range(rnd.randint(1, 3)):
+                st, en = rnd.choice(windows)
+                x = {"start_time": st, "end_time": en,
+                     "cpu_energy_j": rnd.random() * MJ36,
+                     "cpu_method": "rapl"}
+                if rnd.random() < 0.2:
+                    x["intensity_g_per_kwh"] = 10
+                    x["intensity_source"] = "meter"
+                batch.append(x)
+            self.ok(self.post(GT + "runs/log-energy",
+                              {"run_id": rid, "samples": batch}))
+            check("send %d" % i)
+            if i == 15:
+                self.tag(rid, "greentrack.zone", "GB-1")  # no data there
+                check("zone GB-1")
+                self.tag(rid, "greentrack.zone", "GB")
+                check("zone GB again")
+            if i == 25:  # new recorded data for the zone
+                FAKE.uk_history[2]["actual"] = 70
+                self.ok(self.post(GT + "grid/refresh?zone=GB&kind=actual",
+                                  {}))
+                check("new grid data")
+
+    def wait_covered_after(self, run_id, samples):
+        self.ok(self.post(GT + "runs/log-energy",
+                          {"run_id": run_id, "samples": samples}))
+        return self.wait_covered(run_id)
+
     def test_zone_accounting_follows_the_grid(self):
         exp = self.create_experiment()
         rid = self.create_run(exp)["info"]["run_id"]
