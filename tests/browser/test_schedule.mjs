@@ -13,33 +13,17 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { loadPlaywright } from './playwright.mjs';
+import { check, eq, fail, finish, oneLine, pass, startSuite, step, write } from './report.mjs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const SUITE = 'test_schedule';
+startSuite(SUITE);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(path.dirname(HERE));
 const SHOTS = path.join(ROOT, 'build', 'browser-screenshots');
 const J_PER_KWH = 3.6e6;
-
-let passed = 0;
-let failed = 0;
-const write = (s) => process.stdout.write(s + '\n');
-const oneLine = (s) => String(s).replace(/\s*\n\s*/g, ' ').slice(0, 1200);
-function pass(name) { passed++; write(`PASS ${name}`); }
-function fail(name, reason) { failed++; write(`FAIL ${name}: ${oneLine(reason)}`); }
-function check(name, cond, reason) {
-  if (cond) pass(name); else fail(name, reason === undefined ? 'condition false' : reason);
-  return !!cond;
-}
-async function step(name, fn) {
-  try { await fn(); } catch (e) { fail(name, e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e)); }
-}
-function finish(code) {
-  write(`${SUITE}: ${passed} passed, ${failed} failed`);
-  process.exit(code ?? (failed ? 1 : 0));
-}
 
 function buildDir() {
   const b = process.env.GREENTRACK_BUILD || 'build/release';

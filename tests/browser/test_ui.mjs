@@ -24,8 +24,10 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { loadPlaywright } from './playwright.mjs';
+import { check, eq, fail, finish, oneLine, pass, startSuite, step, write } from './report.mjs';
 
 const SUITE = 'test_ui';
+startSuite(SUITE);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(path.dirname(HERE));
 const WATCHDOG_MS = Number(process.env.GT_UI_WATCHDOG_MS || 170000);
@@ -43,32 +45,6 @@ const LEADERBOARD_TARGET_MS = 1000;
 const CHART_TARGET_MS = 500;
 const SHOTS = path.join(ROOT, 'build', 'browser-screenshots');
 const T0 = Date.now();
-
-// ---------------------------------------------------------------- reporting
-let passed = 0;
-let failed = 0;
-const write = (s) => process.stdout.write(s + '\n');
-const oneLine = (s) => String(s).replace(/\s*\n\s*/g, ' ').slice(0, 1200);
-function pass(name) { passed++; write(`PASS ${name}`); }
-function fail(name, reason) { failed++; write(`FAIL ${name}: ${oneLine(reason)}`); }
-function check(name, cond, reason) {
-  if (cond) pass(name); else fail(name, reason === undefined ? 'condition false' : reason);
-  return !!cond;
-}
-function eq(name, actual, expected) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  return check(name, a === e, `got ${a}, expected ${e}`);
-}
-async function step(name, fn) {
-  try { await fn(); } catch (e) {
-    fail(name, e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e));
-  }
-}
-function finish(code) {
-  write(`${SUITE}: ${passed} passed, ${failed} failed`);
-  process.exit(code ?? (failed ? 1 : 0));
-}
 
 // ------------------------------------------------------------- prerequisites
 function ensureChromium() {
