@@ -1040,13 +1040,13 @@ static enum srv_err cover_apply(struct conn *c, const char *zone,
                                 const struct plain_delta *d, size_t n,
                                 struct errbuf *eb)
 {
+    if (n == 0)
+        return SRV_OK;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t i = 0; i < n; i++) {
         lo = d[i].start < lo ? d[i].start : lo;
         hi = d[i].end > hi ? d[i].end : hi;
     }
-    if (n == 0)
-        return SRV_OK;
     struct grid_point *pts, *tl = NULL;
     size_t np;
     enum srv_err e =

@@ -181,6 +181,14 @@ static void board_release(struct board *b)
         board_free(b);
 }
 
+/* Whether 'b' (may be NULL) ranks this key, at any generation. */
+static bool board_is(const struct board *b, int64_t exp_id, const char *metric,
+                     const char *filter, bool maximize)
+{
+    return b && b->experiment_id == exp_id && b->maximize == maximize &&
+           strcmp(b->metric, metric) == 0 && strcmp(b->filter, filter) == 0;
+}
+
 /* A cached board for the key at 'generation', with a reference taken;
  * NULL when there is none. */
 static struct board *board_lookup(int64_t exp_id, uint64_t generation,
@@ -191,9 +199,8 @@ static struct board *board_lookup(int64_t exp_id, uint64_t generation,
     pthread_mutex_lock(&board_mu);
     for (size_t i = 0; i < BOARD_CACHE_SIZE && !hit; i++) {
         struct board *b = board_cache[i];
-        if (b && b->experiment_id == exp_id && b->generation == generation &&
-            b->maximize == maximize && strcmp(b->metric, metric) == 0 &&
-            strcmp(b->filter, filter) == 0) {
+        if (board_is(b, exp_id, metric, filter, maximize) &&
+            b->generation == generation) {
             b->refs++;
             hit = b;
         }
@@ -212,9 +219,8 @@ static struct board *board_lookup_older(int64_t exp_id, uint64_t generation,
     pthread_mutex_lock(&board_mu);
     for (size_t i = 0; i < BOARD_CACHE_SIZE; i++) {
         struct board *b = board_cache[i];
-        if (b && b->experiment_id == exp_id && b->generation < generation &&
-            b->maximize == maximize && strcmp(b->metric, metric) == 0 &&
-            strcmp(b->filter, filter) == 0 &&
+        if (board_is(b, exp_id, metric, filter, maximize) &&
+            b->generation < generation &&
             (!best || b->generation > best->generation))
             best = b;
     }
