@@ -58,7 +58,7 @@ LIBS = $(PKG_LIBS) -lm
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-SRV_SRCS := $(sort $(wildcard server/*.c server/handlers/*.c))
+SRV_SRCS := $(sort $(wildcard server/*.c server/handlers/*.c server/handlers/*/*.c))
 SRV_LIB_SRCS := $(filter-out server/main.c,$(SRV_SRCS))
 SRV_LIB_OBJS := $(SRV_LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema.o \
                 $(BUILD)/obj/gen/carbon_tables.o

@@ -17,7 +17,7 @@
  * the newest older board of the key is patched with just the runs the
  * store's change journal names, and re-ranked.
  */
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "pagetoken.h"
 #include "render.h"

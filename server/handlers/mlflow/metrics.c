@@ -3,7 +3,7 @@
  * metrics: metrics/get-history (with paging), get-history-bulk-interval
  * (server-side downsampling for charts) and the UI's get-history-bulk.
  */
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "pagetoken.h"
 #include "render.h"

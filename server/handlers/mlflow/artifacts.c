@@ -4,7 +4,7 @@
  * artifact_uri is a local path (or file: URI) under --artifact-root, which
  * clients write to directly; listing reads that directory.
  */
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "render.h"
 

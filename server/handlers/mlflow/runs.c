@@ -6,7 +6,7 @@
  * set-tag, delete-tag, log-batch, log-inputs, log-model). Every logging
  * call becomes one SW_RUN_LOG-style write; the writer checks run state.
  */
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "pagetoken.h"
 #include "render.h"

@@ -3,7 +3,7 @@
  * experiments: the experiments endpoints of the MLflow REST API, plus the
  * legacy experiments/list that pre-2.0 clients (the npm package) call.
  */
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "pagetoken.h"
 #include "render.h"

@@ -14,7 +14,7 @@
  * such runs stay RUNNING until something finishes them (runs/update). The
  * x-api-token header is not checked: greentrack has no authentication yet.
  */
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "render.h"
 #include "validate.h"

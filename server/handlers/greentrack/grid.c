@@ -12,7 +12,7 @@
  */
 #include "grid.h"
 
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "render.h"
 

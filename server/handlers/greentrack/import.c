@@ -12,7 +12,7 @@
  * hash of the row), so importing the same file twice changes nothing.
  */
 #include "csv.h"
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "render.h"
 

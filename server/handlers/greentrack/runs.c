@@ -7,7 +7,7 @@
  */
 #include "carbon.h"
 
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "pagetoken.h"
 #include "render.h"

@@ -10,7 +10,7 @@
  * so CodeCarbon's dashboards and notebooks read greentrack runs.
  */
 #include "carbon.h"
-#include "handlers.h"
+#include "handlers/handlers.h"
 #include "jsonx.h"
 #include "render.h"
 
