@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
  * router: the route table (see router.h).
+ *
+ * Where a handler lives: the URL prefix names a folder under
+ * server/handlers/ and the first path segment after it names the file,
+ * with '-' written as '_' (/api/2.0/mlflow/runs/get -> mlflow/runs.c,
+ * /api/2.0/greentrack/runs/log-energy -> greentrack/runs.c,
+ * /api/2.0/mlflow-artifacts/artifacts/.. -> mlflow_artifacts/artifacts.c,
+ * /codecarbon/emissions -> codecarbon/emissions.c, /health ->
+ * health.c); README.md's Layout section has the table of prefixes.
  */
 #include "router.h"
 
@@ -18,6 +26,7 @@ struct route {
 #define GET ROUTE_GET
 #define POST ROUTE_POST
 
+/* /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/: handlers/mlflow/ */
 static const struct route mlflow_routes[] = {
     {"experiments/create", POST, h_experiments_create, 0},
     {"experiments/get", GET, h_experiments_get, 0},
@@ -49,6 +58,7 @@ static const struct route mlflow_routes[] = {
     {"artifacts/list", GET, h_artifacts_list, 0},
 };
 
+/* /api/2.0/greentrack/: handlers/greentrack/ */
 static const struct route greentrack_routes[] = {
     {"runs/heartbeat", POST, h_runs_heartbeat, 0},
     {"runs/log-energy", POST, h_runs_log_energy, 0},
@@ -65,12 +75,14 @@ static const struct route greentrack_routes[] = {
     {"grid/refresh", POST, h_grid_refresh, ROUTE_RAW_BODY},
 };
 
+/* /codecarbon/: handlers/codecarbon/ */
 static const struct route codecarbon_routes[] = {
     {"experiments", POST, h_cc_experiments, 0},
     {"runs", POST, h_cc_runs, 0},
     {"emissions", POST, h_cc_emissions, 0},
 };
 
+/* /: handlers/ */
 static const struct route root_routes[] = {
     {"health", GET, h_health, 0},
     {"version", GET, h_version, 0},

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT
  *
- * common: request-parsing helpers shared by the handler files.
+ * common: request-parsing and response helpers shared by the handler
+ * files (see handlers.h); not a handler itself.
  */
+#include "grid_math.h"
 #include "handlers.h"
 #include "jsonx.h"
+#include "render.h"
 #include "validate.h"
 
 #include <stdlib.h>
@@ -120,4 +123,25 @@ enum srv_err h_max_results(const cJSON *args, int64_t dflt, int64_t max,
                        (long long)v, (long long)max);
     *out = v;
     return SRV_OK;
+}
+
+enum handler_result h_created(struct response *res, struct strbuf *body)
+{
+    api_ok(res, body);
+    res->status = 201;
+    return H_DONE;
+}
+
+enum srv_err h_need_grid(const struct request *req, struct errbuf *eb)
+{
+    return req->app->grid ? SRV_OK
+                          : err_set(eb, SRV_E_UNAVAILABLE,
+                                    "Grid-intensity providers are not "
+                                    "available in this server");
+}
+
+void h_iso_field(struct strbuf *sb, const char *key, int64_t ms)
+{
+    char buf[40];
+    render_str_field(sb, key, grid_format_iso(ms, buf, sizeof(buf)), false);
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
- * handlers: one function per endpoint, h_<resource>_<action>, grouped one
- * file per resource. The router maps paths to them; each validates its
- * request completely before touching the store (see api.h).
+ * handlers: one function per endpoint, h_<resource>_<action>. A handler
+ * lives in the file its URL names (see router.c): the prefix names the
+ * folder, the first path segment after it the file ('-' written '_').
+ * The router maps paths to them; each validates its request completely
+ * before touching the store (see api.h). Declarations below are grouped
+ * by file.
  */
 #ifndef SERVER_HANDLERS_H
 #define SERVER_HANDLERS_H
@@ -12,6 +15,9 @@
 #define HANDLER(name)                                                          \
     enum handler_result name(struct request *, struct response *)
 
+/*---- /api/2.0/mlflow/ (and /ajax-api/2.0/mlflow/): handlers/mlflow/ ----*/
+
+/* mlflow/experiments.c */
 HANDLER(h_experiments_create);
 HANDLER(h_experiments_get);
 HANDLER(h_experiments_get_by_name);
@@ -23,6 +29,7 @@ HANDLER(h_experiments_restore);
 HANDLER(h_experiments_set_tag);
 HANDLER(h_experiments_delete_tag);
 
+/* mlflow/runs.c */
 HANDLER(h_runs_create);
 HANDLER(h_runs_get);
 HANDLER(h_runs_update);
@@ -37,29 +44,64 @@ HANDLER(h_runs_log_batch);
 HANDLER(h_runs_log_inputs);
 HANDLER(h_runs_log_model);
 
+/* mlflow/metrics.c */
 HANDLER(h_metrics_get_history);
 HANDLER(h_metrics_get_history_bulk_interval);
 HANDLER(h_metrics_get_history_bulk);
 
+/* mlflow/artifacts.c */
 HANDLER(h_artifacts_list);
 
+/*---- /api/2.0/greentrack/: handlers/greentrack/ ----*/
+
+/* greentrack/runs.c */
 HANDLER(h_runs_heartbeat);
 HANDLER(h_runs_log_energy);
 HANDLER(h_runs_carbon);
-HANDLER(h_intensity);
 HANDLER(h_runs_energy);
 HANDLER(h_runs_export);
-HANDLER(h_import_codecarbon);
-HANDLER(h_cc_experiments);
-HANDLER(h_cc_runs);
-HANDLER(h_cc_emissions);
-HANDLER(h_leaderboard);
+
+/* greentrack/experiments.c */
 HANDLER(h_experiments_summary);
+
+/* greentrack/leaderboard.c */
+HANDLER(h_leaderboard);
+
+/* greentrack/intensity.c */
+HANDLER(h_intensity);
+
+/* greentrack/import.c */
+HANDLER(h_import_codecarbon);
+
+/* greentrack/schedule.c */
 HANDLER(h_schedule);
+
+/* greentrack/grid.c */
 HANDLER(h_grid_intensity);
 HANDLER(h_grid_refresh);
 
+/*---- /codecarbon/: handlers/codecarbon/ ----*/
+
+/* The part of CodeCarbon's dashboard API that its tracker calls, so a
+ * tracker configured with api_endpoint=http://HOST:5000/codecarbon logs
+ * into greentrack. The x-api-token header is not checked: greentrack has
+ * no authentication yet. */
+
+/* codecarbon/experiments.c */
+HANDLER(h_cc_experiments);
+
+/* codecarbon/runs.c */
+HANDLER(h_cc_runs);
+
+/* codecarbon/emissions.c */
+HANDLER(h_cc_emissions);
+
+/*---- root paths: handlers/ ----*/
+
+/* health.c */
 HANDLER(h_health);
+
+/* version.c */
 HANDLER(h_version);
 
 /*---- helpers shared by the handler files (handlers/common.c) ----*/
@@ -89,5 +131,16 @@ enum srv_err h_value(const char *value, const char *what, size_t max,
 enum srv_err h_max_results(const cJSON *args, int64_t dflt, int64_t max,
                            bool zero_is_default, int64_t *out,
                            struct errbuf *eb);
+
+/* Ends a handler with 201 and the JSON in 'body' (taken over, as
+ * api_ok). */
+enum handler_result h_created(struct response *res, struct strbuf *body);
+
+/* SRV_OK when the server has grid-intensity providers, else
+ * SRV_E_UNAVAILABLE. */
+enum srv_err h_need_grid(const struct request *req, struct errbuf *eb);
+
+/* Appends ,"key":"<ms as ISO 8601 UTC>". */
+void h_iso_field(struct strbuf *sb, const char *key, int64_t ms);
 
 #endif
