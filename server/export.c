@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: MIT
  *
- * export: GET /api/2.0/greentrack/runs/export?experiment_id=..&format=
- * csv|json[&filter=..]: every active run of an experiment matching the
- * filter, with its params, latest metrics, energy and CO2, streamed page
- * by page so an export of 100,000 runs never sits in memory at once. The
- * CSV has one column per param (param.<key>) and metric (metric.<key>)
- * of the experiment, found before the first row. format=codecarbon writes
- * CodeCarbon's emissions.csv columns instead (its energies include PUE),
- * so CodeCarbon's dashboards and notebooks read greentrack runs.
+ * export: the body of GET /api/2.0/greentrack/runs/export (see export.h;
+ * the handler is in handlers/greentrack/runs.c): every active run of an
+ * experiment matching the filter, with its params, latest metrics,
+ * energy and CO2, streamed page by page so an export of 100,000 runs
+ * never sits in memory at once. The CSV has one column per param
+ * (param.<key>) and metric (metric.<key>) of the experiment, found before
+ * the first row. format=codecarbon writes CodeCarbon's emissions.csv
+ * columns instead (its energies include PUE), so CodeCarbon's dashboards
+ * and notebooks read greentrack runs.
  */
+#include "export.h"
+
 #include "carbon.h"
-#include "handlers/handlers.h"
-#include "jsonx.h"
 #include "render.h"
 
 #include <stdio.h>
@@ -20,8 +21,6 @@
 #include <time.h>
 
 #define EXPORT_PAGE 500
-
-enum export_format { EXPORT_CSV, EXPORT_JSON, EXPORT_CODECARBON };
 
 struct export_state {
     struct store *store;
@@ -43,9 +42,11 @@ static void free_keys(char **k, size_t n)
     free(k);
 }
 
-static void export_free(void *p)
+void export_free(void *p)
 {
     struct export_state *x = p;
+    if (!x)
+        return;
     free(x->filter);
     free(x->experiment_name);
     free_keys(x->params, x->n_params);
@@ -314,7 +315,7 @@ static void codecarbon_row(struct export_state *x, const struct run *r,
 
 /* The stream's generator: the header (and CSV columns) first, then one
  * page of runs per call. */
-static bool export_next(void *state, struct strbuf *out, bool *failed)
+bool export_next(void *state, struct strbuf *out, bool *failed)
 {
     struct export_state *x = state;
     if (x->finished)
@@ -374,68 +375,45 @@ static bool export_next(void *state, struct strbuf *out, bool *failed)
     return true;
 }
 
-enum handler_result h_runs_export(struct request *req, struct response *res)
+bool export_format_parse(const char *name, enum export_format *out)
 {
-    struct errbuf eb;
-    int64_t exp_id;
-    const char *format, *filter;
-    enum srv_err e;
-    if ((e = h_experiment_id(req->args, "experiment_id", true, &exp_id, &eb)) ||
-        (e = jx_str(req->args, "format", false, &format, &eb)) ||
-        (e = jx_str(req->args, "filter", false, &filter, &eb)))
-        return h_fail(res, e, &eb);
-    enum export_format f;
-    if (!format || strcmp(format, "csv") == 0)
-        f = EXPORT_CSV;
-    else if (strcmp(format, "json") == 0)
-        f = EXPORT_JSON;
-    else if (strcmp(format, "codecarbon") == 0)
-        f = EXPORT_CODECARBON;
+    if (!name || strcmp(name, "csv") == 0)
+        *out = EXPORT_CSV;
+    else if (strcmp(name, "json") == 0)
+        *out = EXPORT_JSON;
+    else if (strcmp(name, "codecarbon") == 0)
+        *out = EXPORT_CODECARBON;
     else
-        return h_fail(res,
-                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                              "Invalid format '%.32s': expected 'csv', "
-                              "'json' or 'codecarbon'",
-                              format),
-                      &eb);
-    struct experiment x;
-    if ((e = store_experiment_get(req->app->store, exp_id, &x, &eb)))
-        return h_fail(res, e, &eb);
-    char *exp_name = strdup(x.name);
-    experiment_cleanup(&x);
-    if (!exp_name)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    /* A bad filter must be a 400 before the 200 header goes out. */
-    struct search_args probe = {
-        .filter = filter, .view = VIEW_ACTIVE_ONLY, .max_results = 1};
-    struct run *runs;
-    size_t n;
-    bool more;
-    if ((e = store_runs_search(req->app->store, &exp_id, 1, &probe, &runs, &n,
-                               &more, &eb))) {
-        free(exp_name);
-        return h_fail(res, e, &eb);
+        return false;
+    return true;
+}
+
+const char *export_content_type(enum export_format f)
+{
+    return f == EXPORT_JSON ? "application/json" : "text/csv; charset=utf-8";
+}
+
+const char *export_content_disposition(enum export_format f)
+{
+    return f == EXPORT_JSON         ? "attachment; filename=\"runs.json\""
+           : f == EXPORT_CODECARBON ? "attachment; filename=\"emissions.csv\""
+                                    : "attachment; filename=\"runs.csv\"";
+}
+
+struct export_state *export_new(struct store *st, int64_t experiment_id,
+                                const char *experiment_name, const char *filter,
+                                enum export_format f)
+{
+    struct export_state *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->store = st;
+    x->experiment_id = experiment_id;
+    x->format = f;
+    if (!(x->experiment_name = strdup(experiment_name)) ||
+        (filter && !(x->filter = strdup(filter)))) {
+        export_free(x);
+        return NULL;
     }
-    runs_free(runs, n);
-    struct export_state *st = calloc(1, sizeof(*st));
-    if (!st || (filter && !(st->filter = strdup(filter)))) {
-        free(st);
-        free(exp_name);
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    }
-    st->experiment_name = exp_name;
-    st->store = req->app->store;
-    st->experiment_id = exp_id;
-    st->format = f;
-    res->status = 200;
-    res->content_type =
-        f == EXPORT_JSON ? "application/json" : "text/csv; charset=utf-8";
-    res->content_disposition =
-        f == EXPORT_JSON         ? "attachment; filename=\"runs.json\""
-        : f == EXPORT_CODECARBON ? "attachment; filename=\"emissions.csv\""
-                                 : "attachment; filename=\"runs.csv\"";
-    res->stream.next = export_next;
-    res->stream.state = st;
-    res->stream.free_state = export_free;
-    return H_DONE;
+    return x;
 }

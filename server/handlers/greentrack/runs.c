@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT
  *
- * carbon: greentrack's energy and carbon endpoints under
- * /api/2.0/greentrack/: runs/log-energy (samples of measured joules),
- * runs/carbon (a run's kWh and CO2 with where each number came from) and
- * intensity (the compiled-in tables, read-only).
+ * runs: greentrack's own run endpoints under /api/2.0/greentrack/runs/:
+ * heartbeat (libgreentrack's "still alive"), log-energy (samples of
+ * measured joules), carbon (a run's kWh and CO2 with where each number
+ * came from), energy (the samples, for charts) and export (an
+ * experiment's runs as CSV or JSON, rendered by export.c).
  */
 #include "carbon.h"
-
+#include "export.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
 #include "pagetoken.h"
@@ -18,6 +19,23 @@
 
 #define MAX_ENERGY_SAMPLES 10000
 #define MAX_METHOD_LEN 64
+
+/* POST /api/2.0/greentrack/runs/heartbeat {"run_id"}: libgreentrack sends
+ * one every 30 s per open run; see schema/002_heartbeats.sql. */
+enum handler_result h_runs_heartbeat(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    const char *run_id;
+    enum srv_err e = jx_run_id(req->args, false, &run_id, &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct store_write *w = api_pending(req, sizeof(*w), NULL);
+    if (!w)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    w->kind = SW_RUN_HEARTBEAT;
+    w->run_id = run_id;
+    return H_PENDING;
+}
 
 struct energy_write {
     struct store_write w; /* first: api_pending relies on it */
@@ -301,44 +319,6 @@ enum handler_result h_runs_carbon(struct request *req, struct response *res)
     return H_DONE;
 }
 
-enum handler_result h_intensity(struct request *req, struct response *res)
-{
-    struct errbuf eb;
-    struct carbon_location loc;
-    const char *pue_tag;
-    enum srv_err e;
-    if ((e = jx_str(req->args, "country", false, &loc.country, &eb)) ||
-        (e = jx_str(req->args, "region", false, &loc.region, &eb)) ||
-        (e = jx_str(req->args, "cloud_provider", false, &loc.cloud_provider,
-                    &eb)) ||
-        (e = jx_str(req->args, "cloud_region", false, &loc.cloud_region,
-                    &eb)) ||
-        (e = jx_str(req->args, "pue", false, &pue_tag, &eb)))
-        return h_fail(res, e, &eb);
-    struct carbon_intensity ci;
-    carbon_intensity_lookup(&loc, &ci);
-    const char *pue_source;
-    double pue =
-        carbon_pue_for(pue_tag, loc.cloud_provider,
-                       store_default_pue(req->app->store), &pue_source);
-    static const char *const bases[] = {"cloud_region", "subnational",
-                                        "country", "world"};
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_char(&sb, '{');
-    render_key(&sb, "intensity_g_per_kwh", true);
-    strbuf_append_json_double(&sb, ci.g_per_kwh);
-    render_str_field(&sb, "basis", bases[ci.basis], false);
-    render_str_field(&sb, "source", ci.source, false);
-    render_key(&sb, "location_known", false);
-    strbuf_append_str(&sb, ci.location_known ? "true" : "false");
-    render_num_field(&sb, "pue", pue, false);
-    render_str_field(&sb, "pue_source", pue_source, false);
-    strbuf_append_char(&sb, '}');
-    api_ok(res, &sb);
-    return H_DONE;
-}
-
 /* GET /api/2.0/greentrack/runs/energy?run_id=[&max_results=&page_token=]:
  * the run's samples in time order, for energy-over-time charts. */
 enum handler_result h_runs_energy(struct request *req, struct response *res)
@@ -393,5 +373,55 @@ enum handler_result h_runs_energy(struct request *req, struct response *res)
     strbuf_append_char(&sb, '}');
     energy_samples_free(a, n);
     api_ok(res, &sb);
+    return H_DONE;
+}
+
+/* GET /api/2.0/greentrack/runs/export?experiment_id=..&format=csv|json|
+ * codecarbon[&filter=..]: the experiment's active runs, streamed (see
+ * export.h). */
+enum handler_result h_runs_export(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    int64_t exp_id;
+    const char *format, *filter;
+    enum srv_err e;
+    if ((e = h_experiment_id(req->args, "experiment_id", true, &exp_id, &eb)) ||
+        (e = jx_str(req->args, "format", false, &format, &eb)) ||
+        (e = jx_str(req->args, "filter", false, &filter, &eb)))
+        return h_fail(res, e, &eb);
+    enum export_format f;
+    if (!export_format_parse(format, &f))
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "Invalid format '%.32s': expected 'csv', "
+                              "'json' or 'codecarbon'",
+                              format),
+                      &eb);
+    struct experiment x;
+    if ((e = store_experiment_get(req->app->store, exp_id, &x, &eb)))
+        return h_fail(res, e, &eb);
+    /* A bad filter must be a 400 before the 200 header goes out. */
+    struct search_args probe = {
+        .filter = filter, .view = VIEW_ACTIVE_ONLY, .max_results = 1};
+    struct run *runs;
+    size_t n;
+    bool more;
+    if ((e = store_runs_search(req->app->store, &exp_id, 1, &probe, &runs, &n,
+                               &more, &eb))) {
+        experiment_cleanup(&x);
+        return h_fail(res, e, &eb);
+    }
+    runs_free(runs, n);
+    struct export_state *st =
+        export_new(req->app->store, exp_id, x.name, filter, f);
+    experiment_cleanup(&x);
+    if (!st)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    res->status = 200;
+    res->content_type = export_content_type(f);
+    res->content_disposition = export_content_disposition(f);
+    res->stream.next = export_next;
+    res->stream.state = st;
+    res->stream.free_state = export_free;
     return H_DONE;
 }

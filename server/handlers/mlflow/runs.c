@@ -420,14 +420,8 @@ static enum srv_err parse_metric(const cJSON *obj, struct metric_in *m,
     enum srv_err e;
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(obj, "value");
     if ((e = jx_str(obj, "key", true, &key, eb)) ||
-        (e = validate_key(key, "Metric name", eb)))
+        (e = validate_metric_key(key, eb)))
         return e;
-    if (strncmp(key, "greentrack.", 11) == 0)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Metric '%.200s' uses the reserved prefix "
-                       "'greentrack.': greentrack derives those metrics "
-                       "from the run's energy (see runs/log-energy)",
-                       key);
     if (value &&
         (cJSON_IsBool(value) || cJSON_IsObject(value) || cJSON_IsArray(value)))
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
@@ -794,21 +788,5 @@ enum handler_result h_runs_log_model(struct request *req, struct response *res)
         return h_fail(res, SRV_E_NOMEM, NULL);
     x->w.run_id = run_id;
     x->w.model_json = model_json;
-    return H_PENDING;
-}
-
-/* POST /api/2.0/greentrack/runs/heartbeat {"run_id"}: libgreentrack sends
- * one every 30 s per open run; see schema/002_heartbeats.sql. */
-enum handler_result h_runs_heartbeat(struct request *req, struct response *res)
-{
-    struct errbuf eb;
-    const char *run_id;
-    enum srv_err e = jx_run_id(req->args, false, &run_id, &eb);
-    if (e)
-        return h_fail(res, e, &eb);
-    struct run_write *x = run_write_new(req, SW_RUN_HEARTBEAT, NULL);
-    if (!x)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    x->w.run_id = run_id;
     return H_PENDING;
 }
