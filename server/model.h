@@ -87,6 +87,22 @@ struct run {
     size_t n_model_inputs;
 };
 
+/* One run of an experiment's leaderboard: what ranking needs, unranked
+ * (store_leaderboard_rows reads them; ranking.c ranks them). */
+struct leaderboard_row {
+    int64_t run_pk;
+    char run_id[RUN_ID_LEN + 1];
+    char *run_name;
+    enum run_status status;
+    int64_t start_time;
+    int64_t end_time; /* 0 = not ended */
+    bool has_metric;  /* the metric exists and is not NaN */
+    double metric;
+    bool has_energy;
+    double co2_kg, energy_kwh;
+    bool estimated;
+};
+
 void kv_array_free(struct kv *a, size_t n);
 void metric_array_free(struct metric *a, size_t n);
 void experiment_cleanup(struct experiment *e);

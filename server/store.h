@@ -252,21 +252,7 @@ void run_carbon_energy(const struct run_carbon *rc, struct carbon_energy *out);
 enum srv_err store_run_carbon(struct store *st, const char *run_id,
                               struct run_carbon *out, struct errbuf *eb);
 
-/* One run of an experiment's leaderboard: what ranking needs, unranked. */
-struct leaderboard_row {
-    int64_t run_pk;
-    char run_id[RUN_ID_LEN + 1];
-    char *run_name;
-    enum run_status status;
-    int64_t start_time;
-    int64_t end_time; /* 0 = not ended */
-    bool has_metric;  /* the metric exists and is not NaN */
-    double metric;
-    bool has_energy;
-    double co2_kg, energy_kwh;
-    bool estimated;
-};
-
+/* struct leaderboard_row is in model.h (ranking.c ranks them). */
 void leaderboard_rows_free(struct leaderboard_row *rows, size_t n);
 
 /* Every active run of 'experiment_id' matching 'filter' (MLflow grammar,
