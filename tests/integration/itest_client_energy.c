@@ -20,6 +20,9 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
+/* bounds a wait (a hang), never a speed: a busy machine is only slower */
+#define LONG_WAIT_MS 60000
+
 static char spool_dir[1100];
 static char sysfs[1100], procfs[1100];
 static double rapl_uj = 1e6; /* the fake counter, microjoules */
@@ -91,12 +94,13 @@ static const char *tag_of(const cJSON *run, const char *key)
     return NULL;
 }
 
-/* Flushes until the run has tag 'key' on the server (up to ~10 s). */
+/* Flushes until the run has tag 'key' on the server (up to LONG_WAIT_MS). */
 static bool wait_tag(struct it_server *s, gt_client *c, const char *id,
                      const char *key)
 {
-    for (int i = 0; i < 200; i++) {
-        gt_flush(c, 2000);
+    int64_t until = it_mono_ms() + LONG_WAIT_MS;
+    while (it_mono_ms() < until) {
+        gt_flush(c, LONG_WAIT_MS);
         cJSON *j = it_run_get(s, id);
         bool found = tag_of(j, key) != NULL;
         cJSON_Delete(j);
@@ -134,6 +138,10 @@ static gt_client *client_new(struct it_server *s)
     gt_client *c = gt_client_new(s->uri);
     CHECK(c != NULL);
     gt_client_set_spool_dir(c, spool_dir);
+    /* gt_run_end waits this long for a running server's answer (the
+     * default, 5 s, is not much on a busy machine); with the server down
+     * retries still give up after 2 s */
+    gt_client_set_flush_timeout_ms(c, LONG_WAIT_MS);
     return c;
 }
 
@@ -297,7 +305,7 @@ static void test_spooled(struct it_server *s)
 
     CHECK_EQ_INT(it_server_start(s), 0);
     c = client_new(s);
-    CHECK_EQ_INT(gt_spool_replay(c, NULL, NULL, 20000), GT_OK);
+    CHECK_EQ_INT(gt_spool_replay(c, NULL, NULL, LONG_WAIT_MS), GT_OK);
     gt_client_free(c);
     cJSON *j = carbon(s, id);
     CHECK(near(num(j, "cpu_kwh"), 7200.0 / 3.6e6));
@@ -463,7 +471,8 @@ static void cloud_case(struct it_server *s, enum fake_mode mode,
     } else {
         /* detection gives up by itself (the fake never answers) */
         bool gave_up = false;
-        for (int i = 0; i < 400 && !gave_up; i++) {
+        int64_t until = it_mono_ms() + LONG_WAIT_MS;
+        while (!gave_up && it_mono_ms() < until) {
             pthread_mutex_lock(&sink.mu);
             gave_up = sink.gave_up;
             pthread_mutex_unlock(&sink.mu);

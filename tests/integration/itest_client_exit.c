@@ -5,10 +5,17 @@
  * leaves its run FAILED; a child killed by SIGTERM leaves it KILLED, and
  * its own previous SIGTERM handler still runs afterwards. Heartbeats: a
  * child that is SIGKILLed stops sending them and a server started with
- * --heartbeat-timeout 1 marks its run KILLED, while it stays RUNNING as
- * long as the child lives.
+ * --heartbeat-timeout 3 marks its run KILLED, while it stays RUNNING as
+ * long as the child lives (heartbeats every 150 ms: only a stall of 3 s
+ * could expire it). Waits are polls bounded by LONG_WAIT_MS, and the
+ * children's flush timeout is as long, so that a busy machine makes the
+ * exit handlers slower but never sends the records to the spool instead
+ * of the (running) server.
  */
 #include "itest.h"
+
+#define LONG_WAIT_MS 60000
+#define HEARTBEAT_TIMEOUT_S 3
 
 static gt_client *child_client;
 
@@ -44,6 +51,7 @@ static pid_t spawn(const struct it_server *s, enum child_mode mode, char *id,
         gt_run *run = NULL;
         if (!child_client)
             _exit(3);
+        gt_client_set_flush_timeout_ms(child_client, LONG_WAIT_MS);
         atexit(child_free); /* runs after the library's exit handler */
         if (mode != CHILD_HEARTBEAT &&
             gt_install_exit_handlers(child_client) != GT_OK)
@@ -52,7 +60,8 @@ static pid_t spawn(const struct it_server *s, enum child_mode mode, char *id,
             _exit(5);
         for (int i = 0; i < 100; i++)
             gt_log_metric(run, "m", i, i);
-        gt_flush(child_client, 5000);
+        if (gt_flush(child_client, LONG_WAIT_MS) != GT_OK)
+            _exit(7);
         char line[64];
         snprintf(line, sizeof line, "%s\n", gt_run_id(run));
         if (write(fds[1], line, strlen(line)) < 0)
@@ -111,17 +120,20 @@ static void test_heartbeat_expiry(void)
         CHECK(0);
         return;
     }
+    char arg[16];
+    snprintf(arg, sizeof arg, "%d", HEARTBEAT_TIMEOUT_S);
     it_server_arg(&s, "--heartbeat-timeout");
-    it_server_arg(&s, "1");
+    it_server_arg(&s, arg);
     CHECK_EQ_INT(it_server_start(&s), 0);
     pid_t pid = spawn(&s, CHILD_HEARTBEAT, id, sizeof id);
     CHECK(pid > 0);
-    /* alive: heartbeats every 150 ms keep the run RUNNING past 1 s */
-    it_sleep_ms(1800);
+    /* alive: heartbeats every 150 ms keep the run RUNNING past the
+     * timeout (the server checks every timeout/4) */
+    it_sleep_ms(HEARTBEAT_TIMEOUT_S * 1000 * 3 / 2);
     CHECK_EQ_STR(it_run_status(&s, id, status, sizeof status), "RUNNING");
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
-    int64_t until = it_mono_ms() + 8000;
+    int64_t until = it_mono_ms() + LONG_WAIT_MS;
     while (strcmp(it_run_status(&s, id, status, sizeof status), "KILLED") &&
            it_mono_ms() < until)
         it_sleep_ms(100);
