@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * server_info: GET /health (200 "OK" as MLflow when the database answers,
- * else 503 JSON) and GET /version (the version as plain text).
+ * health: GET /health, 200 "OK" as MLflow when the database answers,
+ * else 503 JSON.
  */
 #include "handlers.h"
-#include "version.h"
 
 enum handler_result h_health(struct request *req, struct response *res)
 {
@@ -14,16 +13,6 @@ enum handler_result h_health(struct request *req, struct response *res)
     }
     strbuf_reset(&res->body);
     strbuf_append_str(&res->body, "OK");
-    res->status = 200;
-    res->content_type = "text/plain; charset=utf-8";
-    return H_DONE;
-}
-
-enum handler_result h_version(struct request *req, struct response *res)
-{
-    (void)req;
-    strbuf_reset(&res->body);
-    strbuf_append_str(&res->body, GREENTRACK_VERSION);
     res->status = 200;
     res->content_type = "text/plain; charset=utf-8";
     return H_DONE;
