@@ -66,6 +66,10 @@ int main(void)
     gt_client *c = gt_client_new(proxy.uri);
     gt_run *run = NULL;
     gt_client_set_spool_dir(c, spool);
+    /* through a Python proxy on a busy machine the defaults (5 s for
+     * gt_run_end, 10 s a request) are not much: these bound a hang only */
+    gt_client_set_flush_timeout_ms(c, 60000);
+    gt_client_set_request_timeout_ms(c, 60000);
     CHECK_EQ_INT(gt_run_start(c, "itest plain mlflow", "fallback", &run),
                  GT_OK);
     char cid[64];
@@ -76,7 +80,7 @@ int main(void)
     for (int i = 0; i < 1500; i++)
         bad += gt_log_metric(run, "loss", 1.0 / (i + 1), i) != GT_OK;
     CHECK_EQ_INT(bad, 0);
-    CHECK_EQ_INT(gt_flush(c, 15000), GT_OK);
+    CHECK_EQ_INT(gt_flush(c, 60000), GT_OK);
     const char *sid = gt_run_server_id(run);
     CHECK(sid != NULL);
     char sidbuf[64] = "";
