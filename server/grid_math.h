@@ -5,7 +5,8 @@
  * the effective timeline when periods overlap, how a run's energy samples
  * spread over that timeline (zone accounting) and the best start of a job
  * over a forecast (scheduling). No I/O; only grid_timeline allocates.
- * Thread-safe. Used by store.c (accounting), grid.c and handlers/grid.c.
+ * Thread-safe. Used by store.c (accounting), grid.c and the handlers under
+ * handlers/greentrack/ (schedule.c, grid.c).
  */
 #ifndef SERVER_GRID_MATH_H
 #define SERVER_GRID_MATH_H
