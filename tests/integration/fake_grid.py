@@ -137,14 +137,17 @@ class FakeGrid:
 
     # -- control --------------------------------------------------------
     def fail_next(self, path_part, status, count=1, headers=None, body=None,
-                  sleep_s=0.0):
+                  sleep_s=0.0, hold=None):
         """The next 'count' requests whose path contains 'path_part' get
-        'status' (after sleeping sleep_s; status None = sleep, then serve
-        normally)."""
+        'status' (after sleeping sleep_s, or, with 'hold' (a
+        threading.Event), after waiting until the test sets it, 120 s at
+        most; status None = wait, then serve normally). A hold is the
+        deterministic way to keep a fetch pending: the fake answers when
+        the test says so, however slow the machine."""
         with self.lock:
             for _ in range(count):
                 self.faults.append((path_part, status, headers or {}, body,
-                                    sleep_s))
+                                    sleep_s, hold))
 
     def clear(self):
         with self.lock:
@@ -195,9 +198,11 @@ class FakeGrid:
                     fault = self.faults.pop(i)
                     break
         if fault:
-            _, status, fheaders, body, sleep_s = fault
+            _, status, fheaders, body, sleep_s, hold = fault
             if sleep_s:
                 time.sleep(sleep_s)
+            if hold is not None:
+                hold.wait(120)
             if status is not None:
                 return self._send(h, status, body if body is not None else
                                   {"error": "injected %d" % status}, fheaders)

@@ -7,6 +7,7 @@ the Electricity Maps token header and the WattTime login and token
 renewal. No test reaches the internet."""
 import base64
 import re
+import threading
 import time
 
 from fake_grid import FakeGrid, now_ms
@@ -64,12 +65,14 @@ class GridCase(ServerTestCase):
 
 class UkSchedule(GridCase):
     def test_best_start_seconds_after_now(self):
+        # the cleaner period begins 30 s from now: the two schedule calls
+        # below must come before that, which leaves a slow machine 30 s
         FAKE.uk_forecast = FakeGrid.relative_periods(
             [400, 100, 100, 300, 300, 300, 300], period_s=1800,
-            first_end_s=5)
+            first_end_s=30)
         before = FAKE.count("/uk/intensity/")
-        # waiting 5 s saves 0.4 % here: min_saving_percent=0 takes it (the
-        # default, 1 %, would say "now"; see the tiny-saving test)
+        # waiting 30 s saves 2.4 % here; min_saving_percent=0 takes any
+        # saving (see the tiny-saving test for the default threshold)
         b = self.sched_ok(zone="GB", duration_minutes=60, within_hours=2,
                           min_saving_percent=0)
         self.assertEqual(FAKE.count("/uk/intensity/"), before + 1)
@@ -86,7 +89,7 @@ class UkSchedule(GridCase):
         self.assertEqual(b["within_hours"], 2)
         for k in ("now", "best_start", "best_end"):
             self.assertRegex(b[k], ISO_RE)
-        # the cleanest hour starts at the second period, 5 s from now
+        # the cleanest hour starts at the second period, 30 s from now
         self.assertEqual(b["best_start_ms"], p[1]["start_ms"])
         self.assertEqual(b["best_end_ms"], p[1]["start_ms"] + 60 * MIN)
         self.assertLess(b["delay_minutes"], 1)
@@ -284,8 +287,14 @@ class ProviderErrors(GridCase):
 
     def test_timeout(self):
         FAKE.uk_regional_forecast[8] = FakeGrid.relative_periods([100, 90])
-        FAKE.fail_next("/regionid/8", None, sleep_s=2.5)
-        r = self.schedule(zone="GB-8", duration_minutes=30)
+        # the fake answers only once the server has given up (1 s grid
+        # timeout), however slow the machine
+        hold = threading.Event()
+        FAKE.fail_next("/regionid/8", None, hold=hold)
+        try:
+            r = self.schedule(zone="GB-8", duration_minutes=30)
+        finally:
+            hold.set()
         self.assertUnavailable(r, "timed out")
         self.assertIn("ukci", r.body["message"])
 
@@ -322,29 +331,42 @@ class ProviderErrors(GridCase):
 class SlowProviderOffTheHttpThreads(GridCase):
     """A provider fetch runs on a job thread, not on one of the threads
     that serve the API: with a single HTTP thread, tracking calls are
-    answered while a schedule (or a refresh) waits 3 s on a slow provider.
-    Were the fetch on the HTTP thread, the tracking call would wait those
-    3 s and its 2 s client timeout would fail the test."""
+    answered while a schedule (or a refresh) waits on a provider that
+    answers only when the test lets it. Were the fetch on the HTTP thread,
+    the tracking call would wait for the fetch, which the test releases
+    only after that call: its 20 s client timeout (the grid timeout is
+    60 s) would fail the test. No sleep decides the outcome."""
     server_args = ["--threads", "1"]
-    extra_env = {"GREENTRACK_GRID_TIMEOUT_MS": "8000"}
+    extra_env = {"GREENTRACK_GRID_TIMEOUT_MS": "60000"}
 
     def slow_call_then_track(self, start_slow, path_part):
-        import threading
         before = FAKE.count(path_part)
-        FAKE.fail_next(path_part, None, sleep_s=3)  # slow, then served
+        hold = threading.Event()
+        FAKE.fail_next(path_part, None, hold=hold)  # held, then served
         out = {}
         t = threading.Thread(target=lambda: out.update(r=start_slow()))
-        t.start()
-        deadline = time.time() + 10
-        while FAKE.count(path_part) == before and time.time() < deadline:
-            time.sleep(0.01)  # the fetch has reached the provider
-        quick = Client(self.server.host, self.server.port, timeout=2)
         try:
-            self.ok(quick.post("experiments/search", {"max_results": 1}))
-            self.ok(quick.get("experiments/get", {"experiment_id": "0"}))
+            t.start()
+            deadline = time.monotonic() + 60
+            while FAKE.count(path_part) == before and \
+                    time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.assertGreater(FAKE.count(path_part), before,
+                               "the fetch never reached the provider")
+            quick = Client(self.server.host, self.server.port, timeout=20)
+            try:
+                self.ok(quick.post("experiments/search", {"max_results": 1}))
+                self.ok(quick.get("experiments/get", {"experiment_id": "0"}))
+            finally:
+                quick.close()
+            # answered while the fetch was still held at the provider
+            self.assertTrue(t.is_alive() and "r" not in out,
+                            "the slow call ended before the release: %r"
+                            % (out,))
         finally:
-            quick.close()
-        t.join(15)
+            hold.set()
+            t.join(60)
+        self.assertFalse(t.is_alive(), "the slow call never ended")
         self.assertEqual(out["r"].status, 200, out["r"])
 
     def test_schedule_fetch(self):
@@ -549,7 +571,7 @@ class ZoneAccounting(GridCase):
     def carbon(self, run_id):
         return self.ok(self.get(GT + "runs/carbon", {"run_id": run_id}))
 
-    def wait_covered(self, run_id, timeout=15.0):
+    def wait_covered(self, run_id, timeout=60.0):
         deadline = time.monotonic() + timeout
         while True:
             c = self.carbon(run_id)
