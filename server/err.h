@@ -23,7 +23,10 @@
     X(SRV_E_INVALID_STATE, "INVALID_STATE", 500)                               \
     X(SRV_E_INTERNAL, "INTERNAL_ERROR", 500)                                   \
     X(SRV_E_NOMEM, "INTERNAL_ERROR", 500)                                      \
-    X(SRV_E_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE", 503)
+    X(SRV_E_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE", 503)                       \
+    X(SRV_E_PERMISSION_DENIED, "PERMISSION_DENIED", 403)                       \
+    X(SRV_E_RANGE_NOT_SATISFIABLE, "INVALID_PARAMETER_VALUE", 416)             \
+    X(SRV_E_NOT_IMPLEMENTED, "NOT_IMPLEMENTED", 501)
 
 enum srv_err {
 #define SRV_ERR_ENUM(name, code, status) name,
