@@ -6,6 +6,7 @@ slow clients not blocking others."""
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -19,7 +20,7 @@ from harness import (Client, Server, ServerTestCase, STOP_TIMEOUT, clean_env,
                      uniq)
 
 
-def run_cli(args, env=None, timeout=10):
+def run_cli(args, env=None, timeout=60):
     return subprocess.run([server_binary()] + args, stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           env=clean_env(env), timeout=timeout)
@@ -298,29 +299,35 @@ class EndpointTests(ServerTestCase):
         if r.status == 200:
             self.assertEqual(r.body["experiment"]["experiment_id"], "0")
 
-    def raw_exchange(self, payload, want_responses, timeout=5):
+    @staticmethod
+    def complete_responses(data):
+        """How many whole responses (headers and Content-Length body) 'data'
+        holds."""
+        n, pos = 0, 0
+        while True:
+            end = data.find(b"\r\n\r\n", pos)
+            if end < 0:
+                return n
+            m = re.search(rb"(?im)^content-length:\s*(\d+)\s*$",
+                          data[pos:end])
+            body_end = end + 4 + (int(m.group(1)) if m else 0)
+            if len(data) < body_end:
+                return n
+            n, pos = n + 1, body_end
+
+    def raw_exchange(self, payload, want_responses, timeout=30):
+        """Sends 'payload' and reads until 'want_responses' whole responses
+        arrived (or the server closed, or 'timeout' bounding a hang)."""
         s = socket.create_connection((self.server.host, self.server.port),
                                      timeout=timeout)
         try:
             s.sendall(payload)
             data = b""
-            deadline = time.monotonic() + timeout
-            while data.count(b"HTTP/1.1 ") < want_responses and \
-                    time.monotonic() < deadline:
+            while self.complete_responses(data) < want_responses:
                 part = s.recv(65536)
                 if not part:
                     break
                 data += part
-            # read the rest of the last body
-            s.settimeout(0.3)
-            try:
-                while True:
-                    part = s.recv(65536)
-                    if not part:
-                        break
-                    data += part
-            except socket.timeout:
-                pass
             return data
         finally:
             s.close()
@@ -365,13 +372,18 @@ class EndpointTests(ServerTestCase):
         self.assertEqual(r.raw, b"")
 
     def test_keep_alive_many_requests(self):
+        # all 200 on one connection (the client opens a new one when the
+        # server closes it), whatever time they take
         c = Client(self.server.host, self.server.port)
-        t0 = time.monotonic()
-        for _ in range(200):
+        r = c.get("experiments/get", {"experiment_id": "0"})
+        self.assertEqual(r.status, 200)
+        conn, local = c.conn, c.conn.sock.getsockname()
+        for _ in range(199):
             r = c.get("experiments/get", {"experiment_id": "0"})
             self.assertEqual(r.status, 200)
+            self.assertIs(c.conn, conn, "the server closed the connection")
+        self.assertEqual(c.conn.sock.getsockname(), local)
         c.close()
-        self.assertLess(time.monotonic() - t0, 10)
 
     def test_slow_client_does_not_block(self):
         socks = []
@@ -388,16 +400,16 @@ class EndpointTests(ServerTestCase):
                               b"Content-Length: 100\r\n\r\n{\"exp")
                 socks.append(s)
             time.sleep(0.2)
-            c = Client(self.server.host, self.server.port, timeout=5)
+            # a request blocked by the slow clients would wait for their
+            # 30 s connection timeout: the 15 s client timeout fails it,
+            # however slow the machine otherwise is
+            c = Client(self.server.host, self.server.port, timeout=15)
             for i in range(20):
-                t0 = time.monotonic()
                 if i % 2:
                     r = c.get("experiments/get", {"experiment_id": "0"})
                 else:
                     r = c.post("runs/create", {"experiment_id": "0"})
                 self.assertEqual(r.status, 200, r)
-                self.assertLess(time.monotonic() - t0, 2.0,
-                                "request blocked by a slow client")
                 if i % 5 == 4:
                     c.close()  # also new connections
             c.close()
@@ -431,7 +443,7 @@ class ShutdownTests(ServerTestCase):
         srv = Server(label="sigint").start()
         t0 = time.monotonic()
         srv.proc.send_signal(signal.SIGINT)
-        rc = srv.wait_exit(5)
+        rc = srv.wait_exit(STOP_TIMEOUT + 3)
         self.assertEqual(rc, 0)
         self.assertLessEqual(time.monotonic() - t0, STOP_TIMEOUT)
         srv.cleanup()
@@ -536,7 +548,12 @@ class SigtermUnderLoadTests(ServerTestCase):
                    for i in range(4)]
         for t in threads:
             t.start()
-        time.sleep(1.5)
+        # 1.5 s of load, and on a slow machine until more than 10 calls
+        # were answered (60 s at most)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 1.5 or (
+                sum(counts) <= 10 and time.monotonic() - t0 < 60):
+            time.sleep(0.05)
         rc, el = srv.stop()
         stop.set()
         for t in threads:
