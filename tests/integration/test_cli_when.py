@@ -267,8 +267,9 @@ class WhenAdviceTest(WhenCase):
 
 class RunWhenGreenTest(WhenCase):
     def test_waits_for_the_best_start_and_tags_the_run(self):
-        # now: 400 g/kWh; from 4 s ahead on: 100 g/kWh
-        set_forecast(self.fake, [(-1800, 4, 400), (4, 48 * 3600, 100)])
+        # now: 400 g/kWh; from 8 s ahead on: 100 g/kWh (the CLI must ask
+        # before then: a slow machine has 7 s, the wait is >= 1 s)
+        set_forecast(self.fake, [(-1800, 8, 400), (8, 48 * 3600, 100)])
         name = uniq("green")
         self.seed_experiment(name, kwh=0.2, minutes=1)
         t0 = time.monotonic()
@@ -323,7 +324,7 @@ class RunWhenGreenTest(WhenCase):
             line = p.stderr.readline()  # the "waiting ..." notice
             self.assertIn("waiting", line)
             p.send_signal(signal.SIGTERM)
-            rc = p.wait(timeout=10)
+            rc = p.wait(timeout=CLI_TIMEOUT)
         finally:
             if p.poll() is None:
                 p.kill()
