@@ -62,6 +62,9 @@ SRV_SRCS := $(sort $(wildcard server/*.c server/handlers/*.c server/handlers/*/*
 SRV_LIB_SRCS := $(filter-out server/main.c,$(SRV_SRCS))
 SRV_LIB_OBJS := $(SRV_LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema.o \
                 $(BUILD)/obj/gen/carbon_tables.o
+# MLflow's naming rules: one object, in libgreentrack and the server both
+NAMES_SRC := client/src/mlflow_names.c
+SRV_LIB_OBJS += $(BUILD)/obj/client/src/mlflow_names.o
 DATA_TABLES := $(sort $(wildcard data/*.csv))
 SCHEMAS := $(sort $(wildcard schema/*.sql))
 
@@ -361,7 +364,8 @@ fuzz:
 	@set -e; for src in $(FUZZ_SRCS); do \
 	  name=$$(basename $$src .c); \
 	  clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$name $$src $(SRV_LIB_SRCS) \
-	    $(FUZZ_BUILD)/gen/schema.c $(FUZZ_BUILD)/gen/carbon_tables.c \
+	    $(NAMES_SRC) $(FUZZ_BUILD)/gen/schema.c \
+	    $(FUZZ_BUILD)/gen/carbon_tables.c \
 	    $(PKG_LIBS) -lm -pthread; \
 	  mkdir -p tests/fuzz/corpus/$$name $(FUZZ_BUILD)/corpus-$$name; \
 	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \

@@ -4,80 +4,58 @@
  */
 #include "validate.h"
 
-#include "jsonx.h"
-
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-static bool key_char_ok(unsigned char c)
-{
-    /* Non-ASCII bytes belong to UTF-8 letters (Python's \w is Unicode);
-     * the body was checked to be valid UTF-8. */
-    return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '/' || c == '.' ||
-           c == '-' || c == ' ' || c == ':';
-}
-
-/* True when posixpath.normpath(key) would not return 'key' unchanged, or
- * the key is one MLflow rejects as a path ("", ".", "..x", "/x"). */
-static bool path_unsafe(const char *key)
-{
-    size_t n = strlen(key);
-    if (n == 0 || key[0] == '/' || strcmp(key, ".") == 0 ||
-        strncmp(key, "..", 2) == 0 || strncmp(key, "./", 2) == 0)
-        return true;
-    if (key[n - 1] == '/')
-        return true;
-    if (strstr(key, "//") || strstr(key, "/./") || strstr(key, "/../"))
-        return true;
-    if ((n >= 2 && strcmp(key + n - 2, "/.") == 0) ||
-        (n >= 3 && strcmp(key + n - 3, "/..") == 0))
-        return true;
-    return false;
-}
-
 enum srv_err validate_key(const char *key, const char *what, struct errbuf *eb)
 {
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
-        if (!key_char_ok(*p))
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "Invalid value \"%.260s\" for parameter 'key' "
-                           "supplied. Names may only contain alphanumerics, "
-                           "underscores (_), dashes (-), periods (.), spaces "
-                           "( ), colon(:) and slashes (/).",
-                           key);
-    }
-    if (path_unsafe(key))
+    size_t len = 0;
+    /* switch without default: -Wswitch names a code left out */
+    switch (mlflow_key_check(key, NULL, &len)) {
+    case MLFLOW_NAME_OK:
+    case MLFLOW_NAME_EMPTY:    /* not a key's result */
+    case MLFLOW_NAME_RESERVED: /* not a key's result */
+        return SRV_OK;
+    case MLFLOW_NAME_BAD_CHAR:
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Invalid value \"%.260s\" for parameter 'key' "
+                       "supplied. Names may only contain alphanumerics, "
+                       "underscores (_), dashes (-), periods (.), spaces "
+                       "( ), colon(:) and slashes (/).",
+                       key);
+    case MLFLOW_NAME_BAD_PATH:
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Invalid value \"%.260s\" for parameter 'key' "
                        "supplied. Names may be treated as files in certain "
                        "cases, and must not resolve to other names when "
                        "treated as such.",
                        key);
-    size_t len = jx_utf8_len(key);
-    if (len > MAX_ENTITY_KEY_LENGTH)
+    case MLFLOW_NAME_TOO_LONG:
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "%s '%.40s...' is invalid: 'key' exceeds the maximum "
                        "length of %d characters (got %zu)",
-                       what, key, MAX_ENTITY_KEY_LENGTH, len);
+                       what, key, MLFLOW_MAX_KEY_CHARS, len);
+    }
     return SRV_OK;
 }
 
-static bool word_char(unsigned char c)
+enum srv_err validate_metric_key(const char *key, struct errbuf *eb)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_';
+    enum srv_err e = validate_key(key, "Metric name", eb);
+    if (e == SRV_OK &&
+        mlflow_metric_key_check(key, NULL, NULL) == MLFLOW_NAME_RESERVED)
+        e = err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                    "Metric '%.200s' uses the reserved prefix '%s': "
+                    "greentrack derives those metrics from the run's "
+                    "energy (see runs/log-energy)",
+                    key, GREENTRACK_RESERVED_METRIC_PREFIX);
+    return e;
 }
 
 enum srv_err validate_run_id_format(const char *run_id, struct errbuf *eb)
 {
-    size_t n = strlen(run_id);
-    bool ok = n >= 1 && n <= 256 && word_char((unsigned char)run_id[0]) &&
-              run_id[0] != '_';
-    for (size_t i = 1; ok && i < n; i++)
-        ok = word_char((unsigned char)run_id[i]) || run_id[i] == '-';
-    if (!ok)
+    if (!mlflow_run_id_ok(run_id, MLFLOW_MAX_RUN_ID_CHARS))
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Invalid value \"%.64s\" for parameter 'run_id' "
                        "supplied.",
@@ -98,17 +76,24 @@ bool validate_is_run_uuid(const char *s)
 
 enum srv_err validate_experiment_name(const char *name, struct errbuf *eb)
 {
-    if (!name || !*name)
+    size_t len = 0;
+    switch (mlflow_experiment_name_check(name, NULL, &len)) {
+    case MLFLOW_NAME_OK:
+    case MLFLOW_NAME_BAD_CHAR: /* the body was checked to be UTF-8 */
+    case MLFLOW_NAME_BAD_PATH:
+    case MLFLOW_NAME_RESERVED:
+        return SRV_OK;
+    case MLFLOW_NAME_EMPTY:
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Invalid experiment name: '%s'. Experiment names "
                        "must be non-empty strings.",
                        name ? name : "");
-    size_t len = jx_utf8_len(name);
-    if (len > MAX_EXPERIMENT_NAME_LENGTH)
+    case MLFLOW_NAME_TOO_LONG:
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Experiment name '%.40s...' had length %zu, which "
                        "exceeded length limit of %d",
-                       name, len, MAX_EXPERIMENT_NAME_LENGTH);
+                       name, len, MLFLOW_MAX_EXPERIMENT_NAME_CHARS);
+    }
     return SRV_OK;
 }
 

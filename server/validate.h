@@ -1,32 +1,37 @@
 /* SPDX-License-Identifier: MIT
  *
- * validate: MLflow's name and value rules (specs/mlflow-rest.md section 5)
- * and the limits greentrack adds. Pure functions with MLflow's messages.
+ * validate: MLflow's name and value rules with MLflow's messages, and the
+ * limits greentrack adds. The rules themselves are mlflow_names' (one
+ * definition shared with libgreentrack); this adds the server's errors.
  */
 #ifndef SERVER_VALIDATE_H
 #define SERVER_VALIDATE_H
 
+#include "../client/src/mlflow_names.h"
 #include "err.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define MAX_ENTITY_KEY_LENGTH 250
-#define MAX_PARAM_VAL_LENGTH 6000
-#define MAX_TAG_VAL_LENGTH 8000
-#define MAX_EXPERIMENT_TAG_VAL_LENGTH 5000
-#define MAX_EXPERIMENT_NAME_LENGTH 500
-#define MAX_BATCH_METRICS 1000
-#define MAX_BATCH_PARAMS 100
-#define MAX_BATCH_TAGS 100
-#define MAX_BATCH_TOTAL 1000
+/* The handlers' names for mlflow_names' limits. */
+#define MAX_PARAM_VAL_LENGTH MLFLOW_MAX_PARAM_VALUE_CHARS
+#define MAX_TAG_VAL_LENGTH MLFLOW_MAX_TAG_VALUE_CHARS
+#define MAX_EXPERIMENT_TAG_VAL_LENGTH MLFLOW_MAX_EXPERIMENT_TAG_VALUE_CHARS
+#define MAX_BATCH_METRICS MLFLOW_BATCH_MAX_METRICS
+#define MAX_BATCH_PARAMS MLFLOW_BATCH_MAX_PARAMS
+#define MAX_BATCH_TAGS MLFLOW_BATCH_MAX_TAGS
+#define MAX_BATCH_TOTAL MLFLOW_BATCH_MAX_TOTAL
 #define SEARCH_MAX_RESULTS_DEFAULT 1000
 #define SEARCH_MAX_RESULTS_THRESHOLD 50000
 
 /* A metric/param/tag key: characters, path normalisation and length.
  * 'what' names the entity in messages ("Metric name", "Param key"...). */
 enum srv_err validate_key(const char *key, const char *what, struct errbuf *eb);
+
+/* A metric key: validate_key, and not under greentrack's reserved prefix
+ * (GREENTRACK_RESERVED_METRIC_PREFIX). */
+enum srv_err validate_metric_key(const char *key, struct errbuf *eb);
 
 /* run_id in log-batch / log-inputs: ^[a-zA-Z0-9][\w\-]{0,255}$ */
 enum srv_err validate_run_id_format(const char *run_id, struct errbuf *eb);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT
  *
- * batch: the growable buffer, MLflow's key and value rules (checked before
- * a record is queued, so one bad key never costs a whole all-or-nothing
- * batch), and the per-run list of pending records turned into
- * runs/log-batch bodies within MLflow's limits. Used by the worker.
+ * batch: the growable buffer and the per-run list of pending records turned
+ * into runs/log-batch bodies within MLflow's limits (mlflow_names.h).
+ * Used by the worker.
  */
 #include "internal.h"
 
@@ -143,108 +142,6 @@ void gt_buf_add_urlenc(struct gt_buf *b, const char *s)
     }
 }
 
-/*---- validation ----*/
-
-static bool key_char_ok(unsigned char c)
-{
-    return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || c == '_' || c == '/' || c == '.' ||
-           c == '-' || c == ' ' || c == ':';
-}
-
-/* The UTF-8 sequence at s (n bytes left) is well formed: its length, or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return c ? 1 : 0;
-    if ((c & 0xE0) == 0xC0) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
-bool gt_text_valid(const char *s, size_t max_chars, size_t *len_out)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), chars = 0;
-    for (size_t i = 0; i < n;) {
-        if (p[i] < 0x80) {
-            i++;
-        } else {
-            size_t l = utf8_seq(p + i, n - i);
-            if (!l)
-                return false;
-            i += l;
-        }
-        if (++chars > max_chars)
-            return false;
-    }
-    *len_out = n;
-    return true;
-}
-
-bool gt_key_valid(const char *key, size_t *len_out)
-{
-    size_t n = 0;
-    bool ascii = true;
-    for (const unsigned char *p = (const unsigned char *)key; *p; p++, n++) {
-        if (!key_char_ok(*p))
-            return false;
-        if (*p >= 0x80)
-            ascii = false;
-    }
-    if (ascii ? n > GT_MAX_KEY_CHARS
-              : !gt_text_valid(key, GT_MAX_KEY_CHARS, &n))
-        return false;
-    /* posixpath.normpath(key) must be 'key' itself */
-    if (n == 0 || key[0] == '/' || key[n - 1] == '/' || strcmp(key, ".") == 0 ||
-        strncmp(key, "..", 2) == 0 || strncmp(key, "./", 2) == 0)
-        return false;
-    if (memchr(key, '/', n) &&
-        (strstr(key, "//") || strstr(key, "/./") || strstr(key, "/../") ||
-         (n >= 2 && strcmp(key + n - 2, "/.") == 0) ||
-         (n >= 3 && strcmp(key + n - 3, "/..") == 0)))
-        return false;
-    *len_out = n;
-    return true;
-}
-
-bool gt_run_id_valid(const char *id)
-{
-    size_t n = 0;
-    for (; id[n]; n++) {
-        char c = id[n];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || (n > 0 && (c == '_' || c == '-'));
-        if (!ok || n >= GT_ID_MAX)
-            return false;
-    }
-    return n > 0;
-}
-
 /*---- pending records of one run ----*/
 
 void pending_init(struct pending *p)
@@ -282,15 +179,15 @@ bool pending_add(struct pending *p, const struct rec *r)
 
 bool pending_full_for(const struct pending *p, uint8_t type)
 {
-    if (p->count + 1 > GT_BATCH_TOTAL)
+    if (p->count + 1 > MLFLOW_BATCH_MAX_TOTAL)
         return true;
     switch (type) {
     case REC_METRIC:
-        return p->metrics + 1 > GT_BATCH_METRICS;
+        return p->metrics + 1 > MLFLOW_BATCH_MAX_METRICS;
     case REC_PARAM:
-        return p->params + 1 > GT_BATCH_PARAMS;
+        return p->params + 1 > MLFLOW_BATCH_MAX_PARAMS;
     default:
-        return p->tags + 1 > GT_BATCH_TAGS;
+        return p->tags + 1 > MLFLOW_BATCH_MAX_TAGS;
     }
 }
 

@@ -369,20 +369,53 @@ static gt_status invalid(gt_client *c, const char *what)
     return GT_E_INVALID;
 }
 
+/* GT_E_INVALID for 'name' (a key, value or name: 'what') that failed
+ * mlflow_names' check with 'rc', saying why. */
+static gt_status invalid_name(gt_client *c, const char *what, const char *name,
+                              enum mlflow_name_rc rc)
+{
+    const char *why = "invalid";
+    switch (rc) {
+    case MLFLOW_NAME_OK:
+        break;
+    case MLFLOW_NAME_BAD_CHAR:
+        why = "a character MLflow does not allow, or bad UTF-8";
+        break;
+    case MLFLOW_NAME_BAD_PATH:
+        why = "not a normalized relative path";
+        break;
+    case MLFLOW_NAME_TOO_LONG:
+        why = "too long";
+        break;
+    case MLFLOW_NAME_EMPTY:
+        why = "empty";
+        break;
+    case MLFLOW_NAME_RESERVED:
+        why = "the prefix '" GREENTRACK_RESERVED_METRIC_PREFIX
+              "' is reserved for greentrack's own metrics";
+        break;
+    }
+    if (c)
+        gt_client_error(c, GT_LOG_ERROR, "invalid argument: %s '%.64s%s': %s",
+                        what, name, strlen(name) > 64 ? "..." : "", why);
+    return GT_E_INVALID;
+}
+
 gt_status gt_run_start(gt_client *c, const char *experiment_name,
                        const char *run_name, gt_run **out)
 {
     size_t elen = 0, nlen = 0;
+    enum mlflow_name_rc nrc;
     char id[33];
     if (!c || !out)
         return invalid(c, "NULL client or out");
     *out = NULL;
     if (experiment_name &&
-        (!gt_text_valid(experiment_name, GT_MAX_EXP_NAME_CHARS, &elen) ||
-         elen == 0))
-        return invalid(c, "experiment name");
-    if (run_name && !gt_text_valid(run_name, GT_MAX_KEY_CHARS, &nlen))
-        return invalid(c, "run name");
+        (nrc = mlflow_experiment_name_check(experiment_name, &elen, NULL)))
+        return invalid_name(c, "experiment name", experiment_name, nrc);
+    if (run_name && (nrc = mlflow_text_check(
+                         run_name, MLFLOW_MAX_RUN_NAME_CHARS, &nlen, NULL)))
+        return invalid_name(c, "run name", run_name, nrc);
     uint64_t a = gt_random_u64(), b = gt_random_u64();
     snprintf(id, sizeof id, "%016llx%016llx", (unsigned long long)a,
              (unsigned long long)b);
@@ -421,7 +454,7 @@ gt_status gt_run_start(gt_client *c, const char *experiment_name,
 
 gt_status gt_run_attach(gt_client *c, const char *run_id, gt_run **out)
 {
-    if (!c || !out || !run_id || !gt_run_id_valid(run_id))
+    if (!c || !out || !run_id || !mlflow_run_id_ok(run_id, GT_ID_MAX))
         return invalid(c, "run id");
     *out = NULL;
     gt_run *r = run_new(c, run_id);
@@ -457,10 +490,11 @@ gt_status gt_log_metric_at(gt_run *run, const char *key, double value,
 {
     struct rec h;
     size_t klen;
+    enum mlflow_name_rc nrc;
     if (!run || !key)
         return invalid(run ? run->client : NULL, "NULL run or key");
-    if (!gt_key_valid(key, &klen))
-        return invalid(run->client, "metric key");
+    if ((nrc = mlflow_metric_key_check(key, &klen, NULL)))
+        return invalid_name(run->client, "metric key", key, nrc);
     if (step > GT_MAX_SAFE_INT || step < -GT_MAX_SAFE_INT || timestamp_ms < 0 ||
         timestamp_ms > GT_MAX_SAFE_INT)
         return invalid(run->client, "step or timestamp beyond 2^53");
@@ -492,14 +526,16 @@ static gt_status log_text(gt_run *run, uint8_t type, const char *key,
 {
     struct rec h;
     size_t klen, vlen;
+    enum mlflow_name_rc nrc;
     if (!run || !key || !value)
         return invalid(run ? run->client : NULL, "NULL run, key or value");
-    if (!gt_key_valid(key, &klen))
-        return invalid(run->client,
-                       type == REC_PARAM ? "param key" : "tag key");
-    if (!gt_text_valid(value, max_chars, &vlen))
-        return invalid(run->client,
-                       type == REC_PARAM ? "param value" : "tag value");
+    if ((nrc = mlflow_key_check(key, &klen, NULL)))
+        return invalid_name(
+            run->client, type == REC_PARAM ? "param key" : "tag key", key, nrc);
+    if ((nrc = mlflow_text_check(value, max_chars, &vlen, NULL)))
+        return invalid_name(run->client,
+                            type == REC_PARAM ? "param value" : "tag value",
+                            value, nrc);
     memset(&h, 0, sizeof h);
     h.size = rec_size_for(klen, vlen);
     h.type = type;
@@ -512,12 +548,12 @@ static gt_status log_text(gt_run *run, uint8_t type, const char *key,
 
 gt_status gt_log_param(gt_run *run, const char *key, const char *value)
 {
-    return log_text(run, REC_PARAM, key, value, GT_MAX_PARAM_CHARS);
+    return log_text(run, REC_PARAM, key, value, MLFLOW_MAX_PARAM_VALUE_CHARS);
 }
 
 gt_status gt_set_tag(gt_run *run, const char *key, const char *value)
 {
-    return log_text(run, REC_TAG, key, value, GT_MAX_TAG_CHARS);
+    return log_text(run, REC_TAG, key, value, MLFLOW_MAX_TAG_VALUE_CHARS);
 }
 
 static gt_status push_end(gt_run *r, gt_run_status status)

@@ -280,8 +280,10 @@ static void push_tag(gt_run *r, const char *key, const char *value)
 {
     struct rec h;
     size_t klen, vlen;
-    if (!value || !*value || !gt_key_valid(key, &klen) ||
-        !gt_text_valid(value, GT_MAX_TAG_CHARS, &vlen))
+    if (!value || !*value ||
+        mlflow_key_check(key, &klen, NULL) != MLFLOW_NAME_OK ||
+        mlflow_text_check(value, MLFLOW_MAX_TAG_VALUE_CHARS, &vlen, NULL) !=
+            MLFLOW_NAME_OK)
         return;
     memset(&h, 0, sizeof h);
     h.size = rec_size_for(klen, vlen);

@@ -2,7 +2,8 @@
  *
  * internal.h: libgreentrack's private declarations, shared by the modules
  * under client/src (client.c: handles, options, errors, stats; queue.c: the
- * bounded record queue; batch.c: records to log-batch JSON; transport.c:
+ * bounded record queue; batch.c: records to log-batch JSON; mlflow_names.c:
+ * MLflow's naming rules, shared with the server; transport.c:
  * libcurl; spool.c: the on-disk spool; worker.c: the worker thread and the
  * send engine; exit.c: process-exit hooks). Nothing here is exported.
  */
@@ -10,6 +11,7 @@
 #define GT_INTERNAL_H
 
 #include "greentrack.h"
+#include "mlflow_names.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -17,16 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*---- limits (MLflow's, as the server enforces them) ----*/
+/*---- limits (MLflow's own are mlflow_names.h's) ----*/
 
-#define GT_MAX_KEY_CHARS 250
-#define GT_MAX_PARAM_CHARS 6000
-#define GT_MAX_TAG_CHARS 8000
-#define GT_MAX_EXP_NAME_CHARS 500
-#define GT_BATCH_METRICS 1000
-#define GT_BATCH_PARAMS 100
-#define GT_BATCH_TAGS 100
-#define GT_BATCH_TOTAL 1000
 #define GT_MAX_SAFE_INT 9007199254740992LL /* 2^53 */
 #define GT_ID_MAX 64                       /* longest run id we accept */
 
@@ -111,15 +105,6 @@ static inline bool rec_is_counted(const struct rec *r)
 {
     return rec_is_data(r) && !(r->flags & REC_F_AUTO);
 }
-
-/*---- validation (batch.c) ----*/
-
-/* MLflow's key rule: characters, path safety, at most 250 characters. */
-bool gt_key_valid(const char *key, size_t *len_out);
-/* Valid UTF-8 without NUL of at most 'max_chars' characters. */
-bool gt_text_valid(const char *s, size_t max_chars, size_t *len_out);
-/* [A-Za-z0-9][A-Za-z0-9_-]*, at most GT_ID_MAX characters. */
-bool gt_run_id_valid(const char *id);
 
 /*---- log-batch JSON (batch.c) ----*/
 

@@ -379,7 +379,7 @@ static void run_acknowledged(gt_run *run, const char *sid)
 static enum send_rc run_create(struct engine *e, struct target *t,
                                const struct rec *r, gt_run *run)
 {
-    char exp_id[32], name[GT_MAX_EXP_NAME_CHARS * 4 + 1];
+    char exp_id[32], name[MLFLOW_MAX_EXPERIMENT_NAME_CHARS * 4 + 1];
     const char *exp_name = NULL;
     if (r->flags & REC_F_HAS_EXP) {
         size_t n = r->klen < sizeof name ? r->klen : sizeof name - 1;
@@ -427,7 +427,7 @@ static enum send_rc run_create(struct engine *e, struct target *t,
         cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(j, "run"), "info"),
         "run_id");
-    if (cJSON_IsString(x) && gt_run_id_valid(x->valuestring) &&
+    if (cJSON_IsString(x) && mlflow_run_id_ok(x->valuestring, GT_ID_MAX) &&
         strcmp(x->valuestring, t->id) != 0) {
         snprintf(t->sid, sizeof t->sid, "%s", x->valuestring);
         gt_client_log(e->c, GT_LOG_WARN,

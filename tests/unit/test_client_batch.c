@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
- * test_client_batch: libgreentrack's key and value rules (MLflow's, as
- * the server applies them) and the log-batch bodies built from pending
- * records: MLflow's limits (1000 metrics, 100 params, 100 tags, 1000 in
- * all), JSON escaping, doubles and NaN, record ranges.
+ * test_client_batch: the log-batch bodies built from pending records:
+ * MLflow's limits (1000 metrics, 100 params, 100 tags, 1000 in all), JSON
+ * escaping, doubles and NaN, record ranges. The key and value rules are
+ * test_client_names'.
  */
 #include "internal.h"
 #include "test.h"
@@ -39,40 +39,6 @@ static void add(struct pending *p, uint8_t type, const char *key,
     struct rec *r = make(type, key, val, value, step);
     add_failures += !pending_add(p, r);
     free(r);
-}
-
-static void test_keys(void)
-{
-    size_t n;
-    CHECK(gt_key_valid("loss", &n) && n == 4);
-    CHECK(gt_key_valid("train/loss.v2 a-b:c_d", &n));
-    CHECK(gt_key_valid("précision", &n));
-    CHECK(!gt_key_valid("", &n));
-    CHECK(!gt_key_valid("/abs", &n));
-    CHECK(!gt_key_valid("a//b", &n));
-    CHECK(!gt_key_valid("a/./b", &n));
-    CHECK(!gt_key_valid("a/..", &n));
-    CHECK(!gt_key_valid("..a", &n));
-    CHECK(!gt_key_valid("dir/", &n));
-    CHECK(!gt_key_valid("bad*key", &n));
-    CHECK(!gt_key_valid("tab\tkey", &n));
-    char long_key[300];
-    memset(long_key, 'k', sizeof long_key);
-    long_key[250] = '\0';
-    CHECK(gt_key_valid(long_key, &n));
-    long_key[250] = 'k';
-    long_key[251] = '\0';
-    CHECK(!gt_key_valid(long_key, &n));
-    CHECK(gt_text_valid("héllo", 5, &n) && n == 6);
-    CHECK(!gt_text_valid("héllo", 4, &n));
-    CHECK(!gt_text_valid("\xc3", 10, &n));
-    CHECK(!gt_text_valid("\xed\xa0\x80", 10, &n)); /* a surrogate */
-    CHECK(!gt_text_valid("\xc0\xaf", 10, &n));     /* overlong */
-    CHECK(gt_run_id_valid("0123456789abcdef0123456789abcdef"));
-    CHECK(gt_run_id_valid("run-1_x"));
-    CHECK(!gt_run_id_valid("-x"));
-    CHECK(!gt_run_id_valid(""));
-    CHECK(!gt_run_id_valid("a b"));
 }
 
 static void test_limits(void)
@@ -172,7 +138,6 @@ static void test_json(void)
 
 int main(void)
 {
-    test_keys();
     test_limits();
     test_json();
     CHECK_EQ_INT(add_failures, 0);

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * test_names_server: the server's side of mlflow_names, the naming rules
+ * it shares with libgreentrack. validate.c answers each rule with MLflow's
+ * message (bad characters, a path that normalizes to another, a key too
+ * long, an experiment name too long) and refuses metric keys under the
+ * reserved "greentrack." prefix (tags may use it); it accepts exactly the
+ * keys the library accepts.
+ */
+#include "test.h"
+#include "validate.h"
+
+#include <string.h>
+
+static void test_messages(void)
+{
+    struct errbuf eb;
+    char longkey[300];
+    CHECK_EQ_INT(validate_key("a*b", "Param key", &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK(strstr(eb.msg, "Names may only contain") != NULL);
+    CHECK_EQ_INT(validate_key("a//b", "Param key", &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK(strstr(eb.msg, "must not resolve to other names") != NULL);
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = '\0';
+    CHECK_EQ_INT(validate_key(longkey, "Tag key", &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK(strstr(eb.msg, "Tag key 'kkkk") != NULL);
+    CHECK(strstr(eb.msg, "maximum length of 250 characters (got 299)") != NULL);
+
+    char name[MLFLOW_MAX_EXPERIMENT_NAME_CHARS + 2];
+    memset(name, 'e', sizeof name - 1);
+    name[MLFLOW_MAX_EXPERIMENT_NAME_CHARS] = '\0';
+    CHECK_EQ_INT(validate_experiment_name(name, &eb), SRV_OK);
+    name[MLFLOW_MAX_EXPERIMENT_NAME_CHARS] = 'e';
+    name[MLFLOW_MAX_EXPERIMENT_NAME_CHARS + 1] = '\0';
+    CHECK_EQ_INT(validate_experiment_name(name, &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK(strstr(eb.msg, "had length 501, which exceeded length limit of "
+                         "500") != NULL);
+    CHECK_EQ_INT(validate_experiment_name(NULL, &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK(strstr(eb.msg, "must be non-empty") != NULL);
+
+    char id[MLFLOW_MAX_RUN_ID_CHARS + 2];
+    memset(id, 'a', sizeof id - 1);
+    id[MLFLOW_MAX_RUN_ID_CHARS] = '\0';
+    CHECK_EQ_INT(validate_run_id_format(id, &eb), SRV_OK);
+    id[MLFLOW_MAX_RUN_ID_CHARS] = 'a';
+    id[MLFLOW_MAX_RUN_ID_CHARS + 1] = '\0';
+    CHECK_EQ_INT(validate_run_id_format(id, &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK_EQ_INT(validate_run_id_format("", &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+}
+
+static void test_reserved(void)
+{
+    struct errbuf eb;
+    CHECK_EQ_INT(validate_metric_key("greentrack.co2_kg", &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK(strstr(eb.msg, "Metric 'greentrack.co2_kg' uses the reserved "
+                         "prefix 'greentrack.'") != NULL);
+    CHECK_EQ_INT(validate_metric_key("a//b", &eb),
+                 SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK(strstr(eb.msg, "must not resolve to other names") != NULL);
+    CHECK_EQ_INT(validate_metric_key("greentrack", &eb), SRV_OK);
+    CHECK_EQ_INT(validate_metric_key("my.greentrack.x", &eb), SRV_OK);
+    CHECK_EQ_INT(validate_key("greentrack.zone", "Tag key", &eb), SRV_OK);
+}
+
+/* Whatever mlflow_names says, validate says: one rule, two callers. */
+static void test_same_rule(void)
+{
+    static const char *const keys[] = {
+        "acc",  "a/b",  "a//b",     "/a",   "..x",   ".",   "a/",
+        "a*b",  "",     "\xc3\xa9", "\xc3", "a b:c", "./a", "greentrack.x",
+        "a/..", "a..b", "x_1",      "a\"b", "a/./b", "a\tb"};
+    struct errbuf eb;
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        bool lib = mlflow_key_check(keys[i], NULL, NULL) == MLFLOW_NAME_OK;
+        CHECK_EQ_INT(validate_key(keys[i], "Param key", &eb) == SRV_OK, lib);
+        bool lib_metric =
+            mlflow_metric_key_check(keys[i], NULL, NULL) == MLFLOW_NAME_OK;
+        CHECK_EQ_INT(validate_metric_key(keys[i], &eb) == SRV_OK, lib_metric);
+    }
+}
+
+int main(void)
+{
+    test_messages();
+    test_reserved();
+    test_same_rule();
+    TEST_MAIN_END("test_names_server");
+}
