@@ -468,37 +468,57 @@ static enum send_rc run_end(struct engine *e, struct target *t,
 
 /*---- batches ----*/
 
-static enum send_rc send_range(struct engine *e, struct target *t,
-                               uint32_t from, uint32_t to)
+static enum send_rc send_range(struct engine *e, const char *sid,
+                               const struct pending *p, uint32_t from,
+                               uint32_t to);
+
+/* Acts on the answer ('rc', HTTP 'status') to the log-batch of records
+ * [from, to) of 'p' for run 'sid', sent by send_range or a slot thread:
+ * the one place a rejected batch is split. log-batch is all or nothing,
+ * so a 400 for several records halves the range and sends each half
+ * (recursively), and only the records the server refuses on their own are
+ * dropped and counted; any other rejection drops the whole range. S_OK
+ * when handled (sent or dropped), S_FAILED when a request did not get
+ * through (the caller keeps every record of the range). */
+static enum send_rc batch_answered(struct engine *e, const char *sid,
+                                   const struct pending *p, uint32_t from,
+                                   uint32_t to, enum send_rc rc, long status)
 {
-    long status;
-    batch_json(&e->json, send_id(t), &t->pend, from, to);
-    if (e->json.oom)
-        return S_FAILED;
-    enum send_rc rc = request(e, "POST", API "runs/log-batch", e->json.p,
-                              e->json.len, &status);
     if (rc == S_OK) {
         /* a replay counts at its commit points: a failed replay sends
          * some records again, and they must not count twice */
         if (!e->replaying)
-            atomic_fetch_add_explicit(&e->c->sent,
-                                      pending_counted(&t->pend, from, to),
+            atomic_fetch_add_explicit(&e->c->sent, pending_counted(p, from, to),
                                       memory_order_relaxed);
         return S_OK;
     }
     if (rc == S_REJECTED && status == 400 && to - from > 1) {
-        /* log-batch is all or nothing: halve to keep the good records */
         uint32_t mid = from + (to - from) / 2;
-        if (send_range(e, t, from, mid) == S_FAILED ||
-            send_range(e, t, mid, to) == S_FAILED)
+        if (send_range(e, sid, p, from, mid) == S_FAILED ||
+            send_range(e, sid, p, mid, to) == S_FAILED)
             return S_FAILED;
         return S_OK;
     }
     if (rc == S_REJECTED) {
-        report_rejected(e, pending_counted(&t->pend, from, to));
+        report_rejected(e, pending_counted(p, from, to));
         return S_OK; /* handled: dropped */
     }
     return S_FAILED;
+}
+
+/* Sends records [from, to) of 'p' as one log-batch for run 'sid' on the
+ * engine's own connection; see batch_answered. */
+static enum send_rc send_range(struct engine *e, const char *sid,
+                               const struct pending *p, uint32_t from,
+                               uint32_t to)
+{
+    long status;
+    batch_json(&e->json, sid, p, from, to);
+    if (e->json.oom)
+        return S_FAILED;
+    enum send_rc rc = request(e, "POST", API "runs/log-batch", e->json.p,
+                              e->json.len, &status);
+    return batch_answered(e, sid, p, from, to, rc, status);
 }
 
 /*---- energy samples ----*/
@@ -563,7 +583,7 @@ static enum send_rc target_flush(struct engine *e, struct target *t)
 {
     if (t->pend.count == 0)
         return S_OK;
-    if (send_range(e, t, 0, t->pend.count) == S_FAILED)
+    if (send_range(e, send_id(t), &t->pend, 0, t->pend.count) == S_FAILED)
         return S_FAILED;
     pending_reset(&t->pend);
     pend_unlink(e, t);
@@ -595,33 +615,14 @@ static void *slot_main(void *arg)
     return NULL;
 }
 
-/* Handles a finished slot's answer on the worker; S_FAILED keeps it. */
+/* Handles a finished slot's answer on the worker (a rejected batch is
+ * split there, sequentially); S_FAILED keeps it. */
 static enum send_rc slot_finish(struct engine *e, struct slot *s)
 {
-    uint32_t n = s->pend.count;
-    if (s->rc == S_OK) {
-        atomic_fetch_add_explicit(&e->c->sent, n, memory_order_relaxed);
-        return S_OK;
-    }
-    snprintf(e->err, sizeof e->err, "%s", s->err);
-    if (s->rc == S_REJECTED && s->status == 400 && n > 1) {
-        /* bisect as send_range does, sequentially on the worker */
-        struct target tmp;
-        memset(&tmp, 0, sizeof tmp);
-        snprintf(tmp.id, sizeof tmp.id, "%s", s->sid);
-        tmp.pend = s->pend;
-        uint32_t mid = n / 2;
-        enum send_rc rc = send_range(e, &tmp, 0, mid);
-        if (rc != S_FAILED)
-            rc = send_range(e, &tmp, mid, n);
-        s->pend = tmp.pend;
-        return rc == S_FAILED ? S_FAILED : S_OK;
-    }
-    if (s->rc == S_REJECTED) {
-        report_rejected(e, n);
-        return S_OK;
-    }
-    return S_FAILED;
+    if (s->rc != S_OK)
+        snprintf(e->err, sizeof e->err, "%s", s->err);
+    return batch_answered(e, s->sid, &s->pend, 0, s->pend.count, s->rc,
+                          s->status);
 }
 
 /* Waits until a slot is not busy ('all': until none is), then handles
