@@ -30,7 +30,10 @@ const SUITE = 'test_ui';
 startSuite(SUITE);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(path.dirname(HERE));
-const WATCHDOG_MS = Number(process.env.GT_UI_WATCHDOG_MS || 170000);
+// Waits bound a hang, never a speed: a busy machine only makes the suite
+// slower (about 55 s on a quiet one), never red.
+const WATCHDOG_MS = Number(process.env.GT_UI_WATCHDOG_MS || 600000);
+const WAIT_MS = 60000; // any one wait for the page or the server
 // A sanitizer build (make asan: GREENTRACK_BUILD=build/asan) is several
 // times slower: it gets fewer runs and its timings are printed, not judged.
 const SANITIZED = /(asan|tsan|ubsan)/.test(path.basename(process.env.GREENTRACK_BUILD || 'build/release'));
@@ -88,7 +91,7 @@ function startServer(tmp) {
   srv.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   srv.ready = new Promise((resolve, reject) => {
     let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in 10 s: ${buf} ${srv.stderr}`)), 10000);
+    const timer = setTimeout(() => reject(new Error(`no "listening" line in ${WAIT_MS} ms: ${buf} ${srv.stderr}`)), WAIT_MS);
     proc.stdout.setEncoding('utf8');
     proc.stdout.on('data', (d) => {
       buf += d;
@@ -129,9 +132,10 @@ function request(method, p, body) {
   });
 }
 async function call(method, p, body) {
+  const until = Date.now() + WAIT_MS; // a busy server's 503s are retried this long
   for (let attempt = 0; ; attempt++) {
     const { status, text } = await request(method, p, body);
-    if (status === 503 && attempt < 20) { await new Promise((r) => setTimeout(r, 50 * (attempt + 1))); continue; }
+    if (status === 503 && Date.now() < until) { await new Promise((r) => setTimeout(r, Math.min(1000, 50 * (attempt + 1)))); continue; }
     const json = text ? JSON.parse(text) : {};
     if (status >= 300) { const e = new Error(`${method} ${p} -> ${status} ${text}`); e.status = status; e.body = json; throw e; }
     return json;
@@ -261,7 +265,7 @@ function sig(x, digits) { // as web/js/fmt.js sig()
 }
 
 async function ready(page) {
-  await page.waitForSelector('main#app[data-ready="1"]', { timeout: 15000 });
+  await page.waitForSelector('main#app[data-ready="1"]', { timeout: WAIT_MS });
 }
 async function goto(page, p) {
   await page.goto(BASE + p, { waitUntil: 'domcontentloaded' });
@@ -310,6 +314,8 @@ async function main() {
     if (!JUDGE_PERF) write(`# ${SANITIZED ? 'sanitizer build' : 'fewer runs'}: timings are printed, not judged`);
     write(`# seeded ${SMALL.length + 1} + ${BIG_RUNS} runs + one ${LONG_POINTS}-point metric in ${Date.now() - tSeed} ms`);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: 'light' });
+    context.setDefaultTimeout(WAIT_MS);
+    context.setDefaultNavigationTimeout(WAIT_MS);
     const page = await context.newPage();
     const consoleErrors = [];
     page.on('pageerror', (e) => consoleErrors.push(String(e)));
@@ -401,7 +407,7 @@ async function main() {
       check('the server refuses the bad filter', !!apiMsg, 'no 400');
       await page.fill('#filter', bad);
       await page.press('#filter', 'Enter');
-      await page.waitForSelector('#filter-error:not([hidden])', { timeout: 5000 });
+      await page.waitForSelector('#filter-error:not([hidden])', { timeout: WAIT_MS });
       const shown = await page.textContent('#filter-error');
       eq('bad filter shows the server message inline', shown, apiMsg);
       eq('filter box marked invalid', await page.getAttribute('#filter', 'aria-invalid'), 'true');
@@ -427,12 +433,12 @@ async function main() {
       eq('chart draws 3 dots + 4 front points on a log x scale', series, { dots: 3, front: 4, xlog: 3 });
       const pt = await page.evaluate((id) => window.__gtPareto.pointOf(id), small.ids.charlie);
       await page.mouse.move(pt.x, pt.y);
-      await page.waitForSelector('#tooltip:not([hidden])', { timeout: 3000 });
+      await page.waitForSelector('#tooltip:not([hidden])', { timeout: WAIT_MS });
       const tip = await page.textContent('#tooltip');
       check('hover shows run details', tip.includes('charlie') && tip.includes('acc: 0.9') && tip.includes('190 g') && tip.includes('Pareto'), tip);
       await shot(page, 'pareto-hover');
       await page.mouse.click(pt.x, pt.y);
-      await page.waitForURL(`**/runs/${small.ids.charlie}`, { timeout: 5000 });
+      await page.waitForURL(`**/runs/${small.ids.charlie}`, { timeout: WAIT_MS });
       pass('clicking a point opens its run');
     });
 
@@ -450,7 +456,7 @@ async function main() {
       const carbon = await page.textContent('#carbon');
       check('carbon summary with sources', carbon.includes('190 g') && carbon.includes('475') && carbon.includes('world') &&
         carbon.includes('CPU tdp') && carbon.includes('Samples10'), carbon);
-      await page.waitForSelector('#energy-chart canvas', { timeout: 5000 });
+      await page.waitForSelector('#energy-chart canvas', { timeout: WAIT_MS });
       eq('energy over time chart has the samples', await page.$eval('#energy-chart', (e) => e.dataset.samples), '10');
       const legend = await page.$$eval('#energy-chart .u-legend .u-series th', (ths) => ths.map((t) => t.textContent.trim()).filter(Boolean));
       check('energy per component: CPU, GPU, RAM', ['CPU', 'GPU', 'RAM'].every((c) => legend.includes(c)), JSON.stringify(legend));
@@ -503,7 +509,7 @@ async function main() {
       await page.keyboard.press('ArrowDown');
       eq('ArrowDown moves to the next row', await page.evaluate(() => document.activeElement.dataset.runId), small.ids.bravo);
       await page.keyboard.press('Enter');
-      await page.waitForURL(`**/runs/${small.ids.bravo}`, { timeout: 5000 });
+      await page.waitForURL(`**/runs/${small.ids.bravo}`, { timeout: WAIT_MS });
       pass('Enter opens the focused run');
     });
 
@@ -531,9 +537,9 @@ async function main() {
       check('live indicator shown', await page.isVisible('#live'), 'hidden');
       await post('mlflow/runs/log-metric', { run_id: id, key: 'acc', value: 0.77, timestamp: Date.now(), step: 10 });
       await post('mlflow/runs/log-metric', { run_id: id, key: 'new_metric', value: 1.5, timestamp: Date.now(), step: 0 });
-      await page.waitForFunction(() => document.querySelector('.metric-chart[data-key="acc"]')?.dataset.points === '11', null, { timeout: 8000 });
+      await page.waitForFunction(() => document.querySelector('.metric-chart[data-key="acc"]')?.dataset.points === '11', null, { timeout: WAIT_MS });
       pass('a new metric point appears without reload');
-      await page.waitForSelector('.metric-chart[data-key="new_metric"] canvas', { timeout: 8000 });
+      await page.waitForSelector('.metric-chart[data-key="new_metric"] canvas', { timeout: WAIT_MS });
       pass('a new metric key appears without reload');
       const last = await page.evaluate(() => {
         const el = document.querySelector('.metric-chart[data-key="acc"] .uplot');
@@ -545,7 +551,7 @@ async function main() {
     // ---- CSV
     await step('csv', async () => {
       await goto(page, `/experiments/${small.exp}?filter=${encodeURIComponent('metrics.acc >= 0.85')}`);
-      const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 10000 }), page.click('#csv-btn')]);
+      const [dl] = await Promise.all([page.waitForEvent('download', { timeout: WAIT_MS }), page.click('#csv-btn')]);
       const text = fs.readFileSync(await dl.path(), 'utf8');
       const lines = text.trim().split(/\r?\n/);
       eq('CSV header', lines[0], 'rank,run_id,run_name,status,start_time,duration_s,acc,co2_g,energy_kwh,score,pareto,estimated');
@@ -564,7 +570,7 @@ async function main() {
         await page.goto('about:blank');
         const t = Date.now();
         await page.goto(`${BASE}/experiments/${big.exp}?metric=acc`, { waitUntil: 'domcontentloaded' });
-        await page.waitForSelector('#leaderboard tbody tr[data-run-id]', { timeout: 15000 });
+        await page.waitForSelector('#leaderboard tbody tr[data-run-id]', { timeout: WAIT_MS });
         await ready(page);
         const readyAt = Number(await page.$eval('main', (m) => m.dataset.readyAt));
         times.push({ wall: Date.now() - t, readyAt });
@@ -607,7 +613,7 @@ async function main() {
       await page.evaluate(() => { document.querySelector('.vscroll').scrollTop = 0; });
       await shot(page, 'leaderboard-10k');
       // CSV of all 10k (two pages of 5000)
-      const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 20000 }), page.click('#csv-btn')]);
+      const [dl] = await Promise.all([page.waitForEvent('download', { timeout: WAIT_MS }), page.click('#csv-btn')]);
       const lines = fs.readFileSync(await dl.path(), 'utf8').trim().split(/\r?\n/);
       eq('CSV exports every run, not just the visible page', lines.length - 1, BIG_RUNS);
       eq('CSV run ids are distinct', new Set(lines.slice(1).map((l) => l.split(',')[1])).size, BIG_RUNS);
@@ -619,7 +625,7 @@ async function main() {
       for (let i = 0; i < LOADS; i++) {
         await page.goto('about:blank');
         await page.goto(`${BASE}/runs/${long.id}`, { waitUntil: 'domcontentloaded' });
-        await page.waitForSelector('.metric-chart[data-key="train_loss"] canvas', { timeout: 15000 });
+        await page.waitForSelector('.metric-chart[data-key="train_loss"] canvas', { timeout: WAIT_MS });
         await ready(page);
         times.push(Number(await page.$eval('main', (m) => m.dataset.readyAt)));
       }
