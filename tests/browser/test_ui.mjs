@@ -13,8 +13,9 @@
 // The server is $GREENTRACK_BUILD/bin/greentrack-server (default
 // build/release) with --web-root $GREENTRACK_BUILD/share/greentrack/web.
 // Screenshots go to build/browser-screenshots/. Timings are printed as
-// "# perf ..." lines. The last line is "test_ui: N passed, M failed"; exit
-// status 1 when any check failed.
+// "# perf ..." lines (judged against their targets only with
+// GT_UI_JUDGE_PERF=1, on a quiet machine). The last line is "test_ui: N
+// passed, M failed"; exit status 1 when any check failed.
 
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -38,7 +39,10 @@ const WAIT_MS = 60000; // any one wait for the page or the server
 // times slower: it gets fewer runs and its timings are printed, not judged.
 const SANITIZED = /(asan|tsan|ubsan)/.test(path.basename(process.env.GREENTRACK_BUILD || 'build/release'));
 const BIG_RUNS = Number(process.env.GT_UI_BIG_RUNS || (SANITIZED ? 2000 : 10000));
-const JUDGE_PERF = !SANITIZED && BIG_RUNS >= 10000;
+// The speed targets below are judged only on request (GT_UI_JUDGE_PERF=1,
+// on a quiet machine, release build, 10k runs): a check that fails because
+// the machine is busy makes CI a coin toss. By default they are printed.
+const JUDGE_PERF = process.env.GT_UI_JUDGE_PERF === '1' && !SANITIZED && BIG_RUNS >= 10000;
 // Page loads per timing; the targets are judged on the best of them (the
 // development machine is shared, so a slow load is often someone else's
 // build), and the median is printed beside it.
@@ -311,7 +315,7 @@ async function main() {
       seedSmall(now), seedBig(now), seedLong(now),
     ]);
     browser = browserP;
-    if (!JUDGE_PERF) write(`# ${SANITIZED ? 'sanitizer build' : 'fewer runs'}: timings are printed, not judged`);
+    if (!JUDGE_PERF) write(`# ${SANITIZED ? 'sanitizer build' : BIG_RUNS < 10000 ? 'fewer runs' : 'GT_UI_JUDGE_PERF unset'}: timings are printed, not judged`);
     write(`# seeded ${SMALL.length + 1} + ${BIG_RUNS} runs + one ${LONG_POINTS}-point metric in ${Date.now() - tSeed} ms`);
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: 'light' });
     context.setDefaultTimeout(WAIT_MS);
