@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # greentrack: one non-recursive GNU Makefile.
-#   make            install missing Debian -dev packages, build everything
+#   make            install what is missing (tools/deps.sh), build everything
 #   make run        build, then start the server on SQLite (./greentrack.db)
-#   make test       unit + integration tests; ends with "N passed, N failed"
+#   make test       install what the suites need, then unit, integration and
+#                   browser tests; ends with "N passed, N failed"
 #   make asan       the same tests under ASan+UBSan
 #   make tsan       server tests under ThreadSanitizer
 #   make bench      benchmarks (tests/bench), figures as ratios to baselines
@@ -10,6 +11,7 @@
 #   make lint       clang-format check, cppcheck, banned functions
 #   make format     rewrite sources with clang-format
 #   make docker-test  build docker/Dockerfile with podman, run image + compose
+#   make fresh-test   README's two commands in a clean Debian 12 container
 
 CONFIG ?= release
 BUILD  := build/$(CONFIG)
@@ -22,9 +24,6 @@ endif
 
 PKGS_SRV := libmicrohttpd libcjson sqlite3 libcurl
 PKGS_CLI := libcurl libcjson
-DEB_PKGS := libmicrohttpd-dev libcjson-dev libsqlite3-dev libcurl4-openssl-dev \
-            pkg-config
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wwrite-strings -Wformat=2 -Wpointer-arith -Wundef -Wvla -Wcast-align
@@ -81,25 +80,43 @@ SERVER_BIN := $(BUILD)/bin/greentrack-server
         bench bench-smoke fuzz fuzz-smoke lint format format-check clean \
         compdb install
 
-all: deps-check $(SERVER_BIN) web-assets libgreentrack
+all: $(SERVER_BIN) web-assets libgreentrack
 
-# ---- dependencies ---------------------------------------------------------
-# Installs what pkg-config cannot find (a fresh Debian machine has none).
-.PHONY: deps-check
-deps-check:
-	@missing=""; \
-	command -v pkg-config >/dev/null || missing="pkg-config"; \
-	for p in $(PKGS_SRV) $(PKGS_CLI); do \
-	  pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing Debian packages for:$$missing"; \
-	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
-	    $(DEB_PKGS) >/dev/null || exit 1; \
-	fi
-
-deps: deps-check
+# ---- the one install step --------------------------------------------------
+# tools/deps.sh names every Debian and npm package the project needs and
+# installs what is missing (apt-get, with sudo when not root; npm ci). Make
+# runs it before anything else: the stamp below is an included makefile, so
+# make brings it up to date (running deps.sh) before it builds any target,
+# and -j never starts a compile ahead of its libraries. The profile follows
+# the goals: build for make/run, test for the test goals, fuzz, lint.
+# NO_DEPS=1 skips it (the Docker build installs its packages in its own layers).
+NODEPS_GOALS := clean uninstall docker-test fresh-test compdb
+DEPS_GOALS := $(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all))
+DEPS_PROFILE := build
+ifneq ($(filter test test-% asan tsan bench bench-smoke,$(DEPS_GOALS)),)
+DEPS_PROFILE := test
+endif
+ifneq ($(filter fuzz fuzz-smoke,$(DEPS_GOALS)),)
+DEPS_PROFILE := fuzz
+endif
+ifneq ($(filter lint format format-check,$(DEPS_GOALS)),)
+DEPS_PROFILE := lint
+endif
+ifeq ($(NO_DEPS)$(MAKE_RESTARTS),)
+ifneq ($(DEPS_GOALS),)
+DEPS_STAMP := build/.deps-$(DEPS_PROFILE)
+include $(DEPS_STAMP)
+# Runs every time (cheap when nothing is missing); the stamp is written once,
+# so make restarts at most once.
+$(DEPS_STAMP): FORCE
+	@sh tools/deps.sh $(DEPS_PROFILE)
+	@[ -f $@ ] || { mkdir -p $(dir $@) && : > $@; }
+endif
+endif
+.PHONY: FORCE deps
+FORCE:
+deps:
+	@sh tools/deps.sh test
 
 # ---- server ----------------------------------------------------------------
 $(BUILD)/gen/schema.c: $(SCHEMAS) tools/embed_schema.sh
@@ -136,18 +153,14 @@ $(SERVER_BIN): $(BUILD)/obj/server/main.o $(BUILD)/libserver.a
 
 # The web UI's built files live next to the binary (share/greentrack/web):
 # web/ without its package files, plus uPlot (web/package.json, installed by
-# npm when web/node_modules lacks it) under vendor/. Nothing is fetched from
+# tools/deps.sh with npm ci) under vendor/. Nothing is fetched from
 # outside the server at page load.
 WEB_OUT := $(BUILD)/share/greentrack/web
 UPLOT_DIST := web/node_modules/uplot/dist
 .PHONY: web-assets
 web-assets: $(SERVER_BIN)
 	@mkdir -p $(WEB_OUT)/vendor
-	@if [ ! -f $(UPLOT_DIST)/uPlot.esm.js ]; then \
-	  command -v npm >/dev/null || { echo "web-assets: npm is needed (apt-get install npm)"; exit 1; }; \
-	  echo "web-assets: npm ci in web/"; \
-	  (cd web && { npm ci --no-audit --no-fund || npm install --no-audit --no-fund; }) >/dev/null || exit 1; \
-	fi
+	@[ -f $(UPLOT_DIST)/uPlot.esm.js ] || { echo "web-assets: $(UPLOT_DIST) is missing (run make without NO_DEPS=1: tools/deps.sh installs it)"; exit 1; }
 	@tar -C web --exclude=./node_modules --exclude=./package.json \
 	  --exclude=./package-lock.json -cf - . | tar -C $(WEB_OUT) -xf -
 	@cp $(UPLOT_DIST)/uPlot.esm.js $(UPLOT_DIST)/uPlot.min.css $(WEB_OUT)/vendor/
@@ -412,3 +425,11 @@ clean:
 .PHONY: docker-test
 docker-test:
 	@bash tests/docker/test_docker.sh
+
+# A clean Debian 12 container (rootful podman, the debootstrapped base image
+# of docker-test) clones the committed checkout, installs only
+# build-essential, git and ca-certificates, then runs `make run` until
+# /health answers and `make test` once: both must pass on the first try.
+.PHONY: fresh-test
+fresh-test:
+	@bash tests/docker/test_fresh.sh

@@ -12,7 +12,7 @@
 
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { loadPlaywright } from './playwright.mjs';
+import { launchChromium } from './playwright.mjs';
 import { check, eq, fail, finish, oneLine, pass, startSuite, step, write } from './report.mjs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -133,8 +133,6 @@ async function seed(base, name, zone, n = 3) {
 }
 
 async function main() {
-  const { chromium } = await loadPlaywright((line) => process.stdout.write(line + '\n'));
-  const exe = process.env.CHROMIUM || '/usr/bin/chromium';
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-sched-'));
   const fake = startProcess('fake-grid', 'python3', ['-c', FAKE_DRIVER], { cwd: tmp, env: process.env, re: /^fake-grid (.*)$/m });
   let srv = null;
@@ -154,10 +152,7 @@ async function main() {
     const [base, downBase] = await Promise.all([srv.base, down.base]);
     const [gb, nozone, gbDown] = await Promise.all([seed(base, 'sched-gb', 'GB'), seed(base, 'sched-nozone', null, 1),
       seed(downBase, 'sched-down', 'GB', 1)]);
-    browser = await chromium.launch({
-      executablePath: exe, headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--disable-dev-shm-usage'],
-    });
+    browser = await launchChromium();
     const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light', timezoneId: 'UTC' })).newPage();
     page.setDefaultTimeout(WAIT_MS);
     page.setDefaultNavigationTimeout(WAIT_MS);

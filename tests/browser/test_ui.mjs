@@ -5,10 +5,9 @@
 //
 // Usage:  node tests/browser/test_ui.mjs
 //
-// Needs /usr/bin/chromium (or $CHROMIUM); when missing it runs
-// `apt-get install -y chromium` (with sudo when not root). Needs
-// tests/browser/node_modules/playwright-core; when missing it runs
-// `npm install` in tests/browser (versions pinned in package-lock.json).
+// Needs /usr/bin/chromium (or $CHROMIUM) and
+// tests/browser/node_modules/playwright-core: `make test` installs both
+// (tools/deps.sh) before any suite runs.
 //
 // The server is $GREENTRACK_BUILD/bin/greentrack-server (default
 // build/release) with --web-root $GREENTRACK_BUILD/share/greentrack/web.
@@ -17,15 +16,15 @@
 // GT_UI_JUDGE_PERF=1, on a quiet machine). The last line is "test_ui: N
 // passed, M failed"; exit status 1 when any check failed.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { loadPlaywright } from './playwright.mjs';
-import { check, eq, fail, finish, oneLine, pass, startSuite, step, write } from './report.mjs';
+import { launchChromium } from './playwright.mjs';
+import { check, eq, fail, finish, pass, startSuite, step, write } from './report.mjs';
 
 const SUITE = 'test_ui';
 startSuite(SUITE);
@@ -52,21 +51,6 @@ const LEADERBOARD_TARGET_MS = 1000;
 const CHART_TARGET_MS = 500;
 const SHOTS = path.join(ROOT, 'build', 'browser-screenshots');
 const T0 = Date.now();
-
-// ------------------------------------------------------------- prerequisites
-function ensureChromium() {
-  const exe = process.env.CHROMIUM || '/usr/bin/chromium';
-  if (fs.existsSync(exe)) return exe;
-  write(`# ${exe} missing: installing Debian's chromium with apt-get`);
-  const sudo = process.getuid && process.getuid() !== 0 ? ['sudo'] : [];
-  const run = (args) => spawnSync(sudo.length ? 'sudo' : args[0], sudo.length ? args : args.slice(1), {
-    encoding: 'utf8', timeout: 600000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-  });
-  run(['apt-get', 'update', '-qq']);
-  const r = run(['apt-get', 'install', '-y', '-qq', 'chromium']);
-  if (!fs.existsSync(exe)) throw new Error(`could not install chromium: ${oneLine((r.stderr || '') + (r.stdout || ''))}`);
-  return exe;
-}
 
 // ---------------------------------------------------------------- the server
 function buildDir() {
@@ -292,8 +276,6 @@ function luminance(rgb) {
 
 // --------------------------------------------------------------------- main
 async function main() {
-  const chromiumPath = ensureChromium();
-  const { chromium } = await loadPlaywright(write);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-ui-'));
   const srv = startServer(tmp);
   let browser = null;
@@ -307,11 +289,7 @@ async function main() {
     const now = Date.now();
     const tSeed = Date.now();
     const [browserP, small, big, long] = await Promise.all([
-      chromium.launch({
-        executablePath: chromiumPath, headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run',
-          '--disable-dev-shm-usage'],
-      }),
+      launchChromium(),
       seedSmall(now), seedBig(now), seedLong(now),
     ]);
     browser = browserP;

@@ -5,9 +5,8 @@
 //
 // Usage:  node tests/integration/test_mlflow_npm.mjs
 //
-// Needs tests/integration/node_modules/mlflow. When it is missing, this runs
-// `npm install --no-audit --no-fund` in tests/integration once (npm's
-// configured registry; the version is pinned in package.json / package-lock).
+// Needs tests/integration/node_modules/mlflow (pinned in package-lock.json):
+// `make test` installs it (tools/deps.sh runs npm ci) before any suite runs.
 //
 // The server binary is $GREENTRACK_BUILD/bin/greentrack-server, where
 // GREENTRACK_BUILD defaults to build/release (a relative path is taken from
@@ -19,7 +18,7 @@
 // LAST line "test_mlflow_npm: N passed, M failed". Exit status 1 when any
 // check failed.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { isDeepStrictEqual, inspect } from 'node:util';
 import * as fs from 'node:fs';
@@ -75,15 +74,7 @@ function eq(name, actual, expected) {
 function ensurePackage() {
   const pkgDir = path.join(HERE, 'node_modules', 'mlflow');
   if (fs.existsSync(path.join(pkgDir, 'package.json'))) return pkgDir;
-  write(`# ${pkgDir} missing: running npm install --no-audit --no-fund in ${HERE}`);
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund'], {
-    cwd: HERE, encoding: 'utf8', timeout: 120000,
-  });
-  if (r.error || r.status !== 0 || !fs.existsSync(path.join(pkgDir, 'package.json'))) {
-    const why = r.error ? String(r.error) : `exit ${r.status}`;
-    throw new Error(`npm install in ${HERE} failed (${why}): ${oneLine((r.stderr || '') + (r.stdout || ''))}`);
-  }
-  return pkgDir;
+  throw new Error(`${pkgDir} is missing: run make test (tools/deps.sh runs npm ci in tests/integration)`);
 }
 
 // The package console.logs every POST body; mute console.log while a call
