@@ -153,7 +153,7 @@ mkdir -p "$TMP/art"
 SRV_PID=$!
 URI=
 i=0
-while [ $i -lt 100 ]; do
+while [ $i -lt 600 ]; do # up to 60 s: a bound on a hang, not a speed
     URI=$(sed -n 's/^greentrack-server listening on \(http:.*\)$/\1/p' \
         "$TMP/srv.out")
     [ -n "$URI" ] && break
