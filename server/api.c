@@ -6,10 +6,15 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void api_error(struct response *res, enum srv_err e, const char *message)
 {
     strbuf_reset(&res->body);
+    if (res->file.set) { /* an error instead of the file */
+        close(res->file.fd);
+        res->file.set = false;
+    }
     res->status = err_http_status(e);
     res->content_type = "application/json";
     res->retry_after_s = e == SRV_E_UNAVAILABLE ? 1 : 0;
@@ -36,6 +41,19 @@ void api_ok_empty(struct response *res)
     strbuf_append_str(&res->body, "{}");
     res->status = 200;
     res->content_type = "application/json";
+}
+
+bool api_add_header(struct response *res, const char *name, const char *value)
+{
+    if (res->n_headers >= RESPONSE_MAX_HEADERS)
+        return false;
+    char *v = strdup(value);
+    if (!v)
+        return false;
+    res->headers[res->n_headers].name = name;
+    res->headers[res->n_headers].value = v;
+    res->n_headers++;
+    return true;
 }
 
 void *api_pending(struct request *req, size_t size,

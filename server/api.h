@@ -51,6 +51,24 @@ struct request {
      * store write. */
     void (*before_write)(struct request *req);
     bool skip_write;
+
+    /* request details some handlers need (set by http.c) */
+    const char *range;      /* the Range header, or NULL */
+    int64_t content_length; /* the Content-Length header, -1 when absent */
+    bool target_has_nul;    /* the raw request target had a %00 escape,
+                               which the decoded path and query cannot show */
+
+    /* ROUTE_STREAM_BODY routes: the handler runs when the headers are in,
+     * before any body byte. It answers at once (H_DONE; the body is then
+     * not read and the connection closes), or returns H_BODY having set
+     * 'body_chunk', which receives the body piece by piece as it arrives
+     * (on the connection's thread; an error stops the request and, once
+     * the body has ended, is the answer), and 'body_end', which runs like
+     * a handler when all of it arrived (H_DONE or H_PENDING, usually with
+     * 'before_write' and 'skip_write' for slow work). */
+    enum srv_err (*body_chunk)(struct request *req, const char *data,
+                               size_t len, struct errbuf *eb);
+    enum handler_result (*body_end)(struct request *req, struct response *res);
 };
 
 /* A body produced piece by piece (exports): 'next' appends the next piece
@@ -65,6 +83,16 @@ struct response_stream {
     void (*free_state)(void *state);
 };
 
+/* A body sent from an open file (downloads): 'length' bytes from
+ * 'offset'. http.c owns 'fd' once set and closes it. */
+struct response_file {
+    bool set;
+    int fd;
+    uint64_t offset, length;
+};
+
+#define RESPONSE_MAX_HEADERS 4
+
 struct response {
     unsigned status;
     const char *content_type; /* static string */
@@ -72,9 +100,19 @@ struct response {
     unsigned retry_after_s;          /* 0 = no Retry-After header */
     const char *content_disposition; /* static or NULL */
     struct response_stream stream;   /* used when stream.next is set */
+    struct response_file file;       /* used when file.set */
+    struct {
+        const char *name;            /* static */
+        char *value;                 /* owned */
+    } headers[RESPONSE_MAX_HEADERS]; /* more headers (api_add_header) */
+    size_t n_headers;
 };
 
-enum handler_result { H_DONE, H_PENDING };
+enum handler_result {
+    H_DONE,
+    H_PENDING,
+    H_BODY /* ROUTE_STREAM_BODY: read the body (see request.body_chunk) */
+};
 
 typedef enum handler_result (*handler_fn)(struct request *req,
                                           struct response *res);
@@ -88,6 +126,10 @@ void api_ok(struct response *res, struct strbuf *body);
 
 /* Fills 'res' with 200 "{}". */
 void api_ok_empty(struct response *res);
+
+/* Adds header 'name' (static) with a copy of 'value'; false when out of
+ * memory or RESPONSE_MAX_HEADERS are set. */
+bool api_add_header(struct response *res, const char *name, const char *value);
 
 /* Prepares a pending write: allocates 'size' zeroed bytes as req->state
  * (freed with free() at completion unless the handler sets state_free),

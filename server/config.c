@@ -7,11 +7,14 @@
 
 #include "version.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,13 +39,17 @@ enum opt_id {
     OPT_GRID_TIMEOUT_MS,
     OPT_GRID_TTL,
     OPT_GRID_REFRESH,
+    OPT_SERVE_ARTIFACTS,
+    OPT_ALLOW_EXTERNAL_ARTIFACTS,
+    OPT_MAX_ARTIFACT_BYTES,
     OPT_COUNT
 };
 
 struct opt {
     const char *flag; /* without the leading "--" */
     const char *env;
-    const char *metavar;
+    const char *metavar; /* NULL: a value-less flag (--x sets 1, --no-x 0;
+                            its variable takes 1|0|true|false) */
     const char *help;
 };
 
@@ -54,7 +61,8 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_DB] = {"db", "GREENTRACK_DB", "PATH",
                 "SQLite database file (default ./greentrack.db)"},
     [OPT_ARTIFACT_ROOT] = {"artifact-root", "GREENTRACK_ARTIFACT_ROOT", "DIR",
-                           "root of run artifacts (default ./mlartifacts)"},
+                           "folder (or file: URI) of run artifacts "
+                           "(default ./mlartifacts)"},
     [OPT_WEB_ROOT] = {"web-root", "GREENTRACK_WEB_ROOT", "DIR",
                       "built web UI (default: next to the binary)"},
     [OPT_THREADS] = {"threads", "GREENTRACK_THREADS", "N",
@@ -101,18 +109,43 @@ static const struct opt opts[OPT_COUNT] = {
                           "SECONDS",
                           "fetch recorded intensity for the zones of runs "
                           "this often (default 600; 0 = never)"},
+    [OPT_SERVE_ARTIFACTS] = {"serve-artifacts", "GREENTRACK_SERVE_ARTIFACTS",
+                             NULL,
+                             "serve the MLflow artifact proxy "
+                             "(/api/2.0/mlflow-artifacts/) and give new "
+                             "experiments mlflow-artifacts:/ locations "
+                             "(default on; --no-serve-artifacts: off)"},
+    [OPT_ALLOW_EXTERNAL_ARTIFACTS] = {"allow-external-artifact-locations",
+                                      "GREENTRACK_ALLOW_EXTERNAL_ARTIFACT_"
+                                      "LOCATIONS",
+                                      NULL,
+                                      "let artifacts/list read runs whose "
+                                      "artifact location is a local folder "
+                                      "outside --artifact-root (default off)"},
+    [OPT_MAX_ARTIFACT_BYTES] = {"max-artifact-bytes",
+                                "GREENTRACK_MAX_ARTIFACT_BYTES", "N",
+                                "largest artifact upload (default 5 GiB)"},
 };
 
 static void print_help(void)
 {
     printf("Usage: greentrack-server [OPTION]...\n"
+           "       greentrack-server gc [--older-than DURATION] [--dry-run] "
+           "[OPTION]...\n"
            "Experiment-tracking server speaking the MLflow Tracking REST API "
-           "2.0, with carbon accounting.\n\n");
+           "2.0, with carbon accounting.\n"
+           "gc permanently removes deleted runs and their artifacts (see "
+           "greentrack-server gc --help).\n\n");
     for (int i = 0; i < OPT_COUNT; i++) {
         char left[64];
-        snprintf(left, sizeof(left), "--%s %s", opts[i].flag, opts[i].metavar);
+        if (opts[i].metavar)
+            snprintf(left, sizeof(left), "--%s %s", opts[i].flag,
+                     opts[i].metavar);
+        else
+            snprintf(left, sizeof(left), "--%s", opts[i].flag);
         printf("  %-36s %s\n", left, opts[i].help);
-        printf("  %-36s   env: %s\n", "", opts[i].env);
+        printf("  %-36s   env: %s%s\n", "", opts[i].env,
+               opts[i].metavar ? "" : "=1|0");
     }
     printf("  %-36s %s\n", "--help", "show this help and exit");
     printf("  %-36s %s\n", "--version", "show the version and exit");
@@ -155,6 +188,63 @@ static int base_url(char *dst, size_t dstlen, const char *val)
     return 0;
 }
 
+/* A value-less flag's value: "1"/"true"/"yes" or "0"/"false"/"no". */
+static int parse_bool(const char *s, bool *out)
+{
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    for (size_t i = 0; i < sizeof(yes) / sizeof(*yes); i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(s, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* An artifact root: a path, or a file: URI of one ("file:///x",
+ * "file://localhost/x", "file:/x"), percent-escapes decoded. */
+static int artifact_root(char *dst, size_t dstlen, const char *val)
+{
+    if (strncasecmp(val, "file:", 5) == 0) {
+        val += 5;
+        if (val[0] == '/' && val[1] == '/') {
+            const char *slash = strchr(val + 2, '/');
+            size_t host = slash ? (size_t)(slash - val - 2) : strlen(val + 2);
+            if (host && !(host == 9 && strncmp(val + 2, "localhost", 9) == 0))
+                return -1; /* a remote host: not a local folder */
+            val = slash ? slash : "/";
+        }
+    }
+    if (!*val || copy_str(dst, dstlen, val))
+        return -1;
+    char *w = dst;
+    for (const char *r = dst; *r; r++) {
+        unsigned hi, lo;
+        if (r[0] == '%' && isxdigit((unsigned char)r[1]) &&
+            isxdigit((unsigned char)r[2])) {
+            hi = (unsigned)(isdigit((unsigned char)r[1])
+                                ? r[1] - '0'
+                                : (tolower((unsigned char)r[1]) - 'a' + 10));
+            lo = (unsigned)(isdigit((unsigned char)r[2])
+                                ? r[2] - '0'
+                                : (tolower((unsigned char)r[2]) - 'a' + 10));
+            if (hi == 0 && lo == 0)
+                return -1;
+            *w++ = (char)(hi * 16 + lo);
+            r += 2;
+        } else {
+            *w++ = *r;
+        }
+    }
+    *w = '\0';
+    return 0;
+}
+
 /* Applies one option value; returns 0 or -1 with 'err' set. 'source' names
  * where the value came from, for the message. */
 static int apply(struct config *cfg, enum opt_id id, const char *val,
@@ -176,8 +266,7 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
             goto bad;
         return 0;
     case OPT_ARTIFACT_ROOT:
-        if (!*val ||
-            copy_str(cfg->artifact_root, sizeof(cfg->artifact_root), val))
+        if (artifact_root(cfg->artifact_root, sizeof(cfg->artifact_root), val))
             goto bad;
         return 0;
     case OPT_WEB_ROOT:
@@ -262,6 +351,19 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
             goto bad;
         cfg->grid_refresh_s = (unsigned)n;
         return 0;
+    case OPT_SERVE_ARTIFACTS:
+        if (parse_bool(val, &cfg->serve_artifacts))
+            goto bad;
+        return 0;
+    case OPT_ALLOW_EXTERNAL_ARTIFACTS:
+        if (parse_bool(val, &cfg->allow_external_artifacts))
+            goto bad;
+        return 0;
+    case OPT_MAX_ARTIFACT_BYTES:
+        if (parse_uint(val, UINT64_MAX >> 1, &n))
+            goto bad;
+        cfg->max_artifact_bytes = (uint64_t)n;
+        return 0;
     case OPT_COUNT:
         break;
     }
@@ -270,16 +372,26 @@ bad:
     if (id == OPT_WATTTIME_PASSWORD || id == OPT_ELECTRICITYMAPS_TOKEN)
         val = "(hidden)";
     snprintf(err, errlen, "invalid value '%s' for %s (expected %s)", val,
-             source, opts[id].metavar);
+             source, opts[id].metavar ? opts[id].metavar : "1 or 0");
     return -1;
 }
 
-static int find_opt(const char *name, size_t len)
+/* The option named name[0, len); '*negated' when it was "no-<flag>" of
+ * a value-less flag. */
+static int find_opt(const char *name, size_t len, bool *negated)
 {
+    *negated = false;
     for (int i = 0; i < OPT_COUNT; i++) {
         if (strlen(opts[i].flag) == len &&
             strncmp(opts[i].flag, name, len) == 0)
             return i;
+    }
+    if (len > 3 && strncmp(name, "no-", 3) == 0) {
+        int i = find_opt(name + 3, len - 3, negated);
+        if (i >= 0 && !opts[i].metavar) {
+            *negated = true;
+            return i;
+        }
     }
     return -1;
 }
@@ -336,6 +448,8 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     cfg->grid_timeout_ms = 5000;
     cfg->grid_ttl_s = 900;
     cfg->grid_refresh_s = 600;
+    cfg->serve_artifacts = true;
+    cfg->max_artifact_bytes = (uint64_t)5 << 30;
     bool web_root_set = false;
 
     for (int i = 0; i < OPT_COUNT; i++) {
@@ -365,14 +479,22 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
         const char *name = a + 2;
         const char *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        int id = find_opt(name, len);
+        bool negated;
+        int id = find_opt(name, len, &negated);
         if (id < 0) {
             snprintf(err, errlen, "unknown option '%.*s' (see --help)",
                      (int)(len + 2), a);
             return CONFIG_ERROR;
         }
         const char *val = eq ? eq + 1 : NULL;
-        if (!val) {
+        if (!opts[id].metavar) {
+            if (val) {
+                snprintf(err, errlen, "option '--%.*s' takes no value",
+                         (int)len, name);
+                return CONFIG_ERROR;
+            }
+            val = negated ? "0" : "1";
+        } else if (!val) {
             if (i + 1 >= argc) {
                 snprintf(err, errlen, "option '--%s' needs a value",
                          opts[id].flag);

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum durability { DURABILITY_FULL, DURABILITY_NORMAL };
 
@@ -36,6 +37,10 @@ struct config {
     unsigned grid_timeout_ms; /* one provider request, all included */
     unsigned grid_ttl_s;      /* forecasts older than this are refetched */
     unsigned grid_refresh_s;  /* background fetch of actuals; 0 = never */
+    /* artifacts (specs/mlflow-artifacts.md) */
+    bool serve_artifacts;          /* the mlflow-artifacts proxy is on */
+    bool allow_external_artifacts; /* artifacts/list outside the root */
+    uint64_t max_artifact_bytes;   /* largest upload */
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

@@ -48,7 +48,9 @@ struct http_req {
     struct MHD_Connection *conn;
     struct strbuf body;
     bool too_large;
-    bool counted; /* holds one 'inflight' */
+    bool counted;       /* holds one 'inflight' */
+    bool streaming;     /* ROUTE_STREAM_BODY: the body goes to body_chunk */
+    bool stream_failed; /* ... which failed: res holds the error */
     enum req_state state;
     struct request req;
     struct response res;
@@ -113,12 +115,33 @@ static struct MHD_Response *stream_response(struct response *res)
     return r;
 }
 
+/* A response sending res->file (MHD takes the descriptor over). */
+static struct MHD_Response *file_response(struct response *res)
+{
+    struct response_file f = res->file;
+    res->file.set = false;
+    if (f.length == 0) {
+        close(f.fd);
+        return MHD_create_response_from_buffer(0, (void *)"",
+                                               MHD_RESPMEM_PERSISTENT);
+    }
+    struct MHD_Response *r =
+        MHD_create_response_from_fd_at_offset64(f.length, f.fd, f.offset);
+    if (!r)
+        close(f.fd);
+    return r;
+}
+
 static enum MHD_Result queue_response(struct http_req *hr)
 {
     struct response *res = &hr->res;
     struct MHD_Response *r;
     if (res->stream.next) {
         r = stream_response(res);
+        if (!r)
+            return MHD_NO;
+    } else if (res->file.set) {
+        r = file_response(res);
         if (!r)
             return MHD_NO;
     } else {
@@ -143,6 +166,8 @@ static enum MHD_Result queue_response(struct http_req *hr)
         snprintf(ra, sizeof(ra), "%u", res->retry_after_s);
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
     }
+    for (size_t i = 0; i < res->n_headers; i++)
+        MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
     enum MHD_Result ret = MHD_queue_response(hr->conn, res->status, r);
     MHD_destroy_response(r);
     hr->state = RS_ANSWERED;
@@ -353,6 +378,84 @@ static enum MHD_Result finish_write(struct http_req *hr)
     return ret;
 }
 
+/* A write: suspend, then hand it to the group-commit writer (after its
+ * before_write job, if any). */
+static enum MHD_Result pend(struct http_req *hr)
+{
+    struct http_server *srv = hr->srv;
+    pthread_mutex_lock(&srv->mu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->mu);
+        return respond_error(hr, SRV_E_UNAVAILABLE,
+                             "The server is shutting down");
+    }
+    srv->inflight++;
+    hr->counted = true;
+    hr->state = RS_WAITING;
+    MHD_suspend_connection(hr->conn);
+    pthread_mutex_unlock(&srv->mu);
+    if (hr->req.before_write && workq_submit(srv->jobs, run_before_write, hr))
+        return MHD_YES;
+    if (hr->req.before_write) /* out of memory: run it here */
+        run_before_write(hr);
+    else
+        submit_write(hr);
+    return MHD_YES;
+}
+
+/* Answers what a handler returned: at once, or once its write is done. */
+static enum MHD_Result answer(struct http_req *hr, enum handler_result r)
+{
+    switch (r) {
+    case H_PENDING:
+        return pend(hr);
+    case H_BODY: /* only ROUTE_STREAM_BODY handlers, at the headers */
+        api_error(&hr->res, SRV_E_INTERNAL, "handler error");
+        return queue_response(hr);
+    case H_DONE:
+        break;
+    }
+    return queue_response(hr);
+}
+
+/* A ROUTE_STREAM_BODY request, when its headers are in: the handler
+ * answers now, or takes the body as it comes (stream_body). */
+static enum MHD_Result stream_start(struct http_req *hr, handler_fn handler)
+{
+    struct errbuf eb;
+    enum srv_err e = build_args(hr, false, &eb);
+    if (e)
+        return respond_error(hr, e, eb.msg);
+    enum handler_result r = handler(&hr->req, &hr->res);
+    if (r != H_BODY)
+        return answer(hr, r);
+    hr->streaming = true;
+    return MHD_YES;
+}
+
+/* One piece of a streamed body, or its end (no data). */
+static enum MHD_Result stream_body(struct http_req *hr, const char *data,
+                                   size_t *size)
+{
+    if (*size) {
+        if (!hr->stream_failed) {
+            struct errbuf eb;
+            enum srv_err e = hr->req.body_chunk(&hr->req, data, *size, &eb);
+            if (e) {
+                /* MHD 0.9.75 cannot answer before the body ends: the rest
+                 * is read and dropped, then the error is the answer */
+                hr->stream_failed = true;
+                api_error(&hr->res, e, eb.msg);
+            }
+        }
+        *size = 0;
+        return MHD_YES;
+    }
+    if (hr->stream_failed)
+        return queue_response(hr);
+    return answer(hr, hr->req.body_end(&hr->req, &hr->res));
+}
+
 static enum MHD_Result dispatch(struct http_req *hr, const char *url,
                                 const char *method)
 {
@@ -387,29 +490,23 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
         hr->req.body = hr->body.buf ? hr->body.buf : "";
         hr->req.body_len = hr->body.len;
     }
-    if (handler(&hr->req, &hr->res) == H_DONE)
-        return queue_response(hr);
+    return answer(hr, handler(&hr->req, &hr->res));
+}
 
-    /* A write: suspend, then hand it to the group-commit writer. */
-    struct http_server *srv = hr->srv;
-    pthread_mutex_lock(&srv->mu);
-    if (srv->stopping) {
-        pthread_mutex_unlock(&srv->mu);
-        return respond_error(hr, SRV_E_UNAVAILABLE,
-                             "The server is shutting down");
+/* Set as *con_cls, before the first on_access call, for a request whose
+ * target has a %00 escape: MHD decodes it to a NUL that ends the path and
+ * query strings, so handlers could not see it otherwise. */
+static char nul_marker;
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    for (const char *p = strchr(uri, '%'); p; p = strchr(p + 1, '%')) {
+        if (p[1] == '0' && p[2] == '0')
+            return &nul_marker;
     }
-    srv->inflight++;
-    hr->counted = true;
-    hr->state = RS_WAITING;
-    MHD_suspend_connection(hr->conn);
-    pthread_mutex_unlock(&srv->mu);
-    if (hr->req.before_write && workq_submit(srv->jobs, run_before_write, hr))
-        return MHD_YES;
-    if (hr->req.before_write) /* out of memory: run it here */
-        run_before_write(hr);
-    else
-        submit_write(hr);
-    return MHD_YES;
+    return NULL;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
@@ -421,7 +518,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     struct http_server *srv = cls;
     struct http_req *hr = *con_cls;
     size_t max_body = srv->app->cfg->max_body_bytes;
-    if (!hr) {
+    if (!hr || hr == (void *)&nul_marker) {
+        bool nul = hr != NULL;
         hr = calloc(1, sizeof(*hr));
         if (!hr)
             return MHD_NO;
@@ -432,9 +530,25 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         hr->req.method = method;
         hr->req.path = url;
         hr->req.app = srv->app;
+        hr->req.target_has_nul = nul;
+        hr->req.range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_RANGE);
         *con_cls = hr;
         const char *cl = MHD_lookup_connection_value(
             conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        hr->req.content_length = -1;
+        if (cl) {
+            char *end;
+            errno = 0;
+            unsigned long long n = strtoull(cl, &end, 10);
+            if (!errno && !*end && n <= INT64_MAX)
+                hr->req.content_length = (int64_t)n;
+        }
+        handler_fn handler;
+        unsigned flags;
+        if (route_match_flags(url, method, &handler, &flags) == ROUTE_FOUND &&
+            (flags & ROUTE_STREAM_BODY))
+            return stream_start(hr, handler);
         if (cl) {
             char *end;
             errno = 0;
@@ -463,6 +577,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     case RS_READING:
         break;
     }
+    if (hr->streaming)
+        return stream_body(hr, upload_data, upload_data_size);
     if (*upload_data_size) {
         if (!hr->too_large) {
             if (hr->body.len + *upload_data_size > max_body) {
@@ -493,7 +609,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     struct http_req *hr = *con_cls;
-    if (!hr)
+    if (!hr || hr == (void *)&nul_marker)
         return;
     release_inflight(hr);
     cJSON_Delete(hr->req.args);
@@ -505,6 +621,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         free(hr->req.state);
     strbuf_cleanup(&hr->body);
     strbuf_cleanup(&hr->res.body);
+    if (hr->res.file.set) /* a file never handed to MHD */
+        close(hr->res.file.fd);
+    for (size_t i = 0; i < hr->res.n_headers; i++)
+        free(hr->res.headers[i].value);
     free(hr);
     *con_cls = NULL;
 }
@@ -548,7 +668,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
         on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)(reuse ? 1 : 0), MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
 }
 
 struct http_server *http_start(struct app *app, char *err, size_t errlen)

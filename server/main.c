@@ -84,6 +84,7 @@ int main(int argc, char **argv)
     struct store_config scfg = {
         .db_path = cfg.db_path,
         .artifact_root = cfg.artifact_root,
+        .serve_artifacts = cfg.serve_artifacts,
         .durable_full = cfg.durability == DURABILITY_FULL,
         .heartbeat_timeout_ms = (int64_t)cfg.heartbeat_timeout_s * 1000,
         .default_pue = cfg.default_pue,

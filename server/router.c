@@ -25,6 +25,8 @@ struct route {
 
 #define GET ROUTE_GET
 #define POST ROUTE_POST
+#define PUT ROUTE_PUT
+#define DELETE ROUTE_DELETE
 
 /* /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/: handlers/mlflow/ */
 static const struct route mlflow_routes[] = {
@@ -75,6 +77,20 @@ static const struct route greentrack_routes[] = {
     {"grid/refresh", POST, h_grid_refresh, ROUTE_RAW_BODY},
 };
 
+/* /api/2.0/mlflow-artifacts/ and /ajax-api/2.0/mlflow-artifacts/:
+ * handlers/mlflow_artifacts/. A name ending in '/' with ROUTE_PREFIX
+ * matches it followed by one or more characters (Flask's <path:...>). */
+static const struct route mlflow_artifacts_routes[] = {
+    {"artifacts", GET, h_mlflow_artifacts_list, 0},
+    {"artifacts/", GET, h_mlflow_artifacts_download, ROUTE_PREFIX},
+    {"artifacts/", PUT, h_mlflow_artifacts_upload,
+     ROUTE_PREFIX | ROUTE_STREAM_BODY},
+    {"artifacts/", DELETE, h_mlflow_artifacts_delete, ROUTE_PREFIX},
+    {"mpu/create/", POST, h_mlflow_artifacts_mpu, ROUTE_PREFIX},
+    {"mpu/complete/", POST, h_mlflow_artifacts_mpu, ROUTE_PREFIX},
+    {"mpu/abort/", POST, h_mlflow_artifacts_mpu, ROUTE_PREFIX},
+};
+
 /* /codecarbon/: handlers/codecarbon/ */
 static const struct route codecarbon_routes[] = {
     {"experiments", POST, h_cc_experiments, 0},
@@ -90,6 +106,8 @@ static const struct route root_routes[] = {
 
 static const char *const mlflow_prefixes[] = {"/api/2.0/mlflow/",
                                               "/ajax-api/2.0/mlflow/"};
+static const char *const mlflow_artifacts_prefixes[] = {
+    "/api/2.0/mlflow-artifacts/", "/ajax-api/2.0/mlflow-artifacts/"};
 
 static unsigned method_bit(const char *method)
 {
@@ -97,23 +115,40 @@ static unsigned method_bit(const char *method)
         return ROUTE_GET;
     if (strcmp(method, "POST") == 0)
         return ROUTE_POST;
+    if (strcmp(method, "PUT") == 0)
+        return ROUTE_PUT;
+    if (strcmp(method, "DELETE") == 0)
+        return ROUTE_DELETE;
     return 0;
 }
 
+static bool name_matches(const struct route *r, const char *name)
+{
+    if (!(r->flags & ROUTE_PREFIX))
+        return strcmp(r->name, name) == 0;
+    size_t n = strlen(r->name);
+    return strncmp(r->name, name, n) == 0 && name[n] != '\0';
+}
+
+/* A path may have several rows, one per method: 405 only when none
+ * takes 'bit'. */
 static enum route_result lookup(const struct route *table, size_t n,
                                 const char *name, unsigned bit,
                                 handler_fn *handler, unsigned *flags)
 {
+    enum route_result r = ROUTE_NOT_FOUND;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(table[i].name, name) != 0)
+        if (!name_matches(&table[i], name))
             continue;
-        if (!(table[i].methods & bit))
-            return ROUTE_BAD_METHOD;
+        if (!(table[i].methods & bit)) {
+            r = ROUTE_BAD_METHOD;
+            continue;
+        }
         *handler = table[i].fn;
         *flags = table[i].flags;
         return ROUTE_FOUND;
     }
-    return ROUTE_NOT_FOUND;
+    return r;
 }
 
 enum route_result route_match(const char *path, const char *method,
@@ -134,6 +169,16 @@ enum route_result route_match_flags(const char *path, const char *method,
         if (strncmp(path, mlflow_prefixes[i], plen) == 0)
             return lookup(mlflow_routes,
                           sizeof(mlflow_routes) / sizeof(*mlflow_routes),
+                          path + plen, bit, handler, flags);
+    }
+    for (size_t i = 0; i < sizeof(mlflow_artifacts_prefixes) /
+                               sizeof(*mlflow_artifacts_prefixes);
+         i++) {
+        size_t plen = strlen(mlflow_artifacts_prefixes[i]);
+        if (strncmp(path, mlflow_artifacts_prefixes[i], plen) == 0)
+            return lookup(mlflow_artifacts_routes,
+                          sizeof(mlflow_artifacts_routes) /
+                              sizeof(*mlflow_artifacts_routes),
                           path + plen, bit, handler, flags);
     }
     static const char greentrack_prefix[] = "/api/2.0/greentrack/";

@@ -1,19 +1,29 @@
 /* SPDX-License-Identifier: MIT
  *
  * router: the static table from URL paths to handlers. MLflow endpoints
- * answer under both /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/; greentrack's
- * own under /api/2.0/greentrack/. Pure lookup, thread-safe.
+ * answer under both /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/ (and the
+ * artifact proxy under both .../mlflow-artifacts/); greentrack's own under
+ * /api/2.0/greentrack/. Pure lookup, thread-safe.
  */
 #ifndef SERVER_ROUTER_H
 #define SERVER_ROUTER_H
 
 #include "api.h"
 
-enum route_method { ROUTE_GET = 1, ROUTE_POST = 2 };
+enum route_method {
+    ROUTE_GET = 1, /* and HEAD */
+    ROUTE_POST = 2,
+    ROUTE_PUT = 4,
+    ROUTE_DELETE = 8
+};
 
 /* Route flags: ROUTE_RAW_BODY routes take a non-JSON POST body (a CSV
- * upload) in request.body, and their arguments from the query string. */
-enum route_flag { ROUTE_RAW_BODY = 1 };
+ * upload) in request.body, and their arguments from the query string.
+ * ROUTE_PREFIX: the route's name ends in '/' and matches any longer path
+ * (the handler reads the rest from request.path). ROUTE_STREAM_BODY: the
+ * handler runs when the headers are in and takes the body chunk by chunk
+ * as it arrives (see request.body_chunk); it is never collected. */
+enum route_flag { ROUTE_RAW_BODY = 1, ROUTE_PREFIX = 2, ROUTE_STREAM_BODY = 4 };
 
 enum route_result {
     ROUTE_FOUND,

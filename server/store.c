@@ -6,6 +6,7 @@
  */
 #include "store.h"
 
+#include "artifact_store.h"
 #include "carbon.h"
 #include "filter.h"
 #include "log.h"
@@ -303,6 +304,7 @@ static void conn_close(struct conn *c)
 struct store {
     char *db_path;
     char *artifact_root;
+    bool serve_artifacts;
     bool durable_full;
     int64_t heartbeat_timeout_ms;
     double default_pue;
@@ -535,7 +537,9 @@ static enum srv_err ensure_default_experiment(struct store *st,
                                               struct errbuf *eb)
 {
     char loc[4200];
-    snprintf(loc, sizeof(loc), "%s/0", st->artifact_root);
+    if (artifact_experiment_location(loc, sizeof(loc), st->serve_artifacts,
+                                     st->artifact_root, 0))
+        return err_set(eb, SRV_E_INTERNAL, "artifact root path too long");
     sqlite3_stmt *s = stmt(st->writer, S_EXP_DEFAULT);
     if (!s)
         return db_error(st->writer, eb, "default experiment");
@@ -693,8 +697,9 @@ static enum srv_err w_experiment_create(struct conn *c, struct store *st,
     if (e || w->artifact_location)
         return e;
     char loc[4200];
-    snprintf(loc, sizeof(loc), "%s/%lld", st->artifact_root,
-             (long long)w->out_experiment_id);
+    if (artifact_experiment_location(loc, sizeof(loc), st->serve_artifacts,
+                                     st->artifact_root, w->out_experiment_id))
+        return err_set(&w->err, SRV_E_INTERNAL, "artifact root path too long");
     s = stmt(c, S_EXP_SET_LOCATION);
     if (!s)
         return db_error(c, &w->err, "experiment create");
@@ -1210,8 +1215,11 @@ static enum srv_err w_run_create(struct conn *c, struct store_write *w)
         goto out;
     }
     char uri[4300];
-    snprintf(uri, sizeof(uri), "%s/%s/artifacts", ex.artifact_location,
-             w->run_id);
+    if (artifact_run_uri(uri, sizeof(uri), ex.artifact_location, w->run_id)) {
+        e = err_set(&w->err, SRV_E_INVALID_PARAMETER_VALUE,
+                    "The experiment's artifact location is too long");
+        goto out;
+    }
     sqlite3_stmt *s = stmt(c, S_RUN_INSERT);
     if (!s) {
         e = db_error(c, &w->err, "run insert");
@@ -2172,6 +2180,7 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
     }
     st->db_path = strdup(cfg->db_path);
     st->artifact_root = strdup(cfg->artifact_root);
+    st->serve_artifacts = cfg->serve_artifacts;
     st->durable_full = cfg->durable_full;
     st->heartbeat_timeout_ms = cfg->heartbeat_timeout_ms;
     st->default_pue = cfg->default_pue >= 1.0 ? cfg->default_pue : 1.0;

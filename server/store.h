@@ -27,6 +27,8 @@ struct store;
 struct store_config {
     const char *db_path;
     const char *artifact_root;    /* absolute; default experiment location */
+    bool serve_artifacts;         /* new experiments get mlflow-artifacts:/
+                                     locations (artifact_store.h) */
     bool durable_full;            /* synchronous=FULL, else NORMAL */
     int64_t heartbeat_timeout_ms; /* RUNNING runs silent this long become
                                      KILLED; 0 disables the check */

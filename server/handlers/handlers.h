@@ -80,6 +80,20 @@ HANDLER(h_schedule);
 HANDLER(h_grid_intensity);
 HANDLER(h_grid_refresh);
 
+/*---- /api/2.0/mlflow-artifacts/ (and /ajax-api/2.0/mlflow-artifacts/):
+ * handlers/mlflow_artifacts/ ----*/
+
+/* mlflow_artifacts/artifacts.c: the artifact proxy (MLflow 2.9.2,
+ * specs/mlflow-artifacts.md) over --artifact-root */
+HANDLER(h_mlflow_artifacts_list);     /* GET artifacts?path= */
+HANDLER(h_mlflow_artifacts_download); /* GET artifacts/<path> */
+HANDLER(h_mlflow_artifacts_upload);   /* PUT artifacts/<path> (streamed) */
+HANDLER(h_mlflow_artifacts_delete);   /* DELETE artifacts/<path> */
+
+/* mlflow_artifacts/mpu.c: multipart uploads, answered 501 as for a local
+ * destination, so clients fall back to one PUT */
+HANDLER(h_mlflow_artifacts_mpu);
+
 /*---- /codecarbon/: handlers/codecarbon/ ----*/
 
 /* The part of CodeCarbon's dashboard API that its tracker calls, so a

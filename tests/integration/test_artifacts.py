@@ -16,6 +16,9 @@ class ArtifactListTests(ServerTestCase):
         root = run["info"]["artifact_uri"]
         if root.startswith("file://"):
             root = root[len("file://"):]
+        if root.startswith("mlflow-artifacts:/"):  # served: under the root
+            root = os.path.join(self.server.artifact_root,
+                                root[len("mlflow-artifacts:/"):])
         self.assertTrue(os.path.isabs(root), root)
         os.makedirs(os.path.join(root, "model", "sub"), exist_ok=True)
         with open(os.path.join(root, "model", "MLmodel"), "w") as f:

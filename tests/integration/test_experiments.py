@@ -36,11 +36,7 @@ class ExperimentTests(ServerTestCase):
             self.assertIsInstance(e[f], int, "%s must be a JSON number" % f)
             self.assertGreaterEqual(e[f], t0 - 5000)
             self.assertLessEqual(e[f], now_ms() + 5000)
-        self.assertTrue(
-            e["artifact_location"].endswith("/" + eid), e["artifact_location"])
-        self.assertTrue(e["artifact_location"].startswith(
-            self.server.artifact_root) or "file:" in e["artifact_location"],
-            e["artifact_location"])
+        self.assertEqual(e["artifact_location"], "mlflow-artifacts:/" + eid)
         self.assertEqual(self.tags_of(e), {"team": "ml", "a:b": ""})
         b = self.ok(self.get("experiments/get-by-name",
                              {"experiment_name": name}))

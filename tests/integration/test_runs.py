@@ -49,8 +49,7 @@ class RunTests(ServerTestCase):
         self.assertNotIn("end_time", info)
         self.assertEqual(
             info["artifact_uri"],
-            os.path.join(self.server.artifact_root, self.eid, info["run_id"],
-                         "artifacts"))
+            "mlflow-artifacts:/%s/%s/artifacts" % (self.eid, info["run_id"]))
         tags = self.run_tags(run)
         self.assertEqual(tags.get("mlflow.user"), "bob")
         self.assertEqual(tags.get("mlflow.runName"), "r1")

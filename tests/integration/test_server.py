@@ -141,7 +141,8 @@ class CliTests(ServerTestCase):
         srv = Server(default_args=False, tmpdir=self.tmp, env={
             "GREENTRACK_PORT": str(port), "GREENTRACK_DB": db,
             "GREENTRACK_ARTIFACT_ROOT": art, "GREENTRACK_LOG_LEVEL": "warn",
-            "GREENTRACK_HOST": "127.0.0.1"}, label="env")
+            "GREENTRACK_HOST": "127.0.0.1",
+            "GREENTRACK_SERVE_ARTIFACTS": "0"}, label="env")
         srv.start()
         try:
             self.assertEqual(srv.port, port)

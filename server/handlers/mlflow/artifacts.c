@@ -1,40 +1,73 @@
 /* SPDX-License-Identifier: MIT
  *
- * artifacts: artifacts/list over the local artifact root. A run's
- * artifact_uri is a local path (or file: URI) under --artifact-root, which
- * clients write to directly; listing reads that directory.
+ * artifacts: artifacts/list, a run's files as the tracking API shows them
+ * (specs/mlflow-artifacts.md section 8). The run's artifact_uri is mapped
+ * to a folder: mlflow-artifacts: URIs (and local paths) under
+ * --artifact-root are listed from there with artifact_store, which never
+ * follows a symbolic link below the root; a local folder elsewhere only
+ * with --allow-external-artifact-locations; other schemes not at all.
  */
+#include "artifact_store.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
-#include "render.h"
 
-#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
-/* A relative path without "..", "." segments or a leading '/'. */
-static bool safe_relative(const char *p)
+/* Opens the folder of 'uri' as a base descriptor, with the part of it
+ * below the base in 'rel' (may be ""). -1 with '*e' and 'eb' set, or -1
+ * with '*e' SRV_OK when the folder does not exist (nothing to list). */
+static int open_run_base(const struct request *req, const char *uri, char *rel,
+                         size_t rellen, enum srv_err *e, struct errbuf *eb)
 {
-    if (p[0] == '/' || strstr(p, "\\"))
-        return false;
-    const char *seg = p;
-    for (;;) {
-        const char *slash = strchr(seg, '/');
-        size_t len = slash ? (size_t)(slash - seg) : strlen(seg);
-        if ((len == 2 && strncmp(seg, "..", 2) == 0) ||
-            (len == 1 && seg[0] == '.'))
-            return false;
-        if (!slash)
-            return true;
-        seg = slash + 1;
+    const struct config *cfg = req->app->cfg;
+    char loc[4096];
+    *e = SRV_OK;
+    switch (artifact_resolve_uri(cfg->artifact_root, uri, loc, sizeof(loc))) {
+    case ARTIFACT_LOC_ROOT: {
+        if ((size_t)snprintf(rel, rellen, "%s", loc) >= rellen) {
+            *e = err_set(eb, SRV_E_INVALID_PARAMETER_VALUE, "Invalid path");
+            return -1;
+        }
+        int fd = artifact_open_base(cfg->artifact_root);
+        if (fd < 0)
+            *e = err_set(eb, SRV_E_INTERNAL,
+                         "The artifact root %s cannot be opened",
+                         cfg->artifact_root);
+        return fd;
     }
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    case ARTIFACT_LOC_EXTERNAL: {
+        if (!cfg->allow_external_artifacts) {
+            *e = err_set(eb, SRV_E_PERMISSION_DENIED,
+                         "The run's artifacts are at '%.300s', outside the "
+                         "server's artifact root; the server reads such "
+                         "locations only with "
+                         "--allow-external-artifact-locations",
+                         uri);
+            return -1;
+        }
+        rel[0] = '\0';
+        int fd = artifact_open_base(loc);
+        if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
+            *e = err_set(eb, SRV_E_INTERNAL, "Cannot open '%.300s'", loc);
+        return fd;
+    }
+    case ARTIFACT_LOC_INVALID:
+        *e = err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                     "The run's artifact location '%.300s' is not a safe "
+                     "path under the artifact root",
+                     uri);
+        return -1;
+    case ARTIFACT_LOC_REMOTE:
+        break;
+    }
+    *e = err_set(eb, SRV_E_NOT_IMPLEMENTED,
+                 "The server cannot list artifacts at '%.300s': it reads "
+                 "only its own artifact root",
+                 uri);
+    return -1;
 }
 
 enum handler_result h_artifacts_list(struct request *req, struct response *res)
@@ -47,81 +80,70 @@ enum handler_result h_artifacts_list(struct request *req, struct response *res)
         return h_fail(res, e, &eb);
     if (!path)
         path = "";
-    if (*path && !safe_relative(path))
-        return h_fail(res,
-                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                              "Invalid path '%.200s': it must be a relative "
-                              "path without '..' segments",
-                              path),
-                      &eb);
+    if (req->target_has_nul)
+        return h_fail(
+            res, err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE, "Invalid path"),
+            &eb);
+    if ((e = artifact_path_check(path, strlen(path), &eb)))
+        return h_fail(res, e, &eb);
     struct run r;
     if ((e = store_run_get(req->app->store, run_id, &r, &eb)))
         return h_fail(res, e, &eb);
+    char rel[ARTIFACT_MAX_PATH * 2 + 2];
+    int base = open_run_base(req, r.artifact_uri, rel, sizeof(rel), &e, &eb);
+    if (base < 0 && e) {
+        run_cleanup(&r);
+        return h_fail(res, e, &eb);
+    }
+    size_t plen = strlen(path);
+    while (plen && path[plen - 1] == '/')
+        plen--;
+    struct artifact_entry *a = NULL;
+    size_t n = 0;
+    if (base >= 0) {
+        size_t rl = strlen(rel);
+        snprintf(rel + rl, sizeof(rel) - rl, "%s%.*s", rl ? "/" : "", (int)plen,
+                 path);
+        e = artifact_list(base, rel, &a, &n, &eb);
+        close(base);
+        if (e) {
+            run_cleanup(&r);
+            return h_fail(res, e, &eb);
+        }
+    }
     struct strbuf sb;
     strbuf_init(&sb);
     strbuf_append_str(&sb, "{\"root_uri\":");
     strbuf_append_json_str(&sb, r.artifact_uri, strlen(r.artifact_uri));
-    const char *root = r.artifact_uri;
-    if (strncmp(root, "file://", 7) == 0)
-        root += 7;
-    else if (strncmp(root, "file:", 5) == 0)
-        root += 5;
-    char dir[8192];
-    size_t plen = strlen(path);
-    while (plen && path[plen - 1] == '/')
-        plen--;
-    snprintf(dir, sizeof(dir), "%s%s%.*s", root, plen ? "/" : "", (int)plen,
-             path);
-    DIR *d = root[0] == '/' ? opendir(dir) : NULL;
-    if (d) {
-        char **names = NULL;
-        size_t n = 0, cap = 0;
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                continue;
-            if (n == cap) {
-                cap = cap ? cap * 2 : 16;
-                char **p = realloc(names, cap * sizeof(*p));
-                if (!p)
-                    break;
-                names = p;
-            }
-            names[n] = strdup(de->d_name);
-            if (names[n])
-                n++;
-        }
-        closedir(d);
-        if (n) {
-            qsort(names, n, sizeof(*names), name_cmp);
-            strbuf_append_str(&sb, ",\"files\":[");
-        }
-        for (size_t i = 0; i < n; i++) {
-            char full[12288], rel[8192];
-            struct stat st;
-            snprintf(full, sizeof(full), "%s/%s", dir, names[i]);
-            snprintf(rel, sizeof(rel), "%.*s%s%s", (int)plen, path,
-                     plen ? "/" : "", names[i]);
-            bool is_dir = stat(full, &st) == 0 && S_ISDIR(st.st_mode);
-            if (i)
-                strbuf_append_char(&sb, ',');
-            strbuf_append_str(&sb, "{\"path\":");
-            strbuf_append_json_str(&sb, rel, strlen(rel));
-            strbuf_append_str(&sb, is_dir ? ",\"is_dir\":true"
-                                          : ",\"is_dir\":false");
-            if (!is_dir) {
-                strbuf_append_str(&sb, ",\"file_size\":");
-                strbuf_append_i64(&sb, (int64_t)st.st_size);
-            }
-            strbuf_append_char(&sb, '}');
-            free(names[i]);
-        }
-        if (n)
-            strbuf_append_char(&sb, ']');
-        free(names);
-    }
-    strbuf_append_char(&sb, '}');
     run_cleanup(&r);
+    if (n)
+        strbuf_append_str(&sb, ",\"files\":[");
+    for (size_t i = 0; i < n; i++) {
+        strbuf_append_str(&sb, i ? ",{\"path\":" : "{\"path\":");
+        struct strbuf p;
+        strbuf_init(&p);
+        strbuf_append(&p, path, plen);
+        if (plen)
+            strbuf_append_char(&p, '/');
+        strbuf_append_str(&p, a[i].name);
+        strbuf_append_json_str(&sb, p.buf ? p.buf : "", p.len);
+        strbuf_cleanup(&p);
+        strbuf_append_str(&sb, a[i].is_dir ? ",\"is_dir\":true"
+                                           : ",\"is_dir\":false");
+        if (!a[i].is_dir) {
+            strbuf_append_str(&sb, ",\"file_size\":");
+            strbuf_append_i64(&sb, a[i].size);
+        }
+        strbuf_append_char(&sb, '}');
+    }
+    if (n)
+        strbuf_append_char(&sb, ']');
+    strbuf_append_char(&sb, '}');
+    artifact_entries_free(a, n);
+    if (sb.oom) {
+        strbuf_cleanup(&sb);
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    }
     api_ok(res, &sb);
     return H_DONE;
 }
