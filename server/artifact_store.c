@@ -846,6 +846,22 @@ enum srv_err artifact_remove(int basefd, const char *rel, uint64_t *removed,
     return SRV_OK;
 }
 
+bool artifact_remove_empty_dir(int basefd, const char *rel)
+{
+    size_t len = trim_tail(rel, strlen(rel)), dirlen;
+    char name[NAME_MAX + 1];
+    bool too_long;
+    if (!split_last(rel, len, &dirlen, name, &too_long))
+        return false;
+    int dfd = walk_dirs(basefd, rel, dirlen, false, NULL);
+    if (dfd < 0)
+        return errno == ENOENT;
+    int rc = unlinkat(dfd, name, AT_REMOVEDIR);
+    int saved = errno;
+    close(dfd);
+    return rc == 0 || saved == ENOENT;
+}
+
 /*---- downloads ----*/
 
 /* Python's mimetypes defaults (3.11, strict, no system files). */

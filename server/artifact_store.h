@@ -160,6 +160,10 @@ void artifact_upload_abort(struct artifact_upload *u);
 enum srv_err artifact_remove(int basefd, const char *rel, uint64_t *removed,
                              struct errbuf *eb);
 
+/* Removes folder 'rel' below 'basefd' if it is empty; true when it is
+ * gone (or was not there). Never follows links. */
+bool artifact_remove_empty_dir(int basefd, const char *rel);
+
 /*---- downloads ----*/
 
 /* The Content-Type MLflow 2.9.2 sends for a file named 'name' (spec

@@ -6,6 +6,7 @@
  * database and exits 0.
  */
 #include "config.h"
+#include "gc.h"
 #include "grid.h"
 #include "http.h"
 #include "log.h"
@@ -49,6 +50,8 @@ static int make_dirs(const char *dir)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "gc") == 0)
+        return gc_main(argc - 1, argv + 1);
     struct config cfg;
     char err[512];
     switch (config_load(&cfg, argc, argv, err, sizeof(err))) {

@@ -78,6 +78,7 @@
 
 #define FOR_EACH_STMT(X)                                                       \
     X(S_PING, "SELECT 1")                                                      \
+    X(S_DATA_VERSION, "PRAGMA data_version")                                   \
     X(S_BEGIN, "BEGIN IMMEDIATE")                                              \
     X(S_COMMIT, "COMMIT")                                                      \
     X(S_ROLLBACK, "ROLLBACK")                                                  \
@@ -305,6 +306,7 @@ struct store {
     char *db_path;
     char *artifact_root;
     bool serve_artifacts;
+    int64_t data_version; /* writer only: PRAGMA data_version last seen */
     bool durable_full;
     int64_t heartbeat_timeout_ms;
     double default_pue;
@@ -1904,6 +1906,54 @@ static enum srv_err w_run_heartbeat(struct conn *c, struct store_write *w)
 
 static enum srv_err w_grid_record(struct store *st, struct store_write *w);
 
+/* gc: removes a deleted run and every row that refers to it. A run that
+ * was restored since gc listed it (or deleted again, later than
+ * 'deleted_before') is left alone: out_count 0. */
+static enum srv_err w_run_purge(struct conn *c, struct store_write *w)
+{
+    static const char *const deletes[] = {
+        "DELETE FROM input_tags WHERE run_pk = ?",
+        "DELETE FROM run_inputs WHERE run_pk = ?",
+        "DELETE FROM run_model_inputs WHERE run_pk = ?",
+        "DELETE FROM params WHERE run_pk = ?",
+        "DELETE FROM tags WHERE run_pk = ?",
+        "DELETE FROM metrics WHERE run_pk = ?",
+        "DELETE FROM latest_metrics WHERE run_pk = ?",
+        "DELETE FROM run_heartbeats WHERE run_pk = ?",
+        "DELETE FROM energy_samples WHERE run_pk = ?",
+        "DELETE FROM run_energy WHERE run_pk = ?",
+        "DELETE FROM runs WHERE run_pk = ?",
+    };
+    w->out_count = 0;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT run_pk, experiment_id FROM runs "
+                           "WHERE run_id = ?1 AND lifecycle_stage = 'deleted' "
+                           "AND (?2 < 0 OR deleted_time <= ?2)",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_error(c, &w->err, "run purge");
+    sqlite3_bind_text(s, 1, w->run_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, w->deleted_before);
+    int rc = sqlite3_step(s);
+    int64_t pk = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    int64_t experiment_id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : -1;
+    sqlite3_finalize(s);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? SRV_OK : db_error(c, &w->err, "run purge");
+    c->last_experiment = experiment_id;
+    for (size_t i = 0; i < sizeof(deletes) / sizeof(*deletes); i++) {
+        if (sqlite3_prepare_v2(c->db, deletes[i], -1, &s, NULL) != SQLITE_OK)
+            return db_error(c, &w->err, "run purge");
+        sqlite3_bind_int64(s, 1, pk);
+        rc = sqlite3_step(s);
+        sqlite3_finalize(s);
+        if (rc != SQLITE_DONE)
+            return db_error(c, &w->err, "run purge");
+    }
+    w->out_count = 1;
+    return SRV_OK;
+}
+
 static enum srv_err exec_write(struct store *st, struct store_write *w)
 {
     struct conn *c = st->writer;
@@ -1946,6 +1996,8 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         return w_run_log_energy(st, w);
     case SW_GRID_RECORD:
         return w_grid_record(st, w);
+    case SW_RUN_PURGE:
+        return w_run_purge(c, w);
     case SW_MULTI:
         /* One savepoint covers them all: the first failure undoes every
          * one. Each sub-write reports in its own result and err. */
@@ -2000,6 +2052,28 @@ static int64_t touched_run_of(const struct store_write *w, int64_t noted)
     default:
         return -1;
     }
+}
+
+/* Another process (greentrack-server gc, the sqlite3 shell) committed to
+ * the database since the writer last looked: what the writer memoized and
+ * readers cached may be stale (a purged run's pk can even be reused), so
+ * it all rebuilds. Cheap: a counter read. */
+static void notice_outside_writes(struct store *st)
+{
+    sqlite3_stmt *s = stmt(st->writer, S_DATA_VERSION);
+    if (!s)
+        return;
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    if (v == st->data_version)
+        return;
+    bool first = st->data_version == 0;
+    st->data_version = v;
+    if (first)
+        return;
+    st->grid_gen++;
+    for (size_t i = 0; i < STORE_GENERATION_SLOTS; i++)
+        atomic_fetch_add(&st->generations[i], 1);
 }
 
 /* Executes one group of writes in a single transaction. Each write runs
@@ -2146,9 +2220,10 @@ static void *writer_main(void *arg)
         st->queue_head = st->queue_tail = NULL;
         bool stop = st->stopping;
         pthread_mutex_unlock(&st->mu);
-        if (head)
+        if (head) {
+            notice_outside_writes(st);
             commit_group(st, head);
-        else if (stop)
+        } else if (stop)
             break;
     }
     return NULL;
@@ -2199,6 +2274,7 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
     if (migrate(st->writer, eb) != SRV_OK ||
         ensure_default_experiment(st, eb) != SRV_OK)
         goto fail;
+    notice_outside_writes(st); /* the baseline */
     if (pthread_create(&st->writer_thread, NULL, writer_main, st) != 0) {
         err_set(eb, SRV_E_INTERNAL, "cannot start the writer thread");
         goto fail;
@@ -2786,7 +2862,8 @@ void leaderboard_rows_free(struct leaderboard_row *rows, size_t n)
     free(rows);
 }
 
-/* Columns: run_pk, run_id, run_name, status, start_time, end_time. */
+/* Columns: run_pk, run_id, run_name, status, start_time, end_time,
+ * has_model. */
 static enum srv_err leaderboard_from_row(sqlite3_stmt *s, void *item,
                                          struct errbuf *eb)
 {
@@ -2801,6 +2878,7 @@ static enum srv_err leaderboard_from_row(sqlite3_stmt *s, void *item,
     r->end_time = sqlite3_column_type(s, 5) == SQLITE_NULL
                       ? 0
                       : sqlite3_column_int64(s, 5);
+    r->has_model = sqlite3_column_int(s, 6) != 0;
     return r->run_name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
 }
 
@@ -2971,7 +3049,9 @@ static enum srv_err leaderboard_rows(struct store *st, int64_t experiment_id,
     }
     strbuf_printf(&sql,
                   "SELECT r.run_pk, r.run_id, r.run_name, r.status, "
-                  "r.start_time, r.end_time FROM runs AS r%s "
+                  "r.start_time, r.end_time, EXISTS (SELECT 1 FROM tags "
+                  "AS lm WHERE lm.run_pk = r.run_pk AND lm.key = "
+                  "'mlflow.log-model.history') FROM runs AS r%s "
                   "WHERE r.lifecycle_stage = 'active' AND "
                   "r.experiment_id = ?%s%s",
                   q.joins.sql.buf ? q.joins.sql.buf : "",
@@ -3230,6 +3310,71 @@ enum srv_err store_experiment_keys(struct store *st, int64_t experiment_id,
         *n = 0;
     }
     return e;
+}
+
+/*---- gc ----*/
+
+void deleted_runs_free(struct deleted_run *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].run_id);
+        free(a[i].artifact_uri);
+    }
+    free(a);
+}
+
+enum srv_err store_deleted_runs(struct store *st, int64_t deleted_before,
+                                struct deleted_run **out, size_t *n,
+                                struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT run_id, experiment_id, artifact_uri, "
+                           "coalesce(deleted_time, 0) FROM runs "
+                           "WHERE lifecycle_stage = 'deleted' "
+                           "AND (?1 < 0 OR deleted_time <= ?1) "
+                           "ORDER BY deleted_time, run_pk",
+                           -1, &s, NULL) != SQLITE_OK)
+        return db_error(c, eb, "deleted runs");
+    sqlite3_bind_int64(s, 1, deleted_before);
+    struct deleted_run *a = NULL;
+    size_t cnt = 0, cap = 0;
+    enum srv_err e = SRV_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct deleted_run *p = grow(a, cnt, &cap, sizeof(*a));
+        if (!p) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        a = p;
+        a[cnt] = (struct deleted_run){
+            .run_id = col_dup(s, 0),
+            .experiment_id = sqlite3_column_int64(s, 1),
+            .artifact_uri = col_dup(s, 2),
+            .deleted_time = sqlite3_column_int64(s, 3),
+        };
+        cnt++;
+        if (!a[cnt - 1].run_id || !a[cnt - 1].artifact_uri) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = db_error(c, eb, "deleted runs");
+    sqlite3_finalize(s);
+    if (e) {
+        deleted_runs_free(a, cnt);
+        return e;
+    }
+    *out = a;
+    *n = cnt;
+    return SRV_OK;
 }
 
 double store_default_pue(const struct store *st)

@@ -103,6 +103,7 @@ enum store_write_kind {
     SW_RUN_HEARTBEAT,
     SW_RUN_LOG_ENERGY,
     SW_GRID_RECORD, /* grid intensity periods of 'zone'; recomputes runs */
+    SW_RUN_PURGE,   /* gc: removes deleted run 'run_id' and all its data */
     SW_MULTI        /* 'subs' in order, all or nothing (imports) */
 };
 
@@ -136,8 +137,10 @@ struct store_write {
     size_t n_samples;
     struct store_write *subs; /* SW_MULTI */
     size_t n_subs;
-    bool single_param; /* log-parameter's error message wording */
-    const char *zone;  /* SW_GRID_RECORD */
+    bool single_param;      /* log-parameter's error message wording */
+    const char *zone;       /* SW_GRID_RECORD */
+    int64_t deleted_before; /* SW_RUN_PURGE: only a run deleted at or before
+                               this time (ms); -1: whenever */
     const struct grid_point *grid_points;
     size_t n_grid_points;
 
@@ -147,7 +150,9 @@ struct store_write {
     int64_t out_experiment_id;
     int64_t touched_experiment; /* set by the store: what this changed */
     int64_t touched_run;        /* its run_pk; 0 none; -1 several/unknown */
-    int64_t out_count;          /* SW_GRID_RECORD: runs recomputed */
+    int64_t out_count;          /* SW_GRID_RECORD: runs recomputed;
+                                   SW_RUN_PURGE: 1 purged, 0 skipped (no
+                                   longer deleted, or deleted later) */
 
     /* completion: called once, on the writer thread, after the commit */
     void (*done)(struct store_write *w, void *userdata);
@@ -356,6 +361,25 @@ void schedule_stats_cleanup(struct schedule_stats *s);
 enum srv_err store_schedule_stats(struct store *st, int64_t experiment_id,
                                   struct schedule_stats *out,
                                   struct errbuf *eb);
+
+/*---- gc (greentrack-server gc) ----*/
+
+/* A deleted run (strings owned; free with deleted_runs_free). */
+struct deleted_run {
+    char *run_id;
+    int64_t experiment_id;
+    char *artifact_uri;
+    int64_t deleted_time; /* ms; 0 when not recorded */
+};
+
+void deleted_runs_free(struct deleted_run *a, size_t n);
+
+/* The runs in lifecycle stage deleted, deleted at or before
+ * 'deleted_before' (ms; -1: all of them, also those without a recorded
+ * time), oldest deletion first. */
+enum srv_err store_deleted_runs(struct store *st, int64_t deleted_before,
+                                struct deleted_run **out, size_t *n,
+                                struct errbuf *eb);
 
 /* The server's default PUE (store_config.default_pue). */
 double store_default_pue(const struct store *st);
