@@ -159,12 +159,17 @@ static void log_to_stderr(void *userdata, gt_log_level level,
 
 gt_client *cli_client_new(const struct cli_global *g)
 {
-    gt_client *c = gt_client_new(g->tracking_uri);
+    gt_status err = GT_OK;
+    gt_client *c = gt_client_new_ex(g->tracking_uri, &err);
 
-    if (c == NULL) {
+    if (c == NULL && err == GT_E_INVALID) {
         cli_err("cannot use tracking URI '%s' (want http://HOST:PORT or "
                 "https://...)",
                 g->tracking_uri);
+        return NULL;
+    }
+    if (c == NULL) {
+        cli_err("cannot create a client: %s", gt_strerror(err));
         return NULL;
     }
     if (g->spool_dir != NULL &&

@@ -6,10 +6,10 @@
  *
  * THREAD SAFETY. Every function may be called from any thread. Any thread
  * may log to any run at the same time; runs of one client share its queue.
- * A gt_run must not be used after gt_run_end() returned, and a gt_client
- * not after gt_client_free(). The log callback runs on the client's worker
- * or energy sampler thread (or on the calling thread for argument errors)
- * and must not call back into libgreentrack.
+ * A gt_run must not be used after gt_run_end() returned (whatever it
+ * returned), and a gt_client not after gt_client_free(). The log callback
+ * runs on the client's worker or energy sampler thread (or on the calling
+ * thread for argument errors) and must not call back into libgreentrack.
  *
  * OWNERSHIP. Every function copies the strings it is given: callers keep
  * and may free their buffers as soon as the call returns. Strings returned
@@ -69,7 +69,8 @@ GT_API const char *gt_version(void);
 typedef struct gt_client gt_client;
 typedef struct gt_run gt_run;
 
-/* Result codes. Append-only: values are never renumbered or reused. */
+/* Result codes. Append-only: values are never renumbered or reused. Each
+ * function below lists the codes it returns. */
 typedef enum gt_status {
     GT_OK = 0,
     GT_E_INVALID = 1,    /* a bad argument (NULL, bad key, bad value) */
@@ -77,8 +78,10 @@ typedef enum gt_status {
     GT_E_QUEUE_FULL = 3, /* the memory queue is full: the record dropped */
     GT_E_TIMEOUT = 4,    /* a flush did not finish in time (data is kept) */
     GT_E_CLOSED = 5,     /* the client is shutting down or the run ended */
-    GT_E_SERVER = 6,     /* the server rejected a request (4xx); see
-                            gt_client_errmsg */
+    GT_E_SERVER = 6,     /* not returned by this version: records the
+                            server rejects (4xx) are dropped, counted in
+                            gt_stats.dropped and said by gt_client_errmsg
+                            and the log callback */
     GT_E_NETWORK = 7,    /* the server could not be reached */
     GT_E_IO = 8,         /* the spool could not be read or written */
     GT_E_NOT_FOUND = 9   /* no such run, experiment or spool */
@@ -124,11 +127,18 @@ typedef struct gt_stats {
 /*---- client ----*/
 
 /* Creates a client for 'tracking_uri' (e.g. "http://127.0.0.1:5000");
- * NULL means $GREENTRACK_TRACKING_URI, then $MLFLOW_TRACKING_URI, then
- * http://127.0.0.1:5000. Starts the worker thread; never touches the
- * network. Returns NULL only when out of memory or the URI is not http(s).
- * Caller frees with gt_client_free. Since 0.1.0. */
+ * NULL or "" means $GREENTRACK_TRACKING_URI, then $MLFLOW_TRACKING_URI,
+ * then http://127.0.0.1:5000. Starts the worker thread; never touches the
+ * network. Returns the client (the caller frees it with gt_client_free),
+ * or NULL when the URI is not http:// or https:// or when out of memory;
+ * gt_client_new_ex says which. Since 0.1.0. */
 GT_API gt_client *gt_client_new(const char *tracking_uri);
+
+/* gt_client_new that says why it failed: '*err' (may be NULL) receives
+ * GT_OK with a client, else GT_E_INVALID (the URI, or the variable it
+ * came from, is not http:// or https://) or GT_E_NOMEM (out of memory,
+ * or a thread could not be started) with NULL. Since 0.1.0. */
+GT_API gt_client *gt_client_new_ex(const char *tracking_uri, gt_status *err);
 
 /* Ends runs still open as FAILED (a program that frees its client without
  * ending a run did not finish it), flushes within the client's flush
@@ -136,8 +146,10 @@ GT_API gt_client *gt_client_new(const char *tracking_uri);
  * everything, runs included. NULL is a no-op. Since 0.1.0. */
 GT_API void gt_client_free(gt_client *client);
 
-/* Option setters: call them before gt_run_start. Each returns GT_OK or
- * GT_E_INVALID for a value out of range. Since 0.1.0. */
+/* Option setters: call them before gt_run_start. Each returns GT_OK, or
+ * GT_E_INVALID for a NULL client or a value out of range (NULL or "" for
+ * the spool directory); gt_client_set_spool_dir also GT_E_NOMEM.
+ * Since 0.1.0. */
 GT_API gt_status gt_client_set_flush_interval_ms(gt_client *client,
                                                  int ms); /* 1..60000, 200 */
 GT_API gt_status gt_client_set_flush_timeout_ms(gt_client *client,
@@ -150,7 +162,8 @@ GT_API gt_status gt_client_set_spool_dir(gt_client *client,
 GT_API gt_status gt_client_set_request_timeout_ms(gt_client *client,
                                                   int ms); /* 100..600000,
                                                               10000 */
-/* 'fn' NULL silences the library (the default). */
+/* 'fn' NULL silences the library (the default); 'userdata' is passed to
+ * it as is (not owned). GT_OK, or GT_E_INVALID for a NULL client. */
 GT_API gt_status gt_client_set_log_callback(gt_client *client, gt_log_fn fn,
                                             void *userdata);
 
@@ -184,23 +197,28 @@ typedef enum gt_energy_scope {
  * $GREENTRACK_CLOUD_METADATA_URL=off disables it). A plain MLflow server
  * cannot store energy: samples are dropped (gt_stats.energy_dropped) and
  * the run goes on. Call before gt_run_start; the variables are read by
- * gt_client_new and a setter wins over them. GT_OK or GT_E_INVALID.
- * Since 0.1.0. */
+ * gt_client_new and a setter wins over them. The three energy setters
+ * return GT_OK; GT_E_INVALID for a NULL client, a value out of range, or
+ * a call while runs are measured; GT_E_NOMEM when the client could not
+ * allocate its energy state (energy is then off). Since 0.1.0. */
 GT_API gt_status gt_client_set_energy(gt_client *client, int enabled);
 /* How often the counters are read, 10..60000 ms (default 1000, or
- * $GREENTRACK_ENERGY_INTERVAL_MS). Since 0.1.0. */
+ * $GREENTRACK_ENERGY_INTERVAL_MS). Codes as gt_client_set_energy.
+ * Since 0.1.0. */
 GT_API gt_status gt_client_set_energy_interval_ms(gt_client *client, int ms);
 /* GT_ENERGY_NODE (the default; $GREENTRACK_ENERGY_SCOPE=node) or
  * GT_ENERGY_PROCESS ($GREENTRACK_ENERGY_SCOPE=process) for the process
  * tree rooted at 'pid' (0: this process; the tree includes its children).
- * GT_E_INVALID for another scope or a negative pid. Since 0.1.0. */
+ * Codes as gt_client_set_energy (GT_E_INVALID for another scope or a
+ * negative pid). Since 0.1.0. */
 GT_API gt_status gt_client_set_energy_scope(gt_client *client,
                                             gt_energy_scope scope, long pid);
 /* Process scope only, and callable while runs are measured: from now on
  * measure the process tree rooted at 'pid' (> 0), e.g. a command started
  * after gt_run_start (what `greentrack run --scope process` does with its
  * command); energy measured until now stays with the runs. GT_OK,
- * GT_E_INVALID (node scope, or a bad pid), GT_E_NOMEM. Since 0.1.0. */
+ * GT_E_INVALID (a NULL client, node scope, or a bad pid), GT_E_NOMEM.
+ * Since 0.1.0. */
 GT_API gt_status gt_client_set_energy_root(gt_client *client, long pid);
 
 /* A run's energy so far (IT energy, no PUE). Strings are static. */
@@ -214,47 +232,58 @@ typedef struct gt_energy {
     int64_t start_ms, end_ms;   /* the interval measured (Unix ms) */
 } gt_energy;
 
-/* Closes the current measurement window now (each open run gets its
- * sample) and fills '*out' with the energy of 'run' from its start until
- * now. GT_OK; GT_E_INVALID for NULL arguments; GT_E_NOT_FOUND when energy
- * is not measured for this run (off, or the probes not started yet: '*out'
- * is then zeroed with "" methods). Since 0.1.0. */
-GT_API gt_status gt_run_energy(const gt_run *run, gt_energy *out);
+/* Closes the current measurement window now (each open run, 'run'
+ * included, is charged its share and gets its sample) and fills '*out'
+ * with the energy of 'run' from its start until now. GT_OK;
+ * GT_E_INVALID for NULL arguments; GT_E_NOT_FOUND when energy is not
+ * measured for this run (off, or the probes not started yet: '*out' is
+ * then zeroed with "" methods). Since 0.1.0. */
+GT_API gt_status gt_run_energy(gt_run *run, gt_energy *out);
 
-/* The last error's text, owned by the client, valid until the next call
- * on it from any thread ("" when none). Since 0.1.0. */
+/* The last error's text ("" when none, or for a NULL client): a copy
+ * owned by the calling thread, valid until this thread calls
+ * gt_client_errmsg again. Since 0.1.0. */
 GT_API const char *gt_client_errmsg(const gt_client *client);
 
-/* Static text for a status. Since 0.1.0. */
+/* Static text for a status ("unknown status" for a value not in
+ * gt_status). Since 0.1.0. */
 GT_API const char *gt_strerror(gt_status status);
 
-/* Fills '*out' with the client's counters. Since 0.1.0. */
+/* Fills '*out' with the client's counters (all zero for a NULL client;
+ * a NULL 'out' is a no-op). Since 0.1.0. */
 GT_API void gt_client_stats(const gt_client *client, gt_stats *out);
 
 /* Waits until everything enqueued so far is acknowledged by the server or
  * written to the spool (retries last at most half the flush timeout, at
  * most 2 s, before records are spooled; spooled records are replayed by
  * the worker once the server answers again). GT_OK, GT_E_TIMEOUT (still
- * queued; nothing lost), GT_E_CLOSED. timeout_ms < 0 waits forever.
+ * queued; nothing lost), GT_E_CLOSED (the client is being freed),
+ * GT_E_INVALID (a NULL client). timeout_ms < 0 waits forever.
  * Since 0.1.0. */
 GT_API gt_status gt_flush(gt_client *client, int timeout_ms);
 
 /*---- runs ----*/
 
-/* Starts a run in 'experiment_name' (NULL: the Default experiment),
- * creating the experiment when missing; 'run_name' may be NULL. The run id
- * is chosen here, so this never waits for the network: the server learns
- * of the run from the worker. '*out' is freed by gt_run_end.
- * GT_OK, GT_E_INVALID, GT_E_NOMEM, GT_E_CLOSED. Since 0.1.0. */
+/* Starts a run in 'experiment_name' (NULL: the Default experiment; else
+ * non-empty UTF-8 of at most 500 characters), creating the experiment
+ * when missing; 'run_name' may be NULL (else UTF-8 of at most 250
+ * characters). The run id is chosen here, so this never waits for the
+ * network: the server learns of the run from the worker. '*out' (NULL on
+ * failure) belongs to the caller until gt_run_end. GT_OK, GT_E_INVALID
+ * (NULL client or out, a bad name), GT_E_NOMEM, GT_E_CLOSED (the client is
+ * being freed). Since 0.1.0. */
 GT_API gt_status gt_run_start(gt_client *client, const char *experiment_name,
                               const char *run_name, gt_run **out);
 
 /* Attaches to an existing run (e.g. $GREENTRACK_RUN_ID set by `greentrack
- * run`) to log into it; gt_run_end on it ends it. Since 0.1.0. */
+ * run`) to log into it; gt_run_end on it ends it. '*out' as for
+ * gt_run_start. GT_OK, GT_E_INVALID (NULL client or out, or a run id not
+ * [A-Za-z0-9][A-Za-z0-9_-]* of at most 64 characters), GT_E_NOMEM.
+ * Since 0.1.0. */
 GT_API gt_status gt_run_attach(gt_client *client, const char *run_id,
                                gt_run **out);
 
-/* 32 lowercase hex characters, owned by the run. Since 0.1.0.
+/* 32 lowercase hex characters, owned by the run ("" for NULL). Since 0.1.0.
  * This is always the id the client chose (for an attached run, the id
  * given to gt_run_attach), even against a plain MLflow server that ignores
  * it and creates the run under an id of its own; see gt_run_server_id. */
@@ -266,9 +295,17 @@ GT_API const char *gt_run_id(const gt_run *run);
  * wait for it); once set it never changes. Since 0.1.0. */
 GT_API const char *gt_run_server_id(const gt_run *run);
 
-/* Logging: copy, enqueue, return. GT_OK, GT_E_INVALID (bad key or value),
- * GT_E_QUEUE_FULL (dropped and counted), GT_E_NOMEM, GT_E_CLOSED.
- * Since 0.1.0. */
+/* Logging: check, copy, enqueue, return. A name the server would refuse is
+ * refused here, at the call, so it never costs the rest of a batch. Keys
+ * follow MLflow's rules: letters, digits, '_', '-', '.', ' ', ':' and '/'
+ * (UTF-8 letters too), a normalized relative path ("a/b", not "/a",
+ * "a//b", "a/../b", "..a" or "a/"), 1 to 250 characters; metric keys must
+ * not start with "greentrack." (greentrack's own metrics). Values are
+ * UTF-8 of at most 6000 (params) or 8000 (tags) characters. GT_OK,
+ * GT_E_INVALID (a NULL argument, a bad key or value, a step or timestamp
+ * beyond 2^53, a negative timestamp; gt_client_errmsg says which),
+ * GT_E_QUEUE_FULL (dropped and counted), GT_E_NOMEM, GT_E_CLOSED (the
+ * client is being freed). Since 0.1.0. */
 GT_API gt_status gt_log_param(gt_run *run, const char *key, const char *value);
 GT_API gt_status gt_log_metric(gt_run *run, const char *key, double value,
                                int64_t step);
@@ -277,13 +314,17 @@ GT_API gt_status gt_log_metric_at(gt_run *run, const char *key, double value,
                                   int64_t step, int64_t timestamp_ms);
 GT_API gt_status gt_set_tag(gt_run *run, const char *key, const char *value);
 
-/* Flushes the run's records (within the flush timeout), records its end
- * time and status, and frees 'run'. GT_OK, or GT_E_TIMEOUT when the
- * server was not reached in time (the end is spooled and replayed later);
- * 'run' is freed in every case. NULL is GT_E_INVALID; GT_E_CLOSED when an
- * exit handler is ending the run at the same moment; GT_E_NOMEM when the
- * end could not be queued (the run then stays open and gt_client_free
- * ends it FAILED). Since 0.1.0. */
+/* Queues the run's end time and 'status' (a value outside gt_run_status
+ * counts as GT_RUN_FAILED) after its records, then flushes within the
+ * flush timeout. The caller gives 'run' up in every case: it must not be
+ * used after this call, whatever it returns; the library frees it once
+ * its end is sent or spooled. GT_OK (the end was acknowledged or
+ * spooled); GT_E_TIMEOUT (not yet: the worker goes on sending it, or
+ * spools it, nothing is lost); GT_E_INVALID ('run' is NULL); GT_E_CLOSED
+ * (an exit handler is ending the run at the same moment, with its own
+ * status, or the client is being freed); GT_E_NOMEM (the end could not be
+ * queued: the client keeps the run open and ends it with 'status' at
+ * gt_client_free or in an exit handler). Since 0.1.0. */
 GT_API gt_status gt_run_end(gt_run *run, gt_run_status status);
 
 /*---- process exit ----*/
@@ -291,7 +332,11 @@ GT_API gt_status gt_run_end(gt_run *run, gt_run_status status);
 /* Opt-in: on SIGTERM/SIGINT ends open runs KILLED and on exit() without
  * gt_run_end ends them FAILED, flushing within the flush timeout; the
  * previous signal disposition is then restored and the signal re-raised.
- * Call once per process. GT_OK or GT_E_INVALID. Since 0.1.0. */
+ * The handlers are installed at the first call in the process; each
+ * client to cover is registered by its own call (again is a no-op) and
+ * unregistered by gt_client_free. GT_OK; GT_E_INVALID (a NULL client, or
+ * the handlers could not be installed: no pipe or thread); GT_E_NOMEM.
+ * Since 0.1.0. */
 GT_API gt_status gt_install_exit_handlers(gt_client *client);
 
 /*---- spool and tools ----*/
@@ -300,9 +345,13 @@ GT_API gt_status gt_install_exit_handlers(gt_client *client);
 typedef void (*gt_progress_fn)(void *userdata, uint64_t done, uint64_t total);
 
 /* Replays the spool directory's files (what processes left when the
- * server was down) to the server, in order, then removes them. Blocking;
- * for tools such as `greentrack sync`. GT_OK, GT_E_NETWORK, GT_E_IO,
- * GT_E_TIMEOUT. Since 0.1.0. */
+ * server was down) to the server, in order, then removes them (records
+ * the server rejects are dropped and counted as in gt_stats). Blocking;
+ * for tools such as `greentrack sync`; 'progress' may be NULL. GT_OK,
+ * GT_E_INVALID (a NULL client), GT_E_NOMEM, GT_E_NETWORK (the server
+ * could not be reached: what was not acknowledged stays in the files),
+ * GT_E_IO (the directory or a file could not be read), GT_E_TIMEOUT
+ * ('timeout_ms' >= 0 passed; the rest stays). Since 0.1.0. */
 GT_API gt_status gt_spool_replay(gt_client *client, gt_progress_fn progress,
                                  void *userdata, int timeout_ms);
 
@@ -310,8 +359,11 @@ GT_API gt_status gt_spool_replay(gt_client *client, gt_progress_fn progress,
  * "GET" or "POST", 'path' relative to the tracking URI (e.g.
  * "/api/2.0/mlflow/runs/search"), 'json_body' for POST (may be NULL).
  * '*response' (caller frees with gt_free) receives the body and
- * '*http_status' the status. GT_OK when an answer came back (any status),
- * GT_E_NETWORK otherwise. Since 0.1.0. */
+ * '*http_status' the status; either pointer may be NULL. GT_OK when an
+ * answer came back (any status: a 4xx is GT_OK too), GT_E_NETWORK when
+ * none did, GT_E_INVALID (a NULL client, method or path, a method other
+ * than GET or POST, a path not starting with '/'), GT_E_NOMEM.
+ * Since 0.1.0. */
 GT_API gt_status gt_request(gt_client *client, const char *method,
                             const char *path, const char *json_body,
                             char **response, long *http_status);

@@ -135,6 +135,7 @@ def _declare(lib):
         "gt_version_number": (ctypes.c_uint, []),
         "gt_version": (c_char_p, []),
         "gt_client_new": (c_void_p, [c_char_p]),
+        "gt_client_new_ex": (c_void_p, [c_char_p, ctypes.POINTER(c_int)]),
         "gt_client_free": (None, [c_void_p]),
         "gt_client_set_flush_interval_ms": (c_int, [c_void_p, c_int]),
         "gt_client_set_flush_timeout_ms": (c_int, [c_void_p, c_int]),
@@ -237,11 +238,18 @@ class Client:
         self._lock = threading.Lock()
         self._runs = set()
         self._log_fn = None
-        h = lib.gt_client_new(_b(tracking_uri))
+        err = ctypes.c_int(GT_OK)
+        h = lib.gt_client_new_ex(_b(tracking_uri), ctypes.byref(err))
         if not h:
+            if err.value != GT_E_INVALID:
+                raise GreentrackError(err.value, "cannot create a client: %s"
+                                      % _strerror(err.value))
+            where = ("tracking URI %r" % (tracking_uri,) if tracking_uri
+                     else "the tracking URI of $GREENTRACK_TRACKING_URI or "
+                     "$MLFLOW_TRACKING_URI")
             raise GreentrackError(
-                GT_E_INVALID, "cannot create a client for tracking URI %r (want "
-                   "http:// or https://)" % (tracking_uri,))
+                GT_E_INVALID, "cannot create a client for %s (want http:// "
+                "or https://)" % (where,))
         self._h = h
         try:
             for setter, value in (
@@ -467,7 +475,9 @@ class Run:
         """Sends the run's records (within the flush timeout), records its
         end and status ("FINISHED", "FAILED" or "KILLED") and frees it.
         Returns True, or False when the server was not reached in time
-        (the end is spooled and sent later)."""
+        (the end is spooled and sent later). The run is done with even
+        when this raises (out of memory: the client ends it with this
+        status when it closes)."""
         code = RUN_STATUSES.get(str(status).upper())
         if code is None:
             raise GreentrackError(GT_E_INVALID, "run status must be FINISHED, FAILED or "

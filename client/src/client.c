@@ -112,8 +112,11 @@ const char *gt_client_errmsg(const gt_client *client)
 
 /*---- client ----*/
 
-static char *uri_resolve(const char *uri)
+/* The tracking URI to use (see gt_client_new), trailing slashes removed,
+ * into '*out' (malloc'd). GT_OK, GT_E_INVALID (not http(s)), GT_E_NOMEM. */
+static gt_status uri_resolve(const char *uri, char **out)
 {
+    *out = NULL;
     if (!uri || !*uri)
         uri = getenv("GREENTRACK_TRACKING_URI");
     if (!uri || !*uri)
@@ -121,22 +124,38 @@ static char *uri_resolve(const char *uri)
     if (!uri || !*uri)
         uri = DEFAULT_URI;
     if (strncmp(uri, "http://", 7) != 0 && strncmp(uri, "https://", 8) != 0)
-        return NULL;
+        return GT_E_INVALID;
     char *copy = strdup(uri);
     if (!copy)
-        return NULL;
+        return GT_E_NOMEM;
     size_t n = strlen(copy);
     while (n > 8 && copy[n - 1] == '/')
         copy[--n] = '\0';
-    return copy;
+    *out = copy;
+    return GT_OK;
 }
 
-gt_client *gt_client_new(const char *tracking_uri)
+static gt_client *client_fail(gt_client *c, gt_status rc, gt_status *err)
+{
+    if (c) {
+        free(c->uri);
+        free(c->spool_dir);
+        free(c->user);
+        free(c);
+    }
+    if (err)
+        *err = rc;
+    return NULL;
+}
+
+gt_client *gt_client_new_ex(const char *tracking_uri, gt_status *err)
 {
     gt_client *c = calloc(1, sizeof *c);
     if (!c)
-        return NULL;
-    c->uri = uri_resolve(tracking_uri);
+        return client_fail(NULL, GT_E_NOMEM, err);
+    gt_status rc = uri_resolve(tracking_uri, &c->uri);
+    if (rc != GT_OK)
+        return client_fail(c, rc, err);
     c->spool_dir = spool_default_dir();
     const char *user = getenv("USER");
     if (!user || !*user)
@@ -154,40 +173,27 @@ gt_client *gt_client_new(const char *tracking_uri)
         if (*end == '\0' && v >= 10 && v <= 3600000)
             c->heartbeat_ms = (int)v;
     }
-    if (!c->uri || !c->spool_dir) {
-        free(c->uri);
-        free(c->spool_dir);
-        free(c->user);
-        free(c);
-        return NULL;
-    }
-    if (pthread_mutex_init(&c->mu, NULL) != 0) {
-        free(c->uri);
-        free(c->spool_dir);
-        free(c->user);
-        free(c);
-        return NULL;
-    }
+    if (!c->spool_dir || pthread_mutex_init(&c->mu, NULL) != 0)
+        return client_fail(c, GT_E_NOMEM, err);
     if (queue_init(&c->q, (size_t)64 << 20) != 0) {
         pthread_mutex_destroy(&c->mu);
-        free(c->uri);
-        free(c->spool_dir);
-        free(c->user);
-        free(c);
-        return NULL;
+        return client_fail(c, GT_E_NOMEM, err);
     }
     energy_init(c);
     if (gt_worker_start(c) != 0) {
         energy_cleanup(c);
         queue_cleanup(&c->q);
         pthread_mutex_destroy(&c->mu);
-        free(c->uri);
-        free(c->spool_dir);
-        free(c->user);
-        free(c);
-        return NULL;
+        return client_fail(c, GT_E_NOMEM, err);
     }
+    if (err)
+        *err = GT_OK;
     return c;
+}
+
+gt_client *gt_client_new(const char *tracking_uri)
+{
+    return gt_client_new_ex(tracking_uri, NULL);
 }
 
 void gt_client_free(gt_client *c)
@@ -584,8 +590,11 @@ gt_status gt_run_end(gt_run *run, gt_run_status status)
     energy_run_leave(run);  /* its last energy sample goes before the end */
     gt_status rc = push_end(run, status);
     if (rc != GT_OK) {
-        /* keep it: gt_client_free ends and frees it */
+        /* keep it: gt_client_free (or an exit handler) ends it with the
+         * status asked for here, and frees it */
         pthread_mutex_lock(&c->mu);
+        run->end_asked = true;
+        run->end_status = status;
         open_add_locked(c, run);
         pthread_mutex_unlock(&c->mu);
         return rc;
@@ -599,13 +608,17 @@ void gt_client_end_open_runs(gt_client *c, gt_run_status status)
     for (;;) {
         pthread_mutex_lock(&c->mu);
         gt_run *r = c->open_runs;
-        if (r)
+        gt_run_status st = status;
+        if (r) {
             open_remove_locked(c, r);
+            if (r->end_asked)
+                st = r->end_status; /* gt_run_end could not queue it */
+        }
         pthread_mutex_unlock(&c->mu);
         if (!r)
             return;
         energy_run_leave(r);
-        if (push_end(r, status) != GT_OK) {
+        if (push_end(r, st) != GT_OK) {
             pthread_mutex_lock(&c->mu);
             open_add_locked(c, r);
             pthread_mutex_unlock(&c->mu);

@@ -757,7 +757,7 @@ gt_status gt_client_set_energy_root(gt_client *c, long pid)
     return rc;
 }
 
-gt_status gt_run_energy(const gt_run *run, gt_energy *out)
+gt_status gt_run_energy(gt_run *run, gt_energy *out)
 {
     if (!out)
         return GT_E_INVALID;
@@ -765,7 +765,7 @@ gt_status gt_run_energy(const gt_run *run, gt_energy *out)
     out->cpu_method = out->gpu_method = out->ram_method = out->scope = "";
     if (!run)
         return GT_E_INVALID;
-    gt_run *r = (gt_run *)run;
+    gt_run *r = run; /* take_locked adds the window to it */
     struct energy_state *es = r->client->energy;
     if (!es)
         return GT_E_NOT_FOUND;

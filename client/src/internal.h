@@ -293,6 +293,10 @@ struct gt_run {
     atomic_bool created; /* the server acknowledged it: heartbeat it */
     struct gt_run *next_open, *prev_open; /* client->open list */
     bool open;
+    /* under the client's mu: gt_run_end could not queue the end; the
+     * client ends the run with 'end_status' */
+    bool end_asked;
+    gt_run_status end_status;
     struct target tgt; /* worker only */
     /* energy.c, under the client's energy mutex */
     struct gt_run *e_next, *e_prev; /* runs being measured */

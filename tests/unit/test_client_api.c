@@ -6,7 +6,9 @@
  * log-batch) are found by halving the batch, on the one bisect path,
  * whether the batch went out on the worker's connection (params, tags) or
  * on a parallel slot (metrics only); any other refusal drops the batch
- * unsplit; a reserved or invalid key never reaches the server.
+ * unsplit; a reserved or invalid key never reaches the server; an end
+ * that could not be queued is sent later with the status asked for;
+ * gt_client_new_ex says why it failed.
  */
 #include "internal.h"
 #include "test.h"
@@ -32,6 +34,8 @@ struct fake {
     pthread_t conn_th[MAX_CONNS];
     int batches;    /* runs/log-batch requests */
     int records_ok; /* records in the batches answered 200 */
+    int updates;    /* runs/update requests */
+    char last_update[512];
 };
 
 static struct fake fk;
@@ -80,6 +84,10 @@ static int answer(const char *line, const char *body, size_t blen,
         } else {
             fk.records_ok += (int)count_of(body, blen, "{\"key\":");
         }
+    } else if (strstr(line, "runs/update")) {
+        fk.updates++;
+        snprintf(fk.last_update, sizeof fk.last_update, "%.*s",
+                 (int)(blen < 500 ? blen : 500), body);
     }
     pthread_mutex_unlock(&fk.mu);
     return status;
@@ -339,6 +347,62 @@ static void test_refused_locally(void)
     gt_client_free(c);
 }
 
+/* gt_run_end whose end cannot be queued: the client keeps the run and
+ * ends it at gt_client_free with the status asked for, not FAILED. */
+static void test_run_end_kept(void)
+{
+    gt_client *c = client_for_test();
+    gt_run *run = NULL;
+    CHECK_EQ_INT(gt_run_start(c, "api", "kept", &run), GT_OK);
+    CHECK_EQ_INT(gt_flush(c, 10000), GT_OK);
+    pthread_mutex_lock(&c->q.mu);
+    c->q.closed = true; /* push_end fails as it would out of memory */
+    pthread_mutex_unlock(&c->q.mu);
+    CHECK_EQ_INT(gt_run_end(run, GT_RUN_FINISHED), GT_E_CLOSED);
+    pthread_mutex_lock(&c->mu);
+    CHECK(c->open_runs == run);
+    CHECK(run->end_asked);
+    CHECK_EQ_INT(run->end_status, GT_RUN_FINISHED);
+    pthread_mutex_unlock(&c->mu);
+    pthread_mutex_lock(&c->q.mu);
+    c->q.closed = false;
+    pthread_mutex_unlock(&c->q.mu);
+    pthread_mutex_lock(&fk.mu);
+    int updates = fk.updates;
+    pthread_mutex_unlock(&fk.mu);
+    gt_client_free(c);
+    pthread_mutex_lock(&fk.mu);
+    CHECK_EQ_INT(fk.updates, updates + 1);
+    CHECK(strstr(fk.last_update, "\"FINISHED\"") != NULL);
+    pthread_mutex_unlock(&fk.mu);
+}
+
+static void test_client_new_ex(void)
+{
+    gt_status err = GT_E_IO;
+    CHECK(gt_client_new_ex("ftp://x", &err) == NULL);
+    CHECK_EQ_INT(err, GT_E_INVALID);
+    CHECK(gt_client_new_ex("ftp://x", NULL) == NULL);
+    CHECK(gt_client_new("ftp://x") == NULL);
+    err = GT_E_IO;
+    gt_client *c = gt_client_new_ex(uri, &err);
+    CHECK(c != NULL);
+    CHECK_EQ_INT(err, GT_OK);
+    gt_client_free(c);
+    /* NULL and "" take the URI from the environment */
+    setenv("GREENTRACK_TRACKING_URI", "file:///tmp/x", 1);
+    CHECK(gt_client_new_ex(NULL, &err) == NULL);
+    CHECK_EQ_INT(err, GT_E_INVALID);
+    CHECK(gt_client_new_ex("", &err) == NULL);
+    CHECK_EQ_INT(err, GT_E_INVALID);
+    setenv("GREENTRACK_TRACKING_URI", uri, 1);
+    c = gt_client_new_ex(NULL, &err);
+    CHECK(c != NULL);
+    CHECK_EQ_INT(err, GT_OK);
+    gt_client_free(c);
+    unsetenv("GREENTRACK_TRACKING_URI");
+}
+
 int main(void)
 {
     char dir[] = "/tmp/gt-api-XXXXXX";
@@ -352,6 +416,8 @@ int main(void)
     test_bisect_worker();
     test_reject_unsplit();
     test_refused_locally();
+    test_run_end_kept();
+    test_client_new_ex();
     fake_stop();
     char cmd[96];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
