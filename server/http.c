@@ -30,6 +30,27 @@
 
 #define MAX_DAEMONS 16
 
+/* The largest request head greentrack reads: a request target (path and
+ * query) of HTTP_MAX_TARGET bytes and header lines of HTTP_MAX_HEADERS
+ * bytes in all; larger ones are answered with a JSON 414 or 431. A query
+ * of more than HTTP_MAX_QUERY_KEYS distinct names is a 400 (nothing reads
+ * so many, and each costs a lookup).
+ *
+ * MHD keeps the request head, a record per header line and the response's
+ * own header in one pool per connection (MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+ * 32 KiB by default), which must hold the largest head with room to spare:
+ * HTTP_POOL_BYTES. Only the pages a request uses are touched. A head that
+ * outgrows even the pool (over about 1 MiB) gets MHD's own 414 or 431,
+ * whose body MHD 0.9.75 writes itself (HTML); it still closes at once. The
+ * query string is not left to MHD: it would store each argument in the
+ * pool, and a query that fills the pool that way made MHD 0.9.75 hang up
+ * without an answer (on_uri). */
+#define HTTP_MAX_TARGET (128 * 1024)
+#define HTTP_MAX_HEADERS (64 * 1024)
+#define HTTP_MAX_QUERY_KEYS 256
+#define HTTP_POOL_BYTES (1024 * 1024)
+#define HTTP_POOL_INCREMENT (16 * 1024)
+
 struct http_server {
     struct app *app;
     struct MHD_Daemon *daemons[MAX_DAEMONS];
@@ -44,8 +65,11 @@ struct http_server {
 enum req_state { RS_READING, RS_WAITING, RS_WRITTEN, RS_ANSWERED };
 
 struct http_req {
-    struct http_server *srv;
+    struct http_server *srv; /* NULL until on_access's first call */
     struct MHD_Connection *conn;
+    char *query;      /* the raw query string (on_uri), or NULL */
+    bool query_taken; /* on_uri took the query from MHD (see on_uri) */
+    bool target_long; /* the request target is over HTTP_MAX_TARGET */
     struct strbuf body;
     bool too_large;
     bool counted;       /* holds one 'inflight' */
@@ -291,6 +315,88 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes s[0, len) as MHD decodes query arguments ('+' is a space, %XX
+ * a byte, a malformed escape stays as it is, a %00 ends the text) into a
+ * new NUL-terminated string; NULL when out of memory. */
+static char *query_unescape(const char *s, size_t len)
+{
+    char *out = malloc(len + 1), *w = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        int hi, lo;
+        if (s[i] == '+') {
+            *w++ = ' ';
+        } else if (s[i] == '%' && i + 2 < len &&
+                   (hi = hex_digit(s[i + 1])) >= 0 &&
+                   (lo = hex_digit(s[i + 2])) >= 0) {
+            char c = (char)(hi * 16 + lo);
+            if (c == '\0')
+                break;
+            *w++ = c;
+            i += 2;
+        } else {
+            *w++ = s[i];
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* Query-string pairs of 'q' become 'obj' as add_query_arg builds it
+ * (empty pairs are skipped; a name without '=' has the value ""), with
+ * '*n' pairs. A query of more than HTTP_MAX_QUERY_KEYS distinct names is
+ * INVALID_PARAMETER_VALUE. One pass, no per-pair work in MHD's pool. */
+static enum srv_err parse_query(const char *q, cJSON *obj, size_t *n,
+                                struct errbuf *eb)
+{
+    size_t keys = 0;
+    *n = 0;
+    while (q && *q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+        size_t klen = eq ? (size_t)(eq - q) : len;
+        if (len) {
+            char *key = query_unescape(q, klen);
+            char *value =
+                eq ? query_unescape(eq + 1, len - klen - 1) : strdup("");
+            enum srv_err e = SRV_OK;
+            if (!key || !value) {
+                e = SRV_E_NOMEM;
+            } else {
+                bool known = cJSON_GetObjectItemCaseSensitive(obj, key);
+                if (!known && ++keys > HTTP_MAX_QUERY_KEYS)
+                    e = err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                                "The query string has more than %d distinct "
+                                "parameter names",
+                                HTTP_MAX_QUERY_KEYS);
+                else if (add_query_arg(obj, MHD_GET_ARGUMENT_KIND, key,
+                                       value) != MHD_YES)
+                    e = SRV_E_NOMEM;
+            }
+            free(key);
+            free(value);
+            if (e)
+                return e == SRV_E_NOMEM ? err_set(eb, e, "out of memory") : e;
+            (*n)++;
+        }
+        q = amp ? amp + 1 : NULL;
+    }
+    return SRV_OK;
+}
+
 static bool is_json_type(const char *ct)
 {
     static const char json[] = "application/json";
@@ -322,8 +428,18 @@ static enum srv_err build_args(struct http_req *hr, bool is_post,
     cJSON *obj = cJSON_CreateObject();
     if (!obj)
         return SRV_E_NOMEM;
-    int n = MHD_get_connection_values(hr->conn, MHD_GET_ARGUMENT_KIND,
-                                      add_query_arg, obj);
+    size_t n = 0;
+    if (hr->query_taken) {
+        enum srv_err e = parse_query(hr->query, obj, &n, eb);
+        if (e) {
+            cJSON_Delete(obj);
+            return e;
+        }
+    } else {
+        int got = MHD_get_connection_values(hr->conn, MHD_GET_ARGUMENT_KIND,
+                                            add_query_arg, obj);
+        n = got > 0 ? (size_t)got : 0;
+    }
     if (n == 0 && hr->body.len && strcmp(hr->req.method, "GET") == 0) {
         /* A GET without a query string may carry a JSON body (MLflow). */
         cJSON_Delete(obj);
@@ -418,6 +534,22 @@ static enum MHD_Result answer(struct http_req *hr, enum handler_result r)
     return queue_response(hr);
 }
 
+static bool has_body(const struct http_req *hr)
+{
+    return hr->req.content_length > 0 ||
+           MHD_lookup_connection_value(hr->conn, MHD_HEADER_KIND,
+                                       MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/* "Expect: 100-continue": the client waits for a go-ahead before the
+ * body, so an answer now costs it nothing. */
+static bool expects_continue(const struct http_req *hr)
+{
+    const char *e = MHD_lookup_connection_value(hr->conn, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_EXPECT);
+    return e && strcasecmp(e, "100-continue") == 0;
+}
+
 /* A ROUTE_STREAM_BODY request, when its headers are in: the handler
  * answers now, or takes the body as it comes (stream_body). */
 static enum MHD_Result stream_start(struct http_req *hr, handler_fn handler)
@@ -427,10 +559,19 @@ static enum MHD_Result stream_start(struct http_req *hr, handler_fn handler)
     if (e)
         return respond_error(hr, e, eb.msg);
     enum handler_result r = handler(&hr->req, &hr->res);
-    if (r != H_BODY)
-        return answer(hr, r);
-    hr->streaming = true;
-    return MHD_YES;
+    if (r == H_BODY) {
+        hr->streaming = true;
+        return MHD_YES;
+    }
+    if (r == H_DONE && has_body(hr) && !expects_continue(hr)) {
+        /* An answer now would close the connection while the client is
+         * still sending: most clients then see a broken pipe, not the
+         * answer. So the body is read and dropped, and answered after. */
+        hr->streaming = true;
+        hr->stream_failed = true;
+        return MHD_YES;
+    }
+    return answer(hr, r);
 }
 
 /* One piece of a streamed body, or its end (no data). */
@@ -493,20 +634,52 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
     return answer(hr, handler(&hr->req, &hr->res));
 }
 
-/* Set as *con_cls, before the first on_access call, for a request whose
- * target has a %00 escape: MHD decodes it to a NUL that ends the path and
- * query strings, so handlers could not see it otherwise. */
-static char nul_marker;
-
+/* The URI log callback: MHD calls it with the raw request target once the
+ * request line is in, before it parses the query string, and what it
+ * returns becomes *con_cls. It starts the request's state: whether the
+ * target is too long, whether it has a %00 escape (MHD decodes it to a NUL
+ * that ends the path and query strings, so handlers could not see it
+ * otherwise), and a copy of the query string, which parse_query reads.
+ *
+ * MHD 0.9.75 stores each query argument in the connection's pool; a query
+ * of many short arguments fills it, and MHD then hangs up without an
+ * answer. So the query is ended right after its '?' in MHD's own buffer
+ * (the target is MHD's request-line buffer, writable, that MHD splits at
+ * the '?' next): MHD sees an empty query. Should a libmicrohttpd parse the
+ * query before this call, the copy is still what counts. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)cls;
     (void)conn;
+    struct http_req *hr = calloc(1, sizeof(*hr));
+    if (!hr)
+        return NULL; /* on_access allocates it, and MHD parses the query */
     for (const char *p = strchr(uri, '%'); p; p = strchr(p + 1, '%')) {
-        if (p[1] == '0' && p[2] == '0')
-            return &nul_marker;
+        if (p[1] == '0' && p[2] == '0') {
+            hr->req.target_has_nul = true;
+            break;
+        }
     }
-    return NULL;
+    char *q = strchr(uri, '?');
+    if (strlen(uri) > HTTP_MAX_TARGET) {
+        hr->target_long = true;
+    } else if (q && !(hr->query = strdup(q + 1))) {
+        free(hr);
+        return NULL;
+    }
+    if (q && q[1])
+        q[1] = '\0';
+    hr->query_taken = true;
+    return hr;
+}
+
+static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind,
+                                       const char *key, const char *value)
+{
+    (void)kind;
+    size_t *total = cls;
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4; /* ": ", CRLF */
+    return MHD_YES;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
@@ -518,10 +691,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     struct http_server *srv = cls;
     struct http_req *hr = *con_cls;
     size_t max_body = srv->app->cfg->max_body_bytes;
-    if (!hr || hr == (void *)&nul_marker) {
-        bool nul = hr != NULL;
-        hr = calloc(1, sizeof(*hr));
-        if (!hr)
+    if (!hr || !hr->srv) {
+        if (!hr && !(hr = calloc(1, sizeof(*hr))))
             return MHD_NO;
         hr->srv = srv;
         hr->conn = conn;
@@ -530,10 +701,27 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         hr->req.method = method;
         hr->req.path = url;
         hr->req.app = srv->app;
-        hr->req.target_has_nul = nul;
         hr->req.range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_RANGE);
         *con_cls = hr;
+        if (hr->target_long) {
+            char msg[128];
+            snprintf(msg, sizeof(msg),
+                     "The request target exceeds the limit of %d bytes",
+                     HTTP_MAX_TARGET);
+            return respond_error(hr, SRV_E_URI_TOO_LONG, msg);
+        }
+        size_t head = 0;
+        MHD_get_connection_values(conn, MHD_HEADER_KIND, add_header_size,
+                                  &head);
+        if (head > HTTP_MAX_HEADERS) {
+            char msg[128];
+            snprintf(msg, sizeof(msg),
+                     "The request's header fields exceed the limit of %d "
+                     "bytes",
+                     HTTP_MAX_HEADERS);
+            return respond_error(hr, SRV_E_HEADERS_TOO_LARGE, msg);
+        }
         const char *cl = MHD_lookup_connection_value(
             conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         hr->req.content_length = -1;
@@ -609,8 +797,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     (void)toe;
     struct http_req *hr = *con_cls;
-    if (!hr || hr == (void *)&nul_marker)
+    if (!hr)
         return;
+    free(hr->query);
+    if (!hr->srv) { /* on_uri's, never seen by on_access */
+        free(hr);
+        *con_cls = NULL;
+        return;
+    }
     release_inflight(hr);
     cJSON_Delete(hr->req.args);
     if (hr->res.stream.free_state) /* a stream never handed to MHD */
@@ -668,7 +862,10 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
         on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)(reuse ? 1 : 0), MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_POOL_BYTES,
+        MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)HTTP_POOL_INCREMENT,
+        MHD_OPTION_END);
 }
 
 struct http_server *http_start(struct app *app, char *err, size_t errlen)
