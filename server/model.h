@@ -101,6 +101,7 @@ struct leaderboard_row {
     bool has_energy;
     double co2_kg, energy_kwh;
     bool estimated;
+    bool has_model; /* tagged mlflow.log-model.history (runs/log-model) */
 };
 
 void kv_array_free(struct kv *a, size_t n);

@@ -63,6 +63,8 @@ static void render_ranked(struct strbuf *sb, const struct ranked *r,
         strbuf_append_str(sb, "null");
     render_key(sb, "estimated", false);
     strbuf_append_str(sb, w->estimated ? "true" : "false");
+    render_key(sb, "has_model", false);
+    strbuf_append_str(sb, w->has_model ? "true" : "false");
     strbuf_append_char(sb, '}');
 }
 
