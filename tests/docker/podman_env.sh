@@ -9,9 +9,49 @@
 #                 (kept: later runs skip this); writes a containers.conf
 #                 drop-in only when a container cannot start as is.
 #   pm ARGS       podman with a timeout (PM_TIMEOUT, default 120 s).
-# The caller defines say, fatal and secs, and sets WORK (a scratch folder),
+#   say, ok, bad, check, fatal, secs, need_root: the suites' reporting, with
+#                 the suite's name in SUITE.
+# The caller sets SUITE, WORK (a scratch folder),
 # BASE (the base image's name) and CONF (the drop-in's path); ROOTFS names a
 # half-made root file system for the caller's cleanup while one exists.
+
+
+# ---- reporting (SUITE names the suite) -------------------------------------
+passed=0
+failed=0
+say() { echo "$SUITE: $*"; }
+ok() {
+    passed=$((passed + 1))
+    echo "ok   $*"
+}
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $*"
+}
+check() { # check NAME COMMAND...
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else bad "$name"; fi
+}
+fatal() { # a step the rest depends on failed
+    bad "$*"
+    exit 1
+}
+secs() { echo $(($(date +%s) - $1)); }
+
+# need_root "$0" "$@": re-executes the script with sudo when not root (rootful
+# podman), or ends the suite with one failure.
+need_root() {
+    local script=$1
+    shift
+    [ "$(id -u)" = 0 ] && return 0
+    if command -v sudo >/dev/null 2>&1; then
+        exec sudo -E bash "$script" "$@"
+    fi
+    echo "$SUITE: needs root (rootful podman) or sudo"
+    echo "$SUITE: 0 passed, 1 failed"
+    exit 1
+}
 
 # --foreground: Ctrl-C reaches podman too. Long-lived children (conmon) must not inherit the lock's descriptor (9) nor
 # the saved stdout/stderr (7, 8: a trap may fire inside a redirection, so

@@ -28,14 +28,12 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 
-if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        exec sudo -E bash "$0" "$@"
-    fi
-    echo "test_docker: needs root (rootful podman) or sudo"
-    echo "test_docker: 0 passed, 1 failed"
-    exit 1
-fi
+SUITE=test_docker
+# say, ok, bad, check, fatal, secs, need_root, pm, podman_setup (shared with
+# test_fresh.sh)
+# shellcheck source=tests/docker/podman_env.sh
+source "$ROOT/tests/docker/podman_env.sh"
+need_root "$0" "$@"
 
 IMAGE=${DOCKER_TEST_IMAGE:-localhost/greentrack:docker-test}
 # The web and build stages are tagged too, so that their layers (npm, the
@@ -53,36 +51,12 @@ API_PATH=/api/2.0/mlflow
 export BUILDAH_FORMAT=docker # keep HEALTHCHECK (also for podman-compose's build)
 export DEBIAN_FRONTEND=noninteractive
 
-passed=0
-failed=0
 T0=$(date +%s)
 WORK=$(mktemp -d /tmp/greentrack-dtest.XXXXXX)
 ROOTFS=""
 
-say() { echo "test_docker: $*"; }
-ok() {
-    passed=$((passed + 1))
-    echo "ok   $*"
-}
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $*"
-}
-check() { # check NAME COMMAND...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else bad "$name"; fi
-}
-fatal() { # a step the rest depends on failed
-    bad "$*"
-    exit 1
-}
 quiet() { "$@" >/dev/null; }
-secs() { echo $(($(date +%s) - $1)); }
 ms_now() { date +%s%3N; }
-# pm, podman_setup (shared with test_fresh.sh)
-# shellcheck source=tests/docker/podman_env.sh
-source "$ROOT/tests/docker/podman_env.sh"
 
 pmc() { timeout --foreground -k 10 "${PM_TIMEOUT:-300}" podman-compose "$@" 7>&- 8>&- 9>&-; }
 

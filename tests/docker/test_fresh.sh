@@ -20,14 +20,10 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 1
 
-if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        exec sudo -E bash "$0" "$@"
-    fi
-    echo "test_fresh: needs root (rootful podman) or sudo"
-    echo "test_fresh: 0 passed, 1 failed"
-    exit 1
-fi
+SUITE=test_fresh
+# shellcheck source=tests/docker/podman_env.sh
+source "$ROOT/tests/docker/podman_env.sh"
+need_root "$0" "$@"
 
 BASE=localhost/debian:bookworm-slim
 CONF=/etc/containers/containers.conf.d/50-greentrack-docker-test.conf
@@ -35,28 +31,9 @@ CTR=greentrack-fresh-$$
 TOTAL_LIMIT=${FRESH_TOTAL_LIMIT:-1800}
 export DEBIAN_FRONTEND=noninteractive
 
-passed=0
-failed=0
 T0=$(date +%s)
 WORK=$(mktemp -d /tmp/greentrack-fresh.XXXXXX)
 ROOTFS=""
-
-say() { echo "test_fresh: $*"; }
-ok() {
-    passed=$((passed + 1))
-    echo "ok   $*"
-}
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $*"
-}
-fatal() {
-    bad "$*"
-    exit 1
-}
-secs() { echo $(($(date +%s) - $1)); }
-# shellcheck source=tests/docker/podman_env.sh
-source "$ROOT/tests/docker/podman_env.sh"
 
 finish() {
     local rc=$?
