@@ -26,7 +26,9 @@
     X(SRV_E_UNAVAILABLE, "TEMPORARILY_UNAVAILABLE", 503)                       \
     X(SRV_E_PERMISSION_DENIED, "PERMISSION_DENIED", 403)                       \
     X(SRV_E_RANGE_NOT_SATISFIABLE, "INVALID_PARAMETER_VALUE", 416)             \
-    X(SRV_E_NOT_IMPLEMENTED, "NOT_IMPLEMENTED", 501)
+    X(SRV_E_NOT_IMPLEMENTED, "NOT_IMPLEMENTED", 501)                           \
+    X(SRV_E_URI_TOO_LONG, "INVALID_PARAMETER_VALUE", 414)                      \
+    X(SRV_E_HEADERS_TOO_LARGE, "INVALID_PARAMETER_VALUE", 431)
 
 enum srv_err {
 #define SRV_ERR_ENUM(name, code, status) name,
