@@ -330,6 +330,15 @@ $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(BUILD)/libser
 	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libserver.a \
 	  $(ALL_LDFLAGS) $(LIBS)
 
+# fuzz targets of libgreentrack's code link its static archive (and see
+# its internals); the other targets fuzz the server's
+FUZZ_LIBGT_SRCS := tests/fuzz/fuzz_spool.c
+$(FUZZ_LIBGT_SRCS:tests/fuzz/%.c=$(BUILD)/tests/replay_%): \
+  $(BUILD)/tests/replay_%: tests/fuzz/%.c tests/fuzz/replay_main.c $(LIBGT_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBGT_CFLAGS) -Iclient/src -o $@ $< tests/fuzz/replay_main.c \
+	  $(LIBGT_A) $(ALL_LDFLAGS) $(LIBGT_LIBS) -lm
+
 $(BUILD)/bench/bench_%: tests/bench/bench_%.c $(BUILD)/libserver.a $(LIBGT_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests/bench -Iclient/include -o $@ $< \
@@ -363,23 +372,34 @@ bench-smoke: test-bins
 	@BENCH_SMOKE=1 sh tests/bench/run.sh $(BUILD)
 
 # ---- fuzzing (clang libFuzzer) ---------------------------------------------
+# FUZZ_ONLY=fuzz_spool (names, space-separated) fuzzes only those targets.
 FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build/fuzz
-FUZZ_CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
-               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-               $(PKG_CFLAGS) -Iserver -I$(FUZZ_BUILD)/gen -I$(BUILD)/gen
+FUZZ_RUN := $(if $(FUZZ_ONLY),$(FUZZ_ONLY:%=tests/fuzz/%.c),$(FUZZ_SRCS))
+FUZZ_SAN := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 \
+            -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS := $(FUZZ_SAN) $(PKG_CFLAGS) -Iserver -I$(FUZZ_BUILD)/gen \
+               -I$(BUILD)/gen
+FUZZ_LIBGT_CFLAGS = $(FUZZ_SAN) \
+                    $(shell pkg-config --cflags $(PKGS_CLI) 2>/dev/null) \
+                    -Iclient/include -Iclient/src -Iclient/src/probes
 fuzz:
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(FUZZ_BUILD)/gen
 	@sh tools/embed_schema.sh $(SCHEMAS) > $(FUZZ_BUILD)/gen/schema.c
 	@sh tools/embed_tables.sh data > $(FUZZ_BUILD)/gen/carbon_tables.c
 	@cp $(BUILD)/gen/version.h $(FUZZ_BUILD)/gen/
-	@set -e; for src in $(FUZZ_SRCS); do \
+	@set -e; for src in $(FUZZ_RUN); do \
 	  name=$$(basename $$src .c); \
-	  clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$name $$src $(SRV_LIB_SRCS) \
-	    $(NAMES_SRC) $(FUZZ_BUILD)/gen/schema.c \
-	    $(FUZZ_BUILD)/gen/carbon_tables.c \
-	    $(PKG_LIBS) -lm -pthread; \
+	  case " $(FUZZ_LIBGT_SRCS) " in \
+	  *" $$src "*) \
+	    clang $(FUZZ_LIBGT_CFLAGS) -o $(FUZZ_BUILD)/$$name $$src \
+	      $(LIBGT_SRCS) $(BUILD)/gen/cpu_tdp_table.c $(LIBGT_LIBS) -lm;; \
+	  *) \
+	    clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$name $$src $(SRV_LIB_SRCS) \
+	      $(NAMES_SRC) $(FUZZ_BUILD)/gen/schema.c \
+	      $(FUZZ_BUILD)/gen/carbon_tables.c $(PKG_LIBS) -lm -pthread;; \
+	  esac; \
 	  mkdir -p tests/fuzz/corpus/$$name $(FUZZ_BUILD)/corpus-$$name; \
 	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
 	  $(FUZZ_BUILD)/$$name -max_total_time=$(FUZZ_SECONDS) \

@@ -6,8 +6,10 @@
  * flock(LOCK_EX) for the client's life, so a replay by another process
  * (gt_spool_replay, `greentrack sync`) never takes a live file. The file
  * is an 8-byte magic, then records: u32 payload length, u32 CRC32 of the
- * payload, the payload (all little-endian). A record with a bad checksum
- * is skipped; a torn tail (a short or implausible frame) ends the file.
+ * payload, the payload (all little-endian). A record with a bad checksum,
+ * or with fields the writer never writes (an unknown type, lengths that do
+ * not add up, a run id that is not one), is skipped; a torn tail (a short
+ * or implausible frame) ends the file.
  * Payload: type u8, flags u8, key length u16, value length u32, value
  * (IEEE bits) u64, step i64, timestamp i64, run-id length u8, 7 reserved
  * bytes, then run id, key and value bytes. Types 1..5 (metric, param,
@@ -217,9 +219,18 @@ int spool_read_next(struct spool_reader *r, struct spool_item *it)
         uint16_t klen = get_u16(p + 2);
         uint32_t vlen = get_u32(p + 4);
         uint8_t type = p[0];
-        if (gt_crc32(0, p, plen) != crc || idlen == 0 || idlen > GT_ID_MAX ||
-            (uint64_t)PAYLOAD_FIXED + idlen + klen + vlen != plen ||
-            type < REC_METRIC || type > REC_ENERGY) {
+        char id[GT_ID_MAX + 1];
+        bool corrupt = gt_crc32(0, p, plen) != crc || idlen == 0 ||
+                       idlen > GT_ID_MAX ||
+                       (uint64_t)PAYLOAD_FIXED + idlen + klen + vlen != plen ||
+                       type < REC_METRIC || type > REC_ENERGY;
+        if (!corrupt) {
+            /* the writer only frames run ids (no NUL, MLflow's format) */
+            memcpy(id, p + PAYLOAD_FIXED, idlen);
+            id[idlen] = '\0';
+            corrupt = strlen(id) != idlen || !mlflow_run_id_ok(id, GT_ID_MAX);
+        }
+        if (corrupt) {
             r->skipped++;
             continue;
         }
@@ -235,8 +246,7 @@ int spool_read_next(struct spool_reader *r, struct spool_item *it)
         memcpy(&hdr.value, &bits, sizeof bits);
         hdr.step = (int64_t)get_u64(p + 16);
         hdr.ts = (int64_t)get_u64(p + 24);
-        memcpy(it->run_id, p + PAYLOAD_FIXED, idlen);
-        it->run_id[idlen] = '\0';
+        memcpy(it->run_id, id, idlen + 1);
         gt_buf_reset(&it->buf);
         gt_buf_add(&it->buf, &hdr, sizeof hdr);
         gt_buf_add(&it->buf, p + PAYLOAD_FIXED + idlen, (size_t)klen + vlen);

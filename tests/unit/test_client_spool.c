@@ -4,7 +4,8 @@
  * process (created under a fresh directory, locked, removed when empty),
  * framing and reading back every field, a corrupt record in the middle
  * (skipped, the rest read), a torn last record (the end), an implausible
- * length (the end), and the default directory from the environment.
+ * length (the end), a checksummed record whose run id is not one
+ * (skipped), and the default directory from the environment.
  */
 #include "internal.h"
 #include "test.h"
@@ -171,6 +172,60 @@ static void test_file(void)
     CHECK(system(cmd) == 0);
 }
 
+/* A frame with a right checksum but a run id the writer never writes (a
+ * NUL inside, a character outside MLflow's run id format) is skipped as
+ * corrupt, and the records after it are read (found by fuzz_spool). */
+static void test_bad_run_id(void)
+{
+    static const char *const bad[] = {"0123456789abcdef\0"
+                                      "123456789abcdef",
+                                      "\0"
+                                      "123",
+                                      "ab cd", "-abc", "a/b"};
+    static const size_t badlen[] = {32, 4, 5, 4, 3};
+    char path[] = "/tmp/gt-spool-id.XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct gt_buf b;
+        struct rec *r = make(REC_METRIC, "m", NULL, 1, 7);
+        gt_buf_init(&b);
+        gt_buf_add(&b, SPOOL_MAGIC, SPOOL_MAGIC_LEN);
+        /* framed with a good id of the same length, then the id bytes
+         * replaced and the checksum made right again */
+        char good[40];
+        memset(good, 'a', badlen[i]);
+        good[badlen[i]] = '\0';
+        spool_frame(&b, r, good);
+        size_t first = b.len;
+        spool_frame(&b, r, "run-2");
+        unsigned char *f = (unsigned char *)b.p + SPOOL_MAGIC_LEN;
+        memcpy(f + 8 + 40, bad[i], badlen[i]);
+        uint32_t plen = (uint32_t)(first - SPOOL_MAGIC_LEN - 8);
+        uint32_t crc = gt_crc32(0, f + 8, plen);
+        for (int k = 0; k < 4; k++)
+            f[4 + k] = (unsigned char)(crc >> (8 * k));
+        CHECK(ftruncate(fd, 0) == 0);
+        CHECK(pwrite(fd, b.p, b.len, 0) == (ssize_t)b.len);
+
+        struct spool_reader rd;
+        struct spool_item it;
+        spool_reader_init(&rd, fd, SPOOL_MAGIC_LEN);
+        gt_buf_init(&it.buf);
+        CHECK_EQ_INT(spool_read_next(&rd, &it), 1);
+        CHECK_EQ_STR(it.run_id, "run-2");
+        CHECK_EQ_INT(spool_read_next(&rd, &it), 0);
+        CHECK_EQ_INT(rd.skipped, 1);
+        CHECK(!rd.torn);
+        gt_buf_cleanup(&it.buf);
+        spool_reader_cleanup(&rd);
+        gt_buf_cleanup(&b);
+        free(r);
+    }
+    close(fd);
+}
+
 static void test_default_dir(void)
 {
     setenv("GREENTRACK_SPOOL_DIR", "/x/spool", 1);
@@ -193,6 +248,7 @@ int main(void)
 {
     test_crc();
     test_file();
+    test_bad_run_id();
     test_default_dir();
     TEST_MAIN_END("test_client_spool");
 }
