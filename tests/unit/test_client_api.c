@@ -218,6 +218,41 @@ static gt_client *client_for_test(void)
     return c;
 }
 
+/* One test's client and run, created on the fake server before the test
+ * logs; session_sent flushes and says what the fake saw since. */
+struct session {
+    gt_client *c;
+    gt_run *run;
+    int batches0, records_ok0;
+    int batches, records_ok; /* since session_begin */
+    gt_stats st;
+};
+
+static void session_begin(struct session *s, const char *name)
+{
+    memset(s, 0, sizeof *s);
+    s->c = client_for_test();
+    CHECK_EQ_INT(gt_run_start(s->c, "api", name, &s->run), GT_OK);
+    CHECK_EQ_INT(gt_flush(s->c, 10000), GT_OK);
+    fake_counts(&s->batches0, &s->records_ok0);
+}
+
+static void session_sent(struct session *s)
+{
+    int b, ok;
+    CHECK_EQ_INT(gt_flush(s->c, 20000), GT_OK);
+    fake_counts(&b, &ok);
+    s->batches = b - s->batches0;
+    s->records_ok = ok - s->records_ok0;
+    gt_client_stats(s->c, &s->st);
+}
+
+static void session_end(struct session *s)
+{
+    CHECK_EQ_INT(gt_run_end(s->run, GT_RUN_FINISHED), GT_OK);
+    gt_client_free(s->c);
+}
+
 /* The requests a batch of n records costs when the server refuses the
  * one at 'bad': the whole batch, then both halves at each level down to
  * that record alone. */
@@ -235,126 +270,97 @@ static int bisect_requests(int n, int bad)
     return requests;
 }
 
+/* After n records of which the server refused the one at 'bad': only that
+ * one was dropped, at the cost of the halvings and no more. */
+static void check_one_refused(struct session *s, int n, int bad)
+{
+    CHECK_EQ_INT(s->st.sent, n - 1);
+    CHECK_EQ_INT(s->st.dropped, 1);
+    CHECK_EQ_INT(s->records_ok, n - 1);
+    CHECK_EQ_INT(s->batches, bisect_requests(n, bad));
+    CHECK(strstr(gt_client_errmsg(s->c), "rejected 1 record") != NULL);
+    CHECK(strstr(gt_client_errmsg(s->c), "poison refused") != NULL);
+}
+
 /* 1000 metrics, one of which the server refuses: a metric-only batch goes
  * out on a slot; its 400 is split on the worker. */
 static void test_bisect_slot(void)
 {
-    gt_client *c = client_for_test();
-    gt_run *run = NULL;
-    gt_stats st;
-    int b0, ok0, b1, ok1;
-    CHECK_EQ_INT(gt_run_start(c, "api", "slot", &run), GT_OK);
-    CHECK_EQ_INT(gt_flush(c, 10000), GT_OK);
-    fake_counts(&b0, &ok0);
+    struct session s;
     int bad = 0;
+    session_begin(&s, "slot");
     for (int i = 0; i < 1000; i++)
-        bad += gt_log_metric(run, i == 400 ? "poison" : "m", i, i) != GT_OK;
+        bad += gt_log_metric(s.run, i == 400 ? "poison" : "m", i, i) != GT_OK;
     CHECK_EQ_INT(bad, 0);
-    CHECK_EQ_INT(gt_flush(c, 20000), GT_OK);
-    fake_counts(&b1, &ok1);
-    gt_client_stats(c, &st);
-    CHECK_EQ_INT(st.sent, 999);
-    CHECK_EQ_INT(st.dropped, 1);
-    CHECK_EQ_INT(ok1 - ok0, 999);
-    CHECK_EQ_INT(b1 - b0, bisect_requests(1000, 400));
-    CHECK(strstr(gt_client_errmsg(c), "rejected 1 record") != NULL);
-    CHECK(strstr(gt_client_errmsg(c), "poison refused") != NULL);
-    CHECK_EQ_INT(gt_run_end(run, GT_RUN_FINISHED), GT_OK);
-    gt_client_free(c);
+    session_sent(&s);
+    check_one_refused(&s, 1000, 400);
+    session_end(&s);
 }
 
 /* Params and metrics, one param refused: the batch goes out on the
  * worker's own connection and is split there, the same way. */
 static void test_bisect_worker(void)
 {
-    gt_client *c = client_for_test();
-    gt_run *run = NULL;
-    gt_stats st;
-    int b0, ok0, b1, ok1;
+    struct session s;
     char key[16];
-    CHECK_EQ_INT(gt_run_start(c, "api", "worker", &run), GT_OK);
-    CHECK_EQ_INT(gt_flush(c, 10000), GT_OK);
-    fake_counts(&b0, &ok0);
     int bad = 0;
+    session_begin(&s, "worker");
     for (int i = 0; i < 40; i++) {
         snprintf(key, sizeof key, "p%d", i);
-        bad += gt_log_param(run, key, i == 17 ? "poison" : "v") != GT_OK;
+        bad += gt_log_param(s.run, key, i == 17 ? "poison" : "v") != GT_OK;
         if (i < 10)
-            bad += gt_log_metric(run, "m", i, i) != GT_OK;
+            bad += gt_log_metric(s.run, "m", i, i) != GT_OK;
     }
     CHECK_EQ_INT(bad, 0);
-    CHECK_EQ_INT(gt_flush(c, 20000), GT_OK);
-    fake_counts(&b1, &ok1);
-    gt_client_stats(c, &st);
-    CHECK_EQ_INT(st.sent, 49);
-    CHECK_EQ_INT(st.dropped, 1);
-    CHECK_EQ_INT(ok1 - ok0, 49);
+    session_sent(&s);
     /* ranges count records in logging order: p0 m0 ... p9 m9 p10 ...,
      * so p17 is record 27 */
-    CHECK_EQ_INT(b1 - b0, bisect_requests(50, 27));
-    CHECK(strstr(gt_client_errmsg(c), "rejected 1 record") != NULL);
-    CHECK_EQ_INT(gt_run_end(run, GT_RUN_FINISHED), GT_OK);
-    gt_client_free(c);
+    check_one_refused(&s, 50, 27);
+    session_end(&s);
 }
 
 /* A refusal other than 400 is about the request, not a record: the batch
  * is dropped in one piece, without splitting. */
 static void test_reject_unsplit(void)
 {
-    gt_client *c = client_for_test();
-    gt_run *run = NULL;
-    gt_stats st;
-    int b0, ok0, b1, ok1;
-    CHECK_EQ_INT(gt_run_start(c, "api", "forbidden", &run), GT_OK);
-    CHECK_EQ_INT(gt_flush(c, 10000), GT_OK);
-    fake_counts(&b0, &ok0);
-    CHECK_EQ_INT(gt_set_tag(run, "a", "1"), GT_OK);
-    CHECK_EQ_INT(gt_set_tag(run, "b", "forbid"), GT_OK);
-    CHECK_EQ_INT(gt_set_tag(run, "c", "3"), GT_OK);
-    CHECK_EQ_INT(gt_flush(c, 20000), GT_OK);
-    fake_counts(&b1, &ok1);
-    gt_client_stats(c, &st);
-    CHECK_EQ_INT(b1 - b0, 1);
-    CHECK_EQ_INT(ok1 - ok0, 0);
-    CHECK_EQ_INT(st.sent, 0);
-    CHECK_EQ_INT(st.dropped, 3);
-    CHECK(strstr(gt_client_errmsg(c), "403") != NULL);
-    CHECK_EQ_INT(gt_run_end(run, GT_RUN_FINISHED), GT_OK);
-    gt_client_free(c);
+    struct session s;
+    session_begin(&s, "forbidden");
+    CHECK_EQ_INT(gt_set_tag(s.run, "a", "1"), GT_OK);
+    CHECK_EQ_INT(gt_set_tag(s.run, "b", "forbid"), GT_OK);
+    CHECK_EQ_INT(gt_set_tag(s.run, "c", "3"), GT_OK);
+    session_sent(&s);
+    CHECK_EQ_INT(s.batches, 1);
+    CHECK_EQ_INT(s.records_ok, 0);
+    CHECK_EQ_INT(s.st.sent, 0);
+    CHECK_EQ_INT(s.st.dropped, 3);
+    CHECK(strstr(gt_client_errmsg(s.c), "403") != NULL);
+    session_end(&s);
 }
 
 /* A reserved or invalid key is refused at the call: nothing is sent. */
 static void test_refused_locally(void)
 {
-    gt_client *c = client_for_test();
-    gt_run *run = NULL;
-    gt_stats st;
-    int b0, ok0, b1, ok1;
-    CHECK_EQ_INT(gt_run_start(c, "api", "local", &run), GT_OK);
-    CHECK_EQ_INT(gt_flush(c, 10000), GT_OK);
-    fake_counts(&b0, &ok0);
-    CHECK_EQ_INT(gt_log_metric(run, "greentrack.co2_kg", 1, 0), GT_E_INVALID);
-    CHECK_EQ_INT(gt_log_metric(run, "../up", 1, 0), GT_E_INVALID);
-    CHECK_EQ_INT(gt_log_param(run, "p*", "v"), GT_E_INVALID);
-    CHECK_EQ_INT(gt_set_tag(run, "t", "\xc3"), GT_E_INVALID);
-    CHECK_EQ_INT(gt_flush(c, 10000), GT_OK);
-    fake_counts(&b1, &ok1);
-    gt_client_stats(c, &st);
-    CHECK_EQ_INT(b1 - b0, 0);
-    CHECK_EQ_INT(st.dropped, 0);
-    CHECK_EQ_INT(st.sent, 0);
-    CHECK_EQ_INT(gt_run_end(run, GT_RUN_FINISHED), GT_OK);
-    gt_client_free(c);
+    struct session s;
+    session_begin(&s, "local");
+    CHECK_EQ_INT(gt_log_metric(s.run, "greentrack.co2_kg", 1, 0), GT_E_INVALID);
+    CHECK_EQ_INT(gt_log_metric(s.run, "../up", 1, 0), GT_E_INVALID);
+    CHECK_EQ_INT(gt_log_param(s.run, "p*", "v"), GT_E_INVALID);
+    CHECK_EQ_INT(gt_set_tag(s.run, "t", "\xc3"), GT_E_INVALID);
+    session_sent(&s);
+    CHECK_EQ_INT(s.batches, 0);
+    CHECK_EQ_INT(s.st.dropped, 0);
+    CHECK_EQ_INT(s.st.sent, 0);
+    session_end(&s);
 }
 
 /* gt_run_end whose end cannot be queued: the client keeps the run and
  * ends it at gt_client_free with the status asked for, not FAILED. */
 static void test_run_end_kept(void)
 {
-    gt_client *c = client_for_test();
-    gt_run *run = NULL;
-    CHECK_EQ_INT(gt_run_start(c, "api", "kept", &run), GT_OK);
-    CHECK_EQ_INT(gt_flush(c, 10000), GT_OK);
+    struct session s;
+    session_begin(&s, "kept");
+    gt_client *c = s.c;
+    gt_run *run = s.run;
     pthread_mutex_lock(&c->q.mu);
     c->q.closed = true; /* push_end fails as it would out of memory */
     pthread_mutex_unlock(&c->q.mu);

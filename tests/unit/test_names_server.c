@@ -12,30 +12,32 @@
 
 #include <string.h>
 
+/* 'buf' filled with n copies of 'c' and terminated. */
+static const char *repeat(char *buf, char c, size_t n)
+{
+    memset(buf, c, n);
+    buf[n] = '\0';
+    return buf;
+}
+
 static void test_messages(void)
 {
     struct errbuf eb;
-    char longkey[300];
+    char buf[600];
     CHECK_EQ_INT(validate_key("a*b", "Param key", &eb),
                  SRV_E_INVALID_PARAMETER_VALUE);
     CHECK(strstr(eb.msg, "Names may only contain") != NULL);
     CHECK_EQ_INT(validate_key("a//b", "Param key", &eb),
                  SRV_E_INVALID_PARAMETER_VALUE);
     CHECK(strstr(eb.msg, "must not resolve to other names") != NULL);
-    memset(longkey, 'k', sizeof longkey - 1);
-    longkey[sizeof longkey - 1] = '\0';
-    CHECK_EQ_INT(validate_key(longkey, "Tag key", &eb),
+    CHECK_EQ_INT(validate_key(repeat(buf, 'k', 250), "Tag key", &eb), SRV_OK);
+    CHECK_EQ_INT(validate_key(repeat(buf, 'k', 299), "Tag key", &eb),
                  SRV_E_INVALID_PARAMETER_VALUE);
     CHECK(strstr(eb.msg, "Tag key 'kkkk") != NULL);
     CHECK(strstr(eb.msg, "maximum length of 250 characters (got 299)") != NULL);
 
-    char name[MLFLOW_MAX_EXPERIMENT_NAME_CHARS + 2];
-    memset(name, 'e', sizeof name - 1);
-    name[MLFLOW_MAX_EXPERIMENT_NAME_CHARS] = '\0';
-    CHECK_EQ_INT(validate_experiment_name(name, &eb), SRV_OK);
-    name[MLFLOW_MAX_EXPERIMENT_NAME_CHARS] = 'e';
-    name[MLFLOW_MAX_EXPERIMENT_NAME_CHARS + 1] = '\0';
-    CHECK_EQ_INT(validate_experiment_name(name, &eb),
+    CHECK_EQ_INT(validate_experiment_name(repeat(buf, 'e', 500), &eb), SRV_OK);
+    CHECK_EQ_INT(validate_experiment_name(repeat(buf, 'e', 501), &eb),
                  SRV_E_INVALID_PARAMETER_VALUE);
     CHECK(strstr(eb.msg, "had length 501, which exceeded length limit of "
                          "500") != NULL);
@@ -43,13 +45,8 @@ static void test_messages(void)
                  SRV_E_INVALID_PARAMETER_VALUE);
     CHECK(strstr(eb.msg, "must be non-empty") != NULL);
 
-    char id[MLFLOW_MAX_RUN_ID_CHARS + 2];
-    memset(id, 'a', sizeof id - 1);
-    id[MLFLOW_MAX_RUN_ID_CHARS] = '\0';
-    CHECK_EQ_INT(validate_run_id_format(id, &eb), SRV_OK);
-    id[MLFLOW_MAX_RUN_ID_CHARS] = 'a';
-    id[MLFLOW_MAX_RUN_ID_CHARS + 1] = '\0';
-    CHECK_EQ_INT(validate_run_id_format(id, &eb),
+    CHECK_EQ_INT(validate_run_id_format(repeat(buf, 'a', 256), &eb), SRV_OK);
+    CHECK_EQ_INT(validate_run_id_format(repeat(buf, 'a', 257), &eb),
                  SRV_E_INVALID_PARAMETER_VALUE);
     CHECK_EQ_INT(validate_run_id_format("", &eb),
                  SRV_E_INVALID_PARAMETER_VALUE);
