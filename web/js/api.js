@@ -57,6 +57,20 @@ export const historyInterval = (runIds, key, maxResults = 1000, opts) =>
   get(ML + 'metrics/get-history-bulk-interval',
     { run_ids: runIds, metric_key: key, max_results: maxResults }, opts);
 
+// ---- artifacts
+// The tracking API's listing of a run's files ({root_uri, files: [{path
+// (run-relative), is_dir, file_size}]}).
+export const listRunArtifacts = (runId, path, opts) => get(ML + 'artifacts/list', { run_id: runId, path }, opts);
+
+// The artifact proxy (specs/mlflow-artifacts.md): one folder of its
+// destination, {files: [{path (the name only), is_dir, file_size}]} ({}
+// when empty, a file or missing); and the download URL of a file.
+export const PROXY = '/api/2.0/mlflow-artifacts/artifacts';
+export const listProxy = (path, opts) => get(PROXY, { path }, opts);
+export function proxyUrl(path) {
+  return PROXY + '/' + String(path).split('/').filter(Boolean).map(encodeURIComponent).join('/');
+}
+
 // ---- greentrack
 export const experimentSummary = (opts) => get(GT + 'experiments/summary', {}, opts);
 export const leaderboard = (params, opts) => get(GT + 'leaderboard', params, opts);

@@ -22,6 +22,17 @@ export function energy(kwh) {
   return sig(kwh / 1000) + ' MWh';
 }
 
+// A file size: bytes below 1 KiB, then KiB, MiB, GiB (powers of 1024).
+export function bytes(n) {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '—';
+  if (Math.abs(n) < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return `${sig(v)} ${units[i]}`;
+}
+
 // Three significant digits, no exponent for ordinary magnitudes.
 export function sig(x, digits = 3) {
   if (x === null || x === undefined) return '—';

@@ -2,8 +2,9 @@
 // /runs/<run_id>?x=step|time|rel&smooth=0..0.99&keys=a,b
 // A run: status and times, metric charts (several keys; step, wall time or
 // relative time on x; EMA smoothing), energy over time per component, the
-// carbon summary with where each number comes from, params and tags. While
-// the run is RUNNING the page polls and new points appear by themselves.
+// carbon summary with where each number comes from, params and tags, and
+// the run's files (js/artifacts.js; ?artifact=<path> opens one). While the
+// run is RUNNING the page polls and new points appear by themselves.
 import * as api from '../api.js';
 import { h, co2, energy, duration, time, metric as fmtMetric, sig, statusBadge, estimatedBadge, debounce } from '../fmt.js';
 import { lineChart, ema, theme } from '../charts.js';
@@ -36,6 +37,8 @@ export function toColumns(points, xMode, startTime) {
 export async function mount(root, ctx) {
   const runId = ctx.params.id.toLowerCase();
   const q = ctx.query;
+  // The artifacts panel loads beside the run, off the charts' path.
+  const artifactsMod = import('../artifacts.js');
   const st = {
     x: ['step', 'time', 'rel'].includes(q.get('x')) ? q.get('x') : 'step',
     smooth: Math.min(0.99, Math.max(0, Number(q.get('smooth')) || 0)),
@@ -72,6 +75,8 @@ export async function mount(root, ctx) {
   const carbonBox = h('div#carbon');
   const paramsBox = h('div#params');
   const tagsBox = h('div#tags');
+  const artifactsSlot = h('div');
+  let artifacts = null;
   root.append(
     head,
     h('section.card', { 'aria-label': 'Metrics' },
@@ -83,7 +88,8 @@ export async function mount(root, ctx) {
       h('section.card', { 'aria-label': 'Carbon' }, h('h2', { text: 'Carbon' }), carbonBox)),
     h('div.two', {},
       h('section.card', { 'aria-label': 'Parameters' }, h('h2', { text: 'Parameters' }), paramsBox),
-      h('section.card', { 'aria-label': 'Tags' }, h('h2', { text: 'Tags' }), tagsBox)));
+      h('section.card', { 'aria-label': 'Tags' }, h('h2', { text: 'Tags' }), tagsBox)),
+    artifactsSlot);
 
   function renderHead() {
     const i = run.info;
@@ -275,8 +281,10 @@ export async function mount(root, ctx) {
     try {
       if (!document.hidden) {
         const before = userKeys(run).join(',');
+        const wasRunning = run.info.status === 'RUNNING';
         run = (await api.getRun(runId, { signal: ctx.signal })).run;
         if (disposed) return;
+        if (wasRunning && run.info.status !== 'RUNNING' && artifacts) artifacts.refresh();
         renderHead();
         renderKV(paramsBox, run.data.params);
         renderKV(tagsBox, run.data.tags, { skipSystem: true });
@@ -300,6 +308,13 @@ export async function mount(root, ctx) {
   renderKV(paramsBox, run.data && run.data.params);
   renderKV(tagsBox, run.data && run.data.tags, { skipSystem: true });
   renderChips();
+  artifactsMod.then((m) => {
+    if (disposed) return;
+    artifacts = m.artifactsPanel(run, {
+      signal: ctx.signal, selected: q.get('artifact'), onSelect: (p) => ctx.setQuery({ artifact: p }),
+    });
+    artifactsSlot.replaceWith(artifacts.el);
+  }).catch((e) => { if (!disposed) console.warn(e); });
   await syncCharts();
   ctx.ready();
   Promise.all([renderEnergy(), renderCarbon()]).catch((e) => { if (!disposed) console.warn(e); });
@@ -309,6 +324,7 @@ export async function mount(root, ctx) {
     clearTimeout(timer);
     for (const c of charts.values()) c.u && c.u.destroy();
     if (energyChart) energyChart.destroy();
+    if (artifacts) artifacts.destroy();
   };
 }
 
