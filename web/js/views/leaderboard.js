@@ -280,7 +280,10 @@ export async function mount(root, ctx) {
     const tr = h('tr.link', { tabindex: '0' },
       h('td.sel', {}, h('input', { type: 'checkbox', tabindex: '-1' })),
       h('td.num.rank'),
-      h('td.name', {}, h('a', { tabindex: '-1' }), h('span.badge.pf', { text: 'front', title: 'on the Pareto front' })),
+      // (the name gives way to its marks when the column is narrow)
+      h('td.name', {}, h('span.namecell', {}, h('a', { tabindex: '-1' }),
+        h('span.badge.model', { text: 'model', title: 'has a logged model (MLmodel)' }),
+        h('span.badge.pf', { text: 'front', title: 'on the Pareto front' }))),
       h('td.status', {}, h('span.badge')),
       h('td.num.metric'),
       h('td.num.co2', {}, estimatedBadge(), h('span')),
@@ -289,7 +292,8 @@ export async function mount(root, ctx) {
       h('td.num.dur'));
     const c = tr.cells;
     tr._f = {
-      cb: c[0].firstChild, rank: c[1], name: c[2], a: c[2].firstChild, pf: c[2].lastChild, status: c[3].firstChild,
+      cb: c[0].firstChild, rank: c[1], name: c[2], a: c[2].firstChild.firstChild, model: c[2].firstChild.children[1],
+      pf: c[2].firstChild.lastChild, status: c[3].firstChild,
       metric: c[4], est: c[5].firstChild, co2: c[5].lastChild, energy: c[6], score: c[7], dur: c[8],
     };
     return tr;
@@ -313,6 +317,7 @@ export async function mount(root, ctx) {
     f.a.href = `/runs/${r.run_id}`;
     f.a.textContent = r.run_name || r.run_id;
     f.pf.hidden = !r.pareto;
+    f.model.hidden = !r.has_model;
     f.status.textContent = r.status;
     f.status.className = 'badge status-' + String(r.status).toLowerCase();
     f.metric.textContent = fmtMetric(r.metric_value);
