@@ -130,6 +130,7 @@ struct artifact_upload {
     int created_from; /* index of the first folder this upload created, or
                          -1: abort removes them again if still empty */
     uint64_t written;
+    uint64_t flushed; /* bytes whose write-back was started */
 };
 
 /* Creates the missing folders of 'rel' below 'basefd' and the unnamed

@@ -110,6 +110,10 @@ run_bench leaderboard python3 tests/bench/bench_leaderboard.py "$BUILD" $MODE
 # Zone accounting: log-energy to a run with and without greentrack.zone
 # (its own server and a loopback fake of the UK Carbon Intensity API).
 run_bench zone python3 tests/bench/bench_zone.py "$BUILD" $MODE
+# The artifact proxy: upload/download of a 1 GiB file (64 MiB in a smoke
+# run) against cp on the same disk, server RSS, log-metric p99 meanwhile
+# (its own server; the files live under TMPDIR).
+run_bench artifacts python3 tests/bench/bench_artifacts.py "$BUILD" $MODE
 
 if [ -x "$BUILD/bench/bench_client" ] && start_server client; then
     run_bench client "$BUILD/bench/bench_client" $MODE --host 127.0.0.1 \
@@ -130,7 +134,8 @@ echo "== summary ($kind, $(nproc 2>/dev/null || echo '?') cores," \
     "$(($(date +%s) - start)) s)"
 printf '%-32s %14s %10s %6s\n' figure value target meets
 cat "$tmp"/ingest.out "$tmp"/read.out "$tmp"/leaderboard.out \
-    "$tmp"/zone.out "$tmp"/client.out "$tmp"/sampler.out 2>/dev/null | awk '
+    "$tmp"/zone.out "$tmp"/artifacts.out "$tmp"/client.out \
+    "$tmp"/sampler.out 2>/dev/null | awk '
     $1 == "RESULT" { printf "%-32s %14s %10s %6s\n", $2, $3, $4, $5 }'
 if [ "$SMOKE" = 1 ]; then
     echo "(smoke run: the figures are not meaningful; targets are not checked)"
