@@ -85,17 +85,20 @@ static IT_UNUSED const char *it_server_binary(void)
 }
 
 /* Starts the server on s->port (0 picks one; the first start records it).
- * 0 on success. */
+ * A start that fails (e.g. the port still busy after a SIGKILL) is retried.
+ * 0 on success; -1 when no start printed its listening line within 60 s
+ * (a bound on a hang: a busy machine only makes a start slower). */
 static IT_UNUSED int it_server_start(struct it_server *s)
 {
     char db[1100], art[1100], out[1100], port[16];
+    int64_t deadline = it_mono_ms() + 60000;
     snprintf(db, sizeof db, "%s/gt.db", s->dir);
     snprintf(art, sizeof art, "%s/artifacts", s->dir);
     snprintf(out, sizeof out, "%s/server.out", s->dir);
     snprintf(port, sizeof port, "%d", s->port);
     mkdir(art, 0700);
     unlink(out);
-    for (int attempt = 0; attempt < 50; attempt++) {
+    while (it_mono_ms() < deadline) {
         pid_t pid = fork();
         if (pid < 0)
             return -1;
@@ -125,7 +128,7 @@ static IT_UNUSED int it_server_start(struct it_server *s)
             _exit(127);
         }
         s->pid = pid;
-        for (int i = 0; i < 400; i++) {
+        while (it_mono_ms() < deadline) {
             char line[512];
             FILE *f = fopen(out, "r");
             int found = 0;
@@ -227,7 +230,7 @@ static IT_UNUSED cJSON *it_http(const struct it_server *s, const char *path,
     snprintf(url, sizeof url, "%s%s", s->uri, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L); /* bounds a hang */
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, it_write);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
     if (body) {
