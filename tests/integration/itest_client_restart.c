@@ -124,9 +124,8 @@ int main(void)
     int64_t until = it_mono_ms() + LONG_WAIT_MS;
     for (;;) {
         gt_client_stats(c, &st);
-        if (st.replayed >= st.spooled &&
-            strcmp(it_run_status(&s, id, status, sizeof status),
-                   "FINISHED") == 0)
+        it_run_status(&s, id, status, sizeof status);
+        if (st.replayed >= st.spooled && strcmp(status, "FINISHED") == 0)
             break;
         if (it_mono_ms() >= until)
             break;
