@@ -46,10 +46,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
 # These bound a hang, never a speed: a busy machine only makes a test
-# slower. STOP_TIMEOUT is also asserted (every server must exit 0 within
-# it after SIGTERM): 10 s is docker stop's grace period, and a server that
-# kept an idle keep-alive connection to its 30 s timeout would exceed it.
-HTTP_TIMEOUT = 30.0        # every HTTP call
+# slower. HTTP_TIMEOUT stays below the server's 30 s connection timeout, so
+# a call blocked behind a stalled connection still fails rather than being
+# answered when the server drops that connection. STOP_TIMEOUT is also
+# asserted (every server must exit 0 within it after SIGTERM): 10 s is
+# docker stop's grace period, and a server that kept an idle keep-alive
+# connection to its 30 s timeout would exceed it.
+HTTP_TIMEOUT = 20.0        # every HTTP call
 START_TIMEOUT = 30.0       # waiting for the "listening" line
 STOP_TIMEOUT = 10.0        # SIGTERM -> exit
 API = "/api/2.0/mlflow/"
