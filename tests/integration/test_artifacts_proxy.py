@@ -404,14 +404,15 @@ class LimitTests(ArtifactCase):
         s.sendall(("PUT %s/cut/deep/partial.bin HTTP/1.1\r\nHost: x\r\n"
                    "Content-Length: 500000\r\n\r\n" % AP).encode()
                   + b"z" * 200000)
-        # the upload is in progress: no file under its final name
-        deadline = time.monotonic() + 5
+        # the upload is in progress: no file under its final name (waits
+        # here bound a hang, 60 s: a busy machine only makes them longer)
+        deadline = time.monotonic() + 60
         while (time.monotonic() < deadline
                and not os.path.isdir(self.local("cut/deep"))):
             time.sleep(0.02)
         self.assertFalse(os.path.exists(self.local("cut/deep/partial.bin")))
         s.close()  # cut
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 60
         while (time.monotonic() < deadline
                and tree(self.server.artifact_root) != before):
             time.sleep(0.05)
@@ -424,7 +425,11 @@ class LimitTests(ArtifactCase):
                    "Content-Length: 1000\r\n\r\n" % AP).encode() + b"n" * 10)
         time.sleep(0.2)
         s.close()
-        time.sleep(0.3)
+        # the server drops the cut upload's temporary file when it notices
+        deadline = time.monotonic() + 60
+        while (time.monotonic() < deadline and
+               tree(self.server.artifact_root) != before | {"keep.txt"}):
+            time.sleep(0.05)
         self.assertEqual(self.download("keep.txt").raw, b"original")
         self.assertEqual(tree(self.server.artifact_root),
                          before | {"keep.txt"})
