@@ -529,9 +529,20 @@ async function runChecks(MLflow, endpoint, srv) {
     if (uri.startsWith('file://')) local = decodeURIComponent(new URL(uri).pathname);
     else if (uri.startsWith('file:')) local = uri.slice(5);
     else if (path.isAbsolute(uri)) local = uri;
+    if (uri.startsWith('mlflow-artifacts:/')) {
+      // served (the default): upload through the artifact proxy, as the
+      // Python client does, then list through the tracking API
+      const rel = uri.slice('mlflow-artifacts:/'.length);
+      const put = await fetch(`${endpoint}/api/2.0/mlflow-artifacts/artifacts/${rel}/model/MLmodel`,
+        { method: 'PUT', body: 'flavors: {}\n' });
+      check('artifact proxy PUT model/MLmodel -> 200 {}', put.status === 200 && (await put.text()) === '{}',
+        `got ${put.status}`);
+      local = path.join(srv.artifactRoot, rel);
+    }
     if (local && path.resolve(local).startsWith(fs.realpathSync(srv.artifactRoot))) {
       fs.mkdirSync(path.join(local, 'model'), { recursive: true });
-      fs.writeFileSync(path.join(local, 'model', 'MLmodel'), 'flavors: {}\n');
+      if (!fs.existsSync(path.join(local, 'model', 'MLmodel')))
+        fs.writeFileSync(path.join(local, 'model', 'MLmodel'), 'flavors: {}\n');
       const top = await call(() => ml.Artifacts.list({ run_id: A }));
       eq('artifacts/list shows a directory', top && top.files, [{ path: 'model', is_dir: true }]);
       const sub = await call(() => ml.Artifacts.list({ run_id: A, path: 'model' }));
