@@ -711,10 +711,30 @@ enum srv_err artifact_upload_commit(struct artifact_upload *u,
         char proc[64];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", u->fd);
         int rc = -1;
+        bool rewalked = false;
         for (int tries = 0; tries < 16; tries++) {
             random_tmpname(tmp, sizeof(tmp));
             rc = linkat(AT_FDCWD, proc, u->dirfd, tmp, AT_SYMLINK_FOLLOW);
-            if (rc == 0 || errno != EEXIST)
+            if (rc == 0)
+                break;
+            if (errno == ENOENT && !rewalked) {
+                /* The folder went: another upload into it that made it
+                 * was cut and removed it while it looked empty (this
+                 * file has no name there). Make it again. */
+                rewalked = true;
+                int made;
+                int fd =
+                    walk_dirs(u->basefd, u->rel, upload_dirlen(u), true, &made);
+                if (fd < 0)
+                    break;
+                if (made >= 0 &&
+                    (u->created_from < 0 || made < u->created_from))
+                    u->created_from = made; /* fsynced below */
+                close(u->dirfd);
+                u->dirfd = fd;
+                continue;
+            }
+            if (errno != EEXIST)
                 break;
         }
         if (rc != 0)

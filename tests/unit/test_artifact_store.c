@@ -372,6 +372,20 @@ static void test_upload(int base)
     CHECK(exists("1/run/artifacts"));
     CHECK_EQ_INT(count_entries("1/run/artifacts"), 1);
 
+    /* two uploads into a folder the first one made: the first is cut and
+     * removes the folder (the second's data has no name there yet), the
+     * second still lands */
+    struct artifact_upload u2;
+    CHECK_EQ_INT(artifact_upload_begin(&u, base, "race/d/a.bin", &eb), SRV_OK);
+    CHECK_EQ_INT(artifact_upload_begin(&u2, base, "race/d/b.bin", &eb), SRV_OK);
+    CHECK_EQ_INT(artifact_upload_write(&u2, "bb", 2, &eb), SRV_OK);
+    artifact_upload_abort(&u);
+    if (!u2.named_tmp)
+        CHECK(!exists("race")); /* gone from under the second upload */
+    CHECK_EQ_INT(artifact_upload_commit(&u2, &eb), SRV_OK);
+    CHECK(exists("race/d/b.bin"));
+    CHECK_EQ_INT(artifact_remove(base, "race", NULL, &eb), SRV_OK);
+
     /* names no file, or a folder */
     CHECK_EQ_INT(artifact_upload_begin(&u, base, "1/run/", &eb),
                  SRV_E_INVALID_PARAMETER_VALUE);
