@@ -66,9 +66,61 @@ static void test_routes_reach_their_handlers(void)
                  ROUTE_NOT_FOUND);
 }
 
+/* The artifact proxy: a path parameter after artifacts/ (one or more
+ * characters), one row per method, flags for the streamed upload. */
+static void test_artifact_routes(void)
+{
+    static const struct {
+        const char *path, *method;
+        handler_fn fn;
+        unsigned flags;
+    } routes[] = {
+        {"/api/2.0/mlflow-artifacts/artifacts", "GET", h_mlflow_artifacts_list,
+         0},
+        {"/api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/MLmodel", "GET",
+         h_mlflow_artifacts_download, ROUTE_PREFIX},
+        {"/api/2.0/mlflow-artifacts/artifacts/x", "HEAD",
+         h_mlflow_artifacts_download, ROUTE_PREFIX},
+        {"/ajax-api/2.0/mlflow-artifacts/artifacts/a/b", "PUT",
+         h_mlflow_artifacts_upload, ROUTE_PREFIX | ROUTE_STREAM_BODY},
+        {"/api/2.0/mlflow-artifacts/artifacts/a/", "DELETE",
+         h_mlflow_artifacts_delete, ROUTE_PREFIX},
+        {"/api/2.0/mlflow-artifacts/mpu/create/a", "POST",
+         h_mlflow_artifacts_mpu, ROUTE_PREFIX},
+        {"/api/2.0/mlflow-artifacts/mpu/abort/a", "POST",
+         h_mlflow_artifacts_mpu, ROUTE_PREFIX},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++) {
+        handler_fn h = NULL;
+        unsigned flags = 0;
+        CHECK_EQ_INT(
+            route_match_flags(routes[i].path, routes[i].method, &h, &flags),
+            ROUTE_FOUND);
+        CHECK(h == routes[i].fn);
+        CHECK_EQ_INT(flags, routes[i].flags);
+    }
+    handler_fn h;
+    /* no path after artifacts/: not a route (Flask's <path:> needs one) */
+    CHECK_EQ_INT(route_match("/api/2.0/mlflow-artifacts/artifacts/", "GET", &h),
+                 ROUTE_NOT_FOUND);
+    CHECK_EQ_INT(route_match("/api/2.0/mlflow-artifacts/artifacts", "PUT", &h),
+                 ROUTE_BAD_METHOD);
+    CHECK_EQ_INT(
+        route_match("/api/2.0/mlflow-artifacts/artifacts/x", "POST", &h),
+        ROUTE_BAD_METHOD);
+    CHECK_EQ_INT(
+        route_match("/api/2.0/mlflow-artifacts/mpu/create/a", "GET", &h),
+        ROUTE_BAD_METHOD);
+    CHECK_EQ_INT(route_match("/api/2.0/mlflow-artifacts/nope", "GET", &h),
+                 ROUTE_NOT_FOUND);
+    CHECK_EQ_INT(route_match("/api/2.0/mlflow/runs/get", "DELETE", &h),
+                 ROUTE_BAD_METHOD);
+}
+
 int main(void)
 {
     test_router();
     test_routes_reach_their_handlers();
+    test_artifact_routes();
     TEST_MAIN_END("test_router");
 }
