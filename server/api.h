@@ -6,6 +6,7 @@
  * a store write to http.c (H_PENDING): the connection is suspended, the
  * write is group-committed, and then 'after_write' builds the response
  * (NULL: "{}"; an error response is built by http.c when the write failed).
+ * A ROUTE_STREAM_BODY handler may also return H_BODY (request.body_chunk).
  */
 #ifndef SERVER_API_H
 #define SERVER_API_H

@@ -4,7 +4,9 @@
  * microhttpd.h). Several daemons share the port (SO_REUSEPORT) so the
  * kernel spreads connections over threads; each request's body is
  * collected (413 beyond --max-body-bytes), routed, and either answered at
- * once or suspended while its write is group-committed.
+ * once or suspended while its write is group-committed. Routes marked
+ * ROUTE_STREAM_BODY (artifact uploads) are routed when their headers are
+ * in and get their body piece by piece as it arrives, never collected.
  */
 #ifndef SERVER_HTTP_H
 #define SERVER_HTTP_H
