@@ -36,8 +36,10 @@ enum srv_err {
 #undef SRV_ERR_ENUM
 };
 
+/* Room for MLflow's usual messages with a name quoted up to 250
+ * characters of two-byte UTF-8 (longer ones are cut, see err_set). */
 struct errbuf {
-    char msg[512];
+    char msg[1024];
 };
 
 /* MLflow's error_code string for 'e'; static storage. */
@@ -47,7 +49,8 @@ const char *err_code_name(enum srv_err e);
 unsigned err_http_status(enum srv_err e);
 
 /* Formats into 'eb' (may be NULL) and returns 'e', so callers can write
- * `return err_set(eb, SRV_E_..., "fmt", ...);`. */
+ * `return err_set(eb, SRV_E_..., "fmt", ...);`. A message cut to fit
+ * loses any UTF-8 sequence it cut through, so it stays valid text. */
 enum srv_err err_set(struct errbuf *eb, enum srv_err e, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -4,15 +4,14 @@
  */
 #include "jsonx.h"
 
+#include "messages.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define API_DOCS                                                               \
-    "See the API docs for more information about request parameters."
 
 /*---- body checks ----*/
 
@@ -124,6 +123,53 @@ static enum srv_err scan_body(const char *body, size_t len, struct errbuf *eb)
     return SRV_OK;
 }
 
+/* Moves '*pos' past the next number literal of text[0, len) outside
+ * strings; true when it has a fraction or an exponent. */
+static bool next_number_is_float(const char *text, size_t len, size_t *pos)
+{
+    size_t i = *pos;
+    bool in_str = false;
+    for (; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '-' || (c >= '0' && c <= '9')) {
+            break;
+        }
+    }
+    bool fl = false;
+    for (; i < len; i++) {
+        char c = text[i];
+        if (c == '.' || c == 'e' || c == 'E')
+            fl = true;
+        else if (!(c == '-' || c == '+' || (c >= '0' && c <= '9')))
+            break;
+    }
+    *pos = i;
+    return fl;
+}
+
+/* Sets JX_FLOAT_LITERAL on the numbers of 'v' that 'text' wrote as
+ * floats. The text's numbers (outside strings) and the tree's (depth
+ * first, in order) are the same sequence; '*pos' is the text cursor. The
+ * recursion is bounded by cJSON's nesting limit. */
+static void mark_floats(cJSON *v, const char *text, size_t len, size_t *pos)
+{
+    for (; v; v = v->next) {
+        if (cJSON_IsNumber(v)) {
+            if (next_number_is_float(text, len, pos))
+                v->type |= JX_FLOAT_LITERAL;
+        } else if (v->child) {
+            mark_floats(v->child, text, len, pos);
+        }
+    }
+}
+
 enum srv_err jx_parse_body(const char *body, size_t len, cJSON **out,
                            struct errbuf *eb)
 {
@@ -152,11 +198,18 @@ enum srv_err jx_parse_body(const char *body, size_t len, cJSON **out,
         cJSON *again = NULL;
         if (scan_body(inner, strlen(inner), eb) == SRV_OK)
             again = cJSON_ParseWithOpts(inner, NULL, 1);
+        if (again) {
+            size_t pos = 0;
+            mark_floats(again, inner, strlen(inner), &pos);
+        }
         cJSON_Delete(root);
         root = again;
         if (!root)
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                            "Malformed JSON in request body");
+    } else {
+        size_t pos = 0;
+        mark_floats(root, body, len, &pos);
     }
     if (!cJSON_IsObject(root)) {
         cJSON_Delete(root);
@@ -179,12 +232,14 @@ static const cJSON *field_of(const cJSON *obj, const char *field)
     return v;
 }
 
-static const char *type_name(const cJSON *v)
+/*---- values as Python shows them ----*/
+
+const char *jx_py_type(const cJSON *v)
 {
     if (cJSON_IsBool(v))
         return "bool";
     if (cJSON_IsNumber(v))
-        return v->valuedouble == floor(v->valuedouble) ? "int" : "float";
+        return v->type & JX_FLOAT_LITERAL ? "float" : "int";
     if (cJSON_IsString(v))
         return "str";
     if (cJSON_IsArray(v))
@@ -194,31 +249,156 @@ static const char *type_name(const cJSON *v)
     return "NoneType";
 }
 
+const char *jx_py_float(double d, char *buf, size_t len)
+{
+    if (isnan(d)) {
+        snprintf(buf, len, "nan");
+        return buf;
+    }
+    if (isinf(d)) {
+        snprintf(buf, len, d < 0 ? "-inf" : "inf");
+        return buf;
+    }
+    /* The shortest digits that read back as 'd' (Python's repr), then
+     * Python's layout: positional for exponents -4..15, else d.ddde+XX. */
+    char e[40];
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(e, sizeof(e), "%.*e", prec - 1, d);
+        if (strtod(e, NULL) == d)
+            break;
+    }
+    snprintf(e, sizeof(e), "%.*e", prec - 1, d);
+    char digits[24];
+    size_t nd = 0;
+    const char *p = e;
+    bool neg = *p == '-';
+    if (neg)
+        p++;
+    for (; *p && *p != 'e'; p++) {
+        if (*p >= '0' && *p <= '9' && nd < sizeof(digits) - 1)
+            digits[nd++] = *p;
+    }
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    digits[nd] = '\0';
+    int exp = *p == 'e' ? (int)strtol(p + 1, NULL, 10) : 0;
+    struct strbuf sb;
+    strbuf_init(&sb);
+    if (neg)
+        strbuf_append_char(&sb, '-');
+    if (exp < -4 || exp >= 16) {
+        strbuf_append_char(&sb, digits[0]);
+        if (nd > 1) {
+            strbuf_append_char(&sb, '.');
+            strbuf_append_str(&sb, digits + 1);
+        }
+        strbuf_printf(&sb, "e%c%02d", exp < 0 ? '-' : '+', abs(exp));
+    } else if (exp < 0) {
+        strbuf_append_str(&sb, "0.");
+        for (int i = -1; i > exp; i--)
+            strbuf_append_char(&sb, '0');
+        strbuf_append_str(&sb, digits);
+    } else {
+        for (int i = 0; i <= exp; i++)
+            strbuf_append_char(&sb, (size_t)i < nd ? digits[i] : '0');
+        strbuf_append_char(&sb, '.');
+        if ((size_t)exp + 1 < nd)
+            strbuf_append_str(&sb, digits + exp + 1);
+        else
+            strbuf_append_char(&sb, '0');
+    }
+    snprintf(buf, len, "%s", sb.buf && !sb.oom ? sb.buf : "?");
+    strbuf_cleanup(&sb);
+    return buf;
+}
+
+/* Python's repr() of a str: single quotes unless the text has one and no
+ * double quote; escapes for the quote, backslash and control characters.
+ * Other characters (UTF-8) are shown as they are. */
+void jx_py_repr_str(struct strbuf *sb, const char *s)
+{
+    char q = strchr(s, '\'') && !strchr(s, '"') ? '"' : '\'';
+    strbuf_append_char(sb, q);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == q || *p == '\\') {
+            strbuf_append_char(sb, '\\');
+            strbuf_append_char(sb, (char)*p);
+        } else if (*p == '\n') {
+            strbuf_append_str(sb, "\\n");
+        } else if (*p == '\r') {
+            strbuf_append_str(sb, "\\r");
+        } else if (*p == '\t') {
+            strbuf_append_str(sb, "\\t");
+        } else if (*p < 0x20 || *p == 0x7f) {
+            strbuf_printf(sb, "\\x%02x", *p);
+        } else {
+            strbuf_append_char(sb, (char)*p);
+        }
+    }
+    strbuf_append_char(sb, q);
+}
+
+static void py_repr(struct strbuf *sb, const cJSON *v)
+{
+    if (cJSON_IsString(v)) {
+        jx_py_repr_str(sb, v->valuestring);
+    } else if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+        bool obj = cJSON_IsObject(v);
+        strbuf_append_char(sb, obj ? '{' : '[');
+        for (const cJSON *it = v->child; it && !sb->oom; it = it->next) {
+            if (it != v->child)
+                strbuf_append_str(sb, ", ");
+            if (obj) {
+                jx_py_repr_str(sb, it->string ? it->string : "");
+                strbuf_append_str(sb, ": ");
+            }
+            py_repr(sb, it);
+        }
+        strbuf_append_char(sb, obj ? '}' : ']');
+    } else {
+        jx_py_str(sb, v);
+    }
+}
+
+void jx_py_str(struct strbuf *sb, const cJSON *v)
+{
+    char num[40];
+    if (cJSON_IsString(v))
+        strbuf_append_str(sb, v->valuestring);
+    else if (cJSON_IsNumber(v) && (v->type & JX_FLOAT_LITERAL))
+        strbuf_append_str(sb, jx_py_float(v->valuedouble, num, sizeof(num)));
+    else if (cJSON_IsNumber(v))
+        strbuf_printf(sb, "%lld", (long long)v->valuedouble);
+    else if (cJSON_IsBool(v))
+        strbuf_append_str(sb, cJSON_IsTrue(v) ? "True" : "False");
+    else if (cJSON_IsArray(v) || cJSON_IsObject(v))
+        py_repr(sb, v);
+    else
+        strbuf_append_str(sb, "None");
+}
+
+enum srv_err jx_invalid(const cJSON *v, const char *field, struct errbuf *eb)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    jx_py_str(&sb, v);
+    enum srv_err e =
+        err_set(eb, MSG_INVALID_PARAM, sb.buf && !sb.oom ? sb.buf : "", field,
+                jx_py_type(v));
+    strbuf_cleanup(&sb);
+    return e;
+}
+
 static enum srv_err invalid_value(const cJSON *v, const char *field,
                                   struct errbuf *eb)
 {
-    char shown[64];
-    if (cJSON_IsString(v))
-        snprintf(shown, sizeof(shown), "'%.48s'", v->valuestring);
-    else if (cJSON_IsNumber(v))
-        snprintf(shown, sizeof(shown), "%.17g", v->valuedouble);
-    else if (cJSON_IsBool(v))
-        snprintf(shown, sizeof(shown), "%s",
-                 cJSON_IsTrue(v) ? "True" : "False");
-    else
-        snprintf(shown, sizeof(shown), "%s",
-                 cJSON_IsArray(v) ? "[...]" : "{...}");
-    return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                   "Invalid value %s for parameter '%s' supplied. Hint: "
-                   "Value was of type '%s'. " API_DOCS,
-                   shown, field, type_name(v));
+    return jx_invalid(v, field, eb);
 }
 
 static enum srv_err missing(const char *field, struct errbuf *eb)
 {
-    return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                   "Missing value for required parameter '%s'. " API_DOCS,
-                   field);
+    return err_set(eb, MSG_MISSING_PARAM, field);
 }
 
 enum srv_err jx_str(const cJSON *obj, const char *field, bool required,
@@ -373,10 +553,7 @@ enum srv_err jx_bool(const cJSON *obj, const char *field, bool *present,
     } else if (cJSON_IsString(v) && strcasecmp(v->valuestring, "false") == 0) {
         *out = false;
     } else if (cJSON_IsString(v)) {
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Invalid boolean value: %.64s, must be 'true' or "
-                       "'false'.",
-                       v->valuestring);
+        return err_set(eb, MSG_INVALID_BOOL, v->valuestring);
     } else {
         return invalid_value(v, field, eb);
     }

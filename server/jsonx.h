@@ -12,6 +12,7 @@
 #define SERVER_JSONX_H
 
 #include "err.h"
+#include "strbuf.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -79,6 +80,33 @@ enum srv_err jx_str_list(const cJSON *obj, const char *field, const char ***out,
  * not one). */
 enum srv_err jx_array(const cJSON *obj, const char *field, const cJSON **out,
                       struct errbuf *eb);
+
+/*---- values as MLflow's messages show them (messages.h) ----*/
+
+/* Set in a number's cJSON type bits by jx_parse_body when the body wrote
+ * it with a fraction or an exponent ("9.0", "1e3"): Python reads such a
+ * literal as a float, and MLflow's messages say 9.0 and 'float'. */
+#define JX_FLOAT_LITERAL (1 << 12)
+
+/* Appends Python's str() of 'v', as MLflow puts a request value in its
+ * messages: a string as it is, a number as Python prints its int or float
+ * (9, 9.0, 1e+16), true/false/null as True/False/None, and an array or
+ * object as the repr() of the list or dict ({'key': 'm', 'value': 1}). */
+void jx_py_str(struct strbuf *sb, const cJSON *v);
+
+/* Appends Python's repr() of the string 's' ('a', "it's"). */
+void jx_py_repr_str(struct strbuf *sb, const char *s);
+
+/* Python's name for the type of 'v': str, int, float, bool, list, dict or
+ * NoneType. */
+const char *jx_py_type(const cJSON *v);
+
+/* Python's repr() of a float ("1.0", "0.1", "1e+16", "nan", "inf") in
+ * 'buf' (32 bytes are enough); returns 'buf'. */
+const char *jx_py_float(double d, char *buf, size_t len);
+
+/* MSG_INVALID_PARAM for value 'v' of 'field' (v not NULL). */
+enum srv_err jx_invalid(const cJSON *v, const char *field, struct errbuf *eb);
 
 /* Number of Unicode code points in a UTF-8 string. */
 size_t jx_utf8_len(const char *s);

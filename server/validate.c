@@ -4,40 +4,102 @@
  */
 #include "validate.h"
 
+#include "jsonx.h"
+#include "messages.h"
+
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* posixpath.normpath(path) into 'out' (as long as 'path' at most). */
+static void normpath(const char *path, char *out)
+{
+    size_t lead = 0;
+    if (path[0] == '/')
+        lead = path[1] == '/' && path[2] != '/' ? 2 : 1;
+    char *w = out;
+    for (size_t i = 0; i < lead; i++)
+        *w++ = '/';
+    char *start = w;
+    size_t kept = 0; /* components in out, some of them ".." */
+    for (const char *c = path; *c;) {
+        while (*c == '/')
+            c++;
+        if (!*c)
+            break;
+        const char *end = strchr(c, '/');
+        size_t n = end ? (size_t)(end - c) : strlen(c);
+        bool dot = n == 1 && c[0] == '.';
+        bool dotdot = n == 2 && c[0] == '.' && c[1] == '.';
+        char *last = w;
+        while (last > start && last[-1] != '/')
+            last--;
+        bool last_dotdot = w - last == 2 && last[0] == '.' && last[1] == '.';
+        if (dot) {
+            /* dropped */
+        } else if (dotdot && kept && !last_dotdot) {
+            w = last > start ? last - 1 : start; /* pop */
+            kept--;
+        } else if (!(dotdot && lead && !kept)) {
+            if (w > start)
+                *w++ = '/';
+            memcpy(w, c, n);
+            w += n;
+            kept++;
+        }
+        c += n;
+    }
+    if (w == out)
+        *w++ = '.';
+    *w = '\0';
+}
+
+/* MLflow's lower-case entity in name messages for 'what' (the length
+ * message's "Metric name", "Param key", "Tag key"). */
+static const char *name_entity(const char *what)
+{
+    if (what[0] == 'M')
+        return "metric";
+    if (what[0] == 'P')
+        return "parameter";
+    return "tag";
+}
+
 enum srv_err validate_key(const char *key, const char *what, struct errbuf *eb)
 {
-    size_t len = 0;
+    size_t chars = 0;
     /* switch without default: -Wswitch names a code left out */
-    switch (mlflow_key_check(key, NULL, &len)) {
+    switch (mlflow_key_check(key, NULL, &chars)) {
     case MLFLOW_NAME_OK:
     case MLFLOW_NAME_EMPTY:    /* not a key's result */
     case MLFLOW_NAME_RESERVED: /* not a key's result */
         return SRV_OK;
     case MLFLOW_NAME_BAD_CHAR:
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Invalid value \"%.260s\" for parameter 'key' "
-                       "supplied. Names may only contain alphanumerics, "
-                       "underscores (_), dashes (-), periods (.), spaces "
-                       "( ), colon(:) and slashes (/).",
-                       key);
-    case MLFLOW_NAME_BAD_PATH:
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Invalid value \"%.260s\" for parameter 'key' "
-                       "supplied. Names may be treated as files in certain "
-                       "cases, and must not resolve to other names when "
-                       "treated as such.",
-                       key);
+        return err_set(eb, MSG_NAME_BAD_CHARS, name_entity(what), key);
+    case MLFLOW_NAME_BAD_PATH: {
+        char *norm = malloc(strlen(key) + 2);
+        if (!norm)
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
+        normpath(key, norm);
+        enum srv_err e =
+            err_set(eb, MSG_NAME_BAD_PATH, name_entity(what), key, norm);
+        free(norm);
+        return e;
+    }
     case MLFLOW_NAME_TOO_LONG:
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "%s '%.40s...' is invalid: 'key' exceeds the maximum "
-                       "length of %d characters (got %zu)",
-                       what, key, MLFLOW_MAX_KEY_CHARS, len);
+        return validate_length_error(what, key, chars, MLFLOW_MAX_KEY_CHARS,
+                                     eb);
     }
     return SRV_OK;
+}
+
+enum srv_err validate_length_error(const char *what, const char *value,
+                                   size_t chars, size_t limit,
+                                   struct errbuf *eb)
+{
+    size_t shown = jx_utf8_prefix(value, 250);
+    return err_set(eb, MSG_LENGTH_LIMIT, what, (int)shown, value, chars, limit);
 }
 
 enum srv_err validate_metric_key(const char *key, struct errbuf *eb)
@@ -56,10 +118,7 @@ enum srv_err validate_metric_key(const char *key, struct errbuf *eb)
 enum srv_err validate_run_id_format(const char *run_id, struct errbuf *eb)
 {
     if (!mlflow_run_id_ok(run_id, MLFLOW_MAX_RUN_ID_CHARS))
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Invalid value \"%.64s\" for parameter 'run_id' "
-                       "supplied.",
-                       run_id);
+        return err_set(eb, MSG_INVALID_RUN_ID, run_id);
     return SRV_OK;
 }
 

@@ -25,9 +25,17 @@
 #define SEARCH_MAX_RESULTS_DEFAULT 1000
 #define SEARCH_MAX_RESULTS_THRESHOLD 50000
 
-/* A metric/param/tag key: characters, path normalisation and length.
- * 'what' names the entity in messages ("Metric name", "Param key"...). */
+/* A metric/param/tag key: characters, path normalisation and length, with
+ * MLflow's messages. 'what' is the entity as MLflow's length message names
+ * it: "Metric name", "Param key" or "Tag key" (the character and path
+ * messages then say "metric", "parameter" or "tag" name). */
 enum srv_err validate_key(const char *key, const char *what, struct errbuf *eb);
+
+/* MSG_LENGTH_LIMIT for 'value' of 'chars' characters over 'limit' ('what'
+ * as MLflow names it: "Param value", "Tag value"...). Returns the error. */
+enum srv_err validate_length_error(const char *what, const char *value,
+                                   size_t chars, size_t limit,
+                                   struct errbuf *eb);
 
 /* A metric key: validate_key, and not under greentrack's reserved prefix
  * (GREENTRACK_RESERVED_METRIC_PREFIX). */

@@ -6,9 +6,11 @@
 #include "grid_math.h"
 #include "handlers.h"
 #include "jsonx.h"
+#include "messages.h"
 #include "render.h"
 #include "validate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +35,7 @@ enum srv_err h_experiment_id(const cJSON *args, const char *field,
         return SRV_OK;
     }
     if (!validate_parse_experiment_id(buf, out))
-        return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
-                       "No Experiment with id=%s exists", buf);
+        return err_set(eb, MSG_EXPERIMENT_NOT_FOUND, buf);
     return SRV_OK;
 }
 
@@ -47,17 +48,14 @@ enum srv_err h_value(const char *value, const char *what, size_t max,
     if (chars <= max)
         return SRV_OK;
     if (!truncate)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "%s '%.40s...' had length %zu, which exceeded length "
-                       "limit of %zu",
-                       what, out->s, chars, max);
+        return validate_length_error(what, out->s, chars, max, eb);
     out->len = jx_utf8_prefix(out->s, max);
     return SRV_OK;
 }
 
-enum srv_err h_kv_list(const cJSON *list, const char *what, size_t max_value,
-                       bool truncate, struct kv_ref **out, size_t *n,
-                       struct errbuf *eb)
+enum srv_err h_kv_list(const cJSON *list, const char *field, const char *entity,
+                       size_t max_value, bool truncate, struct kv_ref **out,
+                       size_t *n, struct errbuf *eb)
 {
     *out = NULL;
     *n = 0;
@@ -69,6 +67,9 @@ enum srv_err h_kv_list(const cJSON *list, const char *what, size_t max_value,
     struct kv_ref *a = calloc(count, sizeof(*a));
     if (!a)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
+    char key_what[32], value_what[32];
+    snprintf(key_what, sizeof(key_what), "%s key", entity);
+    snprintf(value_what, sizeof(value_what), "%s value", entity);
     const cJSON *it;
     size_t i = 0;
     enum srv_err e = SRV_OK;
@@ -76,17 +77,18 @@ enum srv_err h_kv_list(const cJSON *list, const char *what, size_t max_value,
     {
         const char *key, *value;
         if (!cJSON_IsObject(it)) {
-            e = err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                        "Invalid value for parameter 'tags': each entry "
-                        "must be an object with 'key' and 'value'");
+            e = jx_invalid(list, field, eb);
             break;
         }
-        if ((e = jx_str(it, "key", true, &key, eb)) ||
+        /* an absent key is the empty name (protobuf's default), which
+         * MLflow's name check refuses */
+        if ((e = jx_str(it, "key", false, &key, eb)) ||
             (e = jx_str(it, "value", false, &value, eb)) ||
-            (e = validate_key(key, what, eb)) ||
-            (e = h_value(value, what, max_value, truncate, &a[i].value, eb)))
+            (e = validate_key(key ? key : "", key_what, eb)) ||
+            (e = h_value(value, value_what, max_value, truncate, &a[i].value,
+                         eb)))
             break;
-        a[i].key = key;
+        a[i].key = key ? key : "";
         i++;
     }
     if (e) {
@@ -112,15 +114,10 @@ enum srv_err h_max_results(const cJSON *args, int64_t dflt, int64_t max,
         return SRV_OK;
     }
     if (v < 1)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Invalid value %lld for parameter 'max_results' "
-                       "supplied. It must be at least 1",
-                       (long long)v);
+        return err_set(eb, MSG_MAX_RESULTS_POSITIVE, (long long)v);
     if (v > max)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Invalid value %lld for parameter 'max_results' "
-                       "supplied. It must be at most %lld",
-                       (long long)v, (long long)max);
+        return err_set(eb, MSG_MAX_RESULTS_AT_MOST, (long long)max,
+                       (long long)v);
     *out = v;
     return SRV_OK;
 }

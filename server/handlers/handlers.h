@@ -129,15 +129,17 @@ enum handler_result h_fail(struct response *res, enum srv_err e,
 enum srv_err h_experiment_id(const cJSON *args, const char *field,
                              bool required, int64_t *out, struct errbuf *eb);
 
-/* Parses a [{"key":..,"value":..}] list into a new kv_ref array (caller
- * frees the array; strings are borrowed from 'list'). Keys are validated
- * with 'what'; values longer than 'max_value' code points are truncated
- * when 'truncate', else rejected. */
-enum srv_err h_kv_list(const cJSON *list, const char *what, size_t max_value,
-                       bool truncate, struct kv_ref **out, size_t *n,
-                       struct errbuf *eb);
+/* Parses a [{"key":..,"value":..}] list (request field 'field') into a
+ * new kv_ref array (caller frees the array; strings are borrowed from
+ * 'list'). Keys are checked as MLflow names them ('entity' "Tag" or
+ * "Param": "Tag key", "Tag value"); values longer than 'max_value' code
+ * points are truncated when 'truncate', else rejected. */
+enum srv_err h_kv_list(const cJSON *list, const char *field,
+                       const char *entity, size_t max_value, bool truncate,
+                       struct kv_ref **out, size_t *n, struct errbuf *eb);
 
-/* A value limited to 'max' code points: truncated when 'truncate'. */
+/* A value limited to 'max' code points: truncated when 'truncate', else
+ * MLflow's length message naming it 'what' ("Tag value"). */
 enum srv_err h_value(const char *value, const char *what, size_t max,
                      bool truncate, struct strref *out, struct errbuf *eb);
 

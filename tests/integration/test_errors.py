@@ -290,9 +290,149 @@ class ErrorTests(ServerTestCase):
 
     # -- §5 limits ---------------------------------------------------------
     def test_key_length_message(self):
-        self.assertBadParam(self.post("runs/log-parameter", {
-            "run_id": self.rid, "key": "k" * 251, "value": "v"}),
-            "exceeds the maximum length of 250")
+        r = self.post("runs/log-parameter", {
+            "run_id": self.rid, "key": "k" * 251, "value": "v"})
+        self.assertBadParam(r)
+        self.assertEqual(r.body["message"], "Param key '%s' had length 251, "
+                         "which exceeded length limit of 250" % ("k" * 250))
+        # characters count, not bytes
+        r = self.post("runs/set-tag", {
+            "run_id": self.rid, "key": "\u00e9" * 251, "value": "v"})
+        self.assertEqual(r.body["message"], "Tag key '%s' had length 251, "
+                         "which exceeded length limit of 250"
+                         % ("\u00e9" * 250))
+
+    def test_messages_match_mlflow(self):
+        """The message MLflow 2.9.2 gives for the same failure, word for
+        word (mlflow/server/handlers.py, mlflow/utils/validation.py)."""
+        rid = self.rid
+        docs = (" See the API docs for more information about request "
+                "parameters.")
+
+        def invalid(value, field, typ):
+            return ("Invalid value %s for parameter '%s' supplied. Hint: "
+                    "Value was of type '%s'.%s" % (value, field, typ, docs))
+
+        bad_chars = ("Names may only contain alphanumerics, underscores (_), "
+                     "dashes (-), periods (.), spaces ( ), colon(:) and "
+                     "slashes (/).")
+        bad_path = ("Names may be treated as files in certain cases, and "
+                    "must not resolve to other names when treated as such. "
+                    "This name would resolve to ")
+        name = uniq("msg")
+        cases = [
+            # a value of the wrong type, as Python's str() shows it
+            ("experiments/create", {"name": 123}, invalid(123, "name", "int")),
+            ("experiments/create", {"name": name, "artifact_location": 9.0},
+             invalid("9.0", "artifact_location", "float")),
+            ("experiments/create", {"name": name, "artifact_location": 1e16},
+             invalid("1e+16", "artifact_location", "float")),
+            ("runs/log-parameter", {"run_id": rid, "key": 5, "value": "v"},
+             invalid(5, "key", "int")),
+            ("runs/log-parameter", {"run_id": rid, "key": "k", "value": 0.5},
+             invalid("0.5", "value", "float")),
+            ("runs/set-tag", {"run_id": rid, "key": "k", "value": True},
+             invalid("True", "value", "bool")),
+            ("runs/set-tag", {"run_id": rid, "key": "k", "value": ["a", 1]},
+             invalid("['a', 1]", "value", "list")),
+            ("runs/update", {"run_id": rid, "end_time": "soon"},
+             invalid("soon", "end_time", "str")),
+            ("runs/log-metric", {"run_id": rid, "key": "m", "value": "x",
+                                 "timestamp": 1},
+             invalid("x", "value", "str")),
+            ("runs/search", {"experiment_ids": "5"},
+             invalid("5", "experiment_ids", "str")),
+            ("runs/search", {"experiment_ids": [self.eid],
+                             "order_by": "start_time"},
+             invalid("start_time", "order_by", "str")),
+            ("runs/search", {"experiment_ids": [self.eid],
+                             "max_results": 50001},
+             invalid(50001, "max_results", "int")),
+            # required fields
+            ("runs/log-parameter", {"key": "k", "value": "v"},
+             "Missing value for required parameter 'run_id'." + docs),
+            ("runs/log-inputs", {"run_id": rid},
+             "Missing value for required parameter 'datasets'." + docs),
+            # log-batch: a metric without its timestamp makes the whole
+            # list the invalid value
+            ("runs/log-batch", {"run_id": rid, "metrics": [
+                {"key": "m", "value": 1}]},
+             invalid("[{'key': 'm', 'value': 1}]", "metrics", "list")),
+            ("runs/log-batch", {"run_id": rid, "metrics": [
+                {"key": "m", "value": 1.5, "timestamp": 1},
+                {"key": "m", "value": 2, "timestamp": None}]},
+             invalid("[{'key': 'm', 'value': 1.5, 'timestamp': 1}, "
+                     "{'key': 'm', 'value': 2, 'timestamp': None}]",
+                     "metrics", "list")),
+            ("runs/log-batch", {"run_id": rid, "tags": [{"value": "it's"}]},
+             invalid("[{'value': \"it's\"}]", "tags", "list")),
+            ("runs/log-batch", {"run_id": "-bad"}, "Invalid run ID: '-bad'"),
+            ("runs/log-batch", {"run_id": rid, "params": [
+                {"key": "a", "value": "1"}, {"key": "a", "value": "2"}]},
+             "Duplicate parameter keys have been submitted: ['a']. Please "
+             "ensure the request contains only one param value per param "
+             "key."),
+            ("runs/log-batch", {"run_id": rid, "metrics": [
+                {"key": "m", "value": 1, "timestamp": 1}] * 1001},
+             "A batch logging request can contain at most 1000 metrics. Got "
+             "1001 metrics. Please split up metrics across multiple requests "
+             "and try again."),
+            # names and values
+            ("runs/log-metric", {"run_id": rid, "key": "a!b", "value": 1,
+                                 "timestamp": 1},
+             "Invalid metric name: 'a!b'. " + bad_chars),
+            ("runs/log-parameter", {"run_id": rid, "key": "a//b",
+                                    "value": "v"},
+             "Invalid parameter name: 'a//b'. " + bad_path + "'a/b'"),
+            ("runs/set-tag", {"run_id": rid, "key": "x/../y", "value": "v"},
+             "Invalid tag name: 'x/../y'. " + bad_path + "'y'"),
+            ("runs/log-metric", {"run_id": rid, "key": "m", "value": 1,
+                                 "timestamp": -1},
+             "Got invalid timestamp -1 for metric 'm' (value=1.0). Timestamp "
+             "must be a nonnegative long (64-bit integer) "),
+            ("runs/log-metric", {"run_id": rid, "key": "m", "value": True,
+                                 "timestamp": 5},
+             "Got invalid value True for metric 'm' (timestamp=5). Please "
+             "specify value as a valid double (64-bit floating point)"),
+            ("experiments/create", {"name": name,
+                                    "artifact_location": "runs:/x/y"},
+             "Artifact location cannot be a runs:/ URI. Given: 'runs:/x/y'"),
+            ("experiments/set-experiment-tag", {
+                "experiment_id": self.eid, "key": "k", "value": "v" * 5001},
+             "Tag value '%s' had length 5001, which exceeded length limit of "
+             "5000" % ("v" * 250)),
+            ("experiments/search", {"max_results": 50001},
+             "Invalid value for max_results. It must be at most 50000, but "
+             "got 50001"),
+            ("experiments/search", {"max_results": -1},
+             "Invalid value for max_results. It must be a positive integer, "
+             "but got -1"),
+            ("runs/create", {"experiment_id": self.eid, "run_name": "a",
+                             "tags": [{"key": "mlflow.runName",
+                                       "value": "b"}]},
+             "Both 'run_name' argument and 'mlflow.runName' tag are "
+             "specified, but with different values (run_name='a', "
+             "mlflow.runName='b')."),
+        ]
+        for path, body, msg in cases:
+            with self.subTest(path=path, body=str(body)[:80]):
+                r = self.post(path, body)
+                self.assertBadParam(r)
+                self.assertEqual(r.body["message"], msg)
+        for path, query, msg in [
+                ("artifacts/list", {"run_id": rid, "path": "../x"},
+                 "Invalid path"),
+                ("artifacts/list", {"run_id": rid, "path": "/etc"},
+                 "Invalid path"),
+                ("/ajax-api/2.0/mlflow/metrics/get-history-bulk",
+                 {"metric_key": "m"},
+                 "GetMetricHistoryBulk request must specify at least one "
+                 "run_id.")]:
+            with self.subTest(path=path, query=query):
+                r = self.get(path, query)
+                self.assertBadParam(r)
+                self.assertEqual(r.body["message"], msg)
+        self.assertFixtureIntact()
 
     def test_oversized_keys(self):
         for n in (1000, 100000):

@@ -83,8 +83,22 @@ class InputTests(ServerTestCase):
 
     def test_empty_and_models(self):
         rid = self.new_run()
-        self.assertEqual(self.ok(self.post("runs/log-inputs",
-                                           {"run_id": rid})), {})
+        # MLflow 2.9.2 requires datasets (an empty list will do) ...
+        r = self.post("runs/log-inputs", {"run_id": rid})
+        self.assertBadParam(r)
+        self.assertEqual(r.body["message"],
+                         "Missing value for required parameter 'datasets'. "
+                         "See the API docs for more information about "
+                         "request parameters.")
+        r = self.post("runs/log-inputs", {"run_id": rid, "datasets": None})
+        self.assertBadParam(r, "'datasets'")
+        # ... after run_id, and before the run id's format and the run
+        self.assertBadParam(self.post("runs/log-inputs", {}), "'run_id'")
+        self.assertBadParam(self.post("runs/log-inputs", {"run_id": "-x"}),
+                            "'datasets'")
+        self.assertEqual(self.ok(self.post("runs/log-inputs", {
+            "run_id": rid, "datasets": []})), {})
+        # MLflow 3's clients send models, with or without datasets
         self.assertEqual(self.ok(self.post("runs/log-inputs", {
             "run_id": rid, "models": [{"model_id": "m-123"}]})), {})
         run = self.get_run(rid)

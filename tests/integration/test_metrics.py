@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""Metrics: log-metric, log-batch, get-history (incl. paging) and
-get-history-bulk-interval (specs/mlflow-rest.md §3.2, §3.3, §5)."""
+"""Metrics: log-metric, log-batch, get-history (incl. paging),
+get-history-bulk-interval (specs/mlflow-rest.md §3.2, §3.3, §5) and the
+UI's get-history-bulk as MLflow 2.9.2 answers it."""
 
 import uuid
 
@@ -512,3 +513,95 @@ class BulkIntervalTests(ServerTestCase):
         if r.status == 200:
             self.assertEqual({m["run_id"] for m in r.body["metrics"]},
                              {self.small})
+
+
+class HistoryBulkTests(ServerTestCase):
+    """GET /ajax-api/2.0/mlflow/metrics/get-history-bulk (MLflow 2.9.2's
+    UI): rows ordered by run id, then timestamp, step and value, whatever
+    order the ids came in; max_results caps the rows in all."""
+
+    BULK = "/ajax-api/2.0/mlflow/metrics/get-history-bulk"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        c = cls.client
+        eid = c.post("experiments/create",
+                     {"name": uniq("hbulk")}).body["experiment_id"]
+        # three runs with ids in a known order: a... < b... < c...
+        cls.ids = ["c" + uuid.uuid4().hex[1:], "a" + uuid.uuid4().hex[1:],
+                   "b" + uuid.uuid4().hex[1:]]
+        points = [(5, 1, 1.0), (3, 2, 2.0), (3, 1, 3.0), (1, 9, 4.0),
+                  (3, 1, 0.5)]  # (timestamp, step, value), out of order
+        for n, rid in enumerate(cls.ids):
+            r = c.post("runs/create", {"experiment_id": eid, "run_id": rid,
+                                       "start_time": 1})
+            assert r.status == 200, r
+            r = c.post("runs/log-batch", {"run_id": rid, "metrics": [
+                {"key": "loss", "value": v + n, "timestamp": t, "step": st}
+                for t, st, v in points]})
+            assert r.status == 200, r
+        cls.points = points
+
+    def bulk(self, ids, **q):
+        query = [("run_id", i) for i in ids]
+        query += [("metric_key", q.pop("metric_key", "loss"))]
+        query += sorted(q.items())
+        return self.get(self.BULK, query)
+
+    def expected(self, rid):
+        n = self.ids.index(rid)
+        return [{"key": "loss", "value": v + n, "timestamp": t, "step": st,
+                 "run_id": rid}
+                for t, st, v in sorted(self.points)]
+
+    def test_order_is_run_id_then_timestamp_step_value(self):
+        for order in (self.ids, list(reversed(self.ids)), sorted(self.ids)):
+            with self.subTest(order=[i[0] for i in order]):
+                b = self.ok(self.bulk(order))
+                want = []
+                for rid in sorted(self.ids):
+                    want += self.expected(rid)
+                self.assertEqual(b["metrics"], want)
+
+    def test_max_results_counts_all_rows(self):
+        want = []
+        for rid in sorted(self.ids):
+            want += self.expected(rid)
+        for m in (1, 4, 5, 7, 15, 100):
+            with self.subTest(max_results=m):
+                b = self.ok(self.bulk(self.ids, max_results=m))
+                self.assertEqual(b["metrics"], want[:m])
+        # more than 25000 is 25000, not an error
+        b = self.ok(self.bulk(self.ids, max_results=10 ** 6))
+        self.assertEqual(b["metrics"], want)
+        b = self.ok(self.bulk(self.ids, max_results=0))
+        self.assertEqual(b, {"metrics": []})
+
+    def test_unknown_runs_keys_and_repeats(self):
+        b = self.ok(self.bulk([uuid.uuid4().hex, self.ids[1],
+                               self.ids[1]]))
+        self.assertEqual(b["metrics"], self.expected(self.ids[1]))
+        self.assertEqual(self.ok(self.bulk(self.ids, metric_key="nope")),
+                         {"metrics": []})
+        self.assertEqual(self.ok(self.bulk([uuid.uuid4().hex])),
+                         {"metrics": []})
+
+    def test_mlflow_messages(self):
+        r = self.get(self.BULK, {"metric_key": "loss"})
+        self.assertBadParam(r)
+        self.assertEqual(r.body["message"], "GetMetricHistoryBulk request "
+                         "must specify at least one run_id.")
+        r = self.get(self.BULK, {"run_id": self.ids[0]})
+        self.assertBadParam(r)
+        self.assertEqual(r.body["message"], "GetMetricHistoryBulk request "
+                         "must specify a metric_key.")
+        twenty = self.ids + [uuid.uuid4().hex for _ in range(17)]
+        self.ok(self.bulk(twenty))
+        r = self.bulk(twenty + [uuid.uuid4().hex])
+        self.assertBadParam(r)
+        self.assertEqual(r.body["message"], "GetMetricHistoryBulk request "
+                         "cannot specify more than 20 run_ids. Received 21 "
+                         "run_ids.")
+        self.assertBadParam(self.bulk(self.ids, max_results=-1))
+        self.assertBadParam(self.bulk(self.ids, max_results="x"))

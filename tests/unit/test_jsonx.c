@@ -134,8 +134,74 @@ static void test_getters(void)
     CHECK_EQ_INT(jx_utf8_prefix("h\xc3\xa9llo", 2), 3);
 }
 
+/* Values as MLflow's messages show them: Python's str() and repr(). */
+static void test_python_values(void)
+{
+    static const struct {
+        double d;
+        const char *repr;
+    } floats[] = {
+        {9.0, "9.0"},
+        {0.1, "0.1"},
+        {-2.5, "-2.5"},
+        {1e16, "1e+16"},
+        {1.5e-5, "1.5e-05"},
+        {0.0001, "0.0001"},
+        {123.456, "123.456"},
+        {1234567890123456.0, "1234567890123456.0"},
+        {1e300, "1e+300"},
+        {-0.0, "-0.0"},
+        {1.0 / 3, "0.3333333333333333"},
+    };
+    char buf[40];
+    for (size_t i = 0; i < sizeof(floats) / sizeof(*floats); i++)
+        CHECK_EQ_STR(jx_py_float(floats[i].d, buf, sizeof(buf)),
+                     floats[i].repr);
+    CHECK_EQ_STR(jx_py_float(NAN, buf, sizeof(buf)), "nan");
+    CHECK_EQ_STR(jx_py_float(-INFINITY, buf, sizeof(buf)), "-inf");
+
+    cJSON *j = NULL;
+    CHECK_EQ_INT(parse("{\"i\":9,\"f\":9.0,\"e\":1E2,\"s\":\"foo\","
+                       "\"b\":true,\"l\":[{\"key\":\"m\",\"v\":1.5,"
+                       "\"n\":null,\"q\":\"it's\"}],\"o\":{}}",
+                       &j),
+                 SRV_OK);
+    static const struct {
+        const char *field, *str, *type;
+    } values[] = {
+        {"i", "9", "int"},
+        {"f", "9.0", "float"},
+        {"e", "100.0", "float"},
+        {"s", "foo", "str"},
+        {"b", "True", "bool"},
+        {"l", "[{'key': 'm', 'v': 1.5, 'n': None, 'q': \"it's\"}]", "list"},
+        {"o", "{}", "dict"},
+    };
+    for (size_t i = 0; i < sizeof(values) / sizeof(*values); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, values[i].field);
+        struct strbuf sb;
+        strbuf_init(&sb);
+        jx_py_str(&sb, v);
+        CHECK_EQ_STR(sb.buf, values[i].str);
+        CHECK_EQ_STR(jx_py_type(v), values[i].type);
+        strbuf_cleanup(&sb);
+    }
+    struct errbuf eb;
+    const char *s;
+    CHECK_EQ_INT(jx_str(j, "f", true, &s, &eb), SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK_EQ_STR(eb.msg, "Invalid value 9.0 for parameter 'f' supplied. "
+                         "Hint: Value was of type 'float'. See the API docs "
+                         "for more information about request parameters.");
+    cJSON_Delete(j);
+    /* a double-encoded body is marked from its inner text */
+    CHECK_EQ_INT(parse("\"{\\\"x\\\": 2.0}\"", &j), SRV_OK);
+    CHECK_EQ_STR(jx_py_type(cJSON_GetObjectItemCaseSensitive(j, "x")), "float");
+    cJSON_Delete(j);
+}
+
 int main(void)
 {
+    test_python_values();
     test_parse_body();
     test_getters();
     TEST_MAIN_END("test_jsonx");

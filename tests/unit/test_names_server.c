@@ -34,7 +34,8 @@ static void test_messages(void)
     CHECK_EQ_INT(validate_key(repeat(buf, 'k', 299), "Tag key", &eb),
                  SRV_E_INVALID_PARAMETER_VALUE);
     CHECK(strstr(eb.msg, "Tag key 'kkkk") != NULL);
-    CHECK(strstr(eb.msg, "maximum length of 250 characters (got 299)") != NULL);
+    CHECK(strstr(eb.msg,
+                 "had length 299, which exceeded length limit of 250") != NULL);
 
     CHECK_EQ_INT(validate_experiment_name(repeat(buf, 'e', 500), &eb), SRV_OK);
     CHECK_EQ_INT(validate_experiment_name(repeat(buf, 'e', 501), &eb),

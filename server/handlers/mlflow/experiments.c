@@ -5,6 +5,7 @@
  */
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "messages.h"
 #include "pagetoken.h"
 #include "render.h"
 #include "validate.h"
@@ -210,22 +211,21 @@ enum handler_result h_experiments_create(struct request *req,
         return h_fail(res, e, &eb);
     if (location && *location == '\0')
         location = NULL;
-    if (location && (strncmp(location, "runs:", 5) == 0 ||
-                     strchr(location, '#') || strchr(location, '?')))
+    if (location && strncmp(location, "runs:", 5) == 0)
+        return h_fail(res, err_set(&eb, MSG_LOCATION_RUNS_URI, location), &eb);
+    if (location && (strchr(location, '#') || strchr(location, '?')))
         return h_fail(res,
                       err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
                               "Invalid artifact_location '%.200s': it must "
-                              "not be a runs: URI and must not have a URL "
-                              "fragment or query parameters",
+                              "not have a URL fragment or query parameters",
                               location),
                       &eb);
     struct exp_write *x = api_pending(req, sizeof(*x), after_create);
     if (!x)
         return h_fail(res, SRV_E_NOMEM, NULL);
     req->state_free = exp_write_free;
-    if ((e = h_kv_list(tags, "Experiment tag key",
-                       MAX_EXPERIMENT_TAG_VAL_LENGTH, false, &x->tags,
-                       &x->w.n_tags, &eb)))
+    if ((e = h_kv_list(tags, "tags", "Tag", MAX_EXPERIMENT_TAG_VAL_LENGTH,
+                       false, &x->tags, &x->w.n_tags, &eb)))
         return h_fail(res, e, &eb);
     x->w.kind = SW_EXPERIMENT_CREATE;
     x->w.name = name;
@@ -256,10 +256,10 @@ static enum handler_result experiment_write(struct request *req,
         break;
     case SW_EXPERIMENT_SET_TAG:
         if ((e = jx_str(req->args, "key", true, &key, &eb)) ||
-            (e = validate_key(key, "Experiment tag key", &eb)) ||
+            (e = validate_key(key, "Tag key", &eb)) ||
             (e = jx_str(req->args, "value", false, &value, &eb)) ||
-            (e = h_value(value, "Experiment tag value",
-                         MAX_EXPERIMENT_TAG_VAL_LENGTH, false, &v, &eb)))
+            (e = h_value(value, "Tag value", MAX_EXPERIMENT_TAG_VAL_LENGTH,
+                         false, &v, &eb)))
             return h_fail(res, e, &eb);
         break;
     case SW_EXPERIMENT_DELETE_TAG:

@@ -5,6 +5,7 @@
  */
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "messages.h"
 #include "pagetoken.h"
 #include "render.h"
 
@@ -38,12 +39,8 @@ enum handler_result h_metrics_get_history(struct request *req,
         (e = pagetoken_decode(token, &offset, &eb)))
         return h_fail(res, e, &eb);
     if (has_max && max < 1)
-        return h_fail(res,
-                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                              "Invalid value %lld for parameter "
-                              "'max_results' supplied. It must be at least 1",
-                              (long long)max),
-                      &eb);
+        return h_fail(
+            res, err_set(&eb, MSG_MAX_RESULTS_POSITIVE, (long long)max), &eb);
     struct metric *m;
     size_t n;
     bool more;
@@ -73,11 +70,7 @@ static enum srv_err run_id_list(const cJSON *args, const char *field,
     if (e)
         return e;
     if (*n == 0)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Missing value for required parameter '%s'. See the "
-                       "API docs for more information about request "
-                       "parameters.",
-                       field);
+        return err_set(eb, MSG_MISSING_PARAM, field);
     if (*n > 100)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "GetMetricHistoryBulkInterval request must specify at "
@@ -136,56 +129,84 @@ fail:
     return h_fail(res, e, &eb);
 }
 
-/* GET /ajax-api/2.0/mlflow/metrics/get-history-bulk?run_id=..&run_id=..:
- * whole histories (up to max_results points per run) for several runs. */
+static int compare_ids(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* GET /ajax-api/2.0/mlflow/metrics/get-history-bulk?run_id=..&run_id=..
+ * (MLflow 2.9.2's UI): whole histories of one metric for up to 20 runs,
+ * as MLflow's SQL store answers it: rows ordered by run id, then
+ * timestamp, step and value; at most max_results rows in all (25000,
+ * also when more are asked for); an unknown run just has no rows; the
+ * list is always present. */
 enum handler_result h_metrics_get_history_bulk(struct request *req,
                                                struct response *res)
 {
+    enum { MAX_RUNS = 20, MAX_ROWS = 25000 };
     struct errbuf eb;
     const char **ids = NULL;
     size_t n_ids = 0;
     const char *key;
-    int64_t max;
+    bool has_max;
+    int64_t max = MAX_ROWS;
     enum srv_err e;
-    if ((e = run_id_list(req->args, "run_id", &ids, &n_ids, &eb)) ||
-        (e = jx_str(req->args, "metric_key", true, &key, &eb)) ||
-        (e = h_max_results(req->args, 25000, 25000, false, &max, &eb))) {
-        free(ids);
-        return h_fail(res, e, &eb);
+    if ((e = jx_str_list(req->args, "run_id", &ids, &n_ids, &eb)))
+        goto fail;
+    if (n_ids == 0) {
+        e = err_set(&eb, MSG_BULK_NO_RUN_ID);
+        goto fail;
     }
+    if (n_ids > MAX_RUNS) {
+        e = err_set(&eb, MSG_BULK_TOO_MANY_RUNS, MAX_RUNS, n_ids);
+        goto fail;
+    }
+    if ((e = jx_str(req->args, "metric_key", false, &key, &eb)))
+        goto fail;
+    if (!key) {
+        e = err_set(&eb, MSG_BULK_NO_KEY);
+        goto fail;
+    }
+    if ((e = jx_i64(req->args, "max_results", false, &has_max, &max, &eb)))
+        goto fail;
+    if (max < 0) {
+        e = err_set(&eb, MSG_MAX_RESULTS_POSITIVE, (long long)max);
+        goto fail;
+    }
+    if (max > MAX_ROWS)
+        max = MAX_ROWS;
+    qsort(ids, n_ids, sizeof(*ids), compare_ids);
     struct strbuf sb;
     strbuf_init(&sb);
-    strbuf_append_str(&sb, "{");
-    bool first = true;
-    for (size_t r = 0; r < n_ids; r++) {
+    strbuf_append_str(&sb, "{\"metrics\":[");
+    size_t rows = 0;
+    for (size_t r = 0; r < n_ids && rows < (size_t)max; r++) {
+        if (r && strcmp(ids[r], ids[r - 1]) == 0)
+            continue; /* a run named twice is listed once */
         struct metric *m;
         size_t n;
         bool more;
-        e = store_metric_history(req->app->store, ids[r], key, 0, max, &m, &n,
-                                 &more, &eb);
+        e = store_metric_history(req->app->store, ids[r], key, 0,
+                                 max - (int64_t)rows, &m, &n, &more, &eb);
+        if (e == SRV_E_RESOURCE_DOES_NOT_EXIST)
+            continue;
         if (e) {
             strbuf_cleanup(&sb);
-            free(ids);
-            return h_fail(res, e, &eb);
+            goto fail;
         }
         for (size_t i = 0; i < n; i++)
             m[i].run_id = ids[r];
-        if (n) {
-            if (first) {
-                render_key(&sb, "metrics", true);
-                strbuf_append_char(&sb, '[');
-                first = false;
-            } else {
-                strbuf_append_char(&sb, ',');
-            }
-            render_metric_items(&sb, m, n, true);
-        }
+        if (n && rows)
+            strbuf_append_char(&sb, ',');
+        render_metric_items(&sb, m, n, true);
+        rows += n;
         metric_array_free(m, n);
     }
-    if (!first)
-        strbuf_append_char(&sb, ']');
-    strbuf_append_char(&sb, '}');
+    strbuf_append_str(&sb, "]}");
     free(ids);
     api_ok(res, &sb);
     return H_DONE;
+fail:
+    free(ids);
+    return h_fail(res, e, &eb);
 }

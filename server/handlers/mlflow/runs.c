@@ -8,6 +8,7 @@
  */
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "messages.h"
 #include "pagetoken.h"
 #include "render.h"
 #include "validate.h"
@@ -102,6 +103,19 @@ enum handler_result h_runs_get(struct request *req, struct response *res)
     return respond_run(req, res, run_id, false);
 }
 
+/* runs/search's max_results: absent is 1000; MLflow's request schema
+ * refuses more than 50000 with its type message. */
+static enum srv_err search_max_results(const cJSON *args, int64_t *out,
+                                       struct errbuf *eb)
+{
+    enum srv_err e = h_max_results(args, SEARCH_MAX_RESULTS_DEFAULT,
+                                   JX_MAX_SAFE_INT, false, out, eb);
+    if (!e && *out > SEARCH_MAX_RESULTS_THRESHOLD)
+        e = jx_invalid(cJSON_GetObjectItemCaseSensitive(args, "max_results"),
+                       "max_results", eb);
+    return e;
+}
+
 enum handler_result h_runs_search(struct request *req, struct response *res)
 {
     struct errbuf eb;
@@ -113,10 +127,15 @@ enum handler_result h_runs_search(struct request *req, struct response *res)
     int view = VIEW_ACTIVE_ONLY;
     int64_t *ids = NULL;
     enum srv_err e;
-    if ((e = h_max_results(req->args, SEARCH_MAX_RESULTS_DEFAULT,
-                           SEARCH_MAX_RESULTS_THRESHOLD, false, &a.max_results,
-                           &eb)) ||
-        (e = jx_str(req->args, "filter", false, &a.filter, &eb)) ||
+    /* MLflow's order: experiment_ids, filter, max_results, order_by */
+    const cJSON *ev =
+        cJSON_GetObjectItemCaseSensitive(req->args, "experiment_ids");
+    if (ev && !cJSON_IsNull(ev) && !cJSON_IsArray(ev)) {
+        e = jx_invalid(ev, "experiment_ids", &eb);
+        goto fail;
+    }
+    if ((e = jx_str(req->args, "filter", false, &a.filter, &eb)) ||
+        (e = search_max_results(req->args, &a.max_results, &eb)) ||
         (e = jx_str(req->args, "page_token", false, &token, &eb)) ||
         (e = pagetoken_decode(token, &a.offset, &eb)) ||
         (e = jx_str_list(req->args, "order_by", &order, &a.n_order_by, &eb)) ||
@@ -124,8 +143,6 @@ enum handler_result h_runs_search(struct request *req, struct response *res)
                      &view, &eb)))
         goto fail;
     /* experiment_ids may hold numbers too (protobuf leniency). */
-    const cJSON *ev =
-        cJSON_GetObjectItemCaseSensitive(req->args, "experiment_ids");
     if (ev && cJSON_IsArray(ev)) {
         size_t cap = (size_t)cJSON_GetArraySize(ev);
         ids = calloc(cap ? cap : 1, sizeof(*ids));
@@ -147,9 +164,7 @@ enum handler_result h_runs_search(struct request *req, struct response *res)
             } else if (cJSON_IsString(it)) {
                 s = it->valuestring;
             } else {
-                e = err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                            "Invalid value for parameter 'experiment_ids' "
-                            "supplied: expected a list of strings");
+                e = jx_invalid(ev, "experiment_ids", &eb);
                 goto fail;
             }
             if (validate_parse_experiment_id(s, &id))
@@ -296,7 +311,7 @@ enum handler_result h_runs_create(struct request *req, struct response *res)
     if (!x)
         return h_fail(res, SRV_E_NOMEM, NULL);
     size_t n_tags;
-    if ((e = h_kv_list(tags, "Tag key", MAX_TAG_VAL_LENGTH, true, &x->tags,
+    if ((e = h_kv_list(tags, "tags", "Tag", MAX_TAG_VAL_LENGTH, true, &x->tags,
                        &n_tags, &eb)))
         return h_fail(res, e, &eb);
     if (run_name && *run_name == '\0')
@@ -312,13 +327,8 @@ enum handler_result h_runs_create(struct request *req, struct response *res)
         (strlen(run_name) != name_tag->value.len ||
          memcmp(run_name, name_tag->value.s, name_tag->value.len) != 0))
         return h_fail(res,
-                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                              "Both 'run_name' argument and 'mlflow.runName' "
-                              "tag are specified, but with different "
-                              "values (run_name='%.100s', "
-                              "mlflow.runName='%.*s').",
-                              run_name, (int)name_tag->value.len,
-                              name_tag->value.s),
+                      err_set(&eb, MSG_RUN_NAME_CONFLICT, run_name,
+                              (int)name_tag->value.len, name_tag->value.s),
                       &eb);
     if (!name_tag) {
         if (!run_name) {
@@ -411,7 +421,26 @@ enum handler_result h_runs_restore(struct request *req, struct response *res)
 
 /*---- logging ----*/
 
-/* Reads one Metric object (key, value, timestamp, step) into 'm'. */
+/* Python's str() of field 'name' of 'obj' into 'buf' ("None" when
+ * absent). */
+static const char *py_field(const cJSON *obj, const char *name, char *buf,
+                            size_t len)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    if (v)
+        jx_py_str(&sb, v);
+    else
+        strbuf_append_str(&sb, "None");
+    snprintf(buf, len, "%s", sb.buf && !sb.oom ? sb.buf : "");
+    strbuf_cleanup(&sb);
+    return buf;
+}
+
+/* Reads one Metric object (key, value, timestamp, step) into 'm': the
+ * fields' presence and types as MLflow's request schema checks them, then
+ * its _validate_metric (name, value, timestamp). */
 static enum srv_err parse_metric(const cJSON *obj, struct metric_in *m,
                                  struct errbuf *eb)
 {
@@ -419,30 +448,28 @@ static enum srv_err parse_metric(const cJSON *obj, struct metric_in *m,
     bool present;
     enum srv_err e;
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(obj, "value");
-    if ((e = jx_str(obj, "key", true, &key, eb)) ||
-        (e = validate_metric_key(key, eb)))
+    char shown[2][64];
+    if ((e = jx_str(obj, "key", true, &key, eb)))
         return e;
-    if (value &&
-        (cJSON_IsBool(value) || cJSON_IsObject(value) || cJSON_IsArray(value)))
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Got invalid value %s for metric '%s' (timestamp=..). "
-                       "Please specify value as a valid double (64-bit "
-                       "floating point)",
-                       cJSON_IsBool(value) ? "of type bool" : "(not a number)",
-                       key);
-    if ((e = jx_double(obj, "value", true, &present, &m->value, eb)))
+    if (!cJSON_IsBool(value) &&
+        (e = jx_double(obj, "value", true, &present, &m->value, eb)))
         return e;
     if ((e = jx_i64(obj, "timestamp", true, &present, &m->timestamp, eb)))
         return e;
-    if (m->timestamp < 0)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Got invalid timestamp %lld for metric '%s' "
-                       "(value=%g). Timestamp must be a nonnegative long "
-                       "(64-bit integer)",
-                       (long long)m->timestamp, key, m->value);
     m->step = 0;
-    if ((e = jx_i64(obj, "step", false, &present, &m->step, eb)))
+    if ((e = jx_i64(obj, "step", false, &present, &m->step, eb)) ||
+        (e = validate_metric_key(key, eb)))
         return e;
+    if (cJSON_IsBool(value))
+        return err_set(eb, MSG_METRIC_VALUE,
+                       py_field(obj, "value", shown[0], sizeof(shown[0])), key,
+                       py_field(obj, "timestamp", shown[1], sizeof(shown[1])));
+    if (m->timestamp < 0) {
+        char ts[32];
+        snprintf(ts, sizeof(ts), "%lld", (long long)m->timestamp);
+        return err_set(eb, MSG_METRIC_TIMESTAMP, ts, key,
+                       jx_py_float(m->value, shown[0], sizeof(shown[0])));
+    }
     /* MLflow's SQL store clamps infinities to the largest double. */
     if (isinf(m->value))
         m->value =
@@ -541,34 +568,54 @@ static enum srv_err batch_limit(size_t n, size_t limit, const char *what,
 {
     if (n <= limit)
         return SRV_OK;
-    return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                   "A batch logging request can contain at most %zu %s. "
-                   "Got %zu %s. Please split up %s across multiple requests "
-                   "and try again.",
-                   limit, what, n, what, what);
+    return err_set(eb, MSG_BATCH_LIMIT, (int)limit, what, n, what, what);
 }
 
+/* MLflow's request schema for log-batch's lists: every entry has each
+ * of 'fields', not null and not "" (else the whole list is the invalid
+ * value). */
+static enum srv_err fields_present(const cJSON *list, const char *field,
+                                   const char *const *fields, size_t n,
+                                   struct errbuf *eb)
+{
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list)
+    {
+        if (!cJSON_IsObject(it))
+            return jx_invalid(list, field, eb);
+        for (size_t i = 0; i < n; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, fields[i]);
+            if (!v || cJSON_IsNull(v) ||
+                (cJSON_IsString(v) && v->valuestring[0] == '\0'))
+                return jx_invalid(list, field, eb);
+        }
+    }
+    return SRV_OK;
+}
+
+/* MLflow's order: the request schema (run_id, then each list's type and
+ * required fields), the run id's format, each metric, param and tag, the
+ * batch limits, duplicate param keys; the run itself last (writer). */
 enum handler_result h_runs_log_batch(struct request *req, struct response *res)
 {
+    static const char *const metric_fields[] = {"key", "value", "timestamp"};
+    static const char *const key_field[] = {"key"};
     struct errbuf eb;
     const char *run_id;
     const cJSON *metrics, *params, *tags;
     enum srv_err e;
     if ((e = jx_str(req->args, "run_id", true, &run_id, &eb)) ||
-        (e = validate_run_id_format(run_id, &eb)) ||
         (e = jx_array(req->args, "metrics", &metrics, &eb)) ||
+        (e = fields_present(metrics, "metrics", metric_fields, 3, &eb)) ||
         (e = jx_array(req->args, "params", &params, &eb)) ||
-        (e = jx_array(req->args, "tags", &tags, &eb)))
+        (e = fields_present(params, "params", key_field, 1, &eb)) ||
+        (e = jx_array(req->args, "tags", &tags, &eb)) ||
+        (e = fields_present(tags, "tags", key_field, 1, &eb)) ||
+        (e = validate_run_id_format(run_id, &eb)))
         return h_fail(res, e, &eb);
     size_t nm = metrics ? (size_t)cJSON_GetArraySize(metrics) : 0;
     size_t np = params ? (size_t)cJSON_GetArraySize(params) : 0;
     size_t nt = tags ? (size_t)cJSON_GetArraySize(tags) : 0;
-    if ((e = batch_limit(nm, MAX_BATCH_METRICS, "metrics", &eb)) ||
-        (e = batch_limit(np, MAX_BATCH_PARAMS, "params", &eb)) ||
-        (e = batch_limit(nt, MAX_BATCH_TAGS, "tags", &eb)) ||
-        (e = batch_limit(nm + np + nt, MAX_BATCH_TOTAL,
-                         "metrics, params, and tags", &eb)))
-        return h_fail(res, e, &eb);
     struct run_write *x = run_write_new(req, SW_RUN_LOG, NULL);
     if (!x)
         return h_fail(res, SRV_E_NOMEM, NULL);
@@ -580,44 +627,39 @@ enum handler_result h_runs_log_batch(struct request *req, struct response *res)
         size_t i = 0;
         cJSON_ArrayForEach(it, metrics)
         {
-            if (!cJSON_IsObject(it))
-                return h_fail(res,
-                              err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                                      "Invalid value for parameter "
-                                      "'metrics': each entry must be an "
-                                      "object"),
-                              &eb);
             if ((e = parse_metric(it, &x->metrics[i++], &eb)))
                 return h_fail(res, e, &eb);
         }
     }
     size_t n;
-    if ((e = h_kv_list(params, "Param key", MAX_PARAM_VAL_LENGTH, true,
+    if ((e = h_kv_list(params, "params", "Param", MAX_PARAM_VAL_LENGTH, true,
                        &x->params, &n, &eb)) ||
-        (e = h_kv_list(tags, "Tag key", MAX_TAG_VAL_LENGTH, true, &x->tags,
-                       &x->w.n_tags, &eb)))
+        (e = h_kv_list(tags, "tags", "Tag", MAX_TAG_VAL_LENGTH, true, &x->tags,
+                       &x->w.n_tags, &eb)) ||
+        (e = batch_limit(nm, MAX_BATCH_METRICS, "metrics", &eb)) ||
+        (e = batch_limit(np, MAX_BATCH_PARAMS, "params", &eb)) ||
+        (e = batch_limit(nt, MAX_BATCH_TAGS, "tags", &eb)) ||
+        (e = batch_limit(nm + np + nt, MAX_BATCH_TOTAL,
+                         "metrics, params, and tags", &eb)))
         return h_fail(res, e, &eb);
     /* Duplicate param keys in one request are an error (quadratic but
-     * bounded by the 100-param limit). */
+     * bounded by the 100-param limit), listed as Python lists them. */
     struct strbuf dups;
     strbuf_init(&dups);
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
             if (strcmp(x->params[i].key, x->params[j].key) == 0) {
-                strbuf_printf(&dups, "%s'%s'", dups.len ? ", " : "",
-                              x->params[i].key);
+                strbuf_append_str(&dups, dups.len ? ", " : "[");
+                jx_py_repr_str(&dups, x->params[i].key);
                 break;
             }
         }
     }
     if (dups.len) {
-        err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                "Duplicate parameter keys have been submitted: [%s]. Please "
-                "ensure the request contains only one param value per param "
-                "key.",
-                dups.buf);
+        strbuf_append_char(&dups, ']');
+        e = err_set(&eb, MSG_DUPLICATE_PARAMS, dups.oom ? "[]" : dups.buf);
         strbuf_cleanup(&dups);
-        return h_fail(res, SRV_E_INVALID_PARAMETER_VALUE, &eb);
+        return h_fail(res, e, &eb);
     }
     strbuf_cleanup(&dups);
     x->w.run_id = run_id;
@@ -634,17 +676,11 @@ static enum srv_err limited(const char *v, const char *what, size_t max,
 {
     if (!v) {
         if (required)
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "Missing value for required parameter '%s'. See "
-                           "the API docs for more information about request "
-                           "parameters.",
-                           what);
+            return err_set(eb, MSG_MISSING_PARAM, what);
         return SRV_OK;
     }
     if (strlen(v) > max) /* MLflow measures these in bytes/characters */
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Dataset %s exceeds the maximum length of %zu", what,
-                       max);
+        return err_set(eb, MSG_DATASET_TOO_LONG, what, (int)max);
     return SRV_OK;
 }
 
@@ -654,10 +690,16 @@ enum handler_result h_runs_log_inputs(struct request *req, struct response *res)
     const char *run_id;
     const cJSON *datasets, *models;
     enum srv_err e;
+    /* MLflow 2.9.2's request schema: run_id, then datasets, both required
+     * (an empty list is fine); then the run id's format. A request with
+     * 'models' (MLflow 3's clients, which may send no datasets) needs none. */
     if ((e = jx_str(req->args, "run_id", true, &run_id, &eb)) ||
-        (e = validate_run_id_format(run_id, &eb)) ||
         (e = jx_array(req->args, "datasets", &datasets, &eb)) ||
         (e = jx_array(req->args, "models", &models, &eb)))
+        return h_fail(res, e, &eb);
+    if (!datasets && !models)
+        return h_fail(res, err_set(&eb, MSG_MISSING_PARAM, "datasets"), &eb);
+    if ((e = validate_run_id_format(run_id, &eb)))
         return h_fail(res, e, &eb);
     struct run_write *x = run_write_new(req, SW_RUN_LOG_INPUTS, NULL);
     if (!x)
@@ -684,12 +726,7 @@ enum handler_result h_runs_log_inputs(struct request *req, struct response *res)
                               ? cJSON_GetObjectItemCaseSensitive(it, "dataset")
                               : NULL;
         if (!ds || !cJSON_IsObject(ds))
-            return h_fail(res,
-                          err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                                  "Missing value for required parameter "
-                                  "'dataset'. See the API docs for more "
-                                  "information about request parameters."),
-                          &eb);
+            return h_fail(res, err_set(&eb, MSG_MISSING_PARAM, "dataset"), &eb);
         const cJSON *dtags;
         if ((e = jx_str(ds, "name", true, &d->name, &eb)) ||
             (e = jx_str(ds, "digest", true, &d->digest, &eb)) ||
@@ -719,12 +756,13 @@ enum handler_result h_runs_log_inputs(struct request *req, struct response *res)
                     (e = jx_str(t, "value", true, &v, &eb)))
                     return h_fail(res, e, &eb);
                 if (strlen(k) > 255 || strlen(v) > 500)
-                    return h_fail(res,
-                                  err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                                          "Input tag key '%.40s' exceeds 255 "
-                                          "characters or its value exceeds 500",
-                                          k),
-                                  &eb);
+                    return h_fail(
+                        res,
+                        strlen(k) > 255
+                            ? err_set(&eb, MSG_INPUT_TAG_TOO_LONG, "key", 255)
+                            : err_set(&eb, MSG_INPUT_TAG_TOO_LONG, "value",
+                                      500),
+                        &eb);
                 d->tags[d->n_tags].key = k;
                 d->tags[d->n_tags].value.s = v;
                 d->tags[d->n_tags].value.len = strlen(v);
@@ -760,10 +798,7 @@ enum handler_result h_runs_log_model(struct request *req, struct response *res)
     cJSON *model = cJSON_ParseWithOpts(model_json, NULL, 1);
     if (!model || !cJSON_IsObject(model)) {
         cJSON_Delete(model);
-        return h_fail(res,
-                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                              "Malformed model info. 'model_json' must be a "
-                              "JSON object"),
+        return h_fail(res, err_set(&eb, MSG_MODEL_JSON_MALFORMED, model_json),
                       &eb);
     }
     static const char *const required[] = {"artifact_path", "flavors",
@@ -777,8 +812,7 @@ enum handler_result h_runs_log_model(struct request *req, struct response *res)
     }
     cJSON_Delete(model);
     if (missing.len) {
-        err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                "Model json is missing mandatory fields: {%s}", missing.buf);
+        err_set(&eb, MSG_MODEL_JSON_MISSING, missing.buf);
         strbuf_cleanup(&missing);
         return h_fail(res, SRV_E_INVALID_PARAMETER_VALUE, &eb);
     }
