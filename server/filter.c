@@ -1336,3 +1336,260 @@ out:
         err_set(eb, result, "out of memory compiling the search filter");
     return result;
 }
+
+/*---- The Model Registry ---------------------------------------------------*/
+
+enum registry_kind { RK_MODELS, RK_VERSIONS };
+
+static const struct attr_col model_filter_attrs[] = {
+    {"name", "m.name", false},
+};
+
+static const struct attr_col version_filter_attrs[] = {
+    {"name", "m.name", false},
+    {"run_id", "v.run_id", false},
+    {"source_path", "v.source", false},
+    {"version_number", "v.version", true},
+};
+
+static const struct attr_col model_order_attrs[] = {
+    {"name", "m.name", false},
+    {"last_updated_timestamp", "m.last_updated_timestamp", true},
+    {"timestamp", "m.last_updated_timestamp", true},
+};
+
+static const struct attr_col version_order_attrs[] = {
+    {"name", "m.name", false},
+    {"version_number", "v.version", true},
+    {"creation_timestamp", "v.creation_timestamp", true},
+    {"last_updated_timestamp", "v.last_updated_timestamp", true},
+};
+
+#define MODEL_FILTER_KEYS "['name']"
+#define VERSION_FILTER_KEYS                                                    \
+    "['name', 'run_id', 'source_path', 'version_number']"
+#define MODEL_ORDER_KEYS "['name', 'last_updated_timestamp']"
+#define VERSION_ORDER_KEYS                                                     \
+    "['name', 'version_number', 'creation_timestamp', "                        \
+    "'last_updated_timestamp']"
+
+/* The registry's entities are attribute, tag and tags only. */
+static enum srv_err registry_entity(const struct ident *id, struct errbuf *eb)
+{
+    const struct str *t = &id->entity_text;
+    bool ok = !t->s || str_is(t, "attribute") || str_is(t, "tag") ||
+              str_is(t, "tags");
+    if (ok)
+        return SRV_OK;
+    return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                   "Invalid entity type '%.60s'. Valid values are ['tag', "
+                   "'attribute']",
+                   t->s);
+}
+
+/* Emits one registry clause into 'w' (already " AND (" opened). */
+static enum srv_err emit_registry_clause(struct sql_frag *w,
+                                         const struct clause *c,
+                                         enum registry_kind kind,
+                                         struct errbuf *eb)
+{
+    const struct ident *id = &c->id;
+    enum srv_err rc = registry_entity(id, eb);
+    if (rc != SRV_OK)
+        return rc;
+    if (id->entity == ENT_TAG) {
+        if (!cmp_string(c->cmp))
+            return bad_cmp(eb, c->cmp, "=, !=, LIKE, ILIKE", "tag", &id->key);
+        if ((rc = need_string(eb, c, "Tag")) != SRV_OK)
+            return rc;
+        strbuf_append_str(&w->sql,
+                          kind == RK_MODELS
+                              ? "EXISTS (SELECT 1 FROM registered_model_tags "
+                                "x WHERE x.model_pk = m.model_pk AND "
+                                "x.key = ? AND "
+                              : "EXISTS (SELECT 1 FROM model_version_tags x "
+                                "WHERE x.model_pk = v.model_pk AND "
+                                "x.version = v.version AND x.key = ? AND ");
+        frag_text(w, id->key.s, id->key.len);
+        emit_str_cmp(w, "x.value", c->cmp, &c->val.str);
+        strbuf_append_char(&w->sql, ')');
+        return SRV_OK;
+    }
+    const struct attr_col *a =
+        kind == RK_MODELS ? find_attr(model_filter_attrs,
+                                      sizeof(model_filter_attrs) /
+                                          sizeof(model_filter_attrs[0]),
+                                      &id->key)
+                          : find_attr(version_filter_attrs,
+                                      sizeof(version_filter_attrs) /
+                                          sizeof(version_filter_attrs[0]),
+                                      &id->key);
+    if (!a)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Invalid attribute key '%.100s' specified. Valid keys "
+                       "are %s",
+                       id->key.s,
+                       kind == RK_MODELS ? MODEL_FILTER_KEYS
+                                         : VERSION_FILTER_KEYS);
+    if (a->numeric) {
+        if (!cmp_numeric(c->cmp))
+            return bad_cmp(eb, c->cmp, "=, !=, >, >=, <, <=", "attribute",
+                           &id->key);
+        if ((rc = need_number(eb, c, "attribute")) != SRV_OK)
+            return rc;
+        strbuf_printf(&w->sql, "%s %s ?", a->column, cmp_sql[c->cmp]);
+        emit_num(w, &c->val);
+        return SRV_OK;
+    }
+    bool run_id = strcmp(a->column, "v.run_id") == 0;
+    if (c->cmp == CMP_IN && run_id) {
+        if (c->val.kind != V_LIST)
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "While parsing a list in the query, expected a "
+                           "non-empty list of string values, but got "
+                           "'%.100s'",
+                           c->val.str.s ? c->val.str.s : "");
+        /* MLflow keeps only the ids without upper-case letters */
+        bool keep[MAX_IN_ITEMS];
+        size_t kept = 0;
+        for (size_t i = 0; i < c->val.nitems; i++) {
+            keep[i] = !has_upper(&c->val.items[i]);
+            kept += keep[i];
+        }
+        if (kept == 0)
+            strbuf_append_char(&w->sql, '0');
+        else
+            emit_in(w, a->column, false, c->val.items, keep, c->val.nitems);
+        return SRV_OK;
+    }
+    if (!cmp_string(c->cmp))
+        return bad_cmp(eb, c->cmp,
+                       run_id ? "=, !=, LIKE, ILIKE, IN" : "=, !=, LIKE, ILIKE",
+                       "attribute", &id->key);
+    if ((rc = need_string(eb, c, "Attribute")) != SRV_OK)
+        return rc;
+    emit_str_cmp(w, a->column, c->cmp, &c->val.str);
+    return SRV_OK;
+}
+
+/* Parses the registry's order_by entries into 'os', each resolved to its
+ * column; duplicates and unknown keys are refused. */
+static enum srv_err parse_registry_orders(const char *const *order_by,
+                                          size_t n_order,
+                                          enum registry_kind kind,
+                                          struct orders *os, struct errbuf *eb)
+{
+    if (n_order > MAX_ORDER)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Too many order_by clauses (at most %d)", MAX_ORDER);
+    for (size_t i = 0; i < n_order; i++) {
+        struct order_item *o = &os->items[os->n];
+        memset(o, 0, sizeof(*o));
+        os->n++; /* owned from here on, freed by orders_free */
+        enum srv_err rc = parse_order(order_by ? order_by[i] : NULL, o, eb);
+        if (rc != SRV_OK)
+            return rc;
+        const struct attr_col *a = NULL;
+        if (o->id.entity == ENT_ATTR && !o->id.entity_text.s)
+            a = kind == RK_MODELS
+                    ? find_attr(model_order_attrs,
+                                sizeof(model_order_attrs) /
+                                    sizeof(model_order_attrs[0]),
+                                &o->id.key)
+                    : find_attr(version_order_attrs,
+                                sizeof(version_order_attrs) /
+                                    sizeof(version_order_attrs[0]),
+                                &o->id.key);
+        if (!a)
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Invalid order by key '%.100s' specified. Valid "
+                           "keys are %s",
+                           o->id.key.s,
+                           kind == RK_MODELS ? MODEL_ORDER_KEYS
+                                             : VERSION_ORDER_KEYS);
+        o->column = a->column;
+        for (size_t j = 0; j + 1 < os->n; j++) {
+            if (strcmp(os->items[j].column, o->column) == 0)
+                /* [rec] 400: MLflow raises it without a code (500) */
+                return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                               "`order_by` contains duplicate fields: "
+                               "'%.200s'",
+                               order_by[i]);
+        }
+    }
+    return SRV_OK;
+}
+
+static enum srv_err build_registry(const char *filter,
+                                   const char *const *order_by, size_t n_order,
+                                   enum registry_kind kind,
+                                   struct search_sql *out, struct errbuf *eb)
+{
+    enum srv_err result = SRV_OK;
+    struct clauses *cl = calloc(1, sizeof(*cl));
+    struct orders *os = calloc(1, sizeof(*os));
+    if (!cl || !os) {
+        result = SRV_E_NOMEM;
+        goto out;
+    }
+    if ((result = parse_filter(filter, cl, eb)) != SRV_OK)
+        goto out;
+    if ((result = parse_registry_orders(order_by, n_order, kind, os, eb)) !=
+        SRV_OK)
+        goto out;
+    for (size_t i = 0; i < cl->n; i++) {
+        strbuf_append_str(&out->where.sql, " AND (");
+        if ((result = emit_registry_clause(&out->where, &cl->items[i], kind,
+                                           eb)) != SRV_OK)
+            goto out;
+        strbuf_append_char(&out->where.sql, ')');
+    }
+    struct strbuf *ob = &out->order.sql;
+    if (os->n == 0 && kind == RK_VERSIONS) {
+        strbuf_append_str(ob, "v.last_updated_timestamp DESC, m.name ASC, "
+                              "v.version DESC");
+    } else {
+        bool name_used = false, version_used = false;
+        for (size_t j = 0; j < os->n; j++) {
+            const struct order_item *o = &os->items[j];
+            name_used = name_used || strcmp(o->column, "m.name") == 0;
+            version_used = version_used || strcmp(o->column, "v.version") == 0;
+            strbuf_printf(ob, "%s%s %s", j ? ", " : "", o->column,
+                          o->desc ? "DESC" : "ASC");
+        }
+        if (!name_used)
+            strbuf_printf(ob, "%sm.name ASC", os->n ? ", " : "");
+        if (kind == RK_VERSIONS && !version_used)
+            strbuf_append_str(ob, ", v.version DESC");
+    }
+out:
+    if (cl)
+        clauses_free(cl);
+    if (os)
+        orders_free(os);
+    free(cl);
+    free(os);
+    touch(out);
+    if (result == SRV_OK && sql_failed(out))
+        result = SRV_E_NOMEM;
+    if (result == SRV_E_NOMEM)
+        err_set(eb, result, "out of memory compiling the search filter");
+    return result;
+}
+
+enum srv_err filter_build_registered_models(const char *filter,
+                                            const char *const *order_by,
+                                            size_t n_order,
+                                            struct search_sql *out,
+                                            struct errbuf *eb)
+{
+    return build_registry(filter, order_by, n_order, RK_MODELS, out, eb);
+}
+
+enum srv_err filter_build_model_versions(const char *filter,
+                                         const char *const *order_by,
+                                         size_t n_order, struct search_sql *out,
+                                         struct errbuf *eb)
+{
+    return build_registry(filter, order_by, n_order, RK_VERSIONS, out, eb);
+}

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
- * filter: MLflow's search grammar (runs/search and experiments/search filter
- * strings and order_by lists) compiled to parameterised SQL fragments for
- * the SQLite schema in schema/. No user text ever becomes SQL text: keys and
- * values are bound as parameters, column names come from a whitelist.
- * Called by the search handlers through store.c; pure, no I/O, thread-safe.
+ * filter: MLflow's search grammar (runs/search, experiments/search and the
+ * Model Registry's searches: filter strings and order_by lists) compiled to
+ * parameterised SQL fragments for the SQLite schema in schema/. No user text
+ * ever becomes SQL text: keys and values are bound as parameters, column names
+ * come from a whitelist. Called by the search handlers through store.c; pure,
+ * no I/O, thread-safe.
  *
  * Query shape the fragments fit (aliases are fixed):
  *   runs:        SELECT ... FROM runs AS r <joins>
@@ -66,5 +67,36 @@ enum srv_err filter_build_experiments(const char *filter,
                                       const char *const *order_by,
                                       size_t n_order, struct search_sql *out,
                                       struct errbuf *eb);
+
+/* The Model Registry's grammar (specs/mlflow-registry.md section 5), the
+ * same parser with its own whitelist. Clauses are joined by AND; an
+ * identifier is a bare attribute or attribute.<key>, tag.<key> or
+ * tags.<key>. Query shapes (aliases fixed):
+ *   registered-models/search: SELECT ... FROM registered_models AS m
+ *     <joins> WHERE <caller's conditions> <where> ORDER BY <order>
+ *     filter: name (=, !=, LIKE, ILIKE) and tags; order_by: name,
+ *     last_updated_timestamp (or timestamp); name ASC is appended unless
+ *     ordered on.
+ *   model-versions/search: SELECT ... FROM model_versions AS v JOIN
+ *     registered_models AS m ON m.model_pk = v.model_pk <joins> WHERE
+ *     <caller's conditions> <where> ORDER BY <order>
+ *     filter: name, run_id (also IN with a list: ids with upper-case
+ *     letters never match, as MLflow drops them), source_path (the
+ *     version's source) with string comparators, version_number with
+ *     numeric ones, and tags; order_by: name, version_number,
+ *     creation_timestamp, last_updated_timestamp; default
+ *     last_updated_timestamp DESC, name ASC, version_number DESC, and
+ *     name ASC then version_number DESC appended to a given order
+ *     unless ordered on.
+ * Errors as for filter_build_runs. */
+enum srv_err filter_build_registered_models(const char *filter,
+                                            const char *const *order_by,
+                                            size_t n_order,
+                                            struct search_sql *out,
+                                            struct errbuf *eb);
+enum srv_err filter_build_model_versions(const char *filter,
+                                         const char *const *order_by,
+                                         size_t n_order, struct search_sql *out,
+                                         struct errbuf *eb);
 
 #endif

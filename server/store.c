@@ -11,6 +11,7 @@
 #include "filter.h"
 #include "log.h"
 #include "schema.h"
+#include "store_int.h"
 
 #include <errno.h>
 #include <math.h>
@@ -261,6 +262,7 @@ struct conn {
     int64_t last_experiment; /* of the last run_lookup (writer bookkeeping) */
     int64_t touched_run;     /* writer: the run the current write changed,
                                 0 none yet, -1 several */
+    sqlite3_stmt *domain[STORE_DOMAIN_STMTS]; /* store_conn_stmt's */
 };
 
 /* Records that the current write changed run 'pk' (writer only). */
@@ -298,6 +300,8 @@ static void conn_close(struct conn *c)
         return;
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(c->stmts[i]);
+    for (int i = 0; i < STORE_DOMAIN_STMTS; i++)
+        sqlite3_finalize(c->domain[i]);
     sqlite3_close(c->db);
     free(c);
 }
@@ -1998,6 +2002,8 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         return w_grid_record(st, w);
     case SW_RUN_PURGE:
         return w_run_purge(c, w);
+    case SW_REGISTRY:
+        return store_registry_exec(c, w);
     case SW_MULTI:
         /* One savepoint covers them all: the first failure undoes every
          * one. Each sub-write reports in its own result and err. */
@@ -2101,9 +2107,12 @@ static void commit_group(struct store *st, struct store_write *head)
         }
         run_simple(c, S_RELEASE);
         /* The experiment this write changed, for the generations. */
-        /* (Grid records bump every experiment when they change runs.) */
+        /* (Grid records bump every experiment when they change runs;
+         * the registry changes none.) */
         w->touched_experiment =
-            w->result != SRV_OK || w->kind == SW_GRID_RECORD ? -1
+            w->result != SRV_OK || w->kind == SW_GRID_RECORD ||
+                    w->kind == SW_REGISTRY
+                ? -1
             : w->kind == SW_EXPERIMENT_CREATE ? w->out_experiment_id
             : c->last_experiment >= 0         ? c->last_experiment
                                               : w->experiment_id;
@@ -2436,6 +2445,14 @@ static enum srv_err read_kvs(struct conn *c, enum stmt_id id, int64_t id1,
     sqlite3_bind_int64(s, 1, id1);
     if (n_binds == 2)
         sqlite3_bind_int64(s, 2, id2);
+    return store_read_kvs(c, s, out, n, eb);
+}
+
+enum srv_err store_read_kvs(struct conn *c, sqlite3_stmt *s, struct kv **out,
+                            size_t *n, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -3704,4 +3721,53 @@ enum srv_err store_schedule_stats(struct store *st, int64_t experiment_id,
     if (e)
         schedule_stats_cleanup(out);
     return e;
+}
+
+/*---- internals of the domain files (store_int.h) ----*/
+
+struct conn *store_reader(struct store *st, struct errbuf *eb)
+{
+    return reader(st, eb);
+}
+
+sqlite3 *store_conn_db(struct conn *c)
+{
+    return c->db;
+}
+
+sqlite3_stmt *store_conn_stmt(struct conn *c, unsigned slot, const char *sql)
+{
+    if (slot >= STORE_DOMAIN_STMTS) {
+        log_error("statement slot %u out of range: %s", slot, sql);
+        return NULL;
+    }
+    sqlite3_stmt *s = c->domain[slot];
+    if (s) {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return s;
+    }
+    if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s,
+                           NULL) != SQLITE_OK) {
+        log_error("prepare failed: %s: %s", sqlite3_errmsg(c->db), sql);
+        return NULL;
+    }
+    c->domain[slot] = s;
+    return s;
+}
+
+enum srv_err store_conn_error(struct conn *c, struct errbuf *eb,
+                              const char *what)
+{
+    return db_error(c, eb, what);
+}
+
+void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos)
+{
+    bind_frag(s, f, pos);
+}
+
+char *store_col_dup(sqlite3_stmt *s, int i)
+{
+    return col_dup(s, i);
 }

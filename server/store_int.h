@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * store_int: what the store's domain files (store_registry.c) use of
+ * store.c's internals: the connections, their statement caches and the
+ * readers' helpers. Not a published API: only files of the store include
+ * it (like sqlite's *Int.h), and only they include sqlite3.h.
+ *
+ * A domain file keeps its SQL in its own table and numbers its statements
+ * from 0 to STORE_DOMAIN_STMTS - 1; each connection prepares one on first
+ * use and keeps it (store_conn_stmt), as store.c does with its own.
+ */
+#ifndef SERVER_STORE_INT_H
+#define SERVER_STORE_INT_H
+
+#include "filter.h"
+#include "store.h"
+
+#include <sqlite3.h>
+
+/* Statement slots per connection for the domain files. */
+#define STORE_DOMAIN_STMTS 64
+
+/* A database connection: the writer's or a reader thread's. */
+struct conn;
+
+/* This thread's read connection, opened on first use; NULL (with 'eb'
+ * set) when it cannot be opened. */
+struct conn *store_reader(struct store *st, struct errbuf *eb);
+
+sqlite3 *store_conn_db(struct conn *c);
+
+/* Domain statement 'slot' with text 'sql' (the same for a slot every
+ * time), prepared on first use and reset with its bindings cleared for
+ * reuse; NULL (logged) when it cannot be prepared. */
+sqlite3_stmt *store_conn_stmt(struct conn *c, unsigned slot, const char *sql);
+
+/* Logs the connection's last SQLite error and maps it to the client's
+ * error (busy: UNAVAILABLE, else INTERNAL), with 'what' in the log. */
+enum srv_err store_conn_error(struct conn *c, struct errbuf *eb,
+                              const char *what);
+
+/* Binds the parameters of filter fragment 'f' from position '*pos' on. */
+void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos);
+
+/* A copy of column 'i' (caller frees); NULL for SQL NULL or no memory. */
+char *store_col_dup(sqlite3_stmt *s, int i);
+
+/* Reads the (key, value) rows of 's' (bound, not yet stepped) into a new
+ * array (free with kv_array_free). */
+enum srv_err store_read_kvs(struct conn *c, sqlite3_stmt *s, struct kv **out,
+                            size_t *n, struct errbuf *eb);
+
+/* Runs one write of kind SW_REGISTRY on the writer's connection, inside
+ * the writer's transaction (store_registry.c). */
+enum srv_err store_registry_exec(struct conn *c, struct store_write *w);
+
+#endif
