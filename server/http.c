@@ -408,10 +408,23 @@ static bool is_json_type(const char *ct)
     return next == '\0' || next == ';' || next == ' ';
 }
 
-/* Fills req.args from the body (POST) or the query string (GET). */
+/* Fills req.args from the body (POST) or the query string (GET). PATCH
+ * and DELETE (the model registry's) carry a JSON body, read leniently as
+ * MLflow does: no Content-Type check, and a broken body counts as {}; one
+ * without a body takes the query string instead. */
 static enum srv_err build_args(struct http_req *hr, bool is_post,
                                struct errbuf *eb)
 {
+    bool json_body = strcmp(hr->req.method, "PATCH") == 0 ||
+                     strcmp(hr->req.method, "DELETE") == 0;
+    if (json_body && hr->body.len) {
+        struct errbuf ignored;
+        if (jx_parse_body(hr->body.buf, hr->body.len, &hr->req.args,
+                          &ignored) == SRV_OK)
+            return SRV_OK;
+        hr->req.args = cJSON_CreateObject();
+        return hr->req.args ? SRV_OK : SRV_E_NOMEM;
+    }
     if (is_post) {
         const char *ct = MHD_lookup_connection_value(
             hr->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);

@@ -27,6 +27,7 @@ struct route {
 #define POST ROUTE_POST
 #define PUT ROUTE_PUT
 #define DELETE ROUTE_DELETE
+#define PATCH ROUTE_PATCH
 
 /* /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/: handlers/mlflow/ */
 static const struct route mlflow_routes[] = {
@@ -58,6 +59,30 @@ static const struct route mlflow_routes[] = {
      h_metrics_get_history_bulk_interval, 0},
     {"metrics/get-history-bulk", GET, h_metrics_get_history_bulk, 0},
     {"artifacts/list", GET, h_artifacts_list, 0},
+    {"registered-models/create", POST, h_registered_models_create, 0},
+    {"registered-models/get", GET, h_registered_models_get, 0},
+    {"registered-models/rename", POST, h_registered_models_rename, 0},
+    {"registered-models/update", PATCH, h_registered_models_update, 0},
+    {"registered-models/delete", DELETE, h_registered_models_delete, 0},
+    {"registered-models/search", GET, h_registered_models_search, 0},
+    {"registered-models/get-latest-versions", GET | POST,
+     h_registered_models_get_latest_versions, 0},
+    {"registered-models/set-tag", POST, h_registered_models_set_tag, 0},
+    {"registered-models/delete-tag", DELETE, h_registered_models_delete_tag, 0},
+    {"registered-models/alias", POST, h_registered_models_alias_set, 0},
+    {"registered-models/alias", DELETE, h_registered_models_alias_delete, 0},
+    {"registered-models/alias", GET, h_registered_models_alias_get, 0},
+    {"model-versions/create", POST, h_model_versions_create, 0},
+    {"model-versions/get", GET, h_model_versions_get, 0},
+    {"model-versions/update", PATCH, h_model_versions_update, 0},
+    {"model-versions/delete", DELETE, h_model_versions_delete, 0},
+    {"model-versions/search", GET, h_model_versions_search, 0},
+    {"model-versions/transition-stage", POST, h_model_versions_transition_stage,
+     0},
+    {"model-versions/get-download-uri", GET, h_model_versions_get_download_uri,
+     0},
+    {"model-versions/set-tag", POST, h_model_versions_set_tag, 0},
+    {"model-versions/delete-tag", DELETE, h_model_versions_delete_tag, 0},
 };
 
 /* /api/2.0/greentrack/: handlers/greentrack/ */
@@ -75,6 +100,7 @@ static const struct route greentrack_routes[] = {
     {"grid/intensity", GET, h_grid_intensity, 0},
     /* raw: takes ?zone= in the query (no body needed) or a JSON body */
     {"grid/refresh", POST, h_grid_refresh, ROUTE_RAW_BODY},
+    {"model-versions/carbon", GET, h_model_versions_carbon, 0},
 };
 
 /* /api/2.0/mlflow-artifacts/ and /ajax-api/2.0/mlflow-artifacts/:
@@ -119,6 +145,8 @@ static unsigned method_bit(const char *method)
         return ROUTE_PUT;
     if (strcmp(method, "DELETE") == 0)
         return ROUTE_DELETE;
+    if (strcmp(method, "PATCH") == 0)
+        return ROUTE_PATCH;
     return 0;
 }
 

@@ -14,7 +14,8 @@ enum route_method {
     ROUTE_GET = 1, /* and HEAD */
     ROUTE_POST = 2,
     ROUTE_PUT = 4,
-    ROUTE_DELETE = 8
+    ROUTE_DELETE = 8,
+    ROUTE_PATCH = 16
 };
 
 /* Route flags: ROUTE_RAW_BODY routes take a non-JSON POST body (a CSV

@@ -52,6 +52,40 @@ HANDLER(h_metrics_get_history_bulk);
 /* mlflow/artifacts.c */
 HANDLER(h_artifacts_list);
 
+/* mlflow/registered_models.c: the Model Registry (MLflow 2.9.2,
+ * specs/mlflow-registry.md) */
+HANDLER(h_registered_models_create);
+HANDLER(h_registered_models_get);
+HANDLER(h_registered_models_rename);
+HANDLER(h_registered_models_update);
+HANDLER(h_registered_models_delete);
+HANDLER(h_registered_models_search);
+HANDLER(h_registered_models_get_latest_versions);
+HANDLER(h_registered_models_set_tag);
+HANDLER(h_registered_models_delete_tag);
+HANDLER(h_registered_models_alias_set);    /* POST alias */
+HANDLER(h_registered_models_alias_delete); /* DELETE alias */
+HANDLER(h_registered_models_alias_get);    /* GET alias */
+
+/* The arguments of the registry's two searches (defined in
+ * mlflow/registered_models.c): max_results ('dflt', 1..'max'), filter,
+ * order_by ('*order', an array the caller frees, whatever the result) and
+ * page_token (an offset of 0 is refused, as MLflow does). */
+enum srv_err h_registry_search_args(const cJSON *args, int64_t dflt,
+                                    int64_t max, struct search_args *a,
+                                    const char ***order, struct errbuf *eb);
+
+/* mlflow/model_versions.c */
+HANDLER(h_model_versions_create);
+HANDLER(h_model_versions_get);
+HANDLER(h_model_versions_update);
+HANDLER(h_model_versions_delete);
+HANDLER(h_model_versions_search);
+HANDLER(h_model_versions_transition_stage);
+HANDLER(h_model_versions_get_download_uri);
+HANDLER(h_model_versions_set_tag);
+HANDLER(h_model_versions_delete_tag);
+
 /*---- /api/2.0/greentrack/: handlers/greentrack/ ----*/
 
 /* greentrack/runs.c */
@@ -79,6 +113,9 @@ HANDLER(h_schedule);
 /* greentrack/grid.c */
 HANDLER(h_grid_intensity);
 HANDLER(h_grid_refresh);
+
+/* greentrack/model_versions.c */
+HANDLER(h_model_versions_carbon);
 
 /*---- /api/2.0/mlflow-artifacts/ (and /ajax-api/2.0/mlflow-artifacts/):
  * handlers/mlflow_artifacts/ ----*/
