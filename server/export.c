@@ -8,12 +8,17 @@
  * (param.<key>) and metric (metric.<key>) of the experiment, found before
  * the first row. format=codecarbon writes CodeCarbon's emissions.csv
  * columns instead (its energies include PUE), so CodeCarbon's dashboards
- * and notebooks read greentrack runs.
+ * and notebooks read greentrack runs. A JSON export may carry the Model
+ * Registry's entries of its runs (export_include_registry): read per page
+ * with one indexed lookup per run, the models' names gathered as the runs
+ * go and the models written once at the end.
  */
 #include "export.h"
 
 #include "carbon.h"
+#include "registry.h"
 #include "render.h"
+#include "store_registry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +38,9 @@ struct export_state {
     size_t emitted;
     char **params, **metrics; /* CSV columns */
     size_t n_params, n_metrics;
+    bool registry;      /* export_include_registry */
+    char **model_names; /* of the versions written so far (repeats) */
+    size_t n_model_names, cap_model_names;
 };
 
 static void free_keys(char **k, size_t n)
@@ -51,7 +59,13 @@ void export_free(void *p)
     free(x->experiment_name);
     free_keys(x->params, x->n_params);
     free_keys(x->metrics, x->n_metrics);
+    free_keys(x->model_names, x->n_model_names);
     free(x);
+}
+
+void export_include_registry(struct export_state *x, bool on)
+{
+    x->registry = on;
 }
 
 /* RFC 4180: quoted when it holds a comma, a quote or a line break. */
@@ -162,6 +176,72 @@ static void json_kvs(struct strbuf *sb, const char *key, const struct kv *a,
     strbuf_append_char(sb, '}');
 }
 
+/* The "model_versions" of run 'r': the entries of 'v' (n, in run order)
+ * from '*at' on that belong to it ('*at' moves past them). Their model
+ * names are kept for the registered_models at the end. */
+static bool json_versions(struct export_state *x, const struct run *r,
+                          const struct model_version *v, size_t n, size_t *at,
+                          struct strbuf *sb)
+{
+    render_key(sb, "model_versions", false);
+    strbuf_append_char(sb, '[');
+    bool first = true;
+    for (; *at < n && strcmp(v[*at].run_id, r->run_id) == 0; (*at)++) {
+        if (!first)
+            strbuf_append_char(sb, ',');
+        first = false;
+        registry_render_version(sb, &v[*at]);
+        if (x->n_model_names == x->cap_model_names) {
+            size_t cap = x->cap_model_names ? x->cap_model_names * 2 : 16;
+            char **p = realloc(x->model_names, cap * sizeof(*p));
+            if (!p)
+                return false;
+            x->model_names = p;
+            x->cap_model_names = cap;
+        }
+        if (!(x->model_names[x->n_model_names] = strdup(v[*at].name)))
+            return false;
+        x->n_model_names++;
+    }
+    strbuf_append_char(sb, ']');
+    return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* ,"registered_models":[...] for the names gathered, each once (a model
+ * deleted meanwhile is left out). */
+static bool json_models(struct export_state *x, struct strbuf *sb)
+{
+    qsort(x->model_names, x->n_model_names, sizeof(char *), cmp_str);
+    render_key(sb, "registered_models", false);
+    strbuf_append_char(sb, '[');
+    bool first = true;
+    for (size_t i = 0; i < x->n_model_names; i++) {
+        if (i && strcmp(x->model_names[i], x->model_names[i - 1]) == 0)
+            continue;
+        struct registered_model m;
+        struct errbuf eb;
+        enum srv_err e =
+            store_registered_model_get(x->store, x->model_names[i], &m, &eb);
+        if (e == SRV_E_RESOURCE_DOES_NOT_EXIST)
+            continue;
+        if (e)
+            return false;
+        if (!first)
+            strbuf_append_char(sb, ',');
+        first = false;
+        registry_render_model(sb, &m);
+        registered_model_cleanup(&m);
+    }
+    strbuf_append_char(sb, ']');
+    return true;
+}
+
+/* A run's JSON object, left open (the caller may add fields). */
 static void json_row(const struct run *r, struct strbuf *sb)
 {
     const struct metric *en = find_metric(r, "greentrack.energy_kwh");
@@ -203,7 +283,6 @@ static void json_row(const struct run *r, struct strbuf *sb)
     }
     strbuf_append_char(sb, '}');
     json_kvs(sb, "tags", r->tags, r->n_tags);
-    strbuf_append_char(sb, '}');
 }
 
 /*---- CodeCarbon's emissions.csv ----*/
@@ -353,7 +432,19 @@ bool export_next(void *state, struct strbuf *out, bool *failed)
         *failed = true;
         return false;
     }
-    for (size_t i = 0; i < n; i++) {
+    struct model_version *versions = NULL;
+    size_t n_versions = 0, at = 0;
+    bool ok = true;
+    if (x->registry && n) {
+        const char **ids = malloc(n * sizeof(*ids));
+        ok = ids != NULL;
+        for (size_t i = 0; ok && i < n; i++)
+            ids[i] = runs[i].run_id;
+        ok = ok && store_model_versions_of_runs(x->store, ids, n, &versions,
+                                                &n_versions, &eb) == SRV_OK;
+        free(ids);
+    }
+    for (size_t i = 0; ok && i < n; i++) {
         if (x->format == EXPORT_CSV) {
             csv_row(x, &runs[i], out);
         } else if (x->format == EXPORT_CODECARBON) {
@@ -362,15 +453,29 @@ bool export_next(void *state, struct strbuf *out, bool *failed)
             if (x->emitted)
                 strbuf_append_char(out, ',');
             json_row(&runs[i], out);
+            if (x->registry)
+                ok = json_versions(x, &runs[i], versions, n_versions, &at, out);
+            strbuf_append_char(out, '}');
         }
         x->emitted++;
     }
+    model_versions_free(versions, n_versions);
     runs_free(runs, n);
+    if (!ok) {
+        *failed = true;
+        return false;
+    }
     x->offset += (int64_t)n;
     if (!more) {
         x->finished = true;
-        if (x->format == EXPORT_JSON)
-            strbuf_append_str(out, "]}");
+        if (x->format == EXPORT_JSON) {
+            strbuf_append_char(out, ']');
+            if (x->registry && !json_models(x, out)) {
+                *failed = true;
+                return false;
+            }
+            strbuf_append_char(out, '}');
+        }
     }
     return true;
 }

@@ -36,6 +36,12 @@ struct export_state *export_new(struct store *st, int64_t experiment_id,
                                 const char *experiment_name, const char *filter,
                                 enum export_format f);
 
+/* With 'on', a JSON export also carries the registry entries of its runs:
+ * each run's "model_versions" (the versions registered from it), and
+ * after the runs "registered_models", each model that has one of them,
+ * once. */
+void export_include_registry(struct export_state *x, bool on);
+
 /* response_stream.next for an export_state: appends the header first,
  * then one page of rows per call (see api.h). */
 bool export_next(void *state, struct strbuf *out, bool *failed);

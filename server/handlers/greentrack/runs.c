@@ -242,17 +242,20 @@ enum handler_result h_runs_energy(struct request *req, struct response *res)
 }
 
 /* GET /api/2.0/greentrack/runs/export?experiment_id=..&format=csv|json|
- * codecarbon[&filter=..]: the experiment's active runs, streamed (see
- * export.h). */
+ * codecarbon[&filter=..][&include_registry=true]: the experiment's active
+ * runs, streamed (see export.h); include_registry (JSON only) adds the
+ * Model Registry's versions of each run and their models. */
 enum handler_result h_runs_export(struct request *req, struct response *res)
 {
     struct errbuf eb;
     int64_t exp_id;
     const char *format, *filter;
+    bool present, registry = false;
     enum srv_err e;
     if ((e = h_experiment_id(req->args, "experiment_id", true, &exp_id, &eb)) ||
         (e = jx_str(req->args, "format", false, &format, &eb)) ||
-        (e = jx_str(req->args, "filter", false, &filter, &eb)))
+        (e = jx_str(req->args, "filter", false, &filter, &eb)) ||
+        (e = jx_bool(req->args, "include_registry", &present, &registry, &eb)))
         return h_fail(res, e, &eb);
     enum export_format f;
     if (!export_format_parse(format, &f))
@@ -261,6 +264,13 @@ enum handler_result h_runs_export(struct request *req, struct response *res)
                               "Invalid format '%.32s': expected 'csv', "
                               "'json' or 'codecarbon'",
                               format),
+                      &eb);
+    if (registry && f != EXPORT_JSON)
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "include_registry=true needs format=json: the "
+                              "registry's models and versions have no CSV "
+                              "columns"),
                       &eb);
     struct experiment x;
     if ((e = store_experiment_get(req->app->store, exp_id, &x, &eb)))
@@ -282,6 +292,7 @@ enum handler_result h_runs_export(struct request *req, struct response *res)
     experiment_cleanup(&x);
     if (!st)
         return h_fail(res, SRV_E_NOMEM, NULL);
+    export_include_registry(st, registry);
     res->status = 200;
     res->content_type = export_content_type(f);
     res->content_disposition = export_content_disposition(f);
