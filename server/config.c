@@ -5,9 +5,9 @@
  */
 #include "config.h"
 
+#include "artifact_store.h"
 #include "version.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -222,27 +222,7 @@ static int artifact_root(char *dst, size_t dstlen, const char *val)
     }
     if (!*val || copy_str(dst, dstlen, val))
         return -1;
-    char *w = dst;
-    for (const char *r = dst; *r; r++) {
-        unsigned hi, lo;
-        if (r[0] == '%' && isxdigit((unsigned char)r[1]) &&
-            isxdigit((unsigned char)r[2])) {
-            hi = (unsigned)(isdigit((unsigned char)r[1])
-                                ? r[1] - '0'
-                                : (tolower((unsigned char)r[1]) - 'a' + 10));
-            lo = (unsigned)(isdigit((unsigned char)r[2])
-                                ? r[2] - '0'
-                                : (tolower((unsigned char)r[2]) - 'a' + 10));
-            if (hi == 0 && lo == 0)
-                return -1;
-            *w++ = (char)(hi * 16 + lo);
-            r += 2;
-        } else {
-            *w++ = *r;
-        }
-    }
-    *w = '\0';
-    return 0;
+    return artifact_percent_decode(dst) ? 0 : -1; /* no %00 */
 }
 
 /* Applies one option value; returns 0 or -1 with 'err' set. 'source' names
