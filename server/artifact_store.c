@@ -265,17 +265,18 @@ int artifact_open_base(const char *dir)
 /*---- walking ----*/
 
 /* The next component of rel[0, len) from '*pos' into 'name', skipping
- * empty and "." ones. False at the end; errno ENAMETOOLONG (and false)
- * for a component longer than NAME_MAX. */
+ * empty and "." ones. False at the end, or with '*too_long' for a
+ * component longer than NAME_MAX. */
 static bool next_comp(const char *rel, size_t len, size_t *pos,
                       char name[NAME_MAX + 1], bool *too_long)
 {
     *too_long = false;
     while (*pos < len) {
         const char *c = rel + *pos;
-        const char *slash = memchr(c, '/', len - *pos);
-        size_t n = slash ? (size_t)(slash - c) : len - *pos;
-        *pos += n + (slash ? 1 : 0);
+        size_t left = len - *pos, n = 0;
+        while (n < left && c[n] != '/')
+            n++;
+        *pos += n < left ? n + 1 : n; /* past the '/' */
         if (n == 0 || (n == 1 && c[0] == '.'))
             continue;
         if (n > NAME_MAX) {
