@@ -3,8 +3,10 @@
  * fuzz_filter: libFuzzer target for server/filter.c. The input is copied to
  * a NUL-terminated buffer and split at the first '\n': the part before is the
  * filter string, each further '\n'-separated line is one order_by entry.
- * Both builders run on it; on success the invariants of filter.h are checked
- * (one bound parameter per '?', a non-empty ORDER BY list).
+ * All four builders (runs, experiments, and the Model Registry's registered
+ * models and model versions) run on it; on success the invariants of
+ * filter.h are checked (one bound parameter per '?', a non-empty ORDER BY
+ * list).
  */
 #include "filter.h"
 
@@ -73,6 +75,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     search_sql_init(&q);
     check(filter_build_experiments(buf, order, n_order, &q, &eb), &q);
+    search_sql_cleanup(&q);
+
+    search_sql_init(&q);
+    check(filter_build_registered_models(buf, order, n_order, &q, &eb), &q);
+    search_sql_cleanup(&q);
+
+    search_sql_init(&q);
+    check(filter_build_model_versions(buf, order, n_order, &q, &eb), &q);
     search_sql_cleanup(&q);
 
     free(buf);

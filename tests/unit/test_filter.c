@@ -4,7 +4,8 @@
  * SQL text and bound parameters for key cases, that bad filters and
  * order_by lists are rejected, and runs the fragments against an in-memory
  * SQLite database built from schema/001_tracking.sql to check semantics
- * (missing-last and NaN ordering, LIKE vs ILIKE, IN lists, datasets).
+ * (missing-last and NaN ordering, LIKE vs ILIKE, IN lists, datasets);
+ * the same for the Model Registry's grammar against schema/005_registry.sql.
  */
 #include "filter.h"
 #include "test.h"
@@ -796,11 +797,429 @@ static void test_semantics(void)
     free(schema);
 }
 
+/*---- The Model Registry's grammar
+ * -------------------------------------------*/
+
+enum reg_kind { REG_MODELS, REG_VERSIONS };
+
+static enum srv_err build_reg(enum reg_kind kind, const char *filter,
+                              const char *const *order, struct search_sql *q,
+                              struct errbuf *eb)
+{
+    size_t n = order ? count_orders(order) : 0;
+    search_sql_init(q);
+    eb->msg[0] = '\0';
+    return kind == REG_MODELS
+               ? filter_build_registered_models(filter, order, n, q, eb)
+               : filter_build_model_versions(filter, order, n, q, eb);
+}
+
+struct reg_sql_case {
+    enum reg_kind kind;
+    const char *filter;
+    const char *order[MAXO];
+    const char *where;
+    const char *orderby;
+    const char *params;
+};
+
+static const struct reg_sql_case reg_sql_cases[] = {
+    {REG_MODELS, NULL, {NULL}, "", "m.name ASC", ""},
+    {REG_MODELS,
+     "name = 'a'",
+     {NULL},
+     " AND (m.name = ?)",
+     "m.name ASC",
+     "T:a"},
+    {REG_MODELS,
+     "attribute.name != \"a\"",
+     {NULL},
+     " AND (m.name != ?)",
+     "m.name ASC",
+     "T:a"},
+    {REG_MODELS,
+     "name ILIKE 'A%'",
+     {NULL},
+     " AND (lower(m.name) LIKE lower(?))",
+     "m.name ASC",
+     "T:A%"},
+    {REG_MODELS,
+     "tags.k LIKE 'x%'",
+     {NULL},
+     " AND (EXISTS (SELECT 1 FROM registered_model_tags x WHERE x.model_pk = "
+     "m.model_pk AND x.key = ? AND x.value LIKE ?))",
+     "m.name ASC",
+     "T:k|T:x%"},
+    {REG_MODELS,
+     "tag.`a.b` = 'v' and name LIKE 'm%'",
+     {NULL},
+     " AND (EXISTS (SELECT 1 FROM registered_model_tags x WHERE x.model_pk = "
+     "m.model_pk AND x.key = ? AND x.value = ?)) AND (m.name LIKE ?)",
+     "m.name ASC",
+     "T:a.b|T:v|T:m%"},
+    {REG_MODELS,
+     NULL,
+     {"last_updated_timestamp DESC", NULL},
+     "",
+     "m.last_updated_timestamp DESC, m.name ASC",
+     ""},
+    {REG_MODELS,
+     NULL,
+     {"timestamp", "name DESC", NULL},
+     "",
+     "m.last_updated_timestamp ASC, m.name DESC",
+     ""},
+    {REG_MODELS, NULL, {"name desc", NULL}, "", "m.name DESC", ""},
+    {REG_VERSIONS,
+     NULL,
+     {NULL},
+     "",
+     "v.last_updated_timestamp DESC, m.name ASC, v.version DESC",
+     ""},
+    {REG_VERSIONS,
+     "version_number >= 2",
+     {NULL},
+     " AND (v.version >= ?)",
+     "v.last_updated_timestamp DESC, m.name ASC, v.version DESC",
+     "I:2"},
+    {REG_VERSIONS,
+     "version_number = 1.5",
+     {NULL},
+     " AND (v.version = ?)",
+     "v.last_updated_timestamp DESC, m.name ASC, v.version DESC",
+     "R:1.5"},
+    {REG_VERSIONS,
+     "run_id IN ('a', 'B', \"c\")",
+     {NULL},
+     " AND (v.run_id IN (?, ?))",
+     "v.last_updated_timestamp DESC, m.name ASC, v.version DESC",
+     "T:a|T:c"},
+    {REG_VERSIONS,
+     "run_id IN ('B')",
+     {NULL},
+     " AND (0)",
+     "v.last_updated_timestamp DESC, m.name ASC, v.version DESC",
+     ""},
+    {REG_VERSIONS,
+     "source_path != 's3://x' AND run_id = 'r'",
+     {NULL},
+     " AND (v.source != ?) AND (v.run_id = ?)",
+     "v.last_updated_timestamp DESC, m.name ASC, v.version DESC",
+     "T:s3://x|T:r"},
+    {REG_VERSIONS,
+     "tags.k = 'v' AND name = 'm'",
+     {NULL},
+     " AND (EXISTS (SELECT 1 FROM model_version_tags x WHERE x.model_pk = "
+     "v.model_pk AND x.version = v.version AND x.key = ? AND x.value = ?)) "
+     "AND (m.name = ?)",
+     "v.last_updated_timestamp DESC, m.name ASC, v.version DESC",
+     "T:k|T:v|T:m"},
+    {REG_VERSIONS,
+     NULL,
+     {"version_number", NULL},
+     "",
+     "v.version ASC, m.name ASC",
+     ""},
+    {REG_VERSIONS,
+     NULL,
+     {"name DESC", NULL},
+     "",
+     "m.name DESC, v.version DESC",
+     ""},
+    {REG_VERSIONS,
+     NULL,
+     {"creation_timestamp DESC", NULL},
+     "",
+     "v.creation_timestamp DESC, m.name ASC, v.version DESC",
+     ""},
+    {REG_VERSIONS,
+     NULL,
+     {"last_updated_timestamp", "version_number DESC", "name", NULL},
+     "",
+     "v.last_updated_timestamp ASC, v.version DESC, m.name ASC",
+     ""},
+};
+
+static void test_reg_sql_cases(void)
+{
+    for (size_t i = 0; i < sizeof(reg_sql_cases) / sizeof(reg_sql_cases[0]);
+         i++) {
+        const struct reg_sql_case *c = &reg_sql_cases[i];
+        struct search_sql q;
+        struct errbuf eb;
+        enum srv_err rc = build_reg(c->kind, c->filter, c->order, &q, &eb);
+        if (rc != SRV_OK)
+            fprintf(stderr, "registry case %zu (%s): %s\n", i,
+                    c->filter ? c->filter : "(null)", eb.msg);
+        CHECK_EQ_INT(rc, SRV_OK);
+        CHECK_EQ_STR(q.joins.sql.buf, "");
+        CHECK_EQ_STR(q.where.sql.buf, c->where);
+        CHECK_EQ_STR(q.order.sql.buf, c->orderby);
+        struct strbuf ps;
+        strbuf_init(&ps);
+        strbuf_append(&ps, "", 0);
+        params_text(&q.where, &ps);
+        params_text(&q.order, &ps);
+        CHECK_EQ_STR(ps.buf, c->params);
+        size_t marks = 0;
+        for (const char *p = q.where.sql.buf; *p; p++)
+            marks += *p == '?';
+        CHECK_EQ_INT(marks, q.where.nparams);
+        strbuf_cleanup(&ps);
+        search_sql_cleanup(&q);
+    }
+}
+
+struct reg_err_case {
+    enum reg_kind kind;
+    const char *filter;
+    const char *order[MAXO];
+    const char *msg_part;
+};
+
+static const struct reg_err_case reg_err_cases[] = {
+    {REG_MODELS, "run_id = 'a'", {NULL}, "Invalid attribute key 'run_id'"},
+    {REG_MODELS, "creation_timestamp = 1", {NULL}, "Invalid attribute key"},
+    {REG_MODELS, "metrics.a > 1", {NULL}, "Invalid entity type 'metrics'"},
+    {REG_MODELS, "params.a = 'x'", {NULL}, "Invalid entity type"},
+    {REG_MODELS, "attr.name = 'a'", {NULL}, "Invalid entity type 'attr'"},
+    {REG_MODELS, "attributes.name = 'a'", {NULL}, "Invalid entity type"},
+    {REG_MODELS, "foo.name = 'a'", {NULL}, "Invalid entity type"},
+    {REG_MODELS, "name IN ('a')", {NULL}, "Invalid comparator 'IN'"},
+    {REG_MODELS, "name NOT IN ('a')", {NULL}, "Invalid comparator"},
+    {REG_MODELS, "name > 'a'", {NULL}, "Invalid comparator '>'"},
+    {REG_MODELS, "name = a", {NULL}, "not quoted"},
+    {REG_MODELS, "name = 1", {NULL}, "not quoted"},
+    {REG_MODELS, "tags.a < 'x'", {NULL}, "Invalid comparator"},
+    {REG_MODELS, "tags.a = x", {NULL}, "not quoted"},
+    {REG_MODELS, "name = 'a' OR name = 'b'", {NULL}, "Invalid clause(s)"},
+    {REG_MODELS, "name = 'a'; DROP TABLE x", {NULL}, "Invalid clause(s)"},
+    {REG_MODELS, NULL, {"creation_timestamp", NULL}, "Invalid order by key"},
+    {REG_MODELS, NULL, {"tags.a", NULL}, "Invalid order by key"},
+    {REG_MODELS, NULL, {"attribute.name", NULL}, "Invalid order by key"},
+    {REG_MODELS, NULL, {"version_number", NULL}, "Invalid order by key"},
+    {REG_MODELS, NULL, {"name", "name DESC", NULL}, "duplicate"},
+    {REG_MODELS,
+     NULL,
+     {"timestamp", "last_updated_timestamp", NULL},
+     "duplicate"},
+    {REG_MODELS, NULL, {"name up", NULL}, "asc"},
+    {REG_MODELS, NULL, {"", NULL}, "order_by"},
+    {REG_VERSIONS, "version_number = '1'", {NULL}, "Expected numeric"},
+    {REG_VERSIONS, "version_number = v1", {NULL}, "Expected numeric"},
+    {REG_VERSIONS, "version_number LIKE '1'", {NULL}, "Invalid comparator"},
+    {REG_VERSIONS, "run_id NOT IN ('a')", {NULL}, "Invalid comparator"},
+    {REG_VERSIONS, "run_id IN 'a'", {NULL}, "list"},
+    {REG_VERSIONS, "run_id IN ()", {NULL}, "Invalid clause(s)"},
+    {REG_VERSIONS, "run_id > 'a'", {NULL}, "Invalid comparator"},
+    {REG_VERSIONS, "source_path IN ('a')", {NULL}, "Invalid comparator"},
+    {REG_VERSIONS, "name IN ('a')", {NULL}, "Invalid comparator"},
+    {REG_VERSIONS, "current_stage = 'None'", {NULL}, "Invalid attribute key"},
+    {REG_VERSIONS, "creation_timestamp > 1", {NULL}, "Invalid attribute key"},
+    {REG_VERSIONS, "source = 'x'", {NULL}, "Invalid attribute key"},
+    {REG_VERSIONS, "metric.x > 1", {NULL}, "Invalid entity type"},
+    {REG_VERSIONS, "datasets.name = 'x'", {NULL}, "Invalid entity type"},
+    {REG_VERSIONS, NULL, {"timestamp", NULL}, "Invalid order by key"},
+    {REG_VERSIONS, NULL, {"current_stage", NULL}, "Invalid order by key"},
+    {REG_VERSIONS,
+     NULL,
+     {"version_number", "version_number DESC", NULL},
+     "duplicate"},
+    {REG_VERSIONS, NULL, {"name DESC extra", NULL}, "Could not be parsed"},
+};
+
+static void test_reg_err_cases(void)
+{
+    for (size_t i = 0; i < sizeof(reg_err_cases) / sizeof(reg_err_cases[0]);
+         i++) {
+        const struct reg_err_case *c = &reg_err_cases[i];
+        struct search_sql q;
+        struct errbuf eb;
+        enum srv_err rc = build_reg(c->kind, c->filter, c->order, &q, &eb);
+        if (rc != SRV_E_INVALID_PARAMETER_VALUE)
+            fprintf(stderr, "registry err case %zu (%s) rc=%d\n", i,
+                    c->filter ? c->filter : c->order[0], (int)rc);
+        CHECK_EQ_INT(rc, SRV_E_INVALID_PARAMETER_VALUE);
+        if (c->msg_part && !strstr(eb.msg, c->msg_part)) {
+            fprintf(stderr, "registry err case %zu: message '%s' lacks '%s'\n",
+                    i, eb.msg, c->msg_part);
+            CHECK(0);
+        }
+        search_sql_cleanup(&q);
+    }
+}
+
+static char *read_file_any(const char *name)
+{
+    static const char *const dirs[] = {"", "../", "../../"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char path[256];
+        snprintf(path, sizeof(path), "%s%s", dirs[i], name);
+        FILE *f = fopen(path, "rb");
+        if (!f)
+            continue;
+        struct strbuf sb;
+        strbuf_init(&sb);
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+            strbuf_append(&sb, chunk, n);
+        fclose(f);
+        return strbuf_detach(&sb, NULL);
+    }
+    return NULL;
+}
+
+static const char reg_seed_sql[] =
+    "PRAGMA case_sensitive_like=ON;"
+    "INSERT INTO registered_models VALUES (1,'alpha',1,50,''),"
+    " (2,'Beta',2,40,''), (3,'gamma',3,40,'');"
+    "INSERT INTO registered_model_tags VALUES (1,'team','ml'),"
+    " (2,'team','ML'), (3,'env','x');"
+    "INSERT INTO model_versions VALUES"
+    " (1,1,10,10,NULL,'None','s3://a/1','r1','','READY',NULL),"
+    " (1,2,20,30,NULL,'Production','s3://a/2','r2','','READY',NULL),"
+    " (1,3,25,35,NULL,'Deleted_Internal','REDACTED','r1','','READY',NULL),"
+    " (2,1,15,30,NULL,'None','gs://b/1','R3','','READY',NULL),"
+    " (3,1,5,5,NULL,'None','gs://c/1','r1','','READY',NULL);"
+    "INSERT INTO model_version_tags VALUES (1,2,'k','v'), (3,1,'k','w');";
+
+/* The compiled registry query's rows: model names, or name/version. */
+static char *reg_query(sqlite3 *db, enum reg_kind kind, const char *filter,
+                       const char *const *order)
+{
+    struct search_sql q;
+    struct errbuf eb;
+    if (build_reg(kind, filter, order, &q, &eb) != SRV_OK) {
+        fprintf(stderr, "build failed for '%s': %s\n", filter, eb.msg);
+        search_sql_cleanup(&q);
+        return NULL;
+    }
+    struct strbuf sql;
+    strbuf_init(&sql);
+    if (kind == REG_MODELS)
+        strbuf_printf(&sql,
+                      "SELECT m.name FROM registered_models AS m%s WHERE 1%s "
+                      "ORDER BY %s",
+                      q.joins.sql.buf, q.where.sql.buf, q.order.sql.buf);
+    else
+        strbuf_printf(&sql,
+                      "SELECT m.name || '/' || v.version FROM model_versions "
+                      "AS v JOIN registered_models AS m ON m.model_pk = "
+                      "v.model_pk%s WHERE v.current_stage != "
+                      "'Deleted_Internal'%s ORDER BY %s",
+                      q.joins.sql.buf, q.where.sql.buf, q.order.sql.buf);
+    sqlite3_stmt *st = NULL;
+    char *res = NULL;
+    if (sqlite3_prepare_v2(db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "prepare failed: %s\n%s\n", sqlite3_errmsg(db),
+                sql.buf);
+        goto out;
+    }
+    int idx = bind_frag(st, 1, &q.joins);
+    idx = bind_frag(st, idx, &q.where);
+    idx = bind_frag(st, idx, &q.order);
+    CHECK_EQ_INT(idx - 1, sqlite3_bind_parameter_count(st));
+    struct strbuf ids;
+    strbuf_init(&ids);
+    strbuf_append(&ids, "", 0);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (ids.len)
+            strbuf_append_char(&ids, ',');
+        strbuf_append_str(&ids, (const char *)sqlite3_column_text(st, 0));
+    }
+    if (step == SQLITE_DONE)
+        res = strbuf_detach(&ids, NULL);
+    strbuf_cleanup(&ids);
+out:
+    sqlite3_finalize(st);
+    strbuf_cleanup(&sql);
+    search_sql_cleanup(&q);
+    return res;
+}
+
+static const struct {
+    enum reg_kind kind;
+    const char *filter;
+    const char *order[MAXO];
+    const char *rows;
+} reg_sem_cases[] = {
+    {REG_MODELS, NULL, {NULL}, "Beta,alpha,gamma"},
+    {REG_MODELS,
+     NULL,
+     {"last_updated_timestamp DESC", NULL},
+     "alpha,Beta,gamma"},
+    {REG_MODELS, NULL, {"timestamp", "name DESC", NULL}, "gamma,Beta,alpha"},
+    {REG_MODELS, "tags.team = 'ml'", {NULL}, "alpha"},
+    {REG_MODELS, "tags.team ILIKE 'ml'", {NULL}, "Beta,alpha"},
+    {REG_MODELS, "tags.team != 'ml'", {NULL}, "Beta"},
+    {REG_MODELS, "name != 'alpha'", {NULL}, "Beta,gamma"},
+    {REG_MODELS, "name LIKE 'b%'", {NULL}, ""},
+    {REG_MODELS, "name ILIKE 'b%'", {NULL}, "Beta"},
+    {REG_MODELS, "name LIKE '%a' AND tags.env = 'x'", {NULL}, "gamma"},
+    {REG_MODELS, "name = 'x''; DROP TABLE registered_models; --'", {NULL}, ""},
+    {REG_VERSIONS, NULL, {NULL}, "Beta/1,alpha/2,alpha/1,gamma/1"},
+    {REG_VERSIONS, "run_id = 'r1'", {NULL}, "alpha/1,gamma/1"},
+    {REG_VERSIONS, "run_id IN ('r1', 'R3')", {NULL}, "alpha/1,gamma/1"},
+    {REG_VERSIONS, "run_id IN ('R3')", {NULL}, ""},
+    {REG_VERSIONS, "run_id = 'R3'", {NULL}, "Beta/1"},
+    {REG_VERSIONS, "version_number > 1", {NULL}, "alpha/2"},
+    {REG_VERSIONS, "version_number <= 1.5", {NULL}, "Beta/1,alpha/1,gamma/1"},
+    {REG_VERSIONS, "name ILIKE 'b%'", {NULL}, "Beta/1"},
+    {REG_VERSIONS, "name LIKE 'b%'", {NULL}, ""},
+    {REG_VERSIONS, "tags.k != 'v'", {NULL}, "gamma/1"},
+    {REG_VERSIONS, "source_path LIKE 'gs://%'", {NULL}, "Beta/1,gamma/1"},
+    {REG_VERSIONS, "source_path = 'REDACTED'", {NULL}, ""},
+    {REG_VERSIONS,
+     NULL,
+     {"version_number DESC", NULL},
+     "alpha/2,Beta/1,alpha/1,gamma/1"},
+    {REG_VERSIONS,
+     NULL,
+     {"creation_timestamp", NULL},
+     "gamma/1,alpha/1,Beta/1,alpha/2"},
+    {REG_VERSIONS, NULL, {"name", NULL}, "Beta/1,alpha/2,alpha/1,gamma/1"},
+};
+
+static void test_reg_semantics(void)
+{
+    char *schema = read_file_any("schema/005_registry.sql");
+    CHECK(schema != NULL);
+    if (!schema)
+        return;
+    sqlite3 *db = NULL;
+    CHECK_EQ_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    char *errmsg = NULL;
+    int rc = sqlite3_exec(db, schema, NULL, NULL, &errmsg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, reg_seed_sql, NULL, NULL, &errmsg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "registry setup: %s\n", errmsg ? errmsg : "?");
+    sqlite3_free(errmsg);
+    CHECK_EQ_INT(rc, SQLITE_OK);
+    for (size_t i = 0; rc == SQLITE_OK &&
+                       i < sizeof(reg_sem_cases) / sizeof(reg_sem_cases[0]);
+         i++) {
+        char *rows = reg_query(db, reg_sem_cases[i].kind,
+                               reg_sem_cases[i].filter, reg_sem_cases[i].order);
+        if (!rows || strcmp(rows, reg_sem_cases[i].rows) != 0)
+            fprintf(stderr, "registry semantic case %zu\n", i);
+        CHECK_EQ_STR(rows, reg_sem_cases[i].rows);
+        free(rows);
+    }
+    sqlite3_close(db);
+    free(schema);
+}
+
 int main(void)
 {
     test_sql_cases();
     test_err_cases();
     test_limits();
     test_semantics();
+    test_reg_sql_cases();
+    test_reg_err_cases();
+    test_reg_semantics();
     TEST_MAIN_END("test_filter");
 }
