@@ -559,6 +559,177 @@ async function runChecks(MLflow, endpoint, srv) {
     () => ml.Metrics.getHistory({ run_id: 'd'.repeat(32), metric_key: 'acc' }), 404, 'RESOURCE_DOES_NOT_EXIST');
 }
 
+// -------------------------------------------------------- the model registry
+//
+// mlflow@2.0.7 has no registry methods (only Experiments, Runs, Metrics and
+// Artifacts): these helpers are thin subclasses of the package's own
+// transport, MLflowBase.req (exported by lib/mlflow.js), so every call goes
+// over the wire exactly as the package sends requests: POST and PATCH with a
+// JSON body, GET and DELETE with a querystring (its DELETE has no body).
+// PATCH is named in upper case: fetch normalises only the standard methods'
+// case.
+
+function registryClients(pkgDir, endpoint) {
+  const require = createRequire(path.join(HERE, 'package.json'));
+  const { MLflowBase } = require(path.join(pkgDir, 'lib', 'mlflow.js'));
+  class RegisteredModels extends MLflowBase {
+    constructor(a) { super(a); this.path = '/registered-models'; }
+    create(p) { return this.req('POST', '/create', p); }
+    get(p) { return this.req('GET', '/get', p); }
+    rename(p) { return this.req('POST', '/rename', p); }
+    update(p) { return this.req('PATCH', '/update', p); }
+    delete(p) { return this.req('DELETE', '/delete', p); }
+    search(p) { return this.req('GET', '/search', p); }
+    getLatestVersions(p) { return this.req('POST', '/get-latest-versions', p); }
+    setTag(p) { return this.req('POST', '/set-tag', p); }
+    deleteTag(p) { return this.req('DELETE', '/delete-tag', p); }
+    setAlias(p) { return this.req('POST', '/alias', p); }
+    deleteAlias(p) { return this.req('DELETE', '/alias', p); }
+    getByAlias(p) { return this.req('GET', '/alias', p); }
+  }
+  class ModelVersions extends MLflowBase {
+    constructor(a) { super(a); this.path = '/model-versions'; }
+    create(p) { return this.req('POST', '/create', p); }
+    get(p) { return this.req('GET', '/get', p); }
+    update(p) { return this.req('PATCH', '/update', p); }
+    delete(p) { return this.req('DELETE', '/delete', p); }
+    search(p) { return this.req('GET', '/search', p); }
+    transitionStage(p) { return this.req('POST', '/transition-stage', p); }
+    getDownloadUri(p) { return this.req('GET', '/get-download-uri', p); }
+    setTag(p) { return this.req('POST', '/set-tag', p); }
+    deleteTag(p) { return this.req('DELETE', '/delete-tag', p); }
+  }
+  return { rm: new RegisteredModels({ endpoint }), mv: new ModelVersions({ endpoint }) };
+}
+
+async function registryChecks(MLflow, pkgDir, endpoint) {
+  const ml = new MLflow({ endpoint });
+  const { rm, mv } = registryClients(pkgDir, endpoint);
+  const tag = randomUUID().slice(0, 8);
+  const name = `npm-model-${tag}`;
+  const R = {};
+
+  await step('registry: a run to register', async () => {
+    const e = await call(() => ml.Experiments.create({ name: `npm-reg-${tag}` }));
+    const r = await call(() => ml.Runs.create({ experiment_id: e.experiment_id, start_time: Date.now() }));
+    R.run = r.run.info;
+  });
+  if (!R.run) return;
+
+  await step('registry: register_model sequence', async () => {
+    const c = await call(() => rm.create({ name, description: 'from npm', tags: [{ key: 'team', value: 'green' }] }));
+    const m = c && c.registered_model;
+    check('registered-models/create returns the model',
+      !!m && m.name === name && m.description === 'from npm' && Number.isInteger(m.creation_timestamp) &&
+      m.last_updated_timestamp === m.creation_timestamp, `got ${show(c)}`);
+    await expectError('registered-models/create duplicate -> 400 RESOURCE_ALREADY_EXISTS',
+      () => rm.create({ name }), 400, 'RESOURCE_ALREADY_EXISTS', `Registered Model (name=${name}) already exists.`);
+    R.source = `${R.run.artifact_uri}/model`;
+    const v = await call(() => mv.create({ name, source: R.source, run_id: R.run.run_id }));
+    const ver = v && v.model_version;
+    eq('model-versions/create answers version "1", READY, stage None', ver && {
+      name: ver.name, version: ver.version, status: ver.status, current_stage: ver.current_stage,
+      source: ver.source, run_id: ver.run_id, description: ver.description, run_link: ver.run_link,
+    }, { name, version: '1', status: 'READY', current_stage: 'None', source: R.source,
+      run_id: R.run.run_id, description: '', run_link: '' });
+    const g = await call(() => mv.get({ name, version: '1' }));
+    eq('model-versions/get polls READY at once (strict)', g && g.model_version, ver);
+    const v2 = await call(() => mv.create({ name, source: `runs:/${R.run.run_id}/model` }));
+    eq('model-versions/create numbers per model', v2 && v2.model_version && v2.model_version.version, '2');
+  });
+
+  await step('registry: get, update, tags', async () => {
+    const u = await call(() => rm.update({ name, description: 'patched' }));
+    eq('registered-models/update (PATCH body) sets the description',
+      u && u.registered_model && u.registered_model.description, 'patched');
+    const mu = await call(() => mv.update({ name, version: '1', description: 'v1 notes' }));
+    eq('model-versions/update (PATCH body)', mu && mu.model_version && mu.model_version.description, 'v1 notes');
+    await call(() => rm.setTag({ name, key: 'stage', value: 'dev' }));
+    await call(() => mv.setTag({ name, version: '1', key: 'k', value: 'v' }));
+    let g = await call(() => rm.get({ name }));
+    eq('registered-models/get tags after set-tag', sorted(g.registered_model.tags),
+      sorted([{ key: 'team', value: 'green' }, { key: 'stage', value: 'dev' }]));
+    eq('registered-models/get latest_versions (one per stage)',
+      (g.registered_model.latest_versions || []).map((x) => [x.current_stage, x.version]), [['None', '2']]);
+    const d = await call(() => rm.deleteTag({ name, key: 'stage' }));
+    check('registered-models/delete-tag (DELETE, querystring) answers {}', isDeepStrictEqual(d, {}), `got ${show(d)}`);
+    await call(() => mv.deleteTag({ name, version: '1', key: 'k' }));
+    g = await call(() => mv.get({ name, version: 1 }));
+    check('model-versions/delete-tag removed the tag', !g.model_version.tags, `got ${show(g)}`);
+    await expectError('registered-models/get unknown -> 404 RESOURCE_DOES_NOT_EXIST',
+      () => rm.get({ name: `nope-${tag}` }), 404, 'RESOURCE_DOES_NOT_EXIST', `Registered Model with name=nope-${tag} not found`);
+    await expectError('model-versions/get non-integer version -> 400',
+      () => mv.get({ name, version: 'x' }), 400, 'INVALID_PARAMETER_VALUE', "Model version must be an integer, got 'x'");
+  });
+
+  await step('registry: aliases and stages', async () => {
+    await call(() => rm.setAlias({ name, alias: 'champion', version: '1' }));
+    const a = await call(() => rm.getByAlias({ name, alias: 'champion' }));
+    eq('registered-models/alias GET returns the version with its aliases',
+      a && a.model_version && [a.model_version.version, a.model_version.aliases], ['1', ['champion']]);
+    await expectError('registered-models/alias reserved name -> 400',
+      () => rm.setAlias({ name, alias: 'latest', version: '1' }), 400, 'INVALID_PARAMETER_VALUE');
+    await call(() => mv.transitionStage({ name, version: '1', stage: 'Production', archive_existing_versions: false }));
+    const t = await call(() => mv.transitionStage({ name, version: '2', stage: 'production', archive_existing_versions: true }));
+    eq('transition-stage canonicalises the stage', t && t.model_version && t.model_version.current_stage, 'Production');
+    const one = await call(() => mv.get({ name, version: '1' }));
+    eq('transition-stage archive_existing_versions archives the other', one.model_version.current_stage, 'Archived');
+    const l = await call(() => rm.getLatestVersions({ name, stages: ['Production'] }));
+    eq('get-latest-versions (POST) Production', (l.model_versions || []).map((x) => x.version), ['2']);
+    const all = await call(() => rm.getLatestVersions({ name }));
+    eq('get-latest-versions with no stages: all four stages',
+      (all.model_versions || []).map((x) => [x.current_stage, x.version]).sort(), [['Archived', '1'], ['Production', '2']]);
+    await expectError('transition-stage bad stage -> 400',
+      () => mv.transitionStage({ name, version: '1', stage: 'prod', archive_existing_versions: false }),
+      400, 'INVALID_PARAMETER_VALUE', 'Invalid Model Version stage: prod');
+    await call(() => rm.deleteAlias({ name, alias: 'champion' }));
+    await expectError('registered-models/alias GET after delete -> 400',
+      () => rm.getByAlias({ name, alias: 'champion' }), 400, 'INVALID_PARAMETER_VALUE', 'Registered model alias champion not found.');
+    const u = await call(() => mv.getDownloadUri({ name, version: '1' }));
+    eq('get-download-uri returns the source unchanged', u, { artifact_uri: R.source });
+  });
+
+  await step('registry: search and paging', async () => {
+    const s = await call(() => rm.search({ filter: `name = '${name}'` }));
+    eq('registered-models/search by name', (s.registered_models || []).map((m) => m.name), [name]);
+    const t = await call(() => rm.search({ filter: "tags.team = 'green'", order_by: ['name DESC'], max_results: 10 }));
+    check('registered-models/search by tag with order_by', (t.registered_models || []).some((m) => m.name === name), `got ${show(t)}`);
+    const v = await call(() => mv.search({ filter: `run_id = '${R.run.run_id}'` }));
+    eq('model-versions/search by run_id', (v.model_versions || []).map((x) => [x.name, x.version]), [[name, '1']]);
+    const seen = [];
+    let token;
+    let pages = 0;
+    do {
+      const p = await call(() => mv.search({ filter: `name = '${name}'`, max_results: 1, order_by: ['version_number ASC'], page_token: token }));
+      pages++;
+      seen.push(...(p.model_versions || []).map((x) => x.version));
+      token = p.next_page_token;
+    } while (token && pages < 5);
+    eq('model-versions/search pages of one, in order, no token at the end', [seen, pages, token], [['1', '2'], 2, undefined]);
+    await expectError('model-versions/search bad filter -> 400',
+      () => mv.search({ filter: "current_stage = 'None'" }), 400, 'INVALID_PARAMETER_VALUE', 'Invalid attribute key');
+  });
+
+  await step('registry: rename and delete', async () => {
+    const renamed = `${name}-renamed`;
+    const r = await call(() => rm.rename({ name, new_name: renamed }));
+    eq('registered-models/rename keeps the versions', r && r.registered_model &&
+      [r.registered_model.name, (r.registered_model.latest_versions || []).map((x) => x.version).sort()],
+    [renamed, ['1', '2']]);
+    await expectError('registered-models/get old name after rename -> 404',
+      () => rm.get({ name }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    const d = await call(() => mv.delete({ name: renamed, version: '2' }));
+    check('model-versions/delete (DELETE, querystring) answers {}', isDeepStrictEqual(d, {}), `got ${show(d)}`);
+    await expectError('model-versions/get deleted -> 404',
+      () => mv.get({ name: renamed, version: '2' }), 404, 'RESOURCE_DOES_NOT_EXIST');
+    const n = await call(() => mv.create({ name: renamed, source: 's3://bucket/m' }));
+    eq('a deleted version number is not reused', n.model_version.version, '3');
+    await call(() => rm.delete({ name: renamed }));
+    await expectError('registered-models/get after delete -> 404',
+      () => rm.get({ name: renamed }), 404, 'RESOURCE_DOES_NOT_EXIST');
+  });
+}
+
 // --------------------------------------------------------------------- main
 
 async function main() {
@@ -581,6 +752,7 @@ async function main() {
     const { host, port } = await srv.ready;
     const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
     await runChecks(MLflow, `http://${h}:${port}`, srv);
+    await registryChecks(MLflow, pkgDir, `http://${h}:${port}`);
   } catch (e) {
     fail('setup/fatal', e && e.message ? e.message : String(e));
   } finally {
