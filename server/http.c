@@ -255,8 +255,17 @@ static int open_regular(const char *path, struct stat *st)
     return fd;
 }
 
-/* Serves a file of the web root; any path that is not a file gets
- * index.html, so the UI's deep links work. */
+/* Whether the last segment of 'url' has a file extension ("/x/app.js"). */
+static bool has_extension(const char *url)
+{
+    const char *last = strrchr(url, '/');
+    const char *dot = strrchr(last ? last : url, '.');
+    return dot && dot[1] != '\0' && dot != (last ? last + 1 : url);
+}
+
+/* Serves a file of the web root. A path that is not a file gets
+ * index.html, so the UI's deep links work, unless it names a file (has an
+ * extension): that is a JSON 404, never the UI's page. */
 static enum MHD_Result serve_static(struct http_req *hr, const char *url)
 {
     const char *root = hr->srv->app->cfg->web_root;
@@ -270,6 +279,11 @@ static enum MHD_Result serve_static(struct http_req *hr, const char *url)
     if (safe && strcmp(url, "/") != 0 &&
         (size_t)snprintf(path, sizeof(path), "%s%s", root, url) < sizeof(path))
         fd = open_regular(path, &st);
+    if (fd < 0 && has_extension(url)) {
+        char msg[300];
+        snprintf(msg, sizeof(msg), "No file or API endpoint at %.200s", url);
+        return respond_error(hr, SRV_E_ENDPOINT_NOT_FOUND, msg);
+    }
     if (fd < 0) {
         snprintf(path, sizeof(path), "%s/index.html", root);
         fd = open_regular(path, &st);

@@ -9,6 +9,8 @@
  * /api/2.0/mlflow-artifacts/artifacts/.. -> mlflow_artifacts/artifacts.c,
  * /codecarbon/emissions -> codecarbon/emissions.c, /health ->
  * health.c); README.md's Layout section has the table of prefixes.
+ * Other root paths are the web UI's (ROUTE_STATIC), except those under
+ * /get-artifact and /model-versions/ (MLflow's, a JSON 404 when unknown).
  */
 #include "router.h"
 
@@ -41,6 +43,8 @@ static const struct route mlflow_routes[] = {
     {"experiments/restore", POST, h_experiments_restore, 0},
     {"experiments/set-experiment-tag", POST, h_experiments_set_tag, 0},
     {"experiments/delete-experiment-tag", POST, h_experiments_delete_tag, 0},
+    {"experiments/search-datasets", POST, h_experiments_search_datasets,
+     ROUTE_AJAX_ONLY},
     {"runs/create", POST, h_runs_create, 0},
     {"runs/get", GET, h_runs_get, 0},
     {"runs/update", POST, h_runs_update, 0},
@@ -57,8 +61,11 @@ static const struct route mlflow_routes[] = {
     {"metrics/get-history", GET, h_metrics_get_history, 0},
     {"metrics/get-history-bulk-interval", GET,
      h_metrics_get_history_bulk_interval, 0},
-    {"metrics/get-history-bulk", GET, h_metrics_get_history_bulk, 0},
+    {"metrics/get-history-bulk", GET, h_metrics_get_history_bulk,
+     ROUTE_AJAX_ONLY},
     {"artifacts/list", GET, h_artifacts_list, 0},
+    {"upload-artifact", POST, h_upload_artifact,
+     ROUTE_AJAX_ONLY | ROUTE_STREAM_BODY},
     {"registered-models/create", POST, h_registered_models_create, 0},
     {"registered-models/get", GET, h_registered_models_get, 0},
     {"registered-models/rename", POST, h_registered_models_rename, 0},
@@ -128,6 +135,8 @@ static const struct route codecarbon_routes[] = {
 static const struct route root_routes[] = {
     {"health", GET, h_health, 0},
     {"version", GET, h_version, 0},
+    {"get-artifact", GET, h_get_artifact, 0},
+    {"model-versions/get-artifact", GET, h_model_versions_get_artifact, 0},
 };
 
 static const char *const mlflow_prefixes[] = {"/api/2.0/mlflow/",
@@ -159,14 +168,15 @@ static bool name_matches(const struct route *r, const char *name)
 }
 
 /* A path may have several rows, one per method: 405 only when none
- * takes 'bit'. */
-static enum route_result lookup(const struct route *table, size_t n,
-                                const char *name, unsigned bit,
-                                handler_fn *handler, unsigned *flags)
+ * takes 'bit'. Rows with a flag in 'skip' do not exist here. */
+static enum route_result lookup_skip(const struct route *table, size_t n,
+                                     const char *name, unsigned bit,
+                                     unsigned skip, handler_fn *handler,
+                                     unsigned *flags)
 {
     enum route_result r = ROUTE_NOT_FOUND;
     for (size_t i = 0; i < n; i++) {
-        if (!name_matches(&table[i], name))
+        if ((table[i].flags & skip) || !name_matches(&table[i], name))
             continue;
         if (!(table[i].methods & bit)) {
             r = ROUTE_BAD_METHOD;
@@ -177,6 +187,23 @@ static enum route_result lookup(const struct route *table, size_t n,
         return ROUTE_FOUND;
     }
     return r;
+}
+
+static enum route_result lookup(const struct route *table, size_t n,
+                                const char *name, unsigned bit,
+                                handler_fn *handler, unsigned *flags)
+{
+    return lookup_skip(table, n, name, bit, 0, handler, flags);
+}
+
+/* Root paths that are never the web UI's: unknown ones are a JSON 404. */
+static bool api_root_path(const char *path)
+{
+    static const char get_artifact[] = "/get-artifact";
+    size_t n = sizeof(get_artifact) - 1;
+    return (strncmp(path, get_artifact, n) == 0 &&
+            (path[n] == '\0' || path[n] == '/')) ||
+           strncmp(path, "/model-versions/", 16) == 0;
 }
 
 enum route_result route_match(const char *path, const char *method,
@@ -195,9 +222,9 @@ enum route_result route_match_flags(const char *path, const char *method,
          i++) {
         size_t plen = strlen(mlflow_prefixes[i]);
         if (strncmp(path, mlflow_prefixes[i], plen) == 0)
-            return lookup(mlflow_routes,
-                          sizeof(mlflow_routes) / sizeof(*mlflow_routes),
-                          path + plen, bit, handler, flags);
+            return lookup_skip(
+                mlflow_routes, sizeof(mlflow_routes) / sizeof(*mlflow_routes),
+                path + plen, bit, i == 0 ? ROUTE_AJAX_ONLY : 0, handler, flags);
     }
     for (size_t i = 0; i < sizeof(mlflow_artifacts_prefixes) /
                                sizeof(*mlflow_artifacts_prefixes);
@@ -222,8 +249,13 @@ enum route_result route_match_flags(const char *path, const char *method,
                       path + sizeof(cc_prefix) - 1, bit, handler, flags);
     if (strncmp(path, "/api/", 5) == 0 || strncmp(path, "/ajax-api/", 10) == 0)
         return ROUTE_NOT_FOUND;
+    /* MLflow's UI asks for //model-versions/get-artifact */
+    if (strncmp(path, "//model-versions/", 17) == 0)
+        path++;
     enum route_result r =
         lookup(root_routes, sizeof(root_routes) / sizeof(*root_routes),
                path + 1, bit, handler, flags);
-    return r == ROUTE_NOT_FOUND ? ROUTE_STATIC : r;
+    if (r == ROUTE_NOT_FOUND && !api_root_path(path))
+        return ROUTE_STATIC;
+    return r;
 }

@@ -24,13 +24,21 @@ enum route_method {
  * (the handler reads the rest from request.path). ROUTE_STREAM_BODY: the
  * handler runs when the headers are in and takes the body chunk by chunk
  * as it arrives (see request.body_chunk); it is never collected. */
-enum route_flag { ROUTE_RAW_BODY = 1, ROUTE_PREFIX = 2, ROUTE_STREAM_BODY = 4 };
+enum route_flag {
+    ROUTE_RAW_BODY = 1,
+    ROUTE_PREFIX = 2,
+    ROUTE_STREAM_BODY = 4,
+    ROUTE_AJAX_ONLY = 8 /* MLflow serves it for its UI only: not under
+                           /api/2.0/mlflow/, only /ajax-api/2.0/mlflow/ */
+};
 
 enum route_result {
     ROUTE_FOUND,
     ROUTE_NOT_FOUND,  /* an API path nobody serves: 404 JSON */
     ROUTE_BAD_METHOD, /* the path exists for other methods: 405 JSON */
-    ROUTE_STATIC      /* not an API path: the web UI's files */
+    ROUTE_STATIC      /* not an API path: the web UI's files (http.c
+                         answers a JSON 404 for a missing one with a file
+                         extension, index.html for the UI's deep links) */
 };
 
 /* Looks up 'path' for 'method' ("GET", "POST", ...). On ROUTE_FOUND,

@@ -3329,6 +3329,85 @@ enum srv_err store_experiment_keys(struct store *st, int64_t experiment_id,
     return e;
 }
 
+enum srv_err store_dataset_summaries(struct store *st,
+                                     const int64_t *experiment_ids,
+                                     size_t n_ids, struct dataset_summary **out,
+                                     size_t *n, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    if (n_ids == 0)
+        return SRV_OK;
+    struct strbuf sql;
+    strbuf_init(&sql);
+    strbuf_append_str(&sql, "SELECT DISTINCT d.experiment_id, d.name, "
+                            "d.digest, t.value FROM datasets AS d "
+                            "JOIN run_inputs AS i ON i.dataset_pk = "
+                            "d.dataset_pk LEFT JOIN input_tags AS t "
+                            "ON t.run_pk = i.run_pk AND t.dataset_pk = "
+                            "i.dataset_pk AND t.key = 'mlflow.data.context' "
+                            "WHERE d.experiment_id IN (");
+    for (size_t i = 0; i < n_ids; i++)
+        strbuf_append_str(&sql, i ? ",?" : "?");
+    strbuf_append_str(&sql, ") ORDER BY 1, 2, 3, 4 LIMIT 1000");
+    if (sql.oom) {
+        strbuf_cleanup(&sql);
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    }
+    struct conn *c = reader(st, eb);
+    if (!c) {
+        strbuf_cleanup(&sql);
+        return SRV_E_UNAVAILABLE;
+    }
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(c->db, sql.buf, -1, &s, NULL);
+    strbuf_cleanup(&sql);
+    if (rc != SQLITE_OK)
+        return db_error(c, eb, "dataset summaries");
+    for (size_t i = 0; i < n_ids; i++)
+        sqlite3_bind_int64(s, (int)i + 1, experiment_ids[i]);
+    enum srv_err e = SRV_OK;
+    size_t cap = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct dataset_summary *p = grow(*out, *n, &cap, sizeof(*p));
+        if (!p) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        *out = p;
+        struct dataset_summary *d = &p[(*n)++];
+        d->experiment_id = sqlite3_column_int64(s, 0);
+        d->name = col_dup(s, 1);
+        d->digest = col_dup(s, 2);
+        d->context =
+            sqlite3_column_type(s, 3) == SQLITE_NULL ? NULL : col_dup(s, 3);
+        if (!d->name || !d->digest ||
+            (sqlite3_column_type(s, 3) != SQLITE_NULL && !d->context)) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        e = db_error(c, eb, "dataset summaries");
+    sqlite3_finalize(s);
+    if (e) {
+        dataset_summaries_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void dataset_summaries_free(struct dataset_summary *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++) {
+        free(a[i].name);
+        free(a[i].digest);
+        free(a[i].context);
+    }
+    free(a);
+}
+
 /*---- gc ----*/
 
 void deleted_runs_free(struct deleted_run *a, size_t n)

@@ -366,6 +366,24 @@ enum srv_err store_schedule_stats(struct store *st, int64_t experiment_id,
                                   struct schedule_stats *out,
                                   struct errbuf *eb);
 
+/* One dataset an experiment's runs logged, with the context its inputs
+ * gave it (the mlflow.data.context input tag; NULL when untagged): the
+ * UI's experiments/search-datasets. Strings owned. */
+struct dataset_summary {
+    int64_t experiment_id;
+    char *name, *digest, *context;
+};
+
+/* The distinct (experiment, name, digest, context) of the datasets logged
+ * in 'experiment_ids' (MLflow's _search_datasets), at most 1000, sorted.
+ * Free with dataset_summaries_free. */
+enum srv_err store_dataset_summaries(struct store *st,
+                                     const int64_t *experiment_ids,
+                                     size_t n_ids, struct dataset_summary **out,
+                                     size_t *n, struct errbuf *eb);
+
+void dataset_summaries_free(struct dataset_summary *a, size_t n);
+
 /*---- gc (greentrack-server gc) ----*/
 
 /* A deleted run (strings owned; free with deleted_runs_free). */

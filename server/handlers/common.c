@@ -3,6 +3,7 @@
  * common: request-parsing and response helpers shared by the handler
  * files (see handlers.h); not a handler itself.
  */
+#include "artifact_store.h"
 #include "grid_math.h"
 #include "handlers.h"
 #include "jsonx.h"
@@ -10,9 +11,12 @@
 #include "render.h"
 #include "validate.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum handler_result h_fail(struct response *res, enum srv_err e,
                            const struct errbuf *eb)
@@ -141,4 +145,125 @@ void h_iso_field(struct strbuf *sb, const char *key, int64_t ms)
 {
     char buf[40];
     render_str_field(sb, key, grid_format_iso(ms, buf, sizeof(buf)), false);
+}
+
+/*---- run artifacts (artifacts/list, /get-artifact, upload-artifact) ----*/
+
+enum srv_err h_check_artifact_path(const struct request *req, const char *path,
+                                   struct errbuf *eb)
+{
+    if (req->target_has_nul)
+        return err_set(eb, MSG_INVALID_PATH);
+    return artifact_path_check(path, strlen(path), eb);
+}
+
+int h_artifact_base(const struct request *req, const char *uri, char *rel,
+                    size_t rellen, enum srv_err *e, struct errbuf *eb)
+{
+    const struct config *cfg = req->app->cfg;
+    char loc[4096];
+    *e = SRV_OK;
+    switch (artifact_resolve_uri(cfg->artifact_root, uri, loc, sizeof(loc))) {
+    case ARTIFACT_LOC_ROOT: {
+        if ((size_t)snprintf(rel, rellen, "%s", loc) >= rellen) {
+            *e = err_set(eb, MSG_INVALID_PATH);
+            return -1;
+        }
+        int fd = artifact_open_base(cfg->artifact_root);
+        if (fd < 0)
+            *e = err_set(eb, SRV_E_INTERNAL,
+                         "The artifact root %s cannot be opened",
+                         cfg->artifact_root);
+        return fd;
+    }
+    case ARTIFACT_LOC_EXTERNAL: {
+        if (!cfg->allow_external_artifacts) {
+            *e = err_set(eb, SRV_E_PERMISSION_DENIED,
+                         "The run's artifacts are at '%.300s', outside the "
+                         "server's artifact root; the server reads such "
+                         "locations only with "
+                         "--allow-external-artifact-locations",
+                         uri);
+            return -1;
+        }
+        rel[0] = '\0';
+        int fd = artifact_open_base(loc);
+        if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
+            *e = err_set(eb, SRV_E_INTERNAL, "Cannot open '%.300s'", loc);
+        return fd;
+    }
+    case ARTIFACT_LOC_INVALID:
+        *e = err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                     "The run's artifact location '%.300s' is not a safe "
+                     "path under the artifact root",
+                     uri);
+        return -1;
+    case ARTIFACT_LOC_REMOTE:
+        break;
+    }
+    *e = err_set(eb, SRV_E_NOT_IMPLEMENTED,
+                 "The server cannot reach artifacts at '%.300s': it reads "
+                 "only its own artifact root",
+                 uri);
+    return -1;
+}
+
+enum handler_result h_send_artifact(struct request *req, struct response *res,
+                                    const char *uri, const char *path)
+{
+    struct errbuf eb;
+    enum srv_err e;
+    char rel[ARTIFACT_MAX_PATH * 2 + 2];
+    int base = h_artifact_base(req, uri, rel, sizeof(rel), &e, &eb);
+    if (base < 0)
+        return h_fail(res,
+                      e ? e
+                        : err_set(&eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                                  "No artifact '%.300s' under %.300s", path,
+                                  uri),
+                      &eb);
+    size_t rl = strlen(rel);
+    if ((size_t)snprintf(rel + rl, sizeof(rel) - rl, "%s%s", rl ? "/" : "",
+                         path) >= sizeof(rel) - rl) {
+        close(base);
+        return h_fail(res, err_set(&eb, MSG_INVALID_PATH), &eb);
+    }
+    uint64_t size = 0;
+    int fd = artifact_open_read(base, rel, &size, &e, &eb);
+    close(base);
+    if (fd < 0)
+        return h_fail(res, e, &eb);
+    uint64_t start = 0, len = size;
+    char range[96];
+    switch (artifact_parse_range(req->range, size, &start, &len)) {
+    case ARTIFACT_RANGE_UNSATISFIABLE:
+        close(fd);
+        snprintf(range, sizeof(range), "bytes */%" PRIu64, size);
+        api_error(res, SRV_E_RANGE_NOT_SATISFIABLE,
+                  "The requested range is not satisfiable");
+        if (!api_add_header(res, "Content-Range", range))
+            return h_fail(res, SRV_E_NOMEM, NULL);
+        return H_DONE;
+    case ARTIFACT_RANGE_PARTIAL:
+        res->status = 206;
+        snprintf(range, sizeof(range), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
+                 start, start + len - 1, size);
+        if (!api_add_header(res, "Content-Range", range)) {
+            close(fd);
+            return h_fail(res, SRV_E_NOMEM, NULL);
+        }
+        break;
+    case ARTIFACT_RANGE_NONE:
+        res->status = 200;
+        break;
+    }
+    char disposition[512];
+    artifact_disposition(disposition, sizeof(disposition), path);
+    res->content_type = artifact_mime_type(path);
+    res->file = (struct response_file){true, fd, start, len};
+    if (!api_add_header(res, "Content-Disposition", disposition) ||
+        !api_add_header(res, "X-Content-Type-Options", "nosniff") ||
+        !api_add_header(res, "Accept-Ranges", "bytes"))
+        return h_fail(res, SRV_E_NOMEM, NULL); /* http.c closes the file */
+    return H_DONE;
 }

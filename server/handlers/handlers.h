@@ -28,6 +28,7 @@ HANDLER(h_experiments_delete);
 HANDLER(h_experiments_restore);
 HANDLER(h_experiments_set_tag);
 HANDLER(h_experiments_delete_tag);
+HANDLER(h_experiments_search_datasets); /* the UI's, /ajax-api/ only */
 
 /* mlflow/runs.c */
 HANDLER(h_runs_create);
@@ -51,6 +52,10 @@ HANDLER(h_metrics_get_history_bulk);
 
 /* mlflow/artifacts.c */
 HANDLER(h_artifacts_list);
+
+/* mlflow/upload_artifact.c: POST /ajax-api/2.0/mlflow/upload-artifact
+ * (the UI's upload of one run file; streamed) */
+HANDLER(h_upload_artifact);
 
 /* mlflow/registered_models.c: the Model Registry (MLflow 2.9.2,
  * specs/mlflow-registry.md) */
@@ -149,8 +154,16 @@ HANDLER(h_cc_emissions);
 
 /*---- root paths: handlers/ ----*/
 
+/* get_artifact.c: GET /get-artifact?path=&run_uuid= (the UI's download
+ * of one run file) */
+HANDLER(h_get_artifact);
+
 /* health.c */
 HANDLER(h_health);
+
+/* model_versions.c: GET /model-versions/get-artifact?path=&name=&version=
+ * (also //model-versions/..., as MLflow's UI sends it) */
+HANDLER(h_model_versions_get_artifact);
 
 /* version.c */
 HANDLER(h_version);
@@ -171,9 +184,9 @@ enum srv_err h_experiment_id(const cJSON *args, const char *field,
  * 'list'). Keys are checked as MLflow names them ('entity' "Tag" or
  * "Param": "Tag key", "Tag value"); values longer than 'max_value' code
  * points are truncated when 'truncate', else rejected. */
-enum srv_err h_kv_list(const cJSON *list, const char *field,
-                       const char *entity, size_t max_value, bool truncate,
-                       struct kv_ref **out, size_t *n, struct errbuf *eb);
+enum srv_err h_kv_list(const cJSON *list, const char *field, const char *entity,
+                       size_t max_value, bool truncate, struct kv_ref **out,
+                       size_t *n, struct errbuf *eb);
 
 /* A value limited to 'max' code points: truncated when 'truncate', else
  * MLflow's length message naming it 'what' ("Tag value"). */
@@ -192,6 +205,30 @@ enum handler_result h_created(struct response *res, struct strbuf *body);
 /* SRV_OK when the server has grid-intensity providers, else
  * SRV_E_UNAVAILABLE. */
 enum srv_err h_need_grid(const struct request *req, struct errbuf *eb);
+
+/* A client's artifact path (MLflow's validate_path_is_safe, see
+ * artifact_path_check; a %00 in the request target counts as a NUL in
+ * it): INVALID_PARAMETER_VALUE "Invalid path". */
+enum srv_err h_check_artifact_path(const struct request *req, const char *path,
+                                   struct errbuf *eb);
+
+/* Opens the folder of artifact URI 'uri' (a run's artifact_uri, a model
+ * version's source) as a base descriptor for artifact_store, with the
+ * part of it below the base in 'rel' (may be ""): mlflow-artifacts: URIs
+ * and local paths under --artifact-root from the root; a local folder
+ * elsewhere only with --allow-external-artifact-locations (else
+ * PERMISSION_DENIED); other schemes NOT_IMPLEMENTED. Returns -1 with '*e'
+ * and 'eb' set, or -1 with '*e' SRV_OK when the folder does not exist. */
+int h_artifact_base(const struct request *req, const char *uri, char *rel,
+                    size_t rellen, enum srv_err *e, struct errbuf *eb);
+
+/* Ends a handler by sending file 'path' (checked with
+ * h_check_artifact_path) from under artifact URI 'uri': MLflow's download
+ * headers (its content type, Content-Disposition: attachment, nosniff),
+ * Range requests answered 206/416, RESOURCE_DOES_NOT_EXIST when missing,
+ * INVALID_PARAMETER_VALUE for a folder or a link on the way. */
+enum handler_result h_send_artifact(struct request *req, struct response *res,
+                                    const char *uri, const char *path);
 
 /* Appends ,"key":"<ms as ISO 8601 UTC>". */
 void h_iso_field(struct strbuf *sb, const char *key, int64_t ms);

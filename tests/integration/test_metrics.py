@@ -605,3 +605,8 @@ class HistoryBulkTests(ServerTestCase):
                          "run_ids.")
         self.assertBadParam(self.bulk(self.ids, max_results=-1))
         self.assertBadParam(self.bulk(self.ids, max_results="x"))
+        # only under /ajax-api/, as in MLflow
+        self.assertError(self.get("/api/2.0/mlflow/metrics/get-history-bulk",
+                                  {"run_id": self.ids[0],
+                                   "metric_key": "loss"}),
+                         404, "ENDPOINT_NOT_FOUND")

@@ -117,8 +117,60 @@ static void test_artifact_routes(void)
                  ROUTE_BAD_METHOD);
 }
 
+/* MLflow's UI endpoints: /ajax-api/2.0/mlflow/ only for its own ones,
+ * root downloads, and no web UI for paths MLflow serves. */
+static void test_ui_routes(void)
+{
+    static const struct {
+        const char *path, *method;
+        handler_fn fn;
+        unsigned flags;
+    } routes[] = {
+        {"/ajax-api/2.0/mlflow/metrics/get-history-bulk", "GET",
+         h_metrics_get_history_bulk, ROUTE_AJAX_ONLY},
+        {"/ajax-api/2.0/mlflow/experiments/search-datasets", "POST",
+         h_experiments_search_datasets, ROUTE_AJAX_ONLY},
+        {"/ajax-api/2.0/mlflow/upload-artifact", "POST", h_upload_artifact,
+         ROUTE_AJAX_ONLY | ROUTE_STREAM_BODY},
+        {"/get-artifact", "GET", h_get_artifact, 0},
+        {"/model-versions/get-artifact", "GET", h_model_versions_get_artifact,
+         0},
+        {"//model-versions/get-artifact", "GET", h_model_versions_get_artifact,
+         0},
+    };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(*routes); i++) {
+        handler_fn h = NULL;
+        unsigned flags = 0;
+        CHECK_EQ_INT(
+            route_match_flags(routes[i].path, routes[i].method, &h, &flags),
+            ROUTE_FOUND);
+        CHECK(h == routes[i].fn);
+        CHECK_EQ_INT(flags, routes[i].flags);
+    }
+    handler_fn h;
+    static const char *const absent[] = {
+        "/api/2.0/mlflow/metrics/get-history-bulk",
+        "/api/2.0/mlflow/experiments/search-datasets",
+        "/api/2.0/mlflow/upload-artifact",
+        "/ajax-api/2.0/mlflow/runs/create-promptlab-run",
+        "/ajax-api/2.0/mlflow/gateway-proxy",
+        "/get-artifact/x",
+        "/model-versions/x",
+        "/model-versions/",
+        "//model-versions/x",
+    };
+    for (size_t i = 0; i < sizeof(absent) / sizeof(*absent); i++) {
+        CHECK_EQ_INT(route_match(absent[i], "GET", &h), ROUTE_NOT_FOUND);
+        CHECK_EQ_INT(route_match(absent[i], "POST", &h), ROUTE_NOT_FOUND);
+    }
+    CHECK_EQ_INT(route_match("/get-artifact", "POST", &h), ROUTE_BAD_METHOD);
+    CHECK_EQ_INT(route_match("/get-artifacts", "GET", &h), ROUTE_STATIC);
+    CHECK_EQ_INT(route_match("/model-versions", "GET", &h), ROUTE_STATIC);
+}
+
 int main(void)
 {
+    test_ui_routes();
     test_router();
     test_routes_reach_their_handlers();
     test_artifact_routes();

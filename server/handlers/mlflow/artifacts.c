@@ -2,73 +2,19 @@
  *
  * artifacts: artifacts/list, a run's files as the tracking API shows them
  * (specs/mlflow-artifacts.md section 8). The run's artifact_uri is mapped
- * to a folder: mlflow-artifacts: URIs (and local paths) under
- * --artifact-root are listed from there with artifact_store, which never
- * follows a symbolic link below the root; a local folder elsewhere only
- * with --allow-external-artifact-locations; other schemes not at all.
+ * to a folder by h_artifact_base (handlers.h): mlflow-artifacts: URIs
+ * (and local paths) under --artifact-root are listed from there with
+ * artifact_store, which never follows a symbolic link below the root; a
+ * local folder elsewhere only with --allow-external-artifact-locations;
+ * other schemes not at all.
  */
 #include "artifact_store.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Opens the folder of 'uri' as a base descriptor, with the part of it
- * below the base in 'rel' (may be ""). -1 with '*e' and 'eb' set, or -1
- * with '*e' SRV_OK when the folder does not exist (nothing to list). */
-static int open_run_base(const struct request *req, const char *uri, char *rel,
-                         size_t rellen, enum srv_err *e, struct errbuf *eb)
-{
-    const struct config *cfg = req->app->cfg;
-    char loc[4096];
-    *e = SRV_OK;
-    switch (artifact_resolve_uri(cfg->artifact_root, uri, loc, sizeof(loc))) {
-    case ARTIFACT_LOC_ROOT: {
-        if ((size_t)snprintf(rel, rellen, "%s", loc) >= rellen) {
-            *e = err_set(eb, SRV_E_INVALID_PARAMETER_VALUE, "Invalid path");
-            return -1;
-        }
-        int fd = artifact_open_base(cfg->artifact_root);
-        if (fd < 0)
-            *e = err_set(eb, SRV_E_INTERNAL,
-                         "The artifact root %s cannot be opened",
-                         cfg->artifact_root);
-        return fd;
-    }
-    case ARTIFACT_LOC_EXTERNAL: {
-        if (!cfg->allow_external_artifacts) {
-            *e = err_set(eb, SRV_E_PERMISSION_DENIED,
-                         "The run's artifacts are at '%.300s', outside the "
-                         "server's artifact root; the server reads such "
-                         "locations only with "
-                         "--allow-external-artifact-locations",
-                         uri);
-            return -1;
-        }
-        rel[0] = '\0';
-        int fd = artifact_open_base(loc);
-        if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
-            *e = err_set(eb, SRV_E_INTERNAL, "Cannot open '%.300s'", loc);
-        return fd;
-    }
-    case ARTIFACT_LOC_INVALID:
-        *e = err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                     "The run's artifact location '%.300s' is not a safe "
-                     "path under the artifact root",
-                     uri);
-        return -1;
-    case ARTIFACT_LOC_REMOTE:
-        break;
-    }
-    *e = err_set(eb, SRV_E_NOT_IMPLEMENTED,
-                 "The server cannot list artifacts at '%.300s': it reads "
-                 "only its own artifact root",
-                 uri);
-    return -1;
-}
 
 enum handler_result h_artifacts_list(struct request *req, struct response *res)
 {
@@ -80,17 +26,13 @@ enum handler_result h_artifacts_list(struct request *req, struct response *res)
         return h_fail(res, e, &eb);
     if (!path)
         path = "";
-    if (req->target_has_nul)
-        return h_fail(
-            res, err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE, "Invalid path"),
-            &eb);
-    if ((e = artifact_path_check(path, strlen(path), &eb)))
+    if ((e = h_check_artifact_path(req, path, &eb)))
         return h_fail(res, e, &eb);
     struct run r;
     if ((e = store_run_get(req->app->store, run_id, &r, &eb)))
         return h_fail(res, e, &eb);
     char rel[ARTIFACT_MAX_PATH * 2 + 2];
-    int base = open_run_base(req, r.artifact_uri, rel, sizeof(rel), &e, &eb);
+    int base = h_artifact_base(req, r.artifact_uri, rel, sizeof(rel), &e, &eb);
     if (base < 0 && e) {
         run_cleanup(&r);
         return h_fail(res, e, &eb);

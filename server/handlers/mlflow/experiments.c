@@ -10,6 +10,7 @@
 #include "render.h"
 #include "validate.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -167,6 +168,79 @@ enum handler_result h_experiments_list(struct request *req,
     if (total)
         strbuf_append_char(&sb, ']');
     strbuf_append_char(&sb, '}');
+    api_ok(res, &sb);
+    return H_DONE;
+}
+
+/* POST /ajax-api/2.0/mlflow/experiments/search-datasets {experiment_ids}
+ * (MLflow 2.9.2's search_datasets_handler, for its UI): the distinct
+ * datasets the experiments' runs logged, with their context, at most 1000.
+ * 1 to 20 experiment ids; ids that cannot exist match nothing. */
+enum handler_result h_experiments_search_datasets(struct request *req,
+                                                  struct response *res)
+{
+    enum { MAX_IDS = 20 };
+    struct errbuf eb;
+    const cJSON *ev =
+        cJSON_GetObjectItemCaseSensitive(req->args, "experiment_ids");
+    if (!ev || cJSON_IsNull(ev) || cJSON_IsFalse(ev) ||
+        (cJSON_IsArray(ev) && !ev->child) ||
+        (cJSON_IsString(ev) && !ev->valuestring[0]) ||
+        (cJSON_IsNumber(ev) && ev->valuedouble == 0))
+        return h_fail(res, err_set(&eb, MSG_DATASETS_NO_EXPERIMENT), &eb);
+    if (!cJSON_IsArray(ev))
+        return h_fail(res, jx_invalid(ev, "experiment_ids", &eb), &eb);
+    size_t count = (size_t)cJSON_GetArraySize(ev);
+    if (count > MAX_IDS)
+        return h_fail(res, err_set(&eb, MSG_DATASETS_TOO_MANY, MAX_IDS, count),
+                      &eb);
+    int64_t ids[MAX_IDS];
+    size_t n_ids = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ev)
+    {
+        char buf[32];
+        const char *text = buf;
+        if (cJSON_IsString(it))
+            text = it->valuestring;
+        else if (cJSON_IsNumber(it) && it->valuedouble >= 0 &&
+                 it->valuedouble < 1e15 &&
+                 it->valuedouble == (double)(int64_t)it->valuedouble)
+            snprintf(buf, sizeof(buf), "%lld", (long long)it->valuedouble);
+        else
+            return h_fail(res, jx_invalid(ev, "experiment_ids", &eb), &eb);
+        if (validate_parse_experiment_id(text, &ids[n_ids]))
+            n_ids++;
+    }
+    struct dataset_summary *d;
+    size_t n;
+    enum srv_err e =
+        store_dataset_summaries(req->app->store, ids, n_ids, &d, &n, &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_append_str(&sb, "{\"dataset_summaries\":[");
+    for (size_t i = 0; i < n; i++) {
+        strbuf_append_str(&sb, i ? ",{\"experiment_id\":\""
+                                 : "{\"experiment_id\":\"");
+        strbuf_append_i64(&sb, d[i].experiment_id);
+        strbuf_append_char(&sb, '"');
+        render_str_field(&sb, "name", d[i].name, false);
+        render_str_field(&sb, "digest", d[i].digest, false);
+        render_key(&sb, "context", false);
+        if (d[i].context)
+            strbuf_append_json_str(&sb, d[i].context, strlen(d[i].context));
+        else
+            strbuf_append_str(&sb, "null");
+        strbuf_append_char(&sb, '}');
+    }
+    strbuf_append_str(&sb, "]}");
+    dataset_summaries_free(d, n);
+    if (sb.oom) {
+        strbuf_cleanup(&sb);
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    }
     api_ok(res, &sb);
     return H_DONE;
 }
