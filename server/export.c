@@ -216,7 +216,8 @@ static int cmp_str(const void *a, const void *b)
  * deleted meanwhile is left out). */
 static bool json_models(struct export_state *x, struct strbuf *sb)
 {
-    qsort(x->model_names, x->n_model_names, sizeof(char *), cmp_str);
+    if (x->n_model_names) /* qsort wants an array, even of none */
+        qsort(x->model_names, x->n_model_names, sizeof(char *), cmp_str);
     render_key(sb, "registered_models", false);
     strbuf_append_char(sb, '[');
     bool first = true;
