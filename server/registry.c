@@ -293,8 +293,7 @@ enum srv_err registry_check_tag(const char *key, const char *value,
     size_t chars = 0;
     enum mlflow_name_rc rc = mlflow_key_check(key, NULL, &chars);
     /* MLflow 2.9.2's key characters have no ':' (later ones do) */
-    if (rc == MLFLOW_NAME_BAD_CHAR ||
-        (rc != MLFLOW_NAME_BAD_CHAR && strchr(key, ':') != NULL))
+    if (rc == MLFLOW_NAME_BAD_CHAR || strchr(key, ':') != NULL)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Invalid tag name: '%.250s'. Names may only contain "
                        "alphanumerics, underscores (_), dashes (-), periods "
