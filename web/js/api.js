@@ -49,6 +49,17 @@ export async function post(path, body, { signal } = {}) {
   }));
 }
 
+// PATCH and DELETE carry a JSON body, as MLflow's registry wants.
+async function send(method, path, body, { signal } = {}) {
+  return answer(await fetch(path, {
+    method, signal,
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify(body),
+  }));
+}
+export const patch = (path, body, opts) => send('PATCH', path, body, opts);
+export const del = (path, body, opts) => send('DELETE', path, body, opts);
+
 // ---- MLflow
 export const getExperiment = (id) => get(ML + 'experiments/get', { experiment_id: id });
 export const searchRuns = (body, opts) => post(ML + 'runs/search', body, opts);
@@ -56,6 +67,32 @@ export const getRun = (id, opts) => get(ML + 'runs/get', { run_id: id }, opts);
 export const historyInterval = (runIds, key, maxResults = 1000, opts) =>
   get(ML + 'metrics/get-history-bulk-interval',
     { run_ids: runIds, metric_key: key, max_results: maxResults }, opts);
+
+// ---- model registry (specs/mlflow-registry.md)
+// A quoted string for the registry's filter grammar: a quote doubled, a
+// backslash doubled ('%' and '_' stay LIKE wildcards).
+export const filterString = (s) => "'" + String(s).replace(/\\/g, '\\\\').replace(/'/g, "''") + "'";
+export const searchRegisteredModels = (params, opts) => get(ML + 'registered-models/search', params, opts);
+export const getRegisteredModel = (name, opts) => get(ML + 'registered-models/get', { name }, opts);
+export const updateRegisteredModel = (name, description, opts) =>
+  patch(ML + 'registered-models/update', { name, description }, opts);
+export const setRegisteredModelTag = (name, key, value, opts) =>
+  post(ML + 'registered-models/set-tag', { name, key, value }, opts);
+export const deleteRegisteredModelTag = (name, key, opts) =>
+  del(ML + 'registered-models/delete-tag', { name, key }, opts);
+export const searchModelVersions = (params, opts) => get(ML + 'model-versions/search', params, opts);
+// Every version matching 'filter', paging through the API.
+export async function searchModelVersionsAll(filter, opts) {
+  const out = [];
+  let token;
+  for (let i = 0; i < 1000; i++) {
+    const r = await searchModelVersions({ filter, max_results: 1000, page_token: token }, opts);
+    for (const v of r.model_versions || []) out.push(v);
+    token = r.next_page_token;
+    if (!token) break;
+  }
+  return out;
+}
 
 // ---- artifacts
 // The tracking API's listing of a run's files ({root_uri, files: [{path
@@ -75,6 +112,9 @@ export function proxyUrl(path) {
 export const experimentSummary = (opts) => get(GT + 'experiments/summary', {}, opts);
 export const leaderboard = (params, opts) => get(GT + 'leaderboard', params, opts);
 export const runCarbon = (id, opts) => get(GT + 'runs/carbon', { run_id: id }, opts);
+// A model version's source run's energy and CO2, the metric the model is
+// judged by and metric per kg CO2.
+export const versionCarbon = (name, version, opts) => get(GT + 'model-versions/carbon', { name, version }, opts);
 
 export async function runEnergy(id, opts) {
   const samples = [];

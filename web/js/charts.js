@@ -178,6 +178,112 @@ export function paretoChart(el, rows, { metricName, onOpen, height = 340, toolti
   return autosize(u, el, height);
 }
 
+// Whether each point is on the Pareto front: no other point is at least as
+// good on both the metric (higher is better when 'maximize') and CO2
+// (lower is better) and strictly better on one. pts: [{x: CO2, y: metric}].
+export function paretoFlags(pts, maximize = true) {
+  const better = (a, b) => (maximize ? a > b : a < b);
+  return pts.map((p) => !pts.some((q) => q !== p &&
+    q.x <= p.x && !better(p.y, q.y) && (q.x < p.x || better(q.y, p.y))));
+}
+
+// A registered model's versions: metric against CO2 (log scale), each
+// version a dot labelled "v<N>", the versions on the Pareto front joined by
+// a line, as the leaderboard's chart shows runs. points: [{version, co2_g,
+// metric, per_kg, stage, aliases, run_id}] with co2_g and metric set.
+// Hover shows a version; a click calls onOpen(point).
+export function versionChart(el, points, { metricName, maximize = true, onOpen, height = 320, tooltip }) {
+  const t = theme();
+  const pts = points
+    .map((p) => ({ p, x: Math.max(p.co2_g, 1e-3), y: p.metric }))
+    .sort((a, b) => a.x - b.x || a.y - b.y);
+  const flags = paretoFlags(pts, maximize);
+  pts.forEach((q, i) => { q.front = flags[i]; });
+  const xs = pts.map((q) => q.x);
+  const dots = pts.map((q) => (q.front ? null : q.y));
+  const front = pts.map((q) => (q.front ? q.y : null));
+  el.dataset.points = String(pts.length);
+  el.dataset.front = pts.filter((q) => q.front).map((q) => q.p.version).join(',');
+  let px = null;
+  const width = Math.max(240, Math.floor(el.clientWidth) || 420);
+  const opts = {
+    width, height,
+    scales: { x: { time: false, distr: 3, log: 10 } },
+    cursor: { drag: { x: false, y: false }, points: { show: false }, x: false, y: false },
+    legend: { show: true, live: false },
+    axes: [
+      axis(t, { label: 'CO₂ (log scale)', values: (u, vs) => vs.map((v) => (v == null ? '' : fmtCo2(v))) }),
+      axis(t, { label: metricName, size: 60, values: (u, vs) => vs.map((v) => fmtMetric(v)) }),
+    ],
+    series: [
+      { label: 'CO₂' },
+      { label: 'versions', stroke: t.dots, fill: t.dots, paths: () => null, points: { show: true, size: 7, width: 1, fill: t.dots, stroke: t.dots } },
+      { label: 'Pareto front', stroke: t.front, width: 2, spanGaps: true, points: { show: true, size: 8, width: 1.5, fill: t.front, stroke: t.front } },
+    ],
+    hooks: {
+      draw: [(u) => {
+        px = new Float32Array(pts.length * 2);
+        const ctx = u.ctx;
+        const r = uPlot.pxRatio || 1;
+        ctx.save();
+        ctx.fillStyle = t.fg;
+        ctx.font = `${Math.round(11 * r)}px system-ui, sans-serif`;
+        ctx.textBaseline = 'bottom';
+        for (let i = 0; i < pts.length; i++) {
+          px[2 * i] = u.valToPos(pts[i].x, 'x');
+          px[2 * i + 1] = u.valToPos(pts[i].y, 'y');
+          ctx.fillText(`v${pts[i].p.version}`, u.valToPos(pts[i].x, 'x', true) + 6 * r, u.valToPos(pts[i].y, 'y', true) - 3 * r);
+        }
+        ctx.restore();
+      }],
+    },
+  };
+  const u = new uPlot(opts, [xs, dots, front], el);
+  const nearest = (cx, cy) => {
+    if (!px) return -1;
+    let best = -1;
+    let bd = 12 * 12;
+    for (let i = 0; i < pts.length; i++) {
+      const dx = px[2 * i] - cx;
+      const dy = px[2 * i + 1] - cy;
+      const d = dx * dx + dy * dy;
+      if (d <= bd) { bd = d; best = i; }
+    }
+    return best;
+  };
+  u.over.addEventListener('mousemove', (ev) => {
+    const rect = u.over.getBoundingClientRect();
+    const i = nearest(ev.clientX - rect.left, ev.clientY - rect.top);
+    u.over.style.cursor = i >= 0 ? 'pointer' : '';
+    if (i < 0) { tooltip.hide(); return; }
+    const q = pts[i];
+    const p = q.p;
+    tooltip.show(ev.clientX, ev.clientY, [
+      h('strong', { text: `Version ${p.version}` }),
+      p.stage && p.stage !== 'None' ? h('div', { text: `stage: ${p.stage}` }) : null,
+      p.aliases && p.aliases.length ? h('div', { text: `aliases: ${p.aliases.map((a) => '@' + a).join(' ')}` }) : null,
+      h('div', { text: `${metricName}: ${fmtMetric(p.metric)}` }),
+      h('div', { text: `CO₂: ${fmtCo2(p.co2_g)}` }),
+      p.per_kg !== null && p.per_kg !== undefined ? h('div', { text: `${metricName} / kg CO₂: ${sig(p.per_kg, 4)}` }) : null,
+      q.front ? h('div.front-note', { text: 'on the Pareto front' }) : null,
+    ]);
+  });
+  u.over.addEventListener('mouseleave', () => tooltip.hide());
+  u.over.addEventListener('click', (ev) => {
+    const rect = u.over.getBoundingClientRect();
+    const i = nearest(ev.clientX - rect.left, ev.clientY - rect.top);
+    if (i >= 0 && onOpen) { tooltip.hide(); onOpen(pts[i].p); }
+  });
+  // For tests and tools: the page position of a version's dot.
+  u.pointOf = (version) => {
+    const i = pts.findIndex((q) => q.p.version === String(version));
+    if (i < 0 || !px) return null;
+    const rect = u.over.getBoundingClientRect();
+    return { x: rect.left + px[2 * i], y: rect.top + px[2 * i + 1] };
+  };
+  return autosize(u, el, height);
+}
+
 // The floating tooltip (#tooltip in index.html).
 export const tooltip = {
   el: null,

@@ -6,17 +6,34 @@
 import { h } from './fmt.js';
 
 const routes = [
-  [/^\/(?:experiments\/?)?$/, () => import('./views/experiments.js'), []],
-  [/^\/experiments\/([^/]+)\/?$/, () => import('./views/leaderboard.js'), ['id']],
-  [/^\/runs\/([0-9a-f]{32})\/?$/i, () => import('./views/run.js'), ['id']],
-  [/^\/compare\/?$/, () => import('./views/compare.js'), []],
+  [/^\/(?:experiments\/?)?$/, () => import('./views/experiments.js'), [], 'experiments'],
+  [/^\/experiments\/([^/]+)\/?$/, () => import('./views/leaderboard.js'), ['id'], 'experiments'],
+  [/^\/runs\/([0-9a-f]{32})\/?$/i, () => import('./views/run.js'), ['id'], 'experiments'],
+  [/^\/compare\/?$/, () => import('./views/compare.js'), [], 'experiments'],
+  // (a model's name is one path segment, '/' and all encoded)
+  [/^\/models\/?$/, () => import('./views/models.js'), [], 'models'],
+  [/^\/models\/([^/]+)\/?$/, () => import('./views/model.js'), ['name'], 'models'],
 ];
 
 const app = document.getElementById('app');
 const crumbs = document.getElementById('crumbs');
+const sections = document.getElementById('sections');
 const live = document.getElementById('live');
 let current = null; // { dispose, ctrl }
 let seq = 0;
+
+// A path segment as text (a malformed escape stays as it is).
+function decode(s) {
+  try { return decodeURIComponent(s); } catch { return s; }
+}
+
+// The header's section links: the current one is marked.
+function setSection(name) {
+  for (const a of sections.querySelectorAll('a[data-section]')) {
+    if (a.dataset.section === name) a.setAttribute('aria-current', 'true');
+    else a.removeAttribute('aria-current');
+  }
+}
 
 function setCrumbs(items) {
   crumbs.replaceChildren(...items.flatMap((it, i) => {
@@ -55,10 +72,11 @@ async function dispatch() {
   const path = location.pathname;
   if (path === '/' || path === '') { history.replaceState(null, '', '/experiments' + location.search); }
   let found = null;
-  for (const [re, load, names] of routes) {
+  for (const [re, load, names, section] of routes) {
     const m = re.exec(location.pathname);
-    if (m) { found = { load, params: Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) }; break; }
+    if (m) { found = { load, section, params: Object.fromEntries(names.map((n, i) => [n, decode(m[i + 1])])) }; break; }
   }
+  setSection(found ? found.section : null);
   const ctrl = new AbortController();
   current = { ctrl, dispose: null };
   app.removeAttribute('data-ready');

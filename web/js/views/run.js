@@ -2,8 +2,9 @@
 // /runs/<run_id>?x=step|time|rel&smooth=0..0.99&keys=a,b
 // A run: status and times, metric charts (several keys; step, wall time or
 // relative time on x; EMA smoothing), energy over time per component, the
-// carbon summary with where each number comes from, params and tags, and
-// the run's files (js/artifacts.js; ?artifact=<path> opens one). While the
+// carbon summary with where each number comes from, params and tags, the
+// model versions registered from it (links to their models), and the
+// run's files (js/artifacts.js; ?artifact=<path> opens one). While the
 // run is RUNNING the page polls and new points appear by themselves.
 import * as api from '../api.js';
 import { h, co2, energy, duration, time, metric as fmtMetric, sig, statusBadge, estimatedBadge, debounce } from '../fmt.js';
@@ -63,6 +64,7 @@ export async function mount(root, ctx) {
 
   // ---- skeleton
   const head = h('div.runhead');
+  const registeredBox = h('div#registered.registered', { hidden: true });
   const xSel = h('select#xmode', { 'aria-label': 'X axis' },
     h('option', { value: 'step', text: 'x: step' }), h('option', { value: 'time', text: 'x: wall time' }),
     h('option', { value: 'rel', text: 'x: time since start' }));
@@ -79,6 +81,7 @@ export async function mount(root, ctx) {
   let artifacts = null;
   root.append(
     head,
+    registeredBox,
     h('section.card', { 'aria-label': 'Metrics' },
       h('div.toolbar', {}, h('h2', { text: 'Metrics' }), h('span.spacer'), xSel,
         h('label.inline', {}, 'Smoothing ', smoothIn, smoothOut)),
@@ -275,6 +278,27 @@ export async function mount(root, ctx) {
       fact('Duration measured', duration(c.duration_s))));
   }
 
+  // ---- the model versions registered from this run (the registry's
+  // model-versions/search with run_id = '<id>'); nothing when there are
+  // none or the server has no registry.
+  async function renderRegistered() {
+    let vs;
+    try {
+      vs = await api.searchModelVersionsAll(`run_id = ${api.filterString(runId)}`, { signal: ctx.signal });
+    } catch (e) {
+      if (!disposed && !ctx.signal.aborted) console.warn('model versions', e);
+      return;
+    }
+    if (disposed || !vs.length) return;
+    const { modelHref, stageBadge } = await import('./models.js');
+    if (disposed) return;
+    vs.sort((a, b) => a.name.localeCompare(b.name) || Number(a.version) - Number(b.version));
+    registeredBox.replaceChildren(h('span.muted', { text: `Registered as model version${vs.length === 1 ? '' : 's'}: ` }),
+      ...vs.map((v) => h('span.ver', { dataset: { name: v.name, version: v.version } },
+        h('a.model-version', { href: modelHref(v.name, v.version), text: `${v.name} v${v.version}` }), stageBadge(v.current_stage))));
+    registeredBox.hidden = false;
+  }
+
   // ---- live
   async function poll() {
     if (disposed) return;
@@ -317,7 +341,7 @@ export async function mount(root, ctx) {
   }).catch((e) => { if (!disposed) console.warn(e); });
   await syncCharts();
   ctx.ready();
-  Promise.all([renderEnergy(), renderCarbon()]).catch((e) => { if (!disposed) console.warn(e); });
+  Promise.all([renderEnergy(), renderCarbon(), renderRegistered()]).catch((e) => { if (!disposed) console.warn(e); });
   schedule();
   return () => {
     disposed = true;
