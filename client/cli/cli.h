@@ -38,6 +38,7 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv);
 int cli_cmd_sync(struct cli_global *g, int argc, char **argv);
 int cli_cmd_runs(struct cli_global *g, int argc, char **argv);
 int cli_cmd_import_codecarbon(struct cli_global *g, int argc, char **argv);
+int cli_cmd_models(struct cli_global *g, int argc, char **argv);
 
 /* Matches argv[*i] against option 'name' ("--max"), as "--max N" or
  * "--max=N". Returns 1 with '*value' set (and *i advanced past a separate

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
  * main.c: the `greentrack` command. Parses the global options, resolves
- * the tracking URI and dispatches to run, sync or runs; also holds the
- * helpers the commands share (option matching, errors, REST calls through
- * gt_request, time formatting). Uses libgreentrack's public API only.
+ * the tracking URI and dispatches to the commands (run, sync, runs,
+ * models, ...); also holds the helpers the commands share (option
+ * matching, errors, REST calls through gt_request, time formatting). Uses
+ * libgreentrack's public API only.
  */
 #include "cli.h"
 #include "when.h"
@@ -37,6 +38,11 @@ static const char USAGE[] =
     "                               while the server was down\n"
     "  runs list [OPTIONS]          list runs as a table (or --json)\n"
     "  runs show RUN_ID             a run's params, tags and metrics\n"
+    "  models ls [OPTIONS]          list registered models: latest versions,\n"
+    "                               aliases (or --json)\n"
+    "  models show NAME             a model's versions with their CO2 and\n"
+    "                               metric per kg CO2\n"
+    "  models alias NAME ALIAS VER  point an alias at a version\n"
     "  import-codecarbon FILE       import a CodeCarbon emissions.csv\n"
     "  when [OPTIONS]               when the grid will be greenest for a\n"
     "                               job (run --when-green waits for it)\n"
@@ -340,6 +346,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_sync(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "runs") == 0) {
         rc = cli_cmd_runs(&g, argc - i, argv + i);
+    } else if (strcmp(cmd, "models") == 0) {
+        rc = cli_cmd_models(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "import-codecarbon") == 0) {
         rc = cli_cmd_import_codecarbon(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "when") == 0) {
