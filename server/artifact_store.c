@@ -36,14 +36,49 @@
 
 /*---- locations and URIs ----*/
 
+int artifact_file_uri(char *out, size_t outlen, const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t w = 0;
+    const char *prefix = "file://";
+    for (const char *p = prefix; *p; p++) {
+        if (w + 1 >= outlen)
+            return -1;
+        out[w++] = *p;
+    }
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        bool plain = isalnum(*p) || *p == '/' || *p == '-' || *p == '.' ||
+                     *p == '_' || *p == '~';
+        if (w + (plain ? 1 : 3) >= outlen)
+            return -1;
+        if (plain) {
+            out[w++] = (char)*p;
+        } else {
+            out[w++] = '%';
+            out[w++] = hex[*p >> 4];
+            out[w++] = hex[*p & 15];
+        }
+    }
+    if (w >= outlen)
+        return -1;
+    out[w] = '\0';
+    return 0;
+}
+
 int artifact_experiment_location(char *out, size_t outlen, bool served,
                                  const char *root, int64_t experiment_id)
 {
-    int n = served ? snprintf(out, outlen, "mlflow-artifacts:/%lld",
-                              (long long)experiment_id)
-                   : snprintf(out, outlen, "%s/%lld", root,
-                              (long long)experiment_id);
-    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+    if (served) {
+        int n = snprintf(out, outlen, "mlflow-artifacts:/%lld",
+                         (long long)experiment_id);
+        return n < 0 || (size_t)n >= outlen ? -1 : 0;
+    }
+    if (artifact_file_uri(out, outlen, root))
+        return -1;
+    size_t len = strlen(out);
+    int n =
+        snprintf(out + len, outlen - len, "/%lld", (long long)experiment_id);
+    return n < 0 || (size_t)n >= outlen - len ? -1 : 0;
 }
 
 int artifact_run_uri(char *out, size_t outlen, const char *location,
@@ -111,6 +146,58 @@ static const char *file_uri_path(const char *s)
         return slash ? slash : "";
     }
     return s;
+}
+
+/* Appends relative path 'rel' to "cwd" in 'out' as pathlib joins and
+ * prints them: no empty or "." components, no trailing '/', ".." kept.
+ * 0, or -1 when 'out' is too small. */
+static int join_cwd(char *out, size_t outlen, const char *cwd, const char *rel)
+{
+    int n = snprintf(out, outlen, "%s", cwd);
+    if (n < 0 || (size_t)n >= outlen)
+        return -1;
+    size_t w = (size_t)n;
+    while (w > 1 && out[w - 1] == '/')
+        out[--w] = '\0';
+    for (const char *c = rel; *c;) {
+        while (*c == '/')
+            c++;
+        if (!*c)
+            break;
+        const char *end = strchr(c, '/');
+        size_t len = end ? (size_t)(end - c) : strlen(c);
+        if (!(len == 1 && c[0] == '.')) {
+            bool slash = !(w == 1 && out[0] == '/');
+            if (w + len + (slash ? 1 : 0) >= outlen)
+                return -1;
+            if (slash)
+                out[w++] = '/';
+            memcpy(out + w, c, len);
+            w += len;
+            out[w] = '\0';
+        }
+        c += len;
+    }
+    return 0;
+}
+
+int artifact_absolute_location(char *out, size_t outlen, const char *location,
+                               const char *cwd)
+{
+    bool file = strncasecmp(location, "file:", 5) == 0;
+    const char *path = file ? file_uri_path(location) : location;
+    if ((!file && scheme_len(location)) || path[0] == '/' ||
+        (!file && !*path)) {
+        int n = snprintf(out, outlen, "%s", location);
+        return n < 0 || (size_t)n >= outlen ? -1 : 0;
+    }
+    if (!file)
+        return join_cwd(out, outlen, cwd, path);
+    char joined[PATH_MAX];
+    if (join_cwd(joined, sizeof(joined), cwd, path))
+        return -1;
+    int n = snprintf(out, outlen, "file://%s", joined);
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
 /* Lexically normalizes absolute path 'p' in place: "//" and "."

@@ -37,12 +37,26 @@
 
 /*---- locations and URIs ----*/
 
-/* The artifact_location of a new experiment 'experiment_id':
- * "mlflow-artifacts:/<id>" when the server serves artifacts, else
- * "<root>/<id>". The one place where the scheme of new locations is
- * decided. Returns 0, or -1 when 'out' is too small. */
+/* Absolute path 'path' as a file: URI, "file:///a/b%20c", percent-encoded
+ * as Python's pathlib as_uri() writes it (letters, digits, "/-._~" stay).
+ * 0, or -1 when 'out' is too small. */
+int artifact_file_uri(char *out, size_t outlen, const char *path);
+
+/* The artifact_location of a new experiment 'experiment_id', as MLflow
+ * 2.9.2 forms it: "mlflow-artifacts:/<id>" when the server serves
+ * artifacts, else the file: URI of "<root>/<id>" (artifact_file_uri). The
+ * one place where the scheme of new locations is decided. Returns 0, or
+ * -1 when 'out' is too small. */
 int artifact_experiment_location(char *out, size_t outlen, bool served,
                                  const char *root, int64_t experiment_id);
+
+/* An experiment's artifact_location as the client gave it, made absolute
+ * as MLflow's resolve_uri_if_local does: a relative path is joined to
+ * 'cwd' (the server's working directory) and stays a path ("x/y" ->
+ * "<cwd>/x/y"), a relative file: URI becomes "file://<cwd>/x/y"; absolute
+ * paths and any other URI are kept as given. 0, or -1 when too long. */
+int artifact_absolute_location(char *out, size_t outlen, const char *location,
+                               const char *cwd);
 
 /* A run's artifact_uri: "<experiment location>/<run_id>/artifacts",
  * joined without doubling a trailing '/'. 0, or -1 when too long. */

@@ -558,6 +558,61 @@ static enum srv_err ensure_default_experiment(struct store *st,
     return SRV_OK;
 }
 
+/* Locations the server formed from its root before they were file: URIs
+ * (greentrack up to 0.x without the artifact proxy wrote "<root>/<id>")
+ * become the URIs it forms now, when it does not serve artifacts: the
+ * experiments' "<root>/<id>" and their runs' "<root>/<id>/<run>/artifacts"
+ * under the current root. Locations a client chose, and those formed under
+ * another root, stay as stored (they name the same folders). */
+static enum srv_err relocate_local_locations(struct store *st,
+                                             struct errbuf *eb)
+{
+    if (st->serve_artifacts)
+        return SRV_OK;
+    char uri[4200], bare[4200];
+    if (artifact_file_uri(uri, sizeof(uri) - 1, st->artifact_root) ||
+        (size_t)snprintf(bare, sizeof(bare), "%s/", st->artifact_root) >=
+            sizeof(bare))
+        return err_set(eb, SRV_E_INTERNAL, "artifact root path too long");
+    size_t ul = strlen(uri);
+    uri[ul] = '/';
+    uri[ul + 1] = '\0';
+    static const char *const sql[] = {
+        "UPDATE experiments SET artifact_location = ?1 || experiment_id "
+        "WHERE artifact_location = ?2 || experiment_id",
+        "UPDATE runs SET artifact_uri = ?1 || experiment_id || '/' || run_id "
+        "|| '/artifacts' WHERE artifact_uri = ?2 || experiment_id || '/' || "
+        "run_id || '/artifacts'",
+    };
+    struct conn *c = st->writer;
+    if (exec_sql(c->db, "BEGIN IMMEDIATE") != SQLITE_OK)
+        return db_error(c, eb, "relocate");
+    for (size_t i = 0; i < sizeof(sql) / sizeof(*sql); i++) {
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2(c->db, sql[i], -1, &s, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
+            sqlite3_bind_text(s, 2, bare, -1, SQLITE_STATIC);
+            rc = sqlite3_step(s);
+        }
+        sqlite3_finalize(s);
+        if (rc != SQLITE_DONE) {
+            enum srv_err e = db_error(c, eb, "relocate");
+            exec_sql(c->db, "ROLLBACK");
+            return e;
+        }
+        if (sqlite3_changes(c->db) > 0)
+            log_info("%d %s given file: URIs", sqlite3_changes(c->db),
+                     i ? "run artifact locations" : "experiment locations");
+    }
+    if (exec_sql(c->db, "COMMIT") != SQLITE_OK) {
+        enum srv_err e = db_error(c, eb, "relocate");
+        exec_sql(c->db, "ROLLBACK");
+        return e;
+    }
+    return SRV_OK;
+}
+
 /*---- write executors (writer thread, inside a transaction) ----*/
 
 static void bind_ref(sqlite3_stmt *s, int i, struct strref r)
@@ -2281,7 +2336,8 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
     if (!st->writer)
         goto fail;
     if (migrate(st->writer, eb) != SRV_OK ||
-        ensure_default_experiment(st, eb) != SRV_OK)
+        ensure_default_experiment(st, eb) != SRV_OK ||
+        relocate_local_locations(st, eb) != SRV_OK)
         goto fail;
     notice_outside_writes(st); /* the baseline */
     if (pthread_create(&st->writer_thread, NULL, writer_main, st) != 0) {

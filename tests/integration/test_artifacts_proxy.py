@@ -624,17 +624,19 @@ class NoServeTests(ArtifactCase):
         self.assertEqual(tree(self.server.artifact_root), before)
 
     def test_local_locations(self):
+        # file: URIs of the root, as MLflow forms them
         root = self.server.artifact_root
         self.assertEqual(self.get_experiment("0")["artifact_location"],
-                         os.path.join(root, "0"))
+                         "file://" + os.path.join(root, "0"))
         eid = self.create_experiment()
         self.assertEqual(self.get_experiment(eid)["artifact_location"],
-                         os.path.join(root, eid))
+                         "file://" + os.path.join(root, eid))
         run = self.create_run(eid)
         rid = run["info"]["run_id"]
         uri = run["info"]["artifact_uri"]
-        self.assertEqual(uri, os.path.join(root, eid, rid, "artifacts"))
-        os.makedirs(os.path.join(uri, "m"))
+        self.assertEqual(uri, "file://" + os.path.join(root, eid, rid,
+                                                       "artifacts"))
+        os.makedirs(os.path.join(uri[len("file://"):], "m"))
         b = self.ok(self.get("artifacts/list", {"run_id": rid}))
         self.assertEqual(b["files"], [{"path": "m", "is_dir": True}])
 
@@ -656,7 +658,9 @@ class RestartTests(ArtifactCase):
             c.close()
         finally:
             self.assertEqual(old.stop()[0], 0)
-        os.makedirs(os.path.join(old_run["artifact_uri"], "model"))
+        self.assertTrue(old_run["artifact_uri"].startswith("file:///"))
+        os.makedirs(os.path.join(old_run["artifact_uri"][len("file://"):],
+                                 "model"))
         new = Server(args=["--artifact-root", "file://" + art], tmpdir=tmp,
                      default_args=False, label="new")
         new.args = ["--port", "0", "--db", old.db, "--log-level", "warn",
@@ -674,7 +678,7 @@ class RestartTests(ArtifactCase):
             # are served
             r = c.get("experiments/get", {"experiment_id": "0"})
             self.assertEqual(r.body["experiment"]["artifact_location"],
-                             os.path.join(art, "0"))
+                             "file://" + os.path.join(art, "0"))
             r = c.post("runs/create", {"experiment_id": "0"})
             self.assertEqual(r.status, 200)
             r = c.post("experiments/create", {"name": uniq("e")})

@@ -151,7 +151,7 @@ class CliTests(ServerTestCase):
             r = c.post("runs/create", {"experiment_id": "0"})
             self.assertEqual(r.status, 200, r)
             self.assertTrue(r.body["run"]["info"]["artifact_uri"]
-                            .startswith(art), r.body)
+                            .startswith("file://" + art), r.body)
             c.close()
             self.assertTrue(os.path.exists(db))
         finally:

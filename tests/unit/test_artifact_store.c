@@ -109,7 +109,45 @@ static void test_locations(void)
     CHECK_EQ_STR(out, "mlflow-artifacts:/7");
     CHECK_EQ_INT(artifact_experiment_location(out, sizeof(out), false, "/r", 0),
                  0);
-    CHECK_EQ_STR(out, "/r/0");
+    CHECK_EQ_STR(out, "file:///r/0");
+    /* percent-encoded as pathlib's as_uri() */
+    CHECK_EQ_INT(artifact_experiment_location(out, sizeof(out), false,
+                                              "/my root/%x+é", 12),
+                 0);
+    CHECK_EQ_STR(out, "file:///my%20root/%25x%2B%C3%A9/12");
+    CHECK_EQ_INT(artifact_experiment_location(out, 11, false, "/r", 7), -1);
+    CHECK_EQ_INT(artifact_experiment_location(out, 12, false, "/r", 7), 0);
+    static const struct {
+        const char *given, *cwd, *want;
+    } locs[] = {
+        {"rel/x", "/srv", "/srv/rel/x"},
+        {"./a//b/", "/srv/", "/srv/a/b"},
+        {"../up", "/srv", "/srv/../up"},
+        {".", "/srv", "/srv"},
+        {"x", "/", "/x"},
+        {"file:rel/y", "/srv", "file:///srv/rel/y"},
+        {"file:./z", "/srv", "file:///srv/z"},
+        {"/abs/p/", "/srv", "/abs/p/"},
+        {"file:///abs", "/srv", "file:///abs"},
+        {"file://localhost/abs", "/srv", "file://localhost/abs"},
+        {"s3://b/p", "/srv", "s3://b/p"},
+        {"mlflow-artifacts:/t", "/srv", "mlflow-artifacts:/t"},
+    };
+    for (size_t i = 0; i < sizeof(locs) / sizeof(*locs); i++) {
+        CHECK_EQ_INT(artifact_absolute_location(out, sizeof(out), locs[i].given,
+                                                locs[i].cwd),
+                     0);
+        CHECK_EQ_STR(out, locs[i].want);
+    }
+    CHECK_EQ_INT(artifact_absolute_location(out, 8, "rel/x", "/srv"), -1);
+    CHECK_EQ_INT(artifact_file_uri(out, sizeof(out), "/a-b_c.d~e/f"), 0);
+    CHECK_EQ_STR(out, "file:///a-b_c.d~e/f");
+    /* a file: URI of the root resolves back to it */
+    char rel[64];
+    artifact_experiment_location(out, sizeof(out), false, "/my root", 3);
+    CHECK_EQ_INT(artifact_resolve_uri("/my root", out, rel, sizeof(rel)),
+                 ARTIFACT_LOC_ROOT);
+    CHECK_EQ_STR(rel, "3");
     CHECK_EQ_INT(artifact_experiment_location(out, 5, true, "/r", 7), -1);
     CHECK_EQ_INT(
         artifact_run_uri(out, sizeof(out), "mlflow-artifacts:/1", "ab"), 0);

@@ -3,6 +3,7 @@
  * experiments: the experiments endpoints of the MLflow REST API, plus the
  * legacy experiments/list that pre-2.0 clients (the npm package) call.
  */
+#include "artifact_store.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
 #include "messages.h"
@@ -10,9 +11,11 @@
 #include "render.h"
 #include "validate.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const view_names[] = {"ACTIVE_ONLY", "DELETED_ONLY", "ALL"};
 
@@ -250,12 +253,14 @@ enum handler_result h_experiments_search_datasets(struct request *req,
 struct exp_write {
     struct store_write w; /* first: api_pending relies on it */
     struct kv_ref *tags;
+    char *location; /* the artifact location made absolute */
 };
 
 static void exp_write_free(void *p)
 {
     struct exp_write *x = p;
     free(x->tags);
+    free(x->location);
     free(x);
 }
 
@@ -303,7 +308,21 @@ enum handler_result h_experiments_create(struct request *req,
         return h_fail(res, e, &eb);
     x->w.kind = SW_EXPERIMENT_CREATE;
     x->w.name = name;
-    x->w.artifact_location = location;
+    if (location) {
+        /* a relative location is taken from the server's working
+         * directory, as MLflow's resolve_uri_if_local does */
+        char cwd[PATH_MAX];
+        size_t cap = strlen(location) + sizeof(cwd) + 16;
+        if (!getcwd(cwd, sizeof(cwd)))
+            return h_fail(res,
+                          err_set(&eb, SRV_E_INTERNAL,
+                                  "cannot read the working directory"),
+                          &eb);
+        if (!(x->location = malloc(cap)) ||
+            artifact_absolute_location(x->location, cap, location, cwd))
+            return h_fail(res, SRV_E_NOMEM, NULL);
+    }
+    x->w.artifact_location = x->location;
     x->w.tags = x->tags;
     return H_PENDING;
 }
