@@ -732,6 +732,118 @@ async function registryChecks(MLflow, pkgDir, endpoint) {
 
 // --------------------------------------------------------------------- main
 
+// ------------------------------------- MLflow 2.9.2's UI calls and messages
+//
+// The same package transport (MLflowBase.req) pointed at what MLflow's web
+// UI calls under /ajax-api/2.0/mlflow/, and MLflow 2.9.2's wording for the
+// failures the package's own calls can meet.
+
+function uiClients(pkgDir, endpoint) {
+  const require = createRequire(path.join(HERE, 'package.json'));
+  const { MLflowBase } = require(path.join(pkgDir, 'lib', 'mlflow.js'));
+  class Ui extends MLflowBase {
+    requestUrl(p) { return `${this.endpoint}/ajax-api/2.0/mlflow${p}`; }
+    historyBulk(p) { return this.req('get', '/metrics/get-history-bulk', p); }
+    searchDatasets(p) { return this.req('post', '/experiments/search-datasets', p); }
+  }
+  class RunsMore extends MLflowBase {
+    constructor(a) { super(a); this.path = '/runs'; }
+    logInputs(p) { return this.req('post', '/log-inputs', p); }
+  }
+  return { ui: new Ui({ endpoint }), runs: new RunsMore({ endpoint }) };
+}
+
+async function conformanceChecks(MLflow, pkgDir, endpoint, srv) {
+  const ml = new MLflow({ endpoint });
+  const { ui, runs } = uiClients(pkgDir, endpoint);
+  const tag = randomUUID().slice(0, 8);
+  const t0 = Date.now();
+  const R = {};
+
+  await step('conformance: runs with histories', async () => {
+    const e = await call(() => ml.Experiments.create({ name: `npm-conf-${tag}` }));
+    R.exp = e.experiment_id;
+    R.ids = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await call(() => ml.Runs.create({ experiment_id: R.exp, start_time: t0 }));
+      R.ids.push(r.run.info.run_id);
+      // logged out of order: (timestamp, step) = (5,1), (3,2), (3,1)
+      for (const [ts, st] of [[5, 1], [3, 2], [3, 1]])
+        await call(() => ml.Runs.logMetric({ run_id: r.run.info.run_id, key: 'loss', value: i + st / 10, timestamp: ts, step: st }));
+    }
+  });
+  if (!R.ids) return;
+
+  await step('conformance: get-history-bulk (UI)', async () => {
+    const asked = [R.ids[2], R.ids[0], R.ids[1]];
+    const b = await call(() => ui.historyBulk({ run_id: asked, metric_key: 'loss' }));
+    const got = (b && b.metrics || []).map((m) => [m.run_id, m.timestamp, m.step]);
+    const want = [];
+    for (const id of [...R.ids].sort()) for (const [ts, st] of [[3, 1], [3, 2], [5, 1]]) want.push([id, ts, st]);
+    eq('get-history-bulk rows by run id, then timestamp and step', got, want);
+    const capped = await call(() => ui.historyBulk({ run_id: asked, metric_key: 'loss', max_results: 4 }));
+    eq('get-history-bulk max_results caps all rows', capped && capped.metrics && capped.metrics.length, 4);
+    const many = Array.from({ length: 1000 }, () => randomUUID().replace(/-/g, ''));
+    await expectError('get-history-bulk with 1000 run ids -> MLflow\'s 400 (no hang)',
+      () => ui.historyBulk({ run_id: many, metric_key: 'loss' }), 400, 'INVALID_PARAMETER_VALUE',
+      'GetMetricHistoryBulk request cannot specify more than 20 run_ids. Received 1000 run_ids.');
+    await expectError('get-history-bulk without run_id -> 400',
+      () => ui.historyBulk({ metric_key: 'loss' }), 400, 'INVALID_PARAMETER_VALUE',
+      'GetMetricHistoryBulk request must specify at least one run_id.');
+  });
+
+  await step('conformance: MLflow 2.9.2 messages', async () => {
+    const A = R.ids[0];
+    await expectError('log-batch metric without timestamp -> invalid metrics value',
+      () => ml.Runs.logBatch({ run_id: A, metrics: [{ key: 'm', value: 1 }] }), 400, 'INVALID_PARAMETER_VALUE',
+      "Invalid value [{'key': 'm', 'value': 1}] for parameter 'metrics' supplied. Hint: Value was of type 'list'.");
+    await expectError('log-metric negative timestamp -> MLflow\'s message',
+      () => ml.Runs.logMetric({ run_id: A, key: 'm', value: 2, timestamp: -1, step: 0 }), 400, 'INVALID_PARAMETER_VALUE',
+      "Got invalid timestamp -1 for metric 'm' (value=2.0). Timestamp must be a nonnegative long (64-bit integer) ");
+    await expectError('log-parameter bad key -> Invalid parameter name',
+      () => ml.Runs.logParameter({ run_id: A, key: 'a//b', value: 'v' }), 400, 'INVALID_PARAMETER_VALUE',
+      "Invalid parameter name: 'a//b'. Names may be treated as files in certain cases");
+    await expectError('experiments/create numeric name -> its str() and type',
+      () => ml.Experiments.create({ name: 123 }), 400, 'INVALID_PARAMETER_VALUE',
+      "Invalid value 123 for parameter 'name' supplied. Hint: Value was of type 'int'.");
+    await expectError('runs/log-inputs without datasets -> 400',
+      () => runs.logInputs({ run_id: A }), 400, 'INVALID_PARAMETER_VALUE',
+      "Missing value for required parameter 'datasets'.");
+    const ok = await call(() => runs.logInputs({ run_id: A, datasets: [{ dataset: {
+      name: 'train', digest: 'd1', source_type: 'local', source: '{}' },
+      tags: [{ key: 'mlflow.data.context', value: 'training' }] }] }));
+    check('runs/log-inputs with datasets -> {}', ok !== null && typeof ok === 'object', `got ${show(ok)}`);
+    const d = await call(() => ui.searchDatasets({ experiment_ids: [R.exp] }));
+    eq('experiments/search-datasets (UI)', d && d.dataset_summaries,
+      [{ experiment_id: R.exp, name: 'train', digest: 'd1', context: 'training' }]);
+  });
+
+  await step('conformance: artifact locations', async () => {
+    const e = await call(() => ml.Experiments.create({ name: `npm-rel-${tag}`, artifact_location: 'rel/loc' }));
+    const g = await call(() => ml.Experiments.get({ experiment_id: e.experiment_id }));
+    const loc = g && g.experiment && g.experiment.artifact_location;
+    eq('relative artifact_location is taken from the server\'s directory', loc,
+      path.join(fs.realpathSync(path.dirname(srv.artifactRoot)), 'rel', 'loc'));
+    const abs = path.join(os.tmpdir(), `npm-abs-${tag}`);
+    const e2 = await call(() => ml.Experiments.create({ name: `npm-abs-${tag}`, artifact_location: abs }));
+    const g2 = await call(() => ml.Experiments.get({ experiment_id: e2.experiment_id }));
+    eq('absolute artifact_location kept as given', g2 && g2.experiment && g2.experiment.artifact_location, abs);
+  });
+
+  await step('conformance: paths that are not the UI', async () => {
+    for (const p of ['/api/2.0/mlflow/nope', '/get-artifact/x', '/model-versions/nope', '/missing.js',
+      '/ajax-api/2.0/mlflow/gateway-proxy']) {
+      const r = await fetch(`${endpoint}${p}`);
+      const body = await r.json().catch(() => null);
+      check(`${p} -> JSON 404 ENDPOINT_NOT_FOUND`, r.status === 404 && body && body.error_code === 'ENDPOINT_NOT_FOUND',
+        `got ${r.status} ${show(body)}`);
+    }
+    const r = await fetch(`${endpoint}/get-artifact?path=../x&run_uuid=${R.ids[0]}`);
+    const body = await r.json().catch(() => null);
+    eq('/get-artifact bad path -> Invalid path', [r.status, body && body.message], [400, 'Invalid path']);
+  });
+}
+
 async function main() {
   let srv = null;
   let tmp = null;
@@ -753,6 +865,7 @@ async function main() {
     const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
     await runChecks(MLflow, `http://${h}:${port}`, srv);
     await registryChecks(MLflow, pkgDir, `http://${h}:${port}`);
+    await conformanceChecks(MLflow, pkgDir, `http://${h}:${port}`, srv);
   } catch (e) {
     fail('setup/fatal', e && e.message ? e.message : String(e));
   } finally {
