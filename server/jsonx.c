@@ -269,7 +269,7 @@ const char *jx_py_float(double d, char *buf, size_t len)
             break;
     }
     snprintf(e, sizeof(e), "%.*e", prec - 1, d);
-    char digits[24];
+    char digits[24] = {0};
     size_t nd = 0;
     const char *p = e;
     bool neg = *p == '-';
