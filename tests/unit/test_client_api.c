@@ -98,7 +98,9 @@ static void *conn_main(void *arg)
     int fd = (int)(intptr_t)arg;
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
-    while (buf) {
+    if (!buf)
+        return NULL;
+    for (;;) {
         char *end = head_end(buf, len);
         size_t hlen = end ? (size_t)(end - buf) + 4 : 0, blen = 0;
         if (end) {
