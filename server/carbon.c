@@ -6,6 +6,7 @@
 #include "carbon.h"
 
 #include "carbon_tables.h"
+#include "numtext.h"
 
 #include <errno.h>
 #include <math.h>
@@ -93,10 +94,8 @@ double carbon_pue_for(const char *pue_tag, const char *cloud_provider,
                       double default_pue, const char **source)
 {
     if (given(pue_tag)) {
-        char *end;
-        errno = 0;
-        double v = strtod(pue_tag, &end);
-        if (!errno && *end == '\0' && v >= 1.0 && v <= 5.0) {
+        double v;
+        if (numtext_double(pue_tag, 0, &v) && v >= 1.0 && v <= 5.0) {
             *source = "tag greentrack.pue";
             return v;
         }

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "artifact_store.h"
+#include "numtext.h"
 #include "version.h"
 
 #include <errno.h>
@@ -151,17 +152,15 @@ static void print_help(void)
     printf("  %-36s %s\n", "--version", "show the version and exit");
 }
 
+/* A strict decimal (numtext.h) in [0, max]. */
 static int parse_uint(const char *s, unsigned long long max,
                       unsigned long long *out)
 {
-    char *end;
-    if (!*s || *s == '-' || *s == '+')
+    int64_t v;
+    if (*s == '-' || !numtext_i64(s, &v) || v < 0 ||
+        (unsigned long long)v > max)
         return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v > max)
-        return -1;
-    *out = v;
+    *out = (unsigned long long)v;
     return 0;
 }
 
@@ -281,10 +280,8 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
         cfg->heartbeat_timeout_s = (unsigned)n;
         return 0;
     case OPT_DEFAULT_PUE: {
-        char *end;
-        errno = 0;
-        double v = strtod(val, &end);
-        if (errno || *end || !(v >= 1.0 && v <= 5.0))
+        double v;
+        if (!numtext_double(val, 0, &v) || !(v >= 1.0 && v <= 5.0))
             goto bad;
         cfg->default_pue = v;
         return 0;

@@ -5,6 +5,7 @@
 #include "jsonx.h"
 
 #include "messages.h"
+#include "numtext.h"
 
 #include <errno.h>
 #include <math.h>
@@ -460,19 +461,10 @@ enum srv_err jx_run_id(const cJSON *obj, bool allow_uuid, const char **out,
     return missing("run_id", eb);
 }
 
+/* An int64 sent as text: a strict decimal integer (numtext.h). */
 static bool parse_i64_text(const char *s, int64_t *out)
 {
-    char *end;
-    while (*s == ' ')
-        s++;
-    if (!*s)
-        return false;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
+    return numtext_i64(s, out);
 }
 
 enum srv_err jx_i64(const cJSON *obj, const char *field, bool required,
@@ -514,22 +506,15 @@ enum srv_err jx_double(const cJSON *obj, const char *field, bool required,
     if (cJSON_IsNumber(v)) {
         d = v->valuedouble;
     } else if (cJSON_IsString(v)) {
+        /* protobuf's spellings "NaN", "Infinity", "-Infinity", else a
+         * strict decimal (numtext.h): not "nan" (MLflow refuses it), not
+         * hex, no '+' or spaces. A decimal past the double range is an
+         * infinity, as in MLflow (which then stores the largest double). */
         const char *s = v->valuestring;
-        if (strcmp(s, "NaN") == 0 || strcasecmp(s, "nan") == 0) {
-            d = NAN;
-        } else if (strcmp(s, "Infinity") == 0 || strcasecmp(s, "inf") == 0) {
-            d = INFINITY;
-        } else if (strcmp(s, "-Infinity") == 0 || strcasecmp(s, "-inf") == 0) {
-            d = -INFINITY;
-        } else {
-            char *end;
-            if (!*s)
-                return required ? missing(field, eb) : SRV_OK;
-            errno = 0;
-            d = strtod(s, &end);
-            if (*end || end == s || isnan(d) || isinf(d))
-                return invalid_value(v, field, eb);
-        }
+        if (!*s)
+            return required ? missing(field, eb) : SRV_OK;
+        if (!numtext_double(s, NUMTEXT_SPECIALS | NUMTEXT_OVERFLOW, &d))
+            return invalid_value(v, field, eb);
     } else {
         return invalid_value(v, field, eb);
     }

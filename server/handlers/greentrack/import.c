@@ -11,9 +11,11 @@
  * equals CodeCarbon's figure. Run ids come from CodeCarbon's run_id (or a
  * hash of the row), so importing the same file twice changes nothing.
  */
+#include "carbon.h"
 #include "csv.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "numtext.h"
 #include "render.h"
 
 #include <errno.h>
@@ -114,17 +116,10 @@ static const char *field(const struct csv_doc *d, size_t row, int idx)
     return *v ? v : NULL;
 }
 
+/* A CSV cell holding a finite decimal (numtext.h: no hex, inf or nan). */
 static bool number(const char *s, double *out)
 {
-    if (!s)
-        return false;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v))
-        return false;
-    *out = v;
-    return true;
+    return s && numtext_double(s, 0, out);
 }
 
 /* CodeCarbon writes local time "YYYY-MM-DDTHH:MM:SS[.ffffff]" without a
