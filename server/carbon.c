@@ -140,3 +140,10 @@ double carbon_co2_g(const struct carbon_energy *e, double location_g_per_kwh,
         *weighted = total_kwh > 0 ? it_g / total_kwh : location_g_per_kwh;
     return it_g * pue;
 }
+
+bool carbon_sample_power_ok(double joules, int64_t duration_ms)
+{
+    if (!(joules >= 0) || duration_ms <= 0)
+        return joules == 0;
+    return joules / ((double)duration_ms / 1000.0) <= CARBON_MAX_SAMPLE_W;
+}

@@ -8,8 +8,19 @@
 #define SERVER_CARBON_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define CARBON_J_PER_KWH 3.6e6
+
+/* The most power one energy sample may imply (its joules over its
+ * duration): 10 MW, a large data-centre hall. A sample beyond it is a
+ * mistake or an attack, never a measurement, and would let a run's totals
+ * overflow to infinity. */
+#define CARBON_MAX_SAMPLE_W 1e7
+
+/* Whether 'joules' (finite, >= 0) over 'duration_ms' (> 0) stays within
+ * CARBON_MAX_SAMPLE_W. */
+bool carbon_sample_power_ok(double joules, int64_t duration_ms);
 
 /* A run's location, from its greentrack.* tags (any may be NULL). */
 struct carbon_location {

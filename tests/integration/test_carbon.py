@@ -10,6 +10,11 @@ FRA = 56.039   # data/country_carbon_intensity.csv, 2023 ("56.0 g per kWh")
 POL = 661.926
 
 
+# A sample spans an hour: 1 kWh in it is 1 kW, a physical power (a sample
+# may imply at most 10 MW).
+HOUR = 3600000
+
+
 def sample(start, end, **kw):
     s = {"start_time": start, "end_time": end}
     s.update(kw)
@@ -81,7 +86,7 @@ class CarbonTests(ServerTestCase):
     def test_resent_sample_replaces_the_earlier_one(self):
         rid = self.new_run(country="SWE")
         for _ in range(3):
-            self.ok(self.energy(rid, sample(0, 10, ram_energy_j=MJ36,
+            self.ok(self.energy(rid, sample(0, HOUR, ram_energy_j=MJ36,
                                             ram_method="ram-model")))
         c = self.carbon(rid)
         self.assertAlmostEqual(c["energy_kwh"], 1.0)
@@ -136,9 +141,9 @@ class CarbonTests(ServerTestCase):
         rid = self.new_run(country="POL", pue="1.5")
         self.ok(self.energy(
             rid,
-            sample(0, 10, cpu_energy_j=MJ36, cpu_method="tdp-estimate",
+            sample(0, HOUR, cpu_energy_j=MJ36, cpu_method="tdp-estimate",
                    intensity_g_per_kwh=100, intensity_source="ukci"),
-            sample(10, 20, cpu_energy_j=MJ36, cpu_method="tdp-estimate")))
+            sample(HOUR, 2 * HOUR, cpu_energy_j=MJ36, cpu_method="tdp-estimate")))
         c = self.carbon(rid)
         # (1 kWh x 100 + 1 kWh x Poland's table value) x 1.5
         self.assertAlmostEqual(c["co2_g"], (100 + POL) * 1.5, places=6)
@@ -150,7 +155,7 @@ class CarbonTests(ServerTestCase):
 
     def test_cloud_region_and_provider_pue(self):
         rid = self.new_run(cloud_provider="gcp", cloud_region="europe-west9")
-        self.ok(self.energy(rid, sample(0, 10, cpu_energy_j=MJ36)))
+        self.ok(self.energy(rid, sample(0, HOUR, cpu_energy_j=MJ36)))
         c = self.carbon(rid)
         it = self.ok(self.get(GT + "intensity", {
             "cloud_provider": "gcp", "cloud_region": "europe-west9"}))
@@ -179,7 +184,7 @@ class CarbonTests(ServerTestCase):
         for country, joules in (("FRA", MJ36), ("POL", MJ36), ("SWE", 0.5)):
             rid = self.create_run(exp)["info"]["run_id"]
             self.tag(rid, "greentrack.country", country)
-            self.ok(self.energy(rid, sample(0, 10, cpu_energy_j=joules)))
+            self.ok(self.energy(rid, sample(0, HOUR, cpu_energy_j=joules)))
             runs.append(rid)
         body = self.ok(self.post("runs/search", {
             "experiment_ids": [exp],

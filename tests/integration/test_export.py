@@ -31,7 +31,8 @@ class ExportTests(ServerTestCase):
         a = self.seed(exp, 2, "x")
         b = self.seed(exp, 1, "y")
         self.ok(self.post(GT + "runs/log-energy", {
-            "run_id": a[0], "samples": [{"start_time": 0, "end_time": 10,
+            "run_id": a[0], "samples": [{"start_time": 0,
+                                         "end_time": 3600000,  # 1 kW
                                          "cpu_energy_j": 3.6e6}]}))
         self.ok(self.post("runs/set-tag", {"run_id": a[0],
                                            "key": "greentrack.country",

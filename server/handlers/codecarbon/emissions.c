@@ -7,6 +7,7 @@
  * (emissions / energy), and the run's end time moves to it. run_id is a
  * run id in UUID spelling (runid.h), as POST /codecarbon/runs gave it.
  */
+#include "carbon.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
 #include "runid.h"
@@ -74,6 +75,20 @@ enum handler_result h_cc_emissions(struct request *req, struct response *res)
                       &eb);
     if (total <= 0)
         total = cpu + gpu + ram;
+    /* Physical bounds, as log-energy's (carbon.h): a duration up to a
+     * year, at most CARBON_MAX_SAMPLE_W, an intensity up to 5000 g/kWh. */
+    double sample_j =
+        cpu + gpu + ram > 0 ? (cpu + gpu + ram) * J_PER_KWH : total * J_PER_KWH;
+    if (duration > 366.0 * 86400 ||
+        !carbon_sample_power_ok(sample_j, (int64_t)llround(duration * 1000)) ||
+        (total > 0 && !(emissions * 1000.0 / total <= 5000)))
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "An emission needs a duration up to a year, "
+                              "at most %g W, and at most 5000 g of CO2 per "
+                              "kWh",
+                              CARBON_MAX_SAMPLE_W),
+                      &eb);
     struct energy_sample_in *s = &x->sample;
     s->end_time = store_now_ms();
     s->start_time = s->end_time - (int64_t)llround(duration * 1000);

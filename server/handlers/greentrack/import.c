@@ -315,6 +315,18 @@ enum handler_result h_import_codecarbon(struct request *req,
                           err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
                                   "Row %zu: energies must be >= 0", row + 1),
                           &eb);
+        /* Physical bounds, as log-energy's (carbon.h). */
+        double row_j = (split ? cpu + gpu + ram : total) * J_PER_KWH / pue;
+        if (duration > 366.0 * 86400 ||
+            !carbon_sample_power_ok(
+                row_j,
+                duration >= 0.001 ? (int64_t)llround(duration * 1000) : 1))
+            return h_fail(res,
+                          err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                                  "Row %zu: a row needs a duration up to a "
+                                  "year and at most %g W",
+                                  row + 1, CARBON_MAX_SAMPLE_W),
+                          &eb);
         struct energy_sample_in *s = &r->sample;
         s->end_time = end_ms;
         s->start_time = end_ms - (int64_t)llround(duration * 1000);
@@ -333,6 +345,13 @@ enum handler_result h_import_codecarbon(struct request *req,
             s->has_intensity = true;
             s->intensity_g_per_kwh = emissions * 1000.0 / total;
             s->intensity_source = "codecarbon";
+            if (!(s->intensity_g_per_kwh <= 5000))
+                return h_fail(res,
+                              err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                                      "Row %zu: emissions imply more than "
+                                      "5000 g of CO2 per kWh",
+                                      row + 1),
+                              &eb);
         }
         row_run_id(d, row, idx[C_RUN_ID], r->run_id);
         const char *project = field(d, row, idx[C_PROJECT]);

@@ -108,6 +108,13 @@ static enum srv_err parse_sample(const cJSON *it, struct energy_sample_in *x,
         (e = method(it, "ram_method", "unknown", &x->ram_method, eb)) ||
         (e = method(it, "scope", "node", &x->scope, eb)))
         return e;
+    double total = x->cpu_j + x->gpu_j + x->ram_j + x->other_j;
+    if (!carbon_sample_power_ok(total, x->end_time - x->start_time))
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "A sample of %g J over %lld ms implies more than "
+                       "the %g W one sample may draw",
+                       total, (long long)(x->end_time - x->start_time),
+                       CARBON_MAX_SAMPLE_W);
     if (strcmp(x->scope, "node") != 0 && strcmp(x->scope, "process") != 0)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Invalid scope '%.64s': expected 'node' or 'process'",
