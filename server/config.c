@@ -43,6 +43,7 @@ enum opt_id {
     OPT_SERVE_ARTIFACTS,
     OPT_ALLOW_EXTERNAL_ARTIFACTS,
     OPT_MAX_ARTIFACT_BYTES,
+    OPT_MAX_RESPONSE_BYTES,
     OPT_COUNT
 };
 
@@ -126,6 +127,12 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_MAX_ARTIFACT_BYTES] = {"max-artifact-bytes",
                                 "GREENTRACK_MAX_ARTIFACT_BYTES", "N",
                                 "largest artifact upload (default 5 GiB)"},
+    [OPT_MAX_RESPONSE_BYTES] = {"max-response-bytes",
+                                "GREENTRACK_MAX_RESPONSE_BYTES", "N",
+                                "a list page ends early, with a "
+                                "next_page_token, before it would pass this "
+                                "size (default 8 MiB; one item larger than "
+                                "it still goes out alone)"},
 };
 
 static void print_help(void)
@@ -341,6 +348,11 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
             goto bad;
         cfg->max_artifact_bytes = (uint64_t)n;
         return 0;
+    case OPT_MAX_RESPONSE_BYTES:
+        if (parse_uint(val, (unsigned long long)1 << 32, &n) || n < 1024)
+            goto bad;
+        cfg->max_response_bytes = (size_t)n;
+        return 0;
     case OPT_COUNT:
         break;
     }
@@ -427,6 +439,7 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     cfg->grid_refresh_s = 600;
     cfg->serve_artifacts = true;
     cfg->max_artifact_bytes = (uint64_t)5 << 30;
+    cfg->max_response_bytes = (size_t)8 << 20;
     bool web_root_set = false;
 
     for (int i = 0; i < OPT_COUNT; i++) {

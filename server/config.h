@@ -41,6 +41,8 @@ struct config {
     bool serve_artifacts;          /* the mlflow-artifacts proxy is on */
     bool allow_external_artifacts; /* artifacts/list outside the root */
     uint64_t max_artifact_bytes;   /* largest upload */
+    size_t max_response_bytes;     /* a list page ends before passing it
+                                      (pager.h) */
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

@@ -25,7 +25,14 @@
 #include <string.h>
 #include <time.h>
 
+/* Runs read per piece: from EXPORT_PAGE_MIN, doubled while a piece stays
+ * under EXPORT_PIECE_LOW bytes, cut to a quarter when it passes
+ * EXPORT_PIECE_HIGH, so runs with large params or tags are read a few at
+ * a time and a client slow to read holds one small piece. */
 #define EXPORT_PAGE 500
+#define EXPORT_PAGE_MIN 8
+#define EXPORT_PIECE_LOW (256 * 1024)
+#define EXPORT_PIECE_HIGH (1024 * 1024)
 
 struct export_state {
     struct store *store;
@@ -33,6 +40,7 @@ struct export_state {
     char *filter;
     enum export_format format;
     int64_t offset;
+    int64_t page; /* runs read per piece (see EXPORT_PAGE) */
     char *experiment_name;
     bool header_done, finished;
     size_t emitted;
@@ -423,8 +431,9 @@ bool export_next(void *state, struct strbuf *out, bool *failed)
     }
     struct search_args a = {.filter = x->filter,
                             .view = VIEW_ACTIVE_ONLY,
-                            .max_results = EXPORT_PAGE,
+                            .max_results = x->page ? x->page : EXPORT_PAGE_MIN,
                             .offset = x->offset};
+    size_t start_len = out->len;
     struct run *runs;
     size_t n;
     bool more;
@@ -467,6 +476,12 @@ bool export_next(void *state, struct strbuf *out, bool *failed)
         return false;
     }
     x->offset += (int64_t)n;
+    size_t piece = out->len - start_len;
+    x->page = a.max_results;
+    if (piece > EXPORT_PIECE_HIGH && x->page > 1)
+        x->page = x->page / 4 ? x->page / 4 : 1;
+    else if (piece < EXPORT_PIECE_LOW && x->page < EXPORT_PAGE)
+        x->page = x->page * 2 < EXPORT_PAGE ? x->page * 2 : EXPORT_PAGE;
     if (!more) {
         x->finished = true;
         if (x->format == EXPORT_JSON) {

@@ -46,6 +46,12 @@ static void kv_list(struct strbuf *sb, const char *key, const struct kv *a,
     render_key(sb, key, *first);
     *first = false;
     strbuf_append_char(sb, '[');
+    render_kv_items(sb, a, n);
+    strbuf_append_char(sb, ']');
+}
+
+void render_kv_items(struct strbuf *sb, const struct kv *a, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         if (i)
             strbuf_append_char(sb, ',');
@@ -54,10 +60,23 @@ static void kv_list(struct strbuf *sb, const char *key, const struct kv *a,
         render_str_field(sb, "value", a[i].value, false);
         strbuf_append_char(sb, '}');
     }
-    strbuf_append_char(sb, ']');
 }
 
-void render_experiment(struct strbuf *sb, const struct experiment *e)
+void render_dataset(struct strbuf *sb, const struct dataset_input *d)
+{
+    strbuf_append_char(sb, '{');
+    render_str_field(sb, "name", d->name, true);
+    render_str_field(sb, "digest", d->digest, false);
+    render_str_field(sb, "source_type", d->source_type, false);
+    render_str_field(sb, "source", d->source, false);
+    if (d->schema)
+        render_str_field(sb, "schema", d->schema, false);
+    if (d->profile)
+        render_str_field(sb, "profile", d->profile, false);
+    strbuf_append_char(sb, '}');
+}
+
+void render_experiment_open(struct strbuf *sb, const struct experiment *e)
 {
     strbuf_append_str(sb, "{\"experiment_id\":\"");
     strbuf_append_i64(sb, e->experiment_id);
@@ -68,6 +87,11 @@ void render_experiment(struct strbuf *sb, const struct experiment *e)
                      false);
     i64_field(sb, "creation_time", e->creation_time);
     i64_field(sb, "last_update_time", e->last_update_time);
+}
+
+void render_experiment(struct strbuf *sb, const struct experiment *e)
+{
+    render_experiment_open(sb, e);
     bool first = false;
     kv_list(sb, "tags", e->tags, e->n_tags, &first);
     strbuf_append_char(sb, '}');
@@ -153,16 +177,8 @@ static void render_inputs(struct strbuf *sb, const struct run *r)
             bool f = true;
             kv_list(sb, "tags", d->tags, d->n_tags, &f);
             render_key(sb, "dataset", f);
-            strbuf_append_char(sb, '{');
-            render_str_field(sb, "name", d->name, true);
-            render_str_field(sb, "digest", d->digest, false);
-            render_str_field(sb, "source_type", d->source_type, false);
-            render_str_field(sb, "source", d->source, false);
-            if (d->schema)
-                render_str_field(sb, "schema", d->schema, false);
-            if (d->profile)
-                render_str_field(sb, "profile", d->profile, false);
-            strbuf_append_str(sb, "}}");
+            render_dataset(sb, d);
+            strbuf_append_char(sb, '}');
         }
         strbuf_append_char(sb, ']');
     }

@@ -20,7 +20,17 @@ void render_str_field(struct strbuf *sb, const char *key, const char *value,
 void render_num_field(struct strbuf *sb, const char *key, double value,
                       bool first);
 
+/* The elements of a [{"key":..,"value":..}] list, comma-separated (no
+ * brackets). */
+void render_kv_items(struct strbuf *sb, const struct kv *a, size_t n);
+
+/* A Dataset object ({"name":..,"digest":..,...}). */
+void render_dataset(struct strbuf *sb, const struct dataset_input *d);
+
 void render_experiment(struct strbuf *sb, const struct experiment *e);
+/* An Experiment without its tags and closing brace (streamed replies add
+ * them). */
+void render_experiment_open(struct strbuf *sb, const struct experiment *e);
 void render_run_info(struct strbuf *sb, const struct run *r);
 void render_run(struct strbuf *sb, const struct run *r);
 /* A Metric; with 'with_run_id', MetricWithRunId. */

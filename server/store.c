@@ -77,6 +77,70 @@
       "WHERE r.experiment_id = ? AND r.lifecycle_stage = 'active' "            \
       "AND r.status = 'FINISHED' ORDER BY 1")
 
+/* The chunked reads of streamed replies (store.h): each list in its
+ * order from a position the caller keeps. A text key resumes after the
+ * last one read with key >= ?2 bound to that key plus a NUL byte (keys
+ * hold no NUL), and starts with ''. */
+#define FOR_EACH_CHUNK_STMT(X)                                                 \
+    X(S_CHUNK_RUN_BY_PK,                                                       \
+      "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
+      "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
+      "WHERE run_pk = ?")                                                      \
+    X(S_CHUNK_PARAMS, "SELECT key, value FROM params WHERE run_pk = ?1 "       \
+                      "AND key >= ?2 ORDER BY key")                            \
+    X(S_CHUNK_TAGS, "SELECT key, value FROM tags WHERE run_pk = ?1 "           \
+                    "AND key >= ?2 ORDER BY key")                              \
+    X(S_CHUNK_EXP_TAGS, "SELECT key, value FROM experiment_tags "              \
+                        "WHERE experiment_id = ?1 AND key >= ?2 ORDER BY key") \
+    X(S_CHUNK_INPUT_TAGS,                                                      \
+      "SELECT key, value FROM input_tags WHERE run_pk = ?1 "                   \
+      "AND dataset_pk = ?3 AND key >= ?2 ORDER BY key")                        \
+    X(S_CHUNK_LATEST,                                                          \
+      "SELECT key, value, timestamp, step, is_nan FROM latest_metrics "        \
+      "WHERE run_pk = ?1 AND key >= ?2 ORDER BY key")                          \
+    X(S_CHUNK_DATASETS,                                                        \
+      "SELECT d.dataset_pk, d.name, d.digest, d.source_type, d.source, "       \
+      "d.schema, d.profile, ri.seq FROM run_inputs AS ri JOIN datasets AS d "  \
+      "ON d.dataset_pk = ri.dataset_pk WHERE ri.run_pk = ?1 AND ri.seq > ?2 "  \
+      "ORDER BY ri.seq")                                                       \
+    X(S_CHUNK_MODEL_INPUTS,                                                    \
+      "SELECT model_id, seq FROM run_model_inputs WHERE run_pk = ?1 "          \
+      "AND seq > ?2 ORDER BY seq")                                             \
+    X(S_CHUNK_HISTORY_FROM,                                                    \
+      "SELECT timestamp, step, value, is_nan FROM metrics "                    \
+      "WHERE run_pk = ?1 AND key = ?2 "                                        \
+      "ORDER BY timestamp, step, value, is_nan LIMIT ?3 OFFSET ?4")            \
+    X(S_CHUNK_HISTORY_AFTER,                                                   \
+      "SELECT timestamp, step, value, is_nan FROM metrics "                    \
+      "WHERE run_pk = ?1 AND key = ?2 AND (timestamp, step, value, is_nan) > " \
+      "(?4, ?5, ?6, ?7) ORDER BY timestamp, step, value, is_nan LIMIT ?3")     \
+    X(S_CHUNK_ENERGY_FROM,                                                     \
+      "SELECT start_time, end_time, cpu_j, gpu_j, ram_j, other_j, "            \
+      "cpu_method, gpu_method, ram_method, scope, intensity_g_per_kwh, "       \
+      "intensity_source FROM energy_samples WHERE run_pk = ?1 "                \
+      "ORDER BY start_time, end_time LIMIT ?2 OFFSET ?3")                      \
+    X(S_CHUNK_ENERGY_AFTER,                                                    \
+      "SELECT start_time, end_time, cpu_j, gpu_j, ram_j, other_j, "            \
+      "cpu_method, gpu_method, ram_method, scope, intensity_g_per_kwh, "       \
+      "intensity_source FROM energy_samples WHERE run_pk = ?1 "                \
+      "AND (start_time, end_time) > (?3, ?4) ORDER BY start_time, end_time "   \
+      "LIMIT ?2")                                                              \
+    X(S_CHUNK_SUMMARIES,                                                       \
+      "SELECT e.experiment_id, e.name, count(r.run_pk), "                      \
+      "coalesce(sum(r.status = 'RUNNING'), 0), coalesce(sum(en.value), 0), "   \
+      "coalesce(sum(co.value), 0), max(e.last_update_time, "                   \
+      "coalesce(max(max(r.start_time, coalesce(r.end_time, 0), "               \
+      "coalesce(en.timestamp, 0))), 0)) "                                      \
+      "FROM experiments AS e "                                                 \
+      "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "              \
+      "AND r.lifecycle_stage = 'active' "                                      \
+      "LEFT JOIN latest_metrics AS en ON en.run_pk = r.run_pk "                \
+      "AND en.key = 'greentrack.energy_kwh' "                                  \
+      "LEFT JOIN latest_metrics AS co ON co.run_pk = r.run_pk "                \
+      "AND co.key = 'greentrack.co2_kg' "                                      \
+      "WHERE e.lifecycle_stage = 'active' AND e.experiment_id > ?1 "           \
+      "GROUP BY e.experiment_id ORDER BY e.experiment_id LIMIT ?2")
+
 #define FOR_EACH_STMT(X)                                                       \
     X(S_PING, "SELECT 1")                                                      \
     X(S_DATA_VERSION, "PRAGMA data_version")                                   \
@@ -239,6 +303,7 @@
       "SELECT step, timestamp, value, is_nan FROM metrics "                    \
       "WHERE run_pk = ? AND key = ? AND step BETWEEN ? AND ? "                 \
       "ORDER BY step, timestamp, value")                                       \
+    FOR_EACH_CHUNK_STMT(X)                                                     \
     FOR_EACH_GRID_STMT(X)
 
 enum stmt_id {
@@ -2632,6 +2697,47 @@ static const char *view_condition(enum view_type view, bool runs)
     return "1";
 }
 
+/* Prepares one experiments/search page query selecting 'cols' (of
+ * experiments AS e), as runs_search_prepare. */
+static enum srv_err experiments_search_prepare(struct conn *c, const char *cols,
+                                               const struct search_args *args,
+                                               struct search_sql *qp,
+                                               sqlite3_stmt **s,
+                                               struct errbuf *eb)
+{
+    *s = NULL;
+    enum srv_err e = filter_build_experiments(args->filter, args->order_by,
+                                              args->n_order_by, qp, eb);
+    if (e)
+        return e;
+    struct strbuf sql;
+    strbuf_init(&sql);
+    strbuf_printf(&sql,
+                  "SELECT %s FROM experiments AS e%s WHERE %s%s ORDER BY %s "
+                  "LIMIT ? OFFSET ?",
+                  cols, qp->joins.sql.buf ? qp->joins.sql.buf : "",
+                  view_condition(args->view, false),
+                  qp->where.sql.buf ? qp->where.sql.buf : "",
+                  qp->order.sql.buf ? qp->order.sql.buf : "e.experiment_id");
+    if (sql.oom) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(c->db, sql.buf, -1, s, NULL) != SQLITE_OK) {
+        e = db_error(c, eb, "experiments search");
+        goto out;
+    }
+    int pos = 1;
+    bind_frag(*s, &qp->joins, &pos);
+    bind_frag(*s, &qp->where, &pos);
+    bind_frag(*s, &qp->order, &pos);
+    sqlite3_bind_int64(*s, pos++, args->max_results + 1);
+    sqlite3_bind_int64(*s, pos++, args->offset);
+out:
+    strbuf_cleanup(&sql);
+    return e;
+}
+
 enum srv_err store_experiments_search(struct store *st,
                                       const struct search_args *args,
                                       struct experiment **out, size_t *n,
@@ -2640,57 +2746,59 @@ enum srv_err store_experiments_search(struct store *st,
     *out = NULL;
     *n = 0;
     *more = false;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s;
     struct search_sql q;
     search_sql_init(&q);
-    enum srv_err e = filter_build_experiments(args->filter, args->order_by,
-                                              args->n_order_by, &q, eb);
-    if (e) {
-        search_sql_cleanup(&q);
-        return e;
+    enum srv_err e = experiments_search_prepare(
+        c,
+        "e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, "
+        "e.creation_time, e.last_update_time",
+        args, &q, &s, eb);
+    if (!e) {
+        *out = read_page(c, s, args->max_results, sizeof(**out), exp_from_row,
+                         n, more, &e, eb);
+        for (size_t i = 0; i < *n && !e; i++)
+            e = read_kvs(c, S_EXP_TAGS, (*out)[i].experiment_id, 0, 1,
+                         &(*out)[i].tags, &(*out)[i].n_tags, eb);
     }
-    struct conn *c = reader(st, eb);
-    if (!c) {
-        search_sql_cleanup(&q);
-        return SRV_E_UNAVAILABLE;
-    }
-    struct strbuf sql;
-    strbuf_init(&sql);
-    strbuf_printf(&sql,
-                  "SELECT e.experiment_id, e.name, e.artifact_location, "
-                  "e.lifecycle_stage, e.creation_time, e.last_update_time "
-                  "FROM experiments AS e%s WHERE %s%s ORDER BY %s "
-                  "LIMIT ? OFFSET ?",
-                  q.joins.sql.buf ? q.joins.sql.buf : "",
-                  view_condition(args->view, false),
-                  q.where.sql.buf ? q.where.sql.buf : "",
-                  q.order.sql.buf ? q.order.sql.buf : "e.experiment_id");
-    sqlite3_stmt *s = NULL;
-    if (sql.oom) {
-        e = err_set(eb, SRV_E_NOMEM, "out of memory");
-        goto out;
-    }
-    if (sqlite3_prepare_v2(c->db, sql.buf, -1, &s, NULL) != SQLITE_OK) {
-        e = db_error(c, eb, "experiments search");
-        goto out;
-    }
-    int pos = 1;
-    bind_frag(s, &q.joins, &pos);
-    bind_frag(s, &q.where, &pos);
-    bind_frag(s, &q.order, &pos);
-    sqlite3_bind_int64(s, pos++, args->max_results + 1);
-    sqlite3_bind_int64(s, pos++, args->offset);
-    *out = read_page(c, s, args->max_results, sizeof(**out), exp_from_row, n,
-                     more, &e, eb);
-    for (size_t i = 0; i < *n && !e; i++)
-        e = read_kvs(c, S_EXP_TAGS, (*out)[i].experiment_id, 0, 1,
-                     &(*out)[i].tags, &(*out)[i].n_tags, eb);
-out:
     sqlite3_finalize(s);
-    strbuf_cleanup(&sql);
     search_sql_cleanup(&q);
     if (e) {
         experiments_free(*out, *n);
         *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+static enum srv_err read_ids(struct conn *c, sqlite3_stmt *s, int64_t **out,
+                             size_t *n, struct errbuf *eb);
+
+enum srv_err store_experiments_search_ids(struct store *st,
+                                          const struct search_args *args,
+                                          int64_t **ids, size_t *n,
+                                          struct errbuf *eb)
+{
+    *ids = NULL;
+    *n = 0;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s;
+    struct search_sql q;
+    search_sql_init(&q);
+    enum srv_err e =
+        experiments_search_prepare(c, "e.experiment_id", args, &q, &s, eb);
+    if (!e)
+        e = read_ids(c, s, ids, n, eb);
+    sqlite3_finalize(s);
+    search_sql_cleanup(&q);
+    if (e) {
+        free(*ids);
+        *ids = NULL;
         *n = 0;
     }
     return e;
@@ -2860,6 +2968,77 @@ enum srv_err store_run_get(struct store *st, const char *run_id,
     return e;
 }
 
+/* Experiment ids up to this many are bound one by one; a longer list is
+ * bound as one JSON array (SQLite allows 32766 bound values in all). */
+#define SEARCH_INLINE_IDS 100
+
+/* Prepares one runs/search page query selecting 'cols' (of runs AS r):
+ * the filter and order compiled by filter.c into 'q' (which the caller
+ * initialised and cleans up after the last step: the statement's text
+ * values point into it), the experiments, LIMIT max_results + 1 from
+ * args->offset. '*s' is NULL when no experiment is given (nothing
+ * matches). The caller finalizes '*s'. */
+static enum srv_err runs_search_prepare(struct conn *c, const char *cols,
+                                        const int64_t *experiment_ids,
+                                        size_t n_experiments,
+                                        const struct search_args *args,
+                                        struct search_sql *qp, sqlite3_stmt **s,
+                                        struct errbuf *eb)
+{
+    *s = NULL;
+    enum srv_err e = filter_build_runs(args->filter, args->order_by,
+                                       args->n_order_by, qp, eb);
+    if (e || n_experiments == 0)
+        return e;
+    bool json_ids = n_experiments > SEARCH_INLINE_IDS;
+    struct strbuf sql, ids;
+    strbuf_init(&sql);
+    strbuf_init(&ids);
+    strbuf_printf(
+        &sql, "SELECT %s FROM runs AS r%s WHERE %s AND r.experiment_id IN (",
+        cols, qp->joins.sql.buf ? qp->joins.sql.buf : "",
+        view_condition(args->view, true));
+    if (json_ids) {
+        strbuf_append_str(&sql, "SELECT value FROM json_each(?)");
+        strbuf_append_char(&ids, '[');
+        for (size_t i = 0; i < n_experiments; i++) {
+            if (i)
+                strbuf_append_char(&ids, ',');
+            strbuf_append_i64(&ids, experiment_ids[i]);
+        }
+        strbuf_append_char(&ids, ']');
+    } else {
+        for (size_t i = 0; i < n_experiments; i++)
+            strbuf_append_str(&sql, i ? ", ?" : "?");
+    }
+    strbuf_printf(&sql, ")%s ORDER BY %s LIMIT ? OFFSET ?",
+                  qp->where.sql.buf ? qp->where.sql.buf : "",
+                  qp->order.sql.buf ? qp->order.sql.buf : "r.run_id");
+    if (sql.oom || ids.oom) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(c->db, sql.buf, -1, s, NULL) != SQLITE_OK) {
+        e = db_error(c, eb, "runs search");
+        goto out;
+    }
+    int pos = 1;
+    bind_frag(*s, &qp->joins, &pos);
+    if (json_ids)
+        sqlite3_bind_text(*s, pos++, ids.buf, (int)ids.len, SQLITE_TRANSIENT);
+    else
+        for (size_t i = 0; i < n_experiments; i++)
+            sqlite3_bind_int64(*s, pos++, experiment_ids[i]);
+    bind_frag(*s, &qp->where, &pos);
+    bind_frag(*s, &qp->order, &pos);
+    sqlite3_bind_int64(*s, pos++, args->max_results + 1);
+    sqlite3_bind_int64(*s, pos++, args->offset);
+out:
+    strbuf_cleanup(&sql);
+    strbuf_cleanup(&ids);
+    return e;
+}
+
 enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
                                size_t n_experiments,
                                const struct search_args *args, struct run **out,
@@ -2868,61 +3047,76 @@ enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
     *out = NULL;
     *n = 0;
     *more = false;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s;
     struct search_sql q;
     search_sql_init(&q);
-    enum srv_err e = filter_build_runs(args->filter, args->order_by,
-                                       args->n_order_by, &q, eb);
-    if (e || n_experiments == 0) {
-        search_sql_cleanup(&q);
-        return e;
+    enum srv_err e = runs_search_prepare(
+        c,
+        "r.run_pk, r.run_id, r.experiment_id, r.run_name, r.user_id, "
+        "r.status, r.start_time, r.end_time, r.artifact_uri, "
+        "r.lifecycle_stage",
+        experiment_ids, n_experiments, args, &q, &s, eb);
+    if (!e && s) {
+        *out = read_page(c, s, args->max_results, sizeof(**out), run_from_row,
+                         n, more, &e, eb);
+        for (size_t i = 0; i < *n && !e; i++)
+            e = run_fill(c, &(*out)[i], eb);
     }
-    struct conn *c = reader(st, eb);
-    if (!c) {
-        search_sql_cleanup(&q);
-        return SRV_E_UNAVAILABLE;
-    }
-    struct strbuf sql;
-    strbuf_init(&sql);
-    strbuf_printf(&sql,
-                  "SELECT r.run_pk, r.run_id, r.experiment_id, r.run_name, "
-                  "r.user_id, r.status, r.start_time, r.end_time, "
-                  "r.artifact_uri, r.lifecycle_stage FROM runs AS r%s "
-                  "WHERE %s AND r.experiment_id IN (",
-                  q.joins.sql.buf ? q.joins.sql.buf : "",
-                  view_condition(args->view, true));
-    for (size_t i = 0; i < n_experiments; i++)
-        strbuf_append_str(&sql, i ? ", ?" : "?");
-    strbuf_printf(&sql, ")%s ORDER BY %s LIMIT ? OFFSET ?",
-                  q.where.sql.buf ? q.where.sql.buf : "",
-                  q.order.sql.buf ? q.order.sql.buf : "r.run_id");
-    sqlite3_stmt *s = NULL;
-    if (sql.oom) {
-        e = err_set(eb, SRV_E_NOMEM, "out of memory");
-        goto out;
-    }
-    if (sqlite3_prepare_v2(c->db, sql.buf, -1, &s, NULL) != SQLITE_OK) {
-        e = db_error(c, eb, "runs search");
-        goto out;
-    }
-    int pos = 1;
-    bind_frag(s, &q.joins, &pos);
-    for (size_t i = 0; i < n_experiments; i++)
-        sqlite3_bind_int64(s, pos++, experiment_ids[i]);
-    bind_frag(s, &q.where, &pos);
-    bind_frag(s, &q.order, &pos);
-    sqlite3_bind_int64(s, pos++, args->max_results + 1);
-    sqlite3_bind_int64(s, pos++, args->offset);
-    *out = read_page(c, s, args->max_results, sizeof(**out), run_from_row, n,
-                     more, &e, eb);
-    for (size_t i = 0; i < *n && !e; i++)
-        e = run_fill(c, &(*out)[i], eb);
-out:
     sqlite3_finalize(s);
-    strbuf_cleanup(&sql);
     search_sql_cleanup(&q);
     if (e) {
         runs_free(*out, *n);
         *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+/* Steps 's' for one int64 column into a new array ('*out', caller frees):
+ * every row. */
+static enum srv_err read_ids(struct conn *c, sqlite3_stmt *s, int64_t **out,
+                             size_t *n, struct errbuf *eb)
+{
+    size_t cap = 0;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t *p = grow(*out, *n, &cap, sizeof(*p));
+        if (!p)
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
+        *out = p;
+        (*out)[(*n)++] = sqlite3_column_int64(s, 0);
+    }
+    return rc == SQLITE_DONE ? SRV_OK : db_error(c, eb, "search");
+}
+
+enum srv_err store_runs_search_pks(struct store *st,
+                                   const int64_t *experiment_ids,
+                                   size_t n_experiments,
+                                   const struct search_args *args,
+                                   int64_t **pks, size_t *n, struct errbuf *eb)
+{
+    *pks = NULL;
+    *n = 0;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s;
+    struct search_sql q;
+    search_sql_init(&q);
+    enum srv_err e = runs_search_prepare(c, "r.run_pk", experiment_ids,
+                                         n_experiments, args, &q, &s, eb);
+    if (!e && s)
+        e = read_ids(c, s, pks, n, eb);
+    sqlite3_finalize(s);
+    search_sql_cleanup(&q);
+    if (e) {
+        free(*pks);
+        *pks = NULL;
         *n = 0;
     }
     return e;
@@ -3700,6 +3894,472 @@ enum srv_err store_metric_history_sampled(
     }
     if (e) {
         metric_array_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+/*---- chunked reads (streamed replies) ----*/
+
+/* Binds a text keyset position at 'pos': after 'key' (that key plus a
+ * NUL byte, as the statements compare with >=), or '' from the start. */
+static void bind_after(sqlite3_stmt *s, int pos, const char *key)
+{
+    if (key)
+        sqlite3_bind_text(s, pos, key, (int)strlen(key) + 1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_text(s, pos, "", 0, SQLITE_STATIC);
+}
+
+/* Text bytes of the row's columns [0, cols). */
+static size_t row_bytes(sqlite3_stmt *s, int cols)
+{
+    size_t n = 0;
+    for (int i = 0; i < cols; i++)
+        n += (size_t)sqlite3_column_bytes(s, i);
+    return n;
+}
+
+/* After a chunk's rows: resets 's', and '*end' when it had no more rows
+ * (rc is the last step's result). */
+static enum srv_err chunk_done(struct conn *c, sqlite3_stmt *s, int rc,
+                               bool *end, struct errbuf *eb)
+{
+    sqlite3_reset(s);
+    *end = rc == SQLITE_DONE;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_error(c, eb, "read");
+    return SRV_OK;
+}
+
+enum srv_err store_run_pk(struct store *st, const char *run_id, int64_t *pk,
+                          struct errbuf *eb)
+{
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    return run_pk_of(c, run_id, pk, eb);
+}
+
+enum srv_err store_run_info(struct store *st, int64_t run_pk, struct run *out,
+                            struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_CHUNK_RUN_BY_PK);
+    if (!s)
+        return db_error(c, eb, "run get");
+    sqlite3_bind_int64(s, 1, run_pk);
+    int rc = sqlite3_step(s);
+    enum srv_err e;
+    if (rc == SQLITE_ROW)
+        e = run_from_row(s, out, eb);
+    else if (rc == SQLITE_DONE)
+        e = err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST, "Run not found");
+    else
+        e = db_error(c, eb, "run get");
+    sqlite3_reset(s);
+    if (e)
+        run_cleanup(out);
+    return e;
+}
+
+enum srv_err store_experiment_info(struct store *st, int64_t experiment_id,
+                                   struct experiment *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_EXP_BY_ID);
+    if (!s)
+        return db_error(c, eb, "experiment get");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    int rc = sqlite3_step(s);
+    enum srv_err e;
+    if (rc == SQLITE_ROW)
+        e = exp_from_row(s, out, eb);
+    else if (rc == SQLITE_DONE)
+        e = no_experiment(eb, experiment_id);
+    else
+        e = db_error(c, eb, "experiment get");
+    sqlite3_reset(s);
+    if (e)
+        experiment_cleanup(out);
+    return e;
+}
+
+enum srv_err store_experiment_id_by_name(struct store *st, const char *name,
+                                         int64_t *id, struct errbuf *eb)
+{
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_EXP_BY_NAME);
+    if (!s)
+        return db_error(c, eb, "experiment get");
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    enum srv_err e = SRV_OK;
+    if (rc == SQLITE_ROW)
+        *id = sqlite3_column_int64(s, 0);
+    else if (rc == SQLITE_DONE)
+        e = err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                    "Could not find experiment with name '%s'", name);
+    else
+        e = db_error(c, eb, "experiment get");
+    sqlite3_reset(s);
+    return e;
+}
+
+enum srv_err store_kv_chunk(struct store *st, enum store_kv_list list,
+                            int64_t owner, int64_t dataset_pk,
+                            const char *after, size_t max_bytes,
+                            struct kv **out, size_t *n, bool *end,
+                            struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *end = true;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    static const enum stmt_id ids[] = {
+        [STORE_KV_PARAMS] = S_CHUNK_PARAMS,
+        [STORE_KV_TAGS] = S_CHUNK_TAGS,
+        [STORE_KV_EXPERIMENT_TAGS] = S_CHUNK_EXP_TAGS,
+        [STORE_KV_INPUT_TAGS] = S_CHUNK_INPUT_TAGS,
+    };
+    sqlite3_stmt *s = stmt(c, ids[list]);
+    if (!s)
+        return db_error(c, eb, "read");
+    sqlite3_bind_int64(s, 1, owner);
+    bind_after(s, 2, after);
+    if (list == STORE_KV_INPUT_TAGS)
+        sqlite3_bind_int64(s, 3, dataset_pk);
+    size_t cap = 0, bytes = 0;
+    int rc = SQLITE_ROW;
+    enum srv_err e = SRV_OK;
+    while ((*n == 0 || bytes < max_bytes) &&
+           (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct kv *p = grow(*out, *n, &cap, sizeof(*p));
+        if (!p) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        *out = p;
+        struct kv *x = &(*out)[(*n)++];
+        x->key = col_dup(s, 0);
+        x->value = col_dup(s, 1);
+        if (!x->key || !x->value) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        bytes += row_bytes(s, 2);
+    }
+    if (!e)
+        e = chunk_done(c, s, rc, end, eb);
+    else
+        sqlite3_reset(s);
+    if (e) {
+        kv_array_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+enum srv_err store_latest_chunk(struct store *st, int64_t run_pk,
+                                const char *after, size_t max_bytes,
+                                struct metric **out, size_t *n, bool *end,
+                                struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *end = true;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_CHUNK_LATEST);
+    if (!s)
+        return db_error(c, eb, "latest metrics");
+    sqlite3_bind_int64(s, 1, run_pk);
+    bind_after(s, 2, after);
+    size_t cap = 0, bytes = 0;
+    int rc = SQLITE_ROW;
+    enum srv_err e = SRV_OK;
+    while ((*n == 0 || bytes < max_bytes) &&
+           (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct metric *p = grow(*out, *n, &cap, sizeof(*p));
+        if (!p) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        *out = p;
+        struct metric *m = &(*out)[(*n)++];
+        memset(m, 0, sizeof(*m));
+        m->key = m->key_storage = col_dup(s, 0);
+        m->value = sqlite3_column_int(s, 4) ? NAN : sqlite3_column_double(s, 1);
+        m->timestamp = sqlite3_column_int64(s, 2);
+        m->step = sqlite3_column_int64(s, 3);
+        if (!m->key) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        bytes += row_bytes(s, 1) + 48;
+    }
+    if (!e)
+        e = chunk_done(c, s, rc, end, eb);
+    else
+        sqlite3_reset(s);
+    if (e) {
+        metric_array_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void store_datasets_free(struct store_dataset *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct dataset_input *d = &a[i].in;
+        free(d->name);
+        free(d->digest);
+        free(d->source_type);
+        free(d->source);
+        free(d->schema);
+        free(d->profile);
+        kv_array_free(d->tags, d->n_tags);
+    }
+    free(a);
+}
+
+enum srv_err store_datasets_chunk(struct store *st, int64_t run_pk,
+                                  int64_t after_seq, size_t max_bytes,
+                                  struct store_dataset **out, size_t *n,
+                                  bool *end, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *end = true;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_CHUNK_DATASETS);
+    if (!s)
+        return db_error(c, eb, "inputs");
+    sqlite3_bind_int64(s, 1, run_pk);
+    sqlite3_bind_int64(s, 2, after_seq);
+    size_t cap = 0, bytes = 0;
+    int rc = SQLITE_ROW;
+    enum srv_err e = SRV_OK;
+    while ((*n == 0 || bytes < max_bytes) &&
+           (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_dataset *p = grow(*out, *n, &cap, sizeof(*p));
+        if (!p) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        *out = p;
+        struct store_dataset *x = &(*out)[(*n)++];
+        memset(x, 0, sizeof(*x));
+        x->dataset_pk = sqlite3_column_int64(s, 0);
+        x->in.name = col_dup(s, 1);
+        x->in.digest = col_dup(s, 2);
+        x->in.source_type = col_dup(s, 3);
+        x->in.source = col_dup(s, 4);
+        x->in.schema = col_dup(s, 5);
+        x->in.profile = col_dup(s, 6);
+        x->seq = sqlite3_column_int64(s, 7);
+        if (!x->in.name || !x->in.digest || !x->in.source_type ||
+            !x->in.source) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        bytes += row_bytes(s, 7);
+    }
+    if (!e)
+        e = chunk_done(c, s, rc, end, eb);
+    else
+        sqlite3_reset(s);
+    if (e) {
+        store_datasets_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+enum srv_err store_model_inputs_chunk(struct store *st, int64_t run_pk,
+                                      int64_t after_seq, size_t max_bytes,
+                                      char ***ids, size_t *n, int64_t *last_seq,
+                                      bool *end, struct errbuf *eb)
+{
+    *ids = NULL;
+    *n = 0;
+    *end = true;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_CHUNK_MODEL_INPUTS);
+    if (!s)
+        return db_error(c, eb, "model inputs");
+    sqlite3_bind_int64(s, 1, run_pk);
+    sqlite3_bind_int64(s, 2, after_seq);
+    size_t cap = 0, bytes = 0;
+    int rc = SQLITE_ROW;
+    enum srv_err e = SRV_OK;
+    while ((*n == 0 || bytes < max_bytes) &&
+           (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char **p = grow(*ids, *n, &cap, sizeof(*p));
+        if (!p) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        *ids = p;
+        if (!((*ids)[*n] = col_dup(s, 0))) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        (*n)++;
+        *last_seq = sqlite3_column_int64(s, 1);
+        bytes += row_bytes(s, 1);
+    }
+    if (!e)
+        e = chunk_done(c, s, rc, end, eb);
+    else
+        sqlite3_reset(s);
+    if (e) {
+        for (size_t i = 0; i < *n; i++)
+            free((*ids)[i]);
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+enum srv_err store_history_chunk(struct store *st, int64_t run_pk,
+                                 const char *key, int64_t offset,
+                                 const struct store_point *after,
+                                 size_t max_rows, struct metric **out,
+                                 size_t *n, bool *end, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *end = true;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s =
+        stmt(c, after ? S_CHUNK_HISTORY_AFTER : S_CHUNK_HISTORY_FROM);
+    if (!s)
+        return db_error(c, eb, "history");
+    sqlite3_bind_int64(s, 1, run_pk);
+    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (int64_t)max_rows + 1);
+    if (after) {
+        sqlite3_bind_int64(s, 4, after->timestamp);
+        sqlite3_bind_int64(s, 5, after->step);
+        sqlite3_bind_double(s, 6, after->value);
+        sqlite3_bind_int(s, 7, after->is_nan);
+    } else {
+        sqlite3_bind_int64(s, 4, offset);
+    }
+    size_t cap = 0;
+    int rc;
+    enum srv_err e = SRV_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == max_rows)
+            break;
+        if ((e = push_metric(out, n, &cap, key, s, 0, 1, 2, 3, eb)))
+            break;
+    }
+    if (!e)
+        e = chunk_done(c, s, rc, end, eb);
+    else
+        sqlite3_reset(s);
+    if (e) {
+        metric_array_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void store_point_of(const struct metric *m, struct store_point *out)
+{
+    out->timestamp = m->timestamp;
+    out->step = m->step;
+    out->is_nan = isnan(m->value);
+    out->value = out->is_nan ? 0 : m->value;
+}
+
+enum srv_err store_energy_chunk(struct store *st, int64_t run_pk,
+                                int64_t offset, const int64_t *after,
+                                size_t max_rows, struct energy_sample **out,
+                                size_t *n, bool *end, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *end = true;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s =
+        stmt(c, after ? S_CHUNK_ENERGY_AFTER : S_CHUNK_ENERGY_FROM);
+    if (!s)
+        return db_error(c, eb, "energy samples");
+    sqlite3_bind_int64(s, 1, run_pk);
+    sqlite3_bind_int64(s, 2, (int64_t)max_rows + 1);
+    if (after) {
+        sqlite3_bind_int64(s, 3, after[0]);
+        sqlite3_bind_int64(s, 4, after[1]);
+    } else {
+        sqlite3_bind_int64(s, 3, offset);
+    }
+    enum srv_err e;
+    bool more;
+    *out = read_page(c, s, (int64_t)max_rows, sizeof(**out), sample_from_row, n,
+                     &more, &e, eb);
+    sqlite3_reset(s);
+    *end = !more;
+    if (e) {
+        energy_samples_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+enum srv_err store_summaries_chunk(struct store *st, int64_t after_id,
+                                   size_t max_rows,
+                                   struct experiment_summary **out, size_t *n,
+                                   bool *end, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *end = true;
+    struct conn *c = reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, S_CHUNK_SUMMARIES);
+    if (!s)
+        return db_error(c, eb, "experiment summary");
+    sqlite3_bind_int64(s, 1, after_id);
+    sqlite3_bind_int64(s, 2, (int64_t)max_rows + 1);
+    enum srv_err e;
+    bool more;
+    *out = read_page(c, s, (int64_t)max_rows, sizeof(**out), summary_from_row,
+                     n, &more, &e, eb);
+    sqlite3_reset(s);
+    *end = !more;
+    if (e) {
+        experiment_summaries_free(*out, *n);
         *out = NULL;
         *n = 0;
     }

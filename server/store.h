@@ -236,6 +236,120 @@ enum srv_err store_metric_history_sampled(
     const char *key, bool has_range, int64_t start_step, int64_t end_step,
     int64_t max_results, struct metric **out, size_t *n, struct errbuf *eb);
 
+/*---- chunked reads (streamed replies, listsrc.c) ----
+ *
+ * Each reads one chunk of a list in the list's order, from a position the
+ * caller keeps, with one statement that is reset before it returns: no
+ * read transaction stays open between chunks, so a client slow to read a
+ * streamed reply never holds back the WAL. A chunk ends after about
+ * 'max_bytes' of text (at least one row) or 'max_rows' rows, or at the end
+ * of the list ('*end' set; '*n' may then be 0). Arrays are the caller's,
+ * freed with the model.h free functions unless said otherwise. */
+
+/* The run_pks of one runs/search page: at most max_results + 1 (one more
+ * tells that a next page exists), from args->offset, in the search's
+ * order. A bad filter or order_by is INVALID_PARAMETER_VALUE. */
+enum srv_err store_runs_search_pks(struct store *st,
+                                   const int64_t *experiment_ids,
+                                   size_t n_experiments,
+                                   const struct search_args *args,
+                                   int64_t **pks, size_t *n, struct errbuf *eb);
+
+/* The same for experiments/search: experiment ids. */
+enum srv_err store_experiments_search_ids(struct store *st,
+                                          const struct search_args *args,
+                                          int64_t **ids, size_t *n,
+                                          struct errbuf *eb);
+
+/* The run_pk of 'run_id'; RESOURCE_DOES_NOT_EXIST (MLflow's message)
+ * when there is none. */
+enum srv_err store_run_pk(struct store *st, const char *run_id, int64_t *pk,
+                          struct errbuf *eb);
+
+/* A run's info only (no params, tags, metrics or inputs), by run_pk;
+ * RESOURCE_DOES_NOT_EXIST when it is gone (purged meanwhile). */
+enum srv_err store_run_info(struct store *st, int64_t run_pk, struct run *out,
+                            struct errbuf *eb);
+
+/* An experiment without its tags. */
+enum srv_err store_experiment_info(struct store *st, int64_t experiment_id,
+                                   struct experiment *out, struct errbuf *eb);
+
+/* The id of the experiment named 'name' (MLflow's 404 when none). */
+enum srv_err store_experiment_id_by_name(struct store *st, const char *name,
+                                         int64_t *id, struct errbuf *eb);
+
+enum store_kv_list {
+    STORE_KV_PARAMS,          /* owner: run_pk */
+    STORE_KV_TAGS,            /* owner: run_pk */
+    STORE_KV_EXPERIMENT_TAGS, /* owner: experiment_id */
+    STORE_KV_INPUT_TAGS       /* owner: run_pk, and dataset_pk */
+};
+
+/* Key/value rows in key order after key 'after' (NULL: from the first). */
+enum srv_err store_kv_chunk(struct store *st, enum store_kv_list list,
+                            int64_t owner, int64_t dataset_pk,
+                            const char *after, size_t max_bytes,
+                            struct kv **out, size_t *n, bool *end,
+                            struct errbuf *eb);
+
+/* A run's latest metric values in key order after key 'after' (keys
+ * owned: key_storage). */
+enum srv_err store_latest_chunk(struct store *st, int64_t run_pk,
+                                const char *after, size_t max_bytes,
+                                struct metric **out, size_t *n, bool *end,
+                                struct errbuf *eb);
+
+/* One dataset input of a run (its tags are not read: store_kv_chunk). */
+struct store_dataset {
+    struct dataset_input in;
+    int64_t dataset_pk;
+    int64_t seq; /* its place among the run's inputs */
+};
+
+void store_datasets_free(struct store_dataset *a, size_t n);
+
+/* A run's dataset inputs with seq > 'after_seq' (-1: from the first). */
+enum srv_err store_datasets_chunk(struct store *st, int64_t run_pk,
+                                  int64_t after_seq, size_t max_bytes,
+                                  struct store_dataset **out, size_t *n,
+                                  bool *end, struct errbuf *eb);
+
+/* A run's model inputs (model ids, each freed, then the array) with seq >
+ * 'after_seq'; '*last_seq' is set to the last one read. */
+enum srv_err store_model_inputs_chunk(struct store *st, int64_t run_pk,
+                                      int64_t after_seq, size_t max_bytes,
+                                      char ***ids, size_t *n, int64_t *last_seq,
+                                      bool *end, struct errbuf *eb);
+
+/* A position in a metric's history: its last point read. */
+struct store_point {
+    int64_t timestamp, step;
+    double value; /* 0 for NaN */
+    int is_nan;
+};
+
+void store_point_of(const struct metric *m, struct store_point *out);
+
+/* Points of metric 'key' of a run in (timestamp, step, value) order:
+ * from 'offset' when 'after' is NULL, else those after 'after'. The
+ * points' key is 'key' itself (borrowed). */
+enum srv_err store_history_chunk(struct store *st, int64_t run_pk,
+                                 const char *key, int64_t offset,
+                                 const struct store_point *after,
+                                 size_t max_rows, struct metric **out,
+                                 size_t *n, bool *end, struct errbuf *eb);
+
+struct energy_sample; /* below */
+
+/* A run's energy samples in (start_time, end_time) order: from 'offset'
+ * when 'after' is NULL, else after the sample whose (start_time,
+ * end_time) is after[0], after[1]. */
+enum srv_err store_energy_chunk(struct store *st, int64_t run_pk,
+                                int64_t offset, const int64_t *after,
+                                size_t max_rows, struct energy_sample **out,
+                                size_t *n, bool *end, struct errbuf *eb);
+
 /* A run's energy totals and what its carbon depends on. Strings are owned
  * (free with run_carbon_cleanup). */
 struct run_carbon {
@@ -297,6 +411,13 @@ void experiment_summaries_free(struct experiment_summary *a, size_t n);
 enum srv_err store_experiment_summaries(struct store *st,
                                         struct experiment_summary **out,
                                         size_t *n, struct errbuf *eb);
+
+/* The same by chunks: experiments with an id above 'after_id' (-1: from
+ * the first), in id order. */
+enum srv_err store_summaries_chunk(struct store *st, int64_t after_id,
+                                   size_t max_rows,
+                                   struct experiment_summary **out, size_t *n,
+                                   bool *end, struct errbuf *eb);
 
 /* One stored energy sample (strings owned; free with
  * energy_samples_free). */

@@ -15,6 +15,7 @@
  */
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "pager.h"
 #include "pagetoken.h"
 #include "ranking.h"
 #include "render.h"
@@ -253,6 +254,58 @@ out:
     return ok;
 }
 
+/*---- a page of a board (pager.h's source) ----*/
+
+struct board_src {
+    struct board *b; /* one reference */
+    size_t next;     /* the next row to take */
+    size_t cur;      /* the current row + 1 (0: none yet) */
+    int64_t now_ms;
+};
+
+static enum srv_err board_src_next(void *p, bool *have, struct errbuf *eb)
+{
+    (void)eb;
+    struct board_src *x = p;
+    *have = x->next < x->b->r.n;
+    if (*have)
+        x->cur = ++x->next;
+    return SRV_OK;
+}
+
+static enum srv_err board_src_piece(void *p, struct strbuf *out, size_t hint,
+                                    bool *complete, struct errbuf *eb)
+{
+    (void)hint;
+    (void)eb;
+    struct board_src *x = p;
+    render_ranked(out, &x->b->r.ranked[x->cur - 1], x->now_ms);
+    *complete = true;
+    return SRV_OK;
+}
+
+static void board_src_tail(void *p, struct strbuf *out)
+{
+    struct board_src *x = p;
+    render_key(out, "total", false);
+    strbuf_append_i64(out, (int64_t)x->b->r.n);
+}
+
+static void board_src_free(void *p)
+{
+    struct board_src *x = p;
+    if (x)
+        board_release(x->b);
+    free(x);
+}
+
+static const struct pager_source board_ops = {
+    .next_item = board_src_next,
+    .piece = board_src_piece,
+    .tail = board_src_tail,
+    .free = board_src_free,
+};
+
 enum handler_result h_leaderboard(struct request *req, struct response *res)
 {
     struct errbuf eb;
@@ -297,28 +350,18 @@ enum handler_result h_leaderboard(struct request *req, struct response *res)
             return h_fail(res, e, &eb);
         board_publish(b);
     }
-    const struct ranked *r = b->r.ranked;
-    size_t n = b->r.n;
-    int64_t now = store_now_ms();
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_str(&sb, "{\"runs\":[");
-    size_t end = (size_t)offset < n ? (size_t)offset : n;
-    size_t stop = end + (size_t)max < n ? end + (size_t)max : n;
-    for (size_t i = end; i < stop; i++) {
-        if (i > end)
-            strbuf_append_char(&sb, ',');
-        render_ranked(&sb, &r[i], now);
+    /* The page holds a reference to the board while it is sent. */
+    struct board_src *src = malloc(sizeof(*src));
+    if (!src) {
+        board_release(b);
+        return h_fail(res, SRV_E_NOMEM, NULL);
     }
-    strbuf_append_char(&sb, ']');
-    if (stop < n) {
-        render_key(&sb, "next_page_token", false);
-        pagetoken_append_json(&sb, (int64_t)stop);
-    }
-    render_key(&sb, "total", false);
-    strbuf_append_i64(&sb, (int64_t)n);
-    strbuf_append_char(&sb, '}');
-    board_release(b);
-    api_ok(res, &sb);
-    return H_DONE;
+    *src =
+        (struct board_src){b, (size_t)offset, (size_t)offset, store_now_ms()};
+    struct pager_page page = {.list_key = "runs",
+                              .keep_empty = true,
+                              .max_items = max,
+                              .max_bytes = req->app->cfg->max_response_bytes,
+                              .offset = offset};
+    return pager_respond(res, &page, &board_ops, src);
 }

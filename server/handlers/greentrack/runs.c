@@ -11,6 +11,7 @@
 #include "export.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "listsrc.h"
 #include "pagetoken.h"
 #include "render.h"
 
@@ -204,48 +205,18 @@ enum handler_result h_runs_energy(struct request *req, struct response *res)
         (e = jx_str(req->args, "page_token", false, &token, &eb)) ||
         (e = pagetoken_decode(token, &offset, &eb)))
         return h_fail(res, e, &eb);
-    struct energy_sample *a;
-    size_t n;
-    bool more;
-    if ((e = store_energy_samples(req->app->store, run_id, offset, max, &a, &n,
-                                  &more, &eb)))
+    int64_t pk;
+    if ((e = store_run_pk(req->app->store, run_id, &pk, &eb)))
         return h_fail(res, e, &eb);
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_str(&sb, "{\"samples\":[");
-    for (size_t i = 0; i < n; i++) {
-        const struct energy_sample *x = &a[i];
-        if (i)
-            strbuf_append_char(&sb, ',');
-        strbuf_append_str(&sb, "{\"start_time\":");
-        strbuf_append_i64(&sb, x->start_time);
-        render_key(&sb, "end_time", false);
-        strbuf_append_i64(&sb, x->end_time);
-        render_num_field(&sb, "cpu_energy_j", x->cpu_j, false);
-        render_num_field(&sb, "gpu_energy_j", x->gpu_j, false);
-        render_num_field(&sb, "ram_energy_j", x->ram_j, false);
-        render_num_field(&sb, "other_energy_j", x->other_j, false);
-        render_str_field(&sb, "cpu_method", x->cpu_method, false);
-        render_str_field(&sb, "gpu_method", x->gpu_method, false);
-        render_str_field(&sb, "ram_method", x->ram_method, false);
-        render_str_field(&sb, "scope", x->scope, false);
-        if (x->has_intensity) {
-            render_num_field(&sb, "intensity_g_per_kwh", x->intensity_g_per_kwh,
-                             false);
-            render_str_field(&sb, "intensity_source", x->intensity_source,
-                             false);
-        }
-        strbuf_append_char(&sb, '}');
-    }
-    strbuf_append_char(&sb, ']');
-    if (more) {
-        render_key(&sb, "next_page_token", false);
-        pagetoken_append_json(&sb, offset + (int64_t)n);
-    }
-    strbuf_append_char(&sb, '}');
-    energy_samples_free(a, n);
-    api_ok(res, &sb);
-    return H_DONE;
+    void *src = listsrc_energy_new(req->app->store, pk, offset);
+    if (!src)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    struct pager_page page = {.list_key = "samples",
+                              .keep_empty = true,
+                              .max_items = max,
+                              .max_bytes = req->app->cfg->max_response_bytes,
+                              .offset = offset};
+    return pager_respond(res, &page, &listsrc_energy_ops, src);
 }
 
 /* GET /api/2.0/greentrack/runs/export?experiment_id=..&format=csv|json|

@@ -6,6 +6,7 @@
 #include "artifact_store.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "listsrc.h"
 #include "messages.h"
 #include "pagetoken.h"
 #include "render.h"
@@ -21,21 +22,19 @@ static const char *const view_names[] = {"ACTIVE_ONLY", "DELETED_ONLY", "ALL"};
 
 /*---- reads ----*/
 
-static enum handler_result respond_experiment(struct response *res,
-                                              enum srv_err e,
-                                              struct experiment *x,
-                                              struct errbuf *eb)
+/* The experiment 'id' (known to exist) streamed with its tags in chunks:
+ * an experiment with a million tags is never whole in memory. */
+static enum handler_result stream_experiment(struct request *req,
+                                             struct response *res, int64_t id)
 {
-    if (e)
-        return h_fail(res, e, eb);
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_str(&sb, "{\"experiment\":");
-    render_experiment(&sb, x);
-    strbuf_append_char(&sb, '}');
-    experiment_cleanup(x);
-    api_ok(res, &sb);
-    return H_DONE;
+    int64_t *ids = malloc(sizeof(*ids));
+    if (ids)
+        *ids = id;
+    void *src = ids ? listsrc_experiments_new(req->app->store, ids, 1) : NULL;
+    if (!src)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    struct pager_page page = {.object_key = "experiment"};
+    return pager_respond(res, &page, &listsrc_experiments_ops, src);
 }
 
 enum handler_result h_experiments_get(struct request *req, struct response *res)
@@ -47,8 +46,10 @@ enum handler_result h_experiments_get(struct request *req, struct response *res)
     if (e)
         return h_fail(res, e, &eb);
     struct experiment x;
-    e = store_experiment_get(req->app->store, id, &x, &eb);
-    return respond_experiment(res, e, &x, &eb);
+    if ((e = store_experiment_info(req->app->store, id, &x, &eb)))
+        return h_fail(res, e, &eb);
+    experiment_cleanup(&x);
+    return stream_experiment(req, res, id);
 }
 
 enum handler_result h_experiments_get_by_name(struct request *req,
@@ -59,26 +60,10 @@ enum handler_result h_experiments_get_by_name(struct request *req,
     enum srv_err e = jx_str(req->args, "experiment_name", true, &name, &eb);
     if (e)
         return h_fail(res, e, &eb);
-    struct experiment x;
-    e = store_experiment_get_by_name(req->app->store, name, &x, &eb);
-    return respond_experiment(res, e, &x, &eb);
-}
-
-static void render_experiment_list(struct strbuf *sb,
-                                   const struct experiment *list, size_t n,
-                                   bool *first)
-{
-    if (n == 0)
-        return;
-    render_key(sb, "experiments", *first);
-    *first = false;
-    strbuf_append_char(sb, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strbuf_append_char(sb, ',');
-        render_experiment(sb, &list[i]);
-    }
-    strbuf_append_char(sb, ']');
+    int64_t id;
+    if ((e = store_experiment_id_by_name(req->app->store, name, &id, &eb)))
+        return h_fail(res, e, &eb);
+    return stream_experiment(req, res, id);
 }
 
 enum handler_result h_experiments_search(struct request *req,
@@ -105,30 +90,24 @@ enum handler_result h_experiments_search(struct request *req,
     }
     a.order_by = order;
     a.view = (enum view_type)view;
-    struct experiment *list;
+    int64_t *ids;
     size_t n;
-    bool more;
-    e = store_experiments_search(req->app->store, &a, &list, &n, &more, &eb);
+    e = store_experiments_search_ids(req->app->store, &a, &ids, &n, &eb);
     free(order);
     if (e)
         return h_fail(res, e, &eb);
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_char(&sb, '{');
-    bool first = true;
-    render_experiment_list(&sb, list, n, &first);
-    if (more) {
-        render_key(&sb, "next_page_token", first);
-        pagetoken_append_json(&sb, a.offset + (int64_t)n);
-    }
-    strbuf_append_char(&sb, '}');
-    experiments_free(list, n);
-    api_ok(res, &sb);
-    return H_DONE;
+    void *src = listsrc_experiments_new(req->app->store, ids, n);
+    if (!src)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    struct pager_page page = {.list_key = "experiments",
+                              .max_items = a.max_results,
+                              .max_bytes = req->app->cfg->max_response_bytes,
+                              .offset = a.offset};
+    return pager_respond(res, &page, &listsrc_experiments_ops, src);
 }
 
 /* GET experiments/list (removed in MLflow 2.0): every experiment of the
- * view, without paging, for old clients. */
+ * view, without paging, for old clients; streamed. */
 enum handler_result h_experiments_list(struct request *req,
                                        struct response *res)
 {
@@ -139,40 +118,13 @@ enum handler_result h_experiments_list(struct request *req,
         jx_enum(req->args, "view_type", view_names, 3, 1, &present, &view, &eb);
     if (e)
         return h_fail(res, e, &eb);
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_char(&sb, '{');
-    struct search_args a = {.view = (enum view_type)view,
-                            .max_results = SEARCH_MAX_RESULTS_THRESHOLD};
-    bool more = true;
-    size_t total = 0;
-    while (more) {
-        struct experiment *list;
-        size_t n;
-        a.offset = (int64_t)total;
-        e = store_experiments_search(req->app->store, &a, &list, &n, &more,
-                                     &eb);
-        if (e) {
-            strbuf_cleanup(&sb);
-            return h_fail(res, e, &eb);
-        }
-        for (size_t i = 0; i < n; i++) {
-            if (total + i == 0) {
-                render_key(&sb, "experiments", true);
-                strbuf_append_char(&sb, '[');
-            } else {
-                strbuf_append_char(&sb, ',');
-            }
-            render_experiment(&sb, &list[i]);
-        }
-        total += n;
-        experiments_free(list, n);
-    }
-    if (total)
-        strbuf_append_char(&sb, ']');
-    strbuf_append_char(&sb, '}');
-    api_ok(res, &sb);
-    return H_DONE;
+    /* Streamed, never paged: old clients expect every experiment. */
+    void *src =
+        listsrc_experiments_all_new(req->app->store, (enum view_type)view);
+    if (!src)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    struct pager_page page = {.list_key = "experiments", .no_token = true};
+    return pager_respond(res, &page, &listsrc_experiments_ops, src);
 }
 
 /* POST /ajax-api/2.0/mlflow/experiments/search-datasets {experiment_ids}

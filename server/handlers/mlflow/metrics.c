@@ -5,6 +5,7 @@
  */
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "listsrc.h"
 #include "messages.h"
 #include "pagetoken.h"
 #include "render.h"
@@ -12,17 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void metrics_body(struct strbuf *sb, const struct metric *m, size_t n,
-                         bool with_run_id, bool *first)
-{
-    if (n == 0)
-        return;
-    render_key(sb, "metrics", *first);
-    *first = false;
-    strbuf_append_char(sb, '[');
-    render_metric_items(sb, m, n, with_run_id);
-    strbuf_append_char(sb, ']');
-}
+/* Points of a get-history page when max_results is absent. */
+#define HISTORY_DEFAULT_PAGE 100000
 
 enum handler_result h_metrics_get_history(struct request *req,
                                           struct response *res)
@@ -41,26 +33,20 @@ enum handler_result h_metrics_get_history(struct request *req,
     if (has_max && max < 1)
         return h_fail(
             res, err_set(&eb, MSG_MAX_RESULTS_POSITIVE, (long long)max), &eb);
-    struct metric *m;
-    size_t n;
-    bool more;
-    e = store_metric_history(req->app->store, run_id, key, offset,
-                             has_max ? max : -1, &m, &n, &more, &eb);
-    if (e)
+    int64_t pk;
+    if ((e = store_run_pk(req->app->store, run_id, &pk, &eb)))
         return h_fail(res, e, &eb);
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_char(&sb, '{');
-    bool first = true;
-    metrics_body(&sb, m, n, false, &first);
-    if (more) {
-        render_key(&sb, "next_page_token", first);
-        pagetoken_append_json(&sb, offset + (int64_t)n);
-    }
-    strbuf_append_char(&sb, '}');
-    metric_array_free(m, n);
-    api_ok(res, &sb);
-    return H_DONE;
+    /* Streamed point by point (listsrc.h). MLflow sends the whole history
+     * when max_results is absent; greentrack sends HISTORY_DEFAULT_PAGE
+     * points then, and a next_page_token only when there are more. */
+    void *src = listsrc_history_new(req->app->store, pk, key, offset);
+    if (!src)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    struct pager_page page = {.list_key = "metrics",
+                              .max_items = has_max ? max : HISTORY_DEFAULT_PAGE,
+                              .max_bytes = req->app->cfg->max_response_bytes,
+                              .offset = offset};
+    return pager_respond(res, &page, &listsrc_history_ops, src);
 }
 
 static enum srv_err run_id_list(const cJSON *args, const char *field,
@@ -108,22 +94,21 @@ enum handler_result h_metrics_get_history_bulk_interval(struct request *req,
                     (long long)start, (long long)end);
         goto fail;
     }
-    struct metric *m;
-    size_t n;
-    e = store_metric_history_sampled(req->app->store, ids, n_ids, key,
-                                     has_start, start, end, max, &m, &n, &eb);
-    if (e)
-        goto fail;
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_char(&sb, '{');
-    bool first = true;
-    metrics_body(&sb, m, n, true, &first);
-    strbuf_append_char(&sb, '}');
-    metric_array_free(m, n);
+    /* Every run must exist (404 before anything is sent); the points
+     * are then read and sent run by run. MLflow has no paging here, and
+     * the reply is bounded by its limits (100 runs, 2500 points each). */
+    for (size_t i = 0; i < n_ids; i++) {
+        int64_t pk;
+        if ((e = store_run_pk(req->app->store, ids[i], &pk, &eb)))
+            goto fail;
+    }
+    void *src = listsrc_sampled_new(req->app->store, ids, n_ids, key, has_start,
+                                    start, end, max);
     free(ids);
-    api_ok(res, &sb);
-    return H_DONE;
+    if (!src)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    struct pager_page page = {.list_key = "metrics", .no_token = true};
+    return pager_respond(res, &page, &listsrc_sampled_ops, src);
 fail:
     free(ids);
     return h_fail(res, e, &eb);

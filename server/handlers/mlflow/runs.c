@@ -8,6 +8,7 @@
  */
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "listsrc.h"
 #include "messages.h"
 #include "pagetoken.h"
 #include "render.h"
@@ -93,14 +94,27 @@ static enum handler_result respond_run(struct request *req,
     return H_DONE;
 }
 
+/* runs/get: the run streamed section by section (listsrc.h), so a run
+ * with a million tags is never whole in memory. */
 enum handler_result h_runs_get(struct request *req, struct response *res)
 {
     struct errbuf eb;
     const char *run_id;
+    int64_t *pk = malloc(sizeof(*pk));
     enum srv_err e = jx_run_id(req->args, true, &run_id, &eb);
-    if (e)
+    if (!e && !pk)
+        e = err_set(&eb, SRV_E_NOMEM, "out of memory");
+    if (!e)
+        e = store_run_pk(req->app->store, run_id, pk, &eb);
+    if (e) {
+        free(pk);
         return h_fail(res, e, &eb);
-    return respond_run(req, res, run_id, false);
+    }
+    void *src = listsrc_runs_new(req->app->store, pk, 1);
+    if (!src)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    struct pager_page page = {.object_key = "run"};
+    return pager_respond(res, &page, &listsrc_runs_ops, src);
 }
 
 /* runs/search's max_results: absent is 1000; MLflow's request schema
@@ -188,39 +202,25 @@ enum handler_result h_runs_search(struct request *req, struct response *res)
     }
     a.order_by = order;
     a.view = (enum view_type)view;
-    struct run *runs;
+    /* The page's runs are read one by one as the reply goes out (pager.h):
+     * at most max_results of them, ending early before the run that would
+     * take the reply past --max-response-bytes. */
+    int64_t *pks;
     size_t n;
-    bool more;
-    e = store_runs_search(req->app->store, ids, n_exp, &a, &runs, &n, &more,
-                          &eb);
+    e = store_runs_search_pks(req->app->store, ids, n_exp, &a, &pks, &n, &eb);
     if (e)
         goto fail;
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_char(&sb, '{');
-    bool first = true;
-    if (n) {
-        render_key(&sb, "runs", true);
-        first = false;
-        strbuf_append_char(&sb, '[');
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                strbuf_append_char(&sb, ',');
-            render_run(&sb, &runs[i]);
-        }
-        strbuf_append_char(&sb, ']');
-    }
-    if (more) {
-        render_key(&sb, "next_page_token", first);
-        pagetoken_append_json(&sb, a.offset + (int64_t)n);
-    }
-    strbuf_append_char(&sb, '}');
-    runs_free(runs, n);
     free(order);
     free(exp_ids);
     free(ids);
-    api_ok(res, &sb);
-    return H_DONE;
+    void *src = listsrc_runs_new(req->app->store, pks, n);
+    if (!src)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    struct pager_page page = {.list_key = "runs",
+                              .max_items = a.max_results,
+                              .max_bytes = req->app->cfg->max_response_bytes,
+                              .offset = a.offset};
+    return pager_respond(res, &page, &listsrc_runs_ops, src);
 fail:
     free(order);
     free(exp_ids);
