@@ -18,6 +18,12 @@
 #define MAX_CLAUSES 100
 #define MAX_IN_ITEMS 1000
 #define MAX_ORDER 100
+/* Each metric, param or tag in a runs/search order_by is one more table in
+ * the query's join (SQLite allows 64) and two or three ORDER BY terms
+ * (missing last, NaN last, the value). SQLite 3.40 crashes on a query
+ * with more than 64 ORDER BY terms, so 16 keys (at most 48 terms) leave
+ * room for every attribute and the tie-breaks. */
+#define MAX_ORDER_JOINS 16
 #define MAX_ORDER_LEN (64 * 1024)
 
 /*---- Fragments ----------------------------------------------------------*/
@@ -1095,6 +1101,7 @@ static enum srv_err parse_orders(const char *const *order_by, size_t n_order,
     if (n_order > MAX_ORDER)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Too many order_by clauses (at most %d)", MAX_ORDER);
+    size_t joins = 0;
     for (size_t i = 0; i < n_order; i++) {
         struct order_item *o = &os->items[os->n];
         memset(o, 0, sizeof(*o));
@@ -1126,6 +1133,8 @@ static enum srv_err parse_orders(const char *const *order_by, size_t n_order,
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                            "Invalid order_by entity type '%s' in '%.200s'",
                            entity_label(e), order_by[i]);
+        } else {
+            joins++;
         }
         for (size_t j = 0; j + 1 < os->n; j++) {
             const struct order_item *prev = &os->items[j];
@@ -1141,6 +1150,11 @@ static enum srv_err parse_orders(const char *const *order_by, size_t n_order,
                                order_by[i]);
         }
     }
+    if (joins > MAX_ORDER_JOINS)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Invalid order_by: at most %d metric, param or tag "
+                       "keys can be ordered on in one search (got %zu)",
+                       MAX_ORDER_JOINS, joins);
     return SRV_OK;
 }
 
