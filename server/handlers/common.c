@@ -43,6 +43,18 @@ enum srv_err h_experiment_id(const cJSON *args, const char *field,
     return SRV_OK;
 }
 
+enum srv_err h_open_field(const char *value, const char *field,
+                          struct errbuf *eb)
+{
+    size_t chars = value ? jx_utf8_len(value) : 0;
+    if (chars <= H_MAX_OPEN_FIELD_CHARS)
+        return SRV_OK;
+    return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                   "'%s' exceeds the maximum length of %d characters (got "
+                   "%zu)",
+                   field, H_MAX_OPEN_FIELD_CHARS, chars);
+}
+
 enum srv_err h_value(const char *value, const char *what, size_t max,
                      bool truncate, struct strref *out, struct errbuf *eb)
 {

@@ -188,6 +188,16 @@ enum srv_err h_kv_list(const cJSON *list, const char *field, const char *entity,
                        size_t max_value, bool truncate, struct kv_ref **out,
                        size_t *n, struct errbuf *eb);
 
+/* The longest value of a free-text field that MLflow's spec leaves
+ * unbounded (runs/create's user_id and run_name, an experiment's
+ * artifact_location): the longest tag value. */
+#define H_MAX_OPEN_FIELD_CHARS 8000
+
+/* INVALID_PARAMETER_VALUE when 'value' (may be NULL) is longer than
+ * H_MAX_OPEN_FIELD_CHARS code points; 'field' names it. */
+enum srv_err h_open_field(const char *value, const char *field,
+                          struct errbuf *eb);
+
 /* A value limited to 'max' code points: truncated when 'truncate', else
  * MLflow's length message naming it 'what' ("Tag value"). */
 enum srv_err h_value(const char *value, const char *what, size_t max,

@@ -238,7 +238,8 @@ enum handler_result h_experiments_create(struct request *req,
     if ((e = jx_str(req->args, "name", true, &name, &eb)) ||
         (e = validate_experiment_name(name, &eb)) ||
         (e = jx_str(req->args, "artifact_location", false, &location, &eb)) ||
-        (e = jx_array(req->args, "tags", &tags, &eb)))
+        (e = jx_array(req->args, "tags", &tags, &eb)) ||
+        (e = h_open_field(location, "artifact_location", &eb)))
         return h_fail(res, e, &eb);
     if (location && *location == '\0')
         location = NULL;

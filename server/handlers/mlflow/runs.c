@@ -297,7 +297,9 @@ enum handler_result h_runs_create(struct request *req, struct response *res)
         (e = jx_str(req->args, "run_name", false, &run_name, &eb)) ||
         (e = jx_i64(req->args, "start_time", false, &has_start, &start_time,
                     &eb)) ||
-        (e = jx_array(req->args, "tags", &tags, &eb)))
+        (e = jx_array(req->args, "tags", &tags, &eb)) ||
+        (e = h_open_field(user_id, "user_id", &eb)) ||
+        (e = h_open_field(run_name, "run_name", &eb)))
         return h_fail(res, e, &eb);
     if (run_id && *run_id && !validate_is_run_uuid(run_id))
         return h_fail(res,
@@ -380,7 +382,8 @@ enum handler_result h_runs_update(struct request *req, struct response *res)
         (e = jx_enum(req->args, "status", status_names, 5, 1, &has_status,
                      &status, &eb)) ||
         (e = jx_i64(req->args, "end_time", false, &has_end, &end_time, &eb)) ||
-        (e = jx_str(req->args, "run_name", false, &run_name, &eb)))
+        (e = jx_str(req->args, "run_name", false, &run_name, &eb)) ||
+        (e = h_open_field(run_name, "run_name", &eb)))
         return h_fail(res, e, &eb);
     struct run_write *x = run_write_new(req, SW_RUN_UPDATE, after_update);
     if (!x)
