@@ -28,7 +28,8 @@
     X(SRV_E_RANGE_NOT_SATISFIABLE, "INVALID_PARAMETER_VALUE", 416)             \
     X(SRV_E_NOT_IMPLEMENTED, "NOT_IMPLEMENTED", 501)                           \
     X(SRV_E_URI_TOO_LONG, "INVALID_PARAMETER_VALUE", 414)                      \
-    X(SRV_E_HEADERS_TOO_LARGE, "INVALID_PARAMETER_VALUE", 431)
+    X(SRV_E_HEADERS_TOO_LARGE, "INVALID_PARAMETER_VALUE", 431)                 \
+    X(SRV_E_RATE_LIMITED, "REQUEST_LIMIT_EXCEEDED", 429)
 
 enum srv_err {
 #define SRV_ERR_ENUM(name, code, status) name,

@@ -36,10 +36,27 @@ struct zone_state {
     int64_t used_ms;           /* for replacing the least recent entry */
 };
 
+/* grid/refresh's rate limit: one entry per (zone, source) asked for
+ * lately, the least recent replaced when the table is full. */
+#define MAX_REFRESHES 256
+/* How long a failed refresh holds its zone (a success holds it for the
+ * cache TTL). */
+#define REFRESH_FAILED_HOLD_MS 10000LL
+
+struct refresh_state {
+    char zone[72];
+    enum grid_source src;
+    int64_t until_ms; /* no new refresh before this */
+    bool running;
+};
+
 struct grid {
     struct store *store;
     const struct config *cfg;
     atomic_int abort;
+
+    pthread_mutex_t refresh_mu; /* refreshes */
+    struct refresh_state refreshes[MAX_REFRESHES];
 
     pthread_mutex_t mu; /* zones, WattTime token */
     struct zone_state zones[MAX_ZONES];
@@ -186,9 +203,66 @@ struct grid *grid_new(struct store *st, const struct config *cfg)
     g->cfg = cfg;
     atomic_init(&g->abort, 0);
     pthread_mutex_init(&g->mu, NULL);
+    pthread_mutex_init(&g->refresh_mu, NULL);
     pthread_mutex_init(&g->wake_mu, NULL);
     pthread_cond_init(&g->wake_cv, NULL);
     return g;
+}
+
+bool grid_refresh_claim(struct grid *g, const char *zone, enum grid_source src,
+                        unsigned *retry_after_s)
+{
+    int64_t now = store_now_ms();
+    struct refresh_state *slot = NULL, *oldest = NULL;
+    pthread_mutex_lock(&g->refresh_mu);
+    for (size_t i = 0; i < MAX_REFRESHES; i++) {
+        struct refresh_state *r = &g->refreshes[i];
+        if (r->zone[0] && r->src == src && strcmp(r->zone, zone) == 0) {
+            slot = r;
+            break;
+        }
+        if (!r->running && (!oldest || r->until_ms < oldest->until_ms))
+            oldest = r;
+    }
+    bool ok = true;
+    if (slot && (slot->running || now < slot->until_ms)) {
+        int64_t wait = slot->running ? 1000 : slot->until_ms - now;
+        *retry_after_s = (unsigned)((wait + 999) / 1000);
+        ok = false;
+    } else {
+        if (!slot)
+            slot = oldest; /* the least recent, or a free one */
+        if (!slot) {
+            *retry_after_s = 1; /* every entry is running */
+            ok = false;
+        } else {
+            snprintf(slot->zone, sizeof(slot->zone), "%s", zone);
+            slot->src = src;
+            slot->running = true;
+            slot->until_ms = now;
+        }
+    }
+    pthread_mutex_unlock(&g->refresh_mu);
+    return ok;
+}
+
+void grid_refresh_done(struct grid *g, const char *zone, enum grid_source src,
+                       bool ok)
+{
+    int64_t now = store_now_ms();
+    int64_t hold = (int64_t)g->cfg->grid_ttl_s * 1000;
+    if (!ok && hold > REFRESH_FAILED_HOLD_MS)
+        hold = REFRESH_FAILED_HOLD_MS;
+    pthread_mutex_lock(&g->refresh_mu);
+    for (size_t i = 0; i < MAX_REFRESHES; i++) {
+        struct refresh_state *r = &g->refreshes[i];
+        if (r->running && r->src == src && strcmp(r->zone, zone) == 0) {
+            r->running = false;
+            r->until_ms = now + hold;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&g->refresh_mu);
 }
 
 void grid_abort(struct grid *g)
@@ -219,6 +293,7 @@ void grid_free(struct grid *g)
         return;
     grid_stop(g);
     pthread_mutex_destroy(&g->mu);
+    pthread_mutex_destroy(&g->refresh_mu);
     pthread_mutex_destroy(&g->wake_mu);
     pthread_cond_destroy(&g->wake_cv);
     free(g);
@@ -387,8 +462,13 @@ static enum srv_err fetch_json(struct grid *g, const struct fetch *f,
         enum srv_err e = grid_http_get(&rq, &resp, &heb);
         if (e) {
             strbuf_cleanup(&resp.body);
-            return err_set(eb, SRV_E_UNAVAILABLE, "%s: cannot reach %s: %s",
-                           f->provider, f->url, heb.msg);
+            log_debug("%s: cannot reach %s: %s", f->provider, f->url, heb.msg);
+            /* grid_http's own words name no host; curl's may */
+            bool own = strncmp(heb.msg, "timed out", 9) == 0 ||
+                       strncmp(heb.msg, "the ", 4) == 0;
+            return err_set(eb, SRV_E_UNAVAILABLE,
+                           "%s: the provider cannot be reached%s%s",
+                           f->provider, own ? ": " : "", own ? heb.msg : "");
         }
         *status = resp.status;
         if (resp.status >= 200 && resp.status < 300) {
@@ -397,10 +477,13 @@ static enum srv_err fetch_json(struct grid *g, const struct fetch *f,
                                                        resp.body.len, NULL, 0)
                            : NULL;
             strbuf_cleanup(&resp.body);
-            if (!j)
+            if (!j) {
+                log_debug("%s: the response from %s is not JSON", f->provider,
+                          f->url);
                 return err_set(eb, SRV_E_UNAVAILABLE,
-                               "%s: the response from %s is not JSON",
-                               f->provider, f->url);
+                               "%s: the provider's answer is not JSON",
+                               f->provider);
+            }
             *json = j;
             return SRV_OK;
         }
@@ -421,15 +504,22 @@ static enum srv_err fetch_json(struct grid *g, const struct fetch *f,
                                "%s: the server is shutting down", f->provider);
             continue;
         }
+        /* The URL and the body are for the log: the client learns which
+         * provider refused and its status, never the provider's address
+         * (it may carry a token) or what it wrote back. */
         char body[200];
         excerpt(&resp.body, body, sizeof(body));
         strbuf_cleanup(&resp.body);
+        log_debug("%s: HTTP %ld from %s%s%s%s", f->provider, resp.status,
+                  f->url, body[0] ? " (" : "", body, body[0] ? ")" : "");
         enum srv_err code = resp.status == 400 || resp.status == 404
                                 ? SRV_E_INVALID_PARAMETER_VALUE
                                 : SRV_E_UNAVAILABLE;
-        return err_set(eb, code, "%s: HTTP %ld from %s%s%s%s", f->provider,
-                       resp.status, f->url, body[0] ? " (" : "", body,
-                       body[0] ? ")" : "");
+        return err_set(eb, code, "%s: the provider answered HTTP %ld%s",
+                       f->provider, resp.status,
+                       code == SRV_E_INVALID_PARAMETER_VALUE
+                           ? " (it does not know the zone)"
+                           : "");
     }
 }
 
@@ -796,12 +886,15 @@ static enum srv_err wt_token(struct grid *g, bool renew, char *tok, size_t len,
     long status;
     enum srv_err e = url.oom ? err_set(eb, SRV_E_NOMEM, "out of memory")
                              : fetch_json(g, &f, &json, &status, eb);
-    if (e == SRV_E_INVALID_PARAMETER_VALUE || (e && status == 401))
+    if (e == SRV_E_INVALID_PARAMETER_VALUE || (e && status == 401)) {
+        log_debug("watttime: login refused (HTTP %ld from %s)", status,
+                  url.buf);
         e = err_set(eb, SRV_E_UNAVAILABLE,
-                    "watttime: login refused (HTTP %ld from %s); check "
+                    "watttime: login refused (HTTP %ld); check "
                     "GREENTRACK_WATTTIME_USER and "
                     "GREENTRACK_WATTTIME_PASSWORD",
-                    status, url.buf);
+                    status);
+    }
     strbuf_cleanup(&url);
     if (e)
         return e;

@@ -64,15 +64,28 @@ void grid_abort(struct grid *g);
 void grid_stop(struct grid *g);
 void grid_free(struct grid *g);
 
+/* grid/refresh's rate limit, per (zone, source): true when a refresh may
+ * run now, which it then holds until grid_refresh_done. False while one
+ * runs, or within the cache TTL (--grid-ttl-s) after one that brought
+ * data (10 s after one that failed), with the seconds to wait in
+ * '*retry_after_s'. */
+bool grid_refresh_claim(struct grid *g, const char *zone, enum grid_source src,
+                        unsigned *retry_after_s);
+
+/* Ends a claim of grid_refresh_claim; 'ok' when it brought data. */
+void grid_refresh_done(struct grid *g, const char *zone, enum grid_source src,
+                       bool ok);
+
 /* Fetches periods of 'zone' from 'src': GRID_ACTUAL asks for the recorded
  * past day, GRID_FORECAST for the forecast 'horizon_h' hours ahead (the
  * UK API always gives 48 h). Either may return periods of both kinds
  * (the UK API sends forecast and actual together). Blocks for at most
  * about twice the configured timeout. On success '*out' is a new array
  * (caller frees) with fetched_ms = now. Otherwise SRV_E_UNAVAILABLE with
- * a message naming the provider, the URL and the cause ("ukci: HTTP 500
- * from http://..."), or INVALID_PARAMETER_VALUE when the provider
- * rejected the zone (HTTP 400/404). */
+ * a message naming the provider and the cause ("ukci: the provider
+ * answered HTTP 500"), or INVALID_PARAMETER_VALUE when the provider
+ * rejected the zone (HTTP 400/404). Messages may reach clients: the
+ * provider's URL and what it wrote back go to the log (debug) only. */
 enum srv_err grid_fetch(struct grid *g, const char *zone, enum grid_source src,
                         enum grid_kind kind, int horizon_h,
                         struct grid_point **out, size_t *n, struct errbuf *eb);

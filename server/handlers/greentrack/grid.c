@@ -109,6 +109,9 @@ enum handler_result h_grid_intensity(struct request *req, struct response *res)
 
 struct refresh_write {
     struct store_write w; /* first */
+    struct grid *grid;
+    bool claimed; /* holds the zone's grid_refresh_claim */
+    bool brought; /* a fetch brought data */
     char zone[72];
     enum grid_source src;
     bool all; /* both kinds, else only 'kind' */
@@ -123,6 +126,8 @@ struct refresh_write {
 static void refresh_write_free(void *state)
 {
     struct refresh_write *x = state;
+    if (x->claimed)
+        grid_refresh_done(x->grid, x->zone, x->src, x->brought);
     free(x->pts);
     strbuf_cleanup(&x->errors);
     free(x);
@@ -201,6 +206,7 @@ static void refresh_fetch(struct request *req)
         x->fail_eb = last_eb;
         return;
     }
+    x->brought = true;
     for (size_t i = 0; i < x->n; i++) {
         if (x->pts[i].kind == GRID_ACTUAL)
             x->n_actual++;
@@ -260,12 +266,28 @@ enum handler_result h_grid_refresh(struct request *req, struct response *res)
         goto out;
     }
     bool all = !kind_s || strcmp(kind_s, "all") == 0;
+    /* One refresh per zone and source within the cache TTL: anyone may
+     * call this, and each call costs provider requests. */
+    unsigned wait_s;
+    if (!grid_refresh_claim(req->app->grid, zone, src, &wait_s)) {
+        err_set(&eb, SRV_E_RATE_LIMITED,
+                "Zone %s was refreshed from %s less than --grid-ttl-s ago "
+                "(or is being refreshed now); its periods are at "
+                "grid/intensity. Retry after %u s",
+                zone, grid_source_str(src), wait_s);
+        hr = h_fail(res, SRV_E_RATE_LIMITED, &eb);
+        res->retry_after_s = wait_s ? wait_s : 1;
+        goto out;
+    }
     struct refresh_write *x = api_pending(req, sizeof(*x), refresh_answer);
     if (!x) {
+        grid_refresh_done(req->app->grid, zone, src, false);
         hr = h_fail(res, SRV_E_NOMEM, NULL);
         goto out;
     }
     req->state_free = refresh_write_free;
+    x->grid = req->app->grid;
+    x->claimed = true;
     strbuf_init(&x->errors);
     snprintf(x->zone, sizeof(x->zone), "%s", zone);
     x->src = src;
