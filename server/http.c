@@ -51,6 +51,10 @@
 #define HTTP_POOL_BYTES (1024 * 1024)
 #define HTTP_POOL_INCREMENT (16 * 1024)
 
+/* Requests whose slow part (a provider fetch, an upload's fsync) may wait
+ * for a job thread at once; more are answered 503 with Retry-After. */
+#define HTTP_MAX_JOBS 64
+
 struct http_server {
     struct app *app;
     struct MHD_Daemon *daemons[MAX_DAEMONS];
@@ -526,9 +530,16 @@ static enum MHD_Result finish_write(struct http_req *hr)
 static enum MHD_Result pend(struct http_req *hr)
 {
     struct http_server *srv = hr->srv;
+    /* A job's place is taken before the request is suspended, so a full
+     * queue is a 503 with Retry-After, never an unbounded wait. */
+    if (hr->req.before_write && !workq_reserve(srv->jobs))
+        return respond_error(hr, SRV_E_UNAVAILABLE,
+                             "The server's job queue is full; retry later");
     pthread_mutex_lock(&srv->mu);
     if (srv->stopping) {
         pthread_mutex_unlock(&srv->mu);
+        if (hr->req.before_write)
+            workq_unreserve(srv->jobs);
         return respond_error(hr, SRV_E_UNAVAILABLE,
                              "The server is shutting down");
     }
@@ -537,7 +548,8 @@ static enum MHD_Result pend(struct http_req *hr)
     hr->state = RS_WAITING;
     MHD_suspend_connection(hr->conn);
     pthread_mutex_unlock(&srv->mu);
-    if (hr->req.before_write && workq_submit(srv->jobs, run_before_write, hr))
+    if (hr->req.before_write &&
+        workq_submit_reserved(srv->jobs, run_before_write, hr))
         return MHD_YES;
     if (hr->req.before_write) /* out of memory: run it here */
         run_before_write(hr);
@@ -906,7 +918,7 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
     srv->app = app;
     pthread_mutex_init(&srv->mu, NULL);
     /* two: a slow provider holds one, the other still serves */
-    if (!(srv->jobs = workq_new(2))) {
+    if (!(srv->jobs = workq_new(2, HTTP_MAX_JOBS))) {
         snprintf(err, errlen, "cannot start the job threads");
         pthread_mutex_destroy(&srv->mu);
         free(srv);

@@ -20,6 +20,9 @@ struct workq {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct job *head, *tail;
+    unsigned waiting;     /* jobs queued, not yet taken by a thread */
+    unsigned reserved;    /* places taken by workq_reserve */
+    unsigned max_waiting; /* 0: no limit */
     bool stopping;
     pthread_t threads[WORKQ_MAX_THREADS];
     unsigned n_threads;
@@ -38,6 +41,7 @@ static void *worker(void *arg)
         q->head = j->next;
         if (!q->head)
             q->tail = NULL;
+        q->waiting--;
         pthread_mutex_unlock(&q->mu);
         j->fn(j->arg);
         free(j);
@@ -47,11 +51,12 @@ static void *worker(void *arg)
     return NULL;
 }
 
-struct workq *workq_new(unsigned threads)
+struct workq *workq_new(unsigned threads, unsigned max_waiting)
 {
     struct workq *q = calloc(1, sizeof(*q));
     if (!q)
         return NULL;
+    q->max_waiting = max_waiting;
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->cv, NULL);
     if (threads > WORKQ_MAX_THREADS)
@@ -68,18 +73,44 @@ struct workq *workq_new(unsigned threads)
     return q;
 }
 
-bool workq_submit(struct workq *q, void (*fn)(void *arg), void *arg)
+/* Whether a place is free (q->mu held). */
+static bool has_room(const struct workq *q)
+{
+    return !q->max_waiting || q->waiting + q->reserved < q->max_waiting;
+}
+
+bool workq_reserve(struct workq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    bool ok = !q->stopping && has_room(q);
+    if (ok)
+        q->reserved++;
+    pthread_mutex_unlock(&q->mu);
+    return ok;
+}
+
+void workq_unreserve(struct workq *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->reserved--;
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* Queues a job; 'reserved' when it takes a place workq_reserve took. */
+static bool submit(struct workq *q, void (*fn)(void *arg), void *arg,
+                   bool reserved)
 {
     struct job *j = malloc(sizeof(*j));
-    if (!j)
-        return false;
-    *j = (struct job){fn, arg, NULL};
     pthread_mutex_lock(&q->mu);
-    if (q->stopping) {
+    if (reserved)
+        q->reserved--;
+    if (!j || q->stopping || (!reserved && !has_room(q))) {
         pthread_mutex_unlock(&q->mu);
         free(j);
         return false;
     }
+    *j = (struct job){fn, arg, NULL};
+    q->waiting++;
     if (q->tail)
         q->tail->next = j;
     else
@@ -88,6 +119,16 @@ bool workq_submit(struct workq *q, void (*fn)(void *arg), void *arg)
     pthread_cond_signal(&q->cv);
     pthread_mutex_unlock(&q->mu);
     return true;
+}
+
+bool workq_submit_reserved(struct workq *q, void (*fn)(void *arg), void *arg)
+{
+    return submit(q, fn, arg, true);
+}
+
+bool workq_submit(struct workq *q, void (*fn)(void *arg), void *arg)
+{
+    return submit(q, fn, arg, false);
 }
 
 void workq_free(struct workq *q)

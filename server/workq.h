@@ -15,12 +15,26 @@
 
 struct workq;
 
-/* Starts 'threads' (>= 1) threads. NULL when out of memory or no thread
- * could start. */
-struct workq *workq_new(unsigned threads);
+/* Starts 'threads' (>= 1) threads. At most 'max_waiting' jobs wait for a
+ * thread at once (0: no limit; see workq_reserve). NULL when out of
+ * memory or no thread could start. */
+struct workq *workq_new(unsigned threads, unsigned max_waiting);
 
-/* Queues fn(arg). False (nothing queued) when out of memory or the pool is
- * stopping. */
+/* Takes a place in the queue for the job the caller submits next with
+ * workq_submit_reserved: false when the queue is full (max_waiting jobs
+ * wait or hold places). Lets a caller refuse work before it commits to
+ * it (http.c answers 503 instead of suspending the request). */
+bool workq_reserve(struct workq *q);
+
+/* Gives back a place workq_reserve took, unused. */
+void workq_unreserve(struct workq *q);
+
+/* Queues fn(arg) on a place workq_reserve took. False (nothing queued,
+ * the place given back) when out of memory or the pool is stopping. */
+bool workq_submit_reserved(struct workq *q, void (*fn)(void *arg), void *arg);
+
+/* Queues fn(arg) when there is room. False (nothing queued) when the
+ * queue is full, out of memory or the pool is stopping. */
 bool workq_submit(struct workq *q, void (*fn)(void *arg), void *arg);
 
 /* Runs what is queued, joins the threads, frees the pool. NULL: no-op. */
