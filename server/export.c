@@ -16,6 +16,7 @@
 #include "export.h"
 
 #include "carbon.h"
+#include "numtext.h"
 #include "registry.h"
 #include "render.h"
 #include "store_registry.h"
@@ -76,14 +77,27 @@ void export_include_registry(struct export_state *x, bool on)
     x->registry = on;
 }
 
-/* RFC 4180: quoted when it holds a comma, a quote or a line break. */
+/* A text cell, as RFC 4180 writes it: quoted when it holds a comma, a
+ * quote or a line break. A cell a spreadsheet would take for a formula
+ * (starting with = + - @, a tab or a carriage return) gets a leading
+ * single quote, as OWASP's CSV-injection advice says, so "=HYPERLINK(..)"
+ * in a run name is shown as text, never run. A cell that is just a
+ * decimal number ("-0.5", a param) cannot be a formula and stays as it
+ * is; csv_number writes the numeric columns. */
 static void csv_field(struct strbuf *sb, const char *v)
 {
+    double num;
+    bool formula =
+        v[0] != '\0' && strchr("=+-@\t\r", v[0]) && !numtext_double(v, 0, &num);
     if (!strpbrk(v, ",\"\r\n")) {
+        if (formula)
+            strbuf_append_char(sb, '\'');
         strbuf_append_str(sb, v);
         return;
     }
     strbuf_append_char(sb, '"');
+    if (formula)
+        strbuf_append_char(sb, '\'');
     for (const char *p = v; *p; p++) {
         if (*p == '"')
             strbuf_append_char(sb, '"');
