@@ -149,7 +149,19 @@ GT_API void gt_client_free(gt_client *client);
 /* Option setters: call them before gt_run_start. Each returns GT_OK, or
  * GT_E_INVALID for a NULL client or a value out of range (NULL or "" for
  * the spool directory); gt_client_set_spool_dir also GT_E_NOMEM.
- * Since 0.1.0. */
+ * Since 0.1.0.
+ *
+ * The spool directory is by default $GREENTRACK_SPOOL_DIR, else
+ * $XDG_CACHE_HOME/greentrack/spool, else $HOME/.cache/greentrack/spool,
+ * else $XDG_RUNTIME_DIR/greentrack-spool, else /tmp/greentrack-spool-<uid>.
+ * Whichever it is, the library uses it only when it is a real directory
+ * (checked with lstat: a symbolic link is refused) owned by the user the
+ * process runs as, with no access for group or others: it creates it (and
+ * missing parents) with mode 0700, and sets a directory of the user's own
+ * with a wider mode to 0700. Otherwise nothing is spooled (records that
+ * cannot be sent are dropped and counted, and the log callback says why)
+ * and gt_spool_replay returns GT_E_IO: spool files are sent as this user,
+ * so files in someone else's directory are never read. */
 GT_API gt_status gt_client_set_flush_interval_ms(gt_client *client,
                                                  int ms); /* 1..60000, 200 */
 GT_API gt_status gt_client_set_flush_timeout_ms(gt_client *client,
@@ -350,7 +362,8 @@ typedef void (*gt_progress_fn)(void *userdata, uint64_t done, uint64_t total);
  * for tools such as `greentrack sync`; 'progress' may be NULL. GT_OK,
  * GT_E_INVALID (a NULL client), GT_E_NOMEM, GT_E_NETWORK (the server
  * could not be reached: what was not acknowledged stays in the files),
- * GT_E_IO (the directory or a file could not be read), GT_E_TIMEOUT
+ * GT_E_IO (the directory or a file could not be read, or the directory
+ * failed the checks described at gt_client_set_spool_dir), GT_E_TIMEOUT
  * ('timeout_ms' >= 0 passed; the rest stays). Since 0.1.0. */
 GT_API gt_status gt_spool_replay(gt_client *client, gt_progress_fn progress,
                                  void *userdata, int timeout_ms);

@@ -241,13 +241,28 @@ gt_status spool_write(struct spool *s, const void *data, size_t len,
 void spool_reset(struct spool *s);
 /* Closes; the file is removed when nothing is left to replay. */
 void spool_close(struct spool *s);
-/* Resolves the default directory from the environment (malloc'd). */
+/* Resolves the default directory from the environment (malloc'd):
+ * $GREENTRACK_SPOOL_DIR, $XDG_CACHE_HOME/greentrack/spool,
+ * $HOME/.cache/greentrack/spool, $XDG_RUNTIME_DIR/greentrack-spool,
+ * /tmp/greentrack-spool-<uid>. */
 char *spool_default_dir(void);
-/* Lists "*.spool" files of 'dir' in name order (oldest first). Caller
- * frees each name and the array. Returns the count, -1 on error. */
+/* Checks the spool directory 'dir' (created, with its missing parents,
+ * when 'create'): a real directory (lstat: a symbolic link is refused)
+ * owned by this user, with no access for group or others (a directory of
+ * ours with a wider mode is set to 0700). 0, or -1 with 'err' set. A
+ * missing 'dir' is fine when not 'create' (there is nothing in it). */
+int spool_dir_check(const char *dir, bool create, char *err, size_t errlen);
+/* Lists "*.spool" files of 'dir' in name order (oldest first), after
+ * spool_dir_check (a directory that fails it is an error: its files could
+ * be anyone's). Caller frees each name and the array. Returns the count,
+ * -1 on error. */
 int spool_list(const char *dir, char ***names);
 
 /*---- transport (transport.c) ----*/
+
+/* Progress of an artifact transfer: bytes moved so far of 'total' (0 when
+ * unknown). Non-zero cuts the transfer. Called on the transferring thread. */
+typedef int (*tp_xfer_fn)(void *ud, uint64_t now, uint64_t total);
 
 enum tp_result {
     TP_OK,       /* 2xx */

@@ -281,6 +281,10 @@ void spool_init(struct spool *s)
     s->fd = -1;
 }
 
+static void errtext(char *err, size_t errlen, const char *what,
+                    const char *path, int e);
+
+/* Creates 'dir' and its missing parents, each 0700. */
 static int mkdirs(const char *dir)
 {
     char path[4096];
@@ -297,8 +301,63 @@ static int mkdirs(const char *dir)
             return -1;
         path[i] = saved;
     }
+    return 0;
+}
+
+/* The spool may hold anything a program logs, and gt_spool_replay sends
+ * what it finds there as this user: a directory someone else made (a
+ * predictable /tmp name created first, or a link to theirs) must never be
+ * used. The checks run on the opened directory, not only on its name, so
+ * it cannot be swapped between check and use. */
+int spool_dir_check(const char *dir, bool create, char *err, size_t errlen)
+{
     struct stat st;
-    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+    if (!dir || !*dir) {
+        snprintf(err, errlen, "spool: no directory");
+        return -1;
+    }
+    if (create && mkdirs(dir) != 0) {
+        errtext(err, errlen, "cannot create directory", dir, errno);
+        return -1;
+    }
+    if (lstat(dir, &st) != 0) {
+        if (errno == ENOENT && !create)
+            return 0;
+        errtext(err, errlen, "cannot stat", dir, errno);
+        return -1;
+    }
+    if (S_ISLNK(st.st_mode)) {
+        snprintf(err, errlen,
+                 "spool: %s is a symbolic link; refusing to use it", dir);
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "spool: %s is not a directory", dir);
+        return -1;
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat fst;
+    if (fd < 0 || fstat(fd, &fst) != 0 || fst.st_dev != st.st_dev ||
+        fst.st_ino != st.st_ino) {
+        int e = fd < 0 ? errno : EAGAIN;
+        if (fd >= 0)
+            close(fd);
+        errtext(err, errlen, "cannot open directory", dir, e);
+        return -1;
+    }
+    int rc = 0;
+    if (fst.st_uid != geteuid()) {
+        snprintf(err, errlen,
+                 "spool: %s belongs to uid %lu, not to this user (uid "
+                 "%lu); refusing to use it",
+                 dir, (unsigned long)fst.st_uid, (unsigned long)geteuid());
+        rc = -1;
+    } else if ((fst.st_mode & 077) && fchmod(fd, 0700) != 0) {
+        errtext(err, errlen, "cannot make private (mode 0700)", dir, errno);
+        rc = -1;
+    }
+    close(fd);
+    return rc;
 }
 
 static void errtext(char *err, size_t errlen, const char *what,
@@ -321,11 +380,8 @@ gt_status spool_open(struct spool *s, char *err, size_t errlen)
     char name[128];
     if (s->fd >= 0)
         return GT_OK;
-    if (!s->dir || mkdirs(s->dir) != 0) {
-        errtext(err, errlen, "cannot create directory",
-                s->dir ? s->dir : "(none)", errno);
+    if (spool_dir_check(s->dir, true, err, errlen) != 0)
         return GT_E_IO;
-    }
     snprintf(name, sizeof name, "gt-%013lld-%ld-%08x.spool",
              (long long)gt_now_ms(), (long)getpid(),
              (unsigned)(gt_random_u64() & 0xFFFFFFFFu));
@@ -416,15 +472,22 @@ char *spool_default_dir(void)
     const char *base, *suffix;
     if (env && *env)
         return strdup(env);
+    char tmp_suffix[48];
     if ((env = getenv("XDG_CACHE_HOME")) != NULL && *env == '/') {
         base = env;
         suffix = "/greentrack/spool";
-    } else if ((env = getenv("HOME")) != NULL && *env) {
+    } else if ((env = getenv("HOME")) != NULL && *env == '/') {
         base = env;
         suffix = "/.cache/greentrack/spool";
-    } else {
-        base = "/tmp";
+    } else if ((env = getenv("XDG_RUNTIME_DIR")) != NULL && *env == '/') {
+        base = env; /* the user's own 0700 tmpfs: better than /tmp */
         suffix = "/greentrack-spool";
+    } else {
+        /* shared: a per-user name, checked by spool_dir_check */
+        snprintf(tmp_suffix, sizeof tmp_suffix, "/greentrack-spool-%lu",
+                 (unsigned long)geteuid());
+        base = "/tmp";
+        suffix = tmp_suffix;
     }
     size_t n = strlen(base) + strlen(suffix) + 1;
     char *dir = malloc(n);
@@ -440,11 +503,14 @@ static int name_cmp(const void *a, const void *b)
 
 int spool_list(const char *dir, char ***names)
 {
+    char why[256];
+    *names = NULL;
+    if (spool_dir_check(dir, false, why, sizeof why) != 0)
+        return -1;
     DIR *d = opendir(dir);
     char **v = NULL;
     int n = 0, cap = 0;
     struct dirent *e;
-    *names = NULL;
     if (!d)
         return errno == ENOENT ? 0 : -1;
     while ((e = readdir(d)) != NULL) {

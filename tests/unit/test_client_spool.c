@@ -5,7 +5,8 @@
  * framing and reading back every field, a corrupt record in the middle
  * (skipped, the rest read), a torn last record (the end), an implausible
  * length (the end), a checksummed record whose run id is not one
- * (skipped), and the default directory from the environment.
+ * (skipped), the default directory from the environment, and the
+ * directory's checks (owner, mode 0700, no symbolic link).
  */
 #include "internal.h"
 #include "test.h"
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static struct rec *make(uint8_t type, const char *key, const char *val,
@@ -242,6 +244,92 @@ static void test_default_dir(void)
     d = spool_default_dir();
     CHECK_EQ_STR(d, "/h/.cache/greentrack/spool");
     free(d);
+    /* no home: the user's runtime directory before /tmp */
+    unsetenv("HOME");
+    setenv("XDG_RUNTIME_DIR", "/run/user/7", 1);
+    d = spool_default_dir();
+    CHECK_EQ_STR(d, "/run/user/7/greentrack-spool");
+    free(d);
+    unsetenv("XDG_RUNTIME_DIR");
+    d = spool_default_dir();
+    char want[64];
+    snprintf(want, sizeof want, "/tmp/greentrack-spool-%lu",
+             (unsigned long)geteuid());
+    CHECK_EQ_STR(d, want);
+    free(d);
+    setenv("HOME", "relative", 1); /* not a path: skipped */
+    d = spool_default_dir();
+    CHECK_EQ_STR(d, want);
+    free(d);
+    unsetenv("HOME");
+}
+
+static mode_t mode_of(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+/* The spool directory's checks (spool_dir_check, and through it
+ * spool_open and spool_list): created 0700 with its parents; a directory
+ * of ours with a wider mode is narrowed; a symbolic link, a file, or a
+ * directory of another user is refused, and nothing is written there. */
+static void test_dir_checks(void)
+{
+    char base[] = "/tmp/gt-spool-dirs.XXXXXX";
+    CHECK(mkdtemp(base) != NULL);
+    char dir[256], link[256], file[256], other[256], err[256];
+    snprintf(dir, sizeof dir, "%s/a/b/spool", base);
+    CHECK_EQ_INT(spool_dir_check(dir, true, err, sizeof err), 0);
+    CHECK_EQ_INT(mode_of(dir), 0700);
+    /* a missing directory is fine to list (nothing in it) */
+    char missing[256];
+    snprintf(missing, sizeof missing, "%s/none", base);
+    CHECK_EQ_INT(spool_dir_check(missing, false, err, sizeof err), 0);
+    char **names;
+    CHECK_EQ_INT(spool_list(missing, &names), 0);
+    /* ours, too open: set to 0700 */
+    CHECK(chmod(dir, 0777) == 0);
+    CHECK_EQ_INT(spool_dir_check(dir, true, err, sizeof err), 0);
+    CHECK_EQ_INT(mode_of(dir), 0700);
+    /* a symbolic link to a directory of ours: refused all the same */
+    snprintf(link, sizeof link, "%s/link", base);
+    CHECK(symlink(dir, link) == 0);
+    CHECK_EQ_INT(spool_dir_check(link, true, err, sizeof err), -1);
+    CHECK(strstr(err, "symbolic link") != NULL);
+    CHECK_EQ_INT(spool_list(link, &names), -1);
+    struct spool s;
+    spool_init(&s);
+    s.dir = strdup(link);
+    CHECK_EQ_INT(spool_open(&s, err, sizeof err), GT_E_IO);
+    spool_close(&s);
+    CHECK_EQ_INT(spool_list(dir, &names), 0); /* nothing was written */
+    /* a file */
+    snprintf(file, sizeof file, "%s/file", base);
+    int fd = open(file, O_CREAT | O_WRONLY, 0600);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK_EQ_INT(spool_dir_check(file, true, err, sizeof err), -1);
+    CHECK(strstr(err, "not a directory") != NULL);
+    /* another user's directory (as /tmp/greentrack-spool-<uid> made
+     * first by someone else): needs root to make one */
+    snprintf(other, sizeof other, "%s/other", base);
+    CHECK(mkdir(other, 0700) == 0 && chmod(other, 0777) == 0);
+    if (geteuid() == 0 && chown(other, 65534, 65534) == 0) {
+        CHECK_EQ_INT(spool_dir_check(other, true, err, sizeof err), -1);
+        CHECK(strstr(err, "belongs to uid 65534") != NULL);
+        CHECK_EQ_INT(mode_of(other), 0777); /* not touched */
+        CHECK_EQ_INT(spool_list(other, &names), -1);
+    }
+    /* a good one is used: spool_open writes its file there */
+    spool_init(&s);
+    s.dir = strdup(dir);
+    CHECK_EQ_INT(spool_open(&s, err, sizeof err), GT_OK);
+    CHECK_EQ_INT(mode_of(s.path) & 0777, 0600);
+    spool_close(&s);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    CHECK(system(cmd) == 0);
 }
 
 int main(void)
@@ -250,5 +338,6 @@ int main(void)
     test_file();
     test_bad_run_id();
     test_default_dir();
+    test_dir_checks();
     TEST_MAIN_END("test_client_spool");
 }
