@@ -7,6 +7,8 @@
 #   make asan       the same tests under ASan+UBSan
 #   make tsan       server tests under ThreadSanitizer
 #   make bench      benchmarks (tests/bench), figures as ratios to baselines
+#   make bench-soak SOAK_MINUTES (30) of 64 clients with and without a
+#                   hostile one: RSS, errors, p99 (not in CI)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each
 #   make lint       clang-format check, cppcheck, banned functions
 #   make format     rewrite sources with clang-format
@@ -93,7 +95,7 @@ all: $(SERVER_BIN) web-assets libgreentrack
 NODEPS_GOALS := clean uninstall docker-test fresh-test compdb
 DEPS_GOALS := $(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all))
 DEPS_PROFILE := build
-ifneq ($(filter test test-% asan tsan bench bench-smoke,$(DEPS_GOALS)),)
+ifneq ($(filter test test-% asan tsan bench bench-smoke bench-soak,$(DEPS_GOALS)),)
 DEPS_PROFILE := test
 endif
 ifneq ($(filter fuzz fuzz-smoke,$(DEPS_GOALS)),)
@@ -370,6 +372,13 @@ bench: test-bins
 
 bench-smoke: test-bins
 	@BENCH_SMOKE=1 sh tests/bench/run.sh $(BUILD)
+
+# Issue 17's soak: a baseline phase, then the same load with a hostile
+# client cycling the attacks (tests/bench/bench_soak.py). Long: not in CI.
+SOAK_MINUTES ?= 30
+.PHONY: bench-soak
+bench-soak: all
+	@SOAK_MINUTES=$(SOAK_MINUTES) python3 tests/bench/bench_soak.py $(BUILD)
 
 # ---- fuzzing (clang libFuzzer) ---------------------------------------------
 # FUZZ_ONLY=fuzz_spool (names, space-separated) fuzzes only those targets.
