@@ -72,14 +72,6 @@ HANDLER(h_registered_models_alias_set);    /* POST alias */
 HANDLER(h_registered_models_alias_delete); /* DELETE alias */
 HANDLER(h_registered_models_alias_get);    /* GET alias */
 
-/* The arguments of the registry's two searches (defined in
- * mlflow/registered_models.c): max_results ('dflt', 1..'max'), filter,
- * order_by ('*order', an array the caller frees, whatever the result) and
- * page_token (an offset of 0 is refused, as MLflow does). */
-enum srv_err h_registry_search_args(const cJSON *args, int64_t dflt,
-                                    int64_t max, struct search_args *a,
-                                    const char ***order, struct errbuf *eb);
-
 /* mlflow/model_versions.c */
 HANDLER(h_model_versions_create);
 HANDLER(h_model_versions_get);

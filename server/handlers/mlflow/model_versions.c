@@ -7,65 +7,13 @@
  * store), so mlflow.register_model never waits; its number is one more
  * than the highest the model ever had.
  */
-#include "handlers/handlers.h"
+#include "handlers/mlflow/registry_common.h"
 #include "jsonx.h"
-#include "pagetoken.h"
 #include "registry.h"
 #include "render.h"
-#include "store_registry.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/*---- request helpers ----*/
-
-static bool is_get(const struct request *req)
-{
-    return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-}
-
-/* name and version: required fields of a JSON body; on a GET an absent
- * one fails the store's own checks, as in MLflow 2.9.2. */
-static enum srv_err name_version(const struct request *req, const char **name,
-                                 int64_t *version, struct errbuf *eb)
-{
-    char buf[64];
-    bool present;
-    enum srv_err e;
-    if ((e = jx_str(req->args, "name", !is_get(req), name, eb)) ||
-        (e = registry_check_name(*name, eb)) ||
-        (e = jx_id(req->args, "version", !is_get(req), buf, sizeof(buf),
-                   &present, eb)))
-        return e;
-    return registry_parse_version(present ? buf : NULL, version, eb);
-}
-
-struct version_pending {
-    struct store_write w; /* first: api_pending relies on it */
-    struct registry_write r;
-    struct kv_ref *tags;
-};
-
-static void version_pending_free(void *p)
-{
-    struct version_pending *x = p;
-    free(x->tags);
-    free(x);
-}
-
-static struct registry_write *
-pending(struct request *req, enum registry_op op,
-        enum handler_result (*after)(struct request *, struct response *))
-{
-    struct version_pending *x = api_pending(req, sizeof(*x), after);
-    if (!x)
-        return NULL;
-    req->state_free = version_pending_free;
-    x->w.kind = SW_REGISTRY;
-    x->w.registry = &x->r;
-    x->r.op = op;
-    return &x->r;
-}
 
 /* Ends a handler with {"model_version": <version>} read from the store. */
 static enum handler_result respond_version(struct request *req,
@@ -76,16 +24,7 @@ static enum handler_result respond_version(struct request *req,
     struct model_version v;
     enum srv_err e =
         store_model_version_get(req->app->store, name, version, &v, &eb);
-    if (e)
-        return h_fail(res, e, &eb);
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_str(&sb, "{\"model_version\":");
-    registry_render_version(&sb, &v);
-    strbuf_append_char(&sb, '}');
-    model_version_cleanup(&v);
-    api_ok(res, &sb);
-    return H_DONE;
+    return e ? h_fail(res, e, &eb) : reg_answer_version(res, &v);
 }
 
 static enum handler_result after_write(struct request *req,
@@ -95,47 +34,6 @@ static enum handler_result after_write(struct request *req,
     return respond_version(req, res, r->name,
                            r->op == REG_VERSION_CREATE ? r->out_version
                                                        : r->version);
-}
-
-/* [{"key","value"}]: checked as model version tags; absent value "". */
-static enum srv_err version_tags(const cJSON *args, struct kv_ref **out,
-                                 size_t *n, struct errbuf *eb)
-{
-    const cJSON *list;
-    *out = NULL;
-    *n = 0;
-    enum srv_err e = jx_array(args, "tags", &list, eb);
-    size_t count = list ? (size_t)cJSON_GetArraySize(list) : 0;
-    if (e || count == 0)
-        return e;
-    struct kv_ref *a = calloc(count, sizeof(*a));
-    if (!a)
-        return err_set(eb, SRV_E_NOMEM, "out of memory");
-    const cJSON *it;
-    size_t i = 0;
-    cJSON_ArrayForEach(it, list)
-    {
-        const char *key = NULL, *value = NULL;
-        if (!cJSON_IsObject(it))
-            e = err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                        "Invalid value for parameter 'tags': each entry "
-                        "must be an object with 'key' and 'value'");
-        if (e || (e = jx_str(it, "key", false, &key, eb)) ||
-            (e = jx_str(it, "value", false, &value, eb)) ||
-            (e = registry_check_tag(key, value, true, eb)))
-            break;
-        a[i].key = key;
-        a[i].value.s = value ? value : "";
-        a[i].value.len = strlen(a[i].value.s);
-        i++;
-    }
-    if (e) {
-        free(a);
-        return e;
-    }
-    *out = a;
-    *n = i;
-    return SRV_OK;
 }
 
 /*---- create ----*/
@@ -166,35 +64,21 @@ enum handler_result h_model_versions_create(struct request *req,
                                             struct response *res)
 {
     struct errbuf eb;
-    const char *name, *source, *run_id, *run_link, *description;
+    struct registry_write w = {.op = REG_VERSION_CREATE};
     struct kv_ref *tags = NULL;
-    size_t n_tags = 0;
     enum srv_err e;
-    if ((e = jx_str(req->args, "name", true, &name, &eb)) ||
-        (e = registry_check_name(name, &eb)) ||
-        (e = jx_str(req->args, "source", true, &source, &eb)) ||
-        (e = jx_str(req->args, "run_id", false, &run_id, &eb)) ||
-        (e = jx_str(req->args, "run_link", false, &run_link, &eb)) ||
-        (e = jx_str(req->args, "description", false, &description, &eb)) ||
-        (e = version_tags(req->args, &tags, &n_tags, &eb)) ||
-        (e = check_source(req, source, run_id, &eb))) {
+    if ((e = reg_model_name(req, "name", &w.name, &eb)) ||
+        (e = jx_str(req->args, "source", true, &w.source, &eb)) ||
+        (e = jx_str(req->args, "run_id", false, &w.run_id, &eb)) ||
+        (e = jx_str(req->args, "run_link", false, &w.run_link, &eb)) ||
+        (e = jx_str(req->args, "description", false, &w.description, &eb)) ||
+        (e = reg_tag_list(req->args, true, &tags, &w.n_tags, &eb)) ||
+        (e = check_source(req, w.source, w.run_id, &eb))) {
         free(tags);
         return h_fail(res, e, &eb);
     }
-    struct registry_write *r = pending(req, REG_VERSION_CREATE, after_write);
-    if (!r) {
-        free(tags);
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    }
-    ((struct version_pending *)req->state)->tags = tags;
-    r->name = name;
-    r->source = source;
-    r->run_id = run_id;
-    r->run_link = run_link;
-    r->description = description;
-    r->tags = tags;
-    r->n_tags = n_tags;
-    return H_PENDING;
+    w.tags = tags;
+    return reg_submit(req, res, &w, tags, after_write);
 }
 
 /*---- get, update, delete ----*/
@@ -206,7 +90,7 @@ enum handler_result h_model_versions_get(struct request *req,
     struct errbuf eb;
     const char *name;
     int64_t version;
-    enum srv_err e = name_version(req, &name, &version, &eb);
+    enum srv_err e = reg_name_version(req, &name, &version, &eb);
     if (e)
         return h_fail(res, e, &eb);
     return respond_version(req, res, name, version);
@@ -218,19 +102,12 @@ enum handler_result h_model_versions_update(struct request *req,
                                             struct response *res)
 {
     struct errbuf eb;
-    const char *name, *description;
-    int64_t version;
+    struct registry_write w = {.op = REG_VERSION_UPDATE};
     enum srv_err e;
-    if ((e = name_version(req, &name, &version, &eb)) ||
-        (e = jx_str(req->args, "description", false, &description, &eb)))
+    if ((e = reg_name_version(req, &w.name, &w.version, &eb)) ||
+        (e = jx_str(req->args, "description", false, &w.description, &eb)))
         return h_fail(res, e, &eb);
-    struct registry_write *r = pending(req, REG_VERSION_UPDATE, after_write);
-    if (!r)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    r->name = name;
-    r->version = version;
-    r->description = description;
-    return H_PENDING;
+    return reg_submit(req, res, &w, NULL, after_write);
 }
 
 /* DELETE model-versions/delete {name, version}: the version disappears
@@ -240,17 +117,9 @@ enum handler_result h_model_versions_delete(struct request *req,
                                             struct response *res)
 {
     struct errbuf eb;
-    const char *name;
-    int64_t version;
-    enum srv_err e = name_version(req, &name, &version, &eb);
-    if (e)
-        return h_fail(res, e, &eb);
-    struct registry_write *r = pending(req, REG_VERSION_DELETE, NULL);
-    if (!r)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    r->name = name;
-    r->version = version;
-    return H_PENDING;
+    struct registry_write w = {.op = REG_VERSION_DELETE};
+    enum srv_err e = reg_name_version(req, &w.name, &w.version, &eb);
+    return e ? h_fail(res, e, &eb) : reg_submit(req, res, &w, NULL, NULL);
 }
 
 /*---- search ----*/
@@ -259,42 +128,7 @@ enum handler_result h_model_versions_delete(struct request *req,
 enum handler_result h_model_versions_search(struct request *req,
                                             struct response *res)
 {
-    struct errbuf eb;
-    struct search_args a;
-    const char **order;
-    enum srv_err e =
-        h_registry_search_args(req->args, REGISTRY_VERSIONS_MAX_RESULTS_DEFAULT,
-                               REGISTRY_VERSIONS_MAX_RESULTS, &a, &order, &eb);
-    struct model_version *list = NULL;
-    size_t n = 0;
-    bool more = false;
-    if (!e)
-        e = store_model_versions_search(req->app->store, &a, &list, &n, &more,
-                                        &eb);
-    free(order);
-    if (e)
-        return h_fail(res, e, &eb);
-    struct strbuf sb;
-    strbuf_init(&sb);
-    strbuf_append_char(&sb, '{');
-    if (n) {
-        render_key(&sb, "model_versions", true);
-        strbuf_append_char(&sb, '[');
-        for (size_t i = 0; i < n; i++) {
-            if (i)
-                strbuf_append_char(&sb, ',');
-            registry_render_version(&sb, &list[i]);
-        }
-        strbuf_append_char(&sb, ']');
-    }
-    if (more) {
-        render_key(&sb, "next_page_token", n == 0);
-        pagetoken_append_json(&sb, a.offset + (int64_t)n);
-    }
-    strbuf_append_char(&sb, '}');
-    model_versions_free(list, n);
-    api_ok(res, &sb);
-    return H_DONE;
+    return reg_search(req, res, true);
 }
 
 /*---- stages ----*/
@@ -306,19 +140,18 @@ enum handler_result h_model_versions_transition_stage(struct request *req,
                                                       struct response *res)
 {
     struct errbuf eb;
-    const char *name, *stage_text;
-    int64_t version;
-    bool present, archive = false;
-    enum registry_stage stage;
+    struct registry_write w = {.op = REG_VERSION_TRANSITION};
+    const char *stage_text;
+    bool present;
     enum srv_err e;
-    if ((e = name_version(req, &name, &version, &eb)) ||
+    if ((e = reg_name_version(req, &w.name, &w.version, &eb)) ||
         (e = jx_str(req->args, "stage", true, &stage_text, &eb)) ||
-        (e = registry_parse_stage(stage_text, &stage, &eb)) ||
-        (e = jx_bool(req->args, "archive_existing_versions", &present, &archive,
-                     &eb)))
+        (e = registry_parse_stage(stage_text, &w.stage, &eb)) ||
+        (e = jx_bool(req->args, "archive_existing_versions", &present,
+                     &w.archive_existing, &eb)))
         return h_fail(res, e, &eb);
-    if (archive && stage != REGISTRY_STAGE_STAGING &&
-        stage != REGISTRY_STAGE_PRODUCTION)
+    if (w.archive_existing && w.stage != REGISTRY_STAGE_STAGING &&
+        w.stage != REGISTRY_STAGE_PRODUCTION)
         /* [rec] 400: MLflow raises it without a code (500) */
         return h_fail(res,
                       err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
@@ -326,17 +159,9 @@ enum handler_result h_model_versions_transition_stage(struct request *req,
                               "existing model versions because '%s' is not "
                               "an Active stage. Valid stages are ['Staging', "
                               "'Production']",
-                              registry_stage_names[stage]),
+                              registry_stage_names[w.stage]),
                       &eb);
-    struct registry_write *r =
-        pending(req, REG_VERSION_TRANSITION, after_write);
-    if (!r)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    r->name = name;
-    r->version = version;
-    r->stage = stage;
-    r->archive_existing = archive;
-    return H_PENDING;
+    return reg_submit(req, res, &w, NULL, after_write);
 }
 
 /* GET model-versions/get-download-uri?name=&version=: the stored source,
@@ -349,7 +174,7 @@ enum handler_result h_model_versions_get_download_uri(struct request *req,
     int64_t version;
     struct model_version v;
     enum srv_err e;
-    if ((e = name_version(req, &name, &version, &eb)) ||
+    if ((e = reg_name_version(req, &name, &version, &eb)) ||
         (e = store_model_version_get(req->app->store, name, version, &v, &eb)))
         return h_fail(res, e, &eb);
     struct strbuf sb;
@@ -368,23 +193,7 @@ enum handler_result h_model_versions_get_download_uri(struct request *req,
 enum handler_result h_model_versions_set_tag(struct request *req,
                                              struct response *res)
 {
-    struct errbuf eb;
-    const char *name, *key, *value;
-    int64_t version;
-    enum srv_err e;
-    if ((e = name_version(req, &name, &version, &eb)) ||
-        (e = jx_str(req->args, "key", true, &key, &eb)) ||
-        (e = jx_str(req->args, "value", false, &value, &eb)) ||
-        (e = registry_check_tag(key, value, true, &eb)))
-        return h_fail(res, e, &eb);
-    struct registry_write *r = pending(req, REG_VERSION_SET_TAG, NULL);
-    if (!r)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    r->name = name;
-    r->version = version;
-    r->key = key;
-    r->value = value ? value : "";
-    return H_PENDING;
+    return reg_tag(req, res, true, false);
 }
 
 /* DELETE model-versions/delete-tag {name, version, key}: a missing key is
@@ -392,19 +201,5 @@ enum handler_result h_model_versions_set_tag(struct request *req,
 enum handler_result h_model_versions_delete_tag(struct request *req,
                                                 struct response *res)
 {
-    struct errbuf eb;
-    const char *name, *key;
-    int64_t version;
-    enum srv_err e;
-    if ((e = name_version(req, &name, &version, &eb)) ||
-        (e = jx_str(req->args, "key", true, &key, &eb)) ||
-        (e = registry_check_tag(key, NULL, true, &eb)))
-        return h_fail(res, e, &eb);
-    struct registry_write *r = pending(req, REG_VERSION_DELETE_TAG, NULL);
-    if (!r)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    r->name = name;
-    r->version = version;
-    r->key = key;
-    return H_PENDING;
+    return reg_tag(req, res, true, true);
 }
