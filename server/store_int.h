@@ -45,6 +45,26 @@ void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos);
 /* A copy of column 'i' (caller frees); NULL for SQL NULL or no memory. */
 char *store_col_dup(sqlite3_stmt *s, int i);
 
+/* Makes room for element 'n' of an array of 'elem'-sized items with
+ * '*cap' allocated: returns the (possibly moved) array, or NULL when out
+ * of memory, leaving the old array valid. */
+void *store_grow(void *arr, size_t n, size_t *cap, size_t elem);
+
+/* Steps a statement that returns no rows and resets it; a NULL 's' (it
+ * could not be prepared) or a failed step is store_conn_error's. */
+enum srv_err store_step_done(struct conn *c, sqlite3_stmt *s, struct errbuf *eb,
+                             const char *what);
+
+/* Steps a search statement (whose LIMIT asked for max+1 rows) and turns
+ * up to 'max' rows into an array of zeroed 'elem'-sized items with
+ * 'from_row'; '*more' tells whether a further row exists. Returns the
+ * array (with '*n' items, also on error, for the caller to free). */
+void *store_read_page(struct conn *c, sqlite3_stmt *s, int64_t max, size_t elem,
+                      enum srv_err (*from_row)(sqlite3_stmt *, void *,
+                                               struct errbuf *),
+                      size_t *n, bool *more, enum srv_err *e,
+                      struct errbuf *eb);
+
 /* Reads the (key, value) rows of 's' (bound, not yet stepped) into a new
  * array (free with kv_array_free). */
 enum srv_err store_read_kvs(struct conn *c, sqlite3_stmt *s, struct kv **out,

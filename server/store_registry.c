@@ -141,17 +141,6 @@ static sqlite3_stmt *stmt(struct conn *c, enum reg_stmt id)
     return store_conn_stmt(c, (unsigned)id, reg_sql[id]);
 }
 
-/* Steps a statement that returns no rows and resets it. */
-static enum srv_err step_done(struct conn *c, sqlite3_stmt *s,
-                              struct errbuf *eb, const char *what)
-{
-    if (!s)
-        return store_conn_error(c, eb, what);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SRV_OK : store_conn_error(c, eb, what);
-}
-
 static void bind_text(sqlite3_stmt *s, int i, const char *v)
 {
     sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
@@ -173,10 +162,11 @@ static enum srv_err no_version(struct errbuf *eb, const char *name,
 
 /*---- rows ----*/
 
-/* A model row (MCOLS) into 'm'. */
-static enum srv_err model_from_row(sqlite3_stmt *s, struct registered_model *m,
+/* A model row (MCOLS) into 'item' (a struct registered_model). */
+static enum srv_err model_from_row(sqlite3_stmt *s, void *item,
                                    struct errbuf *eb)
 {
+    struct registered_model *m = item;
     m->model_pk = sqlite3_column_int64(s, 0);
     m->name = store_col_dup(s, 1);
     m->creation_timestamp = sqlite3_column_int64(s, 2);
@@ -211,18 +201,6 @@ static enum srv_err version_from_row(sqlite3_stmt *s, struct model_version *v,
     return SRV_OK;
 }
 
-/* Makes room for element 'n' of an array of 'elem'-sized items. */
-static void *grow(void *arr, size_t n, size_t *cap, size_t elem)
-{
-    if (n < *cap)
-        return arr;
-    size_t ncap = *cap ? *cap * 2 : 8;
-    void *p = realloc(arr, ncap * elem);
-    if (p)
-        *cap = ncap;
-    return p;
-}
-
 /* The tags (and, with 'aliases', the aliases) of version 'v' of model
  * 'model_pk'. */
 static enum srv_err version_fill(struct conn *c, struct model_version *v,
@@ -244,7 +222,7 @@ static enum srv_err version_fill(struct conn *c, struct model_version *v,
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        char **p = grow(v->aliases, v->n_aliases, &cap, sizeof(*p));
+        char **p = store_grow(v->aliases, v->n_aliases, &cap, sizeof(*p));
         if (!p)
             break;
         v->aliases = p;
@@ -280,8 +258,8 @@ static enum srv_err read_versions(struct conn *c, sqlite3_stmt *s, bool aliases,
                 *more = true;
             break;
         }
-        struct model_version *p = grow(*out, *n, cap, sizeof(*p));
-        int64_t *q = grow(pks, (size_t)got, &pk_cap, sizeof(*q));
+        struct model_version *p = store_grow(*out, *n, cap, sizeof(*p));
+        int64_t *q = store_grow(pks, (size_t)got, &pk_cap, sizeof(*q));
         if (q)
             pks = q;
         if (!p || !q) {
@@ -374,13 +352,55 @@ static enum srv_err touch_model(struct conn *c, int64_t pk, int64_t now,
         sqlite3_bind_int64(s, 1, now);
         sqlite3_bind_int64(s, 2, pk);
     }
-    return step_done(c, s, eb, "model touch");
+    return store_step_done(c, s, eb, "model touch");
 }
 
-static enum srv_err w_model_create(struct conn *c, struct store_write *w,
-                                   const struct registry_write *r)
+/* Runs statement 'id' on one keyed row of model 'pk': bound with the
+ * model's key, '*version' (unless NULL; first, or last when
+ * 'version_last'), 'key' and, unless NULL, 'value' of 'value_len' bytes.
+ * The tags of models and versions, and the aliases. */
+static enum srv_err keyed_row(struct conn *c, struct store_write *w,
+                              enum reg_stmt id, int64_t pk,
+                              const int64_t *version, bool version_last,
+                              const char *key, const char *value,
+                              size_t value_len, const char *what)
 {
-    enum srv_err e = check_free(c, r->name, -1, &w->err);
+    sqlite3_stmt *s = stmt(c, id);
+    if (s) {
+        int i = 1;
+        sqlite3_bind_int64(s, i++, pk);
+        if (version && !version_last)
+            sqlite3_bind_int64(s, i++, *version);
+        bind_text(s, i++, key);
+        if (value)
+            sqlite3_bind_text(s, i++, value, (int)value_len, SQLITE_STATIC);
+        if (version && version_last)
+            sqlite3_bind_int64(s, i, *version);
+    }
+    return store_step_done(c, s, &w->err, what);
+}
+
+/* The tags of a create, on model 'pk' or, unless NULL, its '*version'. */
+static enum srv_err insert_tags(struct conn *c, struct store_write *w,
+                                const struct registry_write *r, int64_t pk,
+                                const int64_t *version)
+{
+    enum srv_err e = SRV_OK;
+    for (size_t i = 0; i < r->n_tags && !e; i++)
+        e = keyed_row(c, w, version ? R_VERSION_TAG_UPSERT : R_MODEL_TAG_UPSERT,
+                      pk, version, false, r->tags[i].key, r->tags[i].value.s,
+                      r->tags[i].value.len,
+                      version ? "version tag" : "model tag");
+    return e;
+}
+
+/* The executors of the writes: each gets the key of the write's model
+ * (looked up as execs[] says: none for a model create). */
+
+static enum srv_err w_model_create(struct conn *c, struct store_write *w,
+                                   struct registry_write *r, int64_t pk)
+{
+    enum srv_err e = check_free(c, r->name, pk, &w->err);
     if (e)
         return e;
     int64_t now = store_now_ms();
@@ -391,29 +411,18 @@ static enum srv_err w_model_create(struct conn *c, struct store_write *w,
         sqlite3_bind_int64(s, 3, now);
         bind_text(s, 4, r->description);
     }
-    if ((e = step_done(c, s, &w->err, "model insert")))
+    if ((e = store_step_done(c, s, &w->err, "model insert")))
         return e;
-    int64_t pk = sqlite3_last_insert_rowid(store_conn_db(c));
-    for (size_t i = 0; i < r->n_tags && !e; i++) {
-        s = stmt(c, R_MODEL_TAG_UPSERT);
-        if (s) {
-            sqlite3_bind_int64(s, 1, pk);
-            bind_text(s, 2, r->tags[i].key);
-            sqlite3_bind_text(s, 3, r->tags[i].value.s,
-                              (int)r->tags[i].value.len, SQLITE_STATIC);
-        }
-        e = step_done(c, s, &w->err, "model tag");
-    }
-    return e;
+    return insert_tags(c, w, r, sqlite3_last_insert_rowid(store_conn_db(c)),
+                       NULL);
 }
 
 /* The model keeps its key, so its versions, tags and aliases follow. */
 static enum srv_err w_model_rename(struct conn *c, struct store_write *w,
-                                   const struct registry_write *r)
+                                   struct registry_write *r, int64_t pk)
 {
-    int64_t pk;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
-    if (e || (e = check_free(c, r->new_name, pk, &w->err)))
+    enum srv_err e = check_free(c, r->new_name, pk, &w->err);
+    if (e)
         return e;
     int64_t now = store_now_ms();
     sqlite3_stmt *s = stmt(c, R_MODEL_RENAME);
@@ -422,83 +431,73 @@ static enum srv_err w_model_rename(struct conn *c, struct store_write *w,
         sqlite3_bind_int64(s, 2, now);
         sqlite3_bind_int64(s, 3, pk);
     }
-    if ((e = step_done(c, s, &w->err, "model rename")))
+    if ((e = store_step_done(c, s, &w->err, "model rename")))
         return e;
     if ((s = stmt(c, R_VERSIONS_TOUCH))) {
         sqlite3_bind_int64(s, 1, now);
         sqlite3_bind_int64(s, 2, pk);
     }
-    return step_done(c, s, &w->err, "model rename");
+    return store_step_done(c, s, &w->err, "model rename");
 }
 
 static enum srv_err w_model_update(struct conn *c, struct store_write *w,
-                                   const struct registry_write *r)
+                                   struct registry_write *r, int64_t pk)
 {
-    int64_t pk;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
-    if (e)
-        return e;
     sqlite3_stmt *s = stmt(c, R_MODEL_DESCRIBE);
     if (s) {
         bind_text(s, 1, r->description);
         sqlite3_bind_int64(s, 2, store_now_ms());
         sqlite3_bind_int64(s, 3, pk);
     }
-    return step_done(c, s, &w->err, "model update");
+    return store_step_done(c, s, &w->err, "model update");
 }
 
 /* A hard delete of the model and every row of it, children first. */
 static enum srv_err w_model_delete(struct conn *c, struct store_write *w,
-                                   const struct registry_write *r)
+                                   struct registry_write *r, int64_t pk)
 {
     static const enum reg_stmt order[] = {
         R_MODEL_DEL_ALIASES, R_MODEL_DEL_VTAGS, R_MODEL_DEL_VERSIONS,
         R_MODEL_DEL_TAGS,    R_MODEL_DEL,
     };
-    int64_t pk;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
+    (void)r;
+    enum srv_err e = SRV_OK;
     for (size_t i = 0; !e && i < sizeof(order) / sizeof(*order); i++) {
         sqlite3_stmt *s = stmt(c, order[i]);
         if (s)
             sqlite3_bind_int64(s, 1, pk);
-        e = step_done(c, s, &w->err, "model delete");
+        e = store_step_done(c, s, &w->err, "model delete");
     }
     return e;
 }
 
-static enum srv_err w_model_tag(struct conn *c, struct store_write *w,
-                                const struct registry_write *r, bool delete)
+/* Sets or deletes a tag of the model or of version r->version. */
+static enum srv_err w_tag(struct conn *c, struct store_write *w,
+                          struct registry_write *r, int64_t pk)
 {
-    int64_t pk;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
-    if (e)
-        return e;
-    sqlite3_stmt *s = stmt(c, delete ? R_MODEL_TAG_DELETE : R_MODEL_TAG_UPSERT);
-    if (s) {
-        sqlite3_bind_int64(s, 1, pk);
-        bind_text(s, 2, r->key);
-        if (!delete)
-            bind_text(s, 3, r->value);
-    }
-    return step_done(c, s, &w->err, "model tag");
+    bool of_version =
+        r->op == REG_VERSION_SET_TAG || r->op == REG_VERSION_DELETE_TAG;
+    bool delete =
+        r->op == REG_MODEL_DELETE_TAG || r->op == REG_VERSION_DELETE_TAG;
+    static const enum reg_stmt ids[2][2] = {
+        {R_MODEL_TAG_UPSERT, R_MODEL_TAG_DELETE},
+        {R_VERSION_TAG_UPSERT, R_VERSION_TAG_DELETE},
+    };
+    const char *value = delete ? NULL : r->value ? r->value : "";
+    return keyed_row(c, w, ids[of_version][delete], pk,
+                     of_version ? &r->version : NULL, false, r->key, value,
+                     value ? strlen(value) : 0,
+                     of_version ? "version tag" : "model tag");
 }
 
+/* Sets an alias to version r->version, or deletes it. */
 static enum srv_err w_alias(struct conn *c, struct store_write *w,
-                            const struct registry_write *r, bool delete)
+                            struct registry_write *r, int64_t pk)
 {
-    int64_t pk;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
-    if (e ||
-        (!delete &&(e = version_lookup(c, pk, r->name, r->version, &w->err))))
-        return e;
-    sqlite3_stmt *s = stmt(c, delete ? R_ALIAS_DELETE : R_ALIAS_UPSERT);
-    if (s) {
-        sqlite3_bind_int64(s, 1, pk);
-        bind_text(s, 2, r->alias);
-        if (!delete)
-            sqlite3_bind_int64(s, 3, r->version);
-    }
-    return step_done(c, s, &w->err, "alias");
+    bool delete = r->op == REG_ALIAS_DELETE;
+    return keyed_row(c, w, delete ? R_ALIAS_DELETE : R_ALIAS_UPSERT, pk,
+                     delete ? NULL : &r->version, true, r->alias, NULL, 0,
+                     "alias");
 }
 
 /* A models:/<name>/<version> source stands for that version's source
@@ -534,13 +533,10 @@ static enum srv_err resolve_models_source(struct conn *c, const char *source,
 }
 
 static enum srv_err w_version_create(struct conn *c, struct store_write *w,
-                                     struct registry_write *r)
+                                     struct registry_write *r, int64_t pk)
 {
-    int64_t pk;
     char *resolved = NULL;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
-    if (e)
-        return e;
+    enum srv_err e;
     if (strncasecmp(r->source, "models:", 7) == 0 &&
         (e = resolve_models_source(c, r->source, &resolved, &w->err)))
         return e;
@@ -568,31 +564,18 @@ static enum srv_err w_version_create(struct conn *c, struct store_write *w,
         bind_text(s, 7, r->run_id);
         bind_text(s, 8, r->run_link);
     }
-    e = step_done(c, s, &w->err, "version insert");
+    e = store_step_done(c, s, &w->err, "version insert");
     free(resolved);
-    for (size_t i = 0; i < r->n_tags && !e; i++) {
-        if ((s = stmt(c, R_VERSION_TAG_UPSERT))) {
-            sqlite3_bind_int64(s, 1, pk);
-            sqlite3_bind_int64(s, 2, version);
-            bind_text(s, 3, r->tags[i].key);
-            sqlite3_bind_text(s, 4, r->tags[i].value.s,
-                              (int)r->tags[i].value.len, SQLITE_STATIC);
-        }
-        e = step_done(c, s, &w->err, "version tag");
-    }
-    if (e || (e = touch_model(c, pk, now, &w->err)))
+    if (e || (e = insert_tags(c, w, r, pk, &version)) ||
+        (e = touch_model(c, pk, now, &w->err)))
         return e;
     r->out_version = version;
     return SRV_OK;
 }
 
 static enum srv_err w_version_update(struct conn *c, struct store_write *w,
-                                     const struct registry_write *r)
+                                     struct registry_write *r, int64_t pk)
 {
-    int64_t pk;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
-    if (e || (e = version_lookup(c, pk, r->name, r->version, &w->err)))
-        return e;
     sqlite3_stmt *s = stmt(c, R_VERSION_DESCRIBE);
     if (s) {
         if (r->description)
@@ -603,7 +586,7 @@ static enum srv_err w_version_update(struct conn *c, struct store_write *w,
         sqlite3_bind_int64(s, 3, pk);
         sqlite3_bind_int64(s, 4, r->version);
     }
-    return step_done(c, s, &w->err, "version update");
+    return store_step_done(c, s, &w->err, "version update");
 }
 
 /* A soft delete: the row stays (its number is never given again), its
@@ -611,12 +594,8 @@ static enum srv_err w_version_update(struct conn *c, struct store_write *w,
  * go, as MLflow means to do (its 2.9.2 store compares an integer with the
  * request's string and keeps them dangling). */
 static enum srv_err w_version_delete(struct conn *c, struct store_write *w,
-                                     const struct registry_write *r)
+                                     struct registry_write *r, int64_t pk)
 {
-    int64_t pk;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
-    if (e || (e = version_lookup(c, pk, r->name, r->version, &w->err)))
-        return e;
     int64_t now = store_now_ms();
     sqlite3_stmt *s = stmt(c, R_VERSION_DELETE);
     if (s) {
@@ -624,27 +603,25 @@ static enum srv_err w_version_delete(struct conn *c, struct store_write *w,
         sqlite3_bind_int64(s, 2, pk);
         sqlite3_bind_int64(s, 3, r->version);
     }
-    if ((e = step_done(c, s, &w->err, "version delete")))
+    enum srv_err e = store_step_done(c, s, &w->err, "version delete");
+    if (e)
         return e;
     if ((s = stmt(c, R_ALIASES_DROP))) {
         sqlite3_bind_int64(s, 1, pk);
         sqlite3_bind_int64(s, 2, r->version);
     }
-    if ((e = step_done(c, s, &w->err, "version delete")))
+    if ((e = store_step_done(c, s, &w->err, "version delete")))
         return e;
     return touch_model(c, pk, now, &w->err);
 }
 
 static enum srv_err w_version_transition(struct conn *c, struct store_write *w,
-                                         const struct registry_write *r)
+                                         struct registry_write *r, int64_t pk)
 {
-    int64_t pk;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
-    if (e || (e = version_lookup(c, pk, r->name, r->version, &w->err)))
-        return e;
     int64_t now = store_now_ms();
     const char *stage = registry_stage_names[r->stage];
     sqlite3_stmt *s;
+    enum srv_err e;
     if (r->archive_existing) {
         if ((s = stmt(c, R_VERSION_ARCHIVE))) {
             sqlite3_bind_int64(s, 1, now);
@@ -652,7 +629,7 @@ static enum srv_err w_version_transition(struct conn *c, struct store_write *w,
             sqlite3_bind_int64(s, 3, r->version);
             bind_text(s, 4, stage);
         }
-        if ((e = step_done(c, s, &w->err, "archive versions")))
+        if ((e = store_step_done(c, s, &w->err, "archive versions")))
             return e;
     }
     if ((s = stmt(c, R_VERSION_STAGE))) {
@@ -661,29 +638,35 @@ static enum srv_err w_version_transition(struct conn *c, struct store_write *w,
         sqlite3_bind_int64(s, 3, pk);
         sqlite3_bind_int64(s, 4, r->version);
     }
-    if ((e = step_done(c, s, &w->err, "transition")))
+    if ((e = store_step_done(c, s, &w->err, "transition")))
         return e;
     return touch_model(c, pk, now, &w->err);
 }
 
-static enum srv_err w_version_tag(struct conn *c, struct store_write *w,
-                                  const struct registry_write *r, bool delete)
-{
-    int64_t pk;
-    enum srv_err e = model_lookup(c, r->name, &pk, &w->err);
-    if (e || (e = version_lookup(c, pk, r->name, r->version, &w->err)))
-        return e;
-    sqlite3_stmt *s =
-        stmt(c, delete ? R_VERSION_TAG_DELETE : R_VERSION_TAG_UPSERT);
-    if (s) {
-        sqlite3_bind_int64(s, 1, pk);
-        sqlite3_bind_int64(s, 2, r->version);
-        bind_text(s, 3, r->key);
-        if (!delete)
-            bind_text(s, 4, r->value);
-    }
-    return step_done(c, s, &w->err, "version tag");
-}
+/* What a write looks up before its executor runs: nothing (a model
+ * create), its model, or its model with version r->version live. */
+enum lookup { LOOKUP_NONE, LOOKUP_MODEL, LOOKUP_VERSION };
+
+static const struct {
+    enum srv_err (*exec)(struct conn *, struct store_write *,
+                         struct registry_write *, int64_t);
+    enum lookup lookup;
+} execs[] = {
+    [REG_MODEL_CREATE] = {w_model_create, LOOKUP_NONE},
+    [REG_MODEL_RENAME] = {w_model_rename, LOOKUP_MODEL},
+    [REG_MODEL_UPDATE] = {w_model_update, LOOKUP_MODEL},
+    [REG_MODEL_DELETE] = {w_model_delete, LOOKUP_MODEL},
+    [REG_MODEL_SET_TAG] = {w_tag, LOOKUP_MODEL},
+    [REG_MODEL_DELETE_TAG] = {w_tag, LOOKUP_MODEL},
+    [REG_ALIAS_SET] = {w_alias, LOOKUP_VERSION},
+    [REG_ALIAS_DELETE] = {w_alias, LOOKUP_MODEL},
+    [REG_VERSION_CREATE] = {w_version_create, LOOKUP_MODEL},
+    [REG_VERSION_UPDATE] = {w_version_update, LOOKUP_VERSION},
+    [REG_VERSION_DELETE] = {w_version_delete, LOOKUP_VERSION},
+    [REG_VERSION_TRANSITION] = {w_version_transition, LOOKUP_VERSION},
+    [REG_VERSION_SET_TAG] = {w_tag, LOOKUP_VERSION},
+    [REG_VERSION_DELETE_TAG] = {w_tag, LOOKUP_VERSION},
+};
 
 enum srv_err store_registry_exec(struct conn *c, struct store_write *w)
 {
@@ -692,69 +675,60 @@ enum srv_err store_registry_exec(struct conn *c, struct store_write *w)
         return err_set(&w->err, SRV_E_INTERNAL,
                        "registry write without "
                        "its request");
-    switch (r->op) {
-    case REG_MODEL_CREATE:
-        return w_model_create(c, w, r);
-    case REG_MODEL_RENAME:
-        return w_model_rename(c, w, r);
-    case REG_MODEL_UPDATE:
-        return w_model_update(c, w, r);
-    case REG_MODEL_DELETE:
-        return w_model_delete(c, w, r);
-    case REG_MODEL_SET_TAG:
-        return w_model_tag(c, w, r, false);
-    case REG_MODEL_DELETE_TAG:
-        return w_model_tag(c, w, r, true);
-    case REG_ALIAS_SET:
-        return w_alias(c, w, r, false);
-    case REG_ALIAS_DELETE:
-        return w_alias(c, w, r, true);
-    case REG_VERSION_CREATE:
-        return w_version_create(c, w, r);
-    case REG_VERSION_UPDATE:
-        return w_version_update(c, w, r);
-    case REG_VERSION_DELETE:
-        return w_version_delete(c, w, r);
-    case REG_VERSION_TRANSITION:
-        return w_version_transition(c, w, r);
-    case REG_VERSION_SET_TAG:
-        return w_version_tag(c, w, r, false);
-    case REG_VERSION_DELETE_TAG:
-        return w_version_tag(c, w, r, true);
-    }
-    return err_set(&w->err, SRV_E_INTERNAL, "unknown registry write");
+    if ((size_t)r->op >= sizeof(execs) / sizeof(*execs) || !execs[r->op].exec)
+        return err_set(&w->err, SRV_E_INTERNAL, "unknown registry write");
+    int64_t pk = -1; /* check_free's "any model" for a create */
+    enum srv_err e = SRV_OK;
+    if (execs[r->op].lookup != LOOKUP_NONE)
+        e = model_lookup(c, r->name, &pk, &w->err);
+    if (!e && execs[r->op].lookup == LOOKUP_VERSION)
+        e = version_lookup(c, pk, r->name, r->version, &w->err);
+    return e ? e : execs[r->op].exec(c, w, r, pk);
 }
 
 /*---- reads ----*/
+
+/* The highest live version of model 'pk' in each stage of 'stage_mask',
+ * with tags, into '*out' ('*n', '*cap'; on error the caller's to free). */
+static enum srv_err latest_versions(struct conn *c, int64_t pk,
+                                    unsigned stage_mask,
+                                    struct model_version **out, size_t *n,
+                                    struct errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(c, R_LATEST);
+    if (!s)
+        return store_conn_error(c, eb, "latest versions");
+    sqlite3_bind_int64(s, 1, pk);
+    size_t cap = 0;
+    enum srv_err e = read_versions(c, s, false, -1, out, n, &cap, NULL, eb);
+    if (e)
+        return e;
+    /* keep the stages asked for */
+    size_t k = 0;
+    for (size_t i = 0; i < *n; i++) {
+        unsigned bit = 0;
+        for (int j = 0; j < REGISTRY_STAGE_COUNT; j++)
+            if (strcmp((*out)[i].current_stage, registry_stage_names[j]) == 0)
+                bit = 1u << j;
+        if (bit & stage_mask)
+            (*out)[k++] = (*out)[i];
+        else
+            model_version_cleanup(&(*out)[i]);
+    }
+    *n = k;
+    return SRV_OK;
+}
 
 /* Fills a model read from its row: latest versions, tags, aliases. */
 static enum srv_err model_fill(struct conn *c, struct registered_model *m,
                                unsigned stage_mask, struct errbuf *eb)
 {
-    sqlite3_stmt *s = stmt(c, R_LATEST);
-    if (!s)
-        return store_conn_error(c, eb, "latest versions");
-    sqlite3_bind_int64(s, 1, m->model_pk);
-    size_t cap = 0;
-    enum srv_err e = read_versions(c, s, false, -1, &m->latest, &m->n_latest,
-                                   &cap, NULL, eb);
+    enum srv_err e = latest_versions(c, m->model_pk, stage_mask, &m->latest,
+                                     &m->n_latest, eb);
     if (e)
         return e;
-    /* keep the stages asked for */
-    size_t k = 0;
-    for (size_t i = 0; i < m->n_latest; i++) {
-        unsigned bit = 0;
-        for (int j = 0; j < REGISTRY_STAGE_COUNT; j++)
-            if (strcmp(m->latest[i].current_stage, registry_stage_names[j]) ==
-                0)
-                bit = 1u << j;
-        if (bit & stage_mask)
-            m->latest[k++] = m->latest[i];
-        else
-            model_version_cleanup(&m->latest[i]);
-    }
-    m->n_latest = k;
-    if (!(s = stmt(c, R_MODEL_TAGS)))
+    sqlite3_stmt *s = stmt(c, R_MODEL_TAGS);
+    if (!s)
         return store_conn_error(c, eb, "model tags");
     sqlite3_bind_int64(s, 1, m->model_pk);
     if ((e = store_read_kvs(c, s, &m->tags, &m->n_tags, eb)))
@@ -762,11 +736,11 @@ static enum srv_err model_fill(struct conn *c, struct registered_model *m,
     if (!(s = stmt(c, R_ALIASES)))
         return store_conn_error(c, eb, "model aliases");
     sqlite3_bind_int64(s, 1, m->model_pk);
-    cap = 0;
+    size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct model_alias *p =
-            grow(m->aliases, m->n_aliases, &cap, sizeof(*p));
+            store_grow(m->aliases, m->n_aliases, &cap, sizeof(*p));
         if (!p)
             break;
         m->aliases = p;
@@ -830,34 +804,14 @@ enum srv_err store_latest_versions(struct store *st, const char *name,
     enum srv_err e = model_get(c, name, 0, false, &m, eb);
     if (e)
         return e;
-    sqlite3_stmt *s = stmt(c, R_LATEST);
-    if (!s) {
-        registered_model_cleanup(&m);
-        return store_conn_error(c, eb, "latest versions");
-    }
-    sqlite3_bind_int64(s, 1, m.model_pk);
-    size_t cap = 0;
-    e = read_versions(c, s, false, -1, out, n, &cap, NULL, eb);
+    e = latest_versions(c, m.model_pk, stage_mask, out, n, eb);
     registered_model_cleanup(&m);
-    size_t k = 0;
-    for (size_t i = 0; !e && i < *n; i++) {
-        unsigned bit = 0;
-        for (int j = 0; j < REGISTRY_STAGE_COUNT; j++)
-            if (strcmp((*out)[i].current_stage, registry_stage_names[j]) == 0)
-                bit = 1u << j;
-        if (bit & stage_mask)
-            (*out)[k++] = (*out)[i];
-        else
-            model_version_cleanup(&(*out)[i]);
-    }
     if (e) {
         model_versions_free(*out, *n);
         *out = NULL;
         *n = 0;
-        return e;
     }
-    *n = k;
-    return SRV_OK;
+    return e;
 }
 
 /* Version 'version' of model 'name', with its tags and aliases. */
@@ -921,37 +875,88 @@ enum srv_err store_model_version_by_alias(struct store *st, const char *name,
     return version_get(c, name, version, out, eb);
 }
 
-/* Prepares a search: SELECT 'cols' FROM 'from' <joins> WHERE 'base'
- * <where> ORDER BY <order> LIMIT max+1 OFFSET offset, bound. */
-static enum srv_err search_prepare(struct conn *c, const char *cols,
-                                   const char *from, const char *base,
-                                   const struct search_sql *q,
-                                   const struct search_args *args,
-                                   sqlite3_stmt **out, struct errbuf *eb)
+/* Compiles a registry search ('versions': model-versions/search, else
+ * registered-models/search) and prepares it on this thread's reader:
+ * SELECT <columns> FROM <tables> <joins> WHERE <live> <where> ORDER BY
+ * <order> LIMIT max+1 OFFSET offset, bound. '*s' (NULL on error) is the
+ * caller's to finalize, 'q' to clean up. */
+static enum srv_err search_start(struct store *st,
+                                 const struct search_args *args, bool versions,
+                                 struct search_sql *q, struct conn **c,
+                                 sqlite3_stmt **s, struct errbuf *eb)
 {
+    *s = NULL;
+    search_sql_init(q);
+    enum srv_err e =
+        versions ? filter_build_model_versions(args->filter, args->order_by,
+                                               args->n_order_by, q, eb)
+                 : filter_build_registered_models(args->filter, args->order_by,
+                                                  args->n_order_by, q, eb);
+    if (e)
+        return e;
+    if (!(*c = store_reader(st, eb)))
+        return SRV_E_UNAVAILABLE;
     struct strbuf sql;
     strbuf_init(&sql);
     strbuf_printf(&sql, "SELECT %s%s%s WHERE %s%s ORDER BY %s LIMIT ? OFFSET ?",
-                  cols, from, q->joins.sql.buf ? q->joins.sql.buf : "", base,
+                  versions ? VCOLS : MCOLS,
+                  versions ? VFROM : " FROM registered_models AS m",
+                  q->joins.sql.buf ? q->joins.sql.buf : "",
+                  versions ? LIVE : "1",
                   q->where.sql.buf ? q->where.sql.buf : "",
                   q->order.sql.buf ? q->order.sql.buf : "1");
-    *out = NULL;
-    enum srv_err e = SRV_OK;
     if (sql.oom)
         e = err_set(eb, SRV_E_NOMEM, "out of memory");
-    else if (sqlite3_prepare_v2(store_conn_db(c), sql.buf, -1, out, NULL) !=
+    else if (sqlite3_prepare_v2(store_conn_db(*c), sql.buf, -1, s, NULL) !=
              SQLITE_OK)
-        e = store_conn_error(c, eb, "registry search");
+        e = store_conn_error(*c, eb, "registry search");
     strbuf_cleanup(&sql);
     if (e)
         return e;
     int pos = 1;
-    store_bind_frag(*out, &q->joins, &pos);
-    store_bind_frag(*out, &q->where, &pos);
-    store_bind_frag(*out, &q->order, &pos);
-    sqlite3_bind_int64(*out, pos++, args->max_results + 1);
-    sqlite3_bind_int64(*out, pos, args->offset);
+    store_bind_frag(*s, &q->joins, &pos);
+    store_bind_frag(*s, &q->where, &pos);
+    store_bind_frag(*s, &q->order, &pos);
+    sqlite3_bind_int64(*s, pos++, args->max_results + 1);
+    sqlite3_bind_int64(*s, pos, args->offset);
     return SRV_OK;
+}
+
+/* A page of a registry search: into '*vs' when it is not NULL (versions
+ * with their tags), else into '*models' (each filled). */
+static enum srv_err search(struct store *st, const struct search_args *args,
+                           struct registered_model **models,
+                           struct model_version **vs, size_t *n, bool *more,
+                           struct errbuf *eb)
+{
+    *n = 0;
+    *more = false;
+    struct search_sql q;
+    struct conn *c;
+    sqlite3_stmt *s;
+    size_t cap = 0;
+    enum srv_err e = search_start(st, args, vs != NULL, &q, &c, &s, eb);
+    if (!e && vs) {
+        e = read_versions(c, s, false, args->max_results, vs, n, &cap, more,
+                          eb);
+    } else if (!e) {
+        *models = store_read_page(c, s, args->max_results, sizeof(**models),
+                                  model_from_row, n, more, &e, eb);
+        for (size_t i = 0; !e && i < *n; i++)
+            e = model_fill(c, &(*models)[i], ALL_STAGES, eb);
+    }
+    sqlite3_finalize(s);
+    search_sql_cleanup(&q);
+    if (e && vs) {
+        model_versions_free(*vs, *n);
+        *vs = NULL;
+    } else if (e) {
+        registered_models_free(*models, *n);
+        *models = NULL;
+    }
+    if (e)
+        *n = 0;
+    return e;
 }
 
 enum srv_err store_registered_models_search(struct store *st,
@@ -961,50 +966,7 @@ enum srv_err store_registered_models_search(struct store *st,
                                             struct errbuf *eb)
 {
     *out = NULL;
-    *n = 0;
-    *more = false;
-    struct search_sql q;
-    search_sql_init(&q);
-    sqlite3_stmt *s = NULL;
-    enum srv_err e = filter_build_registered_models(
-        args->filter, args->order_by, args->n_order_by, &q, eb);
-    struct conn *c = e ? NULL : store_reader(st, eb);
-    if (!e && !c)
-        e = SRV_E_UNAVAILABLE;
-    if (e || (e = search_prepare(c, MCOLS, " FROM registered_models AS m", "1",
-                                 &q, args, &s, eb)))
-        goto out;
-    size_t cap = 0;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == (size_t)args->max_results) {
-            *more = true;
-            break;
-        }
-        struct registered_model *p = grow(*out, *n, &cap, sizeof(*p));
-        if (!p) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        *out = p;
-        memset(&p[*n], 0, sizeof(*p));
-        (*n)++;
-        if ((e = model_from_row(s, &p[*n - 1], eb)))
-            break;
-    }
-    if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        e = store_conn_error(c, eb, "registered models search");
-    for (size_t i = 0; !e && i < *n; i++)
-        e = model_fill(c, &(*out)[i], ALL_STAGES, eb);
-out:
-    sqlite3_finalize(s);
-    search_sql_cleanup(&q);
-    if (e) {
-        registered_models_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return e;
+    return search(st, args, out, NULL, n, more, eb);
 }
 
 enum srv_err store_model_versions_search(struct store *st,
@@ -1013,29 +975,7 @@ enum srv_err store_model_versions_search(struct store *st,
                                          bool *more, struct errbuf *eb)
 {
     *out = NULL;
-    *n = 0;
-    *more = false;
-    struct search_sql q;
-    search_sql_init(&q);
-    sqlite3_stmt *s = NULL;
-    enum srv_err e = filter_build_model_versions(args->filter, args->order_by,
-                                                 args->n_order_by, &q, eb);
-    struct conn *c = e ? NULL : store_reader(st, eb);
-    if (!e && !c)
-        e = SRV_E_UNAVAILABLE;
-    if (e || (e = search_prepare(c, VCOLS, VFROM, LIVE, &q, args, &s, eb)))
-        goto out;
-    size_t cap = 0;
-    e = read_versions(c, s, false, args->max_results, out, n, &cap, more, eb);
-out:
-    sqlite3_finalize(s);
-    search_sql_cleanup(&q);
-    if (e) {
-        model_versions_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return e;
+    return search(st, args, NULL, out, n, more, eb);
 }
 
 enum srv_err store_model_versions_of_runs(struct store *st,
