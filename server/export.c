@@ -269,30 +269,14 @@ static void json_row(const struct run *r, struct strbuf *sb)
 {
     const struct metric *en = find_metric(r, "greentrack.energy_kwh");
     const struct metric *co = find_metric(r, "greentrack.co2_kg");
-    strbuf_append_str(sb, "{\"run_id\":");
-    strbuf_append_json_str(sb, r->run_id, strlen(r->run_id));
-    render_key(sb, "run_name", false);
-    strbuf_append_json_str(sb, r->run_name, strlen(r->run_name));
-    render_key(sb, "status", false);
-    strbuf_append_json_str(sb, run_status_names[r->status],
-                           strlen(run_status_names[r->status]));
-    render_key(sb, "start_time", false);
-    strbuf_append_i64(sb, r->start_time);
+    render_run_row_open(sb, r->run_id, r->run_name, r->status, r->start_time);
     render_key(sb, "end_time", false);
     if (r->end_time)
         strbuf_append_i64(sb, r->end_time);
     else
         strbuf_append_str(sb, "null");
-    render_key(sb, "energy_kwh", false);
-    if (en)
-        strbuf_append_json_double(sb, en->value);
-    else
-        strbuf_append_str(sb, "null");
-    render_key(sb, "co2_g", false);
-    if (co)
-        strbuf_append_json_double(sb, co->value * 1000.0);
-    else
-        strbuf_append_str(sb, "null");
+    render_num_or_null(sb, "energy_kwh", en != NULL, en ? en->value : 0);
+    render_num_or_null(sb, "co2_g", co != NULL, co ? co->value * 1000.0 : 0);
     json_kvs(sb, "params", r->params, r->n_params);
     render_key(sb, "metrics", false);
     strbuf_append_char(sb, '{');

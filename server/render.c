@@ -220,3 +220,24 @@ void render_run(struct strbuf *sb, const struct run *r)
     render_inputs(sb, r);
     strbuf_append_char(sb, '}');
 }
+
+void render_num_or_null(struct strbuf *sb, const char *key, bool has,
+                        double value)
+{
+    render_key(sb, key, false);
+    if (has)
+        strbuf_append_json_double(sb, value);
+    else
+        strbuf_append_str(sb, "null");
+}
+
+void render_run_row_open(struct strbuf *sb, const char *run_id,
+                         const char *run_name, enum run_status status,
+                         int64_t start_time)
+{
+    strbuf_append_char(sb, '{');
+    render_str_field(sb, "run_id", run_id, true);
+    render_str_field(sb, "run_name", run_name, false);
+    render_str_field(sb, "status", run_status_names[status], false);
+    i64_field(sb, "start_time", start_time);
+}

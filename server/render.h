@@ -42,4 +42,15 @@ void render_metric(struct strbuf *sb, const struct metric *m, bool with_run_id);
 void render_metric_items(struct strbuf *sb, const struct metric *m, size_t n,
                          bool with_run_id);
 
+/* ,"key":number, or ,"key":null when !has. */
+void render_num_or_null(struct strbuf *sb, const char *key, bool has,
+                        double value);
+
+/* {"run_id":..,"run_name":..,"status":..,"start_time":..: the opening of
+ * a run's row in greentrack's own answers (leaderboard, export), left
+ * open for the caller's fields. */
+void render_run_row_open(struct strbuf *sb, const char *run_id,
+                         const char *run_name, enum run_status status,
+                         int64_t start_time);
+
 #endif

@@ -25,36 +25,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void num_or_null(struct strbuf *sb, const char *key, bool has, double v)
-{
-    render_key(sb, key, false);
-    if (has)
-        strbuf_append_json_double(sb, v);
-    else
-        strbuf_append_str(sb, "null");
-}
-
 static void render_ranked(struct strbuf *sb, const struct ranked *r,
                           int64_t now_ms)
 {
     const struct leaderboard_row *w = r->row;
-    strbuf_append_char(sb, '{');
-    render_key(sb, "run_id", true);
-    strbuf_append_json_str(sb, w->run_id, strlen(w->run_id));
-    render_key(sb, "run_name", false);
-    strbuf_append_json_str(sb, w->run_name, strlen(w->run_name));
-    render_key(sb, "status", false);
-    strbuf_append_json_str(sb, run_status_names[w->status],
-                           strlen(run_status_names[w->status]));
-    render_key(sb, "start_time", false);
-    strbuf_append_i64(sb, w->start_time);
+    render_run_row_open(sb, w->run_id, w->run_name, w->status, w->start_time);
     int64_t end = w->end_time ? w->end_time : now_ms;
-    num_or_null(sb, "duration_s", end >= w->start_time,
-                (double)(end - w->start_time) / 1000.0);
-    num_or_null(sb, "metric_value", w->has_metric, w->metric);
-    num_or_null(sb, "co2_g", w->has_energy, w->co2_kg * 1000.0);
-    num_or_null(sb, "energy_kwh", w->has_energy, w->energy_kwh);
-    num_or_null(sb, "score", r->scored, r->score);
+    render_num_or_null(sb, "duration_s", end >= w->start_time,
+                       (double)(end - w->start_time) / 1000.0);
+    render_num_or_null(sb, "metric_value", w->has_metric, w->metric);
+    render_num_or_null(sb, "co2_g", w->has_energy, w->co2_kg * 1000.0);
+    render_num_or_null(sb, "energy_kwh", w->has_energy, w->energy_kwh);
+    render_num_or_null(sb, "score", r->scored, r->score);
     render_key(sb, "pareto", false);
     strbuf_append_str(sb, r->pareto ? "true" : "false");
     render_key(sb, "rank", false);

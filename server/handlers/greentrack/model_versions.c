@@ -118,15 +118,6 @@ static const struct kv *find_kv(const struct kv *a, size_t n, const char *k)
     return NULL;
 }
 
-static void num_or_null(struct strbuf *sb, const char *key, bool has, double v)
-{
-    render_key(sb, key, false);
-    if (has)
-        strbuf_append_json_double(sb, v);
-    else
-        strbuf_append_str(sb, "null");
-}
-
 /* GET /api/2.0/greentrack/model-versions/carbon?name=&version= */
 enum handler_result h_model_versions_carbon(struct request *req,
                                             struct response *res)
@@ -212,12 +203,12 @@ enum handler_result h_model_versions_carbon(struct request *req,
     render_str_field(&sb, "key", metric, true);
     render_str_field(&sb, "key_source", metric ? metric_source : NULL, false);
     render_str_field(&sb, "direction", maximize ? "max" : "min", false);
-    num_or_null(&sb, "value", row.has_metric, row.metric);
+    render_num_or_null(&sb, "value", row.has_metric, row.metric);
     strbuf_append_char(&sb, '}');
     bool per_kg = row.has_metric && row.has_energy && isfinite(row.metric);
-    num_or_null(&sb, "metric_per_kg_co2", per_kg,
-                row.metric / fmax(row.co2_kg, RANKING_MIN_CO2_KG));
-    num_or_null(&sb, "score", r.scored, r.score);
+    render_num_or_null(&sb, "metric_per_kg_co2", per_kg,
+                       row.metric / fmax(row.co2_kg, RANKING_MIN_CO2_KG));
+    render_num_or_null(&sb, "score", r.scored, r.score);
     strbuf_append_char(&sb, '}');
     if (sb.oom)
         e = err_set(&eb, SRV_E_NOMEM, "out of memory");
