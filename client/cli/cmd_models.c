@@ -7,7 +7,7 @@
  * each version's CO2 and metric per kg CO2 from greentrack's
  * model-versions/carbon.
  */
-#include "cli.h"
+#include "table.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -78,27 +78,7 @@ static const char USAGE_MODELS[] =
 #define PAGE_MAX 1000       /* registered-models/search's largest page */
 #define VERSIONS_PAGE 10000 /* as MLflow's Python client asks */
 
-/*---- JSON helpers (as cmd_runs.c) ----*/
-
-static const char *jstr(const cJSON *obj, const char *key)
-{
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    return cJSON_IsString(it) ? it->valuestring : NULL;
-}
-
-static int64_t jint(const cJSON *obj, const char *key)
-{
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    if (cJSON_IsNumber(it)) {
-        return (int64_t)it->valuedouble;
-    }
-    if (cJSON_IsString(it)) {
-        return strtoll(it->valuestring, NULL, 10);
-    }
-    return 0;
-}
+/*---- JSON ----*/
 
 /* A number of 'obj' (JSON number, or "NaN"/"Infinity" as the server
  * writes them); 0 when absent or null. */
@@ -116,19 +96,6 @@ static int jnum(const cJSON *obj, const char *key, double *out)
         return end != it->valuestring;
     }
     return 0;
-}
-
-static int print_json(const cJSON *j)
-{
-    char *s = cJSON_Print(j);
-
-    if (s == NULL) {
-        cli_err("out of memory");
-        return CLI_EXIT_ERROR;
-    }
-    puts(s);
-    cJSON_free(s);
-    return CLI_EXIT_OK;
 }
 
 /* 's' percent-encoded into a new string (caller frees), or NULL. */
@@ -164,116 +131,6 @@ static char *filter_quote(const char *s)
     out[o++] = '\'';
     out[o] = '\0';
     return out;
-}
-
-/*---- a plain text table (as cmd_runs.c's) ----*/
-
-/* Display width of UTF-8 text: its code points. */
-static size_t text_width(const char *s)
-{
-    size_t w = 0;
-
-    for (; *s; s++) {
-        w += ((unsigned char)*s & 0xC0) != 0x80;
-    }
-    return w;
-}
-
-#define MAX_COLS 8
-
-struct table {
-    size_t ncols;
-    size_t nrows;
-    size_t cap;
-    char **cells; /* nrows * ncols, malloc'ed */
-};
-
-static int table_add(struct table *t, const char *const *row)
-{
-    if (t->nrows == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        char **c = realloc(t->cells, cap * t->ncols * sizeof *c);
-        if (c == NULL) {
-            return -1;
-        }
-        t->cells = c;
-        t->cap = cap;
-    }
-    for (size_t i = 0; i < t->ncols; i++) {
-        t->cells[t->nrows * t->ncols + i] = strdup(row[i] ? row[i] : "");
-        if (t->cells[t->nrows * t->ncols + i] == NULL) {
-            for (size_t j = 0; j < i; j++) {
-                free(t->cells[t->nrows * t->ncols + j]);
-            }
-            return -1;
-        }
-    }
-    t->nrows++;
-    return 0;
-}
-
-static void table_print(const struct table *t)
-{
-    size_t width[MAX_COLS] = {0};
-
-    for (size_t r = 0; r < t->nrows; r++) {
-        for (size_t c = 0; c < t->ncols; c++) {
-            size_t w = text_width(t->cells[r * t->ncols + c]);
-            if (w > width[c]) {
-                width[c] = w;
-            }
-        }
-    }
-    for (size_t r = 0; r < t->nrows; r++) {
-        size_t last = t->ncols; /* no padding after the last filled cell */
-        while (last > 1 && t->cells[r * t->ncols + last - 1][0] == '\0') {
-            last--;
-        }
-        for (size_t c = 0; c < last; c++) {
-            const char *s = t->cells[r * t->ncols + c];
-            fputs(s, stdout);
-            for (size_t w = text_width(s); c + 1 < last && w < width[c] + 2;
-                 w++) {
-                putchar(' ');
-            }
-        }
-        putchar('\n');
-    }
-}
-
-static void table_free(struct table *t)
-{
-    for (size_t i = 0; i < t->nrows * t->ncols; i++) {
-        free(t->cells[i]);
-    }
-    free(t->cells);
-}
-
-/* Copies at most 'max' code points of the first line of 's', ending in
- * "..." when cut. */
-static void clip(const char *s, size_t max, char *out, size_t cap)
-{
-    size_t w = 0, i = 0;
-
-    for (; s[i] != '\0' && s[i] != '\n' && s[i] != '\r'; i++) {
-        if (((unsigned char)s[i] & 0xC0) != 0x80 && w++ == max) {
-            break;
-        }
-    }
-    if (s[i] == '\0') {
-        snprintf(out, cap, "%s", s);
-    } else {
-        size_t keep = i;
-        if (s[i] != '\n' && s[i] != '\r') {
-            /* back off three code points for the dots */
-            for (int d = 0; d < 3 && keep > 0; d++) {
-                do {
-                    keep--;
-                } while (keep > 0 && ((unsigned char)s[keep] & 0xC0) == 0x80);
-            }
-        }
-        snprintf(out, cap, "%.*s...", (int)keep, s);
-    }
 }
 
 /* Appends printf output to out[*o .. cap); stops quietly when full. */
@@ -316,45 +173,18 @@ static void format_co2(double g, char *out, size_t cap)
 
 static int cmp_version_desc(const void *a, const void *b)
 {
-    int64_t va = jint(*(const cJSON *const *)a, "version");
-    int64_t vb = jint(*(const cJSON *const *)b, "version");
+    int64_t va = cli_jint(*(const cJSON *const *)a, "version");
+    int64_t vb = cli_jint(*(const cJSON *const *)b, "version");
 
     return va < vb ? 1 : va > vb ? -1 : 0;
 }
 
 static int cmp_alias(const void *a, const void *b)
 {
-    const char *x = jstr(*(const cJSON *const *)a, "alias");
-    const char *y = jstr(*(const cJSON *const *)b, "alias");
+    const char *x = cli_jstr(*(const cJSON *const *)a, "alias");
+    const char *y = cli_jstr(*(const cJSON *const *)b, "alias");
 
     return strcmp(x ? x : "", y ? y : "");
-}
-
-/* The items of array 'key' of 'obj' sorted with 'cmp'; caller frees the
- * array (not the items). NULL with *n = 0 when empty. */
-static const cJSON **sorted(const cJSON *obj, const char *key,
-                            int (*cmp)(const void *, const void *), size_t *n)
-{
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, key);
-    const cJSON *it;
-    const cJSON **v;
-    size_t k = 0;
-
-    *n = 0;
-    if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0) {
-        return NULL;
-    }
-    v = calloc((size_t)cJSON_GetArraySize(arr), sizeof *v);
-    if (v == NULL) {
-        return NULL;
-    }
-    cJSON_ArrayForEach(it, arr)
-    {
-        v[k++] = it;
-    }
-    qsort(v, k, sizeof *v, cmp);
-    *n = k;
-    return v;
 }
 
 /* "challenger=v4 champion=v3" from a model's aliases; with 'version', only
@@ -363,12 +193,12 @@ static void aliases_cell(const cJSON *model, const char *version, char *out,
                          size_t cap)
 {
     size_t n, o = 0;
-    const cJSON **a = sorted(model, "aliases", cmp_alias, &n);
+    const cJSON **a = cli_sorted(model, "aliases", cmp_alias, &n);
 
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        const char *name = jstr(a[i], "alias");
-        const char *v = jstr(a[i], "version");
+        const char *name = cli_jstr(a[i], "alias");
+        const char *v = cli_jstr(a[i], "version");
         if (name == NULL || v == NULL) {
             continue;
         }
@@ -385,13 +215,14 @@ static void aliases_cell(const cJSON *model, const char *version, char *out,
 static void latest_cell(const cJSON *model, char *out, size_t cap)
 {
     size_t n, o = 0;
-    const cJSON **v = sorted(model, "latest_versions", cmp_version_desc, &n);
+    const cJSON **v =
+        cli_sorted(model, "latest_versions", cmp_version_desc, &n);
 
     out[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        const char *stage = jstr(v[i], "current_stage");
+        const char *stage = cli_jstr(v[i], "current_stage");
         appendf(out, cap, &o, "%sv%s", i ? ", " : "",
-                jstr(v[i], "version") ? jstr(v[i], "version") : "?");
+                cli_jstr(v[i], "version") ? cli_jstr(v[i], "version") : "?");
         if (stage != NULL && strcmp(stage, "None") != 0) {
             appendf(out, cap, &o, " %s", stage);
         }
@@ -402,46 +233,92 @@ static void latest_cell(const cJSON *model, char *out, size_t cap)
     free(v);
 }
 
+/* Pages through GET /api/2.0/mlflow/<endpoint>?max_results=N[&filter=
+ * 'enc_filter'][&page_token=...] (pages of 'page_max'), moving the items
+ * of 'key' of each page into 'list', until 'max' items (-1: every page)
+ * or the last page. As cli_call ('what' names the call) when a call
+ * fails. */
+static int search_pages(gt_client *client, const char *endpoint,
+                        const char *key, const char *enc_filter, long page_max,
+                        long max, const char *what, cJSON *list)
+{
+    char *token = NULL, *path = NULL;
+    cJSON *page = NULL;
+    int rc = CLI_EXIT_OK;
+
+    for (long got = 0; max < 0 || got < max;) {
+        long want = max >= 0 && max - got < page_max ? max - got : page_max;
+        size_t n = 128 + strlen(endpoint) +
+                   (enc_filter ? strlen(enc_filter) : 0) +
+                   (token ? strlen(token) : 0);
+        cJSON *items, *it;
+        const char *next;
+        free(path);
+        if ((path = malloc(n)) == NULL) {
+            goto nomem;
+        }
+        snprintf(path, n, "/api/2.0/mlflow/%s?max_results=%ld%s%s%s%s",
+                 endpoint, want, enc_filter ? "&filter=" : "",
+                 enc_filter ? enc_filter : "", token ? "&page_token=" : "",
+                 token ? token : "");
+        cJSON_Delete(page);
+        page = NULL;
+        rc = cli_call(client, "GET", path, NULL, what, &page, NULL);
+        if (rc != CLI_EXIT_OK) {
+            goto out;
+        }
+        items = cJSON_GetObjectItemCaseSensitive(page, key);
+        while (cJSON_IsArray(items) &&
+               (it = cJSON_DetachItemFromArray(items, 0)) != NULL) {
+            cJSON_AddItemToArray(list, it);
+            got++;
+        }
+        next = cli_jstr(page, "next_page_token");
+        free(token);
+        token = NULL;
+        if (next == NULL || *next == '\0') {
+            break;
+        }
+        if ((token = url_encode_dup(next)) == NULL) {
+            goto nomem;
+        }
+    }
+    goto out;
+nomem:
+    cli_err("out of memory");
+    rc = CLI_EXIT_ERROR;
+out:
+    free(token);
+    free(path);
+    cJSON_Delete(page);
+    return rc;
+}
+
 /*---- models ls ----*/
 
 static int models_ls(struct cli_global *g, int argc, char **argv)
 {
-    const char *filter = NULL, *name = NULL, *v;
+    const char *filter = NULL, *name = NULL;
     long max = 100;
     int json = 0, rc = CLI_EXIT_ERROR;
     gt_client *client = NULL;
-    cJSON *all = NULL, *list, *page = NULL;
-    char *expr = NULL, *enc = NULL, *token = NULL, *path = NULL;
-    struct table t = {5, 0, 0, NULL};
+    cJSON *all = NULL, *list;
+    char *expr = NULL, *enc = NULL;
+    struct cli_table t = {5, 0, 0, NULL};
 
-    for (int i = 0; i < argc; i++) {
-        int r;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(USAGE_LS, stdout);
-            return CLI_EXIT_OK;
-        }
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-            continue;
-        }
-        if ((r = cli_global_opt(g, argc, argv, &i)) == 0 &&
-            (r = cli_opt(argc, argv, &i, "--filter", &filter)) == 0 &&
-            (r = cli_opt(argc, argv, &i, "--name", &name)) == 0 &&
-            (r = cli_opt(argc, argv, &i, "--max", &v)) > 0 &&
-            cli_parse_long(v, 1, 50000, &max) != 0) {
-            cli_err("models ls: --max wants 1..50000, not '%s'", v);
-            return CLI_EXIT_USAGE;
-        }
-        if (r < 0) {
-            return CLI_EXIT_USAGE;
-        }
-        if (r == 0) {
-            cli_err("models ls: unexpected '%s' (see greentrack models ls "
-                    "--help)",
-                    argv[i]);
-            return CLI_EXIT_USAGE;
-        }
+    const struct cli_optspec opts[] = {
+        {"--filter", NULL, &filter, NULL, 0, 0},
+        {"--name", NULL, &name, NULL, 0, 0},
+        {"--max", NULL, NULL, &max, 1, 50000},
+        {NULL, NULL, NULL, NULL, 0, 0},
+    };
+
+    rc = cli_parse_args(g, argc, argv, "models ls", USAGE_LS, &json, opts, NULL,
+                        0, NULL);
+    if (rc != CLI_ARGS_OK) {
+        return rc;
     }
+    rc = CLI_EXIT_ERROR;
     /* --name and --filter together: both must hold */
     if (name != NULL) {
         size_t n = strlen(name) + 2;
@@ -477,52 +354,20 @@ static int models_ls(struct cli_global *g, int argc, char **argv)
         goto nomem;
     }
     /* page through the search until 'max' models or the last page */
-    for (long got = 0; got < max;) {
-        long want = max - got < PAGE_MAX ? max - got : PAGE_MAX;
-        size_t n = 128 + (enc ? strlen(enc) : 0) + (token ? strlen(token) : 0);
-        cJSON *models, *m;
-        const char *next;
-        free(path);
-        if ((path = malloc(n)) == NULL) {
-            goto nomem;
-        }
-        snprintf(path, n,
-                 "/api/2.0/mlflow/registered-models/search?max_results=%ld"
-                 "%s%s%s%s",
-                 want, enc ? "&filter=" : "", enc ? enc : "",
-                 token ? "&page_token=" : "", token ? token : "");
-        rc = cli_call(client, "GET", path, NULL, "list models", &page, NULL);
-        if (rc != CLI_EXIT_OK) {
-            goto out;
-        }
-        rc = CLI_EXIT_ERROR;
-        models = cJSON_GetObjectItemCaseSensitive(page, "registered_models");
-        while (cJSON_IsArray(models) &&
-               (m = cJSON_DetachItemFromArray(models, 0)) != NULL) {
-            cJSON_AddItemToArray(list, m);
-            got++;
-        }
-        next = jstr(page, "next_page_token");
-        free(token);
-        token = NULL;
-        if (next == NULL || *next == '\0') {
-            break;
-        }
-        if ((token = url_encode_dup(next)) == NULL) {
-            goto nomem;
-        }
-        cJSON_Delete(page);
-        page = NULL;
+    if ((rc = search_pages(client, "registered-models/search",
+                           "registered_models", enc, PAGE_MAX, max,
+                           "list models", list)) != CLI_EXIT_OK) {
+        goto out;
     }
     if (json) {
-        rc = print_json(all);
+        rc = cli_print_json(all);
         goto out;
     }
     {
         const char *hdr[] = {"NAME", "LATEST VERSIONS", "ALIASES", "UPDATED",
                              "DESCRIPTION"};
         const cJSON *m;
-        if (table_add(&t, hdr) != 0) {
+        if (cli_table_add(&t, hdr) != 0) {
             goto nomem;
         }
         cJSON_ArrayForEach(m, list)
@@ -531,24 +376,23 @@ static int models_ls(struct cli_global *g, int argc, char **argv)
             const char *row[5];
             latest_cell(m, latest, sizeof latest);
             aliases_cell(m, NULL, aliases, sizeof aliases);
-            cli_format_time(jint(m, "last_updated_timestamp"), updated,
+            cli_format_time(cli_jint(m, "last_updated_timestamp"), updated,
                             sizeof updated);
-            clip(jstr(m, "description") ? jstr(m, "description") : "", 40, desc,
-                 sizeof desc);
-            row[0] = jstr(m, "name");
+            cli_clip(cli_jstr(m, "description") ? cli_jstr(m, "description")
+                                                : "",
+                     40, 1, desc, sizeof desc);
+            row[0] = cli_jstr(m, "name");
             row[1] = latest;
             row[2] = aliases[0] ? aliases : "-";
             row[3] = updated;
             row[4] = desc;
-            if (table_add(&t, row) != 0) {
+            if (cli_table_add(&t, row) != 0) {
                 goto nomem;
             }
         }
-        if (t.nrows == 1) {
+        if (!cli_table_print(&t)) {
             fprintf(stderr, "greentrack: no registered models%s\n",
                     expr ? " match" : "");
-        } else {
-            table_print(&t);
         }
         rc = CLI_EXIT_OK;
         goto out;
@@ -557,12 +401,9 @@ nomem:
     cli_err("out of memory");
     rc = CLI_EXIT_ERROR;
 out:
-    table_free(&t);
-    free(path);
-    free(token);
+    cli_table_free(&t);
     free(enc);
     free(expr);
-    cJSON_Delete(page);
     cJSON_Delete(all);
     gt_client_free(client);
     return rc;
@@ -574,10 +415,9 @@ out:
  * into the new array '*out'. */
 static int fetch_versions(gt_client *client, const char *name, cJSON **out)
 {
-    char *q = filter_quote(name), *expr = NULL, *enc = NULL, *token = NULL;
-    char *path = NULL;
-    cJSON *page = NULL, *list = cJSON_CreateArray();
-    int rc = CLI_EXIT_ERROR;
+    char *q = filter_quote(name), *expr = NULL, *enc = NULL;
+    cJSON *list = cJSON_CreateArray();
+    int rc;
 
     if (q == NULL || list == NULL || (expr = malloc(strlen(q) + 8)) == NULL) {
         goto nomem;
@@ -586,45 +426,12 @@ static int fetch_versions(gt_client *client, const char *name, cJSON **out)
     if ((enc = url_encode_dup(expr)) == NULL) {
         goto nomem;
     }
-    for (;;) {
-        size_t n = 128 + strlen(enc) + (token ? strlen(token) : 0);
-        cJSON *vs, *v;
-        const char *next;
-        free(path);
-        if ((path = malloc(n)) == NULL) {
-            goto nomem;
-        }
-        snprintf(path, n,
-                 "/api/2.0/mlflow/model-versions/search?max_results=%d"
-                 "&filter=%s%s%s",
-                 VERSIONS_PAGE, enc, token ? "&page_token=" : "",
-                 token ? token : "");
-        cJSON_Delete(page);
-        page = NULL;
-        rc = cli_call(client, "GET", path, NULL, "list the model's versions",
-                      &page, NULL);
-        if (rc != CLI_EXIT_OK) {
-            goto out;
-        }
-        rc = CLI_EXIT_ERROR;
-        vs = cJSON_GetObjectItemCaseSensitive(page, "model_versions");
-        while (cJSON_IsArray(vs) &&
-               (v = cJSON_DetachItemFromArray(vs, 0)) != NULL) {
-            cJSON_AddItemToArray(list, v);
-        }
-        next = jstr(page, "next_page_token");
-        free(token);
-        token = NULL;
-        if (next == NULL || *next == '\0') {
-            break;
-        }
-        if ((token = url_encode_dup(next)) == NULL) {
-            goto nomem;
-        }
+    rc = search_pages(client, "model-versions/search", "model_versions", enc,
+                      VERSIONS_PAGE, -1, "list the model's versions", list);
+    if (rc == CLI_EXIT_OK) {
+        *out = list;
+        list = NULL;
     }
-    *out = list;
-    list = NULL;
-    rc = CLI_EXIT_OK;
     goto out;
 nomem:
     cli_err("out of memory");
@@ -633,10 +440,27 @@ out:
     free(q);
     free(expr);
     free(enc);
-    free(token);
-    free(path);
-    cJSON_Delete(page);
     cJSON_Delete(list);
+    return rc;
+}
+
+/* GET registered-models/get of the model named 'enc_name' (URL-encoded),
+ * as cli_call. */
+static int get_model(gt_client *client, const char *enc_name, cJSON **out,
+                     long *status)
+{
+    size_t n = strlen(enc_name) + 64;
+    char *path = malloc(n);
+    int rc;
+
+    if (path == NULL) {
+        cli_err("out of memory");
+        return CLI_EXIT_ERROR;
+    }
+    snprintf(path, n, "/api/2.0/mlflow/registered-models/get?name=%s",
+             enc_name);
+    rc = cli_call(client, "GET", path, NULL, "get the model", out, status);
+    free(path);
     return rc;
 }
 
@@ -675,36 +499,6 @@ static int fetch_carbon(gt_client *client, const char *enc_name,
     return CLI_EXIT_OK;
 }
 
-static void print_tags(const cJSON *model)
-{
-    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(model, "tags");
-    const cJSON *t;
-    size_t width = 0;
-    int n = cJSON_GetArraySize(tags);
-
-    printf("\ntags%s\n", n ? "" : " (none)");
-    cJSON_ArrayForEach(t, tags)
-    {
-        const char *k = jstr(t, "key");
-        if (k != NULL && text_width(k) > width) {
-            width = text_width(k);
-        }
-    }
-    cJSON_ArrayForEach(t, tags)
-    {
-        const char *k = jstr(t, "key");
-        const char *val = jstr(t, "value");
-        if (k == NULL) {
-            k = "";
-        }
-        printf("  %s", k);
-        for (size_t w = text_width(k); w < width + 2; w++) {
-            putchar(' ');
-        }
-        puts(val != NULL ? val : "");
-    }
-}
-
 /* The metric key most versions are judged by, for the heading. */
 static const char *main_metric(const cJSON *versions, const char **dir)
 {
@@ -717,14 +511,14 @@ static const char *main_metric(const cJSON *versions, const char **dir)
     {
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(
             cJSON_GetObjectItemCaseSensitive(v, "carbon"), "metric");
-        const char *k = jstr(m, "key");
+        const char *k = cli_jstr(m, "key");
         int n = 0;
         if (k == NULL) {
             continue;
         }
         cJSON_ArrayForEach(w, versions)
         {
-            const char *k2 = jstr(
+            const char *k2 = cli_jstr(
                 cJSON_GetObjectItemCaseSensitive(
                     cJSON_GetObjectItemCaseSensitive(w, "carbon"), "metric"),
                 "key");
@@ -733,7 +527,7 @@ static const char *main_metric(const cJSON *versions, const char **dir)
         if (n > best_n) {
             best = k;
             best_n = n;
-            *dir = jstr(m, "direction");
+            *dir = cli_jstr(m, "direction");
         }
     }
     return best;
@@ -743,7 +537,7 @@ static int print_versions(const cJSON *versions)
 {
     const char *hdr[] = {"VERSION", "STAGE", "ALIASES",    "RUN ID",
                          "METRIC",  "CO2",   "PER KG CO2", "CREATED"};
-    struct table t = {8, 0, 0, NULL};
+    struct cli_table t = {8, 0, 0, NULL};
     const cJSON *v;
     const char *dir;
     const char *key = main_metric(versions, &dir);
@@ -759,7 +553,7 @@ static int print_versions(const cJSON *versions)
     } else {
         printf("\nversions\n");
     }
-    if (table_add(&t, hdr) != 0) {
+    if (cli_table_add(&t, hdr) != 0) {
         goto nomem;
     }
     cJSON_ArrayForEach(v, versions)
@@ -769,12 +563,12 @@ static int print_versions(const cJSON *versions)
         const cJSON *co2 = cJSON_GetObjectItemCaseSensitive(c, "carbon");
         char ver[32], aliases[512], metric[160], co2s[32], perkg[32],
             created[32];
-        const char *row[8], *run_id = jstr(c, "run_id");
+        const char *row[8], *run_id = cli_jstr(c, "run_id");
         double x;
         const cJSON *a;
         size_t o = 0;
         snprintf(ver, sizeof ver, "%s",
-                 jstr(v, "version") ? jstr(v, "version") : "?");
+                 cli_jstr(v, "version") ? cli_jstr(v, "version") : "?");
         aliases[0] = '\0';
         cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(v, "aliases"))
         {
@@ -783,14 +577,14 @@ static int print_versions(const cJSON *versions)
                         a->valuestring);
             }
         }
-        if (jstr(m, "key") != NULL && jnum(m, "value", &x)) {
+        if (cli_jstr(m, "key") != NULL && jnum(m, "value", &x)) {
             char k[64];
-            clip(jstr(m, "key"), 24, k, sizeof k);
+            cli_clip(cli_jstr(m, "key"), 24, 1, k, sizeof k);
             snprintf(metric, sizeof metric, "%s=%.4g", k, x);
         } else {
             snprintf(metric, sizeof metric, "-");
         }
-        if (jint(co2, "samples") > 0 && jnum(co2, "co2_g", &x)) {
+        if (cli_jint(co2, "samples") > 0 && jnum(co2, "co2_g", &x)) {
             format_co2(x, co2s, sizeof co2s);
         } else {
             snprintf(co2s, sizeof co2s, "-");
@@ -800,27 +594,30 @@ static int print_versions(const cJSON *versions)
         } else {
             snprintf(perkg, sizeof perkg, "-");
         }
-        cli_format_time(jint(v, "creation_timestamp"), created, sizeof created);
-        if (run_id == NULL && jstr(v, "run_id") != NULL && *jstr(v, "run_id")) {
-            run_id = jstr(v, "run_id");
+        cli_format_time(cli_jint(v, "creation_timestamp"), created,
+                        sizeof created);
+        if (run_id == NULL && cli_jstr(v, "run_id") != NULL &&
+            *cli_jstr(v, "run_id")) {
+            run_id = cli_jstr(v, "run_id");
         }
         row[0] = ver;
-        row[1] = jstr(v, "current_stage") ? jstr(v, "current_stage") : "-";
+        row[1] =
+            cli_jstr(v, "current_stage") ? cli_jstr(v, "current_stage") : "-";
         row[2] = aliases[0] ? aliases : "-";
         row[3] = run_id ? run_id : "-";
         row[4] = metric;
         row[5] = co2s;
         row[6] = perkg;
         row[7] = created;
-        if (table_add(&t, row) != 0) {
+        if (cli_table_add(&t, row) != 0) {
             goto nomem;
         }
     }
-    table_print(&t);
-    table_free(&t);
+    cli_table_print(&t);
+    cli_table_free(&t);
     return CLI_EXIT_OK;
 nomem:
-    table_free(&t);
+    cli_table_free(&t);
     cli_err("out of memory");
     return CLI_EXIT_ERROR;
 }
@@ -853,10 +650,10 @@ static int sort_versions(cJSON *arr)
 static int complete_version(gt_client *client, const char *enc_name,
                             const cJSON *model, cJSON *v)
 {
-    const char *version = jstr(v, "version");
+    const char *version = cli_jstr(v, "version");
     cJSON *names = cJSON_CreateArray(), *carbon = NULL;
     size_t n;
-    const cJSON **a = sorted(model, "aliases", cmp_alias, &n);
+    const cJSON **a = cli_sorted(model, "aliases", cmp_alias, &n);
     int rc;
 
     if (names == NULL) {
@@ -864,11 +661,11 @@ static int complete_version(gt_client *client, const char *enc_name,
         return -1;
     }
     for (size_t i = 0; i < n && version != NULL; i++) {
-        const char *av = jstr(a[i], "version");
+        const char *av = cli_jstr(a[i], "version");
         if (av != NULL && strcmp(av, version) == 0 &&
-            jstr(a[i], "alias") != NULL) {
+            cli_jstr(a[i], "alias") != NULL) {
             cJSON_AddItemToArray(names,
-                                 cJSON_CreateString(jstr(a[i], "alias")));
+                                 cJSON_CreateString(cli_jstr(a[i], "alias")));
         }
     }
     free(a);
@@ -896,40 +693,19 @@ static int models_show(struct cli_global *g, int argc, char **argv)
     int json = 0, rc;
     gt_client *client = NULL;
     cJSON *resp = NULL, *versions = NULL, *out = NULL, *model, *v;
-    char *enc = NULL, *path = NULL;
+    char *enc = NULL;
     long status = 0;
 
-    for (int i = 0; i < argc; i++) {
-        int r;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(USAGE_SHOW, stdout);
-            return CLI_EXIT_OK;
-        }
-        if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
-            continue;
-        }
-        if ((r = cli_global_opt(g, argc, argv, &i)) < 0) {
-            return CLI_EXIT_USAGE;
-        }
-        if (r > 0) {
-            continue;
-        }
-        if (argv[i][0] == '-' || name != NULL) {
-            cli_err("models show: unexpected '%s' (see greentrack models "
-                    "show --help)",
-                    argv[i]);
-            return CLI_EXIT_USAGE;
-        }
-        name = argv[i];
+    rc = cli_parse_args(g, argc, argv, "models show", USAGE_SHOW, &json, NULL,
+                        &name, 1, NULL);
+    if (rc != CLI_ARGS_OK) {
+        return rc;
     }
     if (name == NULL) {
         cli_err("models show: which model? (greentrack models show NAME)");
         return CLI_EXIT_USAGE;
     }
-    if ((enc = url_encode_dup(name)) == NULL ||
-        (path = malloc(strlen(enc) + 64)) == NULL) {
-        free(enc);
+    if ((enc = url_encode_dup(name)) == NULL) {
         cli_err("out of memory");
         return CLI_EXIT_ERROR;
     }
@@ -937,9 +713,7 @@ static int models_show(struct cli_global *g, int argc, char **argv)
         rc = CLI_EXIT_ERROR;
         goto out;
     }
-    snprintf(path, strlen(enc) + 64,
-             "/api/2.0/mlflow/registered-models/get?name=%s", enc);
-    rc = cli_call(client, "GET", path, NULL, "get the model", &resp, &status);
+    rc = get_model(client, enc, &resp, &status);
     if (rc != CLI_EXIT_OK) {
         if (status == 404) {
             cli_err("models show: no registered model '%s'", name);
@@ -976,19 +750,19 @@ static int models_show(struct cli_global *g, int argc, char **argv)
             cJSON_DetachItemFromObjectCaseSensitive(resp, "registered_model"));
         cJSON_AddItemToObject(out, "model_versions", versions);
         versions = NULL;
-        rc = print_json(out);
+        rc = cli_print_json(out);
         goto out;
     }
     {
         char created[32], updated[32], aliases[1024];
-        const char *desc = jstr(model, "description");
-        cli_format_time(jint(model, "creation_timestamp"), created,
+        const char *desc = cli_jstr(model, "description");
+        cli_format_time(cli_jint(model, "creation_timestamp"), created,
                         sizeof created);
-        cli_format_time(jint(model, "last_updated_timestamp"), updated,
+        cli_format_time(cli_jint(model, "last_updated_timestamp"), updated,
                         sizeof updated);
         aliases_cell(model, NULL, aliases, sizeof aliases);
         printf("model        %s\n",
-               jstr(model, "name") ? jstr(model, "name") : name);
+               cli_jstr(model, "name") ? cli_jstr(model, "name") : name);
         printf("description  ");
         /* a description of several lines keeps its lines, indented */
         for (const char *p = desc ? desc : ""; *p; p++) {
@@ -1001,7 +775,7 @@ static int models_show(struct cli_global *g, int argc, char **argv)
         printf("created      %s\n", created);
         printf("updated      %s\n", updated);
         printf("aliases      %s\n", aliases[0] ? aliases : "-");
-        print_tags(model);
+        cli_print_pairs("tags", model, "tags", 0);
         rc = print_versions(versions);
     }
     goto out;
@@ -1013,7 +787,6 @@ out:
     cJSON_Delete(versions);
     cJSON_Delete(resp);
     free(enc);
-    free(path);
     gt_client_free(client);
     return rc;
 }
@@ -1026,28 +799,13 @@ static int models_alias(struct cli_global *g, int argc, char **argv)
     int npos = 0, rc;
     gt_client *client = NULL;
     cJSON *req = NULL, *resp = NULL;
-    char *body = NULL, *enc = NULL, *path = NULL;
+    char *body = NULL, *enc = NULL;
     long status = 0;
 
-    for (int i = 0; i < argc; i++) {
-        int r;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(USAGE_ALIAS, stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((r = cli_global_opt(g, argc, argv, &i)) < 0) {
-            return CLI_EXIT_USAGE;
-        }
-        if (r > 0) {
-            continue;
-        }
-        if (argv[i][0] == '-' || npos == 3) {
-            cli_err("models alias: unexpected '%s' (see greentrack models "
-                    "alias --help)",
-                    argv[i]);
-            return CLI_EXIT_USAGE;
-        }
-        pos[npos++] = argv[i];
+    rc = cli_parse_args(g, argc, argv, "models alias", USAGE_ALIAS, NULL, NULL,
+                        pos, 3, &npos);
+    if (rc != CLI_ARGS_OK) {
+        return rc;
     }
     if (npos != 3) {
         cli_err("models alias: want NAME ALIAS VERSION (greentrack models "
@@ -1074,15 +832,10 @@ static int models_alias(struct cli_global *g, int argc, char **argv)
         /* the model or the version: ask which */
         long st2 = 0;
         cJSON *m = NULL;
-        if ((enc = url_encode_dup(pos[0])) == NULL ||
-            (path = malloc(strlen(enc) + 64)) == NULL) {
+        if ((enc = url_encode_dup(pos[0])) == NULL) {
             goto nomem;
         }
-        snprintf(path, strlen(enc) + 64,
-                 "/api/2.0/mlflow/registered-models/get?name=%s", enc);
-        if (cli_call(client, "GET", path, NULL, "get the model", &m, &st2) ==
-                CLI_EXIT_OK ||
-            st2 != 404) {
+        if (get_model(client, enc, &m, &st2) == CLI_EXIT_OK || st2 != 404) {
             cli_err("models alias: model '%s' has no version %s", pos[0],
                     pos[2]);
         } else {
@@ -1099,30 +852,19 @@ out:
     cJSON_Delete(req);
     cJSON_Delete(resp);
     free(enc);
-    free(path);
     gt_client_free(client);
     return rc;
 }
 
 int cli_cmd_models(struct cli_global *g, int argc, char **argv)
 {
-    if (argc < 1) {
-        fputs(USAGE_MODELS, stderr);
-        return CLI_EXIT_USAGE;
-    }
-    if (strcmp(argv[0], "-h") == 0 || strcmp(argv[0], "--help") == 0) {
-        fputs(USAGE_MODELS, stdout);
-        return CLI_EXIT_OK;
-    }
-    if (strcmp(argv[0], "ls") == 0 || strcmp(argv[0], "list") == 0) {
-        return models_ls(g, argc - 1, argv + 1);
-    }
-    if (strcmp(argv[0], "show") == 0 || strcmp(argv[0], "get") == 0) {
-        return models_show(g, argc - 1, argv + 1);
-    }
-    if (strcmp(argv[0], "alias") == 0) {
-        return models_alias(g, argc - 1, argv + 1);
-    }
-    cli_err("models: unknown subcommand '%s' (ls, show or alias)", argv[0]);
-    return CLI_EXIT_USAGE;
+    static const struct cli_subcmd subs[] = {
+        {"ls", "list", models_ls},
+        {"show", "get", models_show},
+        {"alias", NULL, models_alias},
+        {NULL, NULL, NULL},
+    };
+
+    return cli_dispatch(g, argc, argv, "models", USAGE_MODELS,
+                        "ls, show or alias", subs);
 }
