@@ -60,6 +60,60 @@ static enum srv_err build(bool runs, const char *filter,
                 : filter_build_experiments(filter, order, n, q, eb);
 }
 
+/* Checks one compiled SQL text case: the build succeeded ('label' names
+ * the case), the fragments' text, their parameters ("T:x|I:1|R:2.5", in
+ * joins, where, order order) and that the joins and where hold as many
+ * placeholders as parameters. Cleans 'q' up. */
+static void check_sql(const char *what, size_t i, const char *label,
+                      enum srv_err rc, const struct errbuf *eb,
+                      struct search_sql *q, const char *joins,
+                      const char *where, const char *orderby,
+                      const char *params)
+{
+    if (rc != SRV_OK)
+        fprintf(stderr, "%s %zu (%s): %s\n", what, i, label ? label : "(null)",
+                eb->msg);
+    CHECK_EQ_INT(rc, SRV_OK);
+    CHECK_EQ_STR(q->joins.sql.buf, joins);
+    CHECK_EQ_STR(q->where.sql.buf, where);
+    CHECK_EQ_STR(q->order.sql.buf, orderby);
+    struct strbuf ps;
+    strbuf_init(&ps);
+    strbuf_append(&ps, "", 0);
+    params_text(&q->joins, &ps);
+    params_text(&q->where, &ps);
+    params_text(&q->order, &ps);
+    CHECK_EQ_STR(ps.buf, params);
+    /* Placeholder count matches the parameter count. */
+    size_t marks = 0;
+    for (const char *p = q->joins.sql.buf; *p; p++)
+        marks += *p == '?';
+    for (const char *p = q->where.sql.buf; *p; p++)
+        marks += *p == '?';
+    CHECK_EQ_INT(marks, q->joins.nparams + q->where.nparams);
+    strbuf_cleanup(&ps);
+    search_sql_cleanup(q);
+}
+
+/* Checks one refused build: INVALID_PARAMETER_VALUE with a message that
+ * holds 'msg_part' (NULL: any). Cleans 'q' up. */
+static void check_err(const char *what, size_t i, const char *label,
+                      enum srv_err rc, const struct errbuf *eb,
+                      struct search_sql *q, const char *msg_part)
+{
+    if (rc != SRV_E_INVALID_PARAMETER_VALUE)
+        fprintf(stderr, "%s %zu (%s) unexpectedly rc=%d\n", what, i, label,
+                (int)rc);
+    CHECK_EQ_INT(rc, SRV_E_INVALID_PARAMETER_VALUE);
+    CHECK(eb->msg[0] != '\0');
+    if (msg_part && !strstr(eb->msg, msg_part)) {
+        fprintf(stderr, "%s %zu: message '%s' lacks '%s'\n", what, i, eb->msg,
+                msg_part);
+        CHECK(0);
+    }
+    search_sql_cleanup(q);
+}
+
 /*---- SQL text cases
  * ---------------------------------------------------------*/
 
@@ -319,29 +373,8 @@ static void test_sql_cases(void)
         struct search_sql q;
         struct errbuf eb;
         enum srv_err rc = build(c->runs, c->filter, c->order, &q, &eb);
-        if (rc != SRV_OK)
-            fprintf(stderr, "case %zu (%s): %s\n", i,
-                    c->filter ? c->filter : "(null)", eb.msg);
-        CHECK_EQ_INT(rc, SRV_OK);
-        CHECK_EQ_STR(q.joins.sql.buf, c->joins);
-        CHECK_EQ_STR(q.where.sql.buf, c->where);
-        CHECK_EQ_STR(q.order.sql.buf, c->orderby);
-        struct strbuf ps;
-        strbuf_init(&ps);
-        strbuf_append(&ps, "", 0);
-        params_text(&q.joins, &ps);
-        params_text(&q.where, &ps);
-        params_text(&q.order, &ps);
-        CHECK_EQ_STR(ps.buf, c->params);
-        /* Placeholder count matches the parameter count. */
-        size_t marks = 0;
-        for (const char *p = q.joins.sql.buf; *p; p++)
-            marks += *p == '?';
-        for (const char *p = q.where.sql.buf; *p; p++)
-            marks += *p == '?';
-        CHECK_EQ_INT(marks, q.joins.nparams + q.where.nparams);
-        strbuf_cleanup(&ps);
-        search_sql_cleanup(&q);
+        check_sql("case", i, c->filter, rc, &eb, &q, c->joins, c->where,
+                  c->orderby, c->params);
     }
 }
 
@@ -451,17 +484,8 @@ static void test_err_cases(void)
         struct search_sql q;
         struct errbuf eb;
         enum srv_err rc = build(c->runs, c->filter, c->order, &q, &eb);
-        if (rc != SRV_E_INVALID_PARAMETER_VALUE)
-            fprintf(stderr, "err case %zu (%s) unexpectedly rc=%d\n", i,
-                    c->filter ? c->filter : c->order[0], (int)rc);
-        CHECK_EQ_INT(rc, SRV_E_INVALID_PARAMETER_VALUE);
-        CHECK(eb.msg[0] != '\0');
-        if (c->msg_part && !strstr(eb.msg, c->msg_part)) {
-            fprintf(stderr, "err case %zu: message '%s' lacks '%s'\n", i,
-                    eb.msg, c->msg_part);
-            CHECK(0);
-        }
-        search_sql_cleanup(&q);
+        check_err("err case", i, c->filter ? c->filter : c->order[0], rc, &eb,
+                  &q, c->msg_part);
     }
 }
 
@@ -552,13 +576,13 @@ static void test_limits(void)
 /*---- Semantics against SQLite
  * ------------------------------------------------*/
 
-static char *read_schema(void)
+static char *read_file_any(const char *name)
 {
-    static const char *const paths[] = {"schema/001_tracking.sql",
-                                        "../schema/001_tracking.sql",
-                                        "../../schema/001_tracking.sql"};
-    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        FILE *f = fopen(paths[i], "rb");
+    static const char *const dirs[] = {"", "../", "../../"};
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+        char path[256];
+        snprintf(path, sizeof(path), "%s%s", dirs[i], name);
+        FILE *f = fopen(path, "rb");
         if (!f)
             continue;
         struct strbuf sb;
@@ -598,44 +622,71 @@ static const char seed_sql[] =
     "INSERT INTO input_tags VALUES (1,1,'mlflow.data.context','training'),"
     " (1,2,'mlflow.data.context','eval'), (2,2,'mlflow.data.context','eval');";
 
+static void bind_value(sqlite3_stmt *st, int idx, const struct sqlv *v)
+{
+    if (v->type == SQLV_TEXT)
+        sqlite3_bind_text(st, idx, v->text, -1, SQLITE_TRANSIENT);
+    else if (v->type == SQLV_INT)
+        sqlite3_bind_int64(st, idx, v->i);
+    else
+        sqlite3_bind_double(st, idx, v->d);
+}
+
 static int bind_frag(sqlite3_stmt *st, int idx, const struct sql_frag *f)
 {
-    for (size_t i = 0; i < f->nparams; i++, idx++) {
-        const struct sqlv *v = &f->params[i];
-        if (v->type == SQLV_TEXT)
-            sqlite3_bind_text(st, idx, v->text, -1, SQLITE_TRANSIENT);
-        else if (v->type == SQLV_INT)
-            sqlite3_bind_int64(st, idx, v->i);
-        else
-            sqlite3_bind_double(st, idx, v->d);
-    }
+    for (size_t i = 0; i < f->nparams; i++, idx++)
+        bind_value(st, idx, &f->params[i]);
     return idx;
 }
 
-/* Runs the compiled query and returns the ids joined by ',' (caller frees),
- * or NULL when building or executing failed. */
-static char *query_ids(sqlite3 *db, bool runs, const char *filter,
-                       const char *const *order)
+/* An in-memory database made by schema file 'schema' (found from the
+ * repository root or a build folder below it), then 'seed'; NULL after a
+ * failed check. */
+static sqlite3 *open_db(const char *schema, const char *seed)
 {
-    struct search_sql q;
-    struct errbuf eb;
-    if (build(runs, filter, order, &q, &eb) != SRV_OK) {
-        fprintf(stderr, "build failed for '%s': %s\n", filter, eb.msg);
-        search_sql_cleanup(&q);
+    char *sql = read_file_any(schema);
+    CHECK(sql != NULL);
+    if (!sql) {
+        fprintf(stderr, "%s not found; run from the repository root\n", schema);
+        return NULL;
+    }
+    sqlite3 *db = NULL;
+    CHECK_EQ_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
+    char *errmsg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &errmsg);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, seed, NULL, NULL, &errmsg);
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "setup of %s: %s\n", schema, errmsg ? errmsg : "?");
+    sqlite3_free(errmsg);
+    CHECK_EQ_INT(rc, SQLITE_OK);
+    free(sql);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* Runs a compiled search (built with result 'built', 'eb'), as
+ * "<select><joins><base><where> ORDER BY <order>", with its parameters
+ * bound (joins, then 'mid' when not NULL, where, order); returns the first
+ * column of the rows joined by ',' (caller frees), or NULL when building
+ * or running failed. Cleans 'q' up. */
+static char *rows_of(sqlite3 *db, enum srv_err built, const struct errbuf *eb,
+                     const char *filter, struct search_sql *q,
+                     const char *select, const char *base,
+                     const struct sqlv *mid)
+{
+    if (built != SRV_OK) {
+        fprintf(stderr, "build failed for '%s': %s\n", filter, eb->msg);
+        search_sql_cleanup(q);
         return NULL;
     }
     struct strbuf sql;
     strbuf_init(&sql);
-    if (runs)
-        strbuf_printf(&sql,
-                      "SELECT r.run_id FROM runs AS r%s WHERE "
-                      "r.experiment_id = ?%s ORDER BY %s",
-                      q.joins.sql.buf, q.where.sql.buf, q.order.sql.buf);
-    else
-        strbuf_printf(&sql,
-                      "SELECT e.experiment_id FROM experiments AS e%s WHERE "
-                      "e.lifecycle_stage = ?%s ORDER BY %s",
-                      q.joins.sql.buf, q.where.sql.buf, q.order.sql.buf);
+    strbuf_printf(&sql, "%s%s%s%s ORDER BY %s", select, q->joins.sql.buf, base,
+                  q->where.sql.buf, q->order.sql.buf);
     sqlite3_stmt *st = NULL;
     char *res = NULL;
     if (sqlite3_prepare_v2(db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
@@ -643,13 +694,11 @@ static char *query_ids(sqlite3 *db, bool runs, const char *filter,
                 sql.buf);
         goto out;
     }
-    int idx = bind_frag(st, 1, &q.joins);
-    if (runs)
-        sqlite3_bind_int64(st, idx++, 1);
-    else
-        sqlite3_bind_text(st, idx++, "active", -1, SQLITE_STATIC);
-    idx = bind_frag(st, idx, &q.where);
-    idx = bind_frag(st, idx, &q.order);
+    int idx = bind_frag(st, 1, &q->joins);
+    if (mid)
+        bind_value(st, idx++, mid);
+    idx = bind_frag(st, idx, &q->where);
+    idx = bind_frag(st, idx, &q->order);
     CHECK_EQ_INT(idx - 1, sqlite3_bind_parameter_count(st));
     struct strbuf ids;
     strbuf_init(&ids);
@@ -669,8 +718,27 @@ static char *query_ids(sqlite3 *db, bool runs, const char *filter,
 out:
     sqlite3_finalize(st);
     strbuf_cleanup(&sql);
-    search_sql_cleanup(&q);
+    search_sql_cleanup(q);
     return res;
+}
+
+/* Runs the compiled query and returns the ids joined by ',' (caller frees),
+ * or NULL when building or executing failed. */
+static char *query_ids(sqlite3 *db, bool runs, const char *filter,
+                       const char *const *order)
+{
+    struct search_sql q;
+    struct errbuf eb;
+    enum srv_err rc = build(runs, filter, order, &q, &eb);
+    const struct sqlv mid =
+        runs ? (struct sqlv){.type = SQLV_INT, .i = 1}
+             : (struct sqlv){.type = SQLV_TEXT, .text = (char *)"active"};
+    return runs ? rows_of(db, rc, &eb, filter, &q,
+                          "SELECT r.run_id FROM runs AS r",
+                          " WHERE r.experiment_id = ?", &mid)
+                : rows_of(db, rc, &eb, filter, &q,
+                          "SELECT e.experiment_id FROM experiments AS e",
+                          " WHERE e.lifecycle_stage = ?", &mid);
 }
 
 struct sem_case {
@@ -760,25 +828,10 @@ static const struct sem_case sem_cases[] = {
 
 static void test_semantics(void)
 {
-    char *schema = read_schema();
-    CHECK(schema != NULL);
-    if (!schema) {
-        fprintf(stderr, "schema/001_tracking.sql not found; run from the "
-                        "repository root\n");
+    sqlite3 *db = open_db("schema/001_tracking.sql", seed_sql);
+    if (!db)
         return;
-    }
-    sqlite3 *db = NULL;
-    CHECK_EQ_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
-    char *errmsg = NULL;
-    int rc = sqlite3_exec(db, schema, NULL, NULL, &errmsg);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, seed_sql, NULL, NULL, &errmsg);
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "setup: %s\n", errmsg ? errmsg : "?");
-    sqlite3_free(errmsg);
-    CHECK_EQ_INT(rc, SQLITE_OK);
-    for (size_t i = 0;
-         rc == SQLITE_OK && i < sizeof(sem_cases) / sizeof(sem_cases[0]); i++) {
+    for (size_t i = 0; i < sizeof(sem_cases) / sizeof(sem_cases[0]); i++) {
         const struct sem_case *c = &sem_cases[i];
         char *ids = query_ids(db, c->runs, c->filter, c->order);
         if (!ids || strcmp(ids, c->ids) != 0)
@@ -794,7 +847,6 @@ static void test_semantics(void)
     CHECK_EQ_INT(sqlite3_column_int(st, 0), 5);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    free(schema);
 }
 
 /*---- The Model Registry's grammar
@@ -948,25 +1000,8 @@ static void test_reg_sql_cases(void)
         struct search_sql q;
         struct errbuf eb;
         enum srv_err rc = build_reg(c->kind, c->filter, c->order, &q, &eb);
-        if (rc != SRV_OK)
-            fprintf(stderr, "registry case %zu (%s): %s\n", i,
-                    c->filter ? c->filter : "(null)", eb.msg);
-        CHECK_EQ_INT(rc, SRV_OK);
-        CHECK_EQ_STR(q.joins.sql.buf, "");
-        CHECK_EQ_STR(q.where.sql.buf, c->where);
-        CHECK_EQ_STR(q.order.sql.buf, c->orderby);
-        struct strbuf ps;
-        strbuf_init(&ps);
-        strbuf_append(&ps, "", 0);
-        params_text(&q.where, &ps);
-        params_text(&q.order, &ps);
-        CHECK_EQ_STR(ps.buf, c->params);
-        size_t marks = 0;
-        for (const char *p = q.where.sql.buf; *p; p++)
-            marks += *p == '?';
-        CHECK_EQ_INT(marks, q.where.nparams);
-        strbuf_cleanup(&ps);
-        search_sql_cleanup(&q);
+        check_sql("registry case", i, c->filter, rc, &eb, &q, "", c->where,
+                  c->orderby, c->params);
     }
 }
 
@@ -1036,38 +1071,9 @@ static void test_reg_err_cases(void)
         struct search_sql q;
         struct errbuf eb;
         enum srv_err rc = build_reg(c->kind, c->filter, c->order, &q, &eb);
-        if (rc != SRV_E_INVALID_PARAMETER_VALUE)
-            fprintf(stderr, "registry err case %zu (%s) rc=%d\n", i,
-                    c->filter ? c->filter : c->order[0], (int)rc);
-        CHECK_EQ_INT(rc, SRV_E_INVALID_PARAMETER_VALUE);
-        if (c->msg_part && !strstr(eb.msg, c->msg_part)) {
-            fprintf(stderr, "registry err case %zu: message '%s' lacks '%s'\n",
-                    i, eb.msg, c->msg_part);
-            CHECK(0);
-        }
-        search_sql_cleanup(&q);
+        check_err("registry err case", i, c->filter ? c->filter : c->order[0],
+                  rc, &eb, &q, c->msg_part);
     }
-}
-
-static char *read_file_any(const char *name)
-{
-    static const char *const dirs[] = {"", "../", "../../"};
-    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-        char path[256];
-        snprintf(path, sizeof(path), "%s%s", dirs[i], name);
-        FILE *f = fopen(path, "rb");
-        if (!f)
-            continue;
-        struct strbuf sb;
-        strbuf_init(&sb);
-        char chunk[4096];
-        size_t n;
-        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-            strbuf_append(&sb, chunk, n);
-        fclose(f);
-        return strbuf_detach(&sb, NULL);
-    }
-    return NULL;
 }
 
 static const char reg_seed_sql[] =
@@ -1090,53 +1096,16 @@ static char *reg_query(sqlite3 *db, enum reg_kind kind, const char *filter,
 {
     struct search_sql q;
     struct errbuf eb;
-    if (build_reg(kind, filter, order, &q, &eb) != SRV_OK) {
-        fprintf(stderr, "build failed for '%s': %s\n", filter, eb.msg);
-        search_sql_cleanup(&q);
-        return NULL;
-    }
-    struct strbuf sql;
-    strbuf_init(&sql);
+    enum srv_err rc = build_reg(kind, filter, order, &q, &eb);
     if (kind == REG_MODELS)
-        strbuf_printf(&sql,
-                      "SELECT m.name FROM registered_models AS m%s WHERE 1%s "
-                      "ORDER BY %s",
-                      q.joins.sql.buf, q.where.sql.buf, q.order.sql.buf);
-    else
-        strbuf_printf(&sql,
-                      "SELECT m.name || '/' || v.version FROM model_versions "
-                      "AS v JOIN registered_models AS m ON m.model_pk = "
-                      "v.model_pk%s WHERE v.current_stage != "
-                      "'Deleted_Internal'%s ORDER BY %s",
-                      q.joins.sql.buf, q.where.sql.buf, q.order.sql.buf);
-    sqlite3_stmt *st = NULL;
-    char *res = NULL;
-    if (sqlite3_prepare_v2(db, sql.buf, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "prepare failed: %s\n%s\n", sqlite3_errmsg(db),
-                sql.buf);
-        goto out;
-    }
-    int idx = bind_frag(st, 1, &q.joins);
-    idx = bind_frag(st, idx, &q.where);
-    idx = bind_frag(st, idx, &q.order);
-    CHECK_EQ_INT(idx - 1, sqlite3_bind_parameter_count(st));
-    struct strbuf ids;
-    strbuf_init(&ids);
-    strbuf_append(&ids, "", 0);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        if (ids.len)
-            strbuf_append_char(&ids, ',');
-        strbuf_append_str(&ids, (const char *)sqlite3_column_text(st, 0));
-    }
-    if (step == SQLITE_DONE)
-        res = strbuf_detach(&ids, NULL);
-    strbuf_cleanup(&ids);
-out:
-    sqlite3_finalize(st);
-    strbuf_cleanup(&sql);
-    search_sql_cleanup(&q);
-    return res;
+        return rows_of(db, rc, &eb, filter, &q,
+                       "SELECT m.name FROM registered_models AS m", " WHERE 1",
+                       NULL);
+    return rows_of(db, rc, &eb, filter, &q,
+                   "SELECT m.name || '/' || v.version FROM model_versions "
+                   "AS v JOIN registered_models AS m ON m.model_pk = "
+                   "v.model_pk",
+                   " WHERE v.current_stage != 'Deleted_Internal'", NULL);
 }
 
 static const struct {
@@ -1184,22 +1153,10 @@ static const struct {
 
 static void test_reg_semantics(void)
 {
-    char *schema = read_file_any("schema/005_registry.sql");
-    CHECK(schema != NULL);
-    if (!schema)
+    sqlite3 *db = open_db("schema/005_registry.sql", reg_seed_sql);
+    if (!db)
         return;
-    sqlite3 *db = NULL;
-    CHECK_EQ_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
-    char *errmsg = NULL;
-    int rc = sqlite3_exec(db, schema, NULL, NULL, &errmsg);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_exec(db, reg_seed_sql, NULL, NULL, &errmsg);
-    if (rc != SQLITE_OK)
-        fprintf(stderr, "registry setup: %s\n", errmsg ? errmsg : "?");
-    sqlite3_free(errmsg);
-    CHECK_EQ_INT(rc, SQLITE_OK);
-    for (size_t i = 0; rc == SQLITE_OK &&
-                       i < sizeof(reg_sem_cases) / sizeof(reg_sem_cases[0]);
+    for (size_t i = 0; i < sizeof(reg_sem_cases) / sizeof(reg_sem_cases[0]);
          i++) {
         char *rows = reg_query(db, reg_sem_cases[i].kind,
                                reg_sem_cases[i].filter, reg_sem_cases[i].order);
@@ -1209,7 +1166,6 @@ static void test_reg_semantics(void)
         free(rows);
     }
     sqlite3_close(db);
-    free(schema);
 }
 
 int main(void)
