@@ -14,80 +14,22 @@
 // to build/browser-screenshots/artifacts-*.png. The last line is
 // "test_artifacts: N passed, M failed".
 
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { fileURLToPath } from 'node:url';
 import { launchChromium } from './playwright.mjs';
 import { check, eq, fail, finish, startSuite, step } from './report.mjs';
+import { api as apiAt, J_PER_KWH, SHOTS, seedRun, startServer, stopServer, WAIT_MS, WATCHDOG_MS, watchdog } from './server.mjs';
 
 const SUITE = 'test_artifacts';
 startSuite(SUITE);
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.dirname(path.dirname(HERE));
-const SHOTS = path.join(ROOT, 'build', 'browser-screenshots');
-const J_PER_KWH = 3.6e6;
 const PREVIEW_BYTES = 256 * 1024; // web/js/artifacts.js
 const BIG_BYTES = 5 * 1024 * 1024;
 const CSV_ROWS = 2000;
-// Bounds on waits (the page, the server's listening line) and on the whole
-// suite, generous as in the other suites: a busy machine is slow, not broken.
-const WAIT_MS = 60000;
-const WATCHDOG_MS = 600000;
-
-function buildDir() {
-  const b = process.env.GREENTRACK_BUILD || 'build/release';
-  if (path.isAbsolute(b)) return b;
-  const local = path.resolve(b);
-  return fs.existsSync(local) ? local : path.join(ROOT, b);
-}
-
-function startServer(tmp) {
-  const build = buildDir();
-  const bin = path.join(build, 'bin', 'greentrack-server');
-  const web = path.join(build, 'share', 'greentrack', 'web');
-  if (!fs.existsSync(bin)) throw new Error(`server binary not found: ${bin} (build with make)`);
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
-  fs.mkdirSync(path.join(tmp, 'artifacts'));
-  // (--allow-external-artifact-locations: artifacts/list may read the
-  // run stored outside the root, which the proxy still cannot serve)
-  const proc = spawn(bin, ['--port', '0', '--db', path.join(tmp, 'gt.db'), '--artifact-root', path.join(tmp, 'artifacts'),
-    '--web-root', web, '--log-level', 'warn', '--durability', 'normal', '--heartbeat-timeout', '0',
-    '--allow-external-artifact-locations'],
-  { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const srv = { proc, stderr: '' };
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d) => { if (srv.stderr.length < 20000) srv.stderr += d; });
-  srv.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  srv.ready = new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in ${WAIT_MS} ms: ${buf} ${srv.stderr}`)), WAIT_MS);
-    proc.stdout.setEncoding('utf8');
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      const m = /listening on http:\/\/(\S+):(\d+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://${['0.0.0.0', '::', '[::]'].includes(m[1]) ? '127.0.0.1' : m[1]}:${m[2]}`);
-      }
-    });
-    srv.exited.then((x) => { clearTimeout(timer); reject(new Error(`server exited early ${JSON.stringify(x)}: ${srv.stderr}`)); });
-  });
-  return srv;
-}
 
 let BASE = '';
-async function api(method, p, body) {
-  const res = await fetch(BASE + '/api/2.0/' + p, {
-    method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : {};
-}
+const api = (method, p, body) => apiAt(BASE, method, p, body);
 
 const PROXY = '/api/2.0/mlflow-artifacts/artifacts';
 const proxyUrl = (p) => PROXY + '/' + p.split('/').map(encodeURIComponent).join('/');
@@ -202,16 +144,11 @@ function files(runId) {
 async function seed(tmp) {
   const now = Date.now();
   const { experiment_id: exp } = await api('POST', 'mlflow/experiments/create', { name: 'art' });
-  const mk = async (name, e = exp) => {
-    const { run } = await api('POST', 'mlflow/runs/create', { experiment_id: e, run_name: name, start_time: now - 600e3 });
-    const id = run.info.run_id;
-    await api('POST', 'mlflow/runs/log-batch', { run_id: id, metrics: [{ key: 'acc', value: 0.9, timestamp: now - 60e3, step: 1 }] });
-    await api('POST', 'greentrack/runs/log-energy', {
-      run_id: id, samples: [{ start_time: now - 600e3, end_time: now - 60e3, cpu_energy_j: 0.01 * J_PER_KWH, cpu_method: 'rapl' }],
-    });
-    await api('POST', 'mlflow/runs/update', { run_id: id, status: 'FINISHED', end_time: now - 60e3 });
-    return run.info;
-  };
+  const mk = async (name, e = exp) => (await seedRun((p, b) => api('POST', p, b), {
+    experiment_id: e, run_name: name, start_time: now - 600e3, end_time: now - 60e3,
+    metrics: [{ key: 'acc', value: 0.9, timestamp: now - 60e3, step: 1 }],
+    samples: [{ start_time: now - 600e3, end_time: now - 60e3, cpu_energy_j: 0.01 * J_PER_KWH, cpu_method: 'rapl' }],
+  })).info;
   const main = await mk('with-files');
   const plain = await mk('no-model');
   const root = /^mlflow-artifacts:\/(.*)$/.exec(main.artifact_uri);
@@ -242,15 +179,13 @@ async function seed(tmp) {
 
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-art-'));
-  const srv = startServer(tmp);
+  // (--allow-external-artifact-locations: artifacts/list may read the
+  // run stored outside the root, which the proxy still cannot serve)
+  const srv = startServer(tmp, { args: ['--allow-external-artifact-locations'] });
   let browser = null;
-  const watchdog = setTimeout(() => {
-    fail('watchdog', `not finished in ${WATCHDOG_MS} ms`);
-    try { srv.proc.kill('SIGKILL'); } catch { /* gone */ }
-    finish(1);
-  }, WATCHDOG_MS);
+  const timer = watchdog(WATCHDOG_MS, srv);
   try {
-    BASE = await srv.ready;
+    BASE = await srv.base;
     const [s, br] = await Promise.all([seed(tmp), launchChromium()]);
     browser = br;
     const { main: run, base, content } = s;
@@ -485,12 +420,9 @@ async function main() {
   } catch (e) {
     fail('setup', e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e));
   } finally {
-    clearTimeout(watchdog);
+    clearTimeout(timer);
     if (browser) await browser.close().catch(() => {});
-    try { srv.proc.kill('SIGTERM'); } catch { /* gone */ }
-    const ex = await Promise.race([srv.exited, new Promise((r) => setTimeout(() => r(null), 10000))]);
-    if (!ex) srv.proc.kill('SIGKILL');
-    check('server exits cleanly', ex && ex.code === 0, JSON.stringify(ex) + ' ' + srv.stderr.slice(-500));
+    await stopServer(srv);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   finish();

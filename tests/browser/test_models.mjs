@@ -15,73 +15,20 @@
 // to build/browser-screenshots/models-*.png. The last line is
 // "test_models: N passed, M failed".
 
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { launchChromium } from './playwright.mjs';
 import { check, eq, fail, finish, startSuite, step } from './report.mjs';
+import { api as apiAt, J_PER_KWH, SHOTS, seedRun, startServer, stopServer, WAIT_MS, WATCHDOG_MS, watchdog } from './server.mjs';
 
 const SUITE = 'test_models';
 startSuite(SUITE);
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.dirname(path.dirname(HERE));
-const SHOTS = path.join(ROOT, 'build', 'browser-screenshots');
-const J_PER_KWH = 3.6e6;
 const PAGE_SIZE = 25; // web/js/views/models.js
 const FILLERS = 30;   // models beyond the first page
-const WAIT_MS = 60000;
-const WATCHDOG_MS = 600000;
-
-function buildDir() {
-  const b = process.env.GREENTRACK_BUILD || 'build/release';
-  if (path.isAbsolute(b)) return b;
-  const local = path.resolve(b);
-  return fs.existsSync(local) ? local : path.join(ROOT, b);
-}
-
-function startServer(tmp) {
-  const build = buildDir();
-  const bin = path.join(build, 'bin', 'greentrack-server');
-  const web = path.join(build, 'share', 'greentrack', 'web');
-  if (!fs.existsSync(bin)) throw new Error(`server binary not found: ${bin} (build with make)`);
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
-  fs.mkdirSync(path.join(tmp, 'artifacts'));
-  const proc = spawn(bin, ['--port', '0', '--db', path.join(tmp, 'gt.db'), '--artifact-root', path.join(tmp, 'artifacts'),
-    '--web-root', web, '--log-level', 'warn', '--durability', 'normal', '--heartbeat-timeout', '0'],
-  { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const srv = { proc, stderr: '' };
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d) => { if (srv.stderr.length < 20000) srv.stderr += d; });
-  srv.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  srv.ready = new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in ${WAIT_MS} ms: ${buf} ${srv.stderr}`)), WAIT_MS);
-    proc.stdout.setEncoding('utf8');
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      const m = /listening on http:\/\/(\S+):(\d+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(`http://${['0.0.0.0', '::', '[::]'].includes(m[1]) ? '127.0.0.1' : m[1]}:${m[2]}`);
-      }
-    });
-    srv.exited.then((x) => { clearTimeout(timer); reject(new Error(`server exited early ${JSON.stringify(x)}: ${srv.stderr}`)); });
-  });
-  return srv;
-}
 
 let BASE = '';
-async function api(method, p, body) {
-  const res = await fetch(BASE + '/api/2.0/' + p, {
-    method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : {};
-}
+const api = (method, p, body) => apiAt(BASE, method, p, body);
 const q = (o) => new URLSearchParams(o).toString();
 const getModel = async (name) => (await api('GET', `mlflow/registered-models/get?${q({ name })}`)).registered_model;
 const carbonOf = (name, version) => api('GET', `greentrack/model-versions/carbon?${q({ name, version })}`);
@@ -107,16 +54,13 @@ async function seed() {
   const now = Date.now();
   const mkExp = async (name) => (await api('POST', 'mlflow/experiments/create', { name })).experiment_id;
   const mkRun = async (exp, r, i) => {
-    const { run } = await api('POST', 'mlflow/runs/create', { experiment_id: exp, run_name: r.name, start_time: now - 3600e3 + i * 1000 });
-    const id = run.info.run_id;
     const metrics = Object.entries(r).filter(([k]) => !['name', 'kwh'].includes(k))
       .map(([key, value]) => ({ key, value, timestamp: now - 120e3, step: 10 }));
-    await api('POST', 'mlflow/runs/log-batch', { run_id: id, metrics });
-    await api('POST', 'greentrack/runs/log-energy', {
-      run_id: id, samples: [{ start_time: now - 3600e3, end_time: now - 120e3, cpu_energy_j: r.kwh * J_PER_KWH, cpu_method: 'rapl', ram_method: 'ram-model' }],
+    const run = await seedRun((p, b) => api('POST', p, b), {
+      experiment_id: exp, run_name: r.name, start_time: now - 3600e3 + i * 1000, end_time: now - 120e3, metrics,
+      samples: [{ start_time: now - 3600e3, end_time: now - 120e3, cpu_energy_j: r.kwh * J_PER_KWH, cpu_method: 'rapl', ram_method: 'ram-model' }],
     });
-    await api('POST', 'mlflow/runs/update', { run_id: id, status: 'FINISHED', end_time: now - 120e3 });
-    return { ...r, run_id: id, artifact_uri: run.info.artifact_uri };
+    return { ...r, run_id: run.info.run_id, artifact_uri: run.info.artifact_uri };
   };
   const churnExp = await mkExp('churn');
   const nlpExp = await mkExp('nlp');
@@ -182,13 +126,9 @@ async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-models-'));
   const srv = startServer(tmp);
   let browser = null;
-  const watchdog = setTimeout(() => {
-    fail('watchdog', `not finished in ${WATCHDOG_MS} ms`);
-    try { srv.proc.kill('SIGKILL'); } catch { /* gone */ }
-    finish(1);
-  }, WATCHDOG_MS);
+  const timer = watchdog(WATCHDOG_MS, srv);
   try {
-    BASE = await srv.ready;
+    BASE = await srv.base;
     const [s, br] = await Promise.all([seed(), launchChromium()]);
     browser = br;
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, colorScheme: 'light' });
@@ -506,12 +446,9 @@ async function main() {
   } catch (e) {
     fail('setup', e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e));
   } finally {
-    clearTimeout(watchdog);
+    clearTimeout(timer);
     if (browser) await browser.close().catch(() => {});
-    try { srv.proc.kill('SIGTERM'); } catch { /* gone */ }
-    const ex = await Promise.race([srv.exited, new Promise((r) => setTimeout(() => r(null), 10000))]);
-    if (!ex) srv.proc.kill('SIGKILL');
-    check('server exits cleanly', ex && ex.code === 0, JSON.stringify(ex) + ' ' + srv.stderr.slice(-500));
+    await stopServer(srv);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   finish();

@@ -10,60 +10,17 @@
 // Same prerequisites as test_ui.mjs (Chromium, playwright-core). The last
 // line is "test_schedule: N passed, M failed".
 
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import { launchChromium } from './playwright.mjs';
-import { check, eq, fail, finish, oneLine, pass, startSuite, step, write } from './report.mjs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { launchChromium } from './playwright.mjs';
+import { check, eq, fail, finish, oneLine, pass, startSuite, step, write } from './report.mjs';
+import {
+  api, J_PER_KWH, ROOT, SHOTS, seedRun, startProcess, startServer, stopProcess, stopServer, WAIT_MS, WATCHDOG_MS, watchdog,
+} from './server.mjs';
 
 const SUITE = 'test_schedule';
 startSuite(SUITE);
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.dirname(path.dirname(HERE));
-const SHOTS = path.join(ROOT, 'build', 'browser-screenshots');
-const J_PER_KWH = 3.6e6;
-// Waits bound a hang, never a speed: a busy machine only makes the suite
-// slower, never red.
-const WAIT_MS = 60000;
-const WATCHDOG_MS = 600000;
-
-function buildDir() {
-  const b = process.env.GREENTRACK_BUILD || 'build/release';
-  if (path.isAbsolute(b)) return b;
-  const local = path.resolve(b);
-  return fs.existsSync(local) ? local : path.join(ROOT, b);
-}
-
-// A child process whose first stdout line matching 're' gives its address.
-function startProcess(label, cmd, args, { env, cwd, re }) {
-  const proc = spawn(cmd, args, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const p = { proc, stderr: '', label };
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d) => { if (p.stderr.length < 20000) p.stderr += d; });
-  p.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  p.ready = new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`${label}: no address line in ${WAIT_MS} ms: ${buf} ${p.stderr}`)), WAIT_MS);
-    proc.stdout.setEncoding('utf8');
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      const m = re.exec(buf);
-      if (m) { clearTimeout(timer); resolve(m); }
-    });
-    p.exited.then((x) => { clearTimeout(timer); reject(new Error(`${label} exited early ${JSON.stringify(x)}: ${p.stderr}`)); });
-  });
-  return p;
-}
-
-async function stopProcess(p) {
-  if (!p) return null;
-  try { p.proc.kill('SIGTERM'); } catch { /* gone */ }
-  const ex = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r(null), 10000))]);
-  if (!ex) p.proc.kill('SIGKILL');
-  return ex;
-}
 
 // The fake provider: tests/integration/fake_grid.py, driven by a small
 // Python wrapper that prints the server's environment for it and reads
@@ -85,32 +42,6 @@ for line in sys.stdin:
 fake.stop()
 `;
 
-function startServer(tmp, name, extraEnv) {
-  const build = buildDir();
-  const bin = path.join(build, 'bin', 'greentrack-server');
-  const web = path.join(build, 'share', 'greentrack', 'web');
-  if (!fs.existsSync(bin)) throw new Error(`server binary not found: ${bin} (build with make)`);
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
-  Object.assign(env, extraEnv);
-  const dir = path.join(tmp, name);
-  fs.mkdirSync(path.join(dir, 'artifacts'), { recursive: true });
-  const s = startProcess(name, bin, ['--port', '0', '--db', path.join(dir, 'gt.db'), '--artifact-root', path.join(dir, 'artifacts'),
-    '--web-root', web, '--log-level', 'warn', '--durability', 'normal', '--heartbeat-timeout', '0'],
-  { cwd: dir, env, re: /listening on http:\/\/(\S+):(\d+)/ });
-  s.base = s.ready.then((m) => `http://${['0.0.0.0', '::', '[::]'].includes(m[1]) ? '127.0.0.1' : m[1]}:${m[2]}`);
-  return s;
-}
-
-async function api(base, method, p, body) {
-  const res = await fetch(base + '/api/2.0/' + p, {
-    method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${p} -> ${res.status} ${text}`);
-  return text ? JSON.parse(text) : {};
-}
-
 // An experiment of 'n' finished runs of 30 minutes and 0.5 kWh each,
 // tagged with 'zone' unless it is null.
 async function seed(base, name, zone, n = 3) {
@@ -118,16 +49,12 @@ async function seed(base, name, zone, n = 3) {
   const end = Date.now() - 3600e3;
   const start = end - 30 * 60e3;
   for (let i = 0; i < n; i++) {
-    const { run } = await api(base, 'POST', 'mlflow/runs/create', { experiment_id: exp, run_name: `${name}-${i}`, start_time: start });
-    const id = run.info.run_id;
-    await api(base, 'POST', 'mlflow/runs/log-batch', {
-      run_id: id, metrics: [{ key: 'acc', value: 0.8 + i / 100, timestamp: end, step: 1 }],
+    await seedRun((p, b) => api(base, 'POST', p, b), {
+      experiment_id: exp, run_name: `${name}-${i}`, start_time: start, end_time: end,
+      metrics: [{ key: 'acc', value: 0.8 + i / 100, timestamp: end, step: 1 }],
       tags: zone ? [{ key: 'greentrack.zone', value: zone }] : [],
+      samples: [{ start_time: start, end_time: end, cpu_energy_j: 0.5 * J_PER_KWH, cpu_method: 'rapl' }],
     });
-    await api(base, 'POST', 'greentrack/runs/log-energy', {
-      run_id: id, samples: [{ start_time: start, end_time: end, cpu_energy_j: 0.5 * J_PER_KWH, cpu_method: 'rapl' }],
-    });
-    await api(base, 'POST', 'mlflow/runs/update', { run_id: id, status: 'FINISHED', end_time: end });
   }
   return exp;
 }
@@ -138,17 +65,17 @@ async function main() {
   let srv = null;
   let down = null;
   let browser = null;
-  const watchdog = setTimeout(() => { fail('watchdog', `not finished in ${WATCHDOG_MS} ms`); finish(1); }, WATCHDOG_MS);
+  const timer = watchdog(WATCHDOG_MS);
   try {
     const fakeEnv = JSON.parse((await fake.ready)[1]);
     // 300 g/kWh for 20 minutes, 100 for 2 hours, then 300 again.
     fake.proc.stdin.write(JSON.stringify({ forecast: [[-600, 1200, 300], [1200, 8400, 100], [8400, 172800, 300]] }) + '\n');
-    srv = startServer(tmp, 'up', fakeEnv);
+    srv = startServer(path.join(tmp, 'up'), { env: fakeEnv, label: 'up' });
     // A second server whose provider address has nobody listening.
     const deadEnv = {};
     for (const k of Object.keys(fakeEnv)) deadEnv[k] = fakeEnv[k];
     for (const k of Object.keys(deadEnv)) if (/_URL$/.test(k)) deadEnv[k] = 'http://127.0.0.1:9';
-    down = startServer(tmp, 'down', deadEnv);
+    down = startServer(path.join(tmp, 'down'), { env: deadEnv, label: 'down' });
     const [base, downBase] = await Promise.all([srv.base, down.base]);
     const [gb, nozone, gbDown] = await Promise.all([seed(base, 'sched-gb', 'GB'), seed(base, 'sched-nozone', null, 1),
       seed(downBase, 'sched-down', 'GB', 1)]);
@@ -232,12 +159,9 @@ async function main() {
   } catch (e) {
     fail('setup', e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e));
   } finally {
-    clearTimeout(watchdog);
+    clearTimeout(timer);
     if (browser) await browser.close().catch(() => {});
-    for (const s of [srv, down]) {
-      const ex = await stopProcess(s);
-      if (s && ex) check(`server ${s.label} exits cleanly`, ex.code === 0, JSON.stringify(ex) + ' ' + s.stderr.slice(-500));
-    }
+    for (const s of [srv, down]) await stopServer(s, `server ${s && s.label} exits cleanly`);
     try { fake.proc.stdin.end(); } catch { /* gone */ }
     await stopProcess(fake);
     fs.rmSync(tmp, { recursive: true, force: true });

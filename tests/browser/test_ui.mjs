@@ -16,24 +16,20 @@
 // GT_UI_JUDGE_PERF=1, on a quiet machine). The last line is "test_ui: N
 // passed, M failed"; exit status 1 when any check failed.
 
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { launchChromium } from './playwright.mjs';
 import { check, eq, fail, finish, pass, startSuite, step, write } from './report.mjs';
+import { J_PER_KWH, ROOT, SHOTS, seedRun, startServer, stopServer, WAIT_MS, watchdog } from './server.mjs';
 
 const SUITE = 'test_ui';
 startSuite(SUITE);
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.dirname(path.dirname(HERE));
 // Waits bound a hang, never a speed: a busy machine only makes the suite
 // slower (about 55 s on a quiet one), never red.
 const WATCHDOG_MS = Number(process.env.GT_UI_WATCHDOG_MS || 600000);
-const WAIT_MS = 60000; // any one wait for the page or the server
 // A sanitizer build (make asan: GREENTRACK_BUILD=build/asan) is several
 // times slower: it gets fewer runs and its timings are printed, not judged.
 const SANITIZED = /(asan|tsan|ubsan)/.test(path.basename(process.env.GREENTRACK_BUILD || 'build/release'));
@@ -49,51 +45,7 @@ const LOADS = 5;
 const LONG_POINTS = 100000;
 const LEADERBOARD_TARGET_MS = 1000;
 const CHART_TARGET_MS = 500;
-const SHOTS = path.join(ROOT, 'build', 'browser-screenshots');
 const T0 = Date.now();
-
-// ---------------------------------------------------------------- the server
-function buildDir() {
-  const b = process.env.GREENTRACK_BUILD || 'build/release';
-  if (path.isAbsolute(b)) return b;
-  const local = path.resolve(b);
-  return fs.existsSync(local) ? local : path.join(ROOT, b);
-}
-
-function startServer(tmp) {
-  const build = buildDir();
-  const bin = path.join(build, 'bin', 'greentrack-server');
-  const web = path.join(build, 'share', 'greentrack', 'web');
-  if (!fs.existsSync(bin)) throw new Error(`server binary not found: ${bin} (build with make)`);
-  if (!fs.existsSync(path.join(web, 'vendor', 'uPlot.esm.js'))) throw new Error(`built web UI not found in ${web} (make builds it)`);
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
-  fs.mkdirSync(path.join(tmp, 'artifacts'));
-  const proc = spawn(bin, ['--port', '0', '--db', path.join(tmp, 'gt.db'), '--artifact-root', path.join(tmp, 'artifacts'),
-    '--web-root', web, '--log-level', 'warn', '--durability', 'normal', '--heartbeat-timeout', '0',
-    '--threads', '8'],
-  { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const srv = { proc, stderr: '' };
-  proc.stderr.setEncoding('utf8');
-  proc.stderr.on('data', (d) => { if (srv.stderr.length < 20000) srv.stderr += d; });
-  srv.exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  srv.ready = new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`no "listening" line in ${WAIT_MS} ms: ${buf} ${srv.stderr}`)), WAIT_MS);
-    proc.stdout.setEncoding('utf8');
-    proc.stdout.on('data', (d) => {
-      buf += d;
-      const m = /listening on http:\/\/(\S+):(\d+)/.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        const host = ['0.0.0.0', '::', '[::]'].includes(m[1]) ? '127.0.0.1' : m[1];
-        resolve(`http://${host}:${m[2]}`);
-      }
-    });
-    srv.exited.then((x) => { clearTimeout(timer); reject(new Error(`server exited early ${JSON.stringify(x)}: ${srv.stderr}`)); });
-  });
-  return srv;
-}
 
 // ------------------------------------------------------------------ the API
 let BASE = '';
@@ -143,8 +95,6 @@ async function pool(n, items, fn) {
   }));
 }
 
-const J_PER_KWH = 3.6e6;
-
 // The small experiment: energy (kWh) and final accuracy chosen so the
 // ranking (acc per kg CO2) and the Pareto front are known in advance. CO2 is
 // kWh x 475 g/kWh (world average: no location tags) x PUE 1.
@@ -167,20 +117,12 @@ async function seedSmall(now) {
   const start = now - 3600e3;
   await Promise.all(SMALL.map(async (r, k) => {
     const t0 = start + k * 1000;
-    const { run } = await post('mlflow/runs/create', { experiment_id: exp, run_name: r.name, start_time: t0 });
-    const id = run.info.run_id;
-    ids[r.name] = id;
     const metrics = [];
     for (let s = 0; s < STEPS; s++) {
       const frac = s / (STEPS - 1);
       metrics.push({ key: 'acc', value: s === STEPS - 1 ? r.acc : r.acc * (0.5 + 0.5 * frac), timestamp: t0 + s * 1000, step: s });
       metrics.push({ key: 'loss', value: 2 * (1 - frac) + 0.1, timestamp: t0 + s * 1000, step: s });
     }
-    await post('mlflow/runs/log-batch', {
-      run_id: id, metrics,
-      params: [{ key: 'lr', value: r.lr }, { key: 'batch_size', value: '64' }, { key: 'optimizer', value: 'adam' }],
-      tags: [{ key: 'team', value: 'green' }],
-    });
     const samples = [];
     const n = 10;
     for (let i = 0; i < n; i++) {
@@ -188,8 +130,12 @@ async function seedSmall(now) {
       samples.push({ start_time: t0 + i * 60000, end_time: t0 + (i + 1) * 60000, cpu_energy_j: j * 0.6, gpu_energy_j: j * 0.3,
         ram_energy_j: j * 0.1, cpu_method: r.method, gpu_method: r.method === 'rapl' ? 'nvml-energy' : 'tdp', ram_method: 'model' });
     }
-    await post('greentrack/runs/log-energy', { run_id: id, samples });
-    await post('mlflow/runs/update', { run_id: id, status: 'FINISHED', end_time: t0 + n * 60000 });
+    const run = await seedRun(post, {
+      experiment_id: exp, run_name: r.name, start_time: t0, end_time: t0 + n * 60000, metrics, samples,
+      params: [{ key: 'lr', value: r.lr }, { key: 'batch_size', value: '64' }, { key: 'optimizer', value: 'adam' }],
+      tags: [{ key: 'team', value: 'green' }],
+    });
+    ids[r.name] = run.info.run_id;
   }));
   // A running run with the metric but no energy yet (unranked, live page).
   const live = (await post('mlflow/runs/create', { experiment_id: exp, run_name: 'hotel-live', start_time: now - 60e3 })).run.info.run_id;
@@ -213,15 +159,14 @@ async function seedBig(now) {
   });
   await pool(16, spec, async (s) => {
     const t0 = now - 86400e3 + s.i * 1000;
-    const id = randomUUID().replace(/-/g, '');
-    await post('mlflow/runs/create', { experiment_id: exp, run_id: id, run_name: `run-${String(s.i).padStart(5, '0')}`, start_time: t0 });
-    await post('mlflow/runs/log-batch', {
-      run_id: id, metrics: [{ key: 'acc', value: s.acc, timestamp: t0 + 60000, step: 10 }],
+    await seedRun(post, {
+      experiment_id: exp, run_id: randomUUID().replace(/-/g, ''), run_name: `run-${String(s.i).padStart(5, '0')}`,
+      start_time: t0, end_time: t0 + 60000,
+      metrics: [{ key: 'acc', value: s.acc, timestamp: t0 + 60000, step: 10 }],
       params: [{ key: 'lr', value: String(0.001 * (1 + (s.i % 10))) }],
+      samples: [{ start_time: t0, end_time: t0 + 60000, cpu_energy_j: s.kwh * J_PER_KWH * 0.7, gpu_energy_j: s.kwh * J_PER_KWH * 0.3,
+        cpu_method: s.method, gpu_method: s.method }],
     });
-    await post('greentrack/runs/log-energy', { run_id: id, samples: [{ start_time: t0, end_time: t0 + 60000,
-      cpu_energy_j: s.kwh * J_PER_KWH * 0.7, gpu_energy_j: s.kwh * J_PER_KWH * 0.3, cpu_method: s.method, gpu_method: s.method }] });
-    await post('mlflow/runs/update', { run_id: id, status: 'FINISHED', end_time: t0 + 60000 });
   });
   return { exp };
 }
@@ -277,15 +222,11 @@ function luminance(rgb) {
 // --------------------------------------------------------------------- main
 async function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-ui-'));
-  const srv = startServer(tmp);
+  const srv = startServer(tmp, { args: ['--threads', '8'] });
   let browser = null;
-  const watchdog = setTimeout(() => {
-    fail('watchdog', `test did not finish within ${WATCHDOG_MS} ms`);
-    try { srv.proc.kill('SIGKILL'); } catch { /* gone */ }
-    finish(1);
-  }, WATCHDOG_MS);
+  const timer = watchdog(WATCHDOG_MS, srv);
   try {
-    BASE = await srv.ready;
+    BASE = await srv.base;
     const now = Date.now();
     const tSeed = Date.now();
     const [browserP, small, big, long] = await Promise.all([
@@ -632,13 +573,10 @@ async function main() {
   } catch (e) {
     fail('setup', e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e));
   } finally {
-    clearTimeout(watchdog);
+    clearTimeout(timer);
     if (browser) await browser.close().catch(() => {});
     agent.destroy();
-    srv.proc.kill('SIGTERM');
-    const ex = await Promise.race([srv.exited, new Promise((r) => setTimeout(() => r(null), 5000))]);
-    if (!ex) srv.proc.kill('SIGKILL');
-    else check('server exits cleanly', ex.code === 0, JSON.stringify(ex) + ' ' + srv.stderr.slice(-500));
+    await stopServer(srv);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   finish();
