@@ -94,22 +94,20 @@ function relTime(s) {
   return sig(s / 3600) + 'h';
 }
 
-// CO2 (log scale) against the metric: every scored run as a dot, the
-// Pareto front as a line. Hover shows a run's details; a click opens it.
-// rows: leaderboard rows with score !== null.
-export function paretoChart(el, rows, { metricName, onOpen, height = 340, tooltip }) {
+// The metric against CO2 (log scale) of 'pts' ([{x: CO2, y: metric,
+// front}] sorted by x): each point a dot, those on the Pareto front joined
+// by a line. label, dotSize, frontSize: the dots' series and point sizes;
+// labelOf(pt), when given, is written beside each point. Hover shows
+// tip(pt) (the tooltip's children); a click calls onOpen(pt). For tests
+// and tools, the chart's pointOf(key) is the page position of the point
+// for which matches(pt, key) holds.
+function co2Scatter(el, pts, { metricName, height, tooltip, label, dotSize, frontSize, labelOf, tip, onOpen, matches }) {
   const t = theme();
-  const pts = rows
-    .filter((r) => r.score !== null && r.co2_g !== null && r.metric_value !== null)
-    .map((r) => ({ r, x: Math.max(r.co2_g, 1e-3), y: r.metric_value }))
-    .sort((a, b) => a.x - b.x || a.y - b.y);
-  const xs = pts.map((p) => p.x);
-  const dots = pts.map((p) => (p.r.pareto ? null : p.y));
-  const front = pts.map((p) => (p.r.pareto ? p.y : null));
+  const xs = pts.map((q) => q.x);
+  const dots = pts.map((q) => (q.front ? null : q.y));
+  const front = pts.map((q) => (q.front ? q.y : null));
   el.dataset.points = String(pts.length);
-  el.dataset.front = String(pts.filter((p) => p.r.pareto).length);
   let px = null; // cached pixel positions, rebuilt after each draw
-  let hover = -1;
   const width = Math.max(240, Math.floor(el.clientWidth) || 420);
   const opts = {
     width, height,
@@ -122,22 +120,36 @@ export function paretoChart(el, rows, { metricName, onOpen, height = 340, toolti
     ],
     series: [
       { label: 'CO₂' },
-      { label: 'runs', stroke: t.dots, fill: t.dots, paths: () => null, points: { show: true, size: 5, width: 1, fill: t.dots, stroke: t.dots } },
-      { label: 'Pareto front', stroke: t.front, width: 2, spanGaps: true, points: { show: true, size: 7, width: 1.5, fill: t.front, stroke: t.front } },
+      { label, stroke: t.dots, fill: t.dots, paths: () => null, points: { show: true, size: dotSize, width: 1, fill: t.dots, stroke: t.dots } },
+      { label: 'Pareto front', stroke: t.front, width: 2, spanGaps: true, points: { show: true, size: frontSize, width: 1.5, fill: t.front, stroke: t.front } },
     ],
     hooks: {
       draw: [(u) => {
         px = new Float32Array(pts.length * 2);
+        const ctx = u.ctx;
+        const r = uPlot.pxRatio || 1;
+        if (labelOf) {
+          ctx.save();
+          ctx.fillStyle = t.fg;
+          ctx.font = `${Math.round(11 * r)}px system-ui, sans-serif`;
+          ctx.textBaseline = 'bottom';
+        }
         for (let i = 0; i < pts.length; i++) {
           px[2 * i] = u.valToPos(pts[i].x, 'x');
           px[2 * i + 1] = u.valToPos(pts[i].y, 'y');
+          if (labelOf) ctx.fillText(labelOf(pts[i]), u.valToPos(pts[i].x, 'x', true) + 6 * r, u.valToPos(pts[i].y, 'y', true) - 3 * r);
         }
+        if (labelOf) ctx.restore();
       }],
     },
   };
   const u = new uPlot(opts, [xs, dots, front], el);
-  const nearest = (cx, cy) => {
+  // the point within 12 px of the event, nearest first; -1 for none
+  const nearest = (ev) => {
     if (!px) return -1;
+    const rect = u.over.getBoundingClientRect();
+    const cx = ev.clientX - rect.left;
+    const cy = ev.clientY - rect.top;
     let best = -1;
     let bd = 12 * 12;
     for (let i = 0; i < pts.length; i++) {
@@ -149,33 +161,46 @@ export function paretoChart(el, rows, { metricName, onOpen, height = 340, toolti
     return best;
   };
   u.over.addEventListener('mousemove', (ev) => {
-    const rect = u.over.getBoundingClientRect();
-    hover = nearest(ev.clientX - rect.left, ev.clientY - rect.top);
-    u.over.style.cursor = hover >= 0 ? 'pointer' : '';
-    if (hover < 0) { tooltip.hide(); return; }
-    const r = pts[hover].r;
-    tooltip.show(ev.clientX, ev.clientY, [
-      h('strong', { text: r.run_name || r.run_id }),
-      h('div', { text: `${metricName}: ${fmtMetric(r.metric_value)}` }),
-      h('div', { text: `CO₂: ${fmtCo2(r.co2_g)}` }),
-      h('div', { text: `score: ${sig(r.score)} · rank ${r.rank ?? '—'}` }),
-      r.pareto ? h('div.front-note', { text: 'on the Pareto front' }) : null,
-    ]);
+    const i = nearest(ev);
+    u.over.style.cursor = i >= 0 ? 'pointer' : '';
+    if (i < 0) { tooltip.hide(); return; }
+    tooltip.show(ev.clientX, ev.clientY, tip(pts[i]));
   });
-  u.over.addEventListener('mouseleave', () => { hover = -1; tooltip.hide(); });
+  u.over.addEventListener('mouseleave', () => tooltip.hide());
   u.over.addEventListener('click', (ev) => {
-    const rect = u.over.getBoundingClientRect();
-    const i = nearest(ev.clientX - rect.left, ev.clientY - rect.top);
-    if (i >= 0) { tooltip.hide(); onOpen(pts[i].r); }
+    const i = nearest(ev);
+    if (i >= 0 && onOpen) { tooltip.hide(); onOpen(pts[i]); }
   });
-  // For tests and tools: the pixel position of a run's dot, page coordinates.
-  u.pointOf = (runId) => {
-    const i = pts.findIndex((p) => p.r.run_id === runId);
+  u.pointOf = (key) => {
+    const i = pts.findIndex((q) => matches(q, key));
     if (i < 0 || !px) return null;
     const rect = u.over.getBoundingClientRect();
     return { x: rect.left + px[2 * i], y: rect.top + px[2 * i + 1] };
   };
   return autosize(u, el, height);
+}
+
+// CO2 (log scale) against the metric: every scored run as a dot, the
+// Pareto front as a line. Hover shows a run's details; a click opens it.
+// rows: leaderboard rows with score !== null.
+export function paretoChart(el, rows, { metricName, onOpen, height = 340, tooltip }) {
+  const pts = rows
+    .filter((r) => r.score !== null && r.co2_g !== null && r.metric_value !== null)
+    .map((r) => ({ r, x: Math.max(r.co2_g, 1e-3), y: r.metric_value, front: r.pareto }))
+    .sort((a, b) => a.x - b.x || a.y - b.y);
+  el.dataset.front = String(pts.filter((p) => p.front).length);
+  return co2Scatter(el, pts, {
+    metricName, height, tooltip, label: 'runs', dotSize: 5, frontSize: 7,
+    tip: ({ r }) => [
+      h('strong', { text: r.run_name || r.run_id }),
+      h('div', { text: `${metricName}: ${fmtMetric(r.metric_value)}` }),
+      h('div', { text: `CO₂: ${fmtCo2(r.co2_g)}` }),
+      h('div', { text: `score: ${sig(r.score)} · rank ${r.rank ?? '—'}` }),
+      r.pareto ? h('div.front-note', { text: 'on the Pareto front' }) : null,
+    ],
+    onOpen: (p) => onOpen(p.r),
+    matches: (p, runId) => p.r.run_id === runId,
+  });
 }
 
 // Whether each point is on the Pareto front: no other point is at least as
@@ -193,95 +218,27 @@ export function paretoFlags(pts, maximize = true) {
 // metric, per_kg, stage, aliases, run_id}] with co2_g and metric set.
 // Hover shows a version; a click calls onOpen(point).
 export function versionChart(el, points, { metricName, maximize = true, onOpen, height = 320, tooltip }) {
-  const t = theme();
   const pts = points
     .map((p) => ({ p, x: Math.max(p.co2_g, 1e-3), y: p.metric }))
     .sort((a, b) => a.x - b.x || a.y - b.y);
   const flags = paretoFlags(pts, maximize);
   pts.forEach((q, i) => { q.front = flags[i]; });
-  const xs = pts.map((q) => q.x);
-  const dots = pts.map((q) => (q.front ? null : q.y));
-  const front = pts.map((q) => (q.front ? q.y : null));
-  el.dataset.points = String(pts.length);
   el.dataset.front = pts.filter((q) => q.front).map((q) => q.p.version).join(',');
-  let px = null;
-  const width = Math.max(240, Math.floor(el.clientWidth) || 420);
-  const opts = {
-    width, height,
-    scales: { x: { time: false, distr: 3, log: 10 } },
-    cursor: { drag: { x: false, y: false }, points: { show: false }, x: false, y: false },
-    legend: { show: true, live: false },
-    axes: [
-      axis(t, { label: 'CO₂ (log scale)', values: (u, vs) => vs.map((v) => (v == null ? '' : fmtCo2(v))) }),
-      axis(t, { label: metricName, size: 60, values: (u, vs) => vs.map((v) => fmtMetric(v)) }),
-    ],
-    series: [
-      { label: 'CO₂' },
-      { label: 'versions', stroke: t.dots, fill: t.dots, paths: () => null, points: { show: true, size: 7, width: 1, fill: t.dots, stroke: t.dots } },
-      { label: 'Pareto front', stroke: t.front, width: 2, spanGaps: true, points: { show: true, size: 8, width: 1.5, fill: t.front, stroke: t.front } },
-    ],
-    hooks: {
-      draw: [(u) => {
-        px = new Float32Array(pts.length * 2);
-        const ctx = u.ctx;
-        const r = uPlot.pxRatio || 1;
-        ctx.save();
-        ctx.fillStyle = t.fg;
-        ctx.font = `${Math.round(11 * r)}px system-ui, sans-serif`;
-        ctx.textBaseline = 'bottom';
-        for (let i = 0; i < pts.length; i++) {
-          px[2 * i] = u.valToPos(pts[i].x, 'x');
-          px[2 * i + 1] = u.valToPos(pts[i].y, 'y');
-          ctx.fillText(`v${pts[i].p.version}`, u.valToPos(pts[i].x, 'x', true) + 6 * r, u.valToPos(pts[i].y, 'y', true) - 3 * r);
-        }
-        ctx.restore();
-      }],
-    },
-  };
-  const u = new uPlot(opts, [xs, dots, front], el);
-  const nearest = (cx, cy) => {
-    if (!px) return -1;
-    let best = -1;
-    let bd = 12 * 12;
-    for (let i = 0; i < pts.length; i++) {
-      const dx = px[2 * i] - cx;
-      const dy = px[2 * i + 1] - cy;
-      const d = dx * dx + dy * dy;
-      if (d <= bd) { bd = d; best = i; }
-    }
-    return best;
-  };
-  u.over.addEventListener('mousemove', (ev) => {
-    const rect = u.over.getBoundingClientRect();
-    const i = nearest(ev.clientX - rect.left, ev.clientY - rect.top);
-    u.over.style.cursor = i >= 0 ? 'pointer' : '';
-    if (i < 0) { tooltip.hide(); return; }
-    const q = pts[i];
-    const p = q.p;
-    tooltip.show(ev.clientX, ev.clientY, [
+  return co2Scatter(el, pts, {
+    metricName, height, tooltip, label: 'versions', dotSize: 7, frontSize: 8,
+    labelOf: (q) => `v${q.p.version}`,
+    tip: ({ p, front }) => [
       h('strong', { text: `Version ${p.version}` }),
       p.stage && p.stage !== 'None' ? h('div', { text: `stage: ${p.stage}` }) : null,
       p.aliases && p.aliases.length ? h('div', { text: `aliases: ${p.aliases.map((a) => '@' + a).join(' ')}` }) : null,
       h('div', { text: `${metricName}: ${fmtMetric(p.metric)}` }),
       h('div', { text: `CO₂: ${fmtCo2(p.co2_g)}` }),
       p.per_kg !== null && p.per_kg !== undefined ? h('div', { text: `${metricName} / kg CO₂: ${sig(p.per_kg, 4)}` }) : null,
-      q.front ? h('div.front-note', { text: 'on the Pareto front' }) : null,
-    ]);
+      front ? h('div.front-note', { text: 'on the Pareto front' }) : null,
+    ],
+    onOpen: onOpen && ((q) => onOpen(q.p)),
+    matches: (q, version) => q.p.version === String(version),
   });
-  u.over.addEventListener('mouseleave', () => tooltip.hide());
-  u.over.addEventListener('click', (ev) => {
-    const rect = u.over.getBoundingClientRect();
-    const i = nearest(ev.clientX - rect.left, ev.clientY - rect.top);
-    if (i >= 0 && onOpen) { tooltip.hide(); onOpen(pts[i].p); }
-  });
-  // For tests and tools: the page position of a version's dot.
-  u.pointOf = (version) => {
-    const i = pts.findIndex((q) => q.p.version === String(version));
-    if (i < 0 || !px) return null;
-    const rect = u.over.getBoundingClientRect();
-    return { x: rect.left + px[2 * i], y: rect.top + px[2 * i + 1] };
-  };
-  return autosize(u, el, height);
 }
 
 // The floating tooltip (#tooltip in index.html).
