@@ -12,35 +12,13 @@ first), then the server is restarted on it. Prints:
 - as the same-run baseline, the p50 of the SQL join that reads the rows.
 Usage: bench_leaderboard.py BUILD_DIR [--runs N] [--iters K] [--smoke]"""
 import argparse
-import http.client
 import json
-import os
 import random
-import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
 
-
-def start(server, db, tmp):
-    p = subprocess.Popen([server, "--port", "0", "--db", db, "--artifact-root",
-                          os.path.join(tmp, "art"), "--log-level", "warn"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         text=True)
-    line = p.stdout.readline()
-    return p, int(line.rsplit(":", 1)[1])
-
-
-def stop(p):
-    p.send_signal(signal.SIGTERM)
-    return p.wait(timeout=10)
-
-
-def p50(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2]
+from benchlib import connect, new_db, p50, start, stop, timed_get
 
 
 def main():
@@ -52,11 +30,7 @@ def main():
     a = ap.parse_args()
     if a.smoke:
         a.runs, a.iters = 2000, 3
-    server = os.path.join(a.build, "bin", "greentrack-server")
-    tmp = tempfile.mkdtemp(prefix="gt-lb-")
-    db = os.path.join(tmp, "lb.db")
-    p, _ = start(server, db, tmp)
-    stop(p)
+    server, tmp, db = new_db(a.build, "gt-lb-", "lb.db")
     con = sqlite3.connect(db)
     rnd = random.Random(7)
     con.execute("INSERT INTO experiments (experiment_id, name, "
@@ -95,17 +69,12 @@ def main():
     con.close()
     assert n == a.runs, n
     p, port = start(server, db, tmp)
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c = connect(port)
     path = ("/api/2.0/greentrack/leaderboard?experiment_id=1&metric=acc"
             "&max_results=100")
 
     def get():
-        t = time.perf_counter()
-        c.request("GET", path)
-        r = c.getresponse()
-        body = r.read()
-        assert r.status == 200, body[:200]
-        return time.perf_counter() - t, json.loads(body)
+        return timed_get(c, path)
 
     cold, warm, full = [], [], []
     get()  # the first board: built from scratch
@@ -125,13 +94,8 @@ def main():
         warm.append(get()[0])
     for i in range(max(3, a.iters // 4)):
         # a filter never seen: a board built from scratch
-        t = time.perf_counter()
-        c.request("GET", path + "&filter=attributes.run_name+%21%3D+%27x" +
-                  str(i) + "%27")
-        r = c.getresponse()
-        body = r.read()
-        assert r.status == 200, body[:200]
-        full.append(time.perf_counter() - t)
+        full.append(timed_get(c, path + "&filter=attributes.run_name+%21%3D"
+                              "+%27x" + str(i) + "%27")[0])
     rc = stop(p)
     print("leaderboard over %d runs: cold p50 %.1f ms, full build p50 %.1f "
           "ms, warm p50 %.2f ms, raw SQL join (Python sqlite3, same rows) "

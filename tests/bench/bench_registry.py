@@ -23,38 +23,15 @@ versions, tags, aliases). The bench checks counts and names.
 Usage: bench_registry.py BUILD_DIR [--models N] [--versions V] [--iters K]
 [--smoke]"""
 import argparse
-import http.client
-import json
-import os
 import random
-import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
 import urllib.parse
 
+from benchlib import connect, new_db, p50, start, stop, timed_get
+
 API = "/api/2.0/mlflow/"
-
-
-def start(server, db, tmp):
-    p = subprocess.Popen([server, "--port", "0", "--db", db, "--artifact-root",
-                          os.path.join(tmp, "art"), "--log-level", "warn"],
-                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         text=True)
-    line = p.stdout.readline()
-    return p, int(line.rsplit(":", 1)[1])
-
-
-def stop(p):
-    p.send_signal(signal.SIGTERM)
-    return p.wait(timeout=10)
-
-
-def p50(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2]
 
 
 def seed(db, n_models, n_versions, rnd):
@@ -146,25 +123,15 @@ def main():
     a = ap.parse_args()
     if a.smoke:
         a.models, a.iters = 300, 3
-    server = os.path.join(a.build, "bin", "greentrack-server")
-    tmp = tempfile.mkdtemp(prefix="gt-reg-")
-    db = os.path.join(tmp, "reg.db")
-    p, _ = start(server, db, tmp)
-    stop(p)
+    server, tmp, db = new_db(a.build, "gt-reg-", "reg.db")
     rnd = random.Random(11)
     runs = seed(db, a.models, a.versions, rnd)
     p, port = start(server, db, tmp)
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    c = connect(port)
 
     def get(path, query):
-        url = API + path + "?" + urllib.parse.urlencode(query, doseq=True)
-        t = time.perf_counter()
-        c.request("GET", url)
-        r = c.getresponse()
-        body = r.read()
-        dt = time.perf_counter() - t
-        assert r.status == 200, body[:300]
-        return dt, json.loads(body)
+        return timed_get(c, API + path + "?" +
+                         urllib.parse.urlencode(query, doseq=True))
 
     def timed(path, make_query, check):
         for _ in range(2):
