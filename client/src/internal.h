@@ -285,6 +285,23 @@ enum tp_result transport_call(struct transport *t, const char *method,
                               int64_t *retry_after_ms, char *err,
                               size_t errlen);
 const char *transport_body(const struct transport *t, size_t *len);
+/* PUTs 'size' bytes of file 'fd' (read with pread from offset 0) to the
+ * whole URL 'url', streamed. '*sent' gets the bytes read from the file;
+ * '*short_read' is set when the file ended (or failed) before 'size'. No
+ * total time limit: a connection idle for the transport's timeout is cut.
+ * Results and '*status' as transport_call. */
+enum tp_result transport_upload(struct transport *t, const char *url, int fd,
+                                uint64_t size, tp_xfer_fn fn, void *ud,
+                                long *status, int64_t *retry_after_ms,
+                                uint64_t *sent, bool *short_read, char *err,
+                                size_t errlen);
+/* GETs 'url' into file 'fd' (written from offset 0) when the answer is a
+ * 2xx; another answer's body stays in the transport. '*write_errno' is set
+ * when the file could not be written (the transfer is then cut). */
+enum tp_result transport_download(struct transport *t, const char *url, int fd,
+                                  tp_xfer_fn fn, void *ud, long *status,
+                                  int64_t *retry_after_ms, uint64_t *received,
+                                  int *write_errno, char *err, size_t errlen);
 
 /*---- the client ----*/
 
