@@ -28,7 +28,10 @@
  * the flush timeout, what is not sent is spooled). A SIGKILL of the
  * logging process itself loses what was still in memory: at most about
  * one flush interval of records (the spool is written without fsync, so
- * it survives the process, not a power loss).
+ * it survives the process, not a power loss). Artifacts are files the
+ * library reads when it sends them: the spool keeps a reference to the
+ * file, not a copy, so a file changed or removed before it is sent is
+ * reported and not sent (gt_stats.artifacts_changed).
  */
 #ifndef GT_H
 #define GT_H
@@ -73,18 +76,22 @@ typedef struct gt_run gt_run;
  * function below lists the codes it returns. */
 typedef enum gt_status {
     GT_OK = 0,
-    GT_E_INVALID = 1,    /* a bad argument (NULL, bad key, bad value) */
-    GT_E_NOMEM = 2,      /* out of memory */
-    GT_E_QUEUE_FULL = 3, /* the memory queue is full: the record dropped */
-    GT_E_TIMEOUT = 4,    /* a flush did not finish in time (data is kept) */
-    GT_E_CLOSED = 5,     /* the client is shutting down or the run ended */
-    GT_E_SERVER = 6,     /* not returned by this version: records the
-                            server rejects (4xx) are dropped, counted in
-                            gt_stats.dropped and said by gt_client_errmsg
-                            and the log callback */
-    GT_E_NETWORK = 7,    /* the server could not be reached */
-    GT_E_IO = 8,         /* the spool could not be read or written */
-    GT_E_NOT_FOUND = 9   /* no such run, experiment or spool */
+    GT_E_INVALID = 1,     /* a bad argument (NULL, bad key, bad value) */
+    GT_E_NOMEM = 2,       /* out of memory */
+    GT_E_QUEUE_FULL = 3,  /* the memory queue is full: the record dropped */
+    GT_E_TIMEOUT = 4,     /* a flush did not finish in time (data is kept) */
+    GT_E_CLOSED = 5,      /* the client is shutting down or the run ended */
+    GT_E_SERVER = 6,      /* the server refused (4xx): returned by the
+                             gt_artifact_* tools only; records it rejects
+                             are dropped, counted in gt_stats.dropped and
+                             said by gt_client_errmsg and the log
+                             callback */
+    GT_E_NETWORK = 7,     /* the server could not be reached */
+    GT_E_IO = 8,          /* the spool (or an artifact's local file)
+                             could not be read or written */
+    GT_E_NOT_FOUND = 9,   /* no such run, experiment, spool or file */
+    GT_E_UNSUPPORTED = 10 /* a run's artifact location this client cannot
+                             write or read (e.g. s3://). Since 0.1.0. */
 } gt_status;
 
 typedef enum gt_run_status {
@@ -122,6 +129,17 @@ typedef struct gt_stats {
     uint64_t energy_dropped; /* samples the server refused, or dropped
                                 because it has no log-energy endpoint
                                 (a plain MLflow server) */
+    /* Artifact files (gt_log_artifact, gt_log_artifacts; a folder counts
+     * its files). Since 0.1.0. */
+    uint64_t artifacts_uploaded; /* stored by the server (or copied into
+                                    a local artifact location) */
+    uint64_t artifacts_spooled;  /* references written to the spool while
+                                    the server could not be reached */
+    uint64_t artifacts_changed;  /* not sent: the file changed or vanished
+                                    after it was logged */
+    uint64_t artifacts_failed;   /* not sent: refused by the server (4xx),
+                                    unreadable, or a location this client
+                                    cannot write; or lost with the spool */
 } gt_stats;
 
 /*---- client ----*/
@@ -339,6 +357,100 @@ GT_API gt_status gt_set_tag(gt_run *run, const char *key, const char *value);
  * gt_client_free or in an exit handler). Since 0.1.0. */
 GT_API gt_status gt_run_end(gt_run *run, gt_run_status status);
 
+/*---- artifacts ----*/
+
+/* Uploads the regular file 'local_path' as '<artifact_path>/<its name>'
+ * among the run's artifacts ('artifact_path' NULL or "": at the top), as
+ * mlflow.log_artifact does. Like the logging calls it returns at once: it
+ * reads nothing of the file, only stat(2)s it, and queues a reference
+ * (the path, made absolute, with the file's size and mtime). The worker
+ * hands it to the client's uploader thread, which streams the file from
+ * disk over a connection of its own (metrics keep flowing meanwhile) to
+ * the MLflow artifact service the run's artifact_uri names, resolved
+ * against the tracking URI as MLflow's client does (mlflow-artifacts:/...
+ * on the tracking server, mlflow-artifacts://host:port/..., http(s)://...);
+ * a run whose artifact_uri is a local path or file: URI gets a copy there
+ * if this machine can write it. The run's end (gt_run_end) is recorded
+ * only after the artifacts logged before it; gt_flush waits for them too.
+ * The file is read when it is sent: if its size or mtime is no longer
+ * what was logged it is not sent, but reported through the log callback
+ * and counted in gt_stats.artifacts_changed; so do not rewrite a file
+ * until gt_flush says it was sent. When the server cannot be reached the
+ * reference is spooled (the file is not copied) and sent once the server
+ * answers again, by this client or by gt_spool_replay (`greentrack
+ * sync`), under the same rule. Failures are reported, never returned
+ * later: see the gt_stats.artifacts_* counters.
+ * 'artifact_path' is a normalized relative path ("model", "plots/a", not
+ * "/x", "a/../b", "a//b" or "a/") of at most 1024 bytes without '\' or
+ * '#'. Returns GT_OK; GT_E_INVALID (a NULL argument, a bad
+ * 'artifact_path', a file name the artifact service cannot store, a path
+ * that is not a regular file, e.g. a folder: see gt_log_artifacts);
+ * GT_E_NOT_FOUND (no such file); GT_E_IO (it cannot be stat'ed, or the
+ * current directory cannot be read to make it absolute); GT_E_NOMEM;
+ * GT_E_CLOSED (the client is being freed). Since 0.1.0. */
+GT_API gt_status gt_log_artifact(gt_run *run, const char *local_path,
+                                 const char *artifact_path);
+
+/* The same for every regular file under the folder 'local_dir', each as
+ * '<artifact_path>/<its path under local_dir>' (mlflow.log_artifacts):
+ * symbolic links to files are followed, to folders not, empty folders are
+ * not created, names the service cannot store are skipped and reported.
+ * The folder is read when it is sent (files added until then are sent
+ * too); each file's size and mtime then are what a spooled reference
+ * keeps. Codes as gt_log_artifact (GT_E_INVALID when 'local_dir' is not a
+ * folder). Since 0.1.0. */
+GT_API gt_status gt_log_artifacts(gt_run *run, const char *local_dir,
+                                  const char *artifact_path);
+
+/* Progress of gt_spool_replay (records replayed so far of 'total') and of
+ * gt_artifact_upload and gt_artifact_download (bytes so far of 'total';
+ * 'total' 0 while unknown). Called on the calling thread. */
+typedef void (*gt_progress_fn)(void *userdata, uint64_t done, uint64_t total);
+
+/* For tools (`greentrack artifacts`): blocking transfers of one run's
+ * artifacts, on the calling thread, with their own connection; they use
+ * no queue, no spool and no worker, and retry for up to the request
+ * timeout when the server fails. 'run_id' is the id the server knows the
+ * run by. 'progress' may be NULL.
+ *
+ * gt_artifact_upload: uploads 'local_path' now: a regular file as
+ * '<artifact_path>/<its name>', a folder's files as
+ * '<artifact_path>/<path under it>' (the rules of gt_log_artifact and
+ * gt_log_artifacts). Stops at the first file that fails. GT_OK;
+ * GT_E_INVALID (NULL client, run id or path, a bad 'artifact_path');
+ * GT_E_NOT_FOUND (no such run, or no such local file); GT_E_NETWORK (the
+ * server could not be reached); GT_E_SERVER (the server refused, e.g. a
+ * file over its size limit); GT_E_UNSUPPORTED (the run's artifact
+ * location, e.g. s3://); GT_E_IO (a file could not be read, changed while
+ * it was sent, or a local location could not be written); GT_E_NOMEM.
+ * gt_client_errmsg says more. Since 0.1.0. */
+GT_API gt_status gt_artifact_upload(gt_client *client, const char *run_id,
+                                    const char *local_path,
+                                    const char *artifact_path,
+                                    gt_progress_fn progress, void *userdata);
+
+/* Lists the artifacts directly in folder 'path' of the run (NULL or "":
+ * its top): '*json' (caller frees with gt_free) receives MLflow's
+ * artifacts/list shape, {"root_uri": the run's artifact_uri, "files":
+ * [{"path": run-relative path, "is_dir": bool, "file_size": bytes (files
+ * only)}]}, sorted by path; "files" is [] when the folder is empty or
+ * missing or 'path' is a file. Codes as gt_artifact_upload (GT_E_INVALID
+ * also for a NULL 'json'). Since 0.1.0. */
+GT_API gt_status gt_artifact_list(gt_client *client, const char *run_id,
+                                  const char *path, char **json);
+
+/* Downloads artifact 'path' of the run (NULL or "": all of them) to the
+ * local path 'dest': a file is written as 'dest', a folder's tree under
+ * the folder 'dest' (created, with empty folders; existing files are
+ * replaced). Each file is written to a temporary file beside it and
+ * renamed into place once complete. Codes as gt_artifact_upload
+ * (GT_E_NOT_FOUND also when the run has no artifact 'path'; GT_E_IO when
+ * 'dest' cannot be written); what was downloaded before a failure stays.
+ * Since 0.1.0. */
+GT_API gt_status gt_artifact_download(gt_client *client, const char *run_id,
+                                      const char *path, const char *dest,
+                                      gt_progress_fn progress, void *userdata);
+
 /*---- process exit ----*/
 
 /* Opt-in: on SIGTERM/SIGINT ends open runs KILLED and on exit() without
@@ -352,9 +464,6 @@ GT_API gt_status gt_run_end(gt_run *run, gt_run_status status);
 GT_API gt_status gt_install_exit_handlers(gt_client *client);
 
 /*---- spool and tools ----*/
-
-/* Progress of gt_spool_replay: records replayed so far of 'total'. */
-typedef void (*gt_progress_fn)(void *userdata, uint64_t done, uint64_t total);
 
 /* Replays the spool directory's files (what processes left when the
  * server was down) to the server, in order, then removes them (records

@@ -3,7 +3,8 @@
  * client: the public handles (gt_client, gt_run), their options, errors
  * and counters, and the logging calls. A logging call checks its
  * arguments, copies them into the queue and returns; everything else
- * happens on the worker (worker.c). Also gt_request for tools.
+ * happens on the worker (worker.c). Also gt_request for tools. The
+ * artifact calls are artifacts.c's.
  */
 #include "internal.h"
 
@@ -48,9 +49,11 @@ const char *gt_strerror(gt_status status)
     case GT_E_NETWORK:
         return "the server could not be reached";
     case GT_E_IO:
-        return "spool I/O error";
+        return "I/O error (spool or artifact file)";
     case GT_E_NOT_FOUND:
         return "not found";
+    case GT_E_UNSUPPORTED:
+        return "artifact location not supported by this client";
     }
     return "unknown status";
 }
@@ -293,6 +296,10 @@ void gt_client_stats(const gt_client *client, gt_stats *out)
     out->dropped = atomic_load(&c->dropped);
     out->energy_sent = atomic_load(&c->energy_sent);
     out->energy_dropped = atomic_load(&c->energy_dropped);
+    out->artifacts_uploaded = atomic_load(&c->art_uploaded);
+    out->artifacts_spooled = atomic_load(&c->art_spooled);
+    out->artifacts_changed = atomic_load(&c->art_changed);
+    out->artifacts_failed = atomic_load(&c->art_failed);
     pthread_mutex_lock(&c->q.mu);
     out->queued = c->q.enq_data - c->q.done_data;
     pthread_mutex_unlock(&c->q.mu);

@@ -5,7 +5,8 @@
  * bounded record queue; batch.c: records to log-batch JSON; mlflow_names.c:
  * MLflow's naming rules, shared with the server; transport.c:
  * libcurl; spool.c: the on-disk spool; worker.c: the worker thread and the
- * send engine; exit.c: process-exit hooks). Nothing here is exported.
+ * send engine; artifacts.c: artifact uploads, their thread, and the tools'
+ * transfers; exit.c: process-exit hooks). Nothing here is exported.
  */
 #ifndef GT_INTERNAL_H
 #define GT_INTERNAL_H
@@ -57,13 +58,19 @@ enum rec_type {
     REC_TAG = 3,
     REC_CREATE = 4, /* key: experiment name, val: run name */
     REC_END = 5,    /* flags: gt_run_status; ts: end time */
-    REC_ENERGY = 6  /* val: one runs/log-energy sample, a JSON object */
+    REC_ENERGY = 6, /* val: one runs/log-energy sample, a JSON object */
+    /* key: the artifact path, val: the absolute local path; a file's
+     * size in 'step' and its mtime (Unix ns) in 'ts' as they were logged;
+     * REC_F_DIR: a folder, whose files are found when it is sent */
+    REC_ARTIFACT = 7,
+    REC_LAST = REC_ARTIFACT /* the highest type the spool reads */
 };
 
 #define REC_F_HAS_EXP 0x01  /* REC_CREATE: an experiment name is given */
 #define REC_F_HAS_NAME 0x02 /* REC_CREATE: a run name is given */
 /* REC_TAG added by the library (energy.c): not counted in gt_stats */
 #define REC_F_AUTO 0x04
+#define REC_F_DIR 0x08 /* REC_ARTIFACT: a folder (gt_log_artifacts) */
 
 /* One queued record: this header, then 'klen' key bytes and 'vlen' value
  * bytes (no terminators), padded to 8 bytes. Lives in a queue chunk. */
@@ -313,6 +320,13 @@ struct target {
     struct pending pend;
     struct target *next_pend; /* engine's list of targets with records */
     bool in_pend;
+    /* live runs, worker only: artifact uploads in flight; the run's end
+     * waits in 'end_rec' until they are done (its end is recorded after
+     * the artifacts logged before it) */
+    int art_pending;
+    bool end_deferred;
+    struct rec end_rec;
+    struct target *next_deferred; /* the worker's list of waiting ends */
 };
 
 struct gt_run {
@@ -367,6 +381,8 @@ struct gt_client {
 
     _Atomic uint64_t sent, spooled, replayed, dropped;
     _Atomic uint64_t energy_sent, energy_dropped;
+    _Atomic uint64_t art_uploaded, art_spooled, art_changed, art_failed;
+    bool art_ready; /* under q.mu: the uploader finished a job */
     atomic_bool exit_hooked;
     struct energy_state *energy; /* energy.c; NULL when out of memory */
 };
@@ -408,6 +424,125 @@ void energy_run_leave(gt_run *r);
 int cloud_detect(const char *base_url, int budget_ms,
                  const atomic_bool *abort_flag, char *provider,
                  size_t provider_len, char *region, size_t region_len);
+
+/*---- artifacts (artifacts.c) ----*/
+
+#define ART_PATH_MAX 1024 /* the artifact service's limit on a path */
+
+/* A normalized relative artifact path: no leading or trailing '/', no
+ * empty, "." or ".." component, no '\\' or '#', 1..ART_PATH_MAX bytes. */
+bool art_path_ok(const char *path);
+
+/* Where a run's artifacts go, from its artifact_uri. */
+enum art_kind {
+    ART_PROXY, /* the MLflow artifact service: 'svc' + "/" + 'root' */
+    ART_LOCAL  /* a folder of this machine: 'root' */
+};
+
+struct art_dest {
+    enum art_kind kind;
+    char *svc;  /* ".../api/2.0/mlflow-artifacts/artifacts" (proxy) */
+    char *root; /* the run's folder: under 'svc' (may be ""), or local */
+};
+
+/* Resolves 'artifact_uri' against the client's 'tracking_uri' as MLflow's
+ * client does (mlflow-artifacts.md §2.3): mlflow-artifacts:/p and
+ * mlflow-artifacts://host:port/p take the tracking URI's scheme (and its
+ * host and path prefix); http(s) URIs are used as they are; a local path
+ * or file: URI is a local folder. GT_OK, GT_E_UNSUPPORTED (another
+ * scheme, e.g. s3://), GT_E_INVALID (a port without a host), GT_E_NOMEM;
+ * 'err' says why. */
+gt_status art_resolve(const char *tracking_uri, const char *artifact_uri,
+                      struct art_dest *d, char *err, size_t errlen);
+void art_dest_cleanup(struct art_dest *d);
+/* Appends the URL of artifact 'rel' (may be "": the run's folder) of a
+ * proxy destination, 'rel' percent-encoded. */
+void art_dest_url(struct gt_buf *b, const struct art_dest *d, const char *rel);
+
+/* One file to upload (or spooled): where it is and what it was. */
+struct art_ref {
+    char *local; /* absolute path */
+    char *rel;   /* artifact path */
+    uint64_t size;
+    int64_t mtime_ns;
+};
+
+struct art_refs {
+    struct art_ref *v;
+    size_t n, cap;
+    size_t skipped; /* names the artifact service cannot store */
+};
+
+void art_refs_cleanup(struct art_refs *r);
+/* Adds the regular files under folder 'dir' (sorted; symbolic links to
+ * files followed, to folders not), as 'prefix'/<path in dir>. 0, or -1
+ * with errno set (the folder cannot be read, or ENOMEM). */
+int art_walk(const char *dir, const char *prefix, struct art_refs *out);
+
+/* Transfers of one thread: its transport, retry policy, a cache of the
+ * last run's destination, progress. */
+struct art_ctx {
+    gt_client *c;
+    struct transport *tp; /* borrowed */
+    int64_t budget_ms;    /* retries end this long after a failure */
+    int64_t deadline;     /* monotonic ms: cut everything; 0 none */
+    bool single_attempt;
+    atomic_bool *abort; /* may be NULL; set: cut now */
+    gt_progress_fn progress;
+    void *ud;
+    uint64_t done, total; /* bytes, for 'progress' */
+    char sid[GT_ID_MAX + 1];
+    struct art_dest dest; /* of run 'sid' when have_dest */
+    bool have_dest;
+    char err[1024];
+};
+
+void art_ctx_init(struct art_ctx *x, gt_client *c, struct transport *tp);
+void art_ctx_cleanup(struct art_ctx *x);
+
+/* A spooled artifact record sent again (replays): uploads the file if its
+ * size and mtime are those logged, else reports it changed; counts it.
+ * false when the server could not be reached (x->err says why): the
+ * record stays for later. */
+bool art_replay(struct art_ctx *x, const char *sid, const struct rec *r);
+
+/* The image of an artifact record for 'ref' in 'b' (reset first). */
+void art_ref_rec(struct gt_buf *b, const struct art_ref *ref);
+
+/* An upload handed from the worker to the uploader thread: one logged
+ * file or folder of run 'sid'. Once done, 'left' holds the files that
+ * could not be sent (the server was unreachable, or the client is
+ * stopping): the worker spools them. */
+struct art_job {
+    struct art_job *next;
+    struct target *t; /* its art_pending counts this job */
+    char sid[GT_ID_MAX + 1];
+    char *local, *dest;
+    bool dir;
+    uint64_t size;
+    int64_t mtime_ns;
+    struct art_refs left;
+    char err[1024];
+};
+
+/* A job for record 'r' of target 't' sent as 'sid'; NULL when out of
+ * memory. */
+struct art_job *art_job_new(const struct rec *r, struct target *t,
+                            const char *sid);
+void art_job_free(struct art_job *j);
+
+struct uploader;
+/* Starts the uploader thread (its own connection). NULL on failure. */
+struct uploader *uploader_new(gt_client *c);
+/* Hands 'j' over; it comes back through uploader_take_done, after which
+ * the uploader sets c->art_ready and wakes the worker. */
+void uploader_submit(struct uploader *u, struct art_job *j);
+/* The finished jobs (the caller owns the list), NULL if none. */
+struct art_job *uploader_take_done(struct uploader *u);
+/* Cuts the transfer in progress; jobs not started come back unsent. */
+void uploader_abort(struct uploader *u);
+/* Joins the thread (after every job came back) and frees it. NULL: no-op. */
+void uploader_free(struct uploader *u);
 
 /*---- worker and engine (worker.c) ----*/
 

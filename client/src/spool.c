@@ -13,10 +13,11 @@
  * Payload: type u8, flags u8, key length u16, value length u32, value
  * (IEEE bits) u64, step i64, timestamp i64, run-id length u8, 7 reserved
  * bytes, then run id, key and value bytes. Types 1..5 (metric, param,
- * tag, create, end) since the first version; type 6 (an energy sample, its
- * log-energy JSON as the value) was added later in the same frame, so old
- * files read unchanged (a reader older than type 6 skips such records as
- * corrupt).
+ * tag, create, end) since the first version; types 6 (an energy sample,
+ * its log-energy JSON as the value) and 7 (a reference to an artifact
+ * file: artifact path as the key, local path as the value, size in step,
+ * mtime in ns as the timestamp) were added later in the same frame, so old
+ * files read unchanged (an older reader skips such records as corrupt).
  */
 #include "internal.h"
 
@@ -223,7 +224,7 @@ int spool_read_next(struct spool_reader *r, struct spool_item *it)
         bool corrupt = gt_crc32(0, p, plen) != crc || idlen == 0 ||
                        idlen > GT_ID_MAX ||
                        (uint64_t)PAYLOAD_FIXED + idlen + klen + vlen != plen ||
-                       type < REC_METRIC || type > REC_ENERGY;
+                       type < REC_METRIC || type > REC_LAST;
         if (!corrupt) {
             /* the writer only frames run ids (no NUL, MLflow's format) */
             memcpy(id, p + PAYLOAD_FIXED, idlen);

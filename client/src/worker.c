@@ -8,8 +8,11 @@
  * sends heartbeats, and retries with exponential backoff and jitter. When
  * the server cannot be reached it goes offline: from then on every record
  * is appended to the spool, in order, until a probe replays the spool and
- * the worker goes back online. Only this thread touches the network and
- * the spool of its client.
+ * the worker goes back online. Only this thread touches the spool of its
+ * client and, but for the uploader thread (artifacts.c) and the parallel
+ * metric batches below, the network: logged artifacts are handed to the
+ * uploader, and a run's end waits until the artifacts logged before it
+ * are sent (or spooled).
  */
 #include "internal.h"
 
@@ -129,7 +132,8 @@ struct engine {
     struct slot slots[PAR_SLOTS];
     pthread_mutex_t pmu;
     pthread_cond_t pwork, pdone;
-    bool pquit; /* under pmu: slot threads exit */
+    bool pquit;          /* under pmu: slot threads exit */
+    struct art_ctx *art; /* spooled artifacts sent again (replays) */
 };
 
 static int engine_init(struct engine *e, gt_client *c, bool worker)
@@ -164,6 +168,10 @@ static void engine_cleanup(struct engine *e)
     pthread_mutex_destroy(&e->pmu);
     pthread_cond_destroy(&e->pwork);
     pthread_cond_destroy(&e->pdone);
+    if (e->art) {
+        art_ctx_cleanup(e->art);
+        free(e->art);
+    }
     transport_free(e->tp);
     for (int i = 0; i < PAR_SLOTS; i++) {
         transport_free(e->slots[i].tp);
@@ -521,6 +529,31 @@ static enum send_rc send_range(struct engine *e, const char *sid,
     return batch_answered(e, sid, p, from, to, rc, status);
 }
 
+/*---- artifacts sent again from a spool ----*/
+
+/* Uploads the file of spooled artifact record r, on the engine's own
+ * connection (order holds: the run's end comes after it in the spool);
+ * a file that changed since it was logged is reported and dropped.
+ * S_FAILED when the server could not be reached. */
+static enum send_rc send_artifact(struct engine *e, struct target *t,
+                                  const struct rec *r)
+{
+    if (!e->art) {
+        e->art = malloc(sizeof *e->art);
+        if (!e->art) {
+            snprintf(e->err, sizeof e->err, "artifact: out of memory");
+            return S_FAILED;
+        }
+        art_ctx_init(e->art, e->c, e->tp);
+    }
+    e->art->single_attempt = e->single_attempt;
+    e->art->deadline = e->deadline;
+    if (art_replay(e->art, send_id(t), r))
+        return S_OK;
+    snprintf(e->err, sizeof e->err, "%s", e->art->err);
+    return S_FAILED;
+}
+
 /*---- energy samples ----*/
 
 /* One runs/log-energy request for sample record r. A 404 other than "no
@@ -775,6 +808,13 @@ static enum send_rc engine_record(struct engine *e, struct target *t,
         return run_end(e, t, r) == S_FAILED ? S_FAILED : S_OK;
     case REC_ENERGY:
         return send_energy(e, t, r);
+    case REC_ARTIFACT:
+        /* (replays only: the worker hands live ones to the uploader)
+         * every record before it is sent first, so that the commit after
+         * it holds (replay_fd) and the file is not sent twice */
+        if (flush_all(e) == S_FAILED)
+            return S_FAILED;
+        return send_artifact(e, t, r);
     default:
         return target_add(e, t, r);
     }
@@ -860,7 +900,9 @@ static gt_status replay_fd(struct engine *e, int fd, uint64_t *off,
         }
         (*done)++;
         since_data += rec_is_counted(r);
-        if (++since >= REPLAY_COMMIT_RECS) {
+        /* after an uploaded artifact, commit: a failure later must not
+         * send the file again */
+        if (++since >= REPLAY_COMMIT_RECS || r->type == REC_ARTIFACT) {
             if (flush_all(e) == S_FAILED) {
                 st = GT_E_NETWORK;
                 break;
@@ -910,8 +952,13 @@ struct worker {
     int64_t probe_backoff;
     int64_t next_probe;
     struct gt_buf sbuf; /* framed records for the spool */
-    uint64_t sbuf_recs, sbuf_data;
+    uint64_t sbuf_recs, sbuf_data, sbuf_arts;
     int64_t next_hb;
+    struct uploader *up;     /* started at the first artifact */
+    int art_outstanding;     /* jobs handed to it and not back yet */
+    bool art_cut;            /* stopping: told it to cut its transfers */
+    struct target *deferred; /* runs whose end waits for their uploads */
+    struct gt_buf abuf;      /* an artifact record being spooled */
 };
 
 static void spool_flush_buf(struct worker *w)
@@ -931,15 +978,17 @@ static void spool_flush_buf(struct worker *w)
                                    err, sizeof err) != GT_OK) {
         atomic_fetch_add_explicit(&w->c->dropped, w->sbuf_data,
                                   memory_order_relaxed);
+        atomic_fetch_add(&w->c->art_failed, w->sbuf_arts);
         gt_client_error(w->c, GT_LOG_ERROR, "%s: %llu record(s) lost",
                         w->sbuf.oom ? "spool: out of memory" : err,
-                        (unsigned long long)w->sbuf_data);
+                        (unsigned long long)(w->sbuf_data + w->sbuf_arts));
     } else {
         atomic_fetch_add_explicit(&w->c->spooled, w->sbuf_data,
                                   memory_order_relaxed);
+        atomic_fetch_add(&w->c->art_spooled, w->sbuf_arts);
     }
     gt_buf_reset(&w->sbuf);
-    w->sbuf_recs = w->sbuf_data = 0;
+    w->sbuf_recs = w->sbuf_data = w->sbuf_arts = 0;
 }
 
 static void spool_rec(struct worker *w, const struct rec *r, const char *id)
@@ -948,6 +997,8 @@ static void spool_rec(struct worker *w, const struct rec *r, const char *id)
     w->sbuf_recs++;
     if (rec_is_counted(r))
         w->sbuf_data++;
+    if (r->type == REC_ARTIFACT)
+        w->sbuf_arts++;
     if (w->sbuf.len >= SPOOL_BUF_FLUSH)
         spool_flush_buf(w);
 }
@@ -991,9 +1042,10 @@ static void go_offline(struct worker *w, const char *why)
     w->next_probe = gt_mono_ms() + w->probe_backoff;
 }
 
-static void process_record(struct worker *w, const struct rec *r)
+/* Sends record r of live run 'run' or, offline, spools it; frees the run
+ * after its end. */
+static void handle_record(struct worker *w, const struct rec *r, gt_run *run)
 {
-    gt_run *run = r->run;
     struct target *t = &run->tgt;
     if (!w->offline && engine_record(&w->e, t, r, run) == S_FAILED)
         go_offline(w, w->e.err);
@@ -1007,6 +1059,133 @@ static void process_record(struct worker *w, const struct rec *r)
         pending_cleanup(&t->pend);
         free(run);
     }
+}
+
+/* Spools the reference of one artifact file of run 'sid'. */
+static void spool_ref(struct worker *w, const struct art_ref *ref,
+                      const char *sid)
+{
+    art_ref_rec(&w->abuf, ref);
+    if (w->abuf.oom) {
+        atomic_fetch_add(&w->c->art_failed, 1);
+        gt_client_error(w->c, GT_LOG_ERROR,
+                        "spool: out of memory: artifact %s lost", ref->rel);
+        return;
+    }
+    spool_rec(w, (const struct rec *)(void *)w->abuf.p, sid);
+}
+
+/* Spools artifact record r: a file as it was logged, a folder as one
+ * reference per file found now (with its size and mtime now). */
+static void spool_artifact(struct worker *w, const struct rec *r,
+                           const char *sid)
+{
+    struct art_refs refs;
+    if (!(r->flags & REC_F_DIR)) {
+        spool_rec(w, r, sid);
+        return;
+    }
+    memset(&refs, 0, sizeof refs);
+    char *dir = strndup(rec_val(r), r->vlen);
+    char *prefix = strndup(rec_key(r), r->klen);
+    if (!dir || !prefix || art_walk(dir, prefix, &refs) != 0) {
+        atomic_fetch_add(&w->c->art_changed, 1);
+        gt_client_error(w->c, GT_LOG_WARN,
+                        "artifacts %s not spooled: folder %s cannot be read",
+                        prefix ? prefix : "?", dir ? dir : "?");
+    }
+    for (size_t i = 0; i < refs.n; i++)
+        spool_ref(w, &refs.v[i], sid);
+    art_refs_cleanup(&refs);
+    free(dir);
+    free(prefix);
+}
+
+/* A live artifact record: online, handed to the uploader (false: it is
+ * finished when the upload comes back); offline, spooled (true). */
+static bool artifact_record(struct worker *w, const struct rec *r)
+{
+    struct target *t = &r->run->tgt;
+    if (w->offline) {
+        spool_artifact(w, r, send_id(t));
+        return true;
+    }
+    struct art_job *j = art_job_new(r, t, send_id(t));
+    if (j && !w->up)
+        w->up = uploader_new(w->c);
+    if (!j || !w->up) {
+        art_job_free(j);
+        atomic_fetch_add(&w->c->art_failed, 1);
+        gt_client_error(w->c, GT_LOG_ERROR,
+                        "artifact %.*s not sent: out of memory or threads",
+                        (int)r->klen, rec_key(r));
+        return true;
+    }
+    t->art_pending++;
+    w->art_outstanding++;
+    uploader_submit(w->up, j);
+    return false;
+}
+
+/* Handles one live record. false when it is not finished yet (an upload,
+ * or an end waiting for uploads): it is marked done later. */
+static bool process_record(struct worker *w, const struct rec *r)
+{
+    struct target *t = &r->run->tgt;
+    if (r->type == REC_ARTIFACT)
+        return artifact_record(w, r);
+    if (r->type == REC_END && t->art_pending > 0) {
+        t->end_rec = *r; /* an end carries no key or value */
+        t->end_deferred = true;
+        t->next_deferred = w->deferred;
+        w->deferred = t;
+        return false;
+    }
+    handle_record(w, r, r->run);
+    return true;
+}
+
+/* The end of run t, which waited for its uploads (the caller marks it
+ * done). */
+static void finish_deferred(struct worker *w, struct target *t)
+{
+    struct target **pp = &w->deferred;
+    while (*pp && *pp != t)
+        pp = &(*pp)->next_deferred;
+    if (*pp)
+        *pp = t->next_deferred;
+    t->end_deferred = false;
+    struct rec r = t->end_rec;
+    handle_record(w, &r, r.run); /* frees the run, t included */
+}
+
+/* Takes the uploads that came back: spools what could not be sent (the
+ * server is unreachable: the worker goes offline, and its probe replays
+ * them) and ends runs that waited for them. Returns how many records
+ * (artifacts and ends) are now finished. */
+static uint64_t collect_uploads(struct worker *w)
+{
+    uint64_t finished = 0;
+    struct art_job *j = w->up ? uploader_take_done(w->up) : NULL;
+    while (j) {
+        struct art_job *next = j->next;
+        struct target *t = j->t;
+        if (j->left.n) {
+            if (!w->offline)
+                go_offline(w, j->err);
+            for (size_t i = 0; i < j->left.n; i++)
+                spool_ref(w, &j->left.v[i], j->sid);
+        }
+        art_job_free(j);
+        w->art_outstanding--;
+        finished++;
+        if (--t->art_pending == 0 && t->end_deferred) {
+            finish_deferred(w, t);
+            finished++;
+        }
+        j = next;
+    }
+    return finished;
 }
 
 /* Tries to replay this process's spool; back online when it is empty. */
@@ -1059,6 +1238,18 @@ static void heartbeats(struct worker *w)
         snprintf(ids[n++], sizeof ids[0], "%s", r->sid);
     }
     pthread_mutex_unlock(&c->mu);
+    /* ended runs still uploading are alive too */
+    for (struct target *t = w->deferred; t; t = t->next_deferred) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            void *nv = realloc(ids, ncap * sizeof *ids);
+            if (!nv)
+                break;
+            ids = nv;
+            cap = ncap;
+        }
+        snprintf(ids[n++], sizeof ids[0], "%s", send_id(t));
+    }
 
     w->e.single_attempt = true;
     for (size_t i = 0; i < n && !w->e.no_heartbeat; i++) {
@@ -1100,8 +1291,22 @@ static struct qchunk *wait_work(struct worker *w, int64_t *next_flush,
     pthread_mutex_lock(&q->mu);
     for (;;) {
         int64_t now = gt_mono_ms();
-        if (c->stop || q->flush_req)
+        if (q->flush_req || c->art_ready)
             break;
+        if (c->stop) {
+            if (w->art_outstanding == 0 || q->head)
+                break;
+            /* only uploads left: sleep until one comes back or the
+             * deadline (after it, until the cut ones come back) */
+            int64_t until =
+                now < c->stop_deadline_ms ? c->stop_deadline_ms : now + 50;
+            struct timespec ts = {(time_t)(until / 1000),
+                                  (long)(until % 1000) * 1000000};
+            pthread_cond_timedwait(&q->wake, &q->mu, &ts);
+            if (c->art_ready || gt_mono_ms() >= c->stop_deadline_ms)
+                break;
+            continue;
+        }
         if (q->head && (now >= *next_flush || q->head != q->tail))
             break;
         if (now >= w->next_hb && !w->offline)
@@ -1120,6 +1325,7 @@ static struct qchunk *wait_work(struct worker *w, int64_t *next_flush,
         pthread_cond_timedwait(&q->wake, &q->mu, &ts);
     }
     q->flush_req = false;
+    c->art_ready = false;
     *stopping = c->stop;
     *deadline = c->stop_deadline_ms;
     struct qchunk *chunks = queue_take_locked(q);
@@ -1152,6 +1358,11 @@ static void *worker_main(void *arg)
             w->e.deadline = deadline;
             if (now >= deadline && !w->offline)
                 go_offline(w, "flush timeout reached while stopping");
+            if (now >= deadline && w->art_outstanding && !w->art_cut) {
+                /* what they could not send comes back to be spooled */
+                uploader_abort(w->up);
+                w->art_cut = true;
+            }
         }
         if (w->offline && (now >= w->next_probe || stopping) &&
             (!stopping || now < deadline))
@@ -1164,18 +1375,18 @@ static void *worker_main(void *arg)
             while (p < end) {
                 const struct rec *r = (const struct rec *)(void *)p;
                 p += r->size;
-                nrecs++;
                 if (rec_is_counted(r))
                     ndata++;
-                process_record(w, r);
+                nrecs += process_record(w, r);
             }
             queue_release(&c->q, chunks);
             chunks = next;
         }
         if (!w->offline && flush_all(&w->e) == S_FAILED)
             go_offline(w, w->e.err);
+        nrecs += collect_uploads(w);
         spool_flush_buf(w);
-        if (nrecs)
+        if (nrecs || ndata)
             queue_mark_done(&c->q, nrecs, ndata);
 
         now = gt_mono_ms();
@@ -1183,7 +1394,7 @@ static void *worker_main(void *arg)
             heartbeats(w);
             w->next_hb = gt_mono_ms() + c->heartbeat_ms;
         }
-        if (stopping && queue_empty(c) &&
+        if (stopping && queue_empty(c) && w->art_outstanding == 0 &&
             (w->offline || w->sp.nrecs == 0 || gt_mono_ms() >= deadline))
             break;
     }
@@ -1198,6 +1409,7 @@ int gt_worker_start(gt_client *c)
     w->c = c;
     spool_init(&w->sp);
     gt_buf_init(&w->sbuf);
+    gt_buf_init(&w->abuf);
     w->probe_backoff = PROBE_FIRST_MS;
     w->next_hb = gt_mono_ms() + c->heartbeat_ms;
     if (engine_init(&w->e, c, true) != 0) {
@@ -1225,10 +1437,12 @@ void gt_worker_stop(gt_client *c)
     pthread_mutex_unlock(&c->q.mu);
     pthread_join(c->worker, NULL);
     struct worker *w = c->worker_state;
+    uploader_free(w->up); /* idle: every job came back */
     spool_flush_buf(w);
     spool_close(&w->sp);
     engine_cleanup(&w->e);
     gt_buf_cleanup(&w->sbuf);
+    gt_buf_cleanup(&w->abuf);
     free(w);
     c->worker_state = NULL;
     c->worker_started = false;

@@ -50,7 +50,7 @@ static void check_item(const struct spool_item *it)
     const struct rec *r = spool_item_rec(it);
     size_t idlen = strnlen(it->run_id, sizeof it->run_id);
     if (it->buf.oom || it->buf.len < sizeof *r || idlen == 0 ||
-        idlen > GT_ID_MAX || r->type < REC_METRIC || r->type > REC_ENERGY ||
+        idlen > GT_ID_MAX || r->type < REC_METRIC || r->type > REC_LAST ||
         r->run != NULL || r->size != rec_size_for(r->klen, r->vlen) ||
         it->buf.len != r->size ||
         sizeof *r + (size_t)r->klen + r->vlen > it->buf.len)
