@@ -37,6 +37,7 @@ struct cli_global {
 int cli_cmd_run(struct cli_global *g, int argc, char **argv);
 int cli_cmd_sync(struct cli_global *g, int argc, char **argv);
 int cli_cmd_runs(struct cli_global *g, int argc, char **argv);
+int cli_cmd_artifacts(struct cli_global *g, int argc, char **argv);
 int cli_cmd_import_codecarbon(struct cli_global *g, int argc, char **argv);
 int cli_cmd_models(struct cli_global *g, int argc, char **argv);
 

@@ -3,8 +3,9 @@
  * cmd_run.c: `greentrack run -- CMD [ARGS]`. Starts a run, hands its id and
  * the tracking URI to CMD through the environment (so CMD's own MLflow or
  * libgreentrack client logs into the same run), forwards the signals a
- * supervisor sends, waits, and ends the run FINISHED, FAILED or KILLED from
- * CMD's exit status, which it then exits with.
+ * supervisor sends, waits, uploads the --artifact outputs, and ends the
+ * run FINISHED, FAILED or KILLED from CMD's exit status, which it then
+ * exits with.
  */
 #include "cli.h"
 #include "when.h"
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -43,7 +45,11 @@ static const char USAGE[] =
     "                         default: Default)\n"
     "  -n, --name NAME        the run's name (default: the server picks)\n"
     "  -p, --param KEY=VALUE  log a parameter (repeatable)\n"
-    "  -t, --tag KEY=VALUE    set a tag (repeatable)\n" CLI_WHEN_RUN_USAGE
+    "  -t, --tag KEY=VALUE    set a tag (repeatable)\n"
+    "  --artifact PATH        once CMD has ended, upload PATH (a file or a\n"
+    "                         folder, keeping its name) to the run's\n"
+    "                         artifacts, before the run ends "
+    "(repeatable)\n" CLI_WHEN_RUN_USAGE
     "  --scope node|process   energy charged to the run: the whole machine's\n"
     "                         (node, the default) or the CPU and RAM share\n"
     "                         of CMD's process tree: CMD and every process\n"
@@ -57,7 +63,10 @@ static const char USAGE[] =
     "0, FAILED when it exits non-zero, KILLED when a signal ends it (or it\n"
     "exits 128+N after signal N was passed on). The tag greentrack.exit_code\n"
     "or greentrack.signal records how CMD ended. If the server cannot be\n"
-    "reached, CMD runs anyway and the records wait in the spool.\n"
+    "reached, CMD runs anyway and the records wait in the spool (an\n"
+    "--artifact as a reference to the file: 'greentrack sync' uploads it\n"
+    "later if it has not changed meanwhile). A signal while the artifacts\n"
+    "upload stops waiting for them; what is not sent is spooled.\n"
     "\n"
     "Energy is measured while the run is open (unless GREENTRACK_ENERGY=off)\n"
     "and CMD's share, from its start to its exit, is summed up on stderr.\n"
@@ -359,6 +368,85 @@ static void energy_summary(gt_run *run, const gt_energy *before)
             (double)(e.end_ms - e.start_ms) / 1000.0);
 }
 
+/* Queues each --artifact for upload (a file as itself, a folder under its
+ * own name) and waits until they are sent, or spooled when the server
+ * cannot be reached; a stop signal ends the wait (what is not sent yet is
+ * spooled when the client is freed). Problems are warnings: the run ends
+ * with CMD's status either way. */
+static void upload_outputs(gt_client *client, gt_run *run,
+                           const char *const *paths, size_t n)
+{
+    gt_stats before, after;
+    size_t queued = 0;
+
+    memset(&before, 0, sizeof before);
+    gt_client_stats(client, &before);
+    for (size_t k = 0; k < n; k++) {
+        struct stat st;
+        gt_status st_rc;
+        char name[1024];
+        size_t len = strlen(paths[k]), i;
+        if (stat(paths[k], &st) != 0) {
+            cli_err("warning: --artifact %s: no such file or folder", paths[k]);
+            continue;
+        }
+        /* a folder keeps its name, as a file does */
+        while (len > 1 && paths[k][len - 1] == '/') {
+            len--;
+        }
+        for (i = len; i > 0 && paths[k][i - 1] != '/'; i--) {
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(len - i), paths[k] + i);
+        if (S_ISDIR(st.st_mode)) {
+            int top = strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+                      name[0] == '\0' || strcmp(name, "/") == 0;
+            st_rc = gt_log_artifacts(run, paths[k], top ? NULL : name);
+        } else {
+            st_rc = gt_log_artifact(run, paths[k], NULL);
+        }
+        if (st_rc != GT_OK) {
+            const char *m = gt_client_errmsg(client);
+            cli_err("warning: --artifact %s: %s%s%s", paths[k],
+                    gt_strerror(st_rc), *m ? ": " : "", m);
+            continue;
+        }
+        queued++;
+    }
+    if (queued == 0) {
+        return;
+    }
+    for (;;) {
+        gt_status f = gt_flush(client, 200);
+        int stop;
+        if (f != GT_E_TIMEOUT) {
+            break;
+        }
+        if ((stop = pending_stop()) != 0) {
+            cli_err("warning: stopped waiting for the --artifact uploads "
+                    "(signal %d); what is not sent waits in the spool",
+                    stop);
+            break;
+        }
+    }
+    memset(&after, 0, sizeof after);
+    gt_client_stats(client, &after);
+    if (after.artifacts_failed > before.artifacts_failed ||
+        after.artifacts_changed > before.artifacts_changed) {
+        cli_err("warning: %llu --artifact file(s) not uploaded (-v says "
+                "why)",
+                (unsigned long long)(after.artifacts_failed -
+                                     before.artifacts_failed +
+                                     after.artifacts_changed -
+                                     before.artifacts_changed));
+    }
+    if (after.artifacts_spooled > before.artifacts_spooled) {
+        cli_err("warning: %llu --artifact file(s) wait in the spool "
+                "('greentrack sync' uploads them if they are unchanged)",
+                (unsigned long long)(after.artifacts_spooled -
+                                     before.artifacts_spooled));
+    }
+}
+
 /* Logs how CMD ended and ends the run; returns greentrack's exit code. */
 static int finish(gt_run *run, int wstatus)
 {
@@ -404,7 +492,8 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
     const char *experiment = NULL, *name = NULL, *v, *scope = NULL;
     struct kv *params = calloc((size_t)argc + 1, sizeof *params);
     struct kv *tags = calloc((size_t)argc + 1, sizeof *tags);
-    size_t n_params = 0, n_tags = 0;
+    const char **artifacts = calloc((size_t)argc + 1, sizeof *artifacts);
+    size_t n_params = 0, n_tags = 0, n_artifacts = 0;
     char **cmd = NULL, **env = NULL, **owned = NULL;
     gt_client *client = NULL;
     gt_run *run = NULL;
@@ -416,7 +505,7 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
     struct cli_when when;
 
     cli_when_init(&when);
-    if (params == NULL || tags == NULL) {
+    if (params == NULL || tags == NULL || artifacts == NULL) {
         cli_err("out of memory");
         rc = CLI_EXIT_ERROR;
         goto out;
@@ -438,6 +527,8 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         if ((r = cli_global_opt(g, argc, argv, &i)) == 0 &&
             (r = cli_when_opt(&when, argc, argv, &i)) == 0 &&
             (r = cli_opt(argc, argv, &i, "--scope", &scope)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "--artifact",
+                         &artifacts[n_artifacts])) == 0 &&
             (r = cli_opt(argc, argv, &i, "--experiment", &experiment)) == 0 &&
             (r = cli_opt(argc, argv, &i, "-e", &experiment)) == 0 &&
             (r = cli_opt(argc, argv, &i, "--name", &name)) == 0 &&
@@ -461,6 +552,9 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         }
         if (r < 0) {
             goto out;
+        }
+        if (artifacts[n_artifacts] != NULL) {
+            n_artifacts++;
         }
     }
     if (i >= argc) {
@@ -567,6 +661,7 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
     }
     wstatus = wait_child(pid);
     energy_summary(run, measured ? &e_start : NULL);
+    upload_outputs(client, run, artifacts, n_artifacts);
     rc = finish(run, wstatus);
     run = NULL;
 out:
@@ -584,5 +679,6 @@ out:
     }
     free(params);
     free(tags);
+    free(artifacts);
     return rc;
 }

@@ -2,7 +2,7 @@
  *
  * main.c: the `greentrack` command. Parses the global options, resolves
  * the tracking URI and dispatches to the commands (run, sync, runs,
- * models, ...); also holds the helpers the commands share (option
+ * artifacts, models, ...); also holds the helpers the commands share (option
  * matching, errors, REST calls through gt_request, time formatting). Uses
  * libgreentrack's public API only.
  */
@@ -38,6 +38,9 @@ static const char USAGE[] =
     "                               while the server was down\n"
     "  runs list [OPTIONS]          list runs as a table (or --json)\n"
     "  runs show RUN_ID             a run's params, tags and metrics\n"
+    "  artifacts log RUN_ID PATH    upload a file or folder to a run\n"
+    "  artifacts ls RUN_ID [PATH]   list a run's artifacts\n"
+    "  artifacts get RUN_ID PATH    download an artifact (file or folder)\n"
     "  models ls [OPTIONS]          list registered models: latest versions,\n"
     "                               aliases (or --json)\n"
     "  models show NAME             a model's versions with their CO2 and\n"
@@ -346,6 +349,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_sync(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "runs") == 0) {
         rc = cli_cmd_runs(&g, argc - i, argv + i);
+    } else if (strcmp(cmd, "artifacts") == 0) {
+        rc = cli_cmd_artifacts(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "models") == 0) {
         rc = cli_cmd_models(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "import-codecarbon") == 0) {
