@@ -10,6 +10,8 @@ standard library only).
                               params={"lr": 0.01}) as run:  # 127.0.0.1:5000
             for step in range(100):
                 run.log_metric("loss", 1.0 / (step + 1), step)
+            run.log_artifact("model.pt", "checkpoints")  # uploaded by a
+            run.log_artifacts("plots")                  # library thread
     # the run ended FINISHED, or FAILED if the block raised (KILLED for
     # KeyboardInterrupt); closing the client sent everything (or spooled it
     # when the server was down, for the next client or `greentrack sync`).
@@ -49,7 +51,7 @@ GT_OK = 0
 STATUS_NAMES = {
     0: "GT_OK", 1: "GT_E_INVALID", 2: "GT_E_NOMEM", 3: "GT_E_QUEUE_FULL",
     4: "GT_E_TIMEOUT", 5: "GT_E_CLOSED", 6: "GT_E_SERVER", 7: "GT_E_NETWORK",
-    8: "GT_E_IO", 9: "GT_E_NOT_FOUND",
+    8: "GT_E_IO", 9: "GT_E_NOT_FOUND", 10: "GT_E_UNSUPPORTED",
 }
 GT_E_INVALID = 1
 GT_E_NOMEM = 2
@@ -60,6 +62,7 @@ GT_E_SERVER = 6
 GT_E_NETWORK = 7
 GT_E_IO = 8
 GT_E_NOT_FOUND = 9
+GT_E_UNSUPPORTED = 10
 
 # gt_run_status values.
 RUN_STATUSES = {"FINISHED": 0, "FAILED": 1, "KILLED": 2}
@@ -82,7 +85,11 @@ class GtStats(ctypes.Structure):
                 ("replayed", ctypes.c_uint64), ("dropped", ctypes.c_uint64),
                 ("queued", ctypes.c_uint64),
                 ("energy_sent", ctypes.c_uint64),
-                ("energy_dropped", ctypes.c_uint64)]
+                ("energy_dropped", ctypes.c_uint64),
+                ("artifacts_uploaded", ctypes.c_uint64),
+                ("artifacts_spooled", ctypes.c_uint64),
+                ("artifacts_changed", ctypes.c_uint64),
+                ("artifacts_failed", ctypes.c_uint64)]
 
 
 LOG_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int,
@@ -158,6 +165,8 @@ def _declare(lib):
         "gt_log_metric_at": (c_int, [c_void_p, c_char_p, ctypes.c_double,
                                      ctypes.c_int64, ctypes.c_int64]),
         "gt_set_tag": (c_int, [c_void_p, c_char_p, c_char_p]),
+        "gt_log_artifact": (c_int, [c_void_p, c_char_p, c_char_p]),
+        "gt_log_artifacts": (c_int, [c_void_p, c_char_p, c_char_p]),
         "gt_run_end": (c_int, [c_void_p, c_int]),
         "gt_spool_replay": (c_int, [c_void_p, PROGRESS_FN, c_void_p, c_int]),
         "gt_request": (c_int, [c_void_p, c_char_p, c_char_p, c_char_p,
@@ -374,7 +383,10 @@ class Client:
         return True
 
     def stats(self):
-        """{"sent", "spooled", "replayed", "dropped", "queued"} counters."""
+        """The gt_stats counters as a dict: "sent", "spooled", "replayed",
+        "dropped", "queued", "energy_sent", "energy_dropped" and the
+        artifact files "artifacts_uploaded", "artifacts_spooled",
+        "artifacts_changed", "artifacts_failed"."""
         s = GtStats()
         _lib().gt_client_stats(self._handle(), ctypes.byref(s))
         return {name: getattr(s, name) for name, _t in GtStats._fields_}
@@ -470,6 +482,26 @@ class Run:
         """Sets a tag. Returns True, or False when dropped (queue full)."""
         return self._logged(_lib().gt_set_tag(self._handle(), _b(key),
                                               _b(value)))
+
+    def log_artifact(self, local_path, artifact_path=None):
+        """Uploads the file local_path (a str, bytes or os.PathLike) as
+        <artifact_path>/<its name> among the run's artifacts, like
+        mlflow.log_artifact. Returns at once: the file is read when the
+        library's uploader sends it (metrics keep flowing meanwhile), so
+        do not change it until Client.flush() returned; a file changed
+        before it is sent is reported and not sent (stats()
+        "artifacts_changed"). The run's end waits for it. Raises
+        GreentrackError for a missing file (GT_E_NOT_FOUND), a folder or a
+        bad artifact_path (GT_E_INVALID)."""
+        return self._logged(_lib().gt_log_artifact(
+            self._handle(), os.fsencode(local_path), _b(artifact_path)))
+
+    def log_artifacts(self, local_dir, artifact_path=None):
+        """Uploads every file under the folder local_dir as
+        <artifact_path>/<its path under local_dir>, like
+        mlflow.log_artifacts; as log_artifact otherwise."""
+        return self._logged(_lib().gt_log_artifacts(
+            self._handle(), os.fsencode(local_dir), _b(artifact_path)))
 
     def end(self, status="FINISHED"):
         """Sends the run's records (within the flush timeout), records its

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """client/python/greentrack.py (the ctypes binding of libgreentrack): a
-Python script logs through it into a real server; the test reads the runs
-back over HTTP."""
+Python script logs through it into a real server (runs, metrics, energy,
+artifacts); the test reads the runs and the artifacts back over HTTP."""
 
 import json
 import os
@@ -256,6 +256,57 @@ class PythonBindingTest(ServerTestCase):
                               self.server.url(), exp,
                               env_extra={"GREENTRACK_ENERGY": "off"})
         self.assertIsNone(off["e"])
+
+    def test_artifacts(self):
+        script = (
+            "import json, os, sys\n"
+            "sys.path.insert(0, os.environ['BINDING_DIR'])\n"
+            "import greentrack, pathlib\n"
+            "d = pathlib.Path(sys.argv[2])\n"
+            "out = {}\n"
+            "with greentrack.Client(sys.argv[1]) as c:\n"
+            "    with c.start_run('pyart', 'artifacts') as run:\n"
+            "        out['id'] = run.id\n"
+            "        out['file'] = run.log_artifact(d / 'model.bin')\n"
+            "        out['dir'] = run.log_artifacts(str(d / 'plots'),\n"
+            "                                       'figures')\n"
+            "        for args, key in (((d / 'missing.bin',), 'missing'),\n"
+            "                          ((d / 'plots',), 'folder'),\n"
+            "                          ((d / 'model.bin', '../up'), 'bad')):\n"
+            "            try:\n"
+            "                run.log_artifact(*args)\n"
+            "            except greentrack.GreentrackError as e:\n"
+            "                out[key] = e.code\n"
+            "    out['stats'] = c.stats()\n"
+            "print(json.dumps(out))\n")
+        d = os.path.join(self.tmp, uniq("art"))
+        os.makedirs(os.path.join(d, "plots", "sub"))
+        model = os.urandom(3 * 1024 * 1024 + 5)
+        files = {"model.bin": model, "plots/loss.png": os.urandom(1000),
+                 "plots/sub/acc.csv": b"step,acc\n1,0.5\n"}
+        for rel, data in files.items():
+            with open(os.path.join(d, rel), "wb") as f:
+                f.write(data)
+        out = self.run_script(script, self.server.url(), d)
+        self.assertEqual((out["file"], out["dir"]), (True, True))
+        self.assertEqual(out["missing"], "GT_E_NOT_FOUND")
+        self.assertEqual(out["folder"], "GT_E_INVALID")
+        self.assertEqual(out["bad"], "GT_E_INVALID")
+        self.assertEqual(out["stats"]["artifacts_uploaded"], 3)
+        self.assertEqual(out["stats"]["artifacts_failed"], 0)
+        run = self.get_run(out["id"])
+        self.assertEqual(run["info"]["status"], "FINISHED")
+        uri = run["info"]["artifact_uri"]
+        self.assertTrue(uri.startswith("mlflow-artifacts:/"), uri)
+        base = "/api/2.0/mlflow-artifacts/artifacts/" + \
+            uri[len("mlflow-artifacts:/"):].lstrip("/")
+        for rel, want in (("model.bin", model),
+                          ("figures/loss.png", files["plots/loss.png"]),
+                          ("figures/sub/acc.csv",
+                           files["plots/sub/acc.csv"])):
+            r = self.client.request("GET", base + "/" + rel)
+            self.assertEqual(r.status, 200, rel)
+            self.assertEqual(r.raw, want, rel)
 
     def test_library_lookup(self):
         script = ("import os, sys\n"
