@@ -371,7 +371,10 @@ GT_API gt_status gt_run_end(gt_run *run, gt_run_status status);
  * on the tracking server, mlflow-artifacts://host:port/..., http(s)://...);
  * a run whose artifact_uri is a local path or file: URI gets a copy there
  * if this machine can write it. The run's end (gt_run_end) is recorded
- * only after the artifacts logged before it; gt_flush waits for them too.
+ * only after the artifacts logged before it; gt_flush waits for them too
+ * (gt_run_end and gt_client_free wait only the flush timeout, then spool
+ * what is left: call gt_flush(client, -1) first to wait for a large
+ * upload).
  * The file is read when it is sent: if its size or mtime is no longer
  * what was logged it is not sent, but reported through the log callback
  * and counted in gt_stats.artifacts_changed; so do not rewrite a file

@@ -490,7 +490,9 @@ class Run:
         library's uploader sends it (metrics keep flowing meanwhile), so
         do not change it until Client.flush() returned; a file changed
         before it is sent is reported and not sent (stats()
-        "artifacts_changed"). The run's end waits for it. Raises
+        "artifacts_changed"). The run's end waits for it; end() and
+        close() wait only the flush timeout, then spool what is left, so
+        call Client.flush() first for a large file. Raises
         GreentrackError for a missing file (GT_E_NOT_FOUND), a folder or a
         bad artifact_path (GT_E_INVALID)."""
         return self._logged(_lib().gt_log_artifact(
