@@ -14,6 +14,7 @@ import re
 import select
 import shutil
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -23,6 +24,7 @@ from harness import (Server, ServerTestCase, clean_env, free_port,
 BUILD = os.path.dirname(os.path.dirname(server_binary()))
 CLI = os.path.join(BUILD, "bin", "greentrack")
 CLI_TIMEOUT = 120
+PY = sys.executable
 PROXY = "/api/2.0/mlflow-artifacts/artifacts/"
 
 
@@ -310,7 +312,7 @@ class RunArtifactTest(ArtifactsCase):
                  "open('report.json', 'w').write('{}')\n")
         rc, out, err = self.cli("run", "-e", exp, "--artifact", "outputs",
                                 "--artifact", "report.json", "--artifact",
-                                "absent.txt", "--", "python3", "-c", child)
+                                "absent.txt", "--", PY, "-c", child)
         self.assertEqual(rc, 0, err)
         self.assertIn("--artifact absent.txt: no such file or folder", err)
         eid = self.ok(self.get("experiments/get-by-name",
@@ -328,7 +330,7 @@ class RunArtifactTest(ArtifactsCase):
     def test_failed_command_still_uploads(self):
         exp = uniq("runart")
         rc, out, err = self.cli(
-            "run", "-e", exp, "--artifact", "crash.log", "--", "python3",
+            "run", "-e", exp, "--artifact", "crash.log", "--", PY,
             "-c", "open('crash.log','w').write('boom'); raise SystemExit(4)")
         self.assertEqual(rc, 4, err)
         eid = self.ok(self.get("experiments/get-by-name",
@@ -366,7 +368,7 @@ class OfflineRunArtifactTest(unittest.TestCase):
         exp = uniq("offart")
         rc, out, err = self.cli(
             "run", "-e", exp, "--artifact", "kept.bin", "--artifact",
-            "edited.txt", "--", "python3", "-c",
+            "edited.txt", "--", PY, "-c",
             "import os; open('kept.bin','wb').write(os.urandom(200000)); "
             "open('edited.txt','w').write('v1')")
         self.assertEqual(rc, 0, err)
