@@ -685,7 +685,10 @@ static enum srv_err need_number(struct errbuf *eb, const struct clause *c,
                    c->val.kind == V_LIST ? "(...)" : c->val.str.s);
 }
 
-/* Column of a string or numeric run attribute (aliases resolved). */
+/* The search a filter and an order_by are compiled for. */
+enum target { T_RUNS, T_EXPERIMENTS, T_MODELS, T_VERSIONS };
+
+/* Column of a string or numeric attribute (aliases resolved). */
 struct attr_col {
     const char *name;
     const char *column;
@@ -720,18 +723,95 @@ static const struct attr_col exp_order_attrs[] = {
     {"last_update_time", "e.last_update_time", true},
 };
 
-static const struct attr_col *find_attr(const struct attr_col *tab, size_t n,
-                                        const struct str *key)
-{
-    for (size_t i = 0; i < n; i++)
-        if (str_is(key, tab[i].name))
-            return &tab[i];
-    return NULL;
-}
+static const struct attr_col model_filter_attrs[] = {
+    {"name", "m.name", false},
+};
+
+static const struct attr_col version_filter_attrs[] = {
+    {"name", "m.name", false},
+    {"run_id", "v.run_id", false},
+    {"source_path", "v.source", false},
+    {"version_number", "v.version", true},
+};
+
+static const struct attr_col model_order_attrs[] = {
+    {"name", "m.name", false},
+    {"last_updated_timestamp", "m.last_updated_timestamp", true},
+    {"timestamp", "m.last_updated_timestamp", true},
+};
+
+static const struct attr_col version_order_attrs[] = {
+    {"name", "m.name", false},
+    {"version_number", "v.version", true},
+    {"creation_timestamp", "v.creation_timestamp", true},
+    {"last_updated_timestamp", "v.last_updated_timestamp", true},
+};
+
+/* A target's attributes, with the list of them its messages give. */
+struct attr_table {
+    const struct attr_col *cols;
+    size_t n;
+    const char *keys;
+};
+
+#define ATTR_TABLE(cols, keys)                                                 \
+    {                                                                          \
+        cols, sizeof(cols) / sizeof(cols[0]), keys                             \
+    }
 
 #define RUN_ATTR_KEYS                                                          \
     "['run_id', 'run_name', 'status', 'user_id', 'artifact_uri', "             \
     "'start_time', 'end_time', 'created']"
+
+/* The attributes a filter may compare, and those an order_by may name. */
+static const struct attr_table filter_attrs[] = {
+    [T_RUNS] = ATTR_TABLE(run_attrs, RUN_ATTR_KEYS),
+    [T_EXPERIMENTS] = ATTR_TABLE(exp_filter_attrs, "['name', 'creation_time', "
+                                                   "'last_update_time']"),
+    [T_MODELS] = ATTR_TABLE(model_filter_attrs, "['name']"),
+    [T_VERSIONS] =
+        ATTR_TABLE(version_filter_attrs, "['name', 'run_id', 'source_path', "
+                                         "'version_number']"),
+};
+
+static const struct attr_table order_attrs[] = {
+    [T_RUNS] = ATTR_TABLE(run_attrs, RUN_ATTR_KEYS),
+    [T_EXPERIMENTS] = ATTR_TABLE(exp_order_attrs,
+                                 "['name', 'experiment_id', 'creation_time', "
+                                 "'last_update_time']"),
+    [T_MODELS] =
+        ATTR_TABLE(model_order_attrs, "['name', 'last_updated_timestamp']"),
+    [T_VERSIONS] = ATTR_TABLE(version_order_attrs, "['name', 'version_number', "
+                                                   "'creation_timestamp', "
+                                                   "'last_updated_timestamp']"),
+};
+
+static const struct attr_col *find_attr(const struct attr_table *tab,
+                                        const struct str *key)
+{
+    for (size_t i = 0; i < tab->n; i++)
+        if (str_is(key, tab->cols[i].name))
+            return &tab->cols[i];
+    return NULL;
+}
+
+/* The subqueries of a tag (or a run's param) compared with "x.value":
+ * each up to "x.key = ? AND ". */
+static const char *const tag_exists[] = {
+    [T_RUNS] = "EXISTS (SELECT 1 FROM tags x WHERE x.run_pk = r.run_pk AND "
+               "x.key = ? AND ",
+    [T_EXPERIMENTS] = "EXISTS (SELECT 1 FROM experiment_tags x WHERE "
+                      "x.experiment_id = e.experiment_id AND x.key = ? AND ",
+    [T_MODELS] = "EXISTS (SELECT 1 FROM registered_model_tags x WHERE "
+                 "x.model_pk = m.model_pk AND x.key = ? AND ",
+    [T_VERSIONS] = "EXISTS (SELECT 1 FROM model_version_tags x WHERE "
+                   "x.model_pk = v.model_pk AND x.version = v.version AND "
+                   "x.key = ? AND ",
+};
+
+#define PARAM_EXISTS                                                           \
+    "EXISTS (SELECT 1 FROM params x WHERE x.run_pk = r.run_pk AND x.key = ? "  \
+    "AND "
 
 /*---- SQL emission ---------------------------------------------------------*/
 
@@ -780,6 +860,85 @@ static bool has_upper(const struct str *s)
     return false;
 }
 
+/* The attribute a filter clause names in target 't''s table; else
+ * INVALID_PARAMETER_VALUE with the valid keys. */
+static enum srv_err filter_attr(enum target t, const struct ident *id,
+                                const struct attr_col **a, struct errbuf *eb)
+{
+    const struct attr_table *tab = &filter_attrs[t];
+    if ((*a = find_attr(tab, &id->key)))
+        return SRV_OK;
+    return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                   "Invalid attribute key '%.100s' specified. Valid keys are "
+                   "%s",
+                   id->key.s, tab->keys);
+}
+
+/* "<col> <op> ?" of attribute 'a': a number with the numeric comparators,
+ * a string with the string ones ('valid' lists them for the message). */
+static enum srv_err emit_attr_cmp(struct sql_frag *w, const struct clause *c,
+                                  const struct attr_col *a, const char *valid,
+                                  struct errbuf *eb)
+{
+    enum srv_err rc;
+    if (a->numeric) {
+        if (!cmp_numeric(c->cmp))
+            return bad_cmp(eb, c->cmp, "=, !=, >, >=, <, <=", "attribute",
+                           &c->id.key);
+        if ((rc = need_number(eb, c, "attribute")) != SRV_OK)
+            return rc;
+        strbuf_printf(&w->sql, "%s %s ?", a->column, cmp_sql[c->cmp]);
+        emit_num(w, &c->val);
+        return SRV_OK;
+    }
+    if (!cmp_string(c->cmp))
+        return bad_cmp(eb, c->cmp, valid, "attribute", &c->id.key);
+    if ((rc = need_string(eb, c, "Attribute")) != SRV_OK)
+        return rc;
+    emit_str_cmp(w, a->column, c->cmp, &c->val.str);
+    return SRV_OK;
+}
+
+/* A tag (or param: 'label' and 'what' name it in messages) compared as a
+ * string: 'exists', its key, then "x.value <op> ?)". */
+static enum srv_err emit_kv_exists(struct sql_frag *w, const struct clause *c,
+                                   const char *label, const char *what,
+                                   const char *exists, struct errbuf *eb)
+{
+    enum srv_err rc;
+    if (!cmp_string(c->cmp))
+        return bad_cmp(eb, c->cmp, "=, !=, LIKE, ILIKE", label, &c->id.key);
+    if ((rc = need_string(eb, c, what)) != SRV_OK)
+        return rc;
+    strbuf_append_str(&w->sql, exists);
+    frag_text(w, c->id.key.s, c->id.key.len);
+    emit_str_cmp(w, "x.value", c->cmp, &c->val.str);
+    strbuf_append_char(&w->sql, ')');
+    return SRV_OK;
+}
+
+/* "<col> [NOT] IN (...)" of the listed ids without upper-case letters
+ * (MLflow keeps only those); "0" (IN) or "1" (NOT IN) when none is left. */
+static enum srv_err emit_ids_in(struct sql_frag *w, const char *col,
+                                const struct clause *c)
+{
+    bool negate = c->cmp == CMP_NOT_IN;
+    bool *keep = calloc(c->val.nitems, sizeof(*keep));
+    if (!keep)
+        return SRV_E_NOMEM;
+    size_t kept = 0;
+    for (size_t i = 0; i < c->val.nitems; i++) {
+        keep[i] = !has_upper(&c->val.items[i]);
+        kept += keep[i];
+    }
+    if (kept == 0)
+        strbuf_append_str(&w->sql, negate ? "1" : "0");
+    else
+        emit_in(w, col, negate, c->val.items, keep, c->val.nitems);
+    free(keep);
+    return SRV_OK;
+}
+
 /* Emits one runs/search clause into 'w' (already " AND (" opened). */
 static enum srv_err emit_run_clause(struct sql_frag *w, const struct clause *c,
                                     struct errbuf *eb)
@@ -810,23 +969,9 @@ static enum srv_err emit_run_clause(struct sql_frag *w, const struct clause *c,
         frag_real(w, c->val.d);
         return SRV_OK;
     case ENT_PARAM:
-    case ENT_TAG: {
-        const char *label = id->entity == ENT_PARAM ? "param" : "tag";
-        if (!cmp_string(c->cmp))
-            return bad_cmp(eb, c->cmp, "=, !=, LIKE, ILIKE", label, &id->key);
-        if ((rc = need_string(eb, c,
-                              id->entity == ENT_PARAM ? "Parameter" : "Tag")) !=
-            SRV_OK)
-            return rc;
-        strbuf_printf(&w->sql,
-                      "EXISTS (SELECT 1 FROM %s x WHERE x.run_pk = r.run_pk "
-                      "AND x.key = ? AND ",
-                      id->entity == ENT_PARAM ? "params" : "tags");
-        frag_text(w, id->key.s, id->key.len);
-        emit_str_cmp(w, "x.value", c->cmp, &c->val.str);
-        strbuf_append_char(&w->sql, ')');
-        return SRV_OK;
-    }
+        return emit_kv_exists(w, c, "param", "Parameter", PARAM_EXISTS, eb);
+    case ENT_TAG:
+        return emit_kv_exists(w, c, "tag", "Tag", tag_exists[T_RUNS], eb);
     case ENT_DATASET: {
         const char *col = NULL;
         if (str_is(&id->key, "name"))
@@ -872,24 +1017,10 @@ static enum srv_err emit_run_clause(struct sql_frag *w, const struct clause *c,
         return SRV_OK;
     }
     case ENT_ATTR: {
-        const struct attr_col *a = find_attr(
-            run_attrs, sizeof(run_attrs) / sizeof(run_attrs[0]), &id->key);
-        if (!a)
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "Invalid attribute key '%.100s' specified. Valid "
-                           "keys are " RUN_ATTR_KEYS,
-                           id->key.s);
-        if (a->numeric) {
-            if (!cmp_numeric(c->cmp))
-                return bad_cmp(eb, c->cmp, "=, !=, >, >=, <, <=", "attribute",
-                               &id->key);
-            if ((rc = need_number(eb, c, "attribute")) != SRV_OK)
-                return rc;
-            strbuf_printf(&w->sql, "%s %s ?", a->column, cmp_sql[c->cmp]);
-            emit_num(w, &c->val);
-            return SRV_OK;
-        }
-        if (c->cmp == CMP_IN || c->cmp == CMP_NOT_IN) {
+        const struct attr_col *a;
+        if ((rc = filter_attr(T_RUNS, id, &a, eb)) != SRV_OK)
+            return rc;
+        if (!a->numeric && (c->cmp == CMP_IN || c->cmp == CMP_NOT_IN)) {
             if (strcmp(a->column, "r.run_id") != 0)
                 return bad_cmp(eb, c->cmp, "=, !=, LIKE, ILIKE", "attribute",
                                &id->key);
@@ -899,29 +1030,9 @@ static enum srv_err emit_run_clause(struct sql_frag *w, const struct clause *c,
                                "a non-empty list of string values for "
                                "attribute '%.100s'",
                                id->key.s);
-            bool *keep = calloc(c->val.nitems, sizeof(*keep));
-            if (!keep)
-                return SRV_E_NOMEM;
-            size_t kept = 0;
-            for (size_t i = 0; i < c->val.nitems; i++) {
-                keep[i] = !has_upper(&c->val.items[i]);
-                kept += keep[i];
-            }
-            if (kept == 0)
-                strbuf_append_str(&w->sql, c->cmp == CMP_IN ? "0" : "1");
-            else
-                emit_in(w, a->column, c->cmp == CMP_NOT_IN, c->val.items, keep,
-                        c->val.nitems);
-            free(keep);
-            return SRV_OK;
+            return emit_ids_in(w, a->column, c);
         }
-        if (!cmp_string(c->cmp))
-            return bad_cmp(eb, c->cmp, "=, !=, LIKE, ILIKE", "attribute",
-                           &id->key);
-        if ((rc = need_string(eb, c, "Attribute")) != SRV_OK)
-            return rc;
-        emit_str_cmp(w, a->column, c->cmp, &c->val.str);
-        return SRV_OK;
+        return emit_attr_cmp(w, c, a, "=, !=, LIKE, ILIKE", eb);
     }
     }
     return SRV_E_INTERNAL;
@@ -932,49 +1043,60 @@ static enum srv_err emit_exp_clause(struct sql_frag *w, const struct clause *c,
 {
     const struct ident *id = &c->id;
     enum srv_err rc;
-    if (id->entity == ENT_TAG) {
-        if (!cmp_string(c->cmp))
-            return bad_cmp(eb, c->cmp, "=, !=, LIKE, ILIKE", "tag", &id->key);
-        if ((rc = need_string(eb, c, "Tag")) != SRV_OK)
-            return rc;
-        strbuf_append_str(&w->sql,
-                          "EXISTS (SELECT 1 FROM experiment_tags x WHERE "
-                          "x.experiment_id = e.experiment_id AND x.key = ? "
-                          "AND ");
-        frag_text(w, id->key.s, id->key.len);
-        emit_str_cmp(w, "x.value", c->cmp, &c->val.str);
-        strbuf_append_char(&w->sql, ')');
-        return SRV_OK;
-    }
+    if (id->entity == ENT_TAG)
+        return emit_kv_exists(w, c, "tag", "Tag", tag_exists[T_EXPERIMENTS],
+                              eb);
     if (id->entity != ENT_ATTR)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Invalid entity type '%s' for experiments/search. "
                        "Valid values are ['attribute', 'tag']",
                        entity_label(id->entity));
-    const struct attr_col *a = find_attr(
-        exp_filter_attrs,
-        sizeof(exp_filter_attrs) / sizeof(exp_filter_attrs[0]), &id->key);
-    if (!a)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Invalid attribute key '%.100s' specified. Valid keys "
-                       "are ['name', 'creation_time', 'last_update_time']",
-                       id->key.s);
-    if (a->numeric) {
-        if (!cmp_numeric(c->cmp))
-            return bad_cmp(eb, c->cmp, "=, !=, >, >=, <, <=", "attribute",
-                           &id->key);
-        if ((rc = need_number(eb, c, "attribute")) != SRV_OK)
-            return rc;
-        strbuf_printf(&w->sql, "%s %s ?", a->column, cmp_sql[c->cmp]);
-        emit_num(w, &c->val);
-        return SRV_OK;
-    }
-    if (!cmp_string(c->cmp))
-        return bad_cmp(eb, c->cmp, "=, !=, LIKE, ILIKE", "attribute", &id->key);
-    if ((rc = need_string(eb, c, "Attribute")) != SRV_OK)
+    const struct attr_col *a;
+    if ((rc = filter_attr(T_EXPERIMENTS, id, &a, eb)) != SRV_OK)
         return rc;
-    emit_str_cmp(w, a->column, c->cmp, &c->val.str);
-    return SRV_OK;
+    return emit_attr_cmp(w, c, a, "=, !=, LIKE, ILIKE", eb);
+}
+
+/* The registry's entities are attribute, tag and tags only. */
+static enum srv_err registry_entity(const struct ident *id, struct errbuf *eb)
+{
+    const struct str *t = &id->entity_text;
+    bool ok = !t->s || str_is(t, "attribute") || str_is(t, "tag") ||
+              str_is(t, "tags");
+    if (ok)
+        return SRV_OK;
+    return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                   "Invalid entity type '%.60s'. Valid values are ['tag', "
+                   "'attribute']",
+                   t->s);
+}
+
+/* Emits one registry clause into 'w' (already " AND (" opened). */
+static enum srv_err emit_registry_clause(struct sql_frag *w,
+                                         const struct clause *c, enum target t,
+                                         struct errbuf *eb)
+{
+    const struct ident *id = &c->id;
+    enum srv_err rc = registry_entity(id, eb);
+    if (rc != SRV_OK)
+        return rc;
+    if (id->entity == ENT_TAG)
+        return emit_kv_exists(w, c, "tag", "Tag", tag_exists[t], eb);
+    const struct attr_col *a;
+    if ((rc = filter_attr(t, id, &a, eb)) != SRV_OK)
+        return rc;
+    bool run_id = strcmp(a->column, "v.run_id") == 0;
+    if (c->cmp == CMP_IN && run_id) {
+        if (c->val.kind != V_LIST)
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "While parsing a list in the query, expected a "
+                           "non-empty list of string values, but got "
+                           "'%.100s'",
+                           c->val.str.s ? c->val.str.s : "");
+        return emit_ids_in(w, a->column, c);
+    }
+    return emit_attr_cmp(
+        w, c, a, run_id ? "=, !=, LIKE, ILIKE, IN" : "=, !=, LIKE, ILIKE", eb);
 }
 
 /*---- Filter parsing -------------------------------------------------------*/
@@ -1092,12 +1214,14 @@ static void orders_free(struct orders *os)
     os->n = 0;
 }
 
-/* Parses every order_by entry, resolves attribute columns against 'attrs'
- * and rejects duplicates and unorderable entities. */
+/* Parses every order_by entry of a target's search, resolves attribute
+ * columns and rejects duplicates and unorderable entities (the registry
+ * orders on attributes only); at most MAX_ORDER_JOINS keys of runs. */
 static enum srv_err parse_orders(const char *const *order_by, size_t n_order,
-                                 bool runs, struct orders *os,
+                                 enum target t, struct orders *os,
                                  struct errbuf *eb)
 {
+    bool registry = t == T_MODELS || t == T_VERSIONS;
     if (n_order > MAX_ORDER)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Too many order_by clauses (at most %d)", MAX_ORDER);
@@ -1110,26 +1234,24 @@ static enum srv_err parse_orders(const char *const *order_by, size_t n_order,
         if (rc != SRV_OK)
             return rc;
         enum entity e = o->id.entity;
-        if (e == ENT_ATTR) {
-            const struct attr_col *a =
-                runs ? find_attr(run_attrs,
-                                 sizeof(run_attrs) / sizeof(run_attrs[0]),
-                                 &o->id.key)
-                     : find_attr(exp_order_attrs,
-                                 sizeof(exp_order_attrs) /
-                                     sizeof(exp_order_attrs[0]),
-                                 &o->id.key);
-            if (!a)
-                return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                               "Invalid order_by attribute key '%.100s'. "
-                               "Valid keys are %s",
-                               o->id.key.s,
-                               runs ? RUN_ATTR_KEYS
-                                    : "['name', 'experiment_id', "
-                                      "'creation_time', 'last_update_time']");
+        const struct attr_col *a = NULL;
+        if (e == ENT_ATTR && !(registry && o->id.entity_text.s))
+            a = find_attr(&order_attrs[t], &o->id.key);
+        if (!a && registry)
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Invalid order by key '%.100s' specified. Valid "
+                           "keys are %s",
+                           o->id.key.s, order_attrs[t].keys);
+        if (!a && e == ENT_ATTR)
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Invalid order_by attribute key '%.100s'. "
+                           "Valid keys are %s",
+                           o->id.key.s, order_attrs[t].keys);
+        if (a) {
             o->column = a->column;
-            o->numeric_nullable = runs && strcmp(a->column, "r.end_time") == 0;
-        } else if (!runs || e == ENT_DATASET) {
+            o->numeric_nullable =
+                t == T_RUNS && strcmp(a->column, "r.end_time") == 0;
+        } else if (t != T_RUNS || e == ENT_DATASET) {
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                            "Invalid order_by entity type '%s' in '%.200s'",
                            entity_label(e), order_by[i]);
@@ -1144,6 +1266,8 @@ static enum srv_err parse_orders(const char *const *order_by, size_t n_order,
                                              memcmp(prev->id.key.s, o->id.key.s,
                                                     o->id.key.len) == 0);
             if (same)
+                /* [rec] 400 (for the registry: MLflow raises it without a
+                 * code, 500) */
                 return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                                "`order_by` contains duplicate fields: "
                                "'%.200s'",
@@ -1178,27 +1302,14 @@ static bool same_key(const struct str *a, const struct str *b)
     return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
 }
 
-/* runs/search. A metric that is both ordered on and filtered with a
- * comparator other than != gets an INNER JOIN carrying the filter (the run
- * must have a real value anyway), so SQLite can walk latest_metrics'
- * (key, is_nan, value) index in order and stop at the LIMIT instead of
- * sorting every run. */
-enum srv_err filter_build_runs(const char *filter, const char *const *order_by,
-                               size_t n_order, struct search_sql *out,
-                               struct errbuf *eb)
+/* runs/search's joins and ORDER BY. A metric that is both ordered on and
+ * filtered with a comparator other than != gets an INNER JOIN carrying
+ * the filter (the run must have a real value anyway), so SQLite can walk
+ * latest_metrics' (key, is_nan, value) index in order and stop at the
+ * LIMIT instead of sorting every run. */
+static enum srv_err order_runs(struct clauses *cl, struct orders *os,
+                               struct search_sql *out)
 {
-    enum srv_err result = SRV_OK;
-    struct clauses *cl = calloc(1, sizeof(*cl));
-    struct orders *os = calloc(1, sizeof(*os));
-    if (!cl || !os) {
-        result = SRV_E_NOMEM;
-        goto out;
-    }
-    if ((result = parse_filter(filter, cl, eb)) != SRV_OK)
-        goto out;
-    if ((result = parse_orders(order_by, n_order, true, os, eb)) != SRV_OK)
-        goto out;
-
     for (size_t i = 0; i < cl->n; i++) {
         struct clause *c = &cl->items[i];
         if (c->id.entity != ENT_METRIC || !cmp_numeric(c->cmp) ||
@@ -1264,8 +1375,7 @@ enum srv_err filter_build_runs(const char *filter, const char *const *order_by,
             strbuf_printf(ob, "(o%zu.value IS NULL), o%zu.value %s", j, j, dir);
             break;
         case ENT_DATASET:
-            result = SRV_E_INTERNAL; /* rejected in parse_orders */
-            goto out;
+            return SRV_E_INTERNAL; /* rejected in parse_orders */
         }
     }
     if (!start_used)
@@ -1274,11 +1384,95 @@ enum srv_err filter_build_runs(const char *filter, const char *const *order_by,
     if (!run_id_used)
         strbuf_append_str(&out->order.sql, ", r.run_id ASC");
 
-    for (size_t i = 0; i < cl->n; i++) {
+    return SRV_OK;
+}
+
+/* experiments/search's ORDER BY. */
+static void order_experiments(const struct orders *os, struct search_sql *out)
+{
+    if (os->n == 0) {
+        strbuf_append_str(&out->order.sql,
+                          "e.creation_time DESC, e.experiment_id ASC");
+        return;
+    }
+    bool id_used = false;
+    for (size_t j = 0; j < os->n; j++) {
+        const struct order_item *o = &os->items[j];
+        if (strcmp(o->column, "e.experiment_id") == 0)
+            id_used = true;
+        strbuf_printf(&out->order.sql, "%s%s %s", j ? ", " : "", o->column,
+                      o->desc ? "DESC" : "ASC");
+    }
+    if (!id_used)
+        strbuf_append_str(&out->order.sql, ", e.experiment_id DESC");
+}
+
+/* The registry's ORDER BY: by name (then version) after the keys given;
+ * versions default to the latest updated first. */
+static void order_registry(const struct orders *os, enum target t,
+                           struct search_sql *out)
+{
+    struct strbuf *ob = &out->order.sql;
+    if (os->n == 0 && t == T_VERSIONS) {
+        strbuf_append_str(ob, "v.last_updated_timestamp DESC, m.name ASC, "
+                              "v.version DESC");
+        return;
+    }
+    bool name_used = false, version_used = false;
+    for (size_t j = 0; j < os->n; j++) {
+        const struct order_item *o = &os->items[j];
+        name_used = name_used || strcmp(o->column, "m.name") == 0;
+        version_used = version_used || strcmp(o->column, "v.version") == 0;
+        strbuf_printf(ob, "%s%s %s", j ? ", " : "", o->column,
+                      o->desc ? "DESC" : "ASC");
+    }
+    if (!name_used)
+        strbuf_printf(ob, "%sm.name ASC", os->n ? ", " : "");
+    if (t == T_VERSIONS && !version_used)
+        strbuf_append_str(ob, ", v.version DESC");
+}
+
+/* Emits one clause of target 't' into 'w' (already " AND (" opened). */
+static enum srv_err emit_clause(struct sql_frag *w, const struct clause *c,
+                                enum target t, struct errbuf *eb)
+{
+    switch (t) {
+    case T_RUNS:
+        return emit_run_clause(w, c, eb);
+    case T_EXPERIMENTS:
+        return emit_exp_clause(w, c, eb);
+    case T_MODELS:
+    case T_VERSIONS:
+        break;
+    }
+    return emit_registry_clause(w, c, t, eb);
+}
+
+/* Compiles a filter and an order_by for target 't' into 'out'. */
+static enum srv_err build(const char *filter, const char *const *order_by,
+                          size_t n_order, enum target t, struct search_sql *out,
+                          struct errbuf *eb)
+{
+    enum srv_err result = SRV_OK;
+    struct clauses *cl = calloc(1, sizeof(*cl));
+    struct orders *os = calloc(1, sizeof(*os));
+    if (!cl || !os) {
+        result = SRV_E_NOMEM;
+        goto out;
+    }
+    if ((result = parse_filter(filter, cl, eb)) != SRV_OK ||
+        (result = parse_orders(order_by, n_order, t, os, eb)) != SRV_OK)
+        goto out;
+    /* the order first: it marks the runs' clauses its joins carry */
+    if (t == T_RUNS)
+        result = order_runs(cl, os, out);
+    else if (t == T_EXPERIMENTS)
+        order_experiments(os, out);
+    else
+        order_registry(os, t, out);
+    for (size_t i = 0; result == SRV_OK && i < cl->n; i++) {
         strbuf_append_str(&out->where.sql, " AND (");
-        if ((result = emit_run_clause(&out->where, &cl->items[i], eb)) !=
-            SRV_OK)
-            goto out;
+        result = emit_clause(&out->where, &cl->items[i], t, eb);
         strbuf_append_char(&out->where.sql, ')');
     }
 out:
@@ -1294,6 +1488,13 @@ out:
     if (result == SRV_E_NOMEM)
         err_set(eb, result, "out of memory compiling the search filter");
     return result;
+}
+
+enum srv_err filter_build_runs(const char *filter, const char *const *order_by,
+                               size_t n_order, struct search_sql *out,
+                               struct errbuf *eb)
+{
+    return build(filter, order_by, n_order, T_RUNS, out, eb);
 }
 
 enum srv_err filter_build_experiments(const char *filter,
@@ -1301,294 +1502,7 @@ enum srv_err filter_build_experiments(const char *filter,
                                       size_t n_order, struct search_sql *out,
                                       struct errbuf *eb)
 {
-    enum srv_err result = SRV_OK;
-    struct clauses *cl = calloc(1, sizeof(*cl));
-    struct orders *os = calloc(1, sizeof(*os));
-    if (!cl || !os) {
-        result = SRV_E_NOMEM;
-        goto out;
-    }
-    if ((result = parse_filter(filter, cl, eb)) != SRV_OK)
-        goto out;
-    if ((result = parse_orders(order_by, n_order, false, os, eb)) != SRV_OK)
-        goto out;
-
-    for (size_t i = 0; i < cl->n; i++) {
-        strbuf_append_str(&out->where.sql, " AND (");
-        if ((result = emit_exp_clause(&out->where, &cl->items[i], eb)) !=
-            SRV_OK)
-            goto out;
-        strbuf_append_char(&out->where.sql, ')');
-    }
-
-    if (os->n == 0) {
-        strbuf_append_str(&out->order.sql,
-                          "e.creation_time DESC, e.experiment_id ASC");
-    } else {
-        bool id_used = false;
-        for (size_t j = 0; j < os->n; j++) {
-            const struct order_item *o = &os->items[j];
-            if (strcmp(o->column, "e.experiment_id") == 0)
-                id_used = true;
-            strbuf_printf(&out->order.sql, "%s%s %s", j ? ", " : "", o->column,
-                          o->desc ? "DESC" : "ASC");
-        }
-        if (!id_used)
-            strbuf_append_str(&out->order.sql, ", e.experiment_id DESC");
-    }
-out:
-    if (cl)
-        clauses_free(cl);
-    if (os)
-        orders_free(os);
-    free(cl);
-    free(os);
-    touch(out);
-    if (result == SRV_OK && sql_failed(out))
-        result = SRV_E_NOMEM;
-    if (result == SRV_E_NOMEM)
-        err_set(eb, result, "out of memory compiling the search filter");
-    return result;
-}
-
-/*---- The Model Registry ---------------------------------------------------*/
-
-enum registry_kind { RK_MODELS, RK_VERSIONS };
-
-static const struct attr_col model_filter_attrs[] = {
-    {"name", "m.name", false},
-};
-
-static const struct attr_col version_filter_attrs[] = {
-    {"name", "m.name", false},
-    {"run_id", "v.run_id", false},
-    {"source_path", "v.source", false},
-    {"version_number", "v.version", true},
-};
-
-static const struct attr_col model_order_attrs[] = {
-    {"name", "m.name", false},
-    {"last_updated_timestamp", "m.last_updated_timestamp", true},
-    {"timestamp", "m.last_updated_timestamp", true},
-};
-
-static const struct attr_col version_order_attrs[] = {
-    {"name", "m.name", false},
-    {"version_number", "v.version", true},
-    {"creation_timestamp", "v.creation_timestamp", true},
-    {"last_updated_timestamp", "v.last_updated_timestamp", true},
-};
-
-#define MODEL_FILTER_KEYS "['name']"
-#define VERSION_FILTER_KEYS                                                    \
-    "['name', 'run_id', 'source_path', 'version_number']"
-#define MODEL_ORDER_KEYS "['name', 'last_updated_timestamp']"
-#define VERSION_ORDER_KEYS                                                     \
-    "['name', 'version_number', 'creation_timestamp', "                        \
-    "'last_updated_timestamp']"
-
-/* The registry's entities are attribute, tag and tags only. */
-static enum srv_err registry_entity(const struct ident *id, struct errbuf *eb)
-{
-    const struct str *t = &id->entity_text;
-    bool ok = !t->s || str_is(t, "attribute") || str_is(t, "tag") ||
-              str_is(t, "tags");
-    if (ok)
-        return SRV_OK;
-    return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                   "Invalid entity type '%.60s'. Valid values are ['tag', "
-                   "'attribute']",
-                   t->s);
-}
-
-/* Emits one registry clause into 'w' (already " AND (" opened). */
-static enum srv_err emit_registry_clause(struct sql_frag *w,
-                                         const struct clause *c,
-                                         enum registry_kind kind,
-                                         struct errbuf *eb)
-{
-    const struct ident *id = &c->id;
-    enum srv_err rc = registry_entity(id, eb);
-    if (rc != SRV_OK)
-        return rc;
-    if (id->entity == ENT_TAG) {
-        if (!cmp_string(c->cmp))
-            return bad_cmp(eb, c->cmp, "=, !=, LIKE, ILIKE", "tag", &id->key);
-        if ((rc = need_string(eb, c, "Tag")) != SRV_OK)
-            return rc;
-        strbuf_append_str(&w->sql,
-                          kind == RK_MODELS
-                              ? "EXISTS (SELECT 1 FROM registered_model_tags "
-                                "x WHERE x.model_pk = m.model_pk AND "
-                                "x.key = ? AND "
-                              : "EXISTS (SELECT 1 FROM model_version_tags x "
-                                "WHERE x.model_pk = v.model_pk AND "
-                                "x.version = v.version AND x.key = ? AND ");
-        frag_text(w, id->key.s, id->key.len);
-        emit_str_cmp(w, "x.value", c->cmp, &c->val.str);
-        strbuf_append_char(&w->sql, ')');
-        return SRV_OK;
-    }
-    const struct attr_col *a =
-        kind == RK_MODELS ? find_attr(model_filter_attrs,
-                                      sizeof(model_filter_attrs) /
-                                          sizeof(model_filter_attrs[0]),
-                                      &id->key)
-                          : find_attr(version_filter_attrs,
-                                      sizeof(version_filter_attrs) /
-                                          sizeof(version_filter_attrs[0]),
-                                      &id->key);
-    if (!a)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Invalid attribute key '%.100s' specified. Valid keys "
-                       "are %s",
-                       id->key.s,
-                       kind == RK_MODELS ? MODEL_FILTER_KEYS
-                                         : VERSION_FILTER_KEYS);
-    if (a->numeric) {
-        if (!cmp_numeric(c->cmp))
-            return bad_cmp(eb, c->cmp, "=, !=, >, >=, <, <=", "attribute",
-                           &id->key);
-        if ((rc = need_number(eb, c, "attribute")) != SRV_OK)
-            return rc;
-        strbuf_printf(&w->sql, "%s %s ?", a->column, cmp_sql[c->cmp]);
-        emit_num(w, &c->val);
-        return SRV_OK;
-    }
-    bool run_id = strcmp(a->column, "v.run_id") == 0;
-    if (c->cmp == CMP_IN && run_id) {
-        if (c->val.kind != V_LIST)
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "While parsing a list in the query, expected a "
-                           "non-empty list of string values, but got "
-                           "'%.100s'",
-                           c->val.str.s ? c->val.str.s : "");
-        /* MLflow keeps only the ids without upper-case letters */
-        bool keep[MAX_IN_ITEMS];
-        size_t kept = 0;
-        for (size_t i = 0; i < c->val.nitems; i++) {
-            keep[i] = !has_upper(&c->val.items[i]);
-            kept += keep[i];
-        }
-        if (kept == 0)
-            strbuf_append_char(&w->sql, '0');
-        else
-            emit_in(w, a->column, false, c->val.items, keep, c->val.nitems);
-        return SRV_OK;
-    }
-    if (!cmp_string(c->cmp))
-        return bad_cmp(eb, c->cmp,
-                       run_id ? "=, !=, LIKE, ILIKE, IN" : "=, !=, LIKE, ILIKE",
-                       "attribute", &id->key);
-    if ((rc = need_string(eb, c, "Attribute")) != SRV_OK)
-        return rc;
-    emit_str_cmp(w, a->column, c->cmp, &c->val.str);
-    return SRV_OK;
-}
-
-/* Parses the registry's order_by entries into 'os', each resolved to its
- * column; duplicates and unknown keys are refused. */
-static enum srv_err parse_registry_orders(const char *const *order_by,
-                                          size_t n_order,
-                                          enum registry_kind kind,
-                                          struct orders *os, struct errbuf *eb)
-{
-    if (n_order > MAX_ORDER)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Too many order_by clauses (at most %d)", MAX_ORDER);
-    for (size_t i = 0; i < n_order; i++) {
-        struct order_item *o = &os->items[os->n];
-        memset(o, 0, sizeof(*o));
-        os->n++; /* owned from here on, freed by orders_free */
-        enum srv_err rc = parse_order(order_by ? order_by[i] : NULL, o, eb);
-        if (rc != SRV_OK)
-            return rc;
-        const struct attr_col *a = NULL;
-        if (o->id.entity == ENT_ATTR && !o->id.entity_text.s)
-            a = kind == RK_MODELS
-                    ? find_attr(model_order_attrs,
-                                sizeof(model_order_attrs) /
-                                    sizeof(model_order_attrs[0]),
-                                &o->id.key)
-                    : find_attr(version_order_attrs,
-                                sizeof(version_order_attrs) /
-                                    sizeof(version_order_attrs[0]),
-                                &o->id.key);
-        if (!a)
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "Invalid order by key '%.100s' specified. Valid "
-                           "keys are %s",
-                           o->id.key.s,
-                           kind == RK_MODELS ? MODEL_ORDER_KEYS
-                                             : VERSION_ORDER_KEYS);
-        o->column = a->column;
-        for (size_t j = 0; j + 1 < os->n; j++) {
-            if (strcmp(os->items[j].column, o->column) == 0)
-                /* [rec] 400: MLflow raises it without a code (500) */
-                return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                               "`order_by` contains duplicate fields: "
-                               "'%.200s'",
-                               order_by[i]);
-        }
-    }
-    return SRV_OK;
-}
-
-static enum srv_err build_registry(const char *filter,
-                                   const char *const *order_by, size_t n_order,
-                                   enum registry_kind kind,
-                                   struct search_sql *out, struct errbuf *eb)
-{
-    enum srv_err result = SRV_OK;
-    struct clauses *cl = calloc(1, sizeof(*cl));
-    struct orders *os = calloc(1, sizeof(*os));
-    if (!cl || !os) {
-        result = SRV_E_NOMEM;
-        goto out;
-    }
-    if ((result = parse_filter(filter, cl, eb)) != SRV_OK)
-        goto out;
-    if ((result = parse_registry_orders(order_by, n_order, kind, os, eb)) !=
-        SRV_OK)
-        goto out;
-    for (size_t i = 0; i < cl->n; i++) {
-        strbuf_append_str(&out->where.sql, " AND (");
-        if ((result = emit_registry_clause(&out->where, &cl->items[i], kind,
-                                           eb)) != SRV_OK)
-            goto out;
-        strbuf_append_char(&out->where.sql, ')');
-    }
-    struct strbuf *ob = &out->order.sql;
-    if (os->n == 0 && kind == RK_VERSIONS) {
-        strbuf_append_str(ob, "v.last_updated_timestamp DESC, m.name ASC, "
-                              "v.version DESC");
-    } else {
-        bool name_used = false, version_used = false;
-        for (size_t j = 0; j < os->n; j++) {
-            const struct order_item *o = &os->items[j];
-            name_used = name_used || strcmp(o->column, "m.name") == 0;
-            version_used = version_used || strcmp(o->column, "v.version") == 0;
-            strbuf_printf(ob, "%s%s %s", j ? ", " : "", o->column,
-                          o->desc ? "DESC" : "ASC");
-        }
-        if (!name_used)
-            strbuf_printf(ob, "%sm.name ASC", os->n ? ", " : "");
-        if (kind == RK_VERSIONS && !version_used)
-            strbuf_append_str(ob, ", v.version DESC");
-    }
-out:
-    if (cl)
-        clauses_free(cl);
-    if (os)
-        orders_free(os);
-    free(cl);
-    free(os);
-    touch(out);
-    if (result == SRV_OK && sql_failed(out))
-        result = SRV_E_NOMEM;
-    if (result == SRV_E_NOMEM)
-        err_set(eb, result, "out of memory compiling the search filter");
-    return result;
+    return build(filter, order_by, n_order, T_EXPERIMENTS, out, eb);
 }
 
 enum srv_err filter_build_registered_models(const char *filter,
@@ -1597,7 +1511,7 @@ enum srv_err filter_build_registered_models(const char *filter,
                                             struct search_sql *out,
                                             struct errbuf *eb)
 {
-    return build_registry(filter, order_by, n_order, RK_MODELS, out, eb);
+    return build(filter, order_by, n_order, T_MODELS, out, eb);
 }
 
 enum srv_err filter_build_model_versions(const char *filter,
@@ -1605,5 +1519,5 @@ enum srv_err filter_build_model_versions(const char *filter,
                                          size_t n_order, struct search_sql *out,
                                          struct errbuf *eb)
 {
-    return build_registry(filter, order_by, n_order, RK_VERSIONS, out, eb);
+    return build(filter, order_by, n_order, T_VERSIONS, out, eb);
 }
