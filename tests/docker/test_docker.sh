@@ -10,12 +10,18 @@
 #      none is in podman's storage (kept there: reruns skip this);
 #   3. builds the image, checks its metadata (non-root user, env, health check);
 #   4. starts it on a named volume with a published port, logs a run through
-#      the REST API from the host, restarts it, checks the run survived;
+#      the REST API from the host and an artifact through the MLflow artifact
+#      proxy (PUT from the host, with no mount of the volume: listed and
+#      downloaded byte-identical; the image's own `greentrack artifacts`
+#      from another container too), restarts it, checks the run and the
+#      artifact survived;
 #      `podman stop` (SIGTERM) must end the server with exit code 0 (before
 #      podman's SIGKILL),
 #      a metric logged just before it must be on the volume for a new container;
 #   5. brings docker/compose.yaml up with podman-compose, probes it through
-#      the published port, takes it down;
+#      the published port (a run, and an artifact PUT and read back: the
+#      compose file keeps artifacts on its volume and serves them), takes
+#      it down;
 #   6. removes every container, volume and network it created (the base image
 #      and the built image stay, as the build cache for the next run).
 #
@@ -213,6 +219,27 @@ run_ctr() { # run_ctr NAME PORT VOLUME: the image as a user would run it
     pm run -d --name "$1" -p "127.0.0.1:$2:5000" -v "$3:/data" \
         -e GREENTRACK_MAX_BODY_BYTES=8192 "$IMAGE" >/dev/null
 }
+ART_API=/api/2.0/mlflow-artifacts/artifacts
+# The run's folder in the artifact service: its artifact_uri without the
+# mlflow-artifacts:/ scheme (the server serves artifacts by default).
+art_root() { # art_root RUN_ID
+    api GET "runs/get?run_id=$1" &&
+        sed -n 's/.*"artifact_uri":"mlflow-artifacts:\/\([^"]*\)".*/\1/p' "$BODY" | head -1
+}
+art_put() { # art_put LOCAL_FILE ARTIFACT_PATH: PUT through the proxy
+    test "$(curl -sS -m 60 -o "$BODY" -w '%{http_code}' -T "$1" \
+        "$URL$ART_API/$2")" = 200 || {
+        echo "  PUT $2 -> $(head -c 300 "$BODY")"
+        return 1
+    }
+}
+art_same() { # art_same LOCAL_FILE ARTIFACT_PATH: GET it back, compare
+    curl -fsS -m 60 -o "$WORK/art.got" "$URL$ART_API/$2" && cmp -s "$1" "$WORK/art.got"
+}
+art_listed() { # art_listed FOLDER NAME SIZE: in the proxy's listing
+    curl -fsS -m 10 -G --data-urlencode "path=$1" "$URL$ART_API" >"$BODY" &&
+        grep -q "{\"path\":\"$2\",\"is_dir\":false,\"file_size\":$3}" "$BODY"
+}
 metric_points() { # number of points in the metric history of acc
     api GET "metrics/get-history?run_id=$RUN&metric_key=acc" && grep -o '"step":' "$BODY" | wc -l
 }
@@ -245,6 +272,39 @@ check "runs/log-batch" api POST runs/log-batch "{\"run_id\": \"$RUN\",
     \"metrics\": [{\"key\": \"acc\", \"value\": 0.5, \"timestamp\": 1700000000000, \"step\": 1},
                   {\"key\": \"acc\", \"value\": 0.75, \"timestamp\": 1700000001000, \"step\": 2},
                   {\"key\": \"acc\", \"value\": 0.875, \"timestamp\": 1700000002000, \"step\": 3}]}"
+
+# An artifact from outside the container, through the proxy: nothing of the
+# volume is mounted on this side.
+ART=$(art_root "$RUN")
+check "runs get mlflow-artifacts:/ locations (served artifacts, the default)" \
+    test "$ART" = "$EXP/$RUN/artifacts"
+head -c 3000000 /dev/urandom >"$WORK/model.bin"
+check "artifact PUT through the published port" art_put "$WORK/model.bin" "$ART/model/model.bin"
+check "artifact listed by the proxy (name, 3000000 bytes)" \
+    art_listed "$ART/model" model.bin 3000000
+check "artifact listed by artifacts/list" sh -c \
+    "curl -fsS -m 10 '$URL$API_PATH/artifacts/list?run_id=$RUN&path=model' | grep -q '\"path\":\"model/model.bin\"'"
+check "artifact downloaded byte-identical" art_same "$WORK/model.bin" "$ART/model/model.bin"
+# libgreentrack's CLI from the image, in a container of its own (host
+# network, a folder of the host mounted; the server's volume is not)
+mkdir -m 0777 "$WORK/cli"
+printf 'step,loss\n1,0.5\n' >"$WORK/cli/curve.csv"
+gt_cli() { # gt_cli ARGS...: the image's greentrack against the published port
+    pm run --rm --network host -v "$WORK/cli:/w" --entrypoint greentrack \
+        -e GREENTRACK_TRACKING_URI="$URL" -e GREENTRACK_SPOOL_DIR=/tmp/spool \
+        "$IMAGE" "$@"
+}
+cli_ls() { gt_cli artifacts ls "$RUN" plots | grep -q '^plots/curve.csv '; }
+cli_get() {
+    gt_cli artifacts get "$RUN" plots/curve.csv -o /w/curve.got -q &&
+        cmp -s "$WORK/cli/curve.csv" "$WORK/cli/curve.got"
+}
+if pm run --rm --entrypoint test "$IMAGE" -x /usr/local/bin/greentrack 2>/dev/null; then
+    check "greentrack artifacts log, from another container" \
+        quiet gt_cli artifacts log "$RUN" /w/curve.csv -a plots -q
+    check "greentrack artifacts ls lists it" cli_ls
+    check "greentrack artifacts get: byte-identical" cli_get
+fi
 check "runs/update FINISHED" api POST runs/update \
     "{\"run_id\": \"$RUN\", \"status\": \"FINISHED\", \"end_time\": 1700000003000}"
 
@@ -254,6 +314,7 @@ check "run survived the restart (FINISHED, param lr)" sh -c \
     "curl -fsS -m 10 '$URL$API_PATH/runs/get?run_id=$RUN' | grep -q '\"status\":\"FINISHED\"' &&
      curl -fsS -m 10 '$URL$API_PATH/runs/get?run_id=$RUN' | grep -q '\"key\":\"lr\",\"value\":\"0.01\"'"
 check "metric history survived the restart (3 points)" test "$(metric_points)" = 3
+check "artifact survived the restart" art_same "$WORK/model.bin" "$ART/model/model.bin"
 
 # A write answered just before SIGTERM must be on the volume afterwards.
 check "runs/log-batch just before stopping" api POST runs/log-batch "{\"run_id\": \"$RUN\",
@@ -285,6 +346,8 @@ run_ctr "$CTR-2" "$PORT" "$VOL" || bad "podman run a second container on $VOL"
 check "a new container on the same volume answers /health" wait_health "$URL/health" "$CTR-2"
 check "metrics survived on the volume, the last one logged before SIGTERM included (4 points)" \
     test "$(metric_points)" = 4
+check "artifacts live on the volume (/data/artifacts), served to a new container" \
+    art_same "$WORK/model.bin" "$ART/model/model.bin"
 pm rm -f -t 5 "$CTR-2" >/dev/null
 pm volume rm -f "$VOL" >/dev/null
 
@@ -301,10 +364,21 @@ if pmc -p "$PROJ" -f docker/compose.yaml up -d --build >"$WORK/compose.log" 2>&1
         bad "compose service answers /health on the published port"
         pmc -p "$PROJ" -f docker/compose.yaml logs 2>&1 | tail -20
     fi
-    check "compose service: experiments/create" api POST experiments/create '{"name": "compose"}'
+    CEXP="" CRUN=""
+    if api POST experiments/create '{"name": "compose"}'; then CEXP=$(json_str experiment_id); fi
+    check "compose service: experiments/create" test -n "$CEXP"
+    if [ -n "$CEXP" ] && api POST runs/create "{\"experiment_id\": \"$CEXP\"}"; then
+        CRUN=$(json_str run_id)
+    fi
+    CART=$(art_root "$CRUN")
+    compose_art() {
+        test -n "$CART" && art_put "$WORK/model.bin" "$CART/m.bin" &&
+            art_same "$WORK/model.bin" "$CART/m.bin"
+    }
+    check "compose service serves artifacts: PUT, then GET byte-identical" compose_art
     check "compose service keeps /data on the named volume ${PROJ}_greentrack-data" sh -c \
         "mp=\$(podman volume inspect --format '{{.Mountpoint}}' '${PROJ}_greentrack-data') &&
-         test -s \"\$mp/greentrack.db\""
+         test -s \"\$mp/greentrack.db\" && cmp -s '$WORK/model.bin' \"\$mp/artifacts/$CART/m.bin\""
     t=$(ms_now)
     check "podman-compose down" sh -c \
         "timeout 120 podman-compose -p '$PROJ' -f docker/compose.yaml down -v >>'$WORK/compose.log' 2>&1 7>&- 8>&- 9>&-"
