@@ -7,6 +7,7 @@
 // (metrics, energy) the way a client logs it.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { check, fail, finish } from './report.mjs';
@@ -83,20 +84,49 @@ export function startServer(dir, { args = [], env: extraEnv = {}, label = 'serve
   return s;
 }
 
-// Stops a server and checks it exited with status 0 ('name' the check).
-export async function stopServer(s, name = 'server exits cleanly', ms = 10000) {
-  if (!s) return;
-  const ex = await stopProcess(s, ms);
-  check(name, ex && ex.code === 0, JSON.stringify(ex) + ' ' + s.stderr.slice(-500));
+// Stops a server and checks that it exited with status 0: "server exits
+// cleanly", or "server <label> exits cleanly" when it has a label.
+export async function stopServer(s) {
+  const ex = await stopProcess(s);
+  check(s.label === 'server' ? 'server exits cleanly' : `server ${s.label} exits cleanly`, ex && ex.code === 0,
+    JSON.stringify(ex) + ' ' + s.stderr.slice(-500));
 }
 
-// Fails the suite when it has not finished in 'ms', killing 'procs'.
-export function watchdog(ms, ...procs) {
-  return setTimeout(() => {
-    fail('watchdog', `not finished in ${ms} ms`);
-    for (const p of procs) { try { if (p) p.proc.kill('SIGKILL'); } catch { /* gone */ } }
-    finish(1);
-  }, ms);
+// Runs a suite: body(s) with a new temporary folder s.tmp (named from
+// 'prefix'); s.start(dir, options) starts a server as startServer does,
+// stopped and checked at the end; s.atEnd(fn) adds a clean-up run after
+// that; s.browser, when the body sets it, is closed first. An exception
+// in body is the failed check "setup"; a suite not done in 'watchdogMs'
+// fails (its servers killed). Ends with the suite's closing line.
+export function runSuite(prefix, body, { watchdogMs = WATCHDOG_MS } = {}) {
+  const main = async () => {
+    const servers = [];
+    const ends = [];
+    const s = {
+      tmp: fs.mkdtempSync(path.join(os.tmpdir(), prefix)),
+      browser: null,
+      start: (dir, options) => { const srv = startServer(dir, options); servers.push(srv); return srv; },
+      atEnd: (fn) => { ends.push(fn); },
+    };
+    const timer = setTimeout(() => {
+      fail('watchdog', `not finished in ${watchdogMs} ms`);
+      for (const p of servers) { try { p.proc.kill('SIGKILL'); } catch { /* gone */ } }
+      finish(1);
+    }, watchdogMs);
+    try {
+      await body(s);
+    } catch (e) {
+      fail('setup', e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e));
+    } finally {
+      clearTimeout(timer);
+      if (s.browser) await s.browser.close().catch(() => {});
+      for (const srv of servers) await stopServer(srv);
+      for (const fn of ends) await fn();
+      fs.rmSync(s.tmp, { recursive: true, force: true });
+    }
+    finish();
+  };
+  main().catch((e) => { fail('main', e && e.stack ? e.stack : e); finish(1); });
 }
 
 // A REST call to /api/2.0/<p> of the server at 'base', the answer parsed.

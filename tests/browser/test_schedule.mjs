@@ -11,13 +11,10 @@
 // line is "test_schedule: N passed, M failed".
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { launchChromium } from './playwright.mjs';
-import { check, eq, fail, finish, oneLine, pass, startSuite, step, write } from './report.mjs';
-import {
-  api, J_PER_KWH, ROOT, SHOTS, seedRun, startProcess, startServer, stopProcess, stopServer, WAIT_MS, WATCHDOG_MS, watchdog,
-} from './server.mjs';
+import { checkPageClean, failedLoad, launchChromium, openPage } from './playwright.mjs';
+import { check, startSuite, step } from './report.mjs';
+import { api, J_PER_KWH, ROOT, runSuite, SHOTS, seedRun, startProcess, stopProcess, WAIT_MS } from './server.mjs';
 
 const SUITE = 'test_schedule';
 startSuite(SUITE);
@@ -59,114 +56,87 @@ async function seed(base, name, zone, n = 3) {
   return exp;
 }
 
-async function main() {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gt-sched-'));
+runSuite('gt-sched-', async (suite) => {
+  const { tmp } = suite;
   const fake = startProcess('fake-grid', 'python3', ['-c', FAKE_DRIVER], { cwd: tmp, env: process.env, re: /^fake-grid (.*)$/m });
-  let srv = null;
-  let down = null;
-  let browser = null;
-  const timer = watchdog(WATCHDOG_MS);
-  try {
-    const fakeEnv = JSON.parse((await fake.ready)[1]);
-    // 300 g/kWh for 20 minutes, 100 for 2 hours, then 300 again.
-    fake.proc.stdin.write(JSON.stringify({ forecast: [[-600, 1200, 300], [1200, 8400, 100], [8400, 172800, 300]] }) + '\n');
-    srv = startServer(path.join(tmp, 'up'), { env: fakeEnv, label: 'up' });
-    // A second server whose provider address has nobody listening.
-    const deadEnv = {};
-    for (const k of Object.keys(fakeEnv)) deadEnv[k] = fakeEnv[k];
-    for (const k of Object.keys(deadEnv)) if (/_URL$/.test(k)) deadEnv[k] = 'http://127.0.0.1:9';
-    down = startServer(path.join(tmp, 'down'), { env: deadEnv, label: 'down' });
-    const [base, downBase] = await Promise.all([srv.base, down.base]);
-    const [gb, nozone, gbDown] = await Promise.all([seed(base, 'sched-gb', 'GB'), seed(base, 'sched-nozone', null, 1),
-      seed(downBase, 'sched-down', 'GB', 1)]);
-    browser = await launchChromium();
-    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: 'light', timezoneId: 'UTC' })).newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    page.setDefaultNavigationTimeout(WAIT_MS);
-    const pageErrors = [];
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => {
-      // the expected 400/503 of the schedule endpoint are logged as failed loads
-      if (m.type() === 'error' && !(/Failed to load resource/.test(m.text()) && (m.location().url || '').includes('/greentrack/schedule'))) {
-        pageErrors.push(m.text());
-      }
-    });
-    const external = [];
-    page.on('request', (r) => {
-      const u = r.url();
-      if (![base, downBase, 'blob:', 'data:'].some((p) => u.startsWith(p))) external.push(u);
-    });
-    // Opens an experiment page; returns the schedule answer the page got
-    // (the saving depends on "now": compare the page with its own answer,
-    // not with one fetched seconds earlier)
-    const open = async (b, exp) => {
-      const answer = page.waitForResponse((r) => r.url().includes('/greentrack/schedule'));
-      await page.goto(`${b}/experiments/${exp}`, { waitUntil: 'domcontentloaded' });
-      await page.waitForSelector('main#app[data-ready="1"]', { timeout: WAIT_MS });
-      await page.waitForSelector('#schedule:not([data-state="loading"])', { timeout: WAIT_MS });
-      const r = await answer;
-      return r.ok() ? r.json() : null;
-    };
-
-    await step('advice', async () => {
-      const direct = await api(base, 'GET', `greentrack/schedule?experiment_id=${gb}`);
-      const shown = await open(base, gb);
-      const st = await page.$eval('#schedule', (e) => e.dataset.state);
-      check('panel shows advice', st === 'ok', `${st}: ${await page.$eval('#schedule', (e) => e.textContent)}`);
-      const start = await page.$eval('.sched-start', (e) => e.textContent);
-      check('best start in local time and relative', /^today \d\d:\d\d \(in (1[5-9]|2[0-5])m/.test(start) ||
-        /^tomorrow \d\d:\d\d \(in (1[5-9]|2[0-5])m/.test(start), start);
-      const dur = await page.$eval('.sched-duration', (e) => e.textContent);
-      check('run length is the experiment\'s typical run', dur === '30m', dur);
-      const saving = await page.$eval('.sched-saving', (e) => e.textContent);
-      check('saving percent as the server says', !!shown && saving === `${Number(shown.saving_percent.toPrecision(2))}% less CO₂`,
-        `${saving} vs ${shown && shown.saving_percent}`);
-      const co2 = await page.$eval('.sched-co2', (e) => e.textContent).catch(() => '');
-      check('expected CO2 of a typical run now vs best', /now → /.test(co2) && /g/.test(co2), co2);
-      const src = await page.$eval('.sched-source', (e) => e.textContent);
-      check('zone and source shown', src.includes('Zone GB') && src.includes(direct.source), src);
-      const pts = Number(await page.$eval('.sched-chart', (e) => e.dataset.points));
-      // (the fake's 48 h of forecast, drawn up to the 24 h horizon + 30 min)
-      check('forecast chart drawn', pts > 0 && pts <= direct.forecast.length &&
-        (await page.$$('.sched-chart canvas')).length === 1, String(pts));
-      check('leaderboard still there', (await page.$$('#leaderboard tbody tr[data-run-id]')).length === 3);
-      fs.mkdirSync(SHOTS, { recursive: true });
-      await page.$eval('#schedule', (e) => e.scrollIntoView());
-      await page.locator('#schedule').screenshot({ path: path.join(SHOTS, 'schedule.png') });
-    });
-
-    await step('no zone', async () => {
-      await open(base, nozone);
-      const st = await page.$eval('#schedule', (e) => e.dataset.state);
-      const text = await page.$eval('#schedule', (e) => e.textContent);
-      check('no zone: the panel explains how to get advice', st === 'nozone' && text.includes('greentrack.zone') &&
-        text.includes('GREENTRACK_ZONE=GB'), `${st}: ${text}`);
-    });
-
-    await step('provider down', async () => {
-      await open(downBase, gbDown);
-      const st = await page.$eval('#schedule', (e) => e.dataset.state);
-      const text = await page.$eval('#schedule', (e) => e.textContent);
-      check('provider down: a muted notice', st === 'unavailable' && text.includes('unavailable'), `${st}: ${text}`);
-      const color = await page.$eval('.sched-notice', (e) => getComputedStyle(e).color);
-      const muted = await page.evaluate(() => getComputedStyle(document.querySelector('.muted')).color);
-      check('the notice is muted, not an error', color === muted, `${color} vs ${muted}`);
-      check('the page still works', (await page.$$('#leaderboard tbody tr[data-run-id]')).length === 1);
-    });
-
-    check('no page errors', pageErrors.length === 0, pageErrors.slice(0, 5).join(' | '));
-    check('nothing fetched from outside the server', external.length === 0, external.slice(0, 5).join(' '));
-  } catch (e) {
-    fail('setup', e && e.stack ? e.stack.split('\n').slice(0, 4).join(' | ') : String(e));
-  } finally {
-    clearTimeout(timer);
-    if (browser) await browser.close().catch(() => {});
-    for (const s of [srv, down]) await stopServer(s, `server ${s && s.label} exits cleanly`);
+  suite.atEnd(async () => {
     try { fake.proc.stdin.end(); } catch { /* gone */ }
     await stopProcess(fake);
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
-  finish();
-}
+  });
+  const fakeEnv = JSON.parse((await fake.ready)[1]);
+  // 300 g/kWh for 20 minutes, 100 for 2 hours, then 300 again.
+  fake.proc.stdin.write(JSON.stringify({ forecast: [[-600, 1200, 300], [1200, 8400, 100], [8400, 172800, 300]] }) + '\n');
+  const srv = suite.start(path.join(tmp, 'up'), { env: fakeEnv, label: 'up' });
+  // A second server whose provider address has nobody listening.
+  const deadEnv = {};
+  for (const k of Object.keys(fakeEnv)) deadEnv[k] = fakeEnv[k];
+  for (const k of Object.keys(deadEnv)) if (/_URL$/.test(k)) deadEnv[k] = 'http://127.0.0.1:9';
+  const down = suite.start(path.join(tmp, 'down'), { env: deadEnv, label: 'down' });
+  const [base, downBase] = await Promise.all([srv.base, down.base]);
+  const [gb, nozone, gbDown] = await Promise.all([seed(base, 'sched-gb', 'GB'), seed(base, 'sched-nozone', null, 1),
+    seed(downBase, 'sched-down', 'GB', 1)]);
+  suite.browser = await launchChromium();
+  // (the expected 400/503 of the schedule endpoint are logged as failed loads)
+  const watched = await openPage(suite.browser, { viewport: { width: 1280, height: 900 }, colorScheme: 'light', timezoneId: 'UTC' },
+    { timeout: WAIT_MS, origins: [base, downBase], ignored: failedLoad('/greentrack/schedule') });
+  const { page } = watched;
+  // Opens an experiment page; returns the schedule answer the page got
+  // (the saving depends on "now": compare the page with its own answer,
+  // not with one fetched seconds earlier)
+  const open = async (b, exp) => {
+    const answer = page.waitForResponse((r) => r.url().includes('/greentrack/schedule'));
+    await page.goto(`${b}/experiments/${exp}`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('main#app[data-ready="1"]', { timeout: WAIT_MS });
+    await page.waitForSelector('#schedule:not([data-state="loading"])', { timeout: WAIT_MS });
+    const r = await answer;
+    return r.ok() ? r.json() : null;
+  };
 
-main().catch((e) => { fail('main', e && e.stack ? e.stack : e); finish(1); });
+  await step('advice', async () => {
+    const direct = await api(base, 'GET', `greentrack/schedule?experiment_id=${gb}`);
+    const shown = await open(base, gb);
+    const st = await page.$eval('#schedule', (e) => e.dataset.state);
+    check('panel shows advice', st === 'ok', `${st}: ${await page.$eval('#schedule', (e) => e.textContent)}`);
+    const start = await page.$eval('.sched-start', (e) => e.textContent);
+    check('best start in local time and relative', /^today \d\d:\d\d \(in (1[5-9]|2[0-5])m/.test(start) ||
+      /^tomorrow \d\d:\d\d \(in (1[5-9]|2[0-5])m/.test(start), start);
+    const dur = await page.$eval('.sched-duration', (e) => e.textContent);
+    check('run length is the experiment\'s typical run', dur === '30m', dur);
+    const saving = await page.$eval('.sched-saving', (e) => e.textContent);
+    check('saving percent as the server says', !!shown && saving === `${Number(shown.saving_percent.toPrecision(2))}% less CO₂`,
+      `${saving} vs ${shown && shown.saving_percent}`);
+    const co2 = await page.$eval('.sched-co2', (e) => e.textContent).catch(() => '');
+    check('expected CO2 of a typical run now vs best', /now → /.test(co2) && /g/.test(co2), co2);
+    const src = await page.$eval('.sched-source', (e) => e.textContent);
+    check('zone and source shown', src.includes('Zone GB') && src.includes(direct.source), src);
+    const pts = Number(await page.$eval('.sched-chart', (e) => e.dataset.points));
+    // (the fake's 48 h of forecast, drawn up to the 24 h horizon + 30 min)
+    check('forecast chart drawn', pts > 0 && pts <= direct.forecast.length &&
+      (await page.$$('.sched-chart canvas')).length === 1, String(pts));
+    check('leaderboard still there', (await page.$$('#leaderboard tbody tr[data-run-id]')).length === 3);
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await page.$eval('#schedule', (e) => e.scrollIntoView());
+    await page.locator('#schedule').screenshot({ path: path.join(SHOTS, 'schedule.png') });
+  });
+
+  await step('no zone', async () => {
+    await open(base, nozone);
+    const st = await page.$eval('#schedule', (e) => e.dataset.state);
+    const text = await page.$eval('#schedule', (e) => e.textContent);
+    check('no zone: the panel explains how to get advice', st === 'nozone' && text.includes('greentrack.zone') &&
+      text.includes('GREENTRACK_ZONE=GB'), `${st}: ${text}`);
+  });
+
+  await step('provider down', async () => {
+    await open(downBase, gbDown);
+    const st = await page.$eval('#schedule', (e) => e.dataset.state);
+    const text = await page.$eval('#schedule', (e) => e.textContent);
+    check('provider down: a muted notice', st === 'unavailable' && text.includes('unavailable'), `${st}: ${text}`);
+    const color = await page.$eval('.sched-notice', (e) => getComputedStyle(e).color);
+    const muted = await page.evaluate(() => getComputedStyle(document.querySelector('.muted')).color);
+    check('the notice is muted, not an error', color === muted, `${color} vs ${muted}`);
+    check('the page still works', (await page.$$('#leaderboard tbody tr[data-run-id]')).length === 1);
+  });
+
+  checkPageClean(watched);
+});
