@@ -18,7 +18,8 @@ import sqlite3
 import sys
 import time
 
-from benchlib import connect, new_db, p50, start, stop, timed_get
+from benchlib import (connect, exit_status, new_db, p50, result, start,
+                      stop, timed_get)
 
 
 def main():
@@ -101,19 +102,12 @@ def main():
           "ms, warm p50 %.2f ms, raw SQL join (Python sqlite3, same rows) "
           "p50 %.1f ms" % (a.runs, p50(cold) * 1e3, p50(full) * 1e3,
                            p50(warm) * 1e3, p50(raw) * 1e3))
-    print("RESULT read.leaderboard_cold_p50_ms %.1f <=50 %s" %
-          (p50(cold) * 1e3, "yes" if p50(cold) <= 0.05 else "NO"))
-    print("RESULT read.leaderboard_warm_p50_ms %.2f <=50 %s" %
-          (p50(warm) * 1e3, "yes" if p50(warm) <= 0.05 else "NO"))
-    print("RESULT read.leaderboard_full_build_p50_ms %.1f - -" %
-          (p50(full) * 1e3))
-    print("RESULT read.leaderboard_raw_join_p50_ms %.1f - -" % (p50(raw) * 1e3))
-    print("RESULT read.leaderboard_cold_vs_raw %.2f - -" % (p50(cold) / p50(raw)))
-    if rc != 0:
-        print("bench_leaderboard: server exited %d" % rc)
-        return 1
-    return 0
-
+    result("leaderboard_cold_p50_ms", p50(cold) * 1e3, 1, 50)
+    result("leaderboard_warm_p50_ms", p50(warm) * 1e3, 2, 50)
+    result("leaderboard_full_build_p50_ms", p50(full) * 1e3, 1)
+    result("leaderboard_raw_join_p50_ms", p50(raw) * 1e3, 1)
+    result("leaderboard_cold_vs_raw", p50(cold) / p50(raw))
+    return exit_status("bench_leaderboard", rc)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -29,7 +29,8 @@ import sys
 import time
 import urllib.parse
 
-from benchlib import connect, new_db, p50, start, stop, timed_get
+from benchlib import (connect, exit_status, new_db, p50, result, start,
+                      stop, timed_get)
 
 API = "/api/2.0/mlflow/"
 
@@ -225,29 +226,19 @@ def main():
                             raw["versions_by_name"], res["versions_by_run"],
                             res["versions_page"]))
 
-    def result(name, v, target=10.0):
-        print("RESULT read.registry_%s_p50_ms %.2f <=%g %s"
-              % (name, v, target, "yes" if v <= target else "NO"))
-
-    result("models_search", res["models_page"])
-    result("models_name_like", res["models_like"])
-    result("models_tag", res["models_tag"])
-    result("versions_by_name", res["versions_by_name"])
-    result("versions_by_run", res["versions_by_run"])
-    result("versions_page", res["versions_page"])
-    print("RESULT read.registry_raw_models_page_p50_ms %.2f - -"
-          % raw["models_page"])
-    print("RESULT read.registry_raw_versions_by_name_p50_ms %.2f - -"
-          % raw["versions_by_name"])
-    print("RESULT read.registry_models_vs_raw %.2f - -"
-          % (res["models_page"] / raw["models_page"]))
-    print("RESULT read.registry_versions_vs_raw %.2f - -"
-          % (res["versions_by_name"] / raw["versions_by_name"]))
-    if rc != 0:
-        print("bench_registry: server exited %d" % rc)
-        return 1
-    return 0
-
+    for name, key in (("models_search", "models_page"),
+                      ("models_name_like", "models_like"),
+                      ("models_tag", "models_tag"),
+                      ("versions_by_name", "versions_by_name"),
+                      ("versions_by_run", "versions_by_run"),
+                      ("versions_page", "versions_page")):
+        result("registry_%s_p50_ms" % name, res[key], 2, 10.0)
+    result("registry_raw_models_page_p50_ms", raw["models_page"])
+    result("registry_raw_versions_by_name_p50_ms", raw["versions_by_name"])
+    result("registry_models_vs_raw", res["models_page"] / raw["models_page"])
+    result("registry_versions_vs_raw",
+           res["versions_by_name"] / raw["versions_by_name"])
+    return exit_status("bench_registry", rc)
 
 if __name__ == "__main__":
     sys.exit(main())

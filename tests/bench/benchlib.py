@@ -1,7 +1,8 @@
 """What the Python benchmarks share (bench_leaderboard.py,
 bench_registry.py): a server on a database seeded directly with SQLite
 (started once to create the schema, stopped, seeded, started again), a
-keep-alive connection's timed GET, and the median."""
+keep-alive connection's timed GET, the median, the RESULT lines run.sh
+tabulates and the exit status."""
 import http.client
 import json
 import os
@@ -58,3 +59,19 @@ def timed_get(c, path):
 def p50(xs):
     xs = sorted(xs)
     return xs[len(xs) // 2]
+
+
+def result(name, value, digits=2, target=None):
+    """Prints "RESULT read.<name> <value> <=<target> yes|NO" for run.sh's
+    table, or "- -" when the figure has no target."""
+    judged = ("<=%g %s" % (target, "yes" if value <= target else "NO")
+              if target is not None else "- -")
+    print("RESULT read.%s %.*f %s" % (name, digits, value, judged))
+
+
+def exit_status(bench, rc):
+    """0, or 1 (said) when the server did not exit cleanly ('rc')."""
+    if rc != 0:
+        print("%s: server exited %d" % (bench, rc))
+        return 1
+    return 0
