@@ -11,26 +11,18 @@ first), then the server is restarted on it. Prints:
 - warm p50: the same request again (the ranked board is cached);
 - as the same-run baseline, the p50 of the SQL join that reads the rows.
 Usage: bench_leaderboard.py BUILD_DIR [--runs N] [--iters K] [--smoke]"""
-import argparse
 import json
 import random
 import sqlite3
 import sys
 import time
 
-from benchlib import (connect, exit_status, new_db, p50, result, start,
-                      stop, timed_get)
+from benchlib import (connect, exit_status, new_db, p50, parse_args, result,
+                      start, stop, timed_get)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("build")
-    ap.add_argument("--runs", type=int, default=100000)
-    ap.add_argument("--iters", type=int, default=20)
-    ap.add_argument("--smoke", action="store_true")
-    a = ap.parse_args()
-    if a.smoke:
-        a.runs, a.iters = 2000, 3
+    a = parse_args({"runs": 100000}, 20, {"runs": 2000, "iters": 3})
     server, tmp, db = new_db(a.build, "gt-lb-", "lb.db")
     con = sqlite3.connect(db)
     rnd = random.Random(7)

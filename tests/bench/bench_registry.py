@@ -22,15 +22,14 @@ file (the main query, then per row the same follow-up queries: latest
 versions, tags, aliases). The bench checks counts and names.
 Usage: bench_registry.py BUILD_DIR [--models N] [--versions V] [--iters K]
 [--smoke]"""
-import argparse
 import random
 import sqlite3
 import sys
 import time
 import urllib.parse
 
-from benchlib import (connect, exit_status, new_db, p50, result, start,
-                      stop, timed_get)
+from benchlib import (connect, exit_status, new_db, p50, parse_args, result,
+                      start, stop, timed_get)
 
 API = "/api/2.0/mlflow/"
 
@@ -115,15 +114,8 @@ def raw_versions_by_name(con, name):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("build")
-    ap.add_argument("--models", type=int, default=10000)
-    ap.add_argument("--versions", type=int, default=10)
-    ap.add_argument("--iters", type=int, default=50)
-    ap.add_argument("--smoke", action="store_true")
-    a = ap.parse_args()
-    if a.smoke:
-        a.models, a.iters = 300, 3
+    a = parse_args({"models": 10000, "versions": 10}, 50,
+                   {"models": 300, "iters": 3})
     server, tmp, db = new_db(a.build, "gt-reg-", "reg.db")
     rnd = random.Random(11)
     runs = seed(db, a.models, a.versions, rnd)

@@ -3,6 +3,7 @@ bench_registry.py): a server on a database seeded directly with SQLite
 (started once to create the schema, stopped, seeded, started again), a
 keep-alive connection's timed GET, the median, the RESULT lines run.sh
 tabulates and the exit status."""
+import argparse
 import http.client
 import json
 import os
@@ -10,6 +11,22 @@ import signal
 import subprocess
 import tempfile
 import time
+
+
+def parse_args(sizes, iters, smoke):
+    """BUILD_DIR, an --<name> N for each of 'sizes' (name: default), --iters
+    (default 'iters') and --smoke, which sets the values of 'smoke'."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("build")
+    for name, default in sizes.items():
+        ap.add_argument("--" + name, type=int, default=default)
+    ap.add_argument("--iters", type=int, default=iters)
+    ap.add_argument("--smoke", action="store_true")
+    a = ap.parse_args()
+    if a.smoke:
+        for name, value in smoke.items():
+            setattr(a, name, value)
+    return a
 
 
 def start(server, db, tmp):
