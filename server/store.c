@@ -4572,18 +4572,16 @@ void *store_grow(void *arr, size_t n, size_t *cap, size_t elem)
     return grow(arr, n, cap, elem);
 }
 
-enum srv_err store_step_done(struct conn *c, sqlite3_stmt *s,
-                             struct errbuf *eb, const char *what)
+enum srv_err store_step_done(struct conn *c, sqlite3_stmt *s, struct errbuf *eb,
+                             const char *what)
 {
     return step_done(c, s, eb, what);
 }
 
-void *store_read_page(struct conn *c, sqlite3_stmt *s, int64_t max,
-                      size_t elem,
+void *store_read_page(struct conn *c, sqlite3_stmt *s, int64_t max, size_t elem,
                       enum srv_err (*from_row)(sqlite3_stmt *, void *,
                                                struct errbuf *),
-                      size_t *n, bool *more, enum srv_err *e,
-                      struct errbuf *eb)
+                      size_t *n, bool *more, enum srv_err *e, struct errbuf *eb)
 {
     return read_page(c, s, max, elem, from_row, n, more, e, eb);
 }
