@@ -4015,6 +4015,58 @@ enum srv_err store_experiment_id_by_name(struct store *st, const char *name,
     return e;
 }
 
+/* Fills a chunk's zeroed 'item' from the statement's row and adds the
+ * row's weight to '*bytes'; false when out of memory. */
+typedef bool (*chunk_row)(sqlite3_stmt *s, void *item, void *ctx,
+                          size_t *bytes);
+
+/* Steps 's' into an array of 'elem'-sized items, filled by 'from_row',
+ * until the rows read weigh 'max_bytes' (at least one row), then resets
+ * 's' and sets '*end' when it had no more rows. Leaves the array (with
+ * '*n' items, also on error, for the caller to free) in '*out'. */
+static enum srv_err read_chunk(struct conn *c, sqlite3_stmt *s,
+                               size_t max_bytes, size_t elem,
+                               chunk_row from_row, void *ctx, void **out,
+                               size_t *n, bool *end, struct errbuf *eb)
+{
+    char *arr = NULL;
+    size_t cap = 0, bytes = 0;
+    int rc = SQLITE_ROW;
+    enum srv_err e = SRV_OK;
+    while ((*n == 0 || bytes < max_bytes) &&
+           (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char *p = grow(arr, *n, &cap, elem);
+        if (!p) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        arr = p;
+        void *item = arr + *n * elem;
+        memset(item, 0, elem);
+        (*n)++;
+        if (!from_row(s, item, ctx, &bytes)) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    *out = arr;
+    if (!e)
+        e = chunk_done(c, s, rc, end, eb);
+    else
+        sqlite3_reset(s);
+    return e;
+}
+
+static bool kv_chunk_row(sqlite3_stmt *s, void *item, void *ctx, size_t *bytes)
+{
+    (void)ctx;
+    struct kv *x = item;
+    x->key = col_dup(s, 0);
+    x->value = col_dup(s, 1);
+    *bytes += row_bytes(s, 2);
+    return x->key && x->value;
+}
+
 enum srv_err store_kv_chunk(struct store *st, enum store_kv_list list,
                             int64_t owner, int64_t dataset_pk,
                             const char *after, size_t max_bytes,
@@ -4040,36 +4092,29 @@ enum srv_err store_kv_chunk(struct store *st, enum store_kv_list list,
     bind_after(s, 2, after);
     if (list == STORE_KV_INPUT_TAGS)
         sqlite3_bind_int64(s, 3, dataset_pk);
-    size_t cap = 0, bytes = 0;
-    int rc = SQLITE_ROW;
-    enum srv_err e = SRV_OK;
-    while ((*n == 0 || bytes < max_bytes) &&
-           (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct kv *p = grow(*out, *n, &cap, sizeof(*p));
-        if (!p) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        *out = p;
-        struct kv *x = &(*out)[(*n)++];
-        x->key = col_dup(s, 0);
-        x->value = col_dup(s, 1);
-        if (!x->key || !x->value) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        bytes += row_bytes(s, 2);
-    }
-    if (!e)
-        e = chunk_done(c, s, rc, end, eb);
-    else
-        sqlite3_reset(s);
+    void *arr;
+    enum srv_err e = read_chunk(c, s, max_bytes, sizeof(**out), kv_chunk_row,
+                                NULL, &arr, n, end, eb);
+    *out = arr;
     if (e) {
         kv_array_free(*out, *n);
         *out = NULL;
         *n = 0;
     }
     return e;
+}
+
+static bool latest_chunk_row(sqlite3_stmt *s, void *item, void *ctx,
+                             size_t *bytes)
+{
+    (void)ctx;
+    struct metric *m = item;
+    m->key = m->key_storage = col_dup(s, 0);
+    m->value = sqlite3_column_int(s, 4) ? NAN : sqlite3_column_double(s, 1);
+    m->timestamp = sqlite3_column_int64(s, 2);
+    m->step = sqlite3_column_int64(s, 3);
+    *bytes += row_bytes(s, 1) + 48;
+    return m->key != NULL;
 }
 
 enum srv_err store_latest_chunk(struct store *st, int64_t run_pk,
@@ -4088,33 +4133,10 @@ enum srv_err store_latest_chunk(struct store *st, int64_t run_pk,
         return db_error(c, eb, "latest metrics");
     sqlite3_bind_int64(s, 1, run_pk);
     bind_after(s, 2, after);
-    size_t cap = 0, bytes = 0;
-    int rc = SQLITE_ROW;
-    enum srv_err e = SRV_OK;
-    while ((*n == 0 || bytes < max_bytes) &&
-           (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct metric *p = grow(*out, *n, &cap, sizeof(*p));
-        if (!p) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        *out = p;
-        struct metric *m = &(*out)[(*n)++];
-        memset(m, 0, sizeof(*m));
-        m->key = m->key_storage = col_dup(s, 0);
-        m->value = sqlite3_column_int(s, 4) ? NAN : sqlite3_column_double(s, 1);
-        m->timestamp = sqlite3_column_int64(s, 2);
-        m->step = sqlite3_column_int64(s, 3);
-        if (!m->key) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        bytes += row_bytes(s, 1) + 48;
-    }
-    if (!e)
-        e = chunk_done(c, s, rc, end, eb);
-    else
-        sqlite3_reset(s);
+    void *arr;
+    enum srv_err e = read_chunk(c, s, max_bytes, sizeof(**out),
+                                latest_chunk_row, NULL, &arr, n, end, eb);
+    *out = arr;
     if (e) {
         metric_array_free(*out, *n);
         *out = NULL;
@@ -4138,6 +4160,23 @@ void store_datasets_free(struct store_dataset *a, size_t n)
     free(a);
 }
 
+static bool dataset_chunk_row(sqlite3_stmt *s, void *item, void *ctx,
+                              size_t *bytes)
+{
+    (void)ctx;
+    struct store_dataset *x = item;
+    x->dataset_pk = sqlite3_column_int64(s, 0);
+    x->in.name = col_dup(s, 1);
+    x->in.digest = col_dup(s, 2);
+    x->in.source_type = col_dup(s, 3);
+    x->in.source = col_dup(s, 4);
+    x->in.schema = col_dup(s, 5);
+    x->in.profile = col_dup(s, 6);
+    x->seq = sqlite3_column_int64(s, 7);
+    *bytes += row_bytes(s, 7);
+    return x->in.name && x->in.digest && x->in.source_type && x->in.source;
+}
+
 enum srv_err store_datasets_chunk(struct store *st, int64_t run_pk,
                                   int64_t after_seq, size_t max_bytes,
                                   struct store_dataset **out, size_t *n,
@@ -4154,44 +4193,28 @@ enum srv_err store_datasets_chunk(struct store *st, int64_t run_pk,
         return db_error(c, eb, "inputs");
     sqlite3_bind_int64(s, 1, run_pk);
     sqlite3_bind_int64(s, 2, after_seq);
-    size_t cap = 0, bytes = 0;
-    int rc = SQLITE_ROW;
-    enum srv_err e = SRV_OK;
-    while ((*n == 0 || bytes < max_bytes) &&
-           (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_dataset *p = grow(*out, *n, &cap, sizeof(*p));
-        if (!p) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        *out = p;
-        struct store_dataset *x = &(*out)[(*n)++];
-        memset(x, 0, sizeof(*x));
-        x->dataset_pk = sqlite3_column_int64(s, 0);
-        x->in.name = col_dup(s, 1);
-        x->in.digest = col_dup(s, 2);
-        x->in.source_type = col_dup(s, 3);
-        x->in.source = col_dup(s, 4);
-        x->in.schema = col_dup(s, 5);
-        x->in.profile = col_dup(s, 6);
-        x->seq = sqlite3_column_int64(s, 7);
-        if (!x->in.name || !x->in.digest || !x->in.source_type ||
-            !x->in.source) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        bytes += row_bytes(s, 7);
-    }
-    if (!e)
-        e = chunk_done(c, s, rc, end, eb);
-    else
-        sqlite3_reset(s);
+    void *arr;
+    enum srv_err e = read_chunk(c, s, max_bytes, sizeof(**out),
+                                dataset_chunk_row, NULL, &arr, n, end, eb);
+    *out = arr;
     if (e) {
         store_datasets_free(*out, *n);
         *out = NULL;
         *n = 0;
     }
     return e;
+}
+
+/* ctx: the int64_t that takes the last row's sequence number. */
+static bool model_input_chunk_row(sqlite3_stmt *s, void *item, void *ctx,
+                                  size_t *bytes)
+{
+    char **id = item;
+    if (!(*id = col_dup(s, 0)))
+        return false;
+    *(int64_t *)ctx = sqlite3_column_int64(s, 1);
+    *bytes += row_bytes(s, 1);
+    return true;
 }
 
 enum srv_err store_model_inputs_chunk(struct store *st, int64_t run_pk,
@@ -4210,29 +4233,11 @@ enum srv_err store_model_inputs_chunk(struct store *st, int64_t run_pk,
         return db_error(c, eb, "model inputs");
     sqlite3_bind_int64(s, 1, run_pk);
     sqlite3_bind_int64(s, 2, after_seq);
-    size_t cap = 0, bytes = 0;
-    int rc = SQLITE_ROW;
-    enum srv_err e = SRV_OK;
-    while ((*n == 0 || bytes < max_bytes) &&
-           (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        char **p = grow(*ids, *n, &cap, sizeof(*p));
-        if (!p) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        *ids = p;
-        if (!((*ids)[*n] = col_dup(s, 0))) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        (*n)++;
-        *last_seq = sqlite3_column_int64(s, 1);
-        bytes += row_bytes(s, 1);
-    }
-    if (!e)
-        e = chunk_done(c, s, rc, end, eb);
-    else
-        sqlite3_reset(s);
+    void *arr;
+    enum srv_err e =
+        read_chunk(c, s, max_bytes, sizeof(**ids), model_input_chunk_row,
+                   last_seq, &arr, n, end, eb);
+    *ids = arr;
     if (e) {
         for (size_t i = 0; i < *n; i++)
             free((*ids)[i]);
