@@ -113,17 +113,54 @@ static void runs_restart(void *p)
     runs_item_reset(p);
 }
 
+/* Opens list 'key' ("key":[, after a comma unless 'first') and sets
+ * '*open' or, when '*open', writes the comma between two chunks of it. */
+static void list_sep(struct strbuf *out, const char *key, bool first,
+                     bool *open)
+{
+    if (*open) {
+        strbuf_append_char(out, ',');
+        return;
+    }
+    render_key(out, key, first);
+    strbuf_append_char(out, '[');
+    *open = true;
+}
+
+/* Reads the chunk of key-value list 'list' (of 'owner' and, for input
+ * tags, dataset 'dataset_pk') after '*after' and appends its items to
+ * list 'key' of 'out' (see list_sep); '*after' moves to the chunk's last
+ * key, and '*end' tells that the list has no more. */
+static enum srv_err kv_list_chunk(struct store *st, enum store_kv_list list,
+                                  int64_t owner, int64_t dataset_pk,
+                                  char **after, struct strbuf *out,
+                                  const char *key, bool first, bool *open,
+                                  bool *end, struct errbuf *eb)
+{
+    struct kv *a;
+    size_t n;
+    enum srv_err e = store_kv_chunk(st, list, owner, dataset_pk, *after,
+                                    CHUNK_BYTES, &a, &n, end, eb);
+    if (e)
+        return e;
+    if (n) {
+        list_sep(out, key, first, open);
+        render_kv_items(out, a, n);
+        free(*after);
+        *after = strdup(a[n - 1].key);
+    }
+    kv_array_free(a, n);
+    if (n && !*after)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    return SRV_OK;
+}
+
 /* Opens list 'key' of the current object ("data" or "inputs") or writes
  * the comma between two chunks of it. */
 static void sec_sep(struct runs_src *x, struct strbuf *out, const char *key)
 {
-    if (x->sec_open) {
-        strbuf_append_char(out, ',');
-        return;
-    }
-    render_key(out, key, !x->members);
-    strbuf_append_char(out, '[');
-    x->sec_open = x->members = true;
+    list_sep(out, key, !x->members, &x->sec_open);
+    x->members = true;
 }
 
 /* Ends the current keyed section; 'next' follows. */
@@ -169,22 +206,14 @@ static enum srv_err run_kvs(struct runs_src *x, struct strbuf *out,
                             enum store_kv_list list, const char *key,
                             enum run_sec next, struct errbuf *eb)
 {
-    struct kv *a;
-    size_t n;
     bool end;
-    enum srv_err e = store_kv_chunk(x->st, list, x->info.run_pk, 0, x->after,
-                                    CHUNK_BYTES, &a, &n, &end, eb);
+    enum srv_err e =
+        kv_list_chunk(x->st, list, x->info.run_pk, 0, &x->after, out, key,
+                      !x->members, &x->sec_open, &end, eb);
     if (e)
         return e;
-    if (n) {
-        sec_sep(x, out, key);
-        render_kv_items(out, a, n);
-        free(x->after);
-        x->after = strdup(a[n - 1].key);
-    }
-    kv_array_free(a, n);
-    if (n && !x->after)
-        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    if (x->sec_open)
+        x->members = true;
     if (end)
         sec_end(x, out, next);
     return SRV_OK;
@@ -218,26 +247,11 @@ static enum srv_err run_datasets(struct runs_src *x, struct strbuf *out,
         x->ds_open = true;
     }
     if (!x->tags_done) {
-        struct kv *a;
-        size_t n;
         bool end;
-        if ((e = store_kv_chunk(x->st, STORE_KV_INPUT_TAGS, x->info.run_pk,
-                                d->dataset_pk, x->after, CHUNK_BYTES, &a, &n,
-                                &end, eb)))
+        if ((e = kv_list_chunk(x->st, STORE_KV_INPUT_TAGS, x->info.run_pk,
+                               d->dataset_pk, &x->after, out, "tags", true,
+                               &x->tags_open, &end, eb)))
             return e;
-        if (n) {
-            if (!x->tags_open)
-                strbuf_append_str(out, "\"tags\":[");
-            else
-                strbuf_append_char(out, ',');
-            x->tags_open = true;
-            render_kv_items(out, a, n);
-            free(x->after);
-            x->after = strdup(a[n - 1].key);
-        }
-        kv_array_free(a, n);
-        if (n && !x->after)
-            return err_set(eb, SRV_E_NOMEM, "out of memory");
         if (end) {
             if (x->tags_open)
                 strbuf_append_char(out, ']');
@@ -459,24 +473,12 @@ static enum srv_err exps_piece(void *p, struct strbuf *out, size_t hint,
         x->head_done = true;
     }
     while (!x->tags_done && out->len - start < hint) {
-        struct kv *a;
-        size_t n;
         bool end;
-        enum srv_err e = store_kv_chunk(x->st, STORE_KV_EXPERIMENT_TAGS,
-                                        x->info.experiment_id, 0, x->after,
-                                        CHUNK_BYTES, &a, &n, &end, eb);
+        enum srv_err e = kv_list_chunk(x->st, STORE_KV_EXPERIMENT_TAGS,
+                                       x->info.experiment_id, 0, &x->after, out,
+                                       "tags", false, &x->tags_open, &end, eb);
         if (e)
             return e;
-        if (n) {
-            strbuf_append_str(out, x->tags_open ? "," : ",\"tags\":[");
-            x->tags_open = true;
-            render_kv_items(out, a, n);
-            free(x->after);
-            x->after = strdup(a[n - 1].key);
-        }
-        kv_array_free(a, n);
-        if (n && !x->after)
-            return err_set(eb, SRV_E_NOMEM, "out of memory");
         if (end) {
             if (x->tags_open)
                 strbuf_append_char(out, ']');
