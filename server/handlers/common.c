@@ -220,31 +220,9 @@ int h_artifact_base(const struct request *req, const char *uri, char *rel,
     return -1;
 }
 
-enum handler_result h_send_artifact(struct request *req, struct response *res,
-                                    const char *uri, const char *path)
+enum handler_result h_send_file(struct request *req, struct response *res,
+                                int fd, uint64_t size, const char *path)
 {
-    struct errbuf eb;
-    enum srv_err e;
-    char rel[ARTIFACT_MAX_PATH * 2 + 2];
-    int base = h_artifact_base(req, uri, rel, sizeof(rel), &e, &eb);
-    if (base < 0)
-        return h_fail(res,
-                      e ? e
-                        : err_set(&eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
-                                  "No artifact '%.300s' under %.300s", path,
-                                  uri),
-                      &eb);
-    size_t rl = strlen(rel);
-    if ((size_t)snprintf(rel + rl, sizeof(rel) - rl, "%s%s", rl ? "/" : "",
-                         path) >= sizeof(rel) - rl) {
-        close(base);
-        return h_fail(res, err_set(&eb, MSG_INVALID_PATH), &eb);
-    }
-    uint64_t size = 0;
-    int fd = artifact_open_read(base, rel, &size, &e, &eb);
-    close(base);
-    if (fd < 0)
-        return h_fail(res, e, &eb);
     uint64_t start = 0, len = size;
     char range[96];
     switch (artifact_parse_range(req->range, size, &start, &len)) {
@@ -278,4 +256,72 @@ enum handler_result h_send_artifact(struct request *req, struct response *res,
         !api_add_header(res, "Accept-Ranges", "bytes"))
         return h_fail(res, SRV_E_NOMEM, NULL); /* http.c closes the file */
     return H_DONE;
+}
+
+enum handler_result h_send_file_list(struct response *res, struct strbuf *sb,
+                                     const char *open, const char *path,
+                                     size_t plen, struct artifact_entry *a,
+                                     size_t n)
+{
+    if (n)
+        strbuf_append_str(sb, open);
+    for (size_t i = 0; i < n; i++) {
+        strbuf_append_str(sb, i ? ",{\"path\":" : "{\"path\":");
+        if (plen) {
+            struct strbuf p;
+            strbuf_init(&p);
+            strbuf_append(&p, path, plen);
+            strbuf_append_char(&p, '/');
+            strbuf_append_str(&p, a[i].name);
+            strbuf_append_json_str(sb, p.buf ? p.buf : "", p.len);
+            strbuf_cleanup(&p);
+        } else {
+            strbuf_append_json_str(sb, a[i].name, strlen(a[i].name));
+        }
+        strbuf_append_str(sb, a[i].is_dir ? ",\"is_dir\":true"
+                                          : ",\"is_dir\":false");
+        if (!a[i].is_dir) {
+            strbuf_append_str(sb, ",\"file_size\":");
+            strbuf_append_i64(sb, a[i].size);
+        }
+        strbuf_append_char(sb, '}');
+    }
+    if (n)
+        strbuf_append_char(sb, ']');
+    strbuf_append_char(sb, '}');
+    artifact_entries_free(a, n);
+    if (sb->oom) {
+        strbuf_cleanup(sb);
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    }
+    api_ok(res, sb);
+    return H_DONE;
+}
+
+enum handler_result h_send_artifact(struct request *req, struct response *res,
+                                    const char *uri, const char *path)
+{
+    struct errbuf eb;
+    enum srv_err e;
+    char rel[ARTIFACT_MAX_PATH * 2 + 2];
+    int base = h_artifact_base(req, uri, rel, sizeof(rel), &e, &eb);
+    if (base < 0)
+        return h_fail(res,
+                      e ? e
+                        : err_set(&eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                                  "No artifact '%.300s' under %.300s", path,
+                                  uri),
+                      &eb);
+    size_t rl = strlen(rel);
+    if ((size_t)snprintf(rel + rl, sizeof(rel) - rl, "%s%s", rl ? "/" : "",
+                         path) >= sizeof(rel) - rl) {
+        close(base);
+        return h_fail(res, err_set(&eb, MSG_INVALID_PATH), &eb);
+    }
+    uint64_t size = 0;
+    int fd = artifact_open_read(base, rel, &size, &e, &eb);
+    close(base);
+    if (fd < 0)
+        return h_fail(res, e, &eb);
+    return h_send_file(req, res, fd, size, path);
 }

@@ -12,6 +12,8 @@
 
 #include "api.h"
 
+struct artifact_entry;
+
 #define HANDLER(name)                                                          \
     enum handler_result name(struct request *, struct response *)
 
@@ -223,6 +225,21 @@ enum srv_err h_check_artifact_path(const struct request *req, const char *path,
  * and 'eb' set, or -1 with '*e' SRV_OK when the folder does not exist. */
 int h_artifact_base(const struct request *req, const char *uri, char *rel,
                     size_t rellen, enum srv_err *e, struct errbuf *eb);
+
+/* Ends a handler by sending open file 'fd' ('size' bytes, named by
+ * 'path') as h_send_artifact does: Range requests answered 206/416 and
+ * MLflow's download headers. Takes 'fd' over. */
+enum handler_result h_send_file(struct request *req, struct response *res,
+                                int fd, uint64_t size, const char *path);
+
+/* Ends a handler by closing JSON object 'sb' with the artifact entries
+ * 'a' (taken over) as a list of file infos after 'open' ("files":[ and
+ * what goes before it), each path under 'path' (its first 'plen' bytes;
+ * 0: the bare names), and sending it. */
+enum handler_result h_send_file_list(struct response *res, struct strbuf *sb,
+                                     const char *open, const char *path,
+                                     size_t plen, struct artifact_entry *a,
+                                     size_t n);
 
 /* Ends a handler by sending file 'path' (checked with
  * h_check_artifact_path) from under artifact URI 'uri': MLflow's download

@@ -58,34 +58,5 @@ enum handler_result h_artifacts_list(struct request *req, struct response *res)
     strbuf_append_str(&sb, "{\"root_uri\":");
     strbuf_append_json_str(&sb, r.artifact_uri, strlen(r.artifact_uri));
     run_cleanup(&r);
-    if (n)
-        strbuf_append_str(&sb, ",\"files\":[");
-    for (size_t i = 0; i < n; i++) {
-        strbuf_append_str(&sb, i ? ",{\"path\":" : "{\"path\":");
-        struct strbuf p;
-        strbuf_init(&p);
-        strbuf_append(&p, path, plen);
-        if (plen)
-            strbuf_append_char(&p, '/');
-        strbuf_append_str(&p, a[i].name);
-        strbuf_append_json_str(&sb, p.buf ? p.buf : "", p.len);
-        strbuf_cleanup(&p);
-        strbuf_append_str(&sb, a[i].is_dir ? ",\"is_dir\":true"
-                                           : ",\"is_dir\":false");
-        if (!a[i].is_dir) {
-            strbuf_append_str(&sb, ",\"file_size\":");
-            strbuf_append_i64(&sb, a[i].size);
-        }
-        strbuf_append_char(&sb, '}');
-    }
-    if (n)
-        strbuf_append_char(&sb, ']');
-    strbuf_append_char(&sb, '}');
-    artifact_entries_free(a, n);
-    if (sb.oom) {
-        strbuf_cleanup(&sb);
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    }
-    api_ok(res, &sb);
-    return H_DONE;
+    return h_send_file_list(res, &sb, ",\"files\":[", path, plen, a, n);
 }

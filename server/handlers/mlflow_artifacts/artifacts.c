@@ -99,29 +99,7 @@ enum handler_result h_mlflow_artifacts_list(struct request *req,
     struct strbuf sb;
     strbuf_init(&sb);
     strbuf_append_char(&sb, '{');
-    if (n)
-        strbuf_append_str(&sb, "\"files\":[");
-    for (size_t i = 0; i < n; i++) {
-        strbuf_append_str(&sb, i ? ",{\"path\":" : "{\"path\":");
-        strbuf_append_json_str(&sb, a[i].name, strlen(a[i].name));
-        strbuf_append_str(&sb, a[i].is_dir ? ",\"is_dir\":true"
-                                           : ",\"is_dir\":false");
-        if (!a[i].is_dir) {
-            strbuf_append_str(&sb, ",\"file_size\":");
-            strbuf_append_i64(&sb, a[i].size);
-        }
-        strbuf_append_char(&sb, '}');
-    }
-    if (n)
-        strbuf_append_char(&sb, ']');
-    strbuf_append_char(&sb, '}');
-    artifact_entries_free(a, n);
-    if (sb.oom) {
-        strbuf_cleanup(&sb);
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    }
-    api_ok(res, &sb);
-    return H_DONE;
+    return h_send_file_list(res, &sb, "\"files\":[", path, 0, a, n);
 }
 
 /*---- GET artifacts/<path>: download ----*/
@@ -144,39 +122,7 @@ enum handler_result h_mlflow_artifacts_download(struct request *req,
     close(root);
     if (fd < 0)
         return h_fail(res, e, &eb);
-    uint64_t start = 0, len = size;
-    char range[96];
-    switch (artifact_parse_range(req->range, size, &start, &len)) {
-    case ARTIFACT_RANGE_UNSATISFIABLE:
-        close(fd);
-        snprintf(range, sizeof(range), "bytes */%" PRIu64, size);
-        api_error(res, SRV_E_RANGE_NOT_SATISFIABLE,
-                  "The requested range is not satisfiable");
-        if (!api_add_header(res, "Content-Range", range))
-            return h_fail(res, SRV_E_NOMEM, NULL);
-        return H_DONE;
-    case ARTIFACT_RANGE_PARTIAL:
-        res->status = 206;
-        snprintf(range, sizeof(range), "bytes %" PRIu64 "-%" PRIu64 "/%" PRIu64,
-                 start, start + len - 1, size);
-        if (!api_add_header(res, "Content-Range", range)) {
-            close(fd);
-            return h_fail(res, SRV_E_NOMEM, NULL);
-        }
-        break;
-    case ARTIFACT_RANGE_NONE:
-        res->status = 200;
-        break;
-    }
-    char disposition[512];
-    artifact_disposition(disposition, sizeof(disposition), path);
-    res->content_type = artifact_mime_type(path);
-    res->file = (struct response_file){true, fd, start, len};
-    if (!api_add_header(res, "Content-Disposition", disposition) ||
-        !api_add_header(res, "X-Content-Type-Options", "nosniff") ||
-        !api_add_header(res, "Accept-Ranges", "bytes"))
-        return h_fail(res, SRV_E_NOMEM, NULL); /* http.c closes the file */
-    return H_DONE;
+    return h_send_file(req, res, fd, size, path);
 }
 
 /*---- PUT artifacts/<path>: upload ----*/
