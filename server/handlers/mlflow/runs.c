@@ -501,8 +501,9 @@ enum handler_result h_runs_log_metric(struct request *req, struct response *res)
     return H_PENDING;
 }
 
-enum handler_result h_runs_log_parameter(struct request *req,
-                                         struct response *res)
+/* log-parameter ('param') or set-tag: one key and value for the run. */
+static enum handler_result log_one_kv(struct request *req, struct response *res,
+                                      bool param)
 {
     struct errbuf eb;
     const char *run_id, *key, *value;
@@ -510,44 +511,39 @@ enum handler_result h_runs_log_parameter(struct request *req,
     enum srv_err e;
     if ((e = jx_run_id(req->args, true, &run_id, &eb)) ||
         (e = jx_str(req->args, "key", true, &key, &eb)) ||
-        (e = validate_key(key, "Param key", &eb)) ||
+        (e = validate_key(key, param ? "Param key" : "Tag key", &eb)) ||
         (e = jx_str(req->args, "value", false, &value, &eb)) ||
-        (e = h_value(value, "Param value", MAX_PARAM_VAL_LENGTH, true, &v,
-                     &eb)))
+        (e = h_value(value, param ? "Param value" : "Tag value",
+                     param ? MAX_PARAM_VAL_LENGTH : MAX_TAG_VAL_LENGTH, true,
+                     &v, &eb)))
         return h_fail(res, e, &eb);
     struct run_write *x = run_write_new(req, SW_RUN_LOG, NULL);
     if (!x)
         return h_fail(res, SRV_E_NOMEM, NULL);
-    x->one_param.key = key;
-    x->one_param.value = v;
+    struct kv_ref *one = param ? &x->one_param : &x->one_tag;
+    one->key = key;
+    one->value = v;
     x->w.run_id = run_id;
-    x->w.params = &x->one_param;
-    x->w.n_params = 1;
-    x->w.single_param = true;
+    if (param) {
+        x->w.params = one;
+        x->w.n_params = 1;
+        x->w.single_param = true;
+    } else {
+        x->w.tags = one;
+        x->w.n_tags = 1;
+    }
     return H_PENDING;
+}
+
+enum handler_result h_runs_log_parameter(struct request *req,
+                                         struct response *res)
+{
+    return log_one_kv(req, res, true);
 }
 
 enum handler_result h_runs_set_tag(struct request *req, struct response *res)
 {
-    struct errbuf eb;
-    const char *run_id, *key, *value;
-    struct strref v;
-    enum srv_err e;
-    if ((e = jx_run_id(req->args, true, &run_id, &eb)) ||
-        (e = jx_str(req->args, "key", true, &key, &eb)) ||
-        (e = validate_key(key, "Tag key", &eb)) ||
-        (e = jx_str(req->args, "value", false, &value, &eb)) ||
-        (e = h_value(value, "Tag value", MAX_TAG_VAL_LENGTH, true, &v, &eb)))
-        return h_fail(res, e, &eb);
-    struct run_write *x = run_write_new(req, SW_RUN_LOG, NULL);
-    if (!x)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    x->one_tag.key = key;
-    x->one_tag.value = v;
-    x->w.run_id = run_id;
-    x->w.tags = &x->one_tag;
-    x->w.n_tags = 1;
-    return H_PENDING;
+    return log_one_kv(req, res, false);
 }
 
 enum handler_result h_runs_delete_tag(struct request *req, struct response *res)
