@@ -55,6 +55,29 @@ static bool reserve(struct strbuf *sb, size_t extra)
     return true;
 }
 
+bool strbuf_reserve(struct strbuf *sb, size_t extra)
+{
+    if (sb->oom)
+        return false;
+    if (extra >= SIZE_MAX - sb->len) {
+        sb->oom = true;
+        return false;
+    }
+    size_t want = sb->len + extra + 1;
+    if (want <= sb->cap)
+        return true;
+    char *p = realloc(sb->buf, want);
+    if (!p) {
+        sb->oom = true;
+        return false;
+    }
+    if (!sb->buf)
+        p[0] = '\0';
+    sb->buf = p;
+    sb->cap = want;
+    return true;
+}
+
 void strbuf_append(struct strbuf *sb, const void *data, size_t len)
 {
     if (sb->len + len + 1 > sb->cap && !reserve(sb, len))

@@ -23,6 +23,11 @@ void strbuf_init(struct strbuf *sb);
 /* Frees the buffer; the struct may be reused after strbuf_init. */
 void strbuf_cleanup(struct strbuf *sb);
 void strbuf_reset(struct strbuf *sb);
+/* Makes room for 'extra' more bytes and the terminator in one allocation
+ * of exactly that size (appends grow by doubling otherwise), so a buffer
+ * filled to a known length costs that length; false, marking the buffer
+ * failed, when out of memory. */
+bool strbuf_reserve(struct strbuf *sb, size_t extra);
 void strbuf_append(struct strbuf *sb, const void *data, size_t len);
 void strbuf_append_str(struct strbuf *sb, const char *s);
 void strbuf_append_char(struct strbuf *sb, char c);
