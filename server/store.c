@@ -387,6 +387,8 @@ struct store {
     pthread_cond_t cv;
     struct store_write *queue_head, *queue_tail;
     bool stopping;
+    atomic_bool abandoned; /* store_abandon: fail queued and new writes */
+    int64_t busy_since_ms; /* writer only: its current lock wait began */
 
     pthread_mutex_t readers_mu;
     struct conn *readers;
@@ -2358,12 +2360,74 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* How long the writer waits for a database lock held by another
+ * connection (another process, or a reader checkpointing) before the
+ * write fails with 503; as sqlite3_busy_timeout(5000) did. */
+#define WRITER_BUSY_TIMEOUT_MS 5000
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The writer connection's busy handler: sqlite3_busy_timeout's wait, in
+ * naps of at most 10 ms so that store_abandon cuts it short. 0 gives up
+ * (SQLITE_BUSY), 1 tries again. */
+static int writer_busy(void *arg, int count)
+{
+    struct store *st = arg;
+    if (atomic_load(&st->abandoned))
+        return 0;
+    int64_t now = mono_ms();
+    if (count == 0)
+        st->busy_since_ms = now;
+    else if (now - st->busy_since_ms >= WRITER_BUSY_TIMEOUT_MS)
+        return 0;
+    long nap_ms = count < 3 ? 1L << count : 10;
+    struct timespec nap = {0, nap_ms * 1000000L};
+    nanosleep(&nap, NULL);
+    return 1;
+}
+
+static const char abandoned_msg[] =
+    "The server is shutting down and could not commit this write in time; "
+    "nothing was written";
+
+/* Completes 'w' with the abandoned failure. */
+static void fail_abandoned(struct store_write *w)
+{
+    w->next = NULL;
+    w->result = err_set(&w->err, SRV_E_UNAVAILABLE, "%s", abandoned_msg);
+    w->done(w, w->userdata);
+}
+
+void store_abandon(struct store *st)
+{
+    pthread_mutex_lock(&st->mu);
+    atomic_store(&st->abandoned, true);
+    struct store_write *head = st->queue_head;
+    st->queue_head = st->queue_tail = NULL;
+    pthread_mutex_unlock(&st->mu);
+    struct store_write *next;
+    for (struct store_write *w = head; w; w = next) {
+        next = w->next; /* 'done' may free w */
+        fail_abandoned(w);
+    }
+}
+
 void store_submit(struct store *st, struct store_write *w)
 {
     w->next = NULL;
     w->result = SRV_OK;
     w->err.msg[0] = '\0';
     pthread_mutex_lock(&st->mu);
+    if (atomic_load(&st->abandoned)) {
+        pthread_mutex_unlock(&st->mu);
+        fail_abandoned(w);
+        return;
+    }
     if (st->queue_tail)
         st->queue_tail->next = w;
     else
@@ -2405,6 +2469,7 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
         relocate_local_locations(st, eb) != SRV_OK)
         goto fail;
     notice_outside_writes(st); /* the baseline */
+    sqlite3_busy_handler(st->writer->db, writer_busy, st);
     if (pthread_create(&st->writer_thread, NULL, writer_main, st) != 0) {
         err_set(eb, SRV_E_INTERNAL, "cannot start the writer thread");
         goto fail;

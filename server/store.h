@@ -181,8 +181,20 @@ uint64_t store_experiment_generation(struct store *st, int64_t experiment_id);
 bool store_changed_runs(struct store *st, int64_t experiment_id, uint64_t from,
                         uint64_t to, int64_t **pks, size_t *n);
 
-/* Queues 'w' for the writer. Never blocks on I/O. */
+/* Queues 'w' for the writer. Never blocks on I/O. After store_abandon,
+ * 'w' completes at once (its 'done' runs on the calling thread) with
+ * SRV_E_UNAVAILABLE. */
 void store_submit(struct store *st, struct store_write *w);
+
+/* Shutdown's last resort, when queued writes could not commit in time (a
+ * lock held by another process): every write still queued completes now
+ * with SRV_E_UNAVAILABLE, its 'done' running on the calling thread; later
+ * submissions complete so at once; and the write group the writer is
+ * running stops waiting for a lock held elsewhere, so it ends (committed,
+ * or failed and rolled back) within moments. A write is thus answered
+ * either with its commit or with a failure that left nothing behind.
+ * Idempotent; store_close still drains what the writer holds. */
+void store_abandon(struct store *st);
 
 /*---- reads (any thread) ----*/
 
