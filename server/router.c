@@ -23,7 +23,27 @@ struct route {
     unsigned methods;
     handler_fn fn;
     unsigned flags; /* enum route_flag */
+    /* What its request body may be; left out (NULL): BODY_JSON. A
+     * handler has one rule, whichever of its rows names it. */
+    const struct route_body *body;
 };
+
+/* Request bodies. Most endpoints take a small JSON object: 1 MiB, and a
+ * tree of at most 65536 values (about 7 MiB of cJSON at most), room for
+ * log-inputs' 1000 datasets and 1000 models, or runs/search over 40000
+ * experiment ids. The larger ones take
+ * --max-body-bytes (max_bytes 0): log-batch (1000 metrics, 100 params and
+ * 1000 tags are 8305 values; strings up to MLflow's 8000 characters, 96000
+ * bytes when each is a \ud83d\ude00-style escape), log-energy (10000
+ * samples of up to 15 fields) and the CodeCarbon CSV import, which is not
+ * JSON. A streamed upload (ROUTE_STREAM_BODY) is never collected. */
+static const struct route_body BODY_JSON = {1u << 20, {32, 65536, 1u << 20}};
+static const struct route_body BODY_BATCH = {0, {32, 16384, 128u << 10}};
+static const struct route_body BODY_ENERGY = {0, {32, 160000, 64u << 10}};
+static const struct route_body BODY_CSV = {0, {0, 0, 0}};
+
+/* Rows leave their body rule out unless it is not BODY_JSON. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #define GET ROUTE_GET
 #define POST ROUTE_POST
@@ -55,7 +75,7 @@ static const struct route mlflow_routes[] = {
     {"runs/log-parameter", POST, h_runs_log_parameter, 0},
     {"runs/set-tag", POST, h_runs_set_tag, 0},
     {"runs/delete-tag", POST, h_runs_delete_tag, 0},
-    {"runs/log-batch", POST, h_runs_log_batch, 0},
+    {"runs/log-batch", POST, h_runs_log_batch, 0, &BODY_BATCH},
     {"runs/log-inputs", POST, h_runs_log_inputs, 0},
     {"runs/log-model", POST, h_runs_log_model, 0},
     {"metrics/get-history", GET, h_metrics_get_history, 0},
@@ -95,14 +115,14 @@ static const struct route mlflow_routes[] = {
 /* /api/2.0/greentrack/: handlers/greentrack/ */
 static const struct route greentrack_routes[] = {
     {"runs/heartbeat", POST, h_runs_heartbeat, 0},
-    {"runs/log-energy", POST, h_runs_log_energy, 0},
+    {"runs/log-energy", POST, h_runs_log_energy, 0, &BODY_ENERGY},
     {"runs/carbon", GET, h_runs_carbon, 0},
     {"intensity", GET, h_intensity, 0},
     {"runs/energy", GET, h_runs_energy, 0},
     {"runs/export", GET, h_runs_export, 0},
     {"leaderboard", GET, h_leaderboard, 0},
     {"experiments/summary", GET, h_experiments_summary, 0},
-    {"import/codecarbon", POST, h_import_codecarbon, ROUTE_RAW_BODY},
+    {"import/codecarbon", POST, h_import_codecarbon, ROUTE_RAW_BODY, &BODY_CSV},
     {"schedule", GET, h_schedule, 0},
     {"grid/intensity", GET, h_grid_intensity, 0},
     /* raw: takes ?zone= in the query (no body needed) or a JSON body */
@@ -257,5 +277,40 @@ enum route_result route_match_flags(const char *path, const char *method,
                path + 1, bit, handler, flags);
     if (r == ROUTE_NOT_FOUND && !api_root_path(path))
         return ROUTE_STATIC;
+    return r;
+}
+
+/* The body rule of the row that 'fn' handles (see struct route). */
+static const struct route_body *body_of(handler_fn fn)
+{
+    static const struct {
+        const struct route *rows;
+        size_t n;
+    } tables[] = {
+        {mlflow_routes, sizeof(mlflow_routes) / sizeof(*mlflow_routes)},
+        {greentrack_routes,
+         sizeof(greentrack_routes) / sizeof(*greentrack_routes)},
+        {mlflow_artifacts_routes,
+         sizeof(mlflow_artifacts_routes) / sizeof(*mlflow_artifacts_routes)},
+        {codecarbon_routes,
+         sizeof(codecarbon_routes) / sizeof(*codecarbon_routes)},
+        {root_routes, sizeof(root_routes) / sizeof(*root_routes)},
+    };
+    for (size_t t = 0; t < sizeof(tables) / sizeof(*tables); t++) {
+        for (size_t i = 0; i < tables[t].n; i++) {
+            if (tables[t].rows[i].fn == fn && tables[t].rows[i].body)
+                return tables[t].rows[i].body;
+        }
+    }
+    return &BODY_JSON;
+}
+
+enum route_result route_lookup(const char *path, const char *method,
+                               struct route_info *out)
+{
+    out->handler = NULL;
+    enum route_result r =
+        route_match_flags(path, method, &out->handler, &out->flags);
+    out->body = r == ROUTE_FOUND ? body_of(out->handler) : &BODY_JSON;
     return r;
 }

@@ -9,6 +9,7 @@
 #define SERVER_ROUTER_H
 
 #include "api.h"
+#include "prescan.h"
 
 enum route_method {
     ROUTE_GET = 1, /* and HEAD */
@@ -40,6 +41,28 @@ enum route_result {
                          answers a JSON 404 for a missing one with a file
                          extension, index.html for the UI's deep links) */
 };
+
+/* What a route's request body may be: at most 'max_bytes' (0: the
+ * server's --max-body-bytes, the larger limit), and, when 'json' has a
+ * value limit, JSON whose raw text passes prescan_json with 'json'
+ * before it is parsed (max_values 0: not JSON, or never collected). */
+struct route_body {
+    size_t max_bytes;
+    struct prescan_limits json;
+};
+
+/* A route found by route_lookup. */
+struct route_info {
+    handler_fn handler;
+    unsigned flags;                /* enum route_flag */
+    const struct route_body *body; /* never NULL */
+};
+
+/* Looks up 'path' for 'method' ("GET", "POST", ...) and fills '*out':
+ * handler and flags on ROUTE_FOUND, and always the body rules (for a path
+ * that has no route, the small JSON body's). */
+enum route_result route_lookup(const char *path, const char *method,
+                               struct route_info *out);
 
 /* Looks up 'path' for 'method' ("GET", "POST", ...). On ROUTE_FOUND,
  * '*handler' is set. */

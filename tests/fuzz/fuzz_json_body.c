@@ -4,11 +4,15 @@
  * The first input byte picks an endpoint, the rest is its JSON body. The
  * handler runs for real against a store on a temporary database (reads
  * are executed; a write that passes validation is dropped, not submitted),
- * so any crash, leak or UB in parsing or validation shows up here.
+ * so any crash, leak or UB in parsing or validation shows up here. The
+ * size scan that runs before parsing (prescan.c) is checked on every body:
+ * its counts must bound the tree cJSON builds (values, depth, longest
+ * string), and the endpoint's own limits are applied as http.c does.
  */
 #include "api.h"
 #include "jsonx.h"
 #include "log.h"
+#include "prescan.h"
 #include "router.h"
 
 #include <stdint.h>
@@ -86,6 +90,42 @@ static int setup(void)
     return 0;
 }
 
+/* Values, depth and longest string (or name) of a parsed tree. */
+static void tree_stats(const cJSON *v, unsigned level, struct prescan_stats *st)
+{
+    for (; v; v = v->next) {
+        st->values++;
+        if (v->string && strlen(v->string) > st->longest_string)
+            st->longest_string = strlen(v->string);
+        if (cJSON_IsString(v) && strlen(v->valuestring) > st->longest_string)
+            st->longest_string = strlen(v->valuestring);
+        if (cJSON_IsArray(v) || cJSON_IsObject(v)) {
+            if (level + 1 > st->depth)
+                st->depth = level + 1;
+            tree_stats(v->child, level + 1, st);
+        }
+    }
+}
+
+/* The scan's counts bound the tree's: a scan that says less than the tree
+ * holds would let a hostile body through. */
+static void check_prescan(const char *body, size_t len)
+{
+    static const struct prescan_limits all = {~0u, (size_t)-1, (size_t)-1};
+    struct prescan_stats scan;
+    if (prescan_json(body, len, &all, &scan, NULL) != SRV_OK)
+        abort();
+    cJSON *tree = cJSON_ParseWithLengthOpts(body, len, NULL, 0);
+    if (!tree)
+        return;
+    struct prescan_stats got = {0};
+    tree_stats(tree, 0, &got);
+    cJSON_Delete(tree);
+    if (got.values > scan.values || got.depth > scan.depth ||
+        got.longest_string > scan.longest_string)
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -101,7 +141,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     body[size - 1] = '\0';
     struct errbuf eb;
     cJSON *args = NULL;
-    if (jx_parse_body(body, size - 1, &args, &eb) == SRV_OK) {
+    check_prescan(body, size - 1);
+    /* as http.c: the endpoint's scan limits first, then the parse */
+    struct route_info ri;
+    if (route_lookup(url, "POST", &ri) != ROUTE_FOUND)
+        route_lookup(url, "GET", &ri);
+    if (prescan_json(body, size - 1, &ri.body->json, NULL, &eb) == SRV_OK &&
+        jx_parse_body(body, size - 1, &args, &eb) == SRV_OK) {
         handler_fn h = NULL;
         const char *method = "POST";
         if (route_match(url, method, &h) != ROUTE_FOUND) {

@@ -168,11 +168,56 @@ static void test_ui_routes(void)
     CHECK_EQ_INT(route_match("/model-versions", "GET", &h), ROUTE_STATIC);
 }
 
+/* Body rules: log-batch, log-energy and the CSV import take
+ * --max-body-bytes (max_bytes 0), with their own JSON limits; every other
+ * route, and paths without one, the small JSON rule. */
+static void test_body_rules(void)
+{
+    struct route_info ri;
+    CHECK_EQ_INT(route_lookup("/api/2.0/mlflow/runs/log-batch", "POST", &ri),
+                 ROUTE_FOUND);
+    CHECK_EQ_INT(ri.body->max_bytes, 0);
+    CHECK_EQ_INT(ri.body->json.max_values, 16384);
+    CHECK(ri.handler == h_runs_log_batch);
+    CHECK_EQ_INT(
+        route_lookup("/ajax-api/2.0/mlflow/runs/log-batch", "POST", &ri),
+        ROUTE_FOUND);
+    CHECK_EQ_INT(ri.body->json.max_values, 16384);
+    CHECK_EQ_INT(
+        route_lookup("/api/2.0/greentrack/runs/log-energy", "POST", &ri),
+        ROUTE_FOUND);
+    CHECK_EQ_INT(ri.body->max_bytes, 0);
+    CHECK(ri.body->json.max_values >= 10000 * 13);
+    CHECK_EQ_INT(
+        route_lookup("/api/2.0/greentrack/import/codecarbon", "POST", &ri),
+        ROUTE_FOUND);
+    CHECK_EQ_INT(ri.body->max_bytes, 0);
+    CHECK_EQ_INT(ri.body->json.max_values, 0); /* CSV: no JSON scan */
+    CHECK(ri.flags & ROUTE_RAW_BODY);
+    static const char *const small[] = {
+        "/api/2.0/mlflow/runs/log-metric",    "/api/2.0/mlflow/runs/set-tag",
+        "/api/2.0/mlflow/experiments/create", "/api/2.0/mlflow/runs/search",
+        "/api/2.0/greentrack/grid/refresh",   "/codecarbon/emissions"};
+    for (size_t i = 0; i < sizeof(small) / sizeof(*small); i++) {
+        CHECK_EQ_INT(route_lookup(small[i], "POST", &ri), ROUTE_FOUND);
+        CHECK_EQ_INT(ri.body->max_bytes, 1u << 20);
+        CHECK_EQ_INT(ri.body->json.max_values, 65536);
+        CHECK_EQ_INT(ri.body->json.max_depth, 32);
+    }
+    CHECK_EQ_INT(route_lookup("/api/2.0/mlflow/nope", "POST", &ri),
+                 ROUTE_NOT_FOUND);
+    CHECK(ri.handler == NULL);
+    CHECK_EQ_INT(ri.body->max_bytes, 1u << 20);
+    CHECK_EQ_INT(route_lookup("/some/ui/page", "GET", &ri), ROUTE_STATIC);
+    CHECK_EQ_INT(ri.body->max_bytes, 1u << 20);
+}
+
 int main(void)
 {
     test_ui_routes();
     test_router();
     test_routes_reach_their_handlers();
     test_artifact_routes();
+    test_body_rules();
     TEST_MAIN_END("test_router");
 }
