@@ -27,6 +27,12 @@ enum opt_id {
     OPT_WEB_ROOT,
     OPT_THREADS,
     OPT_MAX_BODY_BYTES,
+    OPT_MAX_INFLIGHT_BODY_BYTES,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_CONNECTIONS_PER_IP,
+    OPT_REQUEST_TIMEOUT,
+    OPT_KEEPALIVE_TIMEOUT,
+    OPT_SHUTDOWN_GRACE_MS,
     OPT_DURABILITY,
     OPT_LOG_LEVEL,
     OPT_HEARTBEAT_TIMEOUT,
@@ -70,7 +76,37 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_THREADS] = {"threads", "GREENTRACK_THREADS", "N",
                      "HTTP threads (default: number of CPUs)"},
     [OPT_MAX_BODY_BYTES] = {"max-body-bytes", "GREENTRACK_MAX_BODY_BYTES", "N",
-                            "largest accepted request body (default 16 MiB)"},
+                            "largest request body of log-batch, log-energy "
+                            "and the imports (default 16 MiB; other "
+                            "endpoints take at most 1 MiB)"},
+    [OPT_MAX_INFLIGHT_BODY_BYTES] = {"max-inflight-body-bytes",
+                                     "GREENTRACK_MAX_INFLIGHT_BODY_BYTES", "N",
+                                     "request bodies held at once, with their "
+                                     "parsed JSON; past it a new one gets 503 "
+                                     "and Retry-After (default 64 MiB)"},
+    [OPT_MAX_CONNECTIONS] = {"max-connections", "GREENTRACK_MAX_CONNECTIONS",
+                             "N",
+                             "open connections; more are closed at once "
+                             "(default 2048)"},
+    [OPT_MAX_CONNECTIONS_PER_IP] = {"max-connections-per-ip",
+                                    "GREENTRACK_MAX_CONNECTIONS_PER_IP", "N",
+                                    "open connections from one client "
+                                    "address (IPv6: one /64); more are closed "
+                                    "at once (default 128; 0 = no limit)"},
+    [OPT_REQUEST_TIMEOUT] = {"request-timeout-s",
+                             "GREENTRACK_REQUEST_TIMEOUT_S", "SECONDS",
+                             "close a connection whose request (head, body "
+                             "or answer) moves no byte for this long "
+                             "(default 10)"},
+    [OPT_KEEPALIVE_TIMEOUT] = {"keepalive-timeout-s",
+                               "GREENTRACK_KEEPALIVE_TIMEOUT_S", "SECONDS",
+                               "close an idle keep-alive connection after "
+                               "this long (default 30)"},
+    [OPT_SHUTDOWN_GRACE_MS] = {"shutdown-grace-ms",
+                               "GREENTRACK_SHUTDOWN_GRACE_MS", "MS",
+                               "on SIGTERM, time for queued writes to commit; "
+                               "those that cannot are answered 503 (default "
+                               "8000)"},
     [OPT_DURABILITY] = {"durability", "GREENTRACK_DURABILITY", "full|normal",
                         "full: survives power loss (default); normal: "
                         "survives a crash of the process"},
@@ -269,6 +305,36 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
             goto bad;
         cfg->max_body_bytes = (size_t)n;
         return 0;
+    case OPT_MAX_INFLIGHT_BODY_BYTES:
+        if (parse_uint(val, (unsigned long long)1 << 40, &n) || n < 1024)
+            goto bad;
+        cfg->max_inflight_body_bytes = (size_t)n;
+        return 0;
+    case OPT_MAX_CONNECTIONS:
+        if (parse_uint(val, 1000000, &n) || n == 0)
+            goto bad;
+        cfg->max_connections = (unsigned)n;
+        return 0;
+    case OPT_MAX_CONNECTIONS_PER_IP:
+        if (parse_uint(val, 1000000, &n))
+            goto bad;
+        cfg->max_connections_per_ip = (unsigned)n;
+        return 0;
+    case OPT_REQUEST_TIMEOUT:
+        if (parse_uint(val, 3600, &n) || n == 0)
+            goto bad;
+        cfg->request_timeout_s = (unsigned)n;
+        return 0;
+    case OPT_KEEPALIVE_TIMEOUT:
+        if (parse_uint(val, 3600, &n) || n == 0)
+            goto bad;
+        cfg->keepalive_timeout_s = (unsigned)n;
+        return 0;
+    case OPT_SHUTDOWN_GRACE_MS:
+        if (parse_uint(val, 600000, &n))
+            goto bad;
+        cfg->shutdown_grace_ms = (unsigned)n;
+        return 0;
     case OPT_DURABILITY:
         if (strcmp(val, "full") == 0)
             cfg->durability = DURABILITY_FULL;
@@ -424,6 +490,12 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = ncpu > 0 ? (unsigned)(ncpu > 64 ? 64 : ncpu) : 2;
     cfg->max_body_bytes = 16u << 20;
+    cfg->max_inflight_body_bytes = (size_t)64 << 20;
+    cfg->max_connections = 2048;
+    cfg->max_connections_per_ip = 128;
+    cfg->request_timeout_s = 10;
+    cfg->keepalive_timeout_s = 30;
+    cfg->shutdown_grace_ms = 8000;
     cfg->durability = DURABILITY_FULL;
     cfg->log_level = LOG_INFO;
     cfg->heartbeat_timeout_s = 300;

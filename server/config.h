@@ -23,6 +23,13 @@ struct config {
     char web_root[4096];      /* "" when no UI directory was found */
     unsigned threads;
     size_t max_body_bytes;
+    /* hostile load (http.c) */
+    size_t max_inflight_body_bytes;  /* bodies held at once, all requests */
+    unsigned max_connections;        /* open connections in all */
+    unsigned max_connections_per_ip; /* ... from one address; 0 = any */
+    unsigned request_timeout_s;      /* inactivity while a request is open */
+    unsigned keepalive_timeout_s;    /* inactivity between requests */
+    unsigned shutdown_grace_ms;      /* queued writes' time to commit */
     enum durability durability;
     enum log_level log_level;
     unsigned heartbeat_timeout_s; /* 0 disables heartbeat expiry */

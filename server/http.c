@@ -7,8 +7,10 @@
  */
 #include "http.h"
 
+#include "connlimit.h"
 #include "jsonx.h"
 #include "log.h"
+#include "prescan.h"
 #include "router.h"
 #include "workq.h"
 
@@ -21,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -55,14 +58,38 @@
  * for a job thread at once; more are answered 503 with Retry-After. */
 #define HTTP_MAX_JOBS 64
 
+/* The in-flight body budget (--max-inflight-body-bytes) holds every body
+ * being collected or still in use (until its request completes) and the
+ * estimated size of the JSON tree each becomes: HTTP_TREE_VALUE_BYTES per
+ * value the prescan counted (a cJSON node, a member name's allocation and
+ * malloc's share; the strings' bytes are the body's). Bodies over
+ * HTTP_BIG_BODY (the small JSON routes' limit) are admitted only within
+ * three quarters of the budget, so that the last quarter stays free for
+ * ordinary small requests (and the trees of bodies already in) while
+ * large ones wait; any body is admitted when no other holds a byte, so a
+ * budget below --max-body-bytes does not lock large bodies out. */
+#define HTTP_TREE_VALUE_BYTES 128
+#define HTTP_BIG_BODY (1024 * 1024)
+
+/* File descriptors kept beside one per connection: the database and its
+ * per-thread connections (3 each), artifact files, the daemons' own. */
+#define HTTP_FD_RESERVE 256
+
 struct http_server {
     struct app *app;
     struct MHD_Daemon *daemons[MAX_DAEMONS];
     unsigned n_daemons;
     unsigned port;
+    struct connlimit *conns; /* open connections, in all and per client */
+    unsigned max_connections;
+    unsigned request_timeout_s, keepalive_timeout_s;
     pthread_mutex_t mu;
     bool stopping;
-    unsigned inflight;  /* requests suspended or resumed, not yet answered */
+    unsigned inflight;  /* requests suspended at some point and not yet
+                           completed (answer sent, or connection gone) */
+    unsigned waiting;   /* ... of which not yet answered */
+    size_t body_budget; /* --max-inflight-body-bytes */
+    size_t body_held;   /* of it, by requests now (see budget_take) */
     struct workq *jobs; /* runs requests' before_write off the HTTP threads */
 };
 
@@ -74,9 +101,15 @@ struct http_req {
     char *query;      /* the raw query string (on_uri), or NULL */
     bool query_taken; /* on_uri took the query from MHD (see on_uri) */
     bool target_long; /* the request target is over HTTP_MAX_TARGET */
+    enum route_result route_result; /* set at the request's first call */
+    struct route_info route;
+    size_t body_limit; /* the route's largest body */
+    size_t held;       /* bytes of the body budget held */
     struct strbuf body;
     bool too_large;
+    bool over_budget;   /* the body budget had no room: 503 */
     bool counted;       /* holds one 'inflight' */
+    bool waiting;       /* holds one 'waiting' */
     bool streaming;     /* ROUTE_STREAM_BODY: the body goes to body_chunk */
     bool stream_failed; /* ... which failed: res holds the error */
     enum req_state state;
@@ -210,14 +243,85 @@ static enum MHD_Result respond_error(struct http_req *hr, enum srv_err e,
     return queue_response(hr);
 }
 
+/* The request's answer is queued: it no longer waits for its write. */
+static void release_waiting(struct http_req *hr)
+{
+    if (!hr->waiting)
+        return;
+    hr->waiting = false;
+    pthread_mutex_lock(&hr->srv->mu);
+    hr->srv->waiting--;
+    pthread_mutex_unlock(&hr->srv->mu);
+}
+
+/* The request completed (its answer sent, or its connection gone). */
 static void release_inflight(struct http_req *hr)
 {
+    release_waiting(hr);
     if (!hr->counted)
         return;
     hr->counted = false;
     pthread_mutex_lock(&hr->srv->mu);
     hr->srv->inflight--;
     pthread_mutex_unlock(&hr->srv->mu);
+}
+
+/*---- the in-flight body budget ----*/
+
+/* Takes 'n' more bytes of the body budget for 'hr'; false, taking none,
+ * when there is no room (see HTTP_TREE_VALUE_BYTES for the rules). The
+ * big bodies' three quarters bound 'body' bytes; the tree of a body that
+ * is in may use the whole budget. */
+static bool budget_take(struct http_req *hr, size_t n, bool body)
+{
+    struct http_server *srv = hr->srv;
+    size_t after = hr->held + n;
+    size_t room = srv->body_budget;
+    if (body && after > HTTP_BIG_BODY)
+        room -= room / 4;
+    pthread_mutex_lock(&srv->mu);
+    bool alone = srv->body_held == hr->held;
+    bool ok = alone || (srv->body_held + n >= srv->body_held &&
+                        srv->body_held + n <= room);
+    if (ok) {
+        srv->body_held += n;
+        hr->held = after;
+    }
+    pthread_mutex_unlock(&srv->mu);
+    return ok;
+}
+
+static void budget_release(struct http_req *hr)
+{
+    if (!hr->held)
+        return;
+    pthread_mutex_lock(&hr->srv->mu);
+    hr->srv->body_held -= hr->held;
+    pthread_mutex_unlock(&hr->srv->mu);
+    hr->held = 0;
+}
+
+static enum MHD_Result respond_budget_full(struct http_req *hr)
+{
+    return respond_error(hr, SRV_E_UNAVAILABLE,
+                         "The server is busy with other request bodies "
+                         "(--max-inflight-body-bytes); retry later");
+}
+
+/* The body size limit of 'hr''s route. */
+static size_t route_body_limit(const struct http_req *hr)
+{
+    size_t max = hr->srv->app->cfg->max_body_bytes;
+    size_t route = hr->route.body->max_bytes;
+    return route && route < max ? route : max;
+}
+
+static enum MHD_Result respond_too_large(struct http_req *hr)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "Request body exceeds the limit of %zu bytes",
+             hr->body_limit);
+    return respond_error(hr, SRV_E_TOO_LARGE, msg);
 }
 
 /*---- static files (the web UI) ----*/
@@ -521,7 +625,7 @@ static enum MHD_Result finish_write(struct http_req *hr)
     else
         api_ok_empty(&hr->res);
     enum MHD_Result ret = queue_response(hr);
-    release_inflight(hr);
+    release_waiting(hr);
     return ret;
 }
 
@@ -544,7 +648,9 @@ static enum MHD_Result pend(struct http_req *hr)
                              "The server is shutting down");
     }
     srv->inflight++;
+    srv->waiting++;
     hr->counted = true;
+    hr->waiting = true;
     hr->state = RS_WAITING;
     MHD_suspend_connection(hr->conn);
     pthread_mutex_unlock(&srv->mu);
@@ -636,12 +742,44 @@ static enum MHD_Result stream_body(struct http_req *hr, const char *data,
     return answer(hr, hr->req.body_end(&hr->req, &hr->res));
 }
 
+/* The size scan of a JSON body (prescan.h) with its route's limits, then
+ * the estimated size of the tree it becomes taken from the body budget.
+ * A double-encoded body (a JSON string holding the object, which
+ * jx_parse_body decodes) has its decoded text scanned too. */
+static enum srv_err check_json_body(struct http_req *hr, struct errbuf *eb)
+{
+    const struct prescan_limits *lim = &hr->route.body->json;
+    struct prescan_stats st;
+    enum srv_err e = prescan_json(hr->body.buf, hr->body.len, lim, &st, eb);
+    if (e)
+        return e;
+    size_t values = st.values;
+    if (st.top_string) {
+        cJSON *outer =
+            cJSON_ParseWithLengthOpts(hr->body.buf, hr->body.len, NULL, 0);
+        if (cJSON_IsString(outer)) {
+            struct prescan_stats inner;
+            e = prescan_json(outer->valuestring, strlen(outer->valuestring),
+                             lim, &inner, eb);
+            values += inner.values;
+        }
+        cJSON_Delete(outer);
+        if (e)
+            return e;
+    }
+    if (!budget_take(hr, values * HTTP_TREE_VALUE_BYTES, false))
+        return err_set(eb, SRV_E_UNAVAILABLE,
+                       "The server is busy with other request bodies "
+                       "(--max-inflight-body-bytes); retry later");
+    return SRV_OK;
+}
+
 static enum MHD_Result dispatch(struct http_req *hr, const char *url,
                                 const char *method)
 {
-    handler_fn handler = NULL;
-    unsigned flags = 0;
-    switch (route_match_flags(url, method, &handler, &flags)) {
+    handler_fn handler = hr->route.handler;
+    unsigned flags = hr->route.flags;
+    switch (hr->route_result) {
     case ROUTE_STATIC:
         if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
             return respond_error(hr, SRV_E_METHOD_NOT_ALLOWED,
@@ -663,7 +801,11 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
     }
     struct errbuf eb;
     bool raw = flags & ROUTE_RAW_BODY;
-    enum srv_err e = build_args(hr, strcmp(method, "POST") == 0 && !raw, &eb);
+    enum srv_err e = SRV_OK;
+    if (hr->body.len && hr->route.body->json.max_values)
+        e = check_json_body(hr, &eb);
+    if (!e)
+        e = build_args(hr, strcmp(method, "POST") == 0 && !raw, &eb);
     if (e)
         return respond_error(hr, e, eb.msg);
     if (raw) {
@@ -688,8 +830,12 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
  * query before this call, the copy is still what counts. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)cls;
-    (void)conn;
+    struct http_server *srv = cls;
+    /* A request has begun: the short timeout until it is answered (the
+     * keep-alive one applied since the last request completed). */
+    if (srv->keepalive_timeout_s != srv->request_timeout_s)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  srv->request_timeout_s);
     struct http_req *hr = calloc(1, sizeof(*hr));
     if (!hr)
         return NULL; /* on_access allocates it, and MHD parses the query */
@@ -729,7 +875,6 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     (void)version;
     struct http_server *srv = cls;
     struct http_req *hr = *con_cls;
-    size_t max_body = srv->app->cfg->max_body_bytes;
     if (!hr || !hr->srv) {
         if (!hr && !(hr = calloc(1, sizeof(*hr))))
             return MHD_NO;
@@ -771,26 +916,31 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
             if (!errno && !*end && n <= INT64_MAX)
                 hr->req.content_length = (int64_t)n;
         }
-        handler_fn handler;
-        unsigned flags;
-        if (route_match_flags(url, method, &handler, &flags) == ROUTE_FOUND &&
-            (flags & ROUTE_STREAM_BODY))
-            return stream_start(hr, handler);
+        hr->route_result = route_lookup(url, method, &hr->route);
+        if (hr->route_result == ROUTE_FOUND &&
+            (hr->route.flags & ROUTE_STREAM_BODY))
+            return stream_start(hr, hr->route.handler);
+        hr->body_limit = route_body_limit(hr);
         if (cl) {
-            char *end;
-            errno = 0;
-            unsigned long long n = strtoull(cl, &end, 10);
-            if (errno || *end || n > max_body) {
-                /* Answered before the body is read: no time or memory is
-                 * spent on it, and MHD closes the connection after. */
-                char msg[128];
-                snprintf(msg, sizeof(msg),
-                         "Request body exceeds the limit of %zu bytes",
-                         max_body);
+            /* A body over the route's limit is answered before it is read
+             * (no time or memory is spent on it; MHD closes the
+             * connection after). One the budget has no room for is too,
+             * when the client waits for a go-ahead (Expect:
+             * 100-continue); otherwise it is read and dropped and then
+             * answered, as a client that is still sending sees a broken
+             * pipe rather than the 503 it should retry after. A body that
+             * fits is given its whole buffer now. */
+            int64_t n = hr->req.content_length;
+            if (n < 0 || (uint64_t)n > hr->body_limit) {
                 hr->too_large = true;
-                api_error(&hr->res, SRV_E_TOO_LARGE, msg);
-                return queue_response(hr);
+                return respond_too_large(hr);
             }
+            if (n > 0 && !budget_take(hr, (size_t)n, true)) {
+                hr->over_budget = true;
+                return expects_continue(hr) ? respond_budget_full(hr) : MHD_YES;
+            }
+            if (n > 0 && !strbuf_reserve(&hr->body, (size_t)n))
+                return MHD_NO;
         }
         return MHD_YES;
     }
@@ -807,34 +957,40 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     if (hr->streaming)
         return stream_body(hr, upload_data, upload_data_size);
     if (*upload_data_size) {
-        if (!hr->too_large) {
-            if (hr->body.len + *upload_data_size > max_body) {
-                hr->too_large = true;
-                strbuf_cleanup(&hr->body);
-            } else {
-                strbuf_append(&hr->body, upload_data, *upload_data_size);
-                if (hr->body.oom)
-                    return MHD_NO;
-            }
-        }
+        size_t n = *upload_data_size;
         *upload_data_size = 0;
+        if (hr->too_large || hr->over_budget)
+            return MHD_YES; /* read and dropped; answered at the end */
+        size_t len = hr->body.len + n;
+        if (len > hr->body_limit) {
+            hr->too_large = true;
+        } else if (len > hr->held && !budget_take(hr, len - hr->held, true)) {
+            hr->over_budget = true; /* a chunked body grew past the room */
+        } else {
+            strbuf_append(&hr->body, upload_data, n);
+            return hr->body.oom ? MHD_NO : MHD_YES;
+        }
+        strbuf_cleanup(&hr->body);
+        budget_release(hr);
         return MHD_YES;
     }
-    if (hr->too_large) {
-        char msg[128];
-        snprintf(msg, sizeof(msg),
-                 "Request body exceeds the limit of %zu bytes", max_body);
-        return respond_error(hr, SRV_E_TOO_LARGE, msg);
-    }
+    if (hr->too_large)
+        return respond_too_large(hr);
+    if (hr->over_budget)
+        return respond_budget_full(hr);
     return dispatch(hr, url, method);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
-    (void)toe;
+    struct http_server *srv = cls;
+    /* Answered, and the connection stays open: it now waits for the next
+     * request with the keep-alive timeout. */
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK &&
+        srv->keepalive_timeout_s != srv->request_timeout_s)
+        MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT,
+                                  srv->keepalive_timeout_s);
     struct http_req *hr = *con_cls;
     if (!hr)
         return;
@@ -845,6 +1001,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     }
     release_inflight(hr);
+    budget_release(hr);
     cJSON_Delete(hr->req.args);
     if (hr->res.stream.free_state) /* a stream never handed to MHD */
         hr->res.stream.free_state(hr->res.stream.state);
@@ -873,6 +1030,76 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     log_debug("libmicrohttpd: %s", line);
 }
 
+/*---- connections ----*/
+
+/* The accept policy: a new connection is refused (closed at once, before
+ * anything is read or allocated for it) when the server holds
+ * --max-connections, or its client address --max-connections-per-ip.
+ * Each refusal is logged at debug level: under attack a log line each
+ * would itself be the flood. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+                                 socklen_t addrlen)
+{
+    struct http_server *srv = cls;
+    if (connlimit_admit(srv->conns, addr, addrlen))
+        return MHD_YES;
+    log_debug("connection refused: connection limit reached");
+    return MHD_NO;
+}
+
+static socklen_t sockaddr_len(const struct sockaddr *sa)
+{
+    if (!sa)
+        return 0;
+    return sa->sa_family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                     : (socklen_t)sizeof(struct sockaddr_in);
+}
+
+/* MHD reports each connection it opens and closes (once each): the
+ * counts the accept policy reads. */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)socket_context;
+    struct http_server *srv = cls;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED)
+        connlimit_add(srv->conns, sa, sockaddr_len(sa));
+    else
+        connlimit_remove(srv->conns, sa, sockaddr_len(sa));
+}
+
+/* Every connection is a file descriptor: the soft limit is raised toward
+ * the hard one to hold 'want' connections and HTTP_FD_RESERVE more, or
+ * the connection limit lowered to what fits. Returns the limit to use. */
+static unsigned fit_fd_limit(unsigned want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    rlim_t need = (rlim_t)want + HTTP_FD_RESERVE;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need
+                          ? need
+                          : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl.rlim_cur = up.rlim_cur;
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+        return want;
+    unsigned fit = rl.rlim_cur > 2 * HTTP_FD_RESERVE
+                       ? (unsigned)(rl.rlim_cur - HTTP_FD_RESERVE)
+                       : (unsigned)(rl.rlim_cur / 2);
+    log_warn("the file descriptor limit (%llu) allows %u connections, not "
+             "%u (--max-connections)",
+             (unsigned long long)rl.rlim_cur, fit, want);
+    return fit ? fit : 1;
+}
+
 /*---- start / stop ----*/
 
 /* With SO_REUSEPORT two servers on one port would silently share it, so
@@ -896,12 +1123,21 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
                      (v6 ? MHD_USE_IPv6 : 0);
+    /* The connection limits are counted over all daemons (on_accept);
+     * MHD's own per-daemon limit is only a backstop at the same total.
+     * MHD_OPTION_CONNECTION_TIMEOUT is an inactivity timeout (MHD 0.9.75
+     * restarts it at every byte received or sent, and after a suspended
+     * connection resumes): the short request timeout applies until a
+     * request is answered, the keep-alive one between requests (on_uri,
+     * on_completed). The listen backlog stays the system's default. */
     return MHD_start_daemon(
-        flags, 0, NULL, NULL, on_access, srv, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        flags, 0, on_accept, srv, on_access, srv, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+        MHD_OPTION_CONNECTION_LIMIT, srv->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, srv->request_timeout_s,
         MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)(reuse ? 1 : 0), MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_POOL_BYTES,
         MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)HTTP_POOL_INCREMENT,
         MHD_OPTION_END);
@@ -916,10 +1152,17 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
         return NULL;
     }
     srv->app = app;
+    srv->request_timeout_s = cfg->request_timeout_s;
+    srv->keepalive_timeout_s = cfg->keepalive_timeout_s;
+    srv->body_budget = cfg->max_inflight_body_bytes;
+    srv->max_connections = fit_fd_limit(cfg->max_connections);
     pthread_mutex_init(&srv->mu, NULL);
+    srv->conns =
+        connlimit_new(srv->max_connections, cfg->max_connections_per_ip);
     /* two: a slow provider holds one, the other still serves */
-    if (!(srv->jobs = workq_new(2, HTTP_MAX_JOBS))) {
+    if (!srv->conns || !(srv->jobs = workq_new(2, HTTP_MAX_JOBS))) {
         snprintf(err, errlen, "cannot start the job threads");
+        connlimit_free(srv->conns);
         pthread_mutex_destroy(&srv->mu);
         free(srv);
         return NULL;
@@ -978,6 +1221,7 @@ fail:
     for (unsigned i = 0; i < srv->n_daemons; i++)
         MHD_stop_daemon(srv->daemons[i]);
     workq_free(srv->jobs);
+    connlimit_free(srv->conns);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
     return NULL;
@@ -988,18 +1232,45 @@ unsigned http_port(const struct http_server *srv)
     return srv->port;
 }
 
-static unsigned inflight_now(struct http_server *srv)
+static int64_t mono_ms(void)
 {
-    pthread_mutex_lock(&srv->mu);
-    unsigned n = srv->inflight;
-    pthread_mutex_unlock(&srv->mu);
-    return n;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Waits, in 2 ms naps, until no request is waiting for its write
+ * ('answered_only') or none is in flight at all, or until 'until_ms'
+ * (mono_ms; -1: no limit). Returns what is left. */
+static unsigned wait_requests(struct http_server *srv, bool answered_only,
+                              int64_t until_ms)
+{
+    struct timespec nap = {0, 2 * 1000 * 1000};
+    for (;;) {
+        pthread_mutex_lock(&srv->mu);
+        unsigned n = answered_only ? srv->waiting : srv->inflight;
+        pthread_mutex_unlock(&srv->mu);
+        if (!n || (until_ms >= 0 && mono_ms() >= until_ms))
+            return n;
+        nanosleep(&nap, NULL);
+    }
+}
+
+/* The drain. New connections stop at once (the listening sockets close),
+ * open ones still get answers, and a write that arrives from now on is
+ * refused with 503. Every suspended request is then answered: with its
+ * commit's result, or, when the writer could not finish it within
+ * 'grace_ms' (a lock held by another process), with 503 once the store
+ * abandons what is queued (store_abandon): never a 200 for a write that
+ * is not in the database, never a write without an answer. The answers
+ * then get up to a second more to reach their clients, and only then do
+ * the daemons stop, as MHD 0.9.75 aborts the process when a daemon stops
+ * with a suspended connection. */
 void http_stop(struct http_server *srv, unsigned grace_ms)
 {
     if (!srv)
         return;
+    int64_t deadline = mono_ms() + grace_ms;
     pthread_mutex_lock(&srv->mu);
     srv->stopping = true; /* new writes are answered 503 from now on */
     pthread_mutex_unlock(&srv->mu);
@@ -1008,17 +1279,22 @@ void http_stop(struct http_server *srv, unsigned grace_ms)
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
     }
-    /* Stopping a daemon with a suspended connection aborts the process
-     * (MHD 0.9.75), so wait for every in-flight write to be answered. */
-    struct timespec nap = {0, 2 * 1000 * 1000};
-    for (unsigned waited = 0; inflight_now(srv) && waited < grace_ms / 2;
-         waited++)
-        nanosleep(&nap, NULL);
-    if (inflight_now(srv))
-        log_warn("%u requests still in flight at shutdown", inflight_now(srv));
-    workq_free(srv->jobs); /* jobs resume connections: before the daemons */
+    unsigned left = wait_requests(srv, true, deadline);
+    if (left) {
+        log_warn("%u write(s) not committed within the shutdown grace of "
+                 "%u ms: answered 503",
+                 left, grace_ms);
+        store_abandon(srv->app->store);
+        wait_requests(srv, true, -1); /* the writer's group ends promptly */
+    }
+    int64_t now = mono_ms();
+    left = wait_requests(srv, false, (deadline > now ? deadline : now) + 1000);
+    if (left)
+        log_warn("%u answer(s) still being sent at shutdown", left);
+    workq_free(srv->jobs); /* idle now: every job's request was answered */
     for (unsigned i = 0; i < srv->n_daemons; i++)
         MHD_stop_daemon(srv->daemons[i]);
+    connlimit_free(srv->conns);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
 }

@@ -2,8 +2,9 @@
  *
  * main: greentrack-server start-up and shutdown. Reads the configuration,
  * opens the store, starts HTTP, prints the listening line, and on
- * SIGTERM/SIGINT stops accepting, lets in-flight writes commit, closes the
- * database and exits 0.
+ * SIGTERM/SIGINT stops accepting, lets in-flight writes commit (or answers
+ * them 503 past --shutdown-grace-ms; see http_stop), closes the database
+ * and exits 0.
  */
 #include "config.h"
 #include "gc.h"
@@ -125,7 +126,7 @@ int main(int argc, char **argv)
 
     log_info("shutting down");
     grid_abort(grid); /* provider fetches in flight give up at once */
-    http_stop(http, 1500);
+    http_stop(http, cfg.shutdown_grace_ms);
     grid_free(grid); /* joins the refresh thread, which may still write */
     store_close(st);
     log_info("stopped");
