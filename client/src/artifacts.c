@@ -539,6 +539,21 @@ static void answer_text(struct art_ctx *x, const char *what, long status)
     cJSON_Delete(j);
 }
 
+/* Parses runs/get's answer in the transport: returns it (for cJSON_Delete)
+ * with '*uri' its run's artifact_uri, or "" where it has none. */
+static cJSON *runs_get_uri(struct art_ctx *x, const char **uri)
+{
+    size_t n;
+    const char *body = transport_body(x->tp, &n);
+    cJSON *j = cJSON_ParseWithLength(body, n);
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(j, "run"), "info"),
+        "artifact_uri");
+    *uri = cJSON_IsString(u) ? u->valuestring : "";
+    return j;
+}
+
 /* Where run 'sid' keeps its artifacts (runs/get, then art_resolve; the
  * last run's answer is kept). GT_OK, GT_E_NETWORK, GT_E_NOT_FOUND,
  * GT_E_SERVER, GT_E_UNSUPPORTED, GT_E_INVALID, GT_E_NOMEM; x->err says
@@ -561,19 +576,13 @@ static gt_status run_dest(struct art_ctx *x, const char *sid,
         answer_text(x, "runs/get", status);
         return status == 404 ? GT_E_NOT_FOUND : GT_E_SERVER;
     }
-    size_t n;
-    const char *body = transport_body(x->tp, &n);
-    cJSON *j = cJSON_ParseWithLength(body, n);
-    const cJSON *u = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(j, "run"), "info"),
-        "artifact_uri");
-    if (!cJSON_IsString(u) || !u->valuestring[0]) {
+    const char *u;
+    cJSON *j = runs_get_uri(x, &u);
+    if (!u[0]) {
         snprintf(x->err, sizeof x->err, "run %s has no artifact_uri", sid);
         rc = GT_E_SERVER;
     } else {
-        rc = art_resolve(x->c->uri, u->valuestring, &x->dest, x->err,
-                         sizeof x->err);
+        rc = art_resolve(x->c->uri, u, &x->dest, x->err, sizeof x->err);
     }
     cJSON_Delete(j);
     if (rc == GT_OK) {
@@ -587,14 +596,9 @@ static gt_status run_dest(struct art_ctx *x, const char *sid,
 /* The run's artifact_uri as runs/get gave it (for listings), or "". */
 static const char *dest_uri(struct art_ctx *x, char *buf, size_t len)
 {
-    size_t n;
-    const char *body = transport_body(x->tp, &n);
-    cJSON *j = cJSON_ParseWithLength(body, n);
-    const cJSON *u = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(j, "run"), "info"),
-        "artifact_uri");
-    snprintf(buf, len, "%s", cJSON_IsString(u) ? u->valuestring : "");
+    const char *u;
+    cJSON *j = runs_get_uri(x, &u);
+    snprintf(buf, len, "%s", u);
     cJSON_Delete(j);
     return buf;
 }
@@ -612,15 +616,7 @@ static int on_progress(void *ud, uint64_t now, uint64_t total)
 static void errno_text(char *err, size_t errlen, const char *what,
                        const char *path, int e)
 {
-    char msg[128] = "";
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-    const char *m = strerror_r(e, msg, sizeof msg);
-#else
-    const char *m = msg;
-    if (strerror_r(e, msg, sizeof msg) != 0)
-        snprintf(msg, sizeof msg, "error %d", e);
-#endif
-    snprintf(err, errlen, "%s %s: %s", what, path, m);
+    gt_errno_text(err, errlen, "", what, path, e);
 }
 
 /*---- one file ----*/

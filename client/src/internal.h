@@ -239,6 +239,10 @@ struct spool {
     uint64_t nrecs; /* records not yet replayed */
 };
 
+/* "<prefix><what> <path>: <strerror(e)>" into 'err'. */
+void gt_errno_text(char *err, size_t errlen, const char *prefix,
+                   const char *what, const char *path, int e);
+
 void spool_init(struct spool *s);
 /* Creates the directory and file, locked with flock. GT_OK or GT_E_IO. */
 gt_status spool_open(struct spool *s, char *err, size_t errlen);

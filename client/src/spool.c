@@ -361,8 +361,8 @@ int spool_dir_check(const char *dir, bool create, char *err, size_t errlen)
     return rc;
 }
 
-static void errtext(char *err, size_t errlen, const char *what,
-                    const char *path, int e)
+void gt_errno_text(char *err, size_t errlen, const char *prefix,
+                   const char *what, const char *path, int e)
 {
     char msg[128] = "";
     /* XSI strerror_r returns int, GNU's a pointer: handle both */
@@ -373,7 +373,13 @@ static void errtext(char *err, size_t errlen, const char *what,
     if (strerror_r(e, msg, sizeof msg) != 0)
         snprintf(msg, sizeof msg, "error %d", e);
 #endif
-    snprintf(err, errlen, "spool: %s %s: %s", what, path, m);
+    snprintf(err, errlen, "%s%s %s: %s", prefix, what, path, m);
+}
+
+static void errtext(char *err, size_t errlen, const char *what,
+                    const char *path, int e)
+{
+    gt_errno_text(err, errlen, "spool: ", what, path, e);
 }
 
 gt_status spool_open(struct spool *s, char *err, size_t errlen)
