@@ -37,7 +37,6 @@ struct runs_src {
     int64_t *pks;
     size_t n, next;
     struct run info; /* the current run's info */
-    bool have;
     /* position in the current run */
     enum run_sec sec;
     char *after;              /* the last key read in a keyed section */
@@ -224,7 +223,6 @@ static enum srv_err run_kvs(struct runs_src *x, struct strbuf *out,
 static enum srv_err run_datasets(struct runs_src *x, struct strbuf *out,
                                  struct errbuf *eb)
 {
-    enum srv_err e;
     if (x->ds_i == x->n_ds) {
         store_datasets_free(x->ds, x->n_ds);
         x->ds = NULL;
@@ -248,6 +246,7 @@ static enum srv_err run_datasets(struct runs_src *x, struct strbuf *out,
     }
     if (!x->tags_done) {
         bool end;
+        enum srv_err e;
         if ((e = kv_list_chunk(x->st, STORE_KV_INPUT_TAGS, x->info.run_pk,
                                d->dataset_pk, &x->after, out, "tags", true,
                                &x->tags_open, &end, eb)))

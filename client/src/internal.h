@@ -239,7 +239,7 @@ struct spool {
     uint64_t nrecs; /* records not yet replayed */
 };
 
-/* "<prefix><what> <path>: <strerror(e)>" into 'err'. */
+/* "<prefix><what> <path>: <errno text of e>" into 'err'. */
 void gt_errno_text(char *err, size_t errlen, const char *prefix,
                    const char *what, const char *path, int e);
 
