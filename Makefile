@@ -321,6 +321,17 @@ $(FAKE_NVML): tests/fakes/fake_nvml.c
 $(BUILD)/tests/test_client_probes: $(FAKE_NVML)
 $(BUILD)/bench/bench_sampler: $(FAKE_NVML)
 
+# the probes against a real NVIDIA GPU (tests/device/run_nvml_check.sh, run
+# by hand on a GPU machine; not CI): built with the tests so it keeps
+# building. It links the probes' objects alone, so it needs only libc there.
+NVML_CHECK := $(BUILD)/tests/nvml_check
+PROBE_OBJS := $(filter $(BUILD)/obj/client/src/probes/%,$(LIBGT_OBJS)) \
+              $(BUILD)/obj/gen/cpu_tdp_table.o
+$(NVML_CHECK): tests/device/nvml_check.c $(PROBE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LIBGT_CFLAGS) -Iclient/src/probes -o $@ $< $(PROBE_OBJS) \
+	  $(ALL_LDFLAGS) -ldl -lm
+
 $(BUILD)/tests/itest_%: tests/integration/itest_%.c $(LIBGT_A) \
   tests/integration/itest.h
 	@mkdir -p $(dir $@)
@@ -347,7 +358,7 @@ $(BUILD)/bench/bench_%: tests/bench/bench_%.c $(BUILD)/libserver.a $(LIBGT_A)
 	  $(BUILD)/libserver.a $(LIBGT_A) $(ALL_LDFLAGS) $(LIBS) $(LIBGT_LIBS)
 
 test-bins: all $(UNIT_BINS) $(FUZZ_REPLAY_BINS) $(BENCH_BINS) $(ITEST_BINS) \
-  $(FAKE_NVML)
+  $(FAKE_NVML) $(NVML_CHECK)
 
 test: test-bins
 	@sh tests/run_all.sh $(BUILD)
