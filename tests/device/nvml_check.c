@@ -14,6 +14,7 @@
  */
 #include "probes.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -45,13 +46,26 @@ static void print_quoted(const char *s)
     putchar('"');
 }
 
+/* A whole number of seconds in 1..86400, or -1 when TEXT is not one. */
+static int parse_seconds(const char *text)
+{
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || value < 1 ||
+        value > 86400) {
+        return -1;
+    }
+    return (int)value;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
         fprintf(stderr, "usage: nvml_check SECONDS WINDOW_SECONDS\n");
         return 2;
     }
-    int seconds = atoi(argv[1]), window = atoi(argv[2]);
+    int seconds = parse_seconds(argv[1]), window = parse_seconds(argv[2]);
     if (seconds < 1 || window < 1) {
         fprintf(stderr,
                 "nvml_check: SECONDS and WINDOW_SECONDS must be >= 1\n");
