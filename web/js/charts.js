@@ -85,6 +85,32 @@ export function lineChart(el, { xMode = 'step', series, data, height = 220, yLab
   return autosize(new uPlot(opts, data, el), el, height);
 }
 
+// Vertical bars, one per label (e.g. the Hardware tab's median CO2 per
+// machine group), the y axis from 0; each label shortened on the x axis
+// (the full one is in the legend on hover).
+export function barChart(el, labels, values, { height = 240, yLabel } = {}) {
+  const t = theme();
+  const width = Math.max(240, Math.floor(el.clientWidth) || 600);
+  const short = (s) => (s.length > 28 ? s.slice(0, 27) + '…' : s);
+  const opts = {
+    width, height,
+    scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: (u, min, max) => [0, (max || 1) * 1.1] } },
+    cursor: { points: { show: false }, drag: { x: false, y: false } },
+    legend: { live: true },
+    axes: [
+      axis(t, { incrs: [1], values: (u, vs) => vs.map((v) => (Number.isInteger(v) && labels[v] !== undefined ? short(labels[v]) : '')) }),
+      axis(t, { label: yLabel, size: 60, values: (u, vs) => vs.map((v) => fmtCo2(v)) }),
+    ],
+    series: [
+      { label: 'group', value: (u, v) => (v == null || labels[v] === undefined ? '—' : labels[v]) },
+      { label: yLabel || 'value', stroke: t.accent, fill: t.dots, width: 1, paths: uPlot.paths.bars({ size: [0.6, 90] }),
+        points: { show: false }, value: (u, v) => (v == null ? '—' : fmtCo2(v)) },
+    ],
+  };
+  el.dataset.bars = String(values.length);
+  return autosize(new uPlot(opts, [labels.map((_, i) => i), values], el), el, height);
+}
+
 // whole steps only on a step axis
 const STEP_INCRS = [1, 2, 5].flatMap((m) => Array.from({ length: 12 }, (_, e) => m * 10 ** e)).sort((a, b) => a - b);
 

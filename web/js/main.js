@@ -8,6 +8,7 @@ import { h } from './fmt.js';
 const routes = [
   [/^\/(?:experiments\/?)?$/, () => import('./views/experiments.js'), [], 'experiments'],
   [/^\/experiments\/([^/]+)\/?$/, () => import('./views/leaderboard.js'), ['id'], 'experiments'],
+  [/^\/experiments\/([^/]+)\/report\/?$/, () => import('./views/report.js'), ['id'], 'experiments'],
   [/^\/runs\/([0-9a-f]{32})\/?$/i, () => import('./views/run.js'), ['id'], 'experiments'],
   [/^\/compare\/?$/, () => import('./views/compare.js'), [], 'experiments'],
   // (a model's name is one path segment, '/' and all encoded)

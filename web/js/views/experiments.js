@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // /experiments?q=: every experiment with run counts, running counts, total
-// energy and CO2, last activity; a search box filters by name (or id).
+// energy and CO2, carbon budget used (a small bar, when the experiment tag
+// greentrack.budget_co2_kg is set), last activity; a search box filters
+// by name (or id).
 import * as api from '../api.js';
 import { h, co2, energy, ago, time, debounce } from '../fmt.js';
+import { budgetBar } from '../green.js';
 
 export const name = 'experiments';
 const POLL_MS = 10000;
@@ -18,7 +21,7 @@ export async function mount(root, ctx) {
   const table = h('table.grid.experiments', {},
     h('thead', {}, h('tr', {},
       h('th', { text: 'Name' }), h('th.num', { text: 'Runs' }), h('th.num', { text: 'Running' }),
-      h('th.num', { text: 'Energy' }), h('th.num', { text: 'CO₂' }), h('th', { text: 'Last activity' }))),
+      h('th.num', { text: 'Energy' }), h('th.num', { text: 'CO₂' }), h('th', { text: 'Budget' }), h('th', { text: 'Last activity' }))),
     tbody);
   root.append(
     h('div.toolbar', {}, h('h1', { text: 'Experiments' }), search, count),
@@ -41,9 +44,10 @@ export async function mount(root, ctx) {
       h('td.num', {}, e.running ? h('span.badge.status-running', { text: String(e.running) }) : '0'),
       h('td.num', { text: e.runs ? energy(e.energy_kwh) : '—' }),
       h('td.num', { text: e.runs ? co2(e.co2_g) : '—' }),
+      h('td.budget', {}, budgetBar(e, { small: true }) || h('span.muted', { text: '—' })),
       h('td', { text: ago(e.last_activity), title: time(e.last_activity) }));
     }));
-    if (!rows.length) tbody.append(h('tr', {}, h('td.empty', { colspan: '6', text: all.length ? 'No experiment matches.' : 'No experiments yet.' })));
+    if (!rows.length) tbody.append(h('tr', {}, h('td.empty', { colspan: '7', text: all.length ? 'No experiment matches.' : 'No experiments yet.' })));
   };
   search.addEventListener('input', debounce(() => { ctx.setQuery({ q: search.value.trim() }); render(); }, 80));
 

@@ -4,11 +4,15 @@
 // leaderboard), a virtually scrolled table (10,000 rows stay smooth),
 // sortable columns, the MLflow filter language with inline errors, run
 // selection for Compare, "Download CSV" of every matching run, and the
-// Pareto chart (CO2 against the metric) beside it.
+// Pareto chart (CO2 against the metric) beside it. Green-AI decisions
+// (js/green.js): cost=training|inference|total and upstream=none|amortized|
+// full re-rank the runs (the server's leaderboard), the carbon budget bar,
+// a Hardware tab (?tab=hardware) and a link to the printable report.
 import * as api from '../api.js';
 import { h, co2, energy, duration, metric as fmtMetric, sig, estimatedBadge, time } from '../fmt.js';
 import { paretoChart, tooltip } from '../charts.js';
 import { schedulePanel } from '../schedule.js';
+import { budgetBar, experimentSummary, hardwarePanel } from '../green.js';
 
 export const name = 'leaderboard';
 const ROW_H = 32;       // px, fixed (see .vtable tr in app.css)
@@ -52,6 +56,9 @@ export async function mount(root, ctx) {
     total: 0,
     selected: new Set((q.get('sel') || '').split(',').filter(Boolean)),
     keys: [],
+    cost: ['training', 'inference', 'total'].includes(q.get('cost')) ? q.get('cost') : 'total',
+    upstream: ['none', 'amortized', 'full'].includes(q.get('upstream')) ? q.get('upstream') : 'none',
+    tab: q.get('tab') === 'hardware' ? 'hardware' : 'leaderboard',
   };
   let disposed = false;
   let chart = null;
@@ -71,6 +78,18 @@ export async function mount(root, ctx) {
   const applyBtn = h('button', { type: 'submit', text: 'Apply' });
   const filterForm = h('form.filterbar', { onsubmit: (ev) => { ev.preventDefault(); applyFilter(); } },
     filterIn, applyBtn);
+  const costSel = h('select#cost', { 'aria-label': 'Cost counted', title: 'Which CO₂ the score counts' },
+    h('option', { value: 'total', text: 'cost: total' }), h('option', { value: 'training', text: 'cost: training' }),
+    h('option', { value: 'inference', text: 'cost: inference per 1M work' }));
+  costSel.value = state.cost;
+  const upstreamSel = h('select#upstream', { 'aria-label': 'Upstream CO₂', title: 'CO₂ of the pretrained base added to each run' },
+    h('option', { value: 'none', text: 'upstream: none' }), h('option', { value: 'amortized', text: 'upstream: amortized' }),
+    h('option', { value: 'full', text: 'upstream: full' }));
+  upstreamSel.value = state.upstream;
+  const reportLink = h('a#report-link.buttonlike', { href: `/experiments/${encodeURIComponent(expId)}/report`, text: 'Green-AI report' });
+  const budgetSlot = h('div#budget.budget-slot');
+  const tabLb = h('button#tab-leaderboard.tab', { type: 'button', role: 'tab', text: 'Leaderboard', onclick: () => setTab('leaderboard') });
+  const tabHw = h('button#tab-hardware.tab', { type: 'button', role: 'tab', text: 'Hardware', onclick: () => setTab('hardware') });
   const compareBtn = h('button#compare-btn', { type: 'button', disabled: true, text: 'Compare', onclick: () => openCompare() });
   const csvBtn = h('button#csv-btn', { type: 'button', text: 'Download CSV', onclick: () => downloadCsv() });
   const summary = h('div.summary.muted', { 'aria-live': 'polite' });
@@ -81,17 +100,49 @@ export async function mount(root, ctx) {
   const chartBox = h('div.chart#pareto', { 'aria-label': 'Pareto chart: CO2 against the metric' });
   const chartNote = h('p.muted.small', { text: 'Each dot is a run; the line joins the Pareto front (no run is both better and cleaner). Click a dot to open its run.' });
 
-  root.append(
-    h('div.toolbar', {}, title,
-      h('label.inline', {}, 'Metric ', metricSel), dirSel,
-      h('span.spacer'), compareBtn, csvBtn),
+  const lbPanel = h('div.tabpanel#panel-leaderboard', { role: 'tabpanel', 'aria-labelledby': 'tab-leaderboard' },
     h('div.filterwrap', {}, filterForm, filterErr),
     h('div.lb-layout', {},
       h('section.card.lb-table', { 'aria-label': 'Leaderboard' }, summary, scroller),
       h('section.card.lb-chart', { 'aria-label': 'Pareto chart' }, h('h2', { text: 'CO₂ vs metric' }), chartBox, chartNote)));
+  const hw = hardwarePanel(expId, { signal: ctx.signal });
+  const hwPanel = h('div.tabpanel#panel-hardware', { role: 'tabpanel', 'aria-labelledby': 'tab-hardware' }, hw.el);
+  root.append(
+    h('div.toolbar', {}, title,
+      h('label.inline', {}, 'Metric ', metricSel), dirSel, costSel, upstreamSel,
+      h('span.spacer'), reportLink, compareBtn, csvBtn),
+    budgetSlot,
+    h('div.tabs', { role: 'tablist', 'aria-label': 'Experiment views' }, tabLb, tabHw),
+    lbPanel, hwPanel);
   // When to start the next run: the grid forecast for the runs' zone.
   const schedule = schedulePanel(expId, { signal: ctx.signal });
-  root.append(schedule.el);
+  lbPanel.append(schedule.el);
+
+  // The carbon budget (experiment tag greentrack.budget_co2_kg), when set.
+  experimentSummary(expId, { signal: ctx.signal }).then((e) => {
+    if (disposed) return;
+    const bar = budgetBar(e);
+    if (bar) budgetSlot.replaceChildren(bar);
+  }).catch(() => {});
+
+  let hwMetric = null;
+  function setTab(tab, { push = true } = {}) {
+    state.tab = tab;
+    const isHw = tab === 'hardware';
+    tabLb.setAttribute('aria-selected', String(!isHw));
+    tabHw.setAttribute('aria-selected', String(isHw));
+    lbPanel.hidden = isHw;
+    hwPanel.hidden = !isHw;
+    if (push) ctx.setQuery({ tab: isHw ? 'hardware' : null }, { replace: false });
+    if (isHw && state.metric && hwMetric !== state.metric) { hwMetric = state.metric; hw.load(state.metric); }
+    if (!isHw) renderBody(true);
+  }
+  function updateReportLink() {
+    const p = new URLSearchParams();
+    if (state.metric) p.set('metric', state.metric);
+    if (state.dir) p.set('dir', state.dir);
+    reportLink.href = `/experiments/${encodeURIComponent(expId)}/report${p.toString() ? '?' + p : ''}`;
+  }
 
   // ---- data
   const expReq = api.getExperiment(expId);
@@ -126,16 +177,33 @@ export async function mount(root, ctx) {
     state.dir = LOWER_IS_BETTER.test(state.metric) ? 'min' : 'max';
     dirSel.value = state.dir;
     ctx.setQuery({ metric: state.metric, dir: state.dir }, { replace: false });
+    updateReportLink();
+    if (state.tab === 'hardware') setTab('hardware', { push: false });
     reload();
   });
   dirSel.addEventListener('change', () => {
     state.dir = dirSel.value;
     ctx.setQuery({ dir: state.dir }, { replace: false });
+    updateReportLink();
+    reload();
+  });
+  costSel.addEventListener('change', () => {
+    state.cost = costSel.value;
+    ctx.setQuery({ cost: state.cost === 'total' ? null : state.cost }, { replace: false });
+    reload();
+  });
+  upstreamSel.addEventListener('change', () => {
+    state.upstream = upstreamSel.value;
+    ctx.setQuery({ upstream: state.upstream === 'none' ? null : state.upstream }, { replace: false });
     reload();
   });
 
+  // (the defaults are left out, so a server without issue 18 still answers)
   function params() {
-    return { experiment_id: expId, metric: state.metric, direction: state.dir, filter: state.filter || undefined };
+    return {
+      experiment_id: expId, metric: state.metric, direction: state.dir, filter: state.filter || undefined,
+      cost: state.cost === 'total' ? undefined : state.cost, upstream: state.upstream === 'none' ? undefined : state.upstream,
+    };
   }
 
   async function fetchAll(signal) {
@@ -254,7 +322,7 @@ export async function mount(root, ctx) {
     const sortKey = state.sort;
     const order = state.order || colDefault(sortKey);
     const label = (c) => c.key === 'metric_value' ? (state.metric || 'metric')
-      : c.key === 'score' ? `${state.metric || 'metric'} ${state.dir === 'max' ? '/' : '×'} kg CO₂` : c.label;
+      : c.key === 'score' ? `${state.metric || 'metric'} ${state.dir === 'max' ? '/' : '×'} kg CO₂${state.cost === 'inference' ? ' per 1M work' : ''}` : c.label;
     thead.replaceChildren(h('tr', {},
       h('th.sel', {}, h('span.sr-only', { text: 'Select' })),
       ...COLUMNS.map((c) => {
@@ -323,6 +391,10 @@ export async function mount(root, ctx) {
     f.metric.textContent = fmtMetric(r.metric_value);
     f.est.hidden = !r.estimated;
     f.co2.textContent = co2(r.co2_g);
+    f.co2.parentNode.title = [
+      r.upstream_co2_g ? `upstream added: ${co2(r.upstream_co2_g)}` : '',
+      r.inference_co2_g_per_1k_work !== undefined && r.inference_co2_g_per_1k_work !== null ? `inference: ${sig(r.inference_co2_g_per_1k_work, 4)} g CO₂ per 1k work` : '',
+    ].filter(Boolean).join('; ');
     f.energy.textContent = energy(r.energy_kwh);
     f.score.textContent = r.score === null ? '—' : sig(r.score, 4);
     f.dur.textContent = duration(r.duration_s);
@@ -511,11 +583,14 @@ export async function mount(root, ctx) {
   }
 
   renderHead();
+  updateReportLink();
+  setTab(state.tab, { push: false });
   await reload();
   return () => {
     disposed = true;
     clearTimeout(pollTimer);
     ro.disconnect();
+    hw.destroy();
     if (loadCtrl) loadCtrl.abort();
     if (chart) chart.destroy();
     schedule.destroy();

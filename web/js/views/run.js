@@ -2,13 +2,15 @@
 // /runs/<run_id>?x=step|time|rel&smooth=0..0.99&keys=a,b
 // A run: status and times, metric charts (several keys; step, wall time or
 // relative time on x; EMA smoothing), energy over time per component, the
-// carbon summary with where each number comes from, params and tags, the
+// carbon summary with where each number comes from, its phases (CO2 per
+// unit of work), upstream chain and what-if alternatives, params and tags, the
 // model versions registered from it (links to their models), and the
 // run's files (js/artifacts.js; ?artifact=<path> opens one). While the
 // run is RUNNING the page polls and new points appear by themselves.
 import * as api from '../api.js';
 import { h, co2, energy, duration, time, metric as fmtMetric, sig, statusBadge, estimatedBadge, debounce } from '../fmt.js';
 import { lineChart, ema, theme } from '../charts.js';
+import { renderRunGreen } from '../green.js';
 
 export const name = 'run';
 const POLL_MS = 2000;
@@ -75,6 +77,7 @@ export async function mount(root, ctx) {
   const grid = h('div.chartgrid#metric-charts');
   const energyBox = h('div.chart#energy-chart');
   const carbonBox = h('div#carbon');
+  const greenBox = h('div#green', { dataset: { state: 'loading' } }, h('p.muted', { text: 'Loading…' }));
   const paramsBox = h('div#params');
   const tagsBox = h('div#tags');
   const artifactsSlot = h('div');
@@ -89,6 +92,7 @@ export async function mount(root, ctx) {
     h('div.two', {},
       h('section.card', { 'aria-label': 'Energy over time' }, h('h2', { text: 'Energy over time' }), energyBox),
       h('section.card', { 'aria-label': 'Carbon' }, h('h2', { text: 'Carbon' }), carbonBox)),
+    h('section.card.green', { 'aria-label': 'Green-AI' }, h('h2', { text: 'Phases, upstream and alternatives' }), greenBox),
     h('div.two', {},
       h('section.card', { 'aria-label': 'Parameters' }, h('h2', { text: 'Parameters' }), paramsBox),
       h('section.card', { 'aria-label': 'Tags' }, h('h2', { text: 'Tags' }), tagsBox)),
@@ -255,9 +259,13 @@ export async function mount(root, ctx) {
     let c;
     try { c = await api.runCarbon(runId, { signal: ctx.signal }); } catch (e) {
       carbonBox.replaceChildren(h('p.muted', { text: e.status === 404 ? 'No carbon data.' : `Could not load: ${e.message}` }));
+      greenBox.dataset.state = 'error';
+      greenBox.replaceChildren(h('p.muted', { text: 'No carbon data.' }));
       return;
     }
     if (disposed) return;
+    renderRunGreen(greenBox, c, run.data && run.data.tags);
+    greenBox.dataset.state = 'ok';
     if (!c.samples) { carbonBox.replaceChildren(h('p.muted', { text: 'No energy logged for this run.' })); return; }
     const loc = c.location || {};
     const where = loc.known
