@@ -5,12 +5,15 @@
  * libgreentrack client logs into the same run), forwards the signals a
  * supervisor sends, waits, uploads the --artifact outputs, and ends the
  * run FINISHED, FAILED or KILLED from CMD's exit status, which it then
- * exits with.
+ * exits with. --phase marks CMD's whole life as one phase of the run (with
+ * its work count); the experiment's carbon budget is checked before the
+ * run starts (a warning, or with --enforce-budget a refusal).
  */
 #include "cli.h"
 #include "when.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -29,6 +32,11 @@ extern char **environ;
  * starts: an MLflow client in CMD attaching to MLFLOW_RUN_ID needs the run
  * to exist. When the server is down CMD starts anyway after this. */
 #define START_FLUSH_MS 3000
+
+/* `greentrack run --enforce-budget`: the experiment's carbon budget is
+ * spent, or it could not be checked. */
+#define RUN_EXIT_OVER_BUDGET 3
+#define RUN_EXIT_BUDGET_UNKNOWN 4
 
 static const char USAGE[] =
     "usage: greentrack run [OPTIONS] -- CMD [ARGS]\n"
@@ -50,6 +58,16 @@ static const char USAGE[] =
     "                         folder, keeping its name) to the run's\n"
     "                         artifacts, before the run ends "
     "(repeatable)\n" CLI_WHEN_RUN_USAGE
+    "  --phase NAME           mark CMD, from its start to its exit, as phase\n"
+    "                         NAME of the run (train, eval, inference...:\n"
+    "                         [A-Za-z0-9_.-], at most 64 characters)\n"
+    "  --work-count N         with --phase: the items CMD processed (N >= 0,\n"
+    "                         e.g. predictions), for the CO2 per 1000 items\n"
+    "  --work-unit UNIT       with --phase: what the items are (predictions)\n"
+    "  --enforce-budget       refuse to start when the experiment's carbon\n"
+    "                         budget (its tag greentrack.budget_co2_kg) is\n"
+    "                         spent (exit 3) or cannot be checked (exit 4);\n"
+    "                         without it a spent budget is a warning\n"
     "  --scope node|process   energy charged to the run: the whole machine's\n"
     "                         (node, the default) or the CPU and RAM share\n"
     "                         of CMD's process tree: CMD and every process\n"
@@ -75,7 +93,9 @@ static const char USAGE[] =
     "\n"
     "Exit status: CMD's exit status, 128+N when signal N killed it,\n"
     "126 when CMD cannot be executed, 127 when it is not found, 2 for bad\n"
-    "usage, 1 when the run cannot be started.\n";
+    "usage, 1 when the run cannot be started; with --enforce-budget, 3 when\n"
+    "the experiment is over its carbon budget, 4 when the budget cannot be\n"
+    "checked (the server cannot be reached or cannot report budgets).\n";
 
 static const int FORWARDED[] = {SIGINT,  SIGTERM, SIGHUP,
                                 SIGQUIT, SIGUSR1, SIGUSR2};
@@ -447,6 +467,63 @@ static void upload_outputs(gt_client *client, gt_run *run,
     }
 }
 
+/* A phase name the server accepts: 1..64 of [A-Za-z0-9_.-]. */
+static int phase_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > 64) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The experiment's carbon budget, before the run starts: a warning line
+ * when it is spent; with 'enforce', RUN_EXIT_OVER_BUDGET then, and
+ * RUN_EXIT_BUDGET_UNKNOWN when it cannot be checked. 0: go on. An
+ * experiment that does not exist yet has no budget. */
+static int budget_gate(gt_client *client, const char *experiment, int enforce)
+{
+    const char *shown = experiment != NULL ? experiment : "Default";
+    gt_budget b;
+    gt_status st = gt_experiment_budget(client, NULL, experiment, &b);
+
+    if (st == GT_E_NOT_FOUND) {
+        return 0;
+    }
+    if (st != GT_OK) {
+        if (enforce) {
+            const char *m = gt_client_errmsg(client);
+            cli_err("--enforce-budget: cannot check the carbon budget of "
+                    "experiment '%s' (%s%s%s); not starting",
+                    shown, gt_strerror(st), *m ? ": " : "", m);
+            return RUN_EXIT_BUDGET_UNKNOWN;
+        }
+        return 0;
+    }
+    if (!b.has_budget || !b.over) {
+        return 0;
+    }
+    if (enforce) {
+        cli_err("refusing to start: experiment '%s' is over its carbon "
+                "budget of %g kg CO2 (greentrack.budget_co2_kg): %g kg "
+                "used",
+                shown, b.budget_co2_kg, b.used_co2_kg);
+        return RUN_EXIT_OVER_BUDGET;
+    }
+    cli_err("warning: experiment '%s' is over its carbon budget of %g kg "
+            "CO2 (greentrack.budget_co2_kg): %g kg used",
+            shown, b.budget_co2_kg, b.used_co2_kg);
+    return 0;
+}
+
 /* Logs how CMD ended and ends the run; returns greentrack's exit code. */
 static int finish(gt_run *run, int wstatus)
 {
@@ -490,6 +567,9 @@ static int finish(gt_run *run, int wstatus)
 int cli_cmd_run(struct cli_global *g, int argc, char **argv)
 {
     const char *experiment = NULL, *name = NULL, *v, *scope = NULL;
+    const char *phase = NULL, *work_count_s = NULL, *work_unit = NULL;
+    double work_count = GT_NO_WORK;
+    int enforce_budget = 0;
     struct kv *params = calloc((size_t)argc + 1, sizeof *params);
     struct kv *tags = calloc((size_t)argc + 1, sizeof *tags);
     const char **artifacts = calloc((size_t)argc + 1, sizeof *artifacts);
@@ -524,9 +604,16 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
             rc = CLI_EXIT_OK;
             goto out;
         }
+        if (strcmp(a, "--enforce-budget") == 0) {
+            enforce_budget = 1;
+            continue;
+        }
         if ((r = cli_global_opt(g, argc, argv, &i)) == 0 &&
             (r = cli_when_opt(&when, argc, argv, &i)) == 0 &&
             (r = cli_opt(argc, argv, &i, "--scope", &scope)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "--phase", &phase)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "--work-count", &work_count_s)) == 0 &&
+            (r = cli_opt(argc, argv, &i, "--work-unit", &work_unit)) == 0 &&
             (r = cli_opt(argc, argv, &i, "--artifact",
                          &artifacts[n_artifacts])) == 0 &&
             (r = cli_opt(argc, argv, &i, "--experiment", &experiment)) == 0 &&
@@ -568,6 +655,32 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         cli_err("run: --scope is node or process, not '%s'", scope);
         goto out;
     }
+    if (phase == NULL && (work_count_s != NULL || work_unit != NULL)) {
+        cli_err("run: --work-count and --work-unit need --phase");
+        goto out;
+    }
+    if (phase != NULL && !phase_name_ok(phase)) {
+        cli_err("run: --phase wants 1 to 64 characters of [A-Za-z0-9_.-], "
+                "not '%s'",
+                phase);
+        goto out;
+    }
+    if (work_count_s != NULL) {
+        char *end;
+        errno = 0;
+        work_count = strtod(work_count_s, &end);
+        if (end == work_count_s || *end != '\0' || errno != 0 ||
+            !isfinite(work_count) || work_count < 0) {
+            cli_err("run: --work-count wants a number >= 0, not '%s'",
+                    work_count_s);
+            goto out;
+        }
+    }
+    if (work_unit != NULL &&
+        (*work_unit == '\0' || strlen(work_unit) > 4 * 64)) {
+        cli_err("run: --work-unit wants 1 to 64 characters");
+        goto out;
+    }
 
     rc = CLI_EXIT_ERROR;
     /* Before the library starts its worker thread, which inherits it. */
@@ -583,6 +696,10 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
     if (process_scope) {
         /* until CMD starts, this process's tree; then CMD's (below) */
         gt_client_set_energy_scope(client, GT_ENERGY_PROCESS, 0);
+    }
+    if ((r = budget_gate(client, experiment, enforce_budget)) != 0) {
+        rc = r;
+        goto out;
     }
     /* --when-green: wait for the greener window; a signal cancels */
     if ((r = cli_when_wait(&when, client, experiment)) != 0) {
@@ -654,6 +771,11 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         rc = (err == ENOENT) ? CLI_EXIT_NOTFOUND : CLI_EXIT_NOEXEC;
         goto out;
     }
+    if (phase != NULL && gt_phase_begin(run, phase) != GT_OK) {
+        cli_err("warning: cannot mark phase '%s': %s", phase,
+                gt_client_errmsg(client));
+        phase = NULL;
+    }
     if (process_scope &&
         gt_client_set_energy_root(client, (long)pid) != GT_OK) {
         cli_err("warning: cannot measure CMD's process tree alone: "
@@ -661,6 +783,12 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
     }
     wstatus = wait_child(pid);
     energy_summary(run, measured ? &e_start : NULL);
+    if (phase != NULL &&
+        (st = gt_phase_end(run, work_count, work_unit)) != GT_OK) {
+        const char *m = gt_client_errmsg(client);
+        cli_err("warning: phase '%s' not recorded: %s%s%s", phase,
+                gt_strerror(st), *m ? ": " : "", m);
+    }
     upload_outputs(client, run, artifacts, n_artifacts);
     rc = finish(run, wstatus);
     run = NULL;

@@ -357,6 +357,44 @@ GT_API gt_status gt_set_tag(gt_run *run, const char *key, const char *value);
  * gt_client_free or in an exit handler). Since 0.1.0. */
 GT_API gt_status gt_run_end(gt_run *run, gt_run_status status);
 
+/*---- phases: what a stretch of the run did (Green-AI decisions) ----*/
+
+/* The work count of gt_phase_end and gt_log_phase when there is none. */
+#define GT_NO_WORK (-1.0)
+
+/* Marks the start (now) of phase 'phase' of the run, e.g. "train", "eval"
+ * or "inference": 1 to 64 characters of [A-Za-z0-9_.-]. The server splits
+ * each energy sample across the run's phases by time overlap, so that
+ * runs/carbon reports each phase's kWh and CO2 and, given a work count,
+ * its CO2 per 1000 units of work (the leaderboard's cost=inference ranks
+ * by the "inference" phase's). One phase is open at a time per run.
+ * Never waits for the network. GT_OK; GT_E_INVALID (NULL run or phase, a
+ * bad name, a phase already open: gt_phase_end it first). Since 0.1.0. */
+GT_API gt_status gt_phase_begin(gt_run *run, const char *phase);
+
+/* Ends the run's open phase now and queues it (runs/log-phase, through
+ * the queue and spool like any record; a server without that endpoint,
+ * such as a plain MLflow server, drops it and the log callback says so
+ * once). 'work_count' is the items the phase processed (predictions,
+ * tokens...), >= 0, or GT_NO_WORK (any negative value) for none;
+ * 'work_unit' names them (NULL or "": none; UTF-8, at most 64
+ * characters). A run ended (gt_run_end, gt_client_free, an exit handler)
+ * with a phase open ends it then, without a work count. GT_OK;
+ * GT_E_INVALID (NULL run, no phase open, a NaN or infinite count, a bad
+ * unit: the phase stays open), GT_E_QUEUE_FULL (dropped), GT_E_NOMEM,
+ * GT_E_CLOSED. Since 0.1.0. */
+GT_API gt_status gt_phase_end(gt_run *run, double work_count,
+                              const char *work_unit);
+
+/* Logs a phase whose times are known: from 'start_ms' to 'end_ms' (Unix
+ * ms, 0 <= start_ms <= end_ms < 2^53); other arguments and codes as
+ * gt_phase_begin and gt_phase_end. Logging the same phase and start
+ * again replaces the earlier record on the server. Independent of the
+ * phase gt_phase_begin opened. Since 0.1.0. */
+GT_API gt_status gt_log_phase(gt_run *run, const char *phase, int64_t start_ms,
+                              int64_t end_ms, double work_count,
+                              const char *work_unit);
+
 /*---- artifacts ----*/
 
 /* Uploads the regular file 'local_path' as '<artifact_path>/<its name>'
@@ -492,6 +530,37 @@ GT_API gt_status gt_spool_replay(gt_client *client, gt_progress_fn progress,
 GT_API gt_status gt_request(gt_client *client, const char *method,
                             const char *path, const char *json_body,
                             char **response, long *http_status);
+
+/*---- carbon budgets ----*/
+
+/* An experiment's carbon budget, as experiments/summary reports it. */
+typedef struct gt_budget {
+    char experiment_id[32]; /* the experiment asked about */
+    int has_budget;         /* 1: the experiment has the tag
+                               greentrack.budget_co2_kg; the fields below
+                               are then set (else 0) */
+    double budget_co2_kg;   /* the budget */
+    double used_co2_kg;     /* the CO2 of its runs so far */
+    double used_fraction;   /* used_co2_kg / budget_co2_kg */
+    int over;               /* 1: the budget is spent (used >= budget) */
+} gt_budget;
+
+/* Blocking, for tools (`greentrack run` checks it before it starts a
+ * run): fills '*out' with the budget of the experiment with id
+ * 'experiment_id', or, when that is NULL, of the experiment named
+ * 'experiment_name' (both NULL: the Default experiment, id "0"). One
+ * request or two (the name is looked up first), no retry. GT_OK (a
+ * budget or none: see has_budget); GT_E_NOT_FOUND (no such experiment);
+ * GT_E_NETWORK (the server could not be reached); GT_E_SERVER (it
+ * refused, or cannot report budgets: a plain MLflow server);
+ * GT_E_INVALID (a NULL client or out); GT_E_NOMEM. gt_client_errmsg
+ * says more. When a run starts, the worker makes the same check once per
+ * experiment and reports a spent budget through the log callback (WARN).
+ * Since 0.1.0. */
+GT_API gt_status gt_experiment_budget(gt_client *client,
+                                      const char *experiment_id,
+                                      const char *experiment_name,
+                                      gt_budget *out);
 
 /* Frees memory returned by libgreentrack. NULL is a no-op. */
 GT_API void gt_free(void *ptr);

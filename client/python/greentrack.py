@@ -12,6 +12,9 @@ standard library only).
                 run.log_metric("loss", 1.0 / (step + 1), step)
             run.log_artifact("model.pt", "checkpoints")  # uploaded by a
             run.log_artifacts("plots")                  # library thread
+            with run.phase("inference", unit="predictions") as p:
+                for batch in batches:
+                    p.work(len(batch))  # CO2 per 1000 predictions
     # the run ended FINISHED, or FAILED if the block raised (KILLED for
     # KeyboardInterrupt); closing the client sent everything (or spooled it
     # when the server was down, for the next client or `greentrack sync`).
@@ -43,7 +46,7 @@ import os
 import threading
 import weakref
 
-__all__ = ["Client", "Run", "GreentrackError", "library_version",
+__all__ = ["Client", "Run", "Phase", "GreentrackError", "library_version",
            "find_library", "STATUS_NAMES"]
 
 # gt_status values (append-only in the C header).
@@ -110,6 +113,16 @@ class GtEnergy(ctypes.Structure):
                 ("start_ms", ctypes.c_int64), ("end_ms", ctypes.c_int64)]
 
 
+class GtBudget(ctypes.Structure):
+    """gt_budget of greentrack.h (field order and types must match)."""
+    _fields_ = [("experiment_id", ctypes.c_char * 32),
+                ("has_budget", ctypes.c_int),
+                ("budget_co2_kg", ctypes.c_double),
+                ("used_co2_kg", ctypes.c_double),
+                ("used_fraction", ctypes.c_double),
+                ("over", ctypes.c_int)]
+
+
 def find_library():
     """The path (or name) of libgreentrack.so this module would load."""
     env = os.environ.get("GREENTRACK_LIB")
@@ -174,6 +187,12 @@ def _declare(lib):
                                ctypes.POINTER(ctypes.c_long)]),
         "gt_free": (None, [c_void_p]),
         "gt_run_energy": (c_int, [c_void_p, ctypes.POINTER(GtEnergy)]),
+        "gt_phase_begin": (c_int, [c_void_p, c_char_p]),
+        "gt_phase_end": (c_int, [c_void_p, ctypes.c_double, c_char_p]),
+        "gt_log_phase": (c_int, [c_void_p, c_char_p, ctypes.c_int64,
+                                 ctypes.c_int64, ctypes.c_double, c_char_p]),
+        "gt_experiment_budget": (c_int, [c_void_p, c_char_p, c_char_p,
+                                         ctypes.POINTER(GtBudget)]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)
@@ -422,6 +441,29 @@ class Client:
         except ValueError:
             return status.value, text
 
+    def budget(self, experiment_id=None, experiment=None):
+        """The carbon budget of the experiment with id experiment_id (or,
+        when None, of the one named experiment; both None: Default), as
+        greentrack's experiments/summary reports it: a dict with
+        "experiment_id", "budget_co2_kg", "used_co2_kg",
+        "budget_used_fraction" and "over" (True once used >= budget), or
+        None when the experiment has no greentrack.budget_co2_kg tag.
+        Blocking (one or two requests, no retry). Raises GreentrackError:
+        GT_E_NOT_FOUND (no such experiment), GT_E_NETWORK (server
+        unreachable), GT_E_SERVER (it cannot report budgets)."""
+        b = GtBudget()
+        self._check(_lib().gt_experiment_budget(
+            self._handle(), _b(None if experiment_id is None
+                               else str(experiment_id)),
+            _b(experiment), ctypes.byref(b)))
+        if not b.has_budget:
+            return None
+        return {"experiment_id": b.experiment_id.decode(),
+                "budget_co2_kg": b.budget_co2_kg,
+                "used_co2_kg": b.used_co2_kg,
+                "budget_used_fraction": b.used_fraction,
+                "over": bool(b.over)}
+
     def _forget(self, run):
         with self._lock:
             self._runs.discard(run)
@@ -505,6 +547,24 @@ class Run:
         return self._logged(_lib().gt_log_artifacts(
             self._handle(), os.fsencode(local_dir), _b(artifact_path)))
 
+    def phase(self, name, unit=None):
+        """A Phase of this run named name ("train", "eval", "inference":
+        1 to 64 characters of [A-Za-z0-9_.-]), to use as a context manager:
+        it begins on entry and ends on exit with the work counted by
+        Phase.work() (in unit, e.g. "predictions"). The server splits the
+        run's energy across its phases by time, and reports each phase's
+        CO2 per 1000 units of work. One phase is open at a time."""
+        return Phase(self, name, unit)
+
+    def log_phase(self, name, start_ms, end_ms, work_count=None,
+                  work_unit=None):
+        """Logs a phase whose times (Unix ms) are known; work_count None
+        for none. Returns True, or False when dropped (queue full)."""
+        return self._logged(_lib().gt_log_phase(
+            self._handle(), _b(name), int(start_ms), int(end_ms),
+            -1.0 if work_count is None else float(work_count),
+            _b(work_unit)))
+
     def end(self, status="FINISHED"):
         """Sends the run's records (within the flush timeout), records its
         end and status ("FINISHED", "FAILED" or "KILLED") and frees it.
@@ -566,4 +626,63 @@ class Run:
                      else "FAILED")
         except GreentrackError:
             pass
+        return False
+
+
+class Phase:
+    """One phase of a Run (from Run.phase): begins when the with block is
+    entered, ends when it is left (also when it raises), with the work
+    count that work() added up."""
+
+    def __init__(self, run, name, unit=None):
+        self.run = run
+        self.name = name
+        self.unit = unit
+        self.count = None
+        self._open = False
+
+    def __repr__(self):
+        return "<greentrack.Phase %s of run %s%s>" % (
+            self.name, self.run.id, "" if self._open else " (not open)")
+
+    def work(self, n=1, unit=None):
+        """Adds n (>= 0) items of work done in this phase (e.g. predictions
+        or tokens); unit, when given, names them."""
+        n = float(n)
+        if not n >= 0 or n == float("inf"):
+            raise GreentrackError(GT_E_INVALID,
+                                  "work must be a finite number >= 0, not %r"
+                                  % (n,))
+        self.count = n if self.count is None else self.count + n
+        if unit is not None:
+            self.unit = unit
+        return self.count
+
+    def begin(self):
+        self.run._client._check(_lib().gt_phase_begin(self.run._handle(),
+                                                      _b(self.name)))
+        self._open = True
+        return self
+
+    def end(self):
+        """Ends the phase (queued, never waits). Returns True, or False
+        when dropped because the queue is full."""
+        if not self._open:
+            raise GreentrackError(GT_E_INVALID, "phase %s is not open"
+                                  % (self.name,))
+        self._open = False
+        return self.run._logged(_lib().gt_phase_end(
+            self.run._handle(),
+            -1.0 if self.count is None else self.count, _b(self.unit)))
+
+    def __enter__(self):
+        return self.begin()
+
+    def __exit__(self, exc_type, exc, tb):
+        if self._open and not self.run.ended:
+            try:
+                self.end()
+            except GreentrackError:
+                if exc_type is None:
+                    raise
         return False

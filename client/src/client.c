@@ -594,6 +594,7 @@ gt_status gt_run_end(gt_run *run, gt_run_status status)
     pthread_mutex_unlock(&c->mu);
     if (!was_open)
         return GT_E_CLOSED; /* being ended by an exit handler */
+    phase_close_open(run);  /* an open phase ends with the run */
     energy_run_leave(run);  /* its last energy sample goes before the end */
     gt_status rc = push_end(run, status);
     if (rc != GT_OK) {
@@ -624,6 +625,7 @@ void gt_client_end_open_runs(gt_client *c, gt_run_status status)
         pthread_mutex_unlock(&c->mu);
         if (!r)
             return;
+        phase_close_open(r);
         energy_run_leave(r);
         if (push_end(r, st) != GT_OK) {
             pthread_mutex_lock(&c->mu);

@@ -24,6 +24,8 @@
 
 #define GT_MAX_SAFE_INT 9007199254740992LL /* 2^53 */
 #define GT_ID_MAX 64                       /* longest run id we accept */
+#define GT_PHASE_NAME_MAX 64 /* a phase name: [A-Za-z0-9_.-], 1..64 */
+#define GT_WORK_UNIT_MAX 64  /* a work unit: UTF-8, at most 64 chars */
 
 /*---- a growable byte buffer (curl dynbuf shape) ----*/
 
@@ -63,14 +65,19 @@ enum rec_type {
      * size in 'step' and its mtime (Unix ns) in 'ts' as they were logged;
      * REC_F_DIR: a folder, whose files are found when it is sent */
     REC_ARTIFACT = 7,
-    REC_LAST = REC_ARTIFACT /* the highest type the spool reads */
+    /* one runs/log-phase record (phase.c): key: the phase name, val: the
+     * work unit (may be empty); 'step' the start and 'ts' the end time
+     * (Unix ms); 'value' the work count when REC_F_HAS_WORK */
+    REC_PHASE = 8,
+    REC_LAST = REC_PHASE /* the highest type the spool reads */
 };
 
 #define REC_F_HAS_EXP 0x01  /* REC_CREATE: an experiment name is given */
 #define REC_F_HAS_NAME 0x02 /* REC_CREATE: a run name is given */
 /* REC_TAG added by the library (energy.c): not counted in gt_stats */
 #define REC_F_AUTO 0x04
-#define REC_F_DIR 0x08 /* REC_ARTIFACT: a folder (gt_log_artifacts) */
+#define REC_F_DIR 0x08      /* REC_ARTIFACT: a folder (gt_log_artifacts) */
+#define REC_F_HAS_WORK 0x10 /* REC_PHASE: 'value' is the work count */
 
 /* One queued record: this header, then 'klen' key bytes and 'vlen' value
  * bytes (no terminators), padded to 8 bytes. Lives in a queue chunk. */
@@ -356,6 +363,10 @@ struct gt_run {
     double e_cpu_j, e_gpu_j, e_ram_j;
     const char *e_cpu_method, *e_gpu_method, *e_ram_method, *e_scope;
     int64_t e_start_ms, e_end_ms;
+    /* phase.c, under the client's mu: the phase gt_phase_begin opened */
+    bool ph_open;
+    char ph_name[GT_PHASE_NAME_MAX + 1];
+    int64_t ph_start_ms;
 };
 
 struct energy_state; /* energy.c */
@@ -547,6 +558,29 @@ struct art_job *uploader_take_done(struct uploader *u);
 void uploader_abort(struct uploader *u);
 /* Joins the thread (after every job came back) and frees it. NULL: no-op. */
 void uploader_free(struct uploader *u);
+
+/*---- phases and budgets (phase.c, budget.c) ----*/
+
+/* True when 'name' is a phase name the server accepts. */
+bool phase_name_ok(const char *name);
+/* The runs/log-phase body of phase record 'r' for run 'run_id' in 'b'
+ * (reset first). */
+void phase_json(struct gt_buf *b, const char *run_id, const struct rec *r);
+/* Queues the end of the phase 'run' has open (now, without a work count);
+ * a no-op when none is. Called before a run's end is queued. */
+void phase_close_open(gt_run *run);
+
+/* Fills '*out' from an experiments/summary answer 'body' (n bytes): the
+ * entry of experiment 'exp_id'. GT_OK, GT_E_NOT_FOUND (no such entry),
+ * GT_E_SERVER (not a summary answer). */
+gt_status budget_parse(const char *body, size_t n, const char *exp_id,
+                       gt_budget *out);
+/* The worker, once per experiment after a run's creation: asks the
+ * server for experiment 'exp_id''s budget over 'tp' (one request, no
+ * retry) and reports an exhausted budget through the log callback (WARN).
+ * Silent when the server cannot say (a plain MLflow server). */
+void budget_check_on_start(gt_client *c, struct transport *tp,
+                           const char *exp_id);
 
 /*---- worker and engine (worker.c) ----*/
 

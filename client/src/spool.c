@@ -16,7 +16,9 @@
  * tag, create, end) since the first version; types 6 (an energy sample,
  * its log-energy JSON as the value) and 7 (a reference to an artifact
  * file: artifact path as the key, local path as the value, size in step,
- * mtime in ns as the timestamp) were added later in the same frame, so old
+ * mtime in ns as the timestamp) and 8 (a phase: its name as the key, the
+ * work unit as the value, start in step, end as the timestamp, the work
+ * count as the value bits) were added later in the same frame, so old
  * files read unchanged (an older reader skips such records as corrupt).
  */
 #include "internal.h"

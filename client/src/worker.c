@@ -84,6 +84,7 @@ enum send_rc {
 struct exp_entry {
     char *name;
     char id[32];
+    bool budget_checked; /* budget_check_on_start ran for it */
 };
 
 enum slot_state {
@@ -123,6 +124,8 @@ struct engine {
     bool single_attempt;      /* probes: no retry */
     bool no_heartbeat;        /* the server has no heartbeat endpoint */
     bool no_energy;           /* the server has no log-energy endpoint */
+    bool no_phase;            /* the server has no log-phase endpoint */
+    bool budget_default_done; /* the Default experiment's budget checked */
     int64_t deadline;         /* monotonic ms retries must end by; 0: none */
     struct gt_buf json;
     struct gt_buf path;
@@ -343,12 +346,31 @@ static enum send_rc exp_resolve(struct engine *e, const char *name, char *id,
     if (v) {
         e->exps = v;
         v[e->nexps].name = strdup(name);
+        v[e->nexps].budget_checked = false;
         if (v[e->nexps].name) {
             snprintf(v[e->nexps].id, sizeof v[e->nexps].id, "%s", id);
             e->nexps++;
         }
     }
     return S_OK;
+}
+
+/* Once per experiment of the client's worker: the carbon budget check of
+ * a run's start (budget.c), reported through the log callback. */
+static void budget_once(struct engine *e, const char *exp_name,
+                        const char *exp_id)
+{
+    bool *done = exp_name ? NULL : &e->budget_default_done;
+    if (!e->worker || e->replaying)
+        return;
+    for (size_t i = 0; exp_name && i < e->nexps; i++) {
+        if (strcmp(e->exps[i].name, exp_name) == 0)
+            done = &e->exps[i].budget_checked;
+    }
+    if (!done || *done)
+        return;
+    *done = true;
+    budget_check_on_start(e->c, e->tp, exp_id);
 }
 
 /*---- runs ----*/
@@ -448,6 +470,7 @@ static enum send_rc run_create(struct engine *e, struct target *t,
         run = live_run(e, t->id);
     if (run)
         run_acknowledged(run, send_id(t));
+    budget_once(e, exp_name, exp_id);
     return S_OK;
 }
 
@@ -596,6 +619,37 @@ static enum send_rc send_energy(struct engine *e, struct target *t,
     } else {
         gt_client_error(c, GT_LOG_ERROR, "server rejected an energy sample: %s",
                         e->err);
+    }
+    return S_OK;
+}
+
+/*---- phases ----*/
+
+/* One runs/log-phase request for phase record r; as send_energy, a 404
+ * other than "no such run" means a server without phases (said once). */
+static enum send_rc send_phase(struct engine *e, struct target *t,
+                               const struct rec *r)
+{
+    long status;
+    if (e->no_phase)
+        return S_OK;
+    phase_json(&e->json, send_id(t), r);
+    if (e->json.oom)
+        return S_FAILED;
+    enum send_rc rc = request(e, "POST", "/api/2.0/greentrack/runs/log-phase",
+                              e->json.p, e->json.len, &status);
+    if (rc != S_REJECTED)
+        return rc;
+    char code[64];
+    answer_code(e, code, sizeof code);
+    if (status == 404 && strcmp(code, "RESOURCE_DOES_NOT_EXIST") != 0) {
+        e->no_phase = true;
+        gt_client_log(e->c, GT_LOG_INFO,
+                      "the server has no log-phase endpoint (a plain MLflow "
+                      "server?): phases are dropped");
+    } else {
+        gt_client_error(e->c, GT_LOG_ERROR, "server rejected phase %.*s: %s",
+                        (int)r->klen, rec_key(r), e->err);
     }
     return S_OK;
 }
@@ -808,6 +862,8 @@ static enum send_rc engine_record(struct engine *e, struct target *t,
         return run_end(e, t, r) == S_FAILED ? S_FAILED : S_OK;
     case REC_ENERGY:
         return send_energy(e, t, r);
+    case REC_PHASE:
+        return send_phase(e, t, r);
     case REC_ARTIFACT:
         /* (replays only: the worker hands live ones to the uploader)
          * every record before it is sent first, so that the commit after
