@@ -153,6 +153,12 @@ export function hardwarePanel(expId, { signal } = {}) {
   let chart = null;
   const destroy = () => { if (chart) { chart.destroy(); chart = null; } };
   async function load(metric) {
+    if (!metric) {
+      destroy();
+      el.dataset.state = 'empty';
+      body.replaceChildren(h('p.muted', { text: 'No run in this experiment has logged a metric yet.' }));
+      return;
+    }
     el.dataset.state = 'loading';
     let r;
     try { r = await hardware(expId, metric, { signal }); } catch (e) {

@@ -134,7 +134,7 @@ export async function mount(root, ctx) {
     lbPanel.hidden = isHw;
     hwPanel.hidden = !isHw;
     if (push) ctx.setQuery({ tab: isHw ? 'hardware' : null }, { replace: false });
-    if (isHw && state.metric && hwMetric !== state.metric) { hwMetric = state.metric; hw.load(state.metric); }
+    if (isHw && hwMetric !== state.metric) { hwMetric = state.metric; hw.load(state.metric); }
     if (!isHw) renderBody(true);
   }
   function updateReportLink() {
