@@ -9,6 +9,7 @@
  */
 #include "listsrc.h"
 
+#include "greenai_report.h"
 #include "render.h"
 
 #include <math.h>
@@ -894,6 +895,9 @@ static enum srv_err summaries_piece(void *p, struct strbuf *out, size_t hint,
     strbuf_append_json_double(out, x->co2_kg * 1000.0);
     render_key(out, "last_activity", false);
     strbuf_append_i64(out, x->last_activity);
+    /* a budget's figures (greenai_report.h); a failed read omits them */
+    struct errbuf beb;
+    greenai_render_budget(s->st, x->experiment_id, x->co2_kg, out, &beb);
     strbuf_append_char(out, '}');
     *complete = true;
     return SRV_OK;

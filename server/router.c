@@ -117,6 +117,8 @@ static const struct route greentrack_routes[] = {
     {"runs/heartbeat", POST, h_runs_heartbeat, 0},
     {"runs/log-energy", POST, h_runs_log_energy, 0, &BODY_ENERGY},
     {"runs/carbon", GET, h_runs_carbon, 0},
+    {"runs/log-phase", POST, h_runs_log_phase, 0},
+    {"hardware", GET, h_hardware, 0},
     {"intensity", GET, h_intensity, 0},
     {"runs/energy", GET, h_runs_energy, 0},
     {"runs/export", GET, h_runs_export, 0},

@@ -1575,6 +1575,8 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
     }
     if (latest != latest_small)
         free(latest);
+    if (!e && w->n_tags)
+        e = store_greenai_check_tags(c, w->run_id, w->tags, w->n_tags, &w->err);
     for (size_t i = 0; i < w->n_tags && !e; i++)
         e = tag_upsert(c, rs.run_pk, w->tags[i].key, w->tags[i].value, &w->err);
 out:
@@ -2048,6 +2050,7 @@ static enum srv_err w_run_purge(struct conn *c, struct store_write *w)
         "DELETE FROM run_heartbeats WHERE run_pk = ?",
         "DELETE FROM energy_samples WHERE run_pk = ?",
         "DELETE FROM run_energy WHERE run_pk = ?",
+        "DELETE FROM run_phases WHERE run_pk = ?",
         "DELETE FROM runs WHERE run_pk = ?",
     };
     w->out_count = 0;
@@ -2126,6 +2129,8 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         return w_run_purge(c, w);
     case SW_REGISTRY:
         return store_registry_exec(c, w);
+    case SW_GREENAI:
+        return store_greenai_exec(c, w);
     case SW_MULTI:
         /* One savepoint covers them all: the first failure undoes every
          * one. Each sub-write reports in its own result and err. */

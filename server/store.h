@@ -105,10 +105,12 @@ enum store_write_kind {
     SW_GRID_RECORD, /* grid intensity periods of 'zone'; recomputes runs */
     SW_RUN_PURGE,   /* gc: removes deleted run 'run_id' and all its data */
     SW_MULTI,       /* 'subs' in order, all or nothing (imports) */
-    SW_REGISTRY     /* the model registry: 'registry' (store_registry.h) */
+    SW_REGISTRY,    /* the model registry: 'registry' (store_registry.h) */
+    SW_GREENAI      /* phases: 'greenai' (store_greenai.h) */
 };
 
 struct registry_write;
+struct greenai_write;
 
 struct store_write {
     enum store_write_kind kind;
@@ -146,7 +148,8 @@ struct store_write {
                                this time (ms); -1: whenever */
     const struct grid_point *grid_points;
     size_t n_grid_points;
-    struct registry_write *registry; /* SW_REGISTRY: inputs and outputs */
+    struct registry_write *registry;     /* SW_REGISTRY: inputs and outputs */
+    const struct greenai_write *greenai; /* SW_GREENAI: inputs */
 
     /* outputs, valid in 'done' */
     enum srv_err result;

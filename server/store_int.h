@@ -18,7 +18,10 @@
 #include <sqlite3.h>
 
 /* Statement slots per connection for the domain files. */
-#define STORE_DOMAIN_STMTS 64
+#define STORE_DOMAIN_STMTS 128
+
+/* Where each domain file's slots begin: registry 0..47, greenai 48..79. */
+#define STORE_GREENAI_STMT_BASE 48
 
 /* A database connection: the writer's or a reader thread's. */
 struct conn;
@@ -73,5 +76,18 @@ enum srv_err store_read_kvs(struct conn *c, sqlite3_stmt *s, struct kv **out,
 /* Runs one write of kind SW_REGISTRY on the writer's connection, inside
  * the writer's transaction (store_registry.c). */
 enum srv_err store_registry_exec(struct conn *c, struct store_write *w);
+
+/* Runs one write of kind SW_GREENAI on the writer's connection, inside
+ * the writer's transaction (store_greenai.c). */
+enum srv_err store_greenai_exec(struct conn *c, struct store_write *w);
+
+/* The writer's check of run tags about to be written to run 'run_id':
+ * greentrack.base_run_id must name another run on this server without
+ * making a cycle of bases or a chain deeper than GREENAI_MAX_DEPTH, and
+ * greentrack.base_co2_kg must be a number >= 0 (INVALID_PARAMETER_VALUE
+ * otherwise). */
+enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
+                                      const struct kv_ref *tags, size_t n,
+                                      struct errbuf *eb);
 
 #endif

@@ -93,6 +93,10 @@ HANDLER(h_runs_log_energy);
 HANDLER(h_runs_carbon);
 HANDLER(h_runs_energy);
 HANDLER(h_runs_export);
+HANDLER(h_runs_log_phase);
+
+/* greentrack/hardware.c */
+HANDLER(h_hardware);
 
 /* greentrack/experiments.c */
 HANDLER(h_experiments_summary);

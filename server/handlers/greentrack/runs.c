@@ -3,17 +3,21 @@
  * runs: greentrack's own run endpoints under /api/2.0/greentrack/runs/:
  * heartbeat (libgreentrack's "still alive"), log-energy (samples of
  * measured joules), carbon (a run's kWh and CO2 with where each number
- * came from), energy (the samples, for charts) and export (an
- * experiment's runs as CSV or JSON, rendered by export.c).
+ * came from, with its phases, upstream and alternatives: greenai_report.c),
+ * energy (the samples, for charts), export (an experiment's runs as CSV
+ * or JSON, rendered by export.c) and log-phase (a phase of a run and the
+ * work done in it, for Green-AI decisions).
  */
 #include "carbon.h"
 #include "carbon_report.h"
 #include "export.h"
+#include "greenai_report.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
 #include "listsrc.h"
 #include "pagetoken.h"
 #include "render.h"
+#include "store_greenai.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -171,6 +175,86 @@ enum handler_result h_runs_log_energy(struct request *req, struct response *res)
     return H_PENDING;
 }
 
+#define MAX_PHASE_LEN 64
+#define MAX_WORK_UNIT_LEN 64
+
+struct phase_write {
+    struct store_write w; /* first: api_pending relies on it */
+    struct greenai_write g;
+};
+
+static bool phase_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > MAX_PHASE_LEN)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+            return false;
+    return true;
+}
+
+/* POST /api/2.0/greentrack/runs/log-phase {run_id, phase, start_time,
+ * end_time, work_count?, work_unit?}: one phase of a run (ms); the same
+ * (run, phase, start_time) again replaces it. */
+enum handler_result h_runs_log_phase(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    const char *run_id, *phase, *unit;
+    int64_t start, end;
+    double work = 0;
+    bool present, has_work;
+    enum srv_err e;
+    if ((e = jx_run_id(req->args, false, &run_id, &eb)) ||
+        (e = jx_str(req->args, "phase", true, &phase, &eb)) ||
+        (e = jx_i64(req->args, "start_time", true, &present, &start, &eb)) ||
+        (e = jx_i64(req->args, "end_time", true, &present, &end, &eb)) ||
+        (e = jx_double(req->args, "work_count", false, &has_work, &work,
+                       &eb)) ||
+        (e = jx_str(req->args, "work_unit", false, &unit, &eb)))
+        return h_fail(res, e, &eb);
+    if (!phase_name_ok(phase))
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "Invalid phase '%.64s': 1 to %d characters "
+                              "of A-Z, a-z, 0-9, '_', '.' and '-'",
+                              phase, MAX_PHASE_LEN),
+                      &eb);
+    if (start < 0 || end < start)
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "A phase needs 0 <= start_time <= end_time "
+                              "(got %lld, %lld)",
+                              (long long)start, (long long)end),
+                      &eb);
+    if (has_work && !(isfinite(work) && work >= 0))
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "work_count must be a finite number >= 0"),
+                      &eb);
+    if (unit && strlen(unit) > MAX_WORK_UNIT_LEN)
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "'work_unit' is longer than %d characters",
+                              MAX_WORK_UNIT_LEN),
+                      &eb);
+    struct phase_write *x = api_pending(req, sizeof(*x), NULL);
+    if (!x)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    x->g = (struct greenai_write){.op = GREENAI_LOG_PHASE,
+                                  .phase = phase,
+                                  .start_time = start,
+                                  .end_time = end,
+                                  .has_work = has_work,
+                                  .work_count = work,
+                                  .work_unit = unit};
+    x->w.kind = SW_GREENAI;
+    x->w.run_id = run_id;
+    x->w.greenai = &x->g;
+    return H_PENDING;
+}
+
 /*---- reads ----*/
 
 /* GET /api/2.0/greentrack/runs/carbon?run_id=: the run's kWh and CO2
@@ -184,10 +268,19 @@ enum handler_result h_runs_carbon(struct request *req, struct response *res)
         return h_fail(res, e, &eb);
     struct strbuf sb;
     strbuf_init(&sb);
-    if ((e = carbon_report_run(req->app->store, run_id, &sb, NULL, &eb))) {
+    struct carbon_report rep;
+    if ((e = carbon_report_run(req->app->store, run_id, &sb, &rep, &eb))) {
         strbuf_cleanup(&sb);
         return h_fail(res, e, &eb);
     }
+    /* the Green-AI fields go inside the object, before its '}' */
+    if (sb.len && sb.buf[sb.len - 1] == '}')
+        sb.len--;
+    if ((e = greenai_report_append(req->app->store, run_id, &rep, &sb, &eb))) {
+        strbuf_cleanup(&sb);
+        return h_fail(res, e, &eb);
+    }
+    strbuf_append_char(&sb, '}');
     api_ok(res, &sb);
     return H_DONE;
 }

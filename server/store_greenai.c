@@ -1,0 +1,906 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * store_greenai: the storage of Green-AI decisions (see store_greenai.h):
+ * every statement on run_phases and the lineage and hardware tags, the
+ * write executor the store's writer runs for SW_GREENAI, the writer's
+ * check of greentrack.base_run_id tag writes (no cycles, known bases) and
+ * the reads. Sections: statements, writes, lineage, reads.
+ */
+#include "store_greenai.h"
+
+#include "registry.h"
+#include "store_int.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*---- statements ----*/
+
+#define LINEAGE_KEYS                                                           \
+    "('" GREENAI_TAG_BASE_RUN "', '" GREENAI_TAG_BASE_MODEL                    \
+    "', '" GREENAI_TAG_BASE_CO2 "', '" GREENAI_TAG_BASE_SOURCE "')"
+#define ACTIVE_OF_EXP "r.experiment_id = ?1 AND r.lifecycle_stage = 'active'"
+/* joules of sample e inside phase p, pro rata by time overlap */
+#define OVERLAP_J                                                              \
+    "(e.cpu_j + e.gpu_j + e.ram_j + e.other_j) * "                             \
+    "CAST(min(e.end_time, p.end_time) - max(e.start_time, p.start_time) "      \
+    "AS REAL) / (e.end_time - e.start_time)"
+
+#define FOR_EACH_GREENAI_STMT(X)                                               \
+    X(G_RUN_LOOKUP, "SELECT run_pk, experiment_id FROM runs WHERE run_id = ?") \
+    X(G_PHASE_UPSERT,                                                          \
+      "INSERT INTO run_phases (run_pk, phase, start_time, end_time, "          \
+      "work_count, work_unit) VALUES (?, ?, ?, ?, ?, ?) "                      \
+      "ON CONFLICT (run_pk, phase, start_time) DO UPDATE SET "                 \
+      "end_time = excluded.end_time, work_count = excluded.work_count, "       \
+      "work_unit = excluded.work_unit")                                        \
+    X(G_PHASES, "SELECT phase, start_time, end_time, work_count, work_unit "   \
+                "FROM run_phases WHERE run_pk = ? ORDER BY start_time, phase") \
+    X(G_SAMPLES, "SELECT start_time, end_time, "                               \
+                 "cpu_j + gpu_j + ram_j + other_j FROM energy_samples "        \
+                 "WHERE run_pk = ? ORDER BY start_time, end_time")             \
+    X(G_LINEAGE_TAGS, "SELECT key, value FROM tags WHERE run_pk = ? "          \
+                      "AND key IN " LINEAGE_KEYS)                              \
+    X(G_MODEL_RUN,                                                             \
+      "SELECT v.run_id FROM model_versions AS v JOIN registered_models AS m "  \
+      "ON m.model_pk = v.model_pk WHERE m.name = ? AND v.version = ? AND "     \
+      "v.current_stage != '" REGISTRY_STAGE_DELETED "'")                       \
+    X(G_RUN_CO2, "SELECT lm.value FROM latest_metrics AS lm JOIN runs AS r "   \
+                 "ON r.run_pk = lm.run_pk WHERE r.run_id = ? "                 \
+                 "AND lm.key = 'greentrack.co2_kg'")                           \
+    X(G_SHARE_RUN,                                                             \
+      "SELECT count(*) FROM tags AS t JOIN runs AS r "                         \
+      "ON r.run_pk = t.run_pk WHERE t.key = '" GREENAI_TAG_BASE_RUN            \
+      "' AND t.value = ? AND r.lifecycle_stage = 'active'")                    \
+    X(G_SHARE_MODEL,                                                           \
+      "SELECT count(*) FROM tags AS t JOIN runs AS r "                         \
+      "ON r.run_pk = t.run_pk WHERE t.key = '" GREENAI_TAG_BASE_MODEL          \
+      "' AND t.value = ? AND r.lifecycle_stage = 'active'")                    \
+    X(G_SHARE_SOURCE,                                                          \
+      "SELECT count(*) FROM tags AS t JOIN runs AS r "                         \
+      "ON r.run_pk = t.run_pk WHERE t.key = '" GREENAI_TAG_BASE_SOURCE         \
+      "' AND t.value = ? AND r.lifecycle_stage = 'active'")                    \
+    X(G_EXP_LINEAGE,                                                           \
+      "SELECT r.run_pk, t.key, t.value FROM runs AS r JOIN tags AS t "         \
+      "ON t.run_pk = r.run_pk AND t.key IN " LINEAGE_KEYS                      \
+      " WHERE " ACTIVE_OF_EXP " ORDER BY r.run_pk")                            \
+    X(G_EXP_INFERENCE,                                                         \
+      "SELECT p.run_pk, sum(coalesce(p.work_count, 0)), sum((SELECT "          \
+      "coalesce(sum(" OVERLAP_J "), 0) FROM energy_samples AS e "              \
+      "WHERE e.run_pk = p.run_pk AND e.start_time < p.end_time "               \
+      "AND e.end_time > p.start_time)) FROM run_phases AS p JOIN runs AS r "   \
+      "ON r.run_pk = p.run_pk WHERE p.phase = 'inference' AND " ACTIVE_OF_EXP  \
+      " GROUP BY p.run_pk ORDER BY p.run_pk")                                  \
+    X(G_EXP_HOSTS,                                                             \
+      "SELECT r.run_pk, t.key, t.value FROM runs AS r JOIN tags AS t "         \
+      "ON t.run_pk = r.run_pk AND t.key IN ('greentrack.host.cpu', "           \
+      "'greentrack.host.gpu_model', 'greentrack.host.gpus') "                  \
+      "WHERE " ACTIVE_OF_EXP " ORDER BY r.run_pk")                             \
+    X(G_EXP_BUDGET, "SELECT value FROM experiment_tags WHERE "                 \
+                    "experiment_id = ? AND key = '" GREENAI_TAG_BUDGET "'")    \
+    X(G_EXP_RUN_IDS, "SELECT r.run_id FROM runs AS r WHERE " ACTIVE_OF_EXP     \
+                     " ORDER BY r.run_pk")
+
+enum greenai_stmt {
+#define G_STMT_ENUM(id, sql) id,
+    FOR_EACH_GREENAI_STMT(G_STMT_ENUM)
+#undef G_STMT_ENUM
+        G_STMT_COUNT
+};
+
+static const char *const greenai_sql[G_STMT_COUNT] = {
+#define G_STMT_SQL(id, sql) [id] = sql,
+    FOR_EACH_GREENAI_STMT(G_STMT_SQL)
+#undef G_STMT_SQL
+};
+
+_Static_assert(G_STMT_COUNT <= 32, "greenai owns slots 48..79");
+_Static_assert(STORE_GREENAI_STMT_BASE + 32 <= STORE_DOMAIN_STMTS,
+               "raise STORE_DOMAIN_STMTS");
+
+static sqlite3_stmt *stmt(struct conn *c, enum greenai_stmt id)
+{
+    return store_conn_stmt(c, STORE_GREENAI_STMT_BASE + (unsigned)id,
+                           greenai_sql[id]);
+}
+
+/* Looks a run up by id: false when there is none (or on error). */
+static bool run_find(struct conn *c, const char *run_id, int64_t *pk,
+                     int64_t *experiment_id)
+{
+    sqlite3_stmt *s = stmt(c, G_RUN_LOOKUP);
+    if (!s)
+        return false;
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    bool found = sqlite3_step(s) == SQLITE_ROW;
+    if (found) {
+        *pk = sqlite3_column_int64(s, 0);
+        if (experiment_id)
+            *experiment_id = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_reset(s);
+    return found;
+}
+
+static enum srv_err no_run(struct errbuf *eb, const char *run_id)
+{
+    return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                   "Run with id=%s not found", run_id);
+}
+
+/*---- lineage ----*/
+
+/* What one run declares as its base (strings owned). */
+struct decl {
+    char *base_run_id, *base_model, *base_source;
+    bool has_co2;
+    double co2_kg;
+};
+
+static void decl_cleanup(struct decl *d)
+{
+    free(d->base_run_id);
+    free(d->base_model);
+    free(d->base_source);
+    memset(d, 0, sizeof(*d));
+}
+
+static bool decl_any(const struct decl *d)
+{
+    return d->base_run_id || d->base_model || d->has_co2 || d->base_source;
+}
+
+/* A finite number >= 0 in 's' (all of it). */
+static bool parse_kg(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end || errno || !isfinite(v) || v < 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Adds one (key, value) tag to 'd'; false when out of memory. */
+static bool decl_add(struct decl *d, const char *key, const char *value)
+{
+    char **slot = strcmp(key, GREENAI_TAG_BASE_RUN) == 0      ? &d->base_run_id
+                  : strcmp(key, GREENAI_TAG_BASE_MODEL) == 0  ? &d->base_model
+                  : strcmp(key, GREENAI_TAG_BASE_SOURCE) == 0 ? &d->base_source
+                                                              : NULL;
+    if (!slot) {
+        d->has_co2 = parse_kg(value, &d->co2_kg);
+        return true;
+    }
+    free(*slot);
+    *slot = *value ? strdup(value) : NULL;
+    return !*value || *slot;
+}
+
+static enum srv_err decl_read(struct conn *c, int64_t run_pk, struct decl *d,
+                              struct errbuf *eb)
+{
+    memset(d, 0, sizeof(*d));
+    sqlite3_stmt *s = stmt(c, G_LINEAGE_TAGS);
+    if (!s)
+        return store_conn_error(c, eb, "lineage tags");
+    sqlite3_bind_int64(s, 1, run_pk);
+    int rc;
+    bool ok = true;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        ok = ok && decl_add(d, (const char *)sqlite3_column_text(s, 0),
+                            (const char *)sqlite3_column_text(s, 1));
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        decl_cleanup(d);
+        return store_conn_error(c, eb, "lineage tags");
+    }
+    if (!ok) {
+        decl_cleanup(d);
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    }
+    return SRV_OK;
+}
+
+/* The run a declaration's base resolves to, into 'buf': its
+ * greentrack.base_run_id, else the source run of greentrack.base_model
+ * ("name/version") in the registry. False when neither names a run. */
+static bool decl_base_run(struct conn *c, const struct decl *d, char *buf,
+                          size_t len)
+{
+    if (d->base_run_id) {
+        if (strlen(d->base_run_id) >= len)
+            return false;
+        memcpy(buf, d->base_run_id, strlen(d->base_run_id) + 1);
+        return true;
+    }
+    if (!d->base_model)
+        return false;
+    const char *slash = strrchr(d->base_model, '/');
+    if (!slash || slash == d->base_model || !slash[1])
+        return false;
+    char *end;
+    errno = 0;
+    long long version = strtoll(slash + 1, &end, 10);
+    if (*end || errno || version <= 0)
+        return false;
+    sqlite3_stmt *s = stmt(c, G_MODEL_RUN);
+    if (!s)
+        return false;
+    sqlite3_bind_text(s, 1, d->base_model, (int)(slash - d->base_model),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, version);
+    bool found = false;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(s, 0);
+        if (id && strlen(id) < len) {
+            memcpy(buf, id, strlen(id) + 1);
+            found = true;
+        }
+    }
+    sqlite3_reset(s);
+    return found;
+}
+
+/* greenai_chain's callback on one connection. */
+struct chain_ctx {
+    struct conn *c;
+    char base[128];
+    bool failed; /* a read failed (not just "no such run") */
+};
+
+static bool chain_base(void *p, const char *run_id, const char **base)
+{
+    struct chain_ctx *x = p;
+    int64_t pk;
+    *base = NULL;
+    if (!run_find(x->c, run_id, &pk, NULL))
+        return false;
+    struct decl d;
+    struct errbuf eb;
+    if (decl_read(x->c, pk, &d, &eb)) {
+        x->failed = true;
+        return false;
+    }
+    if (decl_base_run(x->c, &d, x->base, sizeof(x->base)))
+        *base = x->base;
+    decl_cleanup(&d);
+    return true;
+}
+
+static double run_co2_g(struct conn *c, const char *run_id)
+{
+    sqlite3_stmt *s = stmt(c, G_RUN_CO2);
+    if (!s)
+        return 0;
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    double g = sqlite3_step(s) == SQLITE_ROW
+                   ? sqlite3_column_double(s, 0) * 1000.0
+                   : 0;
+    sqlite3_reset(s);
+    return g;
+}
+
+static int64_t count_sharing(struct conn *c, enum greenai_stmt id,
+                             const char *value)
+{
+    sqlite3_stmt *s = stmt(c, id);
+    if (!s)
+        return 1;
+    sqlite3_bind_text(s, 1, value, -1, SQLITE_STATIC);
+    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
+    sqlite3_reset(s);
+    return n > 0 ? n : 1;
+}
+
+void greenai_upstream_cleanup(struct greenai_upstream *u)
+{
+    free(u->base_run_id);
+    free(u->base_model);
+    free(u->base_source);
+    free(u->chain);
+    memset(u, 0, sizeof(*u));
+}
+
+/* The upstream of what 'd' declares: the chain of runs from its base
+ * (each run's CO2) plus an external base's greentrack.base_co2_kg at the
+ * chain's end (or of 'd' itself when it names no run). */
+static enum srv_err upstream_of(struct conn *c, const struct decl *d,
+                                struct greenai_upstream *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    out->declared = decl_any(d);
+    out->sharing_runs = 1;
+    if (!out->declared)
+        return SRV_OK;
+    if ((d->base_model && !(out->base_model = strdup(d->base_model))) ||
+        (d->base_source && !(out->base_source = strdup(d->base_source))))
+        goto oom;
+    char first[128];
+    double external_g = d->has_co2 ? d->co2_kg * 1000.0 : 0;
+    if (decl_base_run(c, d, first, sizeof(first))) {
+        out->chain = calloc(GREENAI_MAX_DEPTH, sizeof(*out->chain));
+        if (!out->chain || !(out->base_run_id = strdup(first)))
+            goto oom;
+        struct chain_ctx ctx = {.c = c};
+        enum greenai_chain_result r =
+            greenai_chain(NULL, first, chain_base, &ctx, (char *)out->chain,
+                          sizeof(*out->chain), &out->n_chain);
+        if (ctx.failed)
+            return store_conn_error(c, eb, "upstream chain");
+        out->truncated =
+            r == GREENAI_CHAIN_CYCLE || r == GREENAI_CHAIN_TOO_DEEP;
+        if (r == GREENAI_CHAIN_UNKNOWN && out->n_chain)
+            out->n_chain--; /* the last one is not a run */
+        external_g = 0;
+        for (size_t i = 0; i < out->n_chain; i++)
+            out->upstream_co2_g += run_co2_g(c, out->chain[i]);
+        /* an external base where the chain ends */
+        if (r == GREENAI_CHAIN_OK && out->n_chain) {
+            int64_t pk;
+            struct decl last;
+            if (run_find(c, out->chain[out->n_chain - 1], &pk, NULL) &&
+                decl_read(c, pk, &last, eb) == SRV_OK) {
+                if (last.has_co2)
+                    external_g = last.co2_kg * 1000.0;
+                decl_cleanup(&last);
+            }
+        }
+    }
+    out->upstream_co2_g += external_g;
+    out->sharing_runs =
+        d->base_run_id   ? count_sharing(c, G_SHARE_RUN, d->base_run_id)
+        : d->base_model  ? count_sharing(c, G_SHARE_MODEL, d->base_model)
+        : d->base_source ? count_sharing(c, G_SHARE_SOURCE, d->base_source)
+                         : 1;
+    out->amortized_co2_g = out->upstream_co2_g / (double)out->sharing_runs;
+    return SRV_OK;
+oom:
+    greenai_upstream_cleanup(out);
+    return err_set(eb, SRV_E_NOMEM, "out of memory");
+}
+
+enum srv_err store_greenai_upstream(struct store *st, const char *run_id,
+                                    struct greenai_upstream *out,
+                                    struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    int64_t pk;
+    if (!run_find(c, run_id, &pk, NULL))
+        return no_run(eb, run_id);
+    struct decl d;
+    enum srv_err e = decl_read(c, pk, &d, eb);
+    if (e)
+        return e;
+    e = upstream_of(c, &d, out, eb);
+    decl_cleanup(&d);
+    return e;
+}
+
+/*---- writes ----*/
+
+static enum srv_err log_phase(struct conn *c, struct store_write *w,
+                              const struct greenai_write *g)
+{
+    int64_t pk, exp;
+    if (!run_find(c, w->run_id, &pk, &exp))
+        return no_run(&w->err, w->run_id);
+    w->experiment_id = exp; /* the leaderboard's cost= reads phases */
+    sqlite3_stmt *s = stmt(c, G_PHASE_UPSERT);
+    if (!s)
+        return store_conn_error(c, &w->err, "log phase");
+    sqlite3_bind_int64(s, 1, pk);
+    sqlite3_bind_text(s, 2, g->phase, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, g->start_time);
+    sqlite3_bind_int64(s, 4, g->end_time);
+    if (g->has_work)
+        sqlite3_bind_double(s, 5, g->work_count);
+    else
+        sqlite3_bind_null(s, 5);
+    if (g->work_unit && *g->work_unit)
+        sqlite3_bind_text(s, 6, g->work_unit, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, 6);
+    return store_step_done(c, s, &w->err, "log phase");
+}
+
+enum srv_err store_greenai_exec(struct conn *c, struct store_write *w)
+{
+    const struct greenai_write *g = w->greenai;
+    if (!g)
+        return err_set(&w->err, SRV_E_INTERNAL, "greenai write without input");
+    switch (g->op) {
+    case GREENAI_LOG_PHASE:
+        return log_phase(c, w, g);
+    }
+    return err_set(&w->err, SRV_E_INTERNAL, "unknown greenai write");
+}
+
+enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
+                                      const struct kv_ref *tags, size_t n,
+                                      struct errbuf *eb)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct kv_ref *t = &tags[i];
+        char v[128];
+        if (strcmp(t->key, GREENAI_TAG_BASE_CO2) == 0) {
+            double kg;
+            bool fits = t->value.len < sizeof(v);
+            if (fits) {
+                memcpy(v, t->value.s, t->value.len);
+                v[t->value.len] = '\0';
+            }
+            if (!fits || !parse_kg(v, &kg))
+                return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                               "Invalid value for tag '%s': expected a "
+                               "finite number of kg >= 0",
+                               GREENAI_TAG_BASE_CO2);
+            continue;
+        }
+        if (strcmp(t->key, GREENAI_TAG_BASE_RUN) != 0)
+            continue;
+        int64_t pk;
+        if (t->value.len >= sizeof(v) || memchr(t->value.s, '\0', t->value.len))
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Invalid value for tag '%s': not a run id",
+                           GREENAI_TAG_BASE_RUN);
+        memcpy(v, t->value.s, t->value.len);
+        v[t->value.len] = '\0';
+        if (strcmp(v, run_id) == 0)
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Invalid value for tag '%s': a run cannot be its "
+                           "own base",
+                           GREENAI_TAG_BASE_RUN);
+        if (!run_find(c, v, &pk, NULL))
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Invalid value for tag '%s': no run with id '%s' "
+                           "on this server",
+                           GREENAI_TAG_BASE_RUN, v);
+        char(*chain)[RUN_ID_LEN + 1] =
+            calloc(GREENAI_MAX_DEPTH, sizeof(*chain));
+        if (!chain)
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
+        struct chain_ctx ctx = {.c = c};
+        size_t k;
+        enum greenai_chain_result r = greenai_chain(
+            run_id, v, chain_base, &ctx, (char *)chain, sizeof(*chain), &k);
+        free(chain);
+        if (ctx.failed)
+            return store_conn_error(c, eb, "base check");
+        if (r == GREENAI_CHAIN_CYCLE)
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Invalid value for tag '%s': run %s builds on "
+                           "%s, which would make a cycle of bases",
+                           GREENAI_TAG_BASE_RUN, run_id, v);
+        if (r == GREENAI_CHAIN_TOO_DEEP)
+            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                           "Invalid value for tag '%s': the chain of bases "
+                           "from %s is deeper than %d",
+                           GREENAI_TAG_BASE_RUN, v, GREENAI_MAX_DEPTH);
+    }
+    return SRV_OK;
+}
+
+/*---- reads ----*/
+
+void run_phases_free(struct run_phase *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].phase);
+        free(a[i].work_unit);
+    }
+    free(a);
+}
+
+enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
+                                      struct run_phase **phases, size_t *n,
+                                      struct greenai_sample **samples,
+                                      size_t *n_samples, struct errbuf *eb)
+{
+    *phases = NULL;
+    *samples = NULL;
+    *n = *n_samples = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    int64_t pk;
+    if (!run_find(c, run_id, &pk, NULL))
+        return no_run(eb, run_id);
+    sqlite3_stmt *s = stmt(c, G_PHASES);
+    if (!s)
+        return store_conn_error(c, eb, "phases");
+    sqlite3_bind_int64(s, 1, pk);
+    size_t cap = 0;
+    int rc;
+    enum srv_err e = SRV_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct run_phase *a = store_grow(*phases, *n, &cap, sizeof(**phases));
+        if (!a) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        *phases = a;
+        struct run_phase *p = &a[(*n)++];
+        memset(p, 0, sizeof(*p));
+        p->phase = store_col_dup(s, 0);
+        p->start_time = sqlite3_column_int64(s, 1);
+        p->end_time = sqlite3_column_int64(s, 2);
+        p->has_work = sqlite3_column_type(s, 3) != SQLITE_NULL;
+        p->work_count = sqlite3_column_double(s, 3);
+        p->work_unit = store_col_dup(s, 4);
+        if (!p->phase ||
+            (!p->work_unit && sqlite3_column_type(s, 4) != SQLITE_NULL)) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_DONE)
+        e = store_conn_error(c, eb, "phases");
+    if (!e) {
+        s = stmt(c, G_SAMPLES);
+        if (!s)
+            e = store_conn_error(c, eb, "samples");
+        else {
+            sqlite3_bind_int64(s, 1, pk);
+            cap = 0;
+            while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+                struct greenai_sample *a =
+                    store_grow(*samples, *n_samples, &cap, sizeof(**samples));
+                if (!a) {
+                    e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                    break;
+                }
+                *samples = a;
+                a[*n_samples].start_ms = sqlite3_column_int64(s, 0);
+                a[*n_samples].end_ms = sqlite3_column_int64(s, 1);
+                a[*n_samples].joules = sqlite3_column_double(s, 2);
+                (*n_samples)++;
+            }
+            sqlite3_reset(s);
+            if (!e && rc != SQLITE_DONE)
+                e = store_conn_error(c, eb, "samples");
+        }
+    }
+    if (e) {
+        run_phases_free(*phases, *n);
+        free(*samples);
+        *phases = NULL;
+        *samples = NULL;
+        *n = *n_samples = 0;
+    }
+    return e;
+}
+
+/* One declaration and its upstream, for store_greenai_extras. */
+struct memo {
+    int64_t run_pk;
+    struct decl d;
+    const char *key; /* what identifies the declaration (in 'd') */
+    double upstream_g, amortized_g;
+};
+
+static int decl_kind(const struct decl *d)
+{
+    return d->base_run_id ? 0 : d->base_model ? 1 : 2;
+}
+
+/* Orders pointers to memos by what they declare. */
+static int memo_ptr_cmp(const void *a, const void *b)
+{
+    const struct memo *x = *(const struct memo *const *)a;
+    const struct memo *y = *(const struct memo *const *)b;
+    int kx = decl_kind(&x->d), ky = decl_kind(&y->d);
+    if (kx != ky)
+        return kx - ky;
+    int k = strcmp(x->key, y->key);
+    if (k)
+        return k;
+    double cx = x->d.has_co2 ? x->d.co2_kg : -1;
+    double cy = y->d.has_co2 ? y->d.co2_kg : -1;
+    return (cx > cy) - (cx < cy);
+}
+
+static int extra_by_pk(const void *a, const void *b)
+{
+    const struct greenai_extra *x = a, *y = b;
+    return (x->run_pk > y->run_pk) - (x->run_pk < y->run_pk);
+}
+
+/* The extras row of 'pk' in 'a' (sorted), added when missing. */
+static struct greenai_extra *extra_of(struct greenai_extra **a, size_t *n,
+                                      size_t *cap, int64_t pk)
+{
+    if (*n && (*a)[*n - 1].run_pk == pk)
+        return &(*a)[*n - 1];
+    struct greenai_extra *g = store_grow(*a, *n, cap, sizeof(**a));
+    if (!g)
+        return NULL;
+    *a = g;
+    memset(&g[*n], 0, sizeof(g[*n]));
+    g[*n].run_pk = pk;
+    return &g[(*n)++];
+}
+
+static enum srv_err read_lineage(struct conn *c, int64_t experiment_id,
+                                 struct memo **out, size_t *n,
+                                 struct errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(c, G_EXP_LINEAGE);
+    if (!s)
+        return store_conn_error(c, eb, "lineage");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    size_t cap = 0;
+    int rc;
+    enum srv_err e = SRV_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t pk = sqlite3_column_int64(s, 0);
+        if (!*n || (*out)[*n - 1].run_pk != pk) {
+            struct memo *m = store_grow(*out, *n, &cap, sizeof(**out));
+            if (!m) {
+                e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                break;
+            }
+            *out = m;
+            memset(&m[*n], 0, sizeof(m[*n]));
+            m[(*n)++].run_pk = pk;
+        }
+        if (!decl_add(&(*out)[*n - 1].d,
+                      (const char *)sqlite3_column_text(s, 1),
+                      (const char *)sqlite3_column_text(s, 2))) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_DONE)
+        e = store_conn_error(c, eb, "lineage");
+    return e;
+}
+
+/* Fills the upstream of every declaration in 'm' (n), computing each
+ * distinct one (kind, key and, for an external base, its kg) once. */
+static enum srv_err upstream_all(struct conn *c, struct memo *m, size_t n,
+                                 struct errbuf *eb)
+{
+    static const char none[] = "";
+    if (n == 0)
+        return SRV_OK;
+    struct memo **p = malloc(n * sizeof(*p));
+    if (!p)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const struct decl *d = &m[i].d;
+        m[i].key = d->base_run_id   ? d->base_run_id
+                   : d->base_model  ? d->base_model
+                   : d->base_source ? d->base_source
+                                    : none;
+        p[i] = &m[i];
+    }
+    qsort(p, n, sizeof(*p), memo_ptr_cmp);
+    enum srv_err e = SRV_OK;
+    for (size_t i = 0; i < n && !e;) {
+        struct greenai_upstream u;
+        if ((e = upstream_of(c, &p[i]->d, &u, eb)))
+            break;
+        size_t j = i;
+        while (j < n && memo_ptr_cmp(&p[j], &p[i]) == 0) {
+            p[j]->upstream_g = u.upstream_co2_g;
+            p[j]->amortized_g = u.amortized_co2_g;
+            j++;
+        }
+        greenai_upstream_cleanup(&u);
+        i = j;
+    }
+    free(p);
+    return e;
+}
+
+static enum srv_err read_inference(struct conn *c, int64_t experiment_id,
+                                   struct greenai_extra **a, size_t *n,
+                                   size_t *cap, struct errbuf *eb)
+{
+    sqlite3_stmt *s = stmt(c, G_EXP_INFERENCE);
+    if (!s)
+        return store_conn_error(c, eb, "inference phases");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    int rc;
+    enum srv_err e = SRV_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct greenai_extra *x =
+            extra_of(a, n, cap, sqlite3_column_int64(s, 0));
+        if (!x) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        x->inference_work = sqlite3_column_double(s, 1);
+        x->inference_j = sqlite3_column_double(s, 2);
+        x->has_inference = x->inference_work > 0;
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_DONE)
+        e = store_conn_error(c, eb, "inference phases");
+    return e;
+}
+
+enum srv_err store_greenai_extras(struct store *st, int64_t experiment_id,
+                                  bool want_inference, bool want_upstream,
+                                  struct greenai_extra **out, size_t *n,
+                                  struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    size_t cap = 0;
+    enum srv_err e = SRV_OK;
+    if (want_inference)
+        e = read_inference(c, experiment_id, out, n, &cap, eb);
+    struct memo *m = NULL;
+    size_t k = 0;
+    if (!e && want_upstream &&
+        !(e = read_lineage(c, experiment_id, &m, &k, eb)))
+        e = upstream_all(c, m, k, eb);
+    size_t sorted = *n; /* the rows before are in run_pk order */
+    for (size_t i = 0; i < k && !e; i++) {
+        if (!decl_any(&m[i].d))
+            continue;
+        struct greenai_extra key = {.run_pk = m[i].run_pk};
+        struct greenai_extra *x =
+            bsearch(&key, *out, sorted, sizeof(**out), extra_by_pk);
+        if (!x) {
+            struct greenai_extra *g = store_grow(*out, *n, &cap, sizeof(**out));
+            if (!g) {
+                e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                break;
+            }
+            *out = g;
+            x = &g[*n];
+            memset(x, 0, sizeof(*x));
+            x->run_pk = m[i].run_pk;
+            (*n)++;
+        }
+        x->has_upstream = true;
+        x->upstream_co2_g = m[i].upstream_g;
+        x->amortized_co2_g = m[i].amortized_g;
+    }
+    for (size_t i = 0; i < k; i++)
+        decl_cleanup(&m[i].d);
+    free(m);
+    if (!e)
+        qsort(*out, *n, sizeof(**out), extra_by_pk);
+    else {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void greenai_hosts_free(struct greenai_host *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].cpu);
+        free(a[i].gpu_model);
+        free(a[i].gpus);
+    }
+    free(a);
+}
+
+enum srv_err store_greenai_hosts(struct store *st, int64_t experiment_id,
+                                 struct greenai_host **out, size_t *n,
+                                 struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, G_EXP_HOSTS);
+    if (!s)
+        return store_conn_error(c, eb, "hosts");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    size_t cap = 0;
+    int rc;
+    enum srv_err e = SRV_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t pk = sqlite3_column_int64(s, 0);
+        if (!*n || (*out)[*n - 1].run_pk != pk) {
+            struct greenai_host *h = store_grow(*out, *n, &cap, sizeof(**out));
+            if (!h) {
+                e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                break;
+            }
+            *out = h;
+            memset(&h[*n], 0, sizeof(h[*n]));
+            h[(*n)++].run_pk = pk;
+        }
+        struct greenai_host *h = &(*out)[*n - 1];
+        const char *key = (const char *)sqlite3_column_text(s, 1);
+        char **slot = strcmp(key, "greentrack.host.cpu") == 0 ? &h->cpu
+                      : strcmp(key, "greentrack.host.gpu_model") == 0
+                          ? &h->gpu_model
+                          : &h->gpus;
+        free(*slot);
+        if (!(*slot = store_col_dup(s, 2))) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_DONE)
+        e = store_conn_error(c, eb, "hosts");
+    if (e) {
+        greenai_hosts_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+enum srv_err store_greenai_budget(struct store *st, int64_t experiment_id,
+                                  bool *has, double *budget_kg,
+                                  struct errbuf *eb)
+{
+    *has = false;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, G_EXP_BUDGET);
+    if (!s)
+        return store_conn_error(c, eb, "budget");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        *has = parse_kg((const char *)sqlite3_column_text(s, 0), budget_kg);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_conn_error(c, eb, "budget");
+    return SRV_OK;
+}
+
+enum srv_err store_greenai_run_ids(struct store *st, int64_t experiment_id,
+                                   char ***out, size_t *n, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, G_EXP_RUN_IDS);
+    if (!s)
+        return store_conn_error(c, eb, "run ids");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    size_t cap = 0;
+    int rc;
+    enum srv_err e = SRV_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char **a = store_grow(*out, *n, &cap, sizeof(**out));
+        if (!a || !(a[*n] = store_col_dup(s, 0))) {
+            if (a)
+                *out = a;
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        *out = a;
+        (*n)++;
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_DONE)
+        e = store_conn_error(c, eb, "run ids");
+    if (e) {
+        for (size_t i = 0; i < *n; i++)
+            free((*out)[i]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
