@@ -12,6 +12,13 @@
  * refreshes reuse it until a write changes the experiment. After a write,
  * the newest older board of the key is patched with just the runs the
  * store's change journal names, and re-ranked.
+ *
+ * Green-AI boards (issue 18): cost=training|inference|total changes which
+ * CO2 a run is scored by (the inference phase's per 1M work units for
+ * inference) and upstream=none|amortized|full adds the CO2 of what a run
+ * builds on (store_greenai.h). Such a board is never patched: it is built
+ * whole, and one with upstream is keyed by every experiment's generation
+ * (a base may live in another experiment).
  */
 #include "handlers/handlers.h"
 #include "jsonx.h"
@@ -19,14 +26,36 @@
 #include "pagetoken.h"
 #include "ranking.h"
 #include "render.h"
+#include "store_greenai.h"
 #include "validate.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+enum lb_cost { COST_TOTAL, COST_TRAINING, COST_INFERENCE };
+enum lb_upstream { UP_NONE, UP_AMORTIZED, UP_FULL };
+
+/* What a Green-AI board adds to one row, by run_pk. */
+struct green_row {
+    int64_t run_pk;
+    bool has_energy;   /* the run's own */
+    double own_co2_kg; /* the run's own, before cost= and upstream= */
+    double upstream_g; /* the amount added */
+    bool has_inference;
+    double inference_g_per_1k;
+};
+
+static int green_row_cmp(const void *a, const void *b)
+{
+    const struct green_row *x = a, *y = b;
+    return (x->run_pk > y->run_pk) - (x->run_pk < y->run_pk);
+}
+
 static void render_ranked(struct strbuf *sb, const struct ranked *r,
-                          int64_t now_ms)
+                          int64_t now_ms, const struct green_row *g,
+                          enum lb_cost cost)
 {
     const struct leaderboard_row *w = r->row;
     render_run_row_open(sb, w->run_id, w->run_name, w->status, w->start_time);
@@ -34,8 +63,17 @@ static void render_ranked(struct strbuf *sb, const struct ranked *r,
     render_num_or_null(sb, "duration_s", end >= w->start_time,
                        (double)(end - w->start_time) / 1000.0);
     render_num_or_null(sb, "metric_value", w->has_metric, w->metric);
-    render_num_or_null(sb, "co2_g", w->has_energy, w->co2_kg * 1000.0);
-    render_num_or_null(sb, "energy_kwh", w->has_energy, w->energy_kwh);
+    bool has_energy = g ? g->has_energy : w->has_energy;
+    /* the CO2 scored, except per work unit: then the run's own */
+    double co2_kg = g && cost == COST_INFERENCE ? g->own_co2_kg : w->co2_kg;
+    render_num_or_null(sb, "co2_g", has_energy, co2_kg * 1000.0);
+    render_num_or_null(sb, "energy_kwh", has_energy, w->energy_kwh);
+    if (g) {
+        if (g->has_inference)
+            render_num_field(sb, "inference_co2_g_per_1k_work",
+                             g->inference_g_per_1k, false);
+        render_num_field(sb, "upstream_co2_g", g->upstream_g, false);
+    }
     render_num_or_null(sb, "score", r->scored, r->score);
     render_key(sb, "pareto", false);
     strbuf_append_str(sb, r->pareto ? "true" : "false");
@@ -62,6 +100,11 @@ struct board {
     char *metric;
     char *filter; /* "" for none */
     struct ranking r;
+    bool green; /* cost= or upstream= asked: 'extra' is filled */
+    enum lb_cost cost;
+    enum lb_upstream upstream;
+    struct green_row *extra; /* by run_pk */
+    size_t n_extra;
 };
 
 #define BOARD_CACHE_SIZE 8
@@ -74,6 +117,7 @@ static void board_free(struct board *b)
 {
     free(b->metric);
     free(b->filter);
+    free(b->extra);
     ranking_cleanup(&b->r);
     free(b);
 }
@@ -87,25 +131,36 @@ static void board_release(struct board *b)
         board_free(b);
 }
 
+/* A board's Green-AI options. */
+struct lb_mode {
+    bool green;
+    enum lb_cost cost;
+    enum lb_upstream upstream;
+};
+
+static const struct lb_mode plain_mode = {false, COST_TOTAL, UP_NONE};
+
 /* Whether 'b' (may be NULL) ranks this key, at any generation. */
 static bool board_is(const struct board *b, int64_t exp_id, const char *metric,
-                     const char *filter, bool maximize)
+                     const char *filter, bool maximize, const struct lb_mode *m)
 {
     return b && b->experiment_id == exp_id && b->r.maximize == maximize &&
-           strcmp(b->metric, metric) == 0 && strcmp(b->filter, filter) == 0;
+           b->green == m->green && b->cost == m->cost &&
+           b->upstream == m->upstream && strcmp(b->metric, metric) == 0 &&
+           strcmp(b->filter, filter) == 0;
 }
 
 /* A cached board for the key at 'generation', with a reference taken;
  * NULL when there is none. */
 static struct board *board_lookup(int64_t exp_id, uint64_t generation,
                                   const char *metric, const char *filter,
-                                  bool maximize)
+                                  bool maximize, const struct lb_mode *m)
 {
     struct board *hit = NULL;
     pthread_mutex_lock(&board_mu);
     for (size_t i = 0; i < BOARD_CACHE_SIZE && !hit; i++) {
         struct board *b = board_cache[i];
-        if (board_is(b, exp_id, metric, filter, maximize) &&
+        if (board_is(b, exp_id, metric, filter, maximize, m) &&
             b->generation == generation) {
             b->refs++;
             hit = b;
@@ -125,7 +180,7 @@ static struct board *board_lookup_older(int64_t exp_id, uint64_t generation,
     pthread_mutex_lock(&board_mu);
     for (size_t i = 0; i < BOARD_CACHE_SIZE; i++) {
         struct board *b = board_cache[i];
-        if (board_is(b, exp_id, metric, filter, maximize) &&
+        if (board_is(b, exp_id, metric, filter, maximize, &plain_mode) &&
             b->generation < generation &&
             (!best || b->generation > best->generation))
             best = b;
@@ -154,7 +209,7 @@ static void board_publish(struct board *b)
 /* A new board for the key (one reference, the caller's), no rows yet. */
 static struct board *board_new(int64_t exp_id, uint64_t generation,
                                const char *metric, const char *filter,
-                               bool maximize)
+                               bool maximize, const struct lb_mode *m)
 {
     struct board *b = calloc(1, sizeof(*b));
     if (!b)
@@ -163,6 +218,9 @@ static struct board *board_new(int64_t exp_id, uint64_t generation,
     b->experiment_id = exp_id;
     b->generation = generation;
     b->r.maximize = maximize;
+    b->green = m->green;
+    b->cost = m->cost;
+    b->upstream = m->upstream;
     b->metric = strdup(metric);
     b->filter = strdup(filter);
     if (!b->metric || !b->filter) {
@@ -172,20 +230,104 @@ static struct board *board_new(int64_t exp_id, uint64_t generation,
     return b;
 }
 
+static const struct greenai_extra *extra_of(const struct greenai_extra *x,
+                                            size_t n, int64_t pk)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x[mid].run_pk < pk)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && x[lo].run_pk == pk ? &x[lo] : NULL;
+}
+
+/* Turns the rows' CO2 into what board 'b''s cost= and upstream= score
+ * (docs/api.md "Green-AI decisions") and keeps what the rows then show
+ * in b->extra:
+ *   total:     the run's CO2 + upstream;
+ *   training:  the run's CO2 - its inference phases' CO2 + upstream;
+ *   inference: kg CO2 per 1M work units of the inference phases (grams
+ *              per 1000 units, the same number); a run without inference
+ *              work is unscored (listed last). Upstream is not added.
+ * A phase's CO2 is its share of the run's energy at the run's own
+ * g/kWh (PUE included), as runs/carbon's phases. */
+static enum srv_err green_apply(struct store *st, struct board *b,
+                                struct leaderboard_row *rows, size_t n,
+                                struct errbuf *eb)
+{
+    struct greenai_extra *x = NULL;
+    size_t nx = 0;
+    enum srv_err e = store_greenai_extras(st, b->experiment_id, true,
+                                          b->upstream != UP_NONE, &x, &nx, eb);
+    if (e)
+        return e;
+    b->extra = calloc(n ? n : 1, sizeof(*b->extra));
+    if (!b->extra) {
+        free(x);
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    }
+    b->n_extra = n;
+    for (size_t i = 0; i < n; i++) {
+        struct leaderboard_row *w = &rows[i];
+        const struct greenai_extra *g = extra_of(x, nx, w->run_pk);
+        struct green_row *out = &b->extra[i];
+        out->run_pk = w->run_pk;
+        out->has_energy = w->has_energy;
+        out->own_co2_kg = w->co2_kg;
+        double g_per_kwh =
+            w->energy_kwh > 0 ? w->co2_kg * 1000.0 / w->energy_kwh : 0;
+        double inf_g = g ? g->inference_j / CARBON_J_PER_KWH * g_per_kwh : 0;
+        if (g && g->has_inference) {
+            out->has_inference = true;
+            out->inference_g_per_1k = inf_g / g->inference_work * 1000.0;
+        }
+        if (g && g->has_upstream)
+            out->upstream_g = b->upstream == UP_FULL        ? g->upstream_co2_g
+                              : b->upstream == UP_AMORTIZED ? g->amortized_co2_g
+                                                            : 0;
+        switch (b->cost) {
+        case COST_INFERENCE:
+            out->upstream_g = 0;
+            if (!out->has_inference)
+                w->has_energy = false; /* unscored */
+            else
+                w->co2_kg = out->inference_g_per_1k;
+            break;
+        case COST_TRAINING:
+            w->co2_kg =
+                fmax(0, w->co2_kg - inf_g / 1000.0) + out->upstream_g / 1000.0;
+            break;
+        case COST_TOTAL:
+            w->co2_kg += out->upstream_g / 1000.0;
+            break;
+        }
+    }
+    free(x);
+    qsort(b->extra, n, sizeof(*b->extra), green_row_cmp);
+    return SRV_OK;
+}
+
 /* Reads and ranks the runs of an experiment into a new board (one
  * reference, the caller's). */
 static enum srv_err board_build(struct store *st, int64_t exp_id,
                                 uint64_t generation, const char *metric,
                                 const char *filter, bool maximize,
-                                struct board **out, struct errbuf *eb)
+                                const struct lb_mode *m, struct board **out,
+                                struct errbuf *eb)
 {
-    struct board *b = board_new(exp_id, generation, metric, filter, maximize);
+    struct board *b =
+        board_new(exp_id, generation, metric, filter, maximize, m);
     if (!b)
         return SRV_E_NOMEM;
     struct leaderboard_row *rows = NULL;
     size_t n = 0;
     enum srv_err e = store_leaderboard_rows(
         st, exp_id, metric, *filter ? filter : NULL, &rows, &n, eb);
+    if (!e && m->green)
+        e = green_apply(st, b, rows, n, eb);
     if (!e && !ranking_build(&b->r, rows, n, maximize))
         e = SRV_E_NOMEM;
     leaderboard_rows_free(rows, n);
@@ -222,7 +364,7 @@ static bool board_patch(struct store *st, const struct board *old,
                                   &fresh, &k, eb) != SRV_OK)
         goto out;
     b = board_new(old->experiment_id, generation, old->metric, old->filter,
-                  old->r.maximize);
+                  old->r.maximize, &plain_mode);
     if (!b || !ranking_patch(&b->r, &old->r, pks, n_pks, fresh, k))
         goto out;
     *out = b;
@@ -261,7 +403,14 @@ static enum srv_err board_src_piece(void *p, struct strbuf *out, size_t hint,
     (void)hint;
     (void)eb;
     struct board_src *x = p;
-    render_ranked(out, &x->b->r.ranked[x->cur - 1], x->now_ms);
+    const struct ranked *r = &x->b->r.ranked[x->cur - 1];
+    const struct green_row *g = NULL;
+    if (x->b->green) {
+        struct green_row key = {.run_pk = r->row->run_pk};
+        g = bsearch(&key, x->b->extra, x->b->n_extra, sizeof(key),
+                    green_row_cmp);
+    }
+    render_ranked(out, r, x->now_ms, g, x->b->cost);
     *complete = true;
     return SRV_OK;
 }
@@ -288,15 +437,28 @@ static const struct pager_source board_ops = {
     .free = board_src_free,
 };
 
+/* A number that changes after every commit that changed any experiment:
+ * the sum of every generation slot (each only grows). An upstream board
+ * depends on runs of other experiments (bases, runs sharing them). */
+static uint64_t all_generations(struct store *st)
+{
+    uint64_t sum = 0;
+    for (int64_t i = 0; i < STORE_GENERATION_SLOTS; i++)
+        sum += store_experiment_generation(st, i);
+    return sum;
+}
+
 enum handler_result h_leaderboard(struct request *req, struct response *res)
 {
     struct errbuf eb;
     int64_t exp_id, max, offset;
-    const char *metric, *direction, *filter, *token;
+    const char *metric, *direction, *filter, *token, *cost, *upstream;
     enum srv_err e;
     if ((e = h_experiment_id(req->args, "experiment_id", true, &exp_id, &eb)) ||
         (e = jx_str(req->args, "metric", true, &metric, &eb)) ||
         (e = jx_str(req->args, "direction", false, &direction, &eb)) ||
+        (e = jx_str(req->args, "cost", false, &cost, &eb)) ||
+        (e = jx_str(req->args, "upstream", false, &upstream, &eb)) ||
         (e = jx_str(req->args, "filter", false, &filter, &eb)) ||
         (e = h_max_results(req->args, SEARCH_MAX_RESULTS_DEFAULT,
                            SEARCH_MAX_RESULTS_THRESHOLD, false, &max, &eb)) ||
@@ -311,6 +473,30 @@ enum handler_result h_leaderboard(struct request *req, struct response *res)
                               "'min'",
                               direction),
                       &eb);
+    struct lb_mode mode = {cost || upstream, COST_TOTAL, UP_NONE};
+    if (cost && strcmp(cost, "total") != 0)
+        mode.cost = strcmp(cost, "training") == 0    ? COST_TRAINING
+                    : strcmp(cost, "inference") == 0 ? COST_INFERENCE
+                                                     : (enum lb_cost) - 1;
+    if (upstream && strcmp(upstream, "none") != 0)
+        mode.upstream = strcmp(upstream, "amortized") == 0 ? UP_AMORTIZED
+                        : strcmp(upstream, "full") == 0
+                            ? UP_FULL
+                            : (enum lb_upstream) - 1;
+    if ((int)mode.cost < 0)
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "Invalid cost '%.32s': expected 'training', "
+                              "'inference' or 'total'",
+                              cost),
+                      &eb);
+    if ((int)mode.upstream < 0)
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "Invalid upstream '%.32s': expected 'none', "
+                              "'amortized' or 'full'",
+                              upstream),
+                      &eb);
     struct experiment x;
     if ((e = store_experiment_get(req->app->store, exp_id, &x, &eb)))
         return h_fail(res, e, &eb);
@@ -319,16 +505,20 @@ enum handler_result h_leaderboard(struct request *req, struct response *res)
         filter = "";
     /* The generation is read before the rows: a write committed meanwhile
      * makes this board stale at once rather than never. */
-    uint64_t gen = store_experiment_generation(req->app->store, exp_id);
-    struct board *b = board_lookup(exp_id, gen, metric, filter, maximize);
+    uint64_t gen = mode.upstream != UP_NONE
+                       ? all_generations(req->app->store)
+                       : store_experiment_generation(req->app->store, exp_id);
+    struct board *b =
+        board_lookup(exp_id, gen, metric, filter, maximize, &mode);
     if (!b) {
-        struct board *old =
-            board_lookup_older(exp_id, gen, metric, filter, maximize);
+        struct board *old = mode.green ? NULL
+                                       : board_lookup_older(exp_id, gen, metric,
+                                                            filter, maximize);
         bool patched = old && board_patch(req->app->store, old, gen, &b, &eb);
         if (old)
             board_release(old);
         if (!patched && (e = board_build(req->app->store, exp_id, gen, metric,
-                                         filter, maximize, &b, &eb)))
+                                         filter, maximize, &mode, &b, &eb)))
             return h_fail(res, e, &eb);
         board_publish(b);
     }
