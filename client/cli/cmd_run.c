@@ -485,6 +485,18 @@ static int phase_name_ok(const char *s)
     return 1;
 }
 
+/* A work unit: 1 to 64 characters (UTF-8 sequences count once; the
+ * library checks the encoding). */
+static int work_unit_ok(const char *s)
+{
+    size_t chars = 0;
+
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        chars += (*p & 0xC0) != 0x80;
+    }
+    return chars >= 1 && chars <= 64;
+}
+
 /* The experiment's carbon budget, before the run starts: a warning line
  * when it is spent; with 'enforce', RUN_EXIT_OVER_BUDGET then, and
  * RUN_EXIT_BUDGET_UNKNOWN when it cannot be checked. 0: go on. An
@@ -676,8 +688,7 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
             goto out;
         }
     }
-    if (work_unit != NULL &&
-        (*work_unit == '\0' || strlen(work_unit) > 4 * 64)) {
+    if (work_unit != NULL && !work_unit_ok(work_unit)) {
         cli_err("run: --work-unit wants 1 to 64 characters");
         goto out;
     }

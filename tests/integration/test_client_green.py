@@ -291,7 +291,11 @@ class ClientGreenTest(ServerTestCase):
                            (["--phase", "x", "--work-count", "nan"],
                             "--work-count wants"),
                            (["--phase", "x", "--work-count", "12abc"],
-                            "--work-count wants")):
+                            "--work-count wants"),
+                           (["--phase", "x", "--work-unit", "u" * 65],
+                            "--work-unit wants"),
+                           (["--phase", "x", "--work-unit", ""],
+                            "--work-unit wants")):
             p = self.cli("run", *args, "--", "true")
             self.assertEqual(p.returncode, 2, (args, p.stderr))
             self.assertIn(what, p.stderr)
