@@ -6,7 +6,8 @@
  * MLflow's naming rules, shared with the server; transport.c:
  * libcurl; spool.c: the on-disk spool; worker.c: the worker thread and the
  * send engine; artifacts.c: artifact uploads, their thread, and the tools'
- * transfers; exit.c: process-exit hooks). Nothing here is exported.
+ * transfers; exit.c: process-exit hooks; phase.c: run phases; budget.c:
+ * experiments' carbon budgets). Nothing here is exported.
  */
 #ifndef GT_INTERNAL_H
 #define GT_INTERNAL_H
