@@ -110,6 +110,9 @@ run_bench leaderboard python3 tests/bench/bench_leaderboard.py "$BUILD" $MODE
 # The model registry's searches over 10,000 models x 10 versions (seeded
 # directly, its own server), against the same statements run from Python.
 run_bench registry python3 tests/bench/bench_registry.py "$BUILD" $MODE
+# The leaderboard with cost=inference&upstream=amortized over runs with
+# phases and lineage, against the plain one (its own seeded server).
+run_bench greenai python3 tests/bench/bench_greenai.py "$BUILD" $MODE
 # Zone accounting: log-energy to a run with and without greentrack.zone
 # (its own server and a loopback fake of the UK Carbon Intensity API).
 run_bench zone python3 tests/bench/bench_zone.py "$BUILD" $MODE
@@ -137,7 +140,7 @@ echo "== summary ($kind, $(nproc 2>/dev/null || echo '?') cores," \
     "$(($(date +%s) - start)) s)"
 printf '%-32s %14s %10s %6s\n' figure value target meets
 cat "$tmp"/ingest.out "$tmp"/read.out "$tmp"/leaderboard.out \
-    "$tmp"/registry.out "$tmp"/zone.out "$tmp"/artifacts.out "$tmp"/client.out \
+    "$tmp"/registry.out "$tmp"/greenai.out "$tmp"/zone.out "$tmp"/artifacts.out "$tmp"/client.out \
     "$tmp"/sampler.out 2>/dev/null | awk '
     $1 == "RESULT" { printf "%-32s %14s %10s %6s\n", $2, $3, $4, $5 }'
 if [ "$SMOKE" = 1 ]; then
