@@ -95,6 +95,14 @@ runSuite('gt-greenai-', async (suite) => {
   const { experiment_id: over } = await post('mlflow/experiments/create', { name: 'green-over' });
   await seed(over, 'big', { kwh: [2], acc: 0.7, tags: fra });
   await post('mlflow/experiments/set-experiment-tag', { experiment_id: over, key: 'greentrack.budget_co2_kg', value: '0.1' });
+  // "green-ext": a fine-tune of a model trained elsewhere (2.5 kg, cited),
+  // named with markup that must stay text, under a budget of 0
+  const { experiment_id: ext } = await post('mlflow/experiments/create', { name: 'green-ext' });
+  const XSS = '<img src=x onerror="window.__xss=1">';
+  const extRun = await seed(ext, XSS, {
+    kwh: [1], acc: 0.6, tags: [...fra, { key: 'greentrack.base_co2_kg', value: '2.5' }, { key: 'greentrack.base_source', value: 'doi:10.0000/base-model <b>card</b>' }],
+  });
+  await post('mlflow/experiments/set-experiment-tag', { experiment_id: ext, key: 'greentrack.budget_co2_kg', value: '0' });
 
   // the server's answers the page must agree with
   const carbonSplit = await get(`greentrack/runs/carbon?run_id=${split}`);
@@ -314,6 +322,27 @@ runSuite('gt-greenai-', async (suite) => {
     eq('no errors', errs, []);
     await p.screenshot({ path: path.join(SHOTS, 'greenai-report-offline.png'), fullPage: true });
     await ctx.close();
+  });
+
+  await step('external base, markup as text, budget 0', async () => {
+    await goto(`/runs/${extRun}`);
+    await page.waitForSelector('#green[data-state="ok"]');
+    const up = await page.$eval('#upstream', (e) => ({ g: Number(e.querySelector('.upstream-co2').dataset.g), text: e.textContent }));
+    check('a base trained elsewhere: its CO2 and source', near(up.g, 2500) && up.text.includes('2.5 kg') &&
+      up.text.includes('doi:10.0000/base-model <b>card</b>'), JSON.stringify(up));
+    check('no chain for a base trained elsewhere', (await page.$$('#upstream ol.chain')).length === 0);
+    await goto(`/experiments/${ext}/report`);
+    await page.waitForSelector('#report');
+    eq('the run name is text in the report', await page.$eval('#r-best .fig:nth-child(2) dd', (d) => d.textContent), XSS);
+    const bar = await page.$eval('#r-budget .budgetbar', (el) => ({ over: !!el.dataset.over, now: el.getAttribute('aria-valuenow'), fill: el.querySelector('.budget-fill').style.width }));
+    eq('a budget of 0 with CO2 is over budget', bar, { over: true, now: '100', fill: '100%' });
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#download-report')]);
+    const f = path.join(suite.tmp, 'ext.html');
+    await dl.saveAs(f);
+    const html = fs.readFileSync(f, 'utf8');
+    check('the markup is escaped in the downloaded file', !html.includes('<img') && html.includes('&lt;img src=x onerror="window.__xss=1"&gt;'),
+      html.slice(html.indexOf('r-best'), html.indexOf('r-best') + 600));
+    check('no script ran', await page.evaluate(() => window.__xss === undefined));
   });
 
   checkPageClean(watched);

@@ -20,7 +20,7 @@ export async function experimentSummary(expId, opts) {
   if (r && Array.isArray(r.experiments)) return r.experiments.find((e) => String(e.experiment_id) === String(expId)) || null;
   return r && r.experiment_id !== undefined ? r : null;
 }
-export const hardware = (expId, metric, opts) => api.get(GT + 'hardware', { experiment_id: expId, metric }, opts);
+export const hardware = (expId, metric, direction, opts) => api.get(GT + 'hardware', { experiment_id: expId, metric, direction }, opts);
 
 // ---- numbers
 const finite = (x) => typeof x === 'number' && Number.isFinite(x);
@@ -37,7 +37,8 @@ export function budgetText(e) {
 export function budgetBar(e, { small = false } = {}) {
   if (!e || e.budget_co2_kg === undefined || e.budget_co2_kg === null) return null;
   const f = api.num(e.budget_used_fraction);
-  const frac = finite(f) ? f : 0;
+  // (a budget of 0 has no fraction: any CO2 is over it)
+  const frac = finite(f) ? f : api.num(e.used_co2_kg) > 0 ? Infinity : 0;
   const over = frac > 1;
   const fill = h('span.budget-fill', {});
   fill.style.width = `${Math.min(100, Math.max(0, frac * 100))}%`;
@@ -45,7 +46,7 @@ export function budgetBar(e, { small = false } = {}) {
   const bar = h('span.budget-track', {}, fill);
   const el = h(small ? 'span.budgetbar.small' : 'div.budgetbar', {
     role: 'meter', 'aria-label': 'Carbon budget used', 'aria-valuemin': '0', 'aria-valuemax': '100',
-    'aria-valuenow': String(Math.round(frac * 100)), 'aria-valuetext': text + (over ? ', over budget' : ''),
+    'aria-valuenow': String(finite(frac) ? Math.round(frac * 100) : 100), 'aria-valuetext': text + (over ? ', over budget' : ''),
     title: `Carbon budget (experiment tag greentrack.budget_co2_kg): ${text}`,
     dataset: { fraction: String(frac) },
   }, bar, small ? null : h('span.budget-label', {}, h('strong', { text: over ? 'Over budget: ' : 'Carbon budget: ' }), text));
@@ -75,13 +76,14 @@ export function phasesTable(phases) {
 export function upstreamBox(up, tags = []) {
   const tag = (k) => { const t = (tags || []).find((x) => x.key === k); return t ? t.value : null; };
   const extCo2 = tag('greentrack.base_co2_kg');
-  const extSrc = tag('greentrack.base_source');
+  const extSrc = (up && up.base_source) || tag('greentrack.base_source');
   if (!up && extCo2 === null) return h('p.muted', {}, 'No base declared. A fine-tune names its base with the tag ', h('code', { text: 'greentrack.base_run_id' }), '.');
   const kids = [];
   if (up) {
     const chain = up.chain || [];
     kids.push(h('dl.facts.carbon', {},
       up.base_run_id ? fact('Base run', h('a.base-run', { href: `/runs/${encodeURIComponent(up.base_run_id)}`, text: up.base_run_id })) : null,
+      up.base_model ? fact('Base model', h('span.base-model', { text: up.base_model })) : null,
       fact('Upstream CO₂', h('span.upstream-co2', { text: co2(api.num(up.upstream_co2_g)), dataset: { g: String(up.upstream_co2_g) } })),
       fact('Sharing runs', h('span.sharing', { text: String(up.sharing_runs ?? '—') })),
       fact('Amortized', h('span.amortized', { text: co2(api.num(up.amortized_co2_g)), dataset: { g: String(up.amortized_co2_g) } })),
@@ -89,6 +91,7 @@ export function upstreamBox(up, tags = []) {
     if (chain.length) {
       kids.push(h('ol.chain', { 'aria-label': 'Upstream chain' }, ...chain.map((id, i) =>
         h('li', {}, h('a', { href: `/runs/${encodeURIComponent(id)}`, text: id }), i === 0 ? h('span.muted', { text: ' (base)' }) : null))));
+      if (up.chain_truncated) kids.push(h('p.muted.small', { text: 'The chain goes on past 32 runs; the rest is not counted.' }));
     }
   }
   if (extCo2 !== null) {
@@ -152,7 +155,7 @@ export function hardwarePanel(expId, { signal } = {}) {
     h('h2', { text: 'Hardware: which machine does this work cheapest' }), body);
   let chart = null;
   const destroy = () => { if (chart) { chart.destroy(); chart = null; } };
-  async function load(metric) {
+  async function load(metric, direction) {
     if (!metric) {
       destroy();
       el.dataset.state = 'empty';
@@ -161,7 +164,7 @@ export function hardwarePanel(expId, { signal } = {}) {
     }
     el.dataset.state = 'loading';
     let r;
-    try { r = await hardware(expId, metric, { signal }); } catch (e) {
+    try { r = await hardware(expId, metric, direction, { signal }); } catch (e) {
       if (signal && signal.aborted) return;
       destroy();
       el.dataset.state = 'error';

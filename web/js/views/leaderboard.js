@@ -88,8 +88,8 @@ export async function mount(root, ctx) {
   upstreamSel.value = state.upstream;
   const reportLink = h('a#report-link.buttonlike', { href: `/experiments/${encodeURIComponent(expId)}/report`, text: 'Green-AI report' });
   const budgetSlot = h('div#budget.budget-slot');
-  const tabLb = h('button#tab-leaderboard.tab', { type: 'button', role: 'tab', text: 'Leaderboard', onclick: () => setTab('leaderboard') });
-  const tabHw = h('button#tab-hardware.tab', { type: 'button', role: 'tab', text: 'Hardware', onclick: () => setTab('hardware') });
+  const tabLb = h('button#tab-leaderboard.tab', { type: 'button', role: 'tab', 'aria-controls': 'panel-leaderboard', text: 'Leaderboard', onclick: () => setTab('leaderboard') });
+  const tabHw = h('button#tab-hardware.tab', { type: 'button', role: 'tab', 'aria-controls': 'panel-hardware', text: 'Hardware', onclick: () => setTab('hardware') });
   const compareBtn = h('button#compare-btn', { type: 'button', disabled: true, text: 'Compare', onclick: () => openCompare() });
   const csvBtn = h('button#csv-btn', { type: 'button', text: 'Download CSV', onclick: () => downloadCsv() });
   const summary = h('div.summary.muted', { 'aria-live': 'polite' });
@@ -125,7 +125,7 @@ export async function mount(root, ctx) {
     if (bar) budgetSlot.replaceChildren(bar);
   }).catch(() => {});
 
-  let hwMetric = null;
+  let hwKey = null; // the (metric, direction) the Hardware tab shows
   function setTab(tab, { push = true } = {}) {
     state.tab = tab;
     const isHw = tab === 'hardware';
@@ -134,7 +134,8 @@ export async function mount(root, ctx) {
     lbPanel.hidden = isHw;
     hwPanel.hidden = !isHw;
     if (push) ctx.setQuery({ tab: isHw ? 'hardware' : null }, { replace: false });
-    if (isHw && hwMetric !== state.metric) { hwMetric = state.metric; hw.load(state.metric); }
+    const key = `${state.metric}\u0000${state.dir}`;
+    if (isHw && hwKey !== key) { hwKey = key; hw.load(state.metric, state.dir); }
     if (!isHw) renderBody(true);
   }
   function updateReportLink() {
@@ -185,6 +186,7 @@ export async function mount(root, ctx) {
     state.dir = dirSel.value;
     ctx.setQuery({ dir: state.dir }, { replace: false });
     updateReportLink();
+    if (state.tab === 'hardware') setTab('hardware', { push: false });
     reload();
   });
   costSel.addEventListener('change', () => {

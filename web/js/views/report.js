@@ -104,7 +104,7 @@ export async function mount(root, ctx) {
     green.experimentSummary(expId, { signal }),
     metric ? api.leaderboardAll(lbParams, { pageSize: 50000, signal }) : { rows: [], total: 0 },
     metric ? api.leaderboardAll({ ...lbParams, upstream: 'amortized' }, { pageSize: 50000, signal }).catch((e) => ({ error: e })) : { rows: [] },
-    metric ? green.hardware(expId, metric, { signal }).catch((e) => ({ error: e })) : { groups: [] },
+    metric ? green.hardware(expId, metric, dir, { signal }).catch((e) => ({ error: e })) : { groups: [] },
   ]);
   const rows = board.rows;
   const carbonIds = rows.slice(0, MAX_CARBON_RUNS).map((r) => r.run_id);
@@ -215,7 +215,7 @@ export async function mount(root, ctx) {
       : groups.length ? [green.hardwareTable(groups, metric), green.barsSvg(groups.map((g) => ({ label: green.groupLabel(g), value: api.num(g.median_co2_g) })))]
         : h('p.muted', { text: 'No run has host tags (greentrack.host.cpu, greentrack.host.gpu_model, greentrack.host.gpus) yet.' }),
     method('runs grouped by their host tags; medians over each group (an even count takes the mean of the two middle values), lowest median CO₂ first.',
-      src(`hardware?experiment_id=${expId}&metric=${metric || ''}`)));
+      src(`hardware?experiment_id=${expId}&metric=${metric || ''}&direction=${dir}`)));
 
   // ---- potential savings
   const alts = [];
