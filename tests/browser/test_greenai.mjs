@@ -231,8 +231,9 @@ runSuite('gt-greenai-', async (suite) => {
     eq('chart drawn with a bar per group', chart, { bars: '2', canvas: 1 });
     await page.locator('#hardware').screenshot({ path: path.join(SHOTS, 'greenai-hardware.png') });
     await page.goBack();
-    await page.waitForSelector('main#app[data-ready="1"]');
-    check('back returns to the leaderboard tab', !(await page.$eval('#panel-leaderboard', (e) => e.hidden)));
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('tab') === null);
+    await page.waitForFunction(() => document.querySelector('main#app[data-ready="1"] #panel-leaderboard:not([hidden])'));
+    check('back returns to the leaderboard tab', !(await page.$eval('#panel-hardware', (e) => !e.hidden)));
   });
 
   await step('experiments list budget', async () => {
