@@ -541,8 +541,11 @@ typedef struct gt_budget {
                                are then set (else 0) */
     double budget_co2_kg;   /* the budget */
     double used_co2_kg;     /* the CO2 of its runs so far */
-    double used_fraction;   /* used_co2_kg / budget_co2_kg */
-    int over;               /* 1: the budget is spent (used >= budget) */
+    double used_fraction;   /* used_co2_kg / budget_co2_kg (for a budget
+                               of 0: infinite once any CO2 is used, else
+                               0) */
+    int over;               /* 1: over budget (used > budget, or a budget
+                               of 0, which allows nothing) */
 } gt_budget;
 
 /* Blocking, for tools (`greentrack run` checks it before it starts a

@@ -446,7 +446,8 @@ class Client:
         when None, of the one named experiment; both None: Default), as
         greentrack's experiments/summary reports it: a dict with
         "experiment_id", "budget_co2_kg", "used_co2_kg",
-        "budget_used_fraction" and "over" (True once used >= budget), or
+        "budget_used_fraction" (None for a budget of 0) and "over" (True
+        when used > budget, or for a budget of 0), or
         None when the experiment has no greentrack.budget_co2_kg tag.
         Blocking (one or two requests, no retry). Raises GreentrackError:
         GT_E_NOT_FOUND (no such experiment), GT_E_NETWORK (server
@@ -461,7 +462,8 @@ class Client:
         return {"experiment_id": b.experiment_id.decode(),
                 "budget_co2_kg": b.budget_co2_kg,
                 "used_co2_kg": b.used_co2_kg,
-                "budget_used_fraction": b.used_fraction,
+                "budget_used_fraction": (b.used_fraction
+                                         if b.budget_co2_kg > 0 else None),
                 "over": bool(b.over)}
 
     def _forget(self, run):

@@ -81,10 +81,13 @@ gt_status budget_parse(const char *body, size_t n, const char *exp_id,
         if (!num_of(found, "used_co2_kg", &used))
             used = num_of(found, "co2_g", &co2_g) ? co2_g / 1000.0 : 0;
         out->used_co2_kg = used;
+        /* the server's fraction is null for a budget of 0 */
         if (!num_of(found, "budget_used_fraction", &out->used_fraction))
             out->used_fraction =
-                budget > 0 ? used / budget : (used > 0 ? INFINITY : 1.0);
-        out->over = used >= budget;
+                budget > 0 ? used / budget : (used > 0 ? INFINITY : 0.0);
+        /* over: a fraction above 1, as the server and the UI say; a
+         * budget of 0 allows nothing */
+        out->over = used > budget || budget == 0;
     }
     cJSON_Delete(j);
     return GT_OK;

@@ -338,6 +338,14 @@ class ClientGreenTest(ServerTestCase):
         self.assertNotIn("budget", p.stderr)
         os.unlink(marker)
 
+        # a budget of 0 allows nothing, even before any CO2
+        zero = uniq("zero")
+        self.set_budget(self.create_experiment(zero), 0)
+        p = self.cli("run", "-e", zero, "--enforce-budget", "--", *touch)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("carbon budget of 0 kg CO2", p.stderr)
+        self.assertFalse(os.path.exists(marker))
+
         # an experiment that does not exist yet has no budget
         p = self.cli("run", "-e", uniq("new"), "--enforce-budget", "--",
                      "true")

@@ -245,13 +245,29 @@ static void test_budget_parse(void)
     CHECK_NEAR(b.used_co2_kg, 0.5, 1e-12);
     CHECK_NEAR(b.used_fraction, 0.5, 1e-12);
     CHECK_EQ_INT(b.over, 0);
-    /* exactly spent is over: no budget left */
+    /* exactly spent is not over (a fraction above 1 is) */
     CHECK_EQ_INT(parse("{\"experiments\":[{\"experiment_id\":\"7\","
                        "\"budget_co2_kg\":0.25,\"used_co2_kg\":0.25}]}",
                        "7", &b),
                  GT_OK);
-    CHECK_EQ_INT(b.over, 1);
+    CHECK_EQ_INT(b.over, 0);
     CHECK_NEAR(b.used_fraction, 1.0, 1e-12);
+    /* a budget of 0 allows nothing: over, even with nothing used; the
+     * server's fraction is null then */
+    CHECK_EQ_INT(parse("{\"experiments\":[{\"experiment_id\":\"7\","
+                       "\"budget_co2_kg\":0,\"used_co2_kg\":0,"
+                       "\"budget_used_fraction\":null}]}",
+                       "7", &b),
+                 GT_OK);
+    CHECK_EQ_INT(b.has_budget, 1);
+    CHECK_EQ_INT(b.over, 1);
+    CHECK_NEAR(b.used_fraction, 0.0, 0);
+    CHECK_EQ_INT(parse("{\"experiments\":[{\"experiment_id\":\"7\","
+                       "\"budget_co2_kg\":0,\"used_co2_kg\":0.5}]}",
+                       "7", &b),
+                 GT_OK);
+    CHECK(isinf(b.used_fraction));
+    CHECK_EQ_INT(b.over, 1);
     /* one experiment's object, numeric id */
     CHECK_EQ_INT(parse("{\"experiment_id\":12,\"budget_co2_kg\":2,"
                        "\"used_co2_kg\":1}",
