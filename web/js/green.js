@@ -227,11 +227,14 @@ export function paretoSvg(points, { metricName = 'metric', width = 640, height =
     g.append(s('line', { x1: x, x2: x, y1: pad.t, y2: height - pad.b, class: 'gridline' }),
       s('text', { x, y: height - pad.b + 14, 'text-anchor': 'middle', class: 'axis' }, co2(10 ** e)));
   }
-  for (let i = 0; i <= 4; i++) {
-    const v = y0 + ((y1 - y0) * i) / 4;
+  // round ticks: a step of 1, 2 or 5 times a power of ten, about 4 of them
+  const raw = (y1 - y0) / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((st) => st >= raw) || 10 * mag;
+  for (let v = Math.ceil(y0 / step) * step; v <= y1 + step * 1e-9; v += step) {
     const y = py(v);
     g.append(s('line', { x1: pad.l, x2: width - pad.r, y1: y, y2: y, class: 'gridline' }),
-      s('text', { x: pad.l - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, fmtMetric(Number(v.toPrecision(3)))));
+      s('text', { x: pad.l - 6, y: y + 4, 'text-anchor': 'end', class: 'axis' }, fmtMetric(Number(v.toPrecision(6)))));
   }
   g.append(s('text', { x: (pad.l + width - pad.r) / 2, y: height - 8, 'text-anchor': 'middle', class: 'axis label' }, 'CO₂ (log scale)'),
     s('text', { x: 14, y: (pad.t + height - pad.b) / 2, 'text-anchor': 'middle', class: 'axis label', transform: `rotate(-90 14 ${(pad.t + height - pad.b) / 2})` }, metricName));

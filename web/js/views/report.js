@@ -227,7 +227,7 @@ export async function mount(root, ctx) {
   alts.sort((a, b) => api.num(b.alt.saving_g) - api.num(a.alt.saving_g));
   const savingsSec = section('r-savings', 'Potential savings',
     h('dl.figs', {}, fig('Potential saving', sum.potential_saving_g === undefined ? '—' : co2(api.num(sum.potential_saving_g)), 'r-saving')),
-    alts.length ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'Run' }), h('th', { text: 'Best alternative' }), h('th.num', { text: 'CO₂ then' }), h('th.num', { text: 'Saving' }))),
+    alts.length ? h('table', {}, h('thead', {}, h('tr', {}, h('th', { text: 'Run' }), h('th', { text: 'Best alternative' }), h('th.num', { text: 'CO₂ instead' }), h('th.num', { text: 'Saving' }))),
       h('tbody', {}, ...alts.slice(0, 20).map(({ run, alt }) => h('tr', {},
         h('td', {}, h('a', { href: `${origin}/runs/${run.run_id}`, text: run.run_name || run.run_id })),
         h('td', { text: alt.kind === 'cloud_region' ? `cloud region ${alt.provider} ${alt.region}` : alt.kind === 'best_window' ? `start at ${fmtTime(alt.start_time)}` : alt.kind }),
