@@ -38,6 +38,13 @@ function qs(params) {
   return s ? '?' + s : '';
 }
 
+// The server's message for a 403, unless it only says "permission denied"
+// (the page says that already).
+export function deniedDetail(message) {
+  const m = String(message || '').trim();
+  return /^permission denied\.?$/i.test(m) ? '' : m;
+}
+
 // A 401 seen by a call that does not expect one goes to the handler.
 export function unauthorized(err, quiet401 = false) {
   if (err.status === 401 && !quiet401 && unauthenticated) unauthenticated(err);

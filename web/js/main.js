@@ -137,7 +137,7 @@ async function dispatch() {
 // A page the server refused (403).
 function refused(message) {
   return h('div.error.refused#refused', { role: 'alert' },
-    h('strong', { text: 'Permission denied. ' }), String(message || ''),
+    h('strong', { text: 'Permission denied. ' }), api.deniedDetail(message),
     h('p', { text: 'Ask an administrator, or whoever manages the experiment, for access.' }));
 }
 
@@ -169,12 +169,12 @@ function renderAccount(s) {
         out.disabled = false;
       },
     });
-    account.replaceChildren(
+    account.replaceChildren(...[
       h('span#whoami', { title: `Logged in (${s.auth_method})` },
         h('span.user', { text: s.user.username }), s.user.is_admin ? h('span.badge', { text: 'admin' }) : null),
       h('a#tokens-link', { href: '/tokens', 'data-section': 'tokens', text: 'Tokens' }),
       s.user.is_admin ? h('a#admin-link', { href: '/admin', 'data-section': 'admin', text: 'Admin' }) : null,
-      out);
+      out].filter(Boolean));
   }
   setSection(document.body.dataset.section || null);
 }

@@ -133,7 +133,7 @@ export async function mount(root, ctx) {
       if (e.status !== 403) throw e;
       usersCard.dataset.refused = '1';
       usersBox.replaceChildren(h('div.error.refused#users-refused', { role: 'alert' },
-        h('strong', { text: 'Permission denied. ' }), e.message || '',
+        h('strong', { text: 'Permission denied. ' }), api.deniedDetail(e.message),
         h('p', { text: 'Only administrators manage users.' })));
     }
   }
@@ -203,7 +203,7 @@ export async function mount(root, ctx) {
       if (e.status !== 403) throw e;
       permCard.dataset.refused = '1';
       permBox.replaceChildren(h('div.error.refused#perm-refused', { role: 'alert' },
-        h('strong', { text: 'Permission denied. ' }), e.message || '',
+        h('strong', { text: 'Permission denied. ' }), api.deniedDetail(e.message),
         h('p', { text: 'Only administrators and those who may MANAGE this experiment see and change its permissions.' })));
     }
   }
