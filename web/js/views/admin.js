@@ -94,18 +94,19 @@ export async function mount(root, ctx) {
         h('td.username', {}, h('span', { text: u.username }), u.username === me ? h('span.muted', { text: ' (you)' }) : null),
         h('td', {}, h('label.inline', {}, admin, 'admin')),
         pwCell,
+        h('td', {}, h('a', { href: `/tokens?${new URLSearchParams({ username: u.username })}`, text: 'Tokens', 'aria-label': `Tokens of ${u.username}` })),
         h('td.actions', {}, u.username === me ? null
           : confirmButton('Delete', 'Confirm delete', { 'aria-label': `Delete user ${u.username}` },
             () => userCall(() => api.deleteUser(u.username, { signal: ctx.signal }))))));
     }
-    if (!users.length) tbody.append(h('tr', {}, h('td.empty', { colspan: '4', text: 'No users.' })));
+    if (!users.length) tbody.append(h('tr', {}, h('td.empty', { colspan: '5', text: 'No users.' })));
     const nameIn = h('input#new-user-name', { type: 'text', required: true, autocomplete: 'off', spellcheck: 'false', 'aria-label': 'New user name', placeholder: 'username' });
     const pwIn = h('input#new-user-password', { type: 'password', required: true, autocomplete: 'new-password', 'aria-label': 'New user password', placeholder: 'password' });
     const adminIn = h('input#new-user-admin', { type: 'checkbox' });
     const add = h('button#new-user-create', { type: 'submit', text: 'Create user' });
     usersBox.replaceChildren(
       h('div.tablewrap', {}, h('table.grid.users#users-table', {},
-        h('thead', {}, h('tr', {}, h('th', { text: 'User' }), h('th', { text: 'Role' }), h('th', { text: 'Password' }), h('th', { text: '' }))),
+        h('thead', {}, h('tr', {}, h('th', { text: 'User' }), h('th', { text: 'Role' }), h('th', { text: 'Password' }), h('th', { text: 'Tokens' }), h('th', { text: '' }))),
         tbody)),
       h('form.tagform#new-user', {
         onsubmit: async (ev) => {

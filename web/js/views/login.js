@@ -27,6 +27,9 @@ export async function mount(root, ctx) {
   const pass = h('input#login-password', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
   const err = h('div.filter-error#login-error', { role: 'alert', hidden: true });
   const submit = h('button#login-submit', { type: 'submit', text: 'Log in' });
+  const changed = ctx.query.get('changed') === '1'
+    ? h('p.notice#login-changed', { role: 'status', text: 'Your password was changed: log in with the new one.' })
+    : null;
   const signedIn = s.user
     ? h('p.muted#login-current', {}, 'Logged in as ', h('strong', { text: s.user.username }), '. ',
       h('a', { href: next, text: 'Continue' }), ' or log in as someone else.')
@@ -64,7 +67,7 @@ export async function mount(root, ctx) {
   h('label', {}, h('span', { text: 'Password' }), pass),
   h('div.actions', {}, submit),
   err);
-  root.append(h('div.card.login-card', {}, h('h1', { text: 'Log in to greentrack' }), signedIn, form,
+  root.append(h('div.card.login-card', {}, h('h1', { text: 'Log in to greentrack' }), changed, signedIn, form,
     h('p.muted.small', { text: 'Scripts and clients log in with a token (Tokens page, or greentrack login) or with MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD.' })));
   user.focus();
   ctx.ready();

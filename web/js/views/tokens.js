@@ -3,8 +3,11 @@
 // days, a permission ceiling, one experiment or all); the secret comes
 // back once, from tokens/create, and is shown once with a copy button,
 // then forgotten (it is in no list and no URL). The list shows each
-// token's dates, ceiling and state with a revoke button. Every text from
-// the server goes in through textContent.
+// token's dates, ceiling and state with a revoke button. A card changes
+// the caller's password (which ends every session and token of theirs:
+// the login page follows). /tokens?username=x: an admin's view of x's
+// tokens (list and revoke only). Every text from the server goes in
+// through textContent.
 import * as api from '../api.js';
 import { h, time, ago } from '../fmt.js';
 
@@ -51,6 +54,10 @@ export async function mount(root, ctx) {
     return null;
   }
   let disposed = false;
+  const me = s.user ? s.user.username : '';
+  const other = ctx.query.get('username') || '';
+  const whose = other && other !== me ? other : '';
+  if (whose) ctx.crumbs([{ text: 'Admin', href: '/admin' }, { text: `Tokens of ${whose}` }]);
 
   // ---- the create form
   const nameIn = h('input#token-name', { type: 'text', required: true, maxlength: '200', autocomplete: 'off', placeholder: 'e.g. ci-nightly' });
@@ -168,18 +175,58 @@ export async function mount(root, ctx) {
   }
 
   async function load() {
-    const r = await api.listTokens(undefined, { signal: ctx.signal });
+    const r = await api.listTokens(whose || undefined, { signal: ctx.signal });
     if (!disposed) render(r.tokens || []);
   }
 
-  root.append(
-    h('div.toolbar', {}, h('h1', { text: 'API tokens' }),
-      h('span.muted', { text: `for ${s.user ? s.user.username : 'you'}` })),
-    h('section.card', { 'aria-label': 'New token' }, h('h2', { text: 'New token' }),
-      h('p.muted.small', { text: 'A token acts as you, capped by its ceiling and, when one is chosen, limited to one experiment: give a CI job a token that can only log runs to its experiment.' }),
-      form, secretBox),
-    h('section.card', { 'aria-label': 'Your tokens' }, h('div.toolbar', {}, h('h2', { text: 'Your tokens' }), count), listErr,
-      h('div.tablewrap', {}, table)));
+  // ---- the caller's password
+  const pw1 = h('input#password-new', { type: 'password', autocomplete: 'new-password', required: true });
+  const pw2 = h('input#password-again', { type: 'password', autocomplete: 'new-password', required: true });
+  const pwErr = h('div.filter-error#password-error', { role: 'alert', hidden: true });
+  const pwBtn = h('button#password-save', { type: 'submit', text: 'Change password' });
+  const pwForm = h('form.stack#password-form', {
+    onsubmit: async (ev) => {
+      ev.preventDefault();
+      pwErr.hidden = true;
+      if (!pw1.value) { showError(pwErr, 'Enter the new password.'); return; }
+      if (pw1.value !== pw2.value) { showError(pwErr, 'The two passwords differ.'); return; }
+      pwBtn.disabled = true;
+      try {
+        await api.updatePassword(me, pw1.value, { signal: ctx.signal });
+        pw1.value = '';
+        pw2.value = '';
+        // the change ended this session too
+        ctx.session.signedOut();
+        ctx.navigate('/login?changed=1&next=' + encodeURIComponent('/tokens'));
+      } catch (e) {
+        if (disposed) return;
+        pwBtn.disabled = false;
+        showError(pwErr, `Could not change the password: ${e.message}`);
+      }
+    },
+  },
+  h('div.fields', {},
+    h('label', {}, h('span', { text: 'New password' }), pw1),
+    h('label', {}, h('span', { text: 'Again' }), pw2)),
+  h('div.actions', {}, pwBtn),
+  pwErr);
+
+  if (whose) {
+    root.append(
+      h('div.toolbar', {}, h('h1', { text: 'API tokens' }), h('span.muted', { text: `of ${whose}` })),
+      h('section.card', { 'aria-label': `Tokens of ${whose}` }, h('div.toolbar', {}, h('h2', { text: 'Tokens' }), count), listErr,
+        h('div.tablewrap', {}, table)));
+  } else {
+    root.append(
+      h('div.toolbar', {}, h('h1', { text: 'API tokens' }), h('span.muted', { text: `for ${me || 'you'}` })),
+      h('section.card', { 'aria-label': 'New token' }, h('h2', { text: 'New token' }),
+        h('p.muted.small', { text: 'A token acts as you, capped by its ceiling and, when one is chosen, limited to one experiment: give a CI job a token that can only log runs to its experiment.' }),
+        form, secretBox),
+      h('section.card', { 'aria-label': 'Your tokens' }, h('div.toolbar', {}, h('h2', { text: 'Your tokens' }), count), listErr,
+        h('div.tablewrap', {}, table)),
+      h('section.card', { 'aria-label': 'Your password' }, h('h2', { text: 'Your password' }),
+        h('p.muted.small', { text: 'Changing it logs you out everywhere and revokes your tokens.' }), pwForm));
+  }
 
   // experiments for the form (those the user can read) and the list's names
   try {
