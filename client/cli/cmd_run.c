@@ -620,10 +620,13 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         }
     }
     if (gt_flush(client, START_FLUSH_MS) != GT_OK || spooled(client)) {
+        /* the library's message says why (unreachable, or which
+         * credential is missing or refused) */
+        const char *m = gt_client_errmsg(client);
         cli_err("warning: %s is not answering; CMD runs anyway and the "
                 "run's records wait in the spool ('greentrack sync' sends "
-                "them later)",
-                g->tracking_uri);
+                "them later)%s%s",
+                g->tracking_uri, *m ? ": " : "", m);
     }
     if ((stop = pending_stop()) != 0) {
         /* Told to stop before CMD started. */
