@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "artifact_store.h"
+#include "browser_guard.h"
 #include "numtext.h"
 #include "version.h"
 
@@ -50,6 +51,10 @@ enum opt_id {
     OPT_ALLOW_EXTERNAL_ARTIFACTS,
     OPT_MAX_ARTIFACT_BYTES,
     OPT_MAX_RESPONSE_BYTES,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_ALLOWED_HOSTS,
+    OPT_CORS_ORIGINS,
     OPT_COUNT
 };
 
@@ -169,6 +174,20 @@ static const struct opt opts[OPT_COUNT] = {
                                 "next_page_token, before it would pass this "
                                 "size (default 8 MiB; one item larger than "
                                 "it still goes out alone)"},
+    [OPT_TLS_CERT] = {"tls-cert", "GREENTRACK_TLS_CERT", "FILE",
+                      "serve HTTPS (TLS 1.2+) with this PEM certificate "
+                      "(chain); needs --tls-key; reload = restart"},
+    [OPT_TLS_KEY] = {"tls-key", "GREENTRACK_TLS_KEY", "FILE",
+                     "the PEM private key of --tls-cert (unencrypted)"},
+    [OPT_ALLOWED_HOSTS] = {"allowed-hosts", "GREENTRACK_ALLOWED_HOSTS", "LIST",
+                           "Host header values answered, comma-separated "
+                           "name, name:port or *.domain (default: the bind "
+                           "address, localhost, 127.0.0.1 and [::1] with the "
+                           "port; * = any); others get 421"},
+    [OPT_CORS_ORIGINS] = {"cors-origins", "GREENTRACK_CORS_ORIGINS", "LIST",
+                          "origins (https://host[:port], comma-separated) "
+                          "whose pages may call the API, CORS included "
+                          "(default: none)"},
 };
 
 static void print_help(void)
@@ -419,6 +438,26 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
             goto bad;
         cfg->max_response_bytes = (size_t)n;
         return 0;
+    case OPT_TLS_CERT:
+        if (!*val || copy_str(cfg->tls_cert, sizeof(cfg->tls_cert), val))
+            goto bad;
+        return 0;
+    case OPT_TLS_KEY:
+        if (!*val || copy_str(cfg->tls_key, sizeof(cfg->tls_key), val))
+            goto bad;
+        return 0;
+    case OPT_ALLOWED_HOSTS:
+        if (guard_check_hosts(val, err, errlen))
+            return -1;
+        if (copy_str(cfg->allowed_hosts, sizeof(cfg->allowed_hosts), val))
+            goto bad;
+        return 0;
+    case OPT_CORS_ORIGINS:
+        if (guard_check_origins(val, err, errlen))
+            return -1;
+        if (copy_str(cfg->cors_origins, sizeof(cfg->cors_origins), val))
+            goto bad;
+        return 0;
     case OPT_COUNT:
         break;
     }
@@ -594,6 +633,12 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     size_t alen = strlen(cfg->artifact_root);
     while (alen > 1 && cfg->artifact_root[alen - 1] == '/')
         cfg->artifact_root[--alen] = '\0';
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together: %s",
+                 cfg->tls_cert[0] ? "--tls-key is missing"
+                                  : "--tls-cert is missing");
+        return CONFIG_ERROR;
+    }
     if (!web_root_set)
         find_web_root(cfg);
     return CONFIG_OK;

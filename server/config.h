@@ -50,6 +50,11 @@ struct config {
     uint64_t max_artifact_bytes;   /* largest upload */
     size_t max_response_bytes;     /* a list page ends before passing it
                                       (pager.h) */
+    /* TLS and browser safety (browser_guard.h, tls.h); "" = not given */
+    char tls_cert[4096];      /* PEM certificate (chain) file */
+    char tls_key[4096];       /* PEM private key file */
+    char allowed_hosts[4096]; /* "" = the default list; "*" = any */
+    char cors_origins[4096];  /* "" = none */
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

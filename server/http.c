@@ -7,11 +7,13 @@
  */
 #include "http.h"
 
+#include "browser_guard.h"
 #include "connlimit.h"
 #include "jsonx.h"
 #include "log.h"
 #include "prescan.h"
 #include "router.h"
+#include "tls.h"
 #include "workq.h"
 
 #include <errno.h>
@@ -91,6 +93,8 @@ struct http_server {
     size_t body_budget; /* --max-inflight-body-bytes */
     size_t body_held;   /* of it, by requests now (see budget_take) */
     struct workq *jobs; /* runs requests' before_write off the HTTP threads */
+    struct guard_config guard; /* Host, Origin, CORS rules (browser_guard.h) */
+    struct tls_pair tls;       /* --tls-cert/--tls-key; cert_pem NULL: HTTP */
 };
 
 enum req_state { RS_READING, RS_WAITING, RS_WRITTEN, RS_ANSWERED };
@@ -112,6 +116,10 @@ struct http_req {
     bool waiting;       /* holds one 'waiting' */
     bool streaming;     /* ROUTE_STREAM_BODY: the body goes to body_chunk */
     bool stream_failed; /* ... which failed: res holds the error */
+    bool refused;       /* the browser guard refused it: res holds the
+                           error, sent once the body is read and dropped */
+    const char *cors_origin; /* the request's Origin when --cors-origins
+                                lists it (MHD's copy), else NULL */
     enum req_state state;
     struct request req;
     struct response res;
@@ -193,6 +201,18 @@ static struct MHD_Response *file_response(struct response *res)
     return r;
 }
 
+/* An answer to an origin listed in --cors-origins may be read by its
+ * pages (browser_guard.h). */
+static void add_cors_headers(const struct http_req *hr, struct MHD_Response *r)
+{
+    if (!hr->cors_origin)
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", hr->cors_origin);
+    MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                            GUARD_CORS_EXPOSE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+}
+
 static enum MHD_Result queue_response(struct http_req *hr)
 {
     struct response *res = &hr->res;
@@ -229,6 +249,7 @@ static enum MHD_Result queue_response(struct http_req *hr)
     }
     for (size_t i = 0; i < res->n_headers; i++)
         MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    add_cors_headers(hr, r);
     enum MHD_Result ret = MHD_queue_response(hr->conn, res->status, r);
     MHD_destroy_response(r);
     hr->state = RS_ANSWERED;
@@ -867,6 +888,90 @@ static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+/*---- the browser guard ----*/
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* The port the connection came in on (all daemons share one). */
+static unsigned connection_port(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+    const union MHD_DaemonInfo *di =
+        ci ? MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    return di ? di->port : 0;
+}
+
+/* The answer to a CORS preflight from a listed origin: 204. */
+static enum MHD_Result respond_preflight(struct http_req *hr)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    add_cors_headers(hr, r);
+    MHD_add_response_header(r, "Access-Control-Allow-Methods",
+                            GUARD_CORS_METHODS);
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            GUARD_CORS_HEADERS);
+    MHD_add_response_header(r, "Access-Control-Max-Age", GUARD_CORS_MAX_AGE);
+    enum MHD_Result ret = MHD_queue_response(hr->conn, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    hr->state = RS_ANSWERED;
+    return ret;
+}
+
+/* Runs the browser guard (browser_guard.h) once the request's headers are
+ * in and its route is known. '*pass': the request goes on. Otherwise the
+ * return value is on_access's: a refusal is answered at once when there
+ * is no body to wait for (or it is large, chunked, or the client waits for
+ * a go-ahead), else after the body is read and dropped (hr->refused), as
+ * an answer sent while the client still sends reaches it as a broken
+ * pipe. */
+static enum MHD_Result run_guard(struct http_req *hr, const char *url,
+                                 const char *method, bool *pass)
+{
+    struct MHD_Connection *c = hr->conn;
+    unsigned flags = hr->route.flags;
+    bool raw = hr->route_result == ROUTE_FOUND && (flags & ROUTE_RAW_BODY) &&
+               !(flags & ROUTE_STREAM_BODY);
+    struct guard_request g = {
+        .method = method,
+        .path = url,
+        .host = header(c, MHD_HTTP_HEADER_HOST),
+        .origin = header(c, MHD_HTTP_HEADER_ORIGIN),
+        .sec_fetch_site = header(c, "Sec-Fetch-Site"),
+        .content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .acr_method = header(c, "Access-Control-Request-Method"),
+        .has_body = has_body(hr),
+        .raw_body = raw,
+        .csv_body = raw && hr->route.body->json.max_values == 0,
+        .server_port = connection_port(c),
+    };
+    struct guard_decision d;
+    guard_check(&hr->srv->guard, &g, &d);
+    hr->cors_origin = d.cors_origin;
+    *pass = d.verdict == GUARD_PASS;
+    switch (d.verdict) {
+    case GUARD_PASS:
+        return MHD_YES;
+    case GUARD_PREFLIGHT:
+        return respond_preflight(hr);
+    case GUARD_REFUSE:
+        break;
+    }
+    log_debug("%s %s refused: %s", method, url, d.msg);
+    api_error(&hr->res, d.err, d.msg);
+    int64_t n = hr->req.content_length;
+    if (!g.has_body || expects_continue(hr) || n < 0 || n > HTTP_BIG_BODY)
+        return queue_response(hr);
+    hr->refused = true;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, const char *upload_data,
@@ -917,6 +1022,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                 hr->req.content_length = (int64_t)n;
         }
         hr->route_result = route_lookup(url, method, &hr->route);
+        bool pass;
+        enum MHD_Result guarded = run_guard(hr, url, method, &pass);
+        if (!pass)
+            return guarded;
         if (hr->route_result == ROUTE_FOUND &&
             (hr->route.flags & ROUTE_STREAM_BODY))
             return stream_start(hr, hr->route.handler);
@@ -959,7 +1068,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (hr->too_large || hr->over_budget)
+        if (hr->too_large || hr->over_budget || hr->refused)
             return MHD_YES; /* read and dropped; answered at the end */
         size_t len = hr->body.len + n;
         if (len > hr->body_limit) {
@@ -974,6 +1083,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         budget_release(hr);
         return MHD_YES;
     }
+    if (hr->refused)
+        return queue_response(hr);
     if (hr->too_large)
         return respond_too_large(hr);
     if (hr->over_budget)
@@ -1122,7 +1233,16 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
 {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                     (v6 ? MHD_USE_IPv6 : 0);
+                     (v6 ? MHD_USE_IPv6 : 0) |
+                     (srv->tls.cert_pem ? MHD_USE_TLS : 0);
+    /* HTTPS (tls.h): the PEM text stays in srv->tls until the daemons
+     * stop; without it the array is empty. */
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls.cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls.key_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
     /* The connection limits are counted over all daemons (on_accept);
      * MHD's own per-daemon limit is only a backstop at the same total.
      * MHD_OPTION_CONNECTION_TIMEOUT is an inactivity timeout (MHD 0.9.75
@@ -1140,6 +1260,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_POOL_BYTES,
         MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)HTTP_POOL_INCREMENT,
+        MHD_OPTION_ARRAY, srv->tls.cert_pem ? tls_opts : tls_opts + 3,
         MHD_OPTION_END);
 }
 
@@ -1169,6 +1290,12 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
     }
 
     struct addrinfo hints = {0}, *ai = NULL;
+    if (cfg->tls_cert[0] &&
+        tls_load(cfg->tls_cert, cfg->tls_key, &srv->tls, err, errlen))
+        goto fail;
+    if (guard_config_init(&srv->guard, cfg->allowed_hosts, cfg->cors_origins,
+                          cfg->host, srv->tls.cert_pem != NULL, err, errlen))
+        goto fail;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
@@ -1222,6 +1349,8 @@ fail:
         MHD_stop_daemon(srv->daemons[i]);
     workq_free(srv->jobs);
     connlimit_free(srv->conns);
+    guard_config_free(&srv->guard);
+    tls_pair_free(&srv->tls);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
     return NULL;
@@ -1295,6 +1424,8 @@ void http_stop(struct http_server *srv, unsigned grace_ms)
     for (unsigned i = 0; i < srv->n_daemons; i++)
         MHD_stop_daemon(srv->daemons[i]);
     connlimit_free(srv->conns);
+    guard_config_free(&srv->guard);
+    tls_pair_free(&srv->tls);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
 }

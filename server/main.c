@@ -114,7 +114,8 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *shown_host = cfg.host;
-    printf("greentrack-server listening on http://%s%s%s:%u\n",
+    printf("greentrack-server listening on %s://%s%s%s:%u\n",
+           cfg.tls_cert[0] ? "https" : "http",
            strchr(shown_host, ':') ? "[" : "", shown_host,
            strchr(shown_host, ':') ? "]" : "", http_port(http));
     fflush(stdout);
