@@ -51,6 +51,8 @@ enum opt_id {
     OPT_ALLOW_EXTERNAL_ARTIFACTS,
     OPT_MAX_ARTIFACT_BYTES,
     OPT_MAX_RESPONSE_BYTES,
+    OPT_AUTH,
+    OPT_AUTH_DEFAULT_PERMISSION,
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_ALLOWED_HOSTS,
@@ -174,6 +176,15 @@ static const struct opt opts[OPT_COUNT] = {
                                 "next_page_token, before it would pass this "
                                 "size (default 8 MiB; one item larger than "
                                 "it still goes out alone)"},
+    [OPT_AUTH] = {"auth", "GREENTRACK_AUTH", NULL,
+                  "require users (Basic, Bearer token or session); a new "
+                  "database needs GREENTRACK_ADMIN_USERNAME and "
+                  "GREENTRACK_ADMIN_PASSWORD"},
+    [OPT_AUTH_DEFAULT_PERMISSION] = {"auth-default-permission",
+                                     "GREENTRACK_AUTH_DEFAULT_PERMISSION",
+                                     "READ|EDIT|MANAGE|NO_PERMISSIONS",
+                                     "permission of a user on a resource "
+                                     "without a grant (default READ)"},
     [OPT_TLS_CERT] = {"tls-cert", "GREENTRACK_TLS_CERT", "FILE",
                       "serve HTTPS (TLS 1.2+) with this PEM certificate "
                       "(chain); needs --tls-key; reload = restart"},
@@ -458,6 +469,17 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
         if (copy_str(cfg->cors_origins, sizeof(cfg->cors_origins), val))
             goto bad;
         return 0;
+    case OPT_AUTH:
+        if (parse_bool(val, &cfg->auth))
+            goto bad;
+        return 0;
+    case OPT_AUTH_DEFAULT_PERMISSION:
+        if (strcmp(val, "READ") != 0 && strcmp(val, "EDIT") != 0 &&
+            strcmp(val, "MANAGE") != 0 && strcmp(val, "NO_PERMISSIONS") != 0)
+            goto bad;
+        snprintf(cfg->auth_default_permission,
+                 sizeof(cfg->auth_default_permission), "%s", val);
+        return 0;
     case OPT_COUNT:
         break;
     }
@@ -551,6 +573,8 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     cfg->serve_artifacts = true;
     cfg->max_artifact_bytes = (uint64_t)5 << 30;
     cfg->max_response_bytes = (size_t)8 << 20;
+    snprintf(cfg->auth_default_permission,
+             sizeof(cfg->auth_default_permission), "READ");
     bool web_root_set = false;
 
     for (int i = 0; i < OPT_COUNT; i++) {

@@ -30,6 +30,7 @@
     X(SRV_E_URI_TOO_LONG, "INVALID_PARAMETER_VALUE", 414)                      \
     X(SRV_E_HEADERS_TOO_LARGE, "INVALID_PARAMETER_VALUE", 431)                 \
     X(SRV_E_RATE_LIMITED, "REQUEST_LIMIT_EXCEEDED", 429)                       \
+    X(SRV_E_UNAUTHENTICATED, "UNAUTHENTICATED", 401)                           \
     X(SRV_E_MISDIRECTED, "BAD_REQUEST", 421)
 
 enum srv_err {

@@ -18,7 +18,7 @@
 #include <sqlite3.h>
 
 /* Statement slots per connection for the domain files. */
-#define STORE_DOMAIN_STMTS 64
+#define STORE_DOMAIN_STMTS 128
 
 /* A database connection: the writer's or a reader thread's. */
 struct conn;
@@ -73,5 +73,16 @@ enum srv_err store_read_kvs(struct conn *c, sqlite3_stmt *s, struct kv **out,
 /* Runs one write of kind SW_REGISTRY on the writer's connection, inside
  * the writer's transaction (store_registry.c). */
 enum srv_err store_registry_exec(struct conn *c, struct store_write *w);
+
+/* Runs one write of kind SW_AUTH on the writer's connection, inside the
+ * writer's transaction (store_auth.c). */
+enum srv_err store_auth_exec(struct conn *c, struct store_write *w);
+
+/* Grants user 'user_id' MANAGE on experiment id 'resource' (model name
+ * when 'model'), replacing a grant it had: the creator's grant, run by
+ * the writer in the creating write's transaction (store_auth.c). */
+enum srv_err store_auth_grant_owner(struct conn *c, bool model,
+                                    const char *resource, int64_t user_id,
+                                    struct errbuf *eb);
 
 #endif

@@ -30,7 +30,8 @@ profile=${1:-build}
 # with Debian's). Build: the product's libraries (found with pkg-config), and
 # Node + npm for the UI's uPlot.
 DEB_BUILD="pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev
-           libcurl4-openssl-dev libgnutls28-dev nodejs=node npm=npm"
+           libcurl4-openssl-dev libsodium-dev libgnutls28-dev nodejs=node
+           npm=npm"
 # Test: the test drivers (Python stdlib, Node), the browser the UI tests
 # drive (at /usr/bin/chromium), and curl (test_install.sh fetches the
 # installed server's UI with it; test_tls.py talks HTTPS with it), and

@@ -114,6 +114,8 @@ reg_submit(struct request *req, struct response *res,
     req->state_free = reg_pending_free;
     x->w.kind = SW_REGISTRY;
     x->w.registry = &x->r;
+    /* --auth: a model's creator gets MANAGE on it (store_auth.h) */
+    x->w.owner_user_id = req->user.set ? req->user.id : 0;
     x->r = *w;
     x->tags = tags;
     return H_PENDING;
