@@ -84,8 +84,10 @@ static int split_authority(const char *a, size_t len, bool wild, char *host,
         hlen--;
     if (hlen == 0 || hlen >= hostcap)
         return -1;
+    bool v6 = memchr(h, ':', hlen) != NULL; /* only hex digits, ':', '.' */
     for (size_t i = 0; i < hlen; i++) {
-        if (!host_char(h[i]))
+        if (!host_char(h[i]) || (v6 && !isxdigit((unsigned char)h[i]) &&
+                                 h[i] != ':' && h[i] != '.' && h[i] != '%'))
             return -1;
         host[i] = (char)tolower((unsigned char)h[i]);
     }
