@@ -902,7 +902,7 @@ void auth_audit(const struct request *req, unsigned status)
         snprintf(run, sizeof(run), "%.40s", run_id);
     /* names are printed with %.Ns and only from validated rows or the
      * route; no body, no header, no secret */
-    log_info("audit user=%s method=%.10s path=%.200s status=%u "
+    log_audit("user=%s method=%.10s path=%.200s status=%u "
              "experiment_id=%s run_id=%s",
              req->user.set ? req->user.name : "-", req->method, req->path,
              status, exp[0] ? exp : "-", run[0] ? run : "-");

@@ -202,7 +202,7 @@ static enum srv_err step_write(struct conn *c, sqlite3_stmt *s,
         return store_conn_error(c, eb, what);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
-    if (rc == SQLITE_CONSTRAINT && exists)
+    if ((rc & 0xff) == SQLITE_CONSTRAINT && exists)
         return err_set(eb, SRV_E_RESOURCE_ALREADY_EXISTS, "%s", exists);
     if (rc != SQLITE_DONE)
         return store_conn_error(c, eb, what);
