@@ -54,8 +54,10 @@ async function apiAs(base, auth, method, p, body) {
   return r.body;
 }
 
-// 401s and 403s the suite provokes on purpose show up as failed loads.
-const expectedRefusals = (text) => /Failed to load resource: the server responded with a status of 40[13]/.test(text);
+// 401s and 403s the suite provokes on purpose show up as failed loads, and
+// so does the 404 of a grant to an unknown user.
+const expectedRefusals = (text, url) => /Failed to load resource: the server responded with a status of 40[13]/.test(text) ||
+  (/status of 404/.test(text) && url.includes('/experiments/permissions/create'));
 
 // What the page asked the API: every request to /api/ with whether it
 // said it is the UI's own, and every 401 answer with its WWW-Authenticate.
@@ -100,6 +102,8 @@ runSuite('gt-auth-', async (suite) => {
     metrics: [{ key: 'acc', value: 0.9, timestamp: now - 60e3, step: 1 }],
   });
   await post('mlflow/users/create', READER);
+  // an experiment the reader creates, so manages
+  const { experiment_id: readerExp } = await apiAs(base, READER, 'POST', 'mlflow/experiments/create', { name: 'reader-exp' });
   await post('mlflow/registered-models/create', { name: 'auth-model' });
   // the reader may not even read the second experiment
   await post('mlflow/experiments/permissions/create', { experiment_id: hidden, username: READER.username, permission: 'NO_PERMISSIONS' });
@@ -277,8 +281,11 @@ runSuite('gt-auth-', async (suite) => {
     await page.selectOption('#perm-experiment', String(exp));
     await page.waitForSelector('#perm-table', { timeout: WAIT_MS });
     eq('the experiment is in the URL', new URL(page.url()).searchParams.get('experiment'), String(exp));
-    check('the creator holds MANAGE', (await page.$$(`${permRow(ADMIN.username)}[data-permission="MANAGE"]`)).length === 1 ||
-      (await page.$$(`${permRow(ADMIN.username)}`)).length === 0);
+    await page.selectOption('#perm-experiment', String(readerExp));
+    await page.waitForSelector(`${permRow(READER.username)}[data-permission="MANAGE"]`, { timeout: WAIT_MS });
+    check('the creator of an experiment holds MANAGE on it', true);
+    await page.selectOption('#perm-experiment', String(exp));
+    await page.waitForSelector(`#perm-table:not(:has(${permRow(READER.username)}))`, { timeout: WAIT_MS });
     await page.fill('#grant-user', READER.username);
     await page.selectOption('#grant-permission', 'EDIT');
     await page.click('#grant-submit');
@@ -330,6 +337,9 @@ runSuite('gt-auth-', async (suite) => {
     await page.selectOption('#perm-experiment', String(exp));
     await page.waitForSelector('#perm-refused', { timeout: WAIT_MS });
     check('admin page: an experiment it may only read: permissions refused', true);
+    await page.selectOption('#perm-experiment', String(readerExp));
+    await page.waitForSelector(`${permRow(READER.username)}[data-permission="MANAGE"]`, { timeout: WAIT_MS });
+    check('admin page: its own experiment\'s permissions are shown', (await page.$$('#perm-refused')).length === 0);
     await page.screenshot({ path: path.join(SHOTS, 'auth-refused.png'), fullPage: true });
     // an experiment it may not read
     await page.goto(`${base}/experiments/${hidden}`, { waitUntil: 'domcontentloaded' });
