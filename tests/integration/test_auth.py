@@ -746,6 +746,33 @@ class TestDefaultNoPermissions(AuthCase):
         self.assertError(r, 403, "PERMISSION_DENIED")
         r = self.call("GET", "experiments/list", headers=me)
         self.assertError(r, 403, "PERMISSION_DENIED")
+        # greentrack's summary list hides it too
+        summ = self.ok(self.call("GET", GT + "experiments/summary",
+                                 headers=me))["experiments"]
+        self.assertEqual([e["experiment_id"] for e in summ], [mine])
+        summ = self.ok(self.as_admin("GET", GT + "experiments/summary"))
+        self.assertIn(secret_exp, [e["experiment_id"]
+                                   for e in summ["experiments"]])
+
+    def test_model_search_hides_unreadable(self):
+        name, pw, _ = self.make_user()
+        me = basic(name, pw)
+        hidden, mine = uniq("hidden"), uniq("mine")
+        self.ok(self.as_admin("POST", "registered-models/create",
+                              {"name": hidden}))
+        self.ok(self.call("POST", "registered-models/create",
+                          {"name": mine}, me))
+        got = [m["name"] for m in self.ok(self.call(
+            "GET", "registered-models/search", headers=me,
+            query={"max_results": 100})).get("registered_models", [])]
+        self.assertEqual(got, [mine])
+        got = [m["name"] for m in self.ok(self.as_admin(
+            "GET", "registered-models/search",
+            query={"max_results": 100}))["registered_models"]]
+        self.assertEqual(sorted(got), sorted([hidden, mine]))
+        r = self.call("GET", "registered-models/get", headers=me,
+                      query={"name": hidden})
+        self.assertError(r, 403, "PERMISSION_DENIED")
 
 
 class TestNpmClient(AuthCase):
