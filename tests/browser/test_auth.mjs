@@ -10,7 +10,8 @@
 // a password and deleted, and an experiment's permissions granted, changed
 // and revoked, each checked through the API; a READ user refused (the admin
 // page, a model edit, an experiment it may not read); logout; HTML in a
-// token name and an experiment name staying text. Then a server without
+// token name and an experiment name staying text; the throttle's 429 on
+// the login form. Then a server without
 // auth: no login, tokens or admin links, and the pages say auth is off.
 //
 // Usage:  GREENTRACK_BUILD=build/release node tests/browser/test_auth.mjs
@@ -56,7 +57,7 @@ async function apiAs(base, auth, method, p, body) {
 
 // 401s and 403s the suite provokes on purpose show up as failed loads, and
 // so does the 404 of a grant to an unknown user.
-const expectedRefusals = (text, url) => /Failed to load resource: the server responded with a status of 40[13]/.test(text) ||
+const expectedRefusals = (text, url) => /Failed to load resource: the server responded with a status of (40[13]|429)/.test(text) ||
   (/status of 404/.test(text) && url.includes('/experiments/permissions/create'));
 
 // What the page asked the API: every request to /api/ with whether it
@@ -346,6 +347,25 @@ runSuite('gt-auth-', async (suite) => {
     await page.waitForSelector('#refused', { timeout: WAIT_MS });
     check('an experiment with NO_PERMISSIONS: a refused page', /Permission denied/.test(await textOf(page, '#refused')));
     check('no HTML from anything', (await page.evaluate(() => window.__xss)) === undefined);
+  });
+
+  await step('throttled logins', async () => {
+    // 20 failures of one user in the window (the last 10 delayed), then
+    // 429; two at a time (a flood waits for the bounded password checks
+    // and can outlast the request timeout on a busy machine)
+    const statuses = [];
+    for (let i = 0; i < 20; i += 2) {
+      const two = await Promise.all([0, 1].map(() =>
+        call(base, null, 'POST', 'greentrack/auth/login', { username: 'victim', password: 'guess' })));
+      statuses.push(...two.map((t) => t.status));
+    }
+    eq('20 wrong logins: 401 each', statuses.filter((x) => x !== 401), []);
+    await page.goto(`${base}/login`, { waitUntil: 'domcontentloaded' });
+    await page.waitForSelector('#login-form', { timeout: WAIT_MS });
+    await logIn(page, { username: 'victim', password: 'guess-again' });
+    await page.waitForSelector('#login-error:not([hidden])', { timeout: WAIT_MS });
+    const msg = await textOf(page, '#login-error');
+    check('the next one: "too many", with the wait from Retry-After', /^Too many failed logins\. Try again in \d+ s\.$/.test(msg), msg);
   });
 
   checkPageClean(watched);
