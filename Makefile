@@ -24,7 +24,7 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
-PKGS_SRV := libmicrohttpd libcjson sqlite3 libcurl
+PKGS_SRV := libmicrohttpd libcjson sqlite3 libcurl libsodium gnutls
 PKGS_CLI := libcurl libcjson
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

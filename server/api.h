@@ -32,6 +32,22 @@ struct app {
 
 struct response;
 
+/* Who sent a request, when --auth is on (auth.c fills it before the
+ * handler runs; all zero with auth off). */
+struct request_user {
+    bool set; /* authenticated */
+    int64_t id;
+    char name[256];
+    bool is_admin;    /* the user is an admin */
+    bool admin_power; /* ... and its credential keeps that power (a token
+                         with a ceiling or a scope does not) */
+    int ceiling;      /* a token's ceiling (auth.h enum auth_level); -1:
+                         none */
+    char scope[64];   /* a token's experiment id; "": any */
+    int64_t token_id;
+    const char *method; /* "basic", "token", "session" or "none" */
+};
+
 struct request {
     const char *method;
     const char *path;
@@ -70,6 +86,17 @@ struct request {
     enum srv_err (*body_chunk)(struct request *req, const char *data,
                                size_t len, struct errbuf *eb);
     enum handler_result (*body_end)(struct request *req, struct response *res);
+
+    /* authentication (set by http.c; auth.c reads them) */
+    const char *authorization; /* the Authorization header, or NULL */
+    const char *cookie;        /* the Cookie header, or NULL */
+    bool from_ui;              /* X-Greentrack-UI: 1 (no Basic dialog) */
+    bool over_tls;             /* served over HTTPS (Secure cookies) */
+    char client_addr[64];      /* the peer's address, "" when unknown */
+    struct request_user user;
+    /* auth.c: a failing answer to hold back this long before it is sent
+     * (throttled failed logins; http.c's delay queue) */
+    unsigned delay_ms;
 };
 
 /* A body produced piece by piece (exports): 'next' appends the next piece

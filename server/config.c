@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "artifact_store.h"
+#include "browser_guard.h"
 #include "numtext.h"
 #include "version.h"
 
@@ -50,6 +51,12 @@ enum opt_id {
     OPT_ALLOW_EXTERNAL_ARTIFACTS,
     OPT_MAX_ARTIFACT_BYTES,
     OPT_MAX_RESPONSE_BYTES,
+    OPT_AUTH,
+    OPT_AUTH_DEFAULT_PERMISSION,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_ALLOWED_HOSTS,
+    OPT_CORS_ORIGINS,
     OPT_COUNT
 };
 
@@ -169,6 +176,29 @@ static const struct opt opts[OPT_COUNT] = {
                                 "next_page_token, before it would pass this "
                                 "size (default 8 MiB; one item larger than "
                                 "it still goes out alone)"},
+    [OPT_AUTH] = {"auth", "GREENTRACK_AUTH", NULL,
+                  "require users (Basic, Bearer token or session); a new "
+                  "database needs GREENTRACK_ADMIN_USERNAME and "
+                  "GREENTRACK_ADMIN_PASSWORD"},
+    [OPT_AUTH_DEFAULT_PERMISSION] = {"auth-default-permission",
+                                     "GREENTRACK_AUTH_DEFAULT_PERMISSION",
+                                     "READ|EDIT|MANAGE|NO_PERMISSIONS",
+                                     "permission of a user on a resource "
+                                     "without a grant (default READ)"},
+    [OPT_TLS_CERT] = {"tls-cert", "GREENTRACK_TLS_CERT", "FILE",
+                      "serve HTTPS (TLS 1.2+) with this PEM certificate "
+                      "(chain); needs --tls-key; reload = restart"},
+    [OPT_TLS_KEY] = {"tls-key", "GREENTRACK_TLS_KEY", "FILE",
+                     "the PEM private key of --tls-cert (unencrypted)"},
+    [OPT_ALLOWED_HOSTS] = {"allowed-hosts", "GREENTRACK_ALLOWED_HOSTS", "LIST",
+                           "Host header values answered, comma-separated "
+                           "name, name:port or *.domain (default: the bind "
+                           "address, localhost, 127.0.0.1 and [::1] with the "
+                           "port; * = any); others get 421"},
+    [OPT_CORS_ORIGINS] = {"cors-origins", "GREENTRACK_CORS_ORIGINS", "LIST",
+                          "origins (https://host[:port], comma-separated) "
+                          "whose pages may call the API, CORS included "
+                          "(default: none)"},
 };
 
 static void print_help(void)
@@ -419,6 +449,37 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
             goto bad;
         cfg->max_response_bytes = (size_t)n;
         return 0;
+    case OPT_TLS_CERT:
+        if (!*val || copy_str(cfg->tls_cert, sizeof(cfg->tls_cert), val))
+            goto bad;
+        return 0;
+    case OPT_TLS_KEY:
+        if (!*val || copy_str(cfg->tls_key, sizeof(cfg->tls_key), val))
+            goto bad;
+        return 0;
+    case OPT_ALLOWED_HOSTS:
+        if (guard_check_hosts(val, err, errlen))
+            return -1;
+        if (copy_str(cfg->allowed_hosts, sizeof(cfg->allowed_hosts), val))
+            goto bad;
+        return 0;
+    case OPT_CORS_ORIGINS:
+        if (guard_check_origins(val, err, errlen))
+            return -1;
+        if (copy_str(cfg->cors_origins, sizeof(cfg->cors_origins), val))
+            goto bad;
+        return 0;
+    case OPT_AUTH:
+        if (parse_bool(val, &cfg->auth))
+            goto bad;
+        return 0;
+    case OPT_AUTH_DEFAULT_PERMISSION:
+        if (strcmp(val, "READ") != 0 && strcmp(val, "EDIT") != 0 &&
+            strcmp(val, "MANAGE") != 0 && strcmp(val, "NO_PERMISSIONS") != 0)
+            goto bad;
+        snprintf(cfg->auth_default_permission,
+                 sizeof(cfg->auth_default_permission), "%s", val);
+        return 0;
     case OPT_COUNT:
         break;
     }
@@ -512,6 +573,8 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     cfg->serve_artifacts = true;
     cfg->max_artifact_bytes = (uint64_t)5 << 30;
     cfg->max_response_bytes = (size_t)8 << 20;
+    snprintf(cfg->auth_default_permission,
+             sizeof(cfg->auth_default_permission), "READ");
     bool web_root_set = false;
 
     for (int i = 0; i < OPT_COUNT; i++) {
@@ -594,6 +657,12 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     size_t alen = strlen(cfg->artifact_root);
     while (alen > 1 && cfg->artifact_root[alen - 1] == '/')
         cfg->artifact_root[--alen] = '\0';
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together: %s",
+                 cfg->tls_cert[0] ? "--tls-key is missing"
+                                  : "--tls-cert is missing");
+        return CONFIG_ERROR;
+    }
     if (!web_root_set)
         find_web_root(cfg);
     return CONFIG_OK;

@@ -50,6 +50,15 @@ struct config {
     uint64_t max_artifact_bytes;   /* largest upload */
     size_t max_response_bytes;     /* a list page ends before passing it
                                       (pager.h) */
+    /* authentication (auth.c; specs/mlflow-auth.md) */
+    bool auth;                       /* --auth: users, permissions, tokens */
+    char auth_default_permission[16]; /* READ, EDIT, MANAGE or
+                                         NO_PERMISSIONS (default READ) */
+    /* TLS and browser safety (browser_guard.h, tls.h); "" = not given */
+    char tls_cert[4096];      /* PEM certificate (chain) file */
+    char tls_key[4096];       /* PEM private key file */
+    char allowed_hosts[4096]; /* "" = the default list; "*" = any */
+    char cors_origins[4096];  /* "" = none */
 };
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };

@@ -29,7 +29,9 @@
     X(SRV_E_NOT_IMPLEMENTED, "NOT_IMPLEMENTED", 501)                           \
     X(SRV_E_URI_TOO_LONG, "INVALID_PARAMETER_VALUE", 414)                      \
     X(SRV_E_HEADERS_TOO_LARGE, "INVALID_PARAMETER_VALUE", 431)                 \
-    X(SRV_E_RATE_LIMITED, "REQUEST_LIMIT_EXCEEDED", 429)
+    X(SRV_E_RATE_LIMITED, "REQUEST_LIMIT_EXCEEDED", 429)                       \
+    X(SRV_E_UNAUTHENTICATED, "UNAUTHENTICATED", 401)                           \
+    X(SRV_E_MISDIRECTED, "BAD_REQUEST", 421)
 
 enum srv_err {
 #define SRV_ERR_ENUM(name, code, status) name,

@@ -7,11 +7,14 @@
  */
 #include "http.h"
 
+#include "auth.h"
+#include "browser_guard.h"
 #include "connlimit.h"
 #include "jsonx.h"
 #include "log.h"
 #include "prescan.h"
 #include "router.h"
+#include "tls.h"
 #include "workq.h"
 
 #include <errno.h>
@@ -91,9 +94,25 @@ struct http_server {
     size_t body_budget; /* --max-inflight-body-bytes */
     size_t body_held;   /* of it, by requests now (see budget_take) */
     struct workq *jobs; /* runs requests' before_write off the HTTP threads */
+    /* the delay queue: refusals of throttled logins wait here, their
+     * connections suspended, until 'due'; one thread, started on first
+     * use, resumes them (no request thread sleeps) */
+    pthread_mutex_t delay_mu;
+    pthread_cond_t delay_cv;
+    pthread_t delay_thread;
+    bool delay_started, delay_stop;
+    struct http_req *delayed; /* by due time */
+    struct guard_config guard; /* Host, Origin, CORS rules (browser_guard.h) */
+    struct tls_pair tls;       /* --tls-cert/--tls-key; cert_pem NULL: HTTP */
 };
 
-enum req_state { RS_READING, RS_WAITING, RS_WRITTEN, RS_ANSWERED };
+enum req_state {
+    RS_READING,
+    RS_WAITING,
+    RS_WRITTEN,
+    RS_ANSWERED,
+    RS_DELAYED /* a refusal held back by the delay queue (auth) */
+};
 
 struct http_req {
     struct http_server *srv; /* NULL until on_access's first call */
@@ -112,7 +131,13 @@ struct http_req {
     bool waiting;       /* holds one 'waiting' */
     bool streaming;     /* ROUTE_STREAM_BODY: the body goes to body_chunk */
     bool stream_failed; /* ... which failed: res holds the error */
+    bool refused;       /* the browser guard refused it: res holds the
+                           error, sent once the body is read and dropped */
+    const char *cors_origin; /* the request's Origin when --cors-origins
+                                lists it (MHD's copy), else NULL */
     enum req_state state;
+    int64_t due_ms;           /* RS_DELAYED: when it is answered */
+    struct http_req *delay_next;
     struct request req;
     struct response res;
 };
@@ -193,6 +218,18 @@ static struct MHD_Response *file_response(struct response *res)
     return r;
 }
 
+/* An answer to an origin listed in --cors-origins may be read by its
+ * pages (browser_guard.h). */
+static void add_cors_headers(const struct http_req *hr, struct MHD_Response *r)
+{
+    if (!hr->cors_origin)
+        return;
+    MHD_add_response_header(r, "Access-Control-Allow-Origin", hr->cors_origin);
+    MHD_add_response_header(r, "Access-Control-Expose-Headers",
+                            GUARD_CORS_EXPOSE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, "Origin");
+}
+
 static enum MHD_Result queue_response(struct http_req *hr)
 {
     struct response *res = &hr->res;
@@ -229,9 +266,11 @@ static enum MHD_Result queue_response(struct http_req *hr)
     }
     for (size_t i = 0; i < res->n_headers; i++)
         MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    add_cors_headers(hr, r);
     enum MHD_Result ret = MHD_queue_response(hr->conn, res->status, r);
     MHD_destroy_response(r);
     hr->state = RS_ANSWERED;
+    auth_audit(&hr->req, res->status);
     log_debug("%s %s -> %u", hr->req.method, hr->req.path, res->status);
     return ret;
 }
@@ -664,6 +703,8 @@ static enum MHD_Result pend(struct http_req *hr)
     return MHD_YES;
 }
 
+static bool delay_enqueue(struct http_req *hr);
+
 /* Answers what a handler returned: at once, or once its write is done. */
 static enum MHD_Result answer(struct http_req *hr, enum handler_result r)
 {
@@ -676,6 +717,8 @@ static enum MHD_Result answer(struct http_req *hr, enum handler_result r)
     case H_DONE:
         break;
     }
+    if (hr->req.delay_ms && hr->res.status >= 400 && delay_enqueue(hr))
+        return MHD_YES; /* a throttled failed login (auth/login) */
     return queue_response(hr);
 }
 
@@ -695,6 +738,139 @@ static bool expects_continue(const struct http_req *hr)
     return e && strcasecmp(e, "100-continue") == 0;
 }
 
+/*---- the delay queue ----*/
+
+static int64_t mono_ms(void);
+static socklen_t sockaddr_len(const struct sockaddr *sa);
+
+static void *delay_main(void *arg)
+{
+    struct http_server *srv = arg;
+    pthread_mutex_lock(&srv->delay_mu);
+    for (;;) {
+        int64_t now = mono_ms();
+        while (srv->delayed && (srv->delay_stop || srv->delayed->due_ms <= now)) {
+            struct http_req *hr = srv->delayed;
+            srv->delayed = hr->delay_next;
+            MHD_resume_connection(hr->conn);
+        }
+        if (srv->delay_stop && !srv->delayed)
+            break;
+        if (!srv->delayed) {
+            pthread_cond_wait(&srv->delay_cv, &srv->delay_mu);
+            continue;
+        }
+        int64_t wait = srv->delayed->due_ms - now;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += wait / 1000;
+        ts.tv_nsec += (long)(wait % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->delay_cv, &srv->delay_mu, &ts);
+    }
+    pthread_mutex_unlock(&srv->delay_mu);
+    return NULL;
+}
+
+/* Suspends 'hr', whose answer is in hr->res, for req.delay_ms; false
+ * (nothing done) when it cannot be queued: the caller answers at once. */
+static bool delay_enqueue(struct http_req *hr)
+{
+    struct http_server *srv = hr->srv;
+    pthread_mutex_lock(&srv->delay_mu);
+    if (!srv->delay_started) {
+        if (pthread_create(&srv->delay_thread, NULL, delay_main, srv) != 0) {
+            pthread_mutex_unlock(&srv->delay_mu);
+            return false;
+        }
+        srv->delay_started = true;
+    }
+    pthread_mutex_unlock(&srv->delay_mu);
+    pthread_mutex_lock(&srv->mu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->mu);
+        return false;
+    }
+    srv->inflight++;
+    srv->waiting++;
+    hr->counted = true;
+    hr->waiting = true;
+    hr->state = RS_DELAYED;
+    MHD_suspend_connection(hr->conn);
+    pthread_mutex_unlock(&srv->mu);
+    pthread_mutex_lock(&srv->delay_mu);
+    hr->due_ms = mono_ms() + hr->req.delay_ms;
+    struct http_req **pp = &srv->delayed;
+    while (*pp && (*pp)->due_ms <= hr->due_ms)
+        pp = &(*pp)->delay_next;
+    hr->delay_next = *pp;
+    *pp = hr;
+    pthread_cond_signal(&srv->delay_cv);
+    pthread_mutex_unlock(&srv->delay_mu);
+    return true;
+}
+
+/* Answers every delayed request now and ends the thread. */
+static void delay_stop(struct http_server *srv)
+{
+    pthread_mutex_lock(&srv->delay_mu);
+    srv->delay_stop = true;
+    bool started = srv->delay_started;
+    pthread_cond_signal(&srv->delay_cv);
+    pthread_mutex_unlock(&srv->delay_mu);
+    if (started)
+        pthread_join(srv->delay_thread, NULL);
+}
+
+/*---- authentication (auth.h) ----*/
+
+/* The request's credentials and peer for auth.c (MHD's copies, valid
+ * until the request completes). */
+static void auth_headers(struct http_req *hr)
+{
+    struct request *rq = &hr->req;
+    rq->authorization = MHD_lookup_connection_value(
+        hr->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    rq->cookie = MHD_lookup_connection_value(hr->conn, MHD_HEADER_KIND,
+                                             MHD_HTTP_HEADER_COOKIE);
+    const char *ui =
+        MHD_lookup_connection_value(hr->conn, MHD_HEADER_KIND, "X-Greentrack-UI");
+    rq->from_ui = ui && strcmp(ui, "1") == 0;
+    rq->over_tls = hr->srv->app->cfg->tls_cert[0] != '\0';
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(hr->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (!sa || getnameinfo(sa, sockaddr_len(sa), rq->client_addr,
+                           sizeof(rq->client_addr), NULL, 0,
+                           NI_NUMERICHOST) != 0)
+        rq->client_addr[0] = '\0';
+}
+
+/* Runs auth_check for a route needing 'perm'; false when refused, with
+ * the error answer in hr->res. */
+static bool auth_pass(struct http_req *hr, enum route_perm perm)
+{
+    struct errbuf eb;
+    unsigned retry = 0;
+    enum srv_err e = auth_check(&hr->req, perm, &retry, &eb);
+    if (!e)
+        return true;
+    auth_error_response(&hr->req, &hr->res, e, eb.msg, retry);
+    return false;
+}
+
+/* Sends the refusal auth_pass left in hr->res: at once, or after
+ * req.delay_ms through the delay queue (a throttled failed login). */
+static enum MHD_Result auth_refuse(struct http_req *hr)
+{
+    if (hr->req.delay_ms && delay_enqueue(hr))
+        return MHD_YES;
+    return queue_response(hr);
+}
+
 /* A ROUTE_STREAM_BODY request, when its headers are in: the handler
  * answers now, or takes the body as it comes (stream_body). */
 static enum MHD_Result stream_start(struct http_req *hr, handler_fn handler)
@@ -703,6 +879,15 @@ static enum MHD_Result stream_start(struct http_req *hr, handler_fn handler)
     enum srv_err e = build_args(hr, false, &eb);
     if (e)
         return respond_error(hr, e, eb.msg);
+    if (!auth_pass(hr, hr->route.perm)) {
+        if (has_body(hr) && !expects_continue(hr) && !hr->req.delay_ms) {
+            /* answered once the body is read and dropped (see below) */
+            hr->streaming = true;
+            hr->stream_failed = true;
+            return MHD_YES;
+        }
+        return auth_refuse(hr);
+    }
     enum handler_result r = handler(&hr->req, &hr->res);
     if (r == H_BODY) {
         hr->streaming = true;
@@ -786,11 +971,16 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
                                  "Only GET is allowed on this path");
         return serve_static(hr, url);
     case ROUTE_NOT_FOUND: {
+        /* with --auth, only a caller learns which API paths exist */
+        if (!auth_pass(hr, PERM_ANY_USER))
+            return auth_refuse(hr);
         char msg[300];
         snprintf(msg, sizeof(msg), "No API endpoint at %.200s", url);
         return respond_error(hr, SRV_E_ENDPOINT_NOT_FOUND, msg);
     }
     case ROUTE_BAD_METHOD: {
+        if (!auth_pass(hr, PERM_ANY_USER))
+            return auth_refuse(hr);
         char msg[300];
         snprintf(msg, sizeof(msg), "Method %.16s is not allowed for %.200s",
                  method, url);
@@ -812,6 +1002,8 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
         hr->req.body = hr->body.buf ? hr->body.buf : "";
         hr->req.body_len = hr->body.len;
     }
+    if (!auth_pass(hr, hr->route.perm))
+        return auth_refuse(hr);
     return answer(hr, handler(&hr->req, &hr->res));
 }
 
@@ -867,6 +1059,90 @@ static enum MHD_Result add_header_size(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
+/*---- the browser guard ----*/
+
+static const char *header(struct MHD_Connection *c, const char *name)
+{
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+/* The port the connection came in on (all daemons share one). */
+static unsigned connection_port(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
+    const union MHD_DaemonInfo *di =
+        ci ? MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_BIND_PORT) : NULL;
+    return di ? di->port : 0;
+}
+
+/* The answer to a CORS preflight from a listed origin: 204. */
+static enum MHD_Result respond_preflight(struct http_req *hr)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return MHD_NO;
+    add_cors_headers(hr, r);
+    MHD_add_response_header(r, "Access-Control-Allow-Methods",
+                            GUARD_CORS_METHODS);
+    MHD_add_response_header(r, "Access-Control-Allow-Headers",
+                            GUARD_CORS_HEADERS);
+    MHD_add_response_header(r, "Access-Control-Max-Age", GUARD_CORS_MAX_AGE);
+    enum MHD_Result ret = MHD_queue_response(hr->conn, MHD_HTTP_NO_CONTENT, r);
+    MHD_destroy_response(r);
+    hr->state = RS_ANSWERED;
+    return ret;
+}
+
+/* Runs the browser guard (browser_guard.h) once the request's headers are
+ * in and its route is known. '*pass': the request goes on. Otherwise the
+ * return value is on_access's: a refusal is answered at once when there
+ * is no body to wait for (or it is large, chunked, or the client waits for
+ * a go-ahead), else after the body is read and dropped (hr->refused), as
+ * an answer sent while the client still sends reaches it as a broken
+ * pipe. */
+static enum MHD_Result run_guard(struct http_req *hr, const char *url,
+                                 const char *method, bool *pass)
+{
+    struct MHD_Connection *c = hr->conn;
+    unsigned flags = hr->route.flags;
+    bool raw = hr->route_result == ROUTE_FOUND && (flags & ROUTE_RAW_BODY) &&
+               !(flags & ROUTE_STREAM_BODY);
+    struct guard_request g = {
+        .method = method,
+        .path = url,
+        .host = header(c, MHD_HTTP_HEADER_HOST),
+        .origin = header(c, MHD_HTTP_HEADER_ORIGIN),
+        .sec_fetch_site = header(c, "Sec-Fetch-Site"),
+        .content_type = header(c, MHD_HTTP_HEADER_CONTENT_TYPE),
+        .acr_method = header(c, "Access-Control-Request-Method"),
+        .has_body = has_body(hr),
+        .raw_body = raw,
+        .csv_body = raw && hr->route.body->json.max_values == 0,
+        .server_port = connection_port(c),
+    };
+    struct guard_decision d;
+    guard_check(&hr->srv->guard, &g, &d);
+    hr->cors_origin = d.cors_origin;
+    *pass = d.verdict == GUARD_PASS;
+    switch (d.verdict) {
+    case GUARD_PASS:
+        return MHD_YES;
+    case GUARD_PREFLIGHT:
+        return respond_preflight(hr);
+    case GUARD_REFUSE:
+        break;
+    }
+    log_debug("%s %s refused: %s", method, url, d.msg);
+    api_error(&hr->res, d.err, d.msg);
+    int64_t n = hr->req.content_length;
+    if (!g.has_body || expects_continue(hr) || n < 0 || n > HTTP_BIG_BODY)
+        return queue_response(hr);
+    hr->refused = true;
+    return MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, const char *upload_data,
@@ -887,6 +1163,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         hr->req.app = srv->app;
         hr->req.range = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                     MHD_HTTP_HEADER_RANGE);
+        auth_headers(hr);
         *con_cls = hr;
         if (hr->target_long) {
             char msg[128];
@@ -917,6 +1194,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                 hr->req.content_length = (int64_t)n;
         }
         hr->route_result = route_lookup(url, method, &hr->route);
+        bool pass;
+        enum MHD_Result guarded = run_guard(hr, url, method, &pass);
+        if (!pass)
+            return guarded;
         if (hr->route_result == ROUTE_FOUND &&
             (hr->route.flags & ROUTE_STREAM_BODY))
             return stream_start(hr, hr->route.handler);
@@ -947,6 +1228,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     switch (hr->state) {
     case RS_WRITTEN:
         return finish_write(hr);
+    case RS_DELAYED: {
+        enum MHD_Result ret = queue_response(hr);
+        release_waiting(hr);
+        return ret;
+    }
     case RS_WAITING:
     case RS_ANSWERED:
         *upload_data_size = 0;
@@ -959,7 +1245,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (hr->too_large || hr->over_budget)
+        if (hr->too_large || hr->over_budget || hr->refused)
             return MHD_YES; /* read and dropped; answered at the end */
         size_t len = hr->body.len + n;
         if (len > hr->body_limit) {
@@ -974,6 +1260,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         budget_release(hr);
         return MHD_YES;
     }
+    if (hr->refused)
+        return queue_response(hr);
     if (hr->too_large)
         return respond_too_large(hr);
     if (hr->over_budget)
@@ -1122,7 +1410,16 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
 {
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-                     (v6 ? MHD_USE_IPv6 : 0);
+                     (v6 ? MHD_USE_IPv6 : 0) |
+                     (srv->tls.cert_pem ? MHD_USE_TLS : 0);
+    /* HTTPS (tls.h): the PEM text stays in srv->tls until the daemons
+     * stop; without it the array is empty. */
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, srv->tls.cert_pem},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, srv->tls.key_pem},
+        {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES},
+        {MHD_OPTION_END, 0, NULL},
+    };
     /* The connection limits are counted over all daemons (on_accept);
      * MHD's own per-daemon limit is only a backstop at the same total.
      * MHD_OPTION_CONNECTION_TIMEOUT is an inactivity timeout (MHD 0.9.75
@@ -1140,6 +1437,7 @@ static struct MHD_Daemon *start_daemon(struct http_server *srv,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, srv,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_POOL_BYTES,
         MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)HTTP_POOL_INCREMENT,
+        MHD_OPTION_ARRAY, srv->tls.cert_pem ? tls_opts : tls_opts + 3,
         MHD_OPTION_END);
 }
 
@@ -1157,6 +1455,8 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
     srv->body_budget = cfg->max_inflight_body_bytes;
     srv->max_connections = fit_fd_limit(cfg->max_connections);
     pthread_mutex_init(&srv->mu, NULL);
+    pthread_mutex_init(&srv->delay_mu, NULL);
+    pthread_cond_init(&srv->delay_cv, NULL);
     srv->conns =
         connlimit_new(srv->max_connections, cfg->max_connections_per_ip);
     /* two: a slow provider holds one, the other still serves */
@@ -1169,6 +1469,12 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
     }
 
     struct addrinfo hints = {0}, *ai = NULL;
+    if (cfg->tls_cert[0] &&
+        tls_load(cfg->tls_cert, cfg->tls_key, &srv->tls, err, errlen))
+        goto fail;
+    if (guard_config_init(&srv->guard, cfg->allowed_hosts, cfg->cors_origins,
+                          cfg->host, srv->tls.cert_pem != NULL, err, errlen))
+        goto fail;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
@@ -1222,6 +1528,8 @@ fail:
         MHD_stop_daemon(srv->daemons[i]);
     workq_free(srv->jobs);
     connlimit_free(srv->conns);
+    guard_config_free(&srv->guard);
+    tls_pair_free(&srv->tls);
     pthread_mutex_destroy(&srv->mu);
     free(srv);
     return NULL;
@@ -1291,10 +1599,15 @@ void http_stop(struct http_server *srv, unsigned grace_ms)
     left = wait_requests(srv, false, (deadline > now ? deadline : now) + 1000);
     if (left)
         log_warn("%u answer(s) still being sent at shutdown", left);
+    delay_stop(srv);
     workq_free(srv->jobs); /* idle now: every job's request was answered */
     for (unsigned i = 0; i < srv->n_daemons; i++)
         MHD_stop_daemon(srv->daemons[i]);
     connlimit_free(srv->conns);
+    guard_config_free(&srv->guard);
+    tls_pair_free(&srv->tls);
     pthread_mutex_destroy(&srv->mu);
+    pthread_mutex_destroy(&srv->delay_mu);
+    pthread_cond_destroy(&srv->delay_cv);
     free(srv);
 }

@@ -827,6 +827,8 @@ struct summaries_src {
     struct experiment_summary *a;
     size_t n, cur;
     bool end, started;
+    bool (*keep)(void *ctx, int64_t experiment_id); /* NULL: all */
+    void *keep_ctx;
 };
 
 static void summaries_free(void *p)
@@ -846,7 +848,18 @@ void *listsrc_summaries_new(struct store *st)
     return x;
 }
 
-static enum srv_err summaries_next(void *p, bool *have, struct errbuf *eb)
+void *listsrc_summaries_new_filtered(
+    struct store *st, bool (*keep)(void *ctx, int64_t experiment_id), void *ctx)
+{
+    struct summaries_src *x = listsrc_summaries_new(st);
+    if (x) {
+        x->keep = keep;
+        x->keep_ctx = ctx;
+    }
+    return x;
+}
+
+static enum srv_err summaries_step(void *p, bool *have, struct errbuf *eb)
 {
     struct summaries_src *x = p;
     *have = false;
@@ -871,6 +884,17 @@ static enum srv_err summaries_next(void *p, bool *have, struct errbuf *eb)
         *have = true;
     }
     return SRV_OK;
+}
+
+static enum srv_err summaries_next(void *p, bool *have, struct errbuf *eb)
+{
+    struct summaries_src *x = p;
+    for (;;) {
+        enum srv_err e = summaries_step(x, have, eb);
+        if (e || !*have || !x->keep ||
+            x->keep(x->keep_ctx, x->a[x->cur - 1].experiment_id))
+            return e;
+    }
 }
 
 static enum srv_err summaries_piece(void *p, struct strbuf *out, size_t hint,

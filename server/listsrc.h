@@ -53,5 +53,12 @@ void *listsrc_energy_new(struct store *st, int64_t run_pk, int64_t offset);
 /* The summaries of all active experiments, by id. */
 extern const struct pager_source listsrc_summaries_ops;
 void *listsrc_summaries_new(struct store *st);
+/* ... of those 'keep' (called on the connection's thread, with 'ctx',
+ * while the answer streams) says yes to (--auth: what the caller may
+ * READ). */
+void *listsrc_summaries_new_filtered(struct store *st,
+                                     bool (*keep)(void *ctx,
+                                                  int64_t experiment_id),
+                                     void *ctx);
 
 #endif

@@ -24,6 +24,31 @@ int log_level_parse(const char *s, enum log_level *out)
     return -1;
 }
 
+static void log_vwrite(const char *label, const char *fmt, va_list ap)
+{
+    char line[1024];
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    int n = snprintf(
+        line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+        tm.tm_sec, ts.tv_nsec / 1000000, label);
+    if (n < 0)
+        return;
+    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    fprintf(stderr, "%s\n", line);
+}
+
+void log_audit(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite("audit", fmt, ap);
+    va_end(ap);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level > log_current_level)

@@ -6,6 +6,7 @@
  * them 503 past --shutdown-grace-ms; see http_stop), closes the database
  * and exits 0.
  */
+#include "auth.h"
 #include "config.h"
 #include "gc.h"
 #include "grid.h"
@@ -47,6 +48,13 @@ static int make_dirs(const char *dir)
         *p = '/';
     }
     return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* True for an address only this machine reaches. */
+static bool host_is_loopback(const char *host)
+{
+    return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
 }
 
 int main(int argc, char **argv)
@@ -106,6 +114,16 @@ int main(int argc, char **argv)
         return 1;
     }
     struct app app = {.store = st, .cfg = &cfg, .grid = grid};
+    if (auth_init(&app, err, sizeof(err)) != 0) {
+        fprintf(stderr, "greentrack-server: %s\n", err);
+        grid_free(grid);
+        store_close(st);
+        return 1;
+    }
+    if (!cfg.auth && !host_is_loopback(cfg.host))
+        log_warn("listening on %s without --auth: anyone who can reach it "
+                 "can read and change everything",
+                 cfg.host);
     struct http_server *http = http_start(&app, err, sizeof(err));
     if (!http) {
         fprintf(stderr, "greentrack-server: %s\n", err);
@@ -114,7 +132,8 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *shown_host = cfg.host;
-    printf("greentrack-server listening on http://%s%s%s:%u\n",
+    printf("greentrack-server listening on %s://%s%s%s:%u\n",
+           cfg.tls_cert[0] ? "https" : "http",
            strchr(shown_host, ':') ? "[" : "", shown_host,
            strchr(shown_host, ':') ? "]" : "", http_port(http));
     fflush(stdout);
@@ -129,6 +148,7 @@ int main(int argc, char **argv)
     http_stop(http, cfg.shutdown_grace_ms);
     grid_free(grid); /* joins the refresh thread, which may still write */
     store_close(st);
+    auth_shutdown();
     log_info("stopped");
     return 0;
 }

@@ -22,7 +22,8 @@ struct route {
     const char *name; /* path after the prefix */
     unsigned methods;
     handler_fn fn;
-    unsigned flags; /* enum route_flag */
+    unsigned flags;       /* enum route_flag */
+    enum route_perm perm; /* what the caller needs under --auth */
     /* What its request body may be; left out (NULL): BODY_JSON. A
      * handler has one rule, whichever of its rows names it. */
     const struct route_body *body;
@@ -53,112 +54,172 @@ static const struct route_body BODY_CSV = {0, {0, 0, 0}};
 
 /* /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/: handlers/mlflow/ */
 static const struct route mlflow_routes[] = {
-    {"experiments/create", POST, h_experiments_create, 0},
-    {"experiments/get", GET, h_experiments_get, 0},
-    {"experiments/get-by-name", GET, h_experiments_get_by_name, 0},
-    {"experiments/search", GET | POST, h_experiments_search, 0},
-    {"experiments/list", GET, h_experiments_list, 0},
-    {"experiments/update", POST, h_experiments_update, 0},
-    {"experiments/delete", POST, h_experiments_delete, 0},
-    {"experiments/restore", POST, h_experiments_restore, 0},
-    {"experiments/set-experiment-tag", POST, h_experiments_set_tag, 0},
-    {"experiments/delete-experiment-tag", POST, h_experiments_delete_tag, 0},
+    {"experiments/create", POST, h_experiments_create, 0, PERM_CREATE},
+    {"experiments/get", GET, h_experiments_get, 0, PERM_EXP_READ},
+    {"experiments/get-by-name", GET, h_experiments_get_by_name, 0,
+     PERM_EXP_NAME_READ},
+    {"experiments/search", GET | POST, h_experiments_search, 0, PERM_ANY_USER},
+    /* unpaged and unfiltered: admins only under --auth */
+    {"experiments/list", GET, h_experiments_list, 0, PERM_ADMIN},
+    {"experiments/update", POST, h_experiments_update, 0, PERM_EXP_EDIT},
+    {"experiments/delete", POST, h_experiments_delete, 0, PERM_EXP_MANAGE},
+    {"experiments/restore", POST, h_experiments_restore, 0, PERM_EXP_MANAGE},
+    {"experiments/set-experiment-tag", POST, h_experiments_set_tag, 0,
+     PERM_EXP_EDIT},
+    {"experiments/delete-experiment-tag", POST, h_experiments_delete_tag, 0,
+     PERM_EXP_EDIT},
     {"experiments/search-datasets", POST, h_experiments_search_datasets,
-     ROUTE_AJAX_ONLY},
-    {"runs/create", POST, h_runs_create, 0},
-    {"runs/get", GET, h_runs_get, 0},
-    {"runs/update", POST, h_runs_update, 0},
-    {"runs/delete", POST, h_runs_delete, 0},
-    {"runs/restore", POST, h_runs_restore, 0},
-    {"runs/search", POST, h_runs_search, 0},
-    {"runs/log-metric", POST, h_runs_log_metric, 0},
-    {"runs/log-parameter", POST, h_runs_log_parameter, 0},
-    {"runs/set-tag", POST, h_runs_set_tag, 0},
-    {"runs/delete-tag", POST, h_runs_delete_tag, 0},
-    {"runs/log-batch", POST, h_runs_log_batch, 0, &BODY_BATCH},
-    {"runs/log-inputs", POST, h_runs_log_inputs, 0},
-    {"runs/log-model", POST, h_runs_log_model, 0},
-    {"metrics/get-history", GET, h_metrics_get_history, 0},
+     ROUTE_AJAX_ONLY, PERM_EXP_IDS_READ},
+    {"runs/create", POST, h_runs_create, 0, PERM_EXP_EDIT},
+    {"runs/get", GET, h_runs_get, 0, PERM_RUN_READ},
+    {"runs/update", POST, h_runs_update, 0, PERM_RUN_EDIT},
+    {"runs/delete", POST, h_runs_delete, 0, PERM_RUN_MANAGE},
+    {"runs/restore", POST, h_runs_restore, 0, PERM_RUN_MANAGE},
+    {"runs/search", POST, h_runs_search, 0, PERM_RUNS_SEARCH},
+    {"runs/log-metric", POST, h_runs_log_metric, 0, PERM_RUN_EDIT},
+    {"runs/log-parameter", POST, h_runs_log_parameter, 0, PERM_RUN_EDIT},
+    {"runs/set-tag", POST, h_runs_set_tag, 0, PERM_RUN_EDIT},
+    {"runs/delete-tag", POST, h_runs_delete_tag, 0, PERM_RUN_EDIT},
+    {"runs/log-batch", POST, h_runs_log_batch, 0, PERM_RUN_EDIT, &BODY_BATCH},
+    {"runs/log-inputs", POST, h_runs_log_inputs, 0, PERM_RUN_EDIT},
+    {"runs/log-model", POST, h_runs_log_model, 0, PERM_RUN_EDIT},
+    {"metrics/get-history", GET, h_metrics_get_history, 0, PERM_RUN_READ},
     {"metrics/get-history-bulk-interval", GET,
-     h_metrics_get_history_bulk_interval, 0},
+     h_metrics_get_history_bulk_interval, 0, PERM_RUN_IDS_READ},
     {"metrics/get-history-bulk", GET, h_metrics_get_history_bulk,
-     ROUTE_AJAX_ONLY},
-    {"artifacts/list", GET, h_artifacts_list, 0},
+     ROUTE_AJAX_ONLY, PERM_RUN_IDS_READ},
+    {"artifacts/list", GET, h_artifacts_list, 0, PERM_RUN_READ},
     {"upload-artifact", POST, h_upload_artifact,
-     ROUTE_AJAX_ONLY | ROUTE_STREAM_BODY},
-    {"registered-models/create", POST, h_registered_models_create, 0},
-    {"registered-models/get", GET, h_registered_models_get, 0},
-    {"registered-models/rename", POST, h_registered_models_rename, 0},
-    {"registered-models/update", PATCH, h_registered_models_update, 0},
-    {"registered-models/delete", DELETE, h_registered_models_delete, 0},
-    {"registered-models/search", GET, h_registered_models_search, 0},
+     ROUTE_AJAX_ONLY | ROUTE_STREAM_BODY, PERM_RUN_EDIT},
+    {"registered-models/create", POST, h_registered_models_create, 0,
+     PERM_CREATE},
+    {"registered-models/get", GET, h_registered_models_get, 0, PERM_MODEL_READ},
+    {"registered-models/rename", POST, h_registered_models_rename, 0,
+     PERM_MODEL_EDIT},
+    {"registered-models/update", PATCH, h_registered_models_update, 0,
+     PERM_MODEL_EDIT},
+    {"registered-models/delete", DELETE, h_registered_models_delete, 0,
+     PERM_MODEL_MANAGE},
+    {"registered-models/search", GET, h_registered_models_search, 0,
+     PERM_ANY_USER},
     {"registered-models/get-latest-versions", GET | POST,
-     h_registered_models_get_latest_versions, 0},
-    {"registered-models/set-tag", POST, h_registered_models_set_tag, 0},
-    {"registered-models/delete-tag", DELETE, h_registered_models_delete_tag, 0},
-    {"registered-models/alias", POST, h_registered_models_alias_set, 0},
-    {"registered-models/alias", DELETE, h_registered_models_alias_delete, 0},
-    {"registered-models/alias", GET, h_registered_models_alias_get, 0},
-    {"model-versions/create", POST, h_model_versions_create, 0},
-    {"model-versions/get", GET, h_model_versions_get, 0},
-    {"model-versions/update", PATCH, h_model_versions_update, 0},
-    {"model-versions/delete", DELETE, h_model_versions_delete, 0},
-    {"model-versions/search", GET, h_model_versions_search, 0},
+     h_registered_models_get_latest_versions, 0, PERM_MODEL_READ},
+    {"registered-models/set-tag", POST, h_registered_models_set_tag, 0,
+     PERM_MODEL_EDIT},
+    {"registered-models/delete-tag", DELETE, h_registered_models_delete_tag, 0,
+     PERM_MODEL_EDIT},
+    {"registered-models/alias", POST, h_registered_models_alias_set, 0,
+     PERM_MODEL_EDIT},
+    {"registered-models/alias", DELETE, h_registered_models_alias_delete, 0,
+     PERM_MODEL_MANAGE},
+    {"registered-models/alias", GET, h_registered_models_alias_get, 0,
+     PERM_MODEL_READ},
+    {"model-versions/create", POST, h_model_versions_create, 0,
+     PERM_MODEL_EDIT},
+    {"model-versions/get", GET, h_model_versions_get, 0, PERM_MODEL_READ},
+    {"model-versions/update", PATCH, h_model_versions_update, 0,
+     PERM_MODEL_EDIT},
+    {"model-versions/delete", DELETE, h_model_versions_delete, 0,
+     PERM_MODEL_MANAGE},
+    {"model-versions/search", GET, h_model_versions_search, 0, PERM_ANY_USER},
     {"model-versions/transition-stage", POST, h_model_versions_transition_stage,
-     0},
+     0, PERM_MODEL_EDIT},
     {"model-versions/get-download-uri", GET, h_model_versions_get_download_uri,
-     0},
-    {"model-versions/set-tag", POST, h_model_versions_set_tag, 0},
-    {"model-versions/delete-tag", DELETE, h_model_versions_delete_tag, 0},
+     0, PERM_MODEL_READ},
+    {"model-versions/set-tag", POST, h_model_versions_set_tag, 0,
+     PERM_MODEL_EDIT},
+    {"model-versions/delete-tag", DELETE, h_model_versions_delete_tag, 0,
+     PERM_MODEL_MANAGE},
+    /* MLflow's basic-auth API (specs/mlflow-auth.md section 6): only
+     * under /api/2.0/mlflow/ */
+    {"users/create", POST, h_users_create, ROUTE_API_ONLY, PERM_ADMIN},
+    {"users/get", GET, h_users_get, ROUTE_API_ONLY, PERM_SELF},
+    {"users/update-password", PATCH, h_users_update_password, ROUTE_API_ONLY,
+     PERM_SELF},
+    {"users/update-admin", PATCH, h_users_update_admin, ROUTE_API_ONLY,
+     PERM_ADMIN},
+    {"users/delete", DELETE, h_users_delete, ROUTE_API_ONLY, PERM_ADMIN},
+    {"experiments/permissions/create", POST, h_experiment_permissions_create,
+     ROUTE_API_ONLY, PERM_EXP_MANAGE},
+    {"experiments/permissions/get", GET, h_experiment_permissions_get,
+     ROUTE_API_ONLY, PERM_EXP_MANAGE},
+    {"experiments/permissions/update", PATCH, h_experiment_permissions_update,
+     ROUTE_API_ONLY, PERM_EXP_MANAGE},
+    {"experiments/permissions/delete", DELETE, h_experiment_permissions_delete,
+     ROUTE_API_ONLY, PERM_EXP_MANAGE},
+    {"registered-models/permissions/create", POST, h_model_permissions_create,
+     ROUTE_API_ONLY, PERM_MODEL_MANAGE},
+    {"registered-models/permissions/get", GET, h_model_permissions_get,
+     ROUTE_API_ONLY, PERM_MODEL_MANAGE},
+    {"registered-models/permissions/update", PATCH, h_model_permissions_update,
+     ROUTE_API_ONLY, PERM_MODEL_MANAGE},
+    {"registered-models/permissions/delete", DELETE,
+     h_model_permissions_delete, ROUTE_API_ONLY, PERM_MODEL_MANAGE},
 };
 
 /* /api/2.0/greentrack/: handlers/greentrack/ */
 static const struct route greentrack_routes[] = {
-    {"runs/heartbeat", POST, h_runs_heartbeat, 0},
-    {"runs/log-energy", POST, h_runs_log_energy, 0, &BODY_ENERGY},
-    {"runs/carbon", GET, h_runs_carbon, 0},
-    {"runs/log-phase", POST, h_runs_log_phase, 0},
-    {"hardware", GET, h_hardware, 0},
-    {"intensity", GET, h_intensity, 0},
-    {"runs/energy", GET, h_runs_energy, 0},
-    {"runs/export", GET, h_runs_export, 0},
-    {"leaderboard", GET, h_leaderboard, 0},
-    {"experiments/summary", GET, h_experiments_summary, 0},
-    {"import/codecarbon", POST, h_import_codecarbon, ROUTE_RAW_BODY, &BODY_CSV},
-    {"schedule", GET, h_schedule, 0},
-    {"grid/intensity", GET, h_grid_intensity, 0},
+    {"runs/heartbeat", POST, h_runs_heartbeat, 0, PERM_RUN_EDIT},
+    {"runs/log-energy", POST, h_runs_log_energy, 0, PERM_RUN_EDIT,
+     &BODY_ENERGY},
+    {"runs/carbon", GET, h_runs_carbon, 0, PERM_RUN_READ},
+    {"runs/log-phase", POST, h_runs_log_phase, 0, PERM_RUN_EDIT},
+    {"hardware", GET, h_hardware, 0, PERM_EXP_READ},
+    {"intensity", GET, h_intensity, 0, PERM_ANY_USER},
+    {"runs/energy", GET, h_runs_energy, 0, PERM_RUN_READ},
+    {"runs/export", GET, h_runs_export, 0, PERM_EXP_READ},
+    {"leaderboard", GET, h_leaderboard, 0, PERM_EXP_READ},
+    {"experiments/summary", GET, h_experiments_summary, 0, PERM_ANY_USER},
+    {"import/codecarbon", POST, h_import_codecarbon, ROUTE_RAW_BODY,
+     PERM_EXP_EDIT, &BODY_CSV},
+    {"schedule", GET, h_schedule, 0, PERM_EXP_READ},
+    {"grid/intensity", GET, h_grid_intensity, 0, PERM_ANY_USER},
     /* raw: takes ?zone= in the query (no body needed) or a JSON body */
-    {"grid/refresh", POST, h_grid_refresh, ROUTE_RAW_BODY},
-    {"model-versions/carbon", GET, h_model_versions_carbon, 0},
+    {"grid/refresh", POST, h_grid_refresh, ROUTE_RAW_BODY, PERM_ADMIN},
+    {"model-versions/carbon", GET, h_model_versions_carbon, 0, PERM_MODEL_READ},
+    /* authentication (auth.c): login, logout, whoami, tokens, users */
+    {"auth/login", POST, h_auth_login, 0, PERM_NONE},
+    {"auth/logout", POST, h_auth_logout, 0, PERM_NONE},
+    {"auth/whoami", GET, h_auth_whoami, 0, PERM_NONE},
+    {"tokens/create", POST, h_tokens_create, 0, PERM_ANY_USER},
+    {"tokens/list", GET, h_tokens_list, 0, PERM_ANY_USER},
+    {"tokens/revoke", POST, h_tokens_revoke, 0, PERM_ANY_USER},
+    {"users/list", GET, h_gt_users_list, 0, PERM_ADMIN},
+    {"experiments/permissions/list", GET, h_gt_experiment_permissions_list, 0,
+     PERM_EXP_MANAGE},
 };
 
 /* /api/2.0/mlflow-artifacts/ and /ajax-api/2.0/mlflow-artifacts/:
  * handlers/mlflow_artifacts/. A name ending in '/' with ROUTE_PREFIX
  * matches it followed by one or more characters (Flask's <path:...>). */
 static const struct route mlflow_artifacts_routes[] = {
-    {"artifacts", GET, h_mlflow_artifacts_list, 0},
-    {"artifacts/", GET, h_mlflow_artifacts_download, ROUTE_PREFIX},
+    {"artifacts", GET, h_mlflow_artifacts_list, 0, PERM_ARTIFACT_LIST},
+    {"artifacts/", GET, h_mlflow_artifacts_download, ROUTE_PREFIX,
+     PERM_ARTIFACT},
     {"artifacts/", PUT, h_mlflow_artifacts_upload,
-     ROUTE_PREFIX | ROUTE_STREAM_BODY},
-    {"artifacts/", DELETE, h_mlflow_artifacts_delete, ROUTE_PREFIX},
-    {"mpu/create/", POST, h_mlflow_artifacts_mpu, ROUTE_PREFIX},
-    {"mpu/complete/", POST, h_mlflow_artifacts_mpu, ROUTE_PREFIX},
-    {"mpu/abort/", POST, h_mlflow_artifacts_mpu, ROUTE_PREFIX},
+     ROUTE_PREFIX | ROUTE_STREAM_BODY, PERM_ARTIFACT},
+    {"artifacts/", DELETE, h_mlflow_artifacts_delete, ROUTE_PREFIX,
+     PERM_ARTIFACT},
+    {"mpu/create/", POST, h_mlflow_artifacts_mpu, ROUTE_PREFIX, PERM_ARTIFACT},
+    {"mpu/complete/", POST, h_mlflow_artifacts_mpu, ROUTE_PREFIX,
+     PERM_ARTIFACT},
+    {"mpu/abort/", POST, h_mlflow_artifacts_mpu, ROUTE_PREFIX, PERM_ARTIFACT},
 };
 
 /* /codecarbon/: handlers/codecarbon/ */
 static const struct route codecarbon_routes[] = {
-    {"experiments", POST, h_cc_experiments, 0},
-    {"runs", POST, h_cc_runs, 0},
-    {"emissions", POST, h_cc_emissions, 0},
+    {"experiments", POST, h_cc_experiments, 0, PERM_CREATE},
+    {"runs", POST, h_cc_runs, 0, PERM_EXP_EDIT},
+    {"emissions", POST, h_cc_emissions, 0, PERM_RUN_EDIT},
 };
 
 /* /: handlers/ */
 static const struct route root_routes[] = {
-    {"health", GET, h_health, 0},
-    {"version", GET, h_version, 0},
-    {"get-artifact", GET, h_get_artifact, 0},
-    {"model-versions/get-artifact", GET, h_model_versions_get_artifact, 0},
+    {"health", GET, h_health, 0, PERM_NONE},
+    {"version", GET, h_version, 0, PERM_NONE},
+    {"get-artifact", GET, h_get_artifact, 0, PERM_RUN_READ},
+    {"model-versions/get-artifact", GET, h_model_versions_get_artifact, 0,
+     PERM_MODEL_READ},
 };
 
 static const char *const mlflow_prefixes[] = {"/api/2.0/mlflow/",
@@ -191,12 +252,16 @@ static bool name_matches(const struct route *r, const char *name)
 
 /* A path may have several rows, one per method: 405 only when none
  * takes 'bit'. Rows with a flag in 'skip' do not exist here. */
+/* The permission of the row the last lookup on this thread found. */
+static _Thread_local enum route_perm found_perm;
+
 static enum route_result lookup_skip(const struct route *table, size_t n,
                                      const char *name, unsigned bit,
                                      unsigned skip, handler_fn *handler,
                                      unsigned *flags)
 {
     enum route_result r = ROUTE_NOT_FOUND;
+    found_perm = PERM_UNSET;
     for (size_t i = 0; i < n; i++) {
         if ((table[i].flags & skip) || !name_matches(&table[i], name))
             continue;
@@ -206,6 +271,7 @@ static enum route_result lookup_skip(const struct route *table, size_t n,
         }
         *handler = table[i].fn;
         *flags = table[i].flags;
+        found_perm = table[i].perm;
         return ROUTE_FOUND;
     }
     return r;
@@ -246,7 +312,8 @@ enum route_result route_match_flags(const char *path, const char *method,
         if (strncmp(path, mlflow_prefixes[i], plen) == 0)
             return lookup_skip(
                 mlflow_routes, sizeof(mlflow_routes) / sizeof(*mlflow_routes),
-                path + plen, bit, i == 0 ? ROUTE_AJAX_ONLY : 0, handler, flags);
+                path + plen, bit, i == 0 ? ROUTE_AJAX_ONLY : ROUTE_API_ONLY,
+                handler, flags);
     }
     for (size_t i = 0; i < sizeof(mlflow_artifacts_prefixes) /
                                sizeof(*mlflow_artifacts_prefixes);
@@ -314,5 +381,39 @@ enum route_result route_lookup(const char *path, const char *method,
     enum route_result r =
         route_match_flags(path, method, &out->handler, &out->flags);
     out->body = r == ROUTE_FOUND ? body_of(out->handler) : &BODY_JSON;
+    out->perm = r == ROUTE_FOUND ? found_perm : PERM_UNSET;
     return r;
+}
+
+bool route_row(size_t i, const char **prefix, const char **name,
+               unsigned *methods, unsigned *flags, enum route_perm *perm)
+{
+    static const struct {
+        const char *prefix;
+        const struct route *rows;
+        size_t n;
+    } tables[] = {
+        {"/api/2.0/mlflow/", mlflow_routes,
+         sizeof(mlflow_routes) / sizeof(*mlflow_routes)},
+        {"/api/2.0/greentrack/", greentrack_routes,
+         sizeof(greentrack_routes) / sizeof(*greentrack_routes)},
+        {"/api/2.0/mlflow-artifacts/", mlflow_artifacts_routes,
+         sizeof(mlflow_artifacts_routes) / sizeof(*mlflow_artifacts_routes)},
+        {"/codecarbon/", codecarbon_routes,
+         sizeof(codecarbon_routes) / sizeof(*codecarbon_routes)},
+        {"/", root_routes, sizeof(root_routes) / sizeof(*root_routes)},
+    };
+    for (size_t t = 0; t < sizeof(tables) / sizeof(*tables); t++) {
+        if (i < tables[t].n) {
+            const struct route *r = &tables[t].rows[i];
+            *prefix = tables[t].prefix;
+            *name = r->name;
+            *methods = r->methods;
+            *flags = r->flags;
+            *perm = r->perm;
+            return true;
+        }
+        i -= tables[t].n;
+    }
+    return false;
 }

@@ -29,8 +29,42 @@ enum route_flag {
     ROUTE_RAW_BODY = 1,
     ROUTE_PREFIX = 2,
     ROUTE_STREAM_BODY = 4,
-    ROUTE_AJAX_ONLY = 8 /* MLflow serves it for its UI only: not under
+    ROUTE_AJAX_ONLY = 8, /* MLflow serves it for its UI only: not under
                            /api/2.0/mlflow/, only /ajax-api/2.0/mlflow/ */
+    ROUTE_API_ONLY = 16  /* only under /api/2.0/mlflow/ (the auth API) */
+};
+
+/* What a route needs from its caller when --auth is on (auth.c checks
+ * it; specs/mlflow-auth.md section 5 is the map). PERM_UNSET is a row
+ * nobody mapped: it is refused (fail closed). EXP_* take the experiment
+ * from 'experiment_id', RUN_* from 'run_id'/'run_uuid' (the run's
+ * experiment), MODEL_* from 'name'. Admins pass every check. */
+enum route_perm {
+    PERM_UNSET = 0,
+    PERM_NONE,      /* open to anyone (/health, /version, login) */
+    PERM_ANY_USER,  /* any authenticated caller */
+    PERM_CREATE,    /* any user, but not a token with a scope or a READ
+                       ceiling (experiments/create, models/create) */
+    PERM_ADMIN,     /* admins only */
+    PERM_SELF,      /* 'username' is the caller's own, or an admin */
+    PERM_EXP_READ,  /* READ on the experiment */
+    PERM_EXP_EDIT,  /* EDIT */
+    PERM_EXP_MANAGE, /* MANAGE (MLflow's can_delete and can_manage) */
+    PERM_EXP_NAME_READ, /* READ on the experiment named 'experiment_name' */
+    PERM_EXP_IDS_READ,  /* READ on each of 'experiment_ids' */
+    PERM_RUN_READ,
+    PERM_RUN_EDIT,
+    PERM_RUN_MANAGE,
+    PERM_RUN_IDS_READ, /* READ on each run of 'run_ids' / 'run_id' list */
+    PERM_RUNS_SEARCH,  /* any user; 'experiment_ids' narrowed to readable */
+    PERM_MODEL_READ,
+    PERM_MODEL_EDIT,
+    PERM_MODEL_MANAGE,
+    PERM_ARTIFACT,      /* the artifact proxy: the experiment is the path's
+                           leading digits (else the default permission);
+                           GET needs READ, other methods EDIT */
+    PERM_ARTIFACT_LIST, /* as PERM_ARTIFACT from the 'path' argument */
+    PERM_COUNT
 };
 
 enum route_result {
@@ -55,6 +89,7 @@ struct route_body {
 struct route_info {
     handler_fn handler;
     unsigned flags;                /* enum route_flag */
+    enum route_perm perm;          /* PERM_UNSET unless ROUTE_FOUND */
     const struct route_body *body; /* never NULL */
 };
 
@@ -73,5 +108,11 @@ enum route_result route_match(const char *path, const char *method,
  * ROUTE_FOUND). */
 enum route_result route_match_flags(const char *path, const char *method,
                                     handler_fn *handler, unsigned *flags);
+
+/* Row 'i' of the route table (for tests that walk it): its URL prefix
+ * (the first one for MLflow's two), name, methods and permission. False
+ * past the last row. */
+bool route_row(size_t i, const char **prefix, const char **name,
+               unsigned *methods, unsigned *flags, enum route_perm *perm);
 
 #endif

@@ -12,8 +12,10 @@
 #include "log.h"
 #include "schema.h"
 #include "store_int.h"
+#include "store_registry.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -2087,8 +2089,14 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
 {
     struct conn *c = st->writer;
     switch (w->kind) {
-    case SW_EXPERIMENT_CREATE:
-        return w_experiment_create(c, st, w);
+    case SW_EXPERIMENT_CREATE: {
+        enum srv_err e = w_experiment_create(c, st, w);
+        if (e || w->owner_user_id <= 0)
+            return e;
+        char id[32];
+        snprintf(id, sizeof(id), "%" PRId64, w->out_experiment_id);
+        return store_auth_grant_owner(c, false, id, w->owner_user_id, &w->err);
+    }
     case SW_EXPERIMENT_RENAME:
         return w_experiment_rename(c, w);
     case SW_EXPERIMENT_DELETE:
@@ -2127,10 +2135,17 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         return w_grid_record(st, w);
     case SW_RUN_PURGE:
         return w_run_purge(c, w);
-    case SW_REGISTRY:
-        return store_registry_exec(c, w);
+    case SW_REGISTRY: {
+        enum srv_err e = store_registry_exec(c, w);
+        if (e || w->owner_user_id <= 0 || w->registry->op != REG_MODEL_CREATE)
+            return e;
+        return store_auth_grant_owner(c, true, w->registry->name,
+                                      w->owner_user_id, &w->err);
+    }
     case SW_GREENAI:
         return store_greenai_exec(c, w);
+    case SW_AUTH:
+        return store_auth_exec(c, w);
     case SW_MULTI:
         /* One savepoint covers them all: the first failure undoes every
          * one. Each sub-write reports in its own result and err. */
@@ -2238,7 +2253,7 @@ static void commit_group(struct store *st, struct store_write *head)
          * the registry changes none.) */
         w->touched_experiment =
             w->result != SRV_OK || w->kind == SW_GRID_RECORD ||
-                    w->kind == SW_REGISTRY
+                    w->kind == SW_REGISTRY || w->kind == SW_AUTH
                 ? -1
             : w->kind == SW_EXPERIMENT_CREATE ? w->out_experiment_id
             : c->last_experiment >= 0         ? c->last_experiment

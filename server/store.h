@@ -106,11 +106,13 @@ enum store_write_kind {
     SW_RUN_PURGE,   /* gc: removes deleted run 'run_id' and all its data */
     SW_MULTI,       /* 'subs' in order, all or nothing (imports) */
     SW_REGISTRY,    /* the model registry: 'registry' (store_registry.h) */
-    SW_GREENAI      /* phases: 'greenai' (store_greenai.h) */
+    SW_GREENAI,     /* phases: 'greenai' (store_greenai.h) */
+    SW_AUTH         /* users, permissions, tokens: 'auth' (store_auth.h) */
 };
 
 struct registry_write;
 struct greenai_write;
+struct auth_write;
 
 struct store_write {
     enum store_write_kind kind;
@@ -150,6 +152,11 @@ struct store_write {
     size_t n_grid_points;
     struct registry_write *registry;     /* SW_REGISTRY: inputs and outputs */
     const struct greenai_write *greenai; /* SW_GREENAI: inputs */
+    struct auth_write *auth;             /* SW_AUTH: inputs and outputs */
+    /* SW_EXPERIMENT_CREATE and SW_REGISTRY's model create: when > 0, this
+     * user (store_auth.h) gets MANAGE on the new experiment or model in
+     * the same transaction */
+    int64_t owner_user_id;
 
     /* outputs, valid in 'done' */
     enum srv_err result;

@@ -20,7 +20,8 @@
 /* Statement slots per connection for the domain files. */
 #define STORE_DOMAIN_STMTS 128
 
-/* Where each domain file's slots begin: registry 0..47, greenai 48..79. */
+/* Where each domain file's slots begin: registry 0..47, greenai 48..79,
+ * auth 80..127 (STORE_AUTH_STMT_BASE, store_auth.h). */
 #define STORE_GREENAI_STMT_BASE 48
 
 /* A database connection: the writer's or a reader thread's. */
@@ -89,5 +90,16 @@ enum srv_err store_greenai_exec(struct conn *c, struct store_write *w);
 enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
                                       const struct kv_ref *tags, size_t n,
                                       struct errbuf *eb);
+
+/* Runs one write of kind SW_AUTH on the writer's connection, inside the
+ * writer's transaction (store_auth.c). */
+enum srv_err store_auth_exec(struct conn *c, struct store_write *w);
+
+/* Grants user 'user_id' MANAGE on experiment id 'resource' (model name
+ * when 'model'), replacing a grant it had: the creator's grant, run by
+ * the writer in the creating write's transaction (store_auth.c). */
+enum srv_err store_auth_grant_owner(struct conn *c, bool model,
+                                    const char *resource, int64_t user_id,
+                                    struct errbuf *eb);
 
 #endif

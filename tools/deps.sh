@@ -30,11 +30,13 @@ profile=${1:-build}
 # with Debian's). Build: the product's libraries (found with pkg-config), and
 # Node + npm for the UI's uPlot.
 DEB_BUILD="pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev
-           libcurl4-openssl-dev nodejs=node npm=npm"
+           libcurl4-openssl-dev libsodium-dev libgnutls28-dev nodejs=node
+           npm=npm"
 # Test: the test drivers (Python stdlib, Node), the browser the UI tests
 # drive (at /usr/bin/chromium), and curl (test_install.sh fetches the
-# installed server's UI with it).
-DEB_TEST="python3=python3 chromium curl=curl"
+# installed server's UI with it; test_tls.py talks HTTPS with it), and
+# openssl (test_tls.py makes its CA and certificates with it).
+DEB_TEST="python3=python3 chromium curl=curl openssl=openssl"
 DEB_FUZZ="clang libclang-rt-14-dev"
 DEB_LINT="clang-format cppcheck"
 # npm folders (each has package.json + package-lock.json, versions pinned)

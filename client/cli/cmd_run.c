@@ -45,6 +45,8 @@ static const char USAGE[] =
     "from CMD's exit status:\n"
     "  GREENTRACK_RUN_ID, MLFLOW_RUN_ID     the run's id\n"
     "  MLFLOW_TRACKING_URI, GREENTRACK_TRACKING_URI  the server\n"
+    "  MLFLOW_TRACKING_TOKEN  the token 'greentrack login' stored, when\n"
+    "                         no credential variable is set already\n"
     "so an MLflow script (mlflow.start_run() picks up MLFLOW_RUN_ID) or a\n"
     "libgreentrack program (gt_run_attach) logs into the same run.\n"
     "\n"
@@ -221,24 +223,51 @@ static int env_is(const char *entry, const char *name)
     return strncmp(entry, name, n) == 0 && entry[n] == '=';
 }
 
-#define N_CHILD_VARS 6
+#define N_CHILD_VARS 7
+
+/* The token `greentrack login` stored for 'uri', for a child that speaks
+ * MLflow (MLFLOW_TRACKING_TOKEN), when the environment names no
+ * credential of its own; NULL otherwise. Caller frees with gt_free. */
+static char *stored_token(const char *uri)
+{
+    static const char *const creds[] = {
+        "MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD",
+        "MLFLOW_TRACKING_TOKEN", "GREENTRACK_TRACKING_TOKEN"};
+    char *token = NULL;
+
+    for (size_t i = 0; i < sizeof creds / sizeof creds[0]; i++) {
+        const char *v = getenv(creds[i]);
+        if (v != NULL && *v != '\0') {
+            return NULL;
+        }
+    }
+    if (gt_credentials_get(uri, NULL, &token, NULL, NULL, 0) != GT_OK) {
+        return NULL;
+    }
+    return token;
+}
 
 /* The child's environment: ours, with the run's variables replaced.
  * MLFLOW_RUN_ID is the id the server knows the run by ('server_id': on a
  * plain MLflow server it differs from greentrack's client-chosen one).
- * '*owned' receives the entries to free (NULL-terminated). */
+ * 'token' (may be NULL) becomes MLFLOW_TRACKING_TOKEN. '*owned' receives
+ * the entries to free (NULL-terminated). */
 static char **child_env(const struct cli_global *g, const char *run_id,
-                        const char *server_id, char ***owned)
+                        const char *server_id, const char *token, char ***owned)
 {
     const char *names[N_CHILD_VARS] = {
         "GREENTRACK_RUN_ID",    "MLFLOW_RUN_ID",
         "MLFLOW_TRACKING_URI",  "GREENTRACK_TRACKING_URI",
-        "GREENTRACK_SPOOL_DIR", "GREENTRACK_ENERGY"};
+        "GREENTRACK_SPOOL_DIR", "GREENTRACK_ENERGY",
+        "MLFLOW_TRACKING_TOKEN"};
     /* GREENTRACK_ENERGY=off: this process measures the run's energy */
-    const char *values[N_CHILD_VARS] = {
-        run_id,          server_id ? server_id : run_id,
-        g->tracking_uri, g->tracking_uri,
-        g->spool_dir,    "off"};
+    const char *values[N_CHILD_VARS] = {run_id,
+                                        server_id ? server_id : run_id,
+                                        g->tracking_uri,
+                                        g->tracking_uri,
+                                        g->spool_dir,
+                                        "off",
+                                        token};
     size_t n_names = sizeof names / sizeof names[0];
     size_t n_env = 0, o = 0, k;
     char **env, **mine;
@@ -748,10 +777,13 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         }
     }
     if (gt_flush(client, START_FLUSH_MS) != GT_OK || spooled(client)) {
+        /* the library's message says why (unreachable, or which
+         * credential is missing or refused) */
+        const char *m = gt_client_errmsg(client);
         cli_err("warning: %s is not answering; CMD runs anyway and the "
                 "run's records wait in the spool ('greentrack sync' sends "
-                "them later)",
-                g->tracking_uri);
+                "them later)%s%s",
+                g->tracking_uri, *m ? ": " : "", m);
     }
     if ((stop = pending_stop()) != 0) {
         /* Told to stop before CMD started. */
@@ -760,8 +792,13 @@ int cli_cmd_run(struct cli_global *g, int argc, char **argv)
         rc = 128 + stop;
         goto out;
     }
-    if ((env = child_env(g, gt_run_id(run), gt_run_server_id(run), &owned)) ==
-        NULL) {
+    char *token = stored_token(g->tracking_uri);
+    env = child_env(g, gt_run_id(run), gt_run_server_id(run), token, &owned);
+    if (token != NULL) {
+        memset(token, 0, strlen(token));
+        gt_free(token);
+    }
+    if (env == NULL) {
         cli_err("out of memory");
         gt_run_end(run, GT_RUN_FAILED);
         run = NULL;

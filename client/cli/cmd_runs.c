@@ -81,7 +81,8 @@ static void run_duration(const cJSON *info, char *out, size_t cap)
 /*---- runs list ----*/
 
 /* The experiment ids to search (a JSON array) and, for listing all, a map
- * id -> name in '*names' (the experiments/list answer). */
+ * id -> name in '*names' ({"experiments": [...]}, every page of
+ * experiments/search). */
 static int experiment_ids(gt_client *client, const char *name, cJSON **ids,
                           cJSON **names)
 {
@@ -123,19 +124,48 @@ static int experiment_ids(gt_client *client, const char *name, cJSON **ids,
         cJSON_Delete(resp);
         return CLI_EXIT_OK;
     }
-    rc = cli_call(client, "GET", "/api/2.0/mlflow/experiments/list", NULL,
-                  "list experiments", &resp, NULL);
-    if (rc != CLI_EXIT_OK) {
-        return rc;
+    /* experiments/search, page by page: on a server with --auth it holds
+     * the experiments this user may read (experiments/list is for
+     * admins there) */
+    cJSON *all = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(all, "experiments");
+    char token[1024] = "";
+    if (arr == NULL) {
+        cJSON_Delete(all);
+        return CLI_EXIT_ERROR;
     }
-    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(resp, "experiments"))
-    {
-        if (cli_jstr(e, "experiment_id") != NULL) {
-            cJSON_AddItemToArray(
-                *ids, cJSON_CreateString(cli_jstr(e, "experiment_id")));
+    do {
+        char path[2200], enc[1400];
+        if (cli_url_encode(token, enc, sizeof enc) != 0) {
+            cJSON_Delete(all);
+            cli_err("runs list: the server's page token is too long");
+            return CLI_EXIT_ERROR;
         }
-    }
-    *names = resp;
+        snprintf(path, sizeof path,
+                 "/api/2.0/mlflow/experiments/search?max_results=1000%s%s",
+                 token[0] ? "&page_token=" : "", enc);
+        rc = cli_call(client, "GET", path, NULL, "list experiments", &resp,
+                      NULL);
+        if (rc != CLI_EXIT_OK) {
+            cJSON_Delete(all);
+            return rc;
+        }
+        cJSON *list = cJSON_GetObjectItemCaseSensitive(resp, "experiments");
+        cJSON *x;
+        while (cJSON_IsArray(list) &&
+               (x = cJSON_DetachItemFromArray(list, 0)) != NULL) {
+            if (cli_jstr(x, "experiment_id") != NULL) {
+                cJSON_AddItemToArray(
+                    *ids, cJSON_CreateString(cli_jstr(x, "experiment_id")));
+            }
+            cJSON_AddItemToArray(arr, x);
+        }
+        const char *next = cli_jstr(resp, "next_page_token");
+        snprintf(token, sizeof token, "%s",
+                 next != NULL && strlen(next) < sizeof token ? next : "");
+        cJSON_Delete(resp);
+    } while (token[0] != '\0');
+    *names = all;
     return CLI_EXIT_OK;
 }
 

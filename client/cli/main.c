@@ -49,6 +49,9 @@ static const char USAGE[] =
     "  import-codecarbon FILE       import a CodeCarbon emissions.csv\n"
     "  when [OPTIONS]               when the grid will be greenest for a\n"
     "                               job (run --when-green waits for it)\n"
+    "  login [OPTIONS]              store an API token for a server that\n"
+    "                               runs with --auth\n"
+    "  logout                       revoke and forget that token\n"
     "\n"
     "Options (also accepted after the command name):\n"
     "  --tracking-uri URI  the server; else $GREENTRACK_TRACKING_URI, else\n"
@@ -58,6 +61,12 @@ static const char USAGE[] =
     "                      $XDG_CACHE_HOME/greentrack/spool, else\n"
     "                      ~/.cache/greentrack/spool\n"
     "  -v, --verbose       print the library's diagnostics on stderr\n"
+    "\n"
+    "Credentials (a server with --auth): $MLFLOW_TRACKING_USERNAME and\n"
+    "$MLFLOW_TRACKING_PASSWORD, else $GREENTRACK_TRACKING_TOKEN or\n"
+    "$MLFLOW_TRACKING_TOKEN, else the token 'greentrack login' stored.\n"
+    "https:// servers are verified against the system's CAs or the PEM\n"
+    "file $GREENTRACK_CA_BUNDLE names.\n"
     "  -h, --help          this text ('greentrack COMMAND --help' for one\n"
     "                      command)\n"
     "  -V, --version       print the version and exit\n"
@@ -232,6 +241,14 @@ int cli_call(gt_client *client, const char *method, const char *path,
         gt_free(resp);
         return CLI_EXIT_ERROR;
     }
+    if (status == 401 || status == 403) {
+        /* the library says which credential is missing or refused */
+        const char *m = gt_client_errmsg(client);
+        cli_err("cannot %s: %s", what,
+                (m && *m) ? m : "not authorized (HTTP 401 or 403)");
+        gt_free(resp);
+        return CLI_EXIT_ERROR;
+    }
     if (status != 200) {
         print_http_error(what, status, resp);
         gt_free(resp);
@@ -357,6 +374,10 @@ int main(int argc, char **argv)
         rc = cli_cmd_import_codecarbon(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "when") == 0) {
         rc = cli_cmd_when(&g, argc - i, argv + i);
+    } else if (strcmp(cmd, "login") == 0) {
+        rc = cli_cmd_login(&g, argc - i, argv + i);
+    } else if (strcmp(cmd, "logout") == 0) {
+        rc = cli_cmd_logout(&g, argc - i, argv + i);
     } else {
         cli_err("unknown command '%s' (see greentrack --help)", cmd);
         rc = CLI_EXIT_USAGE;

@@ -76,22 +76,26 @@ typedef struct gt_run gt_run;
  * function below lists the codes it returns. */
 typedef enum gt_status {
     GT_OK = 0,
-    GT_E_INVALID = 1,     /* a bad argument (NULL, bad key, bad value) */
-    GT_E_NOMEM = 2,       /* out of memory */
-    GT_E_QUEUE_FULL = 3,  /* the memory queue is full: the record dropped */
-    GT_E_TIMEOUT = 4,     /* a flush did not finish in time (data is kept) */
-    GT_E_CLOSED = 5,      /* the client is shutting down or the run ended */
-    GT_E_SERVER = 6,      /* the server refused (4xx): returned by the
-                             gt_artifact_* tools only; records it rejects
-                             are dropped, counted in gt_stats.dropped and
-                             said by gt_client_errmsg and the log
-                             callback */
-    GT_E_NETWORK = 7,     /* the server could not be reached */
-    GT_E_IO = 8,          /* the spool (or an artifact's local file)
-                             could not be read or written */
-    GT_E_NOT_FOUND = 9,   /* no such run, experiment, spool or file */
-    GT_E_UNSUPPORTED = 10 /* a run's artifact location this client cannot
-                             write or read (e.g. s3://). Since 0.1.0. */
+    GT_E_INVALID = 1,      /* a bad argument (NULL, bad key, bad value) */
+    GT_E_NOMEM = 2,        /* out of memory */
+    GT_E_QUEUE_FULL = 3,   /* the memory queue is full: the record dropped */
+    GT_E_TIMEOUT = 4,      /* a flush did not finish in time (data is kept) */
+    GT_E_CLOSED = 5,       /* the client is shutting down or the run ended */
+    GT_E_SERVER = 6,       /* the server refused (4xx): returned by the
+                              gt_artifact_* tools only; records it rejects
+                              are dropped, counted in gt_stats.dropped and
+                              said by gt_client_errmsg and the log
+                              callback */
+    GT_E_NETWORK = 7,      /* the server could not be reached */
+    GT_E_IO = 8,           /* the spool (or an artifact's local file)
+                              could not be read or written */
+    GT_E_NOT_FOUND = 9,    /* no such run, experiment, spool or file */
+    GT_E_UNSUPPORTED = 10, /* a run's artifact location this client cannot
+                              write or read (e.g. s3://). Since 0.1.0. */
+    GT_E_AUTH = 11 /* the server refused the credentials (HTTP 401: none,
+                      wrong, or a revoked token) or the permission (403);
+                      gt_client_errmsg says which credential is missing.
+                      Since 0.1.0. */
 } gt_status;
 
 typedef enum gt_run_status {
@@ -196,6 +200,78 @@ GT_API gt_status gt_client_set_request_timeout_ms(gt_client *client,
  * it as is (not owned). GT_OK, or GT_E_INVALID for a NULL client. */
 GT_API gt_status gt_client_set_log_callback(gt_client *client, gt_log_fn fn,
                                             void *userdata);
+
+/*---- credentials and TLS ----*/
+
+/* CREDENTIALS. A server run with --auth wants every request
+ * authenticated. gt_client_new takes, in this order, the first that is
+ * set: $MLFLOW_TRACKING_USERNAME with $MLFLOW_TRACKING_PASSWORD (HTTP
+ * Basic, as MLflow's clients send); $GREENTRACK_TRACKING_TOKEN, then
+ * $MLFLOW_TRACKING_TOKEN (an API token, sent as "Authorization: Bearer");
+ * the token `greentrack login` stored for this tracking URI in the
+ * credentials file (see gt_credentials_path). The file is used only when
+ * it is a regular file owned by this user with no access for group or
+ * others (mode 0600): otherwise it is ignored and the 401 message says
+ * why. A setter below wins over all of them.
+ * A 401 or 403 is never retried: the worker keeps the run's records in
+ * the spool (as when the server is down), reports once through
+ * gt_client_errmsg and the log callback which credential is missing or
+ * was refused, and sends nothing more by itself; gt_spool_replay
+ * (`greentrack sync`) sends them once the credentials are fixed. The
+ * blocking calls return GT_E_AUTH (gt_request returns GT_OK with the
+ * status, and sets gt_client_errmsg). Secrets are never written to a log
+ * line or an error message.
+ *
+ * TLS. https:// servers are verified against the system's trust store,
+ * or against the PEM file $GREENTRACK_CA_BUNDLE (or the setter) names;
+ * verification cannot be turned off.
+ *
+ * The setters copy their arguments and may be called at any time (the
+ * next request uses them). GT_OK; GT_E_INVALID (a NULL client, an empty
+ * value or one with a control character, a user name with ':'; an empty
+ * path); GT_E_NOMEM. Since 0.1.0. */
+GT_API gt_status gt_client_set_basic_auth(gt_client *client,
+                                          const char *username,
+                                          const char *password);
+GT_API gt_status gt_client_set_token(gt_client *client, const char *token);
+/* 'path': a PEM file of the certificate authorities to trust (instead of
+ * the system's store) from the next connection on. */
+GT_API gt_status gt_client_set_ca_bundle(gt_client *client, const char *path);
+
+/* The credentials file: $XDG_CONFIG_HOME/greentrack/credentials, else
+ * $HOME/.config/greentrack/credentials. Returns the path (caller frees
+ * with gt_free), NULL when neither variable is an absolute path or out
+ * of memory. Since 0.1.0. */
+GT_API char *gt_credentials_path(void);
+
+/* Stores 'token' (and, may be NULL, the user name and the token's id on
+ * the server) for 'tracking_uri' (NULL or "": resolved as gt_client_new
+ * does) in the credentials file, replacing that URI's entry: the file and
+ * its folders are created as needed, mode 0600 (0700), written to a
+ * temporary file and renamed. GT_OK; GT_E_INVALID (a bad URI or value);
+ * GT_E_IO; GT_E_NOMEM. 'err' (may be NULL) receives the reason. Since
+ * 0.1.0. */
+GT_API gt_status gt_credentials_save(const char *tracking_uri,
+                                     const char *username, const char *token,
+                                     const char *token_id, char *err,
+                                     size_t errlen);
+
+/* Reads the entry of 'tracking_uri' (NULL or "": as gt_client_new) from
+ * the credentials file, under the checks gt_client_new applies: each of
+ * '*username', '*token', '*token_id' (any may be NULL; caller frees with
+ * gt_free) receives the stored value or NULL. GT_OK; GT_E_NOT_FOUND (no
+ * file or no entry); GT_E_IO (unreadable, or refused: not this user's,
+ * or readable by group or others); GT_E_INVALID; GT_E_NOMEM. 'err' as
+ * above. Since 0.1.0. */
+GT_API gt_status gt_credentials_get(const char *tracking_uri, char **username,
+                                    char **token, char **token_id, char *err,
+                                    size_t errlen);
+
+/* Removes the entry of 'tracking_uri' from the credentials file. GT_OK,
+ * GT_E_NOT_FOUND (no file or no entry), GT_E_IO, GT_E_INVALID,
+ * GT_E_NOMEM; 'err' as above. Since 0.1.0. */
+GT_API gt_status gt_credentials_remove(const char *tracking_uri, char *err,
+                                       size_t errlen);
 
 /*---- energy ----*/
 
@@ -523,7 +599,8 @@ GT_API gt_status gt_spool_replay(gt_client *client, gt_progress_fn progress,
  * "/api/2.0/mlflow/runs/search"), 'json_body' for POST (may be NULL).
  * '*response' (caller frees with gt_free) receives the body and
  * '*http_status' the status; either pointer may be NULL. GT_OK when an
- * answer came back (any status: a 4xx is GT_OK too), GT_E_NETWORK when
+ * answer came back (any status: a 4xx is GT_OK too; on a 401 or 403
+ * gt_client_errmsg says which credential is missing), GT_E_NETWORK when
  * none did, GT_E_INVALID (a NULL client, method or path, a method other
  * than GET or POST, a path not starting with '/'), GT_E_NOMEM.
  * Since 0.1.0. */

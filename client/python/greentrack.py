@@ -34,6 +34,16 @@ the build directory of a source checkout ($GREENTRACK_BUILD/lib, default
 build/release/lib), in ../../lib of an installed copy, or by
 ctypes.util.find_library("greentrack").
 
+Credentials (a server run with --auth) are the library's: username= and
+password=, or token=, given to Client(); else $MLFLOW_TRACKING_USERNAME and
+$MLFLOW_TRACKING_PASSWORD, $GREENTRACK_TRACKING_TOKEN or
+$MLFLOW_TRACKING_TOKEN, else the token `greentrack login` stored in
+~/.config/greentrack/credentials (used only when mode 0600). A 401 or 403
+keeps the run's records in the spool; the log callback and
+GreentrackError (GT_E_AUTH) say which credential is missing. https://
+servers are verified against the system's CAs, or ca_bundle= (else
+$GREENTRACK_CA_BUNDLE), a PEM file.
+
 Threads: any thread may log to any run at the same time; a Run must not be
 used once end() returned, nor a Client after close().
 """
@@ -55,6 +65,7 @@ STATUS_NAMES = {
     0: "GT_OK", 1: "GT_E_INVALID", 2: "GT_E_NOMEM", 3: "GT_E_QUEUE_FULL",
     4: "GT_E_TIMEOUT", 5: "GT_E_CLOSED", 6: "GT_E_SERVER", 7: "GT_E_NETWORK",
     8: "GT_E_IO", 9: "GT_E_NOT_FOUND", 10: "GT_E_UNSUPPORTED",
+    11: "GT_E_AUTH",
 }
 GT_E_INVALID = 1
 GT_E_NOMEM = 2
@@ -66,6 +77,7 @@ GT_E_NETWORK = 7
 GT_E_IO = 8
 GT_E_NOT_FOUND = 9
 GT_E_UNSUPPORTED = 10
+GT_E_AUTH = 11
 
 # gt_run_status values.
 RUN_STATUSES = {"FINISHED": 0, "FAILED": 1, "KILLED": 2}
@@ -193,6 +205,9 @@ def _declare(lib):
                                  ctypes.c_int64, ctypes.c_double, c_char_p]),
         "gt_experiment_budget": (c_int, [c_void_p, c_char_p, c_char_p,
                                          ctypes.POINTER(GtBudget)]),
+        "gt_client_set_basic_auth": (c_int, [c_void_p, c_char_p, c_char_p]),
+        "gt_client_set_token": (c_int, [c_void_p, c_char_p]),
+        "gt_client_set_ca_bundle": (c_int, [c_void_p, c_char_p]),
     }
     for name, (res, args) in sigs.items():
         fn = getattr(lib, name)
@@ -257,11 +272,21 @@ class Client:
     tracking_uri: None means $GREENTRACK_TRACKING_URI, then
     $MLFLOW_TRACKING_URI, then http://127.0.0.1:5000. The options map to
     the gt_client_set_* setters; log is a callable(level, message) that
-    receives the library's diagnostics on its worker thread."""
+    receives the library's diagnostics on its worker thread. username and
+    password (both), or token, override the credentials the library finds
+    (see the module's text); ca_bundle is a PEM file of CAs to trust."""
 
     def __init__(self, tracking_uri=None, *, flush_interval_ms=None,
                  flush_timeout_ms=None, queue_bytes=None, spool_dir=None,
-                 request_timeout_ms=None, log=None):
+                 request_timeout_ms=None, log=None, username=None,
+                 password=None, token=None, ca_bundle=None):
+        if (username is None) != (password is None):
+            raise GreentrackError(GT_E_INVALID,
+                                  "give username and password together")
+        if token is not None and username is not None:
+            raise GreentrackError(GT_E_INVALID,
+                                  "give a token or a username and password, "
+                                  "not both")
         lib = _lib()
         self._lock = threading.Lock()
         self._runs = set()
@@ -289,6 +314,14 @@ class Client:
                      request_timeout_ms)):
                 if value is not None:
                     self._check(setter(h, value))
+            if username is not None:
+                self._check(lib.gt_client_set_basic_auth(
+                    h, _b(username), _b(password)))
+            if token is not None:
+                self._check(lib.gt_client_set_token(h, _b(token)))
+            if ca_bundle is not None:
+                self._check(lib.gt_client_set_ca_bundle(
+                    h, _b(os.fspath(ca_bundle))))
             if log is not None:
                 def on_log(_ud, level, msg, _fn=log):
                     try:
@@ -341,6 +374,15 @@ class Client:
     @property
     def closed(self):
         return self._h is None
+
+    @property
+    def last_error(self):
+        """The library's last error text ("" when none): e.g. which
+        credential a 401 or 403 wanted. Never holds a secret."""
+        h = self._h
+        if h is None:
+            return ""
+        return _lib().gt_client_errmsg(h).decode("utf-8", "replace")
 
     def close(self):
         """Ends runs still open FAILED, sends what is queued (within the

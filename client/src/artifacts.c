@@ -510,8 +510,8 @@ static bool backoff(struct art_ctx *x, int attempt, int64_t retry_after,
     return true;
 }
 
-/* A REST call with retries. GT_OK with any answer (*status), or
- * GT_E_NETWORK. */
+/* A REST call with retries. GT_OK with any answer but 401/403 (*status),
+ * GT_E_AUTH for those (x->auth_failed set), or GT_E_NETWORK. */
 static gt_status call(struct art_ctx *x, const char *path, long *status)
 {
     int64_t since = gt_mono_ms();
@@ -520,6 +520,10 @@ static gt_status call(struct art_ctx *x, const char *path, long *status)
         int64_t ra;
         enum tp_result r = transport_call(x->tp, "GET", path, NULL, 0, status,
                                           &ra, x->err, sizeof x->err);
+        if (r == TP_AUTH) {
+            x->auth_failed = true;
+            return GT_E_AUTH;
+        }
         if (r != TP_RETRY)
             return GT_OK;
         if (!backoff(x, attempt, ra, since))
@@ -778,6 +782,11 @@ static enum art_rc put_proxy(struct art_ctx *x, int fd, uint64_t size,
             rc = ART_REJECTED;
             break;
         }
+        if (r == TP_AUTH) {
+            /* kept for later, as when unreachable (x->err says why) */
+            x->auth_failed = true;
+            break;
+        }
         /* cut mid-file (a server restart): the budget starts again */
         if (sent > 0)
             since = gt_mono_ms();
@@ -888,6 +897,7 @@ bool art_replay(struct art_ctx *x, const char *sid, const struct rec *r)
     char *local = rec_str(rec_val(r), r->vlen);
     memset(&refs, 0, sizeof refs);
     x->budget_ms = clamp_budget(x->c);
+    x->auth_failed = false;
     if (!rel || !local) {
         snprintf(x->err, sizeof x->err, "out of memory");
         free(rel);
@@ -904,7 +914,7 @@ bool art_replay(struct art_ctx *x, const char *sid, const struct rec *r)
     }
     size_t n = dir ? refs.n : 1;
     gt_status st = n ? run_dest(x, sid, &d) : GT_OK;
-    if (st == GT_E_NETWORK) {
+    if (st == GT_E_NETWORK || st == GT_E_AUTH) {
         sent_all = false;
         goto out;
     }
@@ -997,6 +1007,7 @@ static void job_run(struct uploader *u, struct art_job *j)
     size_t i = 0;
     memset(&refs, 0, sizeof refs);
     x->budget_ms = clamp_budget(c);
+    x->auth_failed = false;
     if (j->dir) {
         if (art_walk(j->local, j->dest, &refs) != 0) {
             atomic_fetch_add(&c->art_changed, 1);
@@ -1022,7 +1033,7 @@ static void job_run(struct uploader *u, struct art_job *j)
         goto rest;
     }
     gt_status st = run_dest(x, j->sid, &d);
-    if (st == GT_E_NETWORK) {
+    if (st == GT_E_NETWORK || st == GT_E_AUTH) {
         snprintf(j->err, sizeof j->err, "%s", x->err);
         goto rest;
     }
@@ -1042,6 +1053,7 @@ static void job_run(struct uploader *u, struct art_job *j)
     }
     goto out;
 rest:
+    j->auth = x->auth_failed;
     if (!keep_rest(&refs, i, &j->left)) {
         atomic_fetch_add(&c->art_failed, refs.n - i - j->left.n);
         gt_client_error(c, GT_LOG_ERROR, "out of memory: artifacts lost");
@@ -1092,7 +1104,8 @@ struct uploader *uploader_new(gt_client *c)
         return NULL;
     u->c = c;
     atomic_init(&u->abort, false);
-    u->tp = transport_new(c->uri, atomic_load(&c->request_timeout_ms));
+    u->tp =
+        transport_new(c->uri, atomic_load(&c->request_timeout_ms), &c->creds);
     if (!u->tp) {
         free(u);
         return NULL;
@@ -1296,7 +1309,7 @@ static gt_status tool_begin(gt_client *c, struct art_ctx *x,
                             gt_progress_fn progress, void *ud)
 {
     int timeout = atomic_load(&c->request_timeout_ms);
-    struct transport *tp = transport_new(c->uri, timeout);
+    struct transport *tp = transport_new(c->uri, timeout, &c->creds);
     if (!tp)
         return GT_E_NOMEM;
     art_ctx_init(x, c, tp);
@@ -1316,6 +1329,8 @@ static void tool_end(struct art_ctx *x)
 /* Reports 'rc' of a tool call through errmsg (unless GT_OK). */
 static gt_status tool_fail(struct art_ctx *x, gt_status rc)
 {
+    if (x->auth_failed && rc == GT_E_NETWORK)
+        rc = GT_E_AUTH;
     if (rc != GT_OK)
         gt_client_error(x->c, GT_LOG_ERROR, "%s", x->err);
     return rc;
@@ -1416,7 +1431,7 @@ gt_status gt_artifact_upload(gt_client *c, const char *run_id,
     }
     if (rc == GT_OK && progress)
         progress(userdata, x.total, x.total);
-    tool_fail(&x, rc);
+    rc = tool_fail(&x, rc);
     tool_end(&x);
     art_refs_cleanup(&refs);
     return rc;
@@ -1612,7 +1627,7 @@ gt_status gt_artifact_list(gt_client *c, const char *run_id, const char *path,
         cJSON_Delete(o);
     }
     cJSON_Delete(files);
-    tool_fail(&x, rc);
+    rc = tool_fail(&x, rc);
     tool_end(&x);
     return rc;
 }
@@ -1686,6 +1701,11 @@ static gt_status get_file(struct art_ctx *x, const struct art_dest *d,
         if (r == TP_REJECTED) {
             answer_text(x, rel, status);
             rc = status == 404 ? GT_E_NOT_FOUND : GT_E_SERVER;
+            break;
+        }
+        if (r == TP_AUTH) {
+            x->auth_failed = true;
+            rc = GT_E_AUTH;
             break;
         }
         if (got > 0)
@@ -1821,7 +1841,7 @@ gt_status gt_artifact_download(gt_client *c, const char *run_id,
 out:
     cJSON_Delete(files);
     cJSON_Delete(dirs);
-    tool_fail(&x, rc);
+    rc = tool_fail(&x, rc);
     tool_end(&x);
     return rc;
 }

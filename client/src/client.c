@@ -54,6 +54,9 @@ const char *gt_strerror(gt_status status)
         return "not found";
     case GT_E_UNSUPPORTED:
         return "artifact location not supported by this client";
+    case GT_E_AUTH:
+        return "the server refused the credentials or the permission "
+               "(HTTP 401 or 403)";
     }
     return "unknown status";
 }
@@ -138,9 +141,12 @@ static gt_status uri_resolve(const char *uri, char **out)
     return GT_OK;
 }
 
-static gt_client *client_fail(gt_client *c, gt_status rc, gt_status *err)
+static gt_client *client_fail(gt_client *c, gt_status rc, gt_status *err,
+                              bool creds)
 {
     if (c) {
+        if (creds)
+            creds_cleanup(&c->creds);
         free(c->uri);
         free(c->spool_dir);
         free(c->user);
@@ -155,10 +161,12 @@ gt_client *gt_client_new_ex(const char *tracking_uri, gt_status *err)
 {
     gt_client *c = calloc(1, sizeof *c);
     if (!c)
-        return client_fail(NULL, GT_E_NOMEM, err);
+        return client_fail(NULL, GT_E_NOMEM, err, false);
     gt_status rc = uri_resolve(tracking_uri, &c->uri);
     if (rc != GT_OK)
-        return client_fail(c, rc, err);
+        return client_fail(c, rc, err, false);
+    if (creds_init(&c->creds, c->uri) != 0)
+        return client_fail(c, GT_E_NOMEM, err, false);
     c->spool_dir = spool_default_dir();
     const char *user = getenv("USER");
     if (!user || !*user)
@@ -177,17 +185,17 @@ gt_client *gt_client_new_ex(const char *tracking_uri, gt_status *err)
             c->heartbeat_ms = (int)v;
     }
     if (!c->spool_dir || pthread_mutex_init(&c->mu, NULL) != 0)
-        return client_fail(c, GT_E_NOMEM, err);
+        return client_fail(c, GT_E_NOMEM, err, true);
     if (queue_init(&c->q, (size_t)64 << 20) != 0) {
         pthread_mutex_destroy(&c->mu);
-        return client_fail(c, GT_E_NOMEM, err);
+        return client_fail(c, GT_E_NOMEM, err, true);
     }
     energy_init(c);
     if (gt_worker_start(c) != 0) {
         energy_cleanup(c);
         queue_cleanup(&c->q);
         pthread_mutex_destroy(&c->mu);
-        return client_fail(c, GT_E_NOMEM, err);
+        return client_fail(c, GT_E_NOMEM, err, true);
     }
     if (err)
         *err = GT_OK;
@@ -219,6 +227,7 @@ void gt_client_free(gt_client *c)
     }
     queue_cleanup(&c->q);
     pthread_mutex_destroy(&c->mu);
+    creds_cleanup(&c->creds);
     free(c->uri);
     free(c->spool_dir);
     free(c->user);
@@ -280,6 +289,154 @@ gt_status gt_client_set_log_callback(gt_client *c, gt_log_fn fn, void *userdata)
     c->log_ud = fn ? userdata : NULL;
     pthread_mutex_unlock(&c->mu);
     return GT_OK;
+}
+
+/*---- credentials ----*/
+
+/* A value curl can send in a header: non-empty, no control character. */
+static bool cred_ok(const char *s)
+{
+    if (!s || !*s)
+        return false;
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+gt_status gt_client_set_basic_auth(gt_client *c, const char *username,
+                                   const char *password)
+{
+    if (!c || !cred_ok(username) || !cred_ok(password) || strchr(username, ':'))
+        return GT_E_INVALID;
+    return creds_set_basic(&c->creds, username, password);
+}
+
+gt_status gt_client_set_token(gt_client *c, const char *token)
+{
+    if (!c || !cred_ok(token))
+        return GT_E_INVALID;
+    return creds_set_token(&c->creds, token);
+}
+
+gt_status gt_client_set_ca_bundle(gt_client *c, const char *path)
+{
+    if (!c || !path || !*path)
+        return GT_E_INVALID;
+    return creds_set_ca(&c->creds, path);
+}
+
+char *gt_credentials_path(void)
+{
+    return creds_file_path();
+}
+
+gt_status gt_credentials_save(const char *tracking_uri, const char *username,
+                              const char *token, const char *token_id,
+                              char *err, size_t errlen)
+{
+    char dummy[8], *uri, *path;
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    err[0] = '\0';
+    if (!cred_ok(token) || (username && !cred_ok(username)) ||
+        (token_id && !cred_ok(token_id))) {
+        snprintf(err, errlen,
+                 "a token, user name or id that cannot be "
+                 "stored");
+        return GT_E_INVALID;
+    }
+    gt_status rc = uri_resolve(tracking_uri, &uri);
+    if (rc != GT_OK) {
+        snprintf(err, errlen, "not an http:// or https:// tracking URI");
+        return rc;
+    }
+    path = creds_file_path();
+    if (!path) {
+        snprintf(err, errlen, "neither $XDG_CONFIG_HOME nor $HOME is set");
+        rc = GT_E_IO;
+    } else {
+        rc =
+            creds_file_store(path, uri, username, token, token_id, err, errlen);
+    }
+    free(path);
+    free(uri);
+    return rc;
+}
+
+gt_status gt_credentials_get(const char *tracking_uri, char **username,
+                             char **token, char **token_id, char *err,
+                             size_t errlen)
+{
+    char dummy[8], *uri, *path;
+    struct creds_entry e;
+    if (username)
+        *username = NULL;
+    if (token)
+        *token = NULL;
+    if (token_id)
+        *token_id = NULL;
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    err[0] = '\0';
+    gt_status rc = uri_resolve(tracking_uri, &uri);
+    if (rc != GT_OK) {
+        snprintf(err, errlen, "not an http:// or https:// tracking URI");
+        return rc;
+    }
+    path = creds_file_path();
+    int r = path ? creds_file_lookup(path, uri, &e, err, errlen) : 0;
+    if (r > 0) {
+        if (username) {
+            *username = e.username;
+            e.username = NULL;
+        }
+        if (token) {
+            *token = e.token;
+            e.token = NULL;
+        }
+        if (token_id) {
+            *token_id = e.token_id;
+            e.token_id = NULL;
+        }
+        creds_entry_cleanup(&e);
+    } else if (r == 0) {
+        snprintf(err, errlen, "no stored credentials for %s", uri);
+    }
+    free(path);
+    free(uri);
+    return r > 0 ? GT_OK : r == 0 ? GT_E_NOT_FOUND : GT_E_IO;
+}
+
+gt_status gt_credentials_remove(const char *tracking_uri, char *err,
+                                size_t errlen)
+{
+    char dummy[8], *uri, *path;
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    err[0] = '\0';
+    gt_status rc = uri_resolve(tracking_uri, &uri);
+    if (rc != GT_OK) {
+        snprintf(err, errlen, "not an http:// or https:// tracking URI");
+        return rc;
+    }
+    path = creds_file_path();
+    if (!path) {
+        snprintf(err, errlen, "neither $XDG_CONFIG_HOME nor $HOME is set");
+        rc = GT_E_NOT_FOUND;
+    } else {
+        rc = creds_file_remove(path, uri, NULL, err, errlen);
+    }
+    free(path);
+    free(uri);
+    return rc;
 }
 
 void gt_client_stats(const gt_client *client, gt_stats *out)
@@ -652,7 +809,7 @@ gt_status gt_request(gt_client *c, const char *method, const char *path,
         (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0))
         return invalid(c, "gt_request method or path");
     struct transport *t =
-        transport_new(c->uri, atomic_load(&c->request_timeout_ms));
+        transport_new(c->uri, atomic_load(&c->request_timeout_ms), &c->creds);
     if (!t)
         return GT_E_NOMEM;
     enum tp_result r = transport_call(t, method, path, json_body,
@@ -663,7 +820,9 @@ gt_status gt_request(gt_client *c, const char *method, const char *path,
         gt_client_error(c, GT_LOG_ERROR, "%s", err);
         rc = GT_E_NETWORK;
     } else {
-        (void)r;
+        /* a 401 or 403 is an answer too; errmsg says which credential */
+        if (r == TP_AUTH)
+            gt_client_error(c, GT_LOG_ERROR, "%s", err);
         size_t n;
         const char *body = transport_body(t, &n);
         if (response) {

@@ -7,7 +7,8 @@
  * libcurl; spool.c: the on-disk spool; worker.c: the worker thread and the
  * send engine; artifacts.c: artifact uploads, their thread, and the tools'
  * transfers; exit.c: process-exit hooks; phase.c: run phases; budget.c:
- * experiments' carbon budgets). Nothing here is exported.
+ * experiments' carbon budgets; creds.c: credentials, the credentials file
+ * and the CA bundle). Nothing here is exported.
  */
 #ifndef GT_INTERNAL_H
 #define GT_INTERNAL_H
@@ -277,6 +278,75 @@ int spool_dir_check(const char *dir, bool create, char *err, size_t errlen);
  * -1 on error. */
 int spool_list(const char *dir, char ***names);
 
+/*---- credentials (creds.c) ----*/
+
+enum cred_kind {
+    CRED_NONE,  /* anonymous */
+    CRED_BASIC, /* username and password: HTTP Basic */
+    CRED_TOKEN  /* an API token: Authorization: Bearer */
+};
+
+/* A client's credentials, shared with its transports (each re-applies
+ * them when 'gen' moved). Everything under 'mu'. The secrets are owned
+ * here and wiped when freed; 'source' and 'note' never hold one. */
+struct gt_creds {
+    pthread_mutex_t mu;
+    unsigned gen; /* bumped at every change */
+    enum cred_kind kind;
+    char *username;   /* CRED_BASIC; or the token's user (the file's) */
+    char *password;   /* CRED_BASIC */
+    char *token;      /* CRED_TOKEN */
+    char *ca_bundle;  /* $GREENTRACK_CA_BUNDLE or the setter; NULL: curl's
+                         default trust store */
+    char source[200]; /* where they came from, for messages */
+    char note[400];   /* why a credential found was not used ("" if none) */
+};
+
+/* Fills 'cr' from the environment, then the credentials file's section
+ * for 'uri' (see creds.c for the order). 0, or -1 when out of memory. */
+int creds_init(struct gt_creds *cr, const char *uri);
+void creds_cleanup(struct gt_creds *cr);
+/* Setters (copies; the old secrets are wiped). GT_OK or GT_E_NOMEM. */
+gt_status creds_set_basic(struct gt_creds *cr, const char *username,
+                          const char *password);
+gt_status creds_set_token(struct gt_creds *cr, const char *token);
+gt_status creds_set_ca(struct gt_creds *cr, const char *path);
+/* One line for a 401 or 403 answer: which credential is missing or was
+ * refused and how to set it; 'detail' is the server's message (may be
+ * ""). Never contains a secret. */
+void creds_explain(struct gt_creds *cr, long status, const char *detail,
+                   char *out, size_t outlen);
+
+/* The credentials file's path (malloc'd), NULL when neither
+ * $XDG_CONFIG_HOME nor $HOME is an absolute path. */
+char *creds_file_path(void);
+
+/* One section of the credentials file. */
+struct creds_entry {
+    char *token;
+    char *token_id;
+    char *username;
+};
+void creds_entry_cleanup(struct creds_entry *e);
+/* Reads the section for 'uri' (trailing slashes ignored) of file 'path',
+ * which must be a regular file of this user with no access for group or
+ * others. 1 with '*out' filled (caller cleans it up; token set), 0 when
+ * there is no file or no such section with a token, -1 with 'err' set
+ * (refused or unreadable). */
+int creds_file_lookup(const char *path, const char *uri,
+                      struct creds_entry *out, char *err, size_t errlen);
+/* Replaces (or adds) the section for 'uri' in file 'path' (created with
+ * its folders, mode 0600, written to a temporary file and renamed).
+ * 'username' and 'token_id' may be NULL. GT_OK, GT_E_INVALID (a value
+ * with a control character), GT_E_IO, GT_E_NOMEM; 'err' says why. */
+gt_status creds_file_store(const char *path, const char *uri,
+                           const char *username, const char *token,
+                           const char *token_id, char *err, size_t errlen);
+/* Removes the section for 'uri'; its token_id (malloc'd, or NULL) goes to
+ * '*token_id' when not NULL. GT_OK, GT_E_NOT_FOUND, GT_E_IO, GT_E_NOMEM. */
+gt_status creds_file_remove(const char *path, const char *uri, char **token_id,
+                            char *err, size_t errlen);
+
 /*---- transport (transport.c) ----*/
 
 /* Progress of an artifact transfer: bytes moved so far of 'total' (0 when
@@ -285,13 +355,18 @@ typedef int (*tp_xfer_fn)(void *ud, uint64_t now, uint64_t total);
 
 enum tp_result {
     TP_OK,       /* 2xx */
-    TP_REJECTED, /* 4xx other than 408/429: never retried */
-    TP_RETRY     /* network error, 5xx, 408, 429 */
+    TP_REJECTED, /* 4xx other than 401/403/408/429: never retried */
+    TP_RETRY,    /* network error, 5xx, 408, 429 */
+    TP_AUTH      /* 401 or 403: never retried; 'err' says which credential
+                    is missing (creds_explain) */
 };
 
 struct transport;
 
-struct transport *transport_new(const char *base_uri, long timeout_ms);
+/* 'cr' (may be NULL: anonymous, default trust) is borrowed: it must
+ * outlive the transport; it is read at each request. */
+struct transport *transport_new(const char *base_uri, long timeout_ms,
+                                struct gt_creds *cr);
 void transport_free(struct transport *t);
 void transport_set_timeout(struct transport *t, long timeout_ms);
 /* One request, no retry. 'method' "GET" or "POST". '*status' gets the HTTP
@@ -375,6 +450,7 @@ struct energy_state; /* energy.c */
 struct gt_client {
     char *uri;
     char *user;
+    struct gt_creds creds; /* creds.c */
     atomic_int flush_interval_ms;
     atomic_int flush_timeout_ms;
     atomic_int request_timeout_ms;
@@ -510,6 +586,7 @@ struct art_ctx {
     char sid[GT_ID_MAX + 1];
     struct art_dest dest; /* of run 'sid' when have_dest */
     bool have_dest;
+    bool auth_failed; /* a 401 or 403 came back (err says which credential) */
     char err[1024];
 };
 
@@ -538,6 +615,7 @@ struct art_job {
     uint64_t size;
     int64_t mtime_ns;
     struct art_refs left;
+    bool auth; /* 'left' were refused with 401/403, not unreachable */
     char err[1024];
 };
 

@@ -9,6 +9,10 @@
  * transport_download) stream between a file descriptor and the network in
  * libcurl's own buffers, bounded by a low-speed limit rather than a total
  * time, and report progress through a callback that can cut them.
+ * Each request carries the client's credentials (creds.c: HTTP Basic or
+ * a Bearer token) and trusts its CA bundle; TLS verification is never
+ * turned off. A 401 or 403 is TP_AUTH, with a message that says which
+ * credential is missing or was refused.
  */
 #include "internal.h"
 
@@ -20,6 +24,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 struct transport {
@@ -31,6 +36,9 @@ struct transport {
     struct gt_buf body;
     int64_t retry_after_ms;
     char curl_err[CURL_ERROR_SIZE];
+    struct gt_creds *cr; /* borrowed; NULL: anonymous */
+    unsigned cr_gen;     /* cr->gen last applied */
+    bool cr_applied;
 };
 
 /* One artifact transfer's file side and progress hook. */
@@ -83,7 +91,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *ud)
     return len;
 }
 
-struct transport *transport_new(const char *base_uri, long timeout_ms)
+struct transport *transport_new(const char *base_uri, long timeout_ms,
+                                struct gt_creds *cr)
 {
     pthread_once(&curl_once, curl_init);
     if (curl_init_rc != CURLE_OK)
@@ -93,6 +102,7 @@ struct transport *transport_new(const char *base_uri, long timeout_ms)
         return NULL;
     gt_buf_init(&t->body);
     t->timeout_ms = timeout_ms;
+    t->cr = cr;
     t->base = strdup(base_uri);
     t->h = curl_easy_init();
     t->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
@@ -122,6 +132,55 @@ struct transport *transport_new(const char *base_uri, long timeout_ms)
     curl_easy_setopt(t->h, CURLOPT_USERAGENT, "libgreentrack/" GT_VERSION);
     curl_easy_setopt(t->h, CURLOPT_PROTOCOLS_STR, "http,https");
     return t;
+}
+
+/* Sets the handle's credentials and CA bundle when they changed since
+ * the last request. */
+static void apply_creds(struct transport *t)
+{
+    struct gt_creds *cr = t->cr;
+    if (!cr)
+        return;
+    pthread_mutex_lock(&cr->mu);
+    if (t->cr_applied && t->cr_gen == cr->gen) {
+        pthread_mutex_unlock(&cr->mu);
+        return;
+    }
+    curl_easy_setopt(t->h, CURLOPT_USERNAME, NULL);
+    curl_easy_setopt(t->h, CURLOPT_PASSWORD, NULL);
+    curl_easy_setopt(t->h, CURLOPT_XOAUTH2_BEARER, NULL);
+    curl_easy_setopt(t->h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    if (cr->kind == CRED_BASIC) {
+        curl_easy_setopt(t->h, CURLOPT_USERNAME, cr->username);
+        curl_easy_setopt(t->h, CURLOPT_PASSWORD, cr->password);
+    } else if (cr->kind == CRED_TOKEN) {
+        curl_easy_setopt(t->h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+        curl_easy_setopt(t->h, CURLOPT_XOAUTH2_BEARER, cr->token);
+    }
+    if (cr->ca_bundle)
+        curl_easy_setopt(t->h, CURLOPT_CAINFO, cr->ca_bundle);
+    t->cr_gen = cr->gen;
+    t->cr_applied = true;
+    pthread_mutex_unlock(&cr->mu);
+}
+
+/* "<what>: <which credential>" for a 401 or 403 answer, into 'err'. */
+static void auth_text(struct transport *t, const char *what, long code,
+                      char *err, size_t errlen)
+{
+    char why[1024];
+    char detail[256] = "";
+    cJSON *j = cJSON_ParseWithLength(t->body.p ? t->body.p : "", t->body.len);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+    if (cJSON_IsString(m))
+        snprintf(detail, sizeof detail, "%.200s", m->valuestring);
+    cJSON_Delete(j);
+    if (t->cr) {
+        creds_explain(t->cr, code, detail, why, sizeof why);
+    } else {
+        snprintf(why, sizeof why, "HTTP %ld %.200s", code, detail);
+    }
+    snprintf(err, errlen, "%.300s: %s", what, why);
 }
 
 void transport_set_timeout(struct transport *t, long timeout_ms)
@@ -179,6 +238,7 @@ enum tp_result transport_call(struct transport *t, const char *method,
         curl_easy_setopt(t->h, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(t->h, CURLOPT_HTTPHEADER, NULL);
     }
+    apply_creds(t);
     CURLcode rc = curl_easy_perform(t->h);
     if (rc != CURLE_OK) {
         snprintf(err, errlen, "%s %s: %s", method, path,
@@ -190,6 +250,12 @@ enum tp_result transport_call(struct transport *t, const char *method,
     *retry_after_ms = t->retry_after_ms;
     if (code >= 200 && code < 300)
         return TP_OK;
+    if (code == 401 || code == 403) {
+        char what[600];
+        snprintf(what, sizeof what, "%s %.500s", method, path);
+        auth_text(t, what, code, err, errlen);
+        return TP_AUTH;
+    }
     snprintf(err, errlen, "%s %s: HTTP %ld %.300s", method, path, code,
              t->body.p ? t->body.p : "");
     if (code == 408 || code == 429 || code >= 500 || code < 200)
@@ -280,6 +346,7 @@ static void xfer_begin(struct transport *t, const char *url, struct xfer *x)
     curl_easy_setopt(t->h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(t->h, CURLOPT_XFERINFOFUNCTION, on_xferinfo);
     curl_easy_setopt(t->h, CURLOPT_XFERINFODATA, x);
+    apply_creds(t);
 }
 
 /* Back to what transport_call expects. */
@@ -316,6 +383,12 @@ static enum tp_result xfer_result(struct transport *t, const char *what,
     *retry_after_ms = t->retry_after_ms;
     if (code >= 200 && code < 300)
         return TP_OK;
+    if (code == 401 || code == 403) {
+        char w[600];
+        snprintf(w, sizeof w, "%s %.500s", what, url);
+        auth_text(t, w, code, err, errlen);
+        return TP_AUTH;
+    }
     snprintf(err, errlen, "%s %s: HTTP %ld %.300s", what, url, code,
              t->body.p ? t->body.p : "");
     if (code == 408 || code == 429 || code >= 500 || code < 200)

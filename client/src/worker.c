@@ -13,6 +13,11 @@
  * metric batches below, the network: logged artifacts are handed to the
  * uploader, and a run's end waits until the artifacts logged before it
  * are sent (or spooled).
+ * A 401 or 403 is not retried: the worker goes offline as for an outage,
+ * so the records stay in the spool, says once which credential is missing
+ * or refused, and sends nothing more by itself (a probe every few seconds
+ * would only feed the server's login throttle); `greentrack sync` sends
+ * them once the credentials are fixed.
  */
 #include "internal.h"
 
@@ -78,7 +83,8 @@ static void sleep_ms(int64_t ms)
 enum send_rc {
     S_OK,       /* acknowledged */
     S_REJECTED, /* a 4xx: reported, the records dropped */
-    S_FAILED    /* not reachable within the retry budget */
+    S_FAILED    /* not reachable within the retry budget, or refused
+                   with 401/403 (auth_failed set) */
 };
 
 struct exp_entry {
@@ -126,6 +132,8 @@ struct engine {
     bool no_energy;           /* the server has no log-energy endpoint */
     bool no_phase;            /* the server has no log-phase endpoint */
     bool budget_default_done; /* the Default experiment's budget checked */
+    atomic_bool auth_failed;  /* a request got 401 or 403 (e->err or the
+                                 slot's err says which credential) */
     int64_t deadline;         /* monotonic ms retries must end by; 0: none */
     struct gt_buf json;
     struct gt_buf path;
@@ -154,7 +162,8 @@ static int engine_init(struct engine *e, gt_client *c, bool worker)
     pthread_mutex_init(&e->pmu, NULL);
     pthread_cond_init(&e->pwork, NULL);
     pthread_cond_init(&e->pdone, NULL);
-    e->tp = transport_new(c->uri, atomic_load(&c->request_timeout_ms));
+    e->tp =
+        transport_new(c->uri, atomic_load(&c->request_timeout_ms), &c->creds);
     return e->tp ? 0 : -1;
 }
 
@@ -230,6 +239,10 @@ static enum send_rc request_via(struct engine *e, struct transport *tp,
             return S_OK;
         if (r == TP_REJECTED)
             return S_REJECTED;
+        if (r == TP_AUTH) {
+            atomic_store(&e->auth_failed, true);
+            return S_FAILED;
+        }
         if (e->single_attempt)
             return S_FAILED;
         int64_t cap = BACKOFF_BASE_MS << (attempt < 6 ? attempt : 6);
@@ -573,6 +586,8 @@ static enum send_rc send_artifact(struct engine *e, struct target *t,
     e->art->deadline = e->deadline;
     if (art_replay(e->art, send_id(t), r))
         return S_OK;
+    if (e->art->auth_failed)
+        atomic_store(&e->auth_failed, true);
     snprintf(e->err, sizeof e->err, "%s", e->art->err);
     return S_FAILED;
 }
@@ -780,7 +795,8 @@ static enum send_rc slot_submit(struct engine *e, struct target *t)
     if (!s->tp)
         s->tp = transport_new(e->c->uri,
                               atomic_load_explicit(&e->c->request_timeout_ms,
-                                                   memory_order_relaxed));
+                                                   memory_order_relaxed),
+                              &e->c->creds);
     if (s->tp && !s->json.oom && !s->has_thread)
         s->has_thread = pthread_create(&s->th, NULL, slot_main, s) == 0;
     if (!s->tp || s->json.oom || !s->has_thread) {
@@ -1005,6 +1021,7 @@ struct worker {
     struct engine e;
     struct spool sp;
     bool offline;
+    bool auth_blocked; /* offline after a 401/403: no more probes */
     int64_t probe_backoff;
     int64_t next_probe;
     struct gt_buf sbuf; /* framed records for the spool */
@@ -1070,9 +1087,18 @@ static void spool_target(struct worker *w, struct target *t)
 
 static void go_offline(struct worker *w, const char *why)
 {
-    if (!w->offline)
+    if (atomic_exchange(&w->e.auth_failed, false)) {
+        if (!w->auth_blocked)
+            gt_client_error(w->c, GT_LOG_ERROR,
+                            "not authorized: %s; records are kept in the "
+                            "spool (`greentrack sync` sends them once "
+                            "this is fixed)",
+                            why);
+        w->auth_blocked = true;
+    } else if (!w->offline) {
         gt_client_error(w->c, GT_LOG_WARN,
                         "server unreachable, spooling records: %s", why);
+    }
     w->offline = true;
     /* batches in flight hold older records than any pending ones: wait
      * for their answers and spool those that failed */
@@ -1095,7 +1121,8 @@ static void go_offline(struct worker *w, const char *why)
         spool_target(w, t);
         pend_unlink(&w->e, t);
     }
-    w->next_probe = gt_mono_ms() + w->probe_backoff;
+    w->next_probe =
+        w->auth_blocked ? INT64_MAX : gt_mono_ms() + w->probe_backoff;
 }
 
 /* Sends record r of live run 'run' or, offline, spools it; frees the run
@@ -1227,7 +1254,9 @@ static uint64_t collect_uploads(struct worker *w)
         struct art_job *next = j->next;
         struct target *t = j->t;
         if (j->left.n) {
-            if (!w->offline)
+            if (j->auth)
+                atomic_store(&w->e.auth_failed, true);
+            if (!w->offline || j->auth)
                 go_offline(w, j->err);
             for (size_t i = 0; i < j->left.n; i++)
                 spool_ref(w, &j->left.v[i], j->sid);
@@ -1334,6 +1363,8 @@ static void heartbeats(struct worker *w)
         }
     }
     w->e.single_attempt = false;
+    /* a refused heartbeat is not a reason to go offline */
+    atomic_store(&w->e.auth_failed, false);
     free(ids);
 }
 
@@ -1420,8 +1451,8 @@ static void *worker_main(void *arg)
                 w->art_cut = true;
             }
         }
-        if (w->offline && (now >= w->next_probe || stopping) &&
-            (!stopping || now < deadline))
+        if (w->offline && !w->auth_blocked &&
+            (now >= w->next_probe || stopping) && (!stopping || now < deadline))
             probe(w);
 
         uint64_t nrecs = 0, ndata = 0;
@@ -1594,7 +1625,9 @@ gt_status gt_spool_replay(gt_client *c, gt_progress_fn progress, void *userdata,
     }
     if (!paths)
         rc = GT_E_NOMEM;
-    if (rc == GT_E_NETWORK)
+    if (rc == GT_E_NETWORK && atomic_load(&e.auth_failed))
+        rc = GT_E_AUTH;
+    if (rc == GT_E_NETWORK || rc == GT_E_AUTH)
         gt_client_error(c, GT_LOG_ERROR, "spool replay: %s", e.err);
     if (progress && rc == GT_OK)
         progress(userdata, done, total);

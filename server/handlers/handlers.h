@@ -256,4 +256,38 @@ enum handler_result h_send_artifact(struct request *req, struct response *res,
 /* Appends ,"key":"<ms as ISO 8601 UTC>". */
 void h_iso_field(struct strbuf *sb, const char *key, int64_t ms);
 
+/*---- authentication (--auth; specs/mlflow-auth.md) ----*/
+
+/* mlflow/users.c: MLflow's users API, under /api/2.0/mlflow/ only */
+HANDLER(h_users_create);
+HANDLER(h_users_get);
+HANDLER(h_users_update_password);
+HANDLER(h_users_update_admin);
+HANDLER(h_users_delete);
+
+/* mlflow/permissions.c: experiments/permissions/... and
+ * registered-models/permissions/... */
+HANDLER(h_experiment_permissions_create);
+HANDLER(h_experiment_permissions_get);
+HANDLER(h_experiment_permissions_update);
+HANDLER(h_experiment_permissions_delete);
+HANDLER(h_model_permissions_create);
+HANDLER(h_model_permissions_get);
+HANDLER(h_model_permissions_update);
+HANDLER(h_model_permissions_delete);
+
+/* greentrack/auth.c: login, logout, whoami */
+HANDLER(h_auth_login);
+HANDLER(h_auth_logout);
+HANDLER(h_auth_whoami);
+
+/* greentrack/tokens.c: API tokens */
+HANDLER(h_tokens_create);
+HANDLER(h_tokens_list);
+HANDLER(h_tokens_revoke);
+
+/* greentrack/users.c: the admin page's lists */
+HANDLER(h_gt_users_list);
+HANDLER(h_gt_experiment_permissions_list);
+
 #endif

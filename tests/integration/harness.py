@@ -56,7 +56,8 @@ HTTP_TIMEOUT = 20.0        # every HTTP call
 START_TIMEOUT = 30.0       # waiting for the "listening" line
 STOP_TIMEOUT = 10.0        # SIGTERM -> exit
 API = "/api/2.0/mlflow/"
-LISTEN_RE = re.compile(r"^greentrack-server listening on http://(\S+):(\d+)$")
+# (https:// with --tls-cert, test_tls.py)
+LISTEN_RE = re.compile(r"^greentrack-server listening on https?://(\S+):(\d+)$")
 
 MAX_DOUBLE = 1.7976931348623157e308
 

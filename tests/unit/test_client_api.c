@@ -75,8 +75,8 @@ static int answer(const char *line, const char *body, size_t blen,
     } else if (strstr(line, "runs/log-batch")) {
         fk.batches++;
         if (has(body, blen, "forbid")) {
-            status = 403;
-            *out = "{\"error_code\":\"PERMISSION_DENIED\",\"message\":\"no\"}";
+            status = 409;
+            *out = "{\"error_code\":\"RESOURCE_CONFLICT\",\"message\":\"no\"}";
         } else if (has(body, blen, "poison")) {
             status = 400;
             *out = "{\"error_code\":\"INVALID_PARAMETER_VALUE\","
@@ -322,7 +322,9 @@ static void test_bisect_worker(void)
 }
 
 /* A refusal other than 400 is about the request, not a record: the batch
- * is dropped in one piece, without splitting. */
+ * is dropped in one piece, without splitting. (401 and 403 are not
+ * refusals of the data: their records stay spooled, see
+ * test_client_creds.) */
 static void test_reject_unsplit(void)
 {
     struct session s;
@@ -335,7 +337,7 @@ static void test_reject_unsplit(void)
     CHECK_EQ_INT(s.records_ok, 0);
     CHECK_EQ_INT(s.st.sent, 0);
     CHECK_EQ_INT(s.st.dropped, 3);
-    CHECK(strstr(gt_client_errmsg(s.c), "403") != NULL);
+    CHECK(strstr(gt_client_errmsg(s.c), "409") != NULL);
     session_end(&s);
 }
 

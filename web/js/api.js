@@ -1,14 +1,28 @@
 // SPDX-License-Identifier: MIT
 // The REST calls the UI makes. Every error becomes an ApiError carrying the
-// server's message (shown inline, e.g. under the filter box).
+// server's message (shown inline, e.g. under the filter box). Every call
+// says it is the UI's own (X-Greentrack-UI: 1: with auth on, the server's
+// 401 then has no WWW-Authenticate, so the browser shows no Basic dialog)
+// and a 401 goes to the handler set with onUnauthenticated (main.js: the
+// login page), except for the calls that expect one (login, whoami).
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
+    // seconds, from a 429's Retry-After (null when absent)
+    this.retryAfter = retryAfter;
   }
 }
+
+// The headers every call of the UI carries.
+export const UI_HEADERS = Object.freeze({ 'x-greentrack-ui': '1' });
+
+let unauthenticated = null;
+// fn(error) runs on any 401 answer but those of calls made with
+// { quiet401: true }.
+export function onUnauthenticated(fn) { unauthenticated = fn; }
 
 const ML = '/api/2.0/mlflow/';
 const GT = '/api/2.0/greentrack/';
@@ -24,38 +38,55 @@ function qs(params) {
   return s ? '?' + s : '';
 }
 
-async function answer(res) {
+// The server's message for a 403, unless it only says "permission denied"
+// (the page says that already).
+export function deniedDetail(message) {
+  const m = String(message || '').trim();
+  return /^permission denied\.?$/i.test(m) ? '' : m;
+}
+
+// A 401 seen by a call that does not expect one goes to the handler.
+export function unauthorized(err, quiet401 = false) {
+  if (err.status === 401 && !quiet401 && unauthenticated) unauthenticated(err);
+}
+
+async function answer(res, quiet401) {
   const text = await res.text();
   let body = {};
   if (text) {
     try { body = JSON.parse(text); } catch { body = { message: text }; }
   }
   if (!res.ok) {
-    throw new ApiError(res.status, body.error_code || 'HTTP_' + res.status,
-      body.message || `${res.status} ${res.statusText}`);
+    const ra = Number.parseInt(res.headers.get('retry-after') || '', 10);
+    const err = new ApiError(res.status, body.error_code || 'HTTP_' + res.status,
+      body.message || `${res.status} ${res.statusText}`, Number.isFinite(ra) ? ra : null);
+    unauthorized(err, quiet401);
+    throw err;
   }
   return body;
 }
 
-export async function get(path, params = {}, { signal } = {}) {
-  return answer(await fetch(path + qs(params), { signal, headers: { accept: 'application/json' } }));
+export async function get(path, params = {}, { signal, quiet401 } = {}) {
+  return answer(await fetch(path + qs(params), {
+    signal, headers: { ...UI_HEADERS, accept: 'application/json' },
+  }), quiet401);
 }
 
-export async function post(path, body, { signal } = {}) {
+export async function post(path, body, { signal, quiet401 } = {}) {
   return answer(await fetch(path, {
     method: 'POST', signal,
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: { ...UI_HEADERS, 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(body),
-  }));
+  }), quiet401);
 }
 
 // PATCH and DELETE carry a JSON body, as MLflow's registry wants.
-async function send(method, path, body, { signal } = {}) {
+async function send(method, path, body, { signal, quiet401 } = {}) {
   return answer(await fetch(path, {
     method, signal,
-    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    headers: { ...UI_HEADERS, 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(body),
-  }));
+  }), quiet401);
 }
 export const patch = (path, body, opts) => send('PATCH', path, body, opts);
 export const del = (path, body, opts) => send('DELETE', path, body, opts);
@@ -144,6 +175,47 @@ export async function leaderboardAll(params, { pageSize = 5000, signal, onPage }
   }
   return { rows, total };
 }
+
+// ---- authentication (docs/api.md "Authentication")
+// Who the caller is: { auth_enabled, user: {username, is_admin} | null,
+// auth_method }. With auth off: { auth_enabled: false }. A server without
+// the endpoint (404) has no auth either; with auth on and no session the
+// server may answer 401: then auth is on and nobody is logged in.
+export async function whoami(opts = {}) {
+  try {
+    const r = await get(GT + 'auth/whoami', {}, { ...opts, quiet401: true });
+    const enabled = r.auth_enabled !== undefined ? !!r.auth_enabled : (r.auth !== false);
+    return { auth_enabled: enabled, user: enabled ? (r.user || null) : null, auth_method: r.auth_method || 'none' };
+  } catch (e) {
+    if (e.status === 401) return { auth_enabled: true, user: null, auth_method: 'none' };
+    if (e.status === 404) return { auth_enabled: false, user: null, auth_method: 'none' };
+    throw e;
+  }
+}
+export const login = (username, password, opts = {}) =>
+  post(GT + 'auth/login', { username, password }, { ...opts, quiet401: true });
+export const logout = (opts = {}) => post(GT + 'auth/logout', {}, { ...opts, quiet401: true });
+
+// Tokens: the caller's own ('username' for an admin looking at another's).
+export const createToken = (spec, opts) => post(GT + 'tokens/create', spec, opts);
+export const listTokens = (username, opts) => get(GT + 'tokens/list', { username }, opts);
+export const revokeToken = (id, opts) => post(GT + 'tokens/revoke', { id }, opts);
+
+// Users (admins) and experiment permissions (MANAGE): MLflow's auth API,
+// plus greentrack's two lists.
+export const listUsers = (opts) => get(GT + 'users/list', {}, opts);
+export const createUser = (username, password, opts) => post(ML + 'users/create', { username, password }, opts);
+export const updatePassword = (username, password, opts) => patch(ML + 'users/update-password', { username, password }, opts);
+export const updateAdmin = (username, isAdmin, opts) => patch(ML + 'users/update-admin', { username, is_admin: isAdmin }, opts);
+export const deleteUser = (username, opts) => del(ML + 'users/delete', { username }, opts);
+export const listPermissions = (experimentId, opts) =>
+  get(GT + 'experiments/permissions/list', { experiment_id: experimentId }, opts);
+export const createPermission = (experimentId, username, permission, opts) =>
+  post(ML + 'experiments/permissions/create', { experiment_id: experimentId, username, permission }, opts);
+export const updatePermission = (experimentId, username, permission, opts) =>
+  patch(ML + 'experiments/permissions/update', { experiment_id: experimentId, username, permission }, opts);
+export const deletePermission = (experimentId, username, opts) =>
+  del(ML + 'experiments/permissions/delete', { experiment_id: experimentId, username }, opts);
 
 // A number as MLflow JSON gives it ("NaN"/"Infinity" arrive as strings).
 export function num(v) {

@@ -88,13 +88,15 @@ const baseName = (p) => p.slice(p.lastIndexOf('/') + 1);
 // stops at 'limit' even when the server answers 200 with everything.
 // -> { data: Uint8Array, total (the file's size when known), truncated }.
 export async function fetchHead(url, limit, { signal, size = null } = {}) {
-  const res = await fetch(url, { signal, headers: { Range: `bytes=0-${limit - 1}` } });
+  const res = await fetch(url, { signal, headers: { ...api.UI_HEADERS, Range: `bytes=0-${limit - 1}` } });
   if (res.status === 416) return { data: new Uint8Array(0), total: 0, truncated: false };
   if (!res.ok) {
     const text = await res.text().catch(() => '');
     let msg = '';
     try { msg = JSON.parse(text).message || ''; } catch { msg = text.slice(0, 200); }
-    throw new api.ApiError(res.status, 'HTTP_' + res.status, msg || `${res.status} ${res.statusText}`);
+    const err = new api.ApiError(res.status, 'HTTP_' + res.status, msg || `${res.status} ${res.statusText}`);
+    api.unauthorized(err);
+    throw err;
   }
   let total = size;
   const range = /\/(\d+)\s*$/.exec(res.headers.get('content-range') || '');

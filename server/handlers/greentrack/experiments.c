@@ -7,6 +7,7 @@
  * ?experiment_id= it answers that one experiment only and adds
  * potential_saving_g (greenai_report.h), which reads every run's carbon.
  */
+#include "auth.h"
 #include "greenai_report.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
@@ -70,6 +71,11 @@ static enum handler_result one_summary(struct request *req,
     return H_DONE;
 }
 
+static bool can_read(void *ctx, int64_t experiment_id)
+{
+    return auth_experiment_level(ctx, experiment_id) >= AUTH_READ;
+}
+
 enum handler_result h_experiments_summary(struct request *req,
                                           struct response *res)
 {
@@ -81,10 +87,20 @@ enum handler_result h_experiments_summary(struct request *req,
         e = h_experiment_id(req->args, "experiment_id", true, &exp_id, &eb);
     if (e)
         return h_fail(res, e, &eb);
-    if (given)
+    if (given) {
+        if (req->user.set && !req->user.admin_power && !can_read(req, exp_id))
+            return h_fail(res,
+                          err_set(&eb, SRV_E_PERMISSION_DENIED,
+                                  "Permission denied"),
+                          &eb);
         return one_summary(req, res, exp_id);
-    /* Streamed by chunks of experiments (listsrc.h); not paged. */
-    void *src = listsrc_summaries_new(req->app->store);
+    }
+    /* Streamed by chunks of experiments (listsrc.h); not paged. Under
+     * --auth a non-admin sees what it may READ. */
+    void *src =
+        req->user.set && !req->user.admin_power
+            ? listsrc_summaries_new_filtered(req->app->store, can_read, req)
+            : listsrc_summaries_new(req->app->store);
     if (!src)
         return h_fail(res, SRV_E_NOMEM, NULL);
     struct pager_page page = {

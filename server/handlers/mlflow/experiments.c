@@ -4,6 +4,7 @@
  * legacy experiments/list that pre-2.0 clients (the npm package) call.
  */
 #include "artifact_store.h"
+#include "auth.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
 #include "listsrc.h"
@@ -96,6 +97,7 @@ enum handler_result h_experiments_search(struct request *req,
     free(order);
     if (e)
         return h_fail(res, e, &eb);
+    auth_filter_experiments(req, ids, &n); /* --auth: what it may READ */
     void *src = listsrc_experiments_new(req->app->store, ids, n);
     if (!src)
         return h_fail(res, SRV_E_NOMEM, NULL);
@@ -260,6 +262,8 @@ enum handler_result h_experiments_create(struct request *req,
                        false, &x->tags, &x->w.n_tags, &eb)))
         return h_fail(res, e, &eb);
     x->w.kind = SW_EXPERIMENT_CREATE;
+    /* --auth: the creator gets MANAGE on it (store_auth.h) */
+    x->w.owner_user_id = req->user.set ? req->user.id : 0;
     x->w.name = name;
     if (location) {
         /* a relative location is taken from the server's working

@@ -5,6 +5,7 @@
  */
 #include "handlers/mlflow/registry_common.h"
 
+#include "auth.h"
 #include "jsonx.h"
 #include "pagetoken.h"
 #include "registry.h"
@@ -114,6 +115,8 @@ reg_submit(struct request *req, struct response *res,
     req->state_free = reg_pending_free;
     x->w.kind = SW_REGISTRY;
     x->w.registry = &x->r;
+    /* --auth: a model's creator gets MANAGE on it (store_auth.h) */
+    x->w.owner_user_id = req->user.set ? req->user.id : 0;
     x->r = *w;
     x->tags = tags;
     return H_PENDING;
@@ -251,6 +254,23 @@ enum handler_result reg_search(struct request *req, struct response *res,
     if (e)
         return h_fail(res, e, &eb);
     int64_t next = a.offset + (int64_t)n;
+    /* --auth: the page keeps what the caller may READ (the paging stays
+     * the store's, so a page may come out shorter) */
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = versions ? vs[i].name : ms[i].name;
+        if (auth_can_read_model(req, name ? name : "")) {
+            if (versions)
+                vs[k++] = vs[i];
+            else
+                ms[k++] = ms[i];
+        } else if (versions) {
+            model_version_cleanup(&vs[i]);
+        } else {
+            registered_model_cleanup(&ms[i]);
+        }
+    }
+    n = k;
     if (versions) {
         answer_list(res, "model_versions", vs, n, sizeof(*vs),
                     render_version_item, more, next);

@@ -6,6 +6,7 @@
  * set-tag, delete-tag, log-batch, log-inputs, log-model). Every logging
  * call becomes one SW_RUN_LOG-style write; the writer checks run state.
  */
+#include "auth.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
 #include "listsrc.h"
@@ -207,6 +208,7 @@ enum handler_result h_runs_search(struct request *req, struct response *res)
      * take the reply past --max-response-bytes. */
     int64_t *pks;
     size_t n;
+    auth_filter_experiments(req, ids, &n_exp); /* --auth: what it may READ */
     e = store_runs_search_pks(req->app->store, ids, n_exp, &a, &pks, &n, &eb);
     if (e)
         goto fail;

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * users: MLflow's basic-auth users API under /api/2.0/mlflow/users/
+ * (specs/mlflow-auth.md section 6): create, get, update-password,
+ * update-admin, delete. Who may call which is the route table's
+ * (router.c: admins, or the user itself for get and update-password).
+ * Passwords are hashed here (Argon2id, auth.c) and never echoed.
+ */
+#include "auth.h"
+#include "handlers/handlers.h"
+#include "jsonx.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Appends MLflow's User entity of 'u' with its grants. */
+static enum srv_err user_json(struct store *st, const struct auth_user_row *u,
+                              struct strbuf *sb, struct errbuf *eb)
+{
+    struct auth_perm_row *ep = NULL, *mp = NULL;
+    size_t ne = 0, nm = 0;
+    enum srv_err e = store_auth_exp_perms(st, NULL, u->id, &ep, &ne, eb);
+    if (!e)
+        e = store_auth_model_perms(st, NULL, u->id, &mp, &nm, eb);
+    if (e) {
+        free(ep);
+        free(mp);
+        return e;
+    }
+    strbuf_printf(sb, "{\"id\":%" PRId64 ",\"username\":", u->id);
+    strbuf_append_json_str(sb, u->username, strlen(u->username));
+    strbuf_printf(sb, ",\"is_admin\":%s,\"experiment_permissions\":[",
+                  u->is_admin ? "true" : "false");
+    for (size_t i = 0; i < ne; i++) {
+        strbuf_append_str(sb,
+                          i ? ",{\"experiment_id\":" : "{\"experiment_id\":");
+        strbuf_append_json_str(sb, ep[i].resource, strlen(ep[i].resource));
+        strbuf_printf(sb, ",\"user_id\":%" PRId64 ",\"permission\":\"%s\"}",
+                      ep[i].user_id,
+                      auth_level_name(auth_level_parse(ep[i].permission)));
+    }
+    strbuf_append_str(sb, "],\"registered_model_permissions\":[");
+    for (size_t i = 0; i < nm; i++) {
+        strbuf_append_str(sb, i ? ",{\"name\":" : "{\"name\":");
+        strbuf_append_json_str(sb, mp[i].resource, strlen(mp[i].resource));
+        strbuf_printf(sb, ",\"user_id\":%" PRId64 ",\"permission\":\"%s\"}",
+                      mp[i].user_id,
+                      auth_level_name(auth_level_parse(mp[i].permission)));
+    }
+    strbuf_append_str(sb, "]}");
+    free(ep);
+    free(mp);
+    return SRV_OK;
+}
+
+static enum handler_result send_user(struct request *req, struct response *res,
+                                     const char *username)
+{
+    struct errbuf eb;
+    struct auth_user_row u;
+    enum srv_err e =
+        store_auth_user_by_name(req->app->store, username, &u, &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_append_str(&sb, "{\"user\":");
+    if ((e = user_json(req->app->store, &u, &sb, &eb))) {
+        strbuf_cleanup(&sb);
+        return h_fail(res, e, &eb);
+    }
+    strbuf_append_char(&sb, '}');
+    api_ok(res, &sb);
+    return H_DONE;
+}
+
+static enum handler_result after_create(struct request *req,
+                                        struct response *res)
+{
+    struct auth_pending *p = req->state;
+    return send_user(req, res, p->a.username);
+}
+
+/* A password field: present (it may be empty, as in MLflow). */
+static enum srv_err password_arg(const cJSON *args, const char **out,
+                                 struct errbuf *eb)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, "password");
+    if (!cJSON_IsString(v))
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Missing value for required parameter 'password'. See "
+                       "the API docs for more information about request "
+                       "parameters.");
+    *out = v->valuestring;
+    return SRV_OK;
+}
+
+/* A username field that may be "" (which the check refuses). */
+static enum srv_err username_arg(const cJSON *args, const char **out,
+                                 struct errbuf *eb)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, "username");
+    if (!cJSON_IsString(v))
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Missing value for required parameter 'username'. See "
+                       "the API docs for more information about request "
+                       "parameters.");
+    *out = v->valuestring;
+    return auth_validate_username(*out, eb);
+}
+
+/* POST users/create {username, password} -> {"user": User} */
+enum handler_result h_users_create(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    const char *username = NULL, *password = NULL;
+    enum srv_err e;
+    if ((e = username_arg(req->args, &username, &eb)) ||
+        (e = password_arg(req->args, &password, &eb)))
+        return h_fail(res, e, &eb);
+    struct auth_pending *p =
+        auth_pending_new(req, AUTH_USER_CREATE, after_create);
+    if (!p)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    if (auth_hash_password(password, p->hash, sizeof(p->hash)))
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    p->a.username = username;
+    p->a.password_hash = p->hash;
+    return H_PENDING;
+}
+
+/* GET users/get?username= -> {"user": User} */
+enum handler_result h_users_get(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    const char *username;
+    enum srv_err e = jx_str(req->args, "username", true, &username, &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    return send_user(req, res, username);
+}
+
+static enum handler_result after_password(struct request *req,
+                                          struct response *res)
+{
+    struct auth_pending *p = req->state;
+    auth_forget_user(p->a.out_id);
+    api_ok_empty(res);
+    return H_DONE;
+}
+
+/* PATCH users/update-password {username, password} -> {}: also ends the
+ * user's sessions and revokes its tokens. */
+enum handler_result h_users_update_password(struct request *req,
+                                            struct response *res)
+{
+    struct errbuf eb;
+    const char *username = NULL, *password = NULL;
+    enum srv_err e;
+    if ((e = jx_str(req->args, "username", true, &username, &eb)) ||
+        (e = password_arg(req->args, &password, &eb)))
+        return h_fail(res, e, &eb);
+    struct auth_pending *p =
+        auth_pending_new(req, AUTH_USER_SET_PASSWORD, after_password);
+    if (!p)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    if (auth_hash_password(password, p->hash, sizeof(p->hash)))
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    p->a.username = username;
+    p->a.password_hash = p->hash;
+    return H_PENDING;
+}
+
+/* PATCH users/update-admin {username, is_admin} -> {} */
+enum handler_result h_users_update_admin(struct request *req,
+                                         struct response *res)
+{
+    struct errbuf eb;
+    const char *username;
+    bool present = false, is_admin = false;
+    enum srv_err e;
+    if ((e = jx_str(req->args, "username", true, &username, &eb)) ||
+        (e = jx_bool(req->args, "is_admin", &present, &is_admin, &eb)))
+        return h_fail(res, e, &eb);
+    if (!present)
+        return h_fail(res,
+                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
+                              "Missing value for required parameter "
+                              "'is_admin'. See the API docs for more "
+                              "information about request parameters."),
+                      &eb);
+    struct auth_pending *p = auth_pending_new(req, AUTH_USER_SET_ADMIN, NULL);
+    if (!p)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    p->a.username = username;
+    p->a.is_admin = is_admin;
+    return H_PENDING;
+}
+
+/* DELETE users/delete {username} -> {}: the user's grants, tokens and
+ * sessions go with it. */
+enum handler_result h_users_delete(struct request *req, struct response *res)
+{
+    struct errbuf eb;
+    const char *username;
+    enum srv_err e = jx_str(req->args, "username", true, &username, &eb);
+    if (e)
+        return h_fail(res, e, &eb);
+    struct auth_pending *p =
+        auth_pending_new(req, AUTH_USER_DELETE, after_password);
+    if (!p)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    p->a.username = username;
+    return H_PENDING;
+}
