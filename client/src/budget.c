@@ -216,7 +216,7 @@ gt_status gt_experiment_budget(gt_client *c, const char *experiment_id,
         return GT_E_INVALID;
     }
     struct transport *t =
-        transport_new(c->uri, atomic_load(&c->request_timeout_ms));
+        transport_new(c->uri, atomic_load(&c->request_timeout_ms), &c->creds);
     if (!t)
         return GT_E_NOMEM;
     gt_status rc = GT_OK;
