@@ -246,6 +246,9 @@ runSuite('gt-greenai-', async (suite) => {
     check('green-main has a bar under budget', by['green-main'] && by['green-main'][0] !== null && by['green-main'][1] === false, JSON.stringify(bars));
     check('green-over is marked over budget', by['green-over'] && by['green-over'][1] === true && Number(by['green-over'][0]) > 100, JSON.stringify(bars));
     check('green-inf has no bar', by['green-inf'] && by['green-inf'][0] === null, JSON.stringify(bars));
+    const pct = await page.$eval('table.experiments tr[data-id="' + over + '"] .budget-pct', (e) => e.textContent);
+    eq('the over-budget percentage is written', pct, '112%');
+    await page.locator('table.experiments').screenshot({ path: path.join(SHOTS, 'greenai-experiments.png') });
   });
 
   // ---- report
