@@ -211,6 +211,12 @@ runSuite('gt-greenai-', async (suite) => {
     await page.waitForSelector('main#app[data-ready="1"]');
     await page.waitForSelector('#leaderboard tbody tr[data-run-id]');
     eq('cost=inference survives a reload', [await page.$eval('#cost', (s) => s.value), ...(await order())], ['inference', 'pruned', 'dense']);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#csv-btn')]);
+    const csv = fs.readFileSync(await dl.path(), 'utf8').trim().split(/\r?\n/).map((l) => l.split(','));
+    const col = (name) => csv[0].indexOf(name);
+    eq('CSV in the cost=inference order', csv.slice(1).map((r) => r[col('run_name')]), ['pruned', 'dense']);
+    check('CSV has the inference CO2 per 1k work', near(Number(csv[1][col('inference_co2_g_per_1k_work')]), FRA / 4) &&
+      near(Number(csv[2][col('inference_co2_g_per_1k_work')]), FRA), JSON.stringify(csv));
   });
 
   await step('hardware tab', async () => {

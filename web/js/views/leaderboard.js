@@ -548,12 +548,17 @@ export async function mount(root, ctx) {
         pageSize: 5000, signal: ctx.signal,
         onPage: (got, total) => { csvBtn.textContent = `Exporting ${got.length}/${total}…`; },
       });
+      // (with cost= or upstream=, the Green-AI columns the server adds)
+      const green = state.cost !== 'total' || state.upstream !== 'none';
       const head = ['rank', 'run_id', 'run_name', 'status', 'start_time', 'duration_s', state.metric,
         'co2_g', 'energy_kwh', 'score', 'pareto', 'estimated'];
+      if (green) head.push('upstream_co2_g', 'inference_co2_g_per_1k_work');
       const lines = [head.map(csvCell).join(',')];
       for (const r of rows) {
-        lines.push([r.rank, r.run_id, r.run_name, r.status, new Date(r.start_time).toISOString(), r.duration_s,
-          r.metric_value, r.co2_g, r.energy_kwh, r.score, r.pareto, r.estimated].map(csvCell).join(','));
+        const cells = [r.rank, r.run_id, r.run_name, r.status, new Date(r.start_time).toISOString(), r.duration_s,
+          r.metric_value, r.co2_g, r.energy_kwh, r.score, r.pareto, r.estimated];
+        if (green) cells.push(r.upstream_co2_g, r.inference_co2_g_per_1k_work);
+        lines.push(cells.map(csvCell).join(','));
       }
       const blob = new Blob([lines.join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' });
       const url = URL.createObjectURL(blob);
