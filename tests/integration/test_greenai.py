@@ -362,6 +362,83 @@ class Leaderboards(GreenCase):
         am = self.board(exp, upstream="amortized")
         self.assertAlmostEqual(am[1]["upstream_co2_g"], 560.39, places=6)
 
+    def test_patched_green_boards_equal_fresh_ones(self):
+        """After each of many random writes (metrics, phases, energy, base
+        tags, energy of a base in another experiment, deletes, restores,
+        new runs) the cached board patched from the last one equals a board
+        built from scratch (a filter never seen, which keeps every run)."""
+        import random
+        rnd = random.Random(5)
+        exp = self.create_experiment()
+        other = self.create_experiment()
+        bases = [self.new_run(other, kwh=rnd.uniform(1, 10), country="FRA")
+                 for _ in range(3)]
+        runs = []
+        for i in range(8):
+            rid = self.new_run(exp, kwh=rnd.uniform(0.5, 3), hours=2,
+                               metric=rnd.random(), country="FRA")
+            if i % 2:
+                self.ok(self.phase(rid, "inference", T0 + HOUR, T0 + 2 * HOUR,
+                                   work_count=rnd.randint(1, 5000)))
+            if i % 3:
+                self.ok(self.tag(rid, "greentrack.base_run_id",
+                                 rnd.choice(bases)))
+            runs.append(rid)
+        modes = [{"cost": "inference"}, {"cost": "training"},
+                 {"upstream": "amortized"},
+                 {"cost": "training", "upstream": "full"}]
+
+        def strip(rows):
+            return [{k: v for k, v in r.items() if k != "duration_s"}
+                    for r in rows]
+
+        def check(step):
+            for m in modes:
+                cached = self.board(exp, **m)
+                fresh = self.board(exp, filter="attributes.run_name != "
+                                   "'never-%d'" % rnd.randrange(10 ** 9), **m)
+                self.assertEqual(strip(cached), strip(fresh),
+                                 "%s after %s" % (m, step))
+        check("start")
+        deleted = set()
+        for i in range(30):
+            rid = rnd.choice(runs)
+            k = rnd.randrange(8)
+            if k == 0:
+                self.ok(self.post("runs/log-metric", {
+                    "run_id": rid, "key": "acc", "value": rnd.random(),
+                    "timestamp": T0 + 10 + i, "step": 0}))
+            elif k == 1 and rid not in deleted:
+                self.ok(self.phase(rid, "inference", T0 + HOUR,
+                                   T0 + 2 * HOUR,
+                                   work_count=rnd.randint(0, 5000)))
+            elif k == 2 and rid not in deleted:
+                self.energy(rid, kwh_sample(T0 + 3 * HOUR, T0 + 4 * HOUR,
+                                            rnd.uniform(0.1, 2)))
+            elif k == 3 and rid not in deleted:
+                self.ok(self.tag(rid, "greentrack.base_run_id",
+                                 rnd.choice(bases)))
+            elif k == 4:
+                b = rnd.choice(bases)
+                self.energy(b, kwh_sample(T0 + (5 + i) * HOUR,
+                                          T0 + (6 + i) * HOUR, 1))
+            elif k == 5:
+                if rid in deleted:
+                    self.ok(self.post("runs/restore", {"run_id": rid}))
+                    deleted.discard(rid)
+                else:
+                    self.ok(self.post("runs/delete", {"run_id": rid}))
+                    deleted.add(rid)
+            elif k == 6:
+                # a run elsewhere starts sharing a base: amortized moves
+                self.new_run(other, kwh=1, country="FRA",
+                             base_run_id=rnd.choice(bases))
+            else:
+                runs.append(self.new_run(exp, kwh=1, metric=rnd.random(),
+                                         country="FRA",
+                                         base_run_id=rnd.choice(bases)))
+            check("write %d (kind %d)" % (i, k))
+
     def test_bad_leaderboard_options(self):
         exp = self.create_experiment()
         for q in ({"cost": "cheap"}, {"upstream": "some"}, {"cost": ""}):
