@@ -62,10 +62,12 @@
       "SELECT count(*) FROM tags AS t JOIN runs AS r "                         \
       "ON r.run_pk = t.run_pk WHERE t.key = '" GREENAI_TAG_BASE_SOURCE         \
       "' AND t.value = ? AND r.lifecycle_stage = 'active'")                    \
+    /* one range seek per run: the four keys share the prefix */               \
     X(G_EXP_LINEAGE,                                                           \
       "SELECT r.run_pk, t.key, t.value FROM runs AS r JOIN tags AS t "         \
-      "ON t.run_pk = r.run_pk AND t.key IN " LINEAGE_KEYS                      \
-      " WHERE " ACTIVE_OF_EXP " ORDER BY r.run_pk")                            \
+      "ON t.run_pk = r.run_pk AND t.key >= 'greentrack.base_' AND "            \
+      "t.key < 'greentrack.base`' AND t.key IN " LINEAGE_KEYS                  \
+      " WHERE " ACTIVE_OF_EXP)                                                 \
     X(G_RUN_LINEAGE, "SELECT run_pk, key, value FROM tags WHERE run_pk = ? "   \
                      "AND key IN " LINEAGE_KEYS)                               \
     X(G_RUN_INFERENCE,                                                         \

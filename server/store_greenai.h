@@ -109,8 +109,8 @@ struct greenai_run_decl {
 void greenai_run_decls_free(struct greenai_run_decl *a, size_t n);
 
 /* The declarations of the experiment's active runs that declare a base
- * (pks NULL), or of the runs 'pks' (n_pks; any experiment or stage), in
- * run_pk order for the former. */
+ * (pks NULL), or of the runs 'pks' (n_pks; any experiment or stage); a
+ * run's rows are adjacent, runs in no particular order. */
 enum srv_err store_greenai_run_decls(struct store *st, int64_t experiment_id,
                                      const int64_t *pks, size_t n_pks,
                                      struct greenai_run_decl **out, size_t *n,
