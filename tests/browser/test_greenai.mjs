@@ -231,6 +231,7 @@ runSuite('gt-greenai-', async (suite) => {
     eq('upstream=amortized: the table follows the server\'s new order', after, served);
     eq('upstream=amortized: the fine-tunes fall behind split', after.slice(0, 3), ['split', 'ft2', 'ft1']);
     check('upstream in the URL', new URL(page.url()).searchParams.get('upstream') === 'amortized', page.url());
+    check('the summary says upstream is added', (await page.$eval('#score-basis', (e) => e.textContent)).includes('amortized upstream'));
     const title = await page.$eval(`#leaderboard tbody tr[data-run-id="${ft[0]}"] td.co2`, (td) => td.title);
     check('the CO2 cell says what upstream was added', title.includes('upstream added: 280 g'), title);
   });
@@ -242,8 +243,11 @@ runSuite('gt-greenai-', async (suite) => {
     const served = await reranked('cost', 'inference');
     eq('cost=inference: pruned (4x cheaper per prediction) first', await order(), ['pruned', 'dense']);
     eq('cost=inference: as the server ranks', served, ['pruned', 'dense']);
+    await page.screenshot({ path: path.join(SHOTS, 'greenai-leaderboard-inference.png') });
     const head = await page.$eval('#leaderboard th.score', (th) => th.textContent);
-    check('score column says per 1M work', head.includes('per 1M work'), head);
+    check('score column says per 1M', head.includes('kg CO₂/1M'), head);
+    const basis = await page.$eval('#score-basis', (e) => e.textContent);
+    check('the summary says what the score counts', basis.includes('per 1M work units of the inference phases'), basis);
     await page.reload({ waitUntil: 'domcontentloaded' });
     await page.waitForSelector('main#app[data-ready="1"]');
     await page.waitForSelector('#leaderboard tbody tr[data-run-id]');
