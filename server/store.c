@@ -2176,6 +2176,7 @@ static int64_t touched_run_of(const struct store_write *w, int64_t noted)
     case SW_RUN_LOG_MODEL:
     case SW_RUN_HEARTBEAT:
     case SW_RUN_LOG_ENERGY:
+    case SW_GREENAI:
         return noted > 0 ? noted : -1;
     case SW_EXPERIMENT_CREATE:
     case SW_EXPERIMENT_RENAME:
@@ -4640,6 +4641,11 @@ void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos)
 char *store_col_dup(sqlite3_stmt *s, int i)
 {
     return col_dup(s, i);
+}
+
+void store_conn_note_run(struct conn *c, int64_t run_pk)
+{
+    note_run(c, run_pk);
 }
 
 void *store_grow(void *arr, size_t n, size_t *cap, size_t elem)

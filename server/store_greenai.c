@@ -402,6 +402,7 @@ static enum srv_err log_phase(struct conn *c, struct store_write *w,
     if (!run_find(c, w->run_id, &pk, &exp))
         return no_run(&w->err, w->run_id);
     w->experiment_id = exp; /* the leaderboard's cost= reads phases */
+    store_conn_note_run(c, pk);
     sqlite3_stmt *s = stmt(c, G_PHASE_UPSERT);
     if (!s)
         return store_conn_error(c, &w->err, "log phase");
@@ -443,7 +444,8 @@ enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
             double kg;
             bool fits = t->value.len < sizeof(v);
             if (fits) {
-                memcpy(v, t->value.s, t->value.len);
+                if (t->value.len)
+                    memcpy(v, t->value.s, t->value.len);
                 v[t->value.len] = '\0';
             }
             if (!fits || !parse_kg(v, &kg))
@@ -456,11 +458,13 @@ enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
         if (strcmp(t->key, GREENAI_TAG_BASE_RUN) != 0)
             continue;
         int64_t pk;
-        if (t->value.len >= sizeof(v) || memchr(t->value.s, '\0', t->value.len))
+        if (t->value.len >= sizeof(v) ||
+            (t->value.len && memchr(t->value.s, '\0', t->value.len)))
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                            "Invalid value for tag '%s': not a run id",
                            GREENAI_TAG_BASE_RUN);
-        memcpy(v, t->value.s, t->value.len);
+        if (t->value.len)
+            memcpy(v, t->value.s, t->value.len);
         v[t->value.len] = '\0';
         if (strcmp(v, run_id) == 0)
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,

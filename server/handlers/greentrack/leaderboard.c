@@ -254,7 +254,7 @@ static const struct green_row *green_row_of(const struct green_row *a, size_t n,
                                             int64_t pk)
 {
     struct green_row key = {.run_pk = pk};
-    return bsearch(&key, a, n, sizeof(key), green_row_cmp);
+    return n ? bsearch(&key, a, n, sizeof(key), green_row_cmp) : NULL;
 }
 
 static int inference_cmp(const void *a, const void *b)
@@ -410,8 +410,10 @@ static enum srv_err green_rows_read(struct store *st, struct board *b,
                                     eb);
     if (e)
         goto out;
-    qsort(inf, ni, sizeof(*inf), inference_cmp);
-    qsort(rd, nd, sizeof(*rd), run_decl_cmp);
+    if (ni)
+        qsort(inf, ni, sizeof(*inf), inference_cmp);
+    if (nd)
+        qsort(rd, nd, sizeof(*rd), run_decl_cmp);
     idx = malloc((nd ? nd : 1) * sizeof(*idx));
     if (!idx) {
         e = err_set(eb, SRV_E_NOMEM, "out of memory");
@@ -433,9 +435,9 @@ static enum srv_err green_rows_read(struct store *st, struct board *b,
         struct greenai_inference ik = {.run_pk = w->run_pk};
         struct greenai_run_decl dk = {.run_pk = w->run_pk};
         const struct greenai_inference *x =
-            bsearch(&ik, inf, ni, sizeof(ik), inference_cmp);
+            ni ? bsearch(&ik, inf, ni, sizeof(ik), inference_cmp) : NULL;
         const struct greenai_run_decl *d =
-            bsearch(&dk, rd, nd, sizeof(dk), run_decl_cmp);
+            nd ? bsearch(&dk, rd, nd, sizeof(dk), run_decl_cmp) : NULL;
         g[i] = (struct green_row){.run_pk = w->run_pk,
                                   .has_energy = w->has_energy,
                                   .own_co2_kg = w->co2_kg,
@@ -586,7 +588,8 @@ static bool green_patch(struct store *st, const struct board *old,
         b->decl_g = malloc((b->n_decls ? b->n_decls : 1) * sizeof(*b->decl_g));
         if (!b->decl_g || b->n_decls != old->n_decls)
             goto out;
-        memcpy(b->decl_g, old->decl_g, b->n_decls * sizeof(*b->decl_g));
+        if (b->n_decls)
+            memcpy(b->decl_g, old->decl_g, b->n_decls * sizeof(*b->decl_g));
     } else if (b->upstream != UP_NONE) {
         if (decls_values(st, b, eb) != SRV_OK)
             goto out;
