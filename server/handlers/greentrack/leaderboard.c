@@ -637,9 +637,18 @@ static bool green_patch(struct store *st, const struct board *old,
         if (!ranking_build(&b->r, all, n, old->r.maximize))
             goto out;
     }
-    for (size_t i = 0; i < k; i++)
-        b->extra[b->n_extra++] = gf[i];
-    qsort(b->extra, b->n_extra, sizeof(*b->extra), green_row_cmp);
+    /* the staying rows are in run_pk order: merge the few fresh ones in,
+     * from the back */
+    if (k)
+        qsort(gf, k, sizeof(*gf), green_row_cmp);
+    size_t to = b->n_extra + k, from = b->n_extra, j = k;
+    while (j > 0) {
+        if (from > 0 && b->extra[from - 1].run_pk > gf[j - 1].run_pk)
+            b->extra[--to] = b->extra[--from];
+        else
+            b->extra[--to] = gf[--j];
+    }
+    b->n_extra += k;
     *out = b;
     b = NULL;
     ok = true;
