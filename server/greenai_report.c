@@ -29,7 +29,7 @@ static enum srv_err render_phases(struct store *st, const char *run_id,
     struct greenai_sample *smp;
     size_t n, ns;
     enum srv_err e =
-        store_greenai_run_phases(st, run_id, &ph, &n, &smp, &ns, eb);
+        store_greenai_run_phases(st, run_id, false, &ph, &n, &smp, &ns, eb);
     if (e)
         return e;
     struct greenai_span *spans = calloc(n ? n : 1, sizeof(*spans));
@@ -121,7 +121,7 @@ static enum srv_err best_window(struct store *st, const char *run_id,
     struct greenai_sample *smp;
     size_t n, ns;
     enum srv_err e =
-        store_greenai_run_phases(st, run_id, &ph, &n, &smp, &ns, eb);
+        store_greenai_run_phases(st, run_id, true, &ph, &n, &smp, &ns, eb);
     if (e)
         return e;
     run_phases_free(ph, n);

@@ -513,6 +513,7 @@ void run_phases_free(struct run_phase *a, size_t n)
 }
 
 enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
+                                      bool samples_always,
                                       struct run_phase **phases, size_t *n,
                                       struct greenai_sample **samples,
                                       size_t *n_samples, struct errbuf *eb)
@@ -557,7 +558,7 @@ enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
     sqlite3_reset(s);
     if (!e && rc != SQLITE_DONE)
         e = store_conn_error(c, eb, "phases");
-    if (!e) {
+    if (!e && (samples_always || *n)) {
         s = stmt(c, G_SAMPLES);
         if (!s)
             e = store_conn_error(c, eb, "samples");

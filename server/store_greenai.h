@@ -53,9 +53,11 @@ struct run_phase {
 void run_phases_free(struct run_phase *a, size_t n);
 
 /* A run's phases in (start_time, phase) order and all its energy samples
- * (start, end, total joules) in start order. RESOURCE_DOES_NOT_EXIST for
- * an unknown run. */
+ * (start, end, total joules) in start order; the samples only when
+ * 'samples_always' or the run has phases ('*samples' NULL otherwise).
+ * RESOURCE_DOES_NOT_EXIST for an unknown run. */
 enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
+                                      bool samples_always,
                                       struct run_phase **phases, size_t *n,
                                       struct greenai_sample **samples,
                                       size_t *n_samples, struct errbuf *eb);
