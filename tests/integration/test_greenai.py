@@ -8,10 +8,11 @@ best start window over recorded grid data (the fake UK provider), carbon
 budgets and potential savings in experiments/summary, and bad input.
 Every expected figure is computed by hand from the shipped tables:
 FRA 56.039 g/kWh with PUE 1.0; gcp's PUE 1.12."""
+import subprocess
 import time
 
 from fake_grid import FakeGrid, now_ms
-from harness import ServerTestCase
+from harness import ServerTestCase, clean_env, server_binary
 
 GT = "/api/2.0/greentrack/"
 MJ36 = 3.6e6   # joules in one kWh
@@ -149,6 +150,24 @@ class Phases(GreenCase):
         self.ok(self.tag(rid, "greentrack.country", "POL"))
         ph = self.carbon(rid)["phases"][0]
         self.assertAlmostEqual(ph["co2_g_per_1k_work"], 661.926, places=6)
+
+    def test_gc_purges_a_deleted_run_with_phases(self):
+        rid = self.new_run(kwh=1, country="FRA")
+        keep = self.new_run(kwh=1, country="FRA")
+        for r in (rid, keep):
+            self.ok(self.phase(r, "inference", T0, T0 + HOUR,
+                               work_count=10))
+        self.ok(self.post("runs/delete", {"run_id": rid}))
+        p = subprocess.run(
+            [server_binary(), "gc", "--db", self.server.db,
+             "--artifact-root", self.server.artifact_root,
+             "--log-level", "warn"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=clean_env(), timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("removed 1 run(s)", p.stdout.decode())
+        self.assertNotFound(self.get(GT + "runs/carbon", {"run_id": rid}))
+        self.assertEqual(len(self.carbon(keep)["phases"]), 1)
 
     def test_run_without_phases_or_base(self):
         rid = self.new_run(kwh=1, country="FRA")
