@@ -1363,6 +1363,8 @@ static enum srv_err w_run_create(struct conn *c, struct store_write *w)
         goto out;
     int64_t run_pk = sqlite3_last_insert_rowid(c->db);
     note_run(c, run_pk);
+    if (w->n_tags)
+        e = store_greenai_check_tags(c, w->run_id, w->tags, w->n_tags, &w->err);
     for (size_t i = 0; i < w->n_tags && !e; i++)
         e = tag_upsert(c, run_pk, w->tags[i].key, w->tags[i].value, &w->err);
 out:

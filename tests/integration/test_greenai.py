@@ -287,6 +287,14 @@ class Lineage(GreenCase):
                             "no run")
         self.assertBadParam(self.tag(a, "greentrack.base_co2_kg", "lots"))
         self.assertBadParam(self.tag(a, "greentrack.base_co2_kg", "-1"))
+        # runs/create's tags are checked too
+        r = self.post("runs/create", {"experiment_id": "0", "tags": [
+            {"key": "greentrack.base_run_id", "value": "e" * 32}]})
+        self.assertBadParam(r, "no run")
+        r = self.ok(self.post("runs/create", {"experiment_id": "0", "tags": [
+            {"key": "greentrack.base_run_id", "value": c}]}))
+        self.assertEqual(self.carbon(r["run"]["info"]["run_id"])[
+            "upstream"]["chain"], [c, b, a])
         # a legal change is still accepted
         d = self.new_run(kwh=1, country="FRA")
         self.ok(self.tag(a, "greentrack.base_run_id", d))
