@@ -245,7 +245,7 @@ enum srv_err greenai_potential_saving(struct store *st, int64_t experiment_id,
     *saving_g = 0;
     char **ids;
     size_t n;
-    enum srv_err e = store_greenai_run_ids(st, experiment_id, &ids, &n, eb);
+    enum srv_err e = store_greenai_alt_run_ids(st, experiment_id, &ids, &n, eb);
     if (e)
         return e;
     for (size_t i = 0; i < n && !e; i++) {

@@ -97,8 +97,13 @@
       "WHERE " ACTIVE_OF_EXP " ORDER BY r.run_pk")                             \
     X(G_EXP_BUDGET, "SELECT value FROM experiment_tags WHERE "                 \
                     "experiment_id = ? AND key = '" GREENAI_TAG_BUDGET "'")    \
-    X(G_EXP_RUN_IDS, "SELECT r.run_id FROM runs AS r WHERE " ACTIVE_OF_EXP     \
-                     " ORDER BY r.run_pk")
+    /* the runs that can have an alternative: energy and a cloud or zone */    \
+    X(G_EXP_RUN_IDS,                                                           \
+      "SELECT r.run_id FROM runs AS r WHERE " ACTIVE_OF_EXP                    \
+      " AND EXISTS (SELECT 1 FROM run_energy AS e WHERE e.run_pk = "           \
+      "r.run_pk) AND EXISTS (SELECT 1 FROM tags AS t WHERE t.run_pk = "        \
+      "r.run_pk AND t.key IN ('greentrack.cloud_provider', "                   \
+      "'greentrack.zone')) ORDER BY r.run_pk")
 
 enum greenai_stmt {
 #define G_STMT_ENUM(id, sql) id,
@@ -877,8 +882,9 @@ enum srv_err store_greenai_budget(struct store *st, int64_t experiment_id,
     return SRV_OK;
 }
 
-enum srv_err store_greenai_run_ids(struct store *st, int64_t experiment_id,
-                                   char ***out, size_t *n, struct errbuf *eb)
+enum srv_err store_greenai_alt_run_ids(struct store *st, int64_t experiment_id,
+                                       char ***out, size_t *n,
+                                       struct errbuf *eb)
 {
     *out = NULL;
     *n = 0;

@@ -172,9 +172,11 @@ enum srv_err store_greenai_budget(struct store *st, int64_t experiment_id,
                                   bool *has, double *budget_kg,
                                   struct errbuf *eb);
 
-/* The run ids of an experiment's active runs (each freed, then the
- * array). */
-enum srv_err store_greenai_run_ids(struct store *st, int64_t experiment_id,
-                                   char ***out, size_t *n, struct errbuf *eb);
+/* The run ids of an experiment's active runs with energy and a
+ * greentrack.cloud_provider or greentrack.zone tag: those that can have
+ * an alternative (each freed, then the array). */
+enum srv_err store_greenai_alt_run_ids(struct store *st, int64_t experiment_id,
+                                       char ***out, size_t *n,
+                                       struct errbuf *eb);
 
 #endif
