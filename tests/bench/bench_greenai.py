@@ -19,6 +19,7 @@ and the Green-AI figures as ratios to the plain ones.
 Usage: bench_greenai.py BUILD_DIR [--runs N] [--iters K] [--smoke]"""
 import json
 import random
+import shutil
 import sqlite3
 import sys
 
@@ -119,6 +120,7 @@ def main():
         write(3 * i + 2)
         fig["cold_inference"].append(timed_get(c, inference)[0])
     rc = stop(p)
+    shutil.rmtree(tmp, ignore_errors=True)
     m = {k: p50(v) * 1e3 for k, v in fig.items()}
     print("green-AI leaderboard over %d runs with phases and lineage "
           "(p50 ms): full build plain %.1f, cost=inference %.1f, "
