@@ -29,7 +29,7 @@ static enum srv_err render_phases(struct store *st, const char *run_id,
     struct greenai_sample *smp;
     size_t n, ns;
     enum srv_err e =
-        store_greenai_run_phases(st, run_id, &ph, &n, &smp, &ns, eb);
+        store_greenai_run_phases(st, run_id, false, &ph, &n, &smp, &ns, eb);
     if (e)
         return e;
     struct greenai_span *spans = calloc(n ? n : 1, sizeof(*spans));
@@ -121,7 +121,7 @@ static enum srv_err best_window(struct store *st, const char *run_id,
     struct greenai_sample *smp;
     size_t n, ns;
     enum srv_err e =
-        store_greenai_run_phases(st, run_id, &ph, &n, &smp, &ns, eb);
+        store_greenai_run_phases(st, run_id, true, &ph, &n, &smp, &ns, eb);
     if (e)
         return e;
     run_phases_free(ph, n);
@@ -158,22 +158,21 @@ out:
     return e;
 }
 
-enum srv_err greenai_alternatives(struct store *st, const char *run_id,
-                                  const struct carbon_report *rep,
-                                  struct greenai_alt *out, size_t *n,
-                                  struct errbuf *eb)
+/* The alternatives of run 'run_id' from its carbon inputs 'rc' and
+ * figures 'rep'. */
+static enum srv_err alternatives_of(struct store *st, const char *run_id,
+                                    const struct run_carbon *rc,
+                                    const struct carbon_report *rep,
+                                    struct greenai_alt *out, size_t *n,
+                                    struct errbuf *eb)
 {
     *n = 0;
-    struct run_carbon rc;
-    enum srv_err e = store_run_carbon(st, run_id, &rc, eb);
-    if (e)
-        return e;
     const char *src;
-    double pue = carbon_pue_for(rc.pue_tag, rc.cloud_provider,
+    double pue = carbon_pue_for(rc->pue_tag, rc->cloud_provider,
                                 store_default_pue(st), &src);
-    if (rc.cloud_provider && *rc.cloud_provider) {
+    if (rc->cloud_provider && *rc->cloud_provider) {
         struct greenai_region r[GREENAI_ALTERNATIVES];
-        size_t k = greenai_cleanest_regions(rc.cloud_provider, r,
+        size_t k = greenai_cleanest_regions(rc->cloud_provider, r,
                                             GREENAI_ALTERNATIVES);
         for (size_t i = 0; i < k; i++) {
             struct greenai_alt *a = &out[(*n)++];
@@ -185,14 +184,30 @@ enum srv_err greenai_alternatives(struct store *st, const char *run_id,
             a->saving_g = rep->co2_g - a->co2_g;
         }
     }
-    if (rc.zone && *rc.zone && rc.has_energy) {
+    if (rc->zone && *rc->zone && rc->has_energy) {
         bool found;
         struct greenai_alt a;
         memset(&a, 0, sizeof(a));
-        e = best_window(st, run_id, &rc, pue, rep, &a, &found, eb);
-        if (!e && found)
+        enum srv_err e = best_window(st, run_id, rc, pue, rep, &a, &found, eb);
+        if (e)
+            return e;
+        if (found)
             out[(*n)++] = a;
     }
+    return SRV_OK;
+}
+
+enum srv_err greenai_alternatives(struct store *st, const char *run_id,
+                                  const struct carbon_report *rep,
+                                  struct greenai_alt *out, size_t *n,
+                                  struct errbuf *eb)
+{
+    *n = 0;
+    struct run_carbon rc;
+    enum srv_err e = store_run_carbon(st, run_id, &rc, eb);
+    if (e)
+        return e;
+    e = alternatives_of(st, run_id, &rc, rep, out, n, eb);
     run_carbon_cleanup(&rc);
     return e;
 }
@@ -245,25 +260,37 @@ enum srv_err greenai_potential_saving(struct store *st, int64_t experiment_id,
     *saving_g = 0;
     char **ids;
     size_t n;
-    enum srv_err e = store_greenai_run_ids(st, experiment_id, &ids, &n, eb);
+    enum srv_err e = store_greenai_alt_run_ids(st, experiment_id, &ids, &n, eb);
     if (e)
         return e;
     for (size_t i = 0; i < n && !e; i++) {
-        struct strbuf tmp;
-        strbuf_init(&tmp);
-        struct carbon_report rep;
-        e = carbon_report_run(st, ids[i], &tmp, &rep, eb);
-        strbuf_cleanup(&tmp);
+        struct run_carbon rc;
+        e = store_run_carbon(st, ids[i], &rc, eb);
         if (e == SRV_E_RESOURCE_DOES_NOT_EXIST) { /* purged meanwhile */
             e = SRV_OK;
             continue;
         }
-        if (e || !rep.has_energy)
-            continue;
-        struct greenai_alt alts[GREENAI_MAX_ALTS];
-        size_t k;
-        if ((e = greenai_alternatives(st, ids[i], &rep, alts, &k, eb)))
+        if (e)
             break;
+        /* the figures of runs/carbon (carbon_report_run), unrendered */
+        struct carbon_run_input in = {
+            .location = {rc.country, rc.region, rc.cloud_provider,
+                         rc.cloud_region},
+            .pue_tag = rc.pue_tag,
+            .default_pue = store_default_pue(st),
+        };
+        run_carbon_energy(&rc, &in.energy);
+        struct carbon_run_result r;
+        carbon_account(&in, &r);
+        struct carbon_report rep = {.has_energy = rc.has_energy,
+                                    .estimated = rc.estimated_samples > 0,
+                                    .energy_kwh = r.energy_kwh,
+                                    .co2_g = r.co2_g};
+        struct greenai_alt alts[GREENAI_MAX_ALTS];
+        size_t k = 0;
+        if (rep.has_energy)
+            e = alternatives_of(st, ids[i], &rc, &rep, alts, &k, eb);
+        run_carbon_cleanup(&rc);
         double best = 0;
         for (size_t j = 0; j < k; j++)
             if (alts[j].saving_g > best)

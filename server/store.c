@@ -1365,6 +1365,8 @@ static enum srv_err w_run_create(struct conn *c, struct store_write *w)
         goto out;
     int64_t run_pk = sqlite3_last_insert_rowid(c->db);
     note_run(c, run_pk);
+    if (w->n_tags)
+        e = store_greenai_check_tags(c, w->run_id, w->tags, w->n_tags, &w->err);
     for (size_t i = 0; i < w->n_tags && !e; i++)
         e = tag_upsert(c, run_pk, w->tags[i].key, w->tags[i].value, &w->err);
 out:
@@ -2191,6 +2193,7 @@ static int64_t touched_run_of(const struct store_write *w, int64_t noted)
     case SW_RUN_LOG_MODEL:
     case SW_RUN_HEARTBEAT:
     case SW_RUN_LOG_ENERGY:
+    case SW_GREENAI:
         return noted > 0 ? noted : -1;
     case SW_EXPERIMENT_CREATE:
     case SW_EXPERIMENT_RENAME:
@@ -4655,6 +4658,11 @@ void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos)
 char *store_col_dup(sqlite3_stmt *s, int i)
 {
     return col_dup(s, i);
+}
+
+void store_conn_note_run(struct conn *c, int64_t run_pk)
+{
+    note_run(c, run_pk);
 }
 
 void *store_grow(void *arr, size_t n, size_t *cap, size_t elem)

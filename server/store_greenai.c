@@ -62,10 +62,27 @@
       "SELECT count(*) FROM tags AS t JOIN runs AS r "                         \
       "ON r.run_pk = t.run_pk WHERE t.key = '" GREENAI_TAG_BASE_SOURCE         \
       "' AND t.value = ? AND r.lifecycle_stage = 'active'")                    \
+    /* one range seek per run: the four keys share the prefix */               \
     X(G_EXP_LINEAGE,                                                           \
       "SELECT r.run_pk, t.key, t.value FROM runs AS r JOIN tags AS t "         \
-      "ON t.run_pk = r.run_pk AND t.key IN " LINEAGE_KEYS                      \
-      " WHERE " ACTIVE_OF_EXP " ORDER BY r.run_pk")                            \
+      "ON t.run_pk = r.run_pk AND t.key >= 'greentrack.base_' AND "            \
+      "t.key < 'greentrack.base`' AND t.key IN " LINEAGE_KEYS                  \
+      " WHERE " ACTIVE_OF_EXP)                                                 \
+    X(G_RUN_LINEAGE, "SELECT run_pk, key, value FROM tags WHERE run_pk = ? "   \
+                     "AND key IN " LINEAGE_KEYS)                               \
+    X(G_RUN_INFERENCE,                                                         \
+      "SELECT p.run_pk, sum(coalesce(p.work_count, 0)), sum((SELECT "          \
+      "coalesce(sum(" OVERLAP_J "), 0) FROM energy_samples AS e "              \
+      "WHERE e.run_pk = p.run_pk AND e.start_time < p.end_time "               \
+      "AND e.end_time > p.start_time)) FROM run_phases AS p "                  \
+      "WHERE p.run_pk = ? AND p.phase = 'inference'")                          \
+    X(G_REFERENCED,                                                            \
+      "SELECT 1 FROM runs AS r WHERE r.run_pk = ?1 AND (EXISTS (SELECT 1 "     \
+      "FROM tags AS t WHERE t.key = '" GREENAI_TAG_BASE_RUN "' AND "           \
+      "t.value = r.run_id) OR EXISTS (SELECT 1 FROM model_versions AS v "      \
+      "WHERE v.run_id = r.run_id))")                                           \
+    X(G_SLOT_SHARED, "SELECT 1 FROM experiments WHERE experiment_id != ?1 "    \
+                     "AND experiment_id % ?2 = ?1 % ?2 LIMIT 1")               \
     X(G_EXP_INFERENCE,                                                         \
       "SELECT p.run_pk, sum(coalesce(p.work_count, 0)), sum((SELECT "          \
       "coalesce(sum(" OVERLAP_J "), 0) FROM energy_samples AS e "              \
@@ -80,8 +97,13 @@
       "WHERE " ACTIVE_OF_EXP " ORDER BY r.run_pk")                             \
     X(G_EXP_BUDGET, "SELECT value FROM experiment_tags WHERE "                 \
                     "experiment_id = ? AND key = '" GREENAI_TAG_BUDGET "'")    \
-    X(G_EXP_RUN_IDS, "SELECT r.run_id FROM runs AS r WHERE " ACTIVE_OF_EXP     \
-                     " ORDER BY r.run_pk")
+    /* the runs that can have an alternative: energy and a cloud or zone */    \
+    X(G_EXP_RUN_IDS,                                                           \
+      "SELECT r.run_id FROM runs AS r WHERE " ACTIVE_OF_EXP                    \
+      " AND EXISTS (SELECT 1 FROM run_energy AS e WHERE e.run_pk = "           \
+      "r.run_pk) AND EXISTS (SELECT 1 FROM tags AS t WHERE t.run_pk = "        \
+      "r.run_pk AND t.key IN ('greentrack.cloud_provider', "                   \
+      "'greentrack.zone')) ORDER BY r.run_pk")
 
 enum greenai_stmt {
 #define G_STMT_ENUM(id, sql) id,
@@ -132,14 +154,7 @@ static enum srv_err no_run(struct errbuf *eb, const char *run_id)
 
 /*---- lineage ----*/
 
-/* What one run declares as its base (strings owned). */
-struct decl {
-    char *base_run_id, *base_model, *base_source;
-    bool has_co2;
-    double co2_kg;
-};
-
-static void decl_cleanup(struct decl *d)
+void greenai_decl_cleanup(struct greenai_decl *d)
 {
     free(d->base_run_id);
     free(d->base_model);
@@ -147,7 +162,7 @@ static void decl_cleanup(struct decl *d)
     memset(d, 0, sizeof(*d));
 }
 
-static bool decl_any(const struct decl *d)
+bool greenai_decl_any(const struct greenai_decl *d)
 {
     return d->base_run_id || d->base_model || d->has_co2 || d->base_source;
 }
@@ -165,7 +180,7 @@ static bool parse_kg(const char *s, double *out)
 }
 
 /* Adds one (key, value) tag to 'd'; false when out of memory. */
-static bool decl_add(struct decl *d, const char *key, const char *value)
+static bool decl_add(struct greenai_decl *d, const char *key, const char *value)
 {
     char **slot = strcmp(key, GREENAI_TAG_BASE_RUN) == 0      ? &d->base_run_id
                   : strcmp(key, GREENAI_TAG_BASE_MODEL) == 0  ? &d->base_model
@@ -180,8 +195,8 @@ static bool decl_add(struct decl *d, const char *key, const char *value)
     return !*value || *slot;
 }
 
-static enum srv_err decl_read(struct conn *c, int64_t run_pk, struct decl *d,
-                              struct errbuf *eb)
+static enum srv_err decl_read(struct conn *c, int64_t run_pk,
+                              struct greenai_decl *d, struct errbuf *eb)
 {
     memset(d, 0, sizeof(*d));
     sqlite3_stmt *s = stmt(c, G_LINEAGE_TAGS);
@@ -195,11 +210,11 @@ static enum srv_err decl_read(struct conn *c, int64_t run_pk, struct decl *d,
                             (const char *)sqlite3_column_text(s, 1));
     sqlite3_reset(s);
     if (rc != SQLITE_DONE) {
-        decl_cleanup(d);
+        greenai_decl_cleanup(d);
         return store_conn_error(c, eb, "lineage tags");
     }
     if (!ok) {
-        decl_cleanup(d);
+        greenai_decl_cleanup(d);
         return err_set(eb, SRV_E_NOMEM, "out of memory");
     }
     return SRV_OK;
@@ -208,8 +223,8 @@ static enum srv_err decl_read(struct conn *c, int64_t run_pk, struct decl *d,
 /* The run a declaration's base resolves to, into 'buf': its
  * greentrack.base_run_id, else the source run of greentrack.base_model
  * ("name/version") in the registry. False when neither names a run. */
-static bool decl_base_run(struct conn *c, const struct decl *d, char *buf,
-                          size_t len)
+static bool decl_base_run(struct conn *c, const struct greenai_decl *d,
+                          char *buf, size_t len)
 {
     if (d->base_run_id) {
         if (strlen(d->base_run_id) >= len)
@@ -259,7 +274,7 @@ static bool chain_base(void *p, const char *run_id, const char **base)
     *base = NULL;
     if (!run_find(x->c, run_id, &pk, NULL))
         return false;
-    struct decl d;
+    struct greenai_decl d;
     struct errbuf eb;
     if (decl_read(x->c, pk, &d, &eb)) {
         x->failed = true;
@@ -267,7 +282,7 @@ static bool chain_base(void *p, const char *run_id, const char **base)
     }
     if (decl_base_run(x->c, &d, x->base, sizeof(x->base)))
         *base = x->base;
-    decl_cleanup(&d);
+    greenai_decl_cleanup(&d);
     return true;
 }
 
@@ -308,11 +323,11 @@ void greenai_upstream_cleanup(struct greenai_upstream *u)
 /* The upstream of what 'd' declares: the chain of runs from its base
  * (each run's CO2) plus an external base's greentrack.base_co2_kg at the
  * chain's end (or of 'd' itself when it names no run). */
-static enum srv_err upstream_of(struct conn *c, const struct decl *d,
+static enum srv_err upstream_of(struct conn *c, const struct greenai_decl *d,
                                 struct greenai_upstream *out, struct errbuf *eb)
 {
     memset(out, 0, sizeof(*out));
-    out->declared = decl_any(d);
+    out->declared = greenai_decl_any(d);
     out->sharing_runs = 1;
     if (!out->declared)
         return SRV_OK;
@@ -341,12 +356,12 @@ static enum srv_err upstream_of(struct conn *c, const struct decl *d,
         /* an external base where the chain ends */
         if (r == GREENAI_CHAIN_OK && out->n_chain) {
             int64_t pk;
-            struct decl last;
+            struct greenai_decl last;
             if (run_find(c, out->chain[out->n_chain - 1], &pk, NULL) &&
                 decl_read(c, pk, &last, eb) == SRV_OK) {
                 if (last.has_co2)
                     external_g = last.co2_kg * 1000.0;
-                decl_cleanup(&last);
+                greenai_decl_cleanup(&last);
             }
         }
     }
@@ -374,12 +389,12 @@ enum srv_err store_greenai_upstream(struct store *st, const char *run_id,
     int64_t pk;
     if (!run_find(c, run_id, &pk, NULL))
         return no_run(eb, run_id);
-    struct decl d;
+    struct greenai_decl d;
     enum srv_err e = decl_read(c, pk, &d, eb);
     if (e)
         return e;
     e = upstream_of(c, &d, out, eb);
-    decl_cleanup(&d);
+    greenai_decl_cleanup(&d);
     return e;
 }
 
@@ -392,6 +407,7 @@ static enum srv_err log_phase(struct conn *c, struct store_write *w,
     if (!run_find(c, w->run_id, &pk, &exp))
         return no_run(&w->err, w->run_id);
     w->experiment_id = exp; /* the leaderboard's cost= reads phases */
+    store_conn_note_run(c, pk);
     sqlite3_stmt *s = stmt(c, G_PHASE_UPSERT);
     if (!s)
         return store_conn_error(c, &w->err, "log phase");
@@ -433,7 +449,8 @@ enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
             double kg;
             bool fits = t->value.len < sizeof(v);
             if (fits) {
-                memcpy(v, t->value.s, t->value.len);
+                if (t->value.len)
+                    memcpy(v, t->value.s, t->value.len);
                 v[t->value.len] = '\0';
             }
             if (!fits || !parse_kg(v, &kg))
@@ -446,11 +463,13 @@ enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
         if (strcmp(t->key, GREENAI_TAG_BASE_RUN) != 0)
             continue;
         int64_t pk;
-        if (t->value.len >= sizeof(v) || memchr(t->value.s, '\0', t->value.len))
+        if (t->value.len >= sizeof(v) ||
+            (t->value.len && memchr(t->value.s, '\0', t->value.len)))
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                            "Invalid value for tag '%s': not a run id",
                            GREENAI_TAG_BASE_RUN);
-        memcpy(v, t->value.s, t->value.len);
+        if (t->value.len)
+            memcpy(v, t->value.s, t->value.len);
         v[t->value.len] = '\0';
         if (strcmp(v, run_id) == 0)
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
@@ -499,6 +518,7 @@ void run_phases_free(struct run_phase *a, size_t n)
 }
 
 enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
+                                      bool samples_always,
                                       struct run_phase **phases, size_t *n,
                                       struct greenai_sample **samples,
                                       size_t *n_samples, struct errbuf *eb)
@@ -543,7 +563,7 @@ enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
     sqlite3_reset(s);
     if (!e && rc != SQLITE_DONE)
         e = store_conn_error(c, eb, "phases");
-    if (!e) {
+    if (!e && (samples_always || *n)) {
         s = stmt(c, G_SAMPLES);
         if (!s)
             e = store_conn_error(c, eb, "samples");
@@ -578,71 +598,68 @@ enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
     return e;
 }
 
-/* One declaration and its upstream, for store_greenai_extras. */
-struct memo {
-    int64_t run_pk;
-    struct decl d;
-    const char *key; /* what identifies the declaration (in 'd') */
-    double upstream_g, amortized_g;
-};
-
-static int decl_kind(const struct decl *d)
+/* The declaration's kind, for ordering: a base run, a registered model,
+ * an external base. */
+static int decl_kind(const struct greenai_decl *d)
 {
     return d->base_run_id ? 0 : d->base_model ? 1 : 2;
 }
 
-/* Orders pointers to memos by what they declare. */
-static int memo_ptr_cmp(const void *a, const void *b)
+static const char *decl_key(const struct greenai_decl *d)
 {
-    const struct memo *x = *(const struct memo *const *)a;
-    const struct memo *y = *(const struct memo *const *)b;
-    int kx = decl_kind(&x->d), ky = decl_kind(&y->d);
-    if (kx != ky)
-        return kx - ky;
-    int k = strcmp(x->key, y->key);
+    return d->base_run_id   ? d->base_run_id
+           : d->base_model  ? d->base_model
+           : d->base_source ? d->base_source
+                            : "";
+}
+
+int greenai_decl_cmp(const struct greenai_decl *a, const struct greenai_decl *b)
+{
+    int ka = decl_kind(a), kb = decl_kind(b);
+    if (ka != kb)
+        return ka - kb;
+    int k = strcmp(decl_key(a), decl_key(b));
     if (k)
         return k;
-    double cx = x->d.has_co2 ? x->d.co2_kg : -1;
-    double cy = y->d.has_co2 ? y->d.co2_kg : -1;
-    return (cx > cy) - (cx < cy);
+    /* an external base's kg may differ from run to run */
+    double ca = a->has_co2 ? a->co2_kg : -1, cb = b->has_co2 ? b->co2_kg : -1;
+    return (ca > cb) - (ca < cb);
 }
 
-static int extra_by_pk(const void *a, const void *b)
+bool greenai_decl_copy(struct greenai_decl *dst, const struct greenai_decl *src)
 {
-    const struct greenai_extra *x = a, *y = b;
-    return (x->run_pk > y->run_pk) - (x->run_pk < y->run_pk);
+    memset(dst, 0, sizeof(*dst));
+    dst->has_co2 = src->has_co2;
+    dst->co2_kg = src->co2_kg;
+    if ((src->base_run_id && !(dst->base_run_id = strdup(src->base_run_id))) ||
+        (src->base_model && !(dst->base_model = strdup(src->base_model))) ||
+        (src->base_source && !(dst->base_source = strdup(src->base_source)))) {
+        greenai_decl_cleanup(dst);
+        return false;
+    }
+    return true;
 }
 
-/* The extras row of 'pk' in 'a' (sorted), added when missing. */
-static struct greenai_extra *extra_of(struct greenai_extra **a, size_t *n,
-                                      size_t *cap, int64_t pk)
+void greenai_run_decls_free(struct greenai_run_decl *a, size_t n)
 {
-    if (*n && (*a)[*n - 1].run_pk == pk)
-        return &(*a)[*n - 1];
-    struct greenai_extra *g = store_grow(*a, *n, cap, sizeof(**a));
-    if (!g)
-        return NULL;
-    *a = g;
-    memset(&g[*n], 0, sizeof(g[*n]));
-    g[*n].run_pk = pk;
-    return &g[(*n)++];
+    for (size_t i = 0; i < n; i++)
+        greenai_decl_cleanup(&a[i].d);
+    free(a);
 }
 
-static enum srv_err read_lineage(struct conn *c, int64_t experiment_id,
-                                 struct memo **out, size_t *n,
-                                 struct errbuf *eb)
+/* Adds the (pk, key, value) rows of 's' (stepped here) to '*out'. */
+static enum srv_err read_decl_rows(struct conn *c, sqlite3_stmt *s,
+                                   struct greenai_run_decl **out, size_t *n,
+                                   size_t *cap, struct errbuf *eb)
 {
-    sqlite3_stmt *s = stmt(c, G_EXP_LINEAGE);
-    if (!s)
-        return store_conn_error(c, eb, "lineage");
-    sqlite3_bind_int64(s, 1, experiment_id);
-    size_t cap = 0;
     int rc;
     enum srv_err e = SRV_OK;
+    size_t first = *n; /* rows of one run are adjacent */
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t pk = sqlite3_column_int64(s, 0);
-        if (!*n || (*out)[*n - 1].run_pk != pk) {
-            struct memo *m = store_grow(*out, *n, &cap, sizeof(**out));
+        if (*n == first || (*out)[*n - 1].run_pk != pk) {
+            struct greenai_run_decl *m =
+                store_grow(*out, *n, cap, sizeof(**out));
             if (!m) {
                 e = err_set(eb, SRV_E_NOMEM, "out of memory");
                 break;
@@ -664,75 +681,10 @@ static enum srv_err read_lineage(struct conn *c, int64_t experiment_id,
     return e;
 }
 
-/* Fills the upstream of every declaration in 'm' (n), computing each
- * distinct one (kind, key and, for an external base, its kg) once. */
-static enum srv_err upstream_all(struct conn *c, struct memo *m, size_t n,
-                                 struct errbuf *eb)
-{
-    static const char none[] = "";
-    if (n == 0)
-        return SRV_OK;
-    struct memo **p = malloc(n * sizeof(*p));
-    if (!p)
-        return err_set(eb, SRV_E_NOMEM, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const struct decl *d = &m[i].d;
-        m[i].key = d->base_run_id   ? d->base_run_id
-                   : d->base_model  ? d->base_model
-                   : d->base_source ? d->base_source
-                                    : none;
-        p[i] = &m[i];
-    }
-    qsort(p, n, sizeof(*p), memo_ptr_cmp);
-    enum srv_err e = SRV_OK;
-    for (size_t i = 0; i < n && !e;) {
-        struct greenai_upstream u;
-        if ((e = upstream_of(c, &p[i]->d, &u, eb)))
-            break;
-        size_t j = i;
-        while (j < n && memo_ptr_cmp(&p[j], &p[i]) == 0) {
-            p[j]->upstream_g = u.upstream_co2_g;
-            p[j]->amortized_g = u.amortized_co2_g;
-            j++;
-        }
-        greenai_upstream_cleanup(&u);
-        i = j;
-    }
-    free(p);
-    return e;
-}
-
-static enum srv_err read_inference(struct conn *c, int64_t experiment_id,
-                                   struct greenai_extra **a, size_t *n,
-                                   size_t *cap, struct errbuf *eb)
-{
-    sqlite3_stmt *s = stmt(c, G_EXP_INFERENCE);
-    if (!s)
-        return store_conn_error(c, eb, "inference phases");
-    sqlite3_bind_int64(s, 1, experiment_id);
-    int rc;
-    enum srv_err e = SRV_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct greenai_extra *x =
-            extra_of(a, n, cap, sqlite3_column_int64(s, 0));
-        if (!x) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        x->inference_work = sqlite3_column_double(s, 1);
-        x->inference_j = sqlite3_column_double(s, 2);
-        x->has_inference = x->inference_work > 0;
-    }
-    sqlite3_reset(s);
-    if (!e && rc != SQLITE_DONE)
-        e = store_conn_error(c, eb, "inference phases");
-    return e;
-}
-
-enum srv_err store_greenai_extras(struct store *st, int64_t experiment_id,
-                                  bool want_inference, bool want_upstream,
-                                  struct greenai_extra **out, size_t *n,
-                                  struct errbuf *eb)
+enum srv_err store_greenai_run_decls(struct store *st, int64_t experiment_id,
+                                     const int64_t *pks, size_t n_pks,
+                                     struct greenai_run_decl **out, size_t *n,
+                                     struct errbuf *eb)
 {
     *out = NULL;
     *n = 0;
@@ -741,42 +693,106 @@ enum srv_err store_greenai_extras(struct store *st, int64_t experiment_id,
         return SRV_E_UNAVAILABLE;
     size_t cap = 0;
     enum srv_err e = SRV_OK;
-    if (want_inference)
-        e = read_inference(c, experiment_id, out, n, &cap, eb);
-    struct memo *m = NULL;
-    size_t k = 0;
-    if (!e && want_upstream &&
-        !(e = read_lineage(c, experiment_id, &m, &k, eb)))
-        e = upstream_all(c, m, k, eb);
-    size_t sorted = *n; /* the rows before are in run_pk order */
-    for (size_t i = 0; i < k && !e; i++) {
-        if (!decl_any(&m[i].d))
-            continue;
-        struct greenai_extra key = {.run_pk = m[i].run_pk};
-        struct greenai_extra *x =
-            bsearch(&key, *out, sorted, sizeof(**out), extra_by_pk);
-        if (!x) {
-            struct greenai_extra *g = store_grow(*out, *n, &cap, sizeof(**out));
-            if (!g) {
-                e = err_set(eb, SRV_E_NOMEM, "out of memory");
-                break;
-            }
-            *out = g;
-            x = &g[*n];
-            memset(x, 0, sizeof(*x));
-            x->run_pk = m[i].run_pk;
-            (*n)++;
-        }
-        x->has_upstream = true;
-        x->upstream_co2_g = m[i].upstream_g;
-        x->amortized_co2_g = m[i].amortized_g;
+    if (!pks) {
+        sqlite3_stmt *s = stmt(c, G_EXP_LINEAGE);
+        if (!s)
+            return store_conn_error(c, eb, "lineage");
+        sqlite3_bind_int64(s, 1, experiment_id);
+        e = read_decl_rows(c, s, out, n, &cap, eb);
     }
-    for (size_t i = 0; i < k; i++)
-        decl_cleanup(&m[i].d);
-    free(m);
-    if (!e)
-        qsort(*out, *n, sizeof(**out), extra_by_pk);
-    else {
+    for (size_t i = 0; pks && i < n_pks && !e; i++) {
+        sqlite3_stmt *s = stmt(c, G_RUN_LINEAGE);
+        if (!s) {
+            e = store_conn_error(c, eb, "lineage");
+            break;
+        }
+        sqlite3_bind_int64(s, 1, pks[i]);
+        e = read_decl_rows(c, s, out, n, &cap, eb);
+    }
+    if (e) {
+        greenai_run_decls_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+enum srv_err store_greenai_decl_upstream(struct store *st,
+                                         const struct greenai_decl *d,
+                                         double *upstream_g,
+                                         double *amortized_g, struct errbuf *eb)
+{
+    *upstream_g = *amortized_g = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    struct greenai_upstream u;
+    enum srv_err e = upstream_of(c, d, &u, eb);
+    if (e)
+        return e;
+    *upstream_g = u.upstream_co2_g;
+    *amortized_g = u.amortized_co2_g;
+    greenai_upstream_cleanup(&u);
+    return SRV_OK;
+}
+
+/* Adds the (pk, work, joules) rows of 's' (stepped here) to '*out'. */
+static enum srv_err read_inference_rows(struct conn *c, sqlite3_stmt *s,
+                                        struct greenai_inference **out,
+                                        size_t *n, size_t *cap,
+                                        struct errbuf *eb)
+{
+    int rc;
+    enum srv_err e = SRV_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+            continue; /* the aggregate of no row */
+        struct greenai_inference *x = store_grow(*out, *n, cap, sizeof(**out));
+        if (!x) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        *out = x;
+        x[*n].run_pk = sqlite3_column_int64(s, 0);
+        x[*n].work = sqlite3_column_double(s, 1);
+        x[*n].joules = sqlite3_column_double(s, 2);
+        (*n)++;
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_DONE)
+        e = store_conn_error(c, eb, "inference phases");
+    return e;
+}
+
+enum srv_err store_greenai_inference(struct store *st, int64_t experiment_id,
+                                     const int64_t *pks, size_t n_pks,
+                                     struct greenai_inference **out, size_t *n,
+                                     struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    size_t cap = 0;
+    enum srv_err e = SRV_OK;
+    if (!pks) {
+        sqlite3_stmt *s = stmt(c, G_EXP_INFERENCE);
+        if (!s)
+            return store_conn_error(c, eb, "inference phases");
+        sqlite3_bind_int64(s, 1, experiment_id);
+        e = read_inference_rows(c, s, out, n, &cap, eb);
+    }
+    for (size_t i = 0; pks && i < n_pks && !e; i++) {
+        sqlite3_stmt *s = stmt(c, G_RUN_INFERENCE);
+        if (!s) {
+            e = store_conn_error(c, eb, "inference phases");
+            break;
+        }
+        sqlite3_bind_int64(s, 1, pks[i]);
+        e = read_inference_rows(c, s, out, n, &cap, eb);
+    }
+    if (e) {
         free(*out);
         *out = NULL;
         *n = 0;
@@ -866,8 +882,9 @@ enum srv_err store_greenai_budget(struct store *st, int64_t experiment_id,
     return SRV_OK;
 }
 
-enum srv_err store_greenai_run_ids(struct store *st, int64_t experiment_id,
-                                   char ***out, size_t *n, struct errbuf *eb)
+enum srv_err store_greenai_alt_run_ids(struct store *st, int64_t experiment_id,
+                                       char ***out, size_t *n,
+                                       struct errbuf *eb)
 {
     *out = NULL;
     *n = 0;
@@ -903,4 +920,46 @@ enum srv_err store_greenai_run_ids(struct store *st, int64_t experiment_id,
         *n = 0;
     }
     return e;
+}
+
+enum srv_err store_greenai_referenced(struct store *st, const int64_t *pks,
+                                      size_t n, bool *any, struct errbuf *eb)
+{
+    *any = false;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    for (size_t i = 0; i < n && !*any; i++) {
+        sqlite3_stmt *s = stmt(c, G_REFERENCED);
+        if (!s)
+            return store_conn_error(c, eb, "referenced");
+        sqlite3_bind_int64(s, 1, pks[i]);
+        int rc = sqlite3_step(s);
+        sqlite3_reset(s);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return store_conn_error(c, eb, "referenced");
+        *any = rc == SQLITE_ROW;
+    }
+    return SRV_OK;
+}
+
+enum srv_err store_greenai_slot_shared(struct store *st, int64_t experiment_id,
+                                       int64_t slots, bool *shared,
+                                       struct errbuf *eb)
+{
+    *shared = true;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = stmt(c, G_SLOT_SHARED);
+    if (!s)
+        return store_conn_error(c, eb, "experiment slots");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    sqlite3_bind_int64(s, 2, slots);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_conn_error(c, eb, "experiment slots");
+    *shared = rc == SQLITE_ROW;
+    return SRV_OK;
 }

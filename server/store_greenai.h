@@ -53,9 +53,11 @@ struct run_phase {
 void run_phases_free(struct run_phase *a, size_t n);
 
 /* A run's phases in (start_time, phase) order and all its energy samples
- * (start, end, total joules) in start order. RESOURCE_DOES_NOT_EXIST for
- * an unknown run. */
+ * (start, end, total joules) in start order; the samples only when
+ * 'samples_always' or the run has phases ('*samples' NULL otherwise).
+ * RESOURCE_DOES_NOT_EXIST for an unknown run. */
 enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
+                                      bool samples_always,
                                       struct run_phase **phases, size_t *n,
                                       struct greenai_sample **samples,
                                       size_t *n_samples, struct errbuf *eb);
@@ -81,23 +83,75 @@ enum srv_err store_greenai_upstream(struct store *st, const char *run_id,
                                     struct greenai_upstream *out,
                                     struct errbuf *eb);
 
-/* Per active run of an experiment, what the leaderboard's cost= and
- * upstream= need, in run_pk order. */
-struct greenai_extra {
-    int64_t run_pk;
-    bool has_inference;    /* an 'inference' phase with work > 0 */
-    double inference_j;    /* joules of the inference phases */
-    double inference_work; /* their work units */
-    bool has_upstream;
-    double upstream_co2_g, amortized_co2_g;
+/* What a run declares as its base (strings owned; NULL when absent). */
+struct greenai_decl {
+    char *base_run_id, *base_model, *base_source;
+    bool has_co2; /* greentrack.base_co2_kg is a number >= 0 */
+    double co2_kg;
 };
 
-/* 'want_inference' / 'want_upstream' choose what is read. '*out' is
- * freed with free(). */
-enum srv_err store_greenai_extras(struct store *st, int64_t experiment_id,
-                                  bool want_inference, bool want_upstream,
-                                  struct greenai_extra **out, size_t *n,
-                                  struct errbuf *eb);
+void greenai_decl_cleanup(struct greenai_decl *d);
+
+/* Whether 'd' declares anything. */
+bool greenai_decl_any(const struct greenai_decl *d);
+
+/* Orders declarations: equal ones share one upstream figure. */
+int greenai_decl_cmp(const struct greenai_decl *a,
+                     const struct greenai_decl *b);
+
+/* A deep copy; false when out of memory ('dst' left empty). */
+bool greenai_decl_copy(struct greenai_decl *dst,
+                       const struct greenai_decl *src);
+
+struct greenai_run_decl {
+    int64_t run_pk;
+    struct greenai_decl d;
+};
+
+void greenai_run_decls_free(struct greenai_run_decl *a, size_t n);
+
+/* The declarations of the experiment's active runs that declare a base
+ * (pks NULL), or of the runs 'pks' (n_pks; any experiment or stage); a
+ * run's rows are adjacent, runs in no particular order. */
+enum srv_err store_greenai_run_decls(struct store *st, int64_t experiment_id,
+                                     const int64_t *pks, size_t n_pks,
+                                     struct greenai_run_decl **out, size_t *n,
+                                     struct errbuf *eb);
+
+/* The upstream figures of one declaration (runs/carbon's upstream_co2_g
+ * and amortized_co2_g for a run declaring 'd'). */
+enum srv_err store_greenai_decl_upstream(struct store *st,
+                                         const struct greenai_decl *d,
+                                         double *upstream_g,
+                                         double *amortized_g,
+                                         struct errbuf *eb);
+
+/* A run's 'inference' phases: their work units and the joules of the
+ * run's samples that overlap them (pro rata). */
+struct greenai_inference {
+    int64_t run_pk;
+    double joules, work;
+};
+
+/* Of the experiment's active runs with an inference phase (pks NULL; in
+ * run_pk order), or of the runs 'pks' that have one. '*out' is freed
+ * with free(). */
+enum srv_err store_greenai_inference(struct store *st, int64_t experiment_id,
+                                     const int64_t *pks, size_t n_pks,
+                                     struct greenai_inference **out, size_t *n,
+                                     struct errbuf *eb);
+
+/* '*any': some run of 'pks' is the declared base of a run
+ * (greentrack.base_run_id) or the source run of a model version, so it
+ * may be in an upstream chain. */
+enum srv_err store_greenai_referenced(struct store *st, const int64_t *pks,
+                                      size_t n, bool *any, struct errbuf *eb);
+
+/* '*shared': another experiment's id equals 'experiment_id' modulo
+ * 'slots' (they share a generation slot, store_experiment_generation). */
+enum srv_err store_greenai_slot_shared(struct store *st, int64_t experiment_id,
+                                       int64_t slots, bool *shared,
+                                       struct errbuf *eb);
 
 /* The hardware tags of an experiment's active runs, in run_pk order
  * (strings owned; NULL when the tag is absent). */
@@ -118,9 +172,11 @@ enum srv_err store_greenai_budget(struct store *st, int64_t experiment_id,
                                   bool *has, double *budget_kg,
                                   struct errbuf *eb);
 
-/* The run ids of an experiment's active runs (each freed, then the
- * array). */
-enum srv_err store_greenai_run_ids(struct store *st, int64_t experiment_id,
-                                   char ***out, size_t *n, struct errbuf *eb);
+/* The run ids of an experiment's active runs with energy and a
+ * greentrack.cloud_provider or greentrack.zone tag: those that can have
+ * an alternative (each freed, then the array). */
+enum srv_err store_greenai_alt_run_ids(struct store *st, int64_t experiment_id,
+                                       char ***out, size_t *n,
+                                       struct errbuf *eb);
 
 #endif

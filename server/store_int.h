@@ -49,6 +49,10 @@ void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos);
 /* A copy of column 'i' (caller frees); NULL for SQL NULL or no memory. */
 char *store_col_dup(sqlite3_stmt *s, int i);
 
+/* Records, on the writer, that the current write changed run 'run_pk'
+ * (the change journal behind store_changed_runs). */
+void store_conn_note_run(struct conn *c, int64_t run_pk);
+
 /* Makes room for element 'n' of an array of 'elem'-sized items with
  * '*cap' allocated: returns the (possibly moved) array, or NULL when out
  * of memory, leaving the old array valid. */

@@ -35,6 +35,9 @@ extern char **environ;
 
 /* `greentrack run --enforce-budget`: the experiment's carbon budget is
  * spent, or it could not be checked. */
+/* libgreentrack's default request timeout (gt_client_set_request_timeout_ms),
+ * restored after the budget check's shorter one. */
+#define LIB_REQUEST_TIMEOUT_MS 10000
 #define RUN_EXIT_OVER_BUDGET 3
 #define RUN_EXIT_BUDGET_UNKNOWN 4
 
@@ -534,7 +537,17 @@ static int budget_gate(gt_client *client, const char *experiment, int enforce)
 {
     const char *shown = experiment != NULL ? experiment : "Default";
     gt_budget b;
-    gt_status st = gt_experiment_budget(client, NULL, experiment, &b);
+    gt_status st;
+
+    /* a check that only warns waits for a hung server no longer than the
+     * run's creation does (the library's default timeout is 10 s) */
+    if (!enforce) {
+        gt_client_set_request_timeout_ms(client, START_FLUSH_MS);
+    }
+    st = gt_experiment_budget(client, NULL, experiment, &b);
+    if (!enforce) {
+        gt_client_set_request_timeout_ms(client, LIB_REQUEST_TIMEOUT_MS);
+    }
 
     if (st == GT_E_NOT_FOUND) {
         return 0;

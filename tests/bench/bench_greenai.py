@@ -11,13 +11,15 @@ first), then the server is restarted on it. Prints p50s of:
 - full build: a filter not seen before, so the board is built from scratch
   (plain, and with cost=inference&upstream=amortized, and cost=inference
   alone);
-- cold: a write to one run (a new "acc" value) before each request (the
-  plain board is patched; a Green-AI board is built again);
+- cold: a write to one run (a new "acc" value) before each request (each
+  board is patched with the changed run; with upstream= every distinct
+  base's figure is computed again, as a base may have changed elsewhere);
 - warm: the same request again (the ranked board is cached);
 and the Green-AI figures as ratios to the plain ones.
 Usage: bench_greenai.py BUILD_DIR [--runs N] [--iters K] [--smoke]"""
 import json
 import random
+import shutil
 import sqlite3
 import sys
 
@@ -92,8 +94,8 @@ def main():
         r.read()
 
     fig = {k: [] for k in ("full_plain", "full_green", "full_inference",
-                           "cold_plain", "cold_green", "warm_plain",
-                           "warm_green")}
+                           "cold_plain", "cold_green", "cold_inference",
+                           "warm_plain", "warm_green")}
     for i in range(max(3, a.iters // 2)):
         f = "&filter=attributes.run_name+%21%3D+%27x" + str(i) + "%27"
         # interleaved, so both see the same machine
@@ -107,26 +109,33 @@ def main():
         fig["full_inference"].append(timed_get(c, inference + f)[0])
     timed_get(c, plain)
     timed_get(c, green)
+    timed_get(c, inference)
     for i in range(a.iters):
-        write(2 * i)
+        write(3 * i)
         fig["cold_plain"].append(timed_get(c, plain)[0])
         fig["warm_plain"].append(timed_get(c, plain)[0])
-        write(2 * i + 1)
+        write(3 * i + 1)
         fig["cold_green"].append(timed_get(c, green)[0])
         fig["warm_green"].append(timed_get(c, green)[0])
+        write(3 * i + 2)
+        fig["cold_inference"].append(timed_get(c, inference)[0])
     rc = stop(p)
+    shutil.rmtree(tmp, ignore_errors=True)
     m = {k: p50(v) * 1e3 for k, v in fig.items()}
     print("green-AI leaderboard over %d runs with phases and lineage "
           "(p50 ms): full build plain %.1f, cost=inference %.1f, "
           "cost=inference&upstream=amortized %.1f; cold plain %.1f, "
-          "green %.1f; warm plain %.2f, green %.2f"
+          "cost=inference %.1f, cost=inference&upstream=amortized %.1f; "
+          "warm plain %.2f, green %.2f"
           % (a.runs, m["full_plain"], m["full_inference"], m["full_green"],
-             m["cold_plain"], m["cold_green"], m["warm_plain"],
-             m["warm_green"]))
+             m["cold_plain"], m["cold_inference"], m["cold_green"],
+             m["warm_plain"], m["warm_green"]))
     result("greenai_full_plain_p50_ms", m["full_plain"], 1)
     result("greenai_full_green_p50_ms", m["full_green"], 1)
     result("greenai_full_green_vs_plain", m["full_green"] / m["full_plain"])
     result("greenai_cold_green_vs_plain", m["cold_green"] / m["cold_plain"])
+    result("greenai_cold_inference_vs_plain",
+           m["cold_inference"] / m["cold_plain"])
     result("greenai_warm_green_vs_plain", m["warm_green"] / m["warm_plain"])
     return exit_status("bench_greenai", rc)
 

@@ -113,6 +113,9 @@ run_bench registry python3 tests/bench/bench_registry.py "$BUILD" $MODE
 # The leaderboard with cost=inference&upstream=amortized over runs with
 # phases and lineage, against the plain one (its own seeded server).
 run_bench greenai python3 tests/bench/bench_greenai.py "$BUILD" $MODE
+# The carbon-budget check of a run's start (gt_experiment_budget) against
+# experiments/get and both forms of experiments/summary (its own server).
+run_bench budget python3 tests/bench/bench_budget.py "$BUILD" $MODE
 # Zone accounting: log-energy to a run with and without greentrack.zone
 # (its own server and a loopback fake of the UK Carbon Intensity API).
 run_bench zone python3 tests/bench/bench_zone.py "$BUILD" $MODE

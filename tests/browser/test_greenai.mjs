@@ -6,7 +6,9 @@
 // fine-tunes) and cloud-region alternatives; the experiment page's budget
 // bar, Hardware tab (groups, table and chart) and the leaderboard's cost=
 // and upstream= selectors (the order changes as the server re-ranks); the
-// budget bars of the experiments list; and the report page with every
+// best start within 24 h against grid data recorded from the fake provider
+// of tests/integration/fake_grid.py; the budget bars of the experiments
+// list; and the report page with every
 // section, each naming its method and source, whose "Download as HTML" is
 // loaded in a fresh offline browser context and must show the same
 // sections, its CSS and its SVG chart without fetching anything.
@@ -20,7 +22,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { checkPageClean, failedLoad, launchChromium, openPage } from './playwright.mjs';
 import { check, eq, startSuite, step } from './report.mjs';
-import { api, J_PER_KWH, runSuite, SHOTS, WAIT_MS } from './server.mjs';
+import { api, J_PER_KWH, ROOT, runSuite, SHOTS, startProcess, stopProcess, WAIT_MS } from './server.mjs';
 
 const SUITE = 'test_greenai';
 startSuite(SUITE);
@@ -31,8 +33,37 @@ const near = (a, b, eps = 1e-6) => typeof a === 'number' && Math.abs(a - b) <= e
 // grams as the UI writes them (web/js/fmt.js co2, for 1 g up to 1 t)
 const grams = (g) => (g < 1000 ? `${Number(g.toPrecision(3))} g` : `${Number((g / 1000).toPrecision(3))} kg`);
 
+// The fake grid provider of tests/integration/fake_grid.py with the
+// recorded half hours of zone GB given as JSON [[start_ms, end_ms, g/kWh],
+// ...] in argv[1]; it prints the server's environment, then serves until
+// its stdin closes.
+const FAKE_DRIVER = `
+import json, sys
+sys.path.insert(0, ${JSON.stringify(path.join(ROOT, 'tests', 'integration'))})
+from fake_grid import FakeGrid
+fake = FakeGrid().start()
+fake.uk_history = [{"start_ms": a, "end_ms": b, "forecast": g, "actual": g} for a, b, g in json.loads(sys.argv[1])]
+env = fake.server_env(em=False, wt=False)
+env.update({"GREENTRACK_GRID_TTL_S": "0", "GREENTRACK_GRID_TIMEOUT_MS": "1000"})
+print("fake-grid " + json.dumps(env), flush=True)
+sys.stdin.read()
+fake.stop()
+`;
+
 runSuite('gt-greenai-', async (suite) => {
-  const srv = suite.start(path.join(suite.tmp, 'srv'));
+  // zone GB recorded 300, 300, 200, 200, 100, 100, 50, 50, 250, 250 g/kWh
+  // by half hour from 'gridBase': a 1 kWh hour at 200 g would have been
+  // 50 g three hours after gridBase (saving 150 g)
+  const HALF = HOUR / 2;
+  const gridBase = Math.floor((Date.now() - 8 * HOUR) / HALF) * HALF;
+  const history = [300, 300, 200, 200, 100, 100, 50, 50, 250, 250].map((g, i) => [gridBase + i * HALF, gridBase + (i + 1) * HALF, g]);
+  const fake = startProcess('fake-grid', 'python3', ['-c', FAKE_DRIVER, JSON.stringify(history)], { cwd: suite.tmp, env: process.env, re: /^fake-grid (.*)$/m });
+  suite.atEnd(async () => {
+    try { fake.proc.stdin.end(); } catch { /* gone */ }
+    await stopProcess(fake);
+  });
+  const fakeEnv = JSON.parse((await fake.ready)[1]);
+  const srv = suite.start(path.join(suite.tmp, 'srv'), { env: fakeEnv });
   const base = await srv.base;
   const post = (p, b) => api(base, 'POST', p, b);
   const get = (p) => api(base, 'GET', p);
@@ -103,6 +134,12 @@ runSuite('gt-greenai-', async (suite) => {
     kwh: [1], acc: 0.6, tags: [...fra, { key: 'greentrack.base_co2_kg', value: '2.5' }, { key: 'greentrack.base_source', value: 'doi:10.0000/base-model <b>card</b>' }],
   });
   await post('mlflow/experiments/set-experiment-tag', { experiment_id: ext, key: 'greentrack.budget_co2_kg', value: '0' });
+
+  // "green-zone": a 1 kWh hour in zone GB at 200 g/kWh
+  const { experiment_id: zoneExp } = await post('mlflow/experiments/create', { name: 'green-zone' });
+  const zoned = await seed(zoneExp, 'zoned', {
+    start: gridBase + HOUR, kwh: [1], acc: 0.7, tags: [{ key: 'greentrack.country', value: 'GBR' }, { key: 'greentrack.zone', value: 'GB' }],
+  });
 
   // the server's answers the page must agree with
   const carbonSplit = await get(`greentrack/runs/carbon?run_id=${split}`);
@@ -194,6 +231,7 @@ runSuite('gt-greenai-', async (suite) => {
     eq('upstream=amortized: the table follows the server\'s new order', after, served);
     eq('upstream=amortized: the fine-tunes fall behind split', after.slice(0, 3), ['split', 'ft2', 'ft1']);
     check('upstream in the URL', new URL(page.url()).searchParams.get('upstream') === 'amortized', page.url());
+    check('the summary says upstream is added', (await page.$eval('#score-basis', (e) => e.textContent)).includes('amortized upstream'));
     const title = await page.$eval(`#leaderboard tbody tr[data-run-id="${ft[0]}"] td.co2`, (td) => td.title);
     check('the CO2 cell says what upstream was added', title.includes('upstream added: 280 g'), title);
   });
@@ -205,12 +243,21 @@ runSuite('gt-greenai-', async (suite) => {
     const served = await reranked('cost', 'inference');
     eq('cost=inference: pruned (4x cheaper per prediction) first', await order(), ['pruned', 'dense']);
     eq('cost=inference: as the server ranks', served, ['pruned', 'dense']);
+    await page.screenshot({ path: path.join(SHOTS, 'greenai-leaderboard-inference.png') });
     const head = await page.$eval('#leaderboard th.score', (th) => th.textContent);
-    check('score column says per 1M work', head.includes('per 1M work'), head);
+    check('score column says per 1M', head.includes('kg CO₂/1M'), head);
+    const basis = await page.$eval('#score-basis', (e) => e.textContent);
+    check('the summary says what the score counts', basis.includes('per 1M work units of the inference phases'), basis);
     await page.reload({ waitUntil: 'domcontentloaded' });
     await page.waitForSelector('main#app[data-ready="1"]');
     await page.waitForSelector('#leaderboard tbody tr[data-run-id]');
     eq('cost=inference survives a reload', [await page.$eval('#cost', (s) => s.value), ...(await order())], ['inference', 'pruned', 'dense']);
+    const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#csv-btn')]);
+    const csv = fs.readFileSync(await dl.path(), 'utf8').trim().split(/\r?\n/).map((l) => l.split(','));
+    const col = (name) => csv[0].indexOf(name);
+    eq('CSV in the cost=inference order', csv.slice(1).map((r) => r[col('run_name')]), ['pruned', 'dense']);
+    check('CSV has the inference CO2 per 1k work', near(Number(csv[1][col('inference_co2_g_per_1k_work')]), FRA / 4) &&
+      near(Number(csv[2][col('inference_co2_g_per_1k_work')]), FRA), JSON.stringify(csv));
   });
 
   await step('hardware tab', async () => {
@@ -246,6 +293,9 @@ runSuite('gt-greenai-', async (suite) => {
     check('green-main has a bar under budget', by['green-main'] && by['green-main'][0] !== null && by['green-main'][1] === false, JSON.stringify(bars));
     check('green-over is marked over budget', by['green-over'] && by['green-over'][1] === true && Number(by['green-over'][0]) > 100, JSON.stringify(bars));
     check('green-inf has no bar', by['green-inf'] && by['green-inf'][0] === null, JSON.stringify(bars));
+    const pct = await page.$eval('table.experiments tr[data-id="' + over + '"] .budget-pct', (e) => e.textContent);
+    eq('the over-budget percentage is written', pct, '112%');
+    await page.locator('table.experiments').screenshot({ path: path.join(SHOTS, 'greenai-experiments.png') });
   });
 
   // ---- report
@@ -323,6 +373,29 @@ runSuite('gt-greenai-', async (suite) => {
     eq('no errors', errs, []);
     await p.screenshot({ path: path.join(SHOTS, 'greenai-report-offline.png'), fullPage: true });
     await ctx.close();
+  });
+
+  await step('best window', async () => {
+    // the server records the zone's history when asked: wait until it covers the run
+    const deadline = Date.now() + WAIT_MS;
+    let c;
+    for (;;) {
+      c = await get(`greentrack/runs/carbon?run_id=${zoned}`);
+      if (c.zone_intensity && c.zone_intensity.covered_fraction === 1) break;
+      if (Date.now() > deadline) throw new Error('zone history never recorded: ' + JSON.stringify(c.zone_intensity));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    check('server: best window saves 150 g', near(c.co2_g, 200) && (c.alternatives || []).some((a) => a.kind === 'best_window' &&
+      a.start_time === gridBase + 3 * HOUR && near(a.saving_g, 150)), JSON.stringify(c.alternatives));
+    await goto(`/runs/${zoned}`);
+    await page.waitForSelector('#green[data-state="ok"]');
+    const row = await page.$eval('#alternatives tr[data-kind="best_window"]', (tr) => [...tr.cells].map((td) => td.textContent));
+    const when = new Date(gridBase + 3 * HOUR).toISOString().replace('T', ' ').slice(0, 19);
+    eq('the best start within 24 h, its CO2 and saving', row, ['Best start within 24 h', when, '—', '50 g', '150 g']);
+    await goto(`/experiments/${zoneExp}/report`);
+    await page.waitForSelector('#report');
+    eq('the report counts it as a potential saving', await page.$eval('#r-savings .r-saving dd', (d) => d.textContent), '150 g');
+    eq('and names it', await page.$eval('#r-savings tbody td:nth-child(2)', (d) => d.textContent), `start at ${when}`);
   });
 
   await step('external base, markup as text, budget 0', async () => {

@@ -8,10 +8,11 @@ best start window over recorded grid data (the fake UK provider), carbon
 budgets and potential savings in experiments/summary, and bad input.
 Every expected figure is computed by hand from the shipped tables:
 FRA 56.039 g/kWh with PUE 1.0; gcp's PUE 1.12."""
+import subprocess
 import time
 
 from fake_grid import FakeGrid, now_ms
-from harness import ServerTestCase
+from harness import ServerTestCase, clean_env, server_binary
 
 GT = "/api/2.0/greentrack/"
 MJ36 = 3.6e6   # joules in one kWh
@@ -150,6 +151,24 @@ class Phases(GreenCase):
         ph = self.carbon(rid)["phases"][0]
         self.assertAlmostEqual(ph["co2_g_per_1k_work"], 661.926, places=6)
 
+    def test_gc_purges_a_deleted_run_with_phases(self):
+        rid = self.new_run(kwh=1, country="FRA")
+        keep = self.new_run(kwh=1, country="FRA")
+        for r in (rid, keep):
+            self.ok(self.phase(r, "inference", T0, T0 + HOUR,
+                               work_count=10))
+        self.ok(self.post("runs/delete", {"run_id": rid}))
+        p = subprocess.run(
+            [server_binary(), "gc", "--db", self.server.db,
+             "--artifact-root", self.server.artifact_root,
+             "--log-level", "warn"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=clean_env(), timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("removed 1 run(s)", p.stdout.decode())
+        self.assertNotFound(self.get(GT + "runs/carbon", {"run_id": rid}))
+        self.assertEqual(len(self.carbon(keep)["phases"]), 1)
+
     def test_run_without_phases_or_base(self):
         rid = self.new_run(kwh=1, country="FRA")
         c = self.carbon(rid)
@@ -268,6 +287,14 @@ class Lineage(GreenCase):
                             "no run")
         self.assertBadParam(self.tag(a, "greentrack.base_co2_kg", "lots"))
         self.assertBadParam(self.tag(a, "greentrack.base_co2_kg", "-1"))
+        # runs/create's tags are checked too
+        r = self.post("runs/create", {"experiment_id": "0", "tags": [
+            {"key": "greentrack.base_run_id", "value": "e" * 32}]})
+        self.assertBadParam(r, "no run")
+        r = self.ok(self.post("runs/create", {"experiment_id": "0", "tags": [
+            {"key": "greentrack.base_run_id", "value": c}]}))
+        self.assertEqual(self.carbon(r["run"]["info"]["run_id"])[
+            "upstream"]["chain"], [c, b, a])
         # a legal change is still accepted
         d = self.new_run(kwh=1, country="FRA")
         self.ok(self.tag(a, "greentrack.base_run_id", d))
@@ -361,6 +388,83 @@ class Leaderboards(GreenCase):
         self.energy(base, kwh_sample(T0 + HOUR, T0 + 2 * HOUR, 10))
         am = self.board(exp, upstream="amortized")
         self.assertAlmostEqual(am[1]["upstream_co2_g"], 560.39, places=6)
+
+    def test_patched_green_boards_equal_fresh_ones(self):
+        """After each of many random writes (metrics, phases, energy, base
+        tags, energy of a base in another experiment, deletes, restores,
+        new runs) the cached board patched from the last one equals a board
+        built from scratch (a filter never seen, which keeps every run)."""
+        import random
+        rnd = random.Random(5)
+        exp = self.create_experiment()
+        other = self.create_experiment()
+        bases = [self.new_run(other, kwh=rnd.uniform(1, 10), country="FRA")
+                 for _ in range(3)]
+        runs = []
+        for i in range(8):
+            rid = self.new_run(exp, kwh=rnd.uniform(0.5, 3), hours=2,
+                               metric=rnd.random(), country="FRA")
+            if i % 2:
+                self.ok(self.phase(rid, "inference", T0 + HOUR, T0 + 2 * HOUR,
+                                   work_count=rnd.randint(1, 5000)))
+            if i % 3:
+                self.ok(self.tag(rid, "greentrack.base_run_id",
+                                 rnd.choice(bases)))
+            runs.append(rid)
+        modes = [{"cost": "inference"}, {"cost": "training"},
+                 {"upstream": "amortized"},
+                 {"cost": "training", "upstream": "full"}]
+
+        def strip(rows):
+            return [{k: v for k, v in r.items() if k != "duration_s"}
+                    for r in rows]
+
+        def check(step):
+            for m in modes:
+                cached = self.board(exp, **m)
+                fresh = self.board(exp, filter="attributes.run_name != "
+                                   "'never-%d'" % rnd.randrange(10 ** 9), **m)
+                self.assertEqual(strip(cached), strip(fresh),
+                                 "%s after %s" % (m, step))
+        check("start")
+        deleted = set()
+        for i in range(30):
+            rid = rnd.choice(runs)
+            k = rnd.randrange(8)
+            if k == 0:
+                self.ok(self.post("runs/log-metric", {
+                    "run_id": rid, "key": "acc", "value": rnd.random(),
+                    "timestamp": T0 + 10 + i, "step": 0}))
+            elif k == 1 and rid not in deleted:
+                self.ok(self.phase(rid, "inference", T0 + HOUR,
+                                   T0 + 2 * HOUR,
+                                   work_count=rnd.randint(0, 5000)))
+            elif k == 2 and rid not in deleted:
+                self.energy(rid, kwh_sample(T0 + 3 * HOUR, T0 + 4 * HOUR,
+                                            rnd.uniform(0.1, 2)))
+            elif k == 3 and rid not in deleted:
+                self.ok(self.tag(rid, "greentrack.base_run_id",
+                                 rnd.choice(bases)))
+            elif k == 4:
+                b = rnd.choice(bases)
+                self.energy(b, kwh_sample(T0 + (5 + i) * HOUR,
+                                          T0 + (6 + i) * HOUR, 1))
+            elif k == 5:
+                if rid in deleted:
+                    self.ok(self.post("runs/restore", {"run_id": rid}))
+                    deleted.discard(rid)
+                else:
+                    self.ok(self.post("runs/delete", {"run_id": rid}))
+                    deleted.add(rid)
+            elif k == 6:
+                # a run elsewhere starts sharing a base: amortized moves
+                self.new_run(other, kwh=1, country="FRA",
+                             base_run_id=rnd.choice(bases))
+            else:
+                runs.append(self.new_run(exp, kwh=1, metric=rnd.random(),
+                                         country="FRA",
+                                         base_run_id=rnd.choice(bases)))
+            check("write %d (kind %d)" % (i, k))
 
     def test_bad_leaderboard_options(self):
         exp = self.create_experiment()

@@ -49,7 +49,8 @@ export function budgetBar(e, { small = false } = {}) {
     'aria-valuenow': String(finite(frac) ? Math.round(frac * 100) : 100), 'aria-valuetext': text + (over ? ', over budget' : ''),
     title: `Carbon budget (experiment tag greentrack.budget_co2_kg): ${text}`,
     dataset: { fraction: String(frac) },
-  }, bar, small ? null : h('span.budget-label', {}, h('strong', { text: over ? 'Over budget: ' : 'Carbon budget: ' }), text));
+  }, bar, small ? h('span.budget-pct', { text: finite(frac) ? `${Math.round(frac * 100)}%` : 'over' })
+    : h('span.budget-label', {}, h('strong', { text: over ? 'Over budget: ' : 'Carbon budget: ' }), text));
   if (over) el.dataset.over = '1';
   return el;
 }

@@ -31,17 +31,26 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum lb_cost { COST_TOTAL, COST_TRAINING, COST_INFERENCE };
 enum lb_upstream { UP_NONE, UP_AMORTIZED, UP_FULL };
 
-/* What a Green-AI board adds to one row, by run_pk. */
+#define NO_DECL UINT32_MAX
+
+/* What a Green-AI board knows of one run, by run_pk: its own figures
+ * (what the store reads), its inference phases and declared base, and
+ * what the board derived from them (green_adjust). */
 struct green_row {
     int64_t run_pk;
     bool has_energy;   /* the run's own */
     double own_co2_kg; /* the run's own, before cost= and upstream= */
+    double inf_j, inf_work;
+    uint32_t decl; /* index into the board's decls, or NO_DECL */
+    /* derived */
     double upstream_g; /* the amount added */
     bool has_inference;
     double inference_g_per_1k;
@@ -105,6 +114,11 @@ struct board {
     enum lb_upstream upstream;
     struct green_row *extra; /* by run_pk */
     size_t n_extra;
+    uint64_t exp_gen;           /* the experiment's generation ('generation' is
+                                   every experiment's with upstream=) */
+    struct greenai_decl *decls; /* distinct, by greenai_decl_cmp */
+    double *decl_g;             /* their upstream_g: full or amortized */
+    size_t n_decls;
 };
 
 #define BOARD_CACHE_SIZE 8
@@ -118,6 +132,10 @@ static void board_free(struct board *b)
     free(b->metric);
     free(b->filter);
     free(b->extra);
+    for (size_t i = 0; i < b->n_decls; i++)
+        greenai_decl_cleanup(&b->decls[i]);
+    free(b->decls);
+    free(b->decl_g);
     ranking_cleanup(&b->r);
     free(b);
 }
@@ -174,13 +192,13 @@ static struct board *board_lookup(int64_t exp_id, uint64_t generation,
  * 'generation', with a reference taken; NULL when there is none. */
 static struct board *board_lookup_older(int64_t exp_id, uint64_t generation,
                                         const char *metric, const char *filter,
-                                        bool maximize)
+                                        bool maximize, const struct lb_mode *m)
 {
     struct board *best = NULL;
     pthread_mutex_lock(&board_mu);
     for (size_t i = 0; i < BOARD_CACHE_SIZE; i++) {
         struct board *b = board_cache[i];
-        if (board_is(b, exp_id, metric, filter, maximize, &plain_mode) &&
+        if (board_is(b, exp_id, metric, filter, maximize, m) &&
             b->generation < generation &&
             (!best || b->generation > best->generation))
             best = b;
@@ -230,104 +248,439 @@ static struct board *board_new(int64_t exp_id, uint64_t generation,
     return b;
 }
 
-static const struct greenai_extra *extra_of(const struct greenai_extra *x,
-                                            size_t n, int64_t pk)
+/*---- Green-AI boards (cost= and upstream=) ----*/
+
+static const struct green_row *green_row_of(const struct green_row *a, size_t n,
+                                            int64_t pk)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (x[mid].run_pk < pk)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && x[lo].run_pk == pk ? &x[lo] : NULL;
+    struct green_row key = {.run_pk = pk};
+    return n ? bsearch(&key, a, n, sizeof(key), green_row_cmp) : NULL;
 }
 
-/* Turns the rows' CO2 into what board 'b''s cost= and upstream= score
- * (docs/api.md "Green-AI decisions") and keeps what the rows then show
- * in b->extra:
+static int inference_cmp(const void *a, const void *b)
+{
+    const struct greenai_inference *x = a, *y = b;
+    return (x->run_pk > y->run_pk) - (x->run_pk < y->run_pk);
+}
+
+static int run_decl_cmp(const void *a, const void *b)
+{
+    const struct greenai_run_decl *x = a, *y = b;
+    return (x->run_pk > y->run_pk) - (x->run_pk < y->run_pk);
+}
+
+static int decl_ptr_cmp(const void *a, const void *b)
+{
+    return greenai_decl_cmp(*(const struct greenai_decl *const *)a,
+                            *(const struct greenai_decl *const *)b);
+}
+
+/* Sets row 'w' (holding the run's own figures) to what board 'b' scores
+ * and 'g''s derived fields to what it shows (docs/api.md "Green-AI
+ * decisions"):
  *   total:     the run's CO2 + upstream;
  *   training:  the run's CO2 - its inference phases' CO2 + upstream;
  *   inference: kg CO2 per 1M work units of the inference phases (grams
  *              per 1000 units, the same number); a run without inference
  *              work is unscored (listed last). Upstream is not added.
- * A phase's CO2 is its share of the run's energy at the run's own
- * g/kWh (PUE included), as runs/carbon's phases. */
-static enum srv_err green_apply(struct store *st, struct board *b,
+ * A phase's CO2 is its share of the run's energy at the run's own g/kWh
+ * (PUE included), as runs/carbon's phases. */
+static void green_adjust(const struct board *b, struct green_row *g,
+                         struct leaderboard_row *w)
+{
+    w->has_energy = g->has_energy;
+    w->co2_kg = g->own_co2_kg;
+    double g_per_kwh =
+        w->energy_kwh > 0 ? w->co2_kg * 1000.0 / w->energy_kwh : 0;
+    double inf_g = g->inf_j / CARBON_J_PER_KWH * g_per_kwh;
+    g->has_inference = g->inf_work > 0;
+    g->inference_g_per_1k = g->has_inference ? inf_g / g->inf_work * 1000.0 : 0;
+    g->upstream_g =
+        g->decl != NO_DECL && b->upstream != UP_NONE ? b->decl_g[g->decl] : 0;
+    switch (b->cost) {
+    case COST_INFERENCE:
+        g->upstream_g = 0;
+        if (!g->has_inference)
+            w->has_energy = false; /* unscored */
+        else
+            w->co2_kg = g->inference_g_per_1k;
+        break;
+    case COST_TRAINING:
+        w->co2_kg =
+            fmax(0, w->co2_kg - inf_g / 1000.0) + g->upstream_g / 1000.0;
+        break;
+    case COST_TOTAL:
+        w->co2_kg += g->upstream_g / 1000.0;
+        break;
+    }
+}
+
+/* The upstream figure of each of b's decls (full or amortized). */
+static enum srv_err decls_values(struct store *st, struct board *b,
+                                 struct errbuf *eb)
+{
+    free(b->decl_g);
+    b->decl_g = calloc(b->n_decls ? b->n_decls : 1, sizeof(*b->decl_g));
+    if (!b->decl_g)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < b->n_decls; i++) {
+        double full, am;
+        enum srv_err e =
+            store_greenai_decl_upstream(st, &b->decls[i], &full, &am, eb);
+        if (e)
+            return e;
+        b->decl_g[i] = b->upstream == UP_FULL ? full : am;
+    }
+    return SRV_OK;
+}
+
+/* Adds the distinct declarations of 'rd' (nd, any order) to b->decls
+ * (kept sorted; existing indices in b->extra are remapped) and sets
+ * 'idx[i]' to the index of rd[i]'s. Takes the strings of rd's new ones. */
+static enum srv_err decls_merge(struct board *b, struct greenai_run_decl *rd,
+                                size_t nd, uint32_t *idx, struct errbuf *eb)
+{
+    size_t total = b->n_decls + nd;
+    struct greenai_decl **p = malloc((total ? total : 1) * sizeof(*p));
+    struct greenai_decl *all = calloc(total ? total : 1, sizeof(*all));
+    uint32_t *map = malloc((total ? total : 1) * sizeof(*map));
+    enum srv_err e = SRV_OK;
+    if (!p || !all || !map) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < b->n_decls; i++)
+        p[i] = &b->decls[i];
+    for (size_t i = 0; i < nd; i++)
+        p[b->n_decls + i] = &rd[i].d;
+    qsort(p, total, sizeof(*p), decl_ptr_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < total; i++) {
+        if (k == 0 || greenai_decl_cmp(&all[k - 1], p[i]) != 0)
+            all[k++] = *p[i]; /* takes its strings */
+        else if (p[i] >= b->decls && p[i] < b->decls + b->n_decls) {
+            /* an old one equal to a new one kept before it: keep the old
+             * strings and drop the new ones */
+            greenai_decl_cleanup(&all[k - 1]);
+            all[k - 1] = *p[i];
+        } else
+            greenai_decl_cleanup(p[i]);
+        /* where p[i] went */
+        size_t at = k - 1;
+        if (p[i] >= b->decls && p[i] < b->decls + b->n_decls)
+            map[p[i] - b->decls] = (uint32_t)at;
+        else
+            idx[(struct greenai_run_decl
+                     *)((char *)p[i] - offsetof(struct greenai_run_decl, d)) -
+                rd] = (uint32_t)at;
+    }
+    for (size_t i = 0; i < b->n_extra; i++)
+        if (b->extra[i].decl != NO_DECL)
+            b->extra[i].decl = map[b->extra[i].decl];
+    free(b->decls); /* its strings moved into 'all' */
+    b->decls = all;
+    b->n_decls = k;
+    all = NULL;
+    /* the new runs' strings now belong to b->decls (or were freed) */
+    for (size_t i = 0; i < nd; i++)
+        memset(&rd[i].d, 0, sizeof(rd[i].d));
+out:
+    free(all);
+    free(p);
+    free(map);
+    return e;
+}
+
+/* Fills g[i] (for the rows 'rows', n) from the store's inference phases
+ * and declarations of those runs ('pks' NULL: of the whole experiment),
+ * adding new declarations to b->decls. */
+static enum srv_err green_rows_read(struct store *st, struct board *b,
+                                    const struct leaderboard_row *rows,
+                                    size_t n, const int64_t *pks, size_t n_pks,
+                                    struct green_row *g, struct errbuf *eb)
+{
+    struct greenai_inference *inf = NULL;
+    struct greenai_run_decl *rd = NULL;
+    size_t ni = 0, nd = 0;
+    uint32_t *idx = NULL;
+    enum srv_err e = store_greenai_inference(st, b->experiment_id, pks, n_pks,
+                                             &inf, &ni, eb);
+    if (!e && b->upstream != UP_NONE)
+        e = store_greenai_run_decls(st, b->experiment_id, pks, n_pks, &rd, &nd,
+                                    eb);
+    if (e)
+        goto out;
+    if (ni)
+        qsort(inf, ni, sizeof(*inf), inference_cmp);
+    if (nd)
+        qsort(rd, nd, sizeof(*rd), run_decl_cmp);
+    idx = malloc((nd ? nd : 1) * sizeof(*idx));
+    if (!idx) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    /* drop runs that declare nothing valid */
+    size_t kd = 0;
+    for (size_t i = 0; i < nd; i++) {
+        if (greenai_decl_any(&rd[i].d))
+            rd[kd++] = rd[i];
+        else
+            greenai_decl_cleanup(&rd[i].d);
+    }
+    nd = kd;
+    if ((e = decls_merge(b, rd, nd, idx, eb)))
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const struct leaderboard_row *w = &rows[i];
+        struct greenai_inference ik = {.run_pk = w->run_pk};
+        struct greenai_run_decl dk = {.run_pk = w->run_pk};
+        const struct greenai_inference *x =
+            ni ? bsearch(&ik, inf, ni, sizeof(ik), inference_cmp) : NULL;
+        const struct greenai_run_decl *d =
+            nd ? bsearch(&dk, rd, nd, sizeof(dk), run_decl_cmp) : NULL;
+        g[i] = (struct green_row){.run_pk = w->run_pk,
+                                  .has_energy = w->has_energy,
+                                  .own_co2_kg = w->co2_kg,
+                                  .inf_j = x ? x->joules : 0,
+                                  .inf_work = x ? x->work : 0,
+                                  .decl = d ? idx[d - rd] : NO_DECL};
+    }
+out:
+    free(inf);
+    greenai_run_decls_free(rd, nd);
+    free(idx);
+    return e;
+}
+
+/* The first build of a Green-AI board: b->extra for 'rows' (the store's,
+ * adjusted here in place). */
+static enum srv_err green_build(struct store *st, struct board *b,
                                 struct leaderboard_row *rows, size_t n,
                                 struct errbuf *eb)
 {
-    struct greenai_extra *x = NULL;
-    size_t nx = 0;
-    enum srv_err e = store_greenai_extras(st, b->experiment_id, true,
-                                          b->upstream != UP_NONE, &x, &nx, eb);
+    b->extra = calloc(n ? n : 1, sizeof(*b->extra));
+    if (!b->extra)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    b->n_extra = 0; /* decls_merge remaps none yet */
+    enum srv_err e = green_rows_read(st, b, rows, n, NULL, 0, b->extra, eb);
+    if (!e && b->upstream != UP_NONE)
+        e = decls_values(st, b, eb);
     if (e)
         return e;
-    b->extra = calloc(n ? n : 1, sizeof(*b->extra));
-    if (!b->extra) {
-        free(x);
-        return err_set(eb, SRV_E_NOMEM, "out of memory");
-    }
     b->n_extra = n;
-    for (size_t i = 0; i < n; i++) {
-        struct leaderboard_row *w = &rows[i];
-        const struct greenai_extra *g = extra_of(x, nx, w->run_pk);
-        struct green_row *out = &b->extra[i];
-        out->run_pk = w->run_pk;
-        out->has_energy = w->has_energy;
-        out->own_co2_kg = w->co2_kg;
-        double g_per_kwh =
-            w->energy_kwh > 0 ? w->co2_kg * 1000.0 / w->energy_kwh : 0;
-        double inf_g = g ? g->inference_j / CARBON_J_PER_KWH * g_per_kwh : 0;
-        if (g && g->has_inference) {
-            out->has_inference = true;
-            out->inference_g_per_1k = inf_g / g->inference_work * 1000.0;
-        }
-        if (g && g->has_upstream)
-            out->upstream_g = b->upstream == UP_FULL        ? g->upstream_co2_g
-                              : b->upstream == UP_AMORTIZED ? g->amortized_co2_g
-                                                            : 0;
-        switch (b->cost) {
-        case COST_INFERENCE:
-            out->upstream_g = 0;
-            if (!out->has_inference)
-                w->has_energy = false; /* unscored */
-            else
-                w->co2_kg = out->inference_g_per_1k;
-            break;
-        case COST_TRAINING:
-            w->co2_kg =
-                fmax(0, w->co2_kg - inf_g / 1000.0) + out->upstream_g / 1000.0;
-            break;
-        case COST_TOTAL:
-            w->co2_kg += out->upstream_g / 1000.0;
-            break;
-        }
-    }
-    free(x);
+    for (size_t i = 0; i < n; i++)
+        green_adjust(b, &b->extra[i], &rows[i]);
     qsort(b->extra, n, sizeof(*b->extra), green_row_cmp);
     return SRV_OK;
+}
+
+static bool pk_in(const int64_t *pks, size_t n, int64_t pk)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pks[mid] < pk)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && pks[lo] == pk;
+}
+
+/* Whether no base figure of 'old' can have moved between its
+ * generations and ('generation', 'exp_gen'): nothing outside this
+ * experiment changed (no other experiment shares its generation slot,
+ * and the other slots' sum is the same), the board has no filter (so it
+ * holds every active run), and of the changed runs 'pks' (fresh rows
+ * 'gf', k) each declares the same base as before (or none, before and
+ * now; an active run that declares one stayed active) and none is the
+ * base of any run (so none is in a chain). Any doubt: false. */
+static bool bases_unchanged(struct store *st, const struct board *old,
+                            const struct board *b, uint64_t generation,
+                            uint64_t exp_gen, const int64_t *pks, size_t n_pks,
+                            const struct green_row *gf, size_t k)
+{
+    struct errbuf eb;
+    bool shared, referenced;
+    /* with a filter, a run outside the board may have dropped its base */
+    if (*old->filter ||
+        generation - exp_gen != old->generation - old->exp_gen ||
+        b->n_decls != old->n_decls ||
+        store_greenai_slot_shared(st, old->experiment_id,
+                                  STORE_GENERATION_SLOTS, &shared,
+                                  &eb) != SRV_OK ||
+        shared)
+        return false;
+    /* each changed run declares what it declared, and is active as it
+     * was, or declares nothing either way */
+    for (size_t i = 0; i < n_pks; i++) {
+        const struct green_row *og =
+            green_row_of(old->extra, old->n_extra, pks[i]);
+        const struct green_row *fg = NULL;
+        for (size_t j = 0; j < k && !fg; j++)
+            if (gf[j].run_pk == pks[i])
+                fg = &gf[j];
+        uint32_t od = og ? og->decl : NO_DECL, fd = fg ? fg->decl : NO_DECL;
+        if (od == NO_DECL && fd == NO_DECL)
+            continue;
+        if (od == NO_DECL || fd == NO_DECL ||
+            greenai_decl_cmp(&old->decls[od], &b->decls[fd]) != 0)
+            return false;
+    }
+    return store_greenai_referenced(st, pks, n_pks, &referenced, &eb) ==
+               SRV_OK &&
+           !referenced;
+}
+
+/* A Green-AI board at ('generation', 'exp_gen') from 'old' (same key):
+ * the runs of this experiment that changed are read again (their rows,
+ * phases and declarations); with upstream=, every distinct base's figure
+ * is computed again (a base may have changed elsewhere). When no figure
+ * of a base moved, the changed rows are merged in (ranking_patch), else
+ * every row is adjusted again and ranked (in memory, no SQL). False when
+ * the journal cannot tell or there is too much: the caller builds. */
+static bool green_patch(struct store *st, const struct board *old,
+                        uint64_t generation, uint64_t exp_gen,
+                        struct board **out, struct errbuf *eb)
+{
+    int64_t *pks = NULL;
+    size_t n_pks = 0;
+    if (exp_gen != old->exp_gen &&
+        !store_changed_runs(st, old->experiment_id, old->exp_gen, exp_gen, &pks,
+                            &n_pks))
+        return false;
+    bool ok = false;
+    struct leaderboard_row *fresh = NULL, *all = NULL;
+    struct green_row *gf = NULL;
+    size_t k = 0;
+    struct lb_mode m = {true, old->cost, old->upstream};
+    struct board *b = NULL;
+    if (n_pks > 4096 || (n_pks && store_leaderboard_rows_of(
+                                      st, old->experiment_id, old->metric,
+                                      *old->filter ? old->filter : NULL, pks,
+                                      n_pks, &fresh, &k, eb) != SRV_OK))
+        goto out;
+    b = board_new(old->experiment_id, generation, old->metric, old->filter,
+                  old->r.maximize, &m);
+    if (!b)
+        goto out;
+    b->exp_gen = exp_gen;
+    /* the old runs that stay, then the fresh ones */
+    b->extra = malloc((old->n_extra + k + 1) * sizeof(*b->extra));
+    b->decls = calloc(old->n_decls + 1, sizeof(*b->decls));
+    gf = calloc(k + 1, sizeof(*gf));
+    if (!b->extra || !b->decls || !gf)
+        goto out;
+    for (size_t i = 0; i < old->n_decls; i++) {
+        if (!greenai_decl_copy(&b->decls[i], &old->decls[i]))
+            goto out;
+        b->n_decls = i + 1;
+    }
+    for (size_t i = 0; i < old->n_extra; i++)
+        if (!pk_in(pks, n_pks, old->extra[i].run_pk))
+            b->extra[b->n_extra++] = old->extra[i];
+    if (k && green_rows_read(st, b, fresh, k, pks, n_pks, gf, eb) != SRV_OK)
+        goto out;
+    bool moved = false;
+    if (b->upstream != UP_NONE &&
+        bases_unchanged(st, old, b, generation, exp_gen, pks, n_pks, gf, k)) {
+        /* the same decls (no fresh run declares one): the same figures */
+        b->decl_g = malloc((b->n_decls ? b->n_decls : 1) * sizeof(*b->decl_g));
+        if (!b->decl_g || b->n_decls != old->n_decls)
+            goto out;
+        if (b->n_decls)
+            memcpy(b->decl_g, old->decl_g, b->n_decls * sizeof(*b->decl_g));
+    } else if (b->upstream != UP_NONE) {
+        if (decls_values(st, b, eb) != SRV_OK)
+            goto out;
+        /* compare with the old figures, by declaration */
+        for (size_t i = 0; i < b->n_decls && !moved; i++) {
+            const struct greenai_decl *key = &b->decls[i];
+            size_t lo = 0, hi = old->n_decls;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = greenai_decl_cmp(&old->decls[mid], key);
+                if (c < 0)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            moved = lo < old->n_decls &&
+                    greenai_decl_cmp(&old->decls[lo], key) == 0 &&
+                    old->decl_g[lo] != b->decl_g[i];
+        }
+    }
+    for (size_t i = 0; i < k; i++)
+        green_adjust(b, &gf[i], &fresh[i]);
+    if (!moved) {
+        if (!ranking_patch(&b->r, &old->r, pks, n_pks, fresh, k))
+            goto out;
+    } else {
+        /* every row again: the old ones from their own figures */
+        all = malloc((old->r.n + k + 1) * sizeof(*all));
+        if (!all)
+            goto out;
+        size_t n = 0;
+        for (size_t i = 0; i < old->r.n; i++) {
+            const struct leaderboard_row *w = &old->r.rows[i];
+            if (pk_in(pks, n_pks, w->run_pk))
+                continue;
+            all[n] = *w;
+            struct green_row *g = (struct green_row *)green_row_of(
+                b->extra, b->n_extra, w->run_pk);
+            if (g)
+                green_adjust(b, g, &all[n]);
+            n++;
+        }
+        for (size_t i = 0; i < k; i++)
+            all[n++] = fresh[i];
+        if (!ranking_build(&b->r, all, n, old->r.maximize))
+            goto out;
+    }
+    /* the staying rows are in run_pk order: merge the few fresh ones in,
+     * from the back */
+    if (k)
+        qsort(gf, k, sizeof(*gf), green_row_cmp);
+    size_t to = b->n_extra + k, from = b->n_extra, j = k;
+    while (j > 0) {
+        if (from > 0 && b->extra[from - 1].run_pk > gf[j - 1].run_pk)
+            b->extra[--to] = b->extra[--from];
+        else
+            b->extra[--to] = gf[--j];
+    }
+    b->n_extra += k;
+    *out = b;
+    b = NULL;
+    ok = true;
+out:
+    if (b)
+        board_free(b);
+    free(all);
+    free(gf);
+    leaderboard_rows_free(fresh, k);
+    free(pks);
+    return ok;
 }
 
 /* Reads and ranks the runs of an experiment into a new board (one
  * reference, the caller's). */
 static enum srv_err board_build(struct store *st, int64_t exp_id,
-                                uint64_t generation, const char *metric,
-                                const char *filter, bool maximize,
-                                const struct lb_mode *m, struct board **out,
-                                struct errbuf *eb)
+                                uint64_t generation, uint64_t exp_gen,
+                                const char *metric, const char *filter,
+                                bool maximize, const struct lb_mode *m,
+                                struct board **out, struct errbuf *eb)
 {
     struct board *b =
         board_new(exp_id, generation, metric, filter, maximize, m);
     if (!b)
         return SRV_E_NOMEM;
+    b->exp_gen = exp_gen;
     struct leaderboard_row *rows = NULL;
     size_t n = 0;
     enum srv_err e = store_leaderboard_rows(
         st, exp_id, metric, *filter ? filter : NULL, &rows, &n, eb);
     if (!e && m->green)
-        e = green_apply(st, b, rows, n, eb);
+        e = green_build(st, b, rows, n, eb);
     if (!e && !ranking_build(&b->r, rows, n, maximize))
         e = SRV_E_NOMEM;
     leaderboard_rows_free(rows, n);
@@ -405,11 +758,8 @@ static enum srv_err board_src_piece(void *p, struct strbuf *out, size_t hint,
     struct board_src *x = p;
     const struct ranked *r = &x->b->r.ranked[x->cur - 1];
     const struct green_row *g = NULL;
-    if (x->b->green) {
-        struct green_row key = {.run_pk = r->row->run_pk};
-        g = bsearch(&key, x->b->extra, x->b->n_extra, sizeof(key),
-                    green_row_cmp);
-    }
+    if (x->b->green)
+        g = green_row_of(x->b->extra, x->b->n_extra, r->row->run_pk);
     render_ranked(out, r, x->now_ms, g, x->b->cost);
     *complete = true;
     return SRV_OK;
@@ -505,20 +855,24 @@ enum handler_result h_leaderboard(struct request *req, struct response *res)
         filter = "";
     /* The generation is read before the rows: a write committed meanwhile
      * makes this board stale at once rather than never. */
-    uint64_t gen = mode.upstream != UP_NONE
-                       ? all_generations(req->app->store)
-                       : store_experiment_generation(req->app->store, exp_id);
+    uint64_t exp_gen = store_experiment_generation(req->app->store, exp_id);
+    uint64_t gen =
+        mode.upstream != UP_NONE ? all_generations(req->app->store) : exp_gen;
     struct board *b =
         board_lookup(exp_id, gen, metric, filter, maximize, &mode);
     if (!b) {
-        struct board *old = mode.green ? NULL
-                                       : board_lookup_older(exp_id, gen, metric,
-                                                            filter, maximize);
-        bool patched = old && board_patch(req->app->store, old, gen, &b, &eb);
+        struct board *old =
+            board_lookup_older(exp_id, gen, metric, filter, maximize, &mode);
+        bool patched =
+            old &&
+            (mode.green
+                 ? green_patch(req->app->store, old, gen, exp_gen, &b, &eb)
+                 : board_patch(req->app->store, old, gen, &b, &eb));
         if (old)
             board_release(old);
-        if (!patched && (e = board_build(req->app->store, exp_id, gen, metric,
-                                         filter, maximize, &mode, &b, &eb)))
+        if (!patched &&
+            (e = board_build(req->app->store, exp_id, gen, exp_gen, metric,
+                             filter, maximize, &mode, &b, &eb)))
             return h_fail(res, e, &eb);
         board_publish(b);
     }

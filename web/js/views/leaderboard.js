@@ -280,7 +280,17 @@ export async function mount(root, ctx) {
       h('span#row-count', { text: `${state.total.toLocaleString('en-US')} run${state.total === 1 ? '' : 's'}` }),
       state.filter ? ' match the filter' : '',
       ` · ${scored.length.toLocaleString('en-US')} ranked · ${front} on the Pareto front · ${co2(gsum)} CO₂ · ${energy(ksum)}`,
-      running ? ` · ${running} running` : '');
+      running ? ` · ${running} running` : '',
+      basis() ? h('span#score-basis', { text: ` · scored by ${basis()}` }) : null);
+  }
+
+  // What cost= and upstream= change in the score, in words ('' for the defaults).
+  function basis() {
+    const parts = [];
+    if (state.cost === 'inference') parts.push('kg CO₂ per 1M work units of the inference phases (runs without inference work unranked)');
+    if (state.cost === 'training') parts.push('training CO₂ (the run’s less its inference phases)');
+    if (state.upstream !== 'none' && state.cost !== 'inference') parts.push(`CO₂ with the ${state.upstream === 'full' ? 'full' : 'amortized'} upstream of its base added`);
+    return parts.join('; ');
   }
 
   // ---- sorting
@@ -324,7 +334,7 @@ export async function mount(root, ctx) {
     const sortKey = state.sort;
     const order = state.order || colDefault(sortKey);
     const label = (c) => c.key === 'metric_value' ? (state.metric || 'metric')
-      : c.key === 'score' ? `${state.metric || 'metric'} ${state.dir === 'max' ? '/' : '×'} kg CO₂${state.cost === 'inference' ? ' per 1M work' : ''}` : c.label;
+      : c.key === 'score' ? `${state.metric || 'metric'} ${state.dir === 'max' ? '/' : '×'} kg CO₂${state.cost === 'inference' ? '/1M' : ''}` : c.label;
     thead.replaceChildren(h('tr', {},
       h('th.sel', {}, h('span.sr-only', { text: 'Select' })),
       ...COLUMNS.map((c) => {
@@ -548,12 +558,17 @@ export async function mount(root, ctx) {
         pageSize: 5000, signal: ctx.signal,
         onPage: (got, total) => { csvBtn.textContent = `Exporting ${got.length}/${total}…`; },
       });
+      // (with cost= or upstream=, the Green-AI columns the server adds)
+      const green = state.cost !== 'total' || state.upstream !== 'none';
       const head = ['rank', 'run_id', 'run_name', 'status', 'start_time', 'duration_s', state.metric,
         'co2_g', 'energy_kwh', 'score', 'pareto', 'estimated'];
+      if (green) head.push('upstream_co2_g', 'inference_co2_g_per_1k_work');
       const lines = [head.map(csvCell).join(',')];
       for (const r of rows) {
-        lines.push([r.rank, r.run_id, r.run_name, r.status, new Date(r.start_time).toISOString(), r.duration_s,
-          r.metric_value, r.co2_g, r.energy_kwh, r.score, r.pareto, r.estimated].map(csvCell).join(','));
+        const cells = [r.rank, r.run_id, r.run_name, r.status, new Date(r.start_time).toISOString(), r.duration_s,
+          r.metric_value, r.co2_g, r.energy_kwh, r.score, r.pareto, r.estimated];
+        if (green) cells.push(r.upstream_co2_g, r.inference_co2_g_per_1k_work);
+        lines.push(cells.map(csvCell).join(','));
       }
       const blob = new Blob([lines.join('\r\n') + '\r\n'], { type: 'text/csv;charset=utf-8' });
       const url = URL.createObjectURL(blob);
