@@ -20,6 +20,12 @@ export async function experimentSummary(expId, opts) {
   if (r && Array.isArray(r.experiments)) return r.experiments.find((e) => String(e.experiment_id) === String(expId)) || null;
   return r && r.experiment_id !== undefined ? r : null;
 }
+// The same from the list form (no potential_saving_g, which reads every
+// run's carbon): cheap enough for the experiment page's budget bar.
+export async function experimentFromList(expId, opts) {
+  const r = await api.experimentSummary(opts);
+  return (r.experiments || []).find((e) => String(e.experiment_id) === String(expId)) || null;
+}
 export const hardware = (expId, metric, direction, opts) => api.get(GT + 'hardware', { experiment_id: expId, metric, direction }, opts);
 
 // ---- numbers
