@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// /experiments/<id>?metric=&dir=max|min&filter=&sort=&order=asc|desc
+// /experiments/<id>?metric=&dir=max|min&filter=&sort=&order=asc|desc&cost=&upstream=&tab=
 // The experiment's home: runs ranked by metric per kg CO2 (the server's
 // leaderboard), a virtually scrolled table (10,000 rows stay smooth),
 // sortable columns, the MLflow filter language with inline errors, run
