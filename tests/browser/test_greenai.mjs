@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { checkPageClean, failedLoad, launchChromium, openPage } from './playwright.mjs';
-import { check, eq, startSuite, step } from './report.mjs';
+import { check, eq, startSuite, step, write } from './report.mjs';
 import { api, J_PER_KWH, ROOT, runSuite, SHOTS, startProcess, stopProcess, WAIT_MS } from './server.mjs';
 
 const SUITE = 'test_greenai';
@@ -31,6 +31,9 @@ const HOUR = 3600e3;
 const FRA = 56.039; // g/kWh, data/country_carbon_intensity.csv
 const near = (a, b, eps = 1e-6) => typeof a === 'number' && Math.abs(a - b) <= eps * Math.max(1, Math.abs(b));
 // grams as the UI writes them (web/js/fmt.js co2, for 1 g up to 1 t)
+// GT_GREENAI_BIG_RUNS=10000 adds a timing step (printed, not judged): an
+// experiment of that many runs with phases, lineage and host tags.
+const BIG_RUNS = Number(process.env.GT_GREENAI_BIG_RUNS || 0);
 const grams = (g) => (g < 1000 ? `${Number(g.toPrecision(3))} g` : `${Number((g / 1000).toPrecision(3))} kg`);
 
 // The fake grid provider of tests/integration/fake_grid.py with the
@@ -418,6 +421,49 @@ runSuite('gt-greenai-', async (suite) => {
       html.slice(html.indexOf('r-best'), html.indexOf('r-best') + 600));
     check('no script ran', await page.evaluate(() => window.__xss === undefined));
   });
+
+  if (BIG_RUNS > 0) {
+    await step('timings', async () => {
+      const t = Date.now();
+      const { experiment_id: big } = await post('mlflow/experiments/create', { name: 'green-big' });
+      const bases = [];
+      for (let b = 0; b < 10; b++) bases.push(await seed(big, `big-base-${b}`, { kwh: [5], acc: 0.5, tags: [...fra, ...host('cpuA', 'A100', 8)] }));
+      let next = 0;
+      const one = async (i) => {
+        await seed(big, `big-${String(i).padStart(5, '0')}`, {
+          start: t0 + (i % 20) * HOUR, kwh: [0.1 + (i % 7) / 10, 0.05 + (i % 5) / 20], acc: 0.6 + (i % 37) / 100,
+          tags: [...fra, ...host(i % 3 ? 'cpuB' : 'cpuC', i % 2 ? 'T4' : 'L4', 1 + (i % 2)), ...(i % 2 ? [{ key: 'greentrack.base_run_id', value: bases[i % 10] }] : [])],
+          phases: phasesOf(100 + (i % 11) * 100),
+        });
+      };
+      await Promise.all(Array.from({ length: 16 }, async () => { while (next < BIG_RUNS) await one(next++); }));
+      write(`# seeded ${BIG_RUNS + 10} runs with phases, lineage and host tags in ${Date.now() - t} ms`);
+      const time = async (p, sel) => {
+        const ms = [];
+        for (let k = 0; k < 3; k++) {
+          const w = Date.now();
+          await goto(p);
+          if (sel) await page.waitForSelector(sel);
+          ms.push(Date.now() - w);
+        }
+        return `${ms.join(', ')} ms (median ${ms.sort((a, b) => a - b)[1]})`;
+      };
+      const apiTime = async (p) => {
+        const ms = [];
+        for (let k = 0; k < 3; k++) { const w = Date.now(); await get(p); ms.push(Date.now() - w); }
+        return ms.sort((a, b) => a - b)[1];
+      };
+      const lb = `greentrack/leaderboard?experiment_id=${big}&metric=acc&max_results=50000`;
+      write(`# perf API medians of 3, ms: leaderboard ${await apiTime(lb)}, cost=inference ${await apiTime(lb + '&cost=inference')}, ` +
+        `upstream=amortized ${await apiTime(lb + '&upstream=amortized')}, hardware ${await apiTime(`greentrack/hardware?experiment_id=${big}&metric=acc`)}, ` +
+        `summary list ${await apiTime('greentrack/experiments/summary')}, summary of one ${await apiTime(`greentrack/experiments/summary?experiment_id=${big}`)}`);
+      write(`# perf experiment page, ${BIG_RUNS + 10} runs, navigation to usable: ${await time(`/experiments/${big}`)}`);
+      write(`# perf same, cost=inference&upstream=amortized: ${await time(`/experiments/${big}?cost=inference&upstream=amortized`)}`);
+      write(`# perf Hardware tab: ${await time(`/experiments/${big}?tab=hardware`, '#hardware[data-state="ok"]')}`);
+      write(`# perf report page (2 leaderboards, hardware, summary, 100 runs/carbon): ${await time(`/experiments/${big}/report`, '#report')}`);
+      check('the big report has every section', (await page.$$('#report section')).length === 8);
+    });
+  }
 
   checkPageClean(watched);
 });

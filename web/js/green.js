@@ -20,6 +20,12 @@ export async function experimentSummary(expId, opts) {
   if (r && Array.isArray(r.experiments)) return r.experiments.find((e) => String(e.experiment_id) === String(expId)) || null;
   return r && r.experiment_id !== undefined ? r : null;
 }
+// The same from the list form (no potential_saving_g, which reads every
+// run's carbon): cheap enough for the experiment page's budget bar.
+export async function experimentFromList(expId, opts) {
+  const r = await api.experimentSummary(opts);
+  return (r.experiments || []).find((e) => String(e.experiment_id) === String(expId)) || null;
+}
 export const hardware = (expId, metric, direction, opts) => api.get(GT + 'hardware', { experiment_id: expId, metric, direction }, opts);
 
 // ---- numbers
@@ -241,9 +247,11 @@ export function paretoSvg(points, { metricName = 'metric', width = 640, height =
     s('text', { x: 14, y: (pad.t + height - pad.b) / 2, 'text-anchor': 'middle', class: 'axis label', transform: `rotate(-90 14 ${(pad.t + height - pad.b) / 2})` }, metricName));
   const front = pts.filter((p) => p.front).sort((a, b) => a.x - b.x);
   if (front.length > 1) g.append(s('polyline', { points: front.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(' '), class: 'frontline' }));
+  // (past 500 points only the front's dots carry a hover title: the file stays small)
+  const titled = pts.length <= 500;
   for (const p of pts) {
     g.append(s('circle', { cx: px(p.x).toFixed(1), cy: py(p.y).toFixed(1), r: p.front ? 4.5 : 3, class: p.front ? 'dot front' : 'dot' },
-      s('title', {}, `${p.label || ''}: ${metricName} ${fmtMetric(p.y)}, ${co2(p.x)}`)));
+      titled || p.front ? s('title', {}, `${p.label || ''}: ${metricName} ${fmtMetric(p.y)}, ${co2(p.x)}`) : null));
   }
   svg.append(g);
   svg.dataset.points = String(pts.length);

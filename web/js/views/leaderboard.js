@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// /experiments/<id>?metric=&dir=max|min&filter=&sort=&order=asc|desc
+// /experiments/<id>?metric=&dir=max|min&filter=&sort=&order=asc|desc&cost=&upstream=&tab=
 // The experiment's home: runs ranked by metric per kg CO2 (the server's
 // leaderboard), a virtually scrolled table (10,000 rows stay smooth),
 // sortable columns, the MLflow filter language with inline errors, run
@@ -12,7 +12,7 @@ import * as api from '../api.js';
 import { h, co2, energy, duration, metric as fmtMetric, sig, estimatedBadge, time } from '../fmt.js';
 import { paretoChart, tooltip } from '../charts.js';
 import { schedulePanel } from '../schedule.js';
-import { budgetBar, experimentSummary, hardwarePanel } from '../green.js';
+import { budgetBar, experimentFromList, hardwarePanel } from '../green.js';
 
 export const name = 'leaderboard';
 const ROW_H = 32;       // px, fixed (see .vtable tr in app.css)
@@ -119,7 +119,7 @@ export async function mount(root, ctx) {
   lbPanel.append(schedule.el);
 
   // The carbon budget (experiment tag greentrack.budget_co2_kg), when set.
-  experimentSummary(expId, { signal: ctx.signal }).then((e) => {
+  experimentFromList(expId, { signal: ctx.signal }).then((e) => {
     if (disposed) return;
     const bar = budgetBar(e);
     if (bar) budgetSlot.replaceChildren(bar);

@@ -100,15 +100,19 @@ export async function mount(root, ctx) {
   const dir = q.get('dir') === 'min' || q.get('dir') === 'max' ? q.get('dir') : metric && LOWER_IS_BETTER.test(metric) ? 'min' : 'max';
   const lbParams = { experiment_id: expId, metric, direction: dir };
 
-  const [summary, board, boardUp, hw] = await Promise.all([
+  // (the runs' carbon is fetched as soon as the leaderboard names them,
+  // beside the one-experiment summary, which reads every run's carbon)
+  const boardP = metric ? api.leaderboardAll(lbParams, { pageSize: 50000, signal }) : Promise.resolve({ rows: [], total: 0 });
+  const carbonsP = boardP.then((b) => pool(b.rows.slice(0, MAX_CARBON_RUNS).map((r) => r.run_id), 6,
+    (id) => api.runCarbon(id, { signal }).catch(() => null)));
+  const [summary, board, boardUp, hw, carbons] = await Promise.all([
     green.experimentSummary(expId, { signal }),
-    metric ? api.leaderboardAll(lbParams, { pageSize: 50000, signal }) : { rows: [], total: 0 },
+    boardP,
     metric ? api.leaderboardAll({ ...lbParams, upstream: 'amortized' }, { pageSize: 50000, signal }).catch((e) => ({ error: e })) : { rows: [] },
     metric ? green.hardware(expId, metric, dir, { signal }).catch((e) => ({ error: e })) : { groups: [] },
+    carbonsP,
   ]);
   const rows = board.rows;
-  const carbonIds = rows.slice(0, MAX_CARBON_RUNS).map((r) => r.run_id);
-  const carbons = await pool(carbonIds, 6, (id) => api.runCarbon(id, { signal }).catch(() => null));
   const byId = new Map(rows.map((r) => [r.run_id, r]));
 
   const generated = new Date();
