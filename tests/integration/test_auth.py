@@ -670,6 +670,33 @@ class TestThrottle(AuthCase):
                           {"username": name, "password": pw}))
 
 
+class TestThrottlePerAddress(AuthCase):
+    """50 failures from one address (each naming another user, so no
+    per-user count is reached) pass at full speed, the 51st is delayed;
+    the admin's valid login from that address still is not."""
+
+    def test_per_address_throttle(self):
+        for i in range(50):
+            r = self.call("GET", "experiments/search",
+                          headers=basic("nobody%d" % i, "x"))
+            self.assertError(r, 401, "UNAUTHENTICATED")
+        t = time.monotonic()
+        r = self.call("GET", "experiments/search",
+                      headers=basic("nobody-last", "x"))
+        self.assertError(r, 401, "UNAUTHENTICATED")
+        self.assertGreaterEqual(time.monotonic() - t, 0.9)
+        self.ok(self.as_admin("GET", "experiments/search"))
+        t = time.monotonic()
+        self.ok(self.as_admin("GET", "experiments/search"))
+        self.assertLess(time.monotonic() - t, 0.5)
+        # unknown tokens count against the address too
+        t = time.monotonic()
+        r = self.call("GET", "experiments/search",
+                      headers=bearer("gtk_" + "0" * 64))
+        self.assertError(r, 401, "UNAUTHENTICATED")
+        self.assertGreaterEqual(time.monotonic() - t, 0.9)
+
+
 class TestStartup(ServerTestCase):
     """Bootstrap rules: no users and no admin variables = no start; the
     admin variables matter only for an empty database."""
