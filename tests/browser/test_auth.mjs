@@ -13,17 +13,20 @@
 // token name and an experiment name staying text; the throttle's 429 on
 // the login form. Then a server without
 // auth: no login, tokens or admin links, and the pages say auth is off.
+// Last, the server over HTTPS (a self-signed certificate made here with
+// openssl): the login works and the cookie is Secure.
 //
 // Usage:  GREENTRACK_BUILD=build/release node tests/browser/test_auth.mjs
 // Same prerequisites as test_ui.mjs (Chromium, playwright-core). Shots go
 // to build/browser-screenshots/auth-*.png. The last line is
 // "test_auth: N passed, M failed".
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPageClean, launchChromium, openPage } from './playwright.mjs';
 import { check, eq, startSuite, step } from './report.mjs';
-import { runSuite, SHOTS, seedRun, WAIT_MS } from './server.mjs';
+import { buildDir, runSuite, SHOTS, seedRun, startProcess, stopProcess, WAIT_MS } from './server.mjs';
 
 const SUITE = 'test_auth';
 startSuite(SUITE);
@@ -388,6 +391,43 @@ runSuite('gt-auth-', async (suite) => {
     const bad = offSeen.requests.filter((r) => r.ui !== '1');
     check('auth off: every API call says X-Greentrack-UI: 1', offSeen.requests.length > 0 && bad.length === 0, JSON.stringify(bad.slice(0, 3)));
     checkPageClean(p, ' (auth off)');
+    await p.context.close();
+  });
+
+  await step('over TLS: a Secure cookie', async () => {
+    const dir = path.join(tmp, 'tls');
+    fs.mkdirSync(path.join(dir, 'artifacts'), { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', 'srv.key', '-out', 'srv.pem', '-days', '2', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { cwd: dir, stdio: 'ignore', timeout: 60000 });
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
+    Object.assign(env, { GREENTRACK_ADMIN_USERNAME: ADMIN.username, GREENTRACK_ADMIN_PASSWORD: ADMIN.password });
+    const web = path.join(buildDir(), 'share', 'greentrack', 'web');
+    const tls = startProcess('tls', path.join(buildDir(), 'bin', 'greentrack-server'), ['--port', '0', '--db', path.join(dir, 'gt.db'),
+      '--artifact-root', path.join(dir, 'artifacts'), '--web-root', web, '--log-level', 'warn', '--heartbeat-timeout', '0',
+      '--auth', '--tls-cert', path.join(dir, 'srv.pem'), '--tls-key', path.join(dir, 'srv.key')],
+    { cwd: dir, env, re: /listening on https:\/\/(\S+):(\d+)/, stdin: 'ignore' });
+    suite.atEnd(async () => {
+      const ex = await stopProcess(tls);
+      check('server tls exits cleanly', ex && ex.code === 0, JSON.stringify(ex) + ' ' + tls.stderr.slice(-500));
+    });
+    const m = await tls.ready;
+    const tlsBase = `https://127.0.0.1:${m[2]}`;
+    // (the certificate is self-signed: the browser is told to accept it)
+    const p = await openPage(suite.browser, { viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true },
+      { timeout: WAIT_MS, origins: [tlsBase], ignored: expectedRefusals });
+    await p.page.goto(`${tlsBase}/experiments`, { waitUntil: 'domcontentloaded' });
+    await p.page.waitForURL((u) => u.pathname === '/login', { timeout: WAIT_MS });
+    await p.page.waitForSelector('#login-form', { timeout: WAIT_MS });
+    await logIn(p.page, ADMIN);
+    await p.page.waitForURL((u) => u.pathname === '/experiments', { timeout: WAIT_MS });
+    await ready(p.page);
+    const c = (await p.context.cookies(tlsBase)).find((x) => x.name === 'gt_session');
+    check('TLS: logged in, the cookie Secure, HttpOnly, SameSite=Strict', !!c && c.secure === true && c.httpOnly === true &&
+      c.sameSite === 'Strict', JSON.stringify(c));
+    check('TLS: the header names the user', (await textOf(p.page, '#whoami')).includes(ADMIN.username));
+    checkPageClean(p, ' (TLS)');
     await p.context.close();
   });
 });
