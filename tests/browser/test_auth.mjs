@@ -307,6 +307,22 @@ runSuite('gt-auth-', async (suite) => {
     check('granting to an unknown user: the server\'s error', (await textOf(page, '#perm-error')).length > 0);
   });
 
+  await step('a session that ends under an open page', async () => {
+    // (as an idle expiry or a password change elsewhere would end it)
+    await page.goto(`${base}/experiments`, { waitUntil: 'domcontentloaded' });
+    await ready(page);
+    await context.clearCookies();
+    await page.click('#sections a[data-section=models]');
+    await page.waitForURL((u) => u.pathname === '/login', { timeout: WAIT_MS });
+    eq('the next call goes to the login page, coming back to /models', new URL(page.url()).searchParams.get('next'), '/models');
+    await page.waitForSelector('#account #login-link', { timeout: WAIT_MS });
+    check('the header says nobody is logged in', (await page.$$('#whoami, #logout')).length === 0);
+    await logIn(page, ADMIN);
+    await page.waitForURL((u) => u.pathname === '/models', { timeout: WAIT_MS });
+    await ready(page);
+    check('logged in again: back on /models', (await page.$$('#logout')).length === 1);
+  });
+
   await step('logout', async () => {
     await page.click('#logout');
     await page.waitForURL((u) => u.pathname === '/login', { timeout: WAIT_MS });
