@@ -346,6 +346,8 @@ static enum srv_err submit_wait(struct store_write *w)
     struct waited wt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
                         false};
     w->done = waited_done;
+    /* 'wt' outlives the write: this function waits for its 'done' */
+    /* cppcheck-suppress autoVariables */
     w->userdata = &wt;
     store_submit(g_app->store, w);
     pthread_mutex_lock(&wt.mu);
@@ -903,9 +905,9 @@ void auth_audit(const struct request *req, unsigned status)
     /* names are printed with %.Ns and only from validated rows or the
      * route; no body, no header, no secret */
     log_audit("user=%s method=%.10s path=%.200s status=%u "
-             "experiment_id=%s run_id=%s",
-             req->user.set ? req->user.name : "-", req->method, req->path,
-             status, exp[0] ? exp : "-", run[0] ? run : "-");
+              "experiment_id=%s run_id=%s",
+              req->user.set ? req->user.name : "-", req->method, req->path,
+              status, exp[0] ? exp : "-", run[0] ? run : "-");
 }
 
 /*---- start-up ----*/

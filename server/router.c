@@ -153,8 +153,8 @@ static const struct route mlflow_routes[] = {
      ROUTE_API_ONLY, PERM_MODEL_MANAGE},
     {"registered-models/permissions/update", PATCH, h_model_permissions_update,
      ROUTE_API_ONLY, PERM_MODEL_MANAGE},
-    {"registered-models/permissions/delete", DELETE,
-     h_model_permissions_delete, ROUTE_API_ONLY, PERM_MODEL_MANAGE},
+    {"registered-models/permissions/delete", DELETE, h_model_permissions_delete,
+     ROUTE_API_ONLY, PERM_MODEL_MANAGE},
 };
 
 /* /api/2.0/greentrack/: handlers/greentrack/ */
