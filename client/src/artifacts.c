@@ -1795,8 +1795,8 @@ gt_status gt_artifact_download(gt_client *c, const char *run_id,
                 progress(userdata, 0, 0);
             rc = get_file(&x, d, p, dest);
             if (rc == GT_E_NOT_FOUND)
-                snprintf(x.err, sizeof x.err, "run %s has no artifact '%s'",
-                         run_id, p);
+                snprintf(x.err, sizeof x.err,
+                         "run %.64s has no artifact '%.900s'", run_id, p);
         }
         goto out;
     }
