@@ -81,10 +81,17 @@ export async function mount(root, ctx) {
   const chartBox = h('div.chart#pareto', { 'aria-label': 'Pareto chart: CO2 against the metric' });
   const chartNote = h('p.muted.small', { text: 'Each dot is a run; the line joins the Pareto front (no run is both better and cleaner). Click a dot to open its run.' });
 
+  // with auth on: who may read, edit or manage it (the admin page)
+  const permLink = h('a.ghostlink#permissions-link', {
+    href: `/admin?${new URLSearchParams({ experiment: expId })}`, text: 'Permissions', hidden: true,
+  });
+  if (ctx.session) {
+    ctx.session.current().then((s) => { permLink.hidden = !(s.auth_enabled && s.user); }).catch(() => {});
+  }
   root.append(
     h('div.toolbar', {}, title,
       h('label.inline', {}, 'Metric ', metricSel), dirSel,
-      h('span.spacer'), compareBtn, csvBtn),
+      h('span.spacer'), permLink, compareBtn, csvBtn),
     h('div.filterwrap', {}, filterForm, filterErr),
     h('div.lb-layout', {},
       h('section.card.lb-table', { 'aria-label': 'Leaderboard' }, summary, scroller),
