@@ -12,14 +12,17 @@ permission) are right. HTTPS: a CA made here with openssl, trusted through
 GREENTRACK_CA_BUNDLE (or ca_bundle=), and refused without it."""
 
 import base64
+import fcntl
 import json
 import os
+import pty
 import re
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import unittest
 
@@ -201,12 +204,13 @@ class AuthClientsTest(ServerTestCase):
         self.assert_sent(out)
         self.assertEqual(out["error"], "")
 
-    def test_token_from_each_source(self):
+    def test_each_source_and_the_binding_arguments(self):
         secret = self.make_token(basic(ADMIN, ADMIN_PW))["secret"]
         self.assertTrue(secret.startswith("gtk_"), secret)
         for extra, kw in (({"MLFLOW_TRACKING_TOKEN": secret}, {}),
                           ({"GREENTRACK_TRACKING_TOKEN": secret}, {}),
-                          ({}, {"token": secret})):
+                          ({}, {"token": secret}),
+                          ({}, {"username": ADMIN, "password": ADMIN_PW})):
             out = self.log(uniq("tok"), extra, **kw)
             self.assert_sent(out)
 
@@ -322,6 +326,48 @@ class AuthClientsTest(ServerTestCase):
                                   headers=bearer(token)).status, 401)
         p = self.cli("logout")
         self.assertEqual(p.returncode, 1)
+
+    def test_login_asks_on_the_terminal_without_echo(self):
+        master, slave = pty.openpty()
+
+        def own_tty():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        proc = subprocess.Popen(
+            [CLI, "--tracking-uri", self.server.url(), "login"],
+            stdin=slave, stdout=slave, stderr=slave, env=self.ce.env(),
+            preexec_fn=own_tty, cwd=self.ce.tmp)
+        os.close(slave)
+        seen = b""
+
+        def until(text):
+            nonlocal seen
+            deadline = time.monotonic() + TIMEOUT
+            while text not in seen and time.monotonic() < deadline:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            self.assertIn(text, seen)
+
+        try:
+            until(b"Username: ")
+            os.write(master, ADMIN.encode() + b"\n")
+            until(b"Password: ")
+            os.write(master, ADMIN_PW.encode() + b"\n")
+            until(b"logged in")
+            self.assertEqual(proc.wait(timeout=TIMEOUT), 0, seen)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(master)
+        self.assertNotIn(ADMIN_PW.encode(), seen)  # no echo
+        self.assertTrue(os.path.exists(self.ce.creds_file()))
 
     def test_login_options_and_refusals(self):
         p = self.cli("login", "--username", ADMIN, "--password", ADMIN_PW)
