@@ -670,6 +670,92 @@ class TestThrottle(AuthCase):
                           {"username": name, "password": pw}))
 
 
+def make_test_ca(d):
+    """A CA and a server certificate for 127.0.0.1/localhost it signed."""
+    def ossl(*a):
+        subprocess.run(["openssl"] + list(a), cwd=d, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=60)
+    ossl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+         "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out",
+         "ca.pem", "-days", "2", "-subj", "/CN=auth test CA")
+    ossl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj",
+         "/CN=localhost")
+    with open(os.path.join(d, "san.cnf"), "w") as f:
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    ossl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey",
+         "ca.key", "-CAcreateserial", "-out", "srv.pem", "-days", "2",
+         "-extfile", "san.cnf")
+    return [os.path.join(d, n) for n in ("ca.pem", "srv.pem", "srv.key")]
+
+
+class TestDoneWhenOverTls(AuthCase):
+    """The issue's "Done when" bullets that meet the browser guard and TLS,
+    with --auth on: HTTPS with a test CA, a cross-site POST and a foreign
+    Host refused even with good credentials, /health open, the session
+    cookie Secure."""
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.pki_dir = tempfile.mkdtemp(prefix="gt-auth-ca-")
+        cls.ca, cert, key = make_test_ca(cls.pki_dir)
+        cls.server_args = ["--auth", "--tls-cert", cert, "--tls-key", key]
+        super().setUpClass()
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        super().tearDownClass()
+        shutil.rmtree(cls.pki_dir, True)
+
+    def curl(self, path, *args, host="127.0.0.1"):
+        p = subprocess.run(
+            ["curl", "-sS", "--max-time", "20", "--cacert", self.ca, "-o",
+             "/dev/null", "-D", "-", "-w", "%{http_code}"] + list(args) +
+            ["https://%s:%d%s" % (host, self.server.port, path)],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return int(p.stdout[-3:]), p.stdout[:-3]
+
+    def test_https_with_the_test_ca(self):
+        self.assertEqual(self.curl("/health")[0], 200)
+        self.assertEqual(self.curl(API + "experiments/search")[0], 401)
+        self.assertEqual(self.curl(API + "experiments/search", "-u",
+                                   "%s:%s" % (ADMIN, ADMIN_PW))[0], 200)
+        self.assertEqual(self.curl(API + "experiments/search", "-u",
+                                   "%s:%s" % (ADMIN, ADMIN_PW),
+                                   host="localhost")[0], 200)
+
+    def test_cross_site_post_and_foreign_host_refused(self):
+        cred = ["-u", "%s:%s" % (ADMIN, ADMIN_PW)]
+        body = ["-H", "Content-Type: application/json", "-d",
+                json.dumps({"name": uniq("x")})]
+        code, _ = self.curl(API + "experiments/create", *(cred + body + [
+            "-H", "Sec-Fetch-Site: cross-site"]))
+        self.assertEqual(code, 403)
+        code, _ = self.curl(API + "experiments/create", *(cred + body + [
+            "-H", "Origin: https://evil.example"]))
+        self.assertEqual(code, 403)
+        code, _ = self.curl(API + "experiments/search", *(cred + [
+            "-H", "Host: rebound.example:%d" % self.server.port]))
+        self.assertIn(code, (400, 421))
+        self.assertEqual(self.curl(API + "experiments/create",
+                                   *(cred + body))[0], 200)
+
+    def test_session_cookie_is_secure_over_tls(self):
+        code, head = self.curl(GT + "auth/login", "-H",
+                               "Content-Type: application/json", "-d",
+                               json.dumps({"username": ADMIN,
+                                           "password": ADMIN_PW}))
+        self.assertEqual(code, 200)
+        cookie = [l for l in head.splitlines()
+                  if l.lower().startswith("set-cookie:")][0]
+        for attr in ("Secure", "HttpOnly", "SameSite=Strict"):
+            self.assertIn(attr, cookie)
+
+
 class TestThrottlePerAddress(AuthCase):
     """50 failures from one address (each naming another user, so no
     per-user count is reached) pass at full speed, the 51st is delayed;
