@@ -390,10 +390,13 @@ class AuthClientsTest(ServerTestCase):
         self.assertIn("403", out["error"])
 
     def test_cli_without_credentials_names_them(self):
-        p = self.cli("runs", "list")
-        self.assertEqual(p.returncode, 1)
-        self.assertIn("MLFLOW_TRACKING_TOKEN", p.stderr)
-        self.assertIn("greentrack login", p.stderr)
+        for args in (["runs", "list"], ["models", "ls"],
+                     ["when", "--zone", "GB", "-e", "x"],
+                     ["artifacts", "ls", "0123456789abcdef0123456789abcdef"]):
+            p = self.cli(*args)
+            self.assertEqual(p.returncode, 1, (args, p.stderr))
+            self.assertIn("MLFLOW_TRACKING_TOKEN", p.stderr, args)
+            self.assertIn("greentrack login", p.stderr, args)
 
 
 def have_openssl():
