@@ -53,11 +53,14 @@ with client.start_run(exp, "auth", params={"lr": 0.5}) as run:
     out["run"] = run.id
     for step in range(5):
         run.log_metric("loss", 1.0 / (step + 1), step)
+    if os.environ.get("LOG_ARTIFACT"):
+        run.log_artifact(os.environ["LOG_ARTIFACT"], "out")
 client.flush(10000)
 out["error"] = client.last_error
 s = client.stats()
 out["stats"] = {"sent": s["sent"], "spooled": s["spooled"],
-                "dropped": s["dropped"]}
+                "dropped": s["dropped"],
+                "uploaded": s["artifacts_uploaded"]}
 client.close()
 print(json.dumps(out))
 """
@@ -199,10 +202,22 @@ class AuthClientsTest(ServerTestCase):
 
     # -- library / Python binding ---------------------------------------
     def test_user_and_password_from_the_environment(self):
+        art = os.path.join(self.ce.tmp, "model.bin")
+        with open(art, "wb") as f:
+            f.write(b"weights" * 1000)
         out = self.log(uniq("pw"), {"MLFLOW_TRACKING_USERNAME": ADMIN,
-                                    "MLFLOW_TRACKING_PASSWORD": ADMIN_PW})
+                                    "MLFLOW_TRACKING_PASSWORD": ADMIN_PW,
+                                    "LOG_ARTIFACT": art})
         self.assert_sent(out)
         self.assertEqual(out["error"], "")
+        # the artifact went through the artifact proxy with the same
+        # credentials
+        self.assertEqual(out["stats"]["uploaded"], 1, out)
+        r = self.admin_get("artifacts/list", {"run_id": out["run"],
+                                              "path": "out"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([f["path"] for f in r.body.get("files", [])],
+                         ["out/model.bin"])
 
     def test_each_source_and_the_binding_arguments(self):
         secret = self.make_token(basic(ADMIN, ADMIN_PW))["secret"]
