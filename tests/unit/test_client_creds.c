@@ -508,6 +508,32 @@ static void test_wire(void)
     gt_client_free(c);
     CHECK_EQ_INT(f.requests, before);
 
+    /* new credentials through a setter: the client tries again at once */
+    char spool2[300];
+    snprintf(spool2, sizeof spool2, "%s/spool2", tmp);
+    c = gt_client_new(base);
+    gt_client_set_spool_dir(c, spool2);
+    gt_client_set_energy(c, 0);
+    CHECK_EQ_INT(gt_run_start(c, "e", "r2", &run), GT_OK);
+    gt_log_metric(run, "loss", 1.0, 0);
+    CHECK_EQ_INT(gt_flush(c, 5000), GT_OK);
+    gt_client_stats(c, &s);
+    CHECK_EQ_INT(s.spooled, 1);
+    fake_status(&f, 200);
+    gt_client_set_token(c, "gtk_fixed");
+    gt_log_metric(run, "loss", 0.5, 1);
+    int64_t until = gt_mono_ms() + 5000;
+    do {
+        gt_flush(c, 1000);
+        gt_client_stats(c, &s);
+    } while (s.replayed < 1 && gt_mono_ms() < until);
+    CHECK_EQ_INT(s.replayed, 1);
+    CHECK_EQ_INT(s.sent, 2);
+    CHECK_EQ_STR(f.auth, "Bearer gtk_fixed");
+    gt_run_end(run, GT_RUN_FINISHED);
+    gt_client_free(c);
+    fake_status(&f, 401);
+
     /* the spool is kept; a replay with the right token sends it */
     c = gt_client_new(base);
     gt_client_set_spool_dir(c, spool);
