@@ -592,6 +592,23 @@ static enum srv_err build_args(struct http_req *hr, bool is_post,
         if (!ct)
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                            "Bad Request. Content-Type header is missing.");
+        if ((hr->route.flags & ROUTE_FORM_BODY) &&
+            strcmp(ct, "application/x-www-form-urlencoded") == 0) {
+            /* an HTML form (MLflow's signup page): name=value&... */
+            cJSON *form = cJSON_CreateObject();
+            size_t n;
+            if (!form)
+                return SRV_E_NOMEM;
+            enum srv_err e =
+                parse_query(hr->body.buf ? hr->body.buf : "", form, &n, eb);
+            if (e) {
+                cJSON_Delete(form);
+                return e;
+            }
+            hr->req.args = form;
+            hr->req.form = true;
+            return SRV_OK;
+        }
         if (!is_json_type(ct))
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                            "Bad Request. Content-Type must be one of "

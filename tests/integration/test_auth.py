@@ -222,6 +222,39 @@ class TestUsersApi(AuthCase):
                           query={"username": ADMIN})
         self.assertEqual(r.status, 404)
 
+    def test_signup_page_and_form(self):
+        r = self.as_admin("GET", "/signup")
+        self.assertEqual(r.status, 200)
+        self.assertIn("text/html", r.headers["content-type"])
+        self.assertIn('action="/api/2.0/mlflow/users/create"', r.body)
+        self.assertIn("application/x-www-form-urlencoded", r.body)
+        self.assertEqual(self.call("GET", "/signup").status, 401)
+        name, pw, _ = self.make_user()
+        r = self.call("GET", "/signup", headers=basic(name, pw))
+        self.assertError(r, 403, "PERMISSION_DENIED")
+        new = "<b>" + uniq("form")
+        form = ("username=%s&password=p+w" %
+                __import__("urllib.parse").parse.quote(new)).encode()
+        hdrs = dict(basic(ADMIN, ADMIN_PW), **{
+            "Content-Type": "application/x-www-form-urlencoded"})
+        r = self.client.request("POST", API + "users/create", form, hdrs)
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("text/html", r.headers["content-type"])
+        self.assertIn("Successfully signed up user: &lt;b&gt;", r.body)
+        self.assertNotIn("<b>", r.body)
+        u = self.ok(self.as_admin("GET", "users/get",
+                                  query={"username": new}))["user"]
+        self.assertIs(u["is_admin"], False)
+        self.ok(self.call("GET", "experiments/search",
+                          headers=basic(new, "p w")))
+        r = self.client.request("POST", API + "users/create", form, hdrs)
+        self.assertEqual(r.status, 200)
+        self.assertIn("Username has already been taken: &lt;b&gt;", r.body)
+        # a form body elsewhere is still refused
+        r = self.client.request("POST", API + "experiments/create",
+                                b"name=x", hdrs)
+        self.assertBadParam(r, "Content-Type")
+
     def test_greentrack_users_list(self):
         name, _, _ = self.make_user()
         b = self.ok(self.as_admin("GET", GT + "users/list"))
