@@ -468,6 +468,27 @@ class TestPermissions(AuthCase):
         self.ok(self.as_admin("DELETE",
                               "registered-models/permissions/delete",
                               {"name": model, "username": self.user}))
+        # grants follow a rename and go with a delete (unlike MLflow 2.9.2)
+        self.ok(self.as_admin("POST", "registered-models/permissions/create",
+                              {"name": model, "username": self.user,
+                               "permission": "EDIT"}))
+        renamed = uniq("renamed")
+        self.ok(self.as_admin("POST", "registered-models/rename",
+                              {"name": model, "new_name": renamed}))
+        b = self.ok(self.as_admin("GET", "registered-models/permissions/get",
+                                  query={"name": renamed,
+                                         "username": self.user}))
+        self.assertEqual(b["registered_model_permission"]["permission"],
+                         "EDIT")
+        self.assertNotFound(self.as_admin(
+            "GET", "registered-models/permissions/get",
+            query={"name": model, "username": self.user}))
+        self.ok(self.as_admin("DELETE", "registered-models/delete",
+                              {"name": renamed}))
+        self.assertNotFound(self.as_admin(
+            "GET", "registered-models/permissions/get",
+            query={"name": renamed, "username": self.user}))
+        model = renamed
         # the creator of a model gets MANAGE on it
         mine = uniq("mymodel")
         self.ok(self.call("POST", "registered-models/create",
