@@ -101,6 +101,14 @@ static bool verify_hash(const char *hash, const char *password)
     return ok;
 }
 
+enum srv_err auth_need_on(const struct request *req, struct errbuf *eb)
+{
+    if (req->app->cfg->auth)
+        return SRV_OK;
+    return err_set(eb, SRV_E_BAD_REQUEST,
+                   "Authentication is off (start the server with --auth)");
+}
+
 enum srv_err auth_validate_username(const char *name, struct errbuf *eb)
 {
     if (!name || !*name)

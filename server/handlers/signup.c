@@ -6,6 +6,7 @@
  * answers it with a page (mlflow/users.c). Admins only (router.c). No
  * request data is echoed.
  */
+#include "auth.h"
 #include "handlers/handlers.h"
 
 #include <string.h>
@@ -24,7 +25,9 @@ static const char page[] =
 
 enum handler_result h_signup(struct request *req, struct response *res)
 {
-    (void)req;
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct strbuf sb;
     strbuf_init(&sb);
     strbuf_append(&sb, page, sizeof(page) - 1);

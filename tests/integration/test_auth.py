@@ -888,6 +888,22 @@ class TestStartup(ServerTestCase):
         self.assertEqual(b, {"auth_enabled": False, "user": None,
                              "auth_method": "none"})
 
+    def test_auth_api_is_off_without_auth(self):
+        """No users can be seeded into a database while auth is off."""
+        r = self.post("users/create", {"username": "seed", "password": "x"})
+        self.assertError(r, 400, "BAD_REQUEST", "Authentication is off")
+        r = self.post("experiments/permissions/create", {
+            "experiment_id": "0", "username": "seed", "permission": "READ"})
+        self.assertError(r, 400, "BAD_REQUEST")
+        r = self.get("/api/2.0/greentrack/users/list")
+        self.assertError(r, 400, "BAD_REQUEST")
+        r = self.post("/api/2.0/greentrack/tokens/create", {"name": "t"})
+        self.assertError(r, 400, "BAD_REQUEST")
+        r = self.post("/api/2.0/greentrack/auth/login",
+                      {"username": "a", "password": "b"})
+        self.assertError(r, 400, "BAD_REQUEST")
+        self.assertEqual(self.get("/signup").status, 400)
+
     def test_bad_default_permission(self):
         s = Server(args=["--auth", "--auth-default-permission", "WRITE"])
         s.spawn()

@@ -168,6 +168,9 @@ static enum srv_err username_arg(const cJSON *args, const char **out,
 /* POST users/create {username, password} -> {"user": User} */
 enum handler_result h_users_create(struct request *req, struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username = NULL, *password = NULL;
     enum srv_err e;
@@ -197,6 +200,9 @@ enum handler_result h_users_create(struct request *req, struct response *res)
 /* GET users/get?username= -> {"user": User} */
 enum handler_result h_users_get(struct request *req, struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username;
     enum srv_err e = jx_str(req->args, "username", true, &username, &eb);
@@ -219,6 +225,9 @@ static enum handler_result after_password(struct request *req,
 enum handler_result h_users_update_password(struct request *req,
                                             struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username = NULL, *password = NULL;
     enum srv_err e;
@@ -240,6 +249,9 @@ enum handler_result h_users_update_password(struct request *req,
 enum handler_result h_users_update_admin(struct request *req,
                                          struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username;
     bool present = false, is_admin = false;
@@ -266,6 +278,9 @@ enum handler_result h_users_update_admin(struct request *req,
  * sessions go with it. */
 enum handler_result h_users_delete(struct request *req, struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username;
     enum srv_err e = jx_str(req->args, "username", true, &username, &eb);
