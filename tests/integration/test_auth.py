@@ -632,6 +632,40 @@ class TestTokens(AuthCase):
         self.assertEqual(self.call("GET", "experiments/search",
                                    headers=bearer(secret)).status, 401)
 
+    def test_expired_token_and_session_are_refused(self):
+        """Expiry is read at each request: moved into the past in the
+        database (no test waits days), both stop at once."""
+        import sqlite3
+        b = self.create(expires_in_days=1)
+        r = self.call("POST", GT + "auth/login",
+                      {"username": self.user, "password": self.pw})
+        cookie = r.headers["set-cookie"].split(";")[0]
+        self.ok(self.call("GET", "experiments/search",
+                          headers=bearer(b["secret"])))
+        self.ok(self.call("GET", "experiments/search",
+                          headers={"Cookie": cookie}))
+        db = sqlite3.connect(self.server.db, timeout=10)
+        with db:
+            db.execute("UPDATE tokens SET expires = 1 WHERE id = ?",
+                       (b["token"]["id"],))
+            db.execute("UPDATE sessions SET expires = 1")
+        db.close()
+        self.assertEqual(self.call("GET", "experiments/search",
+                                   headers=bearer(b["secret"])).status, 401)
+        self.assertEqual(self.call("GET", "experiments/search",
+                                   headers={"Cookie": cookie}).status, 401)
+
+    def test_secrets_are_stored_hashed(self):
+        import sqlite3
+        secret = self.create()["secret"]
+        db = sqlite3.connect(self.server.db, timeout=10)
+        rows = db.execute("SELECT secret_hash FROM tokens").fetchall()
+        hashes = db.execute("SELECT password_hash FROM users").fetchall()
+        db.close()
+        self.assertNotIn(secret, json.dumps(rows))
+        self.assertNotIn(secret[4:], json.dumps(rows))
+        self.assertTrue(all(h[0].startswith("$argon2id$") for h in hashes))
+
     def test_deleted_user_tokens_stop(self):
         name, pw, _ = self.make_user()
         secret = self.create(basic(name, pw))["secret"]
