@@ -753,9 +753,24 @@ class TestThrottle(AuthCase):
                       {"username": name, "password": "wrong"})
         self.assertError(r, 429)
         self.assertIn("retry-after", r.headers)
-        # and the right password still gets in
+        # and the right password, checked recently (cached), still gets in
         self.ok(self.call("POST", GT + "auth/login",
                           {"username": name, "password": pw}))
+
+    def test_locked_account_hashes_no_guess(self):
+        """Past the 429 mark guesses are not checked at all, so even the
+        right password, not seen lately, is refused: a brute force cannot
+        go on at hash speed behind the 429s."""
+        name, pw, _ = self.make_user()
+        bad = basic(name, "wrong")
+        for i in range(20):
+            self.call("GET", "experiments/search", headers=bad)
+        r = self.call("GET", "experiments/search", headers=basic(name, pw))
+        self.assertError(r, 429, "REQUEST_LIMIT_EXCEEDED")
+        self.assertIn("retry-after", r.headers)
+        # other users from elsewhere are not affected (the address count
+        # is far from its limit here)
+        self.ok(self.as_admin("GET", "experiments/search"))
 
 
 def make_test_ca(d):
