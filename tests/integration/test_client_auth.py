@@ -17,6 +17,7 @@ import json
 import os
 import pty
 import re
+import select
 import shutil
 import stat
 import subprocess
@@ -313,6 +314,11 @@ class AuthClientsTest(ServerTestCase):
                                   headers=bearer(token)).status, 200)
 
         # the CLI, the library and `greentrack run`'s child use it
+        p = self.cli("whoami")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("%s (admin) on %s, by token" % (ADMIN,
+                                                      self.server.url()),
+                      p.stdout)
         p = self.cli("runs", "list", "--json")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assert_sent(self.log(uniq("file")))
@@ -341,6 +347,14 @@ class AuthClientsTest(ServerTestCase):
                                   headers=bearer(token)).status, 401)
         p = self.cli("logout")
         self.assertEqual(p.returncode, 1)
+        p = self.cli("whoami")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not authenticated", p.stderr)
+        p = self.cli("whoami", env_extra={"MLFLOW_TRACKING_USERNAME": ADMIN,
+                                          "MLFLOW_TRACKING_PASSWORD":
+                                          ADMIN_PW})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("by basic", p.stdout)
 
     def test_login_asks_on_the_terminal_without_echo(self):
         master, slave = pty.openpty()
@@ -359,7 +373,13 @@ class AuthClientsTest(ServerTestCase):
         def until(text):
             nonlocal seen
             deadline = time.monotonic() + TIMEOUT
-            while text not in seen and time.monotonic() < deadline:
+            while text not in seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                ready, _, _ = select.select([master], [], [], min(left, 1.0))
+                if not ready:
+                    continue
                 try:
                     chunk = os.read(master, 4096)
                 except OSError:
@@ -398,6 +418,8 @@ class AuthClientsTest(ServerTestCase):
                      "--permission-ceiling", "READ", "--expires-in-days", "2",
                      stdin=ADMIN_PW + "\n")
         self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.cli("whoami")
+        self.assertIn("(ceiling READ)", p.stdout)
         p = self.cli("runs", "list")
         self.assertEqual(p.returncode, 0, p.stderr)
         out = self.log(uniq("capped"))
