@@ -93,6 +93,7 @@ struct request {
     bool from_ui;              /* X-Greentrack-UI: 1 (no Basic dialog) */
     bool over_tls;             /* served over HTTPS (Secure cookies) */
     char client_addr[64];      /* the peer's address, "" when unknown */
+    bool form;                 /* ROUTE_FORM_BODY: the body was a form */
     struct request_user user;
     /* auth.c: a failing answer to hold back this long before it is sent
      * (throttled failed logins; http.c's delay queue) */

@@ -101,6 +101,14 @@ static bool verify_hash(const char *hash, const char *password)
     return ok;
 }
 
+enum srv_err auth_need_on(const struct request *req, struct errbuf *eb)
+{
+    if (req->app->cfg->auth)
+        return SRV_OK;
+    return err_set(eb, SRV_E_BAD_REQUEST,
+                   "Authentication is off (start the server with --auth)");
+}
+
 enum srv_err auth_validate_username(const char *name, struct errbuf *eb)
 {
     if (!name || !*name)
@@ -196,6 +204,35 @@ static enum srv_err fail_note(const char *user, const char *addr,
     if (uc > AUTH_FAILS_PER_USER || ac > AUTH_FAILS_PER_ADDR)
         *delay_ms = 1000;
     return SRV_E_UNAUTHENTICATED;
+}
+
+/* True when 'user' or 'addr' is past the 429 mark now ('*retry_s' set):
+ * such a login is checked against the cache only, never hashed, so a
+ * flood of guesses costs no CPU once it is throttled. */
+static bool fail_locked(const char *user, const char *addr, unsigned *retry_s)
+{
+    int64_t now = store_now_ms();
+    char key[300];
+    bool locked = false;
+    int64_t first = now;
+    pthread_mutex_lock(&g_fail_mu);
+    snprintf(key, sizeof(key), "u:%s", user);
+    struct fail_slot *f = fail_find(key, now, false);
+    if (f && f->count >= 2 * AUTH_FAILS_PER_USER) {
+        locked = true;
+        first = f->first_ms;
+    }
+    snprintf(key, sizeof(key), "a:%s", addr);
+    f = fail_find(key, now, false);
+    if (f && f->count >= 2 * AUTH_FAILS_PER_ADDR) {
+        locked = true;
+        if (f->first_ms < first)
+            first = f->first_ms;
+    }
+    pthread_mutex_unlock(&g_fail_mu);
+    int64_t left = first + AUTH_FAIL_WINDOW_MS - now;
+    *retry_s = left > 1000 ? (unsigned)((left + 999) / 1000) : 1;
+    return locked;
 }
 
 /*---- verification cache ----*/
@@ -346,6 +383,8 @@ static enum srv_err submit_wait(struct store_write *w)
     struct waited wt = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
                         false};
     w->done = waited_done;
+    /* 'wt' outlives the write: this function waits for its 'done' */
+    /* cppcheck-suppress autoVariables */
     w->userdata = &wt;
     store_submit(g_app->store, w);
     pthread_mutex_lock(&wt.mu);
@@ -399,22 +438,29 @@ enum srv_err auth_password_login(struct request *req, const char *username,
     if (e && e != SRV_E_RESOURCE_DOES_NOT_EXIST)
         return err_set(eb, e, "%s", leb.msg);
     bool ok = false;
+    bool locked = fail_locked(username, req->client_addr, retry_after_s);
     if (!e) {
         unsigned char key[32];
         cache_key_of(username, password, key);
         if (cache_hit(key, row.password_hash, row.id)) {
             ok = true;
+        } else if (locked) {
+            ok = false; /* throttled: no hash for guesses */
         } else if (verify_hash(row.password_hash, password)) {
             cache_put(key, row.password_hash, row.id);
             ok = true;
         }
-    } else {
+    } else if (!locked) {
         verify_hash(g_dummy_hash, password); /* same cost as a known user */
     }
     if (ok) {
         user_set(u, &row, "basic");
         return SRV_OK;
     }
+    if (locked)
+        return err_set(eb, SRV_E_RATE_LIMITED,
+                       "Too many failed logins; retry in %u seconds",
+                       *retry_after_s);
     enum srv_err r =
         fail_note(username, req->client_addr, &req->delay_ms, retry_after_s);
     if (r == SRV_E_RATE_LIMITED)
@@ -903,9 +949,9 @@ void auth_audit(const struct request *req, unsigned status)
     /* names are printed with %.Ns and only from validated rows or the
      * route; no body, no header, no secret */
     log_audit("user=%s method=%.10s path=%.200s status=%u "
-             "experiment_id=%s run_id=%s",
-             req->user.set ? req->user.name : "-", req->method, req->path,
-             status, exp[0] ? exp : "-", run[0] ? run : "-");
+              "experiment_id=%s run_id=%s",
+              req->user.set ? req->user.name : "-", req->method, req->path,
+              status, exp[0] ? exp : "-", run[0] ? run : "-");
 }
 
 /*---- start-up ----*/

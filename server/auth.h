@@ -116,6 +116,11 @@ struct auth_pending *auth_pending_new(
     struct request *req, enum auth_op op,
     enum handler_result (*after)(struct request *, struct response *));
 
+/* BAD_REQUEST "Authentication is off ..." unless --auth is on: the users
+ * and permissions API exists only then (as MLflow's basic-auth app), so a
+ * server without auth cannot be seeded with users for a later --auth. */
+enum srv_err auth_need_on(const struct request *req, struct errbuf *eb);
+
 /* A username's check: non-empty, at most 255 bytes, no control
  * character and no ':' (Basic credentials cannot carry it). */
 enum srv_err auth_validate_username(const char *name, struct errbuf *eb);

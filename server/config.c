@@ -573,8 +573,8 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     cfg->serve_artifacts = true;
     cfg->max_artifact_bytes = (uint64_t)5 << 30;
     cfg->max_response_bytes = (size_t)8 << 20;
-    snprintf(cfg->auth_default_permission,
-             sizeof(cfg->auth_default_permission), "READ");
+    snprintf(cfg->auth_default_permission, sizeof(cfg->auth_default_permission),
+             "READ");
     bool web_root_set = false;
 
     for (int i = 0; i < OPT_COUNT; i++) {

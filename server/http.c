@@ -101,7 +101,7 @@ struct http_server {
     pthread_cond_t delay_cv;
     pthread_t delay_thread;
     bool delay_started, delay_stop;
-    struct http_req *delayed; /* by due time */
+    struct http_req *delayed;  /* by due time */
     struct guard_config guard; /* Host, Origin, CORS rules (browser_guard.h) */
     struct tls_pair tls;       /* --tls-cert/--tls-key; cert_pem NULL: HTTP */
 };
@@ -136,7 +136,7 @@ struct http_req {
     const char *cors_origin; /* the request's Origin when --cors-origins
                                 lists it (MHD's copy), else NULL */
     enum req_state state;
-    int64_t due_ms;           /* RS_DELAYED: when it is answered */
+    int64_t due_ms; /* RS_DELAYED: when it is answered */
     struct http_req *delay_next;
     struct request req;
     struct response res;
@@ -592,6 +592,23 @@ static enum srv_err build_args(struct http_req *hr, bool is_post,
         if (!ct)
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                            "Bad Request. Content-Type header is missing.");
+        if ((hr->route.flags & ROUTE_FORM_BODY) &&
+            strcmp(ct, "application/x-www-form-urlencoded") == 0) {
+            /* an HTML form (MLflow's signup page): name=value&... */
+            cJSON *form = cJSON_CreateObject();
+            size_t n;
+            if (!form)
+                return SRV_E_NOMEM;
+            enum srv_err e =
+                parse_query(hr->body.buf ? hr->body.buf : "", form, &n, eb);
+            if (e) {
+                cJSON_Delete(form);
+                return e;
+            }
+            hr->req.args = form;
+            hr->req.form = true;
+            return SRV_OK;
+        }
         if (!is_json_type(ct))
             return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                            "Bad Request. Content-Type must be one of "
@@ -749,7 +766,8 @@ static void *delay_main(void *arg)
     pthread_mutex_lock(&srv->delay_mu);
     for (;;) {
         int64_t now = mono_ms();
-        while (srv->delayed && (srv->delay_stop || srv->delayed->due_ms <= now)) {
+        while (srv->delayed &&
+               (srv->delay_stop || srv->delayed->due_ms <= now)) {
             struct http_req *hr = srv->delayed;
             srv->delayed = hr->delay_next;
             MHD_resume_connection(hr->conn);
@@ -836,16 +854,16 @@ static void auth_headers(struct http_req *hr)
         hr->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     rq->cookie = MHD_lookup_connection_value(hr->conn, MHD_HEADER_KIND,
                                              MHD_HTTP_HEADER_COOKIE);
-    const char *ui =
-        MHD_lookup_connection_value(hr->conn, MHD_HEADER_KIND, "X-Greentrack-UI");
+    const char *ui = MHD_lookup_connection_value(hr->conn, MHD_HEADER_KIND,
+                                                 "X-Greentrack-UI");
     rq->from_ui = ui && strcmp(ui, "1") == 0;
     rq->over_tls = hr->srv->app->cfg->tls_cert[0] != '\0';
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(hr->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    if (!sa || getnameinfo(sa, sockaddr_len(sa), rq->client_addr,
-                           sizeof(rq->client_addr), NULL, 0,
-                           NI_NUMERICHOST) != 0)
+    if (!sa ||
+        getnameinfo(sa, sockaddr_len(sa), rq->client_addr,
+                    sizeof(rq->client_addr), NULL, 0, NI_NUMERICHOST) != 0)
         rq->client_addr[0] = '\0';
 }
 

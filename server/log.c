@@ -24,17 +24,18 @@ int log_level_parse(const char *s, enum log_level *out)
     return -1;
 }
 
-static void log_vwrite(const char *label, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void
+log_vwrite(const char *label, const char *fmt, va_list ap)
 {
     char line[1024];
     struct timespec ts;
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(
-        line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-        tm.tm_sec, ts.tv_nsec / 1000000, label);
+    int n = snprintf(line, sizeof(line),
+                     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, label);
     if (n < 0)
         return;
     vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
@@ -53,20 +54,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level > log_current_level)
         return;
-    char line[1024];
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(
-        line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s ",
-        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-        tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
-    if (n < 0)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    log_vwrite(level_names[level], fmt, ap);
     va_end(ap);
-    fprintf(stderr, "%s\n", line);
 }

@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "store.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -88,6 +89,17 @@ int main(int argc, char **argv)
     sigaddset(&stop_signals, SIGTERM);
     sigaddset(&stop_signals, SIGINT);
     pthread_sigmask(SIG_BLOCK, &stop_signals, &old_mask);
+
+    /* A bad certificate or key stops the server before anything is
+     * created (http_start loads them again for the daemons). */
+    if (cfg.tls_cert[0]) {
+        struct tls_pair tls;
+        if (tls_load(cfg.tls_cert, cfg.tls_key, &tls, err, sizeof(err)) != 0) {
+            fprintf(stderr, "greentrack-server: %s\n", err);
+            return 1;
+        }
+        tls_pair_free(&tls);
+    }
 
     if (make_dirs(cfg.artifact_root) != 0)
         log_warn("cannot create the artifact root %s", cfg.artifact_root);

@@ -132,7 +132,8 @@ static const struct route mlflow_routes[] = {
      PERM_MODEL_MANAGE},
     /* MLflow's basic-auth API (specs/mlflow-auth.md section 6): only
      * under /api/2.0/mlflow/ */
-    {"users/create", POST, h_users_create, ROUTE_API_ONLY, PERM_ADMIN},
+    {"users/create", POST, h_users_create, ROUTE_API_ONLY | ROUTE_FORM_BODY,
+     PERM_ADMIN},
     {"users/get", GET, h_users_get, ROUTE_API_ONLY, PERM_SELF},
     {"users/update-password", PATCH, h_users_update_password, ROUTE_API_ONLY,
      PERM_SELF},
@@ -153,8 +154,8 @@ static const struct route mlflow_routes[] = {
      ROUTE_API_ONLY, PERM_MODEL_MANAGE},
     {"registered-models/permissions/update", PATCH, h_model_permissions_update,
      ROUTE_API_ONLY, PERM_MODEL_MANAGE},
-    {"registered-models/permissions/delete", DELETE,
-     h_model_permissions_delete, ROUTE_API_ONLY, PERM_MODEL_MANAGE},
+    {"registered-models/permissions/delete", DELETE, h_model_permissions_delete,
+     ROUTE_API_ONLY, PERM_MODEL_MANAGE},
 };
 
 /* /api/2.0/greentrack/: handlers/greentrack/ */
@@ -217,6 +218,7 @@ static const struct route codecarbon_routes[] = {
 static const struct route root_routes[] = {
     {"health", GET, h_health, 0, PERM_NONE},
     {"version", GET, h_version, 0, PERM_NONE},
+    {"signup", GET, h_signup, 0, PERM_ADMIN},
     {"get-artifact", GET, h_get_artifact, 0, PERM_RUN_READ},
     {"model-versions/get-artifact", GET, h_model_versions_get_artifact, 0,
      PERM_MODEL_READ},

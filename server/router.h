@@ -31,7 +31,10 @@ enum route_flag {
     ROUTE_STREAM_BODY = 4,
     ROUTE_AJAX_ONLY = 8, /* MLflow serves it for its UI only: not under
                            /api/2.0/mlflow/, only /ajax-api/2.0/mlflow/ */
-    ROUTE_API_ONLY = 16  /* only under /api/2.0/mlflow/ (the auth API) */
+    ROUTE_API_ONLY = 16, /* only under /api/2.0/mlflow/ (the auth API) */
+    ROUTE_FORM_BODY = 32 /* also takes an HTML form's body (exactly
+                            application/x-www-form-urlencoded): users/create
+                            from the /signup page; request.form is set */
 };
 
 /* What a route needs from its caller when --auth is on (auth.c checks
@@ -41,15 +44,15 @@ enum route_flag {
  * experiment), MODEL_* from 'name'. Admins pass every check. */
 enum route_perm {
     PERM_UNSET = 0,
-    PERM_NONE,      /* open to anyone (/health, /version, login) */
-    PERM_ANY_USER,  /* any authenticated caller */
-    PERM_CREATE,    /* any user, but not a token with a scope or a READ
-                       ceiling (experiments/create, models/create) */
-    PERM_ADMIN,     /* admins only */
-    PERM_SELF,      /* 'username' is the caller's own, or an admin */
-    PERM_EXP_READ,  /* READ on the experiment */
-    PERM_EXP_EDIT,  /* EDIT */
-    PERM_EXP_MANAGE, /* MANAGE (MLflow's can_delete and can_manage) */
+    PERM_NONE,          /* open to anyone (/health, /version, login) */
+    PERM_ANY_USER,      /* any authenticated caller */
+    PERM_CREATE,        /* any user, but not a token with a scope or a READ
+                           ceiling (experiments/create, models/create) */
+    PERM_ADMIN,         /* admins only */
+    PERM_SELF,          /* 'username' is the caller's own, or an admin */
+    PERM_EXP_READ,      /* READ on the experiment */
+    PERM_EXP_EDIT,      /* EDIT */
+    PERM_EXP_MANAGE,    /* MANAGE (MLflow's can_delete and can_manage) */
     PERM_EXP_NAME_READ, /* READ on the experiment named 'experiment_name' */
     PERM_EXP_IDS_READ,  /* READ on each of 'experiment_ids' */
     PERM_RUN_READ,

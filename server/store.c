@@ -2138,7 +2138,14 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
     case SW_RUN_PURGE:
         return w_run_purge(c, w);
     case SW_REGISTRY: {
+        /* --auth: grants follow a renamed model and go with a deleted
+         * one; its creator gets MANAGE */
         enum srv_err e = store_registry_exec(c, w);
+        if (!e && w->registry->op == REG_MODEL_RENAME)
+            e = store_auth_model_moved(c, w->registry->name,
+                                       w->registry->new_name, &w->err);
+        if (!e && w->registry->op == REG_MODEL_DELETE)
+            e = store_auth_model_moved(c, w->registry->name, NULL, &w->err);
         if (e || w->owner_user_id <= 0 || w->registry->op != REG_MODEL_CREATE)
             return e;
         return store_auth_grant_owner(c, true, w->registry->name,

@@ -96,6 +96,10 @@
     X(A_SESSION_GET, "SELECT user_id, expires, last_seen FROM sessions "       \
                      "WHERE id_hash = ?")                                      \
     X(A_SESSIONS_EXPIRED, "DELETE FROM sessions WHERE expires < ?")            \
+    X(A_MODEL_PERMS_RENAME, "UPDATE OR REPLACE registered_model_permissions "  \
+                            "SET name = ? WHERE name = ?")                     \
+    X(A_MODEL_PERMS_DROP,                                                      \
+      "DELETE FROM registered_model_permissions WHERE name = ?")               \
     X(A_RUN_EXPERIMENT, "SELECT experiment_id FROM runs WHERE run_id = ?")     \
     X(A_EXPERIMENT_BY_NAME,                                                    \
       "SELECT experiment_id FROM experiments WHERE name = ?")
@@ -452,6 +456,22 @@ enum srv_err store_auth_grant_owner(struct conn *c, bool model,
     sqlite3_bind_int64(s, 2, user_id);
     bind_text(s, 3, "MANAGE");
     return step_write(c, s, eb, "owner grant", NULL, NULL);
+}
+
+enum srv_err store_auth_model_moved(struct conn *c, const char *name,
+                                    const char *new_name, struct errbuf *eb)
+{
+    sqlite3_stmt *s =
+        stmt(c, new_name ? A_MODEL_PERMS_RENAME : A_MODEL_PERMS_DROP);
+    if (!s)
+        return store_conn_error(c, eb, "model grants");
+    if (new_name) {
+        bind_text(s, 1, new_name);
+        bind_text(s, 2, name);
+    } else {
+        bind_text(s, 1, name);
+    }
+    return step_write(c, s, eb, "model grants", NULL, NULL);
 }
 
 /*---- reads ----*/

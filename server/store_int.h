@@ -106,4 +106,10 @@ enum srv_err store_auth_grant_owner(struct conn *c, bool model,
                                     const char *resource, int64_t user_id,
                                     struct errbuf *eb);
 
+/* Moves the grants of registered model 'name' to 'new_name' (a rename),
+ * or deletes them when 'new_name' is NULL (a delete): run by the writer
+ * in the registry write's transaction (store_auth.c). */
+enum srv_err store_auth_model_moved(struct conn *c, const char *name,
+                                    const char *new_name, struct errbuf *eb);
+
 #endif

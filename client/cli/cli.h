@@ -42,6 +42,7 @@ int cli_cmd_import_codecarbon(struct cli_global *g, int argc, char **argv);
 int cli_cmd_models(struct cli_global *g, int argc, char **argv);
 int cli_cmd_login(struct cli_global *g, int argc, char **argv);
 int cli_cmd_logout(struct cli_global *g, int argc, char **argv);
+int cli_cmd_whoami(struct cli_global *g, int argc, char **argv);
 
 /* Matches argv[*i] against option 'name' ("--max"), as "--max N" or
  * "--max=N". Returns 1 with '*value' set (and *i advanced past a separate

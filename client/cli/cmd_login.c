@@ -7,7 +7,8 @@
  * the CLI and the Python binding find it. The password is read from the
  * terminal with echo off, or from standard input with --password-stdin:
  * never from the command line, so it never shows in `ps`. logout revokes
- * the stored token on the server and removes it from the file.
+ * the stored token on the server and removes it from the file. whoami
+ * says who the server takes the caller for.
  */
 #include "cli.h"
 
@@ -63,6 +64,20 @@ static const char LOGOUT_USAGE[] =
     "  -h, --help             this text\n"
     "\n"
     "Exit status: 0 logged out, 1 nothing stored or an error, 2 bad usage.\n";
+
+static const char WHOAMI_USAGE[] =
+    "usage: greentrack whoami [OPTIONS]\n"
+    "\n"
+    "Says who the tracking server takes you for with the credentials the\n"
+    "library finds (see greentrack --help), and how they were sent.\n"
+    "\n"
+    "Options:\n"
+    "  --tracking-uri URI, -v as for greentrack\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Exit status: 0 authenticated (or the server runs without --auth), 1\n"
+    "not authenticated or an error, 2 bad usage, 3 the server could not\n"
+    "be reached.\n";
 
 /* Overwrites a secret buffer (not optimized away). */
 static void wipe(char *s, size_t n)
@@ -392,5 +407,70 @@ int cli_cmd_logout(struct cli_global *g, int argc, char **argv)
         return CLI_EXIT_ERROR;
     }
     fprintf(stderr, "greentrack: logged out of %s\n", g->tracking_uri);
+    return rc;
+}
+
+int cli_cmd_whoami(struct cli_global *g, int argc, char **argv)
+{
+    gt_client *client;
+    cJSON *resp = NULL;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        int r;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fputs(WHOAMI_USAGE, stdout);
+            return CLI_EXIT_OK;
+        }
+        if ((r = cli_global_opt(g, argc, argv, &i)) != 0) {
+            if (r < 0)
+                return CLI_EXIT_USAGE;
+            continue;
+        }
+        cli_err("unknown option '%s' (see greentrack whoami --help)", argv[i]);
+        return CLI_EXIT_USAGE;
+    }
+    if ((client = cli_client_new(g)) == NULL) {
+        return CLI_EXIT_ERROR;
+    }
+    rc = cli_call(client, "GET", "/api/2.0/greentrack/auth/whoami", NULL,
+                  "ask who you are", &resp, NULL);
+    gt_client_free(client);
+    if (rc != CLI_EXIT_OK) {
+        return rc;
+    }
+    const cJSON *on = cJSON_GetObjectItemCaseSensitive(resp, "auth_enabled");
+    const cJSON *user = cJSON_GetObjectItemCaseSensitive(resp, "user");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(user, "username");
+    const cJSON *admin = cJSON_GetObjectItemCaseSensitive(user, "is_admin");
+    const cJSON *how = cJSON_GetObjectItemCaseSensitive(resp, "auth_method");
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(resp, "token");
+    const cJSON *ceil =
+        cJSON_GetObjectItemCaseSensitive(tok, "permission_ceiling");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(tok, "experiment_id");
+    if (cJSON_IsFalse(on)) {
+        printf("%s runs without --auth: every client may do everything\n",
+               g->tracking_uri);
+        rc = CLI_EXIT_OK;
+    } else if (!cJSON_IsString(name)) {
+        cli_err("not authenticated on %s (no credentials, or refused): set "
+                "MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or "
+                "MLFLOW_TRACKING_TOKEN, or run `greentrack login`",
+                g->tracking_uri);
+        rc = CLI_EXIT_ERROR;
+    } else {
+        printf("%s%s on %s, by %s", name->valuestring,
+               cJSON_IsTrue(admin) ? " (admin)" : "", g->tracking_uri,
+               cJSON_IsString(how) ? how->valuestring : "?");
+        if (cJSON_IsObject(tok)) {
+            printf(" (ceiling %s%s%s)",
+                   cJSON_IsString(ceil) ? ceil->valuestring : "none",
+                   cJSON_IsString(exp) ? ", experiment " : "",
+                   cJSON_IsString(exp) ? exp->valuestring : "");
+        }
+        printf("\n");
+        rc = CLI_EXIT_OK;
+    }
+    cJSON_Delete(resp);
     return rc;
 }

@@ -87,7 +87,6 @@ static int experiment_ids(gt_client *client, const char *name, cJSON **ids,
                           cJSON **names)
 {
     cJSON *resp = NULL;
-    const cJSON *e;
     long status = 0;
     int rc;
 
@@ -113,7 +112,7 @@ static int experiment_ids(gt_client *client, const char *name, cJSON **ids,
             }
             return rc;
         }
-        e = cJSON_GetObjectItemCaseSensitive(resp, "experiment");
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(resp, "experiment");
         if (cli_jstr(e, "experiment_id") == NULL) {
             cli_err("runs list: unexpected answer from the server");
             cJSON_Delete(resp);

@@ -175,6 +175,12 @@ static int schedule_get(gt_client *client, const struct query *q, cJSON **out,
         gt_free(body);
         return st == GT_E_NETWORK ? CLI_EXIT_UNREACHABLE : CLI_EXIT_ERROR;
     }
+    if (status == 401 || status == 403) {
+        /* the library names the missing or refused credential */
+        snprintf(err, cap, "%s", gt_client_errmsg(client));
+        gt_free(body);
+        return CLI_EXIT_ERROR;
+    }
     if (status != 200) {
         error_message(body, status, err, cap);
         gt_free(body);
@@ -197,7 +203,7 @@ static int schedule_get(gt_client *client, const struct query *q, cJSON **out,
     return CLI_EXIT_OK;
 }
 
-/* The id of experiment 'name' into 'id'. Returns 0 when found, 1 when
+/* The id of experiment 'name' into 'id'. Returns 0 when found, -1 when
  * there is none of that name, else an exit code with the reason in
  * 'err'. */
 static int experiment_id_of(gt_client *client, const char *name, char *id,
@@ -226,7 +232,13 @@ static int experiment_id_of(gt_client *client, const char *name, char *id,
     }
     if (status == 404) {
         gt_free(body);
-        return 1;
+        return -1;
+    }
+    if (status == 401 || status == 403) {
+        /* the library names the missing or refused credential */
+        snprintf(err, cap, "%s", gt_client_errmsg(client));
+        gt_free(body);
+        return CLI_EXIT_ERROR;
     }
     if (status != 200) {
         error_message(body, status, err, cap);
@@ -582,7 +594,7 @@ int cli_cmd_when(struct cli_global *g, int argc, char **argv)
     if (exp != NULL) {
         r = experiment_id_of(client, exp, exp_id, sizeof exp_id, err,
                              sizeof err);
-        if (r == 1) {
+        if (r < 0) {
             cli_err("when: no experiment named '%s'", exp);
             rc = CLI_EXIT_ERROR;
             goto out;

@@ -52,6 +52,7 @@ static const char USAGE[] =
     "  login [OPTIONS]              store an API token for a server that\n"
     "                               runs with --auth\n"
     "  logout                       revoke and forget that token\n"
+    "  whoami                       who the server takes you for\n"
     "\n"
     "Options (also accepted after the command name):\n"
     "  --tracking-uri URI  the server; else $GREENTRACK_TRACKING_URI, else\n"
@@ -378,6 +379,8 @@ int main(int argc, char **argv)
         rc = cli_cmd_login(&g, argc - i, argv + i);
     } else if (strcmp(cmd, "logout") == 0) {
         rc = cli_cmd_logout(&g, argc - i, argv + i);
+    } else if (strcmp(cmd, "whoami") == 0) {
+        rc = cli_cmd_whoami(&g, argc - i, argv + i);
     } else {
         cli_err("unknown command '%s' (see greentrack --help)", cmd);
         rc = CLI_EXIT_USAGE;

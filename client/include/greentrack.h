@@ -216,7 +216,8 @@ GT_API gt_status gt_client_set_log_callback(gt_client *client, gt_log_fn fn,
  * A 401 or 403 is never retried: the worker keeps the run's records in
  * the spool (as when the server is down), reports once through
  * gt_client_errmsg and the log callback which credential is missing or
- * was refused, and sends nothing more by itself; gt_spool_replay
+ * was refused, and sends nothing more by itself until a setter below
+ * changes the credentials; gt_spool_replay
  * (`greentrack sync`) sends them once the credentials are fixed. The
  * blocking calls return GT_E_AUTH (gt_request returns GT_OK with the
  * status, and sets gt_client_errmsg). Secrets are never written to a log

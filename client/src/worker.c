@@ -16,8 +16,8 @@
  * A 401 or 403 is not retried: the worker goes offline as for an outage,
  * so the records stay in the spool, says once which credential is missing
  * or refused, and sends nothing more by itself (a probe every few seconds
- * would only feed the server's login throttle); `greentrack sync` sends
- * them once the credentials are fixed.
+ * would only feed the server's login throttle) until a setter changes the
+ * credentials; else `greentrack sync` sends them once they are fixed.
  */
 #include "internal.h"
 
@@ -1021,7 +1021,9 @@ struct worker {
     struct engine e;
     struct spool sp;
     bool offline;
-    bool auth_blocked; /* offline after a 401/403: no more probes */
+    bool auth_blocked; /* offline after a 401/403: no more probes until
+                          the credentials change (creds.gen != auth_gen) */
+    unsigned auth_gen;
     int64_t probe_backoff;
     int64_t next_probe;
     struct gt_buf sbuf; /* framed records for the spool */
@@ -1095,6 +1097,9 @@ static void go_offline(struct worker *w, const char *why)
                             "this is fixed)",
                             why);
         w->auth_blocked = true;
+        pthread_mutex_lock(&w->c->creds.mu);
+        w->auth_gen = w->c->creds.gen;
+        pthread_mutex_unlock(&w->c->creds.mu);
     } else if (!w->offline) {
         gt_client_error(w->c, GT_LOG_WARN,
                         "server unreachable, spooling records: %s", why);
@@ -1449,6 +1454,17 @@ static void *worker_main(void *arg)
                 /* what they could not send comes back to be spooled */
                 uploader_abort(w->up);
                 w->art_cut = true;
+            }
+        }
+        if (w->auth_blocked) {
+            /* new credentials (a setter): try again */
+            pthread_mutex_lock(&c->creds.mu);
+            bool changed = c->creds.gen != w->auth_gen;
+            pthread_mutex_unlock(&c->creds.mu);
+            if (changed) {
+                w->auth_blocked = false;
+                w->probe_backoff = PROBE_FIRST_MS;
+                w->next_probe = now;
             }
         }
         if (w->offline && !w->auth_blocked &&

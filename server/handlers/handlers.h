@@ -276,6 +276,9 @@ HANDLER(h_model_permissions_get);
 HANDLER(h_model_permissions_update);
 HANDLER(h_model_permissions_delete);
 
+/* signup.c: GET /signup, MLflow's form to add a user (admins) */
+HANDLER(h_signup);
+
 /* greentrack/auth.c: login, logout, whoami */
 HANDLER(h_auth_login);
 HANDLER(h_auth_logout);

@@ -38,6 +38,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 os.environ.setdefault("GREENTRACK_BUILD", "build/release")
 
 from harness import Server, now_ms, server_binary  # noqa: E402
+import harness  # noqa: E402
+# raw requests here send a Host without the port (harness.RAW_HOST_ENV)
+harness.SERVER_ENV_DEFAULTS.update(harness.RAW_HOST_ENV)
 
 API = "/api/2.0/mlflow/"
 MiB = 1 << 20

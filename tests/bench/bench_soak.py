@@ -40,6 +40,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import harness  # noqa: E402  (Server: port 0, temporary DB, clean env)
+# raw requests here send a Host without the port (harness.RAW_HOST_ENV)
+harness.SERVER_ENV_DEFAULTS.update(harness.RAW_HOST_ENV)
 
 API = "/api/2.0/mlflow/"
 GT = "/api/2.0/greentrack/"

@@ -13,17 +13,20 @@
 // token name and an experiment name staying text; the throttle's 429 on
 // the login form. Then a server without
 // auth: no login, tokens or admin links, and the pages say auth is off.
+// Last, the server over HTTPS (a self-signed certificate made here with
+// openssl): the login works and the cookie is Secure.
 //
 // Usage:  GREENTRACK_BUILD=build/release node tests/browser/test_auth.mjs
 // Same prerequisites as test_ui.mjs (Chromium, playwright-core). Shots go
 // to build/browser-screenshots/auth-*.png. The last line is
 // "test_auth: N passed, M failed".
 
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPageClean, launchChromium, openPage } from './playwright.mjs';
 import { check, eq, startSuite, step } from './report.mjs';
-import { runSuite, SHOTS, seedRun, WAIT_MS } from './server.mjs';
+import { buildDir, runSuite, SHOTS, seedRun, startProcess, stopProcess, WAIT_MS } from './server.mjs';
 
 const SUITE = 'test_auth';
 startSuite(SUITE);
@@ -55,10 +58,12 @@ async function apiAs(base, auth, method, p, body) {
   return r.body;
 }
 
-// 401s and 403s the suite provokes on purpose show up as failed loads, and
-// so does the 404 of a grant to an unknown user.
+// 401s, 403s and 429s the suite provokes on purpose show up as failed
+// loads, and so do the 404 of a grant to an unknown user and the 400 of
+// the schedule panel of an experiment whose runs have no zone.
 const expectedRefusals = (text, url) => /Failed to load resource: the server responded with a status of (40[13]|429)/.test(text) ||
-  (/status of 404/.test(text) && url.includes('/experiments/permissions/create'));
+  (/status of 404/.test(text) && url.includes('/experiments/permissions/create')) ||
+  (/status of 400/.test(text) && url.includes('/greentrack/schedule'));
 
 // What the page asked the API: every request to /api/ with whether it
 // said it is the UI's own, and every 401 answer with its WWW-Authenticate.
@@ -108,7 +113,7 @@ runSuite('gt-auth-', async (suite) => {
   await post('mlflow/registered-models/create', { name: 'auth-model' });
   // the reader may not even read the second experiment
   await post('mlflow/experiments/permissions/create', { experiment_id: hidden, username: READER.username, permission: 'NO_PERMISSIONS' });
-  await apiAs(offBase, null, 'POST', 'mlflow/experiments/create', { name: 'open-exp' });
+  const { experiment_id: offExp } = await apiAs(offBase, null, 'POST', 'mlflow/experiments/create', { name: 'open-exp' });
 
   suite.browser = await launchChromium();
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -279,12 +284,19 @@ runSuite('gt-auth-', async (suite) => {
     return r.status === 200 ? r.body.experiment_permission.permission : r.status;
   };
   await step('admin: experiment permissions', async () => {
-    await page.selectOption('#perm-experiment', String(exp));
+    // from the experiment's page
+    await page.goto(`${base}/experiments/${exp}`, { waitUntil: 'domcontentloaded' });
+    await ready(page);
+    await page.click('#permissions-link');
+    await page.waitForURL((u) => u.pathname === '/admin', { timeout: WAIT_MS });
+    await ready(page);
     await page.waitForSelector('#perm-table', { timeout: WAIT_MS });
-    eq('the experiment is in the URL', new URL(page.url()).searchParams.get('experiment'), String(exp));
+    eq('the experiment page links to its permissions', new URL(page.url()).searchParams.get('experiment'), String(exp));
+    eq('that experiment chosen', await page.inputValue('#perm-experiment'), String(exp));
     await page.selectOption('#perm-experiment', String(readerExp));
     await page.waitForSelector(`${permRow(READER.username)}[data-permission="MANAGE"]`, { timeout: WAIT_MS });
     check('the creator of an experiment holds MANAGE on it', true);
+    eq('the choice is in the URL', new URL(page.url()).searchParams.get('experiment'), String(readerExp));
     await page.selectOption('#perm-experiment', String(exp));
     await page.waitForSelector(`#perm-table:not(:has(${permRow(READER.username)}))`, { timeout: WAIT_MS });
     await page.fill('#grant-user', READER.username);
@@ -302,6 +314,22 @@ runSuite('gt-auth-', async (suite) => {
     await page.click('#grant-submit');
     await page.waitForSelector('#perm-error:not([hidden])', { timeout: WAIT_MS });
     check('granting to an unknown user: the server\'s error', (await textOf(page, '#perm-error')).length > 0);
+  });
+
+  await step('a session that ends under an open page', async () => {
+    // (as an idle expiry or a password change elsewhere would end it)
+    await page.goto(`${base}/experiments`, { waitUntil: 'domcontentloaded' });
+    await ready(page);
+    await context.clearCookies();
+    await page.click('#sections a[data-section=models]');
+    await page.waitForURL((u) => u.pathname === '/login', { timeout: WAIT_MS });
+    eq('the next call goes to the login page, coming back to /models', new URL(page.url()).searchParams.get('next'), '/models');
+    await page.waitForSelector('#account #login-link', { timeout: WAIT_MS });
+    check('the header says nobody is logged in', (await page.$$('#whoami, #logout')).length === 0);
+    await logIn(page, ADMIN);
+    await page.waitForURL((u) => u.pathname === '/models', { timeout: WAIT_MS });
+    await ready(page);
+    check('logged in again: back on /models', (await page.$$('#logout')).length === 1);
   });
 
   await step('logout', async () => {
@@ -371,7 +399,8 @@ runSuite('gt-auth-', async (suite) => {
   checkPageClean(watched);
 
   await step('auth off', async () => {
-    const p = await openPage(suite.browser, { viewport: { width: 1280, height: 900 } }, { timeout: WAIT_MS, origins: [offBase] });
+    const p = await openPage(suite.browser, { viewport: { width: 1280, height: 900 } },
+      { timeout: WAIT_MS, origins: [offBase], ignored: (text, url) => /status of 400/.test(text) && url.includes('/greentrack/schedule') });
     const offSeen = watchApi(p.page);
     await p.page.goto(`${offBase}/experiments`, { waitUntil: 'domcontentloaded' });
     await ready(p.page);
@@ -379,6 +408,9 @@ runSuite('gt-auth-', async (suite) => {
     check('auth off: the experiments, no login', names.includes('open-exp') && new URL(p.page.url()).pathname === '/experiments');
     await p.page.waitForFunction(() => document.querySelector('#account').hidden, null, { timeout: WAIT_MS });
     check('auth off: no login, tokens or admin links', (await p.page.$$('#login-link, #tokens-link, #admin-link, #logout')).length === 0);
+    await p.page.goto(`${offBase}/experiments/${offExp}`, { waitUntil: 'domcontentloaded' });
+    await ready(p.page);
+    check('auth off: no permissions link on an experiment', await p.page.isHidden('#permissions-link'));
     await p.page.goto(`${offBase}/login`, { waitUntil: 'domcontentloaded' });
     await ready(p.page);
     check('auth off: the login page says none is needed', await p.page.isVisible('#login-off'));
@@ -388,6 +420,43 @@ runSuite('gt-auth-', async (suite) => {
     const bad = offSeen.requests.filter((r) => r.ui !== '1');
     check('auth off: every API call says X-Greentrack-UI: 1', offSeen.requests.length > 0 && bad.length === 0, JSON.stringify(bad.slice(0, 3)));
     checkPageClean(p, ' (auth off)');
+    await p.context.close();
+  });
+
+  await step('over TLS: a Secure cookie', async () => {
+    const dir = path.join(tmp, 'tls');
+    fs.mkdirSync(path.join(dir, 'artifacts'), { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+      '-keyout', 'srv.key', '-out', 'srv.pem', '-days', '2', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { cwd: dir, stdio: 'ignore', timeout: 60000 });
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
+    Object.assign(env, { GREENTRACK_ADMIN_USERNAME: ADMIN.username, GREENTRACK_ADMIN_PASSWORD: ADMIN.password });
+    const web = path.join(buildDir(), 'share', 'greentrack', 'web');
+    const tls = startProcess('tls', path.join(buildDir(), 'bin', 'greentrack-server'), ['--port', '0', '--db', path.join(dir, 'gt.db'),
+      '--artifact-root', path.join(dir, 'artifacts'), '--web-root', web, '--log-level', 'warn', '--heartbeat-timeout', '0',
+      '--auth', '--tls-cert', path.join(dir, 'srv.pem'), '--tls-key', path.join(dir, 'srv.key')],
+    { cwd: dir, env, re: /listening on https:\/\/(\S+):(\d+)/, stdin: 'ignore' });
+    suite.atEnd(async () => {
+      const ex = await stopProcess(tls);
+      check('server tls exits cleanly', ex && ex.code === 0, JSON.stringify(ex) + ' ' + tls.stderr.slice(-500));
+    });
+    const m = await tls.ready;
+    const tlsBase = `https://127.0.0.1:${m[2]}`;
+    // (the certificate is self-signed: the browser is told to accept it)
+    const p = await openPage(suite.browser, { viewport: { width: 1280, height: 900 }, ignoreHTTPSErrors: true },
+      { timeout: WAIT_MS, origins: [tlsBase], ignored: expectedRefusals });
+    await p.page.goto(`${tlsBase}/experiments`, { waitUntil: 'domcontentloaded' });
+    await p.page.waitForURL((u) => u.pathname === '/login', { timeout: WAIT_MS });
+    await p.page.waitForSelector('#login-form', { timeout: WAIT_MS });
+    await logIn(p.page, ADMIN);
+    await p.page.waitForURL((u) => u.pathname === '/experiments', { timeout: WAIT_MS });
+    await ready(p.page);
+    const c = (await p.context.cookies(tlsBase)).find((x) => x.name === 'gt_session');
+    check('TLS: logged in, the cookie Secure, HttpOnly, SameSite=Strict', !!c && c.secure === true && c.httpOnly === true &&
+      c.sameSite === 'Strict', JSON.stringify(c));
+    check('TLS: the header names the user', (await textOf(p.page, '#whoami')).includes(ADMIN.username));
+    checkPageClean(p, ' (TLS)');
     await p.context.close();
   });
 });

@@ -18,9 +18,12 @@
 #      `podman stop` (SIGTERM) must end the server with exit code 0 (before
 #      podman's SIGKILL),
 #      a metric logged just before it must be on the volume for a new container;
-#   5. brings docker/compose.yaml up with podman-compose, probes it through
-#      the published port (a run, and an artifact PUT and read back: the
-#      compose file keeps artifacts on its volume and serves them), takes
+#      the image without auth warns about it, and refuses a foreign Host;
+#   5. brings docker/compose.yaml up with podman-compose (auth on, the admin
+#      from an env file made here, passed as GREENTRACK_ADMIN_ENV), probes it
+#      through the published port: 401 without or with wrong credentials,
+#      then as the admin a run, and an artifact PUT and read back (the
+#      compose file keeps artifacts on its volume and serves them); takes
 #      it down;
 #   6. removes every container, volume and network it created (the base image
 #      and the built image stay, as the build cache for the next run).
@@ -201,13 +204,18 @@ wait_health() { # wait_health URL [CONTAINER]
     return 1
 }
 BODY=$WORK/body
+# Credentials of the compose service (auth on): curl reads them from a
+# file, so they are in no process's arguments. Empty: none.
+NETRC=""
+cred() { if [ -n "$NETRC" ]; then echo "--netrc-file $NETRC"; fi; }
 api() { # api METHOD PATH [JSON]: body in $BODY, succeeds on HTTP 200
     local code
+    # shellcheck disable=SC2046 # cred's words are two arguments
     if [ "$1" = POST ]; then
-        code=$(curl -sS -m 10 -o "$BODY" -w '%{http_code}' -X POST \
+        code=$(curl -sS -m 10 $(cred) -o "$BODY" -w '%{http_code}' -X POST \
             -H 'Content-Type: application/json' -d "$3" "$URL$API_PATH/$2")
     else
-        code=$(curl -sS -m 10 -o "$BODY" -w '%{http_code}' "$URL$API_PATH/$2")
+        code=$(curl -sS -m 10 $(cred) -o "$BODY" -w '%{http_code}' "$URL$API_PATH/$2")
     fi
     [ "$code" = 200 ] || {
         echo "  $1 $2 -> HTTP $code: $(head -c 300 "$BODY")"
@@ -227,14 +235,16 @@ art_root() { # art_root RUN_ID
         sed -n 's/.*"artifact_uri":"mlflow-artifacts:\/\([^"]*\)".*/\1/p' "$BODY" | head -1
 }
 art_put() { # art_put LOCAL_FILE ARTIFACT_PATH: PUT through the proxy
-    test "$(curl -sS -m 60 -o "$BODY" -w '%{http_code}' -T "$1" \
+    # shellcheck disable=SC2046
+    test "$(curl -sS -m 60 $(cred) -o "$BODY" -w '%{http_code}' -T "$1" \
         "$URL$ART_API/$2")" = 200 || {
         echo "  PUT $2 -> $(head -c 300 "$BODY")"
         return 1
     }
 }
 art_same() { # art_same LOCAL_FILE ARTIFACT_PATH: GET it back, compare
-    curl -fsS -m 60 -o "$WORK/art.got" "$URL$ART_API/$2" && cmp -s "$1" "$WORK/art.got"
+    # shellcheck disable=SC2046
+    curl -fsS -m 60 $(cred) -o "$WORK/art.got" "$URL$ART_API/$2" && cmp -s "$1" "$WORK/art.got"
 }
 art_listed() { # art_listed FOLDER NAME SIZE: in the proxy's listing
     curl -fsS -m 10 -G --data-urlencode "path=$1" "$URL$ART_API" >"$BODY" &&
@@ -255,6 +265,11 @@ check "the server runs as uid 10001, not root" \
     test "$(pm exec "$CTR" sh -c 'id -u' 2>/dev/null)" = 10001
 check "HEALTHCHECK passes (podman healthcheck run)" pm healthcheck run "$CTR"
 check "web UI is served at /" sh -c "curl -fsS -m 5 '$URL/' | grep -qi '<html'"
+check "without --auth on 0.0.0.0 the server logs a WARN line" sh -c \
+    "podman logs '$CTR' 2>&1 | grep -q 'without --auth'"
+check "a foreign Host is refused (421: DNS rebinding)" \
+    test "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -H 'Host: rebind.example' \
+        "$URL$API_PATH/experiments/search?max_results=1")" = 421
 big=$(head -c 9000 /dev/zero | tr '\0' a)
 check "GREENTRACK_* settings reach the server (-e GREENTRACK_MAX_BODY_BYTES=8192 -> 413)" \
     test "$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
@@ -356,6 +371,15 @@ CPORT=$(free_port) || fatal "no free port"
 URL=http://127.0.0.1:$CPORT
 t=$(date +%s)
 export GREENTRACK_PUBLISH=127.0.0.1:$CPORT GREENTRACK_IMAGE=$IMAGE
+# the admin's secret, in an env file as docker/admin.env.example shows
+ADMIN_PW=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
+printf 'GREENTRACK_ADMIN_USERNAME=admin\nGREENTRACK_ADMIN_PASSWORD=%s\n' "$ADMIN_PW" \
+    >"$WORK/admin.env"
+chmod 600 "$WORK/admin.env"
+export GREENTRACK_ADMIN_ENV=$WORK/admin.env
+printf 'machine 127.0.0.1 login admin password %s\n' "$ADMIN_PW" >"$WORK/netrc"
+printf 'machine 127.0.0.1 login admin password wrong-%s\n' "$ADMIN_PW" >"$WORK/netrc.bad"
+chmod 600 "$WORK/netrc" "$WORK/netrc.bad"
 if pmc -p "$PROJ" -f docker/compose.yaml up -d --build >"$WORK/compose.log" 2>&1; then
     ok "podman-compose -f docker/compose.yaml up -d --build ($(secs "$t") s)"
     if wait_health "$URL/health" "${PROJ}_greentrack_1"; then
@@ -364,6 +388,19 @@ if pmc -p "$PROJ" -f docker/compose.yaml up -d --build >"$WORK/compose.log" 2>&1
         bad "compose service answers /health on the published port"
         pmc -p "$PROJ" -f docker/compose.yaml logs 2>&1 | tail -20
     fi
+    status_as() { # status_as NETRC|"" PATH: the HTTP status of a GET
+        NETRC=$1
+        # shellcheck disable=SC2046
+        curl -s -m 10 $(cred) -D "$WORK/hdrs" -o /dev/null -w '%{http_code}' "$URL$2"
+        NETRC=""
+    }
+    check "compose service (auth on): 401 without credentials" \
+        test "$(status_as "" "$API_PATH/experiments/search?max_results=1")" = 401
+    check "... with WWW-Authenticate: Basic" grep -qi '^WWW-Authenticate: Basic' "$WORK/hdrs"
+    check "compose service: 401 for a wrong password" \
+        test "$(status_as "$WORK/netrc.bad" "$API_PATH/experiments/search?max_results=1")" = 401
+    check "compose service: /health stays open" test "$(status_as "" /health)" = 200
+    NETRC=$WORK/netrc
     CEXP="" CRUN=""
     if api POST experiments/create '{"name": "compose"}'; then CEXP=$(json_str experiment_id); fi
     check "compose service: experiments/create" test -n "$CEXP"
@@ -376,6 +413,7 @@ if pmc -p "$PROJ" -f docker/compose.yaml up -d --build >"$WORK/compose.log" 2>&1
             art_same "$WORK/model.bin" "$CART/m.bin"
     }
     check "compose service serves artifacts: PUT, then GET byte-identical" compose_art
+    NETRC=""
     check "compose service keeps /data on the named volume ${PROJ}_greentrack-data" sh -c \
         "mp=\$(podman volume inspect --format '{{.Mountpoint}}' '${PROJ}_greentrack-data') &&
          test -s \"\$mp/greentrack.db\" && cmp -s '$WORK/model.bin' \"\$mp/artifacts/$CART/m.bin\""

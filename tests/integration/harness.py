@@ -97,11 +97,21 @@ def now_ms():
     return int(time.time() * 1000)
 
 
+# Settings every server of this test process gets (before its own env):
+# suites whose raw-socket requests send a made-up "Host: x" allow it with
+# SERVER_ENV_DEFAULTS.update(RAW_HOST_ENV), as the default --allowed-hosts
+# (the server's own names and port) answers 421 to it (browser_guard.h).
+SERVER_ENV_DEFAULTS = {}
+RAW_HOST_ENV = {"GREENTRACK_ALLOWED_HOSTS": "x,127.0.0.1,localhost,[::1]"}
+
+
 def clean_env(extra=None):
     """The environment for a server: ours minus every GREENTRACK_* variable
-    (so the caller's settings cannot leak in), plus 'extra'."""
+    (so the caller's settings cannot leak in), plus SERVER_ENV_DEFAULTS and
+    'extra'."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("GREENTRACK_")}
+    env.update(SERVER_ENV_DEFAULTS)
     # No test may reach a real grid-intensity provider: unless a test
     # points them at a fake, they go to a closed loopback port.
     for var in ("GREENTRACK_UKCI_URL", "GREENTRACK_ELECTRICITYMAPS_URL",

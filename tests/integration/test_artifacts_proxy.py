@@ -21,8 +21,12 @@ import threading
 import time
 import uuid
 
+import harness
 from harness import (Client, Server, ServerTestCase, clean_env, now_ms,
                      server_binary, uniq)
+
+# raw requests here send "Host: x" (harness.RAW_HOST_ENV)
+harness.SERVER_ENV_DEFAULTS.update(harness.RAW_HOST_ENV)
 
 AP = "/api/2.0/mlflow-artifacts/artifacts"
 AJAX = "/ajax-api/2.0/mlflow-artifacts/artifacts"

@@ -15,6 +15,7 @@ the user opens must not reach the API.
 - Bad --allowed-hosts / --cors-origins values stop the server with one
   line.
 """
+import base64
 import os
 import socket
 import subprocess
@@ -250,6 +251,37 @@ class AnyHostTests(ServerTestCase):
                       headers={"Host": "greentrack:5000",
                                "Origin": "http://evil.example"})
         self.assertError(r, 403)
+
+
+class WithAuthTests(ServerTestCase):
+    """The guard runs before authentication: valid credentials do not
+    make a foreign Host or a cross-site write acceptable."""
+    server_args = ["--auth"]
+    server_env = {"GREENTRACK_ADMIN_USERNAME": "admin",
+                  "GREENTRACK_ADMIN_PASSWORD": "guard-test-password-1"}
+    AUTH = {"Authorization": "Basic " + base64.b64encode(
+        b"admin:guard-test-password-1").decode()}
+
+    def test_guard_before_auth(self):
+        self.ok(self.post("experiments/create", {"name": uniq("a")},
+                          headers=self.AUTH))
+        r = self.post("experiments/create", {"name": uniq("a")},
+                      headers=dict(self.AUTH, Origin="http://evil.example"))
+        self.assertError(r, 403, "PERMISSION_DENIED")
+        r = self.post("experiments/create", {"name": uniq("a")},
+                      headers=dict(self.AUTH, **{"Sec-Fetch-Site":
+                                                 "cross-site"}))
+        self.assertError(r, 403, "PERMISSION_DENIED")
+        r = self.get(ML + "experiments/search", {"max_results": 1},
+                     headers=dict(self.AUTH, Host="evil.example:%d"
+                                  % self.server.port))
+        self.assertEqual(r.status, 421)
+        # /health stays open, whatever the Host
+        r = self.get("/health", headers={"Host": "probe.example"})
+        self.assertEqual(r.status, 200)
+        # without credentials: 401 (not a guard refusal)
+        r = self.get(ML + "experiments/search", {"max_results": 1})
+        self.assertEqual(r.status, 401)
 
 
 class BadListTests(ServerTestCase):

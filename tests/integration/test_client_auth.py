@@ -12,14 +12,18 @@ permission) are right. HTTPS: a CA made here with openssl, trusted through
 GREENTRACK_CA_BUNDLE (or ca_bundle=), and refused without it."""
 
 import base64
+import fcntl
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import unittest
 
@@ -50,11 +54,14 @@ with client.start_run(exp, "auth", params={"lr": 0.5}) as run:
     out["run"] = run.id
     for step in range(5):
         run.log_metric("loss", 1.0 / (step + 1), step)
+    if os.environ.get("LOG_ARTIFACT"):
+        run.log_artifact(os.environ["LOG_ARTIFACT"], "out")
 client.flush(10000)
 out["error"] = client.last_error
 s = client.stats()
 out["stats"] = {"sent": s["sent"], "spooled": s["spooled"],
-                "dropped": s["dropped"]}
+                "dropped": s["dropped"],
+                "uploaded": s["artifacts_uploaded"]}
 client.close()
 print(json.dumps(out))
 """
@@ -196,17 +203,30 @@ class AuthClientsTest(ServerTestCase):
 
     # -- library / Python binding ---------------------------------------
     def test_user_and_password_from_the_environment(self):
+        art = os.path.join(self.ce.tmp, "model.bin")
+        with open(art, "wb") as f:
+            f.write(b"weights" * 1000)
         out = self.log(uniq("pw"), {"MLFLOW_TRACKING_USERNAME": ADMIN,
-                                    "MLFLOW_TRACKING_PASSWORD": ADMIN_PW})
+                                    "MLFLOW_TRACKING_PASSWORD": ADMIN_PW,
+                                    "LOG_ARTIFACT": art})
         self.assert_sent(out)
         self.assertEqual(out["error"], "")
+        # the artifact went through the artifact proxy with the same
+        # credentials
+        self.assertEqual(out["stats"]["uploaded"], 1, out)
+        r = self.admin_get("artifacts/list", {"run_id": out["run"],
+                                              "path": "out"})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([f["path"] for f in r.body.get("files", [])],
+                         ["out/model.bin"])
 
-    def test_token_from_each_source(self):
+    def test_each_source_and_the_binding_arguments(self):
         secret = self.make_token(basic(ADMIN, ADMIN_PW))["secret"]
         self.assertTrue(secret.startswith("gtk_"), secret)
         for extra, kw in (({"MLFLOW_TRACKING_TOKEN": secret}, {}),
                           ({"GREENTRACK_TRACKING_TOKEN": secret}, {}),
-                          ({}, {"token": secret})):
+                          ({}, {"token": secret}),
+                          ({}, {"username": ADMIN, "password": ADMIN_PW})):
             out = self.log(uniq("tok"), extra, **kw)
             self.assert_sent(out)
 
@@ -294,6 +314,11 @@ class AuthClientsTest(ServerTestCase):
                                   headers=bearer(token)).status, 200)
 
         # the CLI, the library and `greentrack run`'s child use it
+        p = self.cli("whoami")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("%s (admin) on %s, by token" % (ADMIN,
+                                                      self.server.url()),
+                      p.stdout)
         p = self.cli("runs", "list", "--json")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assert_sent(self.log(uniq("file")))
@@ -322,6 +347,62 @@ class AuthClientsTest(ServerTestCase):
                                   headers=bearer(token)).status, 401)
         p = self.cli("logout")
         self.assertEqual(p.returncode, 1)
+        p = self.cli("whoami")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not authenticated", p.stderr)
+        p = self.cli("whoami", env_extra={"MLFLOW_TRACKING_USERNAME": ADMIN,
+                                          "MLFLOW_TRACKING_PASSWORD":
+                                          ADMIN_PW})
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("by basic", p.stdout)
+
+    def test_login_asks_on_the_terminal_without_echo(self):
+        master, slave = pty.openpty()
+
+        def own_tty():
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        proc = subprocess.Popen(
+            [CLI, "--tracking-uri", self.server.url(), "login"],
+            stdin=slave, stdout=slave, stderr=slave, env=self.ce.env(),
+            preexec_fn=own_tty, cwd=self.ce.tmp)
+        os.close(slave)
+        seen = b""
+
+        def until(text):
+            nonlocal seen
+            deadline = time.monotonic() + TIMEOUT
+            while text not in seen:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                ready, _, _ = select.select([master], [], [], min(left, 1.0))
+                if not ready:
+                    continue
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+            self.assertIn(text, seen)
+
+        try:
+            until(b"Username: ")
+            os.write(master, ADMIN.encode() + b"\n")
+            until(b"Password: ")
+            os.write(master, ADMIN_PW.encode() + b"\n")
+            until(b"logged in")
+            self.assertEqual(proc.wait(timeout=TIMEOUT), 0, seen)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(master)
+        self.assertNotIn(ADMIN_PW.encode(), seen)  # no echo
+        self.assertTrue(os.path.exists(self.ce.creds_file()))
 
     def test_login_options_and_refusals(self):
         p = self.cli("login", "--username", ADMIN, "--password", ADMIN_PW)
@@ -337,6 +418,8 @@ class AuthClientsTest(ServerTestCase):
                      "--permission-ceiling", "READ", "--expires-in-days", "2",
                      stdin=ADMIN_PW + "\n")
         self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.cli("whoami")
+        self.assertIn("(ceiling READ)", p.stdout)
         p = self.cli("runs", "list")
         self.assertEqual(p.returncode, 0, p.stderr)
         out = self.log(uniq("capped"))
@@ -344,10 +427,13 @@ class AuthClientsTest(ServerTestCase):
         self.assertIn("403", out["error"])
 
     def test_cli_without_credentials_names_them(self):
-        p = self.cli("runs", "list")
-        self.assertEqual(p.returncode, 1)
-        self.assertIn("MLFLOW_TRACKING_TOKEN", p.stderr)
-        self.assertIn("greentrack login", p.stderr)
+        for args in (["runs", "list"], ["models", "ls"],
+                     ["when", "--zone", "GB", "-e", "x"],
+                     ["artifacts", "ls", "0123456789abcdef0123456789abcdef"]):
+            p = self.cli(*args)
+            self.assertEqual(p.returncode, 1, (args, p.stderr))
+            self.assertIn("MLFLOW_TRACKING_TOKEN", p.stderr, args)
+            self.assertIn("greentrack login", p.stderr, args)
 
 
 def have_openssl():

@@ -10,7 +10,11 @@ import json
 import socket
 import uuid
 
+import harness
 from harness import ServerTestCase, now_ms, uniq
+
+# raw requests here send "Host: x" (harness.RAW_HOST_ENV)
+harness.SERVER_ENV_DEFAULTS.update(harness.RAW_HOST_ENV)
 
 RUN_ENDPOINTS_POST = [
     ("runs/update", {"status": "FINISHED"}),

@@ -33,7 +33,11 @@ import threading
 import time
 
 from fake_grid import FakeGrid
+import harness
 from harness import (Client, ServerTestCase, now_ms, server_binary, uniq)
+
+# raw requests here send "Host: x" (harness.RAW_HOST_ENV)
+harness.SERVER_ENV_DEFAULTS.update(harness.RAW_HOST_ENV)
 
 GT = "/api/2.0/greentrack/"
 CAP = 64 * 1024

@@ -44,8 +44,12 @@ import threading
 import time
 import unittest
 
+import harness
 from harness import STOP_TIMEOUT, Server, ServerTestCase, now_ms, \
     server_binary, uniq
+
+# raw requests here send "Host: x" (harness.RAW_HOST_ENV)
+harness.SERVER_ENV_DEFAULTS.update(harness.RAW_HOST_ENV)
 
 API = "/api/2.0/mlflow/"
 HANG = 15.0  # a hang guard, never a speed

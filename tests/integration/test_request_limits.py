@@ -11,7 +11,11 @@ import time
 import urllib.parse
 import uuid
 
+import harness
 from harness import ServerTestCase
+
+# raw requests here send "Host: x" (harness.RAW_HOST_ENV)
+harness.SERVER_ENV_DEFAULTS.update(harness.RAW_HOST_ENV)
 
 BULK = "/ajax-api/2.0/mlflow/metrics/get-history-bulk"
 

@@ -15,9 +15,13 @@ import threading
 import time
 import shutil
 
+import harness
 from harness import (Client, Server, ServerTestCase, STOP_TIMEOUT, clean_env,
                      free_port, now_ms, read_version_file, server_binary,
                      uniq)
+
+# raw requests here send "Host: x" (harness.RAW_HOST_ENV)
+harness.SERVER_ENV_DEFAULTS.update(harness.RAW_HOST_ENV)
 
 
 def run_cli(args, env=None, timeout=60):

@@ -202,14 +202,19 @@ class TlsStartErrorTests(unittest.TestCase):
     def start(self, args):
         d = tempfile.mkdtemp(prefix="gt-tls-err-")
         try:
+            # default log level: the error is the only line, as nothing
+            # (database, artifact folder) is made before the check
             p = subprocess.run(
                 [server_binary(), "--port", "0", "--db",
                  os.path.join(d, "g.db"), "--artifact-root",
-                 os.path.join(d, "a"), "--log-level", "warn"] + args,
+                 os.path.join(d, "a")] + args,
                 capture_output=True, text=True, timeout=30,
                 env=clean_env())
+            made = sorted(os.listdir(d))
         finally:
             shutil.rmtree(d, ignore_errors=True)
+        if p.returncode != 0 and "--tls" in " ".join(args):
+            self.assertEqual(made, [], "created before the TLS check")
         return p.returncode, p.stdout, p.stderr.strip().splitlines()
 
     def check(self, args, *words):

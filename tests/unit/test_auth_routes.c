@@ -138,6 +138,7 @@ static struct expect map[] = {
     /* root */
     {"/health", ROUTE_GET, PERM_NONE, 0},
     {"/version", ROUTE_GET, PERM_NONE, 0},
+    {"/signup", ROUTE_GET, PERM_ADMIN, 0},
     {"/get-artifact", ROUTE_GET, PERM_RUN_READ, 0},
     {"/model-versions/get-artifact", ROUTE_GET, PERM_MODEL_READ, 0},
 };

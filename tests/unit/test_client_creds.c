@@ -216,6 +216,7 @@ static void test_sources(void)
     CHECK(strstr(msg, "chmod 600") != NULL);
     creds_cleanup(&cr);
     chmod(p, 0600);
+    gt_free(p);
 
     /* $MLFLOW_TRACKING_TOKEN beats the file, $GREENTRACK_TRACKING_TOKEN
      * beats it */
@@ -422,6 +423,14 @@ static void fake_start(struct fake *f, int status)
     pthread_detach(th);
 }
 
+/* What the fake answers from now on. */
+static void fake_status(struct fake *f, int status)
+{
+    pthread_mutex_lock(&f->mu);
+    f->status = status;
+    pthread_mutex_unlock(&f->mu);
+}
+
 static void test_wire(void)
 {
     struct fake f;
@@ -451,18 +460,14 @@ static void test_wire(void)
         TP_OK);
     CHECK_EQ_STR(f.auth, "Bearer gtk_abc");
 
-    pthread_mutex_lock(&f.mu);
-    f.status = 401;
-    pthread_mutex_unlock(&f.mu);
+    fake_status(&f, 401);
     CHECK_EQ_INT(
         transport_call(t, "GET", "/x", NULL, 0, &status, &ra, err, sizeof err),
         TP_AUTH);
     CHECK_EQ_INT(status, 401);
     CHECK(strstr(err, "token") != NULL);
     CHECK(strstr(err, "gtk_abc") == NULL);
-    pthread_mutex_lock(&f.mu);
-    f.status = 403;
-    pthread_mutex_unlock(&f.mu);
+    fake_status(&f, 403);
     CHECK_EQ_INT(
         transport_call(t, "GET", "/x", NULL, 0, &status, &ra, err, sizeof err),
         TP_AUTH);
@@ -473,9 +478,7 @@ static void test_wire(void)
     /* a client whose server answers 401: spooled, said, not retried */
     char spool[300];
     snprintf(spool, sizeof spool, "%s/spool", tmp);
-    pthread_mutex_lock(&f.mu);
-    f.status = 401;
-    pthread_mutex_unlock(&f.mu);
+    fake_status(&f, 401);
     gt_client *c = gt_client_new(base);
     gt_client_set_spool_dir(c, spool);
     gt_client_set_energy(c, 0);
@@ -505,14 +508,38 @@ static void test_wire(void)
     gt_client_free(c);
     CHECK_EQ_INT(f.requests, before);
 
+    /* new credentials through a setter: the client tries again at once */
+    char spool2[300];
+    snprintf(spool2, sizeof spool2, "%s/spool2", tmp);
+    c = gt_client_new(base);
+    gt_client_set_spool_dir(c, spool2);
+    gt_client_set_energy(c, 0);
+    CHECK_EQ_INT(gt_run_start(c, "e", "r2", &run), GT_OK);
+    gt_log_metric(run, "loss", 1.0, 0);
+    CHECK_EQ_INT(gt_flush(c, 5000), GT_OK);
+    gt_client_stats(c, &s);
+    CHECK_EQ_INT(s.spooled, 1);
+    fake_status(&f, 200);
+    gt_client_set_token(c, "gtk_fixed");
+    gt_log_metric(run, "loss", 0.5, 1);
+    int64_t until = gt_mono_ms() + 5000;
+    do {
+        gt_flush(c, 1000);
+        gt_client_stats(c, &s);
+    } while (s.replayed < 1 && gt_mono_ms() < until);
+    CHECK_EQ_INT(s.replayed, 1);
+    CHECK_EQ_INT(s.sent, 2);
+    CHECK_EQ_STR(f.auth, "Bearer gtk_fixed");
+    gt_run_end(run, GT_RUN_FINISHED);
+    gt_client_free(c);
+    fake_status(&f, 401);
+
     /* the spool is kept; a replay with the right token sends it */
     c = gt_client_new(base);
     gt_client_set_spool_dir(c, spool);
     CHECK_EQ_INT(gt_spool_replay(c, NULL, NULL, 5000), GT_E_AUTH);
     CHECK(strstr(gt_client_errmsg(c), "401") != NULL);
-    pthread_mutex_lock(&f.mu);
-    f.status = 200;
-    pthread_mutex_unlock(&f.mu);
+    fake_status(&f, 200);
     gt_client_set_token(c, "gtk_good");
     CHECK_EQ_INT(gt_spool_replay(c, NULL, NULL, 5000), GT_OK);
     CHECK_EQ_STR(f.auth, "Bearer gtk_good");

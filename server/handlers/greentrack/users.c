@@ -15,6 +15,9 @@
 /* GET users/list -> {"users": [{id, username, is_admin}]} */
 enum handler_result h_gt_users_list(struct request *req, struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     struct auth_user_row *rows;
     size_t n;
@@ -42,6 +45,9 @@ enum handler_result h_gt_users_list(struct request *req, struct response *res)
 enum handler_result h_gt_experiment_permissions_list(struct request *req,
                                                      struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     char id[64];
     bool present;

@@ -113,6 +113,9 @@ static enum handler_result grant_write(struct request *req,
                                        struct response *res, bool model,
                                        enum auth_op op)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     struct grant_args g = {0};
     bool create = op == AUTH_EXP_PERM_CREATE || op == AUTH_MODEL_PERM_CREATE;
@@ -141,6 +144,9 @@ static enum handler_result grant_write(struct request *req,
 static enum handler_result grant_get(struct request *req, struct response *res,
                                      bool model)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     struct grant_args g = {0};
     enum srv_err e = grant_args(req, model, false, &g, &eb);

@@ -5,6 +5,8 @@
  * update-admin, delete. Who may call which is the route table's
  * (router.c: admins, or the user itself for get and update-password).
  * Passwords are hashed here (Argon2id, auth.c) and never echoed.
+ * users/create also takes the /signup page's form (signup.c) and answers
+ * it with a page, as MLflow does.
  */
 #include "auth.h"
 #include "handlers/handlers.h"
@@ -75,10 +77,61 @@ static enum handler_result send_user(struct request *req, struct response *res,
     return H_DONE;
 }
 
+/* Appends 's' with HTML's special characters escaped. */
+static void html_text(struct strbuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<':
+            strbuf_append_str(sb, "&lt;");
+            break;
+        case '>':
+            strbuf_append_str(sb, "&gt;");
+            break;
+        case '&':
+            strbuf_append_str(sb, "&amp;");
+            break;
+        case '"':
+            strbuf_append_str(sb, "&quot;");
+            break;
+        case '\'':
+            strbuf_append_str(sb, "&#39;");
+            break;
+        default:
+            strbuf_append_char(sb, *s);
+        }
+    }
+}
+
+/* The answer to the signup form (MLflow: a page that says what happened
+ * and goes on to 'next'): 200 HTML; the name shown as text, never as
+ * markup or script. */
+static enum handler_result form_answer(struct response *res, const char *what,
+                                       const char *username, const char *next)
+{
+    struct strbuf sb;
+    strbuf_init(&sb);
+    strbuf_printf(&sb,
+                  "<!doctype html><html><head><meta charset=\"utf-8\">"
+                  "<meta http-equiv=\"refresh\" content=\"3; url=%s\">"
+                  "<title>greentrack signup</title></head><body><p>",
+                  next);
+    strbuf_append_str(&sb, what);
+    html_text(&sb, username);
+    strbuf_printf(&sb, "</p><p><a href=\"%s\">Continue</a></p></body></html>",
+                  next);
+    api_ok(res, &sb);
+    res->content_type = "text/html; charset=utf-8";
+    return H_DONE;
+}
+
 static enum handler_result after_create(struct request *req,
                                         struct response *res)
 {
     struct auth_pending *p = req->state;
+    if (req->form)
+        return form_answer(res, "Successfully signed up user: ", p->a.username,
+                           "/");
     return send_user(req, res, p->a.username);
 }
 
@@ -86,13 +139,14 @@ static enum handler_result after_create(struct request *req,
 static enum srv_err password_arg(const cJSON *args, const char **out,
                                  struct errbuf *eb)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, "password");
-    if (!cJSON_IsString(v))
+    enum srv_err e = jx_str(args, "password", false, out, eb);
+    if (e)
+        return e;
+    if (!*out)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Missing value for required parameter 'password'. See "
                        "the API docs for more information about request "
                        "parameters.");
-    *out = v->valuestring;
     return SRV_OK;
 }
 
@@ -100,25 +154,38 @@ static enum srv_err password_arg(const cJSON *args, const char **out,
 static enum srv_err username_arg(const cJSON *args, const char **out,
                                  struct errbuf *eb)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(args, "username");
-    if (!cJSON_IsString(v))
+    enum srv_err e = jx_str(args, "username", false, out, eb);
+    if (e)
+        return e;
+    if (!*out)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Missing value for required parameter 'username'. See "
                        "the API docs for more information about request "
                        "parameters.");
-    *out = v->valuestring;
     return auth_validate_username(*out, eb);
 }
 
 /* POST users/create {username, password} -> {"user": User} */
 enum handler_result h_users_create(struct request *req, struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username = NULL, *password = NULL;
     enum srv_err e;
     if ((e = username_arg(req->args, &username, &eb)) ||
         (e = password_arg(req->args, &password, &eb)))
         return h_fail(res, e, &eb);
+    if (req->form) { /* the signup page: a taken name is a page too */
+        struct auth_user_row u;
+        e = store_auth_user_by_name(req->app->store, username, &u, &eb);
+        if (!e)
+            return form_answer(
+                res, "Username has already been taken: ", username, "/signup");
+        if (e != SRV_E_RESOURCE_DOES_NOT_EXIST)
+            return h_fail(res, e, &eb);
+    }
     struct auth_pending *p =
         auth_pending_new(req, AUTH_USER_CREATE, after_create);
     if (!p)
@@ -133,6 +200,9 @@ enum handler_result h_users_create(struct request *req, struct response *res)
 /* GET users/get?username= -> {"user": User} */
 enum handler_result h_users_get(struct request *req, struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username;
     enum srv_err e = jx_str(req->args, "username", true, &username, &eb);
@@ -155,6 +225,9 @@ static enum handler_result after_password(struct request *req,
 enum handler_result h_users_update_password(struct request *req,
                                             struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username = NULL, *password = NULL;
     enum srv_err e;
@@ -176,6 +249,9 @@ enum handler_result h_users_update_password(struct request *req,
 enum handler_result h_users_update_admin(struct request *req,
                                          struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username;
     bool present = false, is_admin = false;
@@ -202,6 +278,9 @@ enum handler_result h_users_update_admin(struct request *req,
  * sessions go with it. */
 enum handler_result h_users_delete(struct request *req, struct response *res)
 {
+    struct errbuf off;
+    if (auth_need_on(req, &off))
+        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username;
     enum srv_err e = jx_str(req->args, "username", true, &username, &eb);

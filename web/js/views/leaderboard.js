@@ -100,6 +100,13 @@ export async function mount(root, ctx) {
   const chartBox = h('div.chart#pareto', { 'aria-label': 'Pareto chart: CO2 against the metric' });
   const chartNote = h('p.muted.small', { text: 'Each dot is a run; the line joins the Pareto front (no run is both better and cleaner). Click a dot to open its run.' });
 
+  // with auth on: who may read, edit or manage it (the admin page)
+  const permLink = h('a.ghostlink#permissions-link', {
+    href: `/admin?${new URLSearchParams({ experiment: expId })}`, text: 'Permissions', hidden: true,
+  });
+  if (ctx.session) {
+    ctx.session.current().then((s) => { permLink.hidden = !(s.auth_enabled && s.user); }).catch(() => {});
+  }
   const lbPanel = h('div.tabpanel#panel-leaderboard', { role: 'tabpanel', 'aria-labelledby': 'tab-leaderboard' },
     h('div.filterwrap', {}, filterForm, filterErr),
     h('div.lb-layout', {},
@@ -110,7 +117,7 @@ export async function mount(root, ctx) {
   root.append(
     h('div.toolbar', {}, title,
       h('label.inline', {}, 'Metric ', metricSel), dirSel, costSel, upstreamSel,
-      h('span.spacer'), reportLink, compareBtn, csvBtn),
+      h('span.spacer'), permLink, reportLink, compareBtn, csvBtn),
     budgetSlot,
     h('div.tabs', { role: 'tablist', 'aria-label': 'Experiment views' }, tabLb, tabHw),
     lbPanel, hwPanel);
