@@ -318,3 +318,19 @@ enum srv_err greenai_render_budget(struct store *st, int64_t experiment_id,
                        budget > 0 ? used_kg / budget : 0);
     return SRV_OK;
 }
+
+enum srv_err greenai_carbon_run(struct store *st, const char *run_id,
+                                struct strbuf *out, struct carbon_report *rep,
+                                struct errbuf *eb)
+{
+    enum srv_err e = carbon_report_run(st, run_id, out, rep, eb);
+    if (e)
+        return e;
+    /* the Green-AI fields go inside the object, before its '}' */
+    if (out->len && out->buf[out->len - 1] == '}')
+        out->len--;
+    if ((e = greenai_report_append(st, run_id, rep, out, eb)))
+        return e;
+    strbuf_append_char(out, '}');
+    return SRV_OK;
+}

@@ -39,6 +39,13 @@ enum srv_err greenai_report_append(struct store *st, const char *run_id,
                                    const struct carbon_report *rep,
                                    struct strbuf *out, struct errbuf *eb);
 
+/* runs/carbon's object for run 'run_id': carbon_report_run's summary
+ * (filling '*rep') with the Green-AI fields above inside it. Used by
+ * runs/carbon and model-versions/carbon, so both say the same. */
+enum srv_err greenai_carbon_run(struct store *st, const char *run_id,
+                                struct strbuf *out, struct carbon_report *rep,
+                                struct errbuf *eb);
+
 /* The sum over the experiment's active runs of each run's largest
  * saving_g (0 for a run without a positive one). */
 enum srv_err greenai_potential_saving(struct store *st, int64_t experiment_id,

@@ -11,6 +11,7 @@
  * model's or the version's tags.
  */
 #include "carbon_report.h"
+#include "greenai_report.h"
 #include "handlers/handlers.h"
 #include "jsonx.h"
 #include "ranking.h"
@@ -182,7 +183,7 @@ enum handler_result h_model_versions_carbon(struct request *req,
     render_key(&sb, "experiment_id", false);
     strbuf_printf(&sb, "\"%lld\"", (long long)run.experiment_id);
     render_key(&sb, "carbon", false);
-    if ((e = carbon_report_run(st, run_id, &sb, &rep, &eb)))
+    if ((e = greenai_carbon_run(st, run_id, &sb, &rep, &eb)))
         goto out;
     /* the metric's latest value on the run */
     struct leaderboard_row row = {.has_energy = rep.has_energy,

@@ -269,18 +269,10 @@ enum handler_result h_runs_carbon(struct request *req, struct response *res)
     struct strbuf sb;
     strbuf_init(&sb);
     struct carbon_report rep;
-    if ((e = carbon_report_run(req->app->store, run_id, &sb, &rep, &eb))) {
+    if ((e = greenai_carbon_run(req->app->store, run_id, &sb, &rep, &eb))) {
         strbuf_cleanup(&sb);
         return h_fail(res, e, &eb);
     }
-    /* the Green-AI fields go inside the object, before its '}' */
-    if (sb.len && sb.buf[sb.len - 1] == '}')
-        sb.len--;
-    if ((e = greenai_report_append(req->app->store, run_id, &rep, &sb, &eb))) {
-        strbuf_cleanup(&sb);
-        return h_fail(res, e, &eb);
-    }
-    strbuf_append_char(&sb, '}');
     api_ok(res, &sb);
     return H_DONE;
 }
