@@ -51,7 +51,7 @@ struct config {
     size_t max_response_bytes;     /* a list page ends before passing it
                                       (pager.h) */
     /* authentication (auth.c; specs/mlflow-auth.md) */
-    bool auth;                       /* --auth: users, permissions, tokens */
+    bool auth;                        /* --auth: users, permissions, tokens */
     char auth_default_permission[16]; /* READ, EDIT, MANAGE or
                                          NO_PERMISSIONS (default READ) */
     /* TLS and browser safety (browser_guard.h, tls.h); "" = not given */

@@ -89,10 +89,9 @@ enum handler_result h_experiments_summary(struct request *req,
         return h_fail(res, e, &eb);
     if (given) {
         if (req->user.set && !req->user.admin_power && !can_read(req, exp_id))
-            return h_fail(res,
-                          err_set(&eb, SRV_E_PERMISSION_DENIED,
-                                  "Permission denied"),
-                          &eb);
+            return h_fail(
+                res, err_set(&eb, SRV_E_PERMISSION_DENIED, "Permission denied"),
+                &eb);
         return one_summary(req, res, exp_id);
     }
     /* Streamed by chunks of experiments (listsrc.h); not paged. Under
