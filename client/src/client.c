@@ -332,16 +332,45 @@ char *gt_credentials_path(void)
     return creds_file_path();
 }
 
+/* The gt_credentials_* calls' error buffer: 'err' itself, cleared, or
+ * 'scratch' (of 'n' bytes, '*errlen' set to n) when the caller gave none. */
+static char *err_or_scratch(char *err, size_t *errlen, char *scratch, size_t n)
+{
+    if (!err || *errlen == 0) {
+        err = scratch;
+        *errlen = n;
+    }
+    err[0] = '\0';
+    return err;
+}
+
+/* uri_resolve for the gt_credentials_* calls: says in 'err' why a URI is
+ * refused. '*uri' is malloc'd, the caller frees it. */
+static gt_status creds_uri_resolve(const char *tracking_uri, char **uri,
+                                   char *err, size_t errlen)
+{
+    gt_status rc = uri_resolve(tracking_uri, uri);
+    if (rc != GT_OK)
+        snprintf(err, errlen, "not an http:// or https:// tracking URI");
+    return rc;
+}
+
+/* creds_file_path (malloc'd, the caller frees it), or NULL with 'err'
+ * saying why. */
+static char *creds_path_or_err(char *err, size_t errlen)
+{
+    char *path = creds_file_path();
+    if (!path)
+        snprintf(err, errlen, "neither $XDG_CONFIG_HOME nor $HOME is set");
+    return path;
+}
+
 gt_status gt_credentials_save(const char *tracking_uri, const char *username,
                               const char *token, const char *token_id,
                               char *err, size_t errlen)
 {
     char dummy[8], *uri, *path;
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
-    err[0] = '\0';
+    err = err_or_scratch(err, &errlen, dummy, sizeof dummy);
     if (!cred_ok(token) || (username && !cred_ok(username)) ||
         (token_id && !cred_ok(token_id))) {
         snprintf(err, errlen,
@@ -349,14 +378,11 @@ gt_status gt_credentials_save(const char *tracking_uri, const char *username,
                  "stored");
         return GT_E_INVALID;
     }
-    gt_status rc = uri_resolve(tracking_uri, &uri);
-    if (rc != GT_OK) {
-        snprintf(err, errlen, "not an http:// or https:// tracking URI");
+    gt_status rc = creds_uri_resolve(tracking_uri, &uri, err, errlen);
+    if (rc != GT_OK)
         return rc;
-    }
-    path = creds_file_path();
+    path = creds_path_or_err(err, errlen);
     if (!path) {
-        snprintf(err, errlen, "neither $XDG_CONFIG_HOME nor $HOME is set");
         rc = GT_E_IO;
     } else {
         rc =
@@ -379,16 +405,10 @@ gt_status gt_credentials_get(const char *tracking_uri, char **username,
         *token = NULL;
     if (token_id)
         *token_id = NULL;
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
-    err[0] = '\0';
-    gt_status rc = uri_resolve(tracking_uri, &uri);
-    if (rc != GT_OK) {
-        snprintf(err, errlen, "not an http:// or https:// tracking URI");
+    err = err_or_scratch(err, &errlen, dummy, sizeof dummy);
+    gt_status rc = creds_uri_resolve(tracking_uri, &uri, err, errlen);
+    if (rc != GT_OK)
         return rc;
-    }
     path = creds_file_path();
     int r = path ? creds_file_lookup(path, uri, &e, err, errlen) : 0;
     if (r > 0) {
@@ -417,19 +437,12 @@ gt_status gt_credentials_remove(const char *tracking_uri, char *err,
                                 size_t errlen)
 {
     char dummy[8], *uri, *path;
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
-    err[0] = '\0';
-    gt_status rc = uri_resolve(tracking_uri, &uri);
-    if (rc != GT_OK) {
-        snprintf(err, errlen, "not an http:// or https:// tracking URI");
+    err = err_or_scratch(err, &errlen, dummy, sizeof dummy);
+    gt_status rc = creds_uri_resolve(tracking_uri, &uri, err, errlen);
+    if (rc != GT_OK)
         return rc;
-    }
-    path = creds_file_path();
+    path = creds_path_or_err(err, errlen);
     if (!path) {
-        snprintf(err, errlen, "neither $XDG_CONFIG_HOME nor $HOME is set");
         rc = GT_E_NOT_FOUND;
     } else {
         rc = creds_file_remove(path, uri, NULL, err, errlen);
