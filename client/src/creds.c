@@ -563,6 +563,25 @@ void creds_cleanup(struct gt_creds *cr)
     pthread_mutex_destroy(&cr->mu);
 }
 
+/* Replaces the credentials by ones a setter ('source') gave: takes
+ * 'username', 'password' and 'token' (each may be NULL); the old secrets
+ * are wiped. */
+static void creds_replace(struct gt_creds *cr, enum cred_kind kind,
+                          char *username, char *password, char *token,
+                          const char *source)
+{
+    pthread_mutex_lock(&cr->mu);
+    creds_clear_locked(cr);
+    cr->kind = kind;
+    cr->username = username;
+    cr->password = password;
+    cr->token = token;
+    cr->note[0] = '\0';
+    snprintf(cr->source, sizeof cr->source, "%s", source);
+    cr->gen++;
+    pthread_mutex_unlock(&cr->mu);
+}
+
 gt_status creds_set_basic(struct gt_creds *cr, const char *username,
                           const char *password)
 {
@@ -572,15 +591,7 @@ gt_status creds_set_basic(struct gt_creds *cr, const char *username,
         free_secret(p);
         return GT_E_NOMEM;
     }
-    pthread_mutex_lock(&cr->mu);
-    creds_clear_locked(cr);
-    cr->kind = CRED_BASIC;
-    cr->username = u;
-    cr->password = p;
-    cr->note[0] = '\0';
-    snprintf(cr->source, sizeof cr->source, "gt_client_set_basic_auth");
-    cr->gen++;
-    pthread_mutex_unlock(&cr->mu);
+    creds_replace(cr, CRED_BASIC, u, p, NULL, "gt_client_set_basic_auth");
     return GT_OK;
 }
 
@@ -589,14 +600,7 @@ gt_status creds_set_token(struct gt_creds *cr, const char *token)
     char *t = strdup(token);
     if (!t)
         return GT_E_NOMEM;
-    pthread_mutex_lock(&cr->mu);
-    creds_clear_locked(cr);
-    cr->kind = CRED_TOKEN;
-    cr->token = t;
-    cr->note[0] = '\0';
-    snprintf(cr->source, sizeof cr->source, "gt_client_set_token");
-    cr->gen++;
-    pthread_mutex_unlock(&cr->mu);
+    creds_replace(cr, CRED_TOKEN, NULL, NULL, t, "gt_client_set_token");
     return GT_OK;
 }
 
