@@ -96,6 +96,24 @@ static gt_status phase_push(gt_run *run, const char *phase, int64_t start_ms,
                       false, &run->client->dropped);
 }
 
+/* Closes 'run''s open phase: its name into 'name' (GT_PHASE_NAME_MAX + 1
+ * bytes) and its start into '*start'; '*end' (the time now) is moved up to
+ * the start if the clock stepped back. false when no phase was open. */
+static bool phase_take_open(gt_run *run, char *name, int64_t *start,
+                            int64_t *end)
+{
+    gt_client *c = run->client;
+    pthread_mutex_lock(&c->mu);
+    bool open = run->ph_open;
+    run->ph_open = false;
+    snprintf(name, GT_PHASE_NAME_MAX + 1, "%s", run->ph_name);
+    *start = run->ph_start_ms;
+    pthread_mutex_unlock(&c->mu);
+    if (open && *end < *start)
+        *end = *start; /* the clock stepped back */
+    return open;
+}
+
 gt_status gt_phase_begin(gt_run *run, const char *phase)
 {
     gt_client *c = run ? run->client : NULL;
@@ -129,16 +147,8 @@ gt_status gt_phase_end(gt_run *run, double work_count, const char *work_unit)
     gt_status rc = work_check(c, work_count, work_unit, &ulen);
     if (rc != GT_OK)
         return rc;
-    pthread_mutex_lock(&c->mu);
-    bool open = run->ph_open;
-    run->ph_open = false;
-    snprintf(name, sizeof name, "%s", run->ph_name);
-    start = run->ph_start_ms;
-    pthread_mutex_unlock(&c->mu);
-    if (!open)
+    if (!phase_take_open(run, name, &start, &end))
         return phase_invalid(c, "no phase is open (gt_phase_begin first)");
-    if (end < start)
-        end = start; /* the clock stepped back */
     return phase_push(run, name, start, end, work_count, work_unit, ulen);
 }
 
@@ -166,16 +176,8 @@ void phase_close_open(gt_run *run)
     char name[GT_PHASE_NAME_MAX + 1];
     gt_client *c = run->client;
     int64_t end = gt_now_ms(), start;
-    pthread_mutex_lock(&c->mu);
-    bool open = run->ph_open;
-    run->ph_open = false;
-    snprintf(name, sizeof name, "%s", run->ph_name);
-    start = run->ph_start_ms;
-    pthread_mutex_unlock(&c->mu);
-    if (!open)
+    if (!phase_take_open(run, name, &start, &end))
         return;
-    if (end < start)
-        end = start;
     if (phase_push(run, name, start, end, GT_NO_WORK, NULL, 0) != GT_OK)
         gt_client_error(c, GT_LOG_WARN,
                         "phase %s of run %s not recorded: the queue is full",
