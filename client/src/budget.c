@@ -164,18 +164,10 @@ static gt_status lookup(struct transport *t, const char *name, char *id,
         return GT_E_SERVER;
     }
     const char *body = transport_body(t, &n);
-    cJSON *j = cJSON_ParseWithLength(body, n);
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(j, "experiment"), "experiment_id");
-    rc = GT_E_SERVER;
-    if (cJSON_IsString(x) && strlen(x->valuestring) < idlen) {
-        snprintf(id, idlen, "%s", x->valuestring);
-        rc = GT_OK;
-    } else {
-        snprintf(err, errlen, "experiments/get-by-name: unexpected answer");
-    }
-    cJSON_Delete(j);
-    return rc;
+    if (experiment_id_from(body, n, "experiment", id, idlen))
+        return GT_OK;
+    snprintf(err, errlen, "experiments/get-by-name: unexpected answer");
+    return GT_E_SERVER;
 }
 
 gt_status gt_experiment_budget(gt_client *c, const char *experiment_id,

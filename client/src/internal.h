@@ -667,6 +667,13 @@ int gt_worker_start(gt_client *c);
 /* Stops the worker: flushes within the deadline, spools the rest. */
 void gt_worker_stop(gt_client *c);
 
+/* The experiment id of an experiments answer 'body' (n bytes): its
+ * "experiment_id", inside object 'wrapper' when not NULL (get-by-name's
+ * "experiment"), copied into 'id' (idlen bytes). false when the answer
+ * has none or it does not fit. */
+bool experiment_id_from(const char *body, size_t n, const char *wrapper,
+                        char *id, size_t idlen);
+
 int64_t gt_now_ms(void);
 int64_t gt_mono_ms(void);
 uint64_t gt_random_u64(void);

@@ -279,6 +279,19 @@ static void report_rejected(struct engine *e, uint64_t nrecs)
 
 /*---- experiments ----*/
 
+bool experiment_id_from(const char *body, size_t n, const char *wrapper,
+                        char *id, size_t idlen)
+{
+    cJSON *j = cJSON_ParseWithLength(body, n);
+    const cJSON *o = wrapper ? cJSON_GetObjectItemCaseSensitive(j, wrapper) : j;
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "experiment_id");
+    bool ok = cJSON_IsString(x) && strlen(x->valuestring) < idlen;
+    if (ok)
+        snprintf(id, idlen, "%s", x->valuestring);
+    cJSON_Delete(j);
+    return ok;
+}
+
 static enum send_rc exp_lookup(struct engine *e, const char *name, char *id,
                                size_t idlen, long *status)
 {
@@ -292,18 +305,10 @@ static enum send_rc exp_lookup(struct engine *e, const char *name, char *id,
         return rc;
     size_t n;
     const char *body = transport_body(e->tp, &n);
-    cJSON *j = cJSON_ParseWithLength(body, n);
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(j, "experiment"), "experiment_id");
-    rc = S_REJECTED;
-    if (cJSON_IsString(x) && strlen(x->valuestring) < idlen) {
-        snprintf(id, idlen, "%s", x->valuestring);
-        rc = S_OK;
-    } else {
-        snprintf(e->err, sizeof e->err, "get-by-name: unexpected answer");
-    }
-    cJSON_Delete(j);
-    return rc;
+    if (experiment_id_from(body, n, "experiment", id, idlen))
+        return S_OK;
+    snprintf(e->err, sizeof e->err, "get-by-name: unexpected answer");
+    return S_REJECTED;
 }
 
 /* The id of experiment 'name' (NULL: the Default one), created when
@@ -337,15 +342,8 @@ static enum send_rc exp_resolve(struct engine *e, const char *name, char *id,
         if (rc == S_OK) {
             size_t n;
             const char *body = transport_body(e->tp, &n);
-            cJSON *j = cJSON_ParseWithLength(body, n);
-            const cJSON *x =
-                cJSON_GetObjectItemCaseSensitive(j, "experiment_id");
-            rc = S_REJECTED;
-            if (cJSON_IsString(x) && strlen(x->valuestring) < idlen) {
-                snprintf(id, idlen, "%s", x->valuestring);
-                rc = S_OK;
-            }
-            cJSON_Delete(j);
+            rc = experiment_id_from(body, n, NULL, id, idlen) ? S_OK
+                                                              : S_REJECTED;
         } else if (rc == S_REJECTED) {
             char code[64];
             answer_code(e, code, sizeof code);
