@@ -339,17 +339,15 @@ int cli_cmd_login(struct cli_global *g, int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
-int cli_cmd_logout(struct cli_global *g, int argc, char **argv)
+/* The options of a command that takes only --help and the global ones:
+ * -1 to go on, else the exit code (after the usage or an error). */
+static int global_opts_only(struct cli_global *g, int argc, char **argv,
+                            const char *usage, const char *cmd)
 {
-    char err[512], *token = NULL, *id = NULL;
-    gt_client *client;
-    gt_status st;
-    int rc = CLI_EXIT_OK;
-
     for (int i = 0; i < argc; i++) {
         int r;
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(LOGOUT_USAGE, stdout);
+            fputs(usage, stdout);
             return CLI_EXIT_OK;
         }
         if ((r = cli_global_opt(g, argc, argv, &i)) != 0) {
@@ -357,9 +355,22 @@ int cli_cmd_logout(struct cli_global *g, int argc, char **argv)
                 return CLI_EXIT_USAGE;
             continue;
         }
-        cli_err("unknown option '%s' (see greentrack logout --help)", argv[i]);
+        cli_err("unknown option '%s' (see greentrack %s --help)", argv[i], cmd);
         return CLI_EXIT_USAGE;
     }
+    return -1;
+}
+
+int cli_cmd_logout(struct cli_global *g, int argc, char **argv)
+{
+    char err[512], *token = NULL, *id = NULL;
+    gt_client *client;
+    gt_status st;
+    int rc = global_opts_only(g, argc, argv, LOGOUT_USAGE, "logout");
+
+    if (rc >= 0)
+        return rc;
+    rc = CLI_EXIT_OK;
     st =
         gt_credentials_get(g->tracking_uri, NULL, &token, &id, err, sizeof err);
     if (st != GT_OK) {
@@ -416,20 +427,8 @@ int cli_cmd_whoami(struct cli_global *g, int argc, char **argv)
     cJSON *resp = NULL;
     int rc;
 
-    for (int i = 0; i < argc; i++) {
-        int r;
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(WHOAMI_USAGE, stdout);
-            return CLI_EXIT_OK;
-        }
-        if ((r = cli_global_opt(g, argc, argv, &i)) != 0) {
-            if (r < 0)
-                return CLI_EXIT_USAGE;
-            continue;
-        }
-        cli_err("unknown option '%s' (see greentrack whoami --help)", argv[i]);
-        return CLI_EXIT_USAGE;
-    }
+    if ((rc = global_opts_only(g, argc, argv, WHOAMI_USAGE, "whoami")) >= 0)
+        return rc;
     if ((client = cli_client_new(g)) == NULL) {
         return CLI_EXIT_ERROR;
     }
