@@ -710,6 +710,25 @@ static enum srv_err step_done(struct conn *c, sqlite3_stmt *s,
     return SRV_OK;
 }
 
+/* Steps a statement that returns one row or none and resets it: '*found'
+ * tells whether there was a row, whose column 0 is then in '*v'. */
+static enum srv_err step_int64(struct conn *c, sqlite3_stmt *s, int64_t *v,
+                               bool *found, struct errbuf *eb, const char *what)
+{
+    *found = false;
+    if (!s)
+        return db_error(c, eb, what);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *v = sqlite3_column_int64(s, 0);
+        *found = true;
+    }
+    sqlite3_reset(s);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(c, eb, what);
+    return SRV_OK;
+}
+
 struct exp_state {
     bool exists;
     bool deleted;
@@ -1619,15 +1638,10 @@ static enum srv_err dataset_pk_for(struct conn *c, int64_t experiment_id,
     sqlite3_bind_int64(s, 1, experiment_id);
     sqlite3_bind_text(s, 2, d->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 3, d->digest, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *pk = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
-        return SRV_OK;
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return db_error(c, eb, "dataset find");
+    bool found;
+    enum srv_err e = step_int64(c, s, pk, &found, eb, "dataset find");
+    if (e || found)
+        return e;
     s = stmt(c, S_DATASET_INSERT);
     if (!s)
         return db_error(c, eb, "dataset insert");
@@ -1638,7 +1652,7 @@ static enum srv_err dataset_pk_for(struct conn *c, int64_t experiment_id,
     bind_str(s, 5, d->source);
     bind_str(s, 6, d->schema);
     bind_str(s, 7, d->profile);
-    enum srv_err e = step_done(c, s, eb, "dataset insert");
+    e = step_done(c, s, eb, "dataset insert");
     if (!e)
         *pk = sqlite3_last_insert_rowid(c->db);
     return e;
@@ -4097,16 +4111,11 @@ enum srv_err store_experiment_id_by_name(struct store *st, const char *name,
     if (!s)
         return db_error(c, eb, "experiment get");
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    enum srv_err e = SRV_OK;
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(s, 0);
-    else if (rc == SQLITE_DONE)
+    bool found;
+    enum srv_err e = step_int64(c, s, id, &found, eb, "experiment get");
+    if (!e && !found)
         e = err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
                     "Could not find experiment with name '%s'", name);
-    else
-        e = db_error(c, eb, "experiment get");
-    sqlite3_reset(s);
     return e;
 }
 
@@ -4681,6 +4690,12 @@ enum srv_err store_step_done(struct conn *c, sqlite3_stmt *s, struct errbuf *eb,
                              const char *what)
 {
     return step_done(c, s, eb, what);
+}
+
+enum srv_err store_step_int64(struct conn *c, sqlite3_stmt *s, int64_t *v,
+                              bool *found, struct errbuf *eb, const char *what)
+{
+    return step_int64(c, s, v, found, eb, what);
 }
 
 void *store_read_page(struct conn *c, sqlite3_stmt *s, int64_t max, size_t elem,

@@ -183,15 +183,10 @@ static enum srv_err user_id_of(struct conn *c, const char *username,
     if (!s)
         return store_conn_error(c, eb, "user lookup");
     bind_text(s, 1, username);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(s, 0);
-        sqlite3_reset(s);
-        return SRV_OK;
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
-        return store_conn_error(c, eb, "user lookup");
+    bool found;
+    enum srv_err e = store_step_int64(c, s, id, &found, eb, "user lookup");
+    if (e || found)
+        return e;
     return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
                    "User with username=%.250s not found", username);
 }
@@ -747,15 +742,7 @@ static enum srv_err id_by_text(struct store *st, enum auth_stmt id,
     if (!s)
         return store_conn_error(c, eb, "lookup");
     bind_text(s, 1, key);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *out = sqlite3_column_int64(s, 0);
-        *found = true;
-    }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return store_conn_error(c, eb, "lookup");
-    return SRV_OK;
+    return store_step_int64(c, s, out, found, eb, "lookup");
 }
 
 enum srv_err store_auth_run_experiment(struct store *st, const char *run_id,

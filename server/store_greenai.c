@@ -647,11 +647,42 @@ void greenai_run_decls_free(struct greenai_run_decl *a, size_t n)
     free(a);
 }
 
-/* Adds the (pk, key, value) rows of 's' (stepped here) to '*out'. */
-static enum srv_err read_decl_rows(struct conn *c, sqlite3_stmt *s,
-                                   struct greenai_run_decl **out, size_t *n,
-                                   size_t *cap, struct errbuf *eb)
+/* Adds the rows of 's' (bound, stepped here) to the array '*arr' of '*n'
+ * items with '*cap' allocated, for read_per_run. */
+typedef enum srv_err (*run_rows_fn)(struct conn *c, sqlite3_stmt *s, void *arr,
+                                    size_t *n, size_t *cap, struct errbuf *eb);
+
+/* Steps statement 'exp_id' for experiment 'experiment_id' when 'pks' is
+ * NULL, else statement 'run_id' for each of the 'n_pks' runs of 'pks',
+ * and adds their rows to the array '*arr' (NULL at first) with 'read'.
+ * On error '*arr' keeps what was read, with '*n' items, for the caller
+ * to free. */
+static enum srv_err read_per_run(struct store *st, enum greenai_stmt exp_id,
+                                 enum greenai_stmt run_id,
+                                 int64_t experiment_id, const int64_t *pks,
+                                 size_t n_pks, run_rows_fn read, void *arr,
+                                 size_t *n, const char *what, struct errbuf *eb)
 {
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    size_t cap = 0;
+    enum srv_err e = SRV_OK;
+    for (size_t i = 0; !e && (pks ? i < n_pks : i < 1); i++) {
+        sqlite3_stmt *s = stmt(c, pks ? run_id : exp_id);
+        if (!s)
+            return store_conn_error(c, eb, what);
+        sqlite3_bind_int64(s, 1, pks ? pks[i] : experiment_id);
+        e = read(c, s, arr, n, &cap, eb);
+    }
+    return e;
+}
+
+/* Adds the (pk, key, value) rows of 's' (stepped here) to '*out'. */
+static enum srv_err read_decl_rows(struct conn *c, sqlite3_stmt *s, void *arr,
+                                   size_t *n, size_t *cap, struct errbuf *eb)
+{
+    struct greenai_run_decl **out = arr;
     int rc;
     enum srv_err e = SRV_OK;
     size_t first = *n; /* rows of one run are adjacent */
@@ -688,27 +719,9 @@ enum srv_err store_greenai_run_decls(struct store *st, int64_t experiment_id,
 {
     *out = NULL;
     *n = 0;
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    size_t cap = 0;
-    enum srv_err e = SRV_OK;
-    if (!pks) {
-        sqlite3_stmt *s = stmt(c, G_EXP_LINEAGE);
-        if (!s)
-            return store_conn_error(c, eb, "lineage");
-        sqlite3_bind_int64(s, 1, experiment_id);
-        e = read_decl_rows(c, s, out, n, &cap, eb);
-    }
-    for (size_t i = 0; pks && i < n_pks && !e; i++) {
-        sqlite3_stmt *s = stmt(c, G_RUN_LINEAGE);
-        if (!s) {
-            e = store_conn_error(c, eb, "lineage");
-            break;
-        }
-        sqlite3_bind_int64(s, 1, pks[i]);
-        e = read_decl_rows(c, s, out, n, &cap, eb);
-    }
+    enum srv_err e =
+        read_per_run(st, G_EXP_LINEAGE, G_RUN_LINEAGE, experiment_id, pks,
+                     n_pks, read_decl_rows, out, n, "lineage", eb);
     if (e) {
         greenai_run_decls_free(*out, *n);
         *out = NULL;
@@ -738,10 +751,10 @@ enum srv_err store_greenai_decl_upstream(struct store *st,
 
 /* Adds the (pk, work, joules) rows of 's' (stepped here) to '*out'. */
 static enum srv_err read_inference_rows(struct conn *c, sqlite3_stmt *s,
-                                        struct greenai_inference **out,
-                                        size_t *n, size_t *cap,
+                                        void *arr, size_t *n, size_t *cap,
                                         struct errbuf *eb)
 {
+    struct greenai_inference **out = arr;
     int rc;
     enum srv_err e = SRV_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -771,27 +784,9 @@ enum srv_err store_greenai_inference(struct store *st, int64_t experiment_id,
 {
     *out = NULL;
     *n = 0;
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    size_t cap = 0;
-    enum srv_err e = SRV_OK;
-    if (!pks) {
-        sqlite3_stmt *s = stmt(c, G_EXP_INFERENCE);
-        if (!s)
-            return store_conn_error(c, eb, "inference phases");
-        sqlite3_bind_int64(s, 1, experiment_id);
-        e = read_inference_rows(c, s, out, n, &cap, eb);
-    }
-    for (size_t i = 0; pks && i < n_pks && !e; i++) {
-        sqlite3_stmt *s = stmt(c, G_RUN_INFERENCE);
-        if (!s) {
-            e = store_conn_error(c, eb, "inference phases");
-            break;
-        }
-        sqlite3_bind_int64(s, 1, pks[i]);
-        e = read_inference_rows(c, s, out, n, &cap, eb);
-    }
+    enum srv_err e = read_per_run(
+        st, G_EXP_INFERENCE, G_RUN_INFERENCE, experiment_id, pks, n_pks,
+        read_inference_rows, out, n, "inference phases", eb);
     if (e) {
         free(*out);
         *out = NULL;

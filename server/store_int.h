@@ -63,6 +63,12 @@ void *store_grow(void *arr, size_t n, size_t *cap, size_t elem);
 enum srv_err store_step_done(struct conn *c, sqlite3_stmt *s, struct errbuf *eb,
                              const char *what);
 
+/* Steps a statement that returns one row or none and resets it: '*found'
+ * tells whether there was a row, whose column 0 is then in '*v'. A NULL
+ * 's' or a failed step is store_conn_error's. */
+enum srv_err store_step_int64(struct conn *c, sqlite3_stmt *s, int64_t *v,
+                              bool *found, struct errbuf *eb, const char *what);
+
 /* Steps a search statement (whose LIMIT asked for max+1 rows) and turns
  * up to 'max' rows into an array of zeroed 'elem'-sized items with
  * 'from_row'; '*more' tells whether a further row exists. Returns the

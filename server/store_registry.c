@@ -296,14 +296,11 @@ static enum srv_err model_lookup(struct conn *c, const char *name, int64_t *pk,
     if (!s)
         return store_conn_error(c, eb, "model lookup");
     bind_text(s, 1, name);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *pk = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
-        return SRV_OK;
-    return rc == SQLITE_DONE ? no_model(eb, name)
-                             : store_conn_error(c, eb, "model lookup");
+    bool found;
+    enum srv_err e = store_step_int64(c, s, pk, &found, eb, "model lookup");
+    if (e || found)
+        return e;
+    return no_model(eb, name);
 }
 
 /* RESOURCE_DOES_NOT_EXIST unless version 'version' of 'pk' is live. */
