@@ -383,6 +383,33 @@ static void copy_without(char *text, const char *key, struct gt_buf *b,
     }
 }
 
+/* The end of a change to file 'path': writes 'b' (its new text) over it,
+ * then wipes and frees 'b', 'text' (the old text, may be NULL) and 'key'
+ * (uri_key's, NULL when out of memory). GT_E_NOMEM when 'key' is NULL or
+ * 'b' ran out, GT_E_NOT_FOUND when '!found' (the file has no section
+ * 'key'), else write_replace's; 'err' says why. */
+static gt_status rewrite_and_free(const char *path, struct gt_buf *b,
+                                  char *text, char *key, bool found, char *err,
+                                  size_t errlen)
+{
+    gt_status rc;
+    if (!key || b->oom) {
+        snprintf(err, errlen, "out of memory");
+        rc = GT_E_NOMEM;
+    } else if (!found) {
+        snprintf(err, errlen, "no credentials for %s in %s", key, path);
+        rc = GT_E_NOT_FOUND;
+    } else {
+        rc = write_replace(path, b, err, errlen);
+    }
+    if (b->p)
+        memset(b->p, 0, b->len);
+    gt_buf_cleanup(b);
+    free_secret(text);
+    free(key);
+    return rc;
+}
+
 gt_status creds_file_store(const char *path, const char *uri,
                            const char *username, const char *token,
                            const char *token_id, char *err, size_t errlen)
@@ -425,19 +452,7 @@ gt_status creds_file_store(const char *path, const char *uri,
         gt_buf_adds(&b, token_id);
         gt_buf_add(&b, "\n", 1);
     }
-    gt_status rc;
-    if (!key || b.oom) {
-        snprintf(err, errlen, "out of memory");
-        rc = GT_E_NOMEM;
-    } else {
-        rc = write_replace(path, &b, err, errlen);
-    }
-    if (b.p)
-        memset(b.p, 0, b.len);
-    gt_buf_cleanup(&b);
-    free_secret(text);
-    free(key);
-    return rc;
+    return rewrite_and_free(path, &b, text, key, true, err, errlen);
 }
 
 gt_status creds_file_remove(const char *path, const char *uri, char **token_id,
@@ -457,23 +472,9 @@ gt_status creds_file_remove(const char *path, const char *uri, char **token_id,
     struct gt_buf b;
     gt_buf_init(&b);
     bool had = false;
-    gt_status rc = GT_OK;
     if (key)
         copy_without(text, key, &b, &had, token_id);
-    if (!key || b.oom) {
-        snprintf(err, errlen, "out of memory");
-        rc = GT_E_NOMEM;
-    } else if (!had) {
-        snprintf(err, errlen, "no credentials for %s in %s", key, path);
-        rc = GT_E_NOT_FOUND;
-    } else {
-        rc = write_replace(path, &b, err, errlen);
-    }
-    if (b.p)
-        memset(b.p, 0, b.len);
-    gt_buf_cleanup(&b);
-    free_secret(text);
-    free(key);
+    gt_status rc = rewrite_and_free(path, &b, text, key, had, err, errlen);
     if (rc != GT_OK && token_id) {
         free(*token_id);
         *token_id = NULL;
