@@ -60,6 +60,18 @@ static gt_status phase_invalid(gt_client *c, const char *what)
     return GT_E_INVALID;
 }
 
+/* Checks a run and phase name given to gt_phase_begin or gt_log_phase. */
+static gt_status phase_args_check(gt_run *run, const char *phase)
+{
+    gt_client *c = run ? run->client : NULL;
+    if (!run || !phase)
+        return phase_invalid(c, "NULL run or phase");
+    if (!phase_name_ok(phase))
+        return phase_invalid(c, "phase name: 1 to 64 characters of "
+                                "[A-Za-z0-9_.-]");
+    return GT_OK;
+}
+
 /* Checks the work count and unit; '*ulen' receives the unit's bytes. */
 static gt_status work_check(gt_client *c, double work_count,
                             const char *work_unit, size_t *ulen)
@@ -116,12 +128,10 @@ static bool phase_take_open(gt_run *run, char *name, int64_t *start,
 
 gt_status gt_phase_begin(gt_run *run, const char *phase)
 {
-    gt_client *c = run ? run->client : NULL;
-    if (!run || !phase)
-        return phase_invalid(c, "NULL run or phase");
-    if (!phase_name_ok(phase))
-        return phase_invalid(c, "phase name: 1 to 64 characters of "
-                                "[A-Za-z0-9_.-]");
+    gt_status rc = phase_args_check(run, phase);
+    if (rc != GT_OK)
+        return rc;
+    gt_client *c = run->client;
     pthread_mutex_lock(&c->mu);
     bool busy = run->ph_open;
     if (!busy) {
@@ -156,15 +166,13 @@ gt_status gt_log_phase(gt_run *run, const char *phase, int64_t start_ms,
                        int64_t end_ms, double work_count, const char *work_unit)
 {
     size_t ulen;
-    gt_client *c = run ? run->client : NULL;
-    if (!run || !phase)
-        return phase_invalid(c, "NULL run or phase");
-    if (!phase_name_ok(phase))
-        return phase_invalid(c, "phase name: 1 to 64 characters of "
-                                "[A-Za-z0-9_.-]");
+    gt_status rc = phase_args_check(run, phase);
+    if (rc != GT_OK)
+        return rc;
+    gt_client *c = run->client;
     if (start_ms < 0 || end_ms < start_ms || end_ms > GT_MAX_SAFE_INT)
         return phase_invalid(c, "phase times: want 0 <= start <= end < 2^53");
-    gt_status rc = work_check(c, work_count, work_unit, &ulen);
+    rc = work_check(c, work_count, work_unit, &ulen);
     if (rc != GT_OK)
         return rc;
     return phase_push(run, phase, start_ms, end_ms, work_count, work_unit,
