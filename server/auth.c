@@ -607,7 +607,10 @@ static int cap_level(const struct request *req, int level, bool model,
     return level;
 }
 
-static int exp_level_text(struct request *req, const char *experiment_id)
+/* The request user's level on registered model 'resource' ('model') or
+ * on experiment id 'resource': an admin's MANAGE, else its grant, else
+ * the default; capped by its token. */
+static int resource_level(struct request *req, bool model, const char *resource)
 {
     if (!g_on)
         return AUTH_MANAGE;
@@ -618,14 +621,23 @@ static int exp_level_text(struct request *req, const char *experiment_id)
         char perm[16];
         bool found;
         struct errbuf eb;
-        if (store_auth_exp_perm(req->app->store, experiment_id, req->user.id,
-                                perm, &found, &eb))
+        enum srv_err e =
+            model ? store_auth_model_perm(req->app->store, resource,
+                                          req->user.id, perm, &found, &eb)
+                  : store_auth_exp_perm(req->app->store, resource, req->user.id,
+                                        perm, &found, &eb);
+        if (e)
             level = AUTH_NO_PERMISSIONS; /* fail closed */
         else if (found)
             level = auth_level_parse(perm) < 0 ? AUTH_NO_PERMISSIONS
                                                : auth_level_parse(perm);
     }
-    return cap_level(req, level, false, experiment_id);
+    return cap_level(req, level, model, model ? "" : resource);
+}
+
+static int exp_level_text(struct request *req, const char *experiment_id)
+{
+    return resource_level(req, false, experiment_id);
 }
 
 int auth_experiment_level(struct request *req, int64_t experiment_id)
@@ -637,23 +649,7 @@ int auth_experiment_level(struct request *req, int64_t experiment_id)
 
 static int model_level(struct request *req, const char *name)
 {
-    if (!g_on)
-        return AUTH_MANAGE;
-    int level = g_default_level;
-    if (req->user.is_admin) {
-        level = AUTH_MANAGE;
-    } else {
-        char perm[16];
-        bool found;
-        struct errbuf eb;
-        if (store_auth_model_perm(req->app->store, name, req->user.id, perm,
-                                  &found, &eb))
-            level = AUTH_NO_PERMISSIONS;
-        else if (found)
-            level = auth_level_parse(perm) < 0 ? AUTH_NO_PERMISSIONS
-                                               : auth_level_parse(perm);
-    }
-    return cap_level(req, level, true, "");
+    return resource_level(req, true, name);
 }
 
 bool auth_can_read_model(struct request *req, const char *name)
@@ -786,6 +782,23 @@ static const char *artifact_path(const char *path)
     return NULL;
 }
 
+/* The level a PERM_{EXP,RUN,MODEL}_{READ,EDIT,MANAGE} route needs. */
+static int perm_level(enum route_perm perm)
+{
+    switch (perm) {
+    case PERM_EXP_READ:
+    case PERM_RUN_READ:
+    case PERM_MODEL_READ:
+        return AUTH_READ;
+    case PERM_EXP_EDIT:
+    case PERM_RUN_EDIT:
+    case PERM_MODEL_EDIT:
+        return AUTH_EDIT;
+    default:
+        return AUTH_MANAGE;
+    }
+}
+
 static enum srv_err authorize(struct request *req, enum route_perm perm,
                               struct errbuf *eb)
 {
@@ -825,11 +838,7 @@ static enum srv_err authorize(struct request *req, enum route_perm perm,
         if (!present) /* greentrack's handlers take the Default one */
             snprintf(idbuf, sizeof(idbuf), "0");
         level = exp_level_text(req, idbuf);
-        return need(level,
-                    perm == PERM_EXP_READ   ? AUTH_READ
-                    : perm == PERM_EXP_EDIT ? AUTH_EDIT
-                                            : AUTH_MANAGE,
-                    eb);
+        return need(level, perm_level(perm), eb);
     case PERM_EXP_NAME_READ: {
         if ((e = jx_str(req->args, "experiment_name", true, &s, eb)))
             return e;
@@ -856,22 +865,14 @@ static enum srv_err authorize(struct request *req, enum route_perm perm,
             return e;
         if ((e = run_level(req, s, &level, eb)))
             return e;
-        return need(level,
-                    perm == PERM_RUN_READ   ? AUTH_READ
-                    : perm == PERM_RUN_EDIT ? AUTH_EDIT
-                                            : AUTH_MANAGE,
-                    eb);
+        return need(level, perm_level(perm), eb);
     case PERM_MODEL_READ:
     case PERM_MODEL_EDIT:
     case PERM_MODEL_MANAGE:
         if ((e = jx_str(req->args, "name", true, &s, eb)))
             return e;
         level = model_level(req, s);
-        return need(level,
-                    perm == PERM_MODEL_READ   ? AUTH_READ
-                    : perm == PERM_MODEL_EDIT ? AUTH_EDIT
-                                              : AUTH_MANAGE,
-                    eb);
+        return need(level, perm_level(perm), eb);
     case PERM_ARTIFACT:
         return check_artifact(req, artifact_path(req->path),
                               strcmp(req->method, "GET") == 0 ||

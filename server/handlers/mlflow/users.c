@@ -135,34 +135,68 @@ static enum handler_result after_create(struct request *req,
     return send_user(req, res, p->a.username);
 }
 
+/* MLflow's error for required parameter 'name' missing. */
+static enum srv_err missing_arg(struct errbuf *eb, const char *name)
+{
+    return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                   "Missing value for required parameter '%s'. See the API "
+                   "docs for more information about request parameters.",
+                   name);
+}
+
+/* A string field 'name' that must be present but may be "". */
+static enum srv_err present_str(const cJSON *args, const char *name,
+                                const char **out, struct errbuf *eb)
+{
+    enum srv_err e = jx_str(args, name, false, out, eb);
+    if (e)
+        return e;
+    return *out ? SRV_OK : missing_arg(eb, name);
+}
+
 /* A password field: present (it may be empty, as in MLflow). */
 static enum srv_err password_arg(const cJSON *args, const char **out,
                                  struct errbuf *eb)
 {
-    enum srv_err e = jx_str(args, "password", false, out, eb);
-    if (e)
-        return e;
-    if (!*out)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Missing value for required parameter 'password'. See "
-                       "the API docs for more information about request "
-                       "parameters.");
-    return SRV_OK;
+    return present_str(args, "password", out, eb);
 }
 
 /* A username field that may be "" (which the check refuses). */
 static enum srv_err username_arg(const cJSON *args, const char **out,
                                  struct errbuf *eb)
 {
-    enum srv_err e = jx_str(args, "username", false, out, eb);
+    enum srv_err e = present_str(args, "username", out, eb);
     if (e)
         return e;
-    if (!*out)
-        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                       "Missing value for required parameter 'username'. See "
-                       "the API docs for more information about request "
-                       "parameters.");
     return auth_validate_username(*out, eb);
+}
+
+/* Queues write 'op' (answered by 'after') of user 'username' with the hash
+ * of 'password'. */
+static enum handler_result queue_password(
+    struct request *req, struct response *res, enum auth_op op,
+    enum handler_result (*after)(struct request *, struct response *),
+    const char *username, const char *password)
+{
+    struct auth_pending *p = auth_pending_new(req, op, after);
+    if (!p)
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    if (auth_hash_password(password, p->hash, sizeof(p->hash)))
+        return h_fail(res, SRV_E_NOMEM, NULL);
+    p->a.username = username;
+    p->a.password_hash = p->hash;
+    return H_PENDING;
+}
+
+/* The check that auth is on (BAD_REQUEST otherwise) and the required
+ * 'username' of the users calls that name an existing user. */
+static enum srv_err user_call(const struct request *req, const char **username,
+                              struct errbuf *eb)
+{
+    enum srv_err e = auth_need_on(req, eb);
+    if (e)
+        return e;
+    return jx_str(req->args, "username", true, username, eb);
 }
 
 /* POST users/create {username, password} -> {"user": User} */
@@ -186,26 +220,16 @@ enum handler_result h_users_create(struct request *req, struct response *res)
         if (e != SRV_E_RESOURCE_DOES_NOT_EXIST)
             return h_fail(res, e, &eb);
     }
-    struct auth_pending *p =
-        auth_pending_new(req, AUTH_USER_CREATE, after_create);
-    if (!p)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    if (auth_hash_password(password, p->hash, sizeof(p->hash)))
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    p->a.username = username;
-    p->a.password_hash = p->hash;
-    return H_PENDING;
+    return queue_password(req, res, AUTH_USER_CREATE, after_create, username,
+                          password);
 }
 
 /* GET users/get?username= -> {"user": User} */
 enum handler_result h_users_get(struct request *req, struct response *res)
 {
-    struct errbuf off;
-    if (auth_need_on(req, &off))
-        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username;
-    enum srv_err e = jx_str(req->args, "username", true, &username, &eb);
+    enum srv_err e = user_call(req, &username, &eb);
     if (e)
         return h_fail(res, e, &eb);
     return send_user(req, res, username);
@@ -225,47 +249,29 @@ static enum handler_result after_password(struct request *req,
 enum handler_result h_users_update_password(struct request *req,
                                             struct response *res)
 {
-    struct errbuf off;
-    if (auth_need_on(req, &off))
-        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username = NULL, *password = NULL;
     enum srv_err e;
-    if ((e = jx_str(req->args, "username", true, &username, &eb)) ||
+    if ((e = user_call(req, &username, &eb)) ||
         (e = password_arg(req->args, &password, &eb)))
         return h_fail(res, e, &eb);
-    struct auth_pending *p =
-        auth_pending_new(req, AUTH_USER_SET_PASSWORD, after_password);
-    if (!p)
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    if (auth_hash_password(password, p->hash, sizeof(p->hash)))
-        return h_fail(res, SRV_E_NOMEM, NULL);
-    p->a.username = username;
-    p->a.password_hash = p->hash;
-    return H_PENDING;
+    return queue_password(req, res, AUTH_USER_SET_PASSWORD, after_password,
+                          username, password);
 }
 
 /* PATCH users/update-admin {username, is_admin} -> {} */
 enum handler_result h_users_update_admin(struct request *req,
                                          struct response *res)
 {
-    struct errbuf off;
-    if (auth_need_on(req, &off))
-        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username;
     bool present = false, is_admin = false;
     enum srv_err e;
-    if ((e = jx_str(req->args, "username", true, &username, &eb)) ||
+    if ((e = user_call(req, &username, &eb)) ||
         (e = jx_bool(req->args, "is_admin", &present, &is_admin, &eb)))
         return h_fail(res, e, &eb);
     if (!present)
-        return h_fail(res,
-                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                              "Missing value for required parameter "
-                              "'is_admin'. See the API docs for more "
-                              "information about request parameters."),
-                      &eb);
+        return h_fail(res, missing_arg(&eb, "is_admin"), &eb);
     struct auth_pending *p = auth_pending_new(req, AUTH_USER_SET_ADMIN, NULL);
     if (!p)
         return h_fail(res, SRV_E_NOMEM, NULL);
@@ -278,12 +284,9 @@ enum handler_result h_users_update_admin(struct request *req,
  * sessions go with it. */
 enum handler_result h_users_delete(struct request *req, struct response *res)
 {
-    struct errbuf off;
-    if (auth_need_on(req, &off))
-        return h_fail(res, SRV_E_BAD_REQUEST, &off);
     struct errbuf eb;
     const char *username;
-    enum srv_err e = jx_str(req->args, "username", true, &username, &eb);
+    enum srv_err e = user_call(req, &username, &eb);
     if (e)
         return h_fail(res, e, &eb);
     struct auth_pending *p =
