@@ -122,10 +122,8 @@ static int ask_tty(const char *prompt, int secret, char *buf, size_t cap)
     if (fd < 0) {
         return -1;
     }
-    if (write(fd, prompt, strlen(prompt)) < 0) {
-        close(fd);
-        return -1;
-    }
+    /* Echo goes off before the prompt is shown, so nothing typed after
+     * the prompt can be echoed; typeahead is kept (TCSANOW). */
     if (secret) {
         if (tcgetattr(fd, &old) != 0) {
             close(fd);
@@ -134,11 +132,18 @@ static int ask_tty(const char *prompt, int secret, char *buf, size_t cap)
         quiet = old;
         quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
         quiet.c_lflag |= ICANON;
-        tcsetattr(fd, TCSAFLUSH, &quiet);
+        tcsetattr(fd, TCSANOW, &quiet);
+    }
+    if (write(fd, prompt, strlen(prompt)) < 0) {
+        if (secret) {
+            tcsetattr(fd, TCSANOW, &old);
+        }
+        close(fd);
+        return -1;
     }
     rc = read_line_fd(fd, buf, cap);
     if (secret) {
-        tcsetattr(fd, TCSAFLUSH, &old);
+        tcsetattr(fd, TCSANOW, &old);
         if (write(fd, "\n", 1) < 0) {
             rc = rc == 0 ? 0 : -1;
         }
