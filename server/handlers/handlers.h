@@ -206,6 +206,12 @@ enum srv_err h_max_results(const cJSON *args, int64_t dflt, int64_t max,
                            bool zero_is_default, int64_t *out,
                            struct errbuf *eb);
 
+/* A board's direction argument (may be NULL: "max"): '*maximize' for
+ * "max", not for "min", else INVALID_PARAMETER_VALUE (leaderboard.c; the
+ * leaderboard and hardware handlers). */
+enum srv_err h_direction(const char *direction, bool *maximize,
+                         struct errbuf *eb);
+
 /* Ends a handler with 201 and the JSON in 'body' (taken over, as
  * api_ok). */
 enum handler_result h_created(struct response *res, struct strbuf *body);

@@ -468,7 +468,8 @@ class Leaderboards(GreenCase):
 
     def test_bad_leaderboard_options(self):
         exp = self.create_experiment()
-        for q in ({"cost": "cheap"}, {"upstream": "some"}, {"cost": ""}):
+        for q in ({"cost": "cheap"}, {"upstream": "some"}, {"cost": ""},
+                  {"direction": "up"}):
             q.update({"experiment_id": exp, "metric": "acc"})
             self.assertBadParam(self.get(GT + "leaderboard", q))
 
@@ -520,6 +521,9 @@ class Hardware(GreenCase):
                                      {"experiment_id": "987654"}))
         self.assertEqual(self.ok(self.get(GT + "hardware", {
             "experiment_id": self.create_experiment()})), {"groups": []})
+        self.assertBadParam(self.get(GT + "hardware", {
+            "experiment_id": self.create_experiment(), "direction": "up"}),
+            "Invalid direction 'up': expected 'max' or 'min'")
 
 
 class Alternatives(GreenCase):

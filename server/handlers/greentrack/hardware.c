@@ -141,14 +141,9 @@ enum handler_result h_hardware(struct request *req, struct response *res)
         (e = jx_str(req->args, "metric", false, &metric, &eb)) ||
         (e = jx_str(req->args, "direction", false, &direction, &eb)))
         return h_fail(res, e, &eb);
-    bool maximize = !direction || strcmp(direction, "max") == 0;
-    if (direction && !maximize && strcmp(direction, "min") != 0)
-        return h_fail(res,
-                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                              "Invalid direction '%.32s': expected 'max' or "
-                              "'min'",
-                              direction),
-                      &eb);
+    bool maximize;
+    if ((e = h_direction(direction, &maximize, &eb)))
+        return h_fail(res, e, &eb);
     struct experiment x;
     if ((e = store_experiment_get(req->app->store, exp_id, &x, &eb)))
         return h_fail(res, e, &eb);

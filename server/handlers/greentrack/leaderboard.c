@@ -798,6 +798,17 @@ static uint64_t all_generations(struct store *st)
     return sum;
 }
 
+enum srv_err h_direction(const char *direction, bool *maximize,
+                         struct errbuf *eb)
+{
+    *maximize = !direction || strcmp(direction, "max") == 0;
+    if (direction && !*maximize && strcmp(direction, "min") != 0)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Invalid direction '%.32s': expected 'max' or 'min'",
+                       direction);
+    return SRV_OK;
+}
+
 enum handler_result h_leaderboard(struct request *req, struct response *res)
 {
     struct errbuf eb;
@@ -815,14 +826,9 @@ enum handler_result h_leaderboard(struct request *req, struct response *res)
         (e = jx_str(req->args, "page_token", false, &token, &eb)) ||
         (e = pagetoken_decode(token, &offset, &eb)))
         return h_fail(res, e, &eb);
-    bool maximize = !direction || strcmp(direction, "max") == 0;
-    if (direction && !maximize && strcmp(direction, "min") != 0)
-        return h_fail(res,
-                      err_set(&eb, SRV_E_INVALID_PARAMETER_VALUE,
-                              "Invalid direction '%.32s': expected 'max' or "
-                              "'min'",
-                              direction),
-                      &eb);
+    bool maximize;
+    if ((e = h_direction(direction, &maximize, &eb)))
+        return h_fail(res, e, &eb);
     struct lb_mode mode = {cost || upstream, COST_TOTAL, UP_NONE};
     if (cost && strcmp(cost, "total") != 0)
         mode.cost = strcmp(cost, "training") == 0    ? COST_TRAINING
