@@ -517,6 +517,68 @@ void run_phases_free(struct run_phase *a, size_t n)
     free(a);
 }
 
+/* What a row's filler made of it: an item, nothing, or out of memory. */
+enum row_fill { ROW_KEEP, ROW_SKIP, ROW_NOMEM };
+
+/* Steps 's' (bound) and adds its rows, each filled by 'fill' into a
+ * zeroed 'elem'-sized item, to the array 'arr' of '*n' items with '*cap'
+ * allocated; an item whose filling ran out of memory is counted, for the
+ * caller to free with the array. Resets 's'; 'what' names it in the log.
+ * Returns the (possibly moved) array, with '*e' set. */
+static void *read_rows(struct conn *c, sqlite3_stmt *s, void *arr, size_t elem,
+                       size_t *n, size_t *cap,
+                       enum row_fill (*fill)(sqlite3_stmt *, void *),
+                       const char *what, enum srv_err *e, struct errbuf *eb)
+{
+    int rc;
+    *e = SRV_OK;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char *a = store_grow(arr, *n, cap, elem);
+        if (!a) {
+            *e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        arr = a;
+        void *item = a + *n * elem;
+        memset(item, 0, elem);
+        enum row_fill f = fill(s, item);
+        if (f != ROW_SKIP)
+            (*n)++;
+        if (f == ROW_NOMEM) {
+            *e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    sqlite3_reset(s);
+    if (!*e && rc != SQLITE_DONE)
+        *e = store_conn_error(c, eb, what);
+    return arr;
+}
+
+static enum row_fill phase_fill(sqlite3_stmt *s, void *item)
+{
+    struct run_phase *p = item;
+    p->phase = store_col_dup(s, 0);
+    p->start_time = sqlite3_column_int64(s, 1);
+    p->end_time = sqlite3_column_int64(s, 2);
+    p->has_work = sqlite3_column_type(s, 3) != SQLITE_NULL;
+    p->work_count = sqlite3_column_double(s, 3);
+    p->work_unit = store_col_dup(s, 4);
+    if (!p->phase ||
+        (!p->work_unit && sqlite3_column_type(s, 4) != SQLITE_NULL))
+        return ROW_NOMEM;
+    return ROW_KEEP;
+}
+
+static enum row_fill sample_fill(sqlite3_stmt *s, void *item)
+{
+    struct greenai_sample *x = item;
+    x->start_ms = sqlite3_column_int64(s, 0);
+    x->end_ms = sqlite3_column_int64(s, 1);
+    x->joules = sqlite3_column_double(s, 2);
+    return ROW_KEEP;
+}
+
 enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
                                       bool samples_always,
                                       struct run_phase **phases, size_t *n,
@@ -537,32 +599,9 @@ enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
         return store_conn_error(c, eb, "phases");
     sqlite3_bind_int64(s, 1, pk);
     size_t cap = 0;
-    int rc;
-    enum srv_err e = SRV_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct run_phase *a = store_grow(*phases, *n, &cap, sizeof(**phases));
-        if (!a) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        *phases = a;
-        struct run_phase *p = &a[(*n)++];
-        memset(p, 0, sizeof(*p));
-        p->phase = store_col_dup(s, 0);
-        p->start_time = sqlite3_column_int64(s, 1);
-        p->end_time = sqlite3_column_int64(s, 2);
-        p->has_work = sqlite3_column_type(s, 3) != SQLITE_NULL;
-        p->work_count = sqlite3_column_double(s, 3);
-        p->work_unit = store_col_dup(s, 4);
-        if (!p->phase ||
-            (!p->work_unit && sqlite3_column_type(s, 4) != SQLITE_NULL)) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-    }
-    sqlite3_reset(s);
-    if (!e && rc != SQLITE_DONE)
-        e = store_conn_error(c, eb, "phases");
+    enum srv_err e;
+    *phases = read_rows(c, s, *phases, sizeof(**phases), n, &cap, phase_fill,
+                        "phases", &e, eb);
     if (!e && (samples_always || *n)) {
         s = stmt(c, G_SAMPLES);
         if (!s)
@@ -570,22 +609,8 @@ enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
         else {
             sqlite3_bind_int64(s, 1, pk);
             cap = 0;
-            while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-                struct greenai_sample *a =
-                    store_grow(*samples, *n_samples, &cap, sizeof(**samples));
-                if (!a) {
-                    e = err_set(eb, SRV_E_NOMEM, "out of memory");
-                    break;
-                }
-                *samples = a;
-                a[*n_samples].start_ms = sqlite3_column_int64(s, 0);
-                a[*n_samples].end_ms = sqlite3_column_int64(s, 1);
-                a[*n_samples].joules = sqlite3_column_double(s, 2);
-                (*n_samples)++;
-            }
-            sqlite3_reset(s);
-            if (!e && rc != SQLITE_DONE)
-                e = store_conn_error(c, eb, "samples");
+            *samples = read_rows(c, s, *samples, sizeof(**samples), n_samples,
+                                 &cap, sample_fill, "samples", &e, eb);
         }
     }
     if (e) {
@@ -750,30 +775,25 @@ enum srv_err store_greenai_decl_upstream(struct store *st,
 }
 
 /* Adds the (pk, work, joules) rows of 's' (stepped here) to '*out'. */
+static enum row_fill inference_fill(sqlite3_stmt *s, void *item)
+{
+    if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+        return ROW_SKIP; /* the aggregate of no row */
+    struct greenai_inference *x = item;
+    x->run_pk = sqlite3_column_int64(s, 0);
+    x->work = sqlite3_column_double(s, 1);
+    x->joules = sqlite3_column_double(s, 2);
+    return ROW_KEEP;
+}
+
 static enum srv_err read_inference_rows(struct conn *c, sqlite3_stmt *s,
                                         void *arr, size_t *n, size_t *cap,
                                         struct errbuf *eb)
 {
     struct greenai_inference **out = arr;
-    int rc;
-    enum srv_err e = SRV_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (sqlite3_column_type(s, 0) == SQLITE_NULL)
-            continue; /* the aggregate of no row */
-        struct greenai_inference *x = store_grow(*out, *n, cap, sizeof(**out));
-        if (!x) {
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        *out = x;
-        x[*n].run_pk = sqlite3_column_int64(s, 0);
-        x[*n].work = sqlite3_column_double(s, 1);
-        x[*n].joules = sqlite3_column_double(s, 2);
-        (*n)++;
-    }
-    sqlite3_reset(s);
-    if (!e && rc != SQLITE_DONE)
-        e = store_conn_error(c, eb, "inference phases");
+    enum srv_err e;
+    *out = read_rows(c, s, *out, sizeof(**out), n, cap, inference_fill,
+                     "inference phases", &e, eb);
     return e;
 }
 
@@ -877,6 +897,12 @@ enum srv_err store_greenai_budget(struct store *st, int64_t experiment_id,
     return SRV_OK;
 }
 
+static enum row_fill run_id_fill(sqlite3_stmt *s, void *item)
+{
+    char **id = item;
+    return (*id = store_col_dup(s, 0)) ? ROW_KEEP : ROW_NOMEM;
+}
+
 enum srv_err store_greenai_alt_run_ids(struct store *st, int64_t experiment_id,
                                        char ***out, size_t *n,
                                        struct errbuf *eb)
@@ -891,22 +917,9 @@ enum srv_err store_greenai_alt_run_ids(struct store *st, int64_t experiment_id,
         return store_conn_error(c, eb, "run ids");
     sqlite3_bind_int64(s, 1, experiment_id);
     size_t cap = 0;
-    int rc;
-    enum srv_err e = SRV_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        char **a = store_grow(*out, *n, &cap, sizeof(**out));
-        if (!a || !(a[*n] = store_col_dup(s, 0))) {
-            if (a)
-                *out = a;
-            e = err_set(eb, SRV_E_NOMEM, "out of memory");
-            break;
-        }
-        *out = a;
-        (*n)++;
-    }
-    sqlite3_reset(s);
-    if (!e && rc != SQLITE_DONE)
-        e = store_conn_error(c, eb, "run ids");
+    enum srv_err e;
+    *out = read_rows(c, s, *out, sizeof(**out), n, &cap, run_id_fill, "run ids",
+                     &e, eb);
     if (e) {
         for (size_t i = 0; i < *n; i++)
             free((*out)[i]);
