@@ -815,6 +815,28 @@ enum srv_err store_greenai_inference(struct store *st, int64_t experiment_id,
     return e;
 }
 
+/* Statement 'id' on this thread's reader ('*c') with its first parameter
+ * bound to experiment 'experiment_id'; NULL with '*e' and 'eb' set when
+ * the reader or the statement ('what' in the log) is not to be had. */
+static sqlite3_stmt *experiment_stmt(struct store *st, enum greenai_stmt id,
+                                     int64_t experiment_id, struct conn **c,
+                                     const char *what, enum srv_err *e,
+                                     struct errbuf *eb)
+{
+    *e = SRV_OK;
+    if (!(*c = store_reader(st, eb))) {
+        *e = SRV_E_UNAVAILABLE;
+        return NULL;
+    }
+    sqlite3_stmt *s = stmt(*c, id);
+    if (!s) {
+        *e = store_conn_error(*c, eb, what);
+        return NULL;
+    }
+    sqlite3_bind_int64(s, 1, experiment_id);
+    return s;
+}
+
 void greenai_hosts_free(struct greenai_host *a, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -831,16 +853,14 @@ enum srv_err store_greenai_hosts(struct store *st, int64_t experiment_id,
 {
     *out = NULL;
     *n = 0;
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = stmt(c, G_EXP_HOSTS);
+    struct conn *c;
+    enum srv_err e;
+    sqlite3_stmt *s =
+        experiment_stmt(st, G_EXP_HOSTS, experiment_id, &c, "hosts", &e, eb);
     if (!s)
-        return store_conn_error(c, eb, "hosts");
-    sqlite3_bind_int64(s, 1, experiment_id);
+        return e;
     size_t cap = 0;
     int rc;
-    enum srv_err e = SRV_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t pk = sqlite3_column_int64(s, 0);
         if (!*n || (*out)[*n - 1].run_pk != pk) {
@@ -881,13 +901,12 @@ enum srv_err store_greenai_budget(struct store *st, int64_t experiment_id,
                                   struct errbuf *eb)
 {
     *has = false;
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = stmt(c, G_EXP_BUDGET);
+    struct conn *c;
+    enum srv_err e;
+    sqlite3_stmt *s =
+        experiment_stmt(st, G_EXP_BUDGET, experiment_id, &c, "budget", &e, eb);
     if (!s)
-        return store_conn_error(c, eb, "budget");
-    sqlite3_bind_int64(s, 1, experiment_id);
+        return e;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
         *has = parse_kg((const char *)sqlite3_column_text(s, 0), budget_kg);
@@ -909,15 +928,13 @@ enum srv_err store_greenai_alt_run_ids(struct store *st, int64_t experiment_id,
 {
     *out = NULL;
     *n = 0;
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = stmt(c, G_EXP_RUN_IDS);
-    if (!s)
-        return store_conn_error(c, eb, "run ids");
-    sqlite3_bind_int64(s, 1, experiment_id);
-    size_t cap = 0;
+    struct conn *c;
     enum srv_err e;
+    sqlite3_stmt *s = experiment_stmt(st, G_EXP_RUN_IDS, experiment_id, &c,
+                                      "run ids", &e, eb);
+    if (!s)
+        return e;
+    size_t cap = 0;
     *out = read_rows(c, s, *out, sizeof(**out), n, &cap, run_id_fill, "run ids",
                      &e, eb);
     if (e) {
@@ -956,13 +973,12 @@ enum srv_err store_greenai_slot_shared(struct store *st, int64_t experiment_id,
                                        struct errbuf *eb)
 {
     *shared = true;
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = stmt(c, G_SLOT_SHARED);
+    struct conn *c;
+    enum srv_err e;
+    sqlite3_stmt *s = experiment_stmt(st, G_SLOT_SHARED, experiment_id, &c,
+                                      "experiment slots", &e, eb);
     if (!s)
-        return store_conn_error(c, eb, "experiment slots");
-    sqlite3_bind_int64(s, 1, experiment_id);
+        return e;
     sqlite3_bind_int64(s, 2, slots);
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
