@@ -7,7 +7,9 @@
 #include "numtext.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,4 +91,196 @@ bool numtext_double(const char *s, unsigned flags, double *out)
         return false;
     *out = v;
     return true;
+}
+
+/*---- shortest round-trip formatting ----*/
+
+static const char DIGIT_PAIRS[] = "00010203040506070809"
+                                  "10111213141516171819"
+                                  "20212223242526272829"
+                                  "30313233343536373839"
+                                  "40414243444546474849"
+                                  "50515253545556575859"
+                                  "60616263646566676869"
+                                  "70717273747576777879"
+                                  "80818283848586878889"
+                                  "90919293949596979899";
+
+/* Powers of ten exact in a double (up to 1e22) and in the extended
+ * long double (up to 1e27: 5^27 < 2^64). */
+static const double P10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                             1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                             1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const long double P10L[] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+
+/* The decimal digits of 'm' (> 0) into 'out' (20 bytes); their count. */
+static int u64_digits(uint64_t m, char *out)
+{
+    char tmp[20];
+    char *p = tmp + sizeof(tmp);
+    while (m >= 100) {
+        unsigned r = (unsigned)(m % 100);
+        m /= 100;
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * r, 2);
+    }
+    if (m >= 10) {
+        p -= 2;
+        memcpy(p, DIGIT_PAIRS + 2 * m, 2);
+    } else {
+        *--p = (char)('0' + m);
+    }
+    int n = (int)(tmp + sizeof(tmp) - p);
+    memcpy(out, p, (size_t)n);
+    return n;
+}
+
+/* Writes (-)m * 10^e10 (m > 0) as %g would with 17 digits of precision:
+ * fixed for decimal exponents -5 < X < 17, else d.ddde+XX. */
+static size_t emit(bool neg, uint64_t m, int e10, char *buf)
+{
+    while (m % 10 == 0) {
+        m /= 10;
+        e10++;
+    }
+    char d[20];
+    int nd = u64_digits(m, d);
+    int x = e10 + nd - 1; /* the leading digit's exponent */
+    char *p = buf;
+    if (neg)
+        *p++ = '-';
+    if (x < -4 || x >= 17) {
+        *p++ = d[0];
+        if (nd > 1) {
+            *p++ = '.';
+            memcpy(p, d + 1, (size_t)(nd - 1));
+            p += nd - 1;
+        }
+        *p++ = 'e';
+        *p++ = x < 0 ? '-' : '+';
+        unsigned ax = (unsigned)(x < 0 ? -x : x);
+        if (ax >= 100)
+            *p++ = (char)('0' + ax / 100);
+        memcpy(p, DIGIT_PAIRS + 2 * (ax % 100), 2);
+        p += 2;
+    } else if (x >= 0) {
+        if (nd > x + 1) {
+            memcpy(p, d, (size_t)(x + 1));
+            p += x + 1;
+            *p++ = '.';
+            memcpy(p, d + x + 1, (size_t)(nd - x - 1));
+            p += nd - x - 1;
+        } else {
+            memcpy(p, d, (size_t)nd);
+            p += nd;
+            memset(p, '0', (size_t)(x + 1 - nd));
+            p += x + 1 - nd;
+        }
+    } else {
+        *p++ = '0';
+        *p++ = '.';
+        memset(p, '0', (size_t)(-x - 1));
+        p += -x - 1;
+        memcpy(p, d, (size_t)nd);
+        p += nd;
+    }
+    *p = '\0';
+    return (size_t)(p - buf);
+}
+
+/* Whether m * 10^-s (0 <= s <= 22) reads back as 'a': exact when m is a
+ * double (then the one division rounds correctly, as strtod does);
+ * '*sure' false when that could not be checked. */
+static bool reads_back(uint64_t m, int s, double a, bool *sure)
+{
+    double dm = (double)m;
+    if (m == 0 || dm >= 18446744073709551616.0 || (uint64_t)dm != m) {
+        *sure = false;
+        return false;
+    }
+    return dm / P10[s] == a;
+}
+
+/* The fast path for 'a' (> 0, finite): 0 when it cannot decide. */
+static size_t format_fast(bool neg, double a, char *buf)
+{
+    if (!(a >= 1e-7 && a < 1e15))
+        return 0;
+    int e2;
+    (void)frexp(a, &e2);
+    /* floor((e2 - 1) * log10(2)): the decimal exponent or one less */
+    int k = ((e2 - 1) * 78913) >> 18;
+    long double x17 = (long double)a * P10L[16 - k];
+    if (x17 >= 1e17L) {
+        k++;
+        x17 = (long double)a * P10L[16 - k];
+    }
+    if (k < -7 || k > 14)
+        return 0;
+    /* 15 digits: the one candidate that can read back (DBL_DIG), and it
+     * is the shortest once its trailing zeros go */
+    long double x15 = (long double)a * P10L[14 - k];
+    uint64_t m = (uint64_t)llroundl(x15);
+    bool sure = true;
+    for (int t = 0; t < 3; t++) {
+        uint64_t c = t == 0 ? m : t == 1 ? m + 1 : m - 1;
+        if (reads_back(c, 14 - k, a, &sure))
+            return emit(neg, c, k - 14, buf);
+    }
+    if (!sure)
+        return 0;
+    /* 16 digits: the nearest first, then its neighbours */
+    long double x16 = (long double)a * P10L[15 - k];
+    m = (uint64_t)llroundl(x16);
+    bool found = false;
+    uint64_t c = 0;
+    for (int t = 0; t < 3 && !found; t++) {
+        c = t == 0 ? m : t == 1 ? m + 1 : m - 1;
+        found = reads_back(c, 15 - k, a, &sure);
+    }
+    if (found)
+        return emit(neg, c, k - 15, buf);
+    if (!sure)
+        return 0;
+    /* 17 digits always read back when rounded correctly: x17 is within
+     * 2^-7 of the exact product, so the rounding is certain unless the
+     * fraction is close to a half */
+    long double fl = floorl(x17);
+    long double frac = x17 - fl;
+    if (fabsl(frac - 0.5L) < 1.0L / 64)
+        return 0;
+    m = (uint64_t)fl + (frac > 0.5L ? 1 : 0);
+    return emit(neg, m, k - 16, buf);
+}
+
+size_t numtext_format_double(double v, char *buf)
+{
+    if (v == 0) {
+        size_t n = signbit(v) ? 2 : 1;
+        memcpy(buf, signbit(v) ? "-0" : "0", n + 1);
+        return n;
+    }
+    size_t n = format_fast(signbit(v) != 0, fabs(v), buf);
+    if (n)
+        return n;
+    /* Exact, slower: the fewest %g digits that read back (%g drops the
+     * trailing zeros). A normal double reads back from 15 digits when it
+     * does from fewer (DBL_DIG), so 15, 16, 17 are tried; a subnormal has
+     * fewer bits, so its digits are searched from 1 (reading back is
+     * monotone in the digits). */
+    int lo = fabs(v) < DBL_MIN ? 1 : 15, hi = 17;
+    while (lo < hi) {
+        int mid = lo == 15 ? 15 : (lo + hi) / 2;
+        snprintf(buf, NUMTEXT_DOUBLE_MAX, "%.*g", mid, v);
+        if (strtod(buf, NULL) == v)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    int len = snprintf(buf, NUMTEXT_DOUBLE_MAX, "%.*g", lo, v);
+    return len > 0 ? (size_t)len : 0;
+    return 0;
 }

@@ -14,6 +14,7 @@
 #define SERVER_NUMTEXT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum numtext_flag {
@@ -30,5 +31,18 @@ bool numtext_i64(const char *s, int64_t *out);
 /* A decimal number (see above) into '*out'; false for anything else. A
  * result that underflows reads as the nearest representable value. */
 bool numtext_double(const char *s, unsigned flags, double *out);
+
+/* Room numtext_format_double needs, its terminating NUL included. */
+#define NUMTEXT_DOUBLE_MAX 32
+
+/* Writes finite 'v' into 'buf' (NUMTEXT_DOUBLE_MAX bytes, NUL-terminated)
+ * as the shortest decimal that strtod reads back to the same bits, in a
+ * form JSON takes: "0.1", "-2.5", "1234500", "1.5e-07", "1e+300"; zero is
+ * "0" and negative zero "-0". Returns the length. The digits are
+ * computed in extended precision and checked exactly (Clinger's fast
+ * path) for |v| in [1e-7, 1e15); other values, and the rare ones whose
+ * digits are in doubt, take snprintf("%.15g", then 16, then 17) with a
+ * strtod check. Not for NaN or infinities. */
+size_t numtext_format_double(double v, char *buf);
 
 #endif

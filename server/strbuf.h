@@ -41,8 +41,8 @@ char *strbuf_detach(struct strbuf *sb, size_t *len_out);
 /* JSON helpers: appends 's' as a quoted, escaped JSON string. */
 void strbuf_append_json_str(struct strbuf *sb, const char *s, size_t len);
 /* Appends a double as text that reads back exactly (integers plainly,
- * others with 17 significant digits); NaN and infinities become the
- * strings "NaN", "Infinity", "-Infinity". */
+ * others as the shortest decimal that reads back, numtext.h); NaN and
+ * infinities become the strings "NaN", "Infinity", "-Infinity". */
 void strbuf_append_json_double(struct strbuf *sb, double v);
 void strbuf_append_i64(struct strbuf *sb, int64_t v);
 

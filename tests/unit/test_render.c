@@ -209,7 +209,7 @@ static void test_metrics(void)
     strbuf_init(&sb);
     render_metric(&sb, &m, false);
     char *s = done(&sb);
-    CHECK_EQ_STR(s, "{\"key\":\"a\\\"b\",\"value\":1.0000000000000001e+300,"
+    CHECK_EQ_STR(s, "{\"key\":\"a\\\"b\",\"value\":1e+300,"
                     "\"timestamp\":-1,\"step\":9007199254740993}");
     free(s);
     strbuf_init(&sb);

@@ -37,11 +37,15 @@ static void test_strbuf(void)
     static const struct {
         double v;
         const char *text;
-    } doubles[] = {{0.1, "0.10000000000000001"},
-                   {1e15, "1000000000000000"},
+    } doubles[] = {{0.1, "0.1"}, /* the shortest that reads back */
+                   {1e15, "1e+15"},
+                   {123456789012345.0, "123456789012345"},
+                   {-0.0, "-0"},
+                   {1.5e-7, "1.5e-07"},
+                   {2.0 / 3, "0.6666666666666666"},
                    {1.0, "1"},
                    {-2.5, "-2.5"},
-                   {1e300, "1.0000000000000001e+300"},
+                   {1e300, "1e+300"},
                    {0.30000000000000004, "0.30000000000000004"},
                    {1.7976931348623157e308, "1.7976931348623157e+308"}};
     for (size_t i = 0; i < sizeof(doubles) / sizeof(*doubles); i++) {
@@ -61,6 +65,25 @@ static void test_strbuf(void)
     strbuf_append_i64(&sb, -9007199254740992LL);
     CHECK_EQ_STR(sb.buf, "-9007199254740992");
     strbuf_cleanup(&sb);
+    /* two digits at a time: every length, both ends of the range */
+    static const struct {
+        int64_t v;
+        const char *text;
+    } ints[] = {{0, "0"},
+                {7, "7"},
+                {10, "10"},
+                {99, "99"},
+                {100, "100"},
+                {-5, "-5"},
+                {12345, "12345"},
+                {INT64_MAX, "9223372036854775807"},
+                {INT64_MIN, "-9223372036854775808"}};
+    for (size_t i = 0; i < sizeof(ints) / sizeof(*ints); i++) {
+        strbuf_init(&sb);
+        strbuf_append_i64(&sb, ints[i].v);
+        CHECK_EQ_STR(sb.buf, ints[i].text);
+        strbuf_cleanup(&sb);
+    }
     strbuf_init(&sb);
     s = strbuf_detach(&sb, NULL); /* empty buffer detaches as "" */
     CHECK_EQ_STR(s, "");
