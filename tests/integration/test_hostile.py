@@ -5,11 +5,12 @@ is bounded by configuration, never by what it sends.
   ends early with a next_page_token before the item that would pass the
   cap; an item larger than the cap goes out alone; paging through gives
   every item once, in order (runs/search, experiments/search,
-  get-history, runs/energy, leaderboard). Lists without paging in their
-  API (experiments/list, get-history-bulk-interval, experiments/summary)
-  are streamed whole.
+  runs/energy, leaderboard, get-history pages of more than 100,000
+  points). Lists without paging in their API (experiments/list,
+  get-history-bulk-interval, experiments/summary) are streamed whole.
 * get-history without max_results sends at most 100,000 points, with a
-  token only when there are more.
+  token only when there are more; a page of up to 100,000 points is
+  bounded by rows only (streamed, not cut by --max-response-bytes).
 * Clients that send a large search or history and never read their reply
   hold at most a piece of it each: the server's RSS (/proc/PID/status)
   grows by a few MB for six of them, not by the reply sizes.
@@ -213,8 +214,24 @@ class PagingByBytes(ServerTestCase):
         for k in range(0, 3000, 1000):
             self.ok(self.post("runs/log-batch",
                               {"run_id": rid, "metrics": pts[k:k + 1000]}))
+        # up to 100,000 points a page goes by rows only: one streamed
+        # reply past the byte cap
+        r = self.get("metrics/get-history",
+                     {"run_id": rid, "metric_key": "loss"})
+        b = self.ok(r)
+        self.assertEqual([m["step"] for m in b["metrics"]],
+                         list(range(3000)))
+        self.assertNotIn("next_page_token", b)
+        self.assertGreater(len(r.raw), CAP)
+        r = self.get("metrics/get-history",
+                     {"run_id": rid, "metric_key": "loss",
+                      "max_results": 100000})
+        self.assertEqual(len(self.ok(r)["metrics"]), 3000)
+        self.assertGreater(len(r.raw), CAP)
+        # a larger page also ends by bytes
         pages, sizes = self.pages("metrics/get-history",
-                                  {"run_id": rid, "metric_key": "loss"},
+                                  {"run_id": rid, "metric_key": "loss",
+                                   "max_results": 100001},
                                   "metrics", method="GET")
         got = [m["step"] for p in pages for m in p]
         self.assertEqual(got, list(range(3000)))

@@ -38,13 +38,20 @@ enum handler_result h_metrics_get_history(struct request *req,
         return h_fail(res, e, &eb);
     /* Streamed point by point (listsrc.h). MLflow sends the whole history
      * when max_results is absent; greentrack sends HISTORY_DEFAULT_PAGE
-     * points then, and a next_page_token only when there are more. */
+     * points then, and a next_page_token only when there are more. A
+     * page of up to HISTORY_DEFAULT_PAGE points is bounded by its rows
+     * alone (streamed, so the server holds a piece of it whatever its
+     * size): a 100,000-point history comes in one reply. A larger page
+     * also ends by bytes (--max-response-bytes). */
     void *src = listsrc_history_new(req->app->store, pk, key, offset);
     if (!src)
         return h_fail(res, SRV_E_NOMEM, NULL);
     struct pager_page page = {.list_key = "metrics",
                               .max_items = has_max ? max : HISTORY_DEFAULT_PAGE,
-                              .max_bytes = req->app->cfg->max_response_bytes,
+                              .max_bytes =
+                                  has_max && max > HISTORY_DEFAULT_PAGE
+                                      ? req->app->cfg->max_response_bytes
+                                      : 0,
                               .offset = offset};
     return pager_respond(res, &page, &listsrc_history_ops, src);
 }
