@@ -204,13 +204,51 @@ static bool reads_back(uint64_t m, int s, double a, bool *sure)
     return dm / P10[s] == a;
 }
 
+/* The integer nearest x (0 <= x < 2^62). On x86's 80-bit long double,
+ * x + 2^63 has a unit last place, so the addition rounds x (in the
+ * nearest mode) and the significand, read as an integer, is 2^63 plus
+ * the result: no call and no rounding-mode switch. */
+static uint64_t nearest_u64(long double x)
+{
+#if defined(__x86_64__) && LDBL_MANT_DIG == 64
+    volatile long double t = x + 0x1p63L;
+    uint64_t sig;
+    memcpy(&sig, (const void *)&t, sizeof(sig));
+    return sig - ((uint64_t)1 << 63);
+#else
+    return (uint64_t)llrintl(x);
+#endif
+}
+
+/* The integer nearest x = a * 10^s, or a neighbour, that reads back as
+ * 'a', into '*c'. Only an integer within half of a's ulp, a * 2^-53 at
+ * most (x is within x * 2^-63 of the exact product; 1% of margin), can
+ * read back: the others are skipped without a division. */
+static bool try_digits(double a, long double x, int s, uint64_t *c, bool *sure)
+{
+    uint64_t m = nearest_u64(x);
+    long double reach = x * 0x1p-53L * 1.01L;
+    for (int t = 0; t < 3; t++) {
+        uint64_t cand = t == 0 ? m : t == 1 ? m + 1 : m - 1;
+        long double d = (long double)cand - x;
+        if (d > reach || -d > reach)
+            continue;
+        if (reads_back(cand, s, a, sure)) {
+            *c = cand;
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The fast path for 'a' (> 0, finite): 0 when it cannot decide. */
 static size_t format_fast(bool neg, double a, char *buf)
 {
     if (!(a >= 1e-7 && a < 1e15))
         return 0;
-    int e2;
-    (void)frexp(a, &e2);
+    uint64_t bits;
+    memcpy(&bits, &a, sizeof(bits));
+    int e2 = (int)((bits >> 52) & 0x7ff) - 1022; /* a normal: frexp's */
     /* floor((e2 - 1) * log10(2)): the decimal exponent or one less */
     int k = ((e2 - 1) * 78913) >> 18;
     long double x17 = (long double)a * P10L[16 - k];
@@ -221,38 +259,25 @@ static size_t format_fast(bool neg, double a, char *buf)
     if (k < -7 || k > 14)
         return 0;
     /* 15 digits: the one candidate that can read back (DBL_DIG), and it
-     * is the shortest once its trailing zeros go */
-    long double x15 = (long double)a * P10L[14 - k];
-    uint64_t m = (uint64_t)llroundl(x15);
+     * is the shortest once its trailing zeros go; then 16 digits, the
+     * nearest first */
     bool sure = true;
-    for (int t = 0; t < 3; t++) {
-        uint64_t c = t == 0 ? m : t == 1 ? m + 1 : m - 1;
-        if (reads_back(c, 14 - k, a, &sure))
-            return emit(neg, c, k - 14, buf);
-    }
+    uint64_t c;
+    if (try_digits(a, (long double)a * P10L[14 - k], 14 - k, &c, &sure))
+        return emit(neg, c, k - 14, buf);
     if (!sure)
         return 0;
-    /* 16 digits: the nearest first, then its neighbours */
-    long double x16 = (long double)a * P10L[15 - k];
-    m = (uint64_t)llroundl(x16);
-    bool found = false;
-    uint64_t c = 0;
-    for (int t = 0; t < 3 && !found; t++) {
-        c = t == 0 ? m : t == 1 ? m + 1 : m - 1;
-        found = reads_back(c, 15 - k, a, &sure);
-    }
-    if (found)
+    if (try_digits(a, (long double)a * P10L[15 - k], 15 - k, &c, &sure))
         return emit(neg, c, k - 15, buf);
     if (!sure)
         return 0;
     /* 17 digits always read back when rounded correctly: x17 is within
      * 2^-7 of the exact product, so the rounding is certain unless the
      * fraction is close to a half */
-    long double fl = floorl(x17);
-    long double frac = x17 - fl;
-    if (fabsl(frac - 0.5L) < 1.0L / 64)
+    uint64_t m = nearest_u64(x17);
+    long double off = x17 - (long double)m; /* in [-0.5, 0.5] */
+    if (off > 0.5L - 1.0L / 64 || off < -0.5L + 1.0L / 64)
         return 0;
-    m = (uint64_t)fl + (frac > 0.5L ? 1 : 0);
     return emit(neg, m, k - 16, buf);
 }
 
