@@ -296,16 +296,22 @@ size_t numtext_format_double(double v, char *buf)
      * does from fewer (DBL_DIG), so 15, 16, 17 are tried; a subnormal has
      * fewer bits, so its digits are searched from 1 (reading back is
      * monotone in the digits). */
+    /* %g with at most 17 digits writes at most 24 bytes; 'tmp' is sized
+     * for any precision so that no compiler sees a truncation */
+    char tmp[320];
     int lo = fabs(v) < DBL_MIN ? 1 : 15, hi = 17;
     while (lo < hi) {
         int mid = lo == 15 ? 15 : (lo + hi) / 2;
-        snprintf(buf, NUMTEXT_DOUBLE_MAX, "%.*g", mid, v);
-        if (strtod(buf, NULL) == v)
+        snprintf(tmp, sizeof(tmp), "%.*g", mid, v);
+        if (strtod(tmp, NULL) == v)
             hi = mid;
         else
             lo = mid + 1;
     }
-    int len = snprintf(buf, NUMTEXT_DOUBLE_MAX, "%.*g", lo, v);
-    return len > 0 ? (size_t)len : 0;
-    return 0;
+    int len = snprintf(tmp, sizeof(tmp), "%.*g", lo, v);
+    if (len <= 0 || len >= NUMTEXT_DOUBLE_MAX)
+        len = 0;
+    memcpy(buf, tmp, (size_t)len);
+    buf[len] = '\0';
+    return (size_t)len;
 }

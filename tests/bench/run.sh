@@ -15,7 +15,8 @@ SERVER=$BUILD/bin/greentrack-server
 SERVER_ARGS=${BENCH_SERVER_ARGS:-}
 if [ "$SMOKE" = 1 ]; then MODE=--smoke; else MODE=; fi
 
-for f in "$SERVER" "$BUILD/bench/bench_ingest" "$BUILD/bench/bench_read"; do
+for f in "$SERVER" "$BUILD/bench/bench_ingest" "$BUILD/bench/bench_read" \
+    "$BUILD/bench/bench_history"; do
     if [ ! -x "$f" ]; then
         echo "bench: $f is missing (run make test-bins)" >&2
         exit 2
@@ -107,6 +108,15 @@ if start_server read; then
 else
     failed=1
 fi
+# get-history of one 100,000-point curve against sqlite3 -json printing
+# the same rows (a fresh server; bench_history seeds it over HTTP).
+if start_server history; then
+    run_bench history "$BUILD/bench/bench_history" $MODE --host 127.0.0.1 \
+        --port "$srv_port" --db "$srv_db"
+    stop_server history
+else
+    failed=1
+fi
 # The leaderboard bench seeds its own database and starts its own server.
 run_bench leaderboard python3 tests/bench/bench_leaderboard.py "$BUILD" $MODE
 # The model registry's searches over 10,000 models x 10 versions (seeded
@@ -144,7 +154,7 @@ if [ "$SMOKE" = 1 ]; then kind="smoke run"; else kind="full run"; fi
 echo "== summary ($kind, $(nproc 2>/dev/null || echo '?') cores," \
     "$(($(date +%s) - start)) s)"
 printf '%-32s %14s %10s %6s\n' figure value target meets
-cat "$tmp"/ingest.out "$tmp"/read.out "$tmp"/leaderboard.out \
+cat "$tmp"/ingest.out "$tmp"/read.out "$tmp"/history.out "$tmp"/leaderboard.out \
     "$tmp"/registry.out "$tmp"/greenai.out "$tmp"/zone.out "$tmp"/artifacts.out "$tmp"/client.out \
     "$tmp"/sampler.out 2>/dev/null | awk '
     $1 == "RESULT" { printf "%-32s %14s %10s %6s\n", $2, $3, $4, $5 }'
