@@ -171,7 +171,7 @@ static uint64_t rng(void)
 /* The fewest %.Ng digits that read back (monotone in N: binary search). */
 static int shortest_digits(double v)
 {
-    char buf[64];
+    char buf[320]; /* room for any precision: no truncation warning */
     int lo = 1, hi = 17;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
@@ -188,7 +188,7 @@ static int shortest_digits(double v)
  * leading and trailing zeros. */
 static int sig_digits(const char *s)
 {
-    char d[64];
+    char d[64] = {0};
     int n = 0;
     for (const char *p = s; *p && *p != 'e'; p++)
         if (*p >= '0' && *p <= '9')
