@@ -211,9 +211,9 @@ static bool reads_back(uint64_t m, int s, double a, bool *sure)
 static uint64_t nearest_u64(long double x)
 {
 #if defined(__x86_64__) && LDBL_MANT_DIG == 64
-    volatile long double t = x + 0x1p63L;
+    long double t = x + 0x1p63L;
     uint64_t sig;
-    memcpy(&sig, (const void *)&t, sizeof(sig));
+    memcpy(&sig, &t, sizeof(sig)); /* the significand comes first */
     return sig - ((uint64_t)1 << 63);
 #else
     return (uint64_t)llrintl(x);
