@@ -39,6 +39,36 @@ class MetricTests(ServerTestCase):
             self.assertIsInstance(m["timestamp"], int)
             self.assertIsInstance(m["step"], int)
 
+    def test_history_values_shortest_and_exact(self):
+        """Doubles go out as the shortest text that reads back to the same
+        double (0.1, not 0.10000000000000001), every one exactly."""
+        import random
+        import struct
+        rid = self.new_run()
+        rng = random.Random(12)
+        vals = [0.1, 1 / 3, 2.5e-7, 1e300, -0.0, 123456.789, 5e-324,
+                9007199254740993.0, 1e15, 0.30000000000000004]
+        vals += [struct.unpack("<d", struct.pack("<Q", rng.getrandbits(64)))[0]
+                 for _ in range(300)]
+        vals += [rng.uniform(-1e6, 1e6) for _ in range(300)]
+        vals = [v for v in vals if v == v and abs(v) != float("inf")]
+        pts = [{"key": "x", "value": v, "timestamp": 1, "step": i}
+               for i, v in enumerate(vals)]
+        self.ok(self.post("runs/log-batch", {"run_id": rid, "metrics": pts}))
+        r = self.get("metrics/get-history", {"run_id": rid, "metric_key": "x"})
+        got = {m["step"]: m["value"] for m in self.ok(r)["metrics"]}
+        for i, v in enumerate(vals):
+            self.assertEqual(got[i], v)
+            if v != 0:  # the same bits (zero's sign is the store's matter)
+                self.assertEqual(struct.pack("<d", got[i]),
+                                 struct.pack("<d", v))
+        raw = r.raw.decode() if isinstance(r.raw, bytes) else r.raw
+        self.assertIn('"value":0.1,', raw)
+        self.assertIn('"value":0.3333333333333333,', raw)
+        self.assertIn('"value":2.5e-07,', raw)
+        self.assertIn('"value":1e+300,', raw)
+        self.assertNotIn("0000000000000001,", raw)
+
     def test_step_default_zero_and_negative(self):
         rid = self.new_run()
         self.ok(self.log(rid, "m", 1.0, 10))
