@@ -75,7 +75,8 @@ last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' /tmp/test.log | tail -1)
 say "make test ended '$last' (exit $rc) after $(since "$t") s"
 if [ "$rc" != 0 ]; then
     [ "$rc" = 124 ] && die "make test did not finish within the $TOTAL_LIMIT s limit"
-    grep -E '^(FAIL|not ok)' /tmp/test.log | head -40
+    # each failure with its traceback, so a one-off is diagnosable
+    grep -E -A25 '^(FAIL|ERROR):|^not ok' /tmp/test.log | head -150
     tail -30 /tmp/test.log
     die "make test failed on its first run"
 fi

@@ -1,6 +1,7 @@
 """CodeCarbon interop: POST /api/2.0/greentrack/import/codecarbon with
 recorded emissions.csv files (current, 2.x and the oldest column sets)."""
 import os
+import threading
 import uuid
 
 from harness import ServerTestCase
@@ -190,6 +191,37 @@ class CodeCarbonApiTests(ServerTestCase):
         tags = {t["key"]: t["value"]
                 for t in self.get_run(rid)["data"]["tags"]}
         self.assertEqual(tags["codecarbon.cpu_model"], "AMD EPYC")
+
+    def test_concurrent_emissions_all_kept(self):
+        # Emissions carry no time of their own: the server stamps them. Two
+        # arriving in the same millisecond must both count.
+        exp = self.cc("experiments", {"name": "cc-%s" % uuid.uuid4()})
+        run = self.cc("runs", {"experiment_id": exp.body["id"]}).body["id"]
+        errors = []
+
+        def send(n):
+            client = self.server.client()
+            try:
+                for _ in range(n):
+                    r = client.post("/codecarbon/emissions", {
+                        "run_id": run, "duration": 1, "energy_consumed": 0.001,
+                        "emissions_sum": 0.0004})
+                    if r.status != 201:
+                        errors.append(r)
+            finally:
+                client.close()
+        threads = [threading.Thread(target=send, args=(25,))
+                   for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        c = self.ok(self.get(GT + "runs/carbon",
+                             {"run_id": run.replace("-", "")}))
+        self.assertEqual(c["samples"], 200)
+        self.assertAlmostEqual(c["energy_kwh"], 0.2, places=9)
+        self.assertAlmostEqual(c["co2_g"], 80.0, places=6)
 
     def test_uuid_experiments_and_errors(self):
         unknown = str(uuid.uuid4())

@@ -13,6 +13,7 @@
 #include "runid.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #define J_PER_KWH 3.6e6
@@ -35,6 +36,22 @@ static enum handler_result after_emission(struct request *req,
     strbuf_init(&sb);
     strbuf_append_json_str(&sb, uuid, strlen(uuid));
     return h_created(res, &sb);
+}
+
+/* The end time of an emission: the server's clock, but strictly later
+ * than the previous emission's on this server. A sample is keyed by its
+ * run and start time, so two emissions of one run arriving in the same
+ * millisecond (and with the same duration) must not replace each other. */
+static int64_t emission_end_ms(void)
+{
+    static _Atomic int64_t last_ms;
+    int64_t now = store_now_ms();
+    int64_t prev = atomic_load(&last_ms);
+    int64_t next;
+    do
+        next = now > prev ? now : prev + 1;
+    while (!atomic_compare_exchange_weak(&last_ms, &prev, next));
+    return next;
 }
 
 static double num(const cJSON *args, const char *field)
@@ -90,7 +107,7 @@ enum handler_result h_cc_emissions(struct request *req, struct response *res)
                               CARBON_MAX_SAMPLE_W),
                       &eb);
     struct energy_sample_in *s = &x->sample;
-    s->end_time = store_now_ms();
+    s->end_time = emission_end_ms();
     s->start_time = s->end_time - (int64_t)llround(duration * 1000);
     s->cpu_j = cpu * J_PER_KWH;
     s->gpu_j = gpu * J_PER_KWH;
