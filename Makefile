@@ -7,6 +7,7 @@
 #   make asan       the same tests under ASan+UBSan
 #   make tsan       server tests under ThreadSanitizer
 #   make bench      benchmarks (tests/bench), figures as ratios to baselines
+#   make bench-scale  issue 12's scale benchmark (10^6 runs, 10^8 points; long)
 #   make bench-soak SOAK_MINUTES (30) of 64 clients with and without a
 #                   hostile one: RSS, errors, p99 (not in CI)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each
@@ -383,6 +384,15 @@ bench: test-bins
 
 bench-smoke: test-bins
 	@BENCH_SMOKE=1 sh tests/bench/run.sh $(BUILD)
+
+# Issue 12's scale benchmark: seeds 10^4, 10^5, 10^6 runs (10^6..10^8
+# points) under /tmp and measures each stage (tests/bench/bench_scale.py).
+# Long (an hour or more on 2 cores) and several GB of disk: not in CI;
+# bench-smoke runs it at 1,000 runs. SCALE_ARGS="--stages 10000,100000".
+SCALE_ARGS ?=
+.PHONY: bench-scale
+bench-scale: test-bins
+	@python3 tests/bench/bench_scale.py $(BUILD) $(SCALE_ARGS)
 
 # Issue 17's soak: a baseline phase, then the same load with a hostile
 # client cycling the attacks (tests/bench/bench_soak.py). Long: not in CI.

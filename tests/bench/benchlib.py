@@ -29,11 +29,12 @@ def parse_args(sizes, iters, smoke):
     return a
 
 
-def start(server, db, tmp):
+def start(server, db, tmp, extra=()):
     """greentrack-server on port 0 with database 'db', artifacts under
-    'tmp'; returns the process and its port."""
+    'tmp' and the options 'extra'; returns the process and its port."""
     p = subprocess.Popen([server, "--port", "0", "--db", db, "--artifact-root",
-                          os.path.join(tmp, "art"), "--log-level", "warn"],
+                          os.path.join(tmp, "art"), "--log-level", "warn",
+                          *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True)
     line = p.stdout.readline()

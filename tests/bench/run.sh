@@ -135,6 +135,11 @@ run_bench zone python3 tests/bench/bench_zone.py "$BUILD" $MODE
 # run) against cp on the same disk, server RSS, log-metric p99 meanwhile
 # (its own server; the files live under TMPDIR).
 run_bench artifacts python3 tests/bench/bench_artifacts.py "$BUILD" $MODE
+# The scale benchmark (make bench-scale, long) only as a smoke: 1,000 runs,
+# every figure once, so CI shows it still runs.
+if [ "$SMOKE" = 1 ]; then
+    run_bench scale python3 tests/bench/bench_scale.py "$BUILD" --smoke
+fi
 
 if [ -x "$BUILD/bench/bench_client" ] && start_server client; then
     run_bench client "$BUILD/bench/bench_client" $MODE --host 127.0.0.1 \
