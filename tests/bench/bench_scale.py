@@ -379,7 +379,9 @@ def ui_ready(server, exp, loads):
     if out.returncode != 0:
         raise RuntimeError("bench_scale_ui: " + out.stderr[-800:])
     r = json.loads(out.stdout.strip().splitlines()[-1])
-    assert r["rows"] == BOARD_RUNS or r["rows"] > 0, r
+    assert r["rows"] > 0, r
+    print("  UI, API requests of the last load: " + "; ".join(r["api"]),
+          flush=True)
     return r["ready_ms"], r["rows"]
 
 

@@ -3,9 +3,10 @@
 // bench_scale_ui.mjs: the web UI's leaderboard page of one experiment in
 // headless Chromium, for bench_scale.py. Loads /experiments/ID?metric=KEY
 // LOADS times (each from about:blank) and prints one JSON line:
-// {"ready_ms": [...], "rows": N} where ready_ms is the page's own
-// main[data-ready-at] (navigation start to a usable, ranked, sortable
-// table) and rows the table's aria-rowcount minus its header.
+// {"ready_ms": [...], "rows": N, "api": [...]} where ready_ms is the
+// page's own main[data-ready-at] (navigation start to a usable, ranked,
+// sortable table), rows the table's aria-rowcount minus its header and
+// api the API requests of the last load with their times.
 // Usage: node bench_scale_ui.mjs BASE_URL EXPERIMENT_ID METRIC LOADS
 import { launchChromium } from '../browser/playwright.mjs';
 
@@ -29,7 +30,11 @@ try {
     ready.push(Number(await page.$eval('main', (m) => m.dataset.readyAt)));
     rows = Number(await page.$eval('#leaderboard', (t) => t.getAttribute('aria-rowcount'))) - 1;
   }
-  process.stdout.write(`${JSON.stringify({ ready_ms: ready, rows })}\n`);
+  // the API requests of the last load: "name start-end ms (KiB)"
+  const api = await page.evaluate(() => performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('/api/'))
+    .map((e) => `${e.name.split('?')[0].split('/').slice(-2).join('/')} ${Math.round(e.startTime)}-${Math.round(e.responseEnd)} ms (${Math.round(e.encodedBodySize / 1024)} KiB)`));
+  process.stdout.write(`${JSON.stringify({ ready_ms: ready, rows, api })}\n`);
 } finally {
   await browser.close();
 }
