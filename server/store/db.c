@@ -115,6 +115,26 @@ int db_schema_level(struct db *db, int *level)
 
 /*---- migrations ----*/
 
+/* Applies 'm' in its own transaction unless another connection did since
+ * the level was read (SQLite holds no lock across the loop, so the level
+ * is read again inside the write transaction). DB_OK, with *applied
+ * saying which; DB_ERROR leaves the transaction for the caller to roll
+ * back. */
+static int apply_migration(struct db *db, const struct schema_migration *m,
+                           bool *applied)
+{
+    int now = -1;
+    if (db_begin_write(db) != DB_OK || db->ops->schema_level(db, &now) != DB_OK)
+        return DB_ERROR;
+    if (now < m->level) {
+        if (db_exec(db, m->sql) != DB_OK ||
+            db->ops->record_level(db, m->level) != DB_OK)
+            return DB_ERROR;
+        *applied = true;
+    }
+    return db_exec(db, "COMMIT");
+}
+
 enum srv_err db_migrate(struct db *db, const struct schema_migration *list,
                         int n, struct errbuf *eb)
 {
@@ -138,15 +158,15 @@ enum srv_err db_migrate(struct db *db, const struct schema_migration *list,
         const struct schema_migration *m = &list[i];
         if (m->level <= have)
             continue;
-        if (db_begin_write(db) != DB_OK || db_exec(db, m->sql) != DB_OK ||
-            db->ops->record_level(db, m->level) != DB_OK ||
-            db_exec(db, "COMMIT") != DB_OK) {
+        bool applied = false;
+        if (apply_migration(db, m, &applied) != DB_OK) {
             e = err_set(eb, SRV_E_INTERNAL, "migration %s failed: %s", m->name,
                         db_errmsg(db));
             db->ops->exec(db, "ROLLBACK");
             goto out;
         }
-        log_info("applied migration %s", m->name);
+        if (applied)
+            log_info("applied migration %s", m->name);
     }
 out:
     db->ops->migrate_end(db);
@@ -218,6 +238,7 @@ int db_bind_null(struct db_stmt *s, int i)
 
 int db_step(struct db_stmt *s)
 {
+    db_clear_error(s->db);
     return s->db->ops->step(s);
 }
 

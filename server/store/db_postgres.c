@@ -384,6 +384,8 @@ static int pg_bind_double(struct db_stmt *s, int i, double v)
         return DB_ERROR;
     if (isnan(v))
         snprintf(p->num, sizeof(p->num), "NaN");
+    else if (v == 0.0) /* -0.0 too: SQLite stores both as 0 */
+        snprintf(p->num, sizeof(p->num), "0");
     else if (isinf(v))
         snprintf(p->num, sizeof(p->num), "%sInfinity", v < 0 ? "-" : "");
     else /* 17 significant digits read back to the same bits */
@@ -462,7 +464,12 @@ static int execute(struct pg_stmt *s)
     s->res = res;
     s->nrows = st == PGRES_TUPLES_OK ? PQntuples(res) : 0;
     s->row = -1;
-    s->changes = strtoll(PQcmdTuples(res), NULL, 10);
+    /* PQcmdTuples counts a SELECT's rows too; SQLite counts only DML */
+    const char *tag = PQcmdStatus(res);
+    bool dml = strncmp(tag, "INSERT", 6) == 0 ||
+               strncmp(tag, "UPDATE", 6) == 0 ||
+               strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "MERGE", 5) == 0;
+    s->changes = dml ? strtoll(PQcmdTuples(res), NULL, 10) : 0;
     return DB_OK;
 }
 

@@ -228,7 +228,8 @@ static int sq_step(struct db_stmt *s)
         return DB_ROW;
     if (rc == SQLITE_DONE) {
         q->done = true;
-        q->changes = sqlite3_changes64(handle(s->db));
+        q->changes =
+            sqlite3_stmt_readonly(q->h) ? 0 : sqlite3_changes64(handle(s->db));
         return DB_DONE;
     }
     return fail_sqlite(s->db);
