@@ -3,9 +3,10 @@
  * test_filter: table-driven tests of server/filter.c. Checks the generated
  * SQL text and bound parameters for key cases, that bad filters and
  * order_by lists are rejected, and runs the fragments against an in-memory
- * SQLite database built from schema/sqlite/001_tracking.sql to check semantics
- * (missing-last and NaN ordering, LIKE vs ILIKE, IN lists, datasets);
- * the same for the Model Registry's grammar against schema/sqlite/005_registry.sql.
+ * SQLite database built from schema/sqlite/001_tracking.sql to check
+ * semantics (missing-last and NaN ordering, LIKE vs ILIKE, IN lists,
+ * datasets); the same for the Model Registry's grammar against
+ * schema/sqlite/005_registry.sql.
  */
 #include "filter.h"
 #include "test.h"
