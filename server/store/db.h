@@ -109,7 +109,8 @@ enum db_engine db_engine(const struct db *db);
  * 'db' or one of its statements. "" when nothing failed. */
 const char *db_errmsg(const struct db *db);
 
-/* The last failure's kind (DB_ERR_NONE when the last call succeeded). */
+/* The last failure's kind; db_exec, db_begin_write, db_prepare and
+ * db_step start by clearing it to DB_ERR_NONE. */
 enum db_error_kind db_error_kind(const struct db *db);
 
 /* Runs 'sql' without parameters; it may hold several statements
@@ -172,8 +173,9 @@ int db_schema_level(struct db *db, int *level);
  * prepares lazily, at the first execution, with the parameter types of
  * that execution's binds (int64 -> int8, double -> float8, text and NULL
  * -> left to the server); later executions send text values that the
- * server converts to those types. Returns the statement (caller frees
- * with db_finalize), or NULL with db_errmsg set. */
+ * server converts to those types. So on PostgreSQL an error in the SQL
+ * itself surfaces at the first db_step, not here. Returns the statement
+ * (caller frees with db_finalize), or NULL with db_errmsg set. */
 struct db_stmt *db_prepare(struct db *db, const char *sql);
 
 /* Frees 's' (and its PostgreSQL prepared statement); NULL is a no-op. */
@@ -187,8 +189,14 @@ int db_bind_count(const struct db_stmt *s);
 
 /* Binders: 'i' is 1-based (as ?1). Values are copied. Text may be given
  * with its length in bytes or -1 for NUL-terminated. A parameter left
- * unbound is NULL. Binding after a db_step without db_reset is an error.
- * Each returns DB_OK, or DB_ERROR (index out of range, no memory). */
+ * unbound is NULL. Binding after a db_step without db_reset is an error
+ * on PostgreSQL. Each returns DB_OK, or DB_ERROR (index out of range, no
+ * memory). Where the engines differ: -0.0 is stored as 0 by both (SQLite
+ * folds it in REAL columns, the PostgreSQL engine sends 0); NaN becomes
+ * NULL in SQLite and stays NaN in PostgreSQL (keep it out of columns, as
+ * the metrics' is_nan does); PostgreSQL refuses text holding a NUL byte
+ * (at bind) or invalid UTF-8 (at step, SQLSTATE 22021), which SQLite
+ * stores. */
 int db_bind_int64(struct db_stmt *s, int i, int64_t v);
 int db_bind_double(struct db_stmt *s, int i, double v);
 int db_bind_text(struct db_stmt *s, int i, const char *v, int len);
@@ -212,11 +220,11 @@ int64_t db_changes(const struct db_stmt *s);
  * run (0 before the first db_step). */
 int db_column_count(const struct db_stmt *s);
 
-/* Column names are not offered: result columns are read by position. */
-
 /* The value's storage class. PostgreSQL: DB_NULL for NULL, else by the
  * column's type: int2/int4/int8/oid/bool -> DB_INT, float4/float8/
- * numeric -> DB_FLOAT, anything else DB_TEXT. */
+ * numeric -> DB_FLOAT, anything else DB_TEXT. Note sum() of a bigint is
+ * numeric there (DB_FLOAT, read exactly by db_column_int64), an integer
+ * in SQLite. */
 enum db_type db_column_type(const struct db_stmt *s, int col);
 
 /* The value as an integer (NULL: 0; text: its leading integer; bool:

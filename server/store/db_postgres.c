@@ -477,7 +477,9 @@ static int pg_step(struct db_stmt *base)
 {
     struct pg_stmt *s = pq(base);
     if (s->failed)
-        return DB_ERROR;
+        return db_fail(base->db, DB_ERR_OTHER,
+                       "statement %s failed; reset it to run it again",
+                       s->name);
     if (!s->executed && execute(s) != DB_OK)
         return DB_ERROR;
     if (s->done)
