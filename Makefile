@@ -25,7 +25,7 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
-PKGS_SRV := libmicrohttpd libcjson sqlite3 libcurl libsodium gnutls
+PKGS_SRV := libmicrohttpd libcjson sqlite3 libcurl libsodium gnutls libpq
 PKGS_CLI := libcurl libcjson
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -60,7 +60,8 @@ LIBS = $(PKG_LIBS) -lm
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
-SRV_SRCS := $(sort $(wildcard server/*.c server/handlers/*.c server/handlers/*/*.c))
+SRV_SRCS := $(sort $(wildcard server/*.c server/store/*.c server/handlers/*.c \
+              server/handlers/*/*.c))
 SRV_LIB_SRCS := $(filter-out server/main.c,$(SRV_SRCS))
 SRV_LIB_OBJS := $(SRV_LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema.o \
                 $(BUILD)/obj/gen/carbon_tables.o
@@ -68,7 +69,8 @@ SRV_LIB_OBJS := $(SRV_LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/schema.o \
 NAMES_SRC := client/src/mlflow_names.c
 SRV_LIB_OBJS += $(BUILD)/obj/client/src/mlflow_names.o
 DATA_TABLES := $(sort $(wildcard data/*.csv))
-SCHEMAS := $(sort $(wildcard schema/*.sql))
+SCHEMAS := $(sort $(wildcard schema/sqlite/*.sql))
+SCHEMAS_PG := $(sort $(wildcard schema/postgres/*.sql))
 
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -122,9 +124,11 @@ deps:
 	@sh tools/deps.sh test
 
 # ---- server ----------------------------------------------------------------
-$(BUILD)/gen/schema.c: $(SCHEMAS) tools/embed_schema.sh
+$(BUILD)/gen/schema.c: $(SCHEMAS) $(SCHEMAS_PG) tools/embed_schema.sh
 	@mkdir -p $(dir $@)
-	sh tools/embed_schema.sh $(SCHEMAS) > $@.tmp && mv $@.tmp $@
+	{ sh tools/embed_schema.sh schema $(SCHEMAS) && \
+	  sh tools/embed_schema.sh schema_pg $(SCHEMAS_PG); } > $@.tmp && \
+	  mv $@.tmp $@
 
 $(BUILD)/gen/carbon_tables.c: $(DATA_TABLES) tools/embed_tables.sh
 	@mkdir -p $(dir $@)
@@ -416,7 +420,9 @@ FUZZ_LIBGT_CFLAGS = $(FUZZ_SAN) \
 fuzz:
 	@$(MAKE) --no-print-directory all
 	@mkdir -p $(FUZZ_BUILD)/gen
-	@sh tools/embed_schema.sh $(SCHEMAS) > $(FUZZ_BUILD)/gen/schema.c
+	@{ sh tools/embed_schema.sh schema $(SCHEMAS) && \
+	  sh tools/embed_schema.sh schema_pg $(SCHEMAS_PG); } \
+	  > $(FUZZ_BUILD)/gen/schema.c
 	@sh tools/embed_tables.sh data > $(FUZZ_BUILD)/gen/carbon_tables.c
 	@cp $(BUILD)/gen/version.h $(FUZZ_BUILD)/gen/
 	@set -e; for src in $(FUZZ_RUN); do \

@@ -7,8 +7,26 @@ BUILD=${1:-build/release}
 TESTS=${TESTS:-all}
 export GREENTRACK_BUILD="$BUILD"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+pg_dir=""
+trap 'rm -f "$log"; [ -z "$pg_dir" ] || sh tests/pg/cluster.sh stop "$pg_dir"' EXIT
+trap 'exit 130' INT TERM
 status=0
+
+# One private PostgreSQL 15 for every suite (tests/pg/cluster.sh), unless
+# GREENTRACK_TEST_PG already names one. Suites that need it fail without
+# it (GREENTRACK_TEST_PG_REQUIRED=1), never skip.
+export GREENTRACK_TEST_PG_REQUIRED=1
+if [ -z "${GREENTRACK_TEST_PG:-}" ] && [ "$TESTS" != browser ] &&
+    [ "$TESTS" != client-unit ]; then
+    if pg_out=$(sh tests/pg/cluster.sh start 2>"$log"); then
+        pg_dir=$(echo "$pg_out" | sed -n 1p)
+        GREENTRACK_TEST_PG=$(echo "$pg_out" | sed -n 2p)
+        export GREENTRACK_TEST_PG
+        echo "== postgresql: $GREENTRACK_TEST_PG"
+    else
+        echo "postgresql: 0 passed, 1 failed ($(tail -1 "$log"))" | tee "$log"
+    fi
+fi
 
 run_suite() { # name, command...
     name=$1; shift

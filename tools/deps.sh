@@ -10,8 +10,8 @@
 #                            libraries, pkg-config, and Node + npm for the
 #                            web UI's one library (uPlot)
 #   sh tools/deps.sh test    all of build, plus what the suites run:
-#                            python3, Chromium, curl, the npm packages of
-#                            tests/browser and tests/integration
+#                            python3, Chromium, curl, PostgreSQL 15, the npm
+#                            packages of tests/browser and tests/integration
 #   sh tools/deps.sh fuzz    all of build, plus clang and its libFuzzer runtime
 #   sh tools/deps.sh lint    clang-format and cppcheck
 #
@@ -30,13 +30,15 @@ profile=${1:-build}
 # with Debian's). Build: the product's libraries (found with pkg-config), and
 # Node + npm for the UI's uPlot.
 DEB_BUILD="pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev
-           libcurl4-openssl-dev libsodium-dev libgnutls28-dev nodejs=node
-           npm=npm"
+           libcurl4-openssl-dev libsodium-dev libgnutls28-dev libpq-dev
+           nodejs=node npm=npm"
 # Test: the test drivers (Python stdlib, Node), the browser the UI tests
 # drive (at /usr/bin/chromium), and curl (test_install.sh fetches the
 # installed server's UI with it; test_tls.py talks HTTPS with it), and
-# openssl (test_tls.py makes its CA and certificates with it).
-DEB_TEST="python3=python3 chromium curl=curl openssl=openssl"
+# openssl (test_tls.py makes its CA and certificates with it), and
+# PostgreSQL 15, which tests/pg/cluster.sh starts privately for the suites
+# (its initdb, pg_ctl and psql).
+DEB_TEST="python3=python3 chromium curl=curl openssl=openssl postgresql-15"
 DEB_FUZZ="clang libclang-rt-14-dev"
 DEB_LINT="clang-format cppcheck"
 # npm folders (each has package.json + package-lock.json, versions pinned)

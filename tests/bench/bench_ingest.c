@@ -511,7 +511,7 @@ static void usage(void)
             "usage: bench_ingest [--mode all|raw|batch|single] [--host IP]"
             " [--port N]\n"
             "  [--pid SERVER_PID] [--seconds S] [--raw-seconds S] [--smoke]\n"
-            "  [--schema schema/001_tracking.sql] [--tmpdir DIR]"
+            "  [--schema schema/sqlite/001_tracking.sql] [--tmpdir DIR]"
             " [--batch-conns 4]\n"
             "  [--single-conns 16] [--no-verify]\n");
 }
@@ -526,7 +526,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->seconds = 5.0;
     o->raw_seconds = 4.0;
     o->mode = "all";
-    o->schema = env ? env : "schema/001_tracking.sql";
+    o->schema = env ? env : "schema/sqlite/001_tracking.sql";
     o->tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     o->batch_conns = 4;
     o->single_conns = 16;

@@ -96,7 +96,7 @@ start=$(date +%s)
 if start_server ingest; then
     run_bench ingest "$BUILD/bench/bench_ingest" $MODE --host 127.0.0.1 \
         --port "$srv_port" --pid "$srv_pid" --tmpdir "$tmp" \
-        --schema schema/001_tracking.sql
+        --schema schema/sqlite/001_tracking.sql
     stop_server ingest
 else
     failed=1

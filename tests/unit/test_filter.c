@@ -3,9 +3,10 @@
  * test_filter: table-driven tests of server/filter.c. Checks the generated
  * SQL text and bound parameters for key cases, that bad filters and
  * order_by lists are rejected, and runs the fragments against an in-memory
- * SQLite database built from schema/001_tracking.sql to check semantics
- * (missing-last and NaN ordering, LIKE vs ILIKE, IN lists, datasets);
- * the same for the Model Registry's grammar against schema/005_registry.sql.
+ * SQLite database built from schema/sqlite/001_tracking.sql to check
+ * semantics (missing-last and NaN ordering, LIKE vs ILIKE, IN lists,
+ * datasets); the same for the Model Registry's grammar against
+ * schema/sqlite/005_registry.sql.
  */
 #include "filter.h"
 #include "test.h"
@@ -828,7 +829,7 @@ static const struct sem_case sem_cases[] = {
 
 static void test_semantics(void)
 {
-    sqlite3 *db = open_db("schema/001_tracking.sql", seed_sql);
+    sqlite3 *db = open_db("schema/sqlite/001_tracking.sql", seed_sql);
     if (!db)
         return;
     for (size_t i = 0; i < sizeof(sem_cases) / sizeof(sem_cases[0]); i++) {
@@ -1153,7 +1154,7 @@ static const struct {
 
 static void test_reg_semantics(void)
 {
-    sqlite3 *db = open_db("schema/005_registry.sql", reg_seed_sql);
+    sqlite3 *db = open_db("schema/sqlite/005_registry.sql", reg_seed_sql);
     if (!db)
         return;
     for (size_t i = 0; i < sizeof(reg_sem_cases) / sizeof(reg_sem_cases[0]);

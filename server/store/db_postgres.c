@@ -1,0 +1,652 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * db_postgres: the PostgreSQL engine of db.h, on libpq. Owns the PGconn,
+ * its lazily prepared statements (named gt<N>, unique per connection),
+ * their text-format parameters and results, the mapping of SQLSTATEs to
+ * db.h's error kinds, and the PostgreSQL side of migrations (the
+ * greentrack_schema level table and the advisory lock). Reached only
+ * through db.c.
+ */
+#include "db_int.h"
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Type OIDs of pg_type (stable since PostgreSQL 7). */
+#define PG_BOOLOID 16
+#define PG_INT8OID 20
+#define PG_INT2OID 21
+#define PG_INT4OID 23
+#define PG_OIDOID 26
+#define PG_FLOAT4OID 700
+#define PG_FLOAT8OID 701
+#define PG_NUMERICOID 1700
+
+struct pg_db {
+    struct db base;
+    PGconn *conn;
+    uint64_t next_stmt; /* for statement names */
+    int lock_timeout_ms;
+};
+
+/* One parameter's value in text format. */
+struct pg_param {
+    char *text; /* NULL: SQL NULL; else 'num' or a heap copy */
+    bool heap;
+    Oid type; /* what the binder said, for the lazy prepare */
+    char num[32];
+};
+
+struct pg_stmt {
+    struct db_stmt base;
+    char *sql; /* with $N placeholders */
+    char name[24];
+    bool prepared;
+    struct pg_param *params; /* base.nparams of them */
+    const char **values;     /* PQexecPrepared's view of 'params' */
+    /* the execution */
+    bool executed, failed, done;
+    PGresult *res;
+    int row, nrows;
+    int64_t changes;
+};
+
+static PGconn *conn_of(struct db *db)
+{
+    return ((struct pg_db *)db)->conn;
+}
+
+static struct pg_stmt *pq(struct db_stmt *s)
+{
+    return (struct pg_stmt *)s;
+}
+
+static const struct pg_stmt *cpq(const struct db_stmt *s)
+{
+    return (const struct pg_stmt *)s;
+}
+
+/* Copies 'msg' without its trailing newlines into 'out'. */
+static void one_line(char *out, size_t size, const char *msg)
+{
+    snprintf(out, size, "%s", msg ? msg : "");
+    size_t n = strlen(out);
+    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = '\0';
+}
+
+static enum db_error_kind kind_of_sqlstate(const char *state)
+{
+    if (!state)
+        return DB_ERR_OTHER;
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+        strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)
+        return DB_ERR_BUSY;
+    if (strcmp(state, "23505") == 0)
+        return DB_ERR_UNIQUE;
+    if (strcmp(state, "53200") == 0)
+        return DB_ERR_NOMEM;
+    if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0)
+        return DB_ERR_CONNECTION;
+    return DB_ERR_OTHER;
+}
+
+/* Records the failure 'res' describes (or the connection's, when 'res'
+ * is NULL or says nothing); returns DB_ERROR. Does not clear 'res'. */
+static int fail_pg(struct db *db, const PGresult *res)
+{
+    PGconn *conn = conn_of(db);
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary =
+        res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char msg[400];
+    one_line(msg, sizeof(msg), primary ? primary : PQerrorMessage(conn));
+    enum db_error_kind kind = kind_of_sqlstate(state);
+    if (PQstatus(conn) == CONNECTION_BAD)
+        kind = DB_ERR_CONNECTION;
+    return db_fail(db, kind, "%s (SQLSTATE %s)", msg[0] ? msg : "error",
+                   state ? state : "none");
+}
+
+/* PQexec of 'sql'; on success returns DB_OK and the result in *out when
+ * 'out' is not NULL (caller clears), else clears it. */
+static int run_simple(struct db *db, const char *sql, PGresult **out)
+{
+    PGresult *res = PQexec(conn_of(db), sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+        st != PGRES_EMPTY_QUERY) {
+        fail_pg(db, res);
+        PQclear(res);
+        return DB_ERROR;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return DB_OK;
+}
+
+/* Reads the single integer 'sql' returns into *v. */
+static int query_int(struct db *db, const char *sql, int64_t *v)
+{
+    PGresult *res;
+    if (run_simple(db, sql, &res) != DB_OK)
+        return DB_ERROR;
+    if (PQntuples(res) != 1 || PQnfields(res) < 1 || PQgetisnull(res, 0, 0)) {
+        PQclear(res);
+        return db_fail(db, DB_ERR_OTHER, "expected one value from: %s", sql);
+    }
+    *v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return DB_OK;
+}
+
+/* libpq prints notices (CREATE ... IF NOT EXISTS skipping) to stderr by
+ * default; the server's log is the place for them. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char line[400];
+    one_line(line, sizeof(line), message);
+    log_debug("postgresql: %s", line);
+}
+
+/*---- connections ----*/
+
+static void pg_close(struct db *db)
+{
+    PQfinish(conn_of(db));
+    free(db);
+}
+
+static int pg_exec(struct db *db, const char *sql)
+{
+    return run_simple(db, sql, NULL);
+}
+
+static int pg_begin_write(struct db *db)
+{
+    return run_simple(db, "BEGIN", NULL);
+}
+
+static int pg_last_insert_id(struct db *db, int64_t *id)
+{
+    return query_int(db, "SELECT lastval()", id);
+}
+
+static int pg_data_version(struct db *db, int64_t *version)
+{
+    (void)version;
+    return db_fail(db, DB_ERR_OTHER,
+                   "data_version is not available on PostgreSQL");
+}
+
+static void pg_set_busy_handler(struct db *db, int (*fn)(void *, int),
+                                void *arg)
+{
+    (void)db;
+    (void)fn;
+    (void)arg;
+}
+
+static int pg_checkpoint(struct db *db)
+{
+    (void)db;
+    return DB_OK;
+}
+
+static int set_lock_timeout(struct db *db, int ms)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "SET lock_timeout = %d", ms);
+    return run_simple(db, sql, NULL);
+}
+
+static enum srv_err pg_migrate_begin(struct db *db, struct errbuf *eb)
+{
+    /* Waiting for another server's migration is the point: no timeout. */
+    char lock[80];
+    snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%" PRId64 ")",
+             DB_MIGRATION_LOCK_KEY);
+    if (set_lock_timeout(db, 0) != DB_OK ||
+        run_simple(db, lock, NULL) != DB_OK) {
+        enum srv_err e = err_set(eb, SRV_E_INTERNAL,
+                                 "cannot lock the schema: %s", db_errmsg(db));
+        set_lock_timeout(db, ((struct pg_db *)db)->lock_timeout_ms);
+        return e;
+    }
+    if (run_simple(db,
+                   "CREATE TABLE IF NOT EXISTS greentrack_schema ("
+                   " only_row BOOLEAN PRIMARY KEY DEFAULT TRUE"
+                   " CHECK (only_row), level INTEGER NOT NULL);"
+                   "INSERT INTO greentrack_schema (level) VALUES (0)"
+                   " ON CONFLICT DO NOTHING",
+                   NULL) != DB_OK) {
+        enum srv_err e =
+            err_set(eb, SRV_E_INTERNAL, "cannot create greentrack_schema: %s",
+                    db_errmsg(db));
+        db->ops->migrate_end(db);
+        return e;
+    }
+    return SRV_OK;
+}
+
+static int pg_schema_level(struct db *db, int *level)
+{
+    int64_t v;
+    if (query_int(db,
+                  "SELECT CASE WHEN to_regclass('greentrack_schema') IS NULL"
+                  " THEN 0 ELSE -1 END",
+                  &v) != DB_OK)
+        return DB_ERROR;
+    if (v == 0) {
+        *level = 0;
+        return DB_OK;
+    }
+    if (query_int(db, "SELECT level FROM greentrack_schema", &v) != DB_OK)
+        return DB_ERROR;
+    *level = (int)v;
+    return DB_OK;
+}
+
+static int pg_record_level(struct db *db, int level)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "UPDATE greentrack_schema SET level = %d",
+             level);
+    return run_simple(db, sql, NULL);
+}
+
+static void pg_migrate_end(struct db *db)
+{
+    char unlock[80];
+    snprintf(unlock, sizeof(unlock), "SELECT pg_advisory_unlock(%" PRId64 ")",
+             DB_MIGRATION_LOCK_KEY);
+    /* Failures here leave the lock to the end of the session. */
+    if (run_simple(db, unlock, NULL) != DB_OK ||
+        set_lock_timeout(db, ((struct pg_db *)db)->lock_timeout_ms) != DB_OK)
+        log_warn("postgresql: after migrating: %s", db_errmsg(db));
+}
+
+/*---- statements ----*/
+
+static void clear_param(struct pg_param *p)
+{
+    if (p->heap)
+        free(p->text);
+    p->text = NULL;
+    p->heap = false;
+    p->type = 0;
+}
+
+static void clear_result(struct pg_stmt *s)
+{
+    PQclear(s->res);
+    s->res = NULL;
+    s->executed = s->failed = s->done = false;
+    s->row = -1;
+    s->nrows = 0;
+}
+
+static struct db_stmt *pg_prepare(struct db *db, const char *sql)
+{
+    struct pg_db *d = (struct pg_db *)db;
+    struct pg_stmt *s = calloc(1, sizeof(*s));
+    if (!s) {
+        db_fail(db, DB_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    struct errbuf eb;
+    int n = 0;
+    s->sql = db_sql_to_postgres(sql, &n, &eb);
+    if (!s->sql) {
+        db_fail(db, DB_ERR_OTHER, "%s", eb.msg);
+        free(s);
+        return NULL;
+    }
+    size_t slots = n > 0 ? (size_t)n : 1;
+    s->params = calloc(slots, sizeof(*s->params));
+    s->values = calloc(slots, sizeof(*s->values));
+    if (!s->params || !s->values) {
+        free(s->params);
+        free(s->values);
+        free(s->sql);
+        free(s);
+        db_fail(db, DB_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->base.db = db;
+    s->base.nparams = n;
+    s->row = -1;
+    snprintf(s->name, sizeof(s->name), "gt%" PRIu64, ++d->next_stmt);
+    return &s->base;
+}
+
+static void pg_finalize(struct db_stmt *base)
+{
+    struct pg_stmt *s = pq(base);
+    PGconn *conn = conn_of(base->db);
+    /* DEALLOCATE would fail (and abort) inside a failed transaction; the
+     * statement then lives on until the session ends. */
+    if (s->prepared && PQstatus(conn) == CONNECTION_OK &&
+        (PQtransactionStatus(conn) == PQTRANS_IDLE ||
+         PQtransactionStatus(conn) == PQTRANS_INTRANS)) {
+        char sql[48];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+        PQclear(PQexec(conn, sql));
+    }
+    clear_result(s);
+    for (int i = 0; i < base->nparams; i++)
+        clear_param(&s->params[i]);
+    free(s->params);
+    free(s->values);
+    free(s->sql);
+    free(s);
+}
+
+/* The parameter 'i' (1-based) ready to receive a value, or NULL (error
+ * recorded) when the statement has run and not been reset. */
+static struct pg_param *param_slot(struct db_stmt *base, int i)
+{
+    struct pg_stmt *s = pq(base);
+    if (s->executed) {
+        db_fail(base->db, DB_ERR_OTHER,
+                "bind after step without reset (statement %s)", s->name);
+        return NULL;
+    }
+    struct pg_param *p = &s->params[i - 1];
+    clear_param(p);
+    return p;
+}
+
+static int pg_bind_int64(struct db_stmt *s, int i, int64_t v)
+{
+    struct pg_param *p = param_slot(s, i);
+    if (!p)
+        return DB_ERROR;
+    snprintf(p->num, sizeof(p->num), "%" PRId64, v);
+    p->text = p->num;
+    p->type = PG_INT8OID;
+    return DB_OK;
+}
+
+static int pg_bind_double(struct db_stmt *s, int i, double v)
+{
+    struct pg_param *p = param_slot(s, i);
+    if (!p)
+        return DB_ERROR;
+    if (isnan(v))
+        snprintf(p->num, sizeof(p->num), "NaN");
+    else if (v == 0.0) /* -0.0 too: SQLite stores both as 0 */
+        snprintf(p->num, sizeof(p->num), "0");
+    else if (isinf(v))
+        snprintf(p->num, sizeof(p->num), "%sInfinity", v < 0 ? "-" : "");
+    else /* 17 significant digits read back to the same bits */
+        snprintf(p->num, sizeof(p->num), "%.17g", v);
+    p->text = p->num;
+    p->type = PG_FLOAT8OID;
+    return DB_OK;
+}
+
+static int pg_bind_text(struct db_stmt *s, int i, const char *v, int len)
+{
+    size_t n = len < 0 ? strlen(v) : (size_t)len;
+    if (memchr(v, '\0', n))
+        return db_fail(s->db, DB_ERR_OTHER,
+                       "text parameter %d holds a NUL byte", i);
+    struct pg_param *p = param_slot(s, i);
+    if (!p)
+        return DB_ERROR;
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return db_fail(s->db, DB_ERR_NOMEM, "out of memory");
+    memcpy(copy, v, n);
+    copy[n] = '\0';
+    p->text = copy;
+    p->heap = true;
+    return DB_OK;
+}
+
+static int pg_bind_null(struct db_stmt *s, int i)
+{
+    return param_slot(s, i) ? DB_OK : DB_ERROR;
+}
+
+/* Prepares 's' on the server with the types of the current binds. */
+static int prepare_now(struct pg_stmt *s)
+{
+    struct db *db = s->base.db;
+    int n = s->base.nparams;
+    Oid *types = calloc(n > 0 ? (size_t)n : 1, sizeof(*types));
+    if (!types)
+        return db_fail(db, DB_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        types[i] = s->params[i].type;
+    PGresult *res = PQprepare(conn_of(db), s->name, s->sql, n, types);
+    free(types);
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        fail_pg(db, res);
+        PQclear(res);
+        return DB_ERROR;
+    }
+    PQclear(res);
+    s->prepared = true;
+    return DB_OK;
+}
+
+static int execute(struct pg_stmt *s)
+{
+    struct db *db = s->base.db;
+    s->executed = true;
+    db_clear_error(db);
+    if (!s->prepared && prepare_now(s) != DB_OK) {
+        s->failed = true;
+        return DB_ERROR;
+    }
+    for (int i = 0; i < s->base.nparams; i++)
+        s->values[i] = s->params[i].text;
+    PGresult *res = PQexecPrepared(conn_of(db), s->name, s->base.nparams,
+                                   s->values, NULL, NULL, 0);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        fail_pg(db, res);
+        PQclear(res);
+        s->failed = true;
+        return DB_ERROR;
+    }
+    s->res = res;
+    s->nrows = st == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+    s->row = -1;
+    /* PQcmdTuples counts a SELECT's rows too; SQLite counts only DML */
+    const char *tag = PQcmdStatus(res);
+    bool dml = strncmp(tag, "INSERT", 6) == 0 ||
+               strncmp(tag, "UPDATE", 6) == 0 ||
+               strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "MERGE", 5) == 0;
+    s->changes = dml ? strtoll(PQcmdTuples(res), NULL, 10) : 0;
+    return DB_OK;
+}
+
+static int pg_step(struct db_stmt *base)
+{
+    struct pg_stmt *s = pq(base);
+    if (s->failed)
+        return db_fail(base->db, DB_ERR_OTHER,
+                       "statement %s failed; reset it to run it again",
+                       s->name);
+    if (!s->executed && execute(s) != DB_OK)
+        return DB_ERROR;
+    if (s->done)
+        return DB_DONE;
+    if (++s->row < s->nrows)
+        return DB_ROW;
+    s->done = true;
+    return DB_DONE;
+}
+
+static int pg_reset(struct db_stmt *base)
+{
+    struct pg_stmt *s = pq(base);
+    clear_result(s);
+    for (int i = 0; i < base->nparams; i++)
+        clear_param(&s->params[i]);
+    return DB_OK;
+}
+
+static int64_t pg_changes(const struct db_stmt *s)
+{
+    return cpq(s)->done ? cpq(s)->changes : 0;
+}
+
+static int pg_column_count(const struct db_stmt *s)
+{
+    return cpq(s)->res ? PQnfields(cpq(s)->res) : 0;
+}
+
+/* The current row's value of 'col', or NULL when there is none or it is
+ * NULL. */
+static const char *cell(const struct db_stmt *base, int col)
+{
+    const struct pg_stmt *s = cpq(base);
+    if (!s->res || s->row < 0 || s->row >= s->nrows || col < 0 ||
+        col >= PQnfields(s->res) || PQgetisnull(s->res, s->row, col))
+        return NULL;
+    return PQgetvalue(s->res, s->row, col);
+}
+
+static enum db_type pg_column_type(const struct db_stmt *s, int col)
+{
+    if (!cell(s, col))
+        return DB_NULL;
+    switch (PQftype(cpq(s)->res, col)) {
+    case PG_BOOLOID:
+    case PG_INT2OID:
+    case PG_INT4OID:
+    case PG_INT8OID:
+    case PG_OIDOID:
+        return DB_INT;
+    case PG_FLOAT4OID:
+    case PG_FLOAT8OID:
+    case PG_NUMERICOID:
+        return DB_FLOAT;
+    default:
+        return DB_TEXT;
+    }
+}
+
+static double pg_column_double(const struct db_stmt *s, int col)
+{
+    const char *v = cell(s, col);
+    if (!v)
+        return 0.0;
+    if (PQftype(cpq(s)->res, col) == PG_BOOLOID)
+        return v[0] == 't' ? 1.0 : 0.0;
+    return strtod(v, NULL);
+}
+
+static int64_t pg_column_int64(const struct db_stmt *s, int col)
+{
+    const char *v = cell(s, col);
+    if (!v)
+        return 0;
+    if (PQftype(cpq(s)->res, col) == PG_BOOLOID)
+        return v[0] == 't';
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (*end == '.' || *end == 'e' || *end == 'E' || end == v) {
+        /* a float, numeric or "NaN"/"Infinity": as SQLite converts */
+        double d = strtod(v, NULL);
+        if (isnan(d))
+            return 0;
+        if (d >= 9223372036854775807.0)
+            return INT64_MAX;
+        if (d <= -9223372036854775808.0)
+            return INT64_MIN;
+        return (int64_t)d;
+    }
+    return (int64_t)n;
+}
+
+static const char *pg_column_text(const struct db_stmt *s, int col)
+{
+    return cell(s, col);
+}
+
+static int pg_column_bytes(const struct db_stmt *s, int col)
+{
+    return cell(s, col) ? PQgetlength(cpq(s)->res, cpq(s)->row, col) : 0;
+}
+
+static const struct db_ops postgres_ops = {
+    .close = pg_close,
+    .exec = pg_exec,
+    .begin_write = pg_begin_write,
+    .last_insert_id = pg_last_insert_id,
+    .data_version = pg_data_version,
+    .set_busy_handler = pg_set_busy_handler,
+    .checkpoint = pg_checkpoint,
+    .migrate_begin = pg_migrate_begin,
+    .schema_level = pg_schema_level,
+    .record_level = pg_record_level,
+    .migrate_end = pg_migrate_end,
+    .prepare = pg_prepare,
+    .finalize = pg_finalize,
+    .bind_int64 = pg_bind_int64,
+    .bind_double = pg_bind_double,
+    .bind_text = pg_bind_text,
+    .bind_null = pg_bind_null,
+    .step = pg_step,
+    .reset = pg_reset,
+    .changes = pg_changes,
+    .column_count = pg_column_count,
+    .column_type = pg_column_type,
+    .column_int64 = pg_column_int64,
+    .column_double = pg_column_double,
+    .column_text = pg_column_text,
+    .column_bytes = pg_column_bytes,
+};
+
+struct db *db_postgres_open(const char *uri, const struct db_options *opt,
+                            struct errbuf *eb)
+{
+    struct pg_db *d = calloc(1, sizeof(*d));
+    if (!d) {
+        err_set(eb, SRV_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    d->base.ops = &postgres_ops;
+    d->base.engine = DB_POSTGRES;
+    d->lock_timeout_ms = opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 0;
+    d->conn = PQconnectdb(uri);
+    if (!d->conn || PQstatus(d->conn) != CONNECTION_OK) {
+        char msg[400];
+        one_line(msg, sizeof(msg),
+                 d->conn ? PQerrorMessage(d->conn) : "out of memory");
+        /* libpq's message names host and port, never the password */
+        err_set(eb, SRV_E_INTERNAL, "cannot connect to PostgreSQL: %s", msg);
+        pg_close(&d->base);
+        return NULL;
+    }
+    PQsetNoticeProcessor(d->conn, on_notice, NULL);
+    char setup[160];
+    snprintf(setup, sizeof(setup),
+             "SET client_encoding = 'UTF8'; SET extra_float_digits = 3; "
+             "SET lock_timeout = %d",
+             d->lock_timeout_ms);
+    if (pg_exec(&d->base, setup) != DB_OK) {
+        err_set(eb, SRV_E_INTERNAL,
+                "cannot configure the PostgreSQL "
+                "session: %s",
+                db_errmsg(&d->base));
+        pg_close(&d->base);
+        return NULL;
+    }
+    return &d->base;
+}
