@@ -8,8 +8,8 @@
  */
 #include "store_greenai.h"
 
+#include "internal.h"
 #include "registry.h"
-#include "store_int.h"
 
 #include <errno.h>
 #include <math.h>

@@ -9,9 +9,9 @@
 #include "artifact_store.h"
 #include "carbon.h"
 #include "filter.h"
+#include "internal.h"
 #include "log.h"
 #include "schema.h"
-#include "store_int.h"
 #include "store_registry.h"
 
 #include <errno.h>

@@ -8,8 +8,8 @@
  */
 #include "store_auth.h"
 
+#include "internal.h"
 #include "log.h"
-#include "store_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>

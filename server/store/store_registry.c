@@ -9,8 +9,8 @@
 #include "store_registry.h"
 
 #include "filter.h"
+#include "internal.h"
 #include "log.h"
-#include "store_int.h"
 
 #include <stdlib.h>
 #include <string.h>
