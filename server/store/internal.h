@@ -1,19 +1,47 @@
 /* SPDX-License-Identifier: MIT
  *
- * store_int: what the store's domain files (store_registry.c) use of
- * store.c's internals: the connections, their statement caches and the
- * readers' helpers. Not a published API: only files of the store include
- * it (like sqlite's *Int.h), and only they include sqlite3.h.
+ * internal: what the files of the store (server/store/) share: the
+ * store's state, the connections, their statement caches, the helpers
+ * that bind, step and read rows, and the entry point of each domain's
+ * write executor. Not a published API: only files of the store include it
+ * (like sqlite's *Int.h), and only they include sqlite3.h. Handlers use
+ * store.h and the domain headers (store_registry.h, store_auth.h,
+ * store_greenai.h).
+ *
+ * Who owns what:
+ *   store.c            store_open/close, generations, change journal,
+ *                      the queue of writes (submit, abandon)
+ *   writer.c           the writer thread: group commit, heartbeat reaper,
+ *                      dispatch of each write to its domain
+ *   sqlite.c           the SQLite backend: struct conn, statement caches,
+ *                      error mapping, migrations, reader pool
+ *   statements.h/.c    the core statements' SQL
+ *   rows.c             bind, step and row helpers
+ *   lookup.c           experiment and run lookups
+ *   write_tracking.c   experiments, runs, params/metrics/tags, inputs,
+ *                      models, heartbeats, purge
+ *   write_energy.c     energy samples, derived metrics, zone cover
+ *   write_grid.c       grid intensity periods
+ *   read_tracking.c    experiment and run reads and searches
+ *   read_chunks.c      metric history, chunked reads of streamed replies
+ *   read_carbon.c      run carbon, energy samples, grid, schedule stats
+ *   read_leaderboard.c leaderboard rows, experiment summaries
+ *   store_registry.c, store_greenai.c, store_auth.c: their domains
  *
  * A domain file keeps its SQL in its own table and numbers its statements
  * from 0 to STORE_DOMAIN_STMTS - 1; each connection prepares one on first
- * use and keeps it (store_conn_stmt), as store.c does with its own.
+ * use and keeps it (store_conn_stmt), as store_stmt does with the core
+ * statements of statements.h.
  */
-#ifndef SERVER_STORE_INT_H
-#define SERVER_STORE_INT_H
+#ifndef SERVER_STORE_INTERNAL_H
+#define SERVER_STORE_INTERNAL_H
 
 #include "filter.h"
+#include "statements.h"
 #include "store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
 
 #include <sqlite3.h>
 
@@ -24,39 +52,147 @@
  * auth 80..127 (STORE_AUTH_STMT_BASE, store_auth.h). */
 #define STORE_GREENAI_STMT_BASE 48
 
-/* A database connection: the writer's or a reader thread's. */
+#define ZONE_MEMO_SLOTS 64
+
+/*---- the store's state (store.c) ----*/
+
+/* A database connection: the writer's or a reader thread's (sqlite.c). */
 struct conn;
 
+struct store {
+    char *db_path;
+    char *artifact_root;
+    bool serve_artifacts;
+    int64_t data_version; /* writer only: PRAGMA data_version last seen */
+    bool durable_full;
+    int64_t heartbeat_timeout_ms;
+    double default_pue;
+    uint64_t serial;
+
+    struct conn *writer;
+    pthread_t writer_thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct store_write *queue_head, *queue_tail;
+    bool stopping;
+    atomic_bool abandoned; /* store_abandon: fail queued and new writes */
+    int64_t busy_since_ms; /* writer only: its current lock wait began */
+
+    pthread_mutex_t readers_mu;
+    struct conn *readers;
+
+    /* Bumped after each commit that changed an experiment or one of its
+     * runs, indexed by experiment id modulo the size (a collision only
+     * costs a cache miss); lets readers cache derived views. */
+    atomic_uint_fast64_t generations[STORE_GENERATION_SLOTS];
+
+    /* The change journal: which run each of the last commits changed,
+     * so a reader holding a view at an older generation can patch it
+     * instead of rebuilding it (store_changed_runs). A bump with no
+     * entry (or an entry with run_pk -1) tells readers to rebuild. */
+    pthread_mutex_t journal_mu;
+    struct change {
+        int64_t experiment_id;
+        uint64_t generation; /* of the slot, after this change */
+        int64_t run_pk;      /* 0: no run changed, -1: several or unknown */
+    } journal[STORE_JOURNAL_SIZE];
+    uint64_t journal_next;
+
+    /* Grid intensity. Writer only: set by executors, acted upon after
+     * the commit (commit_group). */
+    bool grid_bump_all; /* grid data recomputed runs */
+    bool zone_dirty;    /* a zone tag or a zoned run's energy changed */
+    /* writer only: the zone cover of recently written zoned runs, so a
+     * log-energy adds its samples' cover instead of spreading every
+     * sample of the run again; grid_gen invalidates them all */
+    uint64_t grid_gen;
+    struct zone_memo {
+        int64_t run_pk; /* 0: empty */
+        uint64_t grid_gen;
+        char zone[72];
+        struct grid_cover cover;
+    } zone_memo[ZONE_MEMO_SLOTS];
+    atomic_uint_fast64_t zone_epoch; /* store_grid_zone_epoch */
+};
+
+/*---- connections (sqlite.c) ----*/
+
+/* A new connection to st->db_path (created when 'create'), configured;
+ * NULL with 'eb' set when it cannot be opened. Close with
+ * store_conn_close. */
+struct conn *store_conn_open(const struct store *st, bool create,
+                             struct errbuf *eb);
+
+/* Finalizes the connection's statements and closes it; NULL is a no-op. */
+void store_conn_close(struct conn *c);
+
+/* Closes the reader connections, checkpoints the WAL into the database
+ * file and closes the writer's (store_close, the writer thread ended). */
+void store_conns_close(struct store *st);
+
+/* Brings the schema of the writer's connection up to the latest
+ * migration (PRAGMA user_version). */
+enum srv_err store_migrate(struct conn *c, struct errbuf *eb);
+
+/* Installs the writer connection's busy handler, which waits for a lock
+ * held elsewhere but gives up at once after store_abandon. */
+void store_writer_busy_handler(struct store *st);
+
+/* Rebuilds what the writer memoized and readers cached when another
+ * process wrote to the database since the writer last looked (writer
+ * thread, and store_open for the baseline). */
+void store_notice_outside_writes(struct store *st);
+
 /* This thread's read connection, opened on first use; NULL (with 'eb'
- * set) when it cannot be opened. */
+ * set) when it cannot be opened. The store keeps it. */
 struct conn *store_reader(struct store *st, struct errbuf *eb);
 
 sqlite3 *store_conn_db(struct conn *c);
+
+/* Core statement 'id' (statements.h), prepared on first use and reset
+ * with its bindings cleared for reuse; NULL (logged) when it cannot be
+ * prepared. The connection keeps it. */
+sqlite3_stmt *store_stmt(struct conn *c, enum stmt_id id);
 
 /* Domain statement 'slot' with text 'sql' (the same for a slot every
  * time), prepared on first use and reset with its bindings cleared for
  * reuse; NULL (logged) when it cannot be prepared. */
 sqlite3_stmt *store_conn_stmt(struct conn *c, unsigned slot, const char *sql);
 
+/* Runs 'sql' (no rows); callers report the failure (sqlite3_errmsg) in
+ * their own words. */
+int store_exec_sql(sqlite3 *db, const char *sql);
+
 /* Logs the connection's last SQLite error and maps it to the client's
  * error (busy: UNAVAILABLE, else INTERNAL), with 'what' in the log. */
 enum srv_err store_conn_error(struct conn *c, struct errbuf *eb,
                               const char *what);
 
-/* Binds the parameters of filter fragment 'f' from position '*pos' on. */
-void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos);
+/* What the write being executed changed, kept on the writer's connection
+ * for the generations and the change journal (commit_group, writer.c). */
+struct store_write_notes {
+    int64_t last_experiment; /* of the last store_run_lookup */
+    int64_t touched_run;     /* the run the current write changed,
+                                0 none yet, -1 several */
+};
 
-/* A copy of column 'i' (caller frees); NULL for SQL NULL or no memory. */
-char *store_col_dup(sqlite3_stmt *s, int i);
+/* The connection's notes (the connection owns them). */
+struct store_write_notes *store_conn_notes(struct conn *c);
 
 /* Records, on the writer, that the current write changed run 'run_pk'
  * (the change journal behind store_changed_runs). */
 void store_conn_note_run(struct conn *c, int64_t run_pk);
 
-/* Makes room for element 'n' of an array of 'elem'-sized items with
- * '*cap' allocated: returns the (possibly moved) array, or NULL when out
- * of memory, leaving the old array valid. */
-void *store_grow(void *arr, size_t n, size_t *cap, size_t elem);
+/*---- binding, stepping and reading rows (rows.c) ----*/
+
+/* Binds 'r' at 'i' (SQLITE_STATIC: 'r' outlives the step). */
+void store_bind_ref(sqlite3_stmt *s, int i, struct strref r);
+
+/* Binds 'v' at 'i', or NULL when 'v' is NULL (SQLITE_STATIC). */
+void store_bind_str(sqlite3_stmt *s, int i, const char *v);
+
+/* Binds the parameters of filter fragment 'f' from position '*pos' on. */
+void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos);
 
 /* Steps a statement that returns no rows and resets it; a NULL 's' (it
  * could not be prepared) or a failed step is store_conn_error's. */
@@ -69,20 +205,77 @@ enum srv_err store_step_done(struct conn *c, sqlite3_stmt *s, struct errbuf *eb,
 enum srv_err store_step_int64(struct conn *c, sqlite3_stmt *s, int64_t *v,
                               bool *found, struct errbuf *eb, const char *what);
 
+/* A copy of column 'i' (caller frees); NULL for SQL NULL or no memory. */
+char *store_col_dup(sqlite3_stmt *s, int i);
+
+/* Makes room for element 'n' of an array of 'elem'-sized items with
+ * '*cap' allocated: returns the (possibly moved) array, or NULL when out
+ * of memory, leaving the old array valid. */
+void *store_grow(void *arr, size_t n, size_t *cap, size_t elem);
+
+/* Fills the zeroed 'item' from the statement's row. */
+typedef enum srv_err (*store_row_reader)(sqlite3_stmt *s, void *item,
+                                         struct errbuf *eb);
+
 /* Steps a search statement (whose LIMIT asked for max+1 rows) and turns
  * up to 'max' rows into an array of zeroed 'elem'-sized items with
  * 'from_row'; '*more' tells whether a further row exists. Returns the
  * array (with '*n' items, also on error, for the caller to free). */
 void *store_read_page(struct conn *c, sqlite3_stmt *s, int64_t max, size_t elem,
-                      enum srv_err (*from_row)(sqlite3_stmt *, void *,
-                                               struct errbuf *),
-                      size_t *n, bool *more, enum srv_err *e,
-                      struct errbuf *eb);
+                      store_row_reader from_row, size_t *n, bool *more,
+                      enum srv_err *e, struct errbuf *eb);
 
 /* Reads the (key, value) rows of 's' (bound, not yet stepped) into a new
  * array (free with kv_array_free). */
 enum srv_err store_read_kvs(struct conn *c, sqlite3_stmt *s, struct kv **out,
                             size_t *n, struct errbuf *eb);
+
+/*---- lookups (lookup.c) ----*/
+
+/* RESOURCE_DOES_NOT_EXIST for experiment 'id', in MLflow's words. */
+enum srv_err store_no_experiment(struct errbuf *eb, int64_t id);
+
+struct run_state {
+    int64_t run_pk;
+    int64_t experiment_id;
+    bool deleted;
+};
+
+/* Looks run 'run_id' up into '*out'; RESOURCE_DOES_NOT_EXIST when
+ * missing, and, when 'must_be_active', INVALID_PARAMETER_VALUE for a
+ * deleted run. Notes the run and its experiment on the connection. */
+enum srv_err store_run_lookup(struct conn *c, const char *run_id,
+                              bool must_be_active, struct run_state *out,
+                              struct errbuf *eb);
+
+/*---- write executors (writer thread, inside its transaction) ----*/
+
+/* The experiment and run writes: SW_EXPERIMENT_*, SW_RUN_* but
+ * SW_RUN_LOG_ENERGY (write_tracking.c). */
+enum srv_err store_tracking_exec(struct store *st, struct store_write *w);
+
+/* The writes store_open makes on the writer's connection before the
+ * writer thread starts: the Default experiment, and the artifact
+ * locations of older versions made file: URIs (write_tracking.c). */
+enum srv_err store_ensure_default_experiment(struct store *st,
+                                             struct errbuf *eb);
+enum srv_err store_relocate_local_locations(struct store *st,
+                                            struct errbuf *eb);
+
+/* SW_RUN_LOG_ENERGY (write_energy.c). */
+enum srv_err store_energy_exec(struct store *st, struct store_write *w);
+
+/* Rewrites the derived metrics of run 'run_pk' after a change that is not
+ * a list of samples (a location tag, new grid data) (write_energy.c). */
+enum srv_err store_refresh_derived_metrics(struct store *st, int64_t run_pk,
+                                           struct errbuf *eb);
+
+/* After a write of run tags or a tag delete: the derived metrics follow
+ * a changed location tag (write_energy.c). */
+enum srv_err store_refresh_if_location(struct store *st, struct store_write *w);
+
+/* SW_GRID_RECORD (write_grid.c). */
+enum srv_err store_grid_exec(struct store *st, struct store_write *w);
 
 /* Runs one write of kind SW_REGISTRY on the writer's connection, inside
  * the writer's transaction (store_registry.c). */
@@ -117,5 +310,32 @@ enum srv_err store_auth_grant_owner(struct conn *c, bool model,
  * in the registry write's transaction (store_auth.c). */
 enum srv_err store_auth_model_moved(struct conn *c, const char *name,
                                     const char *new_name, struct errbuf *eb);
+
+/*---- the writer thread (writer.c) ----*/
+
+/* The writer thread's body; 'arg' is the store (store_open starts it). */
+void *store_writer_main(void *arg);
+
+/*---- carbon reads the writer shares (read_carbon.c) ----*/
+
+/* Reads the periods of 'zone' overlapping [start_ms, end_ms) (of
+ * 'source' and 'kind' when not NULL) into a new array (caller frees). */
+enum srv_err store_grid_read(struct conn *c, const char *zone,
+                             const char *source, const char *kind,
+                             int64_t start_ms, int64_t end_ms, size_t limit,
+                             struct grid_point **out, size_t *n,
+                             struct errbuf *eb);
+
+/* Spreads the run's samples without a measured intensity over the
+ * recorded periods of out->zone into out->zone_cover. */
+enum srv_err store_zone_cover(struct conn *c, int64_t run_pk,
+                              struct run_carbon *out, struct errbuf *eb);
+
+/* Reads run_energy and the location tags of a run into 'out' (zeroed
+ * first; free with run_carbon_cleanup), with its zone cover when
+ * 'with_zone'; out->has_energy is false when the run has no samples. */
+enum srv_err store_read_run_carbon(struct conn *c, int64_t run_pk,
+                                   bool with_zone, struct run_carbon *out,
+                                   struct errbuf *eb);
 
 #endif

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * lookup: finding an experiment's or a run's row by its id, for the write
+ * executors and the readers alike, with MLflow's wording when it is
+ * missing.
+ */
+#include "internal.h"
+
+#include <string.h>
+
+#include <sqlite3.h>
+
+enum srv_err store_no_experiment(struct errbuf *eb, int64_t id)
+{
+    return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                   "No Experiment with id=%lld exists", (long long)id);
+}
+
+/* Looks a run up; RESOURCE_DOES_NOT_EXIST when missing, and, when
+ * 'must_be_active', INVALID_PARAMETER_VALUE for a deleted run. */
+enum srv_err store_run_lookup(struct conn *c, const char *run_id,
+                              bool must_be_active, struct run_state *out,
+                              struct errbuf *eb)
+{
+    sqlite3_stmt *s = store_stmt(c, S_RUN_LOOKUP);
+    if (!s)
+        return store_conn_error(c, eb, "run lookup");
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return store_conn_error(c, eb, "run lookup");
+        return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                       "Run with id=%s not found", run_id);
+    }
+    out->run_pk = sqlite3_column_int64(s, 0);
+    out->experiment_id = sqlite3_column_int64(s, 1);
+    store_conn_notes(c)->last_experiment = out->experiment_id;
+    store_conn_note_run(c, out->run_pk);
+    out->deleted =
+        strcmp((const char *)sqlite3_column_text(s, 2), "deleted") == 0;
+    sqlite3_reset(s);
+    if (must_be_active && out->deleted)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "The run %s must be in the 'active' state. Current "
+                       "state is deleted.",
+                       run_id);
+    return SRV_OK;
+}

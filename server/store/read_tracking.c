@@ -1,0 +1,811 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * read_tracking: the readers of experiments and runs: get by id or name,
+ * search (the SQL that filter.c compiles), a run's params, tags, latest
+ * metrics and inputs, the keys and datasets of an experiment, the deleted
+ * runs gc purges, and the single rows that streamed replies start with
+ * (store_run_info, store_experiment_info).
+ */
+#include "internal.h"
+#include "strbuf.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+/* Reads (key, value) rows of a statement whose first bind is 'id1' and,
+ * when n_binds is 2, second is 'id2'. */
+static enum srv_err read_kvs(struct conn *c, enum stmt_id id, int64_t id1,
+                             int64_t id2, int n_binds, struct kv **out,
+                             size_t *n, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *s = store_stmt(c, id);
+    if (!s)
+        return store_conn_error(c, eb, "read");
+    sqlite3_bind_int64(s, 1, id1);
+    if (n_binds == 2)
+        sqlite3_bind_int64(s, 2, id2);
+    return store_read_kvs(c, s, out, n, eb);
+}
+
+/*---- experiments ----*/
+
+static enum srv_err exp_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
+{
+    struct experiment *e = item;
+    e->experiment_id = sqlite3_column_int64(s, 0);
+    e->name = store_col_dup(s, 1);
+    e->artifact_location = store_col_dup(s, 2);
+    e->deleted =
+        strcmp((const char *)sqlite3_column_text(s, 3), "deleted") == 0;
+    e->creation_time = sqlite3_column_int64(s, 4);
+    e->last_update_time = sqlite3_column_int64(s, 5);
+    if (!e->name || !e->artifact_location)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    return SRV_OK;
+}
+
+static enum srv_err exp_get(struct store *st, enum stmt_id id, int64_t num,
+                            const char *name, struct experiment *out,
+                            struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = store_stmt(c, id);
+    if (!s)
+        return store_conn_error(c, eb, "experiment get");
+    if (name)
+        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(s, 1, num);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return store_conn_error(c, eb, "experiment get");
+        if (name)
+            return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                           "Could not find experiment with name '%s'", name);
+        return store_no_experiment(eb, num);
+    }
+    enum srv_err e = exp_from_row(s, out, eb);
+    sqlite3_reset(s);
+    if (!e)
+        e = read_kvs(c, S_EXP_TAGS, out->experiment_id, 0, 1, &out->tags,
+                     &out->n_tags, eb);
+    if (e)
+        experiment_cleanup(out);
+    return e;
+}
+
+enum srv_err store_experiment_get(struct store *st, int64_t experiment_id,
+                                  struct experiment *out, struct errbuf *eb)
+{
+    return exp_get(st, S_EXP_BY_ID, experiment_id, NULL, out, eb);
+}
+
+enum srv_err store_experiment_get_by_name(struct store *st, const char *name,
+                                          struct experiment *out,
+                                          struct errbuf *eb)
+{
+    return exp_get(st, S_EXP_BY_NAME, 0, name, out, eb);
+}
+
+/* The lifecycle condition of a view, for runs (r) or experiments (e). */
+static const char *view_condition(enum view_type view, bool runs)
+{
+    switch (view) {
+    case VIEW_ACTIVE_ONLY:
+        return runs ? "r.lifecycle_stage = 'active'"
+                    : "e.lifecycle_stage = 'active'";
+    case VIEW_DELETED_ONLY:
+        return runs ? "r.lifecycle_stage = 'deleted'"
+                    : "e.lifecycle_stage = 'deleted'";
+    case VIEW_ALL:
+    case VIEW_COUNT:
+        break;
+    }
+    return "1";
+}
+
+/* Prepares one experiments/search page query selecting 'cols' (of
+ * experiments AS e), as runs_search_prepare. */
+static enum srv_err experiments_search_prepare(struct conn *c, const char *cols,
+                                               const struct search_args *args,
+                                               struct search_sql *qp,
+                                               sqlite3_stmt **s,
+                                               struct errbuf *eb)
+{
+    *s = NULL;
+    enum srv_err e = filter_build_experiments(args->filter, args->order_by,
+                                              args->n_order_by, qp, eb);
+    if (e)
+        return e;
+    struct strbuf sql;
+    strbuf_init(&sql);
+    strbuf_printf(&sql,
+                  "SELECT %s FROM experiments AS e%s WHERE %s%s ORDER BY %s "
+                  "LIMIT ? OFFSET ?",
+                  cols, qp->joins.sql.buf ? qp->joins.sql.buf : "",
+                  view_condition(args->view, false),
+                  qp->where.sql.buf ? qp->where.sql.buf : "",
+                  qp->order.sql.buf ? qp->order.sql.buf : "e.experiment_id");
+    if (sql.oom) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(store_conn_db(c), sql.buf, -1, s, NULL) !=
+        SQLITE_OK) {
+        e = store_conn_error(c, eb, "experiments search");
+        goto out;
+    }
+    int pos = 1;
+    store_bind_frag(*s, &qp->joins, &pos);
+    store_bind_frag(*s, &qp->where, &pos);
+    store_bind_frag(*s, &qp->order, &pos);
+    sqlite3_bind_int64(*s, pos++, args->max_results + 1);
+    sqlite3_bind_int64(*s, pos++, args->offset);
+out:
+    strbuf_cleanup(&sql);
+    return e;
+}
+
+enum srv_err store_experiments_search(struct store *st,
+                                      const struct search_args *args,
+                                      struct experiment **out, size_t *n,
+                                      bool *more, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *more = false;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s;
+    struct search_sql q;
+    search_sql_init(&q);
+    enum srv_err e = experiments_search_prepare(
+        c,
+        "e.experiment_id, e.name, e.artifact_location, e.lifecycle_stage, "
+        "e.creation_time, e.last_update_time",
+        args, &q, &s, eb);
+    if (!e) {
+        *out = store_read_page(c, s, args->max_results, sizeof(**out),
+                               exp_from_row, n, more, &e, eb);
+        for (size_t i = 0; i < *n && !e; i++)
+            e = read_kvs(c, S_EXP_TAGS, (*out)[i].experiment_id, 0, 1,
+                         &(*out)[i].tags, &(*out)[i].n_tags, eb);
+    }
+    sqlite3_finalize(s);
+    search_sql_cleanup(&q);
+    if (e) {
+        experiments_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+static enum srv_err read_ids(struct conn *c, sqlite3_stmt *s, int64_t **out,
+                             size_t *n, struct errbuf *eb);
+
+enum srv_err store_experiments_search_ids(struct store *st,
+                                          const struct search_args *args,
+                                          int64_t **ids, size_t *n,
+                                          struct errbuf *eb)
+{
+    *ids = NULL;
+    *n = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s;
+    struct search_sql q;
+    search_sql_init(&q);
+    enum srv_err e =
+        experiments_search_prepare(c, "e.experiment_id", args, &q, &s, eb);
+    if (!e)
+        e = read_ids(c, s, ids, n, eb);
+    sqlite3_finalize(s);
+    search_sql_cleanup(&q);
+    if (e) {
+        free(*ids);
+        *ids = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+/* Columns: run_pk, run_id, experiment_id, run_name, user_id, status,
+ * start_time, end_time, artifact_uri, lifecycle_stage. */
+static enum srv_err run_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
+{
+    struct run *r = item;
+    r->run_pk = sqlite3_column_int64(s, 0);
+    const char *id = (const char *)sqlite3_column_text(s, 1);
+    snprintf(r->run_id, sizeof(r->run_id), "%s", id ? id : "");
+    r->experiment_id = sqlite3_column_int64(s, 2);
+    r->run_name = store_col_dup(s, 3);
+    r->user_id = store_col_dup(s, 4);
+    int status = run_status_parse((const char *)sqlite3_column_text(s, 5));
+    r->status = status < 0 ? RUN_STATUS_RUNNING : (enum run_status)status;
+    r->start_time = sqlite3_column_int64(s, 6);
+    r->end_time = sqlite3_column_type(s, 7) == SQLITE_NULL
+                      ? 0
+                      : sqlite3_column_int64(s, 7);
+    r->artifact_uri = store_col_dup(s, 8);
+    r->deleted =
+        strcmp((const char *)sqlite3_column_text(s, 9), "deleted") == 0;
+    if (!r->run_name || !r->user_id || !r->artifact_uri)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    return SRV_OK;
+}
+
+static enum srv_err read_latest(struct conn *c, struct run *r,
+                                struct errbuf *eb)
+{
+    sqlite3_stmt *s = store_stmt(c, S_RUN_LATEST);
+    if (!s)
+        return store_conn_error(c, eb, "latest metrics");
+    sqlite3_bind_int64(s, 1, r->run_pk);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct metric *p =
+            store_grow(r->metrics, r->n_metrics, &cap, sizeof(*p));
+        if (!p) {
+            sqlite3_reset(s);
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
+        }
+        r->metrics = p;
+        struct metric *m = &r->metrics[r->n_metrics++];
+        memset(m, 0, sizeof(*m));
+        m->key = m->key_storage = store_col_dup(s, 0);
+        m->value = sqlite3_column_int(s, 4) ? NAN : sqlite3_column_double(s, 1);
+        m->timestamp = sqlite3_column_int64(s, 2);
+        m->step = sqlite3_column_int64(s, 3);
+        if (!m->key) {
+            sqlite3_reset(s);
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
+        }
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SRV_OK
+                             : store_conn_error(c, eb, "latest metrics");
+}
+
+static enum srv_err read_inputs(struct conn *c, struct run *r,
+                                struct errbuf *eb)
+{
+    sqlite3_stmt *s = store_stmt(c, S_RUN_DATASETS);
+    if (!s)
+        return store_conn_error(c, eb, "inputs");
+    sqlite3_bind_int64(s, 1, r->run_pk);
+    size_t cap = 0;
+    int64_t pks_small[8];
+    int64_t *pks = pks_small;
+    enum srv_err e = SRV_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (r->n_inputs == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct dataset_input *p = realloc(r->inputs, ncap * sizeof(*p));
+            int64_t *q = pks == pks_small ? malloc(ncap * sizeof(*q))
+                                          : realloc(pks, ncap * sizeof(*q));
+            if (p)
+                r->inputs = p;
+            if (!p || !q) {
+                e = err_set(eb, SRV_E_NOMEM, "out of memory");
+                break;
+            }
+            if (pks == pks_small)
+                memcpy(q, pks_small, sizeof(pks_small));
+            pks = q;
+            cap = ncap;
+        }
+        struct dataset_input *d = &r->inputs[r->n_inputs];
+        memset(d, 0, sizeof(*d));
+        pks[r->n_inputs++] = sqlite3_column_int64(s, 0);
+        d->name = store_col_dup(s, 1);
+        d->digest = store_col_dup(s, 2);
+        d->source_type = store_col_dup(s, 3);
+        d->source = store_col_dup(s, 4);
+        d->schema = store_col_dup(s, 5);
+        d->profile = store_col_dup(s, 6);
+    }
+    sqlite3_reset(s);
+    if (!e && rc != SQLITE_DONE)
+        e = store_conn_error(c, eb, "inputs");
+    for (size_t i = 0; i < r->n_inputs && !e; i++)
+        e = read_kvs(c, S_INPUT_TAGS, r->run_pk, pks[i], 2, &r->inputs[i].tags,
+                     &r->inputs[i].n_tags, eb);
+    if (pks != pks_small)
+        free(pks);
+    if (e)
+        return e;
+    s = store_stmt(c, S_RUN_MODEL_INPUTS);
+    if (!s)
+        return store_conn_error(c, eb, "model inputs");
+    sqlite3_bind_int64(s, 1, r->run_pk);
+    cap = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        char **p =
+            store_grow(r->model_inputs, r->n_model_inputs, &cap, sizeof(*p));
+        if (!p) {
+            sqlite3_reset(s);
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
+        }
+        r->model_inputs = p;
+        r->model_inputs[r->n_model_inputs++] = store_col_dup(s, 0);
+    }
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? SRV_OK : store_conn_error(c, eb, "model inputs");
+}
+
+/* Params, tags, latest metrics and inputs of a run whose info is read. */
+static enum srv_err run_fill(struct conn *c, struct run *r, struct errbuf *eb)
+{
+    enum srv_err e;
+    if ((e = read_kvs(c, S_RUN_PARAMS, r->run_pk, 0, 1, &r->params,
+                      &r->n_params, eb)) ||
+        (e = read_kvs(c, S_RUN_TAGS, r->run_pk, 0, 1, &r->tags, &r->n_tags,
+                      eb)) ||
+        (e = read_latest(c, r, eb)) || (e = read_inputs(c, r, eb)))
+        return e;
+    return SRV_OK;
+}
+
+enum srv_err store_run_get(struct store *st, const char *run_id,
+                           struct run *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = store_stmt(c, S_RUN_BY_ID);
+    if (!s)
+        return store_conn_error(c, eb, "run get");
+    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        if (rc != SQLITE_DONE)
+            return store_conn_error(c, eb, "run get");
+        return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                       "Run with id=%s not found", run_id);
+    }
+    enum srv_err e = run_from_row(s, out, eb);
+    sqlite3_reset(s);
+    if (!e)
+        e = run_fill(c, out, eb);
+    if (e)
+        run_cleanup(out);
+    return e;
+}
+
+/* Experiment ids up to this many are bound one by one; a longer list is
+ * bound as one JSON array (SQLite allows 32766 bound values in all). */
+#define SEARCH_INLINE_IDS 100
+
+/* Prepares one runs/search page query selecting 'cols' (of runs AS r):
+ * the filter and order compiled by filter.c into 'q' (which the caller
+ * initialised and cleans up after the last step: the statement's text
+ * values point into it), the experiments, LIMIT max_results + 1 from
+ * args->offset. '*s' is NULL when no experiment is given (nothing
+ * matches). The caller finalizes '*s'. */
+static enum srv_err runs_search_prepare(struct conn *c, const char *cols,
+                                        const int64_t *experiment_ids,
+                                        size_t n_experiments,
+                                        const struct search_args *args,
+                                        struct search_sql *qp, sqlite3_stmt **s,
+                                        struct errbuf *eb)
+{
+    *s = NULL;
+    enum srv_err e = filter_build_runs(args->filter, args->order_by,
+                                       args->n_order_by, qp, eb);
+    if (e || n_experiments == 0)
+        return e;
+    bool json_ids = n_experiments > SEARCH_INLINE_IDS;
+    struct strbuf sql, ids;
+    strbuf_init(&sql);
+    strbuf_init(&ids);
+    strbuf_printf(
+        &sql, "SELECT %s FROM runs AS r%s WHERE %s AND r.experiment_id IN (",
+        cols, qp->joins.sql.buf ? qp->joins.sql.buf : "",
+        view_condition(args->view, true));
+    if (json_ids) {
+        strbuf_append_str(&sql, "SELECT value FROM json_each(?)");
+        strbuf_append_char(&ids, '[');
+        for (size_t i = 0; i < n_experiments; i++) {
+            if (i)
+                strbuf_append_char(&ids, ',');
+            strbuf_append_i64(&ids, experiment_ids[i]);
+        }
+        strbuf_append_char(&ids, ']');
+    } else {
+        for (size_t i = 0; i < n_experiments; i++)
+            strbuf_append_str(&sql, i ? ", ?" : "?");
+    }
+    strbuf_printf(&sql, ")%s ORDER BY %s LIMIT ? OFFSET ?",
+                  qp->where.sql.buf ? qp->where.sql.buf : "",
+                  qp->order.sql.buf ? qp->order.sql.buf : "r.run_id");
+    if (sql.oom || ids.oom) {
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(store_conn_db(c), sql.buf, -1, s, NULL) !=
+        SQLITE_OK) {
+        e = store_conn_error(c, eb, "runs search");
+        goto out;
+    }
+    int pos = 1;
+    store_bind_frag(*s, &qp->joins, &pos);
+    if (json_ids)
+        sqlite3_bind_text(*s, pos++, ids.buf, (int)ids.len, SQLITE_TRANSIENT);
+    else
+        for (size_t i = 0; i < n_experiments; i++)
+            sqlite3_bind_int64(*s, pos++, experiment_ids[i]);
+    store_bind_frag(*s, &qp->where, &pos);
+    store_bind_frag(*s, &qp->order, &pos);
+    sqlite3_bind_int64(*s, pos++, args->max_results + 1);
+    sqlite3_bind_int64(*s, pos++, args->offset);
+out:
+    strbuf_cleanup(&sql);
+    strbuf_cleanup(&ids);
+    return e;
+}
+
+enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
+                               size_t n_experiments,
+                               const struct search_args *args, struct run **out,
+                               size_t *n, bool *more, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    *more = false;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s;
+    struct search_sql q;
+    search_sql_init(&q);
+    enum srv_err e = runs_search_prepare(
+        c,
+        "r.run_pk, r.run_id, r.experiment_id, r.run_name, r.user_id, "
+        "r.status, r.start_time, r.end_time, r.artifact_uri, "
+        "r.lifecycle_stage",
+        experiment_ids, n_experiments, args, &q, &s, eb);
+    if (!e && s) {
+        *out = store_read_page(c, s, args->max_results, sizeof(**out),
+                               run_from_row, n, more, &e, eb);
+        for (size_t i = 0; i < *n && !e; i++)
+            e = run_fill(c, &(*out)[i], eb);
+    }
+    sqlite3_finalize(s);
+    search_sql_cleanup(&q);
+    if (e) {
+        runs_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+/* Steps 's' for one int64 column into a new array ('*out', caller frees):
+ * every row. */
+static enum srv_err read_ids(struct conn *c, sqlite3_stmt *s, int64_t **out,
+                             size_t *n, struct errbuf *eb)
+{
+    size_t cap = 0;
+    int rc;
+    *out = NULL;
+    *n = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int64_t *p = store_grow(*out, *n, &cap, sizeof(*p));
+        if (!p)
+            return err_set(eb, SRV_E_NOMEM, "out of memory");
+        *out = p;
+        (*out)[(*n)++] = sqlite3_column_int64(s, 0);
+    }
+    return rc == SQLITE_DONE ? SRV_OK : store_conn_error(c, eb, "search");
+}
+
+enum srv_err store_runs_search_pks(struct store *st,
+                                   const int64_t *experiment_ids,
+                                   size_t n_experiments,
+                                   const struct search_args *args,
+                                   int64_t **pks, size_t *n, struct errbuf *eb)
+{
+    *pks = NULL;
+    *n = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s;
+    struct search_sql q;
+    search_sql_init(&q);
+    enum srv_err e = runs_search_prepare(c, "r.run_pk", experiment_ids,
+                                         n_experiments, args, &q, &s, eb);
+    if (!e && s)
+        e = read_ids(c, s, pks, n, eb);
+    sqlite3_finalize(s);
+    search_sql_cleanup(&q);
+    if (e) {
+        free(*pks);
+        *pks = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+static enum srv_err key_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
+{
+    char **k = item;
+    *k = store_col_dup(s, 0);
+    return *k ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
+}
+
+enum srv_err store_experiment_keys(struct store *st, int64_t experiment_id,
+                                   enum store_key_kind kind, char ***out,
+                                   size_t *n, struct errbuf *eb)
+{
+    static const char *const sql[] = {
+        [STORE_PARAM_KEYS] =
+            "SELECT DISTINCT x.key FROM runs AS r JOIN params AS x "
+            "ON x.run_pk = r.run_pk WHERE r.experiment_id = ? "
+            "AND r.lifecycle_stage = 'active' ORDER BY 1",
+        [STORE_METRIC_KEYS] =
+            "SELECT DISTINCT x.key FROM runs AS r JOIN latest_metrics AS x "
+            "ON x.run_pk = r.run_pk WHERE r.experiment_id = ? "
+            "AND r.lifecycle_stage = 'active' ORDER BY 1",
+        [STORE_TAG_KEYS] =
+            "SELECT DISTINCT x.key FROM runs AS r JOIN tags AS x "
+            "ON x.run_pk = r.run_pk WHERE r.experiment_id = ? "
+            "AND r.lifecycle_stage = 'active' ORDER BY 1",
+    };
+    *out = NULL;
+    *n = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(store_conn_db(c), sql[kind], -1, &s, NULL) !=
+        SQLITE_OK)
+        return store_conn_error(c, eb, "experiment keys");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    enum srv_err e;
+    bool more;
+    *out = store_read_page(c, s, INT64_MAX, sizeof(**out), key_from_row, n,
+                           &more, &e, eb);
+    sqlite3_finalize(s);
+    if (e) {
+        for (size_t i = 0; i < *n; i++)
+            free((*out)[i]);
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+enum srv_err store_dataset_summaries(struct store *st,
+                                     const int64_t *experiment_ids,
+                                     size_t n_ids, struct dataset_summary **out,
+                                     size_t *n, struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    if (n_ids == 0)
+        return SRV_OK;
+    struct strbuf sql;
+    strbuf_init(&sql);
+    strbuf_append_str(&sql, "SELECT DISTINCT d.experiment_id, d.name, "
+                            "d.digest, t.value FROM datasets AS d "
+                            "JOIN run_inputs AS i ON i.dataset_pk = "
+                            "d.dataset_pk LEFT JOIN input_tags AS t "
+                            "ON t.run_pk = i.run_pk AND t.dataset_pk = "
+                            "i.dataset_pk AND t.key = 'mlflow.data.context' "
+                            "WHERE d.experiment_id IN (");
+    for (size_t i = 0; i < n_ids; i++)
+        strbuf_append_str(&sql, i ? ",?" : "?");
+    strbuf_append_str(&sql, ") ORDER BY 1, 2, 3, 4 LIMIT 1000");
+    if (sql.oom) {
+        strbuf_cleanup(&sql);
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    }
+    struct conn *c = store_reader(st, eb);
+    if (!c) {
+        strbuf_cleanup(&sql);
+        return SRV_E_UNAVAILABLE;
+    }
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(store_conn_db(c), sql.buf, -1, &s, NULL);
+    strbuf_cleanup(&sql);
+    if (rc != SQLITE_OK)
+        return store_conn_error(c, eb, "dataset summaries");
+    for (size_t i = 0; i < n_ids; i++)
+        sqlite3_bind_int64(s, (int)i + 1, experiment_ids[i]);
+    enum srv_err e = SRV_OK;
+    size_t cap = 0;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct dataset_summary *p = store_grow(*out, *n, &cap, sizeof(*p));
+        if (!p) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        *out = p;
+        struct dataset_summary *d = &p[(*n)++];
+        d->experiment_id = sqlite3_column_int64(s, 0);
+        d->name = store_col_dup(s, 1);
+        d->digest = store_col_dup(s, 2);
+        d->context = sqlite3_column_type(s, 3) == SQLITE_NULL
+                         ? NULL
+                         : store_col_dup(s, 3);
+        if (!d->name || !d->digest ||
+            (sqlite3_column_type(s, 3) != SQLITE_NULL && !d->context)) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        e = store_conn_error(c, eb, "dataset summaries");
+    sqlite3_finalize(s);
+    if (e) {
+        dataset_summaries_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return e;
+}
+
+void dataset_summaries_free(struct dataset_summary *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++) {
+        free(a[i].name);
+        free(a[i].digest);
+        free(a[i].context);
+    }
+    free(a);
+}
+
+/*---- gc ----*/
+
+void deleted_runs_free(struct deleted_run *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(a[i].run_id);
+        free(a[i].artifact_uri);
+    }
+    free(a);
+}
+
+enum srv_err store_deleted_runs(struct store *st, int64_t deleted_before,
+                                struct deleted_run **out, size_t *n,
+                                struct errbuf *eb)
+{
+    *out = NULL;
+    *n = 0;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(store_conn_db(c),
+                           "SELECT run_id, experiment_id, artifact_uri, "
+                           "coalesce(deleted_time, 0) FROM runs "
+                           "WHERE lifecycle_stage = 'deleted' "
+                           "AND (?1 < 0 OR deleted_time <= ?1) "
+                           "ORDER BY deleted_time, run_pk",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store_conn_error(c, eb, "deleted runs");
+    sqlite3_bind_int64(s, 1, deleted_before);
+    struct deleted_run *a = NULL;
+    size_t cnt = 0, cap = 0;
+    enum srv_err e = SRV_OK;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct deleted_run *p = store_grow(a, cnt, &cap, sizeof(*a));
+        if (!p) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        a = p;
+        a[cnt] = (struct deleted_run){
+            .run_id = store_col_dup(s, 0),
+            .experiment_id = sqlite3_column_int64(s, 1),
+            .artifact_uri = store_col_dup(s, 2),
+            .deleted_time = sqlite3_column_int64(s, 3),
+        };
+        cnt++;
+        if (!a[cnt - 1].run_id || !a[cnt - 1].artifact_uri) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = store_conn_error(c, eb, "deleted runs");
+    sqlite3_finalize(s);
+    if (e) {
+        deleted_runs_free(a, cnt);
+        return e;
+    }
+    *out = a;
+    *n = cnt;
+    return SRV_OK;
+}
+
+/*---- single rows of streamed replies ----*/
+
+enum srv_err store_run_info(struct store *st, int64_t run_pk, struct run *out,
+                            struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = store_stmt(c, S_CHUNK_RUN_BY_PK);
+    if (!s)
+        return store_conn_error(c, eb, "run get");
+    sqlite3_bind_int64(s, 1, run_pk);
+    int rc = sqlite3_step(s);
+    enum srv_err e;
+    if (rc == SQLITE_ROW)
+        e = run_from_row(s, out, eb);
+    else if (rc == SQLITE_DONE)
+        e = err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST, "Run not found");
+    else
+        e = store_conn_error(c, eb, "run get");
+    sqlite3_reset(s);
+    if (e)
+        run_cleanup(out);
+    return e;
+}
+
+enum srv_err store_experiment_info(struct store *st, int64_t experiment_id,
+                                   struct experiment *out, struct errbuf *eb)
+{
+    memset(out, 0, sizeof(*out));
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = store_stmt(c, S_EXP_BY_ID);
+    if (!s)
+        return store_conn_error(c, eb, "experiment get");
+    sqlite3_bind_int64(s, 1, experiment_id);
+    int rc = sqlite3_step(s);
+    enum srv_err e;
+    if (rc == SQLITE_ROW)
+        e = exp_from_row(s, out, eb);
+    else if (rc == SQLITE_DONE)
+        e = store_no_experiment(eb, experiment_id);
+    else
+        e = store_conn_error(c, eb, "experiment get");
+    sqlite3_reset(s);
+    if (e)
+        experiment_cleanup(out);
+    return e;
+}
+
+enum srv_err store_experiment_id_by_name(struct store *st, const char *name,
+                                         int64_t *id, struct errbuf *eb)
+{
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    sqlite3_stmt *s = store_stmt(c, S_EXP_BY_NAME);
+    if (!s)
+        return store_conn_error(c, eb, "experiment get");
+    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    bool found;
+    enum srv_err e = store_step_int64(c, s, id, &found, eb, "experiment get");
+    if (!e && !found)
+        e = err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
+                    "Could not find experiment with name '%s'", name);
+    return e;
+}
