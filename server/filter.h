@@ -4,8 +4,8 @@
  * Model Registry's searches: filter strings and order_by lists) compiled to
  * parameterised SQL fragments for the SQLite schema in schema/. No user text
  * ever becomes SQL text: keys and values are bound as parameters, column names
- * come from a whitelist. Called by the search handlers through store.c; pure,
- * no I/O, thread-safe.
+ * come from a whitelist. Called by the search handlers through the store
+ * (store/read_tracking.c, store/store_registry.c); pure, no I/O, thread-safe.
  *
  * Query shape the fragments fit (aliases are fixed):
  *   runs:        SELECT ... FROM runs AS r <joins>

@@ -3,7 +3,8 @@
  * grid: the provider clients (URLs, authentication, response shapes of
  * specs/carbon-method.md section 4), the retry policy, the per-zone
  * memory of what was fetched, and the background refresh thread (see
- * grid.h). HTTP itself is grid_http.c; storage is store.c.
+ * grid.h). HTTP itself is grid_http.c; storage is the store
+ * (store/write_grid.c, store/read_carbon.c).
  */
 #include "grid.h"
 

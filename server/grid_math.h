@@ -5,8 +5,9 @@
  * the effective timeline when periods overlap, how a run's energy samples
  * spread over that timeline (zone accounting) and the best start of a job
  * over a forecast (scheduling). No I/O; only grid_timeline allocates.
- * Thread-safe. Used by store.c (accounting), grid.c and the handlers under
- * handlers/greentrack/ (schedule.c, grid.c).
+ * Thread-safe. Used by the store (store/write_energy.c and store/read_carbon.c:
+ * accounting), grid.c and the handlers under handlers/greentrack/ (schedule.c,
+ * grid.c).
  */
 #ifndef SERVER_GRID_MATH_H
 #define SERVER_GRID_MATH_H

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * store_auth: the authentication and permission part of the store API
- * (tables of schema/007_auth.sql; the SQL is all in store_auth.c). Writes
+ * (tables of schema/007_auth.sql; the SQL is all in store/store_auth.c). Writes
  * are store_write of kind SW_AUTH, run by the store's one writer with
  * everything else (group commit); reads use the calling thread's read
  * connection.
@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 /* Slots of store_auth.c's statements among a connection's domain
- * statements (store_int.h): other domains use the slots below. */
+ * statements (store/internal.h): other domains use the slots below. */
 #define STORE_AUTH_STMT_BASE 80
 
 enum auth_op {
