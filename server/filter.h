@@ -5,7 +5,7 @@
  * parameterised SQL fragments for the SQLite schema in schema/. No user text
  * ever becomes SQL text: keys and values are bound as parameters, column names
  * come from a whitelist. Called by the search handlers through the store
- * (store/read_tracking.c, store/store_registry.c); pure, no I/O, thread-safe.
+ * (store/read_tracking.c, store/read_registry.c); pure, no I/O, thread-safe.
  *
  * Query shape the fragments fit (aliases are fixed):
  *   runs:        SELECT ... FROM runs AS r <joins>

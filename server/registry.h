@@ -6,7 +6,7 @@
  * aliases, stages, tags, version numbers and version sources, with its
  * messages. Pure: no I/O, no store; safe from any thread. The handlers
  * (handlers/mlflow/registered_models.c, model_versions.c) check requests
- * with these rules; store/store_registry.c fills the structs.
+ * with these rules; store/read_registry.c fills the structs.
  *
  * Ownership: every struct here owns its strings and arrays; release them
  * with the matching *_cleanup / *_free (NULL-safe; the struct is zeroed).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * store_auth: the authentication and permission part of the store API
- * (tables of schema/007_auth.sql; the SQL is all in store/store_auth.c). Writes
+ * (tables of schema/007_auth.sql; the SQL is all in store/auth_sql.h). Writes
  * are store_write of kind SW_AUTH, run by the store's one writer with
  * everything else (group commit); reads use the calling thread's read
  * connection.
@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Slots of store_auth.c's statements among a connection's domain
+/* Slots of the auth statements (store/auth_sql.h) among a connection's domain
  * statements (store/internal.h): other domains use the slots below. */
 #define STORE_AUTH_STMT_BASE 80
 

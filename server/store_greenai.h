@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * store_greenai: the storage of Green-AI decisions (schema/006_phases.sql;
- * the SQL is all in store/store_greenai.c): run phases, lineage tags and the
+ * the SQL is all in store/greenai_sql.h): run phases, lineage tags and the
  * bulk reads the leaderboard, the hardware view and the experiment
  * summary need. Writes are store_write of kind SW_GREENAI, run by the
  * store's one writer; reads run on the calling thread's read connection.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT
  *
  * store_registry: the Model Registry's part of the store API (tables of
- * schema/005_registry.sql; the SQL is all in store/store_registry.c). Writes
+ * schema/005_registry.sql; the SQL is all in store/registry_sql.h). Writes
  * are store_write of kind SW_REGISTRY, run by the store's one writer with
  * everything else (group commit); reads use the calling thread's read
  * connection. Semantics are those of MLflow 2.9.2's SQL store

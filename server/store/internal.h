@@ -26,7 +26,13 @@
  *   read_chunks.c      metric history, chunked reads of streamed replies
  *   read_carbon.c      run carbon, energy samples, grid, schedule stats
  *   read_leaderboard.c leaderboard rows, experiment summaries
- *   store_registry.c, store_greenai.c, store_auth.c: their domains
+ *   registry_sql.h/.c, write_registry.c, read_registry.c
+ *                      the Model Registry: its statements, writes, reads
+ *   greenai_sql.h/.c, write_greenai.c, read_greenai.c
+ *                      Green-AI decisions: statements and the lineage walk,
+ *                      writes (phases, the base tag check), reads
+ *   auth_sql.h/.c, write_auth.c, read_auth.c
+ *                      users, permissions, tokens, sessions
  *
  * A domain file keeps its SQL in its own table and numbers its statements
  * from 0 to STORE_DOMAIN_STMTS - 1; each connection prepares one on first
@@ -278,36 +284,36 @@ enum srv_err store_refresh_if_location(struct store *st, struct store_write *w);
 enum srv_err store_grid_exec(struct store *st, struct store_write *w);
 
 /* Runs one write of kind SW_REGISTRY on the writer's connection, inside
- * the writer's transaction (store_registry.c). */
+ * the writer's transaction (write_registry.c). */
 enum srv_err store_registry_exec(struct conn *c, struct store_write *w);
 
 /* Runs one write of kind SW_GREENAI on the writer's connection, inside
- * the writer's transaction (store_greenai.c). */
+ * the writer's transaction (write_greenai.c). */
 enum srv_err store_greenai_exec(struct conn *c, struct store_write *w);
 
 /* The writer's check of run tags about to be written to run 'run_id':
  * greentrack.base_run_id must name another run on this server without
  * making a cycle of bases or a chain deeper than GREENAI_MAX_DEPTH, and
  * greentrack.base_co2_kg must be a number >= 0 (INVALID_PARAMETER_VALUE
- * otherwise). */
+ * otherwise) (write_greenai.c). */
 enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
                                       const struct kv_ref *tags, size_t n,
                                       struct errbuf *eb);
 
 /* Runs one write of kind SW_AUTH on the writer's connection, inside the
- * writer's transaction (store_auth.c). */
+ * writer's transaction (write_auth.c). */
 enum srv_err store_auth_exec(struct conn *c, struct store_write *w);
 
 /* Grants user 'user_id' MANAGE on experiment id 'resource' (model name
  * when 'model'), replacing a grant it had: the creator's grant, run by
- * the writer in the creating write's transaction (store_auth.c). */
+ * the writer in the creating write's transaction (write_auth.c). */
 enum srv_err store_auth_grant_owner(struct conn *c, bool model,
                                     const char *resource, int64_t user_id,
                                     struct errbuf *eb);
 
 /* Moves the grants of registered model 'name' to 'new_name' (a rename),
  * or deletes them when 'new_name' is NULL (a delete): run by the writer
- * in the registry write's transaction (store_auth.c). */
+ * in the registry write's transaction (write_auth.c). */
 enum srv_err store_auth_model_moved(struct conn *c, const char *name,
                                     const char *new_name, struct errbuf *eb);
 

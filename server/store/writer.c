@@ -2,10 +2,9 @@
  *
  * writer: the writer thread. It takes the queued writes (store_submit) in
  * groups, runs each inside its own savepoint of one transaction with the
- * executor of its domain (write_*.c, store_registry.c, store_greenai.c,
- * store_auth.c), commits the group, then bumps the generations and the
- * change journal and completes the writes. Between groups it marks runs
- * whose heartbeats stopped as KILLED.
+ * executor of its domain (write_*.c), commits the group, then bumps the
+ * generations and the change journal and completes the writes. Between groups
+ * it marks runs whose heartbeats stopped as KILLED.
  */
 #include "internal.h"
 #include "log.h"

@@ -1,156 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
- * store_greenai: the storage of Green-AI decisions (see store_greenai.h):
- * every statement on run_phases and the lineage and hardware tags, the
- * write executor the store's writer runs for SW_GREENAI, the writer's
- * check of greentrack.base_run_id tag writes (no cycles, known bases) and
- * the reads. Sections: statements, writes, lineage, reads.
+ * read_greenai: the reads of Green-AI decisions (see store_greenai.h):
+ * lineage (declarations, upstream chains and the runs that share a base),
+ * run phases, inference, hardware, budgets and what-if inputs.
  */
-#include "store_greenai.h"
+#include "greenai_sql.h"
 
-#include "internal.h"
-#include "registry.h"
-
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-/*---- statements ----*/
-
-#define LINEAGE_KEYS                                                           \
-    "('" GREENAI_TAG_BASE_RUN "', '" GREENAI_TAG_BASE_MODEL                    \
-    "', '" GREENAI_TAG_BASE_CO2 "', '" GREENAI_TAG_BASE_SOURCE "')"
-#define ACTIVE_OF_EXP "r.experiment_id = ?1 AND r.lifecycle_stage = 'active'"
-/* joules of sample e inside phase p, pro rata by time overlap */
-#define OVERLAP_J                                                              \
-    "(e.cpu_j + e.gpu_j + e.ram_j + e.other_j) * "                             \
-    "CAST(min(e.end_time, p.end_time) - max(e.start_time, p.start_time) "      \
-    "AS REAL) / (e.end_time - e.start_time)"
-
-#define FOR_EACH_GREENAI_STMT(X)                                               \
-    X(G_RUN_LOOKUP, "SELECT run_pk, experiment_id FROM runs WHERE run_id = ?") \
-    X(G_PHASE_UPSERT,                                                          \
-      "INSERT INTO run_phases (run_pk, phase, start_time, end_time, "          \
-      "work_count, work_unit) VALUES (?, ?, ?, ?, ?, ?) "                      \
-      "ON CONFLICT (run_pk, phase, start_time) DO UPDATE SET "                 \
-      "end_time = excluded.end_time, work_count = excluded.work_count, "       \
-      "work_unit = excluded.work_unit")                                        \
-    X(G_PHASES, "SELECT phase, start_time, end_time, work_count, work_unit "   \
-                "FROM run_phases WHERE run_pk = ? ORDER BY start_time, phase") \
-    X(G_SAMPLES, "SELECT start_time, end_time, "                               \
-                 "cpu_j + gpu_j + ram_j + other_j FROM energy_samples "        \
-                 "WHERE run_pk = ? ORDER BY start_time, end_time")             \
-    X(G_LINEAGE_TAGS, "SELECT key, value FROM tags WHERE run_pk = ? "          \
-                      "AND key IN " LINEAGE_KEYS)                              \
-    X(G_MODEL_RUN,                                                             \
-      "SELECT v.run_id FROM model_versions AS v JOIN registered_models AS m "  \
-      "ON m.model_pk = v.model_pk WHERE m.name = ? AND v.version = ? AND "     \
-      "v.current_stage != '" REGISTRY_STAGE_DELETED "'")                       \
-    X(G_RUN_CO2, "SELECT lm.value FROM latest_metrics AS lm JOIN runs AS r "   \
-                 "ON r.run_pk = lm.run_pk WHERE r.run_id = ? "                 \
-                 "AND lm.key = 'greentrack.co2_kg'")                           \
-    X(G_SHARE_RUN,                                                             \
-      "SELECT count(*) FROM tags AS t JOIN runs AS r "                         \
-      "ON r.run_pk = t.run_pk WHERE t.key = '" GREENAI_TAG_BASE_RUN            \
-      "' AND t.value = ? AND r.lifecycle_stage = 'active'")                    \
-    X(G_SHARE_MODEL,                                                           \
-      "SELECT count(*) FROM tags AS t JOIN runs AS r "                         \
-      "ON r.run_pk = t.run_pk WHERE t.key = '" GREENAI_TAG_BASE_MODEL          \
-      "' AND t.value = ? AND r.lifecycle_stage = 'active'")                    \
-    X(G_SHARE_SOURCE,                                                          \
-      "SELECT count(*) FROM tags AS t JOIN runs AS r "                         \
-      "ON r.run_pk = t.run_pk WHERE t.key = '" GREENAI_TAG_BASE_SOURCE         \
-      "' AND t.value = ? AND r.lifecycle_stage = 'active'")                    \
-    /* one range seek per run: the four keys share the prefix */               \
-    X(G_EXP_LINEAGE,                                                           \
-      "SELECT r.run_pk, t.key, t.value FROM runs AS r JOIN tags AS t "         \
-      "ON t.run_pk = r.run_pk AND t.key >= 'greentrack.base_' AND "            \
-      "t.key < 'greentrack.base`' AND t.key IN " LINEAGE_KEYS                  \
-      " WHERE " ACTIVE_OF_EXP)                                                 \
-    X(G_RUN_LINEAGE, "SELECT run_pk, key, value FROM tags WHERE run_pk = ? "   \
-                     "AND key IN " LINEAGE_KEYS)                               \
-    X(G_RUN_INFERENCE,                                                         \
-      "SELECT p.run_pk, sum(coalesce(p.work_count, 0)), sum((SELECT "          \
-      "coalesce(sum(" OVERLAP_J "), 0) FROM energy_samples AS e "              \
-      "WHERE e.run_pk = p.run_pk AND e.start_time < p.end_time "               \
-      "AND e.end_time > p.start_time)) FROM run_phases AS p "                  \
-      "WHERE p.run_pk = ? AND p.phase = 'inference'")                          \
-    X(G_REFERENCED,                                                            \
-      "SELECT 1 FROM runs AS r WHERE r.run_pk = ?1 AND (EXISTS (SELECT 1 "     \
-      "FROM tags AS t WHERE t.key = '" GREENAI_TAG_BASE_RUN "' AND "           \
-      "t.value = r.run_id) OR EXISTS (SELECT 1 FROM model_versions AS v "      \
-      "WHERE v.run_id = r.run_id))")                                           \
-    X(G_SLOT_SHARED, "SELECT 1 FROM experiments WHERE experiment_id != ?1 "    \
-                     "AND experiment_id % ?2 = ?1 % ?2 LIMIT 1")               \
-    X(G_EXP_INFERENCE,                                                         \
-      "SELECT p.run_pk, sum(coalesce(p.work_count, 0)), sum((SELECT "          \
-      "coalesce(sum(" OVERLAP_J "), 0) FROM energy_samples AS e "              \
-      "WHERE e.run_pk = p.run_pk AND e.start_time < p.end_time "               \
-      "AND e.end_time > p.start_time)) FROM run_phases AS p JOIN runs AS r "   \
-      "ON r.run_pk = p.run_pk WHERE p.phase = 'inference' AND " ACTIVE_OF_EXP  \
-      " GROUP BY p.run_pk ORDER BY p.run_pk")                                  \
-    X(G_EXP_HOSTS,                                                             \
-      "SELECT r.run_pk, t.key, t.value FROM runs AS r JOIN tags AS t "         \
-      "ON t.run_pk = r.run_pk AND t.key IN ('greentrack.host.cpu', "           \
-      "'greentrack.host.gpu_model', 'greentrack.host.gpus') "                  \
-      "WHERE " ACTIVE_OF_EXP " ORDER BY r.run_pk")                             \
-    X(G_EXP_BUDGET, "SELECT value FROM experiment_tags WHERE "                 \
-                    "experiment_id = ? AND key = '" GREENAI_TAG_BUDGET "'")    \
-    /* the runs that can have an alternative: energy and a cloud or zone */    \
-    X(G_EXP_RUN_IDS,                                                           \
-      "SELECT r.run_id FROM runs AS r WHERE " ACTIVE_OF_EXP                    \
-      " AND EXISTS (SELECT 1 FROM run_energy AS e WHERE e.run_pk = "           \
-      "r.run_pk) AND EXISTS (SELECT 1 FROM tags AS t WHERE t.run_pk = "        \
-      "r.run_pk AND t.key IN ('greentrack.cloud_provider', "                   \
-      "'greentrack.zone')) ORDER BY r.run_pk")
-
-enum greenai_stmt {
-#define G_STMT_ENUM(id, sql) id,
-    FOR_EACH_GREENAI_STMT(G_STMT_ENUM)
-#undef G_STMT_ENUM
-        G_STMT_COUNT
-};
-
-static const char *const greenai_sql[G_STMT_COUNT] = {
-#define G_STMT_SQL(id, sql) [id] = sql,
-    FOR_EACH_GREENAI_STMT(G_STMT_SQL)
-#undef G_STMT_SQL
-};
-
-_Static_assert(G_STMT_COUNT <= 32, "greenai owns slots 48..79");
-_Static_assert(STORE_GREENAI_STMT_BASE + 32 <= STORE_DOMAIN_STMTS,
-               "raise STORE_DOMAIN_STMTS");
-
-static sqlite3_stmt *stmt(struct conn *c, enum greenai_stmt id)
-{
-    return store_conn_stmt(c, STORE_GREENAI_STMT_BASE + (unsigned)id,
-                           greenai_sql[id]);
-}
-
-/* Looks a run up by id: false when there is none (or on error). */
-static bool run_find(struct conn *c, const char *run_id, int64_t *pk,
-                     int64_t *experiment_id)
-{
-    sqlite3_stmt *s = stmt(c, G_RUN_LOOKUP);
-    if (!s)
-        return false;
-    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
-    bool found = sqlite3_step(s) == SQLITE_ROW;
-    if (found) {
-        *pk = sqlite3_column_int64(s, 0);
-        if (experiment_id)
-            *experiment_id = sqlite3_column_int64(s, 1);
-    }
-    sqlite3_reset(s);
-    return found;
-}
-
-static enum srv_err no_run(struct errbuf *eb, const char *run_id)
-{
-    return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
-                   "Run with id=%s not found", run_id);
-}
 
 /*---- lineage ----*/
 
@@ -167,128 +25,9 @@ bool greenai_decl_any(const struct greenai_decl *d)
     return d->base_run_id || d->base_model || d->has_co2 || d->base_source;
 }
 
-/* A finite number >= 0 in 's' (all of it). */
-static bool parse_kg(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end || errno || !isfinite(v) || v < 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-/* Adds one (key, value) tag to 'd'; false when out of memory. */
-static bool decl_add(struct greenai_decl *d, const char *key, const char *value)
-{
-    char **slot = strcmp(key, GREENAI_TAG_BASE_RUN) == 0      ? &d->base_run_id
-                  : strcmp(key, GREENAI_TAG_BASE_MODEL) == 0  ? &d->base_model
-                  : strcmp(key, GREENAI_TAG_BASE_SOURCE) == 0 ? &d->base_source
-                                                              : NULL;
-    if (!slot) {
-        d->has_co2 = parse_kg(value, &d->co2_kg);
-        return true;
-    }
-    free(*slot);
-    *slot = *value ? strdup(value) : NULL;
-    return !*value || *slot;
-}
-
-static enum srv_err decl_read(struct conn *c, int64_t run_pk,
-                              struct greenai_decl *d, struct errbuf *eb)
-{
-    memset(d, 0, sizeof(*d));
-    sqlite3_stmt *s = stmt(c, G_LINEAGE_TAGS);
-    if (!s)
-        return store_conn_error(c, eb, "lineage tags");
-    sqlite3_bind_int64(s, 1, run_pk);
-    int rc;
-    bool ok = true;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        ok = ok && decl_add(d, (const char *)sqlite3_column_text(s, 0),
-                            (const char *)sqlite3_column_text(s, 1));
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
-        greenai_decl_cleanup(d);
-        return store_conn_error(c, eb, "lineage tags");
-    }
-    if (!ok) {
-        greenai_decl_cleanup(d);
-        return err_set(eb, SRV_E_NOMEM, "out of memory");
-    }
-    return SRV_OK;
-}
-
-/* The run a declaration's base resolves to, into 'buf': its
- * greentrack.base_run_id, else the source run of greentrack.base_model
- * ("name/version") in the registry. False when neither names a run. */
-static bool decl_base_run(struct conn *c, const struct greenai_decl *d,
-                          char *buf, size_t len)
-{
-    if (d->base_run_id) {
-        if (strlen(d->base_run_id) >= len)
-            return false;
-        memcpy(buf, d->base_run_id, strlen(d->base_run_id) + 1);
-        return true;
-    }
-    if (!d->base_model)
-        return false;
-    const char *slash = strrchr(d->base_model, '/');
-    if (!slash || slash == d->base_model || !slash[1])
-        return false;
-    char *end;
-    errno = 0;
-    long long version = strtoll(slash + 1, &end, 10);
-    if (*end || errno || version <= 0)
-        return false;
-    sqlite3_stmt *s = stmt(c, G_MODEL_RUN);
-    if (!s)
-        return false;
-    sqlite3_bind_text(s, 1, d->base_model, (int)(slash - d->base_model),
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, version);
-    bool found = false;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(s, 0);
-        if (id && strlen(id) < len) {
-            memcpy(buf, id, strlen(id) + 1);
-            found = true;
-        }
-    }
-    sqlite3_reset(s);
-    return found;
-}
-
-/* greenai_chain's callback on one connection. */
-struct chain_ctx {
-    struct conn *c;
-    char base[128];
-    bool failed; /* a read failed (not just "no such run") */
-};
-
-static bool chain_base(void *p, const char *run_id, const char **base)
-{
-    struct chain_ctx *x = p;
-    int64_t pk;
-    *base = NULL;
-    if (!run_find(x->c, run_id, &pk, NULL))
-        return false;
-    struct greenai_decl d;
-    struct errbuf eb;
-    if (decl_read(x->c, pk, &d, &eb)) {
-        x->failed = true;
-        return false;
-    }
-    if (decl_base_run(x->c, &d, x->base, sizeof(x->base)))
-        *base = x->base;
-    greenai_decl_cleanup(&d);
-    return true;
-}
-
 static double run_co2_g(struct conn *c, const char *run_id)
 {
-    sqlite3_stmt *s = stmt(c, G_RUN_CO2);
+    sqlite3_stmt *s = store_greenai_stmt(c, G_RUN_CO2);
     if (!s)
         return 0;
     sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
@@ -302,7 +41,7 @@ static double run_co2_g(struct conn *c, const char *run_id)
 static int64_t count_sharing(struct conn *c, enum greenai_stmt id,
                              const char *value)
 {
-    sqlite3_stmt *s = stmt(c, id);
+    sqlite3_stmt *s = store_greenai_stmt(c, id);
     if (!s)
         return 1;
     sqlite3_bind_text(s, 1, value, -1, SQLITE_STATIC);
@@ -336,14 +75,14 @@ static enum srv_err upstream_of(struct conn *c, const struct greenai_decl *d,
         goto oom;
     char first[128];
     double external_g = d->has_co2 ? d->co2_kg * 1000.0 : 0;
-    if (decl_base_run(c, d, first, sizeof(first))) {
+    if (store_greenai_decl_base_run(c, d, first, sizeof(first))) {
         out->chain = calloc(GREENAI_MAX_DEPTH, sizeof(*out->chain));
         if (!out->chain || !(out->base_run_id = strdup(first)))
             goto oom;
         struct chain_ctx ctx = {.c = c};
-        enum greenai_chain_result r =
-            greenai_chain(NULL, first, chain_base, &ctx, (char *)out->chain,
-                          sizeof(*out->chain), &out->n_chain);
+        enum greenai_chain_result r = greenai_chain(
+            NULL, first, store_greenai_chain_base, &ctx, (char *)out->chain,
+            sizeof(*out->chain), &out->n_chain);
         if (ctx.failed)
             return store_conn_error(c, eb, "upstream chain");
         out->truncated =
@@ -357,8 +96,9 @@ static enum srv_err upstream_of(struct conn *c, const struct greenai_decl *d,
         if (r == GREENAI_CHAIN_OK && out->n_chain) {
             int64_t pk;
             struct greenai_decl last;
-            if (run_find(c, out->chain[out->n_chain - 1], &pk, NULL) &&
-                decl_read(c, pk, &last, eb) == SRV_OK) {
+            if (store_greenai_run_find(c, out->chain[out->n_chain - 1], &pk,
+                                       NULL) &&
+                store_greenai_decl_read(c, pk, &last, eb) == SRV_OK) {
                 if (last.has_co2)
                     external_g = last.co2_kg * 1000.0;
                 greenai_decl_cleanup(&last);
@@ -387,123 +127,15 @@ enum srv_err store_greenai_upstream(struct store *st, const char *run_id,
     if (!c)
         return SRV_E_UNAVAILABLE;
     int64_t pk;
-    if (!run_find(c, run_id, &pk, NULL))
-        return no_run(eb, run_id);
+    if (!store_greenai_run_find(c, run_id, &pk, NULL))
+        return store_greenai_no_run(eb, run_id);
     struct greenai_decl d;
-    enum srv_err e = decl_read(c, pk, &d, eb);
+    enum srv_err e = store_greenai_decl_read(c, pk, &d, eb);
     if (e)
         return e;
     e = upstream_of(c, &d, out, eb);
     greenai_decl_cleanup(&d);
     return e;
-}
-
-/*---- writes ----*/
-
-static enum srv_err log_phase(struct conn *c, struct store_write *w,
-                              const struct greenai_write *g)
-{
-    int64_t pk, exp;
-    if (!run_find(c, w->run_id, &pk, &exp))
-        return no_run(&w->err, w->run_id);
-    w->experiment_id = exp; /* the leaderboard's cost= reads phases */
-    store_conn_note_run(c, pk);
-    sqlite3_stmt *s = stmt(c, G_PHASE_UPSERT);
-    if (!s)
-        return store_conn_error(c, &w->err, "log phase");
-    sqlite3_bind_int64(s, 1, pk);
-    sqlite3_bind_text(s, 2, g->phase, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, g->start_time);
-    sqlite3_bind_int64(s, 4, g->end_time);
-    if (g->has_work)
-        sqlite3_bind_double(s, 5, g->work_count);
-    else
-        sqlite3_bind_null(s, 5);
-    if (g->work_unit && *g->work_unit)
-        sqlite3_bind_text(s, 6, g->work_unit, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(s, 6);
-    return store_step_done(c, s, &w->err, "log phase");
-}
-
-enum srv_err store_greenai_exec(struct conn *c, struct store_write *w)
-{
-    const struct greenai_write *g = w->greenai;
-    if (!g)
-        return err_set(&w->err, SRV_E_INTERNAL, "greenai write without input");
-    switch (g->op) {
-    case GREENAI_LOG_PHASE:
-        return log_phase(c, w, g);
-    }
-    return err_set(&w->err, SRV_E_INTERNAL, "unknown greenai write");
-}
-
-enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
-                                      const struct kv_ref *tags, size_t n,
-                                      struct errbuf *eb)
-{
-    for (size_t i = 0; i < n; i++) {
-        const struct kv_ref *t = &tags[i];
-        char v[128];
-        if (strcmp(t->key, GREENAI_TAG_BASE_CO2) == 0) {
-            double kg;
-            bool fits = t->value.len < sizeof(v);
-            if (fits) {
-                if (t->value.len)
-                    memcpy(v, t->value.s, t->value.len);
-                v[t->value.len] = '\0';
-            }
-            if (!fits || !parse_kg(v, &kg))
-                return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                               "Invalid value for tag '%s': expected a "
-                               "finite number of kg >= 0",
-                               GREENAI_TAG_BASE_CO2);
-            continue;
-        }
-        if (strcmp(t->key, GREENAI_TAG_BASE_RUN) != 0)
-            continue;
-        int64_t pk;
-        if (t->value.len >= sizeof(v) ||
-            (t->value.len && memchr(t->value.s, '\0', t->value.len)))
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "Invalid value for tag '%s': not a run id",
-                           GREENAI_TAG_BASE_RUN);
-        if (t->value.len)
-            memcpy(v, t->value.s, t->value.len);
-        v[t->value.len] = '\0';
-        if (strcmp(v, run_id) == 0)
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "Invalid value for tag '%s': a run cannot be its "
-                           "own base",
-                           GREENAI_TAG_BASE_RUN);
-        if (!run_find(c, v, &pk, NULL))
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "Invalid value for tag '%s': no run with id '%s' "
-                           "on this server",
-                           GREENAI_TAG_BASE_RUN, v);
-        char(*chain)[RUN_ID_LEN + 1] =
-            calloc(GREENAI_MAX_DEPTH, sizeof(*chain));
-        if (!chain)
-            return err_set(eb, SRV_E_NOMEM, "out of memory");
-        struct chain_ctx ctx = {.c = c};
-        size_t k;
-        enum greenai_chain_result r = greenai_chain(
-            run_id, v, chain_base, &ctx, (char *)chain, sizeof(*chain), &k);
-        free(chain);
-        if (ctx.failed)
-            return store_conn_error(c, eb, "base check");
-        if (r == GREENAI_CHAIN_CYCLE)
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "Invalid value for tag '%s': run %s builds on "
-                           "%s, which would make a cycle of bases",
-                           GREENAI_TAG_BASE_RUN, run_id, v);
-        if (r == GREENAI_CHAIN_TOO_DEEP)
-            return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
-                           "Invalid value for tag '%s': the chain of bases "
-                           "from %s is deeper than %d",
-                           GREENAI_TAG_BASE_RUN, v, GREENAI_MAX_DEPTH);
-    }
-    return SRV_OK;
 }
 
 /*---- reads ----*/
@@ -592,9 +224,9 @@ enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
     if (!c)
         return SRV_E_UNAVAILABLE;
     int64_t pk;
-    if (!run_find(c, run_id, &pk, NULL))
-        return no_run(eb, run_id);
-    sqlite3_stmt *s = stmt(c, G_PHASES);
+    if (!store_greenai_run_find(c, run_id, &pk, NULL))
+        return store_greenai_no_run(eb, run_id);
+    sqlite3_stmt *s = store_greenai_stmt(c, G_PHASES);
     if (!s)
         return store_conn_error(c, eb, "phases");
     sqlite3_bind_int64(s, 1, pk);
@@ -603,7 +235,7 @@ enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
     *phases = read_rows(c, s, *phases, sizeof(**phases), n, &cap, phase_fill,
                         "phases", &e, eb);
     if (!e && (samples_always || *n)) {
-        s = stmt(c, G_SAMPLES);
+        s = store_greenai_stmt(c, G_SAMPLES);
         if (!s)
             e = store_conn_error(c, eb, "samples");
         else {
@@ -694,7 +326,7 @@ static enum srv_err read_per_run(struct store *st, enum greenai_stmt exp_id,
     size_t cap = 0;
     enum srv_err e = SRV_OK;
     for (size_t i = 0; !e && (pks ? i < n_pks : i < 1); i++) {
-        sqlite3_stmt *s = stmt(c, pks ? run_id : exp_id);
+        sqlite3_stmt *s = store_greenai_stmt(c, pks ? run_id : exp_id);
         if (!s)
             return store_conn_error(c, eb, what);
         sqlite3_bind_int64(s, 1, pks ? pks[i] : experiment_id);
@@ -724,9 +356,9 @@ static enum srv_err read_decl_rows(struct conn *c, sqlite3_stmt *s, void *arr,
             memset(&m[*n], 0, sizeof(m[*n]));
             m[(*n)++].run_pk = pk;
         }
-        if (!decl_add(&(*out)[*n - 1].d,
-                      (const char *)sqlite3_column_text(s, 1),
-                      (const char *)sqlite3_column_text(s, 2))) {
+        if (!store_greenai_decl_add(&(*out)[*n - 1].d,
+                                    (const char *)sqlite3_column_text(s, 1),
+                                    (const char *)sqlite3_column_text(s, 2))) {
             e = err_set(eb, SRV_E_NOMEM, "out of memory");
             break;
         }
@@ -828,7 +460,7 @@ static sqlite3_stmt *experiment_stmt(struct store *st, enum greenai_stmt id,
         *e = SRV_E_UNAVAILABLE;
         return NULL;
     }
-    sqlite3_stmt *s = stmt(*c, id);
+    sqlite3_stmt *s = store_greenai_stmt(*c, id);
     if (!s) {
         *e = store_conn_error(*c, eb, what);
         return NULL;
@@ -909,7 +541,8 @@ enum srv_err store_greenai_budget(struct store *st, int64_t experiment_id,
         return e;
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW)
-        *has = parse_kg((const char *)sqlite3_column_text(s, 0), budget_kg);
+        *has = store_greenai_parse_kg((const char *)sqlite3_column_text(s, 0),
+                                      budget_kg);
     sqlite3_reset(s);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return store_conn_error(c, eb, "budget");
@@ -955,7 +588,7 @@ enum srv_err store_greenai_referenced(struct store *st, const int64_t *pks,
     if (!c)
         return SRV_E_UNAVAILABLE;
     for (size_t i = 0; i < n && !*any; i++) {
-        sqlite3_stmt *s = stmt(c, G_REFERENCED);
+        sqlite3_stmt *s = store_greenai_stmt(c, G_REFERENCED);
         if (!s)
             return store_conn_error(c, eb, "referenced");
         sqlite3_bind_int64(s, 1, pks[i]);
