@@ -153,6 +153,7 @@ void store_notice_outside_writes(struct store *st);
  * set) when it cannot be opened. The store keeps it. */
 struct conn *store_reader(struct store *st, struct errbuf *eb);
 
+/* The connection's SQLite handle (the connection keeps it). */
 sqlite3 *store_conn_db(struct conn *c);
 
 /* Core statement 'id' (statements.h), prepared on first use and reset

@@ -5,8 +5,9 @@
  * core table of statements.h, store_conn_stmt for the domain files), the
  * mapping of SQLite's errors to the client's, the migrations
  * (user_version), the pool of reader connections (one per thread), the
- * writer's busy handler and the check for writes of other processes
- * (data_version). The only file that knows what a struct conn holds.
+ * writer's busy handler, the check for writes of other processes
+ * (data_version) and store_ping. The only file that knows what a struct
+ * conn holds.
  */
 #include "internal.h"
 #include "log.h"
