@@ -33,6 +33,9 @@
  *                      writes (phases, the base tag check), reads
  *   auth_sql.h/.c, write_auth.c, read_auth.c
  *                      users, permissions, tokens, sessions
+ *   db.h, db.c, db_sqlite.c, db_postgres.c
+ *                      the engine-neutral statement API the files above
+ *                      are to move to (not used by them yet)
  *
  * A domain file keeps its SQL in its own table and numbers its statements
  * from 0 to STORE_DOMAIN_STMTS - 1; each connection prepares one on first
