@@ -6,7 +6,7 @@
 -- and its source redacted, as in MLflow's SQL store: numbers are never
 -- reused (the next one is max(version) + 1 over all of them) and every
 -- read leaves such rows out. Deleting a model deletes all its rows.
--- server/store_registry.c holds every statement on these tables.
+-- server/store/registry_sql.h holds every statement on these tables.
 
 CREATE TABLE registered_models (
     model_pk               INTEGER PRIMARY KEY,

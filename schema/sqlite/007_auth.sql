@@ -5,7 +5,7 @@
 -- without a reference to the resource (a grant may name one that does
 -- not exist). Secrets are never stored: passwords as Argon2id strings,
 -- tokens and session ids as hashes. Deleting a user deletes its rows.
--- server/store_auth.c holds every statement on these tables.
+-- server/store/auth_sql.h holds every statement on these tables.
 
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
