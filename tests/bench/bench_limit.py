@@ -11,9 +11,10 @@ and prints the median of each and the ratio greentrack / prototype.
   single: runs/log-metric, a distinct step each, wrk -t1 -c16 (metric.lua)
   batch:  runs/log-batch of 1000 distinct points, wrk -t1 -c4 (batch.lua)
 
-Per trial it also prints the server's CPU (cores), its threads, and its
-voluntary and involuntary context switches per request, from /proc, and
-the load average before the trial: the machine is shared.
+Per trial it also prints the server's CPU (cores, and microseconds per
+request: the figure that decides the ratio when the CPU is contended), its
+threads, its voluntary and involuntary context switches per request, from
+/proc, and the load average before the trial: the machine is shared.
 
   python3 tests/bench/bench_limit.py BUILD_DIR [--trials 3] [--seconds 4]
       [--workloads single,batch] [--server-args "--threads 1"] [--smoke]
@@ -201,6 +202,7 @@ def trial(server, workload, a, limit_dir):
         "p50": float(m.group(4)), "p99": float(m.group(5)),
         "errs": int(m.group(6)) + (1 if rc != 0 else 0),
         "cpu": (after[0] - before[0]) / wall, "threads": after[1],
+        "cpu_us": (after[0] - before[0]) * 1e6 / reqs,
         "vcs": (after[2] - before[2]) / reqs,
         "ivcs": (after[3] - before[3]) / reqs, "load": load,
     }
@@ -236,12 +238,12 @@ def main():
                     got[server.name].append(r)
                     failed |= r["errs"] > 0
                     print("%s trial %d %-10s %s %10.0f p50 %.2f p99 %.2f ms "
-                          "cpu %.2f threads %d cs/req %.2f+%.2f errs %d "
-                          "load %.2f" % (w, i + 1, server.name, figure,
-                                         r[figure], r["p50"], r["p99"],
-                                         r["cpu"], r["threads"], r["vcs"],
-                                         r["ivcs"], r["errs"], r["load"]),
-                          flush=True)
+                          "cpu %.2f (%.0f us/req) threads %d cs/req %.2f+%.2f "
+                          "errs %d load %.2f" % (
+                              w, i + 1, server.name, figure, r[figure],
+                              r["p50"], r["p99"], r["cpu"], r["cpu_us"],
+                              r["threads"], r["vcs"], r["ivcs"], r["errs"],
+                              r["load"]), flush=True)
             med = {k: statistics.median(x[figure] for x in v)
                    for k, v in got.items()}
             ratio = med["greentrack"] / med["prototype"] if \
@@ -250,6 +252,12 @@ def main():
                                                              med["prototype"]))
             print("RESULT limit.%s_greentrack_%s %.0f - -" %
                   (w, figure, med["greentrack"]))
+            cpu = {k: statistics.median(x["cpu_us"] for x in v)
+                   for k, v in got.items()}
+            print("RESULT limit.%s_cpu_us_per_req_prototype %.0f - -" %
+                  (w, cpu["prototype"]))
+            print("RESULT limit.%s_cpu_us_per_req_greentrack %.0f - -" %
+                  (w, cpu["greentrack"]))
             print("RESULT limit.%s_vs_prototype %.3f >=0.9 %s" %
                   (w, ratio, "-" if a.smoke else
                    ("yes" if ratio >= 0.9 else "NO")))
