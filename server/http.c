@@ -49,7 +49,7 @@
  * after every request of a keep-alive connection (MHD_pool_reset), so its
  * size is paid on each request. A 1 MiB pool cost an HTTP thread about
  * 60 us a request on a busy 2-core machine, a third of the server's CPU
- * in single log-metric (BENCHMARKS.md, "Ingest against the prototype");
+ * in single log-metric (BENCHMARKS.md, "Ingest against the bare prototype");
  * 256 KiB costs about 3 us. A head that outgrows even the pool (over
  * about 256 KiB) gets MHD's own 414 or 431,
  * whose body MHD 0.9.75 writes itself (HTML); it still closes at once. The
