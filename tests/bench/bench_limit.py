@@ -248,16 +248,13 @@ def main():
                    for k, v in got.items()}
             ratio = med["greentrack"] / med["prototype"] if \
                 med["prototype"] else 0.0
-            print("RESULT limit.%s_prototype_%s %.0f - -" % (w, figure,
-                                                             med["prototype"]))
-            print("RESULT limit.%s_greentrack_%s %.0f - -" %
-                  (w, figure, med["greentrack"]))
             cpu = {k: statistics.median(x["cpu_us"] for x in v)
                    for k, v in got.items()}
-            print("RESULT limit.%s_cpu_us_per_req_prototype %.0f - -" %
-                  (w, cpu["prototype"]))
-            print("RESULT limit.%s_cpu_us_per_req_greentrack %.0f - -" %
-                  (w, cpu["greentrack"]))
+            for side, short in (("prototype", "proto"), ("greentrack", "gt")):
+                print("RESULT limit.%s_%s_%s %.0f - -" % (w, short, figure,
+                                                        med[side]))
+                print("RESULT limit.%s_%s_cpu_us %.0f - -" % (w, short,
+                                                           cpu[side]))
             print("RESULT limit.%s_vs_prototype %.3f >=0.9 %s" %
                   (w, ratio, "-" if a.smoke else
                    ("yes" if ratio >= 0.9 else "NO")))
