@@ -98,8 +98,11 @@ all: $(SERVER_BIN) web-assets libgreentrack
 NODEPS_GOALS := clean uninstall docker-test fresh-test compdb
 DEPS_GOALS := $(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all))
 DEPS_PROFILE := build
-ifneq ($(filter test test-% asan tsan bench bench-smoke bench-soak,$(DEPS_GOALS)),)
+ifneq ($(filter test test-% asan tsan bench-soak,$(DEPS_GOALS)),)
 DEPS_PROFILE := test
+endif
+ifneq ($(filter bench bench-smoke,$(DEPS_GOALS)),)
+DEPS_PROFILE := bench
 endif
 ifneq ($(filter fuzz fuzz-smoke,$(DEPS_GOALS)),)
 DEPS_PROFILE := fuzz

@@ -45,8 +45,13 @@
  * MHD keeps the request head, a record per header line and the response's
  * own header in one pool per connection (MHD_OPTION_CONNECTION_MEMORY_LIMIT,
  * 32 KiB by default), which must hold the largest head with room to spare:
- * HTTP_POOL_BYTES. Only the pages a request uses are touched. A head that
- * outgrows even the pool (over about 1 MiB) gets MHD's own 414 or 431,
+ * HTTP_POOL_BYTES. Keep it no larger: MHD 0.9.75 zeroes the whole pool
+ * after every request of a keep-alive connection (MHD_pool_reset), so its
+ * size is paid on each request. A 1 MiB pool cost an HTTP thread about
+ * 60 us a request on a busy 2-core machine, a third of the server's CPU
+ * in single log-metric (BENCHMARKS.md, "Ingest against the bare prototype");
+ * 256 KiB costs about 3 us. A head that outgrows even the pool (over
+ * about 256 KiB) gets MHD's own 414 or 431,
  * whose body MHD 0.9.75 writes itself (HTML); it still closes at once. The
  * query string is not left to MHD: it would store each argument in the
  * pool, and a query that fills the pool that way made MHD 0.9.75 hang up
@@ -54,7 +59,7 @@
 #define HTTP_MAX_TARGET (128 * 1024)
 #define HTTP_MAX_HEADERS (64 * 1024)
 #define HTTP_MAX_QUERY_KEYS 256
-#define HTTP_POOL_BYTES (1024 * 1024)
+#define HTTP_POOL_BYTES (256 * 1024)
 #define HTTP_POOL_INCREMENT (16 * 1024)
 
 /* Requests whose slow part (a provider fetch, an upload's fsync) may wait

@@ -12,6 +12,8 @@
 #   sh tools/deps.sh test    all of build, plus what the suites run:
 #                            python3, Chromium, curl, PostgreSQL 15, the npm
 #                            packages of tests/browser and tests/integration
+#   sh tools/deps.sh bench   all of test, plus wrk (the load generator of
+#                            tests/bench/bench_limit.py)
 #   sh tools/deps.sh fuzz    all of build, plus clang and its libFuzzer runtime
 #   sh tools/deps.sh lint    clang-format and cppcheck
 #
@@ -39,6 +41,9 @@ DEB_BUILD="pkg-config libmicrohttpd-dev libcjson-dev libsqlite3-dev
 # PostgreSQL 15, which tests/pg/cluster.sh starts privately for the suites
 # (its initdb, pg_ctl and psql).
 DEB_TEST="python3=python3 chromium curl=curl openssl=openssl postgresql-15"
+# Bench: wrk drives the same load against greentrack and the ingest
+# prototype (tests/bench/bench_limit.py).
+DEB_BENCH="wrk=wrk"
 DEB_FUZZ="clang libclang-rt-14-dev"
 DEB_LINT="clang-format cppcheck"
 # npm folders (each has package.json + package-lock.json, versions pinned)
@@ -48,10 +53,11 @@ NPM_TEST="tests/browser tests/integration"
 case $profile in
 build) deb=$DEB_BUILD npm_dirs=$NPM_BUILD ;;
 test) deb="$DEB_BUILD $DEB_TEST" npm_dirs="$NPM_BUILD $NPM_TEST" ;;
+bench) deb="$DEB_BUILD $DEB_TEST $DEB_BENCH" npm_dirs="$NPM_BUILD $NPM_TEST" ;;
 fuzz) deb="$DEB_BUILD $DEB_FUZZ" npm_dirs=$NPM_BUILD ;;
 lint) deb=$DEB_LINT npm_dirs="" ;;
 *)
-    echo "deps: unknown profile '$profile' (build, test, fuzz or lint)" >&2
+    echo "deps: unknown profile '$profile' (build, test, bench, fuzz or lint)" >&2
     exit 2
     ;;
 esac

@@ -117,6 +117,9 @@ if start_server history; then
 else
     failed=1
 fi
+# Ingest against the bare prototype in ../shared/tools/limit (issue 12):
+# alternating wrk trials, its own servers; skipped without wrk or the folder.
+run_bench limit python3 tests/bench/bench_limit.py "$BUILD" $MODE
 # The leaderboard bench seeds its own database and starts its own server.
 run_bench leaderboard python3 tests/bench/bench_leaderboard.py "$BUILD" $MODE
 # The model registry's searches over 10,000 models x 10 versions (seeded
@@ -159,7 +162,7 @@ if [ "$SMOKE" = 1 ]; then kind="smoke run"; else kind="full run"; fi
 echo "== summary ($kind, $(nproc 2>/dev/null || echo '?') cores," \
     "$(($(date +%s) - start)) s)"
 printf '%-32s %14s %10s %6s\n' figure value target meets
-cat "$tmp"/ingest.out "$tmp"/read.out "$tmp"/history.out "$tmp"/leaderboard.out \
+cat "$tmp"/ingest.out "$tmp"/limit.out "$tmp"/read.out "$tmp"/history.out "$tmp"/leaderboard.out \
     "$tmp"/registry.out "$tmp"/greenai.out "$tmp"/zone.out "$tmp"/artifacts.out "$tmp"/client.out \
     "$tmp"/sampler.out 2>/dev/null | awk '
     $1 == "RESULT" { printf "%-32s %14s %10s %6s\n", $2, $3, $4, $5 }'
