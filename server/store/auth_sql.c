@@ -13,7 +13,7 @@ static const char *const auth_sql[AUTH_STMT_COUNT] = {
 _Static_assert(STORE_AUTH_STMT_BASE + AUTH_STMT_COUNT <= STORE_DOMAIN_STMTS,
                "raise STORE_DOMAIN_STMTS");
 
-sqlite3_stmt *store_auth_stmt(struct conn *c, enum auth_stmt id)
+struct db_stmt *store_auth_stmt(struct conn *c, enum auth_stmt id)
 {
     return store_conn_stmt(c, STORE_AUTH_STMT_BASE + (unsigned)id,
                            auth_sql[id]);

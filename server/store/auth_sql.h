@@ -20,7 +20,7 @@
     X(A_USERS, "SELECT id, username, '', is_admin FROM users "                 \
                "ORDER BY username")                                            \
     X(A_USER_INSERT, "INSERT INTO users (username, password_hash, is_admin, "  \
-                     "pw_changed) VALUES (?, ?, ?, ?)")                        \
+                     "pw_changed) VALUES (?, ?, ?, ?) RETURNING id")           \
     X(A_USER_SET_PW, "UPDATE users SET password_hash = ?, pw_changed = ? "     \
                      "WHERE id = ?")                                           \
     X(A_USER_SET_ADMIN, "UPDATE users SET is_admin = ? WHERE id = ?")          \
@@ -70,7 +70,7 @@
       "WHERE p.user_id = ? ORDER BY p.name")                                   \
     X(A_TOKEN_INSERT, "INSERT INTO tokens (user_id, name, secret_hash, "       \
                       "created, expires, permission_ceiling, experiment_id) "  \
-                      "VALUES (?, ?, ?, ?, ?, ?, ?)")                          \
+                      "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")             \
     X(A_TOKEN_REVOKE, "UPDATE tokens SET revoked = 1 WHERE id = ?")            \
     X(A_TOKEN_REVOKE_OWN,                                                      \
       "UPDATE tokens SET revoked = 1 WHERE id = ? AND user_id = ?")            \
@@ -106,6 +106,6 @@ enum auth_stmt {
 
 /* Statement 'id' on connection 'c', prepared on first use and reset for
  * reuse; NULL (logged) when it cannot be prepared (store_conn_stmt). */
-sqlite3_stmt *store_auth_stmt(struct conn *c, enum auth_stmt id);
+struct db_stmt *store_auth_stmt(struct conn *c, enum auth_stmt id);
 
 #endif

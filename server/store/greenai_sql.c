@@ -21,7 +21,7 @@ _Static_assert(G_STMT_COUNT <= 32, "greenai owns slots 48..79");
 _Static_assert(STORE_GREENAI_STMT_BASE + 32 <= STORE_DOMAIN_STMTS,
                "raise STORE_DOMAIN_STMTS");
 
-sqlite3_stmt *store_greenai_stmt(struct conn *c, enum greenai_stmt id)
+struct db_stmt *store_greenai_stmt(struct conn *c, enum greenai_stmt id)
 {
     return store_conn_stmt(c, STORE_GREENAI_STMT_BASE + (unsigned)id,
                            greenai_sql[id]);
@@ -31,17 +31,17 @@ sqlite3_stmt *store_greenai_stmt(struct conn *c, enum greenai_stmt id)
 bool store_greenai_run_find(struct conn *c, const char *run_id, int64_t *pk,
                             int64_t *experiment_id)
 {
-    sqlite3_stmt *s = store_greenai_stmt(c, G_RUN_LOOKUP);
+    struct db_stmt *s = store_greenai_stmt(c, G_RUN_LOOKUP);
     if (!s)
         return false;
-    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
-    bool found = sqlite3_step(s) == SQLITE_ROW;
+    db_bind_text(s, 1, run_id, -1);
+    bool found = db_step(s) == DB_ROW;
     if (found) {
-        *pk = sqlite3_column_int64(s, 0);
+        *pk = db_column_int64(s, 0);
         if (experiment_id)
-            *experiment_id = sqlite3_column_int64(s, 1);
+            *experiment_id = db_column_int64(s, 1);
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return found;
 }
 
@@ -84,18 +84,17 @@ enum srv_err store_greenai_decl_read(struct conn *c, int64_t run_pk,
                                      struct greenai_decl *d, struct errbuf *eb)
 {
     memset(d, 0, sizeof(*d));
-    sqlite3_stmt *s = store_greenai_stmt(c, G_LINEAGE_TAGS);
+    struct db_stmt *s = store_greenai_stmt(c, G_LINEAGE_TAGS);
     if (!s)
         return store_conn_error(c, eb, "lineage tags");
-    sqlite3_bind_int64(s, 1, run_pk);
+    db_bind_int64(s, 1, run_pk);
     int rc;
     bool ok = true;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        ok = ok &&
-             store_greenai_decl_add(d, (const char *)sqlite3_column_text(s, 0),
-                                    (const char *)sqlite3_column_text(s, 1));
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    while ((rc = db_step(s)) == DB_ROW)
+        ok = ok && store_greenai_decl_add(d, db_column_text(s, 0),
+                                          db_column_text(s, 1));
+    db_reset(s);
+    if (rc != DB_DONE) {
         greenai_decl_cleanup(d);
         return store_conn_error(c, eb, "lineage tags");
     }
@@ -128,21 +127,20 @@ bool store_greenai_decl_base_run(struct conn *c, const struct greenai_decl *d,
     long long version = strtoll(slash + 1, &end, 10);
     if (*end || errno || version <= 0)
         return false;
-    sqlite3_stmt *s = store_greenai_stmt(c, G_MODEL_RUN);
+    struct db_stmt *s = store_greenai_stmt(c, G_MODEL_RUN);
     if (!s)
         return false;
-    sqlite3_bind_text(s, 1, d->base_model, (int)(slash - d->base_model),
-                      SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, version);
+    db_bind_text(s, 1, d->base_model, (int)(slash - d->base_model));
+    db_bind_int64(s, 2, version);
     bool found = false;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(s, 0);
+    if (db_step(s) == DB_ROW) {
+        const char *id = db_column_text(s, 0);
         if (id && strlen(id) < len) {
             memcpy(buf, id, strlen(id) + 1);
             found = true;
         }
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return found;
 }
 

@@ -109,7 +109,7 @@ enum greenai_stmt {
 
 /* Statement 'id' on connection 'c', prepared on first use and reset for
  * reuse; NULL (logged) when it cannot be prepared (store_conn_stmt). */
-sqlite3_stmt *store_greenai_stmt(struct conn *c, enum greenai_stmt id);
+struct db_stmt *store_greenai_stmt(struct conn *c, enum greenai_stmt id);
 
 /* Looks a run up by id: false when there is none (or on error). */
 bool store_greenai_run_find(struct conn *c, const char *run_id, int64_t *pk,

@@ -4,7 +4,8 @@
  * store's state, the connections, their statement caches, the helpers
  * that bind, step and read rows, and the entry point of each domain's
  * write executor. Not a published API: only files of the store include it
- * (like sqlite's *Int.h), and only they include sqlite3.h. Handlers use
+ * (like sqlite's *Int.h). Statements go through db.h; only db_sqlite.c
+ * includes sqlite3.h. Handlers use
  * store.h and the domain headers (store_registry.h, store_auth.h,
  * store_greenai.h).
  *
@@ -13,8 +14,8 @@
  *                      the queue of writes (submit, abandon)
  *   writer.c           the writer thread: group commit, heartbeat reaper,
  *                      dispatch of each write to its domain
- *   sqlite.c           the SQLite backend: struct conn, statement caches,
- *                      error mapping, migrations, reader pool
+ *   conn.c             the connections over db.h: struct conn, statement
+ *                      caches, error mapping, migrations, reader pool
  *   statements.h/.c    the core statements' SQL
  *   rows.c             bind, step and row helpers
  *   lookup.c           experiment and run lookups
@@ -34,8 +35,8 @@
  *   auth_sql.h/.c, write_auth.c, read_auth.c
  *                      users, permissions, tokens, sessions
  *   db.h, db.c, db_sqlite.c, db_postgres.c
- *                      the engine-neutral statement API the files above
- *                      are to move to (not used by them yet)
+ *                      the engine-neutral statement API every file above
+ *                      goes through, and its two engines
  *
  * A domain file keeps its SQL in its own table and numbers its statements
  * from 0 to STORE_DOMAIN_STMTS - 1; each connection prepares one on first
@@ -45,14 +46,13 @@
 #ifndef SERVER_STORE_INTERNAL_H
 #define SERVER_STORE_INTERNAL_H
 
+#include "db.h"
 #include "filter.h"
 #include "statements.h"
 #include "store.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
-
-#include <sqlite3.h>
 
 /* Statement slots per connection for the domain files. */
 #define STORE_DOMAIN_STMTS 128
@@ -65,7 +65,7 @@
 
 /*---- the store's state (store.c) ----*/
 
-/* A database connection: the writer's or a reader thread's (sqlite.c). */
+/* A database connection: the writer's or a reader thread's (conn.c). */
 struct conn;
 
 struct store {
@@ -124,7 +124,7 @@ struct store {
     atomic_uint_fast64_t zone_epoch; /* store_grid_zone_epoch */
 };
 
-/*---- connections (sqlite.c) ----*/
+/*---- connections (conn.c) ----*/
 
 /* A new connection to st->db_path (created when 'create'), configured;
  * NULL with 'eb' set when it cannot be opened. Close with
@@ -156,24 +156,29 @@ void store_notice_outside_writes(struct store *st);
  * set) when it cannot be opened. The store keeps it. */
 struct conn *store_reader(struct store *st, struct errbuf *eb);
 
-/* The connection's SQLite handle (the connection keeps it). */
-sqlite3 *store_conn_db(struct conn *c);
+/* The connection's db.h handle (the connection keeps it). */
+struct db *store_conn_db(struct conn *c);
 
 /* Core statement 'id' (statements.h), prepared on first use and reset
  * with its bindings cleared for reuse; NULL (logged) when it cannot be
  * prepared. The connection keeps it. */
-sqlite3_stmt *store_stmt(struct conn *c, enum stmt_id id);
+struct db_stmt *store_stmt(struct conn *c, enum stmt_id id);
 
 /* Domain statement 'slot' with text 'sql' (the same for a slot every
  * time), prepared on first use and reset with its bindings cleared for
  * reuse; NULL (logged) when it cannot be prepared. */
-sqlite3_stmt *store_conn_stmt(struct conn *c, unsigned slot, const char *sql);
+struct db_stmt *store_conn_stmt(struct conn *c, unsigned slot, const char *sql);
 
-/* Runs 'sql' (no rows); callers report the failure (sqlite3_errmsg) in
- * their own words. */
-int store_exec_sql(sqlite3 *db, const char *sql);
+/* Runs 'sql' (no rows); callers report the failure (db_errmsg) in
+ * their own words. Returns DB_OK or DB_ERROR. */
+int store_exec_sql(struct db *db, const char *sql);
 
-/* Logs the connection's last SQLite error and maps it to the client's
+/* Prepares the one-off statement 'sql' on the connection (caller frees
+ * with db_finalize); NULL (logged with 'what') when it cannot be. */
+struct db_stmt *store_prepare(struct conn *c, const char *sql,
+                              const char *what);
+
+/* Logs the connection's last database error and maps it to the client's
  * error (busy: UNAVAILABLE, else INTERNAL), with 'what' in the log. */
 enum srv_err store_conn_error(struct conn *c, struct errbuf *eb,
                               const char *what);
@@ -195,28 +200,35 @@ void store_conn_note_run(struct conn *c, int64_t run_pk);
 
 /*---- binding, stepping and reading rows (rows.c) ----*/
 
-/* Binds 'r' at 'i' (SQLITE_STATIC: 'r' outlives the step). */
-void store_bind_ref(sqlite3_stmt *s, int i, struct strref r);
+/* Binds 'r' at 'i' (db_bind_text copies it). */
+void store_bind_ref(struct db_stmt *s, int i, struct strref r);
 
-/* Binds 'v' at 'i', or NULL when 'v' is NULL (SQLITE_STATIC). */
-void store_bind_str(sqlite3_stmt *s, int i, const char *v);
+/* Binds 'v' at 'i', or NULL when 'v' is NULL. */
+void store_bind_str(struct db_stmt *s, int i, const char *v);
 
 /* Binds the parameters of filter fragment 'f' from position '*pos' on. */
-void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos);
+void store_bind_frag(struct db_stmt *s, const struct sql_frag *f, int *pos);
 
 /* Steps a statement that returns no rows and resets it; a NULL 's' (it
  * could not be prepared) or a failed step is store_conn_error's. */
-enum srv_err store_step_done(struct conn *c, sqlite3_stmt *s, struct errbuf *eb,
-                             const char *what);
+enum srv_err store_step_done(struct conn *c, struct db_stmt *s,
+                             struct errbuf *eb, const char *what);
+
+/* Steps a statement that returns no rows, writes how many rows it
+ * inserted, updated or deleted to '*changed' and resets it; a NULL 's'
+ * or a failed step is store_conn_error's. */
+enum srv_err store_step_changes(struct conn *c, struct db_stmt *s,
+                                int64_t *changed, struct errbuf *eb,
+                                const char *what);
 
 /* Steps a statement that returns one row or none and resets it: '*found'
  * tells whether there was a row, whose column 0 is then in '*v'. A NULL
  * 's' or a failed step is store_conn_error's. */
-enum srv_err store_step_int64(struct conn *c, sqlite3_stmt *s, int64_t *v,
+enum srv_err store_step_int64(struct conn *c, struct db_stmt *s, int64_t *v,
                               bool *found, struct errbuf *eb, const char *what);
 
 /* A copy of column 'i' (caller frees); NULL for SQL NULL or no memory. */
-char *store_col_dup(sqlite3_stmt *s, int i);
+char *store_col_dup(struct db_stmt *s, int i);
 
 /* Makes room for element 'n' of an array of 'elem'-sized items with
  * '*cap' allocated: returns the (possibly moved) array, or NULL when out
@@ -224,20 +236,20 @@ char *store_col_dup(sqlite3_stmt *s, int i);
 void *store_grow(void *arr, size_t n, size_t *cap, size_t elem);
 
 /* Fills the zeroed 'item' from the statement's row. */
-typedef enum srv_err (*store_row_reader)(sqlite3_stmt *s, void *item,
+typedef enum srv_err (*store_row_reader)(struct db_stmt *s, void *item,
                                          struct errbuf *eb);
 
 /* Steps a search statement (whose LIMIT asked for max+1 rows) and turns
  * up to 'max' rows into an array of zeroed 'elem'-sized items with
  * 'from_row'; '*more' tells whether a further row exists. Returns the
  * array (with '*n' items, also on error, for the caller to free). */
-void *store_read_page(struct conn *c, sqlite3_stmt *s, int64_t max, size_t elem,
-                      store_row_reader from_row, size_t *n, bool *more,
-                      enum srv_err *e, struct errbuf *eb);
+void *store_read_page(struct conn *c, struct db_stmt *s, int64_t max,
+                      size_t elem, store_row_reader from_row, size_t *n,
+                      bool *more, enum srv_err *e, struct errbuf *eb);
 
 /* Reads the (key, value) rows of 's' (bound, not yet stepped) into a new
  * array (free with kv_array_free). */
-enum srv_err store_read_kvs(struct conn *c, sqlite3_stmt *s, struct kv **out,
+enum srv_err store_read_kvs(struct conn *c, struct db_stmt *s, struct kv **out,
                             size_t *n, struct errbuf *eb);
 
 /*---- lookups (lookup.c) ----*/

@@ -8,8 +8,6 @@
 
 #include <string.h>
 
-#include <sqlite3.h>
-
 enum srv_err store_no_experiment(struct errbuf *eb, int64_t id)
 {
     return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
@@ -22,25 +20,24 @@ enum srv_err store_run_lookup(struct conn *c, const char *run_id,
                               bool must_be_active, struct run_state *out,
                               struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_stmt(c, S_RUN_LOOKUP);
+    struct db_stmt *s = store_stmt(c, S_RUN_LOOKUP);
     if (!s)
         return store_conn_error(c, eb, "run lookup");
-    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE)
+    db_bind_text(s, 1, run_id, -1);
+    int rc = db_step(s);
+    if (rc != DB_ROW) {
+        db_reset(s);
+        if (rc != DB_DONE)
             return store_conn_error(c, eb, "run lookup");
         return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
                        "Run with id=%s not found", run_id);
     }
-    out->run_pk = sqlite3_column_int64(s, 0);
-    out->experiment_id = sqlite3_column_int64(s, 1);
+    out->run_pk = db_column_int64(s, 0);
+    out->experiment_id = db_column_int64(s, 1);
     store_conn_notes(c)->last_experiment = out->experiment_id;
     store_conn_note_run(c, out->run_pk);
-    out->deleted =
-        strcmp((const char *)sqlite3_column_text(s, 2), "deleted") == 0;
-    sqlite3_reset(s);
+    out->deleted = strcmp(db_column_text(s, 2), "deleted") == 0;
+    db_reset(s);
     if (must_be_active && out->deleted)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "The run %s must be in the 'active' state. Current "

@@ -10,43 +10,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void col_copy(sqlite3_stmt *s, int i, char *buf, size_t cap)
+static void col_copy(struct db_stmt *s, int i, char *buf, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
+    const char *t = db_column_text(s, i);
     snprintf(buf, cap, "%s", t ? (const char *)t : "");
 }
 
 /*---- rows ----*/
 
-static void user_from_row(sqlite3_stmt *s, struct auth_user_row *u)
+static void user_from_row(struct db_stmt *s, struct auth_user_row *u)
 {
     memset(u, 0, sizeof(*u));
-    u->id = sqlite3_column_int64(s, 0);
+    u->id = db_column_int64(s, 0);
     col_copy(s, 1, u->username, sizeof(u->username));
     col_copy(s, 2, u->password_hash, sizeof(u->password_hash));
-    u->is_admin = sqlite3_column_int(s, 3) != 0;
+    u->is_admin = (int)db_column_int64(s, 3) != 0;
 }
 
-static void token_from_row(sqlite3_stmt *s, struct auth_token_row *t)
+static void token_from_row(struct db_stmt *s, struct auth_token_row *t)
 {
     memset(t, 0, sizeof(*t));
-    t->id = sqlite3_column_int64(s, 0);
-    t->user_id = sqlite3_column_int64(s, 1);
+    t->id = db_column_int64(s, 0);
+    t->user_id = db_column_int64(s, 1);
     col_copy(s, 2, t->name, sizeof(t->name));
-    t->created = sqlite3_column_int64(s, 3);
-    t->expires = sqlite3_column_int64(s, 4);
-    t->last_used = sqlite3_column_int64(s, 5);
-    t->revoked = sqlite3_column_int(s, 6) != 0;
+    t->created = db_column_int64(s, 3);
+    t->expires = db_column_int64(s, 4);
+    t->last_used = db_column_int64(s, 5);
+    t->revoked = (int)db_column_int64(s, 6) != 0;
     col_copy(s, 7, t->permission_ceiling, sizeof(t->permission_ceiling));
     col_copy(s, 8, t->experiment_id, sizeof(t->experiment_id));
 }
 
-static void perm_from_row(sqlite3_stmt *s, struct auth_perm_row *p)
+static void perm_from_row(struct db_stmt *s, struct auth_perm_row *p)
 {
     memset(p, 0, sizeof(*p));
     col_copy(s, 0, p->resource, sizeof(p->resource));
     col_copy(s, 1, p->username, sizeof(p->username));
-    p->user_id = sqlite3_column_int64(s, 2);
+    p->user_id = db_column_int64(s, 2);
     col_copy(s, 3, p->permission, sizeof(p->permission));
 }
 
@@ -56,14 +56,14 @@ enum srv_err store_auth_user_count(struct store *st, int64_t *n,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
-    sqlite3_stmt *s = store_auth_stmt(c, A_USER_COUNT);
-    if (!s || sqlite3_step(s) != SQLITE_ROW) {
+    struct db_stmt *s = store_auth_stmt(c, A_USER_COUNT);
+    if (!s || db_step(s) != DB_ROW) {
         if (s)
-            sqlite3_reset(s);
+            db_reset(s);
         return store_conn_error(c, eb, "user count");
     }
-    *n = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    *n = db_column_int64(s, 0);
+    db_reset(s);
     return SRV_OK;
 }
 
@@ -74,21 +74,21 @@ static enum srv_err user_read(struct store *st, enum auth_stmt id,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
-    sqlite3_stmt *s = store_auth_stmt(c, id);
+    struct db_stmt *s = store_auth_stmt(c, id);
     if (!s)
         return store_conn_error(c, eb, "user read");
     if (name)
         store_bind_str(s, 1, name);
     else
-        sqlite3_bind_int64(s, 1, uid);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+        db_bind_int64(s, 1, uid);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
         user_from_row(s, out);
-        sqlite3_reset(s);
+        db_reset(s);
         return SRV_OK;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_DONE)
         return store_conn_error(c, eb, "user read");
     if (name)
         return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
@@ -112,41 +112,41 @@ enum srv_err store_auth_user_by_id(struct store *st, int64_t id,
 
 /* Reads every row of 's' (bound) into a malloc'd array of 'elem'-sized
  * items with 'fill'. */
-static enum srv_err read_all(struct conn *c, sqlite3_stmt *s, size_t elem,
-                             void (*fill)(sqlite3_stmt *, void *), void **out,
+static enum srv_err read_all(struct conn *c, struct db_stmt *s, size_t elem,
+                             void (*fill)(struct db_stmt *, void *), void **out,
                              size_t *n, struct errbuf *eb)
 {
     *out = NULL;
     *n = 0;
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         void *grown = store_grow(*out, *n, &cap, elem);
         if (!grown) {
-            sqlite3_reset(s);
+            db_reset(s);
             return err_set(eb, SRV_E_NOMEM, "out of memory");
         }
         *out = grown;
         fill(s, (char *)*out + *n * elem);
         (*n)++;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_DONE)
         return store_conn_error(c, eb, "auth read");
     return SRV_OK;
 }
 
-static void fill_user(sqlite3_stmt *s, void *p)
+static void fill_user(struct db_stmt *s, void *p)
 {
     user_from_row(s, p);
 }
 
-static void fill_perm(sqlite3_stmt *s, void *p)
+static void fill_perm(struct db_stmt *s, void *p)
 {
     perm_from_row(s, p);
 }
 
-static void fill_token(sqlite3_stmt *s, void *p)
+static void fill_token(struct db_stmt *s, void *p)
 {
     token_from_row(s, p);
 }
@@ -157,7 +157,7 @@ enum srv_err store_auth_users(struct store *st, struct auth_user_row **out,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
-    sqlite3_stmt *s = store_auth_stmt(c, A_USERS);
+    struct db_stmt *s = store_auth_stmt(c, A_USERS);
     if (!s)
         return store_conn_error(c, eb, "users");
     void *rows;
@@ -175,18 +175,18 @@ static enum srv_err perm_get(struct store *st, enum auth_stmt id,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
-    sqlite3_stmt *s = store_auth_stmt(c, id);
+    struct db_stmt *s = store_auth_stmt(c, id);
     if (!s)
         return store_conn_error(c, eb, "permission");
     store_bind_str(s, 1, resource);
-    sqlite3_bind_int64(s, 2, user_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    db_bind_int64(s, 2, user_id);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
         col_copy(s, 0, perm, 16);
         *found = true;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_conn_error(c, eb, "permission");
     return SRV_OK;
 }
@@ -214,11 +214,11 @@ static enum srv_err perms_list(struct store *st, enum auth_stmt of,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
-    sqlite3_stmt *s = store_auth_stmt(c, user_id > 0 ? of_user : of);
+    struct db_stmt *s = store_auth_stmt(c, user_id > 0 ? of_user : of);
     if (!s)
         return store_conn_error(c, eb, "permissions");
     if (user_id > 0)
-        sqlite3_bind_int64(s, 1, user_id);
+        db_bind_int64(s, 1, user_id);
     else
         store_bind_str(s, 1, resource);
     void *rows;
@@ -251,17 +251,17 @@ enum srv_err store_auth_token_by_hash(struct store *st, const char *secret_hash,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
-    sqlite3_stmt *s = store_auth_stmt(c, A_TOKEN_BY_HASH);
+    struct db_stmt *s = store_auth_stmt(c, A_TOKEN_BY_HASH);
     if (!s)
         return store_conn_error(c, eb, "token");
     store_bind_str(s, 1, secret_hash);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
         token_from_row(s, out);
         *found = true;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_conn_error(c, eb, "token");
     return SRV_OK;
 }
@@ -273,10 +273,10 @@ enum srv_err store_auth_tokens(struct store *st, int64_t user_id,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
-    sqlite3_stmt *s = store_auth_stmt(c, A_TOKENS_OF);
+    struct db_stmt *s = store_auth_stmt(c, A_TOKENS_OF);
     if (!s)
         return store_conn_error(c, eb, "tokens");
-    sqlite3_bind_int64(s, 1, user_id);
+    db_bind_int64(s, 1, user_id);
     void *rows;
     enum srv_err e = read_all(c, s, sizeof(**out), fill_token, &rows, n, eb);
     *out = rows;
@@ -292,19 +292,19 @@ enum srv_err store_auth_session(struct store *st, const char *id_hash,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
-    sqlite3_stmt *s = store_auth_stmt(c, A_SESSION_GET);
+    struct db_stmt *s = store_auth_stmt(c, A_SESSION_GET);
     if (!s)
         return store_conn_error(c, eb, "session");
     store_bind_str(s, 1, id_hash);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *user_id = sqlite3_column_int64(s, 0);
-        *expires = sqlite3_column_int64(s, 1);
-        *last_seen = sqlite3_column_int64(s, 2);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        *user_id = db_column_int64(s, 0);
+        *expires = db_column_int64(s, 1);
+        *last_seen = db_column_int64(s, 2);
         *found = true;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_conn_error(c, eb, "session");
     return SRV_OK;
 }
@@ -317,7 +317,7 @@ static enum srv_err id_by_text(struct store *st, enum auth_stmt id,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
-    sqlite3_stmt *s = store_auth_stmt(c, id);
+    struct db_stmt *s = store_auth_stmt(c, id);
     if (!s)
         return store_conn_error(c, eb, "lookup");
     store_bind_str(s, 1, key);

@@ -14,21 +14,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 /*---- a run's carbon ----*/
 
-static enum srv_err grid_row(sqlite3_stmt *s, struct grid_point *p)
+static enum srv_err grid_row(struct db_stmt *s, struct grid_point *p)
 {
     memset(p, 0, sizeof(*p));
-    p->start_ms = sqlite3_column_int64(s, 0);
-    p->end_ms = sqlite3_column_int64(s, 1);
-    p->g_per_kwh = sqlite3_column_double(s, 2);
-    const char *kind = (const char *)sqlite3_column_text(s, 3);
+    p->start_ms = db_column_int64(s, 0);
+    p->end_ms = db_column_int64(s, 1);
+    p->g_per_kwh = db_column_double(s, 2);
+    const char *kind = db_column_text(s, 3);
     p->kind = kind && strcmp(kind, "actual") == 0 ? GRID_ACTUAL : GRID_FORECAST;
-    p->fetched_ms = sqlite3_column_int64(s, 4);
-    const char *src = (const char *)sqlite3_column_text(s, 5);
-    const char *basis = (const char *)sqlite3_column_text(s, 6);
+    p->fetched_ms = db_column_int64(s, 4);
+    const char *src = db_column_text(s, 5);
+    const char *basis = db_column_text(s, 6);
     snprintf(p->source, sizeof(p->source), "%s", src ? src : "");
     snprintf(p->basis, sizeof(p->basis), "%s", basis ? basis : "");
     return SRV_OK;
@@ -44,26 +42,26 @@ enum srv_err store_grid_read(struct conn *c, const char *zone,
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *s = store_stmt(c, S_GRID_POINTS);
+    struct db_stmt *s = store_stmt(c, S_GRID_POINTS);
     if (!s)
         return store_conn_error(c, eb, "grid intensity");
-    sqlite3_bind_text(s, 1, zone, -1, SQLITE_TRANSIENT);
+    db_bind_text(s, 1, zone, -1);
     if (source)
-        sqlite3_bind_text(s, 2, source, -1, SQLITE_TRANSIENT);
+        db_bind_text(s, 2, source, -1);
     if (kind)
-        sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, start_ms);
-    sqlite3_bind_int64(s, 5, end_ms);
-    sqlite3_bind_int64(s, 6, (sqlite3_int64)limit);
+        db_bind_text(s, 3, kind, -1);
+    db_bind_int64(s, 4, start_ms);
+    db_bind_int64(s, 5, end_ms);
+    db_bind_int64(s, 6, (int64_t)limit);
     struct grid_point *a = NULL;
     size_t cap = 0, m = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         if (m == cap) {
             size_t nc = cap ? cap * 2 : 64;
             struct grid_point *na = realloc(a, nc * sizeof(*a));
             if (!na) {
-                sqlite3_reset(s);
+                db_reset(s);
                 free(a);
                 return err_set(eb, SRV_E_NOMEM, "out of memory");
             }
@@ -72,8 +70,8 @@ enum srv_err store_grid_read(struct conn *c, const char *zone,
         }
         grid_row(s, &a[m++]);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (rc != DB_DONE) {
         free(a);
         return store_conn_error(c, eb, "grid intensity");
     }
@@ -100,20 +98,19 @@ enum srv_err store_zone_cover(struct conn *c, int64_t run_pk,
     free(pts);
     if (m == (size_t)-1)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
-    sqlite3_stmt *s = store_stmt(c, S_PLAIN_SAMPLES);
+    struct db_stmt *s = store_stmt(c, S_PLAIN_SAMPLES);
     if (!s) {
         free(tl);
         return store_conn_error(c, eb, "zone accounting");
     }
-    sqlite3_bind_int64(s, 1, run_pk);
+    db_bind_int64(s, 1, run_pk);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        grid_cover_add(&out->zone_cover, tl, m, sqlite3_column_int64(s, 0),
-                       sqlite3_column_int64(s, 1), sqlite3_column_double(s, 2));
-    sqlite3_reset(s);
+    while ((rc = db_step(s)) == DB_ROW)
+        grid_cover_add(&out->zone_cover, tl, m, db_column_int64(s, 0),
+                       db_column_int64(s, 1), db_column_double(s, 2));
+    db_reset(s);
     free(tl);
-    return rc == SQLITE_DONE ? SRV_OK
-                             : store_conn_error(c, eb, "zone accounting");
+    return rc == DB_DONE ? SRV_OK : store_conn_error(c, eb, "zone accounting");
 }
 
 /* Reads run_energy and the location tags of a run into 'out' (zeroed
@@ -123,24 +120,24 @@ enum srv_err store_read_run_carbon(struct conn *c, int64_t run_pk,
                                    struct errbuf *eb)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *s = store_stmt(c, S_RUN_ENERGY_GET);
+    struct db_stmt *s = store_stmt(c, S_RUN_ENERGY_GET);
     if (!s)
         return store_conn_error(c, eb, "run energy");
-    sqlite3_bind_int64(s, 1, run_pk);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    db_bind_int64(s, 1, run_pk);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
         out->has_energy = true;
-        out->cpu_j = sqlite3_column_double(s, 0);
-        out->gpu_j = sqlite3_column_double(s, 1);
-        out->ram_j = sqlite3_column_double(s, 2);
-        out->other_j = sqlite3_column_double(s, 3);
-        out->plain_j = sqlite3_column_double(s, 4);
-        out->measured_j = sqlite3_column_double(s, 5);
-        out->measured_gj = sqlite3_column_double(s, 6);
-        out->first_start = sqlite3_column_int64(s, 7);
-        out->last_end = sqlite3_column_int64(s, 8);
-        out->samples = sqlite3_column_int64(s, 9);
-        out->estimated_samples = sqlite3_column_int64(s, 10);
+        out->cpu_j = db_column_double(s, 0);
+        out->gpu_j = db_column_double(s, 1);
+        out->ram_j = db_column_double(s, 2);
+        out->other_j = db_column_double(s, 3);
+        out->plain_j = db_column_double(s, 4);
+        out->measured_j = db_column_double(s, 5);
+        out->measured_gj = db_column_double(s, 6);
+        out->first_start = db_column_int64(s, 7);
+        out->last_end = db_column_int64(s, 8);
+        out->samples = db_column_int64(s, 9);
+        out->estimated_samples = db_column_int64(s, 10);
         /* totals kept by adding and subtracting samples: a replaced
          * sample may leave a rounding residue just below zero */
         double *sums[] = {&out->cpu_j,      &out->gpu_j,   &out->ram_j,
@@ -151,16 +148,15 @@ enum srv_err store_read_run_carbon(struct conn *c, int64_t run_pk,
                 *sums[i] = 0;
         }
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_conn_error(c, eb, "run energy");
     s = store_stmt(c, S_RUN_LOCATION_TAGS);
     if (!s)
         return store_conn_error(c, eb, "run location");
-    sqlite3_bind_int64(s, 1, run_pk);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        const char *k =
-            (const char *)sqlite3_column_text(s, 0) + sizeof("greentrack.") - 1;
+    db_bind_int64(s, 1, run_pk);
+    while ((rc = db_step(s)) == DB_ROW) {
+        const char *k = db_column_text(s, 0) + sizeof("greentrack.") - 1;
         char **slot = strcmp(k, "country") == 0          ? &out->country
                       : strcmp(k, "region") == 0         ? &out->region
                       : strcmp(k, "cloud_provider") == 0 ? &out->cloud_provider
@@ -170,8 +166,8 @@ enum srv_err store_read_run_carbon(struct conn *c, int64_t run_pk,
         free(*slot);
         *slot = store_col_dup(s, 1);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (rc != DB_DONE) {
         run_carbon_cleanup(out);
         return store_conn_error(c, eb, "run location");
     }
@@ -219,20 +215,20 @@ enum srv_err store_run_carbon(struct store *st, const char *run_id,
     enum srv_err e = store_run_lookup(c, run_id, false, &rs, eb);
     if (e || (e = store_read_run_carbon(c, rs.run_pk, true, out, eb)))
         return e;
-    sqlite3_stmt *s = store_stmt(c, S_RUN_METHODS);
+    struct db_stmt *s = store_stmt(c, S_RUN_METHODS);
     if (!s) {
         run_carbon_cleanup(out);
         return store_conn_error(c, eb, "energy methods");
     }
-    sqlite3_bind_int64(s, 1, rs.run_pk);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    db_bind_int64(s, 1, rs.run_pk);
+    if (db_step(s) == DB_ROW) {
         out->cpu_methods = store_col_dup(s, 0);
         out->gpu_methods = store_col_dup(s, 1);
         out->ram_methods = store_col_dup(s, 2);
         out->scopes = store_col_dup(s, 3);
         out->intensity_sources = store_col_dup(s, 4);
     }
-    sqlite3_reset(s);
+    db_reset(s);
     return SRV_OK;
 }
 
@@ -250,22 +246,22 @@ void energy_samples_free(struct energy_sample *a, size_t n)
     free(a);
 }
 
-static enum srv_err sample_from_row(sqlite3_stmt *s, void *item,
+static enum srv_err sample_from_row(struct db_stmt *s, void *item,
                                     struct errbuf *eb)
 {
     struct energy_sample *x = item;
-    x->start_time = sqlite3_column_int64(s, 0);
-    x->end_time = sqlite3_column_int64(s, 1);
-    x->cpu_j = sqlite3_column_double(s, 2);
-    x->gpu_j = sqlite3_column_double(s, 3);
-    x->ram_j = sqlite3_column_double(s, 4);
-    x->other_j = sqlite3_column_double(s, 5);
+    x->start_time = db_column_int64(s, 0);
+    x->end_time = db_column_int64(s, 1);
+    x->cpu_j = db_column_double(s, 2);
+    x->gpu_j = db_column_double(s, 3);
+    x->ram_j = db_column_double(s, 4);
+    x->other_j = db_column_double(s, 5);
     x->cpu_method = store_col_dup(s, 6);
     x->gpu_method = store_col_dup(s, 7);
     x->ram_method = store_col_dup(s, 8);
     x->scope = store_col_dup(s, 9);
-    x->has_intensity = sqlite3_column_type(s, 10) != SQLITE_NULL;
-    x->intensity_g_per_kwh = sqlite3_column_double(s, 10);
+    x->has_intensity = db_column_type(s, 10) != DB_NULL;
+    x->intensity_g_per_kwh = db_column_double(s, 10);
     x->intensity_source = store_col_dup(s, 11); /* NULL without an intensity */
     if (!x->cpu_method || !x->gpu_method || !x->ram_method || !x->scope)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
@@ -287,15 +283,15 @@ enum srv_err store_energy_samples(struct store *st, const char *run_id,
     enum srv_err e = store_run_lookup(c, run_id, false, &rs, eb);
     if (e)
         return e;
-    sqlite3_stmt *s = store_stmt(c, S_ENERGY_SAMPLES);
+    struct db_stmt *s = store_stmt(c, S_ENERGY_SAMPLES);
     if (!s)
         return store_conn_error(c, eb, "energy samples");
-    sqlite3_bind_int64(s, 1, rs.run_pk);
-    sqlite3_bind_int64(s, 2, limit + 1);
-    sqlite3_bind_int64(s, 3, offset);
+    db_bind_int64(s, 1, rs.run_pk);
+    db_bind_int64(s, 2, limit + 1);
+    db_bind_int64(s, 3, offset);
     *out = store_read_page(c, s, limit, sizeof(**out), sample_from_row, n, more,
                            &e, eb);
-    sqlite3_reset(s);
+    db_reset(s);
     if (e) {
         energy_samples_free(*out, *n);
         *out = NULL;
@@ -315,23 +311,23 @@ enum srv_err store_energy_chunk(struct store *st, int64_t run_pk,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s =
+    struct db_stmt *s =
         store_stmt(c, after ? S_CHUNK_ENERGY_AFTER : S_CHUNK_ENERGY_FROM);
     if (!s)
         return store_conn_error(c, eb, "energy samples");
-    sqlite3_bind_int64(s, 1, run_pk);
-    sqlite3_bind_int64(s, 2, (int64_t)max_rows + 1);
+    db_bind_int64(s, 1, run_pk);
+    db_bind_int64(s, 2, (int64_t)max_rows + 1);
     if (after) {
-        sqlite3_bind_int64(s, 3, after[0]);
-        sqlite3_bind_int64(s, 4, after[1]);
+        db_bind_int64(s, 3, after[0]);
+        db_bind_int64(s, 4, after[1]);
     } else {
-        sqlite3_bind_int64(s, 3, offset);
+        db_bind_int64(s, 3, offset);
     }
     enum srv_err e;
     bool more;
     *out = store_read_page(c, s, (int64_t)max_rows, sizeof(**out),
                            sample_from_row, n, &more, &e, eb);
-    sqlite3_reset(s);
+    db_reset(s);
     *end = !more;
     if (e) {
         energy_samples_free(*out, *n);
@@ -368,15 +364,15 @@ enum srv_err store_grid_zones_in_use(struct store *st, int64_t since_ms,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_GRID_ZONES);
+    struct db_stmt *s = store_stmt(c, S_GRID_ZONES);
     if (!s)
         return store_conn_error(c, eb, "grid zones");
-    sqlite3_bind_int64(s, 1, since_ms);
+    db_bind_int64(s, 1, since_ms);
     char **a = NULL;
     size_t m = 0, cap = 0;
     enum srv_err e = SRV_OK;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         if (m == cap) {
             size_t nc = cap ? cap * 2 : 8;
             char **na = realloc(a, nc * sizeof(*a));
@@ -393,8 +389,8 @@ enum srv_err store_grid_zones_in_use(struct store *st, int64_t since_ms,
         }
         m++;
     }
-    sqlite3_reset(s);
-    if (!e && rc != SQLITE_DONE)
+    db_reset(s);
+    if (!e && rc != DB_DONE)
         e = store_conn_error(c, eb, "grid zones");
     if (e) {
         for (size_t i = 0; i < m; i++)
@@ -416,28 +412,28 @@ void schedule_stats_cleanup(struct schedule_stats *s)
 }
 
 /* The median of the first column of 's' (rows in ascending order). */
-static enum srv_err median_of(struct conn *c, sqlite3_stmt *s, double *median,
+static enum srv_err median_of(struct conn *c, struct db_stmt *s, double *median,
                               int64_t *count, struct errbuf *eb)
 {
     double *v = NULL;
     size_t n = 0, cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 64;
             double *nv = realloc(v, nc * sizeof(*v));
             if (!nv) {
-                sqlite3_reset(s);
+                db_reset(s);
                 free(v);
                 return err_set(eb, SRV_E_NOMEM, "out of memory");
             }
             v = nv;
             cap = nc;
         }
-        v[n++] = sqlite3_column_double(s, 0);
+        v[n++] = db_column_double(s, 0);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (rc != DB_DONE) {
         free(v);
         return store_conn_error(c, eb, "experiment statistics");
     }
@@ -456,31 +452,31 @@ enum srv_err store_schedule_stats(struct store *st, int64_t experiment_id,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_EXP_TOP_ZONE);
+    struct db_stmt *s = store_stmt(c, S_EXP_TOP_ZONE);
     if (!s)
         return store_conn_error(c, eb, "experiment statistics");
-    sqlite3_bind_int64(s, 1, experiment_id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW && !(out->zone = store_col_dup(s, 0))) {
-        sqlite3_reset(s);
+    db_bind_int64(s, 1, experiment_id);
+    int rc = db_step(s);
+    if (rc == DB_ROW && !(out->zone = store_col_dup(s, 0))) {
+        db_reset(s);
         return err_set(eb, SRV_E_NOMEM, "out of memory");
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_conn_error(c, eb, "experiment statistics");
     double median;
     enum srv_err e;
     if (!(s = store_stmt(c, S_EXP_DURATIONS)))
         e = store_conn_error(c, eb, "experiment statistics");
     else {
-        sqlite3_bind_int64(s, 1, experiment_id);
+        db_bind_int64(s, 1, experiment_id);
         e = median_of(c, s, &median, &out->finished_runs, eb);
         out->median_duration_ms = (int64_t)ceil(median);
     }
     if (!e && !(s = store_stmt(c, S_EXP_ENERGIES)))
         e = store_conn_error(c, eb, "experiment statistics");
     else if (!e) {
-        sqlite3_bind_int64(s, 1, experiment_id);
+        db_bind_int64(s, 1, experiment_id);
         e = median_of(c, s, &median, &out->energy_runs, eb);
         out->median_energy_kwh = median / CARBON_J_PER_KWH;
     }

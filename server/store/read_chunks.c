@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 /*---- metric history ----*/
 
 static enum srv_err run_pk_of(struct conn *c, const char *run_id, int64_t *pk,
@@ -25,7 +23,7 @@ static enum srv_err run_pk_of(struct conn *c, const char *run_id, int64_t *pk,
 }
 
 static enum srv_err push_metric(struct metric **out, size_t *n, size_t *cap,
-                                const char *key, sqlite3_stmt *s, int ts_col,
+                                const char *key, struct db_stmt *s, int ts_col,
                                 int step_col, int val_col, int nan_col,
                                 struct errbuf *eb)
 {
@@ -36,11 +34,10 @@ static enum srv_err push_metric(struct metric **out, size_t *n, size_t *cap,
     struct metric *m = &(*out)[(*n)++];
     memset(m, 0, sizeof(*m));
     m->key = key; /* borrowed from the caller, as the store.h contract says */
-    m->timestamp = sqlite3_column_int64(s, ts_col);
-    m->step = sqlite3_column_int64(s, step_col);
-    m->value = sqlite3_column_int(s, nan_col)
-                   ? NAN
-                   : sqlite3_column_double(s, val_col);
+    m->timestamp = db_column_int64(s, ts_col);
+    m->step = db_column_int64(s, step_col);
+    m->value =
+        (int)db_column_int64(s, nan_col) ? NAN : db_column_double(s, val_col);
     return SRV_OK;
 }
 
@@ -59,16 +56,16 @@ enum srv_err store_metric_history(struct store *st, const char *run_id,
     enum srv_err e = run_pk_of(c, run_id, &pk, eb);
     if (e)
         return e;
-    sqlite3_stmt *s = store_stmt(c, S_HISTORY);
+    struct db_stmt *s = store_stmt(c, S_HISTORY);
     if (!s)
         return store_conn_error(c, eb, "history");
-    sqlite3_bind_int64(s, 1, pk);
-    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, limit < 0 ? -1 : limit + 1);
-    sqlite3_bind_int64(s, 4, offset);
+    db_bind_int64(s, 1, pk);
+    db_bind_text(s, 2, key, -1);
+    db_bind_int64(s, 3, limit < 0 ? -1 : limit + 1);
+    db_bind_int64(s, 4, offset);
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         if (limit >= 0 && *n == (size_t)limit) {
             *more = true;
             break;
@@ -76,8 +73,8 @@ enum srv_err store_metric_history(struct store *st, const char *run_id,
         if ((e = push_metric(out, n, &cap, key, s, 0, 1, 2, 3, eb)))
             break;
     }
-    sqlite3_reset(s);
-    if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_reset(s);
+    if (!e && rc != DB_ROW && rc != DB_DONE)
         e = store_conn_error(c, eb, "history");
     if (e) {
         metric_array_free(*out, *n);
@@ -103,26 +100,26 @@ enum srv_err store_metric_history_sampled(
         int64_t pk = 0;
         if ((e = run_pk_of(c, run_ids[r], &pk, eb)))
             break;
-        sqlite3_stmt *s = store_stmt(c, S_HISTORY_BY_STEP);
+        struct db_stmt *s = store_stmt(c, S_HISTORY_BY_STEP);
         if (!s) {
             e = store_conn_error(c, eb, "history");
             break;
         }
-        sqlite3_bind_int64(s, 1, pk);
-        sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, has_range ? start_step : INT64_MIN);
-        sqlite3_bind_int64(s, 4, has_range ? end_step : INT64_MAX);
+        db_bind_int64(s, 1, pk);
+        db_bind_text(s, 2, key, -1);
+        db_bind_int64(s, 3, has_range ? start_step : INT64_MIN);
+        db_bind_int64(s, 4, has_range ? end_step : INT64_MAX);
         /* Read this run's points (ordered by step), then keep those whose
          * step is one of 'max_results' steps spread evenly. */
         size_t first = *n;
         int rc;
-        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        while ((rc = db_step(s)) == DB_ROW) {
             if ((e = push_metric(out, n, &cap, key, s, 1, 0, 2, 3, eb)))
                 break;
             (*out)[*n - 1].run_id = run_ids[r];
         }
-        sqlite3_reset(s);
-        if (!e && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        db_reset(s);
+        if (!e && rc != DB_DONE && rc != DB_ROW)
             e = store_conn_error(c, eb, "history");
         if (e)
             break;
@@ -162,31 +159,31 @@ enum srv_err store_metric_history_sampled(
 
 /* Binds a text keyset position at 'pos': after 'key' (that key plus a
  * NUL byte, as the statements compare with >=), or '' from the start. */
-static void bind_after(sqlite3_stmt *s, int pos, const char *key)
+static void bind_after(struct db_stmt *s, int pos, const char *key)
 {
     if (key)
-        sqlite3_bind_text(s, pos, key, (int)strlen(key) + 1, SQLITE_TRANSIENT);
+        db_bind_text(s, pos, key, (int)strlen(key) + 1);
     else
-        sqlite3_bind_text(s, pos, "", 0, SQLITE_STATIC);
+        db_bind_text(s, pos, "", 0);
 }
 
 /* Text bytes of the row's columns [0, cols). */
-static size_t row_bytes(sqlite3_stmt *s, int cols)
+static size_t row_bytes(struct db_stmt *s, int cols)
 {
     size_t n = 0;
     for (int i = 0; i < cols; i++)
-        n += (size_t)sqlite3_column_bytes(s, i);
+        n += (size_t)db_column_bytes(s, i);
     return n;
 }
 
 /* After a chunk's rows: resets 's', and '*end' when it had no more rows
  * (rc is the last step's result). */
-static enum srv_err chunk_done(struct conn *c, sqlite3_stmt *s, int rc,
+static enum srv_err chunk_done(struct conn *c, struct db_stmt *s, int rc,
                                bool *end, struct errbuf *eb)
 {
-    sqlite3_reset(s);
-    *end = rc == SQLITE_DONE;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    db_reset(s);
+    *end = rc == DB_DONE;
+    if (rc != DB_DONE && rc != DB_ROW)
         return store_conn_error(c, eb, "read");
     return SRV_OK;
 }
@@ -202,24 +199,23 @@ enum srv_err store_run_pk(struct store *st, const char *run_id, int64_t *pk,
 
 /* Fills a chunk's zeroed 'item' from the statement's row and adds the
  * row's weight to '*bytes'; false when out of memory. */
-typedef bool (*chunk_row)(sqlite3_stmt *s, void *item, void *ctx,
+typedef bool (*chunk_row)(struct db_stmt *s, void *item, void *ctx,
                           size_t *bytes);
 
 /* Steps 's' into an array of 'elem'-sized items, filled by 'from_row',
  * until the rows read weigh 'max_bytes' (at least one row), then resets
  * 's' and sets '*end' when it had no more rows. Leaves the array (with
  * '*n' items, also on error, for the caller to free) in '*out'. */
-static enum srv_err read_chunk(struct conn *c, sqlite3_stmt *s,
+static enum srv_err read_chunk(struct conn *c, struct db_stmt *s,
                                size_t max_bytes, size_t elem,
                                chunk_row from_row, void *ctx, void **out,
                                size_t *n, bool *end, struct errbuf *eb)
 {
     char *arr = NULL;
     size_t cap = 0, bytes = 0;
-    int rc = SQLITE_ROW;
+    int rc = DB_ROW;
     enum srv_err e = SRV_OK;
-    while ((*n == 0 || bytes < max_bytes) &&
-           (rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((*n == 0 || bytes < max_bytes) && (rc = db_step(s)) == DB_ROW) {
         char *p = store_grow(arr, *n, &cap, elem);
         if (!p) {
             e = err_set(eb, SRV_E_NOMEM, "out of memory");
@@ -238,11 +234,12 @@ static enum srv_err read_chunk(struct conn *c, sqlite3_stmt *s,
     if (!e)
         e = chunk_done(c, s, rc, end, eb);
     else
-        sqlite3_reset(s);
+        db_reset(s);
     return e;
 }
 
-static bool kv_chunk_row(sqlite3_stmt *s, void *item, void *ctx, size_t *bytes)
+static bool kv_chunk_row(struct db_stmt *s, void *item, void *ctx,
+                         size_t *bytes)
 {
     (void)ctx;
     struct kv *x = item;
@@ -270,13 +267,13 @@ enum srv_err store_kv_chunk(struct store *st, enum store_kv_list list,
         [STORE_KV_EXPERIMENT_TAGS] = S_CHUNK_EXP_TAGS,
         [STORE_KV_INPUT_TAGS] = S_CHUNK_INPUT_TAGS,
     };
-    sqlite3_stmt *s = store_stmt(c, ids[list]);
+    struct db_stmt *s = store_stmt(c, ids[list]);
     if (!s)
         return store_conn_error(c, eb, "read");
-    sqlite3_bind_int64(s, 1, owner);
+    db_bind_int64(s, 1, owner);
     bind_after(s, 2, after);
     if (list == STORE_KV_INPUT_TAGS)
-        sqlite3_bind_int64(s, 3, dataset_pk);
+        db_bind_int64(s, 3, dataset_pk);
     void *arr;
     enum srv_err e = read_chunk(c, s, max_bytes, sizeof(**out), kv_chunk_row,
                                 NULL, &arr, n, end, eb);
@@ -289,15 +286,15 @@ enum srv_err store_kv_chunk(struct store *st, enum store_kv_list list,
     return e;
 }
 
-static bool latest_chunk_row(sqlite3_stmt *s, void *item, void *ctx,
+static bool latest_chunk_row(struct db_stmt *s, void *item, void *ctx,
                              size_t *bytes)
 {
     (void)ctx;
     struct metric *m = item;
     m->key = m->key_storage = store_col_dup(s, 0);
-    m->value = sqlite3_column_int(s, 4) ? NAN : sqlite3_column_double(s, 1);
-    m->timestamp = sqlite3_column_int64(s, 2);
-    m->step = sqlite3_column_int64(s, 3);
+    m->value = (int)db_column_int64(s, 4) ? NAN : db_column_double(s, 1);
+    m->timestamp = db_column_int64(s, 2);
+    m->step = db_column_int64(s, 3);
     *bytes += row_bytes(s, 1) + 48;
     return m->key != NULL;
 }
@@ -313,10 +310,10 @@ enum srv_err store_latest_chunk(struct store *st, int64_t run_pk,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_CHUNK_LATEST);
+    struct db_stmt *s = store_stmt(c, S_CHUNK_LATEST);
     if (!s)
         return store_conn_error(c, eb, "latest metrics");
-    sqlite3_bind_int64(s, 1, run_pk);
+    db_bind_int64(s, 1, run_pk);
     bind_after(s, 2, after);
     void *arr;
     enum srv_err e = read_chunk(c, s, max_bytes, sizeof(**out),
@@ -345,19 +342,19 @@ void store_datasets_free(struct store_dataset *a, size_t n)
     free(a);
 }
 
-static bool dataset_chunk_row(sqlite3_stmt *s, void *item, void *ctx,
+static bool dataset_chunk_row(struct db_stmt *s, void *item, void *ctx,
                               size_t *bytes)
 {
     (void)ctx;
     struct store_dataset *x = item;
-    x->dataset_pk = sqlite3_column_int64(s, 0);
+    x->dataset_pk = db_column_int64(s, 0);
     x->in.name = store_col_dup(s, 1);
     x->in.digest = store_col_dup(s, 2);
     x->in.source_type = store_col_dup(s, 3);
     x->in.source = store_col_dup(s, 4);
     x->in.schema = store_col_dup(s, 5);
     x->in.profile = store_col_dup(s, 6);
-    x->seq = sqlite3_column_int64(s, 7);
+    x->seq = db_column_int64(s, 7);
     *bytes += row_bytes(s, 7);
     return x->in.name && x->in.digest && x->in.source_type && x->in.source;
 }
@@ -373,11 +370,11 @@ enum srv_err store_datasets_chunk(struct store *st, int64_t run_pk,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_CHUNK_DATASETS);
+    struct db_stmt *s = store_stmt(c, S_CHUNK_DATASETS);
     if (!s)
         return store_conn_error(c, eb, "inputs");
-    sqlite3_bind_int64(s, 1, run_pk);
-    sqlite3_bind_int64(s, 2, after_seq);
+    db_bind_int64(s, 1, run_pk);
+    db_bind_int64(s, 2, after_seq);
     void *arr;
     enum srv_err e = read_chunk(c, s, max_bytes, sizeof(**out),
                                 dataset_chunk_row, NULL, &arr, n, end, eb);
@@ -391,13 +388,13 @@ enum srv_err store_datasets_chunk(struct store *st, int64_t run_pk,
 }
 
 /* ctx: the int64_t that takes the last row's sequence number. */
-static bool model_input_chunk_row(sqlite3_stmt *s, void *item, void *ctx,
+static bool model_input_chunk_row(struct db_stmt *s, void *item, void *ctx,
                                   size_t *bytes)
 {
     char **id = item;
     if (!(*id = store_col_dup(s, 0)))
         return false;
-    *(int64_t *)ctx = sqlite3_column_int64(s, 1);
+    *(int64_t *)ctx = db_column_int64(s, 1);
     *bytes += row_bytes(s, 1);
     return true;
 }
@@ -413,11 +410,11 @@ enum srv_err store_model_inputs_chunk(struct store *st, int64_t run_pk,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_CHUNK_MODEL_INPUTS);
+    struct db_stmt *s = store_stmt(c, S_CHUNK_MODEL_INPUTS);
     if (!s)
         return store_conn_error(c, eb, "model inputs");
-    sqlite3_bind_int64(s, 1, run_pk);
-    sqlite3_bind_int64(s, 2, after_seq);
+    db_bind_int64(s, 1, run_pk);
+    db_bind_int64(s, 2, after_seq);
     void *arr;
     enum srv_err e =
         read_chunk(c, s, max_bytes, sizeof(**ids), model_input_chunk_row,
@@ -445,25 +442,25 @@ enum srv_err store_history_chunk(struct store *st, int64_t run_pk,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s =
+    struct db_stmt *s =
         store_stmt(c, after ? S_CHUNK_HISTORY_AFTER : S_CHUNK_HISTORY_FROM);
     if (!s)
         return store_conn_error(c, eb, "history");
-    sqlite3_bind_int64(s, 1, run_pk);
-    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, (int64_t)max_rows + 1);
+    db_bind_int64(s, 1, run_pk);
+    db_bind_text(s, 2, key, -1);
+    db_bind_int64(s, 3, (int64_t)max_rows + 1);
     if (after) {
-        sqlite3_bind_int64(s, 4, after->timestamp);
-        sqlite3_bind_int64(s, 5, after->step);
-        sqlite3_bind_double(s, 6, after->value);
-        sqlite3_bind_int(s, 7, after->is_nan);
+        db_bind_int64(s, 4, after->timestamp);
+        db_bind_int64(s, 5, after->step);
+        db_bind_double(s, 6, after->value);
+        db_bind_int64(s, 7, after->is_nan);
     } else {
-        sqlite3_bind_int64(s, 4, offset);
+        db_bind_int64(s, 4, offset);
     }
     size_t cap = 0;
     int rc;
     enum srv_err e = SRV_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         if (*n == max_rows)
             break;
         if ((e = push_metric(out, n, &cap, key, s, 0, 1, 2, 3, eb)))
@@ -472,7 +469,7 @@ enum srv_err store_history_chunk(struct store *st, int64_t run_pk,
     if (!e)
         e = chunk_done(c, s, rc, end, eb);
     else
-        sqlite3_reset(s);
+        db_reset(s);
     if (e) {
         metric_array_free(*out, *n);
         *out = NULL;

@@ -27,26 +27,24 @@ bool greenai_decl_any(const struct greenai_decl *d)
 
 static double run_co2_g(struct conn *c, const char *run_id)
 {
-    sqlite3_stmt *s = store_greenai_stmt(c, G_RUN_CO2);
+    struct db_stmt *s = store_greenai_stmt(c, G_RUN_CO2);
     if (!s)
         return 0;
-    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
-    double g = sqlite3_step(s) == SQLITE_ROW
-                   ? sqlite3_column_double(s, 0) * 1000.0
-                   : 0;
-    sqlite3_reset(s);
+    db_bind_text(s, 1, run_id, -1);
+    double g = db_step(s) == DB_ROW ? db_column_double(s, 0) * 1000.0 : 0;
+    db_reset(s);
     return g;
 }
 
 static int64_t count_sharing(struct conn *c, enum greenai_stmt id,
                              const char *value)
 {
-    sqlite3_stmt *s = store_greenai_stmt(c, id);
+    struct db_stmt *s = store_greenai_stmt(c, id);
     if (!s)
         return 1;
-    sqlite3_bind_text(s, 1, value, -1, SQLITE_STATIC);
-    int64_t n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
-    sqlite3_reset(s);
+    db_bind_text(s, 1, value, -1);
+    int64_t n = db_step(s) == DB_ROW ? db_column_int64(s, 0) : 1;
+    db_reset(s);
     return n > 0 ? n : 1;
 }
 
@@ -157,14 +155,14 @@ enum row_fill { ROW_KEEP, ROW_SKIP, ROW_NOMEM };
  * allocated; an item whose filling ran out of memory is counted, for the
  * caller to free with the array. Resets 's'; 'what' names it in the log.
  * Returns the (possibly moved) array, with '*e' set. */
-static void *read_rows(struct conn *c, sqlite3_stmt *s, void *arr, size_t elem,
-                       size_t *n, size_t *cap,
-                       enum row_fill (*fill)(sqlite3_stmt *, void *),
+static void *read_rows(struct conn *c, struct db_stmt *s, void *arr,
+                       size_t elem, size_t *n, size_t *cap,
+                       enum row_fill (*fill)(struct db_stmt *, void *),
                        const char *what, enum srv_err *e, struct errbuf *eb)
 {
     int rc;
     *e = SRV_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         char *a = store_grow(arr, *n, cap, elem);
         if (!a) {
             *e = err_set(eb, SRV_E_NOMEM, "out of memory");
@@ -181,33 +179,32 @@ static void *read_rows(struct conn *c, sqlite3_stmt *s, void *arr, size_t elem,
             break;
         }
     }
-    sqlite3_reset(s);
-    if (!*e && rc != SQLITE_DONE)
+    db_reset(s);
+    if (!*e && rc != DB_DONE)
         *e = store_conn_error(c, eb, what);
     return arr;
 }
 
-static enum row_fill phase_fill(sqlite3_stmt *s, void *item)
+static enum row_fill phase_fill(struct db_stmt *s, void *item)
 {
     struct run_phase *p = item;
     p->phase = store_col_dup(s, 0);
-    p->start_time = sqlite3_column_int64(s, 1);
-    p->end_time = sqlite3_column_int64(s, 2);
-    p->has_work = sqlite3_column_type(s, 3) != SQLITE_NULL;
-    p->work_count = sqlite3_column_double(s, 3);
+    p->start_time = db_column_int64(s, 1);
+    p->end_time = db_column_int64(s, 2);
+    p->has_work = db_column_type(s, 3) != DB_NULL;
+    p->work_count = db_column_double(s, 3);
     p->work_unit = store_col_dup(s, 4);
-    if (!p->phase ||
-        (!p->work_unit && sqlite3_column_type(s, 4) != SQLITE_NULL))
+    if (!p->phase || (!p->work_unit && db_column_type(s, 4) != DB_NULL))
         return ROW_NOMEM;
     return ROW_KEEP;
 }
 
-static enum row_fill sample_fill(sqlite3_stmt *s, void *item)
+static enum row_fill sample_fill(struct db_stmt *s, void *item)
 {
     struct greenai_sample *x = item;
-    x->start_ms = sqlite3_column_int64(s, 0);
-    x->end_ms = sqlite3_column_int64(s, 1);
-    x->joules = sqlite3_column_double(s, 2);
+    x->start_ms = db_column_int64(s, 0);
+    x->end_ms = db_column_int64(s, 1);
+    x->joules = db_column_double(s, 2);
     return ROW_KEEP;
 }
 
@@ -226,10 +223,10 @@ enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
     int64_t pk;
     if (!store_greenai_run_find(c, run_id, &pk, NULL))
         return store_greenai_no_run(eb, run_id);
-    sqlite3_stmt *s = store_greenai_stmt(c, G_PHASES);
+    struct db_stmt *s = store_greenai_stmt(c, G_PHASES);
     if (!s)
         return store_conn_error(c, eb, "phases");
-    sqlite3_bind_int64(s, 1, pk);
+    db_bind_int64(s, 1, pk);
     size_t cap = 0;
     enum srv_err e;
     *phases = read_rows(c, s, *phases, sizeof(**phases), n, &cap, phase_fill,
@@ -239,7 +236,7 @@ enum srv_err store_greenai_run_phases(struct store *st, const char *run_id,
         if (!s)
             e = store_conn_error(c, eb, "samples");
         else {
-            sqlite3_bind_int64(s, 1, pk);
+            db_bind_int64(s, 1, pk);
             cap = 0;
             *samples = read_rows(c, s, *samples, sizeof(**samples), n_samples,
                                  &cap, sample_fill, "samples", &e, eb);
@@ -306,8 +303,9 @@ void greenai_run_decls_free(struct greenai_run_decl *a, size_t n)
 
 /* Adds the rows of 's' (bound, stepped here) to the array '*arr' of '*n'
  * items with '*cap' allocated, for read_per_run. */
-typedef enum srv_err (*run_rows_fn)(struct conn *c, sqlite3_stmt *s, void *arr,
-                                    size_t *n, size_t *cap, struct errbuf *eb);
+typedef enum srv_err (*run_rows_fn)(struct conn *c, struct db_stmt *s,
+                                    void *arr, size_t *n, size_t *cap,
+                                    struct errbuf *eb);
 
 /* Steps statement 'exp_id' for experiment 'experiment_id' when 'pks' is
  * NULL, else statement 'run_id' for each of the 'n_pks' runs of 'pks',
@@ -326,25 +324,25 @@ static enum srv_err read_per_run(struct store *st, enum greenai_stmt exp_id,
     size_t cap = 0;
     enum srv_err e = SRV_OK;
     for (size_t i = 0; !e && (pks ? i < n_pks : i < 1); i++) {
-        sqlite3_stmt *s = store_greenai_stmt(c, pks ? run_id : exp_id);
+        struct db_stmt *s = store_greenai_stmt(c, pks ? run_id : exp_id);
         if (!s)
             return store_conn_error(c, eb, what);
-        sqlite3_bind_int64(s, 1, pks ? pks[i] : experiment_id);
+        db_bind_int64(s, 1, pks ? pks[i] : experiment_id);
         e = read(c, s, arr, n, &cap, eb);
     }
     return e;
 }
 
 /* Adds the (pk, key, value) rows of 's' (stepped here) to '*out'. */
-static enum srv_err read_decl_rows(struct conn *c, sqlite3_stmt *s, void *arr,
+static enum srv_err read_decl_rows(struct conn *c, struct db_stmt *s, void *arr,
                                    size_t *n, size_t *cap, struct errbuf *eb)
 {
     struct greenai_run_decl **out = arr;
     int rc;
     enum srv_err e = SRV_OK;
     size_t first = *n; /* rows of one run are adjacent */
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t pk = sqlite3_column_int64(s, 0);
+    while ((rc = db_step(s)) == DB_ROW) {
+        int64_t pk = db_column_int64(s, 0);
         if (*n == first || (*out)[*n - 1].run_pk != pk) {
             struct greenai_run_decl *m =
                 store_grow(*out, *n, cap, sizeof(**out));
@@ -356,15 +354,14 @@ static enum srv_err read_decl_rows(struct conn *c, sqlite3_stmt *s, void *arr,
             memset(&m[*n], 0, sizeof(m[*n]));
             m[(*n)++].run_pk = pk;
         }
-        if (!store_greenai_decl_add(&(*out)[*n - 1].d,
-                                    (const char *)sqlite3_column_text(s, 1),
-                                    (const char *)sqlite3_column_text(s, 2))) {
+        if (!store_greenai_decl_add(&(*out)[*n - 1].d, db_column_text(s, 1),
+                                    db_column_text(s, 2))) {
             e = err_set(eb, SRV_E_NOMEM, "out of memory");
             break;
         }
     }
-    sqlite3_reset(s);
-    if (!e && rc != SQLITE_DONE)
+    db_reset(s);
+    if (!e && rc != DB_DONE)
         e = store_conn_error(c, eb, "lineage");
     return e;
 }
@@ -407,18 +404,18 @@ enum srv_err store_greenai_decl_upstream(struct store *st,
 }
 
 /* Adds the (pk, work, joules) rows of 's' (stepped here) to '*out'. */
-static enum row_fill inference_fill(sqlite3_stmt *s, void *item)
+static enum row_fill inference_fill(struct db_stmt *s, void *item)
 {
-    if (sqlite3_column_type(s, 0) == SQLITE_NULL)
+    if (db_column_type(s, 0) == DB_NULL)
         return ROW_SKIP; /* the aggregate of no row */
     struct greenai_inference *x = item;
-    x->run_pk = sqlite3_column_int64(s, 0);
-    x->work = sqlite3_column_double(s, 1);
-    x->joules = sqlite3_column_double(s, 2);
+    x->run_pk = db_column_int64(s, 0);
+    x->work = db_column_double(s, 1);
+    x->joules = db_column_double(s, 2);
     return ROW_KEEP;
 }
 
-static enum srv_err read_inference_rows(struct conn *c, sqlite3_stmt *s,
+static enum srv_err read_inference_rows(struct conn *c, struct db_stmt *s,
                                         void *arr, size_t *n, size_t *cap,
                                         struct errbuf *eb)
 {
@@ -450,22 +447,22 @@ enum srv_err store_greenai_inference(struct store *st, int64_t experiment_id,
 /* Statement 'id' on this thread's reader ('*c') with its first parameter
  * bound to experiment 'experiment_id'; NULL with '*e' and 'eb' set when
  * the reader or the statement ('what' in the log) is not to be had. */
-static sqlite3_stmt *experiment_stmt(struct store *st, enum greenai_stmt id,
-                                     int64_t experiment_id, struct conn **c,
-                                     const char *what, enum srv_err *e,
-                                     struct errbuf *eb)
+static struct db_stmt *experiment_stmt(struct store *st, enum greenai_stmt id,
+                                       int64_t experiment_id, struct conn **c,
+                                       const char *what, enum srv_err *e,
+                                       struct errbuf *eb)
 {
     *e = SRV_OK;
     if (!(*c = store_reader(st, eb))) {
         *e = SRV_E_UNAVAILABLE;
         return NULL;
     }
-    sqlite3_stmt *s = store_greenai_stmt(*c, id);
+    struct db_stmt *s = store_greenai_stmt(*c, id);
     if (!s) {
         *e = store_conn_error(*c, eb, what);
         return NULL;
     }
-    sqlite3_bind_int64(s, 1, experiment_id);
+    db_bind_int64(s, 1, experiment_id);
     return s;
 }
 
@@ -487,14 +484,14 @@ enum srv_err store_greenai_hosts(struct store *st, int64_t experiment_id,
     *n = 0;
     struct conn *c;
     enum srv_err e;
-    sqlite3_stmt *s =
+    struct db_stmt *s =
         experiment_stmt(st, G_EXP_HOSTS, experiment_id, &c, "hosts", &e, eb);
     if (!s)
         return e;
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        int64_t pk = sqlite3_column_int64(s, 0);
+    while ((rc = db_step(s)) == DB_ROW) {
+        int64_t pk = db_column_int64(s, 0);
         if (!*n || (*out)[*n - 1].run_pk != pk) {
             struct greenai_host *h = store_grow(*out, *n, &cap, sizeof(**out));
             if (!h) {
@@ -506,7 +503,7 @@ enum srv_err store_greenai_hosts(struct store *st, int64_t experiment_id,
             h[(*n)++].run_pk = pk;
         }
         struct greenai_host *h = &(*out)[*n - 1];
-        const char *key = (const char *)sqlite3_column_text(s, 1);
+        const char *key = db_column_text(s, 1);
         char **slot = strcmp(key, "greentrack.host.cpu") == 0 ? &h->cpu
                       : strcmp(key, "greentrack.host.gpu_model") == 0
                           ? &h->gpu_model
@@ -517,8 +514,8 @@ enum srv_err store_greenai_hosts(struct store *st, int64_t experiment_id,
             break;
         }
     }
-    sqlite3_reset(s);
-    if (!e && rc != SQLITE_DONE)
+    db_reset(s);
+    if (!e && rc != DB_DONE)
         e = store_conn_error(c, eb, "hosts");
     if (e) {
         greenai_hosts_free(*out, *n);
@@ -535,21 +532,20 @@ enum srv_err store_greenai_budget(struct store *st, int64_t experiment_id,
     *has = false;
     struct conn *c;
     enum srv_err e;
-    sqlite3_stmt *s =
+    struct db_stmt *s =
         experiment_stmt(st, G_EXP_BUDGET, experiment_id, &c, "budget", &e, eb);
     if (!s)
         return e;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW)
-        *has = store_greenai_parse_kg((const char *)sqlite3_column_text(s, 0),
-                                      budget_kg);
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        *has = store_greenai_parse_kg(db_column_text(s, 0), budget_kg);
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_conn_error(c, eb, "budget");
     return SRV_OK;
 }
 
-static enum row_fill run_id_fill(sqlite3_stmt *s, void *item)
+static enum row_fill run_id_fill(struct db_stmt *s, void *item)
 {
     char **id = item;
     return (*id = store_col_dup(s, 0)) ? ROW_KEEP : ROW_NOMEM;
@@ -563,8 +559,8 @@ enum srv_err store_greenai_alt_run_ids(struct store *st, int64_t experiment_id,
     *n = 0;
     struct conn *c;
     enum srv_err e;
-    sqlite3_stmt *s = experiment_stmt(st, G_EXP_RUN_IDS, experiment_id, &c,
-                                      "run ids", &e, eb);
+    struct db_stmt *s = experiment_stmt(st, G_EXP_RUN_IDS, experiment_id, &c,
+                                        "run ids", &e, eb);
     if (!s)
         return e;
     size_t cap = 0;
@@ -588,15 +584,15 @@ enum srv_err store_greenai_referenced(struct store *st, const int64_t *pks,
     if (!c)
         return SRV_E_UNAVAILABLE;
     for (size_t i = 0; i < n && !*any; i++) {
-        sqlite3_stmt *s = store_greenai_stmt(c, G_REFERENCED);
+        struct db_stmt *s = store_greenai_stmt(c, G_REFERENCED);
         if (!s)
             return store_conn_error(c, eb, "referenced");
-        sqlite3_bind_int64(s, 1, pks[i]);
-        int rc = sqlite3_step(s);
-        sqlite3_reset(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        db_bind_int64(s, 1, pks[i]);
+        int rc = db_step(s);
+        db_reset(s);
+        if (rc != DB_ROW && rc != DB_DONE)
             return store_conn_error(c, eb, "referenced");
-        *any = rc == SQLITE_ROW;
+        *any = rc == DB_ROW;
     }
     return SRV_OK;
 }
@@ -608,15 +604,15 @@ enum srv_err store_greenai_slot_shared(struct store *st, int64_t experiment_id,
     *shared = true;
     struct conn *c;
     enum srv_err e;
-    sqlite3_stmt *s = experiment_stmt(st, G_SLOT_SHARED, experiment_id, &c,
-                                      "experiment slots", &e, eb);
+    struct db_stmt *s = experiment_stmt(st, G_SLOT_SHARED, experiment_id, &c,
+                                        "experiment slots", &e, eb);
     if (!s)
         return e;
-    sqlite3_bind_int64(s, 2, slots);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_bind_int64(s, 2, slots);
+    int rc = db_step(s);
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_conn_error(c, eb, "experiment slots");
-    *shared = rc == SQLITE_ROW;
+    *shared = rc == DB_ROW;
     return SRV_OK;
 }

@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 void leaderboard_rows_free(struct leaderboard_row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -22,21 +20,18 @@ void leaderboard_rows_free(struct leaderboard_row *rows, size_t n)
 
 /* Columns: run_pk, run_id, run_name, status, start_time, end_time,
  * has_model. */
-static enum srv_err leaderboard_from_row(sqlite3_stmt *s, void *item,
+static enum srv_err leaderboard_from_row(struct db_stmt *s, void *item,
                                          struct errbuf *eb)
 {
     struct leaderboard_row *r = item;
-    r->run_pk = sqlite3_column_int64(s, 0);
-    snprintf(r->run_id, sizeof(r->run_id), "%s",
-             (const char *)sqlite3_column_text(s, 1));
+    r->run_pk = db_column_int64(s, 0);
+    snprintf(r->run_id, sizeof(r->run_id), "%s", db_column_text(s, 1));
     r->run_name = store_col_dup(s, 2);
-    int status = run_status_parse((const char *)sqlite3_column_text(s, 3));
+    int status = run_status_parse(db_column_text(s, 3));
     r->status = status < 0 ? RUN_STATUS_RUNNING : (enum run_status)status;
-    r->start_time = sqlite3_column_int64(s, 4);
-    r->end_time = sqlite3_column_type(s, 5) == SQLITE_NULL
-                      ? 0
-                      : sqlite3_column_int64(s, 5);
-    r->has_model = sqlite3_column_int(s, 6) != 0;
+    r->start_time = db_column_int64(s, 4);
+    r->end_time = db_column_type(s, 5) == DB_NULL ? 0 : db_column_int64(s, 5);
+    r->has_model = (int)db_column_int64(s, 6) != 0;
     return r->run_name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
 }
 
@@ -109,35 +104,33 @@ static enum srv_err lb_fill(struct conn *c, const char *metric,
                             struct errbuf *eb)
 {
     const char *keys[] = {metric, "greentrack.co2_kg", "greentrack.energy_kwh"};
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     int64_t total = 0;
-    if (sqlite3_prepare_v2(store_conn_db(c), "SELECT max(run_pk) FROM runs", -1,
-                           &s, NULL) != SQLITE_OK)
+    if (!(s = db_prepare(store_conn_db(c), "SELECT max(run_pk) FROM runs")))
         return store_conn_error(c, eb, "leaderboard");
-    if (sqlite3_step(s) == SQLITE_ROW)
-        total = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    if (db_step(s) == DB_ROW)
+        total = db_column_int64(s, 0);
+    db_finalize(s);
     if ((int64_t)n * 8 < total) {
         for (size_t i = 0; i < n; i++) {
             for (int f = LB_METRIC; f <= LB_ENERGY; f++) {
-                sqlite3_stmt *q = store_stmt(c, S_LATEST_ONE);
+                struct db_stmt *q = store_stmt(c, S_LATEST_ONE);
                 if (!q)
                     return store_conn_error(c, eb, "leaderboard");
-                sqlite3_bind_int64(q, 1, rows[i].run_pk);
-                sqlite3_bind_text(q, 2, keys[f], -1, SQLITE_STATIC);
-                if (sqlite3_step(q) == SQLITE_ROW)
-                    lb_set(&rows[i], (enum lb_field)f,
-                           sqlite3_column_double(q, 0),
-                           sqlite3_column_int(q, 1) != 0);
-                sqlite3_reset(q);
+                db_bind_int64(q, 1, rows[i].run_pk);
+                db_bind_text(q, 2, keys[f], -1);
+                if (db_step(q) == DB_ROW)
+                    lb_set(&rows[i], (enum lb_field)f, db_column_double(q, 0),
+                           (int)db_column_int64(q, 1) != 0);
+                db_reset(q);
             }
-            sqlite3_stmt *q = store_stmt(c, S_RUN_ESTIMATED);
+            struct db_stmt *q = store_stmt(c, S_RUN_ESTIMATED);
             if (!q)
                 return store_conn_error(c, eb, "leaderboard");
-            sqlite3_bind_int64(q, 1, rows[i].run_pk);
-            if (sqlite3_step(q) == SQLITE_ROW)
-                rows[i].estimated = sqlite3_column_int64(q, 0) > 0;
-            sqlite3_reset(q);
+            db_bind_int64(q, 1, rows[i].run_pk);
+            if (db_step(q) == DB_ROW)
+                rows[i].estimated = db_column_int64(q, 0) > 0;
+            db_reset(q);
         }
         return SRV_OK;
     }
@@ -148,35 +141,35 @@ static enum srv_err lb_fill(struct conn *c, const char *metric,
         goto out;
     }
     for (int f = LB_METRIC; f <= LB_ENERGY && !e; f++) {
-        sqlite3_stmt *q = store_stmt(c, S_LATEST_BY_KEY);
+        struct db_stmt *q = store_stmt(c, S_LATEST_BY_KEY);
         if (!q) {
             e = store_conn_error(c, eb, "leaderboard");
             break;
         }
-        sqlite3_bind_text(q, 1, keys[f], -1, SQLITE_STATIC);
+        db_bind_text(q, 1, keys[f], -1);
         int rc;
-        while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        while ((rc = db_step(q)) == DB_ROW) {
             struct leaderboard_row *r =
-                pk_find(&x, rows, sqlite3_column_int64(q, 0));
+                pk_find(&x, rows, db_column_int64(q, 0));
             if (r)
-                lb_set(r, (enum lb_field)f, sqlite3_column_double(q, 1),
-                       sqlite3_column_int(q, 2) != 0);
+                lb_set(r, (enum lb_field)f, db_column_double(q, 1),
+                       (int)db_column_int64(q, 2) != 0);
         }
-        sqlite3_reset(q);
-        if (rc != SQLITE_DONE)
+        db_reset(q);
+        if (rc != DB_DONE)
             e = store_conn_error(c, eb, "leaderboard");
     }
-    sqlite3_stmt *q = e ? NULL : store_stmt(c, S_ALL_ESTIMATED);
+    struct db_stmt *q = e ? NULL : store_stmt(c, S_ALL_ESTIMATED);
     if (!e && !q)
         e = store_conn_error(c, eb, "leaderboard");
     if (q) {
-        while (sqlite3_step(q) == SQLITE_ROW) {
+        while (db_step(q) == DB_ROW) {
             struct leaderboard_row *r =
-                pk_find(&x, rows, sqlite3_column_int64(q, 0));
+                pk_find(&x, rows, db_column_int64(q, 0));
             if (r)
                 r->estimated = true;
         }
-        sqlite3_reset(q);
+        db_reset(q);
     }
 out:
     free(x.keys);
@@ -200,7 +193,7 @@ static enum srv_err leaderboard_rows(struct store *st, int64_t experiment_id,
     struct conn *c = e ? NULL : store_reader(st, eb);
     struct strbuf sql;
     strbuf_init(&sql);
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     if (e || !c) {
         e = e ? e : SRV_E_UNAVAILABLE;
         goto out;
@@ -219,14 +212,13 @@ static enum srv_err leaderboard_rows(struct store *st, int64_t experiment_id,
         e = err_set(eb, SRV_E_NOMEM, "out of memory");
         goto out;
     }
-    if (sqlite3_prepare_v2(store_conn_db(c), sql.buf, -1, &s, NULL) !=
-        SQLITE_OK) {
+    if (!(s = db_prepare(store_conn_db(c), sql.buf))) {
         e = store_conn_error(c, eb, "leaderboard");
         goto out;
     }
     int pos = 1;
     store_bind_frag(s, &q.joins, &pos);
-    sqlite3_bind_int64(s, pos++, experiment_id);
+    db_bind_int64(s, pos++, experiment_id);
     store_bind_frag(s, &q.where, &pos);
     bool more;
     if (!pks) {
@@ -235,12 +227,17 @@ static enum srv_err leaderboard_rows(struct store *st, int64_t experiment_id,
     } else {
         size_t cap = 0;
         for (size_t i = 0; i < n_pks && !e; i++) {
-            sqlite3_bind_int64(s, pos, pks[i]);
+            /* db_reset cleared every binding: bind them all again. */
+            pos = 1;
+            store_bind_frag(s, &q.joins, &pos);
+            db_bind_int64(s, pos++, experiment_id);
+            store_bind_frag(s, &q.where, &pos);
+            db_bind_int64(s, pos, pks[i]);
             size_t got = 0;
             struct leaderboard_row *one =
                 store_read_page(c, s, 1, sizeof(*one), leaderboard_from_row,
                                 &got, &more, &e, eb);
-            sqlite3_reset(s);
+            db_reset(s);
             if (!e && got) {
                 struct leaderboard_row *grown =
                     store_grow(*out, *n, &cap, sizeof(**out));
@@ -260,7 +257,7 @@ static enum srv_err leaderboard_rows(struct store *st, int64_t experiment_id,
     if (!e && *n)
         e = lb_fill(c, metric, *out, *n, eb);
 out:
-    sqlite3_finalize(s);
+    db_finalize(s);
     strbuf_cleanup(&sql);
     search_sql_cleanup(&q);
     if (e) {
@@ -304,17 +301,17 @@ void experiment_summaries_free(struct experiment_summary *a, size_t n)
     free(a);
 }
 
-static enum srv_err summary_from_row(sqlite3_stmt *s, void *item,
+static enum srv_err summary_from_row(struct db_stmt *s, void *item,
                                      struct errbuf *eb)
 {
     struct experiment_summary *x = item;
-    x->experiment_id = sqlite3_column_int64(s, 0);
+    x->experiment_id = db_column_int64(s, 0);
     x->name = store_col_dup(s, 1);
-    x->runs = sqlite3_column_int64(s, 2);
-    x->running = sqlite3_column_int64(s, 3);
-    x->energy_kwh = sqlite3_column_double(s, 4);
-    x->co2_kg = sqlite3_column_double(s, 5);
-    x->last_activity = sqlite3_column_int64(s, 6);
+    x->runs = db_column_int64(s, 2);
+    x->running = db_column_int64(s, 3);
+    x->energy_kwh = db_column_double(s, 4);
+    x->co2_kg = db_column_double(s, 5);
+    x->last_activity = db_column_int64(s, 6);
     return x->name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
 }
 
@@ -342,14 +339,14 @@ enum srv_err store_experiment_summaries(struct store *st,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(store_conn_db(c), sql, -1, &s, NULL) != SQLITE_OK)
+    struct db_stmt *s = NULL;
+    if (!(s = db_prepare(store_conn_db(c), sql)))
         return store_conn_error(c, eb, "experiment summary");
     enum srv_err e;
     bool more;
     *out = store_read_page(c, s, INT64_MAX, sizeof(**out), summary_from_row, n,
                            &more, &e, eb);
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (e) {
         experiment_summaries_free(*out, *n);
         *out = NULL;
@@ -369,16 +366,16 @@ enum srv_err store_summaries_chunk(struct store *st, int64_t after_id,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_CHUNK_SUMMARIES);
+    struct db_stmt *s = store_stmt(c, S_CHUNK_SUMMARIES);
     if (!s)
         return store_conn_error(c, eb, "experiment summary");
-    sqlite3_bind_int64(s, 1, after_id);
-    sqlite3_bind_int64(s, 2, (int64_t)max_rows + 1);
+    db_bind_int64(s, 1, after_id);
+    db_bind_int64(s, 2, (int64_t)max_rows + 1);
     enum srv_err e;
     bool more;
     *out = store_read_page(c, s, (int64_t)max_rows, sizeof(**out),
                            summary_from_row, n, &more, &e, eb);
-    sqlite3_reset(s);
+    db_reset(s);
     *end = !more;
     if (e) {
         experiment_summaries_free(*out, *n);

@@ -16,14 +16,14 @@
 /*---- rows ----*/
 
 /* A model row (MCOLS) into 'item' (a struct registered_model). */
-static enum srv_err model_from_row(sqlite3_stmt *s, void *item,
+static enum srv_err model_from_row(struct db_stmt *s, void *item,
                                    struct errbuf *eb)
 {
     struct registered_model *m = item;
-    m->model_pk = sqlite3_column_int64(s, 0);
+    m->model_pk = db_column_int64(s, 0);
     m->name = store_col_dup(s, 1);
-    m->creation_timestamp = sqlite3_column_int64(s, 2);
-    m->last_updated_timestamp = sqlite3_column_int64(s, 3);
+    m->creation_timestamp = db_column_int64(s, 2);
+    m->last_updated_timestamp = db_column_int64(s, 3);
     m->description = store_col_dup(s, 4);
     if (!m->name || !m->description)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
@@ -31,13 +31,13 @@ static enum srv_err model_from_row(sqlite3_stmt *s, void *item,
 }
 
 /* A version row (VCOLS) into 'v'; '*model_pk' gets its model's key. */
-static enum srv_err version_from_row(sqlite3_stmt *s, struct model_version *v,
+static enum srv_err version_from_row(struct db_stmt *s, struct model_version *v,
                                      int64_t *model_pk, struct errbuf *eb)
 {
     v->name = store_col_dup(s, 0);
-    v->version = sqlite3_column_int64(s, 1);
-    v->creation_timestamp = sqlite3_column_int64(s, 2);
-    v->last_updated_timestamp = sqlite3_column_int64(s, 3);
+    v->version = db_column_int64(s, 1);
+    v->creation_timestamp = db_column_int64(s, 2);
+    v->last_updated_timestamp = db_column_int64(s, 3);
     v->current_stage = store_col_dup(s, 4);
     v->description = store_col_dup(s, 5); /* NULL stays NULL */
     v->source = store_col_dup(s, 6);
@@ -45,11 +45,11 @@ static enum srv_err version_from_row(sqlite3_stmt *s, struct model_version *v,
     v->run_link = store_col_dup(s, 8);
     v->status = store_col_dup(s, 9);
     v->status_message = store_col_dup(s, 10);
-    *model_pk = sqlite3_column_int64(s, 11);
+    *model_pk = db_column_int64(s, 11);
     if (!v->name || !v->current_stage || !v->source || !v->run_id ||
         !v->run_link || !v->status ||
-        (!v->description && sqlite3_column_type(s, 5) != SQLITE_NULL) ||
-        (!v->status_message && sqlite3_column_type(s, 10) != SQLITE_NULL))
+        (!v->description && db_column_type(s, 5) != DB_NULL) ||
+        (!v->status_message && db_column_type(s, 10) != DB_NULL))
         return err_set(eb, SRV_E_NOMEM, "out of memory");
     return SRV_OK;
 }
@@ -60,21 +60,21 @@ static enum srv_err version_fill(struct conn *c, struct model_version *v,
                                  int64_t model_pk, bool aliases,
                                  struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_registry_stmt(c, R_VERSION_TAGS);
+    struct db_stmt *s = store_registry_stmt(c, R_VERSION_TAGS);
     if (!s)
         return store_conn_error(c, eb, "version tags");
-    sqlite3_bind_int64(s, 1, model_pk);
-    sqlite3_bind_int64(s, 2, v->version);
+    db_bind_int64(s, 1, model_pk);
+    db_bind_int64(s, 2, v->version);
     enum srv_err e = store_read_kvs(c, s, &v->tags, &v->n_tags, eb);
     if (e || !aliases)
         return e;
     if (!(s = store_registry_stmt(c, R_ALIASES_OF)))
         return store_conn_error(c, eb, "version aliases");
-    sqlite3_bind_int64(s, 1, model_pk);
-    sqlite3_bind_int64(s, 2, v->version);
+    db_bind_int64(s, 1, model_pk);
+    db_bind_int64(s, 2, v->version);
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         char **p = store_grow(v->aliases, v->n_aliases, &cap, sizeof(*p));
         if (!p)
             break;
@@ -83,19 +83,18 @@ static enum srv_err version_fill(struct conn *c, struct model_version *v,
             break;
         v->n_aliases++;
     }
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_reset(s);
+    if (rc == DB_ROW)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
-    return rc == SQLITE_DONE ? SRV_OK
-                             : store_conn_error(c, eb, "version aliases");
+    return rc == DB_DONE ? SRV_OK : store_conn_error(c, eb, "version aliases");
 }
 
 /* Steps 's' (bound) and reads every version row into a new array, with
  * tags and, with 'aliases', aliases; appends to '*out' ('*n', '*cap'). */
-static enum srv_err read_versions(struct conn *c, sqlite3_stmt *s, bool aliases,
-                                  int64_t limit, struct model_version **out,
-                                  size_t *n, size_t *cap, bool *more,
-                                  struct errbuf *eb)
+static enum srv_err read_versions(struct conn *c, struct db_stmt *s,
+                                  bool aliases, int64_t limit,
+                                  struct model_version **out, size_t *n,
+                                  size_t *cap, bool *more, struct errbuf *eb)
 {
     enum srv_err e = SRV_OK;
     int rc;
@@ -105,7 +104,7 @@ static enum srv_err read_versions(struct conn *c, sqlite3_stmt *s, bool aliases,
     size_t pk_cap = 0;
     if (more)
         *more = false;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         if (limit >= 0 && got == limit) {
             if (more)
                 *more = true;
@@ -128,11 +127,11 @@ static enum srv_err read_versions(struct conn *c, sqlite3_stmt *s, bool aliases,
             break;
         got++;
     }
-    if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (!e && rc != DB_ROW && rc != DB_DONE)
         e = store_conn_error(c, eb, "versions");
     /* The statement is done before the per-version reads run: they may be
      * the same kind of statement on this connection. */
-    sqlite3_reset(s);
+    db_reset(s);
     for (int64_t i = 0; !e && i < got; i++)
         e = version_fill(c, &(*out)[first + (size_t)i], pks[i], aliases, eb);
     free(pks);
@@ -148,10 +147,10 @@ static enum srv_err latest_versions(struct conn *c, int64_t pk,
                                     struct model_version **out, size_t *n,
                                     struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_registry_stmt(c, R_LATEST);
+    struct db_stmt *s = store_registry_stmt(c, R_LATEST);
     if (!s)
         return store_conn_error(c, eb, "latest versions");
-    sqlite3_bind_int64(s, 1, pk);
+    db_bind_int64(s, 1, pk);
     size_t cap = 0;
     enum srv_err e = read_versions(c, s, false, -1, out, n, &cap, NULL, eb);
     if (e)
@@ -180,32 +179,32 @@ static enum srv_err model_fill(struct conn *c, struct registered_model *m,
                                      &m->n_latest, eb);
     if (e)
         return e;
-    sqlite3_stmt *s = store_registry_stmt(c, R_MODEL_TAGS);
+    struct db_stmt *s = store_registry_stmt(c, R_MODEL_TAGS);
     if (!s)
         return store_conn_error(c, eb, "model tags");
-    sqlite3_bind_int64(s, 1, m->model_pk);
+    db_bind_int64(s, 1, m->model_pk);
     if ((e = store_read_kvs(c, s, &m->tags, &m->n_tags, eb)))
         return e;
     if (!(s = store_registry_stmt(c, R_ALIASES)))
         return store_conn_error(c, eb, "model aliases");
-    sqlite3_bind_int64(s, 1, m->model_pk);
+    db_bind_int64(s, 1, m->model_pk);
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         struct model_alias *p =
             store_grow(m->aliases, m->n_aliases, &cap, sizeof(*p));
         if (!p)
             break;
         m->aliases = p;
-        p[m->n_aliases].version = sqlite3_column_int64(s, 1);
+        p[m->n_aliases].version = db_column_int64(s, 1);
         if (!(p[m->n_aliases].alias = store_col_dup(s, 0)))
             break;
         m->n_aliases++;
     }
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_reset(s);
+    if (rc == DB_ROW)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
-    return rc == SQLITE_DONE ? SRV_OK : store_conn_error(c, eb, "aliases");
+    return rc == DB_DONE ? SRV_OK : store_conn_error(c, eb, "aliases");
 }
 
 #define ALL_STAGES ((1u << REGISTRY_STAGE_COUNT) - 1)
@@ -216,15 +215,15 @@ static enum srv_err model_get(struct conn *c, const char *name,
                               struct registered_model *out, struct errbuf *eb)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *s = store_registry_stmt(c, R_MODEL_BY_NAME);
+    struct db_stmt *s = store_registry_stmt(c, R_MODEL_BY_NAME);
     if (!s)
         return store_conn_error(c, eb, "model get");
     store_registry_bind_text(s, 1, name);
-    int rc = sqlite3_step(s);
-    enum srv_err e = rc == SQLITE_ROW    ? model_from_row(s, out, eb)
-                     : rc == SQLITE_DONE ? store_registry_no_model(eb, name)
-                                         : store_conn_error(c, eb, "model get");
-    sqlite3_reset(s);
+    int rc = db_step(s);
+    enum srv_err e = rc == DB_ROW    ? model_from_row(s, out, eb)
+                     : rc == DB_DONE ? store_registry_no_model(eb, name)
+                                     : store_conn_error(c, eb, "model get");
+    db_reset(s);
     if (!e && fill)
         e = model_fill(c, out, stage_mask, eb);
     if (e)
@@ -273,11 +272,11 @@ static enum srv_err version_get(struct conn *c, const char *name,
                                 struct errbuf *eb)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *s = store_registry_stmt(c, R_VERSION_GET);
+    struct db_stmt *s = store_registry_stmt(c, R_VERSION_GET);
     if (!s)
         return store_conn_error(c, eb, "version get");
     store_registry_bind_text(s, 1, name);
-    sqlite3_bind_int64(s, 2, version);
+    db_bind_int64(s, 2, version);
     struct model_version *arr = NULL;
     size_t n = 0, cap = 0;
     enum srv_err e = read_versions(c, s, true, 1, &arr, &n, &cap, NULL, eb);
@@ -312,18 +311,18 @@ enum srv_err store_model_version_by_alias(struct store *st, const char *name,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_registry_stmt(c, R_ALIAS_GET);
+    struct db_stmt *s = store_registry_stmt(c, R_ALIAS_GET);
     if (!s)
         return store_conn_error(c, eb, "alias get");
     store_registry_bind_text(s, 1, name);
     store_registry_bind_text(s, 2, alias);
-    int rc = sqlite3_step(s);
-    int64_t version = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    sqlite3_reset(s);
-    if (rc == SQLITE_DONE)
+    int rc = db_step(s);
+    int64_t version = rc == DB_ROW ? db_column_int64(s, 0) : 0;
+    db_reset(s);
+    if (rc == DB_DONE)
         return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
                        "Registered model alias %s not found.", alias);
-    if (rc != SQLITE_ROW)
+    if (rc != DB_ROW)
         return store_conn_error(c, eb, "alias get");
     return version_get(c, name, version, out, eb);
 }
@@ -336,7 +335,7 @@ enum srv_err store_model_version_by_alias(struct store *st, const char *name,
 static enum srv_err search_start(struct store *st,
                                  const struct search_args *args, bool versions,
                                  struct search_sql *q, struct conn **c,
-                                 sqlite3_stmt **s, struct errbuf *eb)
+                                 struct db_stmt **s, struct errbuf *eb)
 {
     *s = NULL;
     search_sql_init(q);
@@ -360,8 +359,7 @@ static enum srv_err search_start(struct store *st,
                   q->order.sql.buf ? q->order.sql.buf : "1");
     if (sql.oom)
         e = err_set(eb, SRV_E_NOMEM, "out of memory");
-    else if (sqlite3_prepare_v2(store_conn_db(*c), sql.buf, -1, s, NULL) !=
-             SQLITE_OK)
+    else if (!(*s = db_prepare(store_conn_db(*c), sql.buf)))
         e = store_conn_error(*c, eb, "registry search");
     strbuf_cleanup(&sql);
     if (e)
@@ -370,8 +368,8 @@ static enum srv_err search_start(struct store *st,
     store_bind_frag(*s, &q->joins, &pos);
     store_bind_frag(*s, &q->where, &pos);
     store_bind_frag(*s, &q->order, &pos);
-    sqlite3_bind_int64(*s, pos++, args->max_results + 1);
-    sqlite3_bind_int64(*s, pos, args->offset);
+    db_bind_int64(*s, pos++, args->max_results + 1);
+    db_bind_int64(*s, pos, args->offset);
     return SRV_OK;
 }
 
@@ -386,7 +384,7 @@ static enum srv_err search(struct store *st, const struct search_args *args,
     *more = false;
     struct search_sql q;
     struct conn *c;
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     size_t cap = 0;
     enum srv_err e = search_start(st, args, vs != NULL, &q, &c, &s, eb);
     if (!e && vs) {
@@ -398,7 +396,7 @@ static enum srv_err search(struct store *st, const struct search_args *args,
         for (size_t i = 0; !e && i < *n; i++)
             e = model_fill(c, &(*models)[i], ALL_STAGES, eb);
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     search_sql_cleanup(&q);
     if (e && vs) {
         model_versions_free(*vs, *n);
@@ -445,7 +443,7 @@ enum srv_err store_model_versions_of_runs(struct store *st,
     size_t cap = 0;
     enum srv_err e = SRV_OK;
     for (size_t i = 0; !e && i < n_runs; i++) {
-        sqlite3_stmt *s = store_registry_stmt(c, R_VERSIONS_OF_RUN);
+        struct db_stmt *s = store_registry_stmt(c, R_VERSIONS_OF_RUN);
         if (!s) {
             e = store_conn_error(c, eb, "versions of runs");
             break;

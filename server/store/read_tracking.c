@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 /* Reads (key, value) rows of a statement whose first bind is 'id1' and,
  * when n_binds is 2, second is 'id2'. */
 static enum srv_err read_kvs(struct conn *c, enum stmt_id id, int64_t id1,
@@ -24,27 +22,27 @@ static enum srv_err read_kvs(struct conn *c, enum stmt_id id, int64_t id1,
 {
     *out = NULL;
     *n = 0;
-    sqlite3_stmt *s = store_stmt(c, id);
+    struct db_stmt *s = store_stmt(c, id);
     if (!s)
         return store_conn_error(c, eb, "read");
-    sqlite3_bind_int64(s, 1, id1);
+    db_bind_int64(s, 1, id1);
     if (n_binds == 2)
-        sqlite3_bind_int64(s, 2, id2);
+        db_bind_int64(s, 2, id2);
     return store_read_kvs(c, s, out, n, eb);
 }
 
 /*---- experiments ----*/
 
-static enum srv_err exp_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
+static enum srv_err exp_from_row(struct db_stmt *s, void *item,
+                                 struct errbuf *eb)
 {
     struct experiment *e = item;
-    e->experiment_id = sqlite3_column_int64(s, 0);
+    e->experiment_id = db_column_int64(s, 0);
     e->name = store_col_dup(s, 1);
     e->artifact_location = store_col_dup(s, 2);
-    e->deleted =
-        strcmp((const char *)sqlite3_column_text(s, 3), "deleted") == 0;
-    e->creation_time = sqlite3_column_int64(s, 4);
-    e->last_update_time = sqlite3_column_int64(s, 5);
+    e->deleted = strcmp(db_column_text(s, 3), "deleted") == 0;
+    e->creation_time = db_column_int64(s, 4);
+    e->last_update_time = db_column_int64(s, 5);
     if (!e->name || !e->artifact_location)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
     return SRV_OK;
@@ -58,17 +56,17 @@ static enum srv_err exp_get(struct store *st, enum stmt_id id, int64_t num,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, id);
+    struct db_stmt *s = store_stmt(c, id);
     if (!s)
         return store_conn_error(c, eb, "experiment get");
     if (name)
-        sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+        db_bind_text(s, 1, name, -1);
     else
-        sqlite3_bind_int64(s, 1, num);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE)
+        db_bind_int64(s, 1, num);
+    int rc = db_step(s);
+    if (rc != DB_ROW) {
+        db_reset(s);
+        if (rc != DB_DONE)
             return store_conn_error(c, eb, "experiment get");
         if (name)
             return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
@@ -76,7 +74,7 @@ static enum srv_err exp_get(struct store *st, enum stmt_id id, int64_t num,
         return store_no_experiment(eb, num);
     }
     enum srv_err e = exp_from_row(s, out, eb);
-    sqlite3_reset(s);
+    db_reset(s);
     if (!e)
         e = read_kvs(c, S_EXP_TAGS, out->experiment_id, 0, 1, &out->tags,
                      &out->n_tags, eb);
@@ -120,7 +118,7 @@ static const char *view_condition(enum view_type view, bool runs)
 static enum srv_err experiments_search_prepare(struct conn *c, const char *cols,
                                                const struct search_args *args,
                                                struct search_sql *qp,
-                                               sqlite3_stmt **s,
+                                               struct db_stmt **s,
                                                struct errbuf *eb)
 {
     *s = NULL;
@@ -141,8 +139,7 @@ static enum srv_err experiments_search_prepare(struct conn *c, const char *cols,
         e = err_set(eb, SRV_E_NOMEM, "out of memory");
         goto out;
     }
-    if (sqlite3_prepare_v2(store_conn_db(c), sql.buf, -1, s, NULL) !=
-        SQLITE_OK) {
+    if (!(*s = db_prepare(store_conn_db(c), sql.buf))) {
         e = store_conn_error(c, eb, "experiments search");
         goto out;
     }
@@ -150,8 +147,8 @@ static enum srv_err experiments_search_prepare(struct conn *c, const char *cols,
     store_bind_frag(*s, &qp->joins, &pos);
     store_bind_frag(*s, &qp->where, &pos);
     store_bind_frag(*s, &qp->order, &pos);
-    sqlite3_bind_int64(*s, pos++, args->max_results + 1);
-    sqlite3_bind_int64(*s, pos++, args->offset);
+    db_bind_int64(*s, pos++, args->max_results + 1);
+    db_bind_int64(*s, pos++, args->offset);
 out:
     strbuf_cleanup(&sql);
     return e;
@@ -168,7 +165,7 @@ enum srv_err store_experiments_search(struct store *st,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     struct search_sql q;
     search_sql_init(&q);
     enum srv_err e = experiments_search_prepare(
@@ -183,7 +180,7 @@ enum srv_err store_experiments_search(struct store *st,
             e = read_kvs(c, S_EXP_TAGS, (*out)[i].experiment_id, 0, 1,
                          &(*out)[i].tags, &(*out)[i].n_tags, eb);
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     search_sql_cleanup(&q);
     if (e) {
         experiments_free(*out, *n);
@@ -193,7 +190,7 @@ enum srv_err store_experiments_search(struct store *st,
     return e;
 }
 
-static enum srv_err read_ids(struct conn *c, sqlite3_stmt *s, int64_t **out,
+static enum srv_err read_ids(struct conn *c, struct db_stmt *s, int64_t **out,
                              size_t *n, struct errbuf *eb);
 
 enum srv_err store_experiments_search_ids(struct store *st,
@@ -206,14 +203,14 @@ enum srv_err store_experiments_search_ids(struct store *st,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     struct search_sql q;
     search_sql_init(&q);
     enum srv_err e =
         experiments_search_prepare(c, "e.experiment_id", args, &q, &s, eb);
     if (!e)
         e = read_ids(c, s, ids, n, eb);
-    sqlite3_finalize(s);
+    db_finalize(s);
     search_sql_cleanup(&q);
     if (e) {
         free(*ids);
@@ -225,24 +222,22 @@ enum srv_err store_experiments_search_ids(struct store *st,
 
 /* Columns: run_pk, run_id, experiment_id, run_name, user_id, status,
  * start_time, end_time, artifact_uri, lifecycle_stage. */
-static enum srv_err run_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
+static enum srv_err run_from_row(struct db_stmt *s, void *item,
+                                 struct errbuf *eb)
 {
     struct run *r = item;
-    r->run_pk = sqlite3_column_int64(s, 0);
-    const char *id = (const char *)sqlite3_column_text(s, 1);
+    r->run_pk = db_column_int64(s, 0);
+    const char *id = db_column_text(s, 1);
     snprintf(r->run_id, sizeof(r->run_id), "%s", id ? id : "");
-    r->experiment_id = sqlite3_column_int64(s, 2);
+    r->experiment_id = db_column_int64(s, 2);
     r->run_name = store_col_dup(s, 3);
     r->user_id = store_col_dup(s, 4);
-    int status = run_status_parse((const char *)sqlite3_column_text(s, 5));
+    int status = run_status_parse(db_column_text(s, 5));
     r->status = status < 0 ? RUN_STATUS_RUNNING : (enum run_status)status;
-    r->start_time = sqlite3_column_int64(s, 6);
-    r->end_time = sqlite3_column_type(s, 7) == SQLITE_NULL
-                      ? 0
-                      : sqlite3_column_int64(s, 7);
+    r->start_time = db_column_int64(s, 6);
+    r->end_time = db_column_type(s, 7) == DB_NULL ? 0 : db_column_int64(s, 7);
     r->artifact_uri = store_col_dup(s, 8);
-    r->deleted =
-        strcmp((const char *)sqlite3_column_text(s, 9), "deleted") == 0;
+    r->deleted = strcmp(db_column_text(s, 9), "deleted") == 0;
     if (!r->run_name || !r->user_id || !r->artifact_uri)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
     return SRV_OK;
@@ -251,49 +246,48 @@ static enum srv_err run_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
 static enum srv_err read_latest(struct conn *c, struct run *r,
                                 struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_stmt(c, S_RUN_LATEST);
+    struct db_stmt *s = store_stmt(c, S_RUN_LATEST);
     if (!s)
         return store_conn_error(c, eb, "latest metrics");
-    sqlite3_bind_int64(s, 1, r->run_pk);
+    db_bind_int64(s, 1, r->run_pk);
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         struct metric *p =
             store_grow(r->metrics, r->n_metrics, &cap, sizeof(*p));
         if (!p) {
-            sqlite3_reset(s);
+            db_reset(s);
             return err_set(eb, SRV_E_NOMEM, "out of memory");
         }
         r->metrics = p;
         struct metric *m = &r->metrics[r->n_metrics++];
         memset(m, 0, sizeof(*m));
         m->key = m->key_storage = store_col_dup(s, 0);
-        m->value = sqlite3_column_int(s, 4) ? NAN : sqlite3_column_double(s, 1);
-        m->timestamp = sqlite3_column_int64(s, 2);
-        m->step = sqlite3_column_int64(s, 3);
+        m->value = (int)db_column_int64(s, 4) ? NAN : db_column_double(s, 1);
+        m->timestamp = db_column_int64(s, 2);
+        m->step = db_column_int64(s, 3);
         if (!m->key) {
-            sqlite3_reset(s);
+            db_reset(s);
             return err_set(eb, SRV_E_NOMEM, "out of memory");
         }
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SRV_OK
-                             : store_conn_error(c, eb, "latest metrics");
+    db_reset(s);
+    return rc == DB_DONE ? SRV_OK : store_conn_error(c, eb, "latest metrics");
 }
 
 static enum srv_err read_inputs(struct conn *c, struct run *r,
                                 struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_stmt(c, S_RUN_DATASETS);
+    struct db_stmt *s = store_stmt(c, S_RUN_DATASETS);
     if (!s)
         return store_conn_error(c, eb, "inputs");
-    sqlite3_bind_int64(s, 1, r->run_pk);
+    db_bind_int64(s, 1, r->run_pk);
     size_t cap = 0;
     int64_t pks_small[8];
     int64_t *pks = pks_small;
     enum srv_err e = SRV_OK;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         if (r->n_inputs == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             struct dataset_input *p = realloc(r->inputs, ncap * sizeof(*p));
@@ -312,7 +306,7 @@ static enum srv_err read_inputs(struct conn *c, struct run *r,
         }
         struct dataset_input *d = &r->inputs[r->n_inputs];
         memset(d, 0, sizeof(*d));
-        pks[r->n_inputs++] = sqlite3_column_int64(s, 0);
+        pks[r->n_inputs++] = db_column_int64(s, 0);
         d->name = store_col_dup(s, 1);
         d->digest = store_col_dup(s, 2);
         d->source_type = store_col_dup(s, 3);
@@ -320,8 +314,8 @@ static enum srv_err read_inputs(struct conn *c, struct run *r,
         d->schema = store_col_dup(s, 5);
         d->profile = store_col_dup(s, 6);
     }
-    sqlite3_reset(s);
-    if (!e && rc != SQLITE_DONE)
+    db_reset(s);
+    if (!e && rc != DB_DONE)
         e = store_conn_error(c, eb, "inputs");
     for (size_t i = 0; i < r->n_inputs && !e; i++)
         e = read_kvs(c, S_INPUT_TAGS, r->run_pk, pks[i], 2, &r->inputs[i].tags,
@@ -333,20 +327,20 @@ static enum srv_err read_inputs(struct conn *c, struct run *r,
     s = store_stmt(c, S_RUN_MODEL_INPUTS);
     if (!s)
         return store_conn_error(c, eb, "model inputs");
-    sqlite3_bind_int64(s, 1, r->run_pk);
+    db_bind_int64(s, 1, r->run_pk);
     cap = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         char **p =
             store_grow(r->model_inputs, r->n_model_inputs, &cap, sizeof(*p));
         if (!p) {
-            sqlite3_reset(s);
+            db_reset(s);
             return err_set(eb, SRV_E_NOMEM, "out of memory");
         }
         r->model_inputs = p;
         r->model_inputs[r->n_model_inputs++] = store_col_dup(s, 0);
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE ? SRV_OK : store_conn_error(c, eb, "model inputs");
+    db_reset(s);
+    return rc == DB_DONE ? SRV_OK : store_conn_error(c, eb, "model inputs");
 }
 
 /* Params, tags, latest metrics and inputs of a run whose info is read. */
@@ -369,20 +363,20 @@ enum srv_err store_run_get(struct store *st, const char *run_id,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_RUN_BY_ID);
+    struct db_stmt *s = store_stmt(c, S_RUN_BY_ID);
     if (!s)
         return store_conn_error(c, eb, "run get");
-    sqlite3_bind_text(s, 1, run_id, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(s);
-        if (rc != SQLITE_DONE)
+    db_bind_text(s, 1, run_id, -1);
+    int rc = db_step(s);
+    if (rc != DB_ROW) {
+        db_reset(s);
+        if (rc != DB_DONE)
             return store_conn_error(c, eb, "run get");
         return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
                        "Run with id=%s not found", run_id);
     }
     enum srv_err e = run_from_row(s, out, eb);
-    sqlite3_reset(s);
+    db_reset(s);
     if (!e)
         e = run_fill(c, out, eb);
     if (e)
@@ -404,8 +398,8 @@ static enum srv_err runs_search_prepare(struct conn *c, const char *cols,
                                         const int64_t *experiment_ids,
                                         size_t n_experiments,
                                         const struct search_args *args,
-                                        struct search_sql *qp, sqlite3_stmt **s,
-                                        struct errbuf *eb)
+                                        struct search_sql *qp,
+                                        struct db_stmt **s, struct errbuf *eb)
 {
     *s = NULL;
     enum srv_err e = filter_build_runs(args->filter, args->order_by,
@@ -440,22 +434,21 @@ static enum srv_err runs_search_prepare(struct conn *c, const char *cols,
         e = err_set(eb, SRV_E_NOMEM, "out of memory");
         goto out;
     }
-    if (sqlite3_prepare_v2(store_conn_db(c), sql.buf, -1, s, NULL) !=
-        SQLITE_OK) {
+    if (!(*s = db_prepare(store_conn_db(c), sql.buf))) {
         e = store_conn_error(c, eb, "runs search");
         goto out;
     }
     int pos = 1;
     store_bind_frag(*s, &qp->joins, &pos);
     if (json_ids)
-        sqlite3_bind_text(*s, pos++, ids.buf, (int)ids.len, SQLITE_TRANSIENT);
+        db_bind_text(*s, pos++, ids.buf, (int)ids.len);
     else
         for (size_t i = 0; i < n_experiments; i++)
-            sqlite3_bind_int64(*s, pos++, experiment_ids[i]);
+            db_bind_int64(*s, pos++, experiment_ids[i]);
     store_bind_frag(*s, &qp->where, &pos);
     store_bind_frag(*s, &qp->order, &pos);
-    sqlite3_bind_int64(*s, pos++, args->max_results + 1);
-    sqlite3_bind_int64(*s, pos++, args->offset);
+    db_bind_int64(*s, pos++, args->max_results + 1);
+    db_bind_int64(*s, pos++, args->offset);
 out:
     strbuf_cleanup(&sql);
     strbuf_cleanup(&ids);
@@ -473,7 +466,7 @@ enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     struct search_sql q;
     search_sql_init(&q);
     enum srv_err e = runs_search_prepare(
@@ -488,7 +481,7 @@ enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
         for (size_t i = 0; i < *n && !e; i++)
             e = run_fill(c, &(*out)[i], eb);
     }
-    sqlite3_finalize(s);
+    db_finalize(s);
     search_sql_cleanup(&q);
     if (e) {
         runs_free(*out, *n);
@@ -500,21 +493,21 @@ enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
 
 /* Steps 's' for one int64 column into a new array ('*out', caller frees):
  * every row. */
-static enum srv_err read_ids(struct conn *c, sqlite3_stmt *s, int64_t **out,
+static enum srv_err read_ids(struct conn *c, struct db_stmt *s, int64_t **out,
                              size_t *n, struct errbuf *eb)
 {
     size_t cap = 0;
     int rc;
     *out = NULL;
     *n = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         int64_t *p = store_grow(*out, *n, &cap, sizeof(*p));
         if (!p)
             return err_set(eb, SRV_E_NOMEM, "out of memory");
         *out = p;
-        (*out)[(*n)++] = sqlite3_column_int64(s, 0);
+        (*out)[(*n)++] = db_column_int64(s, 0);
     }
-    return rc == SQLITE_DONE ? SRV_OK : store_conn_error(c, eb, "search");
+    return rc == DB_DONE ? SRV_OK : store_conn_error(c, eb, "search");
 }
 
 enum srv_err store_runs_search_pks(struct store *st,
@@ -528,14 +521,14 @@ enum srv_err store_runs_search_pks(struct store *st,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     struct search_sql q;
     search_sql_init(&q);
     enum srv_err e = runs_search_prepare(c, "r.run_pk", experiment_ids,
                                          n_experiments, args, &q, &s, eb);
     if (!e && s)
         e = read_ids(c, s, pks, n, eb);
-    sqlite3_finalize(s);
+    db_finalize(s);
     search_sql_cleanup(&q);
     if (e) {
         free(*pks);
@@ -545,7 +538,8 @@ enum srv_err store_runs_search_pks(struct store *st,
     return e;
 }
 
-static enum srv_err key_from_row(sqlite3_stmt *s, void *item, struct errbuf *eb)
+static enum srv_err key_from_row(struct db_stmt *s, void *item,
+                                 struct errbuf *eb)
 {
     char **k = item;
     *k = store_col_dup(s, 0);
@@ -575,16 +569,15 @@ enum srv_err store_experiment_keys(struct store *st, int64_t experiment_id,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(store_conn_db(c), sql[kind], -1, &s, NULL) !=
-        SQLITE_OK)
+    struct db_stmt *s = NULL;
+    if (!(s = db_prepare(store_conn_db(c), sql[kind])))
         return store_conn_error(c, eb, "experiment keys");
-    sqlite3_bind_int64(s, 1, experiment_id);
+    db_bind_int64(s, 1, experiment_id);
     enum srv_err e;
     bool more;
     *out = store_read_page(c, s, INT64_MAX, sizeof(**out), key_from_row, n,
                            &more, &e, eb);
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (e) {
         for (size_t i = 0; i < *n; i++)
             free((*out)[i]);
@@ -625,16 +618,16 @@ enum srv_err store_dataset_summaries(struct store *st,
         strbuf_cleanup(&sql);
         return SRV_E_UNAVAILABLE;
     }
-    sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(store_conn_db(c), sql.buf, -1, &s, NULL);
+    struct db_stmt *s = db_prepare(store_conn_db(c), sql.buf);
     strbuf_cleanup(&sql);
-    if (rc != SQLITE_OK)
+    if (!s)
         return store_conn_error(c, eb, "dataset summaries");
+    int rc;
     for (size_t i = 0; i < n_ids; i++)
-        sqlite3_bind_int64(s, (int)i + 1, experiment_ids[i]);
+        db_bind_int64(s, (int)i + 1, experiment_ids[i]);
     enum srv_err e = SRV_OK;
     size_t cap = 0;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         struct dataset_summary *p = store_grow(*out, *n, &cap, sizeof(*p));
         if (!p) {
             e = err_set(eb, SRV_E_NOMEM, "out of memory");
@@ -642,21 +635,20 @@ enum srv_err store_dataset_summaries(struct store *st,
         }
         *out = p;
         struct dataset_summary *d = &p[(*n)++];
-        d->experiment_id = sqlite3_column_int64(s, 0);
+        d->experiment_id = db_column_int64(s, 0);
         d->name = store_col_dup(s, 1);
         d->digest = store_col_dup(s, 2);
-        d->context = sqlite3_column_type(s, 3) == SQLITE_NULL
-                         ? NULL
-                         : store_col_dup(s, 3);
+        d->context =
+            db_column_type(s, 3) == DB_NULL ? NULL : store_col_dup(s, 3);
         if (!d->name || !d->digest ||
-            (sqlite3_column_type(s, 3) != SQLITE_NULL && !d->context)) {
+            (db_column_type(s, 3) != DB_NULL && !d->context)) {
             e = err_set(eb, SRV_E_NOMEM, "out of memory");
             break;
         }
     }
-    if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (!e && rc != DB_ROW && rc != DB_DONE)
         e = store_conn_error(c, eb, "dataset summaries");
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (e) {
         dataset_summaries_free(*out, *n);
         *out = NULL;
@@ -695,21 +687,20 @@ enum srv_err store_deleted_runs(struct store *st, int64_t deleted_before,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(store_conn_db(c),
-                           "SELECT run_id, experiment_id, artifact_uri, "
-                           "coalesce(deleted_time, 0) FROM runs "
-                           "WHERE lifecycle_stage = 'deleted' "
-                           "AND (?1 < 0 OR deleted_time <= ?1) "
-                           "ORDER BY deleted_time, run_pk",
-                           -1, &s, NULL) != SQLITE_OK)
+    struct db_stmt *s = NULL;
+    if (!(s = db_prepare(store_conn_db(c),
+                         "SELECT run_id, experiment_id, artifact_uri, "
+                         "coalesce(deleted_time, 0) FROM runs "
+                         "WHERE lifecycle_stage = 'deleted' "
+                         "AND (?1 < 0 OR deleted_time <= ?1) "
+                         "ORDER BY deleted_time, run_pk")))
         return store_conn_error(c, eb, "deleted runs");
-    sqlite3_bind_int64(s, 1, deleted_before);
+    db_bind_int64(s, 1, deleted_before);
     struct deleted_run *a = NULL;
     size_t cnt = 0, cap = 0;
     enum srv_err e = SRV_OK;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         struct deleted_run *p = store_grow(a, cnt, &cap, sizeof(*a));
         if (!p) {
             e = err_set(eb, SRV_E_NOMEM, "out of memory");
@@ -718,9 +709,9 @@ enum srv_err store_deleted_runs(struct store *st, int64_t deleted_before,
         a = p;
         a[cnt] = (struct deleted_run){
             .run_id = store_col_dup(s, 0),
-            .experiment_id = sqlite3_column_int64(s, 1),
+            .experiment_id = db_column_int64(s, 1),
             .artifact_uri = store_col_dup(s, 2),
-            .deleted_time = sqlite3_column_int64(s, 3),
+            .deleted_time = db_column_int64(s, 3),
         };
         cnt++;
         if (!a[cnt - 1].run_id || !a[cnt - 1].artifact_uri) {
@@ -728,9 +719,9 @@ enum srv_err store_deleted_runs(struct store *st, int64_t deleted_before,
             break;
         }
     }
-    if (!e && rc != SQLITE_DONE)
+    if (!e && rc != DB_DONE)
         e = store_conn_error(c, eb, "deleted runs");
-    sqlite3_finalize(s);
+    db_finalize(s);
     if (e) {
         deleted_runs_free(a, cnt);
         return e;
@@ -749,19 +740,19 @@ enum srv_err store_run_info(struct store *st, int64_t run_pk, struct run *out,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_CHUNK_RUN_BY_PK);
+    struct db_stmt *s = store_stmt(c, S_CHUNK_RUN_BY_PK);
     if (!s)
         return store_conn_error(c, eb, "run get");
-    sqlite3_bind_int64(s, 1, run_pk);
-    int rc = sqlite3_step(s);
+    db_bind_int64(s, 1, run_pk);
+    int rc = db_step(s);
     enum srv_err e;
-    if (rc == SQLITE_ROW)
+    if (rc == DB_ROW)
         e = run_from_row(s, out, eb);
-    else if (rc == SQLITE_DONE)
+    else if (rc == DB_DONE)
         e = err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST, "Run not found");
     else
         e = store_conn_error(c, eb, "run get");
-    sqlite3_reset(s);
+    db_reset(s);
     if (e)
         run_cleanup(out);
     return e;
@@ -774,19 +765,19 @@ enum srv_err store_experiment_info(struct store *st, int64_t experiment_id,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_EXP_BY_ID);
+    struct db_stmt *s = store_stmt(c, S_EXP_BY_ID);
     if (!s)
         return store_conn_error(c, eb, "experiment get");
-    sqlite3_bind_int64(s, 1, experiment_id);
-    int rc = sqlite3_step(s);
+    db_bind_int64(s, 1, experiment_id);
+    int rc = db_step(s);
     enum srv_err e;
-    if (rc == SQLITE_ROW)
+    if (rc == DB_ROW)
         e = exp_from_row(s, out, eb);
-    else if (rc == SQLITE_DONE)
+    else if (rc == DB_DONE)
         e = store_no_experiment(eb, experiment_id);
     else
         e = store_conn_error(c, eb, "experiment get");
-    sqlite3_reset(s);
+    db_reset(s);
     if (e)
         experiment_cleanup(out);
     return e;
@@ -798,10 +789,10 @@ enum srv_err store_experiment_id_by_name(struct store *st, const char *name,
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    sqlite3_stmt *s = store_stmt(c, S_EXP_BY_NAME);
+    struct db_stmt *s = store_stmt(c, S_EXP_BY_NAME);
     if (!s)
         return store_conn_error(c, eb, "experiment get");
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, name, -1);
     bool found;
     enum srv_err e = store_step_int64(c, s, id, &found, eb, "experiment get");
     if (!e && !found)

@@ -14,14 +14,14 @@ static const char *const reg_sql[REG_STMT_COUNT] = {
 _Static_assert(REG_STMT_COUNT <= STORE_DOMAIN_STMTS,
                "raise STORE_DOMAIN_STMTS");
 
-sqlite3_stmt *store_registry_stmt(struct conn *c, enum reg_stmt id)
+struct db_stmt *store_registry_stmt(struct conn *c, enum reg_stmt id)
 {
     return store_conn_stmt(c, (unsigned)id, reg_sql[id]);
 }
 
-void store_registry_bind_text(sqlite3_stmt *s, int i, const char *v)
+void store_registry_bind_text(struct db_stmt *s, int i, const char *v)
 {
-    sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
+    db_bind_text(s, i, v ? v : "", -1);
 }
 
 enum srv_err store_registry_no_model(struct errbuf *eb, const char *name)

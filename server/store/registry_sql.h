@@ -30,7 +30,8 @@
                        "WHERE m.name = ?")                                     \
     X(R_MODEL_INSERT, "INSERT INTO registered_models (name, "                  \
                       "creation_timestamp, last_updated_timestamp, "           \
-                      "description) VALUES (?, ?, ?, ?)")                      \
+                      "description) VALUES (?, ?, ?, ?) "                      \
+                      "RETURNING model_pk")                                    \
     X(R_MODEL_RENAME, "UPDATE registered_models SET name = ?, "                \
                       "last_updated_timestamp = ? WHERE model_pk = ?")         \
     X(R_MODEL_DESCRIBE, "UPDATE registered_models SET description = ?, "       \
@@ -121,17 +122,20 @@ enum reg_stmt {
         REG_STMT_COUNT
 };
 
-/* Statement 'id' on connection 'c', prepared on first use and reset for
- * reuse; NULL (logged) when it cannot be prepared (store_conn_stmt). */
-sqlite3_stmt *store_registry_stmt(struct conn *c, enum reg_stmt id);
+/* Statement 'id' on connection 'c', prepared on first use
+ * and reset for reuse; NULL (logged) when it cannot be
+ * prepared (store_conn_stmt). */
+struct db_stmt *store_registry_stmt(struct conn *c, enum reg_stmt id);
 
-/* Binds 'v' at 'i', '' when NULL (SQLITE_STATIC). */
-void store_registry_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Binds 'v' at 'i', '' when NULL. */
+void store_registry_bind_text(struct db_stmt *s, int i, const char *v);
 
-/* RESOURCE_DOES_NOT_EXIST for model 'name', in MLflow's words. */
+/* RESOURCE_DOES_NOT_EXIST for model 'name', in MLflow's
+ * words. */
 enum srv_err store_registry_no_model(struct errbuf *eb, const char *name);
 
-/* RESOURCE_DOES_NOT_EXIST for version 'version' of model 'name'. */
+/* RESOURCE_DOES_NOT_EXIST for version 'version' of model
+ * 'name'. */
 enum srv_err store_registry_no_version(struct errbuf *eb, const char *name,
                                        int64_t version);
 

@@ -10,59 +10,73 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
-void store_bind_ref(sqlite3_stmt *s, int i, struct strref r)
+void store_bind_ref(struct db_stmt *s, int i, struct strref r)
 {
-    sqlite3_bind_text(s, i, r.s, (int)r.len, SQLITE_STATIC);
+    db_bind_text(s, i, r.s, (int)r.len);
 }
 
-void store_bind_str(sqlite3_stmt *s, int i, const char *v)
+void store_bind_str(struct db_stmt *s, int i, const char *v)
 {
     if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+        db_bind_text(s, i, v, -1);
     else
-        sqlite3_bind_null(s, i);
+        db_bind_null(s, i);
 }
 
 /* Runs a statement that returns no rows. */
-enum srv_err store_step_done(struct conn *c, sqlite3_stmt *s, struct errbuf *eb,
-                             const char *what)
+enum srv_err store_step_done(struct conn *c, struct db_stmt *s,
+                             struct errbuf *eb, const char *what)
 {
     if (!s)
         return store_conn_error(c, eb, what);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
+    int rc = db_step(s);
+    db_reset(s);
+    if (rc != DB_DONE)
+        return store_conn_error(c, eb, what);
+    return SRV_OK;
+}
+
+enum srv_err store_step_changes(struct conn *c, struct db_stmt *s,
+                                int64_t *changed, struct errbuf *eb,
+                                const char *what)
+{
+    *changed = 0;
+    if (!s)
+        return store_conn_error(c, eb, what);
+    int rc = db_step(s);
+    if (rc == DB_DONE)
+        *changed = db_changes(s);
+    db_reset(s);
+    if (rc != DB_DONE)
         return store_conn_error(c, eb, what);
     return SRV_OK;
 }
 
 /* Steps a statement that returns one row or none and resets it: '*found'
  * tells whether there was a row, whose column 0 is then in '*v'. */
-enum srv_err store_step_int64(struct conn *c, sqlite3_stmt *s, int64_t *v,
+enum srv_err store_step_int64(struct conn *c, struct db_stmt *s, int64_t *v,
                               bool *found, struct errbuf *eb, const char *what)
 {
     *found = false;
     if (!s)
         return store_conn_error(c, eb, what);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        *v = sqlite3_column_int64(s, 0);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        *v = db_column_int64(s, 0);
         *found = true;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_ROW && rc != DB_DONE)
         return store_conn_error(c, eb, what);
     return SRV_OK;
 }
 
-char *store_col_dup(sqlite3_stmt *s, int i)
+char *store_col_dup(struct db_stmt *s, int i)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
+    const char *t = db_column_text(s, i);
     if (!t)
         return NULL;
-    size_t n = (size_t)sqlite3_column_bytes(s, i);
+    size_t n = (size_t)db_column_bytes(s, i);
     char *p = malloc(n + 1);
     if (p) {
         memcpy(p, t, n);
@@ -89,9 +103,9 @@ void *store_grow(void *arr, size_t n, size_t *cap, size_t elem)
  * up to 'max' rows into an array of zeroed 'elem'-sized items with
  * 'from_row'; '*more' tells whether a further row exists. Returns the
  * array (with '*n' items, also on error, for the caller to free). */
-void *store_read_page(struct conn *c, sqlite3_stmt *s, int64_t max, size_t elem,
-                      store_row_reader from_row, size_t *n, bool *more,
-                      enum srv_err *e, struct errbuf *eb)
+void *store_read_page(struct conn *c, struct db_stmt *s, int64_t max,
+                      size_t elem, store_row_reader from_row, size_t *n,
+                      bool *more, enum srv_err *e, struct errbuf *eb)
 {
     char *arr = NULL;
     size_t cap = 0;
@@ -99,7 +113,7 @@ void *store_read_page(struct conn *c, sqlite3_stmt *s, int64_t max, size_t elem,
     *n = 0;
     *more = false;
     *e = SRV_OK;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         if (*n == (size_t)max) {
             *more = true;
             return arr;
@@ -116,19 +130,19 @@ void *store_read_page(struct conn *c, sqlite3_stmt *s, int64_t max, size_t elem,
         if ((*e = from_row(s, item, eb)))
             return arr;
     }
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         *e = store_conn_error(c, eb, "search");
     return arr;
 }
 
-enum srv_err store_read_kvs(struct conn *c, sqlite3_stmt *s, struct kv **out,
+enum srv_err store_read_kvs(struct conn *c, struct db_stmt *s, struct kv **out,
                             size_t *n, struct errbuf *eb)
 {
     *out = NULL;
     *n = 0;
     size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    while ((rc = db_step(s)) == DB_ROW) {
         struct kv *p = store_grow(*out, *n, &cap, sizeof(*p));
         if (!p)
             goto nomem;
@@ -140,30 +154,30 @@ enum srv_err store_read_kvs(struct conn *c, sqlite3_stmt *s, struct kv **out,
         if (!e->key || !e->value)
             goto nomem;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_DONE)
         return store_conn_error(c, eb, "read");
     return SRV_OK;
 nomem:
-    sqlite3_reset(s);
+    db_reset(s);
     return err_set(eb, SRV_E_NOMEM, "out of memory");
 }
 
 /* Binds the parameters of a filter fragment from position '*pos' on. */
-void store_bind_frag(sqlite3_stmt *s, const struct sql_frag *f, int *pos)
+void store_bind_frag(struct db_stmt *s, const struct sql_frag *f, int *pos)
 {
     for (size_t i = 0; i < f->nparams; i++) {
         const struct sqlv *v = &f->params[i];
         int at = (*pos)++;
         switch (v->type) {
         case SQLV_TEXT:
-            sqlite3_bind_text(s, at, v->text, -1, SQLITE_STATIC);
+            db_bind_text(s, at, v->text, -1);
             break;
         case SQLV_INT:
-            sqlite3_bind_int64(s, at, v->i);
+            db_bind_int64(s, at, v->i);
             break;
         case SQLV_REAL:
-            sqlite3_bind_double(s, at, v->d);
+            db_bind_double(s, at, v->d);
             break;
         }
     }

@@ -4,7 +4,7 @@
  * X-macro table (FOR_EACH_STMT) from which enum stmt_id and the text
  * array store_stmt_sql are made, so the SQL read and written by the
  * write_*.c and read_*.c files is in one place. Each connection prepares
- * a statement on first use and keeps it (store_stmt, sqlite.c). SQL built
+ * a statement on first use and keeps it (store_stmt, conn.c). SQL built
  * at run time (searches, filters) stays with its reader. The domain files
  * of the registry, auth and Green-AI keep their own tables.
  */
@@ -124,8 +124,6 @@
 
 #define FOR_EACH_STMT(X)                                                       \
     X(S_PING, "SELECT 1")                                                      \
-    X(S_DATA_VERSION, "PRAGMA data_version")                                   \
-    X(S_BEGIN, "BEGIN IMMEDIATE")                                              \
     X(S_COMMIT, "COMMIT")                                                      \
     X(S_ROLLBACK, "ROLLBACK")                                                  \
     X(S_SAVEPOINT, "SAVEPOINT w")                                              \
@@ -141,7 +139,8 @@
     X(S_EXP_TAGS, "SELECT key, value FROM experiment_tags "                    \
                   "WHERE experiment_id = ? ORDER BY key")                      \
     X(S_EXP_INSERT, "INSERT INTO experiments (name, artifact_location, "       \
-                    "creation_time, last_update_time) VALUES (?, ?, ?, ?)")    \
+                    "creation_time, last_update_time) VALUES (?, ?, ?, ?) "    \
+                    "RETURNING experiment_id")                                 \
     X(S_EXP_SET_LOCATION,                                                      \
       "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?")  \
     X(S_EXP_RENAME, "UPDATE experiments SET name = ?, last_update_time = ? "   \
@@ -165,7 +164,8 @@
                     "FROM runs WHERE run_id = ?")                              \
     X(S_RUN_INSERT,                                                            \
       "INSERT INTO runs (run_id, experiment_id, run_name, user_id, status, "   \
-      "start_time, artifact_uri) VALUES (?, ?, ?, ?, 'RUNNING', ?, ?)")        \
+      "start_time, artifact_uri) VALUES (?, ?, ?, ?, 'RUNNING', ?, ?) "        \
+      "RETURNING run_pk")                                                      \
     X(S_RUN_UPDATE, "UPDATE runs SET status = coalesce(?1, status), "          \
                     "end_time = coalesce(?2, end_time), "                      \
                     "run_name = coalesce(?3, run_name) WHERE run_pk = ?4")     \
@@ -193,7 +193,8 @@
                       "experiment_id = ? AND name = ? AND digest = ?")         \
     X(S_DATASET_INSERT,                                                        \
       "INSERT INTO datasets (experiment_id, name, digest, source_type, "       \
-      "source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?)")                 \
+      "source, schema, profile) VALUES (?, ?, ?, ?, ?, ?, ?) "                 \
+      "RETURNING dataset_pk")                                                  \
     X(S_RUN_INPUT_INSERT,                                                      \
       "INSERT OR IGNORE INTO run_inputs (run_pk, dataset_pk, seq) VALUES "     \
       "(?1, ?2, (SELECT count(*) FROM run_inputs WHERE run_pk = ?1))")         \

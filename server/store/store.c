@@ -4,7 +4,7 @@
  * store_close, the generations and the change journal that let readers
  * patch cached views, and the queue of writes (store_submit,
  * store_abandon) that the writer thread (writer.c) takes them from. The
- * rest of the store is in this folder: sqlite.c holds the connections,
+ * rest of the store is in this folder: conn.c holds the connections,
  * write_*.c execute each kind of write and read_*.c answer the reads
  * (internal.h lists who owns what).
  */

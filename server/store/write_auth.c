@@ -17,7 +17,7 @@
 static enum srv_err user_id_of(struct conn *c, const char *username,
                                int64_t *id, struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_auth_stmt(c, A_USER_BY_NAME);
+    struct db_stmt *s = store_auth_stmt(c, A_USER_BY_NAME);
     if (!s)
         return store_conn_error(c, eb, "user lookup");
     store_bind_str(s, 1, username);
@@ -29,23 +29,39 @@ static enum srv_err user_id_of(struct conn *c, const char *username,
                    "User with username=%.250s not found", username);
 }
 
-/* Steps 's' (a write); a unique-key clash is 'exists', no row changed
- * 'missing' (when not NULL). */
-static enum srv_err step_write(struct conn *c, sqlite3_stmt *s,
-                               struct errbuf *eb, const char *what,
-                               const char *exists, const char *missing)
+/* Steps 's' (a write, or an insert whose RETURNING gives the new row's
+ * id, written to '*id' when not NULL); a unique-key clash is 'exists', no
+ * row changed 'missing' (when not NULL). */
+static enum srv_err step_write_id(struct conn *c, struct db_stmt *s,
+                                  struct errbuf *eb, const char *what,
+                                  const char *exists, const char *missing,
+                                  int64_t *id)
 {
     if (!s)
         return store_conn_error(c, eb, what);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if ((rc & 0xff) == SQLITE_CONSTRAINT && exists)
+    int rc = db_step(s);
+    if (rc == DB_ROW && id) {
+        *id = db_column_int64(s, 0);
+        rc = DB_DONE;
+    }
+    int64_t changed = rc == DB_DONE && !id ? db_changes(s) : 1;
+    db_reset(s);
+    if (rc == DB_ERROR && exists &&
+        db_error_kind(store_conn_db(c)) == DB_ERR_UNIQUE)
         return err_set(eb, SRV_E_RESOURCE_ALREADY_EXISTS, "%s", exists);
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         return store_conn_error(c, eb, what);
-    if (missing && sqlite3_changes(store_conn_db(c)) == 0)
+    if (missing && changed == 0)
         return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST, "%s", missing);
     return SRV_OK;
+}
+
+/* step_write_id for a write that returns no row. */
+static enum srv_err step_write(struct conn *c, struct db_stmt *s,
+                               struct errbuf *eb, const char *what,
+                               const char *exists, const char *missing)
+{
+    return step_write_id(c, s, eb, what, exists, missing, NULL);
 }
 
 static enum srv_err w_perm(struct conn *c, struct auth_write *a,
@@ -78,7 +94,7 @@ static enum srv_err w_perm(struct conn *c, struct auth_write *a,
                  "username=%.250s not found",
                  a->resource, a->username);
     }
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     switch (a->op) {
     case AUTH_EXP_PERM_CREATE:
     case AUTH_MODEL_PERM_CREATE:
@@ -86,7 +102,7 @@ static enum srv_err w_perm(struct conn *c, struct auth_write *a,
         if (!s)
             return store_conn_error(c, eb, "grant");
         store_bind_str(s, 1, a->resource);
-        sqlite3_bind_int64(s, 2, uid);
+        db_bind_int64(s, 2, uid);
         store_bind_str(s, 3, a->permission);
         return step_write(c, s, eb, "grant", exists, NULL);
     case AUTH_EXP_PERM_UPDATE:
@@ -96,14 +112,14 @@ static enum srv_err w_perm(struct conn *c, struct auth_write *a,
             return store_conn_error(c, eb, "grant update");
         store_bind_str(s, 1, a->permission);
         store_bind_str(s, 2, a->resource);
-        sqlite3_bind_int64(s, 3, uid);
+        db_bind_int64(s, 3, uid);
         return step_write(c, s, eb, "grant update", NULL, missing);
     default:
         s = store_auth_stmt(c, model ? A_MODEL_PERM_DELETE : A_EXP_PERM_DELETE);
         if (!s)
             return store_conn_error(c, eb, "grant delete");
         store_bind_str(s, 1, a->resource);
-        sqlite3_bind_int64(s, 2, uid);
+        db_bind_int64(s, 2, uid);
         return step_write(c, s, eb, "grant delete", NULL, missing);
     }
 }
@@ -111,7 +127,7 @@ static enum srv_err w_perm(struct conn *c, struct auth_write *a,
 static enum srv_err w_user(struct conn *c, struct auth_write *a,
                            struct errbuf *eb)
 {
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     if (a->op == AUTH_USER_CREATE) {
         char exists[400];
         snprintf(exists, sizeof(exists), "User '%.250s' already exists.",
@@ -120,12 +136,9 @@ static enum srv_err w_user(struct conn *c, struct auth_write *a,
             return store_conn_error(c, eb, "user create");
         store_bind_str(s, 1, a->username);
         store_bind_str(s, 2, a->password_hash);
-        sqlite3_bind_int(s, 3, a->is_admin);
-        sqlite3_bind_int64(s, 4, a->now);
-        enum srv_err e = step_write(c, s, eb, "user create", exists, NULL);
-        if (!e)
-            a->out_id = sqlite3_last_insert_rowid(store_conn_db(c));
-        return e;
+        db_bind_int64(s, 3, a->is_admin);
+        db_bind_int64(s, 4, a->now);
+        return step_write_id(c, s, eb, "user create", exists, NULL, &a->out_id);
     }
     int64_t uid;
     enum srv_err e = user_id_of(c, a->username, &uid, eb);
@@ -137,29 +150,29 @@ static enum srv_err w_user(struct conn *c, struct auth_write *a,
         if (!(s = store_auth_stmt(c, A_USER_SET_PW)))
             return store_conn_error(c, eb, "password update");
         store_bind_str(s, 1, a->password_hash);
-        sqlite3_bind_int64(s, 2, a->now);
-        sqlite3_bind_int64(s, 3, uid);
+        db_bind_int64(s, 2, a->now);
+        db_bind_int64(s, 3, uid);
         if ((e = step_write(c, s, eb, "password update", NULL, NULL)))
             return e;
         s = store_auth_stmt(c, A_USER_END_SESSIONS);
         if (s)
-            sqlite3_bind_int64(s, 1, uid);
+            db_bind_int64(s, 1, uid);
         if ((e = step_write(c, s, eb, "end sessions", NULL, NULL)))
             return e;
         s = store_auth_stmt(c, A_USER_REVOKE_TOKENS);
         if (s)
-            sqlite3_bind_int64(s, 1, uid);
+            db_bind_int64(s, 1, uid);
         return step_write(c, s, eb, "revoke tokens", NULL, NULL);
     case AUTH_USER_SET_ADMIN:
         if (!(s = store_auth_stmt(c, A_USER_SET_ADMIN)))
             return store_conn_error(c, eb, "admin update");
-        sqlite3_bind_int(s, 1, a->is_admin);
-        sqlite3_bind_int64(s, 2, uid);
+        db_bind_int64(s, 1, a->is_admin);
+        db_bind_int64(s, 2, uid);
         return step_write(c, s, eb, "admin update", NULL, NULL);
     default: /* AUTH_USER_DELETE: rows of the user go by ON DELETE CASCADE */
         if (!(s = store_auth_stmt(c, A_USER_DELETE)))
             return store_conn_error(c, eb, "user delete");
-        sqlite3_bind_int64(s, 1, uid);
+        db_bind_int64(s, 1, uid);
         return step_write(c, s, eb, "user delete", NULL, NULL);
     }
 }
@@ -167,7 +180,7 @@ static enum srv_err w_user(struct conn *c, struct auth_write *a,
 static enum srv_err w_token(struct conn *c, struct auth_write *a,
                             struct errbuf *eb)
 {
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     char missing[128];
     snprintf(missing, sizeof(missing), "Token with id=%" PRId64 " not found",
              a->id);
@@ -175,38 +188,35 @@ static enum srv_err w_token(struct conn *c, struct auth_write *a,
     case AUTH_TOKEN_CREATE: {
         if (!(s = store_auth_stmt(c, A_TOKEN_INSERT)))
             return store_conn_error(c, eb, "token create");
-        sqlite3_bind_int64(s, 1, a->user_id);
+        db_bind_int64(s, 1, a->user_id);
         store_bind_str(s, 2, a->name);
         store_bind_str(s, 3, a->secret_hash);
-        sqlite3_bind_int64(s, 4, a->now);
+        db_bind_int64(s, 4, a->now);
         if (a->expires)
-            sqlite3_bind_int64(s, 5, a->expires);
+            db_bind_int64(s, 5, a->expires);
         else
-            sqlite3_bind_null(s, 5);
+            db_bind_null(s, 5);
         store_bind_str(s, 6, a->permission);
         store_bind_str(s, 7, a->resource);
-        enum srv_err e = step_write(c, s, eb, "token create", NULL, NULL);
-        if (!e)
-            a->out_id = sqlite3_last_insert_rowid(store_conn_db(c));
-        return e;
+        return step_write_id(c, s, eb, "token create", NULL, NULL, &a->out_id);
     }
     case AUTH_TOKEN_REVOKE:
         if (a->user_id > 0) {
             if (!(s = store_auth_stmt(c, A_TOKEN_REVOKE_OWN)))
                 return store_conn_error(c, eb, "token revoke");
-            sqlite3_bind_int64(s, 1, a->id);
-            sqlite3_bind_int64(s, 2, a->user_id);
+            db_bind_int64(s, 1, a->id);
+            db_bind_int64(s, 2, a->user_id);
         } else {
             if (!(s = store_auth_stmt(c, A_TOKEN_REVOKE)))
                 return store_conn_error(c, eb, "token revoke");
-            sqlite3_bind_int64(s, 1, a->id);
+            db_bind_int64(s, 1, a->id);
         }
         return step_write(c, s, eb, "token revoke", NULL, missing);
     default: /* AUTH_TOKEN_TOUCH */
         if (!(s = store_auth_stmt(c, A_TOKEN_TOUCH)))
             return store_conn_error(c, eb, "token use");
-        sqlite3_bind_int64(s, 1, a->now);
-        sqlite3_bind_int64(s, 2, a->id);
+        db_bind_int64(s, 1, a->now);
+        db_bind_int64(s, 2, a->id);
         return step_write(c, s, eb, "token use", NULL, NULL);
     }
 }
@@ -214,12 +224,12 @@ static enum srv_err w_token(struct conn *c, struct auth_write *a,
 static enum srv_err w_session(struct conn *c, struct auth_write *a,
                               struct errbuf *eb)
 {
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     switch (a->op) {
     case AUTH_SESSION_CREATE: {
         /* expired sessions go when a new one comes */
         if ((s = store_auth_stmt(c, A_SESSIONS_EXPIRED))) {
-            sqlite3_bind_int64(s, 1, a->now);
+            db_bind_int64(s, 1, a->now);
             enum srv_err e = step_write(c, s, eb, "session gc", NULL, NULL);
             if (e)
                 return e;
@@ -227,10 +237,10 @@ static enum srv_err w_session(struct conn *c, struct auth_write *a,
         if (!(s = store_auth_stmt(c, A_SESSION_INSERT)))
             return store_conn_error(c, eb, "session create");
         store_bind_str(s, 1, a->secret_hash);
-        sqlite3_bind_int64(s, 2, a->user_id);
-        sqlite3_bind_int64(s, 3, a->now);
-        sqlite3_bind_int64(s, 4, a->now);
-        sqlite3_bind_int64(s, 5, a->expires);
+        db_bind_int64(s, 2, a->user_id);
+        db_bind_int64(s, 3, a->now);
+        db_bind_int64(s, 4, a->now);
+        db_bind_int64(s, 5, a->expires);
         return step_write(c, s, eb, "session create", NULL, NULL);
     }
     case AUTH_SESSION_DELETE:
@@ -241,8 +251,8 @@ static enum srv_err w_session(struct conn *c, struct auth_write *a,
     default: /* AUTH_SESSION_TOUCH */
         if (!(s = store_auth_stmt(c, A_SESSION_TOUCH)))
             return store_conn_error(c, eb, "session use");
-        sqlite3_bind_int64(s, 1, a->now);
-        sqlite3_bind_int64(s, 2, a->expires);
+        db_bind_int64(s, 1, a->now);
+        db_bind_int64(s, 2, a->expires);
         store_bind_str(s, 3, a->secret_hash);
         return step_write(c, s, eb, "session use", NULL, NULL);
     }
@@ -282,12 +292,12 @@ enum srv_err store_auth_grant_owner(struct conn *c, bool model,
                                     const char *resource, int64_t user_id,
                                     struct errbuf *eb)
 {
-    sqlite3_stmt *s =
+    struct db_stmt *s =
         store_auth_stmt(c, model ? A_MODEL_PERM_UPSERT : A_EXP_PERM_UPSERT);
     if (!s)
         return store_conn_error(c, eb, "owner grant");
     store_bind_str(s, 1, resource);
-    sqlite3_bind_int64(s, 2, user_id);
+    db_bind_int64(s, 2, user_id);
     store_bind_str(s, 3, "MANAGE");
     return step_write(c, s, eb, "owner grant", NULL, NULL);
 }
@@ -295,8 +305,8 @@ enum srv_err store_auth_grant_owner(struct conn *c, bool model,
 enum srv_err store_auth_model_moved(struct conn *c, const char *name,
                                     const char *new_name, struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_auth_stmt(c, new_name ? A_MODEL_PERMS_RENAME
-                                                  : A_MODEL_PERMS_DROP);
+    struct db_stmt *s = store_auth_stmt(c, new_name ? A_MODEL_PERMS_RENAME
+                                                    : A_MODEL_PERMS_DROP);
     if (!s)
         return store_conn_error(c, eb, "model grants");
     if (new_name) {

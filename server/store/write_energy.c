@@ -14,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 static bool is_location_tag(const char *key)
 {
     static const char *const keys[] = {"greentrack.country",
@@ -156,15 +154,15 @@ static enum srv_err refresh_derived_delta(struct store *st, int64_t run_pk,
     } derived[] = {{"greentrack.energy_kwh", res.energy_kwh},
                    {"greentrack.co2_kg", res.co2_g / 1000.0}};
     for (size_t i = 0; i < 2 && !e; i++) {
-        sqlite3_stmt *s = store_stmt(c, S_LATEST_SET);
+        struct db_stmt *s = store_stmt(c, S_LATEST_SET);
         if (!s) {
             e = store_conn_error(c, eb, "derived metric");
             break;
         }
-        sqlite3_bind_int64(s, 1, run_pk);
-        sqlite3_bind_text(s, 2, derived[i].key, -1, SQLITE_STATIC);
-        sqlite3_bind_double(s, 3, derived[i].value);
-        sqlite3_bind_int64(s, 4, rc.last_end);
+        db_bind_int64(s, 1, run_pk);
+        db_bind_text(s, 2, derived[i].key, -1);
+        db_bind_double(s, 3, derived[i].value);
+        db_bind_int64(s, 4, rc.last_end);
         e = store_step_done(c, s, eb, "derived metric");
     }
     run_carbon_cleanup(&rc);
@@ -233,26 +231,26 @@ static enum srv_err delta_old(struct conn *c, int64_t run_pk,
                               struct energy_delta *d, struct plain_delta *pd,
                               size_t *n_pd, struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_stmt(c, S_ENERGY_OLD);
+    struct db_stmt *s = store_stmt(c, S_ENERGY_OLD);
     if (!s)
         return store_conn_error(c, eb, "energy sample");
-    sqlite3_bind_int64(s, 1, run_pk);
-    sqlite3_bind_int64(s, 2, x->start_time);
-    sqlite3_bind_int64(s, 3, x->end_time);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    db_bind_int64(s, 1, run_pk);
+    db_bind_int64(s, 2, x->start_time);
+    db_bind_int64(s, 3, x->end_time);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
         double j[4];
         for (int k = 0; k < 4; k++)
-            j[k] = sqlite3_column_double(s, k);
-        bool measured = sqlite3_column_type(s, 4) != SQLITE_NULL;
+            j[k] = db_column_double(s, k);
+        bool measured = db_column_type(s, 4) != DB_NULL;
         delta_add(d, -1, j[0], j[1], j[2], j[3], measured,
-                  sqlite3_column_double(s, 4), sqlite3_column_int(s, 5) != 0);
+                  db_column_double(s, 4), (int)db_column_int64(s, 5) != 0);
         if (!measured)
             pd[(*n_pd)++] = (struct plain_delta){x->start_time, x->end_time,
                                                  j[0] + j[1] + j[2] + j[3], -1};
     }
-    sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE
+    db_reset(s);
+    return rc == DB_ROW || rc == DB_DONE
                ? SRV_OK
                : store_conn_error(c, eb, "energy sample");
 }
@@ -280,24 +278,24 @@ enum srv_err store_energy_exec(struct store *st, struct store_write *w)
         const struct energy_sample_in *x = &w->samples[i];
         if ((e = delta_old(c, rs.run_pk, x, &d, pd, &n_pd, &w->err)))
             break;
-        sqlite3_stmt *s = store_stmt(c, S_ENERGY_UPSERT);
+        struct db_stmt *s = store_stmt(c, S_ENERGY_UPSERT);
         if (!s) {
             e = store_conn_error(c, &w->err, "energy sample");
             break;
         }
-        sqlite3_bind_int64(s, 1, rs.run_pk);
-        sqlite3_bind_int64(s, 2, x->start_time);
-        sqlite3_bind_int64(s, 3, x->end_time);
-        sqlite3_bind_double(s, 4, x->cpu_j);
-        sqlite3_bind_double(s, 5, x->gpu_j);
-        sqlite3_bind_double(s, 6, x->ram_j);
-        sqlite3_bind_double(s, 7, x->other_j);
+        db_bind_int64(s, 1, rs.run_pk);
+        db_bind_int64(s, 2, x->start_time);
+        db_bind_int64(s, 3, x->end_time);
+        db_bind_double(s, 4, x->cpu_j);
+        db_bind_double(s, 5, x->gpu_j);
+        db_bind_double(s, 6, x->ram_j);
+        db_bind_double(s, 7, x->other_j);
         store_bind_str(s, 8, x->cpu_method);
         store_bind_str(s, 9, x->gpu_method);
         store_bind_str(s, 10, x->ram_method);
         store_bind_str(s, 11, x->scope);
         if (x->has_intensity)
-            sqlite3_bind_double(s, 12, x->intensity_g_per_kwh);
+            db_bind_double(s, 12, x->intensity_g_per_kwh);
         store_bind_str(s, 13, x->has_intensity ? x->intensity_source : NULL);
         /* Estimated: CPU or GPU energy that no hardware counter measured
          * (the RAM model alone does not make a run estimated). */
@@ -305,7 +303,7 @@ enum srv_err store_energy_exec(struct store *st, struct store_write *w)
         bool gpu_counter = strcmp(x->gpu_method, "nvml-energy") == 0;
         bool estimated =
             (x->cpu_j > 0 && !cpu_counter) || (x->gpu_j > 0 && !gpu_counter);
-        sqlite3_bind_int(s, 14, estimated);
+        db_bind_int64(s, 14, estimated);
         e = store_step_done(c, s, &w->err, "energy sample");
         delta_add(&d, 1, x->cpu_j, x->gpu_j, x->ram_j, x->other_j,
                   x->has_intensity, x->intensity_g_per_kwh, estimated);
@@ -322,23 +320,23 @@ enum srv_err store_energy_exec(struct store *st, struct store_write *w)
         free(pd);
         return e;
     }
-    sqlite3_stmt *s = store_stmt(c, S_RUN_ENERGY_ADD);
+    struct db_stmt *s = store_stmt(c, S_RUN_ENERGY_ADD);
     if (!s) {
         free(pd);
         return store_conn_error(c, &w->err, "run energy");
     }
-    sqlite3_bind_int64(s, 1, rs.run_pk);
-    sqlite3_bind_double(s, 2, d.cpu_j);
-    sqlite3_bind_double(s, 3, d.gpu_j);
-    sqlite3_bind_double(s, 4, d.ram_j);
-    sqlite3_bind_double(s, 5, d.other_j);
-    sqlite3_bind_double(s, 6, d.plain_j);
-    sqlite3_bind_double(s, 7, d.measured_j);
-    sqlite3_bind_double(s, 8, d.measured_gj);
-    sqlite3_bind_int64(s, 9, first);
-    sqlite3_bind_int64(s, 10, last);
-    sqlite3_bind_int64(s, 11, d.samples);
-    sqlite3_bind_int64(s, 12, d.estimated);
+    db_bind_int64(s, 1, rs.run_pk);
+    db_bind_double(s, 2, d.cpu_j);
+    db_bind_double(s, 3, d.gpu_j);
+    db_bind_double(s, 4, d.ram_j);
+    db_bind_double(s, 5, d.other_j);
+    db_bind_double(s, 6, d.plain_j);
+    db_bind_double(s, 7, d.measured_j);
+    db_bind_double(s, 8, d.measured_gj);
+    db_bind_int64(s, 9, first);
+    db_bind_int64(s, 10, last);
+    db_bind_int64(s, 11, d.samples);
+    db_bind_int64(s, 12, d.estimated);
     if (!(e = store_step_done(c, s, &w->err, "run energy")))
         e = refresh_derived_delta(st, rs.run_pk, pd, n_pd, &w->err);
     free(pd);

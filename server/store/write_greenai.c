@@ -17,21 +17,21 @@ static enum srv_err log_phase(struct conn *c, struct store_write *w,
         return store_greenai_no_run(&w->err, w->run_id);
     w->experiment_id = exp; /* the leaderboard's cost= reads phases */
     store_conn_note_run(c, pk);
-    sqlite3_stmt *s = store_greenai_stmt(c, G_PHASE_UPSERT);
+    struct db_stmt *s = store_greenai_stmt(c, G_PHASE_UPSERT);
     if (!s)
         return store_conn_error(c, &w->err, "log phase");
-    sqlite3_bind_int64(s, 1, pk);
-    sqlite3_bind_text(s, 2, g->phase, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, g->start_time);
-    sqlite3_bind_int64(s, 4, g->end_time);
+    db_bind_int64(s, 1, pk);
+    db_bind_text(s, 2, g->phase, -1);
+    db_bind_int64(s, 3, g->start_time);
+    db_bind_int64(s, 4, g->end_time);
     if (g->has_work)
-        sqlite3_bind_double(s, 5, g->work_count);
+        db_bind_double(s, 5, g->work_count);
     else
-        sqlite3_bind_null(s, 5);
+        db_bind_null(s, 5);
     if (g->work_unit && *g->work_unit)
-        sqlite3_bind_text(s, 6, g->work_unit, -1, SQLITE_STATIC);
+        db_bind_text(s, 6, g->work_unit, -1);
     else
-        sqlite3_bind_null(s, 6);
+        db_bind_null(s, 6);
     return store_step_done(c, s, &w->err, "log phase");
 }
 

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 /* Records fetched grid periods of one zone (all of one source and kind
  * per call site, though any mix works). Each (source, kind) batch
  * replaces the older periods it overlaps, so a provider that moved its
@@ -28,19 +26,18 @@ enum srv_err store_grid_exec(struct store *st, struct store_write *w)
     for (size_t i = 0; i < w->n_grid_points && !e; i++) {
         const struct grid_point *p = &w->grid_points[i];
         const char *kind = grid_kind_name(p->kind);
-        sqlite3_stmt *s = store_stmt(c, S_GRID_GET_ONE);
+        struct db_stmt *s = store_stmt(c, S_GRID_GET_ONE);
         if (!s)
             return store_conn_error(c, &w->err, "grid intensity");
-        sqlite3_bind_text(s, 1, w->zone, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, p->source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, p->start_ms);
-        int rc = sqlite3_step(s);
-        bool same = rc == SQLITE_ROW &&
-                    sqlite3_column_double(s, 0) == p->g_per_kwh &&
-                    sqlite3_column_int64(s, 1) == p->end_ms;
-        sqlite3_reset(s);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        db_bind_text(s, 1, w->zone, -1);
+        db_bind_text(s, 2, p->source, -1);
+        db_bind_text(s, 3, kind, -1);
+        db_bind_int64(s, 4, p->start_ms);
+        int rc = db_step(s);
+        bool same = rc == DB_ROW && db_column_double(s, 0) == p->g_per_kwh &&
+                    db_column_int64(s, 1) == p->end_ms;
+        db_reset(s);
+        if (rc != DB_ROW && rc != DB_DONE)
             return store_conn_error(c, &w->err, "grid intensity");
         if (!same) {
             changed = true;
@@ -51,14 +48,14 @@ enum srv_err store_grid_exec(struct store *st, struct store_write *w)
         }
         if (!(s = store_stmt(c, S_GRID_UPSERT)))
             return store_conn_error(c, &w->err, "grid intensity");
-        sqlite3_bind_text(s, 1, w->zone, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, p->source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, p->basis, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 4, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, p->start_ms);
-        sqlite3_bind_int64(s, 6, p->end_ms);
-        sqlite3_bind_double(s, 7, p->g_per_kwh);
-        sqlite3_bind_int64(s, 8, p->fetched_ms);
+        db_bind_text(s, 1, w->zone, -1);
+        db_bind_text(s, 2, p->source, -1);
+        db_bind_text(s, 3, p->basis, -1);
+        db_bind_text(s, 4, kind, -1);
+        db_bind_int64(s, 5, p->start_ms);
+        db_bind_int64(s, 6, p->end_ms);
+        db_bind_double(s, 7, p->g_per_kwh);
+        db_bind_int64(s, 8, p->fetched_ms);
         e = store_step_done(c, s, &w->err, "grid intensity");
     }
     /* Older periods inside each batch's span that the batch did not
@@ -82,18 +79,19 @@ enum srv_err store_grid_exec(struct store *st, struct store_write *w)
         }
         if (!first)
             continue;
-        sqlite3_stmt *s = store_stmt(c, S_GRID_PRUNE);
+        struct db_stmt *s = store_stmt(c, S_GRID_PRUNE);
         if (!s)
             return store_conn_error(c, &w->err, "grid intensity");
-        sqlite3_bind_text(s, 1, w->zone, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, p->source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 3, grid_kind_name(p->kind), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 4, a);
-        sqlite3_bind_int64(s, 5, b);
-        sqlite3_bind_int64(s, 6, p->fetched_ms);
-        if ((e = store_step_done(c, s, &w->err, "grid intensity")))
+        db_bind_text(s, 1, w->zone, -1);
+        db_bind_text(s, 2, p->source, -1);
+        db_bind_text(s, 3, grid_kind_name(p->kind), -1);
+        db_bind_int64(s, 4, a);
+        db_bind_int64(s, 5, b);
+        db_bind_int64(s, 6, p->fetched_ms);
+        int64_t pruned;
+        if ((e = store_step_changes(c, s, &pruned, &w->err, "grid intensity")))
             break;
-        if (sqlite3_changes(store_conn_db(c)) > 0) {
+        if (pruned > 0) {
             changed = true;
             lo = a < lo ? a : lo;
             hi = b > hi ? b : hi;
@@ -104,32 +102,32 @@ enum srv_err store_grid_exec(struct store *st, struct store_write *w)
     /* The runs of the zone whose energy overlaps what changed. */
     int64_t *pks = NULL;
     size_t n = 0, cap = 0;
-    sqlite3_stmt *s = store_stmt(c, S_GRID_ZONE_RUNS);
+    struct db_stmt *s = store_stmt(c, S_GRID_ZONE_RUNS);
     if (!s)
         return store_conn_error(c, &w->err, "grid intensity");
-    sqlite3_bind_text(s, 1, w->zone, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, hi);
-    sqlite3_bind_int64(s, 3, lo);
+    db_bind_text(s, 1, w->zone, -1);
+    db_bind_int64(s, 2, hi);
+    db_bind_int64(s, 3, lo);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    bool nomem = false;
+    while ((rc = db_step(s)) == DB_ROW) {
         if (n == cap) {
             size_t nc = cap ? cap * 2 : 16;
             int64_t *np = realloc(pks, nc * sizeof(*pks));
             if (!np) {
-                rc = SQLITE_NOMEM;
+                nomem = true;
                 break;
             }
             pks = np;
             cap = nc;
         }
-        pks[n++] = sqlite3_column_int64(s, 0);
+        pks[n++] = db_column_int64(s, 0);
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE) {
+    db_reset(s);
+    if (nomem || rc != DB_DONE) {
         free(pks);
-        return rc == SQLITE_NOMEM
-                   ? err_set(&w->err, SRV_E_NOMEM, "out of memory")
-                   : store_conn_error(c, &w->err, "grid intensity");
+        return nomem ? err_set(&w->err, SRV_E_NOMEM, "out of memory")
+                     : store_conn_error(c, &w->err, "grid intensity");
     }
     for (size_t i = 0; i < n && !e; i++)
         e = store_refresh_derived_metrics(st, pks[i], &w->err);

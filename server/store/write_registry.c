@@ -16,7 +16,7 @@
 static enum srv_err model_lookup(struct conn *c, const char *name, int64_t *pk,
                                  struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_registry_stmt(c, R_MODEL_BY_NAME);
+    struct db_stmt *s = store_registry_stmt(c, R_MODEL_BY_NAME);
     if (!s)
         return store_conn_error(c, eb, "model lookup");
     store_registry_bind_text(s, 1, name);
@@ -31,17 +31,17 @@ static enum srv_err model_lookup(struct conn *c, const char *name, int64_t *pk,
 static enum srv_err version_lookup(struct conn *c, int64_t pk, const char *name,
                                    int64_t version, struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_registry_stmt(c, R_VERSION_LIVE);
+    struct db_stmt *s = store_registry_stmt(c, R_VERSION_LIVE);
     if (!s)
         return store_conn_error(c, eb, "version lookup");
-    sqlite3_bind_int64(s, 1, pk);
-    sqlite3_bind_int64(s, 2, version);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_bind_int64(s, 1, pk);
+    db_bind_int64(s, 2, version);
+    int rc = db_step(s);
+    db_reset(s);
+    if (rc == DB_ROW)
         return SRV_OK;
-    return rc == SQLITE_DONE ? store_registry_no_version(eb, name, version)
-                             : store_conn_error(c, eb, "version lookup");
+    return rc == DB_DONE ? store_registry_no_version(eb, name, version)
+                         : store_conn_error(c, eb, "version lookup");
 }
 
 static enum srv_err name_taken(struct errbuf *eb, const char *name)
@@ -68,10 +68,10 @@ static enum srv_err check_free(struct conn *c, const char *name, int64_t self,
 static enum srv_err touch_model(struct conn *c, int64_t pk, int64_t now,
                                 struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_registry_stmt(c, R_MODEL_TOUCH);
+    struct db_stmt *s = store_registry_stmt(c, R_MODEL_TOUCH);
     if (s) {
-        sqlite3_bind_int64(s, 1, now);
-        sqlite3_bind_int64(s, 2, pk);
+        db_bind_int64(s, 1, now);
+        db_bind_int64(s, 2, pk);
     }
     return store_step_done(c, s, eb, "model touch");
 }
@@ -86,17 +86,17 @@ static enum srv_err keyed_row(struct conn *c, struct store_write *w,
                               const char *key, const char *value,
                               size_t value_len, const char *what)
 {
-    sqlite3_stmt *s = store_registry_stmt(c, id);
+    struct db_stmt *s = store_registry_stmt(c, id);
     if (s) {
         int i = 1;
-        sqlite3_bind_int64(s, i++, pk);
+        db_bind_int64(s, i++, pk);
         if (version && !version_last)
-            sqlite3_bind_int64(s, i++, *version);
+            db_bind_int64(s, i++, *version);
         store_registry_bind_text(s, i++, key);
         if (value)
-            sqlite3_bind_text(s, i++, value, (int)value_len, SQLITE_STATIC);
+            db_bind_text(s, i++, value, (int)value_len);
         if (version && version_last)
-            sqlite3_bind_int64(s, i, *version);
+            db_bind_int64(s, i, *version);
     }
     return store_step_done(c, s, &w->err, what);
 }
@@ -125,17 +125,19 @@ static enum srv_err w_model_create(struct conn *c, struct store_write *w,
     if (e)
         return e;
     int64_t now = store_now_ms();
-    sqlite3_stmt *s = store_registry_stmt(c, R_MODEL_INSERT);
+    struct db_stmt *s = store_registry_stmt(c, R_MODEL_INSERT);
     if (s) {
         store_registry_bind_text(s, 1, r->name);
-        sqlite3_bind_int64(s, 2, now);
-        sqlite3_bind_int64(s, 3, now);
+        db_bind_int64(s, 2, now);
+        db_bind_int64(s, 3, now);
         store_registry_bind_text(s, 4, r->description);
     }
-    if ((e = store_step_done(c, s, &w->err, "model insert")))
+    int64_t model_pk = 0;
+    bool found;
+    if ((e = store_step_int64(c, s, &model_pk, &found, &w->err,
+                              "model insert")))
         return e;
-    return insert_tags(c, w, r, sqlite3_last_insert_rowid(store_conn_db(c)),
-                       NULL);
+    return insert_tags(c, w, r, model_pk, NULL);
 }
 
 /* The model keeps its key, so its versions, tags and aliases follow. */
@@ -146,17 +148,17 @@ static enum srv_err w_model_rename(struct conn *c, struct store_write *w,
     if (e)
         return e;
     int64_t now = store_now_ms();
-    sqlite3_stmt *s = store_registry_stmt(c, R_MODEL_RENAME);
+    struct db_stmt *s = store_registry_stmt(c, R_MODEL_RENAME);
     if (s) {
         store_registry_bind_text(s, 1, r->new_name);
-        sqlite3_bind_int64(s, 2, now);
-        sqlite3_bind_int64(s, 3, pk);
+        db_bind_int64(s, 2, now);
+        db_bind_int64(s, 3, pk);
     }
     if ((e = store_step_done(c, s, &w->err, "model rename")))
         return e;
     if ((s = store_registry_stmt(c, R_VERSIONS_TOUCH))) {
-        sqlite3_bind_int64(s, 1, now);
-        sqlite3_bind_int64(s, 2, pk);
+        db_bind_int64(s, 1, now);
+        db_bind_int64(s, 2, pk);
     }
     return store_step_done(c, s, &w->err, "model rename");
 }
@@ -164,11 +166,11 @@ static enum srv_err w_model_rename(struct conn *c, struct store_write *w,
 static enum srv_err w_model_update(struct conn *c, struct store_write *w,
                                    struct registry_write *r, int64_t pk)
 {
-    sqlite3_stmt *s = store_registry_stmt(c, R_MODEL_DESCRIBE);
+    struct db_stmt *s = store_registry_stmt(c, R_MODEL_DESCRIBE);
     if (s) {
         store_registry_bind_text(s, 1, r->description);
-        sqlite3_bind_int64(s, 2, store_now_ms());
-        sqlite3_bind_int64(s, 3, pk);
+        db_bind_int64(s, 2, store_now_ms());
+        db_bind_int64(s, 3, pk);
     }
     return store_step_done(c, s, &w->err, "model update");
 }
@@ -184,9 +186,9 @@ static enum srv_err w_model_delete(struct conn *c, struct store_write *w,
     (void)r;
     enum srv_err e = SRV_OK;
     for (size_t i = 0; !e && i < sizeof(order) / sizeof(*order); i++) {
-        sqlite3_stmt *s = store_registry_stmt(c, order[i]);
+        struct db_stmt *s = store_registry_stmt(c, order[i]);
         if (s)
-            sqlite3_bind_int64(s, 1, pk);
+            db_bind_int64(s, 1, pk);
         e = store_step_done(c, s, &w->err, "model delete");
     }
     return e;
@@ -230,17 +232,17 @@ static enum srv_err resolve_models_source(struct conn *c, const char *source,
     int64_t version = 0;
     *out = NULL;
     enum srv_err e = SRV_OK;
-    sqlite3_stmt *s = NULL;
+    struct db_stmt *s = NULL;
     if (registry_models_uri(source, &name, &version) &&
         (s = store_registry_stmt(c, R_VERSION_GET))) {
         store_registry_bind_text(s, 1, name);
-        sqlite3_bind_int64(s, 2, version);
-        int rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW && !(*out = store_col_dup(s, 6)))
+        db_bind_int64(s, 2, version);
+        int rc = db_step(s);
+        if (rc == DB_ROW && !(*out = store_col_dup(s, 6)))
             e = err_set(eb, SRV_E_NOMEM, "out of memory");
-        else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        else if (rc != DB_ROW && rc != DB_DONE)
             e = store_conn_error(c, eb, "models source");
-        sqlite3_reset(s);
+        db_reset(s);
     }
     free(name);
     if (e || *out)
@@ -261,25 +263,25 @@ static enum srv_err w_version_create(struct conn *c, struct store_write *w,
     if (strncasecmp(r->source, "models:", 7) == 0 &&
         (e = resolve_models_source(c, r->source, &resolved, &w->err)))
         return e;
-    sqlite3_stmt *s = store_registry_stmt(c, R_VERSION_NEXT);
+    struct db_stmt *s = store_registry_stmt(c, R_VERSION_NEXT);
     if (!s) {
         free(resolved);
         return store_conn_error(c, &w->err, "version create");
     }
-    sqlite3_bind_int64(s, 1, pk);
-    int rc = sqlite3_step(s);
-    int64_t version = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (rc != SQLITE_ROW) {
+    db_bind_int64(s, 1, pk);
+    int rc = db_step(s);
+    int64_t version = db_column_int64(s, 0);
+    db_reset(s);
+    if (rc != DB_ROW) {
         free(resolved);
         return store_conn_error(c, &w->err, "version create");
     }
     int64_t now = store_now_ms();
     if ((s = store_registry_stmt(c, R_VERSION_INSERT))) {
-        sqlite3_bind_int64(s, 1, pk);
-        sqlite3_bind_int64(s, 2, version);
-        sqlite3_bind_int64(s, 3, now);
-        sqlite3_bind_int64(s, 4, now);
+        db_bind_int64(s, 1, pk);
+        db_bind_int64(s, 2, version);
+        db_bind_int64(s, 3, now);
+        db_bind_int64(s, 4, now);
         store_registry_bind_text(s, 5, r->description);
         store_registry_bind_text(s, 6, resolved ? resolved : r->source);
         store_registry_bind_text(s, 7, r->run_id);
@@ -297,15 +299,15 @@ static enum srv_err w_version_create(struct conn *c, struct store_write *w,
 static enum srv_err w_version_update(struct conn *c, struct store_write *w,
                                      struct registry_write *r, int64_t pk)
 {
-    sqlite3_stmt *s = store_registry_stmt(c, R_VERSION_DESCRIBE);
+    struct db_stmt *s = store_registry_stmt(c, R_VERSION_DESCRIBE);
     if (s) {
         if (r->description)
             store_registry_bind_text(s, 1, r->description);
         else
-            sqlite3_bind_null(s, 1);
-        sqlite3_bind_int64(s, 2, store_now_ms());
-        sqlite3_bind_int64(s, 3, pk);
-        sqlite3_bind_int64(s, 4, r->version);
+            db_bind_null(s, 1);
+        db_bind_int64(s, 2, store_now_ms());
+        db_bind_int64(s, 3, pk);
+        db_bind_int64(s, 4, r->version);
     }
     return store_step_done(c, s, &w->err, "version update");
 }
@@ -318,18 +320,18 @@ static enum srv_err w_version_delete(struct conn *c, struct store_write *w,
                                      struct registry_write *r, int64_t pk)
 {
     int64_t now = store_now_ms();
-    sqlite3_stmt *s = store_registry_stmt(c, R_VERSION_DELETE);
+    struct db_stmt *s = store_registry_stmt(c, R_VERSION_DELETE);
     if (s) {
-        sqlite3_bind_int64(s, 1, now);
-        sqlite3_bind_int64(s, 2, pk);
-        sqlite3_bind_int64(s, 3, r->version);
+        db_bind_int64(s, 1, now);
+        db_bind_int64(s, 2, pk);
+        db_bind_int64(s, 3, r->version);
     }
     enum srv_err e = store_step_done(c, s, &w->err, "version delete");
     if (e)
         return e;
     if ((s = store_registry_stmt(c, R_ALIASES_DROP))) {
-        sqlite3_bind_int64(s, 1, pk);
-        sqlite3_bind_int64(s, 2, r->version);
+        db_bind_int64(s, 1, pk);
+        db_bind_int64(s, 2, r->version);
     }
     if ((e = store_step_done(c, s, &w->err, "version delete")))
         return e;
@@ -341,13 +343,13 @@ static enum srv_err w_version_transition(struct conn *c, struct store_write *w,
 {
     int64_t now = store_now_ms();
     const char *stage = registry_stage_names[r->stage];
-    sqlite3_stmt *s;
+    struct db_stmt *s;
     enum srv_err e;
     if (r->archive_existing) {
         if ((s = store_registry_stmt(c, R_VERSION_ARCHIVE))) {
-            sqlite3_bind_int64(s, 1, now);
-            sqlite3_bind_int64(s, 2, pk);
-            sqlite3_bind_int64(s, 3, r->version);
+            db_bind_int64(s, 1, now);
+            db_bind_int64(s, 2, pk);
+            db_bind_int64(s, 3, r->version);
             store_registry_bind_text(s, 4, stage);
         }
         if ((e = store_step_done(c, s, &w->err, "archive versions")))
@@ -355,9 +357,9 @@ static enum srv_err w_version_transition(struct conn *c, struct store_write *w,
     }
     if ((s = store_registry_stmt(c, R_VERSION_STAGE))) {
         store_registry_bind_text(s, 1, stage);
-        sqlite3_bind_int64(s, 2, now);
-        sqlite3_bind_int64(s, 3, pk);
-        sqlite3_bind_int64(s, 4, r->version);
+        db_bind_int64(s, 2, now);
+        db_bind_int64(s, 3, pk);
+        db_bind_int64(s, 4, r->version);
     }
     if ((e = store_step_done(c, s, &w->err, "transition")))
         return e;

@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-#include <sqlite3.h>
 
 /*---- at open, before the writer thread starts ----*/
 
@@ -30,14 +29,14 @@ enum srv_err store_ensure_default_experiment(struct store *st,
     if (artifact_experiment_location(loc, sizeof(loc), st->serve_artifacts,
                                      st->artifact_root, 0))
         return err_set(eb, SRV_E_INTERNAL, "artifact root path too long");
-    sqlite3_stmt *s = store_stmt(st->writer, S_EXP_DEFAULT);
+    struct db_stmt *s = store_stmt(st->writer, S_EXP_DEFAULT);
     if (!s)
         return store_conn_error(st->writer, eb, "default experiment");
     int64_t now = store_now_ms();
-    sqlite3_bind_text(s, 1, loc, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_int64(s, 3, now);
-    if (sqlite3_step(s) != SQLITE_DONE)
+    db_bind_text(s, 1, loc, -1);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, now);
+    if (db_step(s) != DB_DONE)
         return store_conn_error(st->writer, eb, "default experiment");
     return SRV_OK;
 }
@@ -68,28 +67,29 @@ enum srv_err store_relocate_local_locations(struct store *st, struct errbuf *eb)
         "run_id || '/artifacts'",
     };
     struct conn *c = st->writer;
-    if (store_exec_sql(store_conn_db(c), "BEGIN IMMEDIATE") != SQLITE_OK)
+    if (db_begin_write(store_conn_db(c)) != DB_OK)
         return store_conn_error(c, eb, "relocate");
     for (size_t i = 0; i < sizeof(sql) / sizeof(*sql); i++) {
-        sqlite3_stmt *s = NULL;
-        int rc = sqlite3_prepare_v2(store_conn_db(c), sql[i], -1, &s, NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_text(s, 1, uri, -1, SQLITE_STATIC);
-            sqlite3_bind_text(s, 2, bare, -1, SQLITE_STATIC);
-            rc = sqlite3_step(s);
+        struct db_stmt *s = db_prepare(store_conn_db(c), sql[i]);
+        int rc = DB_ERROR;
+        int64_t changed = 0;
+        if (s) {
+            db_bind_text(s, 1, uri, -1);
+            db_bind_text(s, 2, bare, -1);
+            rc = db_step(s);
+            changed = db_changes(s);
         }
-        sqlite3_finalize(s);
-        if (rc != SQLITE_DONE) {
+        db_finalize(s);
+        if (rc != DB_DONE) {
             enum srv_err e = store_conn_error(c, eb, "relocate");
             store_exec_sql(store_conn_db(c), "ROLLBACK");
             return e;
         }
-        if (sqlite3_changes(store_conn_db(c)) > 0)
-            log_info("%d %s given file: URIs",
-                     sqlite3_changes(store_conn_db(c)),
+        if (changed > 0)
+            log_info("%lld %s given file: URIs", (long long)changed,
                      i ? "run artifact locations" : "experiment locations");
     }
-    if (store_exec_sql(store_conn_db(c), "COMMIT") != SQLITE_OK) {
+    if (store_exec_sql(store_conn_db(c), "COMMIT") != DB_OK) {
         enum srv_err e = store_conn_error(c, eb, "relocate");
         store_exec_sql(store_conn_db(c), "ROLLBACK");
         return e;
@@ -109,22 +109,21 @@ static enum srv_err exp_lookup(struct conn *c, int64_t id,
                                struct exp_state *out, struct errbuf *eb)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *s = store_stmt(c, S_EXP_BY_ID);
+    struct db_stmt *s = store_stmt(c, S_EXP_BY_ID);
     if (!s)
         return store_conn_error(c, eb, "experiment lookup");
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
+    db_bind_int64(s, 1, id);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
         out->exists = true;
-        out->deleted =
-            strcmp((const char *)sqlite3_column_text(s, 3), "deleted") == 0;
-        const char *loc = (const char *)sqlite3_column_text(s, 2);
+        out->deleted = strcmp(db_column_text(s, 3), "deleted") == 0;
+        const char *loc = db_column_text(s, 2);
         out->artifact_location = strdup(loc ? loc : "");
-        sqlite3_reset(s);
+        db_reset(s);
         return out->artifact_location ? SRV_OK : SRV_E_NOMEM;
     }
-    sqlite3_reset(s);
-    if (rc != SQLITE_DONE)
+    db_reset(s);
+    if (rc != DB_DONE)
         return store_conn_error(c, eb, "experiment lookup");
     return SRV_OK;
 }
@@ -132,39 +131,39 @@ static enum srv_err exp_lookup(struct conn *c, int64_t id,
 static enum srv_err w_experiment_create(struct conn *c, struct store *st,
                                         struct store_write *w)
 {
-    sqlite3_stmt *s = store_stmt(c, S_EXP_BY_NAME);
+    struct db_stmt *s = store_stmt(c, S_EXP_BY_NAME);
     if (!s)
         return store_conn_error(c, &w->err, "experiment create");
-    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW)
+    db_bind_text(s, 1, w->name, -1);
+    int rc = db_step(s);
+    db_reset(s);
+    if (rc == DB_ROW)
         return err_set(&w->err, SRV_E_RESOURCE_ALREADY_EXISTS,
                        "Experiment(name=%s) already exists. Error: "
                        "the name is taken by an active or deleted "
                        "experiment",
                        w->name);
-    if (rc != SQLITE_DONE)
+    if (rc != DB_DONE)
         return store_conn_error(c, &w->err, "experiment create");
     int64_t now = store_now_ms();
     s = store_stmt(c, S_EXP_INSERT);
     if (!s)
         return store_conn_error(c, &w->err, "experiment create");
-    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, w->artifact_location ? w->artifact_location : "",
-                      -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    sqlite3_bind_int64(s, 4, now);
-    enum srv_err e = store_step_done(c, s, &w->err, "experiment insert");
+    db_bind_text(s, 1, w->name, -1);
+    db_bind_text(s, 2, w->artifact_location ? w->artifact_location : "", -1);
+    db_bind_int64(s, 3, now);
+    db_bind_int64(s, 4, now);
+    bool found;
+    enum srv_err e = store_step_int64(c, s, &w->out_experiment_id, &found,
+                                      &w->err, "experiment insert");
     if (e)
         return e;
-    w->out_experiment_id = sqlite3_last_insert_rowid(store_conn_db(c));
     for (size_t i = 0; i < w->n_tags && !e; i++) {
         s = store_stmt(c, S_EXP_TAG_UPSERT);
         if (!s)
             return store_conn_error(c, &w->err, "experiment tag");
-        sqlite3_bind_int64(s, 1, w->out_experiment_id);
-        sqlite3_bind_text(s, 2, w->tags[i].key, -1, SQLITE_STATIC);
+        db_bind_int64(s, 1, w->out_experiment_id);
+        db_bind_text(s, 2, w->tags[i].key, -1);
         store_bind_ref(s, 3, w->tags[i].value);
         e = store_step_done(c, s, &w->err, "experiment tag");
     }
@@ -177,8 +176,8 @@ static enum srv_err w_experiment_create(struct conn *c, struct store *st,
     s = store_stmt(c, S_EXP_SET_LOCATION);
     if (!s)
         return store_conn_error(c, &w->err, "experiment create");
-    sqlite3_bind_text(s, 1, loc, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, w->out_experiment_id);
+    db_bind_text(s, 1, loc, -1);
+    db_bind_int64(s, 2, w->out_experiment_id);
     return store_step_done(c, s, &w->err, "experiment location");
 }
 
@@ -194,22 +193,22 @@ static enum srv_err w_experiment_rename(struct conn *c, struct store_write *w)
     if (ex.deleted)
         return err_set(&w->err, SRV_E_INVALID_STATE,
                        "Cannot rename a non-active experiment.");
-    sqlite3_stmt *s = store_stmt(c, S_EXP_BY_NAME);
+    struct db_stmt *s = store_stmt(c, S_EXP_BY_NAME);
     if (!s)
         return store_conn_error(c, &w->err, "experiment rename");
-    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    int64_t other = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_reset(s);
-    if (rc == SQLITE_ROW && other != w->experiment_id)
+    db_bind_text(s, 1, w->name, -1);
+    int rc = db_step(s);
+    int64_t other = rc == DB_ROW ? db_column_int64(s, 0) : -1;
+    db_reset(s);
+    if (rc == DB_ROW && other != w->experiment_id)
         return err_set(&w->err, SRV_E_RESOURCE_ALREADY_EXISTS,
                        "Experiment(name=%s) already exists.", w->name);
     s = store_stmt(c, S_EXP_RENAME);
     if (!s)
         return store_conn_error(c, &w->err, "experiment rename");
-    sqlite3_bind_text(s, 1, w->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, store_now_ms());
-    sqlite3_bind_int64(s, 3, w->experiment_id);
+    db_bind_text(s, 1, w->name, -1);
+    db_bind_int64(s, 2, store_now_ms());
+    db_bind_int64(s, 3, w->experiment_id);
     return store_step_done(c, s, &w->err, "experiment rename");
 }
 
@@ -228,23 +227,23 @@ static enum srv_err w_experiment_set_stage(struct conn *c,
         return store_no_experiment(&w->err, w->experiment_id);
     int64_t now = store_now_ms();
     const char *stage = delete ? "deleted" : "active";
-    sqlite3_stmt *s = store_stmt(c, S_EXP_SET_STAGE);
+    struct db_stmt *s = store_stmt(c, S_EXP_SET_STAGE);
     if (!s)
         return store_conn_error(c, &w->err, "experiment stage");
-    sqlite3_bind_text(s, 1, stage, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_int64(s, 3, w->experiment_id);
+    db_bind_text(s, 1, stage, -1);
+    db_bind_int64(s, 2, now);
+    db_bind_int64(s, 3, w->experiment_id);
     if ((e = store_step_done(c, s, &w->err, "experiment stage")))
         return e;
     s = store_stmt(c, S_EXP_RUNS_SET_STAGE);
     if (!s)
         return store_conn_error(c, &w->err, "experiment runs stage");
-    sqlite3_bind_text(s, 1, stage, -1, SQLITE_STATIC);
+    db_bind_text(s, 1, stage, -1);
     if (delete)
-        sqlite3_bind_int64(s, 2, now);
+        db_bind_int64(s, 2, now);
     else
-        sqlite3_bind_null(s, 2);
-    sqlite3_bind_int64(s, 3, w->experiment_id);
+        db_bind_null(s, 2);
+    db_bind_int64(s, 3, w->experiment_id);
     return store_step_done(c, s, &w->err, "experiment runs stage");
 }
 
@@ -263,17 +262,18 @@ static enum srv_err w_experiment_tag(struct conn *c, struct store_write *w,
                        "The experiment %lld must be in the 'active' state. "
                        "Current state is deleted.",
                        (long long)w->experiment_id);
-    sqlite3_stmt *s =
+    struct db_stmt *s =
         store_stmt(c, delete ? S_EXP_TAG_DELETE : S_EXP_TAG_UPSERT);
     if (!s)
         return store_conn_error(c, &w->err, "experiment tag");
-    sqlite3_bind_int64(s, 1, w->experiment_id);
-    sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, w->experiment_id);
+    db_bind_text(s, 2, w->key, -1);
     if (!delete)
-        sqlite3_bind_text(s, 3, w->value, -1, SQLITE_STATIC);
-    if ((e = store_step_done(c, s, &w->err, "experiment tag")))
+        db_bind_text(s, 3, w->value, -1);
+    int64_t changed;
+    if ((e = store_step_changes(c, s, &changed, &w->err, "experiment tag")))
         return e;
-    if (delete &&sqlite3_changes(store_conn_db(c)) == 0)
+    if (delete &&changed == 0)
         return err_set(&w->err, SRV_E_RESOURCE_DOES_NOT_EXIST,
                        "No tag with name: %s in experiment with id %lld",
                        w->key, (long long)w->experiment_id);
@@ -285,11 +285,11 @@ static enum srv_err w_experiment_tag(struct conn *c, struct store_write *w,
 static enum srv_err tag_upsert(struct conn *c, int64_t run_pk, const char *key,
                                struct strref value, struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_stmt(c, S_TAG_UPSERT);
+    struct db_stmt *s = store_stmt(c, S_TAG_UPSERT);
     if (!s)
         return store_conn_error(c, eb, "tag upsert");
-    sqlite3_bind_int64(s, 1, run_pk);
-    sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, run_pk);
+    db_bind_text(s, 2, key, -1);
     store_bind_ref(s, 3, value);
     enum srv_err e = store_step_done(c, s, eb, "tag upsert");
     if (e || strcmp(key, "mlflow.runName") != 0)
@@ -299,7 +299,7 @@ static enum srv_err tag_upsert(struct conn *c, int64_t run_pk, const char *key,
     if (!s)
         return store_conn_error(c, eb, "run rename");
     store_bind_ref(s, 3, value);
-    sqlite3_bind_int64(s, 4, run_pk);
+    db_bind_int64(s, 4, run_pk);
     return store_step_done(c, s, eb, "run rename");
 }
 
@@ -341,20 +341,21 @@ static enum srv_err w_run_create(struct conn *c, struct store_write *w)
                     "The experiment's artifact location is too long");
         goto out;
     }
-    sqlite3_stmt *s = store_stmt(c, S_RUN_INSERT);
+    struct db_stmt *s = store_stmt(c, S_RUN_INSERT);
     if (!s) {
         e = store_conn_error(c, &w->err, "run insert");
         goto out;
     }
-    sqlite3_bind_text(s, 1, w->run_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, w->experiment_id);
+    db_bind_text(s, 1, w->run_id, -1);
+    db_bind_int64(s, 2, w->experiment_id);
     store_bind_str(s, 3, w->name ? w->name : "");
     store_bind_str(s, 4, w->user_id ? w->user_id : "");
-    sqlite3_bind_int64(s, 5, w->start_time);
-    sqlite3_bind_text(s, 6, uri, -1, SQLITE_TRANSIENT);
-    if ((e = store_step_done(c, s, &w->err, "run insert")))
+    db_bind_int64(s, 5, w->start_time);
+    db_bind_text(s, 6, uri, -1);
+    int64_t run_pk = 0;
+    bool inserted;
+    if ((e = store_step_int64(c, s, &run_pk, &inserted, &w->err, "run insert")))
         goto out;
-    int64_t run_pk = sqlite3_last_insert_rowid(store_conn_db(c));
     store_conn_note_run(c, run_pk);
     if (w->n_tags)
         e = store_greenai_check_tags(c, w->run_id, w->tags, w->n_tags, &w->err);
@@ -371,16 +372,16 @@ static enum srv_err w_run_update(struct conn *c, struct store_write *w)
     enum srv_err e = store_run_lookup(c, w->run_id, true, &rs, &w->err);
     if (e)
         return e;
-    sqlite3_stmt *s = store_stmt(c, S_RUN_UPDATE);
+    struct db_stmt *s = store_stmt(c, S_RUN_UPDATE);
     if (!s)
         return store_conn_error(c, &w->err, "run update");
     if (w->has_status)
-        sqlite3_bind_text(s, 1, run_status_names[w->status], -1, SQLITE_STATIC);
+        db_bind_text(s, 1, run_status_names[w->status], -1);
     if (w->has_end_time)
-        sqlite3_bind_int64(s, 2, w->end_time);
+        db_bind_int64(s, 2, w->end_time);
     if (w->name)
-        sqlite3_bind_text(s, 3, w->name, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, rs.run_pk);
+        db_bind_text(s, 3, w->name, -1);
+    db_bind_int64(s, 4, rs.run_pk);
     if ((e = store_step_done(c, s, &w->err, "run update")))
         return e;
     if (w->name) {
@@ -397,13 +398,13 @@ static enum srv_err w_run_set_stage(struct conn *c, struct store_write *w,
     enum srv_err e = store_run_lookup(c, w->run_id, false, &rs, &w->err);
     if (e)
         return e;
-    sqlite3_stmt *s = store_stmt(c, S_RUN_SET_STAGE);
+    struct db_stmt *s = store_stmt(c, S_RUN_SET_STAGE);
     if (!s)
         return store_conn_error(c, &w->err, "run stage");
-    sqlite3_bind_text(s, 1, delete ? "deleted" : "active", -1, SQLITE_STATIC);
+    db_bind_text(s, 1, delete ? "deleted" : "active", -1);
     if (delete)
-        sqlite3_bind_int64(s, 2, store_now_ms());
-    sqlite3_bind_int64(s, 3, rs.run_pk);
+        db_bind_int64(s, 2, store_now_ms());
+    db_bind_int64(s, 3, rs.run_pk);
     return store_step_done(c, s, &w->err, "run stage");
 }
 
@@ -417,16 +418,16 @@ static enum srv_err check_params(struct conn *c, struct store_write *w,
     size_t n_conflicts = 0;
     enum srv_err e = SRV_OK;
     for (size_t i = 0; i < w->n_params; i++) {
-        sqlite3_stmt *s = store_stmt(c, S_PARAM_GET);
+        struct db_stmt *s = store_stmt(c, S_PARAM_GET);
         if (!s)
             return store_conn_error(c, &w->err, "param check");
-        sqlite3_bind_int64(s, 1, run_pk);
-        sqlite3_bind_text(s, 2, w->params[i].key, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(s);
+        db_bind_int64(s, 1, run_pk);
+        db_bind_text(s, 2, w->params[i].key, -1);
+        int rc = db_step(s);
         skip[i] = false;
-        if (rc == SQLITE_ROW) {
-            const char *old = (const char *)sqlite3_column_text(s, 0);
-            size_t oldlen = (size_t)sqlite3_column_bytes(s, 0);
+        if (rc == DB_ROW) {
+            const char *old = db_column_text(s, 0);
+            size_t oldlen = (size_t)db_column_bytes(s, 0);
             struct strref nv = w->params[i].value;
             if (oldlen == nv.len && memcmp(old, nv.s, nv.len) == 0) {
                 skip[i] = true;
@@ -447,10 +448,10 @@ static enum srv_err check_params(struct conn *c, struct store_write *w,
                               (int)(nv.len > 100 ? 100 : nv.len), nv.s);
                 n_conflicts++;
             }
-        } else if (rc != SQLITE_DONE) {
+        } else if (rc != DB_DONE) {
             e = store_conn_error(c, &w->err, "param check");
         }
-        sqlite3_reset(s);
+        db_reset(s);
         if (e)
             break;
     }
@@ -492,20 +493,20 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
     for (size_t i = 0; i < w->n_params && !e; i++) {
         if (skip[i])
             continue;
-        sqlite3_stmt *s = store_stmt(c, S_PARAM_INSERT);
+        struct db_stmt *s = store_stmt(c, S_PARAM_INSERT);
         if (!s) {
             e = store_conn_error(c, &w->err, "param insert");
             break;
         }
-        sqlite3_bind_int64(s, 1, rs.run_pk);
-        sqlite3_bind_text(s, 2, w->params[i].key, -1, SQLITE_STATIC);
+        db_bind_int64(s, 1, rs.run_pk);
+        db_bind_text(s, 2, w->params[i].key, -1);
         store_bind_ref(s, 3, w->params[i].value);
         e = store_step_done(c, s, &w->err, "param insert");
     }
     if (e)
         goto out;
 
-    sqlite3_stmt *ins = w->n_metrics ? store_stmt(c, S_METRIC_INSERT) : NULL;
+    struct db_stmt *ins = w->n_metrics ? store_stmt(c, S_METRIC_INSERT) : NULL;
     if (w->n_metrics && !ins) {
         e = store_conn_error(c, &w->err, "metric insert");
         goto out;
@@ -517,15 +518,15 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
     for (size_t i = 0; i < w->n_metrics; i++) {
         const struct metric_in *m = &w->metrics[i];
         bool nan = isnan(m->value);
-        sqlite3_bind_int64(ins, 1, rs.run_pk);
-        sqlite3_bind_text(ins, 2, m->key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 3, m->timestamp);
-        sqlite3_bind_int64(ins, 4, m->step);
-        sqlite3_bind_double(ins, 5, nan ? 0.0 : m->value);
-        sqlite3_bind_int(ins, 6, nan);
-        int rc = sqlite3_step(ins);
-        sqlite3_reset(ins);
-        if (rc != SQLITE_DONE) {
+        db_bind_int64(ins, 1, rs.run_pk);
+        db_bind_text(ins, 2, m->key, -1);
+        db_bind_int64(ins, 3, m->timestamp);
+        db_bind_int64(ins, 4, m->step);
+        db_bind_double(ins, 5, nan ? 0.0 : m->value);
+        db_bind_int64(ins, 6, nan);
+        int rc = db_step(ins);
+        db_reset(ins);
+        if (rc != DB_DONE) {
             e = store_conn_error(c, &w->err, "metric insert");
             break;
         }
@@ -555,17 +556,17 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
     for (size_t k = 0; k < n_latest && !e; k++) {
         const struct metric_in *m = latest[k];
         bool nan = isnan(m->value);
-        sqlite3_stmt *s = store_stmt(c, S_LATEST_UPSERT);
+        struct db_stmt *s = store_stmt(c, S_LATEST_UPSERT);
         if (!s) {
             e = store_conn_error(c, &w->err, "latest metric");
             break;
         }
-        sqlite3_bind_int64(s, 1, rs.run_pk);
-        sqlite3_bind_text(s, 2, m->key, -1, SQLITE_STATIC);
-        sqlite3_bind_double(s, 3, nan ? 0.0 : m->value);
-        sqlite3_bind_int64(s, 4, m->timestamp);
-        sqlite3_bind_int64(s, 5, m->step);
-        sqlite3_bind_int(s, 6, nan);
+        db_bind_int64(s, 1, rs.run_pk);
+        db_bind_text(s, 2, m->key, -1);
+        db_bind_double(s, 3, nan ? 0.0 : m->value);
+        db_bind_int64(s, 4, m->timestamp);
+        db_bind_int64(s, 5, m->step);
+        db_bind_int64(s, 6, nan);
         e = store_step_done(c, s, &w->err, "latest metric");
     }
     if (latest != latest_small)
@@ -586,14 +587,15 @@ static enum srv_err w_run_delete_tag(struct conn *c, struct store_write *w)
     enum srv_err e = store_run_lookup(c, w->run_id, true, &rs, &w->err);
     if (e)
         return e;
-    sqlite3_stmt *s = store_stmt(c, S_TAG_DELETE);
+    struct db_stmt *s = store_stmt(c, S_TAG_DELETE);
     if (!s)
         return store_conn_error(c, &w->err, "tag delete");
-    sqlite3_bind_int64(s, 1, rs.run_pk);
-    sqlite3_bind_text(s, 2, w->key, -1, SQLITE_STATIC);
-    if ((e = store_step_done(c, s, &w->err, "tag delete")))
+    db_bind_int64(s, 1, rs.run_pk);
+    db_bind_text(s, 2, w->key, -1);
+    int64_t changed;
+    if ((e = store_step_changes(c, s, &changed, &w->err, "tag delete")))
         return e;
-    if (sqlite3_changes(store_conn_db(c)) == 0)
+    if (changed == 0)
         return err_set(&w->err, SRV_E_RESOURCE_DOES_NOT_EXIST,
                        "No tag with name: %s in run with id %s", w->key,
                        w->run_id);
@@ -604,12 +606,12 @@ static enum srv_err dataset_pk_for(struct conn *c, int64_t experiment_id,
                                    const struct dataset_in *d, int64_t *pk,
                                    struct errbuf *eb)
 {
-    sqlite3_stmt *s = store_stmt(c, S_DATASET_FIND);
+    struct db_stmt *s = store_stmt(c, S_DATASET_FIND);
     if (!s)
         return store_conn_error(c, eb, "dataset find");
-    sqlite3_bind_int64(s, 1, experiment_id);
-    sqlite3_bind_text(s, 2, d->name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, d->digest, -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, experiment_id);
+    db_bind_text(s, 2, d->name, -1);
+    db_bind_text(s, 3, d->digest, -1);
     bool found;
     enum srv_err e = store_step_int64(c, s, pk, &found, eb, "dataset find");
     if (e || found)
@@ -617,17 +619,14 @@ static enum srv_err dataset_pk_for(struct conn *c, int64_t experiment_id,
     s = store_stmt(c, S_DATASET_INSERT);
     if (!s)
         return store_conn_error(c, eb, "dataset insert");
-    sqlite3_bind_int64(s, 1, experiment_id);
+    db_bind_int64(s, 1, experiment_id);
     store_bind_str(s, 2, d->name);
     store_bind_str(s, 3, d->digest);
     store_bind_str(s, 4, d->source_type);
     store_bind_str(s, 5, d->source);
     store_bind_str(s, 6, d->schema);
     store_bind_str(s, 7, d->profile);
-    e = store_step_done(c, s, eb, "dataset insert");
-    if (!e)
-        *pk = sqlite3_last_insert_rowid(store_conn_db(c));
-    return e;
+    return store_step_int64(c, s, pk, &found, eb, "dataset insert");
 }
 
 static enum srv_err w_run_log_inputs(struct conn *c, struct store_write *w)
@@ -639,30 +638,30 @@ static enum srv_err w_run_log_inputs(struct conn *c, struct store_write *w)
         int64_t pk = 0;
         if ((e = dataset_pk_for(c, rs.experiment_id, d, &pk, &w->err)))
             break;
-        sqlite3_stmt *s = store_stmt(c, S_RUN_INPUT_INSERT);
+        struct db_stmt *s = store_stmt(c, S_RUN_INPUT_INSERT);
         if (!s)
             return store_conn_error(c, &w->err, "run input");
-        sqlite3_bind_int64(s, 1, rs.run_pk);
-        sqlite3_bind_int64(s, 2, pk);
+        db_bind_int64(s, 1, rs.run_pk);
+        db_bind_int64(s, 2, pk);
         if ((e = store_step_done(c, s, &w->err, "run input")))
             break;
         for (size_t t = 0; t < d->n_tags && !e; t++) {
             s = store_stmt(c, S_INPUT_TAG_UPSERT);
             if (!s)
                 return store_conn_error(c, &w->err, "input tag");
-            sqlite3_bind_int64(s, 1, rs.run_pk);
-            sqlite3_bind_int64(s, 2, pk);
-            sqlite3_bind_text(s, 3, d->tags[t].key, -1, SQLITE_STATIC);
+            db_bind_int64(s, 1, rs.run_pk);
+            db_bind_int64(s, 2, pk);
+            db_bind_text(s, 3, d->tags[t].key, -1);
             store_bind_ref(s, 4, d->tags[t].value);
             e = store_step_done(c, s, &w->err, "input tag");
         }
     }
     for (size_t i = 0; i < w->n_model_ids && !e; i++) {
-        sqlite3_stmt *s = store_stmt(c, S_MODEL_INPUT_INSERT);
+        struct db_stmt *s = store_stmt(c, S_MODEL_INPUT_INSERT);
         if (!s)
             return store_conn_error(c, &w->err, "model input");
-        sqlite3_bind_int64(s, 1, rs.run_pk);
-        sqlite3_bind_text(s, 2, w->model_ids[i], -1, SQLITE_STATIC);
+        db_bind_int64(s, 1, rs.run_pk);
+        db_bind_text(s, 2, w->model_ids[i], -1);
         e = store_step_done(c, s, &w->err, "model input");
     }
     return e;
@@ -676,21 +675,21 @@ static enum srv_err w_run_log_model(struct conn *c, struct store_write *w)
     enum srv_err e = store_run_lookup(c, w->run_id, true, &rs, &w->err);
     if (e)
         return e;
-    sqlite3_stmt *s = store_stmt(c, S_TAG_GET);
+    struct db_stmt *s = store_stmt(c, S_TAG_GET);
     if (!s)
         return store_conn_error(c, &w->err, "log model");
-    sqlite3_bind_int64(s, 1, rs.run_pk);
-    sqlite3_bind_text(s, 2, "mlflow.log-model.history", -1, SQLITE_STATIC);
+    db_bind_int64(s, 1, rs.run_pk);
+    db_bind_text(s, 2, "mlflow.log-model.history", -1);
     cJSON *history = NULL;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        const char *old = (const char *)sqlite3_column_text(s, 0);
+    if (db_step(s) == DB_ROW) {
+        const char *old = db_column_text(s, 0);
         history = old ? cJSON_Parse(old) : NULL;
         if (history && !cJSON_IsArray(history)) {
             cJSON_Delete(history);
             history = NULL;
         }
     }
-    sqlite3_reset(s);
+    db_reset(s);
     if (!history)
         history = cJSON_CreateArray();
     cJSON *model = cJSON_Parse(w->model_json);
@@ -721,11 +720,11 @@ static enum srv_err w_run_heartbeat(struct conn *c, struct store_write *w)
     enum srv_err e = store_run_lookup(c, w->run_id, false, &rs, &w->err);
     if (e)
         return e;
-    sqlite3_stmt *s = store_stmt(c, S_HEARTBEAT_UPSERT);
+    struct db_stmt *s = store_stmt(c, S_HEARTBEAT_UPSERT);
     if (!s)
         return store_conn_error(c, &w->err, "heartbeat");
-    sqlite3_bind_int64(s, 1, rs.run_pk);
-    sqlite3_bind_int64(s, 2, store_now_ms());
+    db_bind_int64(s, 1, rs.run_pk);
+    db_bind_int64(s, 2, store_now_ms());
     return store_step_done(c, s, &w->err, "heartbeat");
 }
 
@@ -749,31 +748,29 @@ static enum srv_err w_run_purge(struct conn *c, struct store_write *w)
         "DELETE FROM runs WHERE run_pk = ?",
     };
     w->out_count = 0;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(store_conn_db(c),
-                           "SELECT run_pk, experiment_id FROM runs "
-                           "WHERE run_id = ?1 AND lifecycle_stage = 'deleted' "
-                           "AND (?2 < 0 OR deleted_time <= ?2)",
-                           -1, &s, NULL) != SQLITE_OK)
+    struct db_stmt *s = NULL;
+    if (!(s = db_prepare(store_conn_db(c),
+                         "SELECT run_pk, experiment_id FROM runs "
+                         "WHERE run_id = ?1 AND lifecycle_stage = 'deleted' "
+                         "AND (?2 < 0 OR deleted_time <= ?2)")))
         return store_conn_error(c, &w->err, "run purge");
-    sqlite3_bind_text(s, 1, w->run_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, w->deleted_before);
-    int rc = sqlite3_step(s);
-    int64_t pk = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-    int64_t experiment_id = rc == SQLITE_ROW ? sqlite3_column_int64(s, 1) : -1;
-    sqlite3_finalize(s);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? SRV_OK
-                                 : store_conn_error(c, &w->err, "run purge");
+    db_bind_text(s, 1, w->run_id, -1);
+    db_bind_int64(s, 2, w->deleted_before);
+    int rc = db_step(s);
+    int64_t pk = rc == DB_ROW ? db_column_int64(s, 0) : 0;
+    int64_t experiment_id = rc == DB_ROW ? db_column_int64(s, 1) : -1;
+    db_finalize(s);
+    if (rc != DB_ROW)
+        return rc == DB_DONE ? SRV_OK
+                             : store_conn_error(c, &w->err, "run purge");
     store_conn_notes(c)->last_experiment = experiment_id;
     for (size_t i = 0; i < sizeof(deletes) / sizeof(*deletes); i++) {
-        if (sqlite3_prepare_v2(store_conn_db(c), deletes[i], -1, &s, NULL) !=
-            SQLITE_OK)
+        if (!(s = db_prepare(store_conn_db(c), deletes[i])))
             return store_conn_error(c, &w->err, "run purge");
-        sqlite3_bind_int64(s, 1, pk);
-        rc = sqlite3_step(s);
-        sqlite3_finalize(s);
-        if (rc != SQLITE_DONE)
+        db_bind_int64(s, 1, pk);
+        rc = db_step(s);
+        db_finalize(s);
+        if (rc != DB_DONE)
             return store_conn_error(c, &w->err, "run purge");
     }
     w->out_count = 1;

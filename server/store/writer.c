@@ -16,8 +16,6 @@
 #include <stdio.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 /* Runs write 'w' with the executor of its domain; what one domain's
  * write implies in another (grants, derived metrics) follows here. */
 static enum srv_err exec_write(struct store *st, struct store_write *w)
@@ -93,12 +91,12 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
 
 static bool run_simple(struct conn *c, enum stmt_id id)
 {
-    sqlite3_stmt *s = store_stmt(c, id);
+    struct db_stmt *s = store_stmt(c, id);
     if (!s)
         return false;
-    int rc = sqlite3_step(s);
-    sqlite3_reset(s);
-    return rc == SQLITE_DONE;
+    int rc = db_step(s);
+    db_reset(s);
+    return rc == DB_DONE;
 }
 
 /* Which run a successful write changed, for the change journal: the
@@ -137,7 +135,7 @@ static void commit_group(struct store *st, struct store_write *head)
 {
     struct conn *c = st->writer;
     struct store_write_notes *notes = store_conn_notes(c);
-    bool began = run_simple(c, S_BEGIN);
+    bool began = db_begin_write(store_conn_db(c)) == DB_OK;
     for (struct store_write *w = head; w; w = w->next) {
         if (!began) {
             w->result = store_conn_error(c, &w->err, "begin");
@@ -216,16 +214,17 @@ static void commit_group(struct store *st, struct store_write *head)
 static void reap_stale_runs(struct store *st)
 {
     struct conn *c = st->writer;
-    if (!run_simple(c, S_BEGIN))
+    if (!db_begin_write(store_conn_db(c)) == DB_OK)
         return;
-    sqlite3_stmt *s = store_stmt(c, S_REAP_STALE);
+    struct db_stmt *s = store_stmt(c, S_REAP_STALE);
     bool ok = false;
+    int killed = 0;
     if (s) {
-        sqlite3_bind_int64(s, 1, store_now_ms() - st->heartbeat_timeout_ms);
-        ok = sqlite3_step(s) == SQLITE_DONE;
-        sqlite3_reset(s);
+        db_bind_int64(s, 1, store_now_ms() - st->heartbeat_timeout_ms);
+        ok = db_step(s) == DB_DONE;
+        killed = ok ? (int)db_changes(s) : 0;
+        db_reset(s);
     }
-    int killed = ok ? sqlite3_changes(store_conn_db(c)) : 0;
     if (!ok || !run_simple(c, S_COMMIT)) {
         struct errbuf eb;
         store_conn_error(c, &eb, "heartbeat expiry");
