@@ -67,6 +67,7 @@ pm() {
 podman_packages() {
     t=$(date +%s)
     need=(podman runc conmon containernetworking-plugins iptables podman-compose
+        golang-github-containernetworking-plugin-dnsname
         debootstrap debian-archive-keyring curl ca-certificates)
     missing=()
     for p in "${need[@]}"; do

@@ -25,8 +25,14 @@
 #      then as the admin a run, and an artifact PUT and read back (the
 #      compose file keeps artifacts on its volume and serves them); takes
 #      it down;
-#   6. removes every container, volume and network it created (the base image
-#      and the built image stay, as the build cache for the next run).
+#   6. builds docker/postgres.Dockerfile and docker/haproxy.Dockerfile and
+#      brings docker/compose.postgres.yaml up (PostgreSQL 15, two servers,
+#      haproxy on the published port): all healthy, a run and an artifact
+#      through the balancer seen by both servers, one server SIGKILLed under
+#      log-batch load with no acknowledged point lost
+#      (tests/docker/compose_pg_load.py); takes it down;
+#   7. removes every container, volume and network it created (the base image
+#      and the built images stay, as the build cache for the next run).
 #
 # Run as root (re-executes itself with sudo otherwise). Ends with
 # "test_docker: N passed, M failed"; exit status 1 on any failure.
@@ -98,6 +104,10 @@ finish() {
         if [ -f docker/compose.yaml ] && command -v podman-compose >/dev/null 2>&1 &&
             pm ps -a --format '{{.Names}}' 2>/dev/null | grep -q "^${PROJ}_"; then
             PM_TIMEOUT=60 pmc -p "$PROJ" -f docker/compose.yaml down -v >/dev/null 2>&1
+        fi
+        if [ -f docker/compose.postgres.yaml ] && command -v podman-compose >/dev/null 2>&1 &&
+            pm ps -a --format '{{.Names}}' 2>/dev/null | grep -q "^${PROJ}-pg_"; then
+            PM_TIMEOUT=60 pmc -p "$PROJ-pg" -f docker/compose.postgres.yaml down -v >/dev/null 2>&1
         fi
         remove_ours "$TAG([-_]|$)"
         # Images this run left untagged (the previous build, a build-stage
@@ -424,6 +434,102 @@ if pmc -p "$PROJ" -f docker/compose.yaml up -d --build >"$WORK/compose.log" 2>&1
 else
     tail -30 "$WORK/compose.log"
     bad "podman-compose -f docker/compose.yaml up -d --build"
+fi
+
+# ---- 6. compose.postgres: two servers, one PostgreSQL, haproxy -------------
+# docker/compose.postgres.yaml with the image built above and the two
+# images it adds (PostgreSQL 15 and haproxy, both Debian's packages): up,
+# both servers healthy behind the balancer, a run logged through it, one
+# server SIGKILLed under log-batch load (tests/docker/compose_pg_load.py):
+# every acknowledged point is read back through the balancer; down.
+PGPROJ=$PROJ-pg
+PG_IMAGE=$IMAGE-postgres
+HA_IMAGE=$IMAGE-haproxy
+t=$(date +%s)
+build_file() { # build_file DOCKERFILE TAG
+    PM_TIMEOUT=1200 pm build --pull=never --format docker -f "$1" -t "$2" . >>"$WORK/build.log" 2>&1
+}
+if build_file docker/postgres.Dockerfile "$PG_IMAGE" && build_file docker/haproxy.Dockerfile "$HA_IMAGE"; then
+    ok "images build from docker/postgres.Dockerfile and docker/haproxy.Dockerfile ($(secs "$t") s)"
+else
+    tail -30 "$WORK/build.log"
+    bad "images build from docker/postgres.Dockerfile and docker/haproxy.Dockerfile"
+fi
+CPORT=$(free_port) || fatal "no free port"
+URL=http://127.0.0.1:$CPORT
+PG_PW=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
+printf 'POSTGRES_PASSWORD=%s\n' "$PG_PW" >>"$WORK/admin.env"
+export GREENTRACK_PUBLISH=127.0.0.1:$CPORT GREENTRACK_PG_IMAGE=$PG_IMAGE GREENTRACK_HAPROXY_IMAGE=$HA_IMAGE
+pgc() { pmc -p "$PGPROJ" -f docker/compose.postgres.yaml "$@"; }
+healthy() { # healthy CONTAINER: its image's HEALTHCHECK passes now
+    pm healthcheck run "$1" >/dev/null 2>&1
+}
+wait_healthy() { # wait_healthy SECONDS CONTAINER...
+    local deadline=$(($(date +%s) + $1)) c all
+    shift
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        all=1
+        for c in "$@"; do healthy "$c" || all=0; done
+        [ $all = 1 ] && return 0
+        sleep 0.5
+    done
+    return 1
+}
+t=$(date +%s)
+if pgc up -d >"$WORK/compose-pg.log" 2>&1; then
+    ok "podman-compose -f docker/compose.postgres.yaml up -d ($(secs "$t") s)"
+    G1=${PGPROJ}_greentrack1_1 G2=${PGPROJ}_greentrack2_1 HA=${PGPROJ}_haproxy_1
+    if wait_healthy 90 "${PGPROJ}_postgres_1" "$G1" "$G2" "$HA"; then
+        ok "postgres, both greentrack servers and haproxy report healthy"
+    else
+        bad "postgres, both greentrack servers and haproxy report healthy"
+        pgc logs 2>&1 | tail -40
+    fi
+    check "the balancer answers /health on the published port" wait_health "$URL/health"
+    check "both servers run on PostgreSQL (each logged the postgresql:// target, password masked)" sh -c \
+        "for c in '$G1' '$G2'; do podman logs \"\$c\" 2>&1 | grep -q 'postgresql://greentrack:\\*\\*\\*@postgres' || exit 1; done;
+         ! podman logs '$G1' 2>&1 | grep -qF '$PG_PW' && ! podman logs '$G2' 2>&1 | grep -qF '$PG_PW'"
+    NETRC=$WORK/netrc
+    check "through the balancer: 401 without credentials" \
+        test "$(curl -s -m 10 -o /dev/null -w '%{http_code}' "$URL$API_PATH/experiments/search?max_results=1")" = 401
+    PEXP="" PRUN=""
+    if api POST experiments/create '{"name": "two-servers"}'; then PEXP=$(json_str experiment_id); fi
+    check "through the balancer: experiments/create (the admin made by whichever server migrated)" test -n "$PEXP"
+    if [ -n "$PEXP" ] && api POST runs/create "{\"experiment_id\": \"$PEXP\"}"; then
+        PRUN=$(json_str run_id)
+    fi
+    check "through the balancer: runs/create" test -n "$PRUN"
+    # Round robin: consecutive reads go to both servers; all must see the run.
+    seen_by_all() {
+        for _ in 1 2 3 4 5 6; do
+            api GET "runs/get?run_id=$PRUN" || return 1
+        done
+    }
+    check "six reads in a row (both servers) all find the new run" seen_by_all
+    PART=$(art_root "$PRUN")
+    pg_art() {
+        test -n "$PART" && art_put "$WORK/model.bin" "$PART/m.bin" &&
+            for _ in 1 2 3 4; do art_same "$WORK/model.bin" "$PART/m.bin" || return 1; done
+    }
+    check "an artifact PUT through one server is read back byte-identical through both" pg_art
+    NETRC=""
+    t=$(ms_now)
+    if python3 tests/docker/compose_pg_load.py "$URL" admin "$ADMIN_PW" "$PRUN" "$G2" 60 \
+        >"$WORK/load.out" 2>&1; then
+        ok "SIGKILL of one server under log-batch load: no acknowledged point lost ($(cat "$WORK/load.out"))"
+    else
+        cat "$WORK/load.out"
+        bad "SIGKILL of one server under log-batch load: no acknowledged point lost"
+    fi
+    say "load with the kill took $(($(ms_now) - t)) ms"
+    check "the load script really killed a server (killed=1)" grep -q 'killed=1' "$WORK/load.out"
+    t=$(ms_now)
+    check "podman-compose -f docker/compose.postgres.yaml down -v" sh -c \
+        "timeout 120 podman-compose -p '$PGPROJ' -f docker/compose.postgres.yaml down -v >>'$WORK/compose-pg.log' 2>&1 7>&- 8>&- 9>&-"
+    say "podman-compose down took $(($(ms_now) - t)) ms"
+else
+    tail -30 "$WORK/compose-pg.log"
+    bad "podman-compose -f docker/compose.postgres.yaml up -d"
 fi
 
 exit 0
