@@ -252,12 +252,6 @@
       "cpu_method, gpu_method, ram_method, scope, intensity_g_per_kwh, "       \
       "intensity_source FROM energy_samples WHERE run_pk = ? "                 \
       "ORDER BY start_time, end_time LIMIT ? OFFSET ?")                        \
-    X(S_LATEST_ONE, "SELECT value, is_nan FROM latest_metrics "                \
-                    "WHERE run_pk = ? AND key = ?")                            \
-    X(S_LATEST_BY_KEY, "SELECT run_pk, value, is_nan FROM latest_metrics "     \
-                       "WHERE key = ?")                                        \
-    X(S_RUN_ESTIMATED, "SELECT estimated FROM run_energy WHERE run_pk = ?")    \
-    X(S_ALL_ESTIMATED, "SELECT run_pk FROM run_energy WHERE estimated > 0")    \
     X(S_LATEST_SET,                                                            \
       "INSERT OR REPLACE INTO latest_metrics (run_pk, key, value, timestamp, " \
       "step, is_nan) VALUES (?, ?, ?, ?, 0, 0)")                               \
