@@ -279,6 +279,18 @@
       "SELECT step, timestamp, value, is_nan FROM metrics "                    \
       "WHERE run_pk = ? AND key = ? AND step BETWEEN ? AND ? "                 \
       "ORDER BY step, timestamp, value")                                       \
+    X(S_BOARD_KEY_UPSERT,                                                      \
+      "INSERT INTO leaderboard_keys (experiment_id, metric, filter, "          \
+      "options, seen_time) VALUES (?, ?, ?, ?, ?) ON CONFLICT "                \
+      "(experiment_id, metric, filter, options) DO UPDATE SET "                \
+      "seen_time = excluded.seen_time")                                        \
+    X(S_BOARD_KEY_TRIM,                                                        \
+      "DELETE FROM leaderboard_keys WHERE seen_time < (SELECT seen_time "      \
+      "FROM leaderboard_keys ORDER BY seen_time DESC LIMIT 1 OFFSET ?)")       \
+    X(S_BOARD_KEYS_RECENT,                                                     \
+      "SELECT experiment_id, metric, filter, options FROM leaderboard_keys "   \
+      "ORDER BY seen_time DESC, experiment_id, metric, filter, options "       \
+      "LIMIT ?")                                                               \
     FOR_EACH_CHUNK_STMT(X)                                                     \
     FOR_EACH_GRID_STMT(X)
 
