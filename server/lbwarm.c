@@ -26,7 +26,8 @@ struct lbwarm {
     struct store *st;
     pthread_t thread;
     atomic_bool stop;
-    const char *gate; /* the test hook's file, or NULL */
+    const char *gate;            /* the test hook's file, or NULL */
+    const struct board_key *cur; /* the key being built */
 };
 
 static void sleep_ms(long ms)
@@ -42,6 +43,9 @@ static void gate_wait(void *arg)
 {
     struct lbwarm *w = arg;
     struct stat sb;
+    log_info("leaderboard warm-up: experiment %lld, metric '%.64s', "
+             "options '%.96s' waits for the test gate",
+             (long long)w->cur->experiment_id, w->cur->metric, w->cur->options);
     while (!atomic_load(&w->stop) && stat(w->gate, &sb) != 0)
         sleep_ms(10);
 }
@@ -75,6 +79,7 @@ static void *warm_main(void *arg)
     }
     /* oldest first: the cache evicts in insertion order */
     for (size_t i = n; i-- > 0 && !atomic_load(&w->stop);) {
+        w->cur = &keys[i];
         enum srv_err e = h_leaderboard_warm(w->st, &keys[i],
                                             w->gate ? gate_wait : NULL, w, &eb);
         if (e == SRV_OK)
