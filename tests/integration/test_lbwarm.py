@@ -14,7 +14,7 @@ import sqlite3
 import time
 import unittest
 
-from harness import Server, Client
+from harness import Client, Server, ServerTestCase
 
 GT = "/api/2.0/greentrack/"
 WAIT_S = 60  # generous bound for a log line to appear (never a timing test)
@@ -192,6 +192,35 @@ class WarmupTests(unittest.TestCase):
         self.assertIn("direction=sideways", srv2.stderr_text())
         self.assertEqual(len(self.board(c, **k1)["runs"]), 4)
         c.close()
+
+
+class JoinedReadTests(ServerTestCase):
+    """The board's rows come from one joined statement; a board patched
+    after writes to more runs than one statement takes (500) reads them in
+    several, and must equal the values written."""
+
+    def test_patch_of_many_runs(self):
+        exp = self.create_experiment()
+        runs = []
+        for i in range(620):
+            rid = self.create_run(exp)["info"]["run_id"]
+            self.ok(self.post("runs/log-batch", {"run_id": rid, "metrics": [
+                {"key": "acc", "value": i / 1000, "timestamp": 1}]}))
+            runs.append(rid)
+        q = {"experiment_id": exp, "metric": "acc", "max_results": 1000}
+        first = self.ok(self.get(GT + "leaderboard", q))
+        self.assertEqual(len(first["runs"]), 620)
+        # 610 runs change (and one more is deleted): the next request
+        # patches the cached board with their rows
+        for i, rid in enumerate(runs[:610]):
+            self.ok(self.post("runs/log-batch", {"run_id": rid, "metrics": [
+                {"key": "acc", "value": 1 + i / 1000, "timestamp": 2}]}))
+        self.ok(self.post("runs/delete", {"run_id": runs[615]}))
+        got = {r["run_id"]: r["metric_value"]
+               for r in self.ok(self.get(GT + "leaderboard", q))["runs"]}
+        want = {rid: (1 + i / 1000 if i < 610 else i / 1000)
+                for i, rid in enumerate(runs) if i != 615}
+        self.assertEqual(got, want)
 
 
 if __name__ == "__main__":
