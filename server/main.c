@@ -1,16 +1,17 @@
 /* SPDX-License-Identifier: MIT
  *
  * main: greentrack-server start-up and shutdown. Reads the configuration,
- * opens the store, starts HTTP, prints the listening line, and on
- * SIGTERM/SIGINT stops accepting, lets in-flight writes commit (or answers
- * them 503 past --shutdown-grace-ms; see http_stop), closes the database
- * and exits 0.
+ * opens the store, starts HTTP, prints the listening line, starts the
+ * leaderboard warm-up (lbwarm.h), and on SIGTERM/SIGINT stops accepting,
+ * lets in-flight writes commit (or answers them 503 past
+ * --shutdown-grace-ms; see http_stop), closes the database and exits 0.
  */
 #include "auth.h"
 #include "config.h"
 #include "gc.h"
 #include "grid.h"
 #include "http.h"
+#include "lbwarm.h"
 #include "log.h"
 #include "store.h"
 #include "tls.h"
@@ -159,6 +160,8 @@ int main(int argc, char **argv)
     fflush(stdout);
     log_info("database %s, artifacts %s, web UI %s", cfg.db_path,
              cfg.artifact_root, cfg.web_root[0] ? cfg.web_root : "(none)");
+    /* listening already: the warm-up delays no request */
+    struct lbwarm *warm = lbwarm_start(st);
 
     while (!stop_requested)
         sigsuspend(&old_mask);
@@ -166,7 +169,8 @@ int main(int argc, char **argv)
     log_info("shutting down");
     grid_abort(grid); /* provider fetches in flight give up at once */
     http_stop(http, cfg.shutdown_grace_ms);
-    grid_free(grid); /* joins the refresh thread, which may still write */
+    lbwarm_stop(warm); /* after the board it is building */
+    grid_free(grid);   /* joins the refresh thread, which may still write */
     store_close(st);
     auth_shutdown();
     log_info("stopped");

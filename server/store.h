@@ -107,12 +107,14 @@ enum store_write_kind {
     SW_MULTI,       /* 'subs' in order, all or nothing (imports) */
     SW_REGISTRY,    /* the model registry: 'registry' (store_registry.h) */
     SW_GREENAI,     /* phases: 'greenai' (store_greenai.h) */
-    SW_AUTH         /* users, permissions, tokens: 'auth' (store_auth.h) */
+    SW_AUTH,        /* users, permissions, tokens: 'auth' (store_auth.h) */
+    SW_BOARD_KEY    /* a leaderboard key seen: 'board_key' (store_boards.h) */
 };
 
 struct registry_write;
 struct greenai_write;
 struct auth_write;
+struct board_key;
 
 struct store_write {
     enum store_write_kind kind;
@@ -152,6 +154,8 @@ struct store_write {
     size_t n_grid_points;
     struct registry_write *registry;     /* SW_REGISTRY: inputs and outputs */
     const struct greenai_write *greenai; /* SW_GREENAI: inputs */
+    const struct board_key *board_key;   /* SW_BOARD_KEY: inputs */
+    int64_t seen_time;                   /* SW_BOARD_KEY: ms */
     struct auth_write *auth;             /* SW_AUTH: inputs and outputs */
     /* SW_EXPERIMENT_CREATE and SW_REGISTRY's model create: when > 0, this
      * user (store_auth.h) gets MANAGE on the new experiment or model in

@@ -104,6 +104,22 @@ HANDLER(h_experiments_summary);
 /* greentrack/leaderboard.c */
 HANDLER(h_leaderboard);
 
+struct board_key;
+
+/* How many ranked boards the leaderboard keeps cached. */
+#define H_LEADERBOARD_CACHE_SIZE 8
+
+/* Puts the board of 'k' (a key the leaderboard recorded, store_boards.h)
+ * at the store's current generation into the leaderboard cache, unless it
+ * is there already; a later request for the key then finds it (or patches
+ * it, after writes). 'pause' (may be NULL) runs with 'arg' after the
+ * generation is read and before any row is (a test's gate). SRV_OK;
+ * RESOURCE_DOES_NOT_EXIST for a gone experiment; INVALID_PARAMETER_VALUE
+ * for options it does not know; store errors. 'k' is only read. */
+enum srv_err h_leaderboard_warm(struct store *st, const struct board_key *k,
+                                void (*pause)(void *arg), void *arg,
+                                struct errbuf *eb);
+
 /* greentrack/intensity.c */
 HANDLER(h_intensity);
 

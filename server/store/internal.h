@@ -316,6 +316,10 @@ enum srv_err store_greenai_check_tags(struct conn *c, const char *run_id,
                                       const struct kv_ref *tags, size_t n,
                                       struct errbuf *eb);
 
+/* Runs one write of kind SW_BOARD_KEY on the writer's connection, inside
+ * the writer's transaction (boards.c). */
+enum srv_err store_board_key_exec(struct conn *c, struct store_write *w);
+
 /* Runs one write of kind SW_AUTH on the writer's connection, inside the
  * writer's transaction (write_auth.c). */
 enum srv_err store_auth_exec(struct conn *c, struct store_write *w);

@@ -19,7 +19,9 @@ void leaderboard_rows_free(struct leaderboard_row *rows, size_t n)
 }
 
 /* Columns: run_pk, run_id, run_name, status, start_time, end_time,
- * has_model. */
+ * has_model, then the metric's value and is_nan, the CO2's value and
+ * is_nan, the energy's value and is_nan (each pair NULL when the run has
+ * no such key) and run_energy's estimated (0 when the run has none). */
 static enum srv_err leaderboard_from_row(struct db_stmt *s, void *item,
                                          struct errbuf *eb)
 {
@@ -32,153 +34,31 @@ static enum srv_err leaderboard_from_row(struct db_stmt *s, void *item,
     r->start_time = db_column_int64(s, 4);
     r->end_time = db_column_type(s, 5) == DB_NULL ? 0 : db_column_int64(s, 5);
     r->has_model = (int)db_column_int64(s, 6) != 0;
+    if (db_column_type(s, 8) != DB_NULL) {
+        r->metric = db_column_double(s, 7);
+        r->has_metric = db_column_int64(s, 8) == 0;
+    }
+    if (db_column_type(s, 10) != DB_NULL) {
+        r->has_energy = true;
+        r->co2_kg = db_column_double(s, 9);
+    }
+    if (db_column_type(s, 12) != DB_NULL)
+        r->energy_kwh = db_column_double(s, 11);
+    r->estimated = db_column_int64(s, 13) > 0;
     return r->run_name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
 }
 
-/* run_pk -> row index, open addressing (run_pk >= 1; 0 marks empty). */
-struct pk_index {
-    int64_t *keys;
-    size_t *rows;
-    size_t mask;
-};
+/* At most this many run_pk placeholders in one statement of
+ * store_leaderboard_rows_of (well under both engines' limits). */
+#define LB_PKS_PER_STMT 500
 
-static bool pk_index_init(struct pk_index *x, const struct leaderboard_row *r,
-                          size_t n)
-{
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    x->keys = calloc(cap, sizeof(*x->keys));
-    x->rows = malloc(cap * sizeof(*x->rows));
-    x->mask = cap - 1;
-    if (!x->keys || !x->rows)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        size_t h = (size_t)r[i].run_pk * 0x9E3779B97F4A7C15ull & x->mask;
-        while (x->keys[h])
-            h = (h + 1) & x->mask;
-        x->keys[h] = r[i].run_pk;
-        x->rows[h] = i;
-    }
-    return true;
-}
-
-static struct leaderboard_row *pk_find(const struct pk_index *x,
-                                       struct leaderboard_row *r, int64_t pk)
-{
-    size_t h = (size_t)pk * 0x9E3779B97F4A7C15ull & x->mask;
-    while (x->keys[h]) {
-        if (x->keys[h] == pk)
-            return &r[x->rows[h]];
-        h = (h + 1) & x->mask;
-    }
-    return NULL;
-}
-
-enum lb_field { LB_METRIC, LB_CO2, LB_ENERGY };
-
-static void lb_set(struct leaderboard_row *r, enum lb_field f, double v,
-                   bool is_nan)
-{
-    switch (f) {
-    case LB_METRIC:
-        r->has_metric = !is_nan;
-        r->metric = v;
-        break;
-    case LB_CO2:
-        r->has_energy = true;
-        r->co2_kg = v;
-        break;
-    case LB_ENERGY:
-        r->energy_kwh = v;
-        break;
-    }
-}
-
-/* Fills metric, CO2, energy and the estimated flag of the rows. An
- * experiment holding a good share of all runs reads each key in one scan
- * of the (key, ...) index and joins in memory, several times faster than
- * a lookup per run; a small one is looked up run by run. */
-static enum srv_err lb_fill(struct conn *c, const char *metric,
-                            struct leaderboard_row *rows, size_t n,
-                            struct errbuf *eb)
-{
-    const char *keys[] = {metric, "greentrack.co2_kg", "greentrack.energy_kwh"};
-    struct db_stmt *s = NULL;
-    int64_t total = 0;
-    if (!(s = db_prepare(store_conn_db(c), "SELECT max(run_pk) FROM runs")))
-        return store_conn_error(c, eb, "leaderboard");
-    if (db_step(s) == DB_ROW)
-        total = db_column_int64(s, 0);
-    db_finalize(s);
-    if ((int64_t)n * 8 < total) {
-        for (size_t i = 0; i < n; i++) {
-            for (int f = LB_METRIC; f <= LB_ENERGY; f++) {
-                struct db_stmt *q = store_stmt(c, S_LATEST_ONE);
-                if (!q)
-                    return store_conn_error(c, eb, "leaderboard");
-                db_bind_int64(q, 1, rows[i].run_pk);
-                db_bind_text(q, 2, keys[f], -1);
-                if (db_step(q) == DB_ROW)
-                    lb_set(&rows[i], (enum lb_field)f, db_column_double(q, 0),
-                           (int)db_column_int64(q, 1) != 0);
-                db_reset(q);
-            }
-            struct db_stmt *q = store_stmt(c, S_RUN_ESTIMATED);
-            if (!q)
-                return store_conn_error(c, eb, "leaderboard");
-            db_bind_int64(q, 1, rows[i].run_pk);
-            if (db_step(q) == DB_ROW)
-                rows[i].estimated = db_column_int64(q, 0) > 0;
-            db_reset(q);
-        }
-        return SRV_OK;
-    }
-    struct pk_index x;
-    enum srv_err e = SRV_OK;
-    if (!pk_index_init(&x, rows, n)) {
-        e = err_set(eb, SRV_E_NOMEM, "out of memory");
-        goto out;
-    }
-    for (int f = LB_METRIC; f <= LB_ENERGY && !e; f++) {
-        struct db_stmt *q = store_stmt(c, S_LATEST_BY_KEY);
-        if (!q) {
-            e = store_conn_error(c, eb, "leaderboard");
-            break;
-        }
-        db_bind_text(q, 1, keys[f], -1);
-        int rc;
-        while ((rc = db_step(q)) == DB_ROW) {
-            struct leaderboard_row *r =
-                pk_find(&x, rows, db_column_int64(q, 0));
-            if (r)
-                lb_set(r, (enum lb_field)f, db_column_double(q, 1),
-                       (int)db_column_int64(q, 2) != 0);
-        }
-        db_reset(q);
-        if (rc != DB_DONE)
-            e = store_conn_error(c, eb, "leaderboard");
-    }
-    struct db_stmt *q = e ? NULL : store_stmt(c, S_ALL_ESTIMATED);
-    if (!e && !q)
-        e = store_conn_error(c, eb, "leaderboard");
-    if (q) {
-        while (db_step(q) == DB_ROW) {
-            struct leaderboard_row *r =
-                pk_find(&x, rows, db_column_int64(q, 0));
-            if (r)
-                r->estimated = true;
-        }
-        db_reset(q);
-    }
-out:
-    free(x.keys);
-    free(x.rows);
-    return e;
-}
-
-/* The leaderboard rows of an experiment; with 'pks', only of those runs
- * (one indexed query each, for patching a cached view). */
+/* The leaderboard rows of an experiment, each with its metric, CO2,
+ * energy and estimated flag, read by one statement (so in one read
+ * transaction: one snapshot, one WAL read lock on SQLite) that joins the
+ * runs to latest_metrics on its primary key (run_pk, key) for the three
+ * keys and to run_energy. With 'pks' (sorted ascending), only of those
+ * runs, LB_PKS_PER_STMT to a statement, in run_pk order (for patching a
+ * cached view). */
 static enum srv_err leaderboard_rows(struct store *st, int64_t experiment_id,
                                      const char *metric, const char *filter,
                                      const int64_t *pks, size_t n_pks,
@@ -198,16 +78,31 @@ static enum srv_err leaderboard_rows(struct store *st, int64_t experiment_id,
         e = e ? e : SRV_E_UNAVAILABLE;
         goto out;
     }
+    size_t per = pks ? (n_pks < LB_PKS_PER_STMT ? n_pks : LB_PKS_PER_STMT) : 0;
     strbuf_printf(&sql,
                   "SELECT r.run_pk, r.run_id, r.run_name, r.status, "
                   "r.start_time, r.end_time, EXISTS (SELECT 1 FROM tags "
                   "AS lm WHERE lm.run_pk = r.run_pk AND lm.key = "
-                  "'mlflow.log-model.history') FROM runs AS r%s "
+                  "'mlflow.log-model.history'), lbm.value, lbm.is_nan, "
+                  "lbc.value, lbc.is_nan, lbe.value, lbe.is_nan, "
+                  "coalesce(lbr.estimated, 0) FROM runs AS r%s "
+                  "LEFT JOIN latest_metrics AS lbm ON lbm.run_pk = r.run_pk "
+                  "AND lbm.key = ? "
+                  "LEFT JOIN latest_metrics AS lbc ON lbc.run_pk = r.run_pk "
+                  "AND lbc.key = 'greentrack.co2_kg' "
+                  "LEFT JOIN latest_metrics AS lbe ON lbe.run_pk = r.run_pk "
+                  "AND lbe.key = 'greentrack.energy_kwh' "
+                  "LEFT JOIN run_energy AS lbr ON lbr.run_pk = r.run_pk "
                   "WHERE r.lifecycle_stage = 'active' AND "
-                  "r.experiment_id = ?%s%s",
+                  "r.experiment_id = ?%s",
                   q.joins.sql.buf ? q.joins.sql.buf : "",
-                  q.where.sql.buf ? q.where.sql.buf : "",
-                  pks ? " AND r.run_pk = ?" : "");
+                  q.where.sql.buf ? q.where.sql.buf : "");
+    if (per) {
+        strbuf_append_str(&sql, " AND r.run_pk IN (?");
+        for (size_t i = 1; i < per; i++)
+            strbuf_append_str(&sql, ", ?");
+        strbuf_append_str(&sql, ") ORDER BY r.run_pk");
+    }
     if (sql.oom) {
         e = err_set(eb, SRV_E_NOMEM, "out of memory");
         goto out;
@@ -216,46 +111,46 @@ static enum srv_err leaderboard_rows(struct store *st, int64_t experiment_id,
         e = store_conn_error(c, eb, "leaderboard");
         goto out;
     }
-    int pos = 1;
-    store_bind_frag(s, &q.joins, &pos);
-    db_bind_int64(s, pos++, experiment_id);
-    store_bind_frag(s, &q.where, &pos);
-    bool more;
-    if (!pks) {
-        *out = store_read_page(c, s, INT64_MAX, sizeof(**out),
-                               leaderboard_from_row, n, &more, &e, eb);
-    } else {
-        size_t cap = 0;
-        for (size_t i = 0; i < n_pks && !e; i++) {
-            /* db_reset cleared every binding: bind them all again. */
-            pos = 1;
-            store_bind_frag(s, &q.joins, &pos);
-            db_bind_int64(s, pos++, experiment_id);
-            store_bind_frag(s, &q.where, &pos);
-            db_bind_int64(s, pos, pks[i]);
-            size_t got = 0;
-            struct leaderboard_row *one =
-                store_read_page(c, s, 1, sizeof(*one), leaderboard_from_row,
-                                &got, &more, &e, eb);
-            db_reset(s);
-            if (!e && got) {
-                struct leaderboard_row *grown =
-                    store_grow(*out, *n, &cap, sizeof(**out));
-                if (!grown) {
-                    leaderboard_rows_free(one, got);
-                    e = err_set(eb, SRV_E_NOMEM, "out of memory");
-                    break;
-                }
+    size_t done = 0;
+    do {
+        /* db_reset cleared every binding: bind them all again. */
+        int pos = 1;
+        store_bind_frag(s, &q.joins, &pos);
+        db_bind_text(s, pos++, metric, -1);
+        db_bind_int64(s, pos++, experiment_id);
+        store_bind_frag(s, &q.where, &pos);
+        /* the last statement's unused places repeat its last run */
+        for (size_t i = 0; i < per; i++)
+            db_bind_int64(s, pos++,
+                          pks[done + i < n_pks ? done + i : n_pks - 1]);
+        size_t got = 0;
+        bool more;
+        struct leaderboard_row *part =
+            store_read_page(c, s, INT64_MAX, sizeof(*part),
+                            leaderboard_from_row, &got, &more, &e, eb);
+        db_reset(s);
+        if (!*out) {
+            *out = part;
+            *n = got;
+        } else if (!e && got) {
+            struct leaderboard_row *grown =
+                realloc(*out, (*n + got) * sizeof(**out));
+            if (grown)
                 *out = grown;
-                (*out)[(*n)++] = one[0];
-                free(one);
+            else
+                e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            if (!e) {
+                memcpy(*out + *n, part, got * sizeof(*part));
+                *n += got;
+                free(part);
             } else {
-                leaderboard_rows_free(one, got);
+                leaderboard_rows_free(part, got);
             }
+        } else {
+            leaderboard_rows_free(part, got);
         }
-    }
-    if (!e && *n)
-        e = lb_fill(c, metric, *out, *n, eb);
+        done += per;
+    } while (!e && per && done < n_pks);
 out:
     db_finalize(s);
     strbuf_cleanup(&sql);

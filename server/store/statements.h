@@ -252,12 +252,6 @@
       "cpu_method, gpu_method, ram_method, scope, intensity_g_per_kwh, "       \
       "intensity_source FROM energy_samples WHERE run_pk = ? "                 \
       "ORDER BY start_time, end_time LIMIT ? OFFSET ?")                        \
-    X(S_LATEST_ONE, "SELECT value, is_nan FROM latest_metrics "                \
-                    "WHERE run_pk = ? AND key = ?")                            \
-    X(S_LATEST_BY_KEY, "SELECT run_pk, value, is_nan FROM latest_metrics "     \
-                       "WHERE key = ?")                                        \
-    X(S_RUN_ESTIMATED, "SELECT estimated FROM run_energy WHERE run_pk = ?")    \
-    X(S_ALL_ESTIMATED, "SELECT run_pk FROM run_energy WHERE estimated > 0")    \
     X(S_LATEST_SET,                                                            \
       "INSERT OR REPLACE INTO latest_metrics (run_pk, key, value, timestamp, " \
       "step, is_nan) VALUES (?, ?, ?, ?, 0, 0)")                               \
@@ -285,6 +279,18 @@
       "SELECT step, timestamp, value, is_nan FROM metrics "                    \
       "WHERE run_pk = ? AND key = ? AND step BETWEEN ? AND ? "                 \
       "ORDER BY step, timestamp, value")                                       \
+    X(S_BOARD_KEY_UPSERT,                                                      \
+      "INSERT INTO leaderboard_keys (experiment_id, metric, filter, "          \
+      "options, seen_time) VALUES (?, ?, ?, ?, ?) ON CONFLICT "                \
+      "(experiment_id, metric, filter, options) DO UPDATE SET "                \
+      "seen_time = excluded.seen_time")                                        \
+    X(S_BOARD_KEY_TRIM,                                                        \
+      "DELETE FROM leaderboard_keys WHERE seen_time < (SELECT seen_time "      \
+      "FROM leaderboard_keys ORDER BY seen_time DESC LIMIT 1 OFFSET ?)")       \
+    X(S_BOARD_KEYS_RECENT,                                                     \
+      "SELECT experiment_id, metric, filter, options FROM leaderboard_keys "   \
+      "ORDER BY seen_time DESC, experiment_id, metric, filter, options "       \
+      "LIMIT ?")                                                               \
     FOR_EACH_CHUNK_STMT(X)                                                     \
     FOR_EACH_GRID_STMT(X)
 

@@ -821,6 +821,7 @@ enum srv_err store_tracking_exec(struct store *st, struct store_write *w)
     case SW_REGISTRY:
     case SW_GREENAI:
     case SW_AUTH:
+    case SW_BOARD_KEY:
         break;
     }
     return err_set(&w->err, SRV_E_INTERNAL, "unknown write");

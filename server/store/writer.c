@@ -71,6 +71,8 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         return store_greenai_exec(c, w);
     case SW_AUTH:
         return store_auth_exec(c, w);
+    case SW_BOARD_KEY:
+        return store_board_key_exec(c, w);
     case SW_MULTI:
         /* One savepoint covers them all: the first failure undoes every
          * one. Each sub-write reports in its own result and err. */
@@ -155,10 +157,11 @@ static void commit_group(struct store *st, struct store_write *head)
         run_simple(c, S_RELEASE);
         /* The experiment this write changed, for the generations. */
         /* (Grid records bump every experiment when they change runs;
-         * the registry changes none.) */
+         * the registry, auth and board keys change none.) */
         w->touched_experiment =
             w->result != SRV_OK || w->kind == SW_GRID_RECORD ||
-                    w->kind == SW_REGISTRY || w->kind == SW_AUTH
+                    w->kind == SW_REGISTRY || w->kind == SW_AUTH ||
+                    w->kind == SW_BOARD_KEY
                 ? -1
             : w->kind == SW_EXPERIMENT_CREATE ? w->out_experiment_id
             : notes->last_experiment >= 0     ? notes->last_experiment

@@ -22,10 +22,12 @@
  */
 #include "handlers/handlers.h"
 #include "jsonx.h"
+#include "log.h"
 #include "pager.h"
 #include "pagetoken.h"
 #include "ranking.h"
 #include "render.h"
+#include "store_boards.h"
 #include "store_greenai.h"
 #include "validate.h"
 
@@ -33,6 +35,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -121,7 +124,7 @@ struct board {
     size_t n_decls;
 };
 
-#define BOARD_CACHE_SIZE 8
+#define BOARD_CACHE_SIZE H_LEADERBOARD_CACHE_SIZE
 
 static pthread_mutex_t board_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct board *board_cache[BOARD_CACHE_SIZE];
@@ -798,6 +801,153 @@ static uint64_t all_generations(struct store *st)
     return sum;
 }
 
+/* The board of the key at the store's current generation, with a
+ * reference taken ('*out'): the cached one, else one patched from an older
+ * one of the key, else a new build; a new one is published. 'pause' (may
+ * be NULL) runs with 'arg' once the generation is read, before any row
+ * (the warm-up's test gate). */
+static enum srv_err board_get(struct store *st, int64_t exp_id,
+                              const char *metric, const char *filter,
+                              bool maximize, const struct lb_mode *mode,
+                              void (*pause)(void *arg), void *arg,
+                              struct board **out, struct errbuf *eb)
+{
+    /* The generation is read before the rows: a write committed meanwhile
+     * makes this board stale at once rather than never. */
+    uint64_t exp_gen = store_experiment_generation(st, exp_id);
+    uint64_t gen = mode->upstream != UP_NONE ? all_generations(st) : exp_gen;
+    struct board *b = board_lookup(exp_id, gen, metric, filter, maximize, mode);
+    if (b) {
+        *out = b;
+        return SRV_OK;
+    }
+    if (pause)
+        pause(arg);
+    struct board *old =
+        board_lookup_older(exp_id, gen, metric, filter, maximize, mode);
+    bool patched =
+        old && (mode->green ? green_patch(st, old, gen, exp_gen, &b, eb)
+                            : board_patch(st, old, gen, &b, eb));
+    if (old)
+        board_release(old);
+    enum srv_err e;
+    if (!patched && (e = board_build(st, exp_id, gen, exp_gen, metric, filter,
+                                     maximize, mode, &b, eb)))
+        return e;
+    board_publish(b);
+    *out = b;
+    return SRV_OK;
+}
+
+/*---- the keys served, for the warm-up after a restart ----*/
+
+/* The options part of a key (store_boards.h): "direction=max|min", and
+ * for a Green-AI board "&cost=...&upstream=..." (its names below). */
+static const char *const cost_names[] = {"total", "training", "inference"};
+static const char *const upstream_names[] = {"none", "amortized", "full"};
+
+static void key_options(char *buf, size_t size, bool maximize,
+                        const struct lb_mode *m)
+{
+    if (m->green)
+        snprintf(buf, size, "direction=%s&cost=%s&upstream=%s",
+                 maximize ? "max" : "min", cost_names[m->cost],
+                 upstream_names[m->upstream]);
+    else
+        snprintf(buf, size, "direction=%s", maximize ? "max" : "min");
+}
+
+/* The inverse of key_options; false for anything it does not write. */
+static bool key_options_parse(const char *s, bool *maximize, struct lb_mode *m)
+{
+    char buf[96];
+    *m = plain_mode;
+    for (int d = 0; d < 2; d++) {
+        *maximize = d == 0;
+        key_options(buf, sizeof(buf), *maximize, m);
+        if (strcmp(buf, s) == 0)
+            return true;
+        for (int c = COST_TOTAL; c <= COST_INFERENCE; c++) {
+            for (int u = UP_NONE; u <= UP_FULL; u++) {
+                struct lb_mode g = {true, (enum lb_cost)c, (enum lb_upstream)u};
+                key_options(buf, sizeof(buf), *maximize, &g);
+                if (strcmp(buf, s) == 0) {
+                    *m = g;
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/* The keys this process has recorded (a hash of each; a collision only
+ * skips recording a key). Cleared when full, which costs one write per
+ * key seen again. */
+#define SEEN_KEYS 256
+
+static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t seen_keys[SEEN_KEYS];
+static size_t n_seen;
+
+static uint64_t fnv1a(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ c[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Records the key in the store (store_board_key_note) the first time this
+ * process serves it, so that the next start warms its board. */
+static void key_note(struct store *st, int64_t exp_id, const char *metric,
+                     const char *filter, bool maximize, const struct lb_mode *m)
+{
+    char options[96];
+    key_options(options, sizeof(options), maximize, m);
+    uint64_t h = fnv1a(0xcbf29ce484222325ull, &exp_id, sizeof(exp_id));
+    h = fnv1a(h, metric, strlen(metric) + 1);
+    h = fnv1a(h, filter, strlen(filter) + 1);
+    h = fnv1a(h, options, strlen(options) + 1);
+    bool seen = false;
+    pthread_mutex_lock(&seen_mu);
+    for (size_t i = 0; i < n_seen && !seen; i++)
+        seen = seen_keys[i] == h;
+    if (!seen) {
+        if (n_seen == SEEN_KEYS)
+            n_seen = 0;
+        seen_keys[n_seen++] = h;
+    }
+    pthread_mutex_unlock(&seen_mu);
+    if (seen)
+        return;
+    struct board_key k = {exp_id, (char *)metric, (char *)filter, options};
+    if (!store_board_key_note(st, &k, store_now_ms()))
+        log_warn("could not remember a leaderboard key: out of memory");
+}
+
+enum srv_err h_leaderboard_warm(struct store *st, const struct board_key *k,
+                                void (*pause)(void *arg), void *arg,
+                                struct errbuf *eb)
+{
+    bool maximize;
+    struct lb_mode mode;
+    if (!key_options_parse(k->options, &maximize, &mode))
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "unknown leaderboard options '%.64s'", k->options);
+    struct experiment x;
+    enum srv_err e = store_experiment_get(st, k->experiment_id, &x, eb);
+    if (e)
+        return e;
+    experiment_cleanup(&x);
+    struct board *b;
+    if ((e = board_get(st, k->experiment_id, k->metric, k->filter, maximize,
+                       &mode, pause, arg, &b, eb)))
+        return e;
+    board_release(b);
+    return SRV_OK;
+}
+
 enum srv_err h_direction(const char *direction, bool *maximize,
                          struct errbuf *eb)
 {
@@ -859,29 +1009,11 @@ enum handler_result h_leaderboard(struct request *req, struct response *res)
     experiment_cleanup(&x);
     if (!filter)
         filter = "";
-    /* The generation is read before the rows: a write committed meanwhile
-     * makes this board stale at once rather than never. */
-    uint64_t exp_gen = store_experiment_generation(req->app->store, exp_id);
-    uint64_t gen =
-        mode.upstream != UP_NONE ? all_generations(req->app->store) : exp_gen;
-    struct board *b =
-        board_lookup(exp_id, gen, metric, filter, maximize, &mode);
-    if (!b) {
-        struct board *old =
-            board_lookup_older(exp_id, gen, metric, filter, maximize, &mode);
-        bool patched =
-            old &&
-            (mode.green
-                 ? green_patch(req->app->store, old, gen, exp_gen, &b, &eb)
-                 : board_patch(req->app->store, old, gen, &b, &eb));
-        if (old)
-            board_release(old);
-        if (!patched &&
-            (e = board_build(req->app->store, exp_id, gen, exp_gen, metric,
-                             filter, maximize, &mode, &b, &eb)))
-            return h_fail(res, e, &eb);
-        board_publish(b);
-    }
+    struct board *b;
+    if ((e = board_get(req->app->store, exp_id, metric, filter, maximize, &mode,
+                       NULL, NULL, &b, &eb)))
+        return h_fail(res, e, &eb);
+    key_note(req->app->store, exp_id, metric, filter, maximize, &mode);
     /* The page holds a reference to the board while it is sent. */
     struct board_src *src = malloc(sizeof(*src));
     if (!src) {
