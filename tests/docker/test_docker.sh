@@ -38,9 +38,9 @@
 # "test_docker: N passed, M failed"; exit status 1 on any failure.
 # Knobs: DOCKER_TEST_IMAGE (default localhost/greentrack:docker-test),
 #        DOCKER_TEST_WAIT (seconds to wait for /health, default 30),
-#        DOCKER_TEST_REBUILD_BASE=1 (recreate the base image).
+#        DOCKER_TEST_REBUILD_BASE=1 (recreate the base image),
 #        DOCKER_TEST_PG=1 (run section 6, compose.postgres; off until the
-#        store runs end to end on PostgreSQL),
+#        store runs end to end on PostgreSQL).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
