@@ -73,8 +73,9 @@ static const struct opt opts[OPT_COUNT] = {
                   "address to listen on (default 127.0.0.1)"},
     [OPT_PORT] = {"port", "GREENTRACK_PORT", "N",
                   "TCP port (default 5000; 0 picks a free port)"},
-    [OPT_DB] = {"db", "GREENTRACK_DB", "PATH",
-                "SQLite database file (default ./greentrack.db)"},
+    [OPT_DB] = {"db", "GREENTRACK_DB", "PATH|URL",
+                "SQLite database file (default ./greentrack.db), or "
+                "postgresql://USER:PASSWORD@HOST:PORT/DBNAME?sslmode=..."},
     [OPT_ARTIFACT_ROOT] = {"artifact-root", "GREENTRACK_ARTIFACT_ROOT", "DIR",
                            "folder (or file: URI) of run artifacts "
                            "(default ./mlartifacts)"},
@@ -666,4 +667,44 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
     if (!web_root_set)
         find_web_root(cfg);
     return CONFIG_OK;
+}
+
+void config_db_display(const char *db, char *out, size_t size)
+{
+    if (size == 0)
+        return;
+    out[0] = '\0';
+    const char *scheme = strstr(db, "://");
+    bool url = scheme && (strncmp(db, "postgresql://", 13) == 0 ||
+                          strncmp(db, "postgres://", 11) == 0);
+    if (!url) {
+        snprintf(out, size, "%s", db);
+        return;
+    }
+    size_t o = 0;
+    const char *p = db;
+    const char *authority = scheme + 3;
+    const char *at = strchr(authority, '@');
+    const char *slash = strchr(authority, '/');
+    const char *colon = strchr(authority, ':');
+    bool has_password = at && (!slash || at < slash) && colon && colon < at;
+    while (*p && o + 1 < size) {
+        if (has_password && p == colon + 1) {
+            for (const char *m = "***"; *m && o + 1 < size; m++)
+                out[o++] = *m;
+            p = at;
+            continue;
+        }
+        if (strncmp(p, "password=", 9) == 0 &&
+            (p[-1] == '?' || p[-1] == '&')) {
+            for (const char *m = "password=***"; *m && o + 1 < size; m++)
+                out[o++] = *m;
+            p += 9;
+            while (*p && *p != '&')
+                p++;
+            continue;
+        }
+        out[o++] = *p++;
+    }
+    out[o] = '\0';
 }

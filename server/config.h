@@ -69,4 +69,9 @@ enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
 enum config_result config_load(struct config *cfg, int argc, char **argv,
                                char *err, size_t errlen);
 
+/* Writes 'db' (a --db value) into 'out' as logs may show it: a
+ * postgresql:// URL's password, in its user-info or as password=, becomes
+ * "***"; a file path is copied. Always NUL-terminates 'out'. */
+void config_db_display(const char *db, char *out, size_t size);
+
 #endif

@@ -158,7 +158,9 @@ int main(int argc, char **argv)
            strchr(shown_host, ':') ? "[" : "", shown_host,
            strchr(shown_host, ':') ? "]" : "", http_port(http));
     fflush(stdout);
-    log_info("database %s, artifacts %s, web UI %s", cfg.db_path,
+    char db_shown[sizeof(cfg.db_path)];
+    config_db_display(cfg.db_path, db_shown, sizeof(db_shown));
+    log_info("database %s, artifacts %s, web UI %s", db_shown,
              cfg.artifact_root, cfg.web_root[0] ? cfg.web_root : "(none)");
     /* listening already: the warm-up delays no request */
     struct lbwarm *warm = lbwarm_start(st);

@@ -121,6 +121,9 @@ struct conn *store_conn_open(const struct store *st, bool create,
 
 enum srv_err store_migrate(struct conn *c, struct errbuf *eb)
 {
+    if (db_engine(c->db) == DB_POSTGRES)
+        return db_migrate(c->db, schema_pg_migrations,
+                          schema_pg_migration_count, eb);
     return db_migrate(c->db, schema_migrations, schema_migration_count, eb);
 }
 

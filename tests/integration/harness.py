@@ -21,6 +21,13 @@ with SIGTERM in tearDownClass, asserting exit status 0 within STOP_TIMEOUT
 The server binary is $GREENTRACK_BUILD/bin/greentrack-server, where
 GREENTRACK_BUILD defaults to build/release (relative paths are taken from the
 current directory, else from the repository root).
+
+GREENTRACK_TEST_BACKEND=postgres runs a suite on PostgreSQL: every Server
+made without an explicit db gets a fresh database on the cluster of
+pgtest.py (GREENTRACK_TEST_PG), and the suite reports as "test_X-pg".
+A test class or method that is about SQLite itself (its file, the sqlite3
+shell, PRAGMAs) is marked @SQLITE_ONLY and is skipped, with that reason,
+on the PostgreSQL pass.
 """
 
 import base64
@@ -57,6 +64,24 @@ START_TIMEOUT = 30.0       # waiting for the "listening" line
 STOP_TIMEOUT = 10.0        # SIGTERM -> exit
 API = "/api/2.0/mlflow/"
 # (https:// with --tls-cert, test_tls.py)
+BACKEND = os.environ.get("GREENTRACK_TEST_BACKEND", "sqlite")
+if BACKEND not in ("sqlite", "postgres"):
+    raise SystemExit("GREENTRACK_TEST_BACKEND: sqlite or postgres, not "
+                     + BACKEND)
+ON_POSTGRES = BACKEND == "postgres"
+SQLITE_ONLY = unittest.skipIf(
+    ON_POSTGRES, "about SQLite itself (its file or shell); not on PostgreSQL")
+
+
+def fresh_db_target(tmpdir):
+    """Where a new server keeps its data: a file in tmpdir on SQLite, a
+    fresh database on the test cluster on PostgreSQL."""
+    if not ON_POSTGRES:
+        return os.path.join(tmpdir, "greentrack.db")
+    import pgtest
+    return pgtest.fresh_database("gt_" + uuid.uuid4().hex[:16])
+
+
 LISTEN_RE = re.compile(r"^greentrack-server listening on https?://(\S+):(\d+)$")
 
 MAX_DOUBLE = 1.7976931348623157e308
@@ -150,7 +175,7 @@ class Server:
                  env=None, default_args=True, label=None):
         self.own_tmp = tmpdir is None
         self.tmpdir = tmpdir or tempfile.mkdtemp(prefix="gt-it-")
-        self.db = db or os.path.join(self.tmpdir, "greentrack.db")
+        self.db = db or fresh_db_target(self.tmpdir)
         self.artifact_root = artifact_root or os.path.join(self.tmpdir,
                                                            "artifacts")
         os.makedirs(self.artifact_root, exist_ok=True)
@@ -580,6 +605,8 @@ def main(argv):
             verbosity = 1
         i += 1
     name = os.path.splitext(os.path.basename(path))[0]
+    if ON_POSTGRES:
+        name += "-pg"
     t0 = time.monotonic()
     loader = unittest.TestLoader()
     if patterns:
