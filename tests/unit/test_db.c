@@ -7,6 +7,7 @@
  * transcript: the engines must agree value for value, bit for bit.
  */
 #include "store/db.h"
+#include "store/dialect.h"
 #include "test.h"
 
 #include <float.h>
@@ -646,9 +647,19 @@ static bool fresh_pg_db(const char *base, const char *name, char *url,
     return ok;
 }
 
+/* Every entry of dialect.h has a text for both engines. */
+static void test_dialect_tables(void)
+{
+    for (int i = 0; i < DIALECT_COUNT; i++) {
+        CHECK(dialect_sqlite_sql[i] && *dialect_sqlite_sql[i]);
+        CHECK(dialect_postgres_sql[i] && *dialect_postgres_sql[i]);
+    }
+}
+
 int main(void)
 {
     test_translation();
+    test_dialect_tables();
 
     /* PostgreSQL: make test's, or a private one started here */
     const char *pg = getenv("GREENTRACK_TEST_PG");

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * dialect: the SQL that differs between SQLite and PostgreSQL, by name.
+ * Most of the store's SQL is written once in the subset both engines
+ * share (INSERT ... ON CONFLICT, RETURNING, row values, coalesce); what
+ * cannot be is listed here, and its text for each engine is in one place
+ * per engine: dialect_sqlite.c and dialect_postgres.c. Entries are whole
+ * statements (D_S_*) or fragments spliced into SQL built at run time
+ * (D_F_*); each says what it binds. The lists are by domain so that the
+ * domains' files change apart.
+ */
+#ifndef SERVER_STORE_DIALECT_H
+#define SERVER_STORE_DIALECT_H
+
+#include "db.h"
+
+/* Tracking, search, leaderboard (write_tracking.c, read_*.c, filter.c). */
+#define FOR_EACH_DIALECT_TRACKING(X)                                           \
+    /* the larger of two values, as a function name: max(a, b) */              \
+    X(D_F_MAX2)
+
+/* Energy, grid, carbon, registry, auth, Green-AI. */
+#define FOR_EACH_DIALECT_DOMAINS(X)                                            \
+    /* the smaller of two values, as a function name: min(a, b) */             \
+    X(D_F_MIN2)
+
+enum dialect_id {
+#define DIALECT_ENUM(id) id,
+    FOR_EACH_DIALECT_TRACKING(DIALECT_ENUM)
+    FOR_EACH_DIALECT_DOMAINS(DIALECT_ENUM)
+#undef DIALECT_ENUM
+    DIALECT_COUNT
+};
+
+/* One table per engine, every entry set (test_db checks it). */
+extern const char *const dialect_sqlite_sql[DIALECT_COUNT];
+extern const char *const dialect_postgres_sql[DIALECT_COUNT];
+
+/* The text of 'id' for the engine of 'db'; static storage. */
+const char *dialect_sql(const struct db *db, enum dialect_id id);
+
+#endif
