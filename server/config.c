@@ -695,8 +695,7 @@ void config_db_display(const char *db, char *out, size_t size)
             p = at;
             continue;
         }
-        if (strncmp(p, "password=", 9) == 0 &&
-            (p[-1] == '?' || p[-1] == '&')) {
+        if (strncmp(p, "password=", 9) == 0 && (p[-1] == '?' || p[-1] == '&')) {
             for (const char *m = "password=***"; *m && o + 1 < size; m++)
                 out[o++] = *m;
             p += 9;

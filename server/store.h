@@ -186,6 +186,12 @@ struct store_write {
  * sharing its slot): equal values mean nothing changed in between. */
 uint64_t store_experiment_generation(struct store *st, int64_t experiment_id);
 
+/* PostgreSQL: makes the generations above move for commits of other
+ * servers on the same database too (one counter read on this thread's
+ * read connection); call it before reading them. SQLite: nothing (only
+ * this server writes; the writer notices other processes itself). */
+void store_sync_generations(struct store *st);
+
 /* The runs of 'experiment_id' that commits changed after generation
  * 'from' up to and including 'to' (values of store_experiment_generation),
  * each once, into '*pks' (caller frees; NULL when none). False when the

@@ -140,9 +140,45 @@ void store_notice_outside_writes(struct store *st)
         return;
     bool first = st->data_version == 0;
     st->data_version = v;
-    if (first)
+    if (first) {
+        atomic_store(&st->read_data_version, v);
         return;
+    }
     st->grid_gen++;
+    for (size_t i = 0; i < STORE_GENERATION_SLOTS; i++)
+        atomic_fetch_add(&st->generations[i], 1);
+}
+
+void store_note_own_commit(struct store *st, int64_t bumped)
+{
+    if (bumped <= 0)
+        return; /* SQLite: data_version ignores this connection's commits */
+    if (st->data_version == bumped - 1)
+        st->data_version = bumped;
+    int64_t before = bumped - 1;
+    atomic_compare_exchange_strong(&st->read_data_version, &before, bumped);
+}
+
+/* PostgreSQL: another server's commits reach readers' caches here. The
+ * counter is read before the caller reads the generations, and the rows
+ * after: rows read are at least as new as the counter seen, so a cache
+ * built from them is never older than its generation says. A failed read
+ * of the counter counts as a change (rebuild rather than serve stale). */
+void store_sync_generations(struct store *st)
+{
+    struct errbuf eb;
+    struct conn *c = store_reader(st, &eb);
+    if (!c || db_engine(c->db) != DB_POSTGRES)
+        return;
+    int64_t v = -1;
+    if (db_data_version(c->db, &v) != DB_OK)
+        v = -1;
+    int64_t seen = atomic_load(&st->read_data_version);
+    if (v == seen && v >= 0)
+        return;
+    if (v >= 0 &&
+        !atomic_compare_exchange_strong(&st->read_data_version, &seen, v))
+        return; /* another thread took this change: it bumps them */
     for (size_t i = 0; i < STORE_GENERATION_SLOTS; i++)
         atomic_fetch_add(&st->generations[i], 1);
 }

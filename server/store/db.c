@@ -92,6 +92,12 @@ int db_last_insert_id(struct db *db, int64_t *id)
     return db->ops->last_insert_id(db, id);
 }
 
+int db_bump_data_version(struct db *db, int64_t *version)
+{
+    db_clear_error(db);
+    return db->ops->bump_data_version(db, version);
+}
+
 int db_data_version(struct db *db, int64_t *version)
 {
     return db->ops->data_version(db, version);

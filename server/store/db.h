@@ -131,11 +131,22 @@ int db_begin_write(struct db *db);
  * and writes *id, or DB_ERROR. */
 int db_last_insert_id(struct db *db, int64_t *id);
 
-/* A counter that changes when another connection commits (SQLite: PRAGMA
- * data_version). PostgreSQL: not available yet (a later step adds a
- * generation table read in the same transaction); returns DB_ERROR with
- * kind DB_ERR_OTHER there. On success writes *version and returns DB_OK. */
+/* A counter of commits by others. SQLite: PRAGMA data_version, which
+ * changes when another connection commits. PostgreSQL: the one row of
+ * greentrack_generation (made by db_migrate), which every server's writer
+ * raises inside each write transaction (db_bump_data_version); read in
+ * the caller's transaction or snapshot, so a value seen covers the rows
+ * read after it. It also moves with this connection's own commits there:
+ * the caller tells those apart by the values its bumps returned. On
+ * success writes *version and returns DB_OK. */
 int db_data_version(struct db *db, int64_t *version);
+
+/* PostgreSQL: raises greentrack_generation by one inside the open write
+ * transaction (its row lock is held to the commit: call it last) and
+ * writes the new value to *version. SQLite: nothing to do (PRAGMA
+ * data_version counts other connections' commits by itself); writes 0.
+ * DB_OK or DB_ERROR. */
+int db_bump_data_version(struct db *db, int64_t *version);
 
 /* SQLite: the busy handler (sqlite3_busy_handler; replaces the busy
  * timeout). 'fn' returns nonzero to wait and retry, 0 to fail with

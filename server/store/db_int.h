@@ -19,6 +19,7 @@ struct db_ops {
     int (*begin_write)(struct db *db);
     int (*last_insert_id)(struct db *db, int64_t *id);
     int (*data_version)(struct db *db, int64_t *version);
+    int (*bump_data_version)(struct db *db, int64_t *version);
     void (*set_busy_handler)(struct db *db, int (*fn)(void *, int), void *arg);
     int (*checkpoint)(struct db *db);
     /* db_migrate's engine steps: take what makes the migration exclusive

@@ -183,9 +183,13 @@ static int pg_last_insert_id(struct db *db, int64_t *id)
 
 static int pg_data_version(struct db *db, int64_t *version)
 {
-    (void)version;
-    return db_fail(db, DB_ERR_OTHER,
-                   "data_version is not available on PostgreSQL");
+    return query_int(db, "SELECT n FROM greentrack_generation", version);
+}
+
+static int pg_bump_data_version(struct db *db, int64_t *version)
+{
+    return query_int(
+        db, "UPDATE greentrack_generation SET n = n + 1 RETURNING n", version);
 }
 
 static void pg_set_busy_handler(struct db *db, int (*fn)(void *, int),
@@ -227,6 +231,12 @@ static enum srv_err pg_migrate_begin(struct db *db, struct errbuf *eb)
                    " only_row BOOLEAN PRIMARY KEY DEFAULT TRUE"
                    " CHECK (only_row), level INTEGER NOT NULL);"
                    "INSERT INTO greentrack_schema (level) VALUES (0)"
+                   " ON CONFLICT DO NOTHING;"
+                   /* db_data_version's counter */
+                   "CREATE TABLE IF NOT EXISTS greentrack_generation ("
+                   " only_row BOOLEAN PRIMARY KEY DEFAULT TRUE"
+                   " CHECK (only_row), n BIGINT NOT NULL);"
+                   "INSERT INTO greentrack_generation (n) VALUES (1)"
                    " ON CONFLICT DO NOTHING",
                    NULL) != DB_OK) {
         enum srv_err e =
@@ -590,6 +600,7 @@ static const struct db_ops postgres_ops = {
     .begin_write = pg_begin_write,
     .last_insert_id = pg_last_insert_id,
     .data_version = pg_data_version,
+    .bump_data_version = pg_bump_data_version,
     .set_busy_handler = pg_set_busy_handler,
     .checkpoint = pg_checkpoint,
     .migrate_begin = pg_migrate_begin,

@@ -114,6 +114,13 @@ static int query_int(struct db *db, const char *sql, int64_t *v)
     return DB_OK;
 }
 
+static int sq_bump_data_version(struct db *db, int64_t *version)
+{
+    (void)db;
+    *version = 0;
+    return DB_OK;
+}
+
 static int sq_data_version(struct db *db, int64_t *version)
 {
     return query_int(db, "PRAGMA data_version", version);
@@ -294,6 +301,7 @@ static const struct db_ops sqlite_ops = {
     .begin_write = sq_begin_write,
     .last_insert_id = sq_last_insert_id,
     .data_version = sq_data_version,
+    .bump_data_version = sq_bump_data_version,
     .set_busy_handler = sq_set_busy_handler,
     .checkpoint = sq_checkpoint,
     .migrate_begin = sq_migrate_begin,

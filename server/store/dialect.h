@@ -27,9 +27,9 @@
 enum dialect_id {
 #define DIALECT_ENUM(id) id,
     FOR_EACH_DIALECT_TRACKING(DIALECT_ENUM)
-    FOR_EACH_DIALECT_DOMAINS(DIALECT_ENUM)
+        FOR_EACH_DIALECT_DOMAINS(DIALECT_ENUM)
 #undef DIALECT_ENUM
-    DIALECT_COUNT
+            DIALECT_COUNT
 };
 
 /* One table per engine, every entry set (test_db checks it). */

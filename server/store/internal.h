@@ -72,7 +72,10 @@ struct store {
     char *db_path;
     char *artifact_root;
     bool serve_artifacts;
-    int64_t data_version; /* writer only: PRAGMA data_version last seen */
+    int64_t data_version; /* writer only: db_data_version last seen */
+    /* PostgreSQL: db_data_version as readers last saw it (store_sync_
+     * generations); the writer moves it past its own commits. */
+    _Atomic int64_t read_data_version;
     bool durable_full;
     int64_t heartbeat_timeout_ms;
     double default_pue;
@@ -151,6 +154,12 @@ void store_writer_busy_handler(struct store *st);
  * process wrote to the database since the writer last looked (writer
  * thread, and store_open for the baseline). */
 void store_notice_outside_writes(struct store *st);
+
+/* After the writer's commit whose db_bump_data_version returned 'bumped':
+ * when nothing else moved the counter since it was last seen, that commit
+ * is this server's own, already in the generations, and moves the values
+ * seen so that it is not taken for another server's. */
+void store_note_own_commit(struct store *st, int64_t bumped);
 
 /* This thread's read connection, opened on first use; NULL (with 'eb'
  * set) when it cannot be opened. The store keeps it. */

@@ -156,10 +156,9 @@
       "DO UPDATE SET value = excluded.value")                                  \
     X(S_EXP_TAG_DELETE,                                                        \
       "DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?")       \
-    X(S_EXP_DEFAULT,                                                           \
-      "INSERT INTO experiments (experiment_id, name, "                         \
-      "artifact_location, creation_time, last_update_time) "                   \
-      "VALUES (0, 'Default', ?, ?, ?) ON CONFLICT DO NOTHING")                                        \
+    X(S_EXP_DEFAULT, "INSERT INTO experiments (experiment_id, name, "          \
+                     "artifact_location, creation_time, last_update_time) "    \
+                     "VALUES (0, 'Default', ?, ?, ?) ON CONFLICT DO NOTHING")  \
     X(S_RUN_LOOKUP, "SELECT run_pk, experiment_id, lifecycle_stage "           \
                     "FROM runs WHERE run_id = ?")                              \
     X(S_RUN_INSERT,                                                            \
@@ -181,7 +180,7 @@
       "INSERT INTO params (run_pk, key, value) VALUES (?, ?, ?)")              \
     X(S_METRIC_INSERT,                                                         \
       "INSERT INTO metrics (run_pk, key, timestamp, step, value, is_nan) "     \
-      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")                                     \
+      "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")                      \
     X(S_LATEST_UPSERT,                                                         \
       "INSERT INTO latest_metrics (run_pk, key, value, timestamp, step, "      \
       "is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE " \
@@ -198,7 +197,7 @@
     X(S_RUN_INPUT_INSERT,                                                      \
       "INSERT INTO run_inputs (run_pk, dataset_pk, seq) VALUES "               \
       "(?1, ?2, (SELECT count(*) FROM run_inputs WHERE run_pk = ?1)) "         \
-      "ON CONFLICT DO NOTHING")         \
+      "ON CONFLICT DO NOTHING")                                                \
     X(S_INPUT_TAG_UPSERT,                                                      \
       "INSERT INTO input_tags (run_pk, dataset_pk, key, value) "               \
       "VALUES (?, ?, ?, ?) ON CONFLICT (run_pk, dataset_pk, key) "             \
@@ -206,7 +205,7 @@
     X(S_MODEL_INPUT_INSERT,                                                    \
       "INSERT INTO run_model_inputs (run_pk, model_id, seq) VALUES "           \
       "(?1, ?2, (SELECT count(*) FROM run_model_inputs WHERE run_pk = ?1)) "   \
-      "ON CONFLICT DO NOTHING")   \
+      "ON CONFLICT DO NOTHING")                                                \
     X(S_HEARTBEAT_UPSERT,                                                      \
       "INSERT INTO run_heartbeats (run_pk, last_ms) VALUES (?, ?) "            \
       "ON CONFLICT (run_pk) DO UPDATE SET last_ms = excluded.last_ms")         \

@@ -128,6 +128,14 @@ static enum srv_err exp_lookup(struct conn *c, int64_t id,
     return SRV_OK;
 }
 
+static enum srv_err experiment_name_taken(struct store_write *w)
+{
+    return err_set(&w->err, SRV_E_RESOURCE_ALREADY_EXISTS,
+                   "Experiment(name=%s) already exists. Error: the name is "
+                   "taken by an active or deleted experiment",
+                   w->name);
+}
+
 static enum srv_err w_experiment_create(struct conn *c, struct store *st,
                                         struct store_write *w)
 {
@@ -138,11 +146,7 @@ static enum srv_err w_experiment_create(struct conn *c, struct store *st,
     int rc = db_step(s);
     db_reset(s);
     if (rc == DB_ROW)
-        return err_set(&w->err, SRV_E_RESOURCE_ALREADY_EXISTS,
-                       "Experiment(name=%s) already exists. Error: "
-                       "the name is taken by an active or deleted "
-                       "experiment",
-                       w->name);
+        return experiment_name_taken(w);
     if (rc != DB_DONE)
         return store_conn_error(c, &w->err, "experiment create");
     int64_t now = store_now_ms();
@@ -153,11 +157,19 @@ static enum srv_err w_experiment_create(struct conn *c, struct store *st,
     db_bind_text(s, 2, w->artifact_location ? w->artifact_location : "", -1);
     db_bind_int64(s, 3, now);
     db_bind_int64(s, 4, now);
-    bool found;
-    enum srv_err e = store_step_int64(c, s, &w->out_experiment_id, &found,
-                                      &w->err, "experiment insert");
-    if (e)
-        return e;
+    rc = db_step(s);
+    if (rc == DB_ROW)
+        w->out_experiment_id = db_column_int64(s, 0);
+    /* Another server on the same PostgreSQL database took the name
+     * between the lookup and the insert: its constraint decides. */
+    bool raced =
+        rc != DB_ROW && db_error_kind(store_conn_db(c)) == DB_ERR_UNIQUE;
+    db_reset(s);
+    if (raced)
+        return experiment_name_taken(w);
+    if (rc != DB_ROW)
+        return store_conn_error(c, &w->err, "experiment insert");
+    enum srv_err e = SRV_OK;
     for (size_t i = 0; i < w->n_tags && !e; i++) {
         s = store_stmt(c, S_EXP_TAG_UPSERT);
         if (!s)
@@ -353,9 +365,24 @@ static enum srv_err w_run_create(struct conn *c, struct store_write *w)
     db_bind_int64(s, 5, w->start_time);
     db_bind_text(s, 6, uri, -1);
     int64_t run_pk = 0;
-    bool inserted;
-    if ((e = store_step_int64(c, s, &run_pk, &inserted, &w->err, "run insert")))
+    int rc = db_step(s);
+    if (rc == DB_ROW)
+        run_pk = db_column_int64(s, 0);
+    /* The same client-chosen id created at once through another server
+     * on the same PostgreSQL database: the retry finds that run. */
+    bool raced =
+        rc != DB_ROW && db_error_kind(store_conn_db(c)) == DB_ERR_UNIQUE;
+    db_reset(s);
+    if (raced) {
+        e = err_set(&w->err, SRV_E_UNAVAILABLE,
+                    "Run %s is being created by another request; retry",
+                    w->run_id);
         goto out;
+    }
+    if (rc != DB_ROW) {
+        e = store_conn_error(c, &w->err, "run insert");
+        goto out;
+    }
     store_conn_note_run(c, run_pk);
     if (w->n_tags)
         e = store_greenai_check_tags(c, w->run_id, w->tags, w->n_tags, &w->err);

@@ -168,7 +168,12 @@ static void commit_group(struct store *st, struct store_write *head)
                                               : w->experiment_id;
         w->touched_run = touched_run_of(w, notes->touched_run);
     }
-    if (began && !run_simple(c, S_COMMIT)) {
+    /* Last before the commit: the counter's row lock is held to it. */
+    int64_t bumped = 0;
+    bool committed = began &&
+                     db_bump_data_version(store_conn_db(c), &bumped) == DB_OK &&
+                     run_simple(c, S_COMMIT);
+    if (began && !committed) {
         st->grid_gen++; /* memoized covers may hold what was undone */
         struct errbuf eb;
         enum srv_err e = store_conn_error(c, &eb, "commit");
@@ -179,7 +184,8 @@ static void commit_group(struct store *st, struct store_write *head)
                 w->err = eb;
             }
         }
-    }
+    } else if (committed)
+        store_note_own_commit(st, bumped);
     pthread_mutex_lock(&st->journal_mu);
     for (struct store_write *w = head; w; w = w->next) {
         if (w->result != SRV_OK || w->touched_experiment < 0)
@@ -228,12 +234,17 @@ static void reap_stale_runs(struct store *st)
         killed = ok ? (int)db_changes(s) : 0;
         db_reset(s);
     }
+    /* Other servers' caches learn of the runs marked KILLED. */
+    int64_t bumped = 0;
+    if (ok && killed)
+        ok = db_bump_data_version(store_conn_db(c), &bumped) == DB_OK;
     if (!ok || !run_simple(c, S_COMMIT)) {
         struct errbuf eb;
         store_conn_error(c, &eb, "heartbeat expiry");
         run_simple(c, S_ROLLBACK);
         return;
     }
+    store_note_own_commit(st, bumped);
     if (killed) {
         log_info("marked %d run(s) KILLED: no heartbeat for %lld s", killed,
                  (long long)(st->heartbeat_timeout_ms / 1000));

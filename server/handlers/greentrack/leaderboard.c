@@ -814,6 +814,7 @@ static enum srv_err board_get(struct store *st, int64_t exp_id,
 {
     /* The generation is read before the rows: a write committed meanwhile
      * makes this board stale at once rather than never. */
+    store_sync_generations(st);
     uint64_t exp_gen = store_experiment_generation(st, exp_id);
     uint64_t gen = mode->upstream != UP_NONE ? all_generations(st) : exp_gen;
     struct board *b = board_lookup(exp_id, gen, metric, filter, maximize, mode);
