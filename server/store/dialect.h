@@ -24,13 +24,15 @@
     /* the smaller of two values, as a function name: min(a, b) */             \
     X(D_F_MIN2)
 
+/* clang-format off */
 enum dialect_id {
 #define DIALECT_ENUM(id) id,
     FOR_EACH_DIALECT_TRACKING(DIALECT_ENUM)
-        FOR_EACH_DIALECT_DOMAINS(DIALECT_ENUM)
+    FOR_EACH_DIALECT_DOMAINS(DIALECT_ENUM)
 #undef DIALECT_ENUM
-            DIALECT_COUNT
+    DIALECT_COUNT
 };
+/* clang-format on */
 
 /* One table per engine, every entry set (test_db checks it). */
 extern const char *const dialect_sqlite_sql[DIALECT_COUNT];
