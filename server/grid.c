@@ -1151,6 +1151,8 @@ static void *grid_main(void *arg)
         seen_epoch = epoch;
         if (now >= next_full)
             next_full = now + (int64_t)g->cfg->grid_refresh_s * 1000;
+        if (!store_singleton_held(g->store, STORE_SINGLETON_GRID))
+            continue; /* another server on the database refreshes */
         char **zones;
         size_t n;
         struct errbuf eb;

@@ -192,6 +192,21 @@ uint64_t store_experiment_generation(struct store *st, int64_t experiment_id);
  * this server writes; the writer notices other processes itself). */
 void store_sync_generations(struct store *st);
 
+/* Background work that one server at a time does on a shared database. */
+enum store_singleton {
+    STORE_SINGLETON_REAPER, /* marks runs whose heartbeats stopped KILLED */
+    STORE_SINGLETON_GRID,   /* the grid module's background refresh */
+    STORE_SINGLETON_COUNT
+};
+
+/* Whether this server does 'which' now: always on SQLite; on PostgreSQL
+ * when it holds that work's advisory lock, taken here if free (and kept
+ * until the server exits: another server's next call then takes it). A
+ * database round trip; call it before each round of the work, not per
+ * item. Logs when this server takes the work, and once that another
+ * server holds it. Thread-safe. */
+bool store_singleton_held(struct store *st, enum store_singleton which);
+
 /* The runs of 'experiment_id' that commits changed after generation
  * 'from' up to and including 'to' (values of store_experiment_generation),
  * each once, into '*pks' (caller frees; NULL when none). False when the

@@ -93,6 +93,12 @@ struct store {
     pthread_mutex_t readers_mu;
     struct conn *readers;
 
+    /* singleton.c: the advisory locks' connection (PostgreSQL) */
+    pthread_mutex_t singleton_mu;
+    struct db *singleton_db;
+    bool singleton_held[STORE_SINGLETON_COUNT];
+    bool singleton_told[STORE_SINGLETON_COUNT]; /* "another holds it" */
+
     /* Bumped after each commit that changed an experiment or one of its
      * runs, indexed by experiment id modulo the size (a collision only
      * costs a cache miss); lets readers cache derived views. */
@@ -160,6 +166,9 @@ void store_notice_outside_writes(struct store *st);
  * is this server's own, already in the generations, and moves the values
  * seen so that it is not taken for another server's. */
 void store_note_own_commit(struct store *st, int64_t bumped);
+
+/* Closes the connection of singleton.c, which releases its locks. */
+void store_singletons_close(struct store *st);
 
 /* This thread's read connection, opened on first use; NULL (with 'eb'
  * set) when it cannot be opened. The store keeps it. */

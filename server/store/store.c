@@ -168,6 +168,7 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
     pthread_cond_init(&st->cv, NULL);
     pthread_mutex_init(&st->readers_mu, NULL);
     pthread_mutex_init(&st->journal_mu, NULL);
+    pthread_mutex_init(&st->singleton_mu, NULL);
     if (!st->db_path || !st->artifact_root) {
         err_set(eb, SRV_E_NOMEM, "out of memory");
         goto fail;
@@ -194,6 +195,7 @@ fail:
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->readers_mu);
     pthread_mutex_destroy(&st->journal_mu);
+    pthread_mutex_destroy(&st->singleton_mu);
     free(st);
     return NULL;
 }
@@ -208,10 +210,12 @@ void store_close(struct store *st)
     pthread_mutex_unlock(&st->mu);
     pthread_join(st->writer_thread, NULL);
     store_conns_close(st);
+    store_singletons_close(st);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->readers_mu);
     pthread_mutex_destroy(&st->journal_mu);
+    pthread_mutex_destroy(&st->singleton_mu);
     free(st->db_path);
     free(st->artifact_root);
     free(st);

@@ -283,7 +283,8 @@ void *store_writer_main(void *arg)
         }
         if (!st->queue_head && !st->stopping) {
             pthread_mutex_unlock(&st->mu);
-            reap_stale_runs(st);
+            if (store_singleton_held(st, STORE_SINGLETON_REAPER))
+                reap_stale_runs(st);
             next_reap = store_now_ms() + reap_interval_ms(st);
             continue;
         }
