@@ -32,8 +32,10 @@
       "AND t.value = ? AND e.first_start < ? AND e.last_end > ?")              \
     X(S_GRID_POINTS,                                                           \
       "SELECT start_ms, end_ms, g_per_kwh, kind, fetched_ms, source, basis "   \
-      "FROM grid_intensity WHERE zone = ?1 AND (?2 IS NULL OR source = ?2) "   \
-      "AND (?3 IS NULL OR kind = ?3) AND start_ms >= ?4 - 86400000 "           \
+      "FROM grid_intensity WHERE zone = ?1 "                                   \
+      "AND (CAST(?2 AS TEXT) IS NULL OR source = ?2) "                         \
+      "AND (CAST(?3 AS TEXT) IS NULL OR kind = ?3) "                           \
+      "AND start_ms >= ?4 - 86400000 "                                         \
       "AND start_ms < ?5 AND end_ms > ?4 "                                     \
       "ORDER BY start_ms, kind, source LIMIT ?6")                              \
     X(S_GRID_ZONES,                                                            \
