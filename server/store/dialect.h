@@ -22,15 +22,18 @@
 /* Energy, grid, carbon, registry, auth, Green-AI. */
 #define FOR_EACH_DIALECT_DOMAINS(X)                                            \
     /* the smaller of two values, as a function name: min(a, b) */             \
-    X(D_F_MIN2)
+    X(D_F_MIN2)                                                                \
+    /* a run's distinct energy methods, scopes and intensity sources, each     \
+     * list comma-separated; binds ?1 run_pk (read_carbon.c) */                \
+    X(D_S_RUN_METHODS)
 
 /* clang-format off */
 enum dialect_id {
 #define DIALECT_ENUM(id) id,
     FOR_EACH_DIALECT_TRACKING(DIALECT_ENUM)
-    FOR_EACH_DIALECT_DOMAINS(DIALECT_ENUM)
+        FOR_EACH_DIALECT_DOMAINS(DIALECT_ENUM)
 #undef DIALECT_ENUM
-    DIALECT_COUNT
+            DIALECT_COUNT
 };
 /* clang-format on */
 

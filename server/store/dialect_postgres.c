@@ -9,4 +9,10 @@ const char *const dialect_postgres_sql[DIALECT_COUNT] = {
     [D_F_MAX2] = "greatest",
     /* domains */
     [D_F_MIN2] = "least",
+    [D_S_RUN_METHODS] = "SELECT string_agg(DISTINCT cpu_method, ','), "
+                        "string_agg(DISTINCT gpu_method, ','), "
+                        "string_agg(DISTINCT ram_method, ','), "
+                        "string_agg(DISTINCT scope, ','), "
+                        "string_agg(DISTINCT intensity_source, ',') "
+                        "FROM energy_samples WHERE run_pk = ?1",
 };

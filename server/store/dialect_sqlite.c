@@ -9,4 +9,10 @@ const char *const dialect_sqlite_sql[DIALECT_COUNT] = {
     [D_F_MAX2] = "max",
     /* domains */
     [D_F_MIN2] = "min",
+    [D_S_RUN_METHODS] = "SELECT group_concat(DISTINCT cpu_method), "
+                        "group_concat(DISTINCT gpu_method), "
+                        "group_concat(DISTINCT ram_method), "
+                        "group_concat(DISTINCT scope), "
+                        "group_concat(DISTINCT intensity_source) "
+                        "FROM energy_samples WHERE run_pk = ?1",
 };

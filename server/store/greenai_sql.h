@@ -17,11 +17,15 @@
     "('" GREENAI_TAG_BASE_RUN "', '" GREENAI_TAG_BASE_MODEL                    \
     "', '" GREENAI_TAG_BASE_CO2 "', '" GREENAI_TAG_BASE_SOURCE "')"
 #define ACTIVE_OF_EXP "r.experiment_id = ?1 AND r.lifecycle_stage = 'active'"
-/* joules of sample e inside phase p, pro rata by time overlap */
+/* joules of sample e inside phase p, pro rata by time overlap; CASE for
+ * the scalar min/max and DOUBLE PRECISION (REAL is 4 bytes on
+ * PostgreSQL) so both engines read it alike */
 #define OVERLAP_J                                                              \
     "(e.cpu_j + e.gpu_j + e.ram_j + e.other_j) * "                             \
-    "CAST(min(e.end_time, p.end_time) - max(e.start_time, p.start_time) "      \
-    "AS REAL) / (e.end_time - e.start_time)"
+    "CAST((CASE WHEN e.end_time < p.end_time THEN e.end_time "                 \
+    "ELSE p.end_time END) - (CASE WHEN e.start_time > p.start_time "           \
+    "THEN e.start_time ELSE p.start_time END) AS DOUBLE PRECISION) / "         \
+    "NULLIF(e.end_time - e.start_time, 0)"
 
 #define FOR_EACH_GREENAI_STMT(X)                                               \
     X(G_RUN_LOOKUP, "SELECT run_pk, experiment_id FROM runs WHERE run_id = ?") \
@@ -66,7 +70,7 @@
     X(G_RUN_LINEAGE, "SELECT run_pk, key, value FROM tags WHERE run_pk = ? "   \
                      "AND key IN " LINEAGE_KEYS)                               \
     X(G_RUN_INFERENCE,                                                         \
-      "SELECT p.run_pk, sum(coalesce(p.work_count, 0)), sum((SELECT "          \
+      "SELECT max(p.run_pk), sum(coalesce(p.work_count, 0)), sum((SELECT "     \
       "coalesce(sum(" OVERLAP_J "), 0) FROM energy_samples AS e "              \
       "WHERE e.run_pk = p.run_pk AND e.start_time < p.end_time "               \
       "AND e.end_time > p.start_time)) FROM run_phases AS p "                  \

@@ -6,6 +6,7 @@
  * periods and zones in use, and an experiment's schedule statistics.
  */
 #include "carbon.h"
+#include "dialect.h"
 #include "internal.h"
 
 #include <math.h>
@@ -215,21 +216,29 @@ enum srv_err store_run_carbon(struct store *st, const char *run_id,
     enum srv_err e = store_run_lookup(c, run_id, false, &rs, eb);
     if (e || (e = store_read_run_carbon(c, rs.run_pk, true, out, eb)))
         return e;
-    struct db_stmt *s = store_stmt(c, S_RUN_METHODS);
+    /* The aggregate differs between the engines (dialect.h), so this one
+     * is prepared per call rather than kept in statements.h. */
+    struct db_stmt *s = store_prepare(
+        c, dialect_sql(store_conn_db(c), D_S_RUN_METHODS), "energy methods");
     if (!s) {
         run_carbon_cleanup(out);
         return store_conn_error(c, eb, "energy methods");
     }
     db_bind_int64(s, 1, rs.run_pk);
-    if (db_step(s) == DB_ROW) {
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
         out->cpu_methods = store_col_dup(s, 0);
         out->gpu_methods = store_col_dup(s, 1);
         out->ram_methods = store_col_dup(s, 2);
         out->scopes = store_col_dup(s, 3);
         out->intensity_sources = store_col_dup(s, 4);
     }
-    db_reset(s);
-    return SRV_OK;
+    if (rc != DB_ROW && rc != DB_DONE)
+        e = store_conn_error(c, eb, "energy methods");
+    db_finalize(s);
+    if (e)
+        run_carbon_cleanup(out);
+    return e;
 }
 
 /*---- energy samples ----*/

@@ -32,8 +32,10 @@
       "AND t.value = ? AND e.first_start < ? AND e.last_end > ?")              \
     X(S_GRID_POINTS,                                                           \
       "SELECT start_ms, end_ms, g_per_kwh, kind, fetched_ms, source, basis "   \
-      "FROM grid_intensity WHERE zone = ?1 AND (?2 IS NULL OR source = ?2) "   \
-      "AND (?3 IS NULL OR kind = ?3) AND start_ms >= ?4 - 86400000 "           \
+      "FROM grid_intensity WHERE zone = ?1 "                                   \
+      "AND (CAST(?2 AS TEXT) IS NULL OR source = ?2) "                         \
+      "AND (CAST(?3 AS TEXT) IS NULL OR kind = ?3) "                           \
+      "AND start_ms >= ?4 - 86400000 "                                         \
       "AND start_ms < ?5 AND end_ms > ?4 "                                     \
       "ORDER BY start_ms, kind, source LIMIT ?6")                              \
     X(S_GRID_ZONES,                                                            \
@@ -213,26 +215,39 @@
                     "FROM run_heartbeats AS h WHERE h.run_pk = runs.run_pk "   \
                     "AND runs.status = 'RUNNING' AND h.last_ms < ?")           \
     X(S_ENERGY_UPSERT,                                                         \
-      "INSERT OR REPLACE INTO energy_samples (run_pk, start_time, end_time, "  \
+      "INSERT INTO energy_samples (run_pk, start_time, end_time, "             \
       "cpu_j, gpu_j, ram_j, other_j, cpu_method, gpu_method, ram_method, "     \
       "scope, intensity_g_per_kwh, intensity_source, estimated) "              \
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")                     \
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "                     \
+      "ON CONFLICT (run_pk, start_time, end_time) DO UPDATE SET "              \
+      "cpu_j = excluded.cpu_j, gpu_j = excluded.gpu_j, "                       \
+      "ram_j = excluded.ram_j, other_j = excluded.other_j, "                   \
+      "cpu_method = excluded.cpu_method, gpu_method = excluded.gpu_method, "   \
+      "ram_method = excluded.ram_method, scope = excluded.scope, "             \
+      "intensity_g_per_kwh = excluded.intensity_g_per_kwh, "                   \
+      "intensity_source = excluded.intensity_source, "                         \
+      "estimated = excluded.estimated")                                        \
     X(S_ENERGY_OLD,                                                            \
       "SELECT cpu_j, gpu_j, ram_j, other_j, intensity_g_per_kwh, estimated "   \
       "FROM energy_samples WHERE run_pk = ? AND start_time = ? AND "           \
       "end_time = ?")                                                          \
+    /* columns of the row already there are qualified: PostgreSQL finds a      \
+     * bare name ambiguous beside excluded's */                                \
     X(S_RUN_ENERGY_ADD,                                                        \
-      "INSERT INTO run_energy VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "    \
-      "ON CONFLICT (run_pk) DO UPDATE SET cpu_j = cpu_j + excluded.cpu_j, "    \
-      "gpu_j = gpu_j + excluded.gpu_j, ram_j = ram_j + excluded.ram_j, "       \
-      "other_j = other_j + excluded.other_j, "                                 \
-      "plain_j = plain_j + excluded.plain_j, "                                 \
-      "measured_j = measured_j + excluded.measured_j, "                        \
-      "measured_gj = measured_gj + excluded.measured_gj, "                     \
-      "first_start = min(first_start, excluded.first_start), "                 \
-      "last_end = max(last_end, excluded.last_end), "                          \
-      "samples = samples + excluded.samples, "                                 \
-      "estimated = estimated + excluded.estimated")                            \
+      "INSERT INTO run_energy AS t VALUES "                                    \
+      "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "                                  \
+      "ON CONFLICT (run_pk) DO UPDATE SET cpu_j = t.cpu_j + excluded.cpu_j, "  \
+      "gpu_j = t.gpu_j + excluded.gpu_j, ram_j = t.ram_j + excluded.ram_j, "   \
+      "other_j = t.other_j + excluded.other_j, "                               \
+      "plain_j = t.plain_j + excluded.plain_j, "                               \
+      "measured_j = t.measured_j + excluded.measured_j, "                      \
+      "measured_gj = t.measured_gj + excluded.measured_gj, "                   \
+      "first_start = CASE WHEN excluded.first_start < t.first_start "          \
+      "THEN excluded.first_start ELSE t.first_start END, "                     \
+      "last_end = CASE WHEN excluded.last_end > t.last_end "                   \
+      "THEN excluded.last_end ELSE t.last_end END, "                           \
+      "samples = t.samples + excluded.samples, "                               \
+      "estimated = t.estimated + excluded.estimated")                          \
     X(S_RUN_ENERGY_GET,                                                        \
       "SELECT cpu_j, gpu_j, ram_j, other_j, plain_j, measured_j, "             \
       "measured_gj, first_start, last_end, samples, estimated "                \
@@ -242,20 +257,16 @@
       "('greentrack.country', 'greentrack.region', "                           \
       "'greentrack.cloud_provider', 'greentrack.cloud_region', "               \
       "'greentrack.pue', 'greentrack.zone')")                                  \
-    X(S_RUN_METHODS,                                                           \
-      "SELECT group_concat(DISTINCT cpu_method), "                             \
-      "group_concat(DISTINCT gpu_method), "                                    \
-      "group_concat(DISTINCT ram_method), group_concat(DISTINCT scope), "      \
-      "group_concat(DISTINCT intensity_source) "                               \
-      "FROM energy_samples WHERE run_pk = ?")                                  \
     X(S_ENERGY_SAMPLES,                                                        \
       "SELECT start_time, end_time, cpu_j, gpu_j, ram_j, other_j, "            \
       "cpu_method, gpu_method, ram_method, scope, intensity_g_per_kwh, "       \
       "intensity_source FROM energy_samples WHERE run_pk = ? "                 \
       "ORDER BY start_time, end_time LIMIT ? OFFSET ?")                        \
     X(S_LATEST_SET,                                                            \
-      "INSERT OR REPLACE INTO latest_metrics (run_pk, key, value, timestamp, " \
-      "step, is_nan) VALUES (?, ?, ?, ?, 0, 0)")                               \
+      "INSERT INTO latest_metrics (run_pk, key, value, timestamp, "            \
+      "step, is_nan) VALUES (?, ?, ?, ?, 0, 0) ON CONFLICT (run_pk, key) "     \
+      "DO UPDATE SET value = excluded.value, "                                 \
+      "timestamp = excluded.timestamp, step = 0, is_nan = 0")                  \
     X(S_RUN_BY_ID,                                                             \
       "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
       "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
