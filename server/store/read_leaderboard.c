@@ -215,20 +215,8 @@ enum srv_err store_experiment_summaries(struct store *st,
                                         size_t *n, struct errbuf *eb)
 {
     static const char sql[] =
-        "SELECT e.experiment_id, e.name, count(r.run_pk), "
-        "coalesce(sum(r.status = 'RUNNING'), 0), coalesce(sum(en.value), 0), "
-        "coalesce(sum(co.value), 0), max(e.last_update_time, "
-        "coalesce(max(max(r.start_time, coalesce(r.end_time, 0), "
-        "coalesce(en.timestamp, 0))), 0)) "
-        "FROM experiments AS e "
-        "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "
-        "AND r.lifecycle_stage = 'active' "
-        "LEFT JOIN latest_metrics AS en ON en.run_pk = r.run_pk "
-        "AND en.key = 'greentrack.energy_kwh' "
-        "LEFT JOIN latest_metrics AS co ON co.run_pk = r.run_pk "
-        "AND co.key = 'greentrack.co2_kg' "
-        "WHERE e.lifecycle_stage = 'active' "
-        "GROUP BY e.experiment_id ORDER BY e.experiment_id";
+        SUMMARY_SELECT "WHERE e.lifecycle_stage = 'active' "
+                       "GROUP BY e.experiment_id ORDER BY e.experiment_id";
     *out = NULL;
     *n = 0;
     struct conn *c = store_reader(st, eb);

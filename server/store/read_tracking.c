@@ -110,7 +110,7 @@ static const char *view_condition(enum view_type view, bool runs)
     case VIEW_COUNT:
         break;
     }
-    return "1";
+    return "TRUE";
 }
 
 /* Prepares one experiments/search page query selecting 'cols' (of
