@@ -17,7 +17,12 @@
 /* Tracking, search, leaderboard (write_tracking.c, read_*.c, filter.c). */
 #define FOR_EACH_DIALECT_TRACKING(X)                                           \
     /* the larger of two values, as a function name: max(a, b) */              \
-    X(D_F_MAX2)
+    X(D_F_MAX2)                                                                \
+    /* PostgreSQL only: a request's metric points from parallel arrays in      \
+     * one statement (?1 run_pk; ?2 keys text[], ?3 timestamps, ?4 steps,      \
+     * ?5 values float8[], ?6 is_nan: array literals). SQLite: NULL; its       \
+     * prepared per-point insert runs in-process and is the faster there. */   \
+    X(D_S_METRICS_FROM_ARRAYS)
 
 /* Energy, grid, carbon, registry, auth, Green-AI. */
 #define FOR_EACH_DIALECT_DOMAINS(X)                                            \
@@ -37,7 +42,10 @@ enum dialect_id {
 };
 /* clang-format on */
 
-/* One table per engine, every entry set (test_db checks it). */
+/* The entries that exist for PostgreSQL only (NULL in SQLite's table). */
+#define DIALECT_POSTGRES_ONLY(id) ((id) == D_S_METRICS_FROM_ARRAYS)
+
+/* One table per engine, every other entry set (test_db checks it). */
 extern const char *const dialect_sqlite_sql[DIALECT_COUNT];
 extern const char *const dialect_postgres_sql[DIALECT_COUNT];
 

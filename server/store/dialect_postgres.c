@@ -7,6 +7,11 @@
 const char *const dialect_postgres_sql[DIALECT_COUNT] = {
     /* tracking */
     [D_F_MAX2] = "greatest",
+    [D_S_METRICS_FROM_ARRAYS] =
+        "INSERT INTO metrics (run_pk, key, timestamp, step, value, is_nan) "
+        "SELECT ?1, k, t, s, v, n FROM unnest(?2::text[], ?3::bigint[], "
+        "?4::bigint[], ?5::float8[], ?6::bigint[]) AS p(k, t, s, v, n) "
+        "ON CONFLICT DO NOTHING",
     /* domains */
     [D_F_MIN2] = "least",
     [D_S_RUN_METHODS] = "SELECT string_agg(DISTINCT cpu_method, ','), "

@@ -55,11 +55,13 @@
 #include <stdatomic.h>
 
 /* Statement slots per connection for the domain files. */
-#define STORE_DOMAIN_STMTS 128
+#define STORE_DOMAIN_STMTS 144
 
 /* Where each domain file's slots begin: registry 0..47, greenai 48..79,
- * auth 80..127 (STORE_AUTH_STMT_BASE, store_auth.h). */
+ * auth 80..127 (STORE_AUTH_STMT_BASE, store_auth.h), whole statements of
+ * dialect.h 128..143 (STORE_DIALECT_STMT_BASE). */
 #define STORE_GREENAI_STMT_BASE 48
+#define STORE_DIALECT_STMT_BASE 128
 
 #define ZONE_MEMO_SLOTS 64
 

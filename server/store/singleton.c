@@ -58,8 +58,8 @@ bool store_singleton_held(struct store *st, enum store_singleton which)
         struct db_options opt = {0};
         st->singleton_db = db_open(st->db_path, &opt, &eb);
         if (!st->singleton_db) {
-            log_warn("singleton %s: cannot connect: %s",
-                     singleton_names[which], eb.msg);
+            log_warn("singleton %s: cannot connect: %s", singleton_names[which],
+                     eb.msg);
             pthread_mutex_unlock(&st->singleton_mu);
             return false;
         }
