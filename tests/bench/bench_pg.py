@@ -544,7 +544,7 @@ def main():
     report("single_vs_raw", median(gt_s) / median(raw_s), (">=", 3))
     report("raw_single_1conn_rows_per_s", raw_1)
     for mode, (total, _) in stmts.items():
-        report("%s_statements_per_request" % mode.split()[0], total)
+        report("%s_stmts_per_request" % mode.split()[0], total)
     report("batch_2_servers_vs_1", median(b2) / median(b1))
     report("search_2_servers_vs_1",
            median(rd["search_two"]) / median(rd["search_one"]))
