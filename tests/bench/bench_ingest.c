@@ -466,7 +466,7 @@ static int load_run(const struct opts *o, enum phase ph, struct load_stats *st)
     memset(&l, 0, sizeof l);
     memset(st, 0, sizeof *st);
     l.phase = ph;
-    l.nconn = ph == PH_SINGLE   ? o->single_conns
+    l.nconn = ph == PH_SINGLE  ? o->single_conns
               : ph == PH_BATCH ? o->batch_conns
                                : o->search_conns;
     l.conns = calloc((size_t)l.nconn, sizeof *l.conns);
