@@ -89,8 +89,15 @@
     X(A_SESSION_GET, "SELECT user_id, expires, last_seen FROM sessions "       \
                      "WHERE id_hash = ?")                                      \
     X(A_SESSIONS_EXPIRED, "DELETE FROM sessions WHERE expires < ?")            \
-    X(A_MODEL_PERMS_RENAME, "UPDATE OR REPLACE registered_model_permissions "  \
-                            "SET name = ? WHERE name = ?")                     \
+    /* a rename moves the grants of ?2 to ?1; a user's grant on the old        \
+     * name replaces one on the new name (cleared first, as UPDATE OR          \
+     * REPLACE would, in SQL both engines run) */                              \
+    X(A_MODEL_PERMS_RENAME_CLEAR,                                              \
+      "DELETE FROM registered_model_permissions WHERE name = ?1 AND "          \
+      "user_id IN (SELECT user_id FROM registered_model_permissions "          \
+      "WHERE name = ?2)")                                                      \
+    X(A_MODEL_PERMS_RENAME, "UPDATE registered_model_permissions "             \
+                            "SET name = ?1 WHERE name = ?2")                   \
     X(A_MODEL_PERMS_DROP,                                                      \
       "DELETE FROM registered_model_permissions WHERE name = ?")               \
     X(A_RUN_EXPERIMENT, "SELECT experiment_id FROM runs WHERE run_id = ?")     \

@@ -354,7 +354,7 @@ static enum srv_err search_start(struct store *st,
                   versions ? VCOLS : MCOLS,
                   versions ? VFROM : " FROM registered_models AS m",
                   q->joins.sql.buf ? q->joins.sql.buf : "",
-                  versions ? LIVE : "1",
+                  versions ? LIVE : "TRUE",
                   q->where.sql.buf ? q->where.sql.buf : "",
                   q->order.sql.buf ? q->order.sql.buf : "1");
     if (sql.oom)

@@ -305,15 +305,24 @@ enum srv_err store_auth_grant_owner(struct conn *c, bool model,
 enum srv_err store_auth_model_moved(struct conn *c, const char *name,
                                     const char *new_name, struct errbuf *eb)
 {
-    struct db_stmt *s = store_auth_stmt(c, new_name ? A_MODEL_PERMS_RENAME
-                                                    : A_MODEL_PERMS_DROP);
-    if (!s)
-        return store_conn_error(c, eb, "model grants");
-    if (new_name) {
+    struct db_stmt *s;
+    if (!new_name) {
+        if (!(s = store_auth_stmt(c, A_MODEL_PERMS_DROP)))
+            return store_conn_error(c, eb, "model grants");
+        store_bind_str(s, 1, name);
+        return step_write(c, s, eb, "model grants", NULL, NULL);
+    }
+    if (strcmp(name, new_name) == 0)
+        return SRV_OK;
+    static const enum auth_stmt steps[] = {A_MODEL_PERMS_RENAME_CLEAR,
+                                           A_MODEL_PERMS_RENAME};
+    enum srv_err e = SRV_OK;
+    for (size_t i = 0; i < sizeof(steps) / sizeof(*steps) && !e; i++) {
+        if (!(s = store_auth_stmt(c, steps[i])))
+            return store_conn_error(c, eb, "model grants");
         store_bind_str(s, 1, new_name);
         store_bind_str(s, 2, name);
-    } else {
-        store_bind_str(s, 1, name);
+        e = step_write(c, s, eb, "model grants", NULL, NULL);
     }
-    return step_write(c, s, eb, "model grants", NULL, NULL);
+    return e;
 }

@@ -38,9 +38,7 @@
 # "test_docker: N passed, M failed"; exit status 1 on any failure.
 # Knobs: DOCKER_TEST_IMAGE (default localhost/greentrack:docker-test),
 #        DOCKER_TEST_WAIT (seconds to wait for /health, default 30),
-#        DOCKER_TEST_REBUILD_BASE=1 (recreate the base image),
-#        DOCKER_TEST_PG=1 (run section 6, compose.postgres; off until the
-#        store runs end to end on PostgreSQL).
+#        DOCKER_TEST_REBUILD_BASE=1 (recreate the base image).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -444,11 +442,6 @@ fi
 # both servers healthy behind the balancer, a run logged through it, one
 # server SIGKILLed under log-batch load (tests/docker/compose_pg_load.py):
 # every acknowledged point is read back through the balancer; down.
-# DOCKER_TEST_PG=0 skips it (the default until the store runs end to end
-# on PostgreSQL: issue 16); DOCKER_TEST_PG=1 runs it.
-if [ "${DOCKER_TEST_PG:-0}" != 1 ]; then
-    say "section 6 (compose.postgres) skipped: the store does not yet run end to end on PostgreSQL (issue 16); DOCKER_TEST_PG=1 runs it"
-else
 PGPROJ=$PROJ-pg
 PG_IMAGE=$IMAGE-postgres
 HA_IMAGE=$IMAGE-haproxy
@@ -537,8 +530,6 @@ if pgc up -d >"$WORK/compose-pg.log" 2>&1; then
 else
     tail -30 "$WORK/compose-pg.log"
     bad "podman-compose -f docker/compose.postgres.yaml up -d"
-fi
-
 fi
 
 exit 0

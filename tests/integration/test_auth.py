@@ -15,7 +15,9 @@ import re
 import subprocess
 import time
 
-from harness import Client, Server, ServerTestCase, now_ms, uniq
+import pgtest
+from harness import (ON_POSTGRES, Client, Server, ServerTestCase, now_ms,
+                     uniq)
 
 API = "/api/2.0/mlflow/"
 AJAX = "/ajax-api/2.0/mlflow/"
@@ -496,6 +498,35 @@ class TestPermissions(AuthCase):
         self.ok(self.call("DELETE", "registered-models/delete",
                           {"name": mine}, self.me))
 
+
+    def test_rename_onto_a_name_with_grants(self):
+        """Grants are keyed by name (a grant may name a model that does not
+        exist): a rename onto such a name keeps the moved model's grant
+        where a user has both, and the other users' grants on the new name
+        stay."""
+        model, target = uniq("model"), uniq("target")
+        other, _, _ = self.make_user()
+        self.ok(self.as_admin("POST", "registered-models/create",
+                              {"name": model}))
+        for name, user, perm in ((model, self.user, "EDIT"),
+                                 (target, self.user, "READ"),
+                                 (target, other, "MANAGE")):
+            self.ok(self.as_admin(
+                "POST", "registered-models/permissions/create",
+                {"name": name, "username": user, "permission": perm}))
+        self.ok(self.as_admin("POST", "registered-models/rename",
+                              {"name": model, "new_name": target}))
+        for user, perm in ((self.user, "EDIT"), (other, "MANAGE")):
+            b = self.ok(self.as_admin(
+                "GET", "registered-models/permissions/get",
+                query={"name": target, "username": user}))
+            self.assertEqual(b["registered_model_permission"]["permission"],
+                             perm)
+        self.assertNotFound(self.as_admin(
+            "GET", "registered-models/permissions/get",
+            query={"name": model, "username": self.user}))
+        self.ok(self.as_admin("DELETE", "registered-models/delete",
+                              {"name": target}))
     def test_artifact_proxy_follows_the_path_experiment(self):
         path = API.replace("mlflow/", "mlflow-artifacts/artifacts/")
         r = self.client.request("PUT", path + "%s/x/a.txt" % self.exp, b"hi",
@@ -634,7 +665,8 @@ class TestTokens(AuthCase):
 
     def test_expired_token_and_session_are_refused(self):
         """Expiry is read at each request: moved into the past in the
-        database (no test waits days), both stop at once."""
+        database (no test waits days), both stop at once. The database
+        is changed by sqlite3 or, on PostgreSQL, psql."""
         import sqlite3
         b = self.create(expires_in_days=1)
         r = self.call("POST", GT + "auth/login",
@@ -644,24 +676,40 @@ class TestTokens(AuthCase):
                           headers=bearer(b["secret"])))
         self.ok(self.call("GET", "experiments/search",
                           headers={"Cookie": cookie}))
-        db = sqlite3.connect(self.server.db, timeout=10)
-        with db:
-            db.execute("UPDATE tokens SET expires = 1 WHERE id = ?",
-                       (b["token"]["id"],))
-            db.execute("UPDATE sessions SET expires = 1")
-        db.close()
+        if ON_POSTGRES:
+            pgtest.psql(self.server.db,
+                        "UPDATE tokens SET expires = 1 WHERE id = %d; "
+                        "UPDATE sessions SET expires = 1"
+                        % int(b["token"]["id"]))
+        else:
+            db = sqlite3.connect(self.server.db, timeout=10)
+            with db:
+                db.execute("UPDATE tokens SET expires = 1 WHERE id = ?",
+                           (b["token"]["id"],))
+                db.execute("UPDATE sessions SET expires = 1")
+            db.close()
         self.assertEqual(self.call("GET", "experiments/search",
                                    headers=bearer(b["secret"])).status, 401)
         self.assertEqual(self.call("GET", "experiments/search",
                                    headers={"Cookie": cookie}).status, 401)
 
     def test_secrets_are_stored_hashed(self):
+        """Checked in the database itself: sqlite3 on SQLite, psql on
+        PostgreSQL (harness Server.db is then the database's URL)."""
         import sqlite3
         secret = self.create()["secret"]
-        db = sqlite3.connect(self.server.db, timeout=10)
-        rows = db.execute("SELECT secret_hash FROM tokens").fetchall()
-        hashes = db.execute("SELECT password_hash FROM users").fetchall()
-        db.close()
+        if ON_POSTGRES:
+            def column(sql):
+                return [(line,) for line in
+                        pgtest.psql(self.server.db, sql).splitlines()]
+            rows = column("SELECT secret_hash FROM tokens")
+            hashes = column("SELECT password_hash FROM users")
+        else:
+            db = sqlite3.connect(self.server.db, timeout=10)
+            rows = db.execute("SELECT secret_hash FROM tokens").fetchall()
+            hashes = db.execute("SELECT password_hash FROM users").fetchall()
+            db.close()
+        self.assertTrue(rows and hashes)
         self.assertNotIn(secret, json.dumps(rows))
         self.assertNotIn(secret[4:], json.dumps(rows))
         self.assertTrue(all(h[0].startswith("$argon2id$") for h in hashes))
