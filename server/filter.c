@@ -50,6 +50,7 @@ void search_sql_init(struct search_sql *q)
     frag_init(&q->joins);
     frag_init(&q->where);
     frag_init(&q->order);
+    q->one_experiment = -1;
 }
 
 void search_sql_cleanup(struct search_sql *q)
@@ -1363,6 +1364,11 @@ static enum srv_err order_runs(struct clauses *cl, struct orders *os,
                               j, j, j, dir);
             }
             frag_text(&out->joins, o->id.key.s, o->id.key.len);
+            if (o->inner && out->one_experiment >= 0) {
+                strbuf_printf(&out->joins.sql, " AND o%zu.experiment_id = ?",
+                              j);
+                frag_int(&out->joins, out->one_experiment);
+            }
             break;
         case ENT_PARAM:
         case ENT_TAG:

@@ -196,9 +196,12 @@
     X(S_METRIC_INSERT,                                                         \
       "INSERT INTO metrics (run_pk, key, timestamp, step, value, is_nan) "     \
       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")                      \
+    /* experiment_id: the run's, copied for latest_metrics_by_experiment */    \
     X(S_LATEST_UPSERT,                                                         \
       "INSERT INTO latest_metrics (run_pk, key, value, timestamp, step, "      \
-      "is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE " \
+      "is_nan, experiment_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "                \
+      "(SELECT experiment_id FROM runs WHERE run_pk = ?1)) "                   \
+      "ON CONFLICT (run_pk, key) DO UPDATE "                                   \
       "SET value = excluded.value, timestamp = excluded.timestamp, "           \
       "step = excluded.step, is_nan = excluded.is_nan "                        \
       "WHERE (excluded.step, excluded.timestamp, excluded.value) > "           \
@@ -277,7 +280,9 @@
       "ORDER BY start_time, end_time LIMIT ? OFFSET ?")                        \
     X(S_LATEST_SET,                                                            \
       "INSERT INTO latest_metrics (run_pk, key, value, timestamp, "            \
-      "step, is_nan) VALUES (?, ?, ?, ?, 0, 0) ON CONFLICT (run_pk, key) "     \
+      "step, is_nan, experiment_id) VALUES (?1, ?2, ?3, ?4, 0, 0, "            \
+      "(SELECT experiment_id FROM runs WHERE run_pk = ?1)) "                   \
+      "ON CONFLICT (run_pk, key) "                                             \
       "DO UPDATE SET value = excluded.value, "                                 \
       "timestamp = excluded.timestamp, step = 0, is_nan = 0")                  \
     X(S_RUN_BY_ID,                                                             \
