@@ -197,95 +197,29 @@ void experiment_summaries_free(struct experiment_summary *a, size_t n)
     free(a);
 }
 
-static enum srv_err summary_from_row(struct db_stmt *s, void *item,
-                                     struct errbuf *eb)
-{
-    struct experiment_summary *x = item;
-    x->experiment_id = db_column_int64(s, 0);
-    x->name = store_col_dup(s, 1);
-    x->runs = db_column_int64(s, 2);
-    x->running = db_column_int64(s, 3);
-    x->energy_kwh = db_column_double(s, 4);
-    x->co2_kg = db_column_double(s, 5);
-    x->last_activity = db_column_int64(s, 6);
-    return x->name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
-}
-
-enum srv_err store_experiment_summaries(struct store *st,
-                                        struct experiment_summary **out,
-                                        size_t *n, struct errbuf *eb)
-{
-    static const char sql[] =
-        SUMMARY_SELECT "WHERE e.lifecycle_stage = 'active' "
-                       "GROUP BY e.experiment_id ORDER BY e.experiment_id";
-    *out = NULL;
-    *n = 0;
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    struct db_stmt *s = NULL;
-    if (!(s = db_prepare(store_conn_db(c), sql)))
-        return store_conn_error(c, eb, "experiment summary");
-    enum srv_err e;
-    bool more;
-    *out = store_read_page(c, s, INT64_MAX, sizeof(**out), summary_from_row, n,
-                           &more, &e, eb);
-    db_finalize(s);
-    if (e) {
-        experiment_summaries_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return e;
-}
-
-/* One experiment's figures (as S_CHUNK_SUMMARIES reads them, in SQL
- * both engines take: the scalar max is dialect.h's D_F_MAX2) into 'x'
- * (its name is left alone); SRV_OK with *found false when it is no
+/* One experiment's figures (SUMMARY_SELECT, statements.h) into 'x' (its
+ * name is left alone); SRV_OK with *found false when it is no
  * longer active. */
 static enum srv_err summary_read(struct conn *c, int64_t experiment_id,
                                  struct experiment_summary *x, bool *found,
                                  struct errbuf *eb)
 {
     *found = false;
-    struct db *db = store_conn_db(c);
-    const char *max2 = dialect_sql(db, D_F_MAX2);
-    struct strbuf sql;
-    strbuf_init(&sql);
-    strbuf_printf(
-        &sql,
-        "SELECT count(r.run_pk), coalesce(sum(CASE WHEN r.status = "
-        "'RUNNING' THEN 1 ELSE 0 END), 0), coalesce(sum(en.value), 0), "
-        "coalesce(sum(co.value), 0), %s(e.last_update_time, "
-        "coalesce(max(%s(%s(r.start_time, coalesce(r.end_time, 0)), "
-        "coalesce(en.timestamp, 0))), 0)) "
-        "FROM experiments AS e "
-        "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "
-        "AND r.lifecycle_stage = 'active' "
-        "LEFT JOIN latest_metrics AS en ON en.run_pk = r.run_pk "
-        "AND en.key = 'greentrack.energy_kwh' "
-        "LEFT JOIN latest_metrics AS co ON co.run_pk = r.run_pk "
-        "AND co.key = 'greentrack.co2_kg' "
-        "WHERE e.experiment_id = ?1 AND e.lifecycle_stage = 'active' "
-        "GROUP BY e.experiment_id",
-        max2, max2, max2);
-    if (sql.oom) {
-        strbuf_cleanup(&sql);
-        return err_set(eb, SRV_E_NOMEM, "out of memory");
-    }
-    struct db_stmt *s = db_prepare(db, sql.buf);
-    strbuf_cleanup(&sql);
+    static const char sql[] =
+        SUMMARY_SELECT "WHERE e.experiment_id = ?1 AND "
+                       "e.lifecycle_stage = 'active' GROUP BY e.experiment_id";
+    struct db_stmt *s = db_prepare(store_conn_db(c), sql);
     if (!s)
         return store_conn_error(c, eb, "experiment summary");
     db_bind_int64(s, 1, experiment_id);
     int rc = db_step(s);
     if (rc == DB_ROW) {
         *found = true;
-        x->runs = db_column_int64(s, 0);
-        x->running = db_column_int64(s, 1);
-        x->energy_kwh = db_column_double(s, 2);
-        x->co2_kg = db_column_double(s, 3);
-        x->last_activity = db_column_int64(s, 4);
+        x->runs = db_column_int64(s, 2);
+        x->running = db_column_int64(s, 3);
+        x->energy_kwh = db_column_double(s, 4);
+        x->co2_kg = db_column_double(s, 5);
+        x->last_activity = db_column_int64(s, 6);
     }
     db_finalize(s);
     return rc == DB_ROW || rc == DB_DONE

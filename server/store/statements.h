@@ -131,11 +131,7 @@
       "cpu_method, gpu_method, ram_method, scope, intensity_g_per_kwh, "       \
       "intensity_source FROM energy_samples WHERE run_pk = ?1 "                \
       "AND (start_time, end_time) > (?3, ?4) ORDER BY start_time, end_time "   \
-      "LIMIT ?2")                                                              \
-    X(S_CHUNK_SUMMARIES, SUMMARY_SELECT                                        \
-      "WHERE e.lifecycle_stage = 'active' "                                    \
-      "AND e.experiment_id > ?1 "                                              \
-      "GROUP BY e.experiment_id ORDER BY e.experiment_id LIMIT ?2")
+      "LIMIT ?2")
 
 #define FOR_EACH_STMT(X)                                                       \
     X(S_PING, "SELECT 1")                                                      \
