@@ -60,8 +60,8 @@ struct table {
     char name[NAME_MAX_LEN];
     struct col cols[MAX_COLS];
     int ncols;
-    int pk[MAX_COLS]; /* indexes into cols, in key order */
-    int npk;          /* 0: ordered by the source's rowid */
+    int pk[MAX_COLS];            /* indexes into cols, in key order */
+    int npk;                     /* 0: ordered by the source's rowid */
     char identity[NAME_MAX_LEN]; /* the target's identity column, or "" */
     char deps[8][NAME_MAX_LEN];  /* tables its foreign keys name */
     int ndeps;
@@ -204,8 +204,9 @@ static int read_source_schema(struct migration *m)
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(q, 0);
         if (!plain_name(name)) {
-            fprintf(stderr, "migrate: source table name \"%s\" is not a "
-                            "greentrack table name\n",
+            fprintf(stderr,
+                    "migrate: source table name \"%s\" is not a "
+                    "greentrack table name\n",
                     name ? name : "");
             sqlite3_finalize(q);
             return -1;
@@ -237,8 +238,9 @@ static int read_source_schema(struct migration *m)
         while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
             const char *c = (const char *)sqlite3_column_text(q, 0);
             if (!plain_name(c) || t->ncols == MAX_COLS) {
-                fprintf(stderr, "migrate: table %s: column \"%s\" cannot be "
-                                "copied\n",
+                fprintf(stderr,
+                        "migrate: table %s: column \"%s\" cannot be "
+                        "copied\n",
                         t->name, c ? c : "");
                 sqlite3_finalize(q);
                 return -1;
@@ -375,8 +377,9 @@ static int read_target_schema(struct migration *m)
                  strcmp(type, "character varying") == 0)
             t->cols[c].kind = K_TEXT;
         else if (!bad++)
-            fprintf(stderr, "migrate: column %s.%s has type %s, which "
-                            "migrate cannot copy\n",
+            fprintf(stderr,
+                    "migrate: column %s.%s has type %s, which "
+                    "migrate cannot copy\n",
                     tn, cn, type);
         if (ident && strcmp(ident, "YES") == 0)
             snprintf(t->identity, sizeof(t->identity), "%s", cn);
@@ -415,8 +418,7 @@ static void key_part(struct strbuf *sb, sqlite3_stmt *q, int c,
     switch (kind) {
     case K_INT:
     case K_BOOL:
-        strbuf_printf(sb, "i%" PRId64 ";",
-                      (int64_t)sqlite3_column_int64(q, c));
+        strbuf_printf(sb, "i%" PRId64 ";", (int64_t)sqlite3_column_int64(q, c));
         return;
     case K_FLOAT:
         strbuf_printf(sb, "f%a;", sqlite3_column_double(q, c));
@@ -498,8 +500,7 @@ static sqlite3_stmt *source_select(struct migration *m, const struct table *t,
     if (t->npk == 0)
         strbuf_append_str(&keys, "rowid");
     for (int k = 0; k < t->npk; k++)
-        strbuf_printf(&keys, "%s\"%s\"", k ? ", " : "",
-                      t->cols[t->pk[k]].name);
+        strbuf_printf(&keys, "%s\"%s\"", k ? ", " : "", t->cols[t->pk[k]].name);
     int nkeys = t->npk ? t->npk : 1;
     if (after_key) {
         strbuf_printf(&sql, " WHERE (%s) > (", keys.buf);
@@ -519,8 +520,9 @@ static sqlite3_stmt *source_select(struct migration *m, const struct table *t,
     }
     strbuf_cleanup(&sql);
     if (after_key && bind_key(q, after_key) != nkeys) {
-        fprintf(stderr, "migrate: %s: the recorded progress (%s) is not a "
-                        "key of this table\n",
+        fprintf(stderr,
+                "migrate: %s: the recorded progress (%s) is not a "
+                "key of this table\n",
                 t->name, after_key);
         sqlite3_finalize(q);
         return NULL;
@@ -566,8 +568,7 @@ static void col_list(struct strbuf *sb, const struct table *t,
                      const char *prefix)
 {
     for (int c = 0; c < t->ncols; c++)
-        strbuf_printf(sb, "%s%s\"%s\"", c ? ", " : "", prefix,
-                      t->cols[c].name);
+        strbuf_printf(sb, "%s%s\"%s\"", c ? ", " : "", prefix, t->cols[c].name);
 }
 
 /*---- progress ----*/
@@ -584,9 +585,9 @@ static int load_progress(struct migration *m)
                     "done BOOLEAN NOT NULL DEFAULT false)") != 0)
         return -1;
     const char *mode = m->append ? "append" : "copy";
-    struct db_stmt *q = db_prepare(m->dst,
-                                   "SELECT tbl, source, mode, last_key, "
-                                   "rows_copied, done FROM greentrack_migrate");
+    struct db_stmt *q =
+        db_prepare(m->dst, "SELECT tbl, source, mode, last_key, "
+                           "rows_copied, done FROM greentrack_migrate");
     if (!q)
         return -1;
     int rc, nrows = 0, bad = 0;
@@ -599,8 +600,9 @@ static int load_progress(struct migration *m)
                     "migrate: the target holds a migration (%s) from %s; "
                     "resume it with the same --from and %s, or drop the "
                     "table greentrack_migrate to start another\n",
-                    md, src, strcmp(md, "append") == 0 ? "--append"
-                                                       : "without --append");
+                    md, src,
+                    strcmp(md, "append") == 0 ? "--append"
+                                              : "without --append");
         struct table *t = find_table(m, db_column_text(q, 0));
         if (!t)
             continue;
@@ -764,8 +766,9 @@ static int make_stage(struct migration *m, const struct table *t)
              "CREATE TEMP TABLE IF NOT EXISTS \"%s\" (LIKE \"%s\")", stage,
              t->name);
     if (t->npk == 0) {
-        fprintf(stderr, "migrate: %s has no primary key: --append cannot "
-                        "tell its rows apart\n",
+        fprintf(stderr,
+                "migrate: %s has no primary key: --append cannot "
+                "tell its rows apart\n",
                 t->name);
         return -1;
     }
@@ -796,8 +799,7 @@ static int copy_table(struct migration *m, struct table *t)
             goto fail;
         if (!m->append && t->rows_copied == 0 &&
             strcmp(t->name, "experiments") == 0 &&
-            dst_exec(m, "DELETE FROM experiments WHERE experiment_id = 0") !=
-                0)
+            dst_exec(m, "DELETE FROM experiments WHERE experiment_id = 0") != 0)
             goto rollback;
         if (m->append) {
             char sql[128];
@@ -829,9 +831,8 @@ static int copy_table(struct migration *m, struct table *t)
             }
         }
         if (put != DB_OK) {
-            fprintf(stderr, "migrate: %s, the row after key %s: %s\n",
-                    t->name, t->last_key ? t->last_key : "(none)",
-                    db_errmsg(m->dst));
+            fprintf(stderr, "migrate: %s, the row after key %s: %s\n", t->name,
+                    t->last_key ? t->last_key : "(none)", db_errmsg(m->dst));
             db_copy_in_end(m->dst, true);
             goto rollback;
         }
@@ -878,8 +879,7 @@ static int copy_table(struct migration *m, struct table *t)
     sqlite3_finalize(q);
     strbuf_cleanup(&key);
     double dt = now_s() - t0;
-    printf("copied %-30s %10" PRId64 " rows in %.2f s\n", t->name, copied,
-           dt);
+    printf("copied %-30s %10" PRId64 " rows in %.2f s\n", t->name, copied, dt);
     fflush(stdout);
     return 0;
 
