@@ -75,6 +75,7 @@ struct table {
 struct migration {
     const char *from, *to;
     bool append, verify_only;
+    bool fk_at_end; /* foreign-key triggers off, checked in bulk after */
     int batch_rows;
     sqlite3 *src;
     struct db *dst;
@@ -1184,6 +1185,112 @@ static int verify(struct migration *m)
     return mismatches ? 1 : 0;
 }
 
+/*---- foreign keys ----*/
+
+/* Checks every foreign key of the target's schema in one query each (the
+ * copy ran with session_replication_role = replica, which skips the
+ * per-row checks: a row at a time they cost more than the copy itself).
+ * 0 when no row references a missing one, -1 (said) otherwise. */
+static int check_foreign_keys(struct migration *m)
+{
+    struct db_stmt *q = db_prepare(
+        m->dst, "SELECT c.conname::text, cl.relname::text, pl.relname::text, "
+                "string_agg(ca.attname::text, ',' ORDER BY k.n), "
+                "string_agg(pa.attname::text, ',' ORDER BY k.n) "
+                "FROM pg_constraint c "
+                "JOIN pg_class cl ON cl.oid = c.conrelid "
+                "JOIN pg_class pl ON pl.oid = c.confrelid "
+                "JOIN pg_namespace ns ON ns.oid = cl.relnamespace "
+                "CROSS JOIN LATERAL unnest(c.conkey, c.confkey) "
+                "WITH ORDINALITY AS k(ck, pk, n) "
+                "JOIN pg_attribute ca ON ca.attrelid = c.conrelid "
+                "AND ca.attnum = k.ck "
+                "JOIN pg_attribute pa ON pa.attrelid = c.confrelid "
+                "AND pa.attnum = k.pk "
+                "WHERE c.contype = 'f' AND ns.nspname = current_schema() "
+                "GROUP BY c.conname, cl.relname, pl.relname ORDER BY 1");
+    if (!q) {
+        fprintf(stderr, "migrate: %s\n", db_errmsg(m->dst));
+        return -1;
+    }
+    struct strbuf checks; /* one query per key, NUL-separated */
+    strbuf_init(&checks);
+    struct strbuf names;
+    strbuf_init(&names);
+    int rc, bad = 0, nkeys = 0;
+    while ((rc = db_step(q)) == DB_ROW) {
+        const char *v[5];
+        for (int i = 0; i < 5; i++)
+            v[i] = db_column_text(q, i);
+        if (!plain_name(v[1]) || !plain_name(v[2])) {
+            bad++;
+            continue;
+        }
+        strbuf_printf(&checks, "SELECT count(*) FROM \"%s\" c WHERE ", v[1]);
+        struct strbuf notnull, join;
+        strbuf_init(&notnull);
+        strbuf_init(&join);
+        char ccols[512], pcols[512];
+        snprintf(ccols, sizeof(ccols), "%s", v[3]);
+        snprintf(pcols, sizeof(pcols), "%s", v[4]);
+        char *cs = ccols, *ps = pcols;
+        for (int k = 0; cs && ps; k++) {
+            char *cn = strchr(cs, ','), *pn = strchr(ps, ',');
+            if (cn)
+                *cn = '\0';
+            if (pn)
+                *pn = '\0';
+            if (!plain_name(cs) || !plain_name(ps))
+                bad++;
+            strbuf_printf(&notnull, "%sc.\"%s\" IS NOT NULL", k ? " AND " : "",
+                          cs);
+            strbuf_printf(&join, "%sp.\"%s\" = c.\"%s\"", k ? " AND " : "", ps,
+                          cs);
+            cs = cn ? cn + 1 : NULL;
+            ps = pn ? pn + 1 : NULL;
+        }
+        strbuf_printf(&checks,
+                      "%s AND NOT EXISTS (SELECT 1 FROM \"%s\" p WHERE %s)",
+                      notnull.buf, v[2], join.buf);
+        strbuf_append_char(&checks, '\0');
+        strbuf_printf(&names, "%s (%s -> %s)", v[0], v[1], v[2]);
+        strbuf_append_char(&names, '\0');
+        strbuf_cleanup(&notnull);
+        strbuf_cleanup(&join);
+        nkeys++;
+    }
+    db_finalize(q);
+    if (rc != DB_DONE || checks.oom || names.oom || bad) {
+        fprintf(stderr, "migrate: reading the target's foreign keys: %s\n",
+                rc != DB_DONE ? db_errmsg(m->dst) : "unexpected names");
+        strbuf_cleanup(&checks);
+        strbuf_cleanup(&names);
+        return -1;
+    }
+    const char *sql = checks.buf, *name = names.buf;
+    for (int i = 0; i < nkeys; i++) {
+        int64_t orphans = 0;
+        if (dst_int(m, sql, NULL, &orphans) != 0) {
+            bad++;
+        } else if (orphans > 0) {
+            fprintf(stderr,
+                    "migrate: foreign key %s: %" PRId64 " rows reference "
+                    "a row that does not exist\n",
+                    name, orphans);
+            bad++;
+        }
+        sql += strlen(sql) + 1;
+        name += strlen(name) + 1;
+    }
+    strbuf_cleanup(&checks);
+    strbuf_cleanup(&names);
+    if (!bad) {
+        printf("checked %d foreign keys\n", nkeys);
+        fflush(stdout);
+    }
+    return bad ? -1 : 0;
+}
+
 /*---- the command ----*/
 
 /* Opens the source read-only and starts the read transaction that every
@@ -1274,6 +1381,13 @@ static int run(struct migration *m)
     if (!m->verify_only) {
         if (load_progress(m) != 0)
             return 1;
+        /* A superuser may skip the per-row foreign-key triggers; the
+         * keys are then checked in bulk once everything is copied. */
+        m->fk_at_end =
+            db_exec(m->dst, "SET session_replication_role = replica") == DB_OK;
+        if (!m->fk_at_end)
+            printf("foreign keys checked row by row (not a superuser: "
+                   "session_replication_role cannot be set)\n");
         double t0 = now_s();
         int64_t total = 0;
         for (int i = 0; i < m->ntables; i++) {
@@ -1289,6 +1403,12 @@ static int run(struct migration *m)
         printf("copied %" PRId64 " rows in %.2f s (%.0f rows/s)\n", total, dt,
                dt > 0 ? (double)total / dt : 0.0);
         fflush(stdout);
+        if (m->fk_at_end) {
+            if (db_exec(m->dst, "SET session_replication_role = origin") !=
+                    DB_OK ||
+                check_foreign_keys(m) != 0)
+                return 1;
+        }
     }
     int v = verify(m);
     return v == 0 ? 0 : 1;

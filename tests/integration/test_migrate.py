@@ -424,6 +424,39 @@ class Migrate(unittest.TestCase):
         out = migrate("--from", STATE["db"], "--to", url, "--verify-only")
         self.assertRegex(out.stdout, r"\nrun_heartbeats +3 +0 +MISMATCH\n")
 
+    def test_foreign_keys_are_checked(self):
+        """A row whose parent is missing (possible in a SQLite file written
+        with foreign_keys off) fails the migration."""
+        bad = os.path.join(STATE["dir"], "orphan.db")
+        shutil.copy(STATE["db"], bad)
+        con = sqlite3.connect(bad)
+        con.execute("INSERT INTO params (run_pk, key, value) "
+                    "VALUES (99999, 'orphan', 'x')")
+        con.commit()
+        con.close()
+        url = fresh_database("mig_orphan")
+        out = migrate("--from", bad, "--to", url)
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertRegex(out.stderr, r"foreign key \S+ \(params -> runs\): "
+                         r"1 rows reference a row that does not exist")
+        # not a superuser: the keys are checked row by row, by PostgreSQL
+        url = fresh_database("mig_nosu")
+        psql(url, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
+             "rolname = 'gt_migrator') THEN CREATE ROLE gt_migrator LOGIN; "
+             "END IF; END $$")
+        psql(url, "ALTER DATABASE mig_nosu OWNER TO gt_migrator")
+        user_url = re.sub(r"//[^@/]*@", "//gt_migrator@", url)
+        out = migrate("--from", bad, "--to", user_url)
+        self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+        self.assertIn("checked row by row", out.stdout)
+        self.assertIn("foreign key", out.stderr)
+        self.assertEqual(psql(url, "SELECT count(*) FROM params"), "0")
+        url = fresh_database("mig_nosu")
+        psql(url, "ALTER DATABASE mig_nosu OWNER TO gt_migrator")
+        out = migrate("--from", STATE["db"], "--to", user_url)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        self.assertRegex(out.stdout, r"all \d+ tables match")
+
     def test_refuses_another_schema_level_and_bad_usage(self):
         old = os.path.join(STATE["dir"], "old.db")
         shutil.copy(STATE["db"], old)
