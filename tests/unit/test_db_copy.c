@@ -30,9 +30,10 @@ static const char *const texts[] = {
 };
 
 static const double doubles[] = {
-    0.0,     -0.0,     1.0,         -1.0,    0.1,       1.0 / 3.0,
-    1e-300,  5e-324,   DBL_MIN,     DBL_MAX, -DBL_MAX,  123456789.125,
-    1e15,    1e16,     0.30000000000000004,  INFINITY,  -INFINITY,
+    0.0,       -0.0,          1.0,    -1.0,    0.1,
+    1.0 / 3.0, 1e-300,        5e-324, DBL_MIN, DBL_MAX,
+    -DBL_MAX,  123456789.125, 1e15,   1e16,    0.30000000000000004,
+    INFINITY,  -INFINITY,
 };
 
 static bool same_bits(double a, double b)
@@ -148,8 +149,8 @@ static void test_round_trip(const char *url)
         size_t i = (size_t)(db_column_int64(s, 0) + 1);
         if (i < nt)
             CHECK(db_column_bytes(s, 1) == (int)strlen(texts[i]) &&
-                  memcmp(db_column_text(s, 1), texts[i],
-                         strlen(texts[i])) == 0);
+                  memcmp(db_column_text(s, 1), texts[i], strlen(texts[i])) ==
+                      0);
         if (i < nd)
             CHECK(same_bits(db_column_double(s, 2), doubles[i]));
     }
