@@ -52,6 +52,18 @@ static enum srv_err name_taken(struct errbuf *eb, const char *name)
                    name);
 }
 
+/* After a failed insert or rename of a model: a unique-key clash means
+ * another writer (a second server on the same PostgreSQL database) took
+ * the name since check_free looked, which the client hears as for a
+ * name taken before. Any other failure 'e' is returned as it is. */
+static enum srv_err name_clash(struct conn *c, enum srv_err e,
+                               struct errbuf *eb, const char *name)
+{
+    if (e && db_error_kind(store_conn_db(c)) == DB_ERR_UNIQUE)
+        return name_taken(eb, name);
+    return e;
+}
+
 /* Whether a model named 'name' exists other than 'self' (-1: any). */
 static enum srv_err check_free(struct conn *c, const char *name, int64_t self,
                                struct errbuf *eb)
@@ -136,7 +148,7 @@ static enum srv_err w_model_create(struct conn *c, struct store_write *w,
     bool found;
     if ((e = store_step_int64(c, s, &model_pk, &found, &w->err,
                               "model insert")))
-        return e;
+        return name_clash(c, e, &w->err, r->name);
     return insert_tags(c, w, r, model_pk, NULL);
 }
 
@@ -155,7 +167,7 @@ static enum srv_err w_model_rename(struct conn *c, struct store_write *w,
         db_bind_int64(s, 3, pk);
     }
     if ((e = store_step_done(c, s, &w->err, "model rename")))
-        return e;
+        return name_clash(c, e, &w->err, r->new_name);
     if ((s = store_registry_stmt(c, R_VERSIONS_TOUCH))) {
         db_bind_int64(s, 1, now);
         db_bind_int64(s, 2, pk);

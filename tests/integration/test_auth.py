@@ -498,6 +498,35 @@ class TestPermissions(AuthCase):
         self.ok(self.call("DELETE", "registered-models/delete",
                           {"name": mine}, self.me))
 
+
+    def test_rename_onto_a_name_with_grants(self):
+        """Grants are keyed by name (a grant may name a model that does not
+        exist): a rename onto such a name keeps the moved model's grant
+        where a user has both, and the other users' grants on the new name
+        stay."""
+        model, target = uniq("model"), uniq("target")
+        other, _, _ = self.make_user()
+        self.ok(self.as_admin("POST", "registered-models/create",
+                              {"name": model}))
+        for name, user, perm in ((model, self.user, "EDIT"),
+                                 (target, self.user, "READ"),
+                                 (target, other, "MANAGE")):
+            self.ok(self.as_admin(
+                "POST", "registered-models/permissions/create",
+                {"name": name, "username": user, "permission": perm}))
+        self.ok(self.as_admin("POST", "registered-models/rename",
+                              {"name": model, "new_name": target}))
+        for user, perm in ((self.user, "EDIT"), (other, "MANAGE")):
+            b = self.ok(self.as_admin(
+                "GET", "registered-models/permissions/get",
+                query={"name": target, "username": user}))
+            self.assertEqual(b["registered_model_permission"]["permission"],
+                             perm)
+        self.assertNotFound(self.as_admin(
+            "GET", "registered-models/permissions/get",
+            query={"name": model, "username": self.user}))
+        self.ok(self.as_admin("DELETE", "registered-models/delete",
+                              {"name": target}))
     def test_artifact_proxy_follows_the_path_experiment(self):
         path = API.replace("mlflow/", "mlflow-artifacts/artifacts/")
         r = self.client.request("PUT", path + "%s/x/a.txt" % self.exp, b"hi",

@@ -6,8 +6,9 @@ errors, the search grammar with order_by and paging, the wire sequence of
 mlflow.register_model, greentrack's model-versions/carbon and the registry
 part of runs/export."""
 import json
+import threading
 
-from harness import ServerTestCase, now_ms, uniq
+from harness import Server, ServerTestCase, now_ms, uniq
 
 API = "/api/2.0/mlflow/"
 AJAX = "/ajax-api/2.0/mlflow/"
@@ -80,6 +81,44 @@ class RegistryCase(ServerTestCase):
 
 
 class RegisteredModelTests(RegistryCase):
+    def test_two_servers_create_the_same_names(self):
+        """Two servers on one database (on PostgreSQL each has its own
+        writer; on SQLite the file's lock orders them) create the same
+        names at the same time: each name is made once and every other try
+        is RESOURCE_ALREADY_EXISTS, never an internal error."""
+        other = Server(db=self.server.db).start()
+        names = [uniq("both") for _ in range(25)]
+        answers = {}
+
+        def create_all(server, label):
+            c = server.client()
+            try:
+                for name in names:
+                    r = c.post("registered-models/create", {"name": name})
+                    answers[(label, name)] = r
+            finally:
+                c.close()
+
+        try:
+            threads = [threading.Thread(target=create_all, args=(sv, label))
+                       for sv, label in ((self.server, "a"), (other, "b"))]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        finally:
+            rc, _ = other.stop()
+            other.cleanup()
+        self.assertEqual(rc, 0)
+        for name in names:
+            got = sorted(answers[(label, name)].status for label in "ab")
+            self.assertEqual(got, [200, 400], name)
+            for label in "ab":
+                r = answers[(label, name)]
+                if r.status == 400:
+                    self.assertError(r, 400, "RESOURCE_ALREADY_EXISTS")
+            self.assertEqual(self.model(name)["name"], name)
+
     def test_create_and_get_shape(self):
         t0 = now_ms()
         name = uniq("shape")

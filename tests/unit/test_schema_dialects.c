@@ -153,8 +153,8 @@ static const char *const sqlite_sql[] = {
 
 static const char *const postgres_sql[] = {
     "SELECT table_name FROM information_schema.tables WHERE table_schema = "
-    "'public' AND table_type = 'BASE TABLE' AND table_name <> "
-    "'greentrack_schema' ORDER BY table_name",
+    "'public' AND table_type = 'BASE TABLE' AND table_name NOT IN "
+    "('greentrack_schema', 'greentrack_generation') ORDER BY table_name",
     "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
     "a.attnotnull::int, coalesce(array_position(i.indkey::int2[], "
     "a.attnum), -1) + 1 FROM pg_attribute a LEFT JOIN pg_index i ON "
