@@ -11,7 +11,8 @@ in the same run on the same PostgreSQL:
              the copy (the "copied N rows in S s" line) and the whole
              command with its verification of every table
   baseline   psql -c "\\copy metrics_plain FROM FILE" of the same metric
-             rows, already in COPY's text format in a file, into a table
+             rows, already in COPY's text format in a file and in primary-key
+             order (as migrate sends them), into a table
              with the metrics table's columns and primary key (no foreign
              key), in a fresh database
 
@@ -105,7 +106,10 @@ def main():
         metrics = seed(db, a.rows, a.runs)
         print("seeded %d metric rows (%d runs) in %.1f s"
               % (len(metrics), a.runs, time.monotonic() - t0))
-        # the baseline's input: the same rows in COPY's text format
+        # the baseline's input: the same rows in COPY's text format, in
+        # primary-key order as migrate sends them (the index then grows at
+        # its right edge in both)
+        metrics.sort()
         tsv = os.path.join(tmp, "metrics.tsv")
         with open(tsv, "w") as f:
             for row in metrics:
