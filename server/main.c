@@ -13,6 +13,7 @@
 #include "http.h"
 #include "lbwarm.h"
 #include "log.h"
+#include "migrate.h"
 #include "store.h"
 #include "tls.h"
 
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "gc") == 0)
         return gc_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+        return migrate_main(argc - 1, argv + 1);
     struct config cfg;
     char err[512];
     switch (config_load(&cfg, argc, argv, err, sizeof(err))) {

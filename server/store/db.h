@@ -33,6 +33,7 @@
 #include "schema.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct db;
@@ -253,6 +254,70 @@ const char *db_column_text(const struct db_stmt *s, int col);
 
 /* Length in bytes of db_column_text's value (0 for NULL). */
 int db_column_bytes(const struct db_stmt *s, int col);
+
+/*---- bulk copy (PostgreSQL COPY ... FROM STDIN / TO STDOUT, text format)
+ * ----*/
+
+/* For moving whole tables (greentrack-server migrate). PostgreSQL only:
+ * on a SQLite connection each call fails with DB_ERROR. While a copy is
+ * in progress the connection runs nothing else (no db_exec, no
+ * db_step); it ends with db_copy_in_end or db_copy_out_next returning
+ * DB_DONE or DB_ERROR. Identifiers are quoted here (PQescapeIdentifier);
+ * values travel as COPY's text format, escaped here, never as SQL. */
+
+/* Starts COPY "table" ("cols"[0], ...) FROM STDIN. Returns DB_OK or
+ * DB_ERROR. */
+int db_copy_in_begin(struct db *db, const char *table, const char *const *cols,
+                     int ncols);
+
+/* Appends one field of the current row, in column order. Text is
+ * escaped (backslash, tab, newline, carriage return and the other C0
+ * controls COPY treats specially) and must hold no NUL byte (PostgreSQL
+ * text cannot: DB_ERROR); doubles are written to read back bit for bit
+ * (shortest round trip, "-0", "NaN", "Infinity", "-Infinity"); booleans
+ * as t/f; NULL as \N. Data is buffered and sent in blocks of about
+ * 256 KB. Each returns DB_OK or DB_ERROR. */
+int db_copy_put_null(struct db *db);
+int db_copy_put_int64(struct db *db, int64_t v);
+int db_copy_put_bool(struct db *db, bool v);
+int db_copy_put_double(struct db *db, double v);
+int db_copy_put_text(struct db *db, const char *v, size_t len);
+
+/* Ends the current row. DB_OK or DB_ERROR. */
+int db_copy_end_row(struct db *db);
+
+/* Sends what is buffered and ends the copy; with 'cancel' the server
+ * discards the rows and the COPY fails (the transaction around it is
+ * then aborted). Returns DB_OK when the server took every row, else
+ * DB_ERROR with db_errmsg saying why (a constraint, bad UTF-8, ...). */
+int db_copy_in_end(struct db *db, bool cancel);
+
+/* Starts COPY "table" ("cols"[0], ...) TO STDOUT. DB_OK or DB_ERROR. */
+int db_copy_out_begin(struct db *db, const char *table, const char *const *cols,
+                      int ncols);
+
+/* Reads the next row: DB_ROW with *fields and *lens (borrowed, valid
+ * until the next call) holding *nfields unescaped values, a NULL pointer
+ * for SQL NULL; DB_DONE after the last row (the copy is over); DB_ERROR.
+ * Floats are as PostgreSQL prints them with extra_float_digits 3, which
+ * strtod reads back bit for bit. */
+int db_copy_out_next(struct db *db, int *nfields, const char *const **fields,
+                     const size_t **lens);
+
+/* Appends 'v' to 'out' (at least 2 * len + 1 bytes) in COPY text
+ * escaping; returns the number of bytes written (no NUL added), or
+ * (size_t)-1 when 'v' holds a NUL byte. Pure; for db_copy_put_text and
+ * its tests. */
+size_t db_copy_escape(char *out, const char *v, size_t len);
+
+/* Undoes db_copy_escape in place on the field 'v' of length 'len' ("\N"
+ * is NULL and not passed here); returns the new length. Pure. */
+size_t db_copy_unescape(char *v, size_t len);
+
+/* Writes 'v' as COPY text into 'buf' (32 bytes, NUL-terminated): the
+ * shortest decimal that reads back to the same bits, "-0" for negative
+ * zero, "NaN", "Infinity", "-Infinity". Returns the length. Pure. */
+size_t db_copy_format_double(double v, char *buf);
 
 /*---- shared by the engines (db.c) ----*/
 

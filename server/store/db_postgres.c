@@ -9,6 +9,8 @@
  */
 #include "db_int.h"
 #include "log.h"
+#include "numtext.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -33,6 +35,14 @@ struct pg_db {
     PGconn *conn;
     uint64_t next_stmt; /* for statement names */
     int lock_timeout_ms;
+    /* a COPY in progress (db_copy_*) */
+    enum { COPY_NONE, COPY_IN, COPY_OUT } copy;
+    struct strbuf copy_buf; /* COPY IN: rows not sent yet */
+    bool copy_row_started;  /* COPY IN: a field of this row was put */
+    char *out_row;          /* COPY OUT: PQgetCopyData's row (PQfreemem) */
+    const char **out_fields;
+    size_t *out_lens;
+    int out_cap;
 };
 
 /* One parameter's value in text format. */
@@ -162,7 +172,13 @@ static void on_notice(void *arg, const char *message)
 
 static void pg_close(struct db *db)
 {
-    PQfinish(conn_of(db));
+    struct pg_db *d = (struct pg_db *)db;
+    PQfinish(d->conn);
+    strbuf_cleanup(&d->copy_buf);
+    if (d->out_row)
+        PQfreemem(d->out_row);
+    free(d->out_fields);
+    free(d->out_lens);
     free(db);
 }
 
@@ -592,6 +608,402 @@ static const char *pg_column_text(const struct db_stmt *s, int col)
 static int pg_column_bytes(const struct db_stmt *s, int col)
 {
     return cell(s, col) ? PQgetlength(cpq(s)->res, cpq(s)->row, col) : 0;
+}
+
+/*---- bulk copy ----*/
+
+/* Send COPY data in blocks of about this many bytes. */
+#define COPY_BLOCK (256 * 1024)
+
+size_t db_copy_escape(char *out, const char *v, size_t len)
+{
+    char *o = out;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)v[i];
+        char e = 0;
+        switch (c) {
+        case '\0':
+            return (size_t)-1;
+        case '\\':
+            e = '\\';
+            break;
+        case '\t':
+            e = 't';
+            break;
+        case '\n':
+            e = 'n';
+            break;
+        case '\r':
+            e = 'r';
+            break;
+        case '\b':
+            e = 'b';
+            break;
+        case '\f':
+            e = 'f';
+            break;
+        case '\v':
+            e = 'v';
+            break;
+        default:
+            break;
+        }
+        if (e) {
+            *o++ = '\\';
+            *o++ = e;
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    return (size_t)(o - out);
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+size_t db_copy_unescape(char *v, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (v[i] != '\\' || i + 1 == len) {
+            v[o++] = v[i];
+            continue;
+        }
+        char c = v[++i];
+        switch (c) {
+        case 't':
+            v[o++] = '\t';
+            break;
+        case 'n':
+            v[o++] = '\n';
+            break;
+        case 'r':
+            v[o++] = '\r';
+            break;
+        case 'b':
+            v[o++] = '\b';
+            break;
+        case 'f':
+            v[o++] = '\f';
+            break;
+        case 'v':
+            v[o++] = '\v';
+            break;
+        case 'x': { /* \xH or \xHH */
+            int h = i + 1 < len ? hex_digit(v[i + 1]) : -1;
+            if (h < 0) {
+                v[o++] = 'x';
+                break;
+            }
+            i++;
+            int h2 = i + 1 < len ? hex_digit(v[i + 1]) : -1;
+            if (h2 >= 0) {
+                h = h * 16 + h2;
+                i++;
+            }
+            v[o++] = (char)h;
+            break;
+        }
+        default:
+            if (c >= '0' && c <= '7') { /* \ooo, one to three digits */
+                int n = c - '0';
+                for (int k = 0;
+                     k < 2 && i + 1 < len && v[i + 1] >= '0' && v[i + 1] <= '7';
+                     k++)
+                    n = n * 8 + (v[++i] - '0');
+                v[o++] = (char)n;
+            } else {
+                v[o++] = c; /* \\ and any other character as itself */
+            }
+            break;
+        }
+    }
+    return o;
+}
+
+size_t db_copy_format_double(double v, char *buf)
+{
+    const char *special = NULL;
+    if (isnan(v))
+        special = "NaN";
+    else if (isinf(v))
+        special = v > 0 ? "Infinity" : "-Infinity";
+    if (special) {
+        size_t n = strlen(special);
+        memcpy(buf, special, n + 1);
+        return n;
+    }
+    return numtext_format_double(v, buf);
+}
+
+/* The copy in progress as the given mode, or NULL (failure recorded). */
+static struct pg_db *copying(struct db *db, int mode)
+{
+    if (db->engine != DB_POSTGRES) {
+        db_fail(db, DB_ERR_OTHER, "COPY needs PostgreSQL");
+        return NULL;
+    }
+    struct pg_db *d = (struct pg_db *)db;
+    if ((int)d->copy != mode) {
+        db_fail(db, DB_ERR_OTHER, "no COPY of that direction in progress");
+        return NULL;
+    }
+    return d;
+}
+
+/* Runs COPY "table" (cols) 'dir'; DB_OK when the server is ready. */
+static int copy_start(struct db *db, const char *table, const char *const *cols,
+                      int ncols, bool in)
+{
+    if (db->engine != DB_POSTGRES)
+        return db_fail(db, DB_ERR_OTHER, "COPY needs PostgreSQL");
+    struct pg_db *d = (struct pg_db *)db;
+    if (d->copy != COPY_NONE)
+        return db_fail(db, DB_ERR_OTHER, "a COPY is already in progress");
+    db_clear_error(db);
+    struct strbuf sql;
+    strbuf_init(&sql);
+    char *id = PQescapeIdentifier(d->conn, table, strlen(table));
+    strbuf_printf(&sql, "COPY %s (", id ? id : "");
+    PQfreemem(id);
+    for (int i = 0; i < ncols; i++) {
+        id = PQescapeIdentifier(d->conn, cols[i], strlen(cols[i]));
+        strbuf_printf(&sql, "%s%s", i ? ", " : "", id ? id : "");
+        PQfreemem(id);
+    }
+    strbuf_append_str(&sql, in ? ") FROM STDIN" : ") TO STDOUT");
+    if (sql.oom) {
+        strbuf_cleanup(&sql);
+        return db_fail(db, DB_ERR_NOMEM, "out of memory");
+    }
+    PGresult *res = PQexec(d->conn, sql.buf);
+    strbuf_cleanup(&sql);
+    ExecStatusType want = in ? PGRES_COPY_IN : PGRES_COPY_OUT;
+    if (!res || PQresultStatus(res) != want) {
+        fail_pg(db, res);
+        PQclear(res);
+        return DB_ERROR;
+    }
+    PQclear(res);
+    d->copy = in ? COPY_IN : COPY_OUT;
+    strbuf_reset(&d->copy_buf);
+    d->copy_row_started = false;
+    return DB_OK;
+}
+
+int db_copy_in_begin(struct db *db, const char *table, const char *const *cols,
+                     int ncols)
+{
+    return copy_start(db, table, cols, ncols, true);
+}
+
+int db_copy_out_begin(struct db *db, const char *table, const char *const *cols,
+                      int ncols)
+{
+    return copy_start(db, table, cols, ncols, false);
+}
+
+/* Starts a field: the separator unless it is the row's first. */
+static struct pg_db *field(struct db *db)
+{
+    struct pg_db *d = copying(db, COPY_IN);
+    if (!d)
+        return NULL;
+    if (d->copy_row_started)
+        strbuf_append_char(&d->copy_buf, '\t');
+    d->copy_row_started = true;
+    return d;
+}
+
+static int field_done(struct pg_db *d)
+{
+    return d->copy_buf.oom ? db_fail(&d->base, DB_ERR_NOMEM, "out of memory")
+                           : DB_OK;
+}
+
+int db_copy_put_null(struct db *db)
+{
+    struct pg_db *d = field(db);
+    if (!d)
+        return DB_ERROR;
+    strbuf_append(&d->copy_buf, "\\N", 2);
+    return field_done(d);
+}
+
+int db_copy_put_int64(struct db *db, int64_t v)
+{
+    struct pg_db *d = field(db);
+    if (!d)
+        return DB_ERROR;
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%" PRId64, v);
+    strbuf_append(&d->copy_buf, num, (size_t)n);
+    return field_done(d);
+}
+
+int db_copy_put_bool(struct db *db, bool v)
+{
+    struct pg_db *d = field(db);
+    if (!d)
+        return DB_ERROR;
+    strbuf_append_char(&d->copy_buf, v ? 't' : 'f');
+    return field_done(d);
+}
+
+int db_copy_put_double(struct db *db, double v)
+{
+    struct pg_db *d = field(db);
+    if (!d)
+        return DB_ERROR;
+    char num[NUMTEXT_DOUBLE_MAX];
+    size_t n = db_copy_format_double(v, num);
+    strbuf_append(&d->copy_buf, num, n);
+    return field_done(d);
+}
+
+int db_copy_put_text(struct db *db, const char *v, size_t len)
+{
+    struct pg_db *d = field(db);
+    if (!d)
+        return DB_ERROR;
+    if (len > SIZE_MAX / 2 - 1 || !strbuf_reserve(&d->copy_buf, 2 * len))
+        return db_fail(db, DB_ERR_NOMEM, "out of memory");
+    size_t n = db_copy_escape(d->copy_buf.buf + d->copy_buf.len, v, len);
+    if (n == (size_t)-1) {
+        d->copy_buf.buf[d->copy_buf.len] = '\0';
+        return db_fail(db, DB_ERR_OTHER,
+                       "text holds a NUL byte, which PostgreSQL cannot "
+                       "store");
+    }
+    d->copy_buf.len += n;
+    d->copy_buf.buf[d->copy_buf.len] = '\0';
+    return DB_OK;
+}
+
+/* Sends the buffered rows. */
+static int copy_flush(struct pg_db *d)
+{
+    if (d->copy_buf.len == 0)
+        return DB_OK;
+    if (PQputCopyData(d->conn, d->copy_buf.buf, (int)d->copy_buf.len) != 1)
+        return fail_pg(&d->base, NULL);
+    strbuf_reset(&d->copy_buf);
+    return DB_OK;
+}
+
+int db_copy_end_row(struct db *db)
+{
+    struct pg_db *d = copying(db, COPY_IN);
+    if (!d)
+        return DB_ERROR;
+    strbuf_append_char(&d->copy_buf, '\n');
+    d->copy_row_started = false;
+    if (d->copy_buf.oom)
+        return db_fail(db, DB_ERR_NOMEM, "out of memory");
+    return d->copy_buf.len >= COPY_BLOCK ? copy_flush(d) : DB_OK;
+}
+
+/* Reads the results that end a COPY; DB_OK when the last says so. */
+static int copy_results(struct pg_db *d)
+{
+    int rc = DB_OK;
+    PGresult *res;
+    while ((res = PQgetResult(d->conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && rc == DB_OK)
+            rc = fail_pg(&d->base, res);
+        PQclear(res);
+    }
+    return rc;
+}
+
+int db_copy_in_end(struct db *db, bool cancel)
+{
+    struct pg_db *d = copying(db, COPY_IN);
+    if (!d)
+        return DB_ERROR;
+    char saved[sizeof(db->errmsg)];
+    snprintf(saved, sizeof(saved), "%s", db->errmsg);
+    enum db_error_kind saved_kind = db->err_kind;
+    int rc = cancel ? DB_ERROR : copy_flush(d);
+    if (PQputCopyEnd(d->conn, rc == DB_OK ? NULL : "copy cancelled") != 1)
+        rc = fail_pg(db, NULL);
+    d->copy = COPY_NONE;
+    strbuf_reset(&d->copy_buf);
+    int end = copy_results(d);
+    if (cancel && saved[0]) /* the caller's reason is the one to keep */
+        return db_fail(db, saved_kind, "%s", saved);
+    return rc == DB_OK ? end : DB_ERROR;
+}
+
+int db_copy_out_next(struct db *db, int *nfields, const char *const **fields,
+                     const size_t **lens)
+{
+    struct pg_db *d = copying(db, COPY_OUT);
+    if (!d)
+        return DB_ERROR;
+    if (d->out_row) {
+        PQfreemem(d->out_row);
+        d->out_row = NULL;
+    }
+    char *row = NULL;
+    int n = PQgetCopyData(d->conn, &row, 0);
+    if (n == -1) { /* done */
+        d->copy = COPY_NONE;
+        return copy_results(d) == DB_OK ? DB_DONE : DB_ERROR;
+    }
+    if (n < 0) {
+        d->copy = COPY_NONE;
+        fail_pg(db, NULL);
+        copy_results(d);
+        return DB_ERROR;
+    }
+    d->out_row = row;
+    if (n > 0 && row[n - 1] == '\n')
+        n--;
+    int count = 0;
+    size_t start = 0;
+    for (size_t i = 0;; i++) {
+        if (i < (size_t)n && row[i] != '\t')
+            continue;
+        if (count == d->out_cap) {
+            int cap = d->out_cap ? d->out_cap * 2 : 16;
+            const char **f = realloc(d->out_fields, sizeof(*f) * (size_t)cap);
+            if (f)
+                d->out_fields = f;
+            size_t *l = realloc(d->out_lens, sizeof(*l) * (size_t)cap);
+            if (l)
+                d->out_lens = l;
+            if (!f || !l)
+                return db_fail(db, DB_ERR_NOMEM, "out of memory");
+            d->out_cap = cap;
+        }
+        size_t len = i - start;
+        if (len == 2 && row[start] == '\\' && row[start + 1] == 'N') {
+            d->out_fields[count] = NULL;
+            d->out_lens[count] = 0;
+        } else {
+            len = db_copy_unescape(row + start, len);
+            row[start + len] = '\0';
+            d->out_fields[count] = row + start;
+            d->out_lens[count] = len;
+        }
+        count++;
+        start = i + 1;
+        if (i >= (size_t)n)
+            break;
+    }
+    *nfields = count;
+    *fields = d->out_fields;
+    *lens = d->out_lens;
+    return DB_ROW;
 }
 
 static const struct db_ops postgres_ops = {
