@@ -196,6 +196,10 @@ void experiment_summaries_free(struct experiment_summary *a, size_t n)
     free(a);
 }
 
+/* Columns 6..9 are the experiment's last update and its runs' latest
+ * start, end and energy timestamps (NULL when none): the last activity
+ * is the largest, taken here so that the SQL needs no scalar max, whose
+ * name and NULL handling differ between the engines. */
 static enum srv_err summary_from_row(struct db_stmt *s, void *item,
                                      struct errbuf *eb)
 {
@@ -207,6 +211,11 @@ static enum srv_err summary_from_row(struct db_stmt *s, void *item,
     x->energy_kwh = db_column_double(s, 4);
     x->co2_kg = db_column_double(s, 5);
     x->last_activity = db_column_int64(s, 6);
+    for (int col = 7; col <= 9; col++) {
+        int64_t t = db_column_int64(s, col); /* NULL reads 0 */
+        if (t > x->last_activity)
+            x->last_activity = t;
+    }
     return x->name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
 }
 
@@ -216,10 +225,10 @@ enum srv_err store_experiment_summaries(struct store *st,
 {
     static const char sql[] =
         "SELECT e.experiment_id, e.name, count(r.run_pk), "
-        "coalesce(sum(r.status = 'RUNNING'), 0), coalesce(sum(en.value), 0), "
-        "coalesce(sum(co.value), 0), max(e.last_update_time, "
-        "coalesce(max(max(r.start_time, coalesce(r.end_time, 0), "
-        "coalesce(en.timestamp, 0))), 0)) "
+        "count(CASE WHEN r.status = 'RUNNING' THEN 1 END), "
+        "coalesce(sum(en.value), 0), coalesce(sum(co.value), 0), "
+        "e.last_update_time, max(r.start_time), max(r.end_time), "
+        "max(en.timestamp) "
         "FROM experiments AS e "
         "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "
         "AND r.lifecycle_stage = 'active' "

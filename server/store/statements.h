@@ -110,10 +110,10 @@
       "LIMIT ?2")                                                              \
     X(S_CHUNK_SUMMARIES,                                                       \
       "SELECT e.experiment_id, e.name, count(r.run_pk), "                      \
-      "coalesce(sum(r.status = 'RUNNING'), 0), coalesce(sum(en.value), 0), "   \
-      "coalesce(sum(co.value), 0), max(e.last_update_time, "                   \
-      "coalesce(max(max(r.start_time, coalesce(r.end_time, 0), "               \
-      "coalesce(en.timestamp, 0))), 0)) "                                      \
+      "count(CASE WHEN r.status = 'RUNNING' THEN 1 END), "                     \
+      "coalesce(sum(en.value), 0), coalesce(sum(co.value), 0), "               \
+      "e.last_update_time, max(r.start_time), max(r.end_time), "               \
+      "max(en.timestamp) "                                                     \
       "FROM experiments AS e "                                                 \
       "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "              \
       "AND r.lifecycle_stage = 'active' "                                      \
