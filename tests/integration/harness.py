@@ -143,6 +143,50 @@ def db_execute(target, sql, params=()):
     db_rows(target, sql, params)
 
 
+class WriteLock:
+    """Holds the lock every write of a server needs, from another session,
+    until release(): SQLite's write lock (BEGIN IMMEDIATE) on a file; on
+    PostgreSQL the table greentrack_generation, which every server's
+    write transaction updates last (db_bump_data_version), locked against
+    writes from an open psql transaction. Readers are not blocked."""
+
+    def __init__(self, target):
+        self.target = target
+        self.con = self.proc = None
+        if not target.startswith(("postgresql://", "postgres://")):
+            import sqlite3
+            self.con = sqlite3.connect(target, timeout=10,
+                                       isolation_level=None)
+            self.con.execute("BEGIN IMMEDIATE")
+            return
+        import pgtest
+        self.proc = subprocess.Popen(
+            [pgtest.PSQL, "-q", "-A", "-t", "-X", "-v", "ON_ERROR_STOP=1",
+             "-d", target], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True)
+        self.proc.stdin.write("BEGIN;\nLOCK TABLE greentrack_generation "
+                              "IN EXCLUSIVE MODE;\n\\echo locked\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if line.strip() != "locked":
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("psql could not take the write lock")
+
+    def release(self, commit=True):
+        """Ends the holding transaction (COMMIT or ROLLBACK); idempotent."""
+        if self.con:
+            self.con.execute("COMMIT" if commit else "ROLLBACK")
+            self.con.close()
+            self.con = None
+        if self.proc:
+            self.proc.stdin.write("COMMIT;\n" if commit else "ROLLBACK;\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=HTTP_TIMEOUT)
+            self.proc.stdout.close()
+            self.proc = None
+
+
 LISTEN_RE = re.compile(r"^greentrack-server listening on https?://(\S+):(\d+)$")
 
 MAX_DOUBLE = 1.7976931348623157e308
