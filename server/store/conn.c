@@ -78,6 +78,9 @@ enum srv_err store_conn_error(struct conn *c, struct errbuf *eb,
                        "The database is busy; retry the request");
     if (kind == DB_ERR_NOMEM)
         return err_set(eb, SRV_E_NOMEM, "Out of memory");
+    if (kind == DB_ERR_ENCODING)
+        return err_set(eb, SRV_E_INVALID_PARAMETER_VALUE,
+                       "Invalid UTF-8 in a string value of the request");
     return err_set(eb, SRV_E_INTERNAL, "Internal database error");
 }
 

@@ -68,6 +68,10 @@ enum db_error_kind {
     /* The server connection is gone (PostgreSQL class 08, or libpq lost
      * it); the connection must be reopened. */
     DB_ERR_CONNECTION,
+    /* Text the engine will not store or compare: PostgreSQL 22021
+     * (invalid UTF-8) and 22P05 (untranslatable character); SQLite
+     * stores any bytes. The input's fault, not the server's. */
+    DB_ERR_ENCODING,
     DB_ERR_OTHER
 };
 

@@ -102,6 +102,8 @@ static enum db_error_kind kind_of_sqlstate(const char *state)
         return DB_ERR_UNIQUE;
     if (strcmp(state, "53200") == 0)
         return DB_ERR_NOMEM;
+    if (strcmp(state, "22021") == 0 || strcmp(state, "22P05") == 0)
+        return DB_ERR_ENCODING;
     if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0)
         return DB_ERR_CONNECTION;
     return DB_ERR_OTHER;

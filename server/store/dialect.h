@@ -18,6 +18,9 @@
 #define FOR_EACH_DIALECT_TRACKING(X)                                           \
     /* the larger of two values, as a function name: max(a, b) */              \
     X(D_F_MAX2)                                                                \
+    /* a subquery of the integers of a JSON array bound as text (?), one per   \
+     * row: runs/search's long experiment id lists (read_tracking.c) */        \
+    X(D_F_JSON_IDS)                                                            \
     /* PostgreSQL only: a request's metric points from parallel arrays in      \
      * one statement (?1 run_pk; ?2 keys text[], ?3 timestamps, ?4 steps,      \
      * ?5 values float8[], ?6 is_nan: array literals). SQLite: NULL; its       \

@@ -7,6 +7,8 @@
 const char *const dialect_postgres_sql[DIALECT_COUNT] = {
     /* tracking */
     [D_F_MAX2] = "greatest",
+    [D_F_JSON_IDS] = "SELECT CAST(value AS bigint) "
+                     "FROM json_array_elements_text(CAST(? AS json))",
     [D_S_METRICS_FROM_ARRAYS] =
         "INSERT INTO metrics (run_pk, key, timestamp, step, value, is_nan) "
         "SELECT ?1, k, t, s, v, n FROM unnest(?2::text[], ?3::bigint[], "

@@ -6,6 +6,7 @@
  * runs gc purges, and the single rows that streamed replies start with
  * (store_run_info, store_experiment_info).
  */
+#include "dialect.h"
 #include "internal.h"
 #include "strbuf.h"
 
@@ -385,7 +386,8 @@ enum srv_err store_run_get(struct store *st, const char *run_id,
 }
 
 /* Experiment ids up to this many are bound one by one; a longer list is
- * bound as one JSON array (SQLite allows 32766 bound values in all). */
+ * bound as one JSON array (SQLite allows 32766 bound values in all),
+ * which dialect.h's D_F_JSON_IDS turns into rows. */
 #define SEARCH_INLINE_IDS 100
 
 /* Prepares one runs/search page query selecting 'cols' (of runs AS r):
@@ -419,7 +421,7 @@ static enum srv_err runs_search_prepare(struct conn *c, const char *cols,
         cols, qp->joins.sql.buf ? qp->joins.sql.buf : "",
         view_condition(args->view, true));
     if (json_ids) {
-        strbuf_append_str(&sql, "SELECT value FROM json_each(?)");
+        strbuf_append_str(&sql, dialect_sql(store_conn_db(c), D_F_JSON_IDS));
         strbuf_append_char(&ids, '[');
         for (size_t i = 0; i < n_experiments; i++) {
             if (i)

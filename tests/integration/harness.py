@@ -82,6 +82,111 @@ def fresh_db_target(tmpdir):
     return pgtest.fresh_database("gt_" + uuid.uuid4().hex[:16])
 
 
+def _psql_script(sql, params):
+    """'sql' with each ? replaced by psql's quoted variable :'pN', and the
+    -v options that set them: psql quotes the values itself. The SQL of
+    the tests holds no ? inside its literals."""
+    parts = sql.split("?")
+    if len(parts) - 1 != len(params):
+        raise ValueError("%d placeholders, %d values: %s"
+                         % (len(parts) - 1, len(params), sql))
+    out, opts = parts[0], []
+    for i, (value, rest) in enumerate(zip(params, parts[1:]), 1):
+        if value is None:
+            out += "NULL" + rest
+            continue
+        opts += ["-v", "p%d=%s" % (i, value)]
+        out += ":'p%d'" % i + rest
+    return out, opts
+
+
+def db_rows(target, sql, params=()):
+    """Runs one statement on a server's database behind its back ('target'
+    is Server.db: a SQLite file or a PostgreSQL URL) and returns its rows
+    as tuples of Python values (int, float, str, None). Placeholders are
+    ?; values are passed bound (SQLite) or quoted by psql (PostgreSQL),
+    where a text value is taken as the column's type."""
+    if not target.startswith(("postgresql://", "postgres://")):
+        import sqlite3
+        con = sqlite3.connect(target, timeout=30)
+        try:
+            with con:
+                return [tuple(r) for r in con.execute(sql, params)]
+        finally:
+            con.close()
+    import pgtest
+    body, opts = _psql_script(sql.strip().rstrip(";"), params)
+    query = re.match(r"(?is)\s*(select|with|values)\b", body)
+    returning = query or re.search(r"(?is)\breturning\b", body)
+    # rows come back as JSON, which keeps their types; data-modifying
+    # statements with RETURNING go in a CTE
+    if query:
+        body = ("SELECT coalesce(json_agg(to_json(q)), '[]') FROM (%s) AS q"
+                % body)
+    elif returning:
+        body = ("WITH q AS (%s) SELECT coalesce(json_agg(to_json(q)), '[]') "
+                "FROM q" % body)
+    out = subprocess.run(
+        [pgtest.PSQL, "-q", "-A", "-t", "-X", "-v", "ON_ERROR_STOP=1",
+         "-d", target] + opts + ["-f", "-"], input=body + ";\n",
+        check=True, capture_output=True, text=True)
+    if not returning:
+        return []
+    rows = json.loads(out.stdout.strip() or "[]",
+                      object_pairs_hook=lambda pairs: tuple(
+                          v for _, v in pairs))
+    return list(rows)
+
+
+def db_execute(target, sql, params=()):
+    """db_rows for a statement whose rows are not wanted."""
+    db_rows(target, sql, params)
+
+
+class WriteLock:
+    """Holds the lock every write of a server needs, from another session,
+    until release(): SQLite's write lock (BEGIN IMMEDIATE) on a file; on
+    PostgreSQL the table greentrack_generation, which every server's
+    write transaction updates last (db_bump_data_version), locked against
+    writes from an open psql transaction. Readers are not blocked."""
+
+    def __init__(self, target):
+        self.target = target
+        self.con = self.proc = None
+        if not target.startswith(("postgresql://", "postgres://")):
+            import sqlite3
+            self.con = sqlite3.connect(target, timeout=10,
+                                       isolation_level=None)
+            self.con.execute("BEGIN IMMEDIATE")
+            return
+        import pgtest
+        self.proc = subprocess.Popen(
+            [pgtest.PSQL, "-q", "-A", "-t", "-X", "-v", "ON_ERROR_STOP=1",
+             "-d", target], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            text=True)
+        self.proc.stdin.write("BEGIN;\nLOCK TABLE greentrack_generation "
+                              "IN EXCLUSIVE MODE;\n\\echo locked\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if line.strip() != "locked":
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError("psql could not take the write lock")
+
+    def release(self, commit=True):
+        """Ends the holding transaction (COMMIT or ROLLBACK); idempotent."""
+        if self.con:
+            self.con.execute("COMMIT" if commit else "ROLLBACK")
+            self.con.close()
+            self.con = None
+        if self.proc:
+            self.proc.stdin.write("COMMIT;\n" if commit else "ROLLBACK;\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=HTTP_TIMEOUT)
+            self.proc.stdout.close()
+            self.proc = None
+
+
 LISTEN_RE = re.compile(r"^greentrack-server listening on https?://(\S+):(\d+)$")
 
 MAX_DOUBLE = 1.7976931348623157e308

@@ -11,11 +11,10 @@ URIs at start-up, and locations a client chose stay as they were."""
 
 import os
 import shutil
-import sqlite3
 import tempfile
 import urllib.parse
 
-from harness import Server, ServerTestCase, uniq
+from harness import Server, ServerTestCase, db_execute, uniq
 
 AJAX = "/ajax-api/2.0/mlflow/"
 
@@ -164,15 +163,13 @@ class OldDatabaseTests(ServerTestCase):
         finally:
             self.assertEqual(first.stop()[0], 0)
         # as an older server wrote them
-        db = sqlite3.connect(first.db)
-        db.execute("UPDATE experiments SET artifact_location = ? "
+        db_execute(first.db, "UPDATE experiments SET artifact_location = ? "
                    "WHERE experiment_id = 0", (art + "/0",))
-        db.execute("UPDATE experiments SET artifact_location = ? "
+        db_execute(first.db, "UPDATE experiments SET artifact_location = ? "
                    "WHERE experiment_id = ?", (art + "/" + eid, int(eid)))
-        db.execute("UPDATE runs SET artifact_uri = ? WHERE run_id = ?",
+        db_execute(first.db, "UPDATE runs SET artifact_uri = ? "
+                   "WHERE run_id = ?",
                    ("%s/%s/%s/artifacts" % (art, eid, rid), rid))
-        db.commit()
-        db.close()
         os.makedirs(os.path.join(art, eid, rid, "artifacts", "m"))
         for serve in (True, False):
             args = [] if serve else ["--no-serve-artifacts"]

@@ -37,7 +37,6 @@ import select
 import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import tempfile
 import threading
@@ -578,10 +577,8 @@ class TimeoutTests(ServerTestCase):
 
     def test_suspended_write_outlives_the_request_timeout(self):
         rid = self.create_run()["info"]["run_id"]
-        db = sqlite3.connect(self.server.db, timeout=10,
-                             isolation_level=None)
+        lock = harness.WriteLock(self.server.db)
         try:
-            db.execute("BEGIN IMMEDIATE")
             result = {}
 
             def send():
@@ -594,10 +591,10 @@ class TimeoutTests(ServerTestCase):
             t = threading.Thread(target=send)
             t.start()
             time.sleep(2.5)  # the write waits past the 1 s timeout
-            db.execute("COMMIT")
+            lock.release()
             t.join(HANG)
         finally:
-            db.close()
+            lock.release()
         self.assertIsNotNone(result.get("r"))
         self.assertEqual(result["r"][0], 200, result)
 
@@ -607,8 +604,8 @@ class TimeoutTests(ServerTestCase):
 
 
 class ShutdownDrainTests(unittest.TestCase):
-    """SIGTERM while five log-metric requests wait on SQLite's write lock,
-    held from outside (BEGIN IMMEDIATE)."""
+    """SIGTERM while five log-metric requests wait on the database's write
+    lock, held from outside (harness.WriteLock)."""
 
     def start(self, grace_ms):
         self.tmp = tempfile.mkdtemp(prefix="gt-drain-")
@@ -658,16 +655,15 @@ class ShutdownDrainTests(unittest.TestCase):
 
     def test_lock_released_during_the_drain(self):
         srv, rid = self.start(5000)
-        db = sqlite3.connect(srv.db, timeout=10, isolation_level=None)
-        db.execute("BEGIN IMMEDIATE")
+        lock = harness.WriteLock(srv.db)
+        self.addCleanup(lock.release)
         threads, results, errors = self.suspend_five(srv, rid, "drained")
         srv.proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         # it stopped accepting, and still drains
         with self.assertRaises(OSError):
             connect(srv, timeout=2).close()
-        db.execute("COMMIT")
-        db.close()
+        lock.release()
         for t in threads:
             t.join(HANG)
         rc = srv.wait_exit(STOP_TIMEOUT)
@@ -681,8 +677,8 @@ class ShutdownDrainTests(unittest.TestCase):
 
     def test_lock_kept_past_the_grace(self):
         srv, rid = self.start(1500)
-        db = sqlite3.connect(srv.db, timeout=10, isolation_level=None)
-        db.execute("BEGIN IMMEDIATE")
+        lock = harness.WriteLock(srv.db)
+        self.addCleanup(lock.release, False)
         threads, results, errors = self.suspend_five(srv, rid, "refused")
         t0 = time.monotonic()
         srv.proc.send_signal(signal.SIGTERM)
@@ -690,8 +686,7 @@ class ShutdownDrainTests(unittest.TestCase):
             t.join(HANG)
         rc = srv.wait_exit(STOP_TIMEOUT)
         el = time.monotonic() - t0
-        db.execute("ROLLBACK")
-        db.close()
+        lock.release(commit=False)
         self.assertEqual(rc, 0, srv.stderr_text()[-2000:])
         self.assertLess(el, STOP_TIMEOUT)
         self.assertEqual(errors, [])

@@ -10,11 +10,10 @@ warmed is in the next answer; bad remembered keys are skipped. Nothing
 here depends on timing: the warm-up is observed through its log lines
 and held by the gate file."""
 import os
-import sqlite3
 import time
 import unittest
 
-from harness import Client, Server, ServerTestCase
+from harness import Client, Server, ServerTestCase, db_execute, db_rows
 
 GT = "/api/2.0/greentrack/"
 WAIT_S = 60  # generous bound for a log line to appear (never a timing test)
@@ -105,13 +104,9 @@ class WarmupTests(unittest.TestCase):
         return srv, exp, runs, (k1, k2)
 
     def keys_in_db(self, db):
-        con = sqlite3.connect(db)
-        try:
-            return sorted(con.execute(
-                "SELECT experiment_id, metric, filter, options "
-                "FROM leaderboard_keys").fetchall())
-        finally:
-            con.close()
+        return sorted(db_rows(
+            db, "SELECT experiment_id, metric, filter, options "
+            "FROM leaderboard_keys"))
 
     def test_keys_recorded_and_board_served_warm_after_restart(self):
         srv, exp, runs, (k1, k2) = self.first_life()
@@ -128,12 +123,9 @@ class WarmupTests(unittest.TestCase):
             srv2, c = self.start(tmpdir=srv.tmpdir, db=srv.db)
             line = wait_for_line(srv2, "leaderboard warm-up: ")
             self.assertIn("2 of 2 boards ready", line)
-            con = sqlite3.connect(srv.db, timeout=30)
-            with con:
-                con.execute("UPDATE latest_metrics SET value = ? WHERE key = "
-                            "'acc' AND run_pk = (SELECT run_pk FROM runs "
-                            "WHERE run_id = ?)", (0.01 * (i + 1), runs[0]))
-            con.close()
+            db_execute(srv.db, "UPDATE latest_metrics SET value = ? WHERE "
+                       "key = 'acc' AND run_pk = (SELECT run_pk FROM runs "
+                       "WHERE run_id = ?)", (0.01 * (i + 1), runs[0]))
             self.assertEqual(self.accs(self.board(c, **key))[runs[0]], old)
             old = 0.01 * (i + 1)
             if i < 2:
@@ -176,16 +168,10 @@ class WarmupTests(unittest.TestCase):
 
     def test_bad_keys_are_skipped(self):
         srv, exp, runs, (k1, k2) = self.first_life()
-        con = sqlite3.connect(srv.db)
-        with con:
-            con.execute("INSERT INTO leaderboard_keys VALUES "
-                        "(?, 'acc', '', 'direction=sideways', 1)", (exp,))
-            con.execute("INSERT INTO leaderboard_keys VALUES "
-                        "(987654, 'acc', '', 'direction=max', 2)")
-            con.execute("INSERT INTO leaderboard_keys VALUES "
-                        "(?, 'acc', 'no such ((', 'direction=max', 3)",
-                        (exp,))
-        con.close()
+        db_execute(srv.db, "INSERT INTO leaderboard_keys VALUES "
+                   "(?, 'acc', '', 'direction=sideways', 1), "
+                   "(987654, 'acc', '', 'direction=max', 2), "
+                   "(?, 'acc', 'no such ((', 'direction=max', 3)", (exp, exp))
         srv2, c = self.start(tmpdir=srv.tmpdir, db=srv.db)
         self.assertIn("2 of 5 boards ready",
                       wait_for_line(srv2, "leaderboard warm-up: 2 of"))
