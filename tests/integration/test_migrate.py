@@ -457,6 +457,26 @@ class Migrate(unittest.TestCase):
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         self.assertRegex(out.stdout, r"all \d+ tables match")
 
+    def test_refuses_a_source_in_use(self):
+        busy = os.path.join(STATE["dir"], "busy.db")
+        shutil.copy(STATE["db"], busy)  # a server may write: not the source
+        s = Server(tmpdir=STATE["dir"], db=busy,
+                   artifact_root=STATE["artifacts"], args=["--auth"],
+                   env=server_env())
+        s.own_tmp = False
+        s.start()
+        try:
+            url = fresh_database("mig_inuse")
+            out = migrate("--from", busy, "--to", url)
+            self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+            self.assertIn("is open in another process (pid %d"
+                          % s.proc.pid, out.stderr)
+        finally:
+            rc, _ = s.stop()
+        self.assertEqual(rc, 0)
+        self.assertEqual(psql(url, "SELECT count(*) FROM pg_tables WHERE "
+                              "tablename = 'runs'"), "0")
+
     def test_refuses_another_schema_level_and_bad_usage(self):
         old = os.path.join(STATE["dir"], "old.db")
         shutil.copy(STATE["db"], old)
