@@ -8,6 +8,7 @@
 #   make tsan       server tests under ThreadSanitizer
 #   make bench      benchmarks (tests/bench), figures as ratios to baselines
 #   make bench-scale  issue 12's scale benchmark (10^6 runs, 10^8 points; long)
+#   make bench-pg   issue 16's PostgreSQL benchmark (private cluster; minutes)
 #   make bench-soak SOAK_MINUTES (30) of 64 clients with and without a
 #                   hostile one: RSS, errors, p99 (not in CI)
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS (60) each
@@ -391,6 +392,14 @@ bench: test-bins
 
 bench-smoke: test-bins
 	@BENCH_SMOKE=1 sh tests/bench/run.sh $(BUILD)
+
+# Issue 16's PostgreSQL benchmark: a private PostgreSQL 15 (fsync=on), raw
+# libpq baselines against the server, two servers against one, reads at
+# 100,000 runs against SQLite (tests/bench/bench_pg.py; a few minutes).
+# bench-smoke runs it tiny. PG_BENCH_ARGS="--fsync off --trials 5".
+.PHONY: bench-pg
+bench-pg: test-bins
+	@python3 tests/bench/bench_pg.py $(BUILD) $(PG_BENCH_ARGS)
 
 # Issue 12's scale benchmark: seeds 10^4, 10^5, 10^6 runs (10^6..10^8
 # points) under /tmp and measures each stage (tests/bench/bench_scale.py).

@@ -50,6 +50,7 @@ void search_sql_init(struct search_sql *q)
     frag_init(&q->joins);
     frag_init(&q->where);
     frag_init(&q->order);
+    q->one_experiment = -1;
 }
 
 void search_sql_cleanup(struct search_sql *q)
@@ -918,7 +919,7 @@ static enum srv_err emit_kv_exists(struct sql_frag *w, const struct clause *c,
 }
 
 /* "<col> [NOT] IN (...)" of the listed ids without upper-case letters
- * (MLflow keeps only those); "0" (IN) or "1" (NOT IN) when none is left. */
+ * (MLflow keeps only those); FALSE (IN) or TRUE (NOT IN) when none is left. */
 static enum srv_err emit_ids_in(struct sql_frag *w, const char *col,
                                 const struct clause *c)
 {
@@ -932,7 +933,7 @@ static enum srv_err emit_ids_in(struct sql_frag *w, const char *col,
         kept += keep[i];
     }
     if (kept == 0)
-        strbuf_append_str(&w->sql, negate ? "1" : "0");
+        strbuf_append_str(&w->sql, negate ? "TRUE" : "FALSE");
     else
         emit_in(w, col, negate, c->val.items, keep, c->val.nitems);
     free(keep);
@@ -1363,6 +1364,11 @@ static enum srv_err order_runs(struct clauses *cl, struct orders *os,
                               j, j, j, dir);
             }
             frag_text(&out->joins, o->id.key.s, o->id.key.len);
+            if (o->inner && out->one_experiment >= 0) {
+                strbuf_printf(&out->joins.sql, " AND o%zu.experiment_id = ?",
+                              j);
+                frag_int(&out->joins, out->one_experiment);
+            }
             break;
         case ENT_PARAM:
         case ENT_TAG:

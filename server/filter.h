@@ -48,6 +48,13 @@ struct search_sql {
     struct sql_frag where; /* "" or " AND (...) AND (...)" */
     struct sql_frag order; /* never empty: "a, b, ..." including MLflow's
                               tie-breaks, without the ORDER BY keyword */
+    /* Input of filter_build_runs, set by the caller after search_sql_init
+     * (which makes it -1): the one experiment a runs/search is limited to.
+     * A metric that is ordered on and filtered then also matches on
+     * latest_metrics.experiment_id, so the engine walks that experiment's
+     * values in order (latest_metrics_by_experiment) rather than every
+     * experiment's. The caller must still limit r.experiment_id itself. */
+    int64_t one_experiment;
 };
 
 void search_sql_init(struct search_sql *q);

@@ -22,6 +22,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,12 @@ struct http_server {
     size_t body_budget; /* --max-inflight-body-bytes */
     size_t body_held;   /* of it, by requests now (see budget_take) */
     struct workq *jobs; /* runs requests' before_write off the HTTP threads */
+    /* runs ROUTE_LONG_READ handlers and their streamed bodies' pieces,
+     * so that static files and short requests never wait behind them */
+    struct workq *reads;
+    /* test hook: GREENTRACK_TEST_LONG_READ_GATE names a file; a long
+     * read's handler waits on its read thread until the file exists */
+    char *long_read_gate;
     /* the delay queue: refusals of throttled logins wait here, their
      * connections suspended, until 'due'; one thread, started on first
      * use, resumes them (no request thread sleeps) */
@@ -116,7 +123,8 @@ enum req_state {
     RS_WAITING,
     RS_WRITTEN,
     RS_ANSWERED,
-    RS_DELAYED /* a refusal held back by the delay queue (auth) */
+    RS_DELAYED, /* a refusal held back by the delay queue (auth) */
+    RS_READ     /* a long read's handler returned on a read thread */
 };
 
 struct http_req {
@@ -143,6 +151,7 @@ struct http_req {
     enum req_state state;
     int64_t due_ms; /* RS_DELAYED: when it is answered */
     struct http_req *delay_next;
+    enum handler_result read_result; /* RS_READ: what the handler said */
     struct request req;
     struct response res;
 };
@@ -156,12 +165,83 @@ struct stream_ctx {
     struct strbuf pending;
     size_t sent; /* of pending */
     bool done;
+    /* ROUTE_LONG_READ: the pieces are made on srv->reads (fill_job)
+     * while the connection waits suspended; srv NULL: made here */
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    atomic_bool busy; /* a fill job owns 'pending', 'done' and 'failed' */
+    bool failed;
 };
+
+/* A long read's body is made this much at a time on a read thread. */
+#define STREAM_FILL_BYTES (64 * 1024)
+
+static void fill_pieces(struct stream_ctx *x)
+{
+    while (x->pending.len < STREAM_FILL_BYTES && !x->done && !x->failed) {
+        bool failed = false;
+        if (!x->s.next(x->s.state, &x->pending, &failed))
+            x->done = true;
+        if (failed || x->pending.oom)
+            x->failed = true;
+    }
+}
+
+/* A job of srv->reads: the next pieces, then the connection resumes
+ * (and MHD calls stream_read again). */
+static void fill_job(void *arg)
+{
+    struct stream_ctx *x = arg;
+    struct http_server *srv = x->srv;
+    fill_pieces(x);
+    atomic_store(&x->busy, false);
+    pthread_mutex_lock(&srv->mu);
+    MHD_resume_connection(x->conn); /* 'x' may be gone from here on */
+    srv->inflight--;
+    pthread_mutex_unlock(&srv->mu);
+}
+
+/* stream_read for a long read: bytes made, or the connection suspended
+ * while a read thread makes more (0: MHD asks again once it resumes). */
+static ssize_t stream_read_long(struct stream_ctx *x, char *buf, size_t max)
+{
+    if (atomic_load(&x->busy))
+        return 0;
+    if (x->sent == x->pending.len) {
+        if (x->failed)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (x->done)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        strbuf_reset(&x->pending);
+        x->sent = 0;
+        struct http_server *srv = x->srv;
+        if (!workq_reserve(srv->reads)) {
+            fill_pieces(x); /* the queue is full: here, as before */
+            return stream_read_long(x, buf, max);
+        }
+        atomic_store(&x->busy, true);
+        pthread_mutex_lock(&srv->mu);
+        srv->inflight++; /* http_stop waits for it to resume */
+        MHD_suspend_connection(x->conn);
+        pthread_mutex_unlock(&srv->mu);
+        if (!workq_submit_reserved(srv->reads, fill_job, x))
+            fill_job(x);
+        return 0;
+    }
+    size_t n = x->pending.len - x->sent;
+    if (n > max)
+        n = max;
+    memcpy(buf, x->pending.buf + x->sent, n);
+    x->sent += n;
+    return (ssize_t)n;
+}
 
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     (void)pos;
     struct stream_ctx *x = cls;
+    if (x->srv)
+        return stream_read_long(x, buf, max);
     while (x->sent == x->pending.len) {
         if (x->done)
             return MHD_CONTENT_READER_END_OF_STREAM;
@@ -190,12 +270,20 @@ static void stream_free(void *cls)
     free(x);
 }
 
-/* A response whose body comes from res->stream. */
-static struct MHD_Response *stream_response(struct response *res)
+/* A response whose body comes from hr->res.stream: made on the read
+ * threads for a ROUTE_LONG_READ route, else on this one. */
+static struct MHD_Response *stream_response(struct http_req *hr)
 {
+    struct response *res = &hr->res;
     struct stream_ctx *x = calloc(1, sizeof(*x));
     if (!x)
         return NULL;
+    if (hr->route_result == ROUTE_FOUND &&
+        (hr->route.flags & ROUTE_LONG_READ)) {
+        x->srv = hr->srv;
+        x->conn = hr->conn;
+    }
+    atomic_init(&x->busy, false);
     x->s = res->stream;
     strbuf_init(&x->pending);
     memset(&res->stream, 0, sizeof(res->stream)); /* now owned by x */
@@ -240,7 +328,7 @@ static enum MHD_Result queue_response(struct http_req *hr)
     struct response *res = &hr->res;
     struct MHD_Response *r;
     if (res->stream.next) {
-        r = stream_response(res);
+        r = stream_response(hr);
         if (!r)
             return MHD_NO;
     } else if (res->file.set) {
@@ -727,6 +815,54 @@ static enum MHD_Result pend(struct http_req *hr)
 
 static bool delay_enqueue(struct http_req *hr);
 
+static int64_t mono_ms(void);
+
+/* A job of srv->reads: a long read's handler (after the test gate, when
+ * set), then the connection resumes into RS_READ. */
+static void run_long_read(void *arg)
+{
+    struct http_req *hr = arg;
+    const char *gate = hr->srv->long_read_gate;
+    if (gate) {
+        struct stat sb;
+        struct timespec nap = {0, 10 * 1000 * 1000};
+        log_info("long read %s waits for the test gate", hr->req.path);
+        for (int64_t until = mono_ms() + 60000;
+             stat(gate, &sb) != 0 && mono_ms() < until;)
+            nanosleep(&nap, NULL);
+    }
+    hr->read_result = hr->route.handler(&hr->req, &hr->res);
+    hr->state = RS_READ;
+    MHD_resume_connection(hr->conn);
+}
+
+/* A ROUTE_LONG_READ request: suspended while a read thread runs its
+ * handler; 503 with Retry-After when too many wait for one already. */
+static enum MHD_Result long_read(struct http_req *hr)
+{
+    struct http_server *srv = hr->srv;
+    if (!workq_reserve(srv->reads))
+        return respond_error(hr, SRV_E_UNAVAILABLE,
+                             "The server's read queue is full; retry later");
+    pthread_mutex_lock(&srv->mu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->mu);
+        workq_unreserve(srv->reads);
+        return respond_error(hr, SRV_E_UNAVAILABLE,
+                             "The server is shutting down");
+    }
+    srv->inflight++;
+    srv->waiting++;
+    hr->counted = true;
+    hr->waiting = true;
+    hr->state = RS_WAITING;
+    MHD_suspend_connection(hr->conn);
+    pthread_mutex_unlock(&srv->mu);
+    if (!workq_submit_reserved(srv->reads, run_long_read, hr))
+        run_long_read(hr); /* out of memory: here */
+    return MHD_YES;
+}
+
 /* Answers what a handler returned: at once, or once its write is done. */
 static enum MHD_Result answer(struct http_req *hr, enum handler_result r)
 {
@@ -762,7 +898,6 @@ static bool expects_continue(const struct http_req *hr)
 
 /*---- the delay queue ----*/
 
-static int64_t mono_ms(void);
 static socklen_t sockaddr_len(const struct sockaddr *sa);
 
 static void *delay_main(void *arg)
@@ -1027,6 +1162,8 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
     }
     if (!auth_pass(hr, hr->route.perm))
         return auth_refuse(hr);
+    if (flags & ROUTE_LONG_READ)
+        return long_read(hr);
     return answer(hr, handler(&hr->req, &hr->res));
 }
 
@@ -1256,6 +1393,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         release_waiting(hr);
         return ret;
     }
+    case RS_READ:
+        /* no longer suspended: counted again if it now writes */
+        release_inflight(hr);
+        return answer(hr, hr->read_result);
     case RS_WAITING:
     case RS_ANSWERED:
         *upload_data_size = 0;
@@ -1473,6 +1614,13 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
         return NULL;
     }
     srv->app = app;
+    const char *gate = getenv("GREENTRACK_TEST_LONG_READ_GATE");
+    if (gate && *gate) {
+        srv->long_read_gate = strdup(gate);
+        log_warn("test hook GREENTRACK_TEST_LONG_READ_GATE is set: long "
+                 "reads wait for %s",
+                 gate);
+    }
     srv->request_timeout_s = cfg->request_timeout_s;
     srv->keepalive_timeout_s = cfg->keepalive_timeout_s;
     srv->body_budget = cfg->max_inflight_body_bytes;
@@ -1483,8 +1631,10 @@ struct http_server *http_start(struct app *app, char *err, size_t errlen)
     srv->conns =
         connlimit_new(srv->max_connections, cfg->max_connections_per_ip);
     /* two: a slow provider holds one, the other still serves */
-    if (!srv->conns || !(srv->jobs = workq_new(2, HTTP_MAX_JOBS))) {
+    if (!srv->conns || !(srv->jobs = workq_new(2, HTTP_MAX_JOBS)) ||
+        !(srv->reads = workq_new(2, HTTP_MAX_JOBS))) {
         snprintf(err, errlen, "cannot start the job threads");
+        workq_free(srv->jobs);
         connlimit_free(srv->conns);
         pthread_mutex_destroy(&srv->mu);
         free(srv);
@@ -1550,10 +1700,12 @@ fail:
     for (unsigned i = 0; i < srv->n_daemons; i++)
         MHD_stop_daemon(srv->daemons[i]);
     workq_free(srv->jobs);
+    workq_free(srv->reads);
     connlimit_free(srv->conns);
     guard_config_free(&srv->guard);
     tls_pair_free(&srv->tls);
     pthread_mutex_destroy(&srv->mu);
+    free(srv->long_read_gate);
     free(srv);
     return NULL;
 }
@@ -1624,6 +1776,7 @@ void http_stop(struct http_server *srv, unsigned grace_ms)
         log_warn("%u answer(s) still being sent at shutdown", left);
     delay_stop(srv);
     workq_free(srv->jobs); /* idle now: every job's request was answered */
+    workq_free(srv->reads);
     for (unsigned i = 0; i < srv->n_daemons; i++)
         MHD_stop_daemon(srv->daemons[i]);
     connlimit_free(srv->conns);
@@ -1632,5 +1785,6 @@ void http_stop(struct http_server *srv, unsigned grace_ms)
     pthread_mutex_destroy(&srv->mu);
     pthread_mutex_destroy(&srv->delay_mu);
     pthread_cond_destroy(&srv->delay_cv);
+    free(srv->long_read_gate);
     free(srv);
 }

@@ -64,6 +64,34 @@ static void lower_priority(void)
         log_warn("leaderboard warm-up: cannot lower its priority");
 }
 
+/* experiments/summary's figures of every active experiment into the
+ * store's summary cache, a few experiments at a time, so that the first
+ * summary after a start reads no runs. */
+static void warm_summaries(struct lbwarm *w)
+{
+    int64_t t0 = store_now_ms(), after = -1;
+    size_t total = 0;
+    bool end = false;
+    struct errbuf eb;
+    while (!end && !atomic_load(&w->stop)) {
+        struct experiment_summary *a = NULL;
+        size_t n = 0;
+        if (store_summaries_chunk(w->st, after, 8, &a, &n, &end, &eb) !=
+            SRV_OK) {
+            log_warn("summary warm-up: %s", eb.msg);
+            return;
+        }
+        total += n;
+        if (n)
+            after = a[n - 1].experiment_id;
+        experiment_summaries_free(a, n);
+        if (!n)
+            break;
+    }
+    log_info("summary warm-up: %zu experiments ready in %lld ms", total,
+             (long long)(store_now_ms() - t0));
+}
+
 static void *warm_main(void *arg)
 {
     struct lbwarm *w = arg;
@@ -92,6 +120,7 @@ static void *warm_main(void *arg)
     log_info("leaderboard warm-up: %zu of %zu boards ready in %lld ms", ready,
              n, (long long)(store_now_ms() - t0));
     board_keys_free(keys, n);
+    warm_summaries(w);
     return NULL;
 }
 

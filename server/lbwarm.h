@@ -6,7 +6,9 @@
  * (store_boards.h) into the leaderboard cache, newest last, so that their
  * first request finds them ready. Nothing waits for it: /health, writes
  * and requests run as without it (a request for a board still being
- * warmed builds its own, as it would have anyway).
+ * warmed builds its own, as it would have anyway). After the boards it
+ * fills the store's experiments/summary cache (store_summaries_chunk)
+ * for every active experiment.
  *
  * Test hook: when the environment names a file in
  * GREENTRACK_TEST_WARMUP_GATE, each board's build waits (after reading

@@ -29,12 +29,16 @@ enum route_flag {
     ROUTE_RAW_BODY = 1,
     ROUTE_PREFIX = 2,
     ROUTE_STREAM_BODY = 4,
-    ROUTE_AJAX_ONLY = 8, /* MLflow serves it for its UI only: not under
-                           /api/2.0/mlflow/, only /ajax-api/2.0/mlflow/ */
-    ROUTE_API_ONLY = 16, /* only under /api/2.0/mlflow/ (the auth API) */
-    ROUTE_FORM_BODY = 32 /* also takes an HTML form's body (exactly
-                            application/x-www-form-urlencoded): users/create
-                            from the /signup page; request.form is set */
+    ROUTE_AJAX_ONLY = 8,  /* MLflow serves it for its UI only: not under
+                            /api/2.0/mlflow/, only /ajax-api/2.0/mlflow/ */
+    ROUTE_API_ONLY = 16,  /* only under /api/2.0/mlflow/ (the auth API) */
+    ROUTE_FORM_BODY = 32, /* also takes an HTML form's body (exactly
+                             application/x-www-form-urlencoded): users/create
+                             from the /signup page; request.form is set */
+    ROUTE_LONG_READ = 64  /* a read that may take long (summaries, exports,
+                             searches, boards): http.c runs the handler and
+                             makes a streamed body's pieces on its read
+                             threads, never on an HTTP thread */
 };
 
 /* What a route needs from its caller when --auth is on (auth.c checks

@@ -455,12 +455,8 @@ struct experiment_summary {
 
 void experiment_summaries_free(struct experiment_summary *a, size_t n);
 
-enum srv_err store_experiment_summaries(struct store *st,
-                                        struct experiment_summary **out,
-                                        size_t *n, struct errbuf *eb);
-
-/* The same by chunks: experiments with an id above 'after_id' (-1: from
- * the first), in id order. */
+/* The summaries by chunks: experiments with an id above 'after_id' (-1:
+ * from the first), in id order. */
 enum srv_err store_summaries_chunk(struct store *st, int64_t after_id,
                                    size_t max_rows,
                                    struct experiment_summary **out, size_t *n,

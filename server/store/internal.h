@@ -70,6 +70,8 @@
 /* A database connection: the writer's or a reader thread's (conn.c). */
 struct conn;
 
+#define SUMMARY_CACHE_SLOTS 4096
+
 struct store {
     char *db_path;
     char *artifact_root;
@@ -133,6 +135,20 @@ struct store {
         struct grid_cover cover;
     } zone_memo[ZONE_MEMO_SLOTS];
     atomic_uint_fast64_t zone_epoch; /* store_grid_zone_epoch */
+
+    /* experiments/summary's figures of each experiment, valid while the
+     * experiment's generation is the one they were read at (slot:
+     * experiment id modulo the size; a collision costs a recomputation),
+     * so a summary over all experiments reads only those that changed
+     * (store_summaries_chunk) */
+    pthread_mutex_t summary_mu;
+    struct summary_slot {
+        bool set;
+        int64_t experiment_id;
+        uint64_t generation;
+        int64_t runs, running, last_activity;
+        double energy_kwh, co2_kg;
+    } summaries[SUMMARY_CACHE_SLOTS];
 };
 
 /*---- connections (conn.c) ----*/

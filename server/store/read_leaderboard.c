@@ -4,6 +4,7 @@
  * of each active run) and the summaries of all experiments (runs, energy,
  * CO2, last activity), whole or in chunks.
  */
+#include "dialect.h"
 #include "internal.h"
 #include "strbuf.h"
 
@@ -196,72 +197,101 @@ void experiment_summaries_free(struct experiment_summary *a, size_t n)
     free(a);
 }
 
-static enum srv_err summary_from_row(struct db_stmt *s, void *item,
-                                     struct errbuf *eb)
+/* One experiment's figures (SUMMARY_SELECT, statements.h) into 'x' (its
+ * name is left alone); SRV_OK with *found false when it is no
+ * longer active. */
+static enum srv_err summary_read(struct conn *c, int64_t experiment_id,
+                                 struct experiment_summary *x, bool *found,
+                                 struct errbuf *eb)
+{
+    *found = false;
+    static const char sql[] =
+        SUMMARY_SELECT "WHERE e.experiment_id = ?1 AND "
+                       "e.lifecycle_stage = 'active' GROUP BY e.experiment_id";
+    struct db_stmt *s = db_prepare(store_conn_db(c), sql);
+    if (!s)
+        return store_conn_error(c, eb, "experiment summary");
+    db_bind_int64(s, 1, experiment_id);
+    int rc = db_step(s);
+    if (rc == DB_ROW) {
+        *found = true;
+        x->runs = db_column_int64(s, 2);
+        x->running = db_column_int64(s, 3);
+        x->energy_kwh = db_column_double(s, 4);
+        x->co2_kg = db_column_double(s, 5);
+        x->last_activity = db_column_int64(s, 6);
+    }
+    db_finalize(s);
+    return rc == DB_ROW || rc == DB_DONE
+               ? SRV_OK
+               : store_conn_error(c, eb, "experiment summary");
+}
+
+/* Fills 'x' (its id set) from the cache when its generation still holds,
+ * else reads it and caches it at the generation read before the rows. */
+static enum srv_err summary_fill(struct store *st, struct conn *c,
+                                 struct experiment_summary *x,
+                                 struct errbuf *eb)
+{
+    uint64_t gen = store_experiment_generation(st, x->experiment_id);
+    struct summary_slot *slot =
+        &st->summaries[(uint64_t)x->experiment_id % SUMMARY_CACHE_SLOTS];
+    pthread_mutex_lock(&st->summary_mu);
+    bool hit = slot->set && slot->experiment_id == x->experiment_id &&
+               slot->generation == gen;
+    if (hit) {
+        x->runs = slot->runs;
+        x->running = slot->running;
+        x->energy_kwh = slot->energy_kwh;
+        x->co2_kg = slot->co2_kg;
+        x->last_activity = slot->last_activity;
+    }
+    pthread_mutex_unlock(&st->summary_mu);
+    if (hit)
+        return SRV_OK;
+    bool found;
+    enum srv_err e = summary_read(c, x->experiment_id, x, &found, eb);
+    if (e || !found)
+        return e; /* deleted since it was listed: zeros this once */
+    pthread_mutex_lock(&st->summary_mu);
+    *slot = (struct summary_slot){
+        true,       x->experiment_id, gen,           x->runs,
+        x->running, x->last_activity, x->energy_kwh, x->co2_kg};
+    pthread_mutex_unlock(&st->summary_mu);
+    return SRV_OK;
+}
+
+static enum srv_err summary_head_from_row(struct db_stmt *s, void *item,
+                                          struct errbuf *eb)
 {
     struct experiment_summary *x = item;
     x->experiment_id = db_column_int64(s, 0);
     x->name = store_col_dup(s, 1);
-    x->runs = db_column_int64(s, 2);
-    x->running = db_column_int64(s, 3);
-    x->energy_kwh = db_column_double(s, 4);
-    x->co2_kg = db_column_double(s, 5);
-    x->last_activity = db_column_int64(s, 6);
     return x->name ? SRV_OK : err_set(eb, SRV_E_NOMEM, "out of memory");
 }
 
-enum srv_err store_experiment_summaries(struct store *st,
-                                        struct experiment_summary **out,
-                                        size_t *n, struct errbuf *eb)
-{
-    static const char sql[] =
-        "SELECT e.experiment_id, e.name, count(r.run_pk), "
-        "coalesce(sum(r.status = 'RUNNING'), 0), coalesce(sum(en.value), 0), "
-        "coalesce(sum(co.value), 0), max(e.last_update_time, "
-        "coalesce(max(max(r.start_time, coalesce(r.end_time, 0), "
-        "coalesce(en.timestamp, 0))), 0)) "
-        "FROM experiments AS e "
-        "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "
-        "AND r.lifecycle_stage = 'active' "
-        "LEFT JOIN latest_metrics AS en ON en.run_pk = r.run_pk "
-        "AND en.key = 'greentrack.energy_kwh' "
-        "LEFT JOIN latest_metrics AS co ON co.run_pk = r.run_pk "
-        "AND co.key = 'greentrack.co2_kg' "
-        "WHERE e.lifecycle_stage = 'active' "
-        "GROUP BY e.experiment_id ORDER BY e.experiment_id";
-    *out = NULL;
-    *n = 0;
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    struct db_stmt *s = NULL;
-    if (!(s = db_prepare(store_conn_db(c), sql)))
-        return store_conn_error(c, eb, "experiment summary");
-    enum srv_err e;
-    bool more;
-    *out = store_read_page(c, s, INT64_MAX, sizeof(**out), summary_from_row, n,
-                           &more, &e, eb);
-    db_finalize(s);
-    if (e) {
-        experiment_summaries_free(*out, *n);
-        *out = NULL;
-        *n = 0;
-    }
-    return e;
-}
-
+/* The active experiments of the chunk are listed (ids and names, from
+ * experiments alone), then each one's figures come from the summary cache
+ * or, for an experiment changed since (its generation moved), from its
+ * runs: a summary over all experiments reads the runs of those that
+ * changed only, not every run of the database. */
 enum srv_err store_summaries_chunk(struct store *st, int64_t after_id,
                                    size_t max_rows,
                                    struct experiment_summary **out, size_t *n,
                                    bool *end, struct errbuf *eb)
 {
+    static const char list_sql[] =
+        "SELECT experiment_id, name FROM experiments "
+        "WHERE lifecycle_stage = 'active' AND experiment_id > ?1 "
+        "ORDER BY experiment_id LIMIT ?2";
     *out = NULL;
     *n = 0;
     *end = true;
+    store_sync_generations(st); /* PostgreSQL: other servers' commits */
     struct conn *c = store_reader(st, eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
-    struct db_stmt *s = store_stmt(c, S_CHUNK_SUMMARIES);
+    struct db_stmt *s = db_prepare(store_conn_db(c), list_sql);
     if (!s)
         return store_conn_error(c, eb, "experiment summary");
     db_bind_int64(s, 1, after_id);
@@ -269,9 +299,11 @@ enum srv_err store_summaries_chunk(struct store *st, int64_t after_id,
     enum srv_err e;
     bool more;
     *out = store_read_page(c, s, (int64_t)max_rows, sizeof(**out),
-                           summary_from_row, n, &more, &e, eb);
-    db_reset(s);
+                           summary_head_from_row, n, &more, &e, eb);
+    db_finalize(s);
     *end = !more;
+    for (size_t i = 0; i < *n && !e; i++)
+        e = summary_fill(st, c, &(*out)[i], eb);
     if (e) {
         experiment_summaries_free(*out, *n);
         *out = NULL;

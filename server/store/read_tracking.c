@@ -110,7 +110,7 @@ static const char *view_condition(enum view_type view, bool runs)
     case VIEW_COUNT:
         break;
     }
-    return "1";
+    return "TRUE";
 }
 
 /* Prepares one experiments/search page query selecting 'cols' (of
@@ -402,6 +402,10 @@ static enum srv_err runs_search_prepare(struct conn *c, const char *cols,
                                         struct db_stmt **s, struct errbuf *eb)
 {
     *s = NULL;
+    /* one experiment: its own metric index (filter.h, one_experiment);
+     * several: the walk over all of them, which stops at the LIMIT */
+    if (n_experiments == 1)
+        qp->one_experiment = experiment_ids[0];
     enum srv_err e = filter_build_runs(args->filter, args->order_by,
                                        args->n_order_by, qp, eb);
     if (e || n_experiments == 0)

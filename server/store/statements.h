@@ -60,6 +60,30 @@
       "WHERE r.experiment_id = ? AND r.lifecycle_stage = 'active' "            \
       "AND r.status = 'FINISHED' ORDER BY 1")
 
+/* experiments/summary's columns and joins, up to its WHERE: per active
+ * experiment its runs, running runs, energy, CO2 and last activity (the
+ * latest of its own update and its runs' start, end and energy times).
+ * Portable: CASE for the count of RUNNING and the scalar maximums. */
+#define SUMMARY_LAST_OF_RUN                                                    \
+    "CASE WHEN r.start_time >= coalesce(r.end_time, 0) "                       \
+    "AND r.start_time >= coalesce(en.timestamp, 0) THEN r.start_time "         \
+    "WHEN coalesce(r.end_time, 0) >= coalesce(en.timestamp, 0) "               \
+    "THEN coalesce(r.end_time, 0) ELSE coalesce(en.timestamp, 0) END"
+#define SUMMARY_SELECT                                                         \
+    "SELECT e.experiment_id, e.name, count(r.run_pk), "                        \
+    "coalesce(sum(CASE WHEN r.status = 'RUNNING' THEN 1 ELSE 0 END), 0), "     \
+    "coalesce(sum(en.value), 0), coalesce(sum(co.value), 0), "                 \
+    "CASE WHEN e.last_update_time >= coalesce(max(" SUMMARY_LAST_OF_RUN        \
+    "), 0) THEN e.last_update_time ELSE coalesce(max(" SUMMARY_LAST_OF_RUN     \
+    "), 0) END "                                                               \
+    "FROM experiments AS e "                                                   \
+    "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "                \
+    "AND r.lifecycle_stage = 'active' "                                        \
+    "LEFT JOIN latest_metrics AS en ON en.run_pk = r.run_pk "                  \
+    "AND en.key = 'greentrack.energy_kwh' "                                    \
+    "LEFT JOIN latest_metrics AS co ON co.run_pk = r.run_pk "                  \
+    "AND co.key = 'greentrack.co2_kg' "
+
 /* The chunked reads of streamed replies (store.h): each list in its
  * order from a position the caller keeps. A text key resumes after the
  * last one read with key >= ?2 bound to that key plus a NUL byte (keys
@@ -107,22 +131,7 @@
       "cpu_method, gpu_method, ram_method, scope, intensity_g_per_kwh, "       \
       "intensity_source FROM energy_samples WHERE run_pk = ?1 "                \
       "AND (start_time, end_time) > (?3, ?4) ORDER BY start_time, end_time "   \
-      "LIMIT ?2")                                                              \
-    X(S_CHUNK_SUMMARIES,                                                       \
-      "SELECT e.experiment_id, e.name, count(r.run_pk), "                      \
-      "coalesce(sum(r.status = 'RUNNING'), 0), coalesce(sum(en.value), 0), "   \
-      "coalesce(sum(co.value), 0), max(e.last_update_time, "                   \
-      "coalesce(max(max(r.start_time, coalesce(r.end_time, 0), "               \
-      "coalesce(en.timestamp, 0))), 0)) "                                      \
-      "FROM experiments AS e "                                                 \
-      "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "              \
-      "AND r.lifecycle_stage = 'active' "                                      \
-      "LEFT JOIN latest_metrics AS en ON en.run_pk = r.run_pk "                \
-      "AND en.key = 'greentrack.energy_kwh' "                                  \
-      "LEFT JOIN latest_metrics AS co ON co.run_pk = r.run_pk "                \
-      "AND co.key = 'greentrack.co2_kg' "                                      \
-      "WHERE e.lifecycle_stage = 'active' AND e.experiment_id > ?1 "           \
-      "GROUP BY e.experiment_id ORDER BY e.experiment_id LIMIT ?2")
+      "LIMIT ?2")
 
 #define FOR_EACH_STMT(X)                                                       \
     X(S_PING, "SELECT 1")                                                      \
@@ -183,9 +192,12 @@
     X(S_METRIC_INSERT,                                                         \
       "INSERT INTO metrics (run_pk, key, timestamp, step, value, is_nan) "     \
       "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")                      \
+    /* experiment_id: the run's, copied for latest_metrics_by_experiment */    \
     X(S_LATEST_UPSERT,                                                         \
       "INSERT INTO latest_metrics (run_pk, key, value, timestamp, step, "      \
-      "is_nan) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE " \
+      "is_nan, experiment_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "                \
+      "(SELECT experiment_id FROM runs WHERE run_pk = ?1)) "                   \
+      "ON CONFLICT (run_pk, key) DO UPDATE "                                   \
       "SET value = excluded.value, timestamp = excluded.timestamp, "           \
       "step = excluded.step, is_nan = excluded.is_nan "                        \
       "WHERE (excluded.step, excluded.timestamp, excluded.value) > "           \
@@ -264,7 +276,9 @@
       "ORDER BY start_time, end_time LIMIT ? OFFSET ?")                        \
     X(S_LATEST_SET,                                                            \
       "INSERT INTO latest_metrics (run_pk, key, value, timestamp, "            \
-      "step, is_nan) VALUES (?, ?, ?, ?, 0, 0) ON CONFLICT (run_pk, key) "     \
+      "step, is_nan, experiment_id) VALUES (?1, ?2, ?3, ?4, 0, 0, "            \
+      "(SELECT experiment_id FROM runs WHERE run_pk = ?1)) "                   \
+      "ON CONFLICT (run_pk, key) "                                             \
       "DO UPDATE SET value = excluded.value, "                                 \
       "timestamp = excluded.timestamp, step = 0, is_nan = 0")                  \
     X(S_RUN_BY_ID,                                                             \

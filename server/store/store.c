@@ -168,6 +168,7 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
     pthread_cond_init(&st->cv, NULL);
     pthread_mutex_init(&st->readers_mu, NULL);
     pthread_mutex_init(&st->journal_mu, NULL);
+    pthread_mutex_init(&st->summary_mu, NULL);
     pthread_mutex_init(&st->singleton_mu, NULL);
     if (!st->db_path || !st->artifact_root) {
         err_set(eb, SRV_E_NOMEM, "out of memory");
@@ -195,6 +196,7 @@ fail:
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->readers_mu);
     pthread_mutex_destroy(&st->journal_mu);
+    pthread_mutex_destroy(&st->summary_mu);
     pthread_mutex_destroy(&st->singleton_mu);
     free(st);
     return NULL;
@@ -215,6 +217,7 @@ void store_close(struct store *st)
     pthread_cond_destroy(&st->cv);
     pthread_mutex_destroy(&st->readers_mu);
     pthread_mutex_destroy(&st->journal_mu);
+    pthread_mutex_destroy(&st->summary_mu);
     pthread_mutex_destroy(&st->singleton_mu);
     free(st->db_path);
     free(st->artifact_root);

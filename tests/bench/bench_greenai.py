@@ -59,7 +59,8 @@ def seed(db, runs, rnd):
                         float(rnd.randint(100, 100000)), "predictions")]
             tags.append((i, "greentrack.base_run_id",
                          "%032x" % (runs + 1 + rnd.randrange(BASES))))
-    con.executemany("INSERT INTO latest_metrics VALUES (?, ?, ?, ?, 0, 0)",
+    con.executemany("INSERT INTO latest_metrics SELECT ?1, ?2, ?3, ?4, 0, 0, "
+                    "experiment_id FROM runs WHERE run_pk = ?1",
                     metrics)
     con.executemany("INSERT INTO run_energy VALUES (?, ?, 0, 0, 0, ?, 0, 0, "
                     "?, ?, 2, 0)", energy)

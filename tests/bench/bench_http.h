@@ -443,7 +443,8 @@ static BH_UNUSED int bh_parse(struct bh_conn *c, struct bh_resp *resp,
 
 struct bh_engine {
     const char *host;
-    int port;
+    const int *ports; /* connection i goes to ports[i % nports] */
+    int nports;
     int epfd;
     int nconn;
     struct bh_conn *conns;
@@ -573,7 +574,7 @@ static BH_UNUSED int bh_recv(struct bh_engine *e, int i)
             close(c->fd);
             c->want_out = 0;
             c->in.len = 0;
-            c->fd = bh_connect(e->host, e->port);
+            c->fd = bh_connect(e->host, e->ports[i % e->nports]);
             if (c->fd < 0 || bh_watch(e, i, EPOLL_CTL_ADD, 0) != 0) {
                 snprintf(e->err, sizeof e->err, "reconnect failed");
                 return -1;
@@ -584,14 +585,16 @@ static BH_UNUSED int bh_recv(struct bh_engine *e, int i)
 }
 
 /*
- * Runs nconn keep-alive connections to host:port until every connection's
- * next() has returned 0 and its last response came back. Returns 0, 1 when a
- * done() callback stopped the run, or -1 on a transport error or a stall of
- * stall_s seconds (message in err).
+ * Runs nconn keep-alive connections until every connection's next() has
+ * returned 0 and its last response came back; connection i goes to
+ * host:ports[i % nports] (several servers on one database share the load
+ * round-robin). Returns 0, 1 when a done() callback stopped the run, or -1
+ * on a transport error or a stall of stall_s seconds (message in err).
  */
-static BH_UNUSED int bh_run(const char *host, int port, int nconn,
-                            const struct bh_ops *ops, void *ctx, double stall_s,
-                            char *err, size_t errlen)
+static BH_UNUSED int bh_run_ports(const char *host, const int *ports,
+                                  int nports, int nconn,
+                                  const struct bh_ops *ops, void *ctx,
+                                  double stall_s, char *err, size_t errlen)
 {
     struct bh_engine e;
     struct epoll_event evs[64];
@@ -600,7 +603,8 @@ static BH_UNUSED int bh_run(const char *host, int port, int nconn,
 
     memset(&e, 0, sizeof e);
     e.host = host;
-    e.port = port;
+    e.ports = ports;
+    e.nports = nports;
     e.nconn = nconn;
     e.ops = ops;
     e.ctx = ctx;
@@ -615,10 +619,10 @@ static BH_UNUSED int bh_run(const char *host, int port, int nconn,
         e.conns[i].fd = -1;
     }
     for (int i = 0; i < nconn; i++) {
-        e.conns[i].fd = bh_connect(host, port);
+        e.conns[i].fd = bh_connect(host, ports[i % nports]);
         if (e.conns[i].fd < 0 || bh_watch(&e, i, EPOLL_CTL_ADD, 0) != 0) {
             snprintf(e.err, sizeof e.err, "cannot connect to %s:%d", host,
-                     port);
+                     ports[i % nports]);
             result = -1;
             goto out;
         }
@@ -691,6 +695,14 @@ out:
         close(e.epfd);
     }
     return result;
+}
+
+/* bh_run_ports with one server, host:port. */
+static BH_UNUSED int bh_run(const char *host, int port, int nconn,
+                            const struct bh_ops *ops, void *ctx, double stall_s,
+                            char *err, size_t errlen)
+{
+    return bh_run_ports(host, &port, 1, nconn, ops, ctx, stall_s, err, errlen);
 }
 
 /*---- One-shot requests ----*/

@@ -5,7 +5,11 @@
  *   raw    1000-row transactions of INSERT OR IGNORE into `metrics` (the
  *          physical limit of the storage engine on this machine);
  *   batch  4 keep-alive clients, runs/log-batch with 1000 distinct points;
- *   single 16 keep-alive clients, runs/log-metric with distinct steps.
+ *   single 16 keep-alive clients, runs/log-metric with distinct steps;
+ *   search the same fixed runs/search request (--search-body) over
+ *          --search-conns clients, for read throughput (bench_pg.py).
+ * --ports P1,P2,.. spreads the connections round-robin over several servers
+ * on one database (runs are created through the first).
  * Request bodies are built once; only fixed-width step/timestamp digits are
  * rewritten in place before each send, so every point is distinct (nothing
  * is an ignored duplicate) and the client stays far cheaper than the server.
@@ -30,13 +34,16 @@
 #define TS_BASE 1700000000000LL  /* 13 digits */
 #define SINGLE_BASE 1000000000LL /* 10 digits */
 #define RUN_ID_LEN 32
+#define MAX_PORTS 8
 
 static const char *const batch_keys[BATCH_KEYS] = {"loss", "acc", "lr",
                                                    "grad_norm"};
 
 struct opts {
     const char *host;
-    int port;
+    int port; /* ports[0] */
+    int ports[MAX_PORTS];
+    int nports;
     int pid;
     double seconds;
     double raw_seconds;
@@ -45,8 +52,15 @@ struct opts {
     const char *tmpdir;
     int batch_conns;
     int single_conns;
+    int search_conns;
+    const char *search_body;
     int verify;
 };
+
+/* What a load phase sends. */
+enum phase { PH_BATCH, PH_SINGLE, PH_SEARCH };
+
+static const char *const phase_names[] = {"batch", "single", "search"};
 
 /*---- Results ----*/
 
@@ -278,7 +292,7 @@ struct load_conn {
 };
 
 struct load {
-    int single; /* 1: log-metric, 0: log-batch */
+    enum phase phase;
     int64_t duration_ns;
     int64_t start_ns; /* set by the first next(), after all connects */
     int64_t deadline_ns;
@@ -304,10 +318,10 @@ static int load_next(void *ctx, int conn, const char **req, size_t *req_len)
     if (now >= l->deadline_ns) {
         return 0;
     }
-    if (l->single) {
+    if (l->phase == PH_SINGLE) {
         bh_digits_put(c->req.p + c->step_off[0], 10, SINGLE_BASE + n);
         bh_digits_put(c->req.p + c->ts_off[0], 13, TS_BASE + n);
-    } else {
+    } else if (l->phase == PH_BATCH) {
         for (int i = 0; i < c->npoints; i++) {
             bh_digits_put(c->req.p + c->step_off[i], 9,
                           STEP_BASE + n * BATCH_STEPS + i % BATCH_STEPS);
@@ -352,14 +366,20 @@ static int load_done(void *ctx, int conn, const struct bh_resp *resp,
 
 /*
  * Builds connection c's request template: a run of its own, a body whose
- * step and timestamp numbers have fixed widths, and the digit offsets.
+ * step and timestamp numbers have fixed widths, and the digit offsets; for
+ * PH_SEARCH only the fixed runs/search request.
  */
-static int conn_build(const struct opts *o, int single, struct load_conn *c)
+static int conn_build(const struct opts *o, enum phase ph, struct load_conn *c)
 {
     struct bh_buf body = {0};
+    int single = ph == PH_SINGLE;
     size_t hdr;
     int rc = -1;
 
+    if (ph == PH_SEARCH) {
+        return bh_request_post(&c->req, "/api/2.0/mlflow/runs/search",
+                               o->search_body, strlen(o->search_body));
+    }
     if (run_create(o, c->run_id) != 0) {
         return -1;
     }
@@ -434,7 +454,7 @@ struct load_stats {
  * acknowledged point of the first connection's run. Returns 0, or -1 when a
  * request failed or the check did not hold (the cause is printed).
  */
-static int load_run(const struct opts *o, int single, struct load_stats *st)
+static int load_run(const struct opts *o, enum phase ph, struct load_stats *st)
 {
     static const struct bh_ops ops = {load_next, load_done};
     struct load l;
@@ -445,14 +465,16 @@ static int load_run(const struct opts *o, int single, struct load_stats *st)
 
     memset(&l, 0, sizeof l);
     memset(st, 0, sizeof *st);
-    l.single = single;
-    l.nconn = single ? o->single_conns : o->batch_conns;
+    l.phase = ph;
+    l.nconn = ph == PH_SINGLE  ? o->single_conns
+              : ph == PH_BATCH ? o->batch_conns
+                               : o->search_conns;
     l.conns = calloc((size_t)l.nconn, sizeof *l.conns);
     if (l.conns == NULL) {
         return -1;
     }
     for (int i = 0; i < l.nconn; i++) {
-        if (conn_build(o, single, &l.conns[i]) != 0) {
+        if (conn_build(o, ph, &l.conns[i]) != 0) {
             load_free(&l);
             return -1;
         }
@@ -460,7 +482,8 @@ static int load_run(const struct opts *o, int single, struct load_stats *st)
     srv0 = bh_proc_cpu_s(o->pid);
     cli0 = bh_self_cpu_s();
     l.duration_ns = (int64_t)(o->seconds * 1e9);
-    rc = bh_run(o->host, o->port, l.nconn, &ops, &l, 30.0, err, sizeof err);
+    rc = bh_run_ports(o->host, o->ports, o->nports, l.nconn, &ops, &l, 30.0,
+                      err, sizeof err);
     t1 = bh_now_ns();
     t0 = l.start_ns ? l.start_ns : t1 - 1;
     secs = (double)(t1 - t0) / 1e9;
@@ -472,21 +495,19 @@ static int load_run(const struct opts *o, int single, struct load_stats *st)
     st->p50_ms = bh_pct_ms(l.lat, l.nlat, 0.50);
     st->p99_ms = bh_pct_ms(l.lat, l.nlat, 0.99);
     if (rc != 0) {
-        fprintf(stderr, "%s: transport error: %s\n",
-                single ? "single" : "batch", err);
+        fprintf(stderr, "%s: transport error: %s\n", phase_names[ph], err);
     }
     if (rc == 0 && l.ok == 0) {
-        fprintf(stderr, "%s: no request completed\n",
-                single ? "single" : "batch");
+        fprintf(stderr, "%s: no request completed\n", phase_names[ph]);
         rc = -1;
     }
     if (l.bad > 0) {
         fprintf(stderr, "%s: %lld requests answered non-200 (first: %d %s)\n",
-                single ? "single" : "batch", (long long)l.bad, l.bad_status,
-                l.bad_body);
+                phase_names[ph], (long long)l.bad, l.bad_status, l.bad_body);
         rc = -1;
     }
-    if (rc == 0 && o->verify) {
+    if (rc == 0 && o->verify && ph != PH_SEARCH) {
+        int single = ph == PH_SINGLE;
         long long want = l.conns[0].ok * (single ? 1 : BATCH_STEPS);
         long long got =
             history_count(o, l.conns[0].run_id, single ? "m" : batch_keys[0]);
@@ -508,8 +529,10 @@ static int load_run(const struct opts *o, int single, struct load_stats *st)
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: bench_ingest [--mode all|raw|batch|single] [--host IP]"
-            " [--port N]\n"
+            "usage: bench_ingest [--mode all|raw|batch|single|search]"
+            " [--host IP]\n"
+            "  [--port N | --ports N,N,..]"
+            " [--search-conns 4 --search-body JSON]\n"
             "  [--pid SERVER_PID] [--seconds S] [--raw-seconds S] [--smoke]\n"
             "  [--schema schema/sqlite/001_tracking.sql] [--tmpdir DIR]"
             " [--batch-conns 4]\n"
@@ -530,6 +553,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
     o->tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     o->batch_conns = 4;
     o->single_conns = 16;
+    o->search_conns = 4;
+    o->search_body = NULL;
     o->verify = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -562,6 +587,27 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->raw_seconds = strtod(v, &end);
         } else if (strcmp(a, "--port") == 0) {
             o->port = (int)strtol(v, &end, 10);
+            o->ports[0] = o->port;
+            o->nports = 1;
+        } else if (strcmp(a, "--ports") == 0) {
+            const char *p = v;
+
+            for (o->nports = 0; o->nports < MAX_PORTS; o->nports++) {
+                o->ports[o->nports] = (int)strtol(p, &end, 10);
+                if (end == p || o->ports[o->nports] <= 0) {
+                    return -1;
+                }
+                if (*end != ',') {
+                    o->nports++;
+                    break;
+                }
+                p = end + 1;
+            }
+            o->port = o->ports[0];
+        } else if (strcmp(a, "--search-body") == 0) {
+            o->search_body = v;
+        } else if (strcmp(a, "--search-conns") == 0) {
+            o->search_conns = (int)strtol(v, &end, 10);
         } else if (strcmp(a, "--pid") == 0) {
             o->pid = (int)strtol(v, &end, 10);
         } else if (strcmp(a, "--batch-conns") == 0) {
@@ -576,7 +622,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         }
     }
     if (o->seconds <= 0 || o->raw_seconds <= 0 || o->batch_conns < 1 ||
-        o->single_conns < 1) {
+        o->single_conns < 1 || o->search_conns < 1) {
         return -1;
     }
     return 0;
@@ -585,9 +631,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 int main(int argc, char **argv)
 {
     struct opts o;
-    int do_raw, do_batch, do_single;
+    int do_raw, do_batch, do_single, do_search;
     double raw = -1, raw_single = -1;
-    struct load_stats b, s;
+    struct load_stats b, s, q;
 
     if (parse_args(argc, argv, &o) != 0) {
         usage();
@@ -596,8 +642,13 @@ int main(int argc, char **argv)
     do_raw = strcmp(o.mode, "all") == 0 || strcmp(o.mode, "raw") == 0;
     do_batch = strcmp(o.mode, "all") == 0 || strcmp(o.mode, "batch") == 0;
     do_single = strcmp(o.mode, "all") == 0 || strcmp(o.mode, "single") == 0;
-    if ((do_batch || do_single) && o.port <= 0) {
+    do_search = strcmp(o.mode, "search") == 0;
+    if ((do_batch || do_single || do_search) && o.port <= 0) {
         fprintf(stderr, "bench_ingest: --port is required for server modes\n");
+        return 2;
+    }
+    if (do_search && o.search_body == NULL) {
+        fprintf(stderr, "bench_ingest: --mode search needs --search-body\n");
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -616,7 +667,7 @@ int main(int argc, char **argv)
         report("ingest.raw_sqlite_commits_per_s", raw_single, NULL, -1);
     }
     if (do_batch) {
-        int rc = load_run(&o, 0, &b);
+        int rc = load_run(&o, PH_BATCH, &b);
         double pts = b.rate * BATCH_POINTS;
 
         printf("batch: %d conns, %.0f points/s (%.0f req/s of 1000 points),"
@@ -634,7 +685,7 @@ int main(int argc, char **argv)
         }
     }
     if (do_single) {
-        int rc = load_run(&o, 1, &s);
+        int rc = load_run(&o, PH_SINGLE, &s);
 
         printf("single: %d conns, %.0f req/s, p50 %.3f ms, p99 %.3f ms,"
                " server CPU %.2f cores, client CPU %.2f cores, server RSS"
@@ -648,6 +699,19 @@ int main(int argc, char **argv)
         }
         report("ingest.single_p50_ms", s.p50_ms, NULL, -1);
         report("ingest.single_p99_ms", s.p99_ms, "<=2", s.p99_ms <= 2.0);
+        if (rc != 0) {
+            failed = 1;
+        }
+    }
+    if (do_search) {
+        int rc = load_run(&o, PH_SEARCH, &q);
+
+        printf("search: %d conns over %d server(s), %.0f req/s, p50 %.3f ms,"
+               " p99 %.3f ms, server CPU %.2f cores (first server)\n",
+               o.search_conns, o.nports, q.rate, q.p50_ms, q.p99_ms,
+               q.server_cpu);
+        report("search.req_per_s", q.rate, NULL, -1);
+        report("search.p50_ms", q.p50_ms, NULL, -1);
         if (rc != 0) {
             failed = 1;
         }

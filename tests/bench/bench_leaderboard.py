@@ -40,7 +40,8 @@ def main():
         rows += [(i, "acc", rnd.random(), 1), (i, "greentrack.energy_kwh",
                                                 kwh, 1),
                  (i, "greentrack.co2_kg", kwh * 0.3, 1)]
-    con.executemany("INSERT INTO latest_metrics VALUES (?, ?, ?, ?, 0, 0)",
+    con.executemany("INSERT INTO latest_metrics SELECT ?1, ?2, ?3, ?4, 0, 0, "
+                    "experiment_id FROM runs WHERE run_pk = ?1",
                     rows)
     con.executemany("INSERT INTO run_energy VALUES (?, 0, 0, 0, 0, 0, 0, 0, "
                     "0, 1, 1, 0)", [(i,) for i in range(1, a.runs + 1)])

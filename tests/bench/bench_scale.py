@@ -288,15 +288,26 @@ def seed(db, first_exp, lo, hi, long_runs, long_len, templates):
         con.execute("COMMIT")
     # latest_metrics: the point of highest step of each (run, key), as
     # the server's log-batch keeps it; then the energy-derived ones
+    # (since migration 010 a row also carries its run's experiment_id;
+    # a file seeded by an older server has no such column)
+    cols = [c[1] for c in con.execute("PRAGMA table_info(latest_metrics)")]
+    ex = "experiment_id" in cols
+    lm = ("INSERT INTO latest_metrics (run_pk, key, value, timestamp, step,"
+          " is_nan%s)" % (", experiment_id" if ex else ""))
     con.execute("BEGIN")
-    con.execute("INSERT INTO latest_metrics SELECT run_pk, key, value,"
-                " timestamp, max(step), is_nan FROM metrics WHERE run_pk"
-                " BETWEEN ? AND ? GROUP BY run_pk, key", (lo, hi))
+    con.execute(lm + " SELECT m.run_pk, m.key, m.value, m.timestamp,"
+                " max(m.step), m.is_nan%s FROM metrics AS m%s WHERE m.run_pk"
+                " BETWEEN ? AND ? GROUP BY m.run_pk, m.key"
+                % ((", ru.experiment_id", " JOIN runs AS ru ON ru.run_pk ="
+                    " m.run_pk") if ex else ("", "")), (lo, hi))
     con.execute(
         "WITH RECURSIVE r(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM r"
-        " WHERE i < ?2) INSERT INTO latest_metrics SELECT r.i, d.key,"
-        " d.value, %s + d.rts, d.step, d.nan FROM r CROSS JOIN t_derived"
-        " AS d WHERE d.t = r.i %% %d" % (start_ms, N_TEMPLATES), (lo, hi))
+        " WHERE i < ?2) " + lm + " SELECT r.i, d.key,"
+        " d.value, %s + d.rts, d.step, d.nan%s FROM r CROSS JOIN t_derived"
+        " AS d%s WHERE d.t = r.i %% %d"
+        % (start_ms, ", ru.experiment_id" if ex else "",
+           " JOIN runs AS ru ON ru.run_pk = r.i" if ex else "", N_TEMPLATES),
+        (lo, hi))
     con.execute("COMMIT")
     con.execute("PRAGMA journal_mode = WAL")
     con.close()
@@ -500,6 +511,9 @@ def main():
     ap.add_argument("--restarts", type=int, default=3)
     ap.add_argument("--ui-loads", type=int, default=3)
     ap.add_argument("--ingest-seconds", type=float, default=4)
+    ap.add_argument("--seed-only", action="store_true",
+                    help="seed the stages, measure nothing (with --keep: a "
+                    "file for bench_scale_reads.py)")
     ap.add_argument("--smoke", action="store_true",
                     help="1,000 runs, every figure once (bench-smoke)")
     a = ap.parse_args()
@@ -545,6 +559,8 @@ def main():
             print("stage %d runs: seeded in %.0f s, %d points, %d long "
                   "curves of %d" % (n_runs, seed_s, n_points, n_long,
                                     long_len), flush=True)
+            if a.seed_only:
+                continue
             fig = {"runs": n_runs, "metric points": n_points,
                    "seeding time (s)": seed_s}
             if new_long:

@@ -143,6 +143,12 @@ run_bench artifacts python3 tests/bench/bench_artifacts.py "$BUILD" $MODE
 if [ "$SMOKE" = 1 ]; then
     run_bench scale python3 tests/bench/bench_scale.py "$BUILD" --smoke
 fi
+# PostgreSQL (make bench-pg, several minutes) only as a smoke: its own
+# private cluster (tests/pg/cluster.sh), every figure once, tiny; skipped
+# without PostgreSQL.
+if [ "$SMOKE" = 1 ]; then
+    run_bench pg python3 tests/bench/bench_pg.py "$BUILD" --smoke
+fi
 
 if [ -x "$BUILD/bench/bench_client" ] && start_server client; then
     run_bench client "$BUILD/bench/bench_client" $MODE --host 127.0.0.1 \
@@ -164,7 +170,7 @@ echo "== summary ($kind, $(nproc 2>/dev/null || echo '?') cores," \
 printf '%-32s %14s %10s %6s\n' figure value target meets
 cat "$tmp"/ingest.out "$tmp"/limit.out "$tmp"/read.out "$tmp"/history.out "$tmp"/leaderboard.out \
     "$tmp"/registry.out "$tmp"/greenai.out "$tmp"/zone.out "$tmp"/artifacts.out "$tmp"/client.out \
-    "$tmp"/sampler.out 2>/dev/null | awk '
+    "$tmp"/sampler.out "$tmp"/pg.out 2>/dev/null | awk '
     $1 == "RESULT" { printf "%-32s %14s %10s %6s\n", $2, $3, $4, $5 }'
 if [ "$SMOKE" = 1 ]; then
     echo "(smoke run: the figures are not meaningful; targets are not checked)"

@@ -18,6 +18,8 @@
 # and DIR is handed to it. PG_BIN overrides /usr/lib/postgresql/15/bin.
 # The cluster is for tests: fsync is off (a crash of the machine, not of
 # a greentrack server, could lose it; nothing here needs more).
+# PG_SERVER_OPTS adds server options after those (a later -c wins), e.g.
+# "-c fsync=on" for tests/bench/bench_pg.py.
 set -u
 
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -62,7 +64,7 @@ start() {
         if as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
             -t 60 -o "-p $port -k $dir -c listen_addresses=127.0.0.1 \
 -c fsync=off -c full_page_writes=off -c max_connections=300 \
--c shared_buffers=64MB" start >/dev/null 2>&1; then
+-c shared_buffers=64MB ${PG_SERVER_OPTS:-}" start >/dev/null 2>&1; then
             break
         fi
         tries=$((tries + 1))

@@ -205,14 +205,14 @@ static const struct sql_case sql_cases[] = {
      "attribute.run_id in ('A')",
      {NULL},
      "",
-     " AND (0)",
+     " AND (FALSE)",
      "r.start_time DESC, r.run_id ASC",
      ""},
     {true,
      "run.run_id not in ('A','Bc')",
      {NULL},
      "",
-     " AND (1)",
+     " AND (TRUE)",
      "r.start_time DESC, r.run_id ASC",
      ""},
     {true,
@@ -610,9 +610,9 @@ static const char seed_sql[] =
     " (3,'ccc3',1,'gamma','u3','FAILED',300,400,'S3://x/3'),"
     " (4,'ddd4',1,'delta','u4','RUNNING',150,NULL,'file:/4'),"
     " (5,'eee5',2,'other','u5','FINISHED',500,600,'file:/5');"
-    "INSERT INTO latest_metrics VALUES (1,'acc',0.9,1,0,0),"
-    " (2,'acc',0,1,0,1), (3,'acc',0.4,1,0,0), (5,'acc',1.0,1,0,0),"
-    " (1,'my loss',-2,1,0,0);"
+    "INSERT INTO latest_metrics VALUES (1,'acc',0.9,1,0,0,1),"
+    " (2,'acc',0,1,0,1,1), (3,'acc',0.4,1,0,0,1), (5,'acc',1.0,1,0,0,2),"
+    " (1,'my loss',-2,1,0,0,1);"
     "INSERT INTO params VALUES (1,'lr','0.1'), (2,'lr','0.01'),"
     " (1,'model','ResNet'), (2,'model','resnet'), (3,'model','VGG');"
     "INSERT INTO tags VALUES (1,'mlflow.runName','Alpha'),"
@@ -655,6 +655,14 @@ static sqlite3 *open_db(const char *schema, const char *seed)
     CHECK_EQ_INT(sqlite3_open(":memory:", &db), SQLITE_OK);
     char *errmsg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &errmsg);
+    /* the tracking tables as migration 010 left them (latest_metrics'
+     * experiment_id) */
+    char *more = strstr(schema, "001_tracking")
+                     ? read_file_any("schema/sqlite/010_search.sql")
+                     : NULL;
+    if (rc == SQLITE_OK && more)
+        rc = sqlite3_exec(db, more, NULL, NULL, &errmsg);
+    free(more);
     if (rc == SQLITE_OK)
         rc = sqlite3_exec(db, seed, NULL, NULL, &errmsg);
     if (rc != SQLITE_OK)
@@ -850,6 +858,54 @@ static void test_semantics(void)
     sqlite3_close(db);
 }
 
+/* A search limited to one experiment matches the ordered and filtered
+ * metric's experiment_id too (latest_metrics_by_experiment), with the
+ * same rows and order as the search over all of them. */
+static void test_one_experiment(void)
+{
+    const char *order[] = {"metrics.acc DESC"};
+    struct search_sql q;
+    struct errbuf eb;
+    search_sql_init(&q);
+    q.one_experiment = 7;
+    CHECK_EQ_INT(filter_build_runs("metrics.acc > 0.5", order, 1, &q, &eb),
+                 SRV_OK);
+    CHECK_EQ_STR(q.joins.sql.buf,
+                 " JOIN latest_metrics o0 ON o0.run_pk = r.run_pk AND "
+                 "o0.key = ? AND o0.is_nan = 0 AND o0.experiment_id = ?");
+    CHECK_EQ_INT((int)q.joins.nparams, 2);
+    CHECK(q.joins.nparams == 2 && q.joins.params[1].type == SQLV_INT &&
+          q.joins.params[1].i == 7);
+    search_sql_cleanup(&q);
+    /* an order without that filter keeps its LEFT JOIN, unpinned */
+    search_sql_init(&q);
+    q.one_experiment = 7;
+    CHECK_EQ_INT(filter_build_runs(NULL, order, 1, &q, &eb), SRV_OK);
+    CHECK(q.joins.sql.buf && !strstr(q.joins.sql.buf, "experiment_id"));
+    search_sql_cleanup(&q);
+    /* the rows: experiment 1's runs with acc > 0.3, best first */
+    sqlite3 *db = open_db("schema/sqlite/001_tracking.sql", seed_sql);
+    if (!db)
+        return;
+    const char *sql[2] = {
+        "SELECT group_concat(run_id) FROM (SELECT r.run_id FROM runs AS r "
+        "JOIN latest_metrics o0 ON o0.run_pk = r.run_pk AND o0.key = 'acc' "
+        "AND o0.is_nan = 0 AND o0.experiment_id = 1 WHERE r.experiment_id "
+        "IN (1) AND o0.value > 0.3 ORDER BY o0.value DESC, r.run_id)",
+        "SELECT group_concat(run_id) FROM (SELECT r.run_id FROM runs AS r "
+        "JOIN latest_metrics o0 ON o0.run_pk = r.run_pk AND o0.key = 'acc' "
+        "AND o0.is_nan = 0 WHERE r.experiment_id IN (1) AND o0.value > 0.3 "
+        "ORDER BY o0.value DESC, r.run_id)"};
+    for (int i = 0; i < 2; i++) {
+        sqlite3_stmt *st = NULL;
+        CHECK_EQ_INT(sqlite3_prepare_v2(db, sql[i], -1, &st, NULL), SQLITE_OK);
+        CHECK_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+        CHECK_EQ_STR((const char *)sqlite3_column_text(st, 0), "aaa1,ccc3");
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+}
+
 /*---- The Model Registry's grammar
  * -------------------------------------------*/
 
@@ -950,7 +1006,7 @@ static const struct reg_sql_case reg_sql_cases[] = {
     {REG_VERSIONS,
      "run_id IN ('B')",
      {NULL},
-     " AND (0)",
+     " AND (FALSE)",
      "v.last_updated_timestamp DESC, m.name ASC, v.version DESC",
      ""},
     {REG_VERSIONS,
@@ -1175,6 +1231,7 @@ int main(void)
     test_err_cases();
     test_limits();
     test_semantics();
+    test_one_experiment();
     test_reg_sql_cases();
     test_reg_err_cases();
     test_reg_semantics();
