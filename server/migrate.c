@@ -20,6 +20,7 @@
 #include "strbuf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -95,10 +97,10 @@ static void print_help(void)
         "(row count and a checksum of every row, computed alike on both "
         "sides) and\n"
         "prints the result. Stop the servers that use the SQLite file "
-        "first: it is opened\n"
-        "read-only and read inside one transaction, a consistent snapshot, "
-        "so what a\n"
-        "server writes meanwhile is not copied.\n\n"
+        "first: a file that\n"
+        "another process has open is refused. It is opened read-only and "
+        "read inside\n"
+        "one transaction, a consistent snapshot.\n\n"
         "  --from PATH      the SQLite database (greentrack-server --db "
         "PATH); its schema\n"
         "                   level must be this binary's (start this "
@@ -1302,8 +1304,43 @@ static int check_foreign_keys(struct migration *m)
 
 /* Opens the source read-only and starts the read transaction that every
  * later read shares. 0, or -1 with a message printed. */
+/* The pid of another process that has the SQLite database at 'path' open
+ * in WAL mode (as every greentrack-server does), or 0. Each such
+ * connection holds a shared POSIX lock on byte 128 of the "-shm" file
+ * (SQLite's unix VFS: the DMS slot after the eight WAL-index locks at
+ * 120), idle or not; F_GETLK reports it. */
+static long source_user(const char *path)
+{
+    char shm[4200];
+    if (snprintf(shm, sizeof(shm), "%s-shm", path) >= (int)sizeof(shm))
+        return 0;
+    int fd = open(shm, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct flock fl;
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 128;
+    fl.l_len = 1;
+    long pid = 0;
+    if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+        pid = fl.l_pid > 0 ? (long)fl.l_pid : -1;
+    close(fd);
+    return pid;
+}
+
 static int open_source(struct migration *m)
 {
+    long user = source_user(m->from);
+    if (user != 0) {
+        fprintf(stderr,
+                "migrate: %s is open in another process (pid %ld, a "
+                "running greentrack-server?); stop it first, so that "
+                "nothing is written after the copy\n",
+                m->from, user);
+        return -1;
+    }
     int rc = sqlite3_open_v2(m->from, &m->src,
                              SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {

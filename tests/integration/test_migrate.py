@@ -196,9 +196,7 @@ def answers(c, data):
     for e in ("0", data["exp"], data["exp2"]):
         out["exp " + e] = ok(call(c, "GET",
                                   "experiments/get?experiment_id=" + e))
-    # ACTIVE_ONLY and DELETED_ONLY (run_view_type ALL fails on PostgreSQL
-    # in the store's search SQL at the time of writing, not a migrate issue)
-    for view in ("ACTIVE_ONLY", "DELETED_ONLY"):
+    for view in ("ACTIVE_ONLY", "DELETED_ONLY", "ALL"):
         out["search " + view] = ok(call(c, "POST", "runs/search", {
             "experiment_ids": [data["exp"], data["exp2"]],
             "run_view_type": view, "filter": "metrics.loss >= -1000",
@@ -456,6 +454,26 @@ class Migrate(unittest.TestCase):
         out = migrate("--from", STATE["db"], "--to", user_url)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         self.assertRegex(out.stdout, r"all \d+ tables match")
+
+    def test_refuses_a_source_in_use(self):
+        busy = os.path.join(STATE["dir"], "busy.db")
+        shutil.copy(STATE["db"], busy)  # a server may write: not the source
+        s = Server(tmpdir=STATE["dir"], db=busy,
+                   artifact_root=STATE["artifacts"], args=["--auth"],
+                   env=server_env())
+        s.own_tmp = False
+        s.start()
+        try:
+            url = fresh_database("mig_inuse")
+            out = migrate("--from", busy, "--to", url)
+            self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
+            self.assertIn("is open in another process (pid %d"
+                          % s.proc.pid, out.stderr)
+        finally:
+            rc, _ = s.stop()
+        self.assertEqual(rc, 0)
+        self.assertEqual(psql(url, "SELECT count(*) FROM pg_tables WHERE "
+                              "tablename = 'runs'"), "0")
 
     def test_refuses_another_schema_level_and_bad_usage(self):
         old = os.path.join(STATE["dir"], "old.db")
