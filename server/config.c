@@ -207,10 +207,13 @@ static void print_help(void)
     printf("Usage: greentrack-server [OPTION]...\n"
            "       greentrack-server gc [--older-than DURATION] [--dry-run] "
            "[OPTION]...\n"
+           "       greentrack-server migrate --from PATH.db --to "
+           "postgresql://... [--append] [--verify-only]\n"
            "Experiment-tracking server speaking the MLflow Tracking REST API "
            "2.0, with carbon accounting.\n"
            "gc permanently removes deleted runs and their artifacts (see "
-           "greentrack-server gc --help).\n\n");
+           "greentrack-server gc --help); migrate copies a SQLite database "
+           "into PostgreSQL (see greentrack-server migrate --help).\n\n");
     for (int i = 0; i < OPT_COUNT; i++) {
         char left[64];
         if (opts[i].metavar)
