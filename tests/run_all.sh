@@ -61,7 +61,8 @@ fi
 # waiting on its servers. Every integration suite that starts servers
 # through the harness (Python, the C client tests, the npm client, the
 # browser) runs twice: on SQLite, then with GREENTRACK_TEST_BACKEND=postgres
-# on the cluster above (reported as NAME-pg). GREENTRACK_TEST_PG_PASS=0
+# on the cluster above (reported as NAME-pg); GREENTRACK_TEST_PG_PASS=only
+# runs that pass alone (make test-pg). GREENTRACK_TEST_PG_PASS=0
 # leaves the second pass out (make asan: the engine code of PostgreSQL
 # runs under the sanitizers in test_db, test_domain_sql, test_db_copy,
 # test_two_servers and test_migrate, which use PostgreSQL in every pass).
@@ -75,13 +76,15 @@ PG_ALWAYS="test_two_servers test_migrate test_pg_cluster test_replica"
 # The slowest suites first, so that the last to start are short.
 SLOW="test_auth test_hostile test_hostile_http test_client_auth test_cli_artifacts test_cli"
 add_job() { # name env argv-json
+    # GREENTRACK_TEST_PG_PASS=only (make test-pg): the PostgreSQL pass alone
+    [ "$pg_pass" = only ] && [ "$2" = - ] && return 0
     printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$jobs"
 }
 add_python() { # path
     n=$(basename "$1" .py)
     add_job "$n" - "[\"python3\", \"tests/integration/harness.py\", \"$1\"]"
     case " $PG_ALWAYS " in *" $n "*) return 0 ;; esac
-    [ "$pg_pass" = 1 ] && add_job "$n-pg" GREENTRACK_TEST_BACKEND=postgres \
+    [ "$pg_pass" != 0 ] && add_job "$n-pg" GREENTRACK_TEST_BACKEND=postgres \
         "[\"python3\", \"tests/integration/harness.py\", \"$1\"]"
     return 0
 }
