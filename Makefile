@@ -81,7 +81,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 SERVER_BIN := $(BUILD)/bin/greentrack-server
 
-.PHONY: all deps run test test-unit test-integration test-bins asan tsan \
+.PHONY: all deps run test test-unit test-integration test-pg test-bins asan tsan \
         bench bench-smoke fuzz fuzz-smoke lint format format-check clean \
         compdb install
 
@@ -376,6 +376,11 @@ test-unit: test-bins
 
 test-integration: test-bins
 	@TESTS=integration sh tests/run_all.sh $(BUILD)
+
+# Only the PostgreSQL pass of make test: every integration and browser
+# suite on a private PostgreSQL 15 (GREENTRACK_TEST_BACKEND=postgres).
+test-pg: test-bins
+	@TESTS=pg sh tests/run_all.sh $(BUILD)
 
 asan:
 	@$(MAKE) --no-print-directory CONFIG=asan test

@@ -1,7 +1,14 @@
 #!/bin/sh
 # Runs every test suite against build dir $1 and prints the closing
-# "N passed, N failed" line. TESTS=unit|integration narrows the run.
+# "N passed, N failed" line. TESTS=unit|integration|browser|client-unit
+# narrows the run; TESTS=pg runs only the PostgreSQL pass (make test-pg).
 # Each suite prints lines "<suite>: N passed, N failed"; this adds them up.
+#
+# TESTS=all runs the unit tests, then every integration and browser suite
+# on SQLite, then the PostgreSQL pass: the integration suites (Python,
+# npm, the C itests) and the browser suites again with
+# GREENTRACK_TEST_BACKEND=postgres on the cluster started below, each
+# server on a fresh database, reporting as "<suite>-pg".
 set -u
 BUILD=${1:-build/release}
 TESTS=${TESTS:-all}
@@ -56,32 +63,62 @@ if [ "$TESTS" = all ] || [ "$TESTS" = unit ]; then
         run_suite "$(basename "$r")" "$r" "tests/fuzz/corpus/$n"
     done
 fi
-if [ "$TESTS" = all ] || [ "$TESTS" = integration ]; then
+# The integration suites on the engine GREENTRACK_TEST_BACKEND names; $1 is
+# the suffix of their names ("" or "-pg").
+integration_pass() {
+    sfx=$1
     for t in tests/integration/test_*.py; do
         [ -f "$t" ] || continue
-        run_suite "$(basename "$t" .py)" python3 tests/integration/harness.py "$t"
+        run_suite "$(basename "$t" .py)$sfx" python3 tests/integration/harness.py "$t"
     done
-    for t in tests/integration/test_*.sh; do
-        [ -f "$t" ] || continue
-        run_suite "$(basename "$t" .sh)" sh "$t"
-    done
+    # The shell suites install and run the server on a SQLite file of
+    # their own: nothing of theirs changes with the engine.
+    if [ -z "$sfx" ]; then
+        for t in tests/integration/test_*.sh; do
+            [ -f "$t" ] || continue
+            run_suite "$(basename "$t" .sh)" sh "$t"
+        done
+    fi
     for t in tests/integration/test_*.mjs; do
         [ -f "$t" ] || continue
-        run_suite "$(basename "$t" .mjs)" node "$t"
+        run_suite "$(basename "$t" .mjs)$sfx" node "$t"
     done
     # libgreentrack's C integration tests (tests/integration/itest_*.c)
     for t in "$BUILD"/tests/itest_*; do
         [ -x "$t" ] || continue
-        run_suite "$(basename "$t")" "$t"
+        run_suite "$(basename "$t")$sfx" "$t"
     done
-fi
-# The web UI in headless Chromium (tests/browser/test_*.mjs); TESTS=browser
-# runs only these.
-if [ "$TESTS" = all ] || [ "$TESTS" = browser ]; then
+}
+
+# The web UI in headless Chromium (tests/browser/test_*.mjs).
+browser_pass() {
     for t in tests/browser/test_*.mjs; do
         [ -f "$t" ] || continue
-        run_suite "$(basename "$t" .mjs)" node "$t"
+        run_suite "$(basename "$t" .mjs)$1" node "$t"
     done
+}
+
+if [ "$TESTS" = all ] || [ "$TESTS" = integration ]; then
+    integration_pass ""
+fi
+# TESTS=browser runs only these.
+if [ "$TESTS" = all ] || [ "$TESTS" = browser ]; then
+    browser_pass ""
+fi
+# The PostgreSQL pass (TESTS=pg alone: make test-pg).
+if [ "$TESTS" = all ] || [ "$TESTS" = pg ]; then
+    echo "== the PostgreSQL pass"
+    if [ -z "${GREENTRACK_TEST_PG:-}" ]; then
+        echo "postgresql-pass: 0 passed, 1 failed (no PostgreSQL)" | tee -a "$log"
+    else
+        pg_start=$(date +%s)
+        GREENTRACK_TEST_BACKEND=postgres
+        export GREENTRACK_TEST_BACKEND
+        integration_pass -pg
+        browser_pass -pg
+        unset GREENTRACK_TEST_BACKEND
+        echo "== the PostgreSQL pass took $(($(date +%s) - pg_start)) s"
+    fi
 fi
 # TESTS=client-unit: only libgreentrack's unit tests (make tsan runs them)
 if [ "$TESTS" = client-unit ]; then
