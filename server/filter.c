@@ -102,6 +102,36 @@ static void frag_text(struct sql_frag *f, const char *s, size_t len)
     v->text = copy;
 }
 
+/* A LIKE pattern for "LIKE ? ESCAPE '\'": each backslash doubled, so
+ * that it matches itself, as in SQLite's LIKE without ESCAPE, where
+ * PostgreSQL's LIKE would take it as an escape by default. One SQL text
+ * then means the same on both engines. */
+static void frag_like_pattern(struct sql_frag *f, const char *s, size_t len)
+{
+    size_t extra = 0;
+    for (size_t i = 0; i < len; i++)
+        extra += s[i] == '\\';
+    char *copy = malloc(len + extra + 1);
+    if (!copy) {
+        f->sql.oom = true;
+        return;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '\\')
+            copy[k++] = '\\';
+        copy[k++] = s[i];
+    }
+    copy[k] = '\0';
+    struct sqlv *v = frag_slot(f);
+    if (!v) {
+        free(copy);
+        return;
+    }
+    v->type = SQLV_TEXT;
+    v->text = copy;
+}
+
 static void frag_int(struct sql_frag *f, int64_t i)
 {
     struct sqlv *v = frag_slot(f);
@@ -824,17 +854,22 @@ static void emit_num(struct sql_frag *f, const struct value *v)
         frag_real(f, v->d);
 }
 
-/* "<col> <op> ?" for string comparators; ILIKE lowers both sides. */
+/* "<col> <op> ?" for string comparators; ILIKE lowers both sides. LIKE
+ * names its escape character so that both engines read a pattern alike
+ * (frag_like_pattern). */
 static void emit_str_cmp(struct sql_frag *f, const char *col, enum cmp c,
                          const struct str *val)
 {
     if (c == CMP_ILIKE)
-        strbuf_printf(&f->sql, "lower(%s) LIKE lower(?)", col);
+        strbuf_printf(&f->sql, "lower(%s) LIKE lower(?) ESCAPE '\\'", col);
     else if (c == CMP_LIKE)
-        strbuf_printf(&f->sql, "%s LIKE ?", col);
+        strbuf_printf(&f->sql, "%s LIKE ? ESCAPE '\\'", col);
     else
         strbuf_printf(&f->sql, "%s %s ?", col, cmp_sql[c]);
-    frag_text(f, val->s, val->len);
+    if (c == CMP_LIKE || c == CMP_ILIKE)
+        frag_like_pattern(f, val->s, val->len);
+    else
+        frag_text(f, val->s, val->len);
 }
 
 /* "<col> [NOT] IN (?, ...)" over the given items (n > 0). */

@@ -80,13 +80,15 @@ add_job() { # name env argv-json
     [ "$pg_pass" = only ] && [ "$2" = - ] && return 0
     printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$jobs"
 }
-add_python() { # path
-    n=$(basename "$1" .py)
-    add_job "$n" - "[\"python3\", \"tests/integration/harness.py\", \"$1\"]"
-    case " $PG_ALWAYS " in *" $n "*) return 0 ;; esac
-    [ "$pg_pass" != 0 ] && add_job "$n-pg" GREENTRACK_TEST_BACKEND=postgres \
-        "[\"python3\", \"tests/integration/harness.py\", \"$1\"]"
+add_both() { # name argv-json: the suite on SQLite, then on PostgreSQL
+    add_job "$1" - "$2"
+    case " $PG_ALWAYS " in *" $1 "*) return 0 ;; esac
+    [ "$pg_pass" != 0 ] && add_job "$1-pg" GREENTRACK_TEST_BACKEND=postgres "$2"
     return 0
+}
+add_python() { # path
+    add_both "$(basename "$1" .py)" \
+        "[\"python3\", \"tests/integration/harness.py\", \"$1\"]"
 }
 if [ "$TESTS" = all ] || [ "$TESTS" = integration ]; then
     for n in $SLOW; do
@@ -97,18 +99,20 @@ if [ "$TESTS" = all ] || [ "$TESTS" = integration ]; then
         case " $SLOW " in *" $(basename "$t" .py) "*) continue ;; esac
         add_python "$t"
     done
+    # The shell suites install and run the server on a SQLite file of
+    # their own: nothing of theirs changes with the engine.
     for t in tests/integration/test_*.sh; do
         [ -f "$t" ] || continue
         add_job "$(basename "$t" .sh)" - "[\"sh\", \"$t\"]"
     done
     for t in tests/integration/test_*.mjs; do
         [ -f "$t" ] || continue
-        add_job "$(basename "$t" .mjs)" - "[\"node\", \"$t\"]"
+        add_both "$(basename "$t" .mjs)" "[\"node\", \"$t\"]"
     done
     # libgreentrack's C integration tests (tests/integration/itest_*.c)
     for t in "$BUILD"/tests/itest_*; do
         [ -x "$t" ] || continue
-        add_job "$(basename "$t")" - "[\"$t\"]"
+        add_both "$(basename "$t")" "[\"$t\"]"
     done
 fi
 # The web UI in headless Chromium (tests/browser/test_*.mjs); TESTS=browser
@@ -116,7 +120,7 @@ fi
 if [ "$TESTS" = all ] || [ "$TESTS" = browser ]; then
     for t in tests/browser/test_*.mjs; do
         [ -f "$t" ] || continue
-        add_job "$(basename "$t" .mjs)" - "[\"node\", \"$t\"]"
+        add_both "$(basename "$t" .mjs)" "[\"node\", \"$t\"]"
     done
 fi
 if [ -s "$jobs" ]; then

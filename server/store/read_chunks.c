@@ -157,14 +157,25 @@ enum srv_err store_metric_history_sampled(
 
 /*---- chunked reads (streamed replies) ----*/
 
-/* Binds a text keyset position at 'pos': after 'key' (that key plus a
- * NUL byte, as the statements compare with >=), or '' from the start. */
-static void bind_after(struct db_stmt *s, int pos, const char *key)
+/* Binds a text keyset position at 'pos': after 'key', or '' from the
+ * start. The statements compare with >=, so "after" is the key's
+ * immediate successor in byte order: the key plus the byte 0x01, as keys
+ * hold no NUL (which PostgreSQL refuses in text besides). Returns false
+ * when out of memory. */
+static bool bind_after(struct db_stmt *s, int pos, const char *key)
 {
-    if (key)
-        db_bind_text(s, pos, key, (int)strlen(key) + 1);
-    else
-        db_bind_text(s, pos, "", 0);
+    if (!key)
+        return db_bind_text(s, pos, "", 0) == DB_OK;
+    size_t len = strlen(key);
+    char *next = malloc(len + 2);
+    if (!next)
+        return false;
+    memcpy(next, key, len);
+    next[len] = '\x01';
+    next[len + 1] = '\0';
+    int rc = db_bind_text(s, pos, next, (int)len + 1);
+    free(next);
+    return rc == DB_OK;
 }
 
 /* Text bytes of the row's columns [0, cols). */
@@ -271,7 +282,8 @@ enum srv_err store_kv_chunk(struct store *st, enum store_kv_list list,
     if (!s)
         return store_conn_error(c, eb, "read");
     db_bind_int64(s, 1, owner);
-    bind_after(s, 2, after);
+    if (!bind_after(s, 2, after))
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
     if (list == STORE_KV_INPUT_TAGS)
         db_bind_int64(s, 3, dataset_pk);
     void *arr;
@@ -314,7 +326,8 @@ enum srv_err store_latest_chunk(struct store *st, int64_t run_pk,
     if (!s)
         return store_conn_error(c, eb, "latest metrics");
     db_bind_int64(s, 1, run_pk);
-    bind_after(s, 2, after);
+    if (!bind_after(s, 2, after))
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
     void *arr;
     enum srv_err e = read_chunk(c, s, max_bytes, sizeof(**out),
                                 latest_chunk_row, NULL, &arr, n, end, eb);

@@ -86,8 +86,8 @@
 
 /* The chunked reads of streamed replies (store.h): each list in its
  * order from a position the caller keeps. A text key resumes after the
- * last one read with key >= ?2 bound to that key plus a NUL byte (keys
- * hold no NUL), and starts with ''. */
+ * last one read with key >= ?2 bound to that key plus the byte 0x01 (keys
+ * hold no NUL, so nothing sorts between), and starts with ''. */
 #define FOR_EACH_CHUNK_STMT(X)                                                 \
     X(S_CHUNK_RUN_BY_PK,                                                       \
       "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \

@@ -3,6 +3,8 @@
 // report.mjs: how the browser suites report: a PASS or FAIL line per
 // check, and the closing "<suite>: N passed, M failed" line that
 // tests/run_all.sh adds up (exit status 1 when a check failed).
+import { suiteName } from '../integration/pgdb.mjs';
+
 let suite = 'browser';
 let passed = 0;
 let failed = 0;
@@ -10,8 +12,8 @@ let failed = 0;
 export const write = (s) => process.stdout.write(s + '\n');
 export const oneLine = (s) => String(s).replace(/\s*\n\s*/g, ' ').slice(0, 1200);
 
-// Names the suite for the closing line.
-export function startSuite(name) { suite = name; }
+// Names the suite for the closing line ("<name>-pg" on PostgreSQL).
+export function startSuite(name) { suite = suiteName(name); }
 export function pass(name) { passed++; write(`PASS ${name}`); }
 export function fail(name, reason) { failed++; write(`FAIL ${name}: ${oneLine(reason)}`); }
 export function check(name, cond, reason) {

@@ -11,6 +11,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { check, fail, finish } from './report.mjs';
+import { dbTarget } from '../integration/pgdb.mjs';
+
+export { dbTarget };
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.dirname(path.dirname(HERE));
@@ -77,7 +80,7 @@ export function startServer(dir, { args = [], env: extraEnv = {}, label = 'serve
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
   Object.assign(env, extraEnv);
   fs.mkdirSync(path.join(dir, 'artifacts'), { recursive: true });
-  const s = startProcess(label, bin, ['--port', '0', '--db', path.join(dir, 'gt.db'), '--artifact-root', path.join(dir, 'artifacts'),
+  const s = startProcess(label, bin, ['--port', '0', '--db', dbTarget(dir), '--artifact-root', path.join(dir, 'artifacts'),
     '--web-root', web, '--log-level', 'warn', '--durability', 'normal', '--heartbeat-timeout', '0', ...args],
   { cwd: dir, env, re: /listening on http:\/\/(\S+):(\d+)/, stdin: 'ignore' });
   s.base = s.ready.then((m) => `http://${['0.0.0.0', '::', '[::]'].includes(m[1]) ? '127.0.0.1' : m[1]}:${m[2]}`);

@@ -26,7 +26,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkPageClean, launchChromium, openPage } from './playwright.mjs';
 import { check, eq, startSuite, step } from './report.mjs';
-import { buildDir, runSuite, SHOTS, seedRun, startProcess, stopProcess, WAIT_MS } from './server.mjs';
+import { buildDir, dbTarget, runSuite, SHOTS, seedRun, startProcess, stopProcess, WAIT_MS } from './server.mjs';
 
 const SUITE = 'test_auth';
 startSuite(SUITE);
@@ -433,7 +433,7 @@ runSuite('gt-auth-', async (suite) => {
     for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
     Object.assign(env, { GREENTRACK_ADMIN_USERNAME: ADMIN.username, GREENTRACK_ADMIN_PASSWORD: ADMIN.password });
     const web = path.join(buildDir(), 'share', 'greentrack', 'web');
-    const tls = startProcess('tls', path.join(buildDir(), 'bin', 'greentrack-server'), ['--port', '0', '--db', path.join(dir, 'gt.db'),
+    const tls = startProcess('tls', path.join(buildDir(), 'bin', 'greentrack-server'), ['--port', '0', '--db', dbTarget(dir),
       '--artifact-root', path.join(dir, 'artifacts'), '--web-root', web, '--log-level', 'warn', '--heartbeat-timeout', '0',
       '--auth', '--tls-cert', path.join(dir, 'srv.pem'), '--tls-key', path.join(dir, 'srv.key')],
     { cwd: dir, env, re: /listening on https:\/\/(\S+):(\d+)/, stdin: 'ignore' });

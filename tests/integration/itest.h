@@ -6,6 +6,12 @@
  * can be SIGKILLed and restarted on the same port and DB, raw libcurl +
  * cJSON reads of the REST API, and the CHECK counters of tests/unit/test.h.
  * Header-only: each test is one program.
+ *
+ * GREENTRACK_TEST_BACKEND=postgres runs a test on PostgreSQL: each server
+ * gets a fresh database on the cluster GREENTRACK_TEST_PG names (made
+ * with psql; $PG_BIN or /usr/lib/postgresql/15/bin), dropped by
+ * it_server_free, and the test reports as "<name>-pg" (TEST_MAIN_END,
+ * it_start_failed).
  */
 #ifndef TESTS_ITEST_H
 #define TESTS_ITEST_H
@@ -32,6 +38,74 @@
 
 /* CHECK, CHECK_EQ_INT, CHECK_EQ_STR, TEST_MAIN_END and their counters. */
 #include "../unit/test.h"
+
+/*---- the database engine ----*/
+
+/* True when GREENTRACK_TEST_BACKEND asks for PostgreSQL. */
+static IT_UNUSED int it_on_postgres(void)
+{
+    const char *b = getenv("GREENTRACK_TEST_BACKEND");
+    return b && strcmp(b, "postgres") == 0;
+}
+
+/* "-pg" on PostgreSQL, "" on SQLite: the suffix of the suite's name. */
+static IT_UNUSED const char *it_suite_suffix(void)
+{
+    return it_on_postgres() ? "-pg" : "";
+}
+
+/* The summary line, with the suite's name suffixed on PostgreSQL. */
+#undef TEST_MAIN_END
+#define TEST_MAIN_END(name)                                                    \
+    do {                                                                       \
+        printf("%s%s: %d passed, %d failed\n", name, it_suite_suffix(),        \
+               test_passed, test_failed);                                      \
+        return test_failed ? 1 : 0;                                            \
+    } while (0)
+
+/* Prints the summary of a test that could not start: one failure. */
+static IT_UNUSED void it_start_failed(const char *name, const char *why)
+{
+    printf("%s%s: 0 passed, 1 failed (%s)\n", name, it_suite_suffix(), why);
+}
+
+/* Runs psql on 'url' with one SQL command; 0 when it succeeded. */
+static IT_UNUSED int it_psql(const char *url, const char *sql)
+{
+    const char *bin = getenv("PG_BIN");
+    char psql[1100];
+    snprintf(psql, sizeof psql, "%s/psql",
+             bin && *bin ? bin : "/usr/lib/postgresql/15/bin");
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        execl(psql, psql, "-q", "-X", "-v", "ON_ERROR_STOP=1", "-d", url, "-c",
+              sql, (char *)NULL);
+        _exit(127);
+    }
+    int st;
+    if (waitpid(pid, &st, 0) != pid)
+        return -1;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
+}
+
+/* The cluster's URL with its database name replaced by 'name'. */
+static IT_UNUSED int it_pg_url(char *buf, size_t len, const char *name)
+{
+    const char *base = getenv("GREENTRACK_TEST_PG");
+    const char *slash = base ? strrchr(base, '/') : NULL;
+    if (!slash || slash - base < 12)
+        return -1;
+    int n = snprintf(buf, len, "%.*s/%s", (int)(slash - base), base, name);
+    return n > 0 && (size_t)n < len ? 0 : -1;
+}
 
 static IT_UNUSED int64_t it_mono_ms(void)
 {
@@ -73,6 +147,8 @@ struct it_server {
     char uri[128];
     char extra[8][64]; /* extra server arguments */
     int nextra;
+    char pg_name[64]; /* PostgreSQL: the server's own database, else "" */
+    char db[1100];    /* the --db target */
 };
 
 static IT_UNUSED const char *it_server_binary(void)
@@ -90,9 +166,9 @@ static IT_UNUSED const char *it_server_binary(void)
  * (a bound on a hang: a busy machine only makes a start slower). */
 static IT_UNUSED int it_server_start(struct it_server *s)
 {
-    char db[1100], art[1100], out[1100], port[16];
+    char art[1100], out[1100], port[16];
+    const char *db = s->db;
     int64_t deadline = it_mono_ms() + 60000;
-    snprintf(db, sizeof db, "%s/gt.db", s->dir);
     snprintf(art, sizeof art, "%s/artifacts", s->dir);
     snprintf(out, sizeof out, "%s/server.out", s->dir);
     snprintf(port, sizeof port, "%d", s->port);
@@ -167,11 +243,39 @@ static IT_UNUSED int it_server_start(struct it_server *s)
     return -1;
 }
 
+/* A server in a new temporary directory; its data is a file there, or on
+ * PostgreSQL a fresh database named after that directory. 0 or -1. */
 static IT_UNUSED int it_server_new(struct it_server *s, const char *tag)
 {
     memset(s, 0, sizeof *s);
     if (it_tmpdir(s->dir, sizeof s->dir, tag) != 0)
         return -1;
+    if (!it_on_postgres()) {
+        snprintf(s->db, sizeof s->db, "%s/gt.db", s->dir);
+        return 0;
+    }
+    /* mkdtemp's suffix, lowered: letters and digits only */
+    const char *suffix = strrchr(s->dir, '.');
+    snprintf(s->pg_name, sizeof s->pg_name, "it_%d_%s", (int)getpid(),
+             suffix ? suffix + 1 : "x");
+    for (char *p = s->pg_name; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+        else if (!(*p >= 'a' && *p <= 'z') && !(*p >= '0' && *p <= '9'))
+            *p = '_';
+    char admin[1100], sql[160];
+    if (it_pg_url(admin, sizeof admin, "postgres") != 0 ||
+        it_pg_url(s->db, sizeof s->db, s->pg_name) != 0) {
+        fprintf(stderr, "itest: GREENTRACK_TEST_PG is not a PostgreSQL URL\n");
+        s->pg_name[0] = '\0';
+        return -1;
+    }
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", s->pg_name);
+    if (it_psql(admin, sql) != 0) {
+        fprintf(stderr, "itest: cannot create database %s\n", s->pg_name);
+        s->pg_name[0] = '\0';
+        return -1;
+    }
     return 0;
 }
 
@@ -194,6 +298,13 @@ static IT_UNUSED void it_server_free(struct it_server *s)
 {
     it_server_kill(s, SIGTERM);
     it_rm_rf(s->dir);
+    char admin[1100], sql[160];
+    if (s->pg_name[0] && it_pg_url(admin, sizeof admin, "postgres") == 0) {
+        snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+                 s->pg_name);
+        it_psql(admin, sql);
+        s->pg_name[0] = '\0';
+    }
 }
 
 /*---- raw HTTP ----*/

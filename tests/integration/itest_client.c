@@ -341,7 +341,7 @@ int main(void)
     struct it_server s;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (it_server_new(&s, "itc") != 0 || it_server_start(&s) != 0) {
-        printf("itest_client: 0 passed, 1 failed (server did not start)\n");
+        it_start_failed("itest_client", "server did not start");
         return 1;
     }
     snprintf(spool_dir, sizeof spool_dir, "%s/spool", s.dir);

@@ -146,7 +146,7 @@ int main(void)
     struct it_server s;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (it_server_new(&s, "ite") != 0 || it_server_start(&s) != 0) {
-        printf("itest_client_exit: 0 passed, 1 failed (no server)\n");
+        it_start_failed("itest_client_exit", "no server");
         return 1;
     }
     test_exit_handlers(&s);

@@ -56,8 +56,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (it_server_new(&s, "itm") != 0 || it_server_start(&s) != 0 ||
         proxy_start(&s, &proxy) != 0) {
-        printf("itest_client_mlflow: 0 passed, 1 failed (no server or "
-               "proxy)\n");
+        it_start_failed("itest_client_mlflow", "no server or proxy");
         it_server_free(&s);
         return 1;
     }

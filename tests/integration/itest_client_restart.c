@@ -57,7 +57,7 @@ int main(void)
     char spool[1100];
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (it_server_new(&s, "itr") != 0 || it_server_start(&s) != 0) {
-        printf("itest_client_restart: 0 passed, 1 failed (no server)\n");
+        it_start_failed("itest_client_restart", "no server");
         return 1;
     }
     snprintf(spool, sizeof spool, "%s/spool", s.dir);

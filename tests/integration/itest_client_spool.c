@@ -319,7 +319,7 @@ int main(void)
     setenv("GREENTRACK_ENERGY", "off", 1);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (it_server_new(&s, "its") != 0 || it_server_start(&s) != 0) {
-        printf("itest_client_spool: 0 passed, 1 failed (no server)\n");
+        it_start_failed("itest_client_spool", "no server");
         return 1;
     }
     test_replay_after_exit(&s);

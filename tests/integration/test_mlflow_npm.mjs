@@ -26,8 +26,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { dbTarget, suiteName } from './pgdb.mjs';
 
-const SUITE = 'test_mlflow_npm';
+const SUITE = suiteName('test_mlflow_npm');
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.dirname(path.dirname(HERE));
 // These bound a hang, never a speed: a busy machine only makes the suite
@@ -154,7 +155,7 @@ function startServer(tmp) {
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GREENTRACK_')) env[k] = v;
   const artifactRoot = path.join(tmp, 'artifacts');
   fs.mkdirSync(artifactRoot);
-  const proc = spawn(bin, ['--port', '0', '--db', path.join(tmp, 'gt.db'),
+  const proc = spawn(bin, ['--port', '0', '--db', dbTarget(tmp),
     '--artifact-root', artifactRoot, '--log-level', 'warn'],
   { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const srv = { proc, stderr: '', exit: null, artifactRoot };

@@ -148,6 +148,26 @@ class RunSearchTests(ServerTestCase):
         self.same("attributes.run_name LIKE 'g%'", [])
         self.same("attributes.run_name ILIKE 'g%'", [r3])
 
+    def test_backslash_in_like_is_a_plain_character(self):
+        # no escape character: a backslash matches itself on every engine
+        # (PostgreSQL's LIKE would otherwise take it as one, and "\_" as a
+        # plain "_"), and a pattern may end with one. The filter grammar
+        # reads \\ in a quoted string as one backslash.
+        exp = self.create_experiment()
+        rid = self.create_run(exp)["info"]["run_id"]
+        self.ok(self.post("runs/set-tag", {"run_id": rid, "key": "path",
+                                           "value": "C:\\dir\\ax\\"}))
+
+        def ids(flt):
+            b = self.ok(self.search_runs([exp], flt))
+            return [r["info"]["run_id"] for r in b.get("runs", [])]
+        self.assertEqual(ids("tags.path LIKE 'C:\\dir%'"), [rid])
+        self.assertEqual(ids("tags.path LIKE '%\\\\_x\\\\'"), [rid])
+        self.assertEqual(ids("tags.path ILIKE 'c:\\\\DIR\\\\_X\\\\'"),
+                         [rid])
+        self.assertEqual(ids("tags.path LIKE 'C:dir%'"), [])
+        self.assertEqual(ids("tags.path LIKE '%\\\\'"), [rid])
+
     def test_equality_is_case_sensitive(self):
         self.same("params.model = 'CNN'", [self.r1])
         self.same("tags.team = 'vision'", [self.r2])

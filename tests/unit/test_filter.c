@@ -169,7 +169,7 @@ static const struct sql_case sql_cases[] = {
      {NULL},
      "",
      " AND (EXISTS (SELECT 1 FROM params x WHERE x.run_pk = r.run_pk AND "
-     "x.key = ? AND lower(x.value) LIKE lower(?)))",
+     "x.key = ? AND lower(x.value) LIKE lower(?) ESCAPE '\\'))",
      "r.start_time DESC, r.run_id ASC",
      "T:my key|T:%A"},
     {true,
@@ -177,7 +177,7 @@ static const struct sql_case sql_cases[] = {
      {NULL},
      "",
      " AND (EXISTS (SELECT 1 FROM tags x WHERE x.run_pk = r.run_pk AND "
-     "x.key = ? AND x.value LIKE ?))",
+     "x.key = ? AND x.value LIKE ? ESCAPE '\\'))",
      "r.start_time DESC, r.run_id ASC",
      "T:user-name|T:bob"},
     {true,
@@ -234,8 +234,9 @@ static const struct sql_case sql_cases[] = {
      "'s3%'",
      {NULL},
      "",
-     " AND (r.status = ?) AND (r.user_id LIKE ?) AND (lower(r.artifact_uri) "
-     "LIKE lower(?))",
+     " AND (r.status = ?) AND (r.user_id LIKE ? ESCAPE '\\') AND "
+     "(lower(r.artifact_uri) "
+     "LIKE lower(?) ESCAPE '\\')",
      "r.start_time DESC, r.run_id ASC",
      "T:FINISHED|T:a%|T:s3%"},
     {true,
@@ -261,7 +262,7 @@ static const struct sql_case sql_cases[] = {
      {NULL},
      "",
      " AND (EXISTS (SELECT 1 FROM input_tags it WHERE it.run_pk = r.run_pk "
-     "AND it.key = ? AND lower(it.value) LIKE lower(?)))",
+     "AND it.key = ? AND lower(it.value) LIKE lower(?) ESCAPE '\\'))",
      "r.start_time DESC, r.run_id ASC",
      "T:mlflow.data.context|T:TR%"},
     {true,
@@ -339,7 +340,7 @@ static const struct sql_case sql_cases[] = {
      "name LIKE 'a%' AND attribute.creation_time > 5",
      {NULL},
      "",
-     " AND (e.name LIKE ?) AND (e.creation_time > ?)",
+     " AND (e.name LIKE ? ESCAPE '\\') AND (e.creation_time > ?)",
      "e.creation_time DESC, e.experiment_id ASC",
      "T:a%|I:5"},
     {false,
@@ -347,7 +348,8 @@ static const struct sql_case sql_cases[] = {
      {NULL},
      "",
      " AND (EXISTS (SELECT 1 FROM experiment_tags x WHERE x.experiment_id = "
-     "e.experiment_id AND x.key = ? AND lower(x.value) LIKE lower(?))) AND "
+     "e.experiment_id AND x.key = ? AND lower(x.value) LIKE lower(?) ESCAPE "
+     "'\\')) AND "
      "(e.last_update_time <= ?)",
      "e.creation_time DESC, e.experiment_id ASC",
      "T:team|T:ML|R:2.5"},
@@ -949,21 +951,22 @@ static const struct reg_sql_case reg_sql_cases[] = {
     {REG_MODELS,
      "name ILIKE 'A%'",
      {NULL},
-     " AND (lower(m.name) LIKE lower(?))",
+     " AND (lower(m.name) LIKE lower(?) ESCAPE '\\')",
      "m.name ASC",
      "T:A%"},
     {REG_MODELS,
      "tags.k LIKE 'x%'",
      {NULL},
      " AND (EXISTS (SELECT 1 FROM registered_model_tags x WHERE x.model_pk = "
-     "m.model_pk AND x.key = ? AND x.value LIKE ?))",
+     "m.model_pk AND x.key = ? AND x.value LIKE ? ESCAPE '\\'))",
      "m.name ASC",
      "T:k|T:x%"},
     {REG_MODELS,
      "tag.`a.b` = 'v' and name LIKE 'm%'",
      {NULL},
      " AND (EXISTS (SELECT 1 FROM registered_model_tags x WHERE x.model_pk = "
-     "m.model_pk AND x.key = ? AND x.value = ?)) AND (m.name LIKE ?)",
+     "m.model_pk AND x.key = ? AND x.value = ?)) AND (m.name LIKE ? ESCAPE "
+     "'\\')",
      "m.name ASC",
      "T:a.b|T:v|T:m%"},
     {REG_MODELS,
