@@ -82,7 +82,7 @@ BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 SERVER_BIN := $(BUILD)/bin/greentrack-server
 
-.PHONY: all deps run test test-unit test-integration test-bins asan tsan \
+.PHONY: all deps run test test-unit test-integration test-pg test-bins asan tsan \
         bench bench-smoke fuzz fuzz-smoke lint format format-check clean \
         compdb install
 
@@ -378,8 +378,15 @@ test-unit: test-bins
 test-integration: test-bins
 	@TESTS=integration sh tests/run_all.sh $(BUILD)
 
+# The integration suites' PostgreSQL pass alone (make test runs it after,
+# and beside, the SQLite pass).
+test-pg: test-bins
+	@GREENTRACK_TEST_PG_PASS=only TESTS=integration sh tests/run_all.sh $(BUILD)
+
+# ASan+UBSan: every suite once, on SQLite; PostgreSQL's engine code runs
+# under the sanitizers in the suites that use it in every pass (run_all.sh).
 asan:
-	@$(MAKE) --no-print-directory CONFIG=asan test
+	@GREENTRACK_TEST_PG_PASS=0 $(MAKE) --no-print-directory CONFIG=asan test
 
 tsan:
 	@$(MAKE) --no-print-directory CONFIG=tsan test-bins

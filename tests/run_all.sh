@@ -56,23 +56,59 @@ if [ "$TESTS" = all ] || [ "$TESTS" = unit ]; then
         run_suite "$(basename "$r")" "$r" "tests/fuzz/corpus/$n"
     done
 fi
+# Integration and browser suites run side by side (tests/run_jobs.py,
+# GREENTRACK_TEST_JOBS at once, default 3): each spends most of its time
+# waiting on its servers. Every integration suite that starts servers
+# through the harness (Python, the C client tests, the npm client, the
+# browser) runs twice: on SQLite, then with GREENTRACK_TEST_BACKEND=postgres
+# on the cluster above (reported as NAME-pg); GREENTRACK_TEST_PG_PASS=only
+# runs that pass alone (make test-pg). GREENTRACK_TEST_PG_PASS=0
+# leaves the second pass out (make asan: the engine code of PostgreSQL
+# runs under the sanitizers in test_db, test_domain_sql, test_db_copy,
+# test_two_servers and test_migrate, which use PostgreSQL in every pass).
+jobs=$(mktemp)
+trap 'rm -f "$log" "$jobs"; [ -z "$pg_dir" ] || sh tests/pg/cluster.sh stop "$pg_dir"' EXIT
+pg_pass=${GREENTRACK_TEST_PG_PASS:-1}
+[ -n "${GREENTRACK_TEST_PG:-}" ] || pg_pass=0
+# Suites that use PostgreSQL whatever the pass (their own servers and
+# databases on the cluster): the second pass would repeat them as they are.
+PG_ALWAYS="test_two_servers test_migrate test_pg_cluster test_replica"
+# The slowest suites first, so that the last to start are short.
+SLOW="test_auth test_hostile test_hostile_http test_client_auth test_cli_artifacts test_cli"
+add_job() { # name env argv-json
+    # GREENTRACK_TEST_PG_PASS=only (make test-pg): the PostgreSQL pass alone
+    [ "$pg_pass" = only ] && [ "$2" = - ] && return 0
+    printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$jobs"
+}
+add_python() { # path
+    n=$(basename "$1" .py)
+    add_job "$n" - "[\"python3\", \"tests/integration/harness.py\", \"$1\"]"
+    case " $PG_ALWAYS " in *" $n "*) return 0 ;; esac
+    [ "$pg_pass" != 0 ] && add_job "$n-pg" GREENTRACK_TEST_BACKEND=postgres \
+        "[\"python3\", \"tests/integration/harness.py\", \"$1\"]"
+    return 0
+}
 if [ "$TESTS" = all ] || [ "$TESTS" = integration ]; then
+    for n in $SLOW; do
+        [ -f "tests/integration/$n.py" ] && add_python "tests/integration/$n.py"
+    done
     for t in tests/integration/test_*.py; do
         [ -f "$t" ] || continue
-        run_suite "$(basename "$t" .py)" python3 tests/integration/harness.py "$t"
+        case " $SLOW " in *" $(basename "$t" .py) "*) continue ;; esac
+        add_python "$t"
     done
     for t in tests/integration/test_*.sh; do
         [ -f "$t" ] || continue
-        run_suite "$(basename "$t" .sh)" sh "$t"
+        add_job "$(basename "$t" .sh)" - "[\"sh\", \"$t\"]"
     done
     for t in tests/integration/test_*.mjs; do
         [ -f "$t" ] || continue
-        run_suite "$(basename "$t" .mjs)" node "$t"
+        add_job "$(basename "$t" .mjs)" - "[\"node\", \"$t\"]"
     done
     # libgreentrack's C integration tests (tests/integration/itest_*.c)
     for t in "$BUILD"/tests/itest_*; do
         [ -x "$t" ] || continue
-        run_suite "$(basename "$t")" "$t"
+        add_job "$(basename "$t")" - "[\"$t\"]"
     done
 fi
 # The web UI in headless Chromium (tests/browser/test_*.mjs); TESTS=browser
@@ -80,8 +116,11 @@ fi
 if [ "$TESTS" = all ] || [ "$TESTS" = browser ]; then
     for t in tests/browser/test_*.mjs; do
         [ -f "$t" ] || continue
-        run_suite "$(basename "$t" .mjs)" node "$t"
+        add_job "$(basename "$t" .mjs)" - "[\"node\", \"$t\"]"
     done
+fi
+if [ -s "$jobs" ]; then
+    python3 tests/run_jobs.py "$jobs" "$log"
 fi
 # TESTS=client-unit: only libgreentrack's unit tests (make tsan runs them)
 if [ "$TESTS" = client-unit ]; then

@@ -67,9 +67,13 @@ def url_for(name):
 
 
 def fresh_database(name):
-    """Drops and creates database 'name' (letters, digits, _); its URL."""
+    """Drops and creates database 'name' (letters, digits, _) with this
+    process's id appended, so suites running side by side (run_all.sh runs
+    several at once, a suite's SQLite and PostgreSQL passes included) never
+    share one; its URL."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError("database name: " + name)
+    name = "%s_p%d" % (name, os.getpid())
     admin = pg_url()
     for sql in ("DROP DATABASE IF EXISTS %s WITH (FORCE)" % name,
                 "CREATE DATABASE %s" % name):

@@ -438,19 +438,22 @@ class Migrate(unittest.TestCase):
         self.assertRegex(out.stderr, r"foreign key \S+ \(params -> runs\): "
                          r"1 rows reference a row that does not exist")
         # not a superuser: the keys are checked row by row, by PostgreSQL
+        # (a role per process: make test runs suites side by side)
+        role = "gt_migrator_p%d" % os.getpid()
         url = fresh_database("mig_nosu")
+        dbname = url.rsplit("/", 1)[1].split("?")[0]
         psql(url, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE "
-             "rolname = 'gt_migrator') THEN CREATE ROLE gt_migrator LOGIN; "
-             "END IF; END $$")
-        psql(url, "ALTER DATABASE mig_nosu OWNER TO gt_migrator")
-        user_url = re.sub(r"//[^@/]*@", "//gt_migrator@", url)
+             "rolname = '%s') THEN CREATE ROLE %s LOGIN; "
+             "END IF; END $$" % (role, role))
+        psql(url, "ALTER DATABASE %s OWNER TO %s" % (dbname, role))
+        user_url = re.sub(r"//[^@/]*@", "//%s@" % role, url)
         out = migrate("--from", bad, "--to", user_url)
         self.assertEqual(out.returncode, 1, out.stdout + out.stderr)
         self.assertIn("checked row by row", out.stdout)
         self.assertIn("foreign key", out.stderr)
         self.assertEqual(psql(url, "SELECT count(*) FROM params"), "0")
         url = fresh_database("mig_nosu")
-        psql(url, "ALTER DATABASE mig_nosu OWNER TO gt_migrator")
+        psql(url, "ALTER DATABASE %s OWNER TO %s" % (dbname, role))
         out = migrate("--from", STATE["db"], "--to", user_url)
         self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
         self.assertRegex(out.stdout, r"all \d+ tables match")
