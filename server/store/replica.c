@@ -159,7 +159,7 @@ void store_read_note_write(struct store *st, const char *client)
     }
     uint64_t cur = atomic_load(slot);
     for (;;) {
-        uint64_t next = unknown_pending(cur) ? cur
+        uint64_t next = unknown_pending(cur)               ? cur
                         : (cur & UNKNOWN_TAG) || cur < lsn ? lsn
                                                            : cur;
         if (next == cur || atomic_compare_exchange_weak(slot, &cur, next))
