@@ -24,6 +24,7 @@ enum opt_id {
     OPT_HOST,
     OPT_PORT,
     OPT_DB,
+    OPT_DB_READ,
     OPT_ARTIFACT_ROOT,
     OPT_WEB_ROOT,
     OPT_THREADS,
@@ -76,6 +77,11 @@ static const struct opt opts[OPT_COUNT] = {
     [OPT_DB] = {"db", "GREENTRACK_DB", "PATH|URL",
                 "SQLite database file (default ./greentrack.db), or "
                 "postgresql://USER:PASSWORD@HOST:PORT/DBNAME?sslmode=..."},
+    [OPT_DB_READ] = {"db-read", "GREENTRACK_DB_READ", "URL",
+                     "PostgreSQL streaming replica of --db: runs/search, "
+                     "metric histories and leaderboards read from it; a "
+                     "client that wrote reads from the primary until the "
+                     "replica replayed its write (PostgreSQL --db only)"},
     [OPT_ARTIFACT_ROOT] = {"artifact-root", "GREENTRACK_ARTIFACT_ROOT", "DIR",
                            "folder (or file: URI) of run artifacts "
                            "(default ./mlartifacts)"},
@@ -301,6 +307,12 @@ static int artifact_root(char *dst, size_t dstlen, const char *val)
     return artifact_percent_decode(dst) ? 0 : -1; /* no %00 */
 }
 
+static bool is_postgres_url(const char *v)
+{
+    return strncmp(v, "postgresql://", 13) == 0 ||
+           strncmp(v, "postgres://", 11) == 0;
+}
+
 /* Applies one option value; returns 0 or -1 with 'err' set. 'source' names
  * where the value came from, for the message. */
 static int apply(struct config *cfg, enum opt_id id, const char *val,
@@ -319,6 +331,11 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
         return 0;
     case OPT_DB:
         if (!*val || copy_str(cfg->db_path, sizeof(cfg->db_path), val))
+            goto bad;
+        return 0;
+    case OPT_DB_READ:
+        if (!is_postgres_url(val) ||
+            copy_str(cfg->db_read, sizeof(cfg->db_read), val))
             goto bad;
         return 0;
     case OPT_ARTIFACT_ROOT:
@@ -665,6 +682,12 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
         snprintf(err, errlen, "--tls-cert and --tls-key go together: %s",
                  cfg->tls_cert[0] ? "--tls-key is missing"
                                   : "--tls-cert is missing");
+        return CONFIG_ERROR;
+    }
+    if (cfg->db_read[0] && !is_postgres_url(cfg->db_path)) {
+        snprintf(err, errlen,
+                 "--db-read needs a PostgreSQL --db (postgresql://...): a "
+                 "SQLite database has no replicas");
         return CONFIG_ERROR;
     }
     if (!web_root_set)

@@ -19,6 +19,7 @@ struct config {
     char host[256];
     unsigned port;
     char db_path[4096];
+    char db_read[4096];       /* --db-read: a streaming replica; "" = none */
     char artifact_root[4096]; /* made absolute by config_load */
     char web_root[4096];      /* "" when no UI directory was found */
     unsigned threads;

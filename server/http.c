@@ -735,6 +735,16 @@ static enum srv_err build_args(struct http_req *hr, bool is_post,
 
 /*---- dispatch ----*/
 
+/* Who the request comes from, for read-your-writes with --db-read: the
+ * authenticated user, else the peer's address. */
+static void client_identity(const struct request *rq, char *out, size_t size)
+{
+    if (rq->user.set)
+        snprintf(out, size, "u:%s", rq->user.name);
+    else
+        snprintf(out, size, "a:%s", rq->client_addr);
+}
+
 static void on_write_done(struct store_write *w, void *userdata)
 {
     (void)w;
@@ -766,6 +776,12 @@ static void run_before_write(void *arg)
 static enum MHD_Result finish_write(struct http_req *hr)
 {
     struct store_write *w = hr->req.write;
+    if (w->result == SRV_OK && !hr->req.skip_write &&
+        store_has_replica(hr->srv->app->store)) {
+        char who[320];
+        client_identity(&hr->req, who, sizeof(who));
+        store_read_note_write(hr->srv->app->store, who);
+    }
     if (w->result != SRV_OK)
         api_error(&hr->res, w->result,
                   w->err.msg[0] ? w->err.msg : err_code_name(w->result));
@@ -817,6 +833,25 @@ static bool delay_enqueue(struct http_req *hr);
 
 static int64_t mono_ms(void);
 
+/* Runs 'handler' with this thread's reads routed for the request: to the
+ * replica for a ROUTE_REPLICA route when store_read_replica_choose lets
+ * this client read there, else to the primary (a streamed reply's pieces
+ * keep the route: pager.c). */
+static enum handler_result run_handler(struct http_req *hr, handler_fn handler)
+{
+    struct store *st = hr->srv->app->store;
+    bool replica = false;
+    if ((hr->route.flags & ROUTE_REPLICA) && store_has_replica(st)) {
+        char who[320];
+        client_identity(&hr->req, who, sizeof(who));
+        replica = store_read_replica_choose(st, who);
+    }
+    bool was = store_read_route(replica);
+    enum handler_result r = handler(&hr->req, &hr->res);
+    store_read_route(was);
+    return r;
+}
+
 /* A job of srv->reads: a long read's handler (after the test gate, when
  * set), then the connection resumes into RS_READ. */
 static void run_long_read(void *arg)
@@ -831,7 +866,7 @@ static void run_long_read(void *arg)
              stat(gate, &sb) != 0 && mono_ms() < until;)
             nanosleep(&nap, NULL);
     }
-    hr->read_result = hr->route.handler(&hr->req, &hr->res);
+    hr->read_result = run_handler(hr, hr->route.handler);
     hr->state = RS_READ;
     MHD_resume_connection(hr->conn);
 }
@@ -1164,7 +1199,7 @@ static enum MHD_Result dispatch(struct http_req *hr, const char *url,
         return auth_refuse(hr);
     if (flags & ROUTE_LONG_READ)
         return long_read(hr);
-    return answer(hr, handler(&hr->req, &hr->res));
+    return answer(hr, run_handler(hr, handler));
 }
 
 /* The URI log callback: MHD calls it with the raw request target once the

@@ -119,6 +119,7 @@ int main(int argc, char **argv)
     struct errbuf eb;
     struct store_config scfg = {
         .db_path = cfg.db_path,
+        .db_read = cfg.db_read,
         .artifact_root = cfg.artifact_root,
         .serve_artifacts = cfg.serve_artifacts,
         .durable_full = cfg.durability == DURABILITY_FULL,
@@ -165,6 +166,12 @@ int main(int argc, char **argv)
     config_db_display(cfg.db_path, db_shown, sizeof(db_shown));
     log_info("database %s, artifacts %s, web UI %s", db_shown,
              cfg.artifact_root, cfg.web_root[0] ? cfg.web_root : "(none)");
+    if (cfg.db_read[0]) {
+        config_db_display(cfg.db_read, db_shown, sizeof(db_shown));
+        log_info("searches, histories and leaderboards read from the "
+                 "replica %s",
+                 db_shown);
+    }
     /* listening already: the warm-up delays no request */
     struct lbwarm *warm = lbwarm_start(st);
 

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "pagetoken.h"
+#include "store.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ struct pager {
     bool more;            /* the page ended before the list did */
     struct strbuf hold;   /* the item being measured */
     struct strbuf prebuf; /* produced in the handler, not yet streamed */
+    bool replica;         /* the handler's read route (store.h), kept by
+                             the pieces made later, on any thread */
     enum srv_err err;
     struct errbuf eb;
 };
@@ -284,7 +287,9 @@ static bool pager_next(void *state, struct strbuf *out, bool *failed)
         strbuf_cleanup(&p->prebuf);
         return true;
     }
+    bool was = store_read_route(p->replica);
     int r = produce(p, out, PAGER_PIECE);
+    store_read_route(was);
     if (r < 0) {
         log_warn("a streamed reply was cut short: %s", p->eb.msg);
         *failed = true;
@@ -316,6 +321,7 @@ enum handler_result pager_respond(struct response *res,
     p->max_items = page->max_items;
     p->max_bytes = page->max_bytes;
     p->offset = page->offset;
+    p->replica = store_read_route_get();
     strbuf_init(&p->hold);
     strbuf_init(&p->prebuf);
     struct strbuf first;

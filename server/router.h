@@ -35,10 +35,13 @@ enum route_flag {
     ROUTE_FORM_BODY = 32, /* also takes an HTML form's body (exactly
                              application/x-www-form-urlencoded): users/create
                              from the /signup page; request.form is set */
-    ROUTE_LONG_READ = 64  /* a read that may take long (summaries, exports,
+    ROUTE_LONG_READ = 64, /* a read that may take long (summaries, exports,
                              searches, boards): http.c runs the handler and
                              makes a streamed body's pieces on its read
                              threads, never on an HTTP thread */
+    ROUTE_REPLICA = 128   /* --db-read: its reads may go to the replica
+                             (store_read_replica_choose decides per
+                             client) */
 };
 
 /* What a route needs from its caller when --auth is on (auth.c checks

@@ -26,6 +26,8 @@ struct store;
 
 struct store_config {
     const char *db_path;
+    const char *db_read;          /* PostgreSQL streaming replica for searches,
+                                     histories and leaderboards; NULL: none */
     const char *artifact_root;    /* absolute; default experiment location */
     bool serve_artifacts;         /* new experiments get mlflow-artifacts:/
                                      locations (artifact_store.h) */
@@ -191,6 +193,49 @@ uint64_t store_experiment_generation(struct store *st, int64_t experiment_id);
  * read connection); call it before reading them. SQLite: nothing (only
  * this server writes; the writer notices other processes itself). */
 void store_sync_generations(struct store *st);
+
+/*---- reads from a replica (--db-read; server/store/replica.c) ----*/
+
+/* The store reads each thread's reads from the primary unless the thread's
+ * route says "replica" (store_read_route): then every read of the store
+ * but auth's goes to this thread's replica connection, or to the primary
+ * while the replica cannot be reached. Read-your-writes: a client whose
+ * write committed reads from the primary until the replica has replayed
+ * past that commit. 'client' names a client: "u:NAME" for an
+ * authenticated user, else "a:ADDRESS". All thread-safe. */
+
+/* Whether --db-read is set. */
+bool store_has_replica(const struct store *st);
+
+/* Whether the reads of 'client' may go to the replica now: a replica is
+ * set and up, and the client's last write (store_read_note_write) is
+ * replayed there (asked of the replica, one round trip, only when the
+ * client wrote after the last replay position seen). */
+bool store_read_replica_choose(struct store *st, const char *client);
+
+/* After a write of 'client' was committed and before it is answered:
+ * the client's reads go to the primary until the replica replays it. */
+void store_read_note_write(struct store *st, const char *client);
+
+/* Sets this thread's route (true: the replica); returns the previous
+ * one, for the caller to put back. */
+bool store_read_route(bool replica);
+
+/* This thread's route. */
+bool store_read_route_get(void);
+
+/* Leaderboards: when this thread's route is the replica and it is up,
+ * opens a REPEATABLE READ snapshot on the thread's replica connection,
+ * reads greentrack_generation in it into '*counter' and sets
+ * '*on_replica': every read of the thread until store_read_snapshot_end
+ * sees that snapshot, so what is built from them is exactly at that
+ * counter. Otherwise '*on_replica' is false and nothing is opened. An
+ * error (the replica failed) sets 'eb'. */
+enum srv_err store_read_snapshot_begin(struct store *st, int64_t *counter,
+                                       bool *on_replica, struct errbuf *eb);
+
+/* Ends the snapshot store_read_snapshot_begin opened. */
+void store_read_snapshot_end(struct store *st);
 
 /* Background work that one server at a time does on a shared database. */
 enum store_singleton {

@@ -6,7 +6,9 @@
  * store_conn_stmt for the domain files), the mapping of database errors
  * to the client's, the migrations, the pool of reader connections (one
  * per thread), the writer's busy handler, the check for writes of other
- * processes (db_data_version) and store_ping. The only file that knows
+ * processes (db_data_version), store_ping, and the route of each
+ * thread's reads (the primary, or the replica of --db-read: replica.c
+ * decides, this file holds the connections). The only file that knows
  * what a struct conn holds.
  */
 #include "internal.h"
@@ -98,8 +100,9 @@ struct db_stmt *store_prepare(struct conn *c, const char *sql, const char *what)
     return s;
 }
 
-struct conn *store_conn_open(const struct store *st, bool create,
-                             struct errbuf *eb)
+/* A new connection to 'target', configured as the store's. */
+static struct conn *conn_open_target(const struct store *st, const char *target,
+                                     bool create, struct errbuf *eb)
 {
     struct conn *c = calloc(1, sizeof(*c));
     if (!c) {
@@ -111,13 +114,25 @@ struct conn *store_conn_open(const struct store *st, bool create,
         .durable_full = st->durable_full,
         .busy_timeout_ms = 5000,
     };
-    c->db = db_open(st->db_path, &opt, eb);
+    c->db = db_open(target, &opt, eb);
     if (!c->db) {
         store_conn_close(c);
         return NULL;
     }
     c->store_serial = st->serial;
     return c;
+}
+
+struct conn *store_conn_open(const struct store *st, bool create,
+                             struct errbuf *eb)
+{
+    return conn_open_target(st, st->db_path, create, eb);
+}
+
+struct conn *store_conn_open_target(const struct store *st, const char *target,
+                                    struct errbuf *eb)
+{
+    return conn_open_target(st, target, false, eb);
 }
 
 /*---- migrations ----*/
@@ -170,7 +185,7 @@ void store_note_own_commit(struct store *st, int64_t bumped)
 void store_sync_generations(struct store *st)
 {
     struct errbuf eb;
-    struct conn *c = store_reader(st, &eb);
+    struct conn *c = store_reader_primary(st, &eb);
     if (!c || db_engine(c->db) != DB_POSTGRES)
         return;
     int64_t v = -1;
@@ -229,11 +244,14 @@ void store_writer_busy_handler(struct store *st)
 
 void store_conns_close(struct store *st)
 {
-    struct conn *r = st->readers;
-    while (r) {
-        struct conn *next = r->next;
-        store_conn_close(r);
-        r = next;
+    struct conn *lists[] = {st->readers, st->replicas};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(*lists); i++) {
+        struct conn *r = lists[i];
+        while (r) {
+            struct conn *next = r->next;
+            store_conn_close(r);
+            r = next;
+        }
     }
     /* A final checkpoint folds the WAL into the database file. */
     db_checkpoint(st->writer->db);
@@ -243,9 +261,11 @@ void store_conns_close(struct store *st)
 /*---- readers ----*/
 
 static _Thread_local struct conn *tls_reader;
+static _Thread_local struct conn *tls_replica;
+/* store_read_route: this thread's reads go to the replica */
+static _Thread_local bool tls_route_replica;
 
-/* This thread's read connection for 'st', opened on first use. */
-struct conn *store_reader(struct store *st, struct errbuf *eb)
+struct conn *store_reader_primary(struct store *st, struct errbuf *eb)
 {
     struct conn *c = tls_reader;
     if (c && c->store_serial == st->serial)
@@ -261,10 +281,111 @@ struct conn *store_reader(struct store *st, struct errbuf *eb)
     return c;
 }
 
+/* Unlinks 'c' from st->replicas and closes it. */
+static void replica_drop(struct store *st, struct conn *c)
+{
+    pthread_mutex_lock(&st->readers_mu);
+    for (struct conn **p = &st->replicas; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&st->readers_mu);
+    store_conn_close(c);
+}
+
+struct conn *store_replica_conn(struct store *st)
+{
+    if (!st->db_read)
+        return NULL;
+    struct conn *c = tls_replica;
+    bool down = atomic_load(&st->replica_down);
+    if (c && c->store_serial == st->serial) {
+        if (!down && !db_connection_lost(c->db))
+            return c;
+        /* Lost, or the replica went down (seen by another thread): a
+         * connection opened before may be dead too, so it is replaced. */
+        tls_replica = NULL;
+        replica_drop(st, c);
+        if (!down)
+            store_replica_down(st, "the connection was lost");
+    }
+    if (!store_replica_may_try(st))
+        return NULL;
+    struct errbuf eb;
+    c = conn_open_target(st, st->db_read, false, &eb);
+    if (!c) {
+        store_replica_down(st, eb.msg);
+        return NULL;
+    }
+    store_replica_up(st);
+    pthread_mutex_lock(&st->readers_mu);
+    c->next = st->replicas;
+    st->replicas = c;
+    pthread_mutex_unlock(&st->readers_mu);
+    tls_replica = c;
+    return c;
+}
+
+/* This thread's read connection for 'st': the replica's when the
+ * thread's route says so and the replica is up, else the primary's. */
+struct conn *store_reader(struct store *st, struct errbuf *eb)
+{
+    if (tls_route_replica && st->db_read) {
+        struct conn *c = store_replica_conn(st);
+        if (c)
+            return c;
+    }
+    return store_reader_primary(st, eb);
+}
+
+bool store_read_route(bool replica)
+{
+    bool was = tls_route_replica;
+    tls_route_replica = replica;
+    return was;
+}
+
+bool store_read_route_get(void)
+{
+    return tls_route_replica;
+}
+
+enum srv_err store_read_snapshot_begin(struct store *st, int64_t *counter,
+                                       bool *on_replica, struct errbuf *eb)
+{
+    *on_replica = false;
+    if (!tls_route_replica || !st->db_read)
+        return SRV_OK;
+    struct conn *c = store_replica_conn(st);
+    if (!c)
+        return SRV_OK; /* down: the caller reads the primary */
+    int64_t v;
+    if (db_exec(c->db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") !=
+        DB_OK)
+        return store_conn_error(c, eb, "replica snapshot");
+    if (db_data_version(c->db, &v) != DB_OK) {
+        enum srv_err e = store_conn_error(c, eb, "replica counter");
+        db_exec(c->db, "ROLLBACK");
+        return e;
+    }
+    *counter = v;
+    *on_replica = true;
+    return SRV_OK;
+}
+
+void store_read_snapshot_end(struct store *st)
+{
+    struct conn *c = tls_replica;
+    if (c && c->store_serial == st->serial && !db_connection_lost(c->db))
+        db_exec(c->db, "ROLLBACK"); /* read only: nothing to keep */
+}
+
 enum srv_err store_ping(struct store *st)
 {
     struct errbuf eb;
-    struct conn *c = store_reader(st, &eb);
+    struct conn *c = store_reader_primary(st, &eb);
     if (!c)
         return SRV_E_UNAVAILABLE;
     struct db_stmt *s = store_stmt(c, S_PING);

@@ -109,6 +109,11 @@ void db_set_busy_handler(struct db *db, int (*fn)(void *arg, int count),
     db->ops->set_busy_handler(db, fn, arg);
 }
 
+bool db_connection_lost(const struct db *db)
+{
+    return db->ops->connection_lost(db);
+}
+
 int db_checkpoint(struct db *db)
 {
     return db->ops->checkpoint(db);

@@ -160,6 +160,11 @@ int db_bump_data_version(struct db *db, int64_t *version);
 void db_set_busy_handler(struct db *db, int (*fn)(void *arg, int count),
                          void *arg);
 
+/* PostgreSQL: true when the server connection is gone (PQstatus is
+ * CONNECTION_BAD, seen once a call on it failed); the connection must
+ * be replaced. SQLite: false. */
+bool db_connection_lost(const struct db *db);
+
 /* SQLite: folds the WAL into the database file (TRUNCATE checkpoint), as
  * the store does at shutdown. PostgreSQL: no effect. Returns DB_OK or
  * DB_ERROR. */

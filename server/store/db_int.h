@@ -22,6 +22,7 @@ struct db_ops {
     int (*bump_data_version)(struct db *db, int64_t *version);
     void (*set_busy_handler)(struct db *db, int (*fn)(void *, int), void *arg);
     int (*checkpoint)(struct db *db);
+    bool (*connection_lost)(const struct db *db);
     /* db_migrate's engine steps: take what makes the migration exclusive
      * (SQLite: WAL mode; PostgreSQL: the advisory lock and the level
      * table), read the level, record one inside the open transaction,

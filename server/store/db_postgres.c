@@ -1008,6 +1008,11 @@ int db_copy_out_next(struct db *db, int *nfields, const char *const **fields,
     return DB_ROW;
 }
 
+static bool pg_connection_lost(const struct db *db)
+{
+    return PQstatus(((const struct pg_db *)db)->conn) == CONNECTION_BAD;
+}
+
 static const struct db_ops postgres_ops = {
     .close = pg_close,
     .exec = pg_exec,
@@ -1017,6 +1022,7 @@ static const struct db_ops postgres_ops = {
     .bump_data_version = pg_bump_data_version,
     .set_busy_handler = pg_set_busy_handler,
     .checkpoint = pg_checkpoint,
+    .connection_lost = pg_connection_lost,
     .migrate_begin = pg_migrate_begin,
     .schema_level = pg_schema_level,
     .record_level = pg_record_level,

@@ -295,6 +295,12 @@ static int sq_column_bytes(const struct db_stmt *s, int col)
     return sqlite3_column_bytes(csq(s)->h, col);
 }
 
+static bool sq_connection_lost(const struct db *db)
+{
+    (void)db;
+    return false;
+}
+
 static const struct db_ops sqlite_ops = {
     .close = sq_close,
     .exec = sq_exec,
@@ -304,6 +310,7 @@ static const struct db_ops sqlite_ops = {
     .bump_data_version = sq_bump_data_version,
     .set_busy_handler = sq_set_busy_handler,
     .checkpoint = sq_checkpoint,
+    .connection_lost = sq_connection_lost,
     .migrate_begin = sq_migrate_begin,
     .schema_level = sq_schema_level,
     .record_level = sq_record_level,

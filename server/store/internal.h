@@ -55,13 +55,19 @@
 #include <stdatomic.h>
 
 /* Statement slots per connection for the domain files. */
-#define STORE_DOMAIN_STMTS 144
+#define STORE_DOMAIN_STMTS 146
 
 /* Where each domain file's slots begin: registry 0..47, greenai 48..79,
  * auth 80..127 (STORE_AUTH_STMT_BASE, store_auth.h), whole statements of
- * dialect.h 128..143 (STORE_DIALECT_STMT_BASE). */
+ * dialect.h 128..143 (STORE_DIALECT_STMT_BASE), replica.c 144..145
+ * (STORE_REPLICA_STMT_BASE). */
 #define STORE_GREENAI_STMT_BASE 48
 #define STORE_DIALECT_STMT_BASE 128
+#define STORE_REPLICA_STMT_BASE 144
+
+/* Slots of replica.c's table of clients' last writes (a collision sends
+ * one more client's reads to the primary for a while, never less). */
+#define STORE_RYW_SLOTS 4096
 
 #define ZONE_MEMO_SLOTS 64
 
@@ -96,6 +102,19 @@ struct store {
 
     pthread_mutex_t readers_mu;
     struct conn *readers;
+
+    /* replica.c: reads from a streaming replica (--db-read); NULL db_read
+     * when none. The per-thread replica connections are in 'replicas'
+     * (under readers_mu). */
+    char *db_read;
+    struct conn *replicas;
+    atomic_bool replica_down;              /* last open or query failed */
+    _Atomic int64_t replica_retry_ms;      /* while down: next try (mono ms) */
+    _Atomic uint64_t commit_lsn;           /* the primary's WAL insert position
+                                              after the writer's last commit */
+    _Atomic uint64_t replayed_lsn;         /* the replica replayed this far */
+    _Atomic uint64_t ryw[STORE_RYW_SLOTS]; /* per client hash: the
+                                              commit_lsn of its last write */
 
     /* singleton.c: the advisory locks' connection (PostgreSQL) */
     pthread_mutex_t singleton_mu;
@@ -159,6 +178,11 @@ struct store {
 struct conn *store_conn_open(const struct store *st, bool create,
                              struct errbuf *eb);
 
+/* A new read connection to 'target' (the replica), configured as the
+ * store's; NULL with 'eb' set. Close with store_conn_close. */
+struct conn *store_conn_open_target(const struct store *st, const char *target,
+                                    struct errbuf *eb);
+
 /* Finalizes the connection's statements and closes it; NULL is a no-op. */
 void store_conn_close(struct conn *c);
 
@@ -191,6 +215,33 @@ void store_singletons_close(struct store *st);
 /* This thread's read connection, opened on first use; NULL (with 'eb'
  * set) when it cannot be opened. The store keeps it. */
 struct conn *store_reader(struct store *st, struct errbuf *eb);
+
+/* This thread's read connection on the primary, whatever the route
+ * (auth, the counter of store_sync_generations, store_ping). */
+struct conn *store_reader_primary(struct store *st, struct errbuf *eb);
+
+/* This thread's connection to the replica, opened on first use and
+ * reopened after it was lost; NULL while the replica is down (logged
+ * once by replica.c, retried every few seconds). The store keeps it. */
+struct conn *store_replica_conn(struct store *st);
+
+/*---- the replica (replica.c) ----*/
+
+/* store_open with --db-read: tries the replica once, so that the log
+ * says at start whether reads go to it (the server starts either way). */
+void store_replica_probe(struct store *st);
+
+/* Marks the replica down ('why' logged when it was up) or up again. */
+void store_replica_down(struct store *st, const char *why);
+void store_replica_up(struct store *st);
+
+/* Whether a replica connection may be tried now (up, or its retry time
+ * came). */
+bool store_replica_may_try(struct store *st);
+
+/* Writer, after a commit, with --db-read: records the primary's WAL
+ * position (pg_current_wal_insert_lsn) in st->commit_lsn. */
+void store_replica_note_commit(struct store *st);
 
 /* The connection's db.h handle (the connection keeps it). */
 struct db *store_conn_db(struct conn *c);

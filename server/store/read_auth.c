@@ -53,7 +53,7 @@ static void perm_from_row(struct db_stmt *s, struct auth_perm_row *p)
 enum srv_err store_auth_user_count(struct store *st, int64_t *n,
                                    struct errbuf *eb)
 {
-    struct conn *c = store_reader(st, eb);
+    struct conn *c = store_reader_primary(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
     struct db_stmt *s = store_auth_stmt(c, A_USER_COUNT);
@@ -71,7 +71,7 @@ static enum srv_err user_read(struct store *st, enum auth_stmt id,
                               const char *name, int64_t uid,
                               struct auth_user_row *out, struct errbuf *eb)
 {
-    struct conn *c = store_reader(st, eb);
+    struct conn *c = store_reader_primary(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
     struct db_stmt *s = store_auth_stmt(c, id);
@@ -154,7 +154,7 @@ static void fill_token(struct db_stmt *s, void *p)
 enum srv_err store_auth_users(struct store *st, struct auth_user_row **out,
                               size_t *n, struct errbuf *eb)
 {
-    struct conn *c = store_reader(st, eb);
+    struct conn *c = store_reader_primary(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
     struct db_stmt *s = store_auth_stmt(c, A_USERS);
@@ -172,7 +172,7 @@ static enum srv_err perm_get(struct store *st, enum auth_stmt id,
 {
     *found = false;
     perm[0] = '\0';
-    struct conn *c = store_reader(st, eb);
+    struct conn *c = store_reader_primary(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
     struct db_stmt *s = store_auth_stmt(c, id);
@@ -211,7 +211,7 @@ static enum srv_err perms_list(struct store *st, enum auth_stmt of,
                                int64_t user_id, struct auth_perm_row **out,
                                size_t *n, struct errbuf *eb)
 {
-    struct conn *c = store_reader(st, eb);
+    struct conn *c = store_reader_primary(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
     struct db_stmt *s = store_auth_stmt(c, user_id > 0 ? of_user : of);
@@ -248,7 +248,7 @@ enum srv_err store_auth_token_by_hash(struct store *st, const char *secret_hash,
                                       struct errbuf *eb)
 {
     *found = false;
-    struct conn *c = store_reader(st, eb);
+    struct conn *c = store_reader_primary(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
     struct db_stmt *s = store_auth_stmt(c, A_TOKEN_BY_HASH);
@@ -270,7 +270,7 @@ enum srv_err store_auth_tokens(struct store *st, int64_t user_id,
                                struct auth_token_row **out, size_t *n,
                                struct errbuf *eb)
 {
-    struct conn *c = store_reader(st, eb);
+    struct conn *c = store_reader_primary(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
     struct db_stmt *s = store_auth_stmt(c, A_TOKENS_OF);
@@ -289,7 +289,7 @@ enum srv_err store_auth_session(struct store *st, const char *id_hash,
                                 struct errbuf *eb)
 {
     *found = false;
-    struct conn *c = store_reader(st, eb);
+    struct conn *c = store_reader_primary(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
     struct db_stmt *s = store_auth_stmt(c, A_SESSION_GET);
@@ -314,7 +314,7 @@ static enum srv_err id_by_text(struct store *st, enum auth_stmt id,
                                struct errbuf *eb)
 {
     *found = false;
-    struct conn *c = store_reader(st, eb);
+    struct conn *c = store_reader_primary(st, eb);
     if (!c)
         return SRV_E_INTERNAL;
     struct db_stmt *s = store_auth_stmt(c, id);

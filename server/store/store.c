@@ -158,6 +158,13 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
         return NULL;
     }
     st->db_path = strdup(cfg->db_path);
+    if (cfg->db_read && *cfg->db_read &&
+        !(st->db_read = strdup(cfg->db_read))) {
+        err_set(eb, SRV_E_NOMEM, "out of memory");
+        free(st->db_path);
+        free(st);
+        return NULL;
+    }
     st->artifact_root = strdup(cfg->artifact_root);
     st->serve_artifacts = cfg->serve_artifacts;
     st->durable_full = cfg->durable_full;
@@ -182,6 +189,8 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
         store_relocate_local_locations(st, eb) != SRV_OK)
         goto fail;
     store_notice_outside_writes(st); /* the baseline */
+    if (st->db_read)
+        store_replica_probe(st);
     store_writer_busy_handler(st);
     if (pthread_create(&st->writer_thread, NULL, store_writer_main, st) != 0) {
         err_set(eb, SRV_E_INTERNAL, "cannot start the writer thread");
@@ -191,6 +200,7 @@ struct store *store_open(const struct store_config *cfg, struct errbuf *eb)
 fail:
     store_conn_close(st->writer);
     free(st->db_path);
+    free(st->db_read);
     free(st->artifact_root);
     pthread_mutex_destroy(&st->mu);
     pthread_cond_destroy(&st->cv);
@@ -220,6 +230,7 @@ void store_close(struct store *st)
     pthread_mutex_destroy(&st->summary_mu);
     pthread_mutex_destroy(&st->singleton_mu);
     free(st->db_path);
+    free(st->db_read);
     free(st->artifact_root);
     free(st);
 }

@@ -184,8 +184,11 @@ static void commit_group(struct store *st, struct store_write *head)
                 w->err = eb;
             }
         }
-    } else if (committed)
+    } else if (committed) {
         store_note_own_commit(st, bumped);
+        if (st->db_read)
+            store_replica_note_commit(st); /* before anyone is answered */
+    }
     pthread_mutex_lock(&st->journal_mu);
     for (struct store_write *w = head; w; w = w->next) {
         if (w->result != SRV_OK || w->touched_experiment < 0)

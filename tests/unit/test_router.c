@@ -127,7 +127,7 @@ static void test_ui_routes(void)
         unsigned flags;
     } routes[] = {
         {"/ajax-api/2.0/mlflow/metrics/get-history-bulk", "GET",
-         h_metrics_get_history_bulk, ROUTE_AJAX_ONLY},
+         h_metrics_get_history_bulk, ROUTE_AJAX_ONLY | ROUTE_REPLICA},
         {"/ajax-api/2.0/mlflow/experiments/search-datasets", "POST",
          h_experiments_search_datasets, ROUTE_AJAX_ONLY},
         {"/ajax-api/2.0/mlflow/upload-artifact", "POST", h_upload_artifact,

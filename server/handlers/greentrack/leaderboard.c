@@ -115,6 +115,8 @@ struct board {
     bool green; /* cost= or upstream= asked: 'extra' is filled */
     enum lb_cost cost;
     enum lb_upstream upstream;
+    bool replica; /* read from the replica: 'generation' is the value of
+                     its greentrack_generation in the rows' snapshot */
     struct green_row *extra; /* by run_pk */
     size_t n_extra;
     uint64_t exp_gen;           /* the experiment's generation ('generation' is
@@ -157,9 +159,10 @@ struct lb_mode {
     bool green;
     enum lb_cost cost;
     enum lb_upstream upstream;
+    bool replica; /* board_get sets it: built from the replica */
 };
 
-static const struct lb_mode plain_mode = {false, COST_TOTAL, UP_NONE};
+static const struct lb_mode plain_mode = {false, COST_TOTAL, UP_NONE, false};
 
 /* Whether 'b' (may be NULL) ranks this key, at any generation. */
 static bool board_is(const struct board *b, int64_t exp_id, const char *metric,
@@ -167,8 +170,8 @@ static bool board_is(const struct board *b, int64_t exp_id, const char *metric,
 {
     return b && b->experiment_id == exp_id && b->r.maximize == maximize &&
            b->green == m->green && b->cost == m->cost &&
-           b->upstream == m->upstream && strcmp(b->metric, metric) == 0 &&
-           strcmp(b->filter, filter) == 0;
+           b->upstream == m->upstream && b->replica == m->replica &&
+           strcmp(b->metric, metric) == 0 && strcmp(b->filter, filter) == 0;
 }
 
 /* A cached board for the key at 'generation', with a reference taken;
@@ -242,6 +245,7 @@ static struct board *board_new(int64_t exp_id, uint64_t generation,
     b->green = m->green;
     b->cost = m->cost;
     b->upstream = m->upstream;
+    b->replica = m->replica;
     b->metric = strdup(metric);
     b->filter = strdup(filter);
     if (!b->metric || !b->filter) {
@@ -556,7 +560,7 @@ static bool green_patch(struct store *st, const struct board *old,
     struct leaderboard_row *fresh = NULL, *all = NULL;
     struct green_row *gf = NULL;
     size_t k = 0;
-    struct lb_mode m = {true, old->cost, old->upstream};
+    struct lb_mode m = {true, old->cost, old->upstream, old->replica};
     struct board *b = NULL;
     if (n_pks > 4096 || (n_pks && store_leaderboard_rows_of(
                                       st, old->experiment_id, old->metric,
@@ -812,6 +816,36 @@ static enum srv_err board_get(struct store *st, int64_t exp_id,
                               void (*pause)(void *arg), void *arg,
                               struct board **out, struct errbuf *eb)
 {
+    /* --db-read, and this client may read from the replica: the board is
+     * keyed by the replica's counter, read in the same snapshot as its
+     * rows, so it is exactly as new as its key says. Built whole (the
+     * change journal follows this server's commits, not the replica's
+     * replay). */
+    int64_t counter = 0;
+    bool on_replica = false;
+    enum srv_err e = store_read_snapshot_begin(st, &counter, &on_replica, eb);
+    if (e)
+        return e;
+    if (on_replica) {
+        struct lb_mode m = *mode;
+        m.replica = true;
+        uint64_t rgen = (uint64_t)counter;
+        struct board *rb =
+            board_lookup(exp_id, rgen, metric, filter, maximize, &m);
+        if (!rb) {
+            if (pause)
+                pause(arg);
+            e = board_build(st, exp_id, rgen, rgen, metric, filter, maximize,
+                            &m, &rb, eb);
+            if (!e)
+                board_publish(rb);
+        }
+        store_read_snapshot_end(st);
+        if (e)
+            return e;
+        *out = rb;
+        return SRV_OK;
+    }
     /* The generation is read before the rows: a write committed meanwhile
      * makes this board stale at once rather than never. */
     store_sync_generations(st);
@@ -831,7 +865,6 @@ static enum srv_err board_get(struct store *st, int64_t exp_id,
                             : board_patch(st, old, gen, &b, eb));
     if (old)
         board_release(old);
-    enum srv_err e;
     if (!patched && (e = board_build(st, exp_id, gen, exp_gen, metric, filter,
                                      maximize, mode, &b, eb)))
         return e;
@@ -870,7 +903,8 @@ static bool key_options_parse(const char *s, bool *maximize, struct lb_mode *m)
             return true;
         for (int c = COST_TOTAL; c <= COST_INFERENCE; c++) {
             for (int u = UP_NONE; u <= UP_FULL; u++) {
-                struct lb_mode g = {true, (enum lb_cost)c, (enum lb_upstream)u};
+                struct lb_mode g = {true, (enum lb_cost)c, (enum lb_upstream)u,
+                                    false};
                 key_options(buf, sizeof(buf), *maximize, &g);
                 if (strcmp(buf, s) == 0) {
                     *m = g;
@@ -980,7 +1014,7 @@ enum handler_result h_leaderboard(struct request *req, struct response *res)
     bool maximize;
     if ((e = h_direction(direction, &maximize, &eb)))
         return h_fail(res, e, &eb);
-    struct lb_mode mode = {cost || upstream, COST_TOTAL, UP_NONE};
+    struct lb_mode mode = {cost || upstream, COST_TOTAL, UP_NONE, false};
     if (cost && strcmp(cost, "total") != 0)
         mode.cost = strcmp(cost, "training") == 0    ? COST_TRAINING
                     : strcmp(cost, "inference") == 0 ? COST_INFERENCE
