@@ -6,6 +6,8 @@
  */
 #include "artifact_store.h"
 
+#include "numtext.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -91,24 +93,13 @@ int artifact_run_uri(char *out, size_t outlen, const char *location,
     return w < 0 || (size_t)w >= outlen ? -1 : 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool artifact_percent_decode(char *s)
 {
     char *w = s;
     for (const char *r = s; *r; r++) {
         int hi, lo;
-        if (r[0] == '%' && (hi = hexval((unsigned char)r[1])) >= 0 &&
-            (lo = hexval((unsigned char)r[2])) >= 0) {
+        if (r[0] == '%' && (hi = numtext_hex_digit((unsigned char)r[1])) >= 0 &&
+            (lo = numtext_hex_digit((unsigned char)r[2])) >= 0) {
             char c = (char)(hi * 16 + lo);
             if (c == '\0') {
                 *w = '\0';

@@ -12,6 +12,7 @@
 #include "connlimit.h"
 #include "jsonx.h"
 #include "log.h"
+#include "numtext.h"
 #include "prescan.h"
 #include "router.h"
 #include "tls.h"
@@ -569,17 +570,6 @@ static enum MHD_Result add_query_arg(void *cls, enum MHD_ValueKind kind,
     return MHD_YES;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes s[0, len) as MHD decodes query arguments ('+' is a space, %XX
  * a byte, a malformed escape stays as it is, a %00 ends the text) into a
  * new NUL-terminated string; NULL when out of memory. */
@@ -593,8 +583,8 @@ static char *query_unescape(const char *s, size_t len)
         if (s[i] == '+') {
             *w++ = ' ';
         } else if (s[i] == '%' && i + 2 < len &&
-                   (hi = hex_digit(s[i + 1])) >= 0 &&
-                   (lo = hex_digit(s[i + 2])) >= 0) {
+                   (hi = numtext_hex_digit(s[i + 1])) >= 0 &&
+                   (lo = numtext_hex_digit(s[i + 2])) >= 0) {
             char c = (char)(hi * 16 + lo);
             if (c == '\0')
                 break;
@@ -794,6 +784,29 @@ static enum MHD_Result finish_write(struct http_req *hr)
     return ret;
 }
 
+/* Suspends 'hr' and counts it as in flight and waiting, unless the server
+ * is stopping: then returns false with the place reserved in 'reserved'
+ * (may be NULL) given back, and the caller answers 503. */
+static bool suspend_counted(struct http_req *hr, struct workq *reserved)
+{
+    struct http_server *srv = hr->srv;
+    pthread_mutex_lock(&srv->mu);
+    if (srv->stopping) {
+        pthread_mutex_unlock(&srv->mu);
+        if (reserved)
+            workq_unreserve(reserved);
+        return false;
+    }
+    srv->inflight++;
+    srv->waiting++;
+    hr->counted = true;
+    hr->waiting = true;
+    hr->state = RS_WAITING;
+    MHD_suspend_connection(hr->conn);
+    pthread_mutex_unlock(&srv->mu);
+    return true;
+}
+
 /* A write: suspend, then hand it to the group-commit writer (after its
  * before_write job, if any). */
 static enum MHD_Result pend(struct http_req *hr)
@@ -804,21 +817,9 @@ static enum MHD_Result pend(struct http_req *hr)
     if (hr->req.before_write && !workq_reserve(srv->jobs))
         return respond_error(hr, SRV_E_UNAVAILABLE,
                              "The server's job queue is full; retry later");
-    pthread_mutex_lock(&srv->mu);
-    if (srv->stopping) {
-        pthread_mutex_unlock(&srv->mu);
-        if (hr->req.before_write)
-            workq_unreserve(srv->jobs);
+    if (!suspend_counted(hr, hr->req.before_write ? srv->jobs : NULL))
         return respond_error(hr, SRV_E_UNAVAILABLE,
                              "The server is shutting down");
-    }
-    srv->inflight++;
-    srv->waiting++;
-    hr->counted = true;
-    hr->waiting = true;
-    hr->state = RS_WAITING;
-    MHD_suspend_connection(hr->conn);
-    pthread_mutex_unlock(&srv->mu);
     if (hr->req.before_write &&
         workq_submit_reserved(srv->jobs, run_before_write, hr))
         return MHD_YES;
@@ -879,20 +880,9 @@ static enum MHD_Result long_read(struct http_req *hr)
     if (!workq_reserve(srv->reads))
         return respond_error(hr, SRV_E_UNAVAILABLE,
                              "The server's read queue is full; retry later");
-    pthread_mutex_lock(&srv->mu);
-    if (srv->stopping) {
-        pthread_mutex_unlock(&srv->mu);
-        workq_unreserve(srv->reads);
+    if (!suspend_counted(hr, srv->reads))
         return respond_error(hr, SRV_E_UNAVAILABLE,
                              "The server is shutting down");
-    }
-    srv->inflight++;
-    srv->waiting++;
-    hr->counted = true;
-    hr->waiting = true;
-    hr->state = RS_WAITING;
-    MHD_suspend_connection(hr->conn);
-    pthread_mutex_unlock(&srv->mu);
     if (!workq_submit_reserved(srv->reads, run_long_read, hr))
         run_long_read(hr); /* out of memory: here */
     return MHD_YES;

@@ -315,3 +315,14 @@ size_t numtext_format_double(double v, char *buf)
     buf[len] = '\0';
     return (size_t)len;
 }
+
+int numtext_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

@@ -45,4 +45,8 @@ bool numtext_double(const char *s, unsigned flags, double *out);
  * strtod check. Not for NaN or infinities. */
 size_t numtext_format_double(double v, char *buf);
 
+/* The value of one hexadecimal digit (0-9, a-f, A-F), or -1 for any other
+ * character. */
+int numtext_hex_digit(int c);
+
 #endif

@@ -9,6 +9,7 @@
 
 #include "../client/src/mlflow_names.h"
 #include "jsonx.h"
+#include "numtext.h"
 #include "render.h"
 #include "validate.h"
 
@@ -320,17 +321,6 @@ enum srv_err registry_check_tag(const char *key, const char *value,
 
 /*---- sources ----*/
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* urllib.parse.unquote_plus, in place; true when it changed anything. A
  * %00 becomes a NUL kept in the length '*len'. */
 static bool unquote_plus(char *s, size_t *len)
@@ -342,9 +332,11 @@ static bool unquote_plus(char *s, size_t *len)
             s[w++] = ' ';
             r++;
             changed = true;
-        } else if (s[r] == '%' && r + 2 < n && hex_value(s[r + 1]) >= 0 &&
-                   hex_value(s[r + 2]) >= 0) {
-            s[w++] = (char)(hex_value(s[r + 1]) * 16 + hex_value(s[r + 2]));
+        } else if (s[r] == '%' && r + 2 < n &&
+                   numtext_hex_digit(s[r + 1]) >= 0 &&
+                   numtext_hex_digit(s[r + 2]) >= 0) {
+            s[w++] = (char)(numtext_hex_digit(s[r + 1]) * 16 +
+                            numtext_hex_digit(s[r + 2]));
             r += 3;
             changed = true;
         } else {

@@ -660,17 +660,6 @@ size_t db_copy_escape(char *out, const char *v, size_t len)
     return (size_t)(o - out);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 size_t db_copy_unescape(char *v, size_t len)
 {
     size_t o = 0;
@@ -700,13 +689,13 @@ size_t db_copy_unescape(char *v, size_t len)
             v[o++] = '\v';
             break;
         case 'x': { /* \xH or \xHH */
-            int h = i + 1 < len ? hex_digit(v[i + 1]) : -1;
+            int h = i + 1 < len ? numtext_hex_digit(v[i + 1]) : -1;
             if (h < 0) {
                 v[o++] = 'x';
                 break;
             }
             i++;
-            int h2 = i + 1 < len ? hex_digit(v[i + 1]) : -1;
+            int h2 = i + 1 < len ? numtext_hex_digit(v[i + 1]) : -1;
             if (h2 >= 0) {
                 h = h * 16 + h2;
                 i++;

@@ -6,6 +6,7 @@
  * checks run on both engines and each writes what it read to a
  * transcript: the engines must agree value for value, bit for bit.
  */
+#include "pg_unit.h"
 #include "store/db.h"
 #include "store/dialect.h"
 #include "test.h"
@@ -619,34 +620,6 @@ static void run_engine(const char *target, const char *target_b,
     check_migrations(target_b, t);
 }
 
-/* Replaces the database name (the URL's last path segment). */
-static void url_with_db(char *out, size_t size, const char *base,
-                        const char *name)
-{
-    const char *slash = strrchr(base, '/');
-    int keep = slash ? (int)(slash - base) : (int)strlen(base);
-    snprintf(out, size, "%.*s/%s", keep, base, name);
-}
-
-static bool fresh_pg_db(const char *base, const char *name, char *url,
-                        size_t size)
-{
-    struct errbuf eb;
-    struct db *admin = db_open(base, NULL, &eb);
-    if (!admin) {
-        fprintf(stderr, "postgresql: %s\n", eb.msg);
-        return false;
-    }
-    char sql[128];
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
-    bool ok = exec_ok(admin, sql);
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-    ok = ok && exec_ok(admin, sql);
-    db_close(admin);
-    url_with_db(url, size, base, name);
-    return ok;
-}
-
 /* Every entry of dialect.h has a text for both engines. */
 static void test_dialect_tables(void)
 {
@@ -664,30 +637,11 @@ int main(void)
     test_dialect_tables();
 
     /* PostgreSQL: make test's, or a private one started here */
-    const char *pg = getenv("GREENTRACK_TEST_PG");
-    char own_dir[512] = "", own_url[512] = "";
-    if (!pg || !*pg) {
-        const char *required = getenv("GREENTRACK_TEST_PG_REQUIRED");
-        if (required && strcmp(required, "1") == 0) {
-            fprintf(stderr, "GREENTRACK_TEST_PG is not set (make test "
-                            "starts PostgreSQL)\n");
-            CHECK(!"PostgreSQL available");
-            TEST_MAIN_END("test_db");
-        }
-        FILE *p = popen("sh tests/pg/cluster.sh start", "r");
-        if (p) {
-            if (fgets(own_dir, sizeof(own_dir), p))
-                own_dir[strcspn(own_dir, "\n")] = '\0';
-            if (fgets(own_url, sizeof(own_url), p))
-                own_url[strcspn(own_url, "\n")] = '\0';
-            pclose(p);
-        }
-        if (strncmp(own_url, "postgresql://", 13) != 0) {
-            CHECK(!"started a private PostgreSQL (tests/pg/cluster.sh)");
-            TEST_MAIN_END("test_db");
-        }
-        pg = own_url;
-    }
+    char own_dir[512], own_url[512];
+    const char *pg =
+        pg_unit_url(own_dir, sizeof(own_dir), own_url, sizeof(own_url));
+    if (!pg)
+        TEST_MAIN_END("test_db");
 
     char dir[] = "/tmp/test_db.XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -700,8 +654,8 @@ int main(void)
     char name[64], name_b[64], url[600], url_b[600];
     snprintf(name, sizeof(name), "test_db_%ld", (long)getpid());
     snprintf(name_b, sizeof(name_b), "test_db_%ld_b", (long)getpid());
-    if (fresh_pg_db(pg, name, url, sizeof(url)) &&
-        fresh_pg_db(pg, name_b, url_b, sizeof(url_b)))
+    if (pg_unit_fresh_db(pg, name, url, sizeof(url)) &&
+        pg_unit_fresh_db(pg, name_b, url_b, sizeof(url_b)))
         run_engine(url, url_b, &pq);
     else
         CHECK(!"fresh PostgreSQL databases");
@@ -721,9 +675,6 @@ int main(void)
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
-    if (*own_dir) {
-        snprintf(cmd, sizeof(cmd), "sh tests/pg/cluster.sh stop '%s'", own_dir);
-        CHECK(system(cmd) == 0);
-    }
+    pg_unit_stop(own_dir);
     TEST_MAIN_END("test_db");
 }

@@ -13,6 +13,7 @@
  * cannot run at all without a server. PostgreSQL as in test_db:
  * GREENTRACK_TEST_PG, or a private cluster started here.
  */
+#include "pg_unit.h"
 #include "schema.h"
 #include "store/auth_sql.h"
 #include "store/db.h"
@@ -104,50 +105,13 @@ static void check_engine(const char *target)
     db_close(db);
 }
 
-/* A fresh database 'name' on the cluster of 'base'; its URL in 'url'. */
-static bool fresh_pg_db(const char *base, const char *name, char *url,
-                        size_t size)
-{
-    struct errbuf eb;
-    struct db *admin = db_open(base, NULL, &eb);
-    if (!admin)
-        return false;
-    char sql[128];
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", name);
-    bool ok = db_exec(admin, sql) == DB_OK;
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", name);
-    ok = ok && db_exec(admin, sql) == DB_OK;
-    db_close(admin);
-    const char *slash = strrchr(base, '/');
-    int n = slash ? (int)(slash - base) : (int)strlen(base);
-    snprintf(url, size, "%.*s/%s", n, base, name);
-    return ok;
-}
-
 int main(void)
 {
-    const char *pg = getenv("GREENTRACK_TEST_PG");
-    char own_dir[512] = "", own_url[512] = "";
-    if (!pg || !*pg) {
-        const char *required = getenv("GREENTRACK_TEST_PG_REQUIRED");
-        if (required && strcmp(required, "1") == 0) {
-            CHECK(!"GREENTRACK_TEST_PG is set (make test starts PostgreSQL)");
-            TEST_MAIN_END("test_domain_sql");
-        }
-        FILE *p = popen("sh tests/pg/cluster.sh start", "r");
-        if (p) {
-            if (fgets(own_dir, sizeof(own_dir), p))
-                own_dir[strcspn(own_dir, "\n")] = '\0';
-            if (fgets(own_url, sizeof(own_url), p))
-                own_url[strcspn(own_url, "\n")] = '\0';
-            pclose(p);
-        }
-        if (strncmp(own_url, "postgresql://", 13) != 0) {
-            CHECK(!"started a private PostgreSQL (tests/pg/cluster.sh)");
-            TEST_MAIN_END("test_domain_sql");
-        }
-        pg = own_url;
-    }
+    char own_dir[512], own_url[512];
+    const char *pg =
+        pg_unit_url(own_dir, sizeof(own_dir), own_url, sizeof(own_url));
+    if (!pg)
+        TEST_MAIN_END("test_domain_sql");
 
     char dir[] = "/tmp/test_domain_sql.XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -157,15 +121,14 @@ int main(void)
 
     char name[64], url[600];
     snprintf(name, sizeof(name), "test_domain_sql_%ld", (long)getpid());
-    CHECK(fresh_pg_db(pg, name, url, sizeof(url)));
+    CHECK(pg_unit_fresh_db(pg, name, url, sizeof(url)));
     check_engine(url);
 
     char cmd[1200];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
     if (*own_dir) {
-        snprintf(cmd, sizeof(cmd), "sh tests/pg/cluster.sh stop '%s'", own_dir);
-        CHECK(system(cmd) == 0);
+        pg_unit_stop(own_dir);
     } else {
         struct errbuf eb;
         struct db *admin = db_open(pg, NULL, &eb);
