@@ -953,7 +953,8 @@ static enum srv_err emit_kv_exists(struct sql_frag *w, const struct clause *c,
 }
 
 /* "<col> [NOT] IN (...)" of the listed ids without upper-case letters
- * (MLflow keeps only those); "0" (IN) or "1" (NOT IN) when none is left. */
+ * (MLflow keeps only those); FALSE (IN) or TRUE (NOT IN) when none is
+ * left, which both engines take as a condition (PostgreSQL not 0 or 1). */
 static enum srv_err emit_ids_in(struct sql_frag *w, const char *col,
                                 const struct clause *c)
 {
@@ -967,7 +968,7 @@ static enum srv_err emit_ids_in(struct sql_frag *w, const char *col,
         kept += keep[i];
     }
     if (kept == 0)
-        strbuf_append_str(&w->sql, negate ? "1" : "0");
+        strbuf_append_str(&w->sql, negate ? "TRUE" : "FALSE");
     else
         emit_in(w, col, negate, c->val.items, keep, c->val.nitems);
     free(keep);
