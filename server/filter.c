@@ -954,7 +954,8 @@ static enum srv_err emit_kv_exists(struct sql_frag *w, const struct clause *c,
 }
 
 /* "<col> [NOT] IN (...)" of the listed ids without upper-case letters
- * (MLflow keeps only those); FALSE (IN) or TRUE (NOT IN) when none is left. */
+ * (MLflow keeps only those); FALSE (IN) or TRUE (NOT IN) when none is
+ * left, which both engines take as a condition (PostgreSQL not 0 or 1). */
 static enum srv_err emit_ids_in(struct sql_frag *w, const char *col,
                                 const struct clause *c)
 {

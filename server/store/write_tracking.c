@@ -607,6 +607,13 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
         db_bind_text(s, 2, w->params[i].key, -1);
         store_bind_ref(s, 3, w->params[i].value);
         e = store_step_done(c, s, &w->err, "param insert");
+        /* Another server on the same PostgreSQL database logged the key
+         * since check_params read it: the retry compares the values. */
+        if (e && db_error_kind(store_conn_db(c)) == DB_ERR_UNIQUE)
+            e = err_set(&w->err, SRV_E_UNAVAILABLE,
+                        "Param %s of run %s is being logged by another "
+                        "request; retry",
+                        w->params[i].key, w->run_id);
     }
     if (e)
         goto out;

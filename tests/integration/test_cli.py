@@ -17,7 +17,8 @@ import time
 import unittest
 
 from harness import (ROOT, Server, ServerTestCase, clean_env, free_port,
-                     read_version_file, server_binary, uniq)
+                     fresh_db_target, read_version_file, server_binary,
+                     uniq)
 
 BUILD = os.path.dirname(os.path.dirname(server_binary()))
 CLI = os.path.join(BUILD, "bin", "greentrack")
@@ -580,7 +581,7 @@ class SyncTest(unittest.TestCase):
         self.assertGreater(self.spool_bytes(), 0)
 
         self.server = Server(args=["--port", str(self.port), "--db",
-                                   os.path.join(self.tmp, "gt.db"),
+                                   fresh_db_target(self.tmp),
                                    "--artifact-root",
                                    os.path.join(self.tmp, "art"),
                                    "--log-level", "warn"],

@@ -19,7 +19,7 @@ import tempfile
 import unittest
 
 from harness import (Server, ServerTestCase, clean_env, free_port,
-                     server_binary, uniq)
+                     fresh_db_target, server_binary, uniq)
 
 BUILD = os.path.dirname(os.path.dirname(server_binary()))
 CLI = os.path.join(BUILD, "bin", "greentrack")
@@ -384,7 +384,7 @@ class OfflineRunArtifactTest(unittest.TestCase):
         port = int(self.uri.rsplit(":", 1)[1])
         os.makedirs(os.path.join(self.tmp, "art"))
         self.server = Server(args=["--port", str(port), "--db",
-                                   os.path.join(self.tmp, "gt.db"),
+                                   fresh_db_target(self.tmp),
                                    "--artifact-root",
                                    os.path.join(self.tmp, "art"),
                                    "--log-level", "warn"],

@@ -5,9 +5,13 @@ client-chosen run ids (specs/mlflow-rest.md §3.2, §4, §5)."""
 import json
 import os
 import re
+import subprocess
+import threading
+import time
+import unittest
 import uuid
 
-from harness import ServerTestCase, now_ms, uniq
+from harness import ON_POSTGRES, ServerTestCase, now_ms, uniq
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
@@ -444,3 +448,48 @@ class ConcurrencyTests(ServerTestCase):
             [eid], "attributes.run_name = 'third'"), [rid])
         self.assertEqual(self.search_run_ids(
             [eid], "attributes.run_name = 'second'"), [])
+
+
+class OtherWriterTests(ServerTestCase):
+    """Another writer of the same PostgreSQL database (a second server)
+    logs a param between this server's check and its insert: the unique
+    constraint refuses the insert, the request is answered "retry" (503)
+    and the retry compares the values as usual."""
+
+    @unittest.skipUnless(ON_POSTGRES, "needs a second writer at once; "
+                         "SQLite lets one write transaction in at a time")
+    def test_param_logged_meanwhile_by_another_writer(self):
+        rid = self.create_run("0")["info"]["run_id"]
+        import pgtest
+        other = subprocess.Popen(
+            [pgtest.PSQL, "-q", "-X", "-v", "ON_ERROR_STOP=1", "-v",
+             "rid=" + rid, "-d", self.server.db],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.addCleanup(other.kill)
+        other.stdin.write(
+            "BEGIN;\nINSERT INTO params (run_pk, key, value) SELECT run_pk, "
+            "'lr', '0.1' FROM runs WHERE run_id = :'rid';\n\\echo held\n")
+        other.stdin.flush()
+        self.assertEqual(other.stdout.readline().strip(), "held")
+        result = {}
+
+        def log():
+            result["r"] = self.client.post("runs/log-parameter", {
+                "run_id": rid, "key": "lr", "value": "0.2"})
+        t = threading.Thread(target=log)
+        t.start()
+        time.sleep(1.0)  # the insert waits on the uncommitted row
+        other.stdin.write("COMMIT;\n")
+        other.stdin.close()
+        self.assertEqual(other.wait(20), 0)
+        t.join(20)
+        r = result["r"]
+        self.assertEqual(r.status, 503, r)
+        self.assertEqual(r.body["error_code"], "TEMPORARILY_UNAVAILABLE")
+        self.assertBadParam(self.post("runs/log-parameter", {
+            "run_id": rid, "key": "lr", "value": "0.2"}),
+            "Changing param values is not allowed")
+        self.ok(self.post("runs/log-parameter", {
+            "run_id": rid, "key": "lr", "value": "0.1"}))
+        # the batch the refused request was in went on
+        self.assertEqual(self.params_of(self.get_run(rid)), {"lr": "0.1"})

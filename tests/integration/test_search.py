@@ -388,6 +388,16 @@ class RunSearchTests(ServerTestCase):
         b = self.ok(self.search_runs([self.eid], run_view_type="DELETED_ONLY"))
         self.assertEqual(b["runs"][0]["info"]["lifecycle_stage"], "deleted")
 
+    def test_many_experiment_ids(self):
+        # more than 100 ids are bound as one JSON list (read_tracking.c),
+        # read by each engine's own JSON function; unknown ids match none
+        many = [str(10 ** 6 + i) for i in range(150)] + [self.eid]
+        b = self.ok(self.search_runs(many, run_view_type="ALL"))
+        self.assertEqual(sorted(r["info"]["run_id"] for r in b["runs"]),
+                         sorted(self.active + [self.r5]))
+        b = self.ok(self.search_runs(many, "params.model = 'RNN'"))
+        self.assertEqual([r["info"]["run_id"] for r in b["runs"]], [self.r3])
+
     # -- paging --------------------------------------------------------------
     def page_all(self, max_results, order_by=None, flt=None):
         pages, token = [], None

@@ -58,6 +58,13 @@ class CliTests(ServerTestCase):
                             err)
         return err
 
+    def db_for(self, name):
+        """A new server's data: the file <name>.db in the test's folder,
+        or a fresh database on PostgreSQL."""
+        if harness.ON_POSTGRES:
+            return harness.fresh_db_target(self.tmp)
+        return os.path.join(self.tmp, name + ".db")
+
     def base_args(self, name="x"):
         return ["--port", "0", "--db", os.path.join(self.tmp, name + ".db"),
                 "--artifact-root", os.path.join(self.tmp, "art")]
@@ -105,10 +112,15 @@ class CliTests(ServerTestCase):
             s.close()
 
     def test_unopenable_db(self):
-        args = ["--port", "0", "--db", "/nonexistent/dir/x.db",
+        target = "/nonexistent/dir/x.db"
+        if harness.ON_POSTGRES:  # a database the cluster does not have
+            import pgtest
+            target = pgtest.url_for("gt_no_such_database")
+        args = ["--port", "0", "--db", target,
                 "--artifact-root", os.path.join(self.tmp, "art")]
         self.assertStartFails(args)
 
+    @harness.SQLITE_ONLY
     def test_db_is_not_sqlite(self):
         db = os.path.join(self.tmp, "junk.db")
         with open(db, "wb") as f:
@@ -120,6 +132,8 @@ class CliTests(ServerTestCase):
             self.assertEqual(f.read(), b"this is not a database" * 200)
 
     def test_newer_db_version_refused(self):
+        if harness.ON_POSTGRES:
+            return self.newer_pg_schema_refused()
         db = os.path.join(self.tmp, "future.db")
         con = sqlite3.connect(db)
         con.execute("CREATE TABLE future_thing (x)")
@@ -137,6 +151,24 @@ class CliTests(ServerTestCase):
             "SELECT count(*) FROM sqlite_master WHERE name='runs'")
             .fetchone()[0], 0, "must not migrate a newer DB")
         con.close()
+
+    def newer_pg_schema_refused(self):
+        # PostgreSQL's level is the one row of greentrack_schema
+        db = harness.fresh_db_target(self.tmp)
+        harness.db_execute(db, "CREATE TABLE greentrack_schema (only_row "
+                           "BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK "
+                           "(only_row), level INTEGER NOT NULL)")
+        harness.db_execute(db, "INSERT INTO greentrack_schema (level) "
+                           "VALUES (999)")
+        args = ["--port", "0", "--db", db, "--artifact-root",
+                os.path.join(self.tmp, "art")]
+        self.assertStartFails(args, want_in_stderr=("version", "newer",
+                                                    "schema"))
+        self.assertEqual(harness.db_rows(
+            db, "SELECT level FROM greentrack_schema"), [(999,)])
+        self.assertEqual(harness.db_rows(
+            db, "SELECT to_regclass('runs') IS NULL"), [(True,)],
+            "must not migrate a newer DB")
 
     def test_env_config(self):
         port = free_port()
@@ -200,8 +232,7 @@ class CliTests(ServerTestCase):
         for mode in ("full", "normal"):
             with self.subTest(mode=mode):
                 srv = Server(args=["--durability", mode], tmpdir=self.tmp,
-                             db=os.path.join(self.tmp, mode + ".db"),
-                             label=mode)
+                             db=self.db_for(mode), label=mode)
                 srv.start()
                 try:
                     c = srv.client()
@@ -213,7 +244,7 @@ class CliTests(ServerTestCase):
 
     def test_listening_line_exact(self):
         srv = Server(args=["--host", "127.0.0.1"], tmpdir=self.tmp,
-                     db=os.path.join(self.tmp, "ll.db"), label="ll")
+                     db=self.db_for("ll"), label="ll")
         srv.start()
         try:
             self.assertEqual(srv.host, "127.0.0.1")
@@ -229,7 +260,7 @@ class CliTests(ServerTestCase):
             "greentrack-server listening on http://127.0.0.1:%d" % srv.port])
 
     def test_restart_keeps_data_and_one_default(self):
-        db = os.path.join(self.tmp, "restart.db")
+        db = self.db_for("restart")
         srv = Server(tmpdir=self.tmp, db=db, label="restart1").start()
         c = srv.client()
         eid = c.post("experiments/create",
