@@ -298,8 +298,9 @@ static IT_UNUSED void it_server_free(struct it_server *s)
 {
     it_server_kill(s, SIGTERM);
     it_rm_rf(s->dir);
-    char admin[1100], sql[160];
+    char admin[1100];
     if (s->pg_name[0] && it_pg_url(admin, sizeof admin, "postgres") == 0) {
+        char sql[160];
         snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)",
                  s->pg_name);
         it_psql(admin, sql);
