@@ -266,7 +266,7 @@ def seed_rows(n):
         for key, v in (("acc", acc), ("loss", 1.0 - acc * 0.9),
                        ("f1", acc * 0.95), ("greentrack.energy_kwh", kwh),
                        ("greentrack.co2_kg", kwh * 0.3)):
-            rows["latest_metrics"].append((i, key, v, ts, 0, 0))
+            rows["latest_metrics"].append((i, key, v, ts, 0, 0, 1))
             rows["metrics"].append((i, key, ts, 0, v, 0))
         for k in range(5):
             rows["params"].append((i, "p%d" % k, "v%d-%d" % (k, i % 97)))
@@ -285,7 +285,8 @@ def seed_rows(n):
 COLUMNS = {
     "runs": "run_pk, run_id, experiment_id, run_name, user_id, status,"
             " start_time, end_time, artifact_uri, lifecycle_stage",
-    "latest_metrics": "run_pk, key, value, timestamp, step, is_nan",
+    "latest_metrics": "run_pk, key, value, timestamp, step, is_nan,"
+                      " experiment_id",
     "metrics": "run_pk, key, timestamp, step, value, is_nan",
     "params": "run_pk, key, value",
     "tags": "run_pk, key, value",
