@@ -23,25 +23,13 @@
 set -u
 
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
+# shellcheck source=tests/pg/lib.sh
+. "$(dirname "$0")/lib.sh"
 die() {
     echo "pg cluster: $*" >&2
     exit 1
 }
 
-as_owner() { # runs "$@" as the cluster's owner
-    if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
-free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
 
 start() {
     [ -x "$bin/initdb" ] || die "no $bin/initdb (Debian package postgresql-15)"

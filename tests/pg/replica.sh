@@ -17,26 +17,14 @@
 set -u
 
 here=$(dirname "$0")
+# shellcheck source=tests/pg/lib.sh
+. "$here/lib.sh"
 bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 die() {
     echo "pg replica: $*" >&2
     exit 1
 }
 
-as_owner() { # runs "$@" as the cluster's owner
-    if [ "$(id -u)" = 0 ]; then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
-free_port() {
-    python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
 
 start_standby() { # DIR PORT
     as_owner "$bin/pg_ctl" -D "$1/standby" -l "$1/standby.log" -w -t 60 \
