@@ -84,15 +84,14 @@ static struct sqlv *frag_slot(struct sql_frag *f)
     return v;
 }
 
-static void frag_text(struct sql_frag *f, const char *s, size_t len)
+/* Binds 'copy' (a heap string, or NULL when its malloc failed), which the
+ * fragment takes. */
+static void frag_take_text(struct sql_frag *f, char *copy)
 {
-    char *copy = malloc(len + 1);
     if (!copy) {
         f->sql.oom = true;
         return;
     }
-    memcpy(copy, s, len);
-    copy[len] = '\0';
     struct sqlv *v = frag_slot(f);
     if (!v) {
         free(copy);
@@ -100,6 +99,16 @@ static void frag_text(struct sql_frag *f, const char *s, size_t len)
     }
     v->type = SQLV_TEXT;
     v->text = copy;
+}
+
+static void frag_text(struct sql_frag *f, const char *s, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (copy) {
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+    }
+    frag_take_text(f, copy);
 }
 
 /* A LIKE pattern for "LIKE ? ESCAPE '\'": each backslash doubled, so
@@ -112,24 +121,16 @@ static void frag_like_pattern(struct sql_frag *f, const char *s, size_t len)
     for (size_t i = 0; i < len; i++)
         extra += s[i] == '\\';
     char *copy = malloc(len + extra + 1);
-    if (!copy) {
-        f->sql.oom = true;
-        return;
+    if (copy) {
+        size_t k = 0;
+        for (size_t i = 0; i < len; i++) {
+            if (s[i] == '\\')
+                copy[k++] = '\\';
+            copy[k++] = s[i];
+        }
+        copy[k] = '\0';
     }
-    size_t k = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '\\')
-            copy[k++] = '\\';
-        copy[k++] = s[i];
-    }
-    copy[k] = '\0';
-    struct sqlv *v = frag_slot(f);
-    if (!v) {
-        free(copy);
-        return;
-    }
-    v->type = SQLV_TEXT;
-    v->text = copy;
+    frag_take_text(f, copy);
 }
 
 static void frag_int(struct sql_frag *f, int64_t i)
