@@ -16,8 +16,6 @@
 
 /* Tracking, search, leaderboard (write_tracking.c, read_*.c, filter.c). */
 #define FOR_EACH_DIALECT_TRACKING(X)                                           \
-    /* the larger of two values, as a function name: max(a, b) */              \
-    X(D_F_MAX2)                                                                \
     /* a subquery of the integers of a JSON array bound as text (?), one per   \
      * row: runs/search's long experiment id lists (read_tracking.c) */        \
     X(D_F_JSON_IDS)                                                            \
@@ -29,8 +27,6 @@
 
 /* Energy, grid, carbon, registry, auth, Green-AI. */
 #define FOR_EACH_DIALECT_DOMAINS(X)                                            \
-    /* the smaller of two values, as a function name: min(a, b) */             \
-    X(D_F_MIN2)                                                                \
     /* a run's distinct energy methods, scopes and intensity sources, each     \
      * list comma-separated; binds ?1 run_pk (read_carbon.c) */                \
     X(D_S_RUN_METHODS)

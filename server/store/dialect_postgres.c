@@ -6,7 +6,6 @@
 
 const char *const dialect_postgres_sql[DIALECT_COUNT] = {
     /* tracking */
-    [D_F_MAX2] = "greatest",
     [D_F_JSON_IDS] = "SELECT CAST(value AS bigint) "
                      "FROM json_array_elements_text(CAST(? AS json))",
     [D_S_METRICS_FROM_ARRAYS] =
@@ -15,7 +14,6 @@ const char *const dialect_postgres_sql[DIALECT_COUNT] = {
         "?4::bigint[], ?5::float8[], ?6::bigint[]) AS p(k, t, s, v, n) "
         "ON CONFLICT DO NOTHING",
     /* domains */
-    [D_F_MIN2] = "least",
     [D_S_RUN_METHODS] = "SELECT string_agg(DISTINCT cpu_method, ','), "
                         "string_agg(DISTINCT gpu_method, ','), "
                         "string_agg(DISTINCT ram_method, ','), "

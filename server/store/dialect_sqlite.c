@@ -6,10 +6,8 @@
 
 const char *const dialect_sqlite_sql[DIALECT_COUNT] = {
     /* tracking */
-    [D_F_MAX2] = "max",
     [D_F_JSON_IDS] = "SELECT value FROM json_each(?)",
     /* domains */
-    [D_F_MIN2] = "min",
     [D_S_RUN_METHODS] = "SELECT group_concat(DISTINCT cpu_method), "
                         "group_concat(DISTINCT gpu_method), "
                         "group_concat(DISTINCT ram_method), "

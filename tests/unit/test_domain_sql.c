@@ -99,9 +99,6 @@ static void check_engine(const char *target)
     for (size_t i = 0; i < sizeof(energy) / sizeof(*energy); i++)
         CHECK(valid_on(db, energy[i].name, store_stmt_sql[energy[i].id]));
     CHECK(valid_on(db, "D_S_RUN_METHODS", dialect_sql(db, D_S_RUN_METHODS)));
-    char sql[128];
-    snprintf(sql, sizeof(sql), "SELECT %s(1, 2)", dialect_sql(db, D_F_MIN2));
-    CHECK(valid_on(db, "D_F_MIN2", sql));
     db_close(db);
 }
 
