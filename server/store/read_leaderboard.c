@@ -197,31 +197,28 @@ void experiment_summaries_free(struct experiment_summary *a, size_t n)
     free(a);
 }
 
-/* One experiment's figures (SUMMARY_SELECT, statements.h) into 'x' (its
- * name is left alone); SRV_OK with *found false when it is no
+/* One experiment's figures (S_EXP_SUMMARY) into 'x' (its name is left
+ * alone); SRV_OK with *found false when it is no
  * longer active. */
 static enum srv_err summary_read(struct conn *c, int64_t experiment_id,
                                  struct experiment_summary *x, bool *found,
                                  struct errbuf *eb)
 {
     *found = false;
-    static const char sql[] =
-        SUMMARY_SELECT "WHERE e.experiment_id = ?1 AND "
-                       "e.lifecycle_stage = 'active' GROUP BY e.experiment_id";
-    struct db_stmt *s = db_prepare(store_conn_db(c), sql);
+    struct db_stmt *s = store_stmt(c, S_EXP_SUMMARY);
     if (!s)
         return store_conn_error(c, eb, "experiment summary");
     db_bind_int64(s, 1, experiment_id);
     int rc = db_step(s);
     if (rc == DB_ROW) {
         *found = true;
-        x->runs = db_column_int64(s, 2);
-        x->running = db_column_int64(s, 3);
-        x->energy_kwh = db_column_double(s, 4);
-        x->co2_kg = db_column_double(s, 5);
-        x->last_activity = db_column_int64(s, 6);
+        x->runs = db_column_int64(s, 0);
+        x->running = db_column_int64(s, 1);
+        x->energy_kwh = db_column_double(s, 2);
+        x->co2_kg = db_column_double(s, 3);
+        x->last_activity = db_column_int64(s, 4);
     }
-    db_finalize(s);
+    db_reset(s);
     return rc == DB_ROW || rc == DB_DONE
                ? SRV_OK
                : store_conn_error(c, eb, "experiment summary");

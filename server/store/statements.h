@@ -60,29 +60,13 @@
       "WHERE r.experiment_id = ? AND r.lifecycle_stage = 'active' "            \
       "AND r.status = 'FINISHED' ORDER BY 1")
 
-/* experiments/summary's columns and joins, up to its WHERE: per active
- * experiment its runs, running runs, energy, CO2 and last activity (the
- * latest of its own update and its runs' start, end and energy times).
- * Portable: CASE for the count of RUNNING and the scalar maximums. */
+/* The latest of a run's start, end and energy times (portable: CASE, not
+ * SQLite's scalar max), for S_EXP_SUMMARY. */
 #define SUMMARY_LAST_OF_RUN                                                    \
     "CASE WHEN r.start_time >= coalesce(r.end_time, 0) "                       \
     "AND r.start_time >= coalesce(en.timestamp, 0) THEN r.start_time "         \
     "WHEN coalesce(r.end_time, 0) >= coalesce(en.timestamp, 0) "               \
     "THEN coalesce(r.end_time, 0) ELSE coalesce(en.timestamp, 0) END"
-#define SUMMARY_SELECT                                                         \
-    "SELECT e.experiment_id, e.name, count(r.run_pk), "                        \
-    "coalesce(sum(CASE WHEN r.status = 'RUNNING' THEN 1 ELSE 0 END), 0), "     \
-    "coalesce(sum(en.value), 0), coalesce(sum(co.value), 0), "                 \
-    "CASE WHEN e.last_update_time >= coalesce(max(" SUMMARY_LAST_OF_RUN        \
-    "), 0) THEN e.last_update_time ELSE coalesce(max(" SUMMARY_LAST_OF_RUN     \
-    "), 0) END "                                                               \
-    "FROM experiments AS e "                                                   \
-    "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "                \
-    "AND r.lifecycle_stage = 'active' "                                        \
-    "LEFT JOIN latest_metrics AS en ON en.run_pk = r.run_pk "                  \
-    "AND en.key = 'greentrack.energy_kwh' "                                    \
-    "LEFT JOIN latest_metrics AS co ON co.run_pk = r.run_pk "                  \
-    "AND co.key = 'greentrack.co2_kg' "
 
 /* The chunked reads of streamed replies (store.h): each list in its
  * order from a position the caller keeps. A text key resumes after the
@@ -317,6 +301,24 @@
       "SELECT experiment_id, metric, filter, options FROM leaderboard_keys "   \
       "ORDER BY seen_time DESC, experiment_id, metric, filter, options "       \
       "LIMIT ?")                                                               \
+    /* experiments/summary of active experiment ?1: its runs, running runs,    \
+     * energy, CO2 and last activity (its own update or its runs' latest). */  \
+    X(S_EXP_SUMMARY,                                                           \
+      "SELECT count(r.run_pk), "                                               \
+      "coalesce(sum(CASE WHEN r.status = 'RUNNING' THEN 1 ELSE 0 END), 0), "   \
+      "coalesce(sum(en.value), 0), coalesce(sum(co.value), 0), "               \
+      "CASE WHEN e.last_update_time >= coalesce(max(" SUMMARY_LAST_OF_RUN      \
+      "), 0) THEN e.last_update_time ELSE coalesce(max(" SUMMARY_LAST_OF_RUN   \
+      "), 0) END "                                                             \
+      "FROM experiments AS e "                                                 \
+      "LEFT JOIN runs AS r ON r.experiment_id = e.experiment_id "              \
+      "AND r.lifecycle_stage = 'active' "                                      \
+      "LEFT JOIN latest_metrics AS en ON en.run_pk = r.run_pk "                \
+      "AND en.key = 'greentrack.energy_kwh' "                                  \
+      "LEFT JOIN latest_metrics AS co ON co.run_pk = r.run_pk "                \
+      "AND co.key = 'greentrack.co2_kg' "                                      \
+      "WHERE e.experiment_id = ?1 AND e.lifecycle_stage = 'active' "           \
+      "GROUP BY e.experiment_id, e.last_update_time")                          \
     FOR_EACH_CHUNK_STMT(X)                                                     \
     FOR_EACH_GRID_STMT(X)
 
