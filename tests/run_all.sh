@@ -7,8 +7,10 @@ BUILD=${1:-build/release}
 TESTS=${TESTS:-all}
 export GREENTRACK_BUILD="$BUILD"
 log=$(mktemp)
+units=$(mktemp)
+jobs=$(mktemp)
 pg_dir=""
-trap 'rm -f "$log"; [ -z "$pg_dir" ] || sh tests/pg/cluster.sh stop "$pg_dir"' EXIT
+trap 'rm -f "$log" "$units" "$jobs"; [ -z "$pg_dir" ] || sh tests/pg/cluster.sh stop "$pg_dir"' EXIT
 trap 'exit 130' INT TERM
 status=0
 
@@ -28,21 +30,18 @@ if [ -z "${GREENTRACK_TEST_PG:-}" ] && [ "$TESTS" != browser ] &&
     fi
 fi
 
-run_suite() { # name, command...
+# Every suite runs through tests/run_jobs.py, which prints its output as
+# one block and counts a suite with no "NAME: N passed, M failed" line, or
+# a non-zero exit after "0 failed", as one failure.
+run_suite() { # name, command...: queued for run_units
     name=$1; shift
-    echo "== $name"
-    out=$(mktemp)
-    "$@" >"$out" 2>&1
-    rc=$?
-    cat "$out"
-    cat "$out" >>"$log"
-    if ! grep -aq "^$name: [0-9]* passed, [0-9]* failed" "$out"; then
-        echo "$name: 0 passed, 1 failed (no summary; exit $rc)" | tee -a "$log"
-    elif [ "$rc" -ne 0 ] && grep -aq "^$name: [0-9]* passed, 0 failed" "$out"; then
-        # e.g. a sanitizer report at exit after all checks passed
-        echo "$name-exit: 0 passed, 1 failed (exit $rc)" | tee -a "$log"
-    fi
-    rm -f "$out"
+    argv=""
+    for a in "$@"; do argv="$argv${argv:+, }\"$a\""; done
+    printf '%s\t-\t[%s]\n' "$name" "$argv" >>"$units"
+}
+run_units() { # the queued unit suites, one at a time, in order
+    [ -s "$units" ] && GREENTRACK_TEST_JOBS=1 python3 tests/run_jobs.py "$units" "$log"
+    : >"$units"
 }
 
 if [ "$TESTS" = all ] || [ "$TESTS" = unit ]; then
@@ -55,6 +54,7 @@ if [ "$TESTS" = all ] || [ "$TESTS" = unit ]; then
         n=$(basename "$r" | sed 's/^replay_//')
         run_suite "$(basename "$r")" "$r" "tests/fuzz/corpus/$n"
     done
+    run_units
 fi
 # Integration and browser suites run side by side (tests/run_jobs.py,
 # GREENTRACK_TEST_JOBS at once, default 3): each spends most of its time
@@ -66,8 +66,6 @@ fi
 # leaves the second pass out (make asan: the engine code of PostgreSQL
 # runs under the sanitizers in test_db, test_domain_sql, test_db_copy,
 # test_two_servers and test_migrate, which use PostgreSQL in every pass).
-jobs=$(mktemp)
-trap 'rm -f "$log" "$jobs"; [ -z "$pg_dir" ] || sh tests/pg/cluster.sh stop "$pg_dir"' EXIT
 pg_pass=${GREENTRACK_TEST_PG_PASS:-1}
 [ -n "${GREENTRACK_TEST_PG:-}" ] || pg_pass=0
 # Suites that use PostgreSQL whatever the pass (their own servers and
@@ -132,6 +130,7 @@ if [ "$TESTS" = client-unit ]; then
         [ -x "$t" ] || continue
         run_suite "$(basename "$t")" "$t"
     done
+    run_units
 fi
 
 passed=$(grep -aE '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed' "$log" | awk '{s+=$2} END {print s+0}')
