@@ -8,6 +8,7 @@
 #include "artifact_store.h"
 #include "browser_guard.h"
 #include "numtext.h"
+#include "store/db.h"
 #include "version.h"
 
 #include <errno.h>
@@ -307,12 +308,6 @@ static int artifact_root(char *dst, size_t dstlen, const char *val)
     return artifact_percent_decode(dst) ? 0 : -1; /* no %00 */
 }
 
-static bool is_postgres_url(const char *v)
-{
-    return strncmp(v, "postgresql://", 13) == 0 ||
-           strncmp(v, "postgres://", 11) == 0;
-}
-
 /* Applies one option value; returns 0 or -1 with 'err' set. 'source' names
  * where the value came from, for the message. */
 static int apply(struct config *cfg, enum opt_id id, const char *val,
@@ -334,7 +329,7 @@ static int apply(struct config *cfg, enum opt_id id, const char *val,
             goto bad;
         return 0;
     case OPT_DB_READ:
-        if (!is_postgres_url(val) ||
+        if (!db_target_is_postgres(val) ||
             copy_str(cfg->db_read, sizeof(cfg->db_read), val))
             goto bad;
         return 0;
@@ -684,7 +679,7 @@ enum config_result config_load(struct config *cfg, int argc, char **argv,
                                   : "--tls-cert is missing");
         return CONFIG_ERROR;
     }
-    if (cfg->db_read[0] && !is_postgres_url(cfg->db_path)) {
+    if (cfg->db_read[0] && !db_target_is_postgres(cfg->db_path)) {
         snprintf(err, errlen,
                  "--db-read needs a PostgreSQL --db (postgresql://...): a "
                  "SQLite database has no replicas");
@@ -700,16 +695,13 @@ void config_db_display(const char *db, char *out, size_t size)
     if (size == 0)
         return;
     out[0] = '\0';
-    const char *scheme = strstr(db, "://");
-    bool url = scheme && (strncmp(db, "postgresql://", 13) == 0 ||
-                          strncmp(db, "postgres://", 11) == 0);
-    if (!url) {
+    if (!db_target_is_postgres(db)) {
         snprintf(out, size, "%s", db);
         return;
     }
     size_t o = 0;
     const char *p = db;
-    const char *authority = scheme + 3;
+    const char *authority = strstr(db, "://") + 3;
     const char *at = strchr(authority, '@');
     const char *slash = strchr(authority, '/');
     const char *colon = strchr(authority, ':');
