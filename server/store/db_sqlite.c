@@ -17,6 +17,7 @@ struct sqlite_db {
     struct db base;
     sqlite3 *h;
     char *path;
+    int busy_timeout_ms; /* db_options' */
 };
 
 struct sqlite_stmt {
@@ -140,13 +141,25 @@ static int sq_checkpoint(struct db *db)
     return DB_OK;
 }
 
+/* Switching to WAL needs the file to itself for a moment, and SQLite
+ * answers SQLITE_BUSY at once, without the busy handler, while another
+ * connection (a server starting beside this one) reads or switches it
+ * too; so the switch is retried for as long as the busy timeout. */
 static enum srv_err sq_migrate_begin(struct db *db, struct errbuf *eb)
 {
-    if (sq_exec(db, "PRAGMA journal_mode = WAL") != DB_OK)
-        return err_set(eb, SRV_E_INTERNAL,
-                       "cannot use database %s: %s (is it a SQLite file?)",
-                       ((struct sqlite_db *)db)->path,
-                       sqlite3_errmsg(handle(db)));
+    struct sqlite_db *d = (struct sqlite_db *)db;
+    int waited_ms = 0, pause_ms = 1;
+    while (sq_exec(db, "PRAGMA journal_mode = WAL") != DB_OK) {
+        if (db_error_kind(db) != DB_ERR_BUSY ||
+            waited_ms >= d->busy_timeout_ms)
+            return err_set(eb, SRV_E_INTERNAL,
+                           "cannot use database %s: %s (is it a SQLite file?)",
+                           d->path, sqlite3_errmsg(handle(db)));
+        sqlite3_sleep(pause_ms);
+        waited_ms += pause_ms;
+        if (pause_ms < 50)
+            pause_ms *= 2;
+    }
     return SRV_OK;
 }
 
@@ -352,6 +365,7 @@ struct db *db_sqlite_open(const char *path, const struct db_options *opt,
         return NULL;
     }
     sqlite3_extended_result_codes(d->h, 1);
+    d->busy_timeout_ms = opt->busy_timeout_ms;
     if (opt->busy_timeout_ms > 0)
         sqlite3_busy_timeout(d->h, opt->busy_timeout_ms);
     char pragmas[256];
