@@ -35,8 +35,14 @@ the database size and the server's RSS; and the log-batch ingest rate
 a fresh empty database measured right after it. Prints a table and the
 growth exponent of every figure (log-log slope between stages).
 
+--existing DIR measures, at its size and without seeding, the directory
+an earlier `--seed-only --keep` run left (its scale.db is migrated by the
+server first, if it is older): a 10^6-run stage is then measured in
+minutes, not after the quarter hour of seeding.
+
 Usage: bench_scale.py BUILD_DIR [--stages 10000,100000,1000000]
        [--keep] [--tmpdir DIR] [--no-ui] [--ingest-seconds S] [--iters K]
+       bench_scale.py BUILD_DIR --existing DIR [--no-ui] ...
 Not in CI except as `--stages 1000` from bench-smoke (figures unjudged)."""
 import argparse
 import http.client
@@ -514,6 +520,9 @@ def main():
     ap.add_argument("--seed-only", action="store_true",
                     help="seed the stages, measure nothing (with --keep: a "
                     "file for bench_scale_reads.py)")
+    ap.add_argument("--existing", metavar="DIR",
+                    help="measure DIR/scale.db of an earlier --seed-only "
+                    "--keep run at its size, no seeding")
     ap.add_argument("--smoke", action="store_true",
                     help="1,000 runs, every figure once (bench-smoke)")
     a = ap.parse_args()
@@ -528,9 +537,11 @@ def main():
         print("bench_scale: no Chromium or playwright-core (tests/browser): "
               "the UI figure is skipped")
         a.no_ui = True
+    binary = os.path.join(a.build, "bin", "greentrack-server")
+    if a.existing:
+        return measure_existing(a, binary, a.existing)
     stages = [int(x) for x in a.stages.split(",")]
     assert stages == sorted(stages) and stages[0] >= 1, stages
-    binary = os.path.join(a.build, "bin", "greentrack-server")
     tmp = tempfile.mkdtemp(prefix="gt-scale-", dir=a.tmpdir)
     db = os.path.join(tmp, "scale.db")
     print("bench_scale: database %s" % db, flush=True)
@@ -579,6 +590,33 @@ def main():
             print("bench_scale: kept %s" % tmp)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def measure_existing(a, binary, tmp):
+    """--existing: one stage's figures for the seeded file in 'tmp'."""
+    db = os.path.join(tmp, "scale.db")
+    t = now()
+    s = Server(binary, db, tmp)  # migrates an older file
+    print("bench_scale: %s ready (migrated if older) in %.0f s"
+          % (db, now() - t), flush=True)
+    s.stop()
+    con = sqlite3.connect(db)
+    first_exp = con.execute("SELECT experiment_id FROM experiments"
+                            " WHERE name = 'scale-000'").fetchone()[0]
+    n_runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
+    long_pk = con.execute("SELECT min(run_pk) FROM runs"
+                          " WHERE experiment_id = ?",
+                          (first_exp,)).fetchone()[0]
+    long_len = con.execute("SELECT count(*) FROM metrics WHERE run_pk = ?"
+                           " AND key = 'loss'", (long_pk,)).fetchone()[0]
+    n_points = con.execute("SELECT count(*) FROM metrics").fetchone()[0]
+    con.close()
+    fig = {"runs": n_runs, "metric points": n_points}
+    measure(a, binary, db, tmp, first_exp, n_runs, long_pk, long_len, fig)
+    for k, v in fig.items():
+        print("  %-62s %14.2f" % (k, v), flush=True)
+    table([fig])
     return 0
 
 
