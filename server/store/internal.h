@@ -99,6 +99,8 @@ struct store {
     bool stopping;
     atomic_bool abandoned; /* store_abandon: fail queued and new writes */
     int64_t busy_since_ms; /* writer only: its current lock wait began */
+    /* writer only: writes and transactions so far (logged at its end) */
+    uint64_t writes_done, groups_done;
 
     pthread_mutex_t readers_mu;
     struct conn *readers;
