@@ -359,6 +359,13 @@ enum srv_err store_run_lookup(struct conn *c, const char *run_id,
                               bool must_be_active, struct run_state *out,
                               struct errbuf *eb);
 
+/* As store_run_lookup, reading the run's row from 's' (bound, not yet
+ * stepped: its first row is run_pk, experiment_id, lifecycle_stage, as
+ * S_RUN_LOOKUP's; NULL: a prepare failed), which it steps and resets. */
+enum srv_err store_run_lookup_step(struct conn *c, struct db_stmt *s,
+                                   const char *run_id, bool must_be_active,
+                                   struct run_state *out, struct errbuf *eb);
+
 /*---- write executors (writer thread, inside its transaction) ----*/
 
 /* The experiment and run writes: SW_EXPERIMENT_*, SW_RUN_* but

@@ -588,8 +588,33 @@ static enum srv_err insert_metric_arrays(struct conn *c, struct store_write *w,
  * round trip of the writer's flush (or of the next synchronous statement,
  * which then reports their failure). Params stay synchronous: their
  * unique violation is read at once. */
+/* PostgreSQL, log-metric (one point, nothing else): the lookup, the
+ * insert and the latest-metric upsert in one statement
+ * (D_S_METRIC_LOG_ONE), one round trip. */
+static enum srv_err log_one_metric(struct conn *c, struct store_write *w)
+{
+    const struct metric_in *m = &w->metrics[0];
+    bool nan = isnan(m->value);
+    struct db_stmt *s =
+        store_conn_stmt(c, STORE_DIALECT_STMT_BASE + 1,
+                        dialect_sql(store_conn_db(c), D_S_METRIC_LOG_ONE));
+    if (s) {
+        db_bind_text(s, 1, w->run_id, -1);
+        db_bind_text(s, 2, m->key, -1);
+        db_bind_int64(s, 3, m->timestamp);
+        db_bind_int64(s, 4, m->step);
+        db_bind_double(s, 5, nan ? 0.0 : m->value);
+        db_bind_int64(s, 6, nan);
+    }
+    struct run_state rs;
+    return store_run_lookup_step(c, s, w->run_id, true, &rs, &w->err);
+}
+
 static enum srv_err w_run_log(struct conn *c, struct store_write *w)
 {
+    if (w->n_metrics == 1 && !w->n_params && !w->n_tags &&
+        db_engine(store_conn_db(c)) == DB_POSTGRES)
+        return log_one_metric(c, w);
     struct run_state rs;
     enum srv_err e = store_run_lookup(c, w->run_id, true, &rs, &w->err);
     if (e)
