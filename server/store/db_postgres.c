@@ -682,7 +682,8 @@ static int pipeline_finish(struct pg_db *d, PGresult **answer)
     for (int i = 0; i < d->npending; i++) {
         struct pending *p = &d->pending[i];
         PGresult *res = reading ? PQgetResult(conn) : NULL;
-        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        bool got = res != NULL;
+        ExecStatusType st = got ? PQresultStatus(res) : PGRES_FATAL_ERROR;
         if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
             if (p->kind == PENDING_ANSWER && answer) {
                 *answer = res;
@@ -696,10 +697,9 @@ static int pipeline_finish(struct pg_db *d, PGresult **answer)
                 failed = true;
             }
         }
-        if (res || (reading && PQstatus(conn) == CONNECTION_OK)) {
-            PQclear(res);
+        PQclear(res);
+        if (got)
             skip_to_end_of_call(conn);
-        }
         if (PQstatus(conn) != CONNECTION_OK)
             reading = false; /* nothing more will come */
     }

@@ -83,6 +83,9 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         for (size_t i = 0; i < w->n_subs; i++) {
             struct store_write *sw = &w->subs[i];
             sw->result = exec_write(st, sw);
+            /* what it deferred fails as its own, not the next one's */
+            if (sw->result == SRV_OK && db_flush(store_conn_db(c)) != DB_OK)
+                sw->result = store_conn_error(c, &sw->err, "write");
             if (sw->result != SRV_OK) {
                 w->err = sw->err;
                 return sw->result;
