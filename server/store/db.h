@@ -163,7 +163,10 @@ int db_bump_data_version(struct db *db, int64_t *version);
  * that failed); the synchronous call then did not run either and reports
  * that failure as its own. After it, the queue is empty and the
  * connection usable (in a transaction, after ROLLBACK TO SAVEPOINT or
- * ROLLBACK, as after any failure). */
+ * ROLLBACK, as after any failure). Outside a transaction PostgreSQL runs
+ * the calls up to the sync as one implicit transaction, so a failure
+ * undoes the queued calls before it too, where SQLite has committed
+ * each: defer inside a write transaction. */
 
 /* As db_begin_write, deferred on PostgreSQL. DB_OK, or DB_ERROR when it
  * could not be queued (SQLite: when it failed). */
