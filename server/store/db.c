@@ -87,6 +87,35 @@ int db_begin_write(struct db *db)
     return db->ops->begin_write(db);
 }
 
+int db_begin_write_deferred(struct db *db)
+{
+    db_clear_error(db);
+    if (db->ops->begin_write_deferred)
+        return db->ops->begin_write_deferred(db);
+    return db->ops->begin_write(db);
+}
+
+int db_flush(struct db *db)
+{
+    db_clear_error(db);
+    return db->ops->flush ? db->ops->flush(db) : DB_OK;
+}
+
+int db_commit_write(struct db *db, int64_t *version)
+{
+    db_clear_error(db);
+    if (db->ops->commit_write)
+        return db->ops->commit_write(db, version);
+    if (db->ops->bump_data_version(db, version) != DB_OK)
+        return DB_ERROR;
+    return db->ops->exec(db, "COMMIT");
+}
+
+uint64_t db_round_trips(const struct db *db)
+{
+    return db->round_trips;
+}
+
 int db_last_insert_id(struct db *db, int64_t *id)
 {
     return db->ops->last_insert_id(db, id);
@@ -251,6 +280,14 @@ int db_step(struct db_stmt *s)
 {
     db_clear_error(s->db);
     return s->db->ops->step(s);
+}
+
+int db_step_deferred(struct db_stmt *s)
+{
+    db_clear_error(s->db);
+    if (s->db->ops->step_deferred)
+        return s->db->ops->step_deferred(s);
+    return s->db->ops->step(s) == DB_ERROR ? DB_ERROR : DB_OK;
 }
 
 int db_reset(struct db_stmt *s)

@@ -153,6 +153,41 @@ int db_data_version(struct db *db, int64_t *version);
  * DB_OK or DB_ERROR. */
 int db_bump_data_version(struct db *db, int64_t *version);
 
+/* Pipelining (PostgreSQL's pipeline mode; SQLite runs everything at
+ * once). A deferred call is queued on a PostgreSQL connection and sent
+ * with the next call that needs an answer: db_flush, or any synchronous
+ * call (db_step, db_exec, db_data_version, ...), which joins the queue,
+ * so the whole queue costs one round trip. A failure of a queued
+ * statement surfaces at that call, with the failing statement's message
+ * and kind (what was queued after it did not run, as in a transaction
+ * that failed); the synchronous call then did not run either and reports
+ * that failure as its own. After it, the queue is empty and the
+ * connection usable (in a transaction, after ROLLBACK TO SAVEPOINT or
+ * ROLLBACK, as after any failure). Outside a transaction PostgreSQL runs
+ * the calls up to the sync as one implicit transaction, so a failure
+ * undoes the queued calls before it too, where SQLite has committed
+ * each: defer inside a write transaction. */
+
+/* As db_begin_write, deferred on PostgreSQL. DB_OK, or DB_ERROR when it
+ * could not be queued (SQLite: when it failed). */
+int db_begin_write_deferred(struct db *db);
+
+/* Sends what is queued on 'db' and waits for it: DB_OK when everything
+ * ran, else DB_ERROR with the first failure's message and kind. Nothing
+ * queued (and always on SQLite): DB_OK, no round trip. */
+int db_flush(struct db *db);
+
+/* Raises the data version (db_bump_data_version, written to *version)
+ * and commits the open write transaction, in one round trip on
+ * PostgreSQL. DB_OK, or DB_ERROR (the transaction is then left for the
+ * caller's ROLLBACK). */
+int db_commit_write(struct db *db, int64_t *version);
+
+/* Round trips to the server on 'db' so far (PostgreSQL: each synchronous
+ * libpq call and each pipeline sync; SQLite: 0). For tests and the
+ * writer's statistics. */
+uint64_t db_round_trips(const struct db *db);
+
 /* SQLite: the busy handler (sqlite3_busy_handler; replaces the busy
  * timeout). 'fn' returns nonzero to wait and retry, 0 to fail with
  * DB_ERR_BUSY; it runs on the thread using 'db'. PostgreSQL: no effect
@@ -226,6 +261,13 @@ int db_bind_null(struct db_stmt *s, int i);
 /* Runs 's' (the first call after prepare or reset executes it) and moves
  * to the next row. Returns DB_ROW, DB_DONE, or DB_ERROR. */
 int db_step(struct db_stmt *s);
+
+/* Runs 's', a statement that returns no rows and whose db_changes is
+ * not read: on SQLite a plain db_step; on PostgreSQL queued in pipeline
+ * mode (see db_flush), its failure reported later. Returns DB_OK (the
+ * statement is done: reset it before binding again), or DB_ERROR when it
+ * failed at once (SQLite) or could not be queued. */
+int db_step_deferred(struct db_stmt *s);
 
 /* Clears the result and every binding, ready to bind and run again.
  * Returns DB_OK (a failure was reported by the db_step that met it). */

@@ -17,6 +17,11 @@ struct db_ops {
     void (*close)(struct db *db);
     int (*exec)(struct db *db, const char *sql);
     int (*begin_write)(struct db *db);
+    /* NULL: the synchronous one (begin_write, step, nothing to flush,
+     * bump then COMMIT) */
+    int (*begin_write_deferred)(struct db *db);
+    int (*flush)(struct db *db);
+    int (*commit_write)(struct db *db, int64_t *version);
     int (*last_insert_id)(struct db *db, int64_t *id);
     int (*data_version)(struct db *db, int64_t *version);
     int (*bump_data_version)(struct db *db, int64_t *version);
@@ -39,6 +44,7 @@ struct db_ops {
     int (*bind_text)(struct db_stmt *s, int i, const char *v, int len);
     int (*bind_null)(struct db_stmt *s, int i);
     int (*step)(struct db_stmt *s);
+    int (*step_deferred)(struct db_stmt *s); /* NULL: step */
     int (*reset)(struct db_stmt *s);
     int64_t (*changes)(const struct db_stmt *s);
     int (*column_count)(const struct db_stmt *s);
@@ -55,6 +61,7 @@ struct db {
     enum db_engine engine;
     enum db_error_kind err_kind;
     char errmsg[512];
+    uint64_t round_trips; /* counted by the engine (db_round_trips) */
 };
 
 /* The start of every engine's statement struct. */

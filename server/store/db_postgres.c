@@ -4,8 +4,11 @@
  * its lazily prepared statements (named gt<N>, unique per connection),
  * their text-format parameters and results, the mapping of SQLSTATEs to
  * db.h's error kinds, and the PostgreSQL side of migrations (the
- * greentrack_schema level table and the advisory lock). Reached only
- * through db.c.
+ * greentrack_schema level table and the advisory lock), and the pipeline
+ * of deferred calls (db_step_deferred, db_flush): libpq's pipeline mode,
+ * entered for the first queued call and left when a synchronous call or a
+ * flush has read every result, so everything else here runs in libpq's
+ * ordinary mode. Reached only through db.c.
  */
 #include "db_int.h"
 #include "log.h"
@@ -30,9 +33,27 @@
 #define PG_FLOAT8OID 701
 #define PG_NUMERICOID 1700
 
+struct pg_stmt;
+
+/* What a queued call of the pipeline is, for reading its result. */
+enum pending_kind {
+    PENDING_PREPARE,  /* PQsendPrepare of 'stmt' */
+    PENDING_DEFERRED, /* a deferred call: only its status matters */
+    PENDING_ANSWER    /* the result the caller reads (one per pipeline) */
+};
+
+struct pending {
+    enum pending_kind kind;
+    struct pg_stmt *stmt; /* PENDING_PREPARE: NULL once finalized */
+};
+
 struct pg_db {
     struct db base;
     PGconn *conn;
+    /* the pipeline: calls sent and not yet read, in order (libpq is in
+     * pipeline mode exactly while there are some) */
+    struct pending *pending;
+    int npending, pending_cap;
     uint64_t next_stmt; /* for statement names */
     int lock_timeout_ms;
     /* a COPY in progress (db_copy_*) */
@@ -126,10 +147,19 @@ static int fail_pg(struct db *db, const PGresult *res)
                    state ? state : "none");
 }
 
-/* PQexec of 'sql'; on success returns DB_OK and the result in *out when
+static int pipeline_finish(struct pg_db *d, PGresult **answer);
+static int queue_sql(struct pg_db *d, const char *sql, enum pending_kind kind);
+
+/* PQexec of 'sql' (which may hold several statements), after the queued
+ * calls of the pipeline (their failure is this call's, and 'sql' does
+ * not run then); on success returns DB_OK and the result in *out when
  * 'out' is not NULL (caller clears), else clears it. */
 static int run_simple(struct db *db, const char *sql, PGresult **out)
 {
+    struct pg_db *d = (struct pg_db *)db;
+    if (d->npending > 0 && pipeline_finish(d, NULL) != DB_OK)
+        return DB_ERROR;
+    db->round_trips++;
     PGresult *res = PQexec(conn_of(db), sql);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
@@ -145,12 +175,30 @@ static int run_simple(struct db *db, const char *sql, PGresult **out)
     return DB_OK;
 }
 
-/* Reads the single integer 'sql' returns into *v. */
-static int query_int(struct db *db, const char *sql, int64_t *v)
+/* As run_simple for 'sql' holding one statement: when calls are queued
+ * it joins them, one round trip for all. */
+static int run_one(struct db *db, const char *sql, PGresult **out)
 {
-    PGresult *res;
-    if (run_simple(db, sql, &res) != DB_OK)
+    struct pg_db *d = (struct pg_db *)db;
+    if (d->npending == 0)
+        return run_simple(db, sql, out);
+    PGresult *res = NULL;
+    if (queue_sql(d, sql, PENDING_ANSWER) != DB_OK ||
+        pipeline_finish(d, &res) != DB_OK) {
+        PQclear(res);
         return DB_ERROR;
+    }
+    if (out)
+        *out = res;
+    else
+        PQclear(res);
+    return DB_OK;
+}
+
+/* Reads the single integer of 'res' (which it clears; 'sql' made it)
+ * into *v. */
+static int read_int(struct db *db, PGresult *res, const char *sql, int64_t *v)
+{
     if (PQntuples(res) != 1 || PQnfields(res) < 1 || PQgetisnull(res, 0, 0)) {
         PQclear(res);
         return db_fail(db, DB_ERR_OTHER, "expected one value from: %s", sql);
@@ -158,6 +206,15 @@ static int query_int(struct db *db, const char *sql, int64_t *v)
     *v = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return DB_OK;
+}
+
+/* Reads the single integer 'sql' returns into *v. */
+static int query_int(struct db *db, const char *sql, int64_t *v)
+{
+    PGresult *res;
+    if (run_one(db, sql, &res) != DB_OK)
+        return DB_ERROR;
+    return read_int(db, res, sql, v);
 }
 
 /* libpq prints notices (CREATE ... IF NOT EXISTS skipping) to stderr by
@@ -176,6 +233,7 @@ static void pg_close(struct db *db)
 {
     struct pg_db *d = (struct pg_db *)db;
     PQfinish(d->conn);
+    free(d->pending);
     strbuf_cleanup(&d->copy_buf);
     if (d->out_row)
         PQfreemem(d->out_row);
@@ -191,7 +249,12 @@ static int pg_exec(struct db *db, const char *sql)
 
 static int pg_begin_write(struct db *db)
 {
-    return run_simple(db, "BEGIN", NULL);
+    return run_one(db, "BEGIN", NULL);
+}
+
+static int pg_begin_write_deferred(struct db *db)
+{
+    return queue_sql((struct pg_db *)db, "BEGIN", PENDING_DEFERRED);
 }
 
 static int pg_last_insert_id(struct db *db, int64_t *id)
@@ -204,10 +267,27 @@ static int pg_data_version(struct db *db, int64_t *version)
     return query_int(db, "SELECT n FROM greentrack_generation", version);
 }
 
+#define BUMP_SQL "UPDATE greentrack_generation SET n = n + 1 RETURNING n"
+
 static int pg_bump_data_version(struct db *db, int64_t *version)
 {
-    return query_int(
-        db, "UPDATE greentrack_generation SET n = n + 1 RETURNING n", version);
+    return query_int(db, BUMP_SQL, version);
+}
+
+/* The bump and COMMIT in one pipeline: one round trip (with whatever was
+ * queued before them). */
+static int pg_commit_write(struct db *db, int64_t *version)
+{
+    struct pg_db *d = (struct pg_db *)db;
+    PGresult *res = NULL;
+    if (queue_sql(d, BUMP_SQL, PENDING_ANSWER) != DB_OK ||
+        queue_sql(d, "COMMIT", PENDING_DEFERRED) != DB_OK)
+        return DB_ERROR;
+    if (pipeline_finish(d, &res) != DB_OK) {
+        PQclear(res);
+        return DB_ERROR;
+    }
+    return read_int(db, res, BUMP_SQL, version);
 }
 
 static void pg_set_busy_handler(struct db *db, int (*fn)(void *, int),
@@ -360,14 +440,21 @@ static struct db_stmt *pg_prepare(struct db *db, const char *sql)
 static void pg_finalize(struct db_stmt *base)
 {
     struct pg_stmt *s = pq(base);
-    PGconn *conn = conn_of(base->db);
-    /* DEALLOCATE would fail (and abort) inside a failed transaction; the
-     * statement then lives on until the session ends. */
-    if (s->prepared && PQstatus(conn) == CONNECTION_OK &&
+    struct pg_db *d = (struct pg_db *)base->db;
+    PGconn *conn = d->conn;
+    /* The pipeline's entries forget it; its prepare may be queued. */
+    for (int i = 0; i < d->npending; i++)
+        if (d->pending[i].stmt == s)
+            d->pending[i].stmt = NULL;
+    /* DEALLOCATE would fail (and abort) inside a failed transaction, and
+     * would wait for the pipeline; the statement then lives on until the
+     * session ends. */
+    if (s->prepared && d->npending == 0 && PQstatus(conn) == CONNECTION_OK &&
         (PQtransactionStatus(conn) == PQTRANS_IDLE ||
          PQtransactionStatus(conn) == PQTRANS_INTRANS)) {
         char sql[48];
         snprintf(sql, sizeof(sql), "DEALLOCATE %s", s->name);
+        d->base.round_trips++;
         PQclear(PQexec(conn, sql));
     }
     clear_result(s);
@@ -447,17 +534,31 @@ static int pg_bind_null(struct db_stmt *s, int i)
     return param_slot(s, i) ? DB_OK : DB_ERROR;
 }
 
+/* The parameter types of the current binds, for a prepare (caller
+ * frees); NULL (failure recorded) when out of memory. */
+static Oid *bind_types(struct pg_stmt *s)
+{
+    int n = s->base.nparams;
+    Oid *types = calloc(n > 0 ? (size_t)n : 1, sizeof(*types));
+    if (!types) {
+        db_fail(s->base.db, DB_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (int i = 0; i < n; i++)
+        types[i] = s->params[i].type;
+    return types;
+}
+
 /* Prepares 's' on the server with the types of the current binds. */
 static int prepare_now(struct pg_stmt *s)
 {
     struct db *db = s->base.db;
-    int n = s->base.nparams;
-    Oid *types = calloc(n > 0 ? (size_t)n : 1, sizeof(*types));
+    Oid *types = bind_types(s);
     if (!types)
-        return db_fail(db, DB_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n; i++)
-        types[i] = s->params[i].type;
-    PGresult *res = PQprepare(conn_of(db), s->name, s->sql, n, types);
+        return DB_ERROR;
+    db->round_trips++;
+    PGresult *res =
+        PQprepare(conn_of(db), s->name, s->sql, s->base.nparams, types);
     free(types);
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         fail_pg(db, res);
@@ -469,19 +570,197 @@ static int prepare_now(struct pg_stmt *s)
     return DB_OK;
 }
 
+/*---- the pipeline ----*/
+
+/* Room for 'more' entries in the queue; DB_ERROR (recorded) if not. */
+static int pending_reserve(struct pg_db *d, int more)
+{
+    if (d->npending + more <= d->pending_cap)
+        return DB_OK;
+    int cap = d->pending_cap ? d->pending_cap * 2 : 16;
+    while (cap < d->npending + more)
+        cap *= 2;
+    struct pending *p = realloc(d->pending, sizeof(*p) * (size_t)cap);
+    if (!p)
+        return db_fail(&d->base, DB_ERR_NOMEM, "out of memory");
+    d->pending = p;
+    d->pending_cap = cap;
+    return DB_OK;
+}
+
+/* Records a failure to queue a call and empties the queue (what was sent
+ * before runs or not; the caller's failure is the one reported).
+ * Returns DB_ERROR. */
+static int queue_failed(struct pg_db *d)
+{
+    struct db *db = &d->base;
+    char msg[sizeof(db->errmsg)];
+    fail_pg(db, NULL);
+    snprintf(msg, sizeof(msg), "%s", db->errmsg);
+    enum db_error_kind kind = db->err_kind;
+    if (d->npending > 0)
+        pipeline_finish(d, NULL);
+    return db_fail(db, kind, "%s", msg);
+}
+
+/* Enters pipeline mode for the first call queued; room for 'more'. */
+static int queue_open(struct pg_db *d, int more)
+{
+    if (pending_reserve(d, more) != DB_OK)
+        return DB_ERROR;
+    if (PQpipelineStatus(d->conn) == PQ_PIPELINE_OFF &&
+        PQenterPipelineMode(d->conn) != 1)
+        return queue_failed(d);
+    return DB_OK;
+}
+
+/* Queues 'sql' (one statement, no parameters) as a call of 'kind'. */
+static int queue_sql(struct pg_db *d, const char *sql, enum pending_kind kind)
+{
+    if (queue_open(d, 1) != DB_OK)
+        return DB_ERROR;
+    if (PQsendQueryParams(d->conn, sql, 0, NULL, NULL, NULL, NULL, 0) != 1)
+        return queue_failed(d);
+    d->pending[d->npending++] = (struct pending){kind, NULL};
+    return DB_OK;
+}
+
+/* Queues an execution of 's' with its current binds as a call of 'kind',
+ * preceded by its prepare the first time. */
+static int queue_stmt(struct pg_db *d, struct pg_stmt *s,
+                      enum pending_kind kind)
+{
+    if (queue_open(d, 2) != DB_OK)
+        return DB_ERROR;
+    int n = s->base.nparams;
+    if (!s->prepared) {
+        Oid *types = bind_types(s);
+        if (!types)
+            return DB_ERROR;
+        int sent = PQsendPrepare(d->conn, s->name, s->sql, n, types);
+        free(types);
+        if (sent != 1)
+            return queue_failed(d);
+        /* taken back by pipeline_finish if the server refuses it */
+        s->prepared = true;
+        d->pending[d->npending++] = (struct pending){PENDING_PREPARE, s};
+    }
+    for (int i = 0; i < n; i++)
+        s->values[i] = s->params[i].text;
+    if (PQsendQueryPrepared(d->conn, s->name, n, s->values, NULL, NULL, 0) != 1)
+        return queue_failed(d);
+    d->pending[d->npending++] = (struct pending){kind, NULL};
+    return DB_OK;
+}
+
+/* Reads and frees what is left of one call's results (the NULL that ends
+ * them); a few at most, unless the connection is gone. */
+static void skip_to_end_of_call(PGconn *conn)
+{
+    PGresult *res;
+    for (int i = 0; i < 8 && (res = PQgetResult(conn)) != NULL; i++)
+        PQclear(res);
+}
+
+/* Sends the queue with a sync, reads every call's result in order and
+ * leaves pipeline mode: one round trip. DB_OK when every call succeeded,
+ * with the PENDING_ANSWER call's result in *answer (caller clears; when
+ * 'answer' is not NULL); else DB_ERROR with the first failure recorded
+ * (the calls after it were skipped by the server: PGRES_PIPELINE_ABORTED).
+ * The queue is empty after it, whatever happened. */
+static int pipeline_finish(struct pg_db *d, PGresult **answer)
+{
+    struct db *db = &d->base;
+    PGconn *conn = d->conn;
+    bool failed = false;
+    db->round_trips++;
+    bool reading = PQpipelineSync(conn) == 1;
+    if (!reading) {
+        fail_pg(db, NULL);
+        failed = true;
+    }
+    for (int i = 0; i < d->npending; i++) {
+        struct pending *p = &d->pending[i];
+        PGresult *res = reading ? PQgetResult(conn) : NULL;
+        bool got = res != NULL;
+        ExecStatusType st = got ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+            if (p->kind == PENDING_ANSWER && answer) {
+                *answer = res;
+                res = NULL;
+            }
+        } else {
+            if (p->kind == PENDING_PREPARE && p->stmt)
+                p->stmt->prepared = false;
+            if (!failed) {
+                fail_pg(db, res);
+                failed = true;
+            }
+        }
+        PQclear(res);
+        if (got)
+            skip_to_end_of_call(conn);
+        if (PQstatus(conn) != CONNECTION_OK)
+            reading = false; /* nothing more will come */
+    }
+    d->npending = 0;
+    if (reading) {
+        PGresult *res = PQgetResult(conn);
+        if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC) {
+            if (!failed)
+                fail_pg(db, res);
+            failed = true;
+        }
+        PQclear(res);
+    }
+    if (PQexitPipelineMode(conn) != 1 && PQstatus(conn) == CONNECTION_OK) {
+        /* not expected: results the counting missed */
+        skip_to_end_of_call(conn);
+        if (PQexitPipelineMode(conn) != 1 && !failed) {
+            fail_pg(db, NULL);
+            failed = true;
+        }
+    }
+    if (failed && answer) {
+        PQclear(*answer);
+        *answer = NULL;
+    }
+    return failed ? DB_ERROR : DB_OK;
+}
+
+static int pg_flush(struct db *db)
+{
+    struct pg_db *d = (struct pg_db *)db;
+    return d->npending > 0 ? pipeline_finish(d, NULL) : DB_OK;
+}
+
+/* Runs 's' and keeps its result: alone, or as the last call of the
+ * pipeline when calls are queued. */
 static int execute(struct pg_stmt *s)
 {
     struct db *db = s->base.db;
+    struct pg_db *d = (struct pg_db *)db;
     s->executed = true;
     db_clear_error(db);
-    if (!s->prepared && prepare_now(s) != DB_OK) {
-        s->failed = true;
-        return DB_ERROR;
+    PGresult *res = NULL;
+    if (d->npending > 0) {
+        if (queue_stmt(d, s, PENDING_ANSWER) != DB_OK ||
+            pipeline_finish(d, &res) != DB_OK) {
+            PQclear(res);
+            s->failed = true;
+            return DB_ERROR;
+        }
+    } else {
+        if (!s->prepared && prepare_now(s) != DB_OK) {
+            s->failed = true;
+            return DB_ERROR;
+        }
+        for (int i = 0; i < s->base.nparams; i++)
+            s->values[i] = s->params[i].text;
+        db->round_trips++;
+        res = PQexecPrepared(conn_of(db), s->name, s->base.nparams, s->values,
+                             NULL, NULL, 0);
     }
-    for (int i = 0; i < s->base.nparams; i++)
-        s->values[i] = s->params[i].text;
-    PGresult *res = PQexecPrepared(conn_of(db), s->name, s->base.nparams,
-                                   s->values, NULL, NULL, 0);
     ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         fail_pg(db, res);
@@ -498,6 +777,25 @@ static int execute(struct pg_stmt *s)
                strncmp(tag, "UPDATE", 6) == 0 ||
                strncmp(tag, "DELETE", 6) == 0 || strncmp(tag, "MERGE", 5) == 0;
     s->changes = dml ? strtoll(PQcmdTuples(res), NULL, 10) : 0;
+    return DB_OK;
+}
+
+/* Queues 's' (db_step_deferred): done at once as far as the caller can
+ * tell, with no rows and no changes counted. */
+static int pg_step_deferred(struct db_stmt *base)
+{
+    struct pg_stmt *s = pq(base);
+    struct pg_db *d = (struct pg_db *)base->db;
+    if (s->failed || s->executed)
+        return db_fail(base->db, DB_ERR_OTHER,
+                       "statement %s has run; reset it to run it again",
+                       s->name);
+    s->executed = s->done = true;
+    s->changes = 0;
+    if (queue_stmt(d, s, PENDING_DEFERRED) != DB_OK) {
+        s->failed = true;
+        return DB_ERROR;
+    }
     return DB_OK;
 }
 
@@ -775,6 +1073,11 @@ static int copy_start(struct db *db, const char *table, const char *const *cols,
         strbuf_cleanup(&sql);
         return db_fail(db, DB_ERR_NOMEM, "out of memory");
     }
+    if (d->npending > 0 && pipeline_finish(d, NULL) != DB_OK) {
+        strbuf_cleanup(&sql);
+        return DB_ERROR;
+    }
+    db->round_trips++;
     PGresult *res = PQexec(d->conn, sql.buf);
     strbuf_cleanup(&sql);
     ExecStatusType want = in ? PGRES_COPY_IN : PGRES_COPY_OUT;
@@ -1006,6 +1309,9 @@ static const struct db_ops postgres_ops = {
     .close = pg_close,
     .exec = pg_exec,
     .begin_write = pg_begin_write,
+    .begin_write_deferred = pg_begin_write_deferred,
+    .flush = pg_flush,
+    .commit_write = pg_commit_write,
     .last_insert_id = pg_last_insert_id,
     .data_version = pg_data_version,
     .bump_data_version = pg_bump_data_version,
@@ -1023,6 +1329,7 @@ static const struct db_ops postgres_ops = {
     .bind_text = pg_bind_text,
     .bind_null = pg_bind_null,
     .step = pg_step,
+    .step_deferred = pg_step_deferred,
     .reset = pg_reset,
     .changes = pg_changes,
     .column_count = pg_column_count,

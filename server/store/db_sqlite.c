@@ -150,8 +150,7 @@ static enum srv_err sq_migrate_begin(struct db *db, struct errbuf *eb)
     struct sqlite_db *d = (struct sqlite_db *)db;
     int waited_ms = 0, pause_ms = 1;
     while (sq_exec(db, "PRAGMA journal_mode = WAL") != DB_OK) {
-        if (db_error_kind(db) != DB_ERR_BUSY ||
-            waited_ms >= d->busy_timeout_ms)
+        if (db_error_kind(db) != DB_ERR_BUSY || waited_ms >= d->busy_timeout_ms)
             return err_set(eb, SRV_E_INTERNAL,
                            "cannot use database %s: %s (is it a SQLite file?)",
                            d->path, sqlite3_errmsg(handle(db)));

@@ -23,7 +23,14 @@
      * one statement (?1 run_pk; ?2 keys text[], ?3 timestamps, ?4 steps,      \
      * ?5 values float8[], ?6 is_nan: array literals). SQLite: NULL; its       \
      * prepared per-point insert runs in-process and is the faster there. */   \
-    X(D_S_METRICS_FROM_ARRAYS)
+    X(D_S_METRICS_FROM_ARRAYS)                                                 \
+    /* PostgreSQL only: log-metric's one point in one round trip: the run's    \
+     * row as S_RUN_LOOKUP reads it (run_pk, experiment_id, lifecycle_stage;   \
+     * none when missing), and, unless it is deleted, the point's insert and   \
+     * its latest-metric upsert as S_METRIC_INSERT and S_LATEST_UPSERT do      \
+     * them, all on one snapshot. Binds ?1 run_id, ?2 key, ?3 timestamp,       \
+     * ?4 step, ?5 value, ?6 is_nan. SQLite: NULL (no round trips there). */   \
+    X(D_S_METRIC_LOG_ONE)
 
 /* Energy, grid, carbon, registry, auth, Green-AI. */
 #define FOR_EACH_DIALECT_DOMAINS(X)                                            \
@@ -42,7 +49,8 @@ enum dialect_id {
 /* clang-format on */
 
 /* The entries that exist for PostgreSQL only (NULL in SQLite's table). */
-#define DIALECT_POSTGRES_ONLY(id) ((id) == D_S_METRICS_FROM_ARRAYS)
+#define DIALECT_POSTGRES_ONLY(id)                                              \
+    ((id) == D_S_METRICS_FROM_ARRAYS || (id) == D_S_METRIC_LOG_ONE)
 
 /* One table per engine, every other entry set (test_db checks it). */
 extern const char *const dialect_sqlite_sql[DIALECT_COUNT];

@@ -13,6 +13,24 @@ const char *const dialect_postgres_sql[DIALECT_COUNT] = {
         "SELECT ?1, k, t, s, v, n FROM unnest(?2::text[], ?3::bigint[], "
         "?4::bigint[], ?5::float8[], ?6::bigint[]) AS p(k, t, s, v, n) "
         "ON CONFLICT DO NOTHING",
+    [D_S_METRIC_LOG_ONE] =
+        "WITH r AS (SELECT run_pk, experiment_id, lifecycle_stage FROM runs "
+        "WHERE run_id = ?1), "
+        "m AS (INSERT INTO metrics (run_pk, key, timestamp, step, value, "
+        "is_nan) SELECT run_pk, ?2::text, ?3::bigint, ?4::bigint, "
+        "?5::float8, ?6::bigint FROM r WHERE lifecycle_stage <> 'deleted' "
+        "ON CONFLICT DO NOTHING), "
+        "l AS (INSERT INTO latest_metrics (run_pk, key, value, timestamp, "
+        "step, is_nan, experiment_id) SELECT run_pk, ?2::text, ?5::float8, "
+        "?3::bigint, ?4::bigint, ?6::bigint, experiment_id FROM r "
+        "WHERE lifecycle_stage <> 'deleted' "
+        "ON CONFLICT (run_pk, key) DO UPDATE "
+        "SET value = excluded.value, timestamp = excluded.timestamp, "
+        "step = excluded.step, is_nan = excluded.is_nan "
+        "WHERE (excluded.step, excluded.timestamp, excluded.value) > "
+        "(latest_metrics.step, latest_metrics.timestamp, "
+        "latest_metrics.value)) "
+        "SELECT run_pk, experiment_id, lifecycle_stage FROM r",
     /* domains */
     [D_S_RUN_METHODS] = "SELECT string_agg(DISTINCT cpu_method, ','), "
                         "string_agg(DISTINCT gpu_method, ','), "

@@ -99,6 +99,8 @@ struct store {
     bool stopping;
     atomic_bool abandoned; /* store_abandon: fail queued and new writes */
     int64_t busy_since_ms; /* writer only: its current lock wait began */
+    /* writer only: writes and transactions so far (logged at its end) */
+    uint64_t writes_done, groups_done;
 
     pthread_mutex_t readers_mu;
     struct conn *readers;
@@ -356,6 +358,13 @@ struct run_state {
 enum srv_err store_run_lookup(struct conn *c, const char *run_id,
                               bool must_be_active, struct run_state *out,
                               struct errbuf *eb);
+
+/* As store_run_lookup, reading the run's row from 's' (bound, not yet
+ * stepped: its first row is run_pk, experiment_id, lifecycle_stage, as
+ * S_RUN_LOOKUP's; NULL: a prepare failed), which it steps and resets. */
+enum srv_err store_run_lookup_step(struct conn *c, struct db_stmt *s,
+                                   const char *run_id, bool must_be_active,
+                                   struct run_state *out, struct errbuf *eb);
 
 /*---- write executors (writer thread, inside its transaction) ----*/
 

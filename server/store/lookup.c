@@ -16,14 +16,12 @@ enum srv_err store_no_experiment(struct errbuf *eb, int64_t id)
 
 /* Looks a run up; RESOURCE_DOES_NOT_EXIST when missing, and, when
  * 'must_be_active', INVALID_PARAMETER_VALUE for a deleted run. */
-enum srv_err store_run_lookup(struct conn *c, const char *run_id,
-                              bool must_be_active, struct run_state *out,
-                              struct errbuf *eb)
+enum srv_err store_run_lookup_step(struct conn *c, struct db_stmt *s,
+                                   const char *run_id, bool must_be_active,
+                                   struct run_state *out, struct errbuf *eb)
 {
-    struct db_stmt *s = store_stmt(c, S_RUN_LOOKUP);
     if (!s)
         return store_conn_error(c, eb, "run lookup");
-    db_bind_text(s, 1, run_id, -1);
     int rc = db_step(s);
     if (rc != DB_ROW) {
         db_reset(s);
@@ -44,4 +42,14 @@ enum srv_err store_run_lookup(struct conn *c, const char *run_id,
                        "state is deleted.",
                        run_id);
     return SRV_OK;
+}
+
+enum srv_err store_run_lookup(struct conn *c, const char *run_id,
+                              bool must_be_active, struct run_state *out,
+                              struct errbuf *eb)
+{
+    struct db_stmt *s = store_stmt(c, S_RUN_LOOKUP);
+    if (s)
+        db_bind_text(s, 1, run_id, -1);
+    return store_run_lookup_step(c, s, run_id, must_be_active, out, eb);
 }

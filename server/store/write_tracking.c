@@ -573,7 +573,8 @@ static enum srv_err insert_metric_arrays(struct conn *c, struct store_write *w,
         db_bind_int64(s, 1, run_pk);
         for (int j = 0; j < 5; j++)
             db_bind_text(s, j + 2, col[j].buf, (int)col[j].len);
-        if (db_step(s) != DB_DONE)
+        /* deferred: nothing of it is read; the writer flushes */
+        if (db_step_deferred(s) != DB_OK)
             e = store_conn_error(c, &w->err, "metric insert");
         db_reset(s);
     }
@@ -582,8 +583,38 @@ static enum srv_err insert_metric_arrays(struct conn *c, struct store_write *w,
     return e;
 }
 
+/* log-batch and log-metric. The metric inserts and the latest-metric
+ * upserts are deferred (db_step_deferred): on PostgreSQL they go in the
+ * round trip of the writer's flush (or of the next synchronous statement,
+ * which then reports their failure). Params stay synchronous: their
+ * unique violation is read at once. */
+/* PostgreSQL, log-metric (one point, nothing else): the lookup, the
+ * insert and the latest-metric upsert in one statement
+ * (D_S_METRIC_LOG_ONE), one round trip. */
+static enum srv_err log_one_metric(struct conn *c, struct store_write *w)
+{
+    const struct metric_in *m = &w->metrics[0];
+    bool nan = isnan(m->value);
+    struct db_stmt *s =
+        store_conn_stmt(c, STORE_DIALECT_STMT_BASE + 1,
+                        dialect_sql(store_conn_db(c), D_S_METRIC_LOG_ONE));
+    if (s) {
+        db_bind_text(s, 1, w->run_id, -1);
+        db_bind_text(s, 2, m->key, -1);
+        db_bind_int64(s, 3, m->timestamp);
+        db_bind_int64(s, 4, m->step);
+        db_bind_double(s, 5, nan ? 0.0 : m->value);
+        db_bind_int64(s, 6, nan);
+    }
+    struct run_state rs;
+    return store_run_lookup_step(c, s, w->run_id, true, &rs, &w->err);
+}
+
 static enum srv_err w_run_log(struct conn *c, struct store_write *w)
 {
+    if (w->n_metrics == 1 && !w->n_params && !w->n_tags &&
+        db_engine(store_conn_db(c)) == DB_POSTGRES)
+        return log_one_metric(c, w);
     struct run_state rs;
     enum srv_err e = store_run_lookup(c, w->run_id, true, &rs, &w->err);
     if (e)
@@ -642,9 +673,9 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
             db_bind_int64(ins, 4, m->step);
             db_bind_double(ins, 5, nan ? 0.0 : m->value);
             db_bind_int64(ins, 6, nan);
-            int rc = db_step(ins);
+            int rc = db_step_deferred(ins);
             db_reset(ins);
-            if (rc != DB_DONE) {
+            if (rc != DB_OK) {
                 e = store_conn_error(c, &w->err, "metric insert");
                 break;
             }
@@ -686,7 +717,10 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
         db_bind_int64(s, 4, m->timestamp);
         db_bind_int64(s, 5, m->step);
         db_bind_int64(s, 6, nan);
-        e = store_step_done(c, s, &w->err, "latest metric");
+        int rc = db_step_deferred(s);
+        db_reset(s);
+        if (rc != DB_OK)
+            e = store_conn_error(c, &w->err, "latest metric");
     }
     if (latest != latest_small)
         free(latest);

@@ -4,7 +4,11 @@
  * groups, runs each inside its own savepoint of one transaction with the
  * executor of its domain (write_*.c), commits the group, then bumps the
  * generations and the change journal and completes the writes. Between groups
- * it marks runs whose heartbeats stopped as KILLED.
+ * it marks runs whose heartbeats stopped as KILLED. On PostgreSQL the
+ * transaction's own statements (BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO)
+ * are deferred (db_step_deferred): they ride with the next statement that
+ * needs an answer, and each write ends with a db_flush, so its failure is
+ * known before its savepoint is released or rolled back to.
  */
 #include "internal.h"
 #include "log.h"
@@ -79,6 +83,9 @@ static enum srv_err exec_write(struct store *st, struct store_write *w)
         for (size_t i = 0; i < w->n_subs; i++) {
             struct store_write *sw = &w->subs[i];
             sw->result = exec_write(st, sw);
+            /* what it deferred fails as its own, not the next one's */
+            if (sw->result == SRV_OK && db_flush(store_conn_db(c)) != DB_OK)
+                sw->result = store_conn_error(c, &sw->err, "write");
             if (sw->result != SRV_OK) {
                 w->err = sw->err;
                 return sw->result;
@@ -99,6 +106,18 @@ static bool run_simple(struct conn *c, enum stmt_id id)
     int rc = db_step(s);
     db_reset(s);
     return rc == DB_DONE;
+}
+
+/* As run_simple, deferred (db_step_deferred): true when queued (SQLite:
+ * run). */
+static bool run_deferred(struct conn *c, enum stmt_id id)
+{
+    struct db_stmt *s = store_stmt(c, id);
+    if (!s)
+        return false;
+    int rc = db_step_deferred(s);
+    db_reset(s);
+    return rc == DB_OK;
 }
 
 /* Which run a successful write changed, for the change journal: the
@@ -136,25 +155,34 @@ static int64_t touched_run_of(const struct store_write *w, int64_t noted)
 static void commit_group(struct store *st, struct store_write *head)
 {
     struct conn *c = st->writer;
+    struct db *db = store_conn_db(c);
     struct store_write_notes *notes = store_conn_notes(c);
-    bool began = db_begin_write(store_conn_db(c)) == DB_OK;
+    bool began = db_begin_write_deferred(db) == DB_OK;
+    /* Inside the transaction, in the BEGIN's round trip: the counter is
+     * the last committed value all the same. */
+    store_notice_outside_writes(st);
     for (struct store_write *w = head; w; w = w->next) {
+        st->writes_done++;
         if (!began) {
             w->result = store_conn_error(c, &w->err, "begin");
             continue;
         }
-        if (!run_simple(c, S_SAVEPOINT)) {
+        if (!run_deferred(c, S_SAVEPOINT)) {
             w->result = store_conn_error(c, &w->err, "savepoint");
             continue;
         }
         notes->last_experiment = -1;
         notes->touched_run = 0;
         w->result = exec_write(st, w);
+        /* what the executor deferred: its failure is the write's */
+        if (w->result == SRV_OK && db_flush(db) != DB_OK)
+            w->result = store_conn_error(c, &w->err, "write");
         if (w->result != SRV_OK) {
-            run_simple(c, S_ROLLBACK_TO);
+            db_flush(db); /* a failed executor may have left some queued */
+            run_deferred(c, S_ROLLBACK_TO);
             st->grid_gen++; /* memoized covers may hold what was undone */
         }
-        run_simple(c, S_RELEASE);
+        run_deferred(c, S_RELEASE);
         /* The experiment this write changed, for the generations. */
         /* (Grid records bump every experiment when they change runs;
          * the registry, auth and board keys change none.) */
@@ -168,11 +196,11 @@ static void commit_group(struct store *st, struct store_write *head)
                                               : w->experiment_id;
         w->touched_run = touched_run_of(w, notes->touched_run);
     }
-    /* Last before the commit: the counter's row lock is held to it. */
+    /* Last before the commit, in its round trip: the counter's row lock
+     * is held to it. */
     int64_t bumped = 0;
-    bool committed = began &&
-                     db_bump_data_version(store_conn_db(c), &bumped) == DB_OK &&
-                     run_simple(c, S_COMMIT);
+    bool committed = began && db_commit_write(db, &bumped) == DB_OK;
+    st->groups_done++;
     if (began && !committed) {
         st->grid_gen++; /* memoized covers may hold what was undone */
         struct errbuf eb;
@@ -295,11 +323,14 @@ void *store_writer_main(void *arg)
         st->queue_head = st->queue_tail = NULL;
         bool stop = st->stopping;
         pthread_mutex_unlock(&st->mu);
-        if (head) {
-            store_notice_outside_writes(st);
+        if (head)
             commit_group(st, head);
-        } else if (stop)
+        else if (stop)
             break;
     }
+    log_info("writer: %" PRIu64 " writes in %" PRIu64 " transactions, %" PRIu64
+             " database round trips",
+             st->writes_done, st->groups_done,
+             db_round_trips(store_conn_db(st->writer)));
     return NULL;
 }

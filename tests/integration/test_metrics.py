@@ -1,11 +1,17 @@
 # SPDX-License-Identifier: MIT
 """Metrics: log-metric, log-batch, get-history (incl. paging),
 get-history-bulk-interval (specs/mlflow-rest.md §3.2, §3.3, §5) and the
-UI's get-history-bulk as MLflow 2.9.2 answers it."""
+UI's get-history-bulk as MLflow 2.9.2 answers it. Also writes that fail in
+the middle of a group commit: they get their error and leave no trace,
+the others of the group commit."""
 
+import subprocess
+import threading
+import time
 import uuid
 
-from harness import MAX_DOUBLE, ServerTestCase, uniq
+import pgtest
+from harness import MAX_DOUBLE, ON_POSTGRES, ServerTestCase, uniq
 
 
 class MetricTests(ServerTestCase):
@@ -640,3 +646,143 @@ class HistoryBulkTests(ServerTestCase):
                                   {"run_id": self.ids[0],
                                    "metric_key": "loss"}),
                          404, "ENDPOINT_NOT_FOUND")
+
+
+class GroupCommitTests(ServerTestCase):
+    """The writer runs the writes queued together in one transaction, each
+    in its savepoint; on PostgreSQL a write's statements are pipelined
+    (sent without waiting) and its failure is read before its savepoint is
+    released or rolled back to. Writes that fail in the middle of such a
+    group: a run that is deleted, a param that changes, and on PostgreSQL a
+    latest-metric row locked by another session (the deferred upsert times
+    out: the writer's flush at the end of the write reports it)."""
+
+    HOLD_TAG = "gt_group_hold"
+
+    def hold_latest(self, rid, key, seconds):
+        """Another session locks the latest_metrics row of (rid, key) for
+        'seconds'; returns once the lock is held."""
+        sql = ("/* %s */ BEGIN; SELECT 1 FROM latest_metrics WHERE run_pk ="
+               " (SELECT run_pk FROM runs WHERE run_id = '%s') AND key = '%s'"
+               " FOR UPDATE; SELECT pg_sleep(%g); COMMIT;"
+               % (self.HOLD_TAG, rid, key, seconds))
+        p = subprocess.Popen([pgtest.PSQL, "-q", "-d", self.server.db, "-c",
+                              sql], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        self.holders.append(p)
+        for _ in range(200):
+            n = pgtest.psql(self.server.db,
+                            "SELECT count(*) FROM pg_stat_activity WHERE"
+                            " query LIKE '%%pg_sleep(%g)%%' AND"
+                            " wait_event = 'PgSleep'" % seconds)
+            if n.strip() == "1":
+                return
+            time.sleep(0.05)
+        self.fail("the lock of %s/%s was not taken" % (rid, key))
+
+    def release_holders(self):
+        if self.holders:
+            pgtest.psql(self.server.db,
+                        "SELECT pg_terminate_backend(pid) FROM"
+                        " pg_stat_activity WHERE query LIKE '%%%s%%' AND"
+                        " pid <> pg_backend_pid()" % self.HOLD_TAG)
+        for p in self.holders:
+            p.wait(timeout=10)
+
+    def test_failures_in_the_middle_of_a_group(self):
+        eid = self.create_experiment()
+        ok = [self.create_run(eid)["info"]["run_id"] for _ in range(4)]
+        deleted = self.create_run(eid)["info"]["run_id"]
+        self.ok(self.post("runs/delete", {"run_id": deleted}))
+        conflict = self.create_run(eid)["info"]["run_id"]
+        self.ok(self.post("runs/log-parameter",
+                          {"run_id": conflict, "key": "p", "value": "v1"}))
+        locked = self.create_run(eid)["info"]["run_id"]
+        blocker = self.create_run(eid)["info"]["run_id"]
+        for rid in (locked, blocker):
+            self.ok(self.post("runs/log-metric", {
+                "run_id": rid, "key": "m", "value": 1, "timestamp": 1,
+                "step": 0}))
+
+        def metric(rid, step):
+            return "runs/log-metric", {"run_id": rid, "key": "m",
+                                       "value": step / 4, "timestamp": 2,
+                                       "step": step}
+        writes = [metric(ok[0], 1), metric(deleted, 1), metric(ok[1], 1),
+                  ("runs/log-batch", {
+                      "run_id": conflict,
+                      "params": [{"key": "p", "value": "v2"}],
+                      "metrics": [{"key": "m", "value": 1, "timestamp": 2,
+                                   "step": 1}]}),
+                  metric(ok[2], 1)]
+        if ON_POSTGRES:
+            # two points: the pipelined path, whose failure the writer
+            # reads at the end of the write
+            writes.append(("runs/log-batch", {
+                "run_id": locked,
+                "metrics": [{"key": "m", "value": 2, "timestamp": 2,
+                             "step": s} for s in (1, 2)]}))
+        writes.append(metric(ok[3], 1))
+        results = [None] * len(writes)
+
+        def send(i):
+            c = self.server.client()
+            try:
+                results[i] = c.post(*writes[i])
+            finally:
+                c.close()
+
+        self.holders = []
+        threads = []
+        blocked = []  # the blocker's status
+        try:
+            if ON_POSTGRES:
+                # the writer waits on the blocker's row while the writes
+                # queue up behind it: they make the next group together
+                self.hold_latest(blocker, "m", 1.5)
+                self.hold_latest(locked, "m", 20)
+                t = threading.Thread(target=lambda: blocked.append(
+                    self.post(*metric(blocker, 1)).status))
+                t.start()
+                threads.append(t)
+                time.sleep(0.3)
+            for i in range(len(writes)):
+                t = threading.Thread(target=send, args=(i,))
+                t.start()
+                threads.append(t)
+                time.sleep(0.02)
+            for t in threads:
+                t.join(timeout=60)
+        finally:
+            if ON_POSTGRES:
+                self.release_holders()
+        want = [200, 400, 200, 400, 200] + ([503] if ON_POSTGRES else []) \
+            + [200]
+        self.assertEqual([r.status if r else None for r in results], want,
+                         [repr(r) for r in results])
+        self.assertIn("must be in the 'active' state",
+                      results[1].body["message"])
+        self.assertEqual(results[3].body["error_code"],
+                         "INVALID_PARAMETER_VALUE")
+        # the others committed, the failing ones left nothing
+        for rid in ok:
+            self.assertEqual([m["step"] for m in self.history(rid, "m")],
+                             [1], rid)
+        self.assertEqual(self.history(deleted, "m"), [])
+        self.assertEqual(self.history(conflict, "m"), [])
+        run = self.get_run(conflict)
+        self.assertEqual({p["key"]: p["value"]
+                          for p in run["data"]["params"]}, {"p": "v1"})
+        if ON_POSTGRES:
+            self.assertIn("retry-after", results[5].headers, repr(results[5]))
+            self.assertEqual(blocked, [200])
+            self.assertEqual([m["step"] for m in self.history(locked, "m")],
+                             [0])
+            run = self.get_run(locked)
+            self.assertEqual(run["data"]["metrics"][0]["step"], 0)
+            self.assertEqual([m["step"] for m in self.history(blocker, "m")],
+                             [0, 1])
+        # and the writer goes on
+        self.ok(self.post(*metric(ok[0], 2)))
+        self.assertEqual([m["step"] for m in self.history(ok[0], "m")],
+                         [1, 2])

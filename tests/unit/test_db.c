@@ -4,7 +4,10 @@
  * on a real PostgreSQL 15 (GREENTRACK_TEST_PG, which make test exports;
  * run alone, the test starts its own with tests/pg/cluster.sh). The same
  * checks run on both engines and each writes what it read to a
- * transcript: the engines must agree value for value, bit for bit.
+ * transcript: the engines must agree value for value, bit for bit. Also
+ * the pipeline of deferred statements (db_step_deferred, db_flush): order,
+ * where a failure surfaces and with what, savepoints after one, round
+ * trips, and a connection lost with statements queued.
  */
 #include "pg_unit.h"
 #include "store/db.h"
@@ -454,6 +457,246 @@ static void check_transactions(struct db *db, struct transcript *t)
     db_finalize(sel);
 }
 
+/*---- the pipeline: deferred statements ----*/
+
+/* Prepares 'sql', binds 'v' as ?1 (unless negative) and defers it;
+ * returns what db_step_deferred did (the statement is finalized; on
+ * PostgreSQL what was queued stays queued). */
+static int defer_sql(struct db *db, const char *sql, int64_t v)
+{
+    struct db_stmt *s = db_prepare(db, sql);
+    if (!s)
+        return DB_ERROR;
+    if (v >= 0)
+        db_bind_int64(s, 1, v);
+    int rc = db_step_deferred(s);
+    db_reset(s);
+    db_finalize(s);
+    return rc;
+}
+
+/* The one integer 'sql' reads, or -1. */
+static int64_t read_int(struct db *db, const char *sql)
+{
+    struct db_stmt *s = db_prepare(db, sql);
+    if (!s)
+        return -1;
+    int64_t v = db_step(s) == DB_ROW ? db_column_int64(s, 0) : -1;
+    db_finalize(s);
+    return v;
+}
+
+/* A deferred failure surfaces at db_step_deferred on SQLite (run at
+ * once), later on PostgreSQL: 'rc' is the deferred call's, 'later' the
+ * call's after it. The engines must agree on the kind. */
+static enum db_error_kind failed_kind(struct db *db, int rc, int later)
+{
+    if (db_engine(db) == DB_SQLITE) {
+        CHECK_EQ_INT(rc, DB_ERROR);
+        return DB_ERR_NONE; /* read by the caller before 'later' */
+    }
+    CHECK_EQ_INT(rc, DB_OK);
+    CHECK_EQ_INT(later, DB_ERROR);
+    CHECK(db_errmsg(db)[0] != '\0');
+    return db_error_kind(db);
+}
+
+static void check_pipeline(struct db *db, struct transcript *t)
+{
+    note(t, "pipeline");
+    bool pg = db_engine(db) == DB_POSTGRES;
+    CHECK(exec_ok(db, "CREATE TABLE pipe (k TEXT PRIMARY KEY, "
+                      "i BIGINT CHECK (i >= 0))"));
+
+    /* nothing queued: a flush is no round trip */
+    uint64_t trips = db_round_trips(db);
+    CHECK_EQ_INT(db_flush(db), DB_OK);
+    CHECK_EQ_INT(db_round_trips(db) - trips, 0);
+
+    /* applied in order: (1 * 10) + 1, not (1 + 1) * 10; N deferred
+     * statements (prepared in the same pipeline) and one synchronous read
+     * are one round trip */
+    CHECK_EQ_INT(db_begin_write_deferred(db), DB_OK);
+    CHECK_EQ_INT(
+        defer_sql(db, "INSERT INTO pipe (k, i) VALUES ('order', ?)", 1), DB_OK);
+    CHECK_EQ_INT(
+        defer_sql(db, "UPDATE pipe SET i = i * ? WHERE k = 'order'", 10),
+        DB_OK);
+    CHECK_EQ_INT(
+        defer_sql(db, "UPDATE pipe SET i = i + ? WHERE k = 'order'", 1), DB_OK);
+    struct db_stmt *get = db_prepare(db, "SELECT i FROM pipe WHERE k = ?");
+    CHECK(get != NULL);
+    if (!get)
+        return;
+    db_bind_text(get, 1, "order", -1);
+    trips = db_round_trips(db);
+    int64_t got = db_step(get) == DB_ROW ? db_column_int64(get, 0) : -1;
+    if (pg)
+        CHECK_EQ_INT(db_round_trips(db) - trips, 1);
+    db_finalize(get);
+    CHECK_EQ_INT(got, 11);
+    note(t, " in order: %" PRId64, got);
+
+    /* a unique violation surfaces at the flush, with its kind; what was
+     * queued after it did not run; ROLLBACK TO keeps the transaction and
+     * the work before the savepoint */
+    CHECK_EQ_INT(defer_sql(db, "SAVEPOINT w", -1), DB_OK);
+    int rc = defer_sql(db, "INSERT INTO pipe (k, i) VALUES ('order', ?)", 5);
+    enum db_error_kind kind = db_error_kind(db);
+    int rc2 = defer_sql(db, "INSERT INTO pipe (k, i) VALUES ('after', ?)", 6);
+    int flushed = db_flush(db);
+    enum db_error_kind k2 = failed_kind(db, rc, flushed);
+    kind = pg ? k2 : kind;
+    CHECK_EQ_INT(kind, DB_ERR_UNIQUE);
+    if (pg) {
+        CHECK_EQ_INT(rc2, DB_OK);
+        CHECK(strstr(db_errmsg(db), "23505") != NULL);
+    }
+    note(t, " unique at the flush: kind %d", (int)kind);
+    CHECK(exec_ok(db, "ROLLBACK TO SAVEPOINT w"));
+    CHECK(exec_ok(db, "RELEASE SAVEPOINT w"));
+    CHECK_EQ_INT(read_int(db, "SELECT count(*) FROM pipe WHERE k = 'after'"),
+                 0);
+    CHECK_EQ_INT(read_int(db, "SELECT i FROM pipe WHERE k = 'order'"), 11);
+
+    /* a CHECK violation surfaces at the next synchronous statement, which
+     * does not run and reports the original failure */
+    CHECK_EQ_INT(defer_sql(db, "SAVEPOINT w", -1), DB_OK);
+    CHECK_EQ_INT(defer_sql(db, "INSERT INTO pipe (k, i) VALUES ('fine', ?)", 2),
+                 DB_OK);
+    rc = defer_sql(db, "UPDATE pipe SET i = -? WHERE k = 'order'", 1);
+    kind = db_error_kind(db);
+    struct db_stmt *sel = db_prepare(db, "SELECT count(*) FROM pipe");
+    CHECK(sel != NULL);
+    int stepped = sel ? db_step(sel) : DB_ERROR;
+    k2 = failed_kind(db, rc, stepped);
+    kind = pg ? k2 : kind;
+    CHECK_EQ_INT(kind, DB_ERR_OTHER);
+    if (pg)
+        CHECK(strstr(db_errmsg(db), "23514") != NULL); /* check_violation */
+    note(t, " check at the next statement: kind %d", (int)kind);
+    db_finalize(sel);
+    CHECK(exec_ok(db, "ROLLBACK TO SAVEPOINT w"));
+    CHECK(exec_ok(db, "RELEASE SAVEPOINT w"));
+    CHECK_EQ_INT(read_int(db, "SELECT count(*) FROM pipe WHERE k = 'fine'"), 0);
+
+    /* after both: the transaction goes on and commits with the bump */
+    CHECK_EQ_INT(defer_sql(db, "INSERT INTO pipe (k, i) VALUES ('kept', ?)", 3),
+                 DB_OK);
+    int64_t version = -1;
+    trips = db_round_trips(db);
+    CHECK_EQ_INT(db_commit_write(db, &version), DB_OK);
+    if (pg) {
+        CHECK_EQ_INT(db_round_trips(db) - trips, 1);
+        CHECK(version >= 2);
+    } else {
+        CHECK_EQ_INT(version, 0);
+    }
+    CHECK_EQ_INT(read_int(db, "SELECT count(*) FROM pipe"), 2);
+    CHECK_EQ_INT(read_int(db, "SELECT i FROM pipe WHERE k = 'order'"), 11);
+    note(t, " committed: %" PRId64 " rows",
+         read_int(db, "SELECT count(*) FROM pipe"));
+
+    /* a failure in the commit's pipeline: nothing commits, ROLLBACK
+     * works, the counter did not move */
+    int64_t before =
+        pg ? read_int(db, "SELECT n FROM greentrack_generation") : 0;
+    CHECK_EQ_INT(db_begin_write_deferred(db), DB_OK);
+    CHECK_EQ_INT(defer_sql(db, "INSERT INTO pipe (k, i) VALUES ('lost', ?)", 4),
+                 DB_OK);
+    rc = defer_sql(db, "INSERT INTO pipe (k, i) VALUES ('kept', ?)", 4);
+    kind = db_error_kind(db);
+    int committed = pg ? db_commit_write(db, &version) : DB_ERROR;
+    k2 = failed_kind(db, rc, committed);
+    CHECK_EQ_INT(pg ? k2 : kind, DB_ERR_UNIQUE);
+    CHECK(exec_ok(db, "ROLLBACK"));
+    CHECK_EQ_INT(read_int(db, "SELECT count(*) FROM pipe WHERE k = 'lost'"), 0);
+    if (pg)
+        CHECK_EQ_INT(read_int(db, "SELECT n FROM greentrack_generation"),
+                     before);
+
+    /* outside a transaction, after a failed pipeline: usable */
+    rc = defer_sql(db, "UPDATE pipe SET i = -? WHERE k = 'kept'", 1);
+    flushed = db_flush(db);
+    if (pg)
+        CHECK_EQ_INT(failed_kind(db, rc, flushed), DB_ERR_OTHER);
+    else
+        CHECK_EQ_INT(rc, DB_ERROR);
+    CHECK_EQ_INT(db_flush(db), DB_OK); /* nothing left queued */
+    CHECK(exec_ok(db, "UPDATE pipe SET i = 7 WHERE k = 'kept'"));
+    CHECK_EQ_INT(defer_sql(db, "UPDATE pipe SET i = i + ? WHERE k = 'kept'", 1),
+                 DB_OK);
+    CHECK_EQ_INT(db_flush(db), DB_OK);
+    CHECK_EQ_INT(read_int(db, "SELECT i FROM pipe WHERE k = 'kept'"), 8);
+    note(t, " usable after: %" PRId64,
+         read_int(db, "SELECT i FROM pipe WHERE k = 'kept'"));
+}
+
+/* PostgreSQL: a statement whose prepare fails inside a pipeline is
+ * prepared again next time (the server never kept it). */
+static void check_pipeline_prepare(struct db *db)
+{
+    struct db_stmt *s = db_prepare(db, "INSERT INTO later (v) VALUES (?)");
+    CHECK(s != NULL);
+    if (!s)
+        return;
+    db_bind_int64(s, 1, 1);
+    CHECK_EQ_INT(db_step_deferred(s), DB_OK);
+    CHECK_EQ_INT(db_flush(db), DB_ERROR);
+    CHECK(strstr(db_errmsg(db), "42P01") != NULL); /* undefined_table */
+    db_reset(s);
+    CHECK(exec_ok(db, "CREATE TABLE later (v BIGINT)"));
+    db_bind_int64(s, 1, 2);
+    CHECK_EQ_INT(db_step_deferred(s), DB_OK);
+    db_reset(s);
+    db_bind_int64(s, 1, 3);
+    CHECK_EQ_INT(db_step_deferred(s), DB_OK);
+    CHECK_EQ_INT(db_flush(db), DB_OK);
+    db_reset(s);
+    db_finalize(s);
+    CHECK_EQ_INT(read_int(db, "SELECT sum(v) FROM later"), 5);
+    /* finalized with its execution still queued */
+    s = db_prepare(db, "INSERT INTO later (v) VALUES (?)");
+    if (s) {
+        db_bind_int64(s, 1, 4);
+        CHECK_EQ_INT(db_step_deferred(s), DB_OK);
+        db_finalize(s);
+    }
+    CHECK_EQ_INT(read_int(db, "SELECT sum(v) FROM later"), 9);
+}
+
+/* PostgreSQL: the server ends the session with statements queued: the
+ * flush fails with DB_ERR_CONNECTION (the store answers 503) and does
+ * not hang. */
+static void check_pipeline_connection_lost(const char *target)
+{
+    struct errbuf eb;
+    struct db *a = db_open(target, NULL, &eb);
+    struct db *b = db_open(target, NULL, &eb);
+    CHECK(a && b);
+    if (a && b) {
+        int64_t pid = read_int(a, "SELECT pg_backend_pid()");
+        CHECK_EQ_INT(db_begin_write_deferred(a), DB_OK);
+        CHECK_EQ_INT(defer_sql(a, "UPDATE pipe SET i = ? WHERE k = 'kept'", 9),
+                     DB_OK);
+        char kill[80];
+        snprintf(kill, sizeof(kill), "SELECT pg_terminate_backend(%" PRId64 ")",
+                 pid);
+        CHECK(exec_ok(b, kill));
+        CHECK_EQ_INT(
+            defer_sql(a, "UPDATE pipe SET i = ? WHERE k = 'kept'", 10),
+            DB_OK); /* sent into the void, or refused: either way queued */
+        CHECK_EQ_INT(db_flush(a), DB_ERROR);
+        CHECK_EQ_INT(db_error_kind(a), DB_ERR_CONNECTION);
+        CHECK(db_connection_lost(a));
+        CHECK_EQ_INT(db_exec(a, "SELECT 1"), DB_ERROR);
+        CHECK_EQ_INT(db_error_kind(a), DB_ERR_CONNECTION);
+        CHECK_EQ_INT(read_int(b, "SELECT i FROM pipe WHERE k = 'kept'"), 8);
+    }
+    db_close(a);
+    db_close(b);
+}
+
 /*---- busy and migrations: two connections ----*/
 
 static void check_busy(struct db *a, struct db *b, struct transcript *t)
@@ -635,14 +878,23 @@ static void run_engine(const char *target, const char *target_b,
     check_round_trip(db, t);
     check_writes(db, t);
     check_transactions(db, t);
+    if (db_engine(db) == DB_POSTGRES) /* db_commit_write's counter */
+        CHECK(exec_ok(db, "CREATE TABLE greentrack_generation ("
+                          " only_row BOOLEAN PRIMARY KEY DEFAULT TRUE"
+                          " CHECK (only_row), n BIGINT NOT NULL);"
+                          "INSERT INTO greentrack_generation (n) VALUES (1)"));
+    check_pipeline(db, t);
     struct db *b = db_open(target, &opt, &eb);
     CHECK(b != NULL);
     if (b) {
         check_busy(db, b, t);
         db_close(b);
     }
-    if (db_engine(db) == DB_POSTGRES)
+    if (db_engine(db) == DB_POSTGRES) {
         check_postgres_only(db);
+        check_pipeline_prepare(db);
+        check_pipeline_connection_lost(target);
+    }
     db_close(db);
     check_migrations(target_b, t);
 }
