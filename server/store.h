@@ -353,6 +353,28 @@ enum srv_err store_experiments_search_ids(struct store *st,
                                           int64_t **ids, size_t *n,
                                           struct errbuf *eb);
 
+/* One run of store_runs_read: its info, and its lists when 'whole'. */
+struct store_run_read {
+    struct run run;
+    bool found;   /* false: no such run (purged since the search) */
+    bool whole;   /* every list of the run was read (else none is) */
+    size_t bytes; /* the text of its lists, as the chunked reads weigh it */
+};
+
+/* Runs 'pks[0..n)' into 'out[0..n)' (the caller's array; free the runs
+ * with store_runs_read_free): the rows, then each kind of list (latest
+ * metrics, params, tags, dataset inputs and their tags, model inputs) of
+ * all of them with one statement, each in the order of the chunked reads.
+ * A kind stops after about 'max_bytes' of text (SIZE_MAX: no cap): the
+ * runs it did not finish, in run_pk order, get no lists and 'whole'
+ * false, and are read chunk by chunk as before. */
+enum srv_err store_runs_read(struct store *st, const int64_t *pks, size_t n,
+                             size_t max_bytes, struct store_run_read *out,
+                             struct errbuf *eb);
+
+/* Frees the runs of 'a[0..n)', not the array. */
+void store_runs_read_free(struct store_run_read *a, size_t n);
+
 /* The run_pk of 'run_id'; RESOURCE_DOES_NOT_EXIST (MLflow's message)
  * when there is none. */
 enum srv_err store_run_pk(struct store *st, const char *run_id, int64_t *pk,

@@ -19,6 +19,16 @@
     /* a subquery of the integers of a JSON array bound as text (?), one per   \
      * row: runs/search's long experiment id lists (read_tracking.c) */        \
     X(D_F_JSON_IDS)                                                            \
+    /* A page of runs read per kind in one statement each (read_batch.c):      \
+     * ?1 the run_pks as a JSON array (D_F_JSON_IDS); the lists in each run's  \
+     * order after run_pk, LIMIT ?2. */                                        \
+    X(D_S_BATCH_RUNS)                                                          \
+    X(D_S_BATCH_PARAMS)                                                        \
+    X(D_S_BATCH_TAGS)                                                          \
+    X(D_S_BATCH_LATEST)                                                        \
+    X(D_S_BATCH_DATASETS)                                                      \
+    X(D_S_BATCH_INPUT_TAGS)                                                    \
+    X(D_S_BATCH_MODEL_INPUTS)                                                  \
     /* PostgreSQL only: a request's metric points from parallel arrays in      \
      * one statement (?1 run_pk; ?2 keys text[], ?3 timestamps, ?4 steps,      \
      * ?5 values float8[], ?6 is_nan: array literals). SQLite: NULL; its       \
@@ -40,6 +50,34 @@ enum dialect_id {
             DIALECT_COUNT
 };
 /* clang-format on */
+
+/* The batch reads' text around an engine's D_F_JSON_IDS 'ids' (a string
+ * literal), so that both tables hold the same statements. D_S_BATCH_RUNS
+ * has no LIMIT: a run's row is small and one per run. */
+#define DIALECT_BATCH_RUNS(ids)                                                \
+    "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "        \
+    "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "           \
+    "WHERE run_pk IN (" ids ")"
+#define DIALECT_BATCH_PARAMS(ids)                                              \
+    "SELECT run_pk, key, value FROM params WHERE run_pk IN (" ids ") "         \
+    "ORDER BY run_pk, key LIMIT ?"
+#define DIALECT_BATCH_TAGS(ids)                                                \
+    "SELECT run_pk, key, value FROM tags WHERE run_pk IN (" ids ") "           \
+    "ORDER BY run_pk, key LIMIT ?"
+#define DIALECT_BATCH_LATEST(ids)                                              \
+    "SELECT run_pk, key, value, timestamp, step, is_nan FROM latest_metrics "  \
+    "WHERE run_pk IN (" ids ") ORDER BY run_pk, key LIMIT ?"
+#define DIALECT_BATCH_DATASETS(ids)                                            \
+    "SELECT ri.run_pk, d.dataset_pk, d.name, d.digest, d.source_type, "        \
+    "d.source, d.schema, d.profile FROM run_inputs AS ri JOIN datasets AS d "  \
+    "ON d.dataset_pk = ri.dataset_pk WHERE ri.run_pk IN (" ids ") "            \
+    "ORDER BY ri.run_pk, ri.seq LIMIT ?"
+#define DIALECT_BATCH_INPUT_TAGS(ids)                                          \
+    "SELECT run_pk, dataset_pk, key, value FROM input_tags "                   \
+    "WHERE run_pk IN (" ids ") ORDER BY run_pk, dataset_pk, key LIMIT ?"
+#define DIALECT_BATCH_MODEL_INPUTS(ids)                                        \
+    "SELECT run_pk, model_id FROM run_model_inputs WHERE run_pk IN (" ids ") " \
+    "ORDER BY run_pk, seq LIMIT ?"
 
 /* The entries that exist for PostgreSQL only (NULL in SQLite's table). */
 #define DIALECT_POSTGRES_ONLY(id) ((id) == D_S_METRICS_FROM_ARRAYS)

@@ -4,10 +4,21 @@
  */
 #include "dialect.h"
 
+/* D_F_JSON_IDS, also inside the batch reads. */
+#define JSON_IDS                                                               \
+    "SELECT CAST(value AS bigint) "                                            \
+    "FROM json_array_elements_text(CAST(? AS json))"
+
 const char *const dialect_postgres_sql[DIALECT_COUNT] = {
     /* tracking */
-    [D_F_JSON_IDS] = "SELECT CAST(value AS bigint) "
-                     "FROM json_array_elements_text(CAST(? AS json))",
+    [D_F_JSON_IDS] = JSON_IDS,
+    [D_S_BATCH_RUNS] = DIALECT_BATCH_RUNS(JSON_IDS),
+    [D_S_BATCH_PARAMS] = DIALECT_BATCH_PARAMS(JSON_IDS),
+    [D_S_BATCH_TAGS] = DIALECT_BATCH_TAGS(JSON_IDS),
+    [D_S_BATCH_LATEST] = DIALECT_BATCH_LATEST(JSON_IDS),
+    [D_S_BATCH_DATASETS] = DIALECT_BATCH_DATASETS(JSON_IDS),
+    [D_S_BATCH_INPUT_TAGS] = DIALECT_BATCH_INPUT_TAGS(JSON_IDS),
+    [D_S_BATCH_MODEL_INPUTS] = DIALECT_BATCH_MODEL_INPUTS(JSON_IDS),
     [D_S_METRICS_FROM_ARRAYS] =
         "INSERT INTO metrics (run_pk, key, timestamp, step, value, is_nan) "
         "SELECT ?1, k, t, s, v, n FROM unnest(?2::text[], ?3::bigint[], "

@@ -269,19 +269,6 @@
       "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
       "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
       "WHERE run_id = ?")                                                      \
-    X(S_RUN_PARAMS, "SELECT key, value FROM params WHERE run_pk = ? "          \
-                    "ORDER BY key")                                            \
-    X(S_RUN_TAGS, "SELECT key, value FROM tags WHERE run_pk = ? ORDER BY key") \
-    X(S_RUN_LATEST, "SELECT key, value, timestamp, step, is_nan "              \
-                    "FROM latest_metrics WHERE run_pk = ? ORDER BY key")       \
-    X(S_RUN_DATASETS,                                                          \
-      "SELECT d.dataset_pk, d.name, d.digest, d.source_type, d.source, "       \
-      "d.schema, d.profile FROM run_inputs AS ri JOIN datasets AS d "          \
-      "ON d.dataset_pk = ri.dataset_pk WHERE ri.run_pk = ? ORDER BY ri.seq")   \
-    X(S_INPUT_TAGS, "SELECT key, value FROM input_tags WHERE run_pk = ? "      \
-                    "AND dataset_pk = ? ORDER BY key")                         \
-    X(S_RUN_MODEL_INPUTS, "SELECT model_id FROM run_model_inputs "             \
-                          "WHERE run_pk = ? ORDER BY seq")                     \
     X(S_HISTORY, "SELECT timestamp, step, value, is_nan FROM metrics "         \
                  "WHERE run_pk = ? AND key = ? "                               \
                  "ORDER BY timestamp, step, value LIMIT ? OFFSET ?")           \

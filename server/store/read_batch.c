@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: MIT
+ *
+ * read_batch: the runs of a page read per kind, not per run: the runs'
+ * rows, params, tags, latest metrics, dataset inputs, their tags and model
+ * inputs each with one statement for all the page's runs (the D_S_BATCH_*
+ * entries of dialect.h, which take the run_pks as one bound JSON array),
+ * whose rows come in run_pk order and are handed to the runs by a walk
+ * over the runs sorted by run_pk. On PostgreSQL each statement is a round
+ * trip, so a page of 100 runs costs 6 or 7 of them rather than 600.
+ * Within a run every list keeps the order of the per-run reads (key;
+ * inputs by their sequence number). store_runs_search, store_run_get and
+ * the streamed runs of listsrc.c read through here.
+ */
+#include "dialect.h"
+#include "internal.h"
+#include "strbuf.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows per kind when the read has a byte cap: it bounds what PostgreSQL,
+ * which sends a statement's whole result at once, returns. */
+#define BATCH_MAX_ROWS 10000
+
+_Static_assert(D_S_BATCH_MODEL_INPUTS <
+                   STORE_REPLICA_STMT_BASE - STORE_DIALECT_STMT_BASE,
+               "dialect statement slots");
+
+/* One run of the read, in run_pk order. */
+struct fill {
+    int64_t pk;
+    struct run *r;
+    size_t at;    /* its place in the caller's array */
+    bool cut;     /* a list of it went past the cap: its lists are dropped */
+    size_t bytes; /* the text of its lists read so far */
+    size_t cap_params, cap_tags, cap_metrics, cap_inputs, cap_models;
+    int64_t *ds_pks;                  /* the dataset_pk of each input */
+    size_t cur_input, cap_input_tags; /* the input whose tags come in */
+};
+
+/* The cached statement of dialect entry 'id' (slots from
+ * STORE_DIALECT_STMT_BASE by the entry's number; write_tracking.c's
+ * D_S_METRICS_FROM_ARRAYS keeps slot 0, which D_F_JSON_IDS, a fragment,
+ * leaves free). */
+static struct db_stmt *batch_stmt(struct conn *c, enum dialect_id id)
+{
+    return store_conn_stmt(c, STORE_DIALECT_STMT_BASE + (unsigned)id,
+                           dialect_sql(store_conn_db(c), id));
+}
+
+static int fill_cmp(const void *a, const void *b)
+{
+    int64_t x = ((const struct fill *)a)->pk, y = ((const struct fill *)b)->pk;
+    return (x > y) - (x < y);
+}
+
+/* Frees a run's lists, keeping its info. */
+static void drop_lists(struct fill *f)
+{
+    struct run info = *f->r;
+    info.params = NULL;
+    info.n_params = 0;
+    info.tags = NULL;
+    info.n_tags = 0;
+    info.metrics = NULL;
+    info.n_metrics = 0;
+    info.inputs = NULL;
+    info.n_inputs = 0;
+    info.model_inputs = NULL;
+    info.n_model_inputs = 0;
+    /* run_cleanup frees the strings of the info too: keep them */
+    f->r->run_name = f->r->user_id = f->r->artifact_uri = NULL;
+    run_cleanup(f->r);
+    *f->r = info;
+    free(f->ds_pks);
+    f->ds_pks = NULL;
+    f->cap_params = f->cap_tags = f->cap_metrics = f->cap_inputs = 0;
+    f->cap_models = f->cur_input = f->cap_input_tags = 0;
+}
+
+/* Text bytes of the row's columns [from, to). */
+static size_t row_bytes(struct db_stmt *s, int from, int to)
+{
+    size_t n = 0;
+    for (int i = from; i < to; i++)
+        n += (size_t)db_column_bytes(s, i);
+    return n;
+}
+
+/* Takes one row (column 0 its run_pk) into 'f'; false when out of
+ * memory. */
+typedef bool (*batch_row)(struct db_stmt *s, struct fill *f);
+
+static bool kv_push(struct db_stmt *s, int col, struct kv **a, size_t *n,
+                    size_t *cap)
+{
+    struct kv *p = store_grow(*a, *n, cap, sizeof(*p));
+    if (!p)
+        return false;
+    *a = p;
+    struct kv *x = &p[(*n)++];
+    x->key = store_col_dup(s, col);
+    x->value = store_col_dup(s, col + 1);
+    return x->key && x->value;
+}
+
+static bool param_row(struct db_stmt *s, struct fill *f)
+{
+    f->bytes += row_bytes(s, 1, 3);
+    return kv_push(s, 1, &f->r->params, &f->r->n_params, &f->cap_params);
+}
+
+static bool tag_row(struct db_stmt *s, struct fill *f)
+{
+    f->bytes += row_bytes(s, 1, 3);
+    return kv_push(s, 1, &f->r->tags, &f->r->n_tags, &f->cap_tags);
+}
+
+static bool latest_row(struct db_stmt *s, struct fill *f)
+{
+    struct run *r = f->r;
+    struct metric *p =
+        store_grow(r->metrics, r->n_metrics, &f->cap_metrics, sizeof(*p));
+    if (!p)
+        return false;
+    r->metrics = p;
+    struct metric *m = &p[r->n_metrics++];
+    memset(m, 0, sizeof(*m));
+    m->key = m->key_storage = store_col_dup(s, 1);
+    m->value = (int)db_column_int64(s, 5) ? NAN : db_column_double(s, 2);
+    m->timestamp = db_column_int64(s, 3);
+    m->step = db_column_int64(s, 4);
+    f->bytes += row_bytes(s, 1, 2) + 48;
+    return m->key != NULL;
+}
+
+static bool dataset_row(struct db_stmt *s, struct fill *f)
+{
+    struct run *r = f->r;
+    size_t cap = f->cap_inputs;
+    struct dataset_input *p =
+        store_grow(r->inputs, r->n_inputs, &f->cap_inputs, sizeof(*p));
+    if (!p)
+        return false;
+    r->inputs = p;
+    if (f->cap_inputs != cap) {
+        int64_t *q = realloc(f->ds_pks, f->cap_inputs * sizeof(*q));
+        if (!q)
+            return false;
+        f->ds_pks = q;
+    }
+    f->ds_pks[r->n_inputs] = db_column_int64(s, 1);
+    struct dataset_input *d = &p[r->n_inputs++];
+    memset(d, 0, sizeof(*d));
+    d->name = store_col_dup(s, 2);
+    d->digest = store_col_dup(s, 3);
+    d->source_type = store_col_dup(s, 4);
+    d->source = store_col_dup(s, 5);
+    d->schema = store_col_dup(s, 6);
+    d->profile = store_col_dup(s, 7);
+    f->bytes += row_bytes(s, 2, 8);
+    return d->name && d->digest && d->source_type && d->source &&
+           (d->schema || db_column_type(s, 6) == DB_NULL) &&
+           (d->profile || db_column_type(s, 7) == DB_NULL);
+}
+
+/* Rows come by dataset_pk within a run: the input they belong to is
+ * found once per dataset (the run's inputs are in their own order). */
+static bool input_tag_row(struct db_stmt *s, struct fill *f)
+{
+    struct run *r = f->r;
+    int64_t ds = db_column_int64(s, 1);
+    if (f->cur_input >= r->n_inputs || f->ds_pks[f->cur_input] != ds) {
+        size_t j = 0;
+        while (j < r->n_inputs && f->ds_pks[j] != ds)
+            j++;
+        if (j == r->n_inputs)
+            return true; /* an input added since its datasets were read */
+        f->cur_input = j;
+        f->cap_input_tags = r->inputs[j].n_tags;
+    }
+    struct dataset_input *d = &r->inputs[f->cur_input];
+    f->bytes += row_bytes(s, 2, 4);
+    return kv_push(s, 2, &d->tags, &d->n_tags, &f->cap_input_tags);
+}
+
+static bool model_input_row(struct db_stmt *s, struct fill *f)
+{
+    struct run *r = f->r;
+    char **p = store_grow(r->model_inputs, r->n_model_inputs, &f->cap_models,
+                          sizeof(*p));
+    if (!p)
+        return false;
+    r->model_inputs = p;
+    char *id = store_col_dup(s, 1);
+    if (!id)
+        return false;
+    p[r->n_model_inputs++] = id;
+    f->bytes += row_bytes(s, 1, 2);
+    return true;
+}
+
+/* Reads one kind for the runs 'f' (sorted by pk, 'ids' their JSON
+ * array): its rows, by run_pk, go to their run through 'from_row'. Past
+ * 'max_bytes' of the kind (or BATCH_MAX_ROWS rows), the run of the next
+ * row and every run after it in run_pk order are cut. */
+static enum srv_err read_kind(struct conn *c, enum dialect_id id,
+                              const struct strbuf *ids, struct fill *f,
+                              size_t n, size_t max_bytes, batch_row from_row,
+                              struct errbuf *eb)
+{
+    struct db_stmt *s = batch_stmt(c, id);
+    if (!s)
+        return store_conn_error(c, eb, "runs read");
+    bool capped = max_bytes != SIZE_MAX;
+    int64_t max_rows = capped ? BATCH_MAX_ROWS : INT64_MAX - 1;
+    db_bind_text(s, 1, ids->buf, (int)ids->len);
+    db_bind_int64(s, 2, max_rows + 1);
+    size_t cur = 0, bytes = 0;
+    int64_t rows = 0;
+    enum srv_err e = SRV_OK;
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        int64_t pk = db_column_int64(s, 0);
+        if (rows >= max_rows || (capped && bytes >= max_bytes)) {
+            for (size_t i = 0; i < n; i++) {
+                if (f[i].pk >= pk && !f[i].cut) {
+                    drop_lists(&f[i]);
+                    f[i].cut = true;
+                }
+            }
+            break;
+        }
+        rows++;
+        while (cur < n && f[cur].pk < pk)
+            cur++;
+        if (cur == n || f[cur].pk != pk || f[cur].cut)
+            continue;
+        size_t before = f[cur].bytes;
+        if (!from_row(s, &f[cur])) {
+            e = err_set(eb, SRV_E_NOMEM, "out of memory");
+            break;
+        }
+        bytes += f[cur].bytes - before;
+    }
+    db_reset(s);
+    if (!e && rc != DB_ROW && rc != DB_DONE)
+        e = store_conn_error(c, eb, "runs read");
+    return e;
+}
+
+/* Fills the lists of 'f[0..n)' (sorted by pk, their infos read). */
+static enum srv_err fill_lists(struct conn *c, struct fill *f, size_t n,
+                               size_t max_bytes, struct errbuf *eb)
+{
+    struct strbuf ids;
+    strbuf_init(&ids);
+    strbuf_append_char(&ids, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strbuf_append_char(&ids, ',');
+        strbuf_append_i64(&ids, f[i].pk);
+    }
+    strbuf_append_char(&ids, ']');
+    if (ids.oom) {
+        strbuf_cleanup(&ids);
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    }
+    enum srv_err e;
+    if (!(e = read_kind(c, D_S_BATCH_LATEST, &ids, f, n, max_bytes, latest_row,
+                        eb)) &&
+        !(e = read_kind(c, D_S_BATCH_PARAMS, &ids, f, n, max_bytes, param_row,
+                        eb)) &&
+        !(e = read_kind(c, D_S_BATCH_TAGS, &ids, f, n, max_bytes, tag_row,
+                        eb)) &&
+        !(e = read_kind(c, D_S_BATCH_DATASETS, &ids, f, n, max_bytes,
+                        dataset_row, eb))) {
+        bool inputs = false;
+        for (size_t i = 0; i < n && !inputs; i++)
+            inputs = f[i].r->n_inputs > 0;
+        /* the tags of dataset inputs: only when a run has inputs */
+        if (inputs)
+            e = read_kind(c, D_S_BATCH_INPUT_TAGS, &ids, f, n, max_bytes,
+                          input_tag_row, eb);
+        if (!e)
+            e = read_kind(c, D_S_BATCH_MODEL_INPUTS, &ids, f, n, max_bytes,
+                          model_input_row, eb);
+    }
+    strbuf_cleanup(&ids);
+    return e;
+}
+
+static void fills_free(struct fill *f, size_t n)
+{
+    for (size_t i = 0; f && i < n; i++)
+        free(f[i].ds_pks);
+    free(f);
+}
+
+enum srv_err store_runs_fill(struct conn *c, struct run *runs, size_t n,
+                             struct errbuf *eb)
+{
+    if (n == 0)
+        return SRV_OK;
+    struct fill *f = calloc(n, sizeof(*f));
+    if (!f)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        f[i].pk = runs[i].run_pk;
+        f[i].r = &runs[i];
+    }
+    qsort(f, n, sizeof(*f), fill_cmp);
+    enum srv_err e = fill_lists(c, f, n, SIZE_MAX, eb);
+    fills_free(f, n);
+    return e;
+}
+
+void store_runs_read_free(struct store_run_read *a, size_t n)
+{
+    for (size_t i = 0; a && i < n; i++)
+        run_cleanup(&a[i].run);
+}
+
+enum srv_err store_runs_read(struct store *st, const int64_t *pks, size_t n,
+                             size_t max_bytes, struct store_run_read *out,
+                             struct errbuf *eb)
+{
+    memset(out, 0, n * sizeof(*out));
+    if (n == 0)
+        return SRV_OK;
+    struct conn *c = store_reader(st, eb);
+    if (!c)
+        return SRV_E_UNAVAILABLE;
+    struct fill *f = calloc(n, sizeof(*f));
+    if (!f)
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        f[i].pk = pks[i];
+        f[i].r = &out[i].run;
+        f[i].at = i;
+    }
+    qsort(f, n, sizeof(*f), fill_cmp);
+    struct strbuf ids;
+    strbuf_init(&ids);
+    strbuf_append_char(&ids, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strbuf_append_char(&ids, ',');
+        strbuf_append_i64(&ids, f[i].pk);
+    }
+    strbuf_append_char(&ids, ']');
+    enum srv_err e = SRV_OK;
+    struct db_stmt *s = batch_stmt(c, D_S_BATCH_RUNS);
+    if (ids.oom)
+        e = err_set(eb, SRV_E_NOMEM, "out of memory");
+    else if (!s)
+        e = store_conn_error(c, eb, "runs read");
+    int rc = DB_DONE;
+    if (!e) {
+        db_bind_text(s, 1, ids.buf, (int)ids.len);
+        while ((rc = db_step(s)) == DB_ROW) {
+            struct fill key = {.pk = db_column_int64(s, 0)};
+            struct fill *hit = bsearch(&key, f, n, sizeof(*f), fill_cmp);
+            if (!hit || out[hit->at].found)
+                continue; /* not asked, or asked twice */
+            out[hit->at].found = true;
+            if ((e = store_run_from_row(s, hit->r, eb)))
+                break;
+        }
+        db_reset(s);
+        if (!e && rc != DB_ROW && rc != DB_DONE)
+            e = store_conn_error(c, eb, "runs read");
+    }
+    strbuf_cleanup(&ids);
+    /* the runs found (a run purged since the search is not) */
+    size_t m = 0;
+    for (size_t i = 0; i < n && !e; i++) {
+        if (out[f[i].at].found)
+            f[m++] = f[i];
+    }
+    if (!e)
+        e = fill_lists(c, f, m, max_bytes, eb);
+    for (size_t i = 0; i < m && !e; i++) {
+        out[f[i].at].whole = !f[i].cut;
+        out[f[i].at].bytes = f[i].bytes;
+    }
+    fills_free(f, m); /* f[m..n) hold no inputs */
+    if (e) {
+        store_runs_read_free(out, n);
+        memset(out, 0, n * sizeof(*out));
+    }
+    return e;
+}
