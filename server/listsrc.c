@@ -104,13 +104,17 @@ void *listsrc_runs_new(struct store *st, int64_t *pks, size_t n)
     return x;
 }
 
-/* Reads the next RUNS_BATCH runs of the list. */
+/* Reads the next RUNS_BATCH runs of the list, or RUNS_BATCH + 1 when
+ * that leaves one: a search's list holds one run more than its page (the
+ * pager's sign of a next page), which costs no round trips of its own. */
 static enum srv_err runs_batch(struct runs_src *x, struct errbuf *eb)
 {
     store_runs_read_free(x->batch, x->n_batch);
     x->n_batch = x->batch_at = 0;
-    size_t n = x->n - x->next < RUNS_BATCH ? x->n - x->next : RUNS_BATCH;
-    if (!x->batch && !(x->batch = calloc(RUNS_BATCH, sizeof(*x->batch))))
+    size_t n = x->n - x->next;
+    if (n > RUNS_BATCH + 1)
+        n = RUNS_BATCH;
+    if (!x->batch && !(x->batch = calloc(RUNS_BATCH + 1, sizeof(*x->batch))))
         return err_set(eb, SRV_E_NOMEM, "out of memory");
     enum srv_err e =
         store_runs_read(x->st, x->pks + x->next, n, BATCH_BYTES, x->batch, eb);

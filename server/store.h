@@ -380,11 +380,6 @@ void store_runs_read_free(struct store_run_read *a, size_t n);
 enum srv_err store_run_pk(struct store *st, const char *run_id, int64_t *pk,
                           struct errbuf *eb);
 
-/* A run's info only (no params, tags, metrics or inputs), by run_pk;
- * RESOURCE_DOES_NOT_EXIST when it is gone (purged meanwhile). */
-enum srv_err store_run_info(struct store *st, int64_t run_pk, struct run *out,
-                            struct errbuf *eb);
-
 /* An experiment without its tags. */
 enum srv_err store_experiment_info(struct store *st, int64_t experiment_id,
                                    struct experiment *out, struct errbuf *eb);

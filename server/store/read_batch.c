@@ -254,6 +254,8 @@ static enum srv_err read_kind(struct conn *c, enum dialect_id id,
 static enum srv_err fill_lists(struct conn *c, struct fill *f, size_t n,
                                size_t max_bytes, struct errbuf *eb)
 {
+    if (n == 0)
+        return SRV_OK;
     struct strbuf ids;
     strbuf_init(&ids);
     strbuf_append_char(&ids, '[');

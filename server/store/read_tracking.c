@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
  * read_tracking: the readers of experiments and runs: get by id or name,
- * search (the SQL that filter.c compiles), a run's params, tags, latest
- * metrics and inputs, the keys and datasets of an experiment, the deleted
- * runs gc purges, and the single rows that streamed replies start with
- * (store_run_info, store_experiment_info).
+ * search (the SQL that filter.c compiles; a page's params, tags, latest
+ * metrics and inputs are read_batch.c's), the keys and datasets of an
+ * experiment, the deleted runs gc purges, and the single row that a
+ * streamed experiment starts with (store_experiment_info).
  */
 #include "dialect.h"
 #include "internal.h"
@@ -625,31 +625,6 @@ enum srv_err store_deleted_runs(struct store *st, int64_t deleted_before,
 }
 
 /*---- single rows of streamed replies ----*/
-
-enum srv_err store_run_info(struct store *st, int64_t run_pk, struct run *out,
-                            struct errbuf *eb)
-{
-    memset(out, 0, sizeof(*out));
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    struct db_stmt *s = store_stmt(c, S_CHUNK_RUN_BY_PK);
-    if (!s)
-        return store_conn_error(c, eb, "run get");
-    db_bind_int64(s, 1, run_pk);
-    int rc = db_step(s);
-    enum srv_err e;
-    if (rc == DB_ROW)
-        e = store_run_from_row(s, out, eb);
-    else if (rc == DB_DONE)
-        e = err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST, "Run not found");
-    else
-        e = store_conn_error(c, eb, "run get");
-    db_reset(s);
-    if (e)
-        run_cleanup(out);
-    return e;
-}
 
 enum srv_err store_experiment_info(struct store *st, int64_t experiment_id,
                                    struct experiment *out, struct errbuf *eb)

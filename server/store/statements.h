@@ -73,10 +73,6 @@
  * last one read with key >= ?2 bound to that key plus the byte 0x01 (keys
  * hold no NUL, so nothing sorts between), and starts with ''. */
 #define FOR_EACH_CHUNK_STMT(X)                                                 \
-    X(S_CHUNK_RUN_BY_PK,                                                       \
-      "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
-      "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
-      "WHERE run_pk = ?")                                                      \
     X(S_CHUNK_PARAMS, "SELECT key, value FROM params WHERE run_pk = ?1 "       \
                       "AND key >= ?2 ORDER BY key")                            \
     X(S_CHUNK_TAGS, "SELECT key, value FROM tags WHERE run_pk = ?1 "           \

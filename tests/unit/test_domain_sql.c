@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_domain_sql: every fixed statement of the store's domains (energy
- * and carbon, the grid cache, the Model Registry, auth, Green-AI, and the
- * domain entries of dialect.h) is valid SQL on both engines, against the
- * schema their migrations build. SQLite compiles a statement at prepare;
- * PostgreSQL only at its first run, so there each one runs once with
- * every parameter NULL inside a transaction that is rolled back: a
- * constraint may refuse the NULLs (class 23), but no error of class 42
- * (syntax, unknown function, type mismatch, ambiguous column, grouping,
- * a parameter whose type cannot be told) may come back. The integration
- * suites check what the statements do; this finds a statement that
- * cannot run at all without a server. PostgreSQL as in test_db:
- * GREENTRACK_TEST_PG, or a private cluster started here.
+ * and carbon, the grid cache, the Model Registry, auth, Green-AI, and
+ * D_S_RUN_METHODS and the runs' batch reads of dialect.h) is valid SQL on
+ * both engines, against the schema their migrations build. SQLite
+ * compiles a statement at prepare; PostgreSQL only at its first run, so
+ * there each one runs once with every parameter NULL inside a transaction
+ * that is rolled back: a constraint may refuse the NULLs (class 23), but
+ * no error of class 42 (syntax, unknown function, type mismatch,
+ * ambiguous column, grouping, a parameter whose type cannot be told) may
+ * come back. The integration suites check what the statements do; this
+ * finds a statement that cannot run at all without a server. PostgreSQL
+ * as in test_db: GREENTRACK_TEST_PG, or a private cluster started here.
  */
 #include "pg_unit.h"
 #include "schema.h"
@@ -52,6 +52,20 @@ static const struct {
               CORE(S_RUN_LOCATION_TAGS), CORE(S_ENERGY_SAMPLES),
               CORE(S_LATEST_SET)};
 #undef CORE
+
+/* The batch reads of a page of runs (read_batch.c). */
+#define DIALECT(id)                                                            \
+    {                                                                          \
+#id, id                                                                \
+    }
+static const struct {
+    const char *name;
+    enum dialect_id id;
+} batch[] = {DIALECT(D_S_BATCH_RUNS),        DIALECT(D_S_BATCH_PARAMS),
+             DIALECT(D_S_BATCH_TAGS),        DIALECT(D_S_BATCH_LATEST),
+             DIALECT(D_S_BATCH_DATASETS),    DIALECT(D_S_BATCH_INPUT_TAGS),
+             DIALECT(D_S_BATCH_MODEL_INPUTS)};
+#undef DIALECT
 
 /* Runs 'sql' on 'db' as this file's header says; true when it is valid. */
 static bool valid_on(struct db *db, const char *name, const char *sql)
@@ -99,6 +113,8 @@ static void check_engine(const char *target)
     for (size_t i = 0; i < sizeof(energy) / sizeof(*energy); i++)
         CHECK(valid_on(db, energy[i].name, store_stmt_sql[energy[i].id]));
     CHECK(valid_on(db, "D_S_RUN_METHODS", dialect_sql(db, D_S_RUN_METHODS)));
+    for (size_t i = 0; i < sizeof(batch) / sizeof(*batch); i++)
+        CHECK(valid_on(db, batch[i].name, dialect_sql(db, batch[i].id)));
     db_close(db);
 }
 
