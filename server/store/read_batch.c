@@ -250,6 +250,21 @@ static enum srv_err read_kind(struct conn *c, enum dialect_id id,
     return e;
 }
 
+/* The run_pks of 'f[0..n)' as a JSON array into 'ids' (initialised;
+ * the caller cleans it up). */
+static enum srv_err ids_json(struct strbuf *ids, const struct fill *f, size_t n,
+                             struct errbuf *eb)
+{
+    strbuf_append_char(ids, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strbuf_append_char(ids, ',');
+        strbuf_append_i64(ids, f[i].pk);
+    }
+    strbuf_append_char(ids, ']');
+    return ids->oom ? err_set(eb, SRV_E_NOMEM, "out of memory") : SRV_OK;
+}
+
 /* Fills the lists of 'f[0..n)' (sorted by pk, their infos read). */
 static enum srv_err fill_lists(struct conn *c, struct fill *f, size_t n,
                                size_t max_bytes, struct errbuf *eb)
@@ -258,18 +273,11 @@ static enum srv_err fill_lists(struct conn *c, struct fill *f, size_t n,
         return SRV_OK;
     struct strbuf ids;
     strbuf_init(&ids);
-    strbuf_append_char(&ids, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strbuf_append_char(&ids, ',');
-        strbuf_append_i64(&ids, f[i].pk);
-    }
-    strbuf_append_char(&ids, ']');
-    if (ids.oom) {
+    enum srv_err e = ids_json(&ids, f, n, eb);
+    if (e) {
         strbuf_cleanup(&ids);
-        return err_set(eb, SRV_E_NOMEM, "out of memory");
+        return e;
     }
-    enum srv_err e;
     if (!(e = read_kind(c, D_S_BATCH_LATEST, &ids, f, n, max_bytes, latest_row,
                         eb)) &&
         !(e = read_kind(c, D_S_BATCH_PARAMS, &ids, f, n, max_bytes, param_row,
@@ -318,6 +326,39 @@ enum srv_err store_runs_fill(struct conn *c, struct run *runs, size_t n,
     return e;
 }
 
+/* Reads the rows of the runs 'f[0..n)' (sorted by pk) into theirs in
+ * 'out' and sets their 'found'. */
+static enum srv_err read_infos(struct conn *c, struct fill *f, size_t n,
+                               struct store_run_read *out, struct errbuf *eb)
+{
+    struct db_stmt *s = batch_stmt(c, D_S_BATCH_RUNS);
+    if (!s)
+        return store_conn_error(c, eb, "runs read");
+    struct strbuf ids;
+    strbuf_init(&ids);
+    enum srv_err e = ids_json(&ids, f, n, eb);
+    if (e) {
+        strbuf_cleanup(&ids);
+        return e;
+    }
+    db_bind_text(s, 1, ids.buf, (int)ids.len);
+    int rc;
+    while ((rc = db_step(s)) == DB_ROW) {
+        struct fill key = {.pk = db_column_int64(s, 0)};
+        struct fill *hit = bsearch(&key, f, n, sizeof(*f), fill_cmp);
+        if (!hit || out[hit->at].found)
+            continue; /* not asked, or asked twice */
+        out[hit->at].found = true;
+        if ((e = store_run_from_row(s, hit->r, eb)))
+            break;
+    }
+    db_reset(s);
+    strbuf_cleanup(&ids);
+    if (!e && rc != DB_ROW && rc != DB_DONE)
+        e = store_conn_error(c, eb, "runs read");
+    return e;
+}
+
 void store_runs_read_free(struct store_run_read *a, size_t n)
 {
     for (size_t i = 0; a && i < n; i++)
@@ -343,38 +384,7 @@ enum srv_err store_runs_read(struct store *st, const int64_t *pks, size_t n,
         f[i].at = i;
     }
     qsort(f, n, sizeof(*f), fill_cmp);
-    struct strbuf ids;
-    strbuf_init(&ids);
-    strbuf_append_char(&ids, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strbuf_append_char(&ids, ',');
-        strbuf_append_i64(&ids, f[i].pk);
-    }
-    strbuf_append_char(&ids, ']');
-    enum srv_err e = SRV_OK;
-    struct db_stmt *s = batch_stmt(c, D_S_BATCH_RUNS);
-    if (ids.oom)
-        e = err_set(eb, SRV_E_NOMEM, "out of memory");
-    else if (!s)
-        e = store_conn_error(c, eb, "runs read");
-    int rc = DB_DONE;
-    if (!e) {
-        db_bind_text(s, 1, ids.buf, (int)ids.len);
-        while ((rc = db_step(s)) == DB_ROW) {
-            struct fill key = {.pk = db_column_int64(s, 0)};
-            struct fill *hit = bsearch(&key, f, n, sizeof(*f), fill_cmp);
-            if (!hit || out[hit->at].found)
-                continue; /* not asked, or asked twice */
-            out[hit->at].found = true;
-            if ((e = store_run_from_row(s, hit->r, eb)))
-                break;
-        }
-        db_reset(s);
-        if (!e && rc != DB_ROW && rc != DB_DONE)
-            e = store_conn_error(c, eb, "runs read");
-    }
-    strbuf_cleanup(&ids);
+    enum srv_err e = read_infos(c, f, n, out, eb);
     /* the runs found (a run purged since the search is not) */
     size_t m = 0;
     for (size_t i = 0; i < n && !e; i++) {
