@@ -114,7 +114,9 @@ static enum srv_err runs_batch(struct runs_src *x, struct errbuf *eb)
     size_t n = x->n - x->next;
     if (n > RUNS_BATCH + 1)
         n = RUNS_BATCH;
-    if (!x->batch && !(x->batch = calloc(RUNS_BATCH + 1, sizeof(*x->batch))))
+    /* room for every batch: a list of one run (runs/get) gets one */
+    size_t cap = x->n < RUNS_BATCH + 1 ? x->n : RUNS_BATCH + 1;
+    if (!x->batch && !(x->batch = calloc(cap, sizeof(*x->batch))))
         return err_set(eb, SRV_E_NOMEM, "out of memory");
     enum srv_err e =
         store_runs_read(x->st, x->pks + x->next, n, BATCH_BYTES, x->batch, eb);

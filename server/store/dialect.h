@@ -17,11 +17,13 @@
 /* Tracking, search, leaderboard (write_tracking.c, read_*.c, filter.c). */
 #define FOR_EACH_DIALECT_TRACKING(X)                                           \
     /* a subquery of the integers of a JSON array bound as text (?), one per   \
-     * row: runs/search's long experiment id lists (read_tracking.c) */        \
+     * row: runs/search's long experiment id lists (read_tracking.c) and the   \
+     * run_pks of the batch reads below */                                     \
     X(D_F_JSON_IDS)                                                            \
-    /* A page of runs read per kind in one statement each (read_batch.c):      \
-     * ?1 the run_pks as a JSON array (D_F_JSON_IDS); the lists in each run's  \
-     * order after run_pk, LIMIT ?2. */                                        \
+    /* a page of runs read per kind in one statement each (read_batch.c,       \
+     * the DIALECT_BATCH_* texts below): the first ? the run_pks as a JSON     \
+     * array (D_F_JSON_IDS); rows by run_pk, then in each run's order; the     \
+     * second ? a LIMIT (D_S_BATCH_RUNS has none) */                           \
     X(D_S_BATCH_RUNS)                                                          \
     X(D_S_BATCH_PARAMS)                                                        \
     X(D_S_BATCH_TAGS)                                                          \
@@ -50,34 +52,6 @@ enum dialect_id {
             DIALECT_COUNT
 };
 /* clang-format on */
-
-/* The batch reads' text around an engine's D_F_JSON_IDS 'ids' (a string
- * literal), so that both tables hold the same statements. D_S_BATCH_RUNS
- * has no LIMIT: a run's row is small and one per run. */
-#define DIALECT_BATCH_RUNS(ids)                                                \
-    "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "        \
-    "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "           \
-    "WHERE run_pk IN (" ids ")"
-#define DIALECT_BATCH_PARAMS(ids)                                              \
-    "SELECT run_pk, key, value FROM params WHERE run_pk IN (" ids ") "         \
-    "ORDER BY run_pk, key LIMIT ?"
-#define DIALECT_BATCH_TAGS(ids)                                                \
-    "SELECT run_pk, key, value FROM tags WHERE run_pk IN (" ids ") "           \
-    "ORDER BY run_pk, key LIMIT ?"
-#define DIALECT_BATCH_LATEST(ids)                                              \
-    "SELECT run_pk, key, value, timestamp, step, is_nan FROM latest_metrics "  \
-    "WHERE run_pk IN (" ids ") ORDER BY run_pk, key LIMIT ?"
-#define DIALECT_BATCH_DATASETS(ids)                                            \
-    "SELECT ri.run_pk, d.dataset_pk, d.name, d.digest, d.source_type, "        \
-    "d.source, d.schema, d.profile FROM run_inputs AS ri JOIN datasets AS d "  \
-    "ON d.dataset_pk = ri.dataset_pk WHERE ri.run_pk IN (" ids ") "            \
-    "ORDER BY ri.run_pk, ri.seq LIMIT ?"
-#define DIALECT_BATCH_INPUT_TAGS(ids)                                          \
-    "SELECT run_pk, dataset_pk, key, value FROM input_tags "                   \
-    "WHERE run_pk IN (" ids ") ORDER BY run_pk, dataset_pk, key LIMIT ?"
-#define DIALECT_BATCH_MODEL_INPUTS(ids)                                        \
-    "SELECT run_pk, model_id FROM run_model_inputs WHERE run_pk IN (" ids ") " \
-    "ORDER BY run_pk, seq LIMIT ?"
 
 /* The entries that exist for PostgreSQL only (NULL in SQLite's table). */
 #define DIALECT_POSTGRES_ONLY(id) ((id) == D_S_METRICS_FROM_ARRAYS)

@@ -5,11 +5,12 @@
  * inputs each with one statement for all the page's runs (the D_S_BATCH_*
  * entries of dialect.h, which take the run_pks as one bound JSON array),
  * whose rows come in run_pk order and are handed to the runs by a walk
- * over the runs sorted by run_pk. On PostgreSQL each statement is a round
- * trip, so a page of 100 runs costs 6 or 7 of them rather than 600.
- * Within a run every list keeps the order of the per-run reads (key;
- * inputs by their sequence number). store_runs_search, store_run_get and
- * the streamed runs of listsrc.c read through here.
+ * over the runs sorted by run_pk. One run (runs/get) reads through the
+ * same code with statements.h's S_RUN1_*, which bind its run_pk alone. On
+ * PostgreSQL each statement is a round trip, so a page of 100 runs costs 6 or 7
+ * of them rather than 600. Within a run every list keeps the order of the
+ * per-run reads (key; inputs by their sequence number). store_runs_search,
+ * store_run_get and the streamed runs of listsrc.c read through here.
  */
 #include "dialect.h"
 #include "internal.h"
@@ -39,14 +40,45 @@ struct fill {
     size_t cur_input, cap_input_tags; /* the input whose tags come in */
 };
 
-/* The cached statement of dialect entry 'id' (slots from
- * STORE_DIALECT_STMT_BASE by the entry's number; write_tracking.c's
+/* One kind of read: its statement for several runs (dialect.h) and for
+ * one (statements.h). */
+struct kind {
+    enum dialect_id many;
+    enum stmt_id one;
+};
+
+static const struct kind K_ROWS = {D_S_BATCH_RUNS, S_RUN1_ROWS},
+                         K_PARAMS = {D_S_BATCH_PARAMS, S_RUN1_PARAMS},
+                         K_TAGS = {D_S_BATCH_TAGS, S_RUN1_TAGS},
+                         K_LATEST = {D_S_BATCH_LATEST, S_RUN1_LATEST},
+                         K_DATASETS = {D_S_BATCH_DATASETS, S_RUN1_DATASETS},
+                         K_INPUT_TAGS = {D_S_BATCH_INPUT_TAGS,
+                                         S_RUN1_INPUT_TAGS},
+                         K_MODEL_INPUTS = {D_S_BATCH_MODEL_INPUTS,
+                                           S_RUN1_MODEL_INPUTS};
+
+/* The cached statement of 'k' for the 'n' runs 'f[0..n)' ('ids' their
+ * JSON array when n > 1), with them bound at 1; NULL when it cannot be
+ * prepared. Dialect statements are in the slots from
+ * STORE_DIALECT_STMT_BASE by their entry's number (write_tracking.c's
  * D_S_METRICS_FROM_ARRAYS keeps slot 0, which D_F_JSON_IDS, a fragment,
  * leaves free). */
-static struct db_stmt *batch_stmt(struct conn *c, enum dialect_id id)
+static struct db_stmt *kind_stmt(struct conn *c, const struct kind *k,
+                                 const struct fill *f, size_t n,
+                                 const struct strbuf *ids)
 {
-    return store_conn_stmt(c, STORE_DIALECT_STMT_BASE + (unsigned)id,
-                           dialect_sql(store_conn_db(c), id));
+    if (n == 1) {
+        struct db_stmt *s = store_stmt(c, k->one);
+        if (s)
+            db_bind_int64(s, 1, f[0].pk);
+        return s;
+    }
+    struct db_stmt *s =
+        store_conn_stmt(c, STORE_DIALECT_STMT_BASE + (unsigned)k->many,
+                        dialect_sql(store_conn_db(c), k->many));
+    if (s)
+        db_bind_text(s, 1, ids->buf, (int)ids->len);
+    return s;
 }
 
 static int fill_cmp(const void *a, const void *b)
@@ -205,17 +237,16 @@ static bool model_input_row(struct db_stmt *s, struct fill *f)
  * array): its rows, by run_pk, go to their run through 'from_row'. Past
  * 'max_bytes' of the kind (or BATCH_MAX_ROWS rows), the run of the next
  * row and every run after it in run_pk order are cut. */
-static enum srv_err read_kind(struct conn *c, enum dialect_id id,
+static enum srv_err read_kind(struct conn *c, const struct kind *k,
                               const struct strbuf *ids, struct fill *f,
                               size_t n, size_t max_bytes, batch_row from_row,
                               struct errbuf *eb)
 {
-    struct db_stmt *s = batch_stmt(c, id);
+    struct db_stmt *s = kind_stmt(c, k, f, n, ids);
     if (!s)
         return store_conn_error(c, eb, "runs read");
     bool capped = max_bytes != SIZE_MAX;
     int64_t max_rows = capped ? BATCH_MAX_ROWS : INT64_MAX - 1;
-    db_bind_text(s, 1, ids->buf, (int)ids->len);
     db_bind_int64(s, 2, max_rows + 1);
     size_t cur = 0, bytes = 0;
     int64_t rows = 0;
@@ -251,10 +282,12 @@ static enum srv_err read_kind(struct conn *c, enum dialect_id id,
 }
 
 /* The run_pks of 'f[0..n)' as a JSON array into 'ids' (initialised;
- * the caller cleans it up). */
+ * the caller cleans it up), when there are several. */
 static enum srv_err ids_json(struct strbuf *ids, const struct fill *f, size_t n,
                              struct errbuf *eb)
 {
+    if (n == 1)
+        return SRV_OK;
     strbuf_append_char(ids, '[');
     for (size_t i = 0; i < n; i++) {
         if (i)
@@ -278,23 +311,20 @@ static enum srv_err fill_lists(struct conn *c, struct fill *f, size_t n,
         strbuf_cleanup(&ids);
         return e;
     }
-    if (!(e = read_kind(c, D_S_BATCH_LATEST, &ids, f, n, max_bytes, latest_row,
-                        eb)) &&
-        !(e = read_kind(c, D_S_BATCH_PARAMS, &ids, f, n, max_bytes, param_row,
-                        eb)) &&
-        !(e = read_kind(c, D_S_BATCH_TAGS, &ids, f, n, max_bytes, tag_row,
-                        eb)) &&
-        !(e = read_kind(c, D_S_BATCH_DATASETS, &ids, f, n, max_bytes,
-                        dataset_row, eb))) {
+    if (!(e = read_kind(c, &K_LATEST, &ids, f, n, max_bytes, latest_row, eb)) &&
+        !(e = read_kind(c, &K_PARAMS, &ids, f, n, max_bytes, param_row, eb)) &&
+        !(e = read_kind(c, &K_TAGS, &ids, f, n, max_bytes, tag_row, eb)) &&
+        !(e = read_kind(c, &K_DATASETS, &ids, f, n, max_bytes, dataset_row,
+                        eb))) {
         bool inputs = false;
         for (size_t i = 0; i < n && !inputs; i++)
             inputs = f[i].r->n_inputs > 0;
         /* the tags of dataset inputs: only when a run has inputs */
         if (inputs)
-            e = read_kind(c, D_S_BATCH_INPUT_TAGS, &ids, f, n, max_bytes,
+            e = read_kind(c, &K_INPUT_TAGS, &ids, f, n, max_bytes,
                           input_tag_row, eb);
         if (!e)
-            e = read_kind(c, D_S_BATCH_MODEL_INPUTS, &ids, f, n, max_bytes,
+            e = read_kind(c, &K_MODEL_INPUTS, &ids, f, n, max_bytes,
                           model_input_row, eb);
     }
     strbuf_cleanup(&ids);
@@ -331,17 +361,14 @@ enum srv_err store_runs_fill(struct conn *c, struct run *runs, size_t n,
 static enum srv_err read_infos(struct conn *c, struct fill *f, size_t n,
                                struct store_run_read *out, struct errbuf *eb)
 {
-    struct db_stmt *s = batch_stmt(c, D_S_BATCH_RUNS);
-    if (!s)
-        return store_conn_error(c, eb, "runs read");
     struct strbuf ids;
     strbuf_init(&ids);
     enum srv_err e = ids_json(&ids, f, n, eb);
-    if (e) {
+    struct db_stmt *s = e ? NULL : kind_stmt(c, &K_ROWS, f, n, &ids);
+    if (!s) {
         strbuf_cleanup(&ids);
-        return e;
+        return e ? e : store_conn_error(c, eb, "runs read");
     }
-    db_bind_text(s, 1, ids.buf, (int)ids.len);
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         struct fill key = {.pk = db_column_int64(s, 0)};

@@ -113,6 +113,38 @@
       "AND (start_time, end_time) > (?3, ?4) ORDER BY start_time, end_time "   \
       "LIMIT ?2")
 
+/* The reads of a page of runs per kind (read_batch.c) around the list
+ * of run_pks 'ids' (a string literal): rows by run_pk, then in each run's
+ * order, LIMIT the second ? (RUNS_READ_ROWS has none: a run's row is small
+ * and one per run). dialect.h's D_S_BATCH_* put an engine's D_F_JSON_IDS
+ * there (several runs, bound as one JSON array); the S_RUN1_* below a
+ * single ? (one run, bound as an integer: SQLite's json_each costs more
+ * than the read of one run's list). */
+#define RUNS_READ_ROWS(ids)                                                    \
+    "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "        \
+    "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "           \
+    "WHERE run_pk IN (" ids ")"
+#define RUNS_READ_PARAMS(ids)                                                  \
+    "SELECT run_pk, key, value FROM params WHERE run_pk IN (" ids ") "         \
+    "ORDER BY run_pk, key LIMIT ?"
+#define RUNS_READ_TAGS(ids)                                                    \
+    "SELECT run_pk, key, value FROM tags WHERE run_pk IN (" ids ") "           \
+    "ORDER BY run_pk, key LIMIT ?"
+#define RUNS_READ_LATEST(ids)                                                  \
+    "SELECT run_pk, key, value, timestamp, step, is_nan FROM latest_metrics "  \
+    "WHERE run_pk IN (" ids ") ORDER BY run_pk, key LIMIT ?"
+#define RUNS_READ_DATASETS(ids)                                                \
+    "SELECT ri.run_pk, d.dataset_pk, d.name, d.digest, d.source_type, "        \
+    "d.source, d.schema, d.profile FROM run_inputs AS ri JOIN datasets AS d "  \
+    "ON d.dataset_pk = ri.dataset_pk WHERE ri.run_pk IN (" ids ") "            \
+    "ORDER BY ri.run_pk, ri.seq LIMIT ?"
+#define RUNS_READ_INPUT_TAGS(ids)                                              \
+    "SELECT run_pk, dataset_pk, key, value FROM input_tags "                   \
+    "WHERE run_pk IN (" ids ") ORDER BY run_pk, dataset_pk, key LIMIT ?"
+#define RUNS_READ_MODEL_INPUTS(ids)                                            \
+    "SELECT run_pk, model_id FROM run_model_inputs WHERE run_pk IN (" ids ") " \
+    "ORDER BY run_pk, seq LIMIT ?"
+
 #define FOR_EACH_STMT(X)                                                       \
     X(S_PING, "SELECT 1")                                                      \
     X(S_COMMIT, "COMMIT")                                                      \
@@ -265,6 +297,13 @@
       "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
       "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
       "WHERE run_id = ?")                                                      \
+    X(S_RUN1_ROWS, RUNS_READ_ROWS("?"))                                        \
+    X(S_RUN1_PARAMS, RUNS_READ_PARAMS("?"))                                    \
+    X(S_RUN1_TAGS, RUNS_READ_TAGS("?"))                                        \
+    X(S_RUN1_LATEST, RUNS_READ_LATEST("?"))                                    \
+    X(S_RUN1_DATASETS, RUNS_READ_DATASETS("?"))                                \
+    X(S_RUN1_INPUT_TAGS, RUNS_READ_INPUT_TAGS("?"))                            \
+    X(S_RUN1_MODEL_INPUTS, RUNS_READ_MODEL_INPUTS("?"))                        \
     X(S_HISTORY, "SELECT timestamp, step, value, is_nan FROM metrics "         \
                  "WHERE run_pk = ? AND key = ? "                               \
                  "ORDER BY timestamp, step, value LIMIT ? OFFSET ?")           \

@@ -2,16 +2,17 @@
  *
  * test_domain_sql: every fixed statement of the store's domains (energy
  * and carbon, the grid cache, the Model Registry, auth, Green-AI, and
- * D_S_RUN_METHODS and the runs' batch reads of dialect.h) is valid SQL on
- * both engines, against the schema their migrations build. SQLite
- * compiles a statement at prepare; PostgreSQL only at its first run, so
- * there each one runs once with every parameter NULL inside a transaction
- * that is rolled back: a constraint may refuse the NULLs (class 23), but
- * no error of class 42 (syntax, unknown function, type mismatch,
- * ambiguous column, grouping, a parameter whose type cannot be told) may
- * come back. The integration suites check what the statements do; this
- * finds a statement that cannot run at all without a server. PostgreSQL
- * as in test_db: GREENTRACK_TEST_PG, or a private cluster started here.
+ * D_S_RUN_METHODS) and the runs' reads per kind (dialect.h's D_S_BATCH_*,
+ * statements.h's S_RUN1_*) is valid SQL on both engines, against the
+ * schema their migrations build. SQLite compiles a statement at prepare;
+ * PostgreSQL only at its first run, so there each one runs once with
+ * every parameter NULL inside a transaction that is rolled back: a
+ * constraint may refuse the NULLs (class 23), but no error of class 42
+ * (syntax, unknown function, type mismatch, ambiguous column, grouping,
+ * a parameter whose type cannot be told) may come back. The integration
+ * suites check what the statements do; this finds a statement that
+ * cannot run at all without a server. PostgreSQL as in test_db:
+ * GREENTRACK_TEST_PG, or a private cluster started here.
  */
 #include "pg_unit.h"
 #include "schema.h"
@@ -51,6 +52,14 @@ static const struct {
               CORE(S_RUN_ENERGY_ADD),    CORE(S_RUN_ENERGY_GET),
               CORE(S_RUN_LOCATION_TAGS), CORE(S_ENERGY_SAMPLES),
               CORE(S_LATEST_SET)};
+/* ... and the one-run reads of read_batch.c. */
+static const struct {
+    const char *name;
+    enum stmt_id id;
+} run1[] = {CORE(S_RUN1_ROWS),        CORE(S_RUN1_PARAMS),
+            CORE(S_RUN1_TAGS),        CORE(S_RUN1_LATEST),
+            CORE(S_RUN1_DATASETS),    CORE(S_RUN1_INPUT_TAGS),
+            CORE(S_RUN1_MODEL_INPUTS)};
 #undef CORE
 
 /* The batch reads of a page of runs (read_batch.c). */
@@ -113,6 +122,8 @@ static void check_engine(const char *target)
     for (size_t i = 0; i < sizeof(energy) / sizeof(*energy); i++)
         CHECK(valid_on(db, energy[i].name, store_stmt_sql[energy[i].id]));
     CHECK(valid_on(db, "D_S_RUN_METHODS", dialect_sql(db, D_S_RUN_METHODS)));
+    for (size_t i = 0; i < sizeof(run1) / sizeof(*run1); i++)
+        CHECK(valid_on(db, run1[i].name, store_stmt_sql[run1[i].id]));
     for (size_t i = 0; i < sizeof(batch) / sizeof(*batch); i++)
         CHECK(valid_on(db, batch[i].name, dialect_sql(db, batch[i].id)));
     db_close(db);
