@@ -3,7 +3,7 @@
  * listsrc: the pager sources (see listsrc.h). Runs are read RUNS_BATCH at
  * a time, each kind of list with one statement for all of them
  * (store_runs_read), and a run read whole is rendered by render_run. A
- * run whose lists went past the batch's cap is written section by section
+ * run whose lists are too large for that is written section by section
  * (info, then "data": metrics, params, tags, then "inputs": dataset inputs
  * with their tags, model inputs), each section read in chunks of about
  * CHUNK_BYTES that resume after the last key or sequence number read, so
@@ -23,12 +23,11 @@
 #define CHUNK_BYTES (32 * 1024)
 /* Rows per chunk of fixed-size rows (history points, samples). */
 #define CHUNK_ROWS 512
-/* Runs read together, and the text of each kind of list read for them
- * at most (the runs past it are read chunk by chunk); a run whose lists
- * weigh more than RUN_WHOLE_BYTES is written chunk by chunk too. */
+/* Runs read together, and the characters of their lists read whole at
+ * most: in all, and per run (the others are read chunk by chunk). */
 #define RUNS_BATCH 100
-#define BATCH_BYTES (512 * 1024)
-#define RUN_WHOLE_BYTES (64 * 1024)
+#define BATCH_CHARS (512 * 1024)
+#define RUN_WHOLE_CHARS (64 * 1024)
 
 /*---- runs ----*/
 
@@ -118,8 +117,8 @@ static enum srv_err runs_batch(struct runs_src *x, struct errbuf *eb)
     size_t cap = x->n < RUNS_BATCH + 1 ? x->n : RUNS_BATCH + 1;
     if (!x->batch && !(x->batch = calloc(cap, sizeof(*x->batch))))
         return err_set(eb, SRV_E_NOMEM, "out of memory");
-    enum srv_err e =
-        store_runs_read(x->st, x->pks + x->next, n, BATCH_BYTES, x->batch, eb);
+    enum srv_err e = store_runs_read(
+        x->st, x->pks + x->next, n, RUN_WHOLE_CHARS, BATCH_CHARS, x->batch, eb);
     if (e)
         return e;
     x->n_batch = n;
@@ -146,7 +145,7 @@ static enum srv_err runs_next(void *p, bool *have, struct errbuf *eb)
             continue;     /* purged since the search */
         x->info = r->run; /* taken over */
         memset(&r->run, 0, sizeof(r->run));
-        x->whole = r->whole && r->bytes <= RUN_WHOLE_BYTES;
+        x->whole = r->whole;
         *have = true;
         return SRV_OK;
     }

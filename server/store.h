@@ -357,20 +357,21 @@ enum srv_err store_experiments_search_ids(struct store *st,
 struct store_run_read {
     struct run run;
     bool found;   /* false: no such run (purged since the search) */
-    bool whole;   /* every list of the run was read (else none is) */
-    size_t bytes; /* the text of its lists, as the chunked reads weigh it */
+    bool whole;   /* its lists were read (else none is) */
+    size_t chars; /* the characters of its lists, as the database counts */
 };
 
 /* Runs 'pks[0..n)' into 'out[0..n)' (the caller's array; free the runs
- * with store_runs_read_free): the rows, then each kind of list (latest
- * metrics, params, tags, dataset inputs and their tags, model inputs) of
- * all of them with one statement, each in the order of the chunked reads.
- * A kind stops after about 'max_bytes' of text (SIZE_MAX: no cap): the
- * runs it did not finish, in run_pk order, get no lists and 'whole'
- * false, and are read chunk by chunk as before. */
+ * with store_runs_read_free): the rows with the size of each run's lists,
+ * then each kind of list (latest metrics, params, tags, dataset inputs
+ * and their tags, model inputs) with one statement for all the runs whose
+ * lists are read, in the order of the chunked reads. Those are the runs
+ * of at most 'max_run_chars', in the order of 'pks', while their sum
+ * stays within 'max_chars' (SIZE_MAX, SIZE_MAX: all); the others get
+ * 'whole' false and no lists, for the chunked reads. */
 enum srv_err store_runs_read(struct store *st, const int64_t *pks, size_t n,
-                             size_t max_bytes, struct store_run_read *out,
-                             struct errbuf *eb);
+                             size_t max_run_chars, size_t max_chars,
+                             struct store_run_read *out, struct errbuf *eb);
 
 /* Frees the runs of 'a[0..n)', not the array. */
 void store_runs_read_free(struct store_run_read *a, size_t n);

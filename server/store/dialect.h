@@ -21,9 +21,8 @@
      * run_pks of the batch reads below */                                     \
     X(D_F_JSON_IDS)                                                            \
     /* a page of runs read per kind in one statement each (read_batch.c,       \
-     * the DIALECT_BATCH_* texts below): the first ? the run_pks as a JSON     \
-     * array (D_F_JSON_IDS); rows by run_pk, then in each run's order; the     \
-     * second ? a LIMIT (D_S_BATCH_RUNS has none) */                           \
+     * the RUNS_READ_* texts of statements.h): ? the run_pks as a JSON array   \
+     * (D_F_JSON_IDS); rows by run_pk, then in each run's order */             \
     X(D_S_BATCH_RUNS)                                                          \
     X(D_S_BATCH_PARAMS)                                                        \
     X(D_S_BATCH_TAGS)                                                          \

@@ -20,10 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows per kind when the read has a byte cap: it bounds what PostgreSQL,
- * which sends a statement's whole result at once, returns. */
-#define BATCH_MAX_ROWS 10000
-
 _Static_assert(D_S_BATCH_MODEL_INPUTS <
                    STORE_REPLICA_STMT_BASE - STORE_DIALECT_STMT_BASE,
                "dialect statement slots");
@@ -32,9 +28,7 @@ _Static_assert(D_S_BATCH_MODEL_INPUTS <
 struct fill {
     int64_t pk;
     struct run *r;
-    size_t at;    /* its place in the caller's array */
-    bool cut;     /* a list of it went past the cap: its lists are dropped */
-    size_t bytes; /* the text of its lists read so far */
+    size_t at; /* its place in the caller's array */
     size_t cap_params, cap_tags, cap_metrics, cap_inputs, cap_models;
     int64_t *ds_pks;                  /* the dataset_pk of each input */
     size_t cur_input, cap_input_tags; /* the input whose tags come in */
@@ -87,39 +81,6 @@ static int fill_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Frees a run's lists, keeping its info. */
-static void drop_lists(struct fill *f)
-{
-    struct run info = *f->r;
-    info.params = NULL;
-    info.n_params = 0;
-    info.tags = NULL;
-    info.n_tags = 0;
-    info.metrics = NULL;
-    info.n_metrics = 0;
-    info.inputs = NULL;
-    info.n_inputs = 0;
-    info.model_inputs = NULL;
-    info.n_model_inputs = 0;
-    /* run_cleanup frees the strings of the info too: keep them */
-    f->r->run_name = f->r->user_id = f->r->artifact_uri = NULL;
-    run_cleanup(f->r);
-    *f->r = info;
-    free(f->ds_pks);
-    f->ds_pks = NULL;
-    f->cap_params = f->cap_tags = f->cap_metrics = f->cap_inputs = 0;
-    f->cap_models = f->cur_input = f->cap_input_tags = 0;
-}
-
-/* Text bytes of the row's columns [from, to). */
-static size_t row_bytes(struct db_stmt *s, int from, int to)
-{
-    size_t n = 0;
-    for (int i = from; i < to; i++)
-        n += (size_t)db_column_bytes(s, i);
-    return n;
-}
-
 /* Takes one row (column 0 its run_pk) into 'f'; false when out of
  * memory. */
 typedef bool (*batch_row)(struct db_stmt *s, struct fill *f);
@@ -139,13 +100,11 @@ static bool kv_push(struct db_stmt *s, int col, struct kv **a, size_t *n,
 
 static bool param_row(struct db_stmt *s, struct fill *f)
 {
-    f->bytes += row_bytes(s, 1, 3);
     return kv_push(s, 1, &f->r->params, &f->r->n_params, &f->cap_params);
 }
 
 static bool tag_row(struct db_stmt *s, struct fill *f)
 {
-    f->bytes += row_bytes(s, 1, 3);
     return kv_push(s, 1, &f->r->tags, &f->r->n_tags, &f->cap_tags);
 }
 
@@ -163,7 +122,6 @@ static bool latest_row(struct db_stmt *s, struct fill *f)
     m->value = (int)db_column_int64(s, 5) ? NAN : db_column_double(s, 2);
     m->timestamp = db_column_int64(s, 3);
     m->step = db_column_int64(s, 4);
-    f->bytes += row_bytes(s, 1, 2) + 48;
     return m->key != NULL;
 }
 
@@ -191,7 +149,6 @@ static bool dataset_row(struct db_stmt *s, struct fill *f)
     d->source = store_col_dup(s, 5);
     d->schema = store_col_dup(s, 6);
     d->profile = store_col_dup(s, 7);
-    f->bytes += row_bytes(s, 2, 8);
     return d->name && d->digest && d->source_type && d->source &&
            (d->schema || db_column_type(s, 6) == DB_NULL) &&
            (d->profile || db_column_type(s, 7) == DB_NULL);
@@ -213,7 +170,6 @@ static bool input_tag_row(struct db_stmt *s, struct fill *f)
         f->cap_input_tags = r->inputs[j].n_tags;
     }
     struct dataset_input *d = &r->inputs[f->cur_input];
-    f->bytes += row_bytes(s, 2, 4);
     return kv_push(s, 2, &d->tags, &d->n_tags, &f->cap_input_tags);
 }
 
@@ -229,51 +185,31 @@ static bool model_input_row(struct db_stmt *s, struct fill *f)
     if (!id)
         return false;
     p[r->n_model_inputs++] = id;
-    f->bytes += row_bytes(s, 1, 2);
     return true;
 }
 
 /* Reads one kind for the runs 'f' (sorted by pk, 'ids' their JSON
- * array): its rows, by run_pk, go to their run through 'from_row'. Past
- * 'max_bytes' of the kind (or BATCH_MAX_ROWS rows), the run of the next
- * row and every run after it in run_pk order are cut. */
+ * array): its rows, by run_pk, go to their run through 'from_row'. */
 static enum srv_err read_kind(struct conn *c, const struct kind *k,
                               const struct strbuf *ids, struct fill *f,
-                              size_t n, size_t max_bytes, batch_row from_row,
-                              struct errbuf *eb)
+                              size_t n, batch_row from_row, struct errbuf *eb)
 {
     struct db_stmt *s = kind_stmt(c, k, f, n, ids);
     if (!s)
         return store_conn_error(c, eb, "runs read");
-    bool capped = max_bytes != SIZE_MAX;
-    int64_t max_rows = capped ? BATCH_MAX_ROWS : INT64_MAX - 1;
-    db_bind_int64(s, 2, max_rows + 1);
-    size_t cur = 0, bytes = 0;
-    int64_t rows = 0;
+    size_t cur = 0;
     enum srv_err e = SRV_OK;
     int rc;
     while ((rc = db_step(s)) == DB_ROW) {
         int64_t pk = db_column_int64(s, 0);
-        if (rows >= max_rows || (capped && bytes >= max_bytes)) {
-            for (size_t i = 0; i < n; i++) {
-                if (f[i].pk >= pk && !f[i].cut) {
-                    drop_lists(&f[i]);
-                    f[i].cut = true;
-                }
-            }
-            break;
-        }
-        rows++;
         while (cur < n && f[cur].pk < pk)
             cur++;
-        if (cur == n || f[cur].pk != pk || f[cur].cut)
-            continue;
-        size_t before = f[cur].bytes;
+        if (cur == n || f[cur].pk != pk)
+            continue; /* not asked (cannot happen) */
         if (!from_row(s, &f[cur])) {
             e = err_set(eb, SRV_E_NOMEM, "out of memory");
             break;
         }
-        bytes += f[cur].bytes - before;
     }
     db_reset(s);
     if (!e && rc != DB_ROW && rc != DB_DONE)
@@ -300,7 +236,7 @@ static enum srv_err ids_json(struct strbuf *ids, const struct fill *f, size_t n,
 
 /* Fills the lists of 'f[0..n)' (sorted by pk, their infos read). */
 static enum srv_err fill_lists(struct conn *c, struct fill *f, size_t n,
-                               size_t max_bytes, struct errbuf *eb)
+                               struct errbuf *eb)
 {
     if (n == 0)
         return SRV_OK;
@@ -311,21 +247,18 @@ static enum srv_err fill_lists(struct conn *c, struct fill *f, size_t n,
         strbuf_cleanup(&ids);
         return e;
     }
-    if (!(e = read_kind(c, &K_LATEST, &ids, f, n, max_bytes, latest_row, eb)) &&
-        !(e = read_kind(c, &K_PARAMS, &ids, f, n, max_bytes, param_row, eb)) &&
-        !(e = read_kind(c, &K_TAGS, &ids, f, n, max_bytes, tag_row, eb)) &&
-        !(e = read_kind(c, &K_DATASETS, &ids, f, n, max_bytes, dataset_row,
-                        eb))) {
+    if (!(e = read_kind(c, &K_LATEST, &ids, f, n, latest_row, eb)) &&
+        !(e = read_kind(c, &K_PARAMS, &ids, f, n, param_row, eb)) &&
+        !(e = read_kind(c, &K_TAGS, &ids, f, n, tag_row, eb)) &&
+        !(e = read_kind(c, &K_DATASETS, &ids, f, n, dataset_row, eb))) {
         bool inputs = false;
         for (size_t i = 0; i < n && !inputs; i++)
             inputs = f[i].r->n_inputs > 0;
         /* the tags of dataset inputs: only when a run has inputs */
         if (inputs)
-            e = read_kind(c, &K_INPUT_TAGS, &ids, f, n, max_bytes,
-                          input_tag_row, eb);
+            e = read_kind(c, &K_INPUT_TAGS, &ids, f, n, input_tag_row, eb);
         if (!e)
-            e = read_kind(c, &K_MODEL_INPUTS, &ids, f, n, max_bytes,
-                          model_input_row, eb);
+            e = read_kind(c, &K_MODEL_INPUTS, &ids, f, n, model_input_row, eb);
     }
     strbuf_cleanup(&ids);
     return e;
@@ -351,7 +284,7 @@ enum srv_err store_runs_fill(struct conn *c, struct run *runs, size_t n,
         f[i].r = &runs[i];
     }
     qsort(f, n, sizeof(*f), fill_cmp);
-    enum srv_err e = fill_lists(c, f, n, SIZE_MAX, eb);
+    enum srv_err e = fill_lists(c, f, n, eb);
     fills_free(f, n);
     return e;
 }
@@ -376,6 +309,8 @@ static enum srv_err read_infos(struct conn *c, struct fill *f, size_t n,
         if (!hit || out[hit->at].found)
             continue; /* not asked, or asked twice */
         out[hit->at].found = true;
+        int64_t chars = db_column_int64(s, 10);
+        out[hit->at].chars = chars > 0 ? (size_t)chars : 0;
         if ((e = store_run_from_row(s, hit->r, eb)))
             break;
     }
@@ -393,8 +328,8 @@ void store_runs_read_free(struct store_run_read *a, size_t n)
 }
 
 enum srv_err store_runs_read(struct store *st, const int64_t *pks, size_t n,
-                             size_t max_bytes, struct store_run_read *out,
-                             struct errbuf *eb)
+                             size_t max_run_chars, size_t max_chars,
+                             struct store_run_read *out, struct errbuf *eb)
 {
     memset(out, 0, n * sizeof(*out));
     if (n == 0)
@@ -412,18 +347,24 @@ enum srv_err store_runs_read(struct store *st, const int64_t *pks, size_t n,
     }
     qsort(f, n, sizeof(*f), fill_cmp);
     enum srv_err e = read_infos(c, f, n, out, eb);
-    /* the runs found (a run purged since the search is not) */
+    /* the runs whose lists are read, in the caller's order while they fit
+     * (a run purged since the search is not found) */
+    size_t total = 0;
+    for (size_t i = 0; i < n && !e; i++) {
+        struct store_run_read *x = &out[i];
+        if (x->found && x->chars <= max_run_chars &&
+            x->chars <= max_chars - total) {
+            x->whole = true;
+            total += x->chars;
+        }
+    }
     size_t m = 0;
     for (size_t i = 0; i < n && !e; i++) {
-        if (out[f[i].at].found)
+        if (out[f[i].at].whole)
             f[m++] = f[i];
     }
     if (!e)
-        e = fill_lists(c, f, m, max_bytes, eb);
-    for (size_t i = 0; i < m && !e; i++) {
-        out[f[i].at].whole = !f[i].cut;
-        out[f[i].at].bytes = f[i].bytes;
-    }
+        e = fill_lists(c, f, m, eb);
     fills_free(f, m); /* f[m..n) hold no inputs */
     if (e) {
         store_runs_read_free(out, n);
