@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT
  *
- * listsrc: the pager sources (see listsrc.h). A run is written section by
- * section (info, then "data": metrics, params, tags, then "inputs":
- * dataset inputs with their tags, model inputs), each section read in
- * chunks of about CHUNK_BYTES that resume after the last key or sequence
- * number read, so the output is render_run's, byte for byte, while no
- * more than a chunk of the run is in memory.
+ * listsrc: the pager sources (see listsrc.h). Runs are read RUNS_BATCH at
+ * a time, each kind of list with one statement for all of them
+ * (store_runs_read), and a run read whole is rendered by render_run. A
+ * run whose lists are too large for that is written section by section
+ * (info, then "data": metrics, params, tags, then "inputs": dataset inputs
+ * with their tags, model inputs), each section read in chunks of about
+ * CHUNK_BYTES that resume after the last key or sequence number read, so
+ * the output is render_run's, byte for byte, while no more than a chunk
+ * of such a run is in memory.
  */
 #include "listsrc.h"
 
@@ -20,6 +23,11 @@
 #define CHUNK_BYTES (32 * 1024)
 /* Rows per chunk of fixed-size rows (history points, samples). */
 #define CHUNK_ROWS 512
+/* Runs read together, and the characters of their lists read whole at
+ * most: in all, and per run (the others are read chunk by chunk). */
+#define RUNS_BATCH 100
+#define BATCH_CHARS (512 * 1024)
+#define RUN_WHOLE_CHARS (64 * 1024)
 
 /*---- runs ----*/
 
@@ -37,7 +45,10 @@ struct runs_src {
     struct store *st;
     int64_t *pks;
     size_t n, next;
+    struct store_run_read *batch; /* runs read, from pks[next - n_batch] */
+    size_t n_batch, batch_at;
     struct run info; /* the current run's info */
+    bool whole;      /* ... and its lists, to render whole */
     /* position in the current run */
     enum run_sec sec;
     char *after;              /* the last key read in a keyed section */
@@ -72,6 +83,8 @@ static void runs_src_free(void *p)
         return;
     runs_item_reset(x);
     run_cleanup(&x->info);
+    store_runs_read_free(x->batch, x->n_batch);
+    free(x->batch);
     free(x->pks);
     free(x);
 }
@@ -90,22 +103,52 @@ void *listsrc_runs_new(struct store *st, int64_t *pks, size_t n)
     return x;
 }
 
+/* Reads the next RUNS_BATCH runs of the list, or RUNS_BATCH + 1 when
+ * that leaves one: a search's list holds one run more than its page (the
+ * pager's sign of a next page), which costs no round trips of its own. */
+static enum srv_err runs_batch(struct runs_src *x, struct errbuf *eb)
+{
+    store_runs_read_free(x->batch, x->n_batch);
+    x->n_batch = x->batch_at = 0;
+    size_t n = x->n - x->next;
+    if (n > RUNS_BATCH + 1)
+        n = RUNS_BATCH;
+    /* room for every batch: a list of one run (runs/get) gets one */
+    size_t cap = x->n < RUNS_BATCH + 1 ? x->n : RUNS_BATCH + 1;
+    if (!x->batch && !(x->batch = calloc(cap, sizeof(*x->batch))))
+        return err_set(eb, SRV_E_NOMEM, "out of memory");
+    enum srv_err e = store_runs_read(
+        x->st, x->pks + x->next, n, RUN_WHOLE_CHARS, BATCH_CHARS, x->batch, eb);
+    if (e)
+        return e;
+    x->n_batch = n;
+    x->next += n;
+    return SRV_OK;
+}
+
 static enum srv_err runs_next(void *p, bool *have, struct errbuf *eb)
 {
     struct runs_src *x = p;
     runs_item_reset(x);
     run_cleanup(&x->info);
     *have = false;
-    while (x->next < x->n) {
-        enum srv_err e = store_run_info(x->st, x->pks[x->next++], &x->info, eb);
-        if (e == SRV_E_RESOURCE_DOES_NOT_EXIST)
-            continue; /* purged since the search */
-        if (e)
-            return e;
+    for (;;) {
+        if (x->batch_at == x->n_batch) {
+            if (x->next == x->n)
+                return SRV_OK;
+            enum srv_err e = runs_batch(x, eb);
+            if (e)
+                return e;
+        }
+        struct store_run_read *r = &x->batch[x->batch_at++];
+        if (!r->found)
+            continue;     /* purged since the search */
+        x->info = r->run; /* taken over */
+        memset(&r->run, 0, sizeof(r->run));
+        x->whole = r->whole;
         *have = true;
-        break;
+        return SRV_OK;
     }
-    return SRV_OK;
 }
 
 static void runs_restart(void *p)
@@ -311,6 +354,11 @@ static enum srv_err runs_piece(void *p, struct strbuf *out, size_t hint,
     size_t start = out->len;
     enum srv_err e = SRV_OK;
     *complete = false;
+    if (x->whole) { /* read with its batch: in one piece */
+        render_run(out, &x->info);
+        *complete = true;
+        return SRV_OK;
+    }
     while (!e && !*complete && out->len - start < hint) {
         switch (x->sec) {
         case RS_INFO:

@@ -353,15 +353,33 @@ enum srv_err store_experiments_search_ids(struct store *st,
                                           int64_t **ids, size_t *n,
                                           struct errbuf *eb);
 
+/* One run of store_runs_read: its info, and its lists when 'whole'. */
+struct store_run_read {
+    struct run run;
+    bool found;   /* false: no such run (purged since the search) */
+    bool whole;   /* its lists were read (else none is) */
+    size_t chars; /* the characters of its lists, as the database counts */
+};
+
+/* Runs 'pks[0..n)' into 'out[0..n)' (the caller's array; free the runs
+ * with store_runs_read_free): the rows with the size of each run's lists,
+ * then each kind of list (latest metrics, params, tags, dataset inputs
+ * and their tags, model inputs) with one statement for all the runs whose
+ * lists are read, in the order of the chunked reads. Those are the runs
+ * of at most 'max_run_chars', in the order of 'pks', while their sum
+ * stays within 'max_chars' (SIZE_MAX, SIZE_MAX: all); the others get
+ * 'whole' false and no lists, for the chunked reads. */
+enum srv_err store_runs_read(struct store *st, const int64_t *pks, size_t n,
+                             size_t max_run_chars, size_t max_chars,
+                             struct store_run_read *out, struct errbuf *eb);
+
+/* Frees the runs of 'a[0..n)', not the array. */
+void store_runs_read_free(struct store_run_read *a, size_t n);
+
 /* The run_pk of 'run_id'; RESOURCE_DOES_NOT_EXIST (MLflow's message)
  * when there is none. */
 enum srv_err store_run_pk(struct store *st, const char *run_id, int64_t *pk,
                           struct errbuf *eb);
-
-/* A run's info only (no params, tags, metrics or inputs), by run_pk;
- * RESOURCE_DOES_NOT_EXIST when it is gone (purged meanwhile). */
-enum srv_err store_run_info(struct store *st, int64_t run_pk, struct run *out,
-                            struct errbuf *eb);
 
 /* An experiment without its tags. */
 enum srv_err store_experiment_info(struct store *st, int64_t experiment_id,

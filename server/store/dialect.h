@@ -17,8 +17,19 @@
 /* Tracking, search, leaderboard (write_tracking.c, read_*.c, filter.c). */
 #define FOR_EACH_DIALECT_TRACKING(X)                                           \
     /* a subquery of the integers of a JSON array bound as text (?), one per   \
-     * row: runs/search's long experiment id lists (read_tracking.c) */        \
+     * row: runs/search's long experiment id lists (read_tracking.c) and the   \
+     * run_pks of the batch reads below */                                     \
     X(D_F_JSON_IDS)                                                            \
+    /* a page of runs read per kind in one statement each (read_batch.c,       \
+     * the RUNS_READ_* texts of statements.h): ? the run_pks as a JSON array   \
+     * (D_F_JSON_IDS); rows by run_pk, then in each run's order */             \
+    X(D_S_BATCH_RUNS)                                                          \
+    X(D_S_BATCH_PARAMS)                                                        \
+    X(D_S_BATCH_TAGS)                                                          \
+    X(D_S_BATCH_LATEST)                                                        \
+    X(D_S_BATCH_DATASETS)                                                      \
+    X(D_S_BATCH_INPUT_TAGS)                                                    \
+    X(D_S_BATCH_MODEL_INPUTS)                                                  \
     /* PostgreSQL only: a request's metric points from parallel arrays in      \
      * one statement (?1 run_pk; ?2 keys text[], ?3 timestamps, ?4 steps,      \
      * ?5 values float8[], ?6 is_nan: array literals). SQLite: NULL; its       \

@@ -59,7 +59,8 @@
 
 /* Where each domain file's slots begin: registry 0..47, greenai 48..79,
  * auth 80..127 (STORE_AUTH_STMT_BASE, store_auth.h), whole statements of
- * dialect.h 128..143 (STORE_DIALECT_STMT_BASE), replica.c 144..145
+ * dialect.h 128..143 (STORE_DIALECT_STMT_BASE: each entry at 128 + its
+ * dialect id, read_batch.c asserts they fit), replica.c 144..145
  * (STORE_REPLICA_STMT_BASE). */
 #define STORE_GREENAI_STMT_BASE 48
 #define STORE_DIALECT_STMT_BASE 128
@@ -340,6 +341,19 @@ void *store_read_page(struct conn *c, struct db_stmt *s, int64_t max,
  * array (free with kv_array_free). */
 enum srv_err store_read_kvs(struct conn *c, struct db_stmt *s, struct kv **out,
                             size_t *n, struct errbuf *eb);
+
+/*---- runs (read_tracking.c, read_batch.c) ----*/
+
+/* Fills the zeroed run 'item' from a row of the columns run_pk, run_id,
+ * experiment_id, run_name, user_id, status, start_time, end_time,
+ * artifact_uri, lifecycle_stage. */
+enum srv_err store_run_from_row(struct db_stmt *s, void *item,
+                                struct errbuf *eb);
+
+/* Reads the params, tags, latest metrics and inputs of 'runs[0..n)',
+ * whose infos are read, with one statement per kind for all of them. */
+enum srv_err store_runs_fill(struct conn *c, struct run *runs, size_t n,
+                             struct errbuf *eb);
 
 /*---- lookups (lookup.c) ----*/
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT
  *
  * read_tracking: the readers of experiments and runs: get by id or name,
- * search (the SQL that filter.c compiles), a run's params, tags, latest
- * metrics and inputs, the keys and datasets of an experiment, the deleted
- * runs gc purges, and the single rows that streamed replies start with
- * (store_run_info, store_experiment_info).
+ * search (the SQL that filter.c compiles; a page's params, tags, latest
+ * metrics and inputs are read_batch.c's), the keys and datasets of an
+ * experiment, the deleted runs gc purges, and the single row that a
+ * streamed experiment starts with (store_experiment_info).
  */
 #include "dialect.h"
 #include "internal.h"
@@ -223,8 +223,8 @@ enum srv_err store_experiments_search_ids(struct store *st,
 
 /* Columns: run_pk, run_id, experiment_id, run_name, user_id, status,
  * start_time, end_time, artifact_uri, lifecycle_stage. */
-static enum srv_err run_from_row(struct db_stmt *s, void *item,
-                                 struct errbuf *eb)
+enum srv_err store_run_from_row(struct db_stmt *s, void *item,
+                                struct errbuf *eb)
 {
     struct run *r = item;
     r->run_pk = db_column_int64(s, 0);
@@ -241,119 +241,6 @@ static enum srv_err run_from_row(struct db_stmt *s, void *item,
     r->deleted = strcmp(db_column_text(s, 9), "deleted") == 0;
     if (!r->run_name || !r->user_id || !r->artifact_uri)
         return err_set(eb, SRV_E_NOMEM, "out of memory");
-    return SRV_OK;
-}
-
-static enum srv_err read_latest(struct conn *c, struct run *r,
-                                struct errbuf *eb)
-{
-    struct db_stmt *s = store_stmt(c, S_RUN_LATEST);
-    if (!s)
-        return store_conn_error(c, eb, "latest metrics");
-    db_bind_int64(s, 1, r->run_pk);
-    size_t cap = 0;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
-        struct metric *p =
-            store_grow(r->metrics, r->n_metrics, &cap, sizeof(*p));
-        if (!p) {
-            db_reset(s);
-            return err_set(eb, SRV_E_NOMEM, "out of memory");
-        }
-        r->metrics = p;
-        struct metric *m = &r->metrics[r->n_metrics++];
-        memset(m, 0, sizeof(*m));
-        m->key = m->key_storage = store_col_dup(s, 0);
-        m->value = (int)db_column_int64(s, 4) ? NAN : db_column_double(s, 1);
-        m->timestamp = db_column_int64(s, 2);
-        m->step = db_column_int64(s, 3);
-        if (!m->key) {
-            db_reset(s);
-            return err_set(eb, SRV_E_NOMEM, "out of memory");
-        }
-    }
-    db_reset(s);
-    return rc == DB_DONE ? SRV_OK : store_conn_error(c, eb, "latest metrics");
-}
-
-static enum srv_err read_inputs(struct conn *c, struct run *r,
-                                struct errbuf *eb)
-{
-    struct db_stmt *s = store_stmt(c, S_RUN_DATASETS);
-    if (!s)
-        return store_conn_error(c, eb, "inputs");
-    db_bind_int64(s, 1, r->run_pk);
-    size_t cap = 0;
-    int64_t pks_small[8];
-    int64_t *pks = pks_small;
-    enum srv_err e = SRV_OK;
-    int rc;
-    while ((rc = db_step(s)) == DB_ROW) {
-        if (r->n_inputs == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct dataset_input *p = realloc(r->inputs, ncap * sizeof(*p));
-            int64_t *q = pks == pks_small ? malloc(ncap * sizeof(*q))
-                                          : realloc(pks, ncap * sizeof(*q));
-            if (p)
-                r->inputs = p;
-            if (!p || !q) {
-                e = err_set(eb, SRV_E_NOMEM, "out of memory");
-                break;
-            }
-            if (pks == pks_small)
-                memcpy(q, pks_small, sizeof(pks_small));
-            pks = q;
-            cap = ncap;
-        }
-        struct dataset_input *d = &r->inputs[r->n_inputs];
-        memset(d, 0, sizeof(*d));
-        pks[r->n_inputs++] = db_column_int64(s, 0);
-        d->name = store_col_dup(s, 1);
-        d->digest = store_col_dup(s, 2);
-        d->source_type = store_col_dup(s, 3);
-        d->source = store_col_dup(s, 4);
-        d->schema = store_col_dup(s, 5);
-        d->profile = store_col_dup(s, 6);
-    }
-    db_reset(s);
-    if (!e && rc != DB_DONE)
-        e = store_conn_error(c, eb, "inputs");
-    for (size_t i = 0; i < r->n_inputs && !e; i++)
-        e = read_kvs(c, S_INPUT_TAGS, r->run_pk, pks[i], 2, &r->inputs[i].tags,
-                     &r->inputs[i].n_tags, eb);
-    if (pks != pks_small)
-        free(pks);
-    if (e)
-        return e;
-    s = store_stmt(c, S_RUN_MODEL_INPUTS);
-    if (!s)
-        return store_conn_error(c, eb, "model inputs");
-    db_bind_int64(s, 1, r->run_pk);
-    cap = 0;
-    while ((rc = db_step(s)) == DB_ROW) {
-        char **p =
-            store_grow(r->model_inputs, r->n_model_inputs, &cap, sizeof(*p));
-        if (!p) {
-            db_reset(s);
-            return err_set(eb, SRV_E_NOMEM, "out of memory");
-        }
-        r->model_inputs = p;
-        r->model_inputs[r->n_model_inputs++] = store_col_dup(s, 0);
-    }
-    db_reset(s);
-    return rc == DB_DONE ? SRV_OK : store_conn_error(c, eb, "model inputs");
-}
-
-/* Params, tags, latest metrics and inputs of a run whose info is read. */
-static enum srv_err run_fill(struct conn *c, struct run *r, struct errbuf *eb)
-{
-    enum srv_err e;
-    if ((e = read_kvs(c, S_RUN_PARAMS, r->run_pk, 0, 1, &r->params,
-                      &r->n_params, eb)) ||
-        (e = read_kvs(c, S_RUN_TAGS, r->run_pk, 0, 1, &r->tags, &r->n_tags,
-                      eb)) ||
-        (e = read_latest(c, r, eb)) || (e = read_inputs(c, r, eb)))
-        return e;
     return SRV_OK;
 }
 
@@ -376,10 +263,10 @@ enum srv_err store_run_get(struct store *st, const char *run_id,
         return err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST,
                        "Run with id=%s not found", run_id);
     }
-    enum srv_err e = run_from_row(s, out, eb);
+    enum srv_err e = store_run_from_row(s, out, eb);
     db_reset(s);
     if (!e)
-        e = run_fill(c, out, eb);
+        e = store_runs_fill(c, out, 1, eb);
     if (e)
         run_cleanup(out);
     return e;
@@ -483,9 +370,9 @@ enum srv_err store_runs_search(struct store *st, const int64_t *experiment_ids,
         experiment_ids, n_experiments, args, &q, &s, eb);
     if (!e && s) {
         *out = store_read_page(c, s, args->max_results, sizeof(**out),
-                               run_from_row, n, more, &e, eb);
-        for (size_t i = 0; i < *n && !e; i++)
-            e = run_fill(c, &(*out)[i], eb);
+                               store_run_from_row, n, more, &e, eb);
+        if (!e)
+            e = store_runs_fill(c, *out, *n, eb);
     }
     db_finalize(s);
     search_sql_cleanup(&q);
@@ -738,31 +625,6 @@ enum srv_err store_deleted_runs(struct store *st, int64_t deleted_before,
 }
 
 /*---- single rows of streamed replies ----*/
-
-enum srv_err store_run_info(struct store *st, int64_t run_pk, struct run *out,
-                            struct errbuf *eb)
-{
-    memset(out, 0, sizeof(*out));
-    struct conn *c = store_reader(st, eb);
-    if (!c)
-        return SRV_E_UNAVAILABLE;
-    struct db_stmt *s = store_stmt(c, S_CHUNK_RUN_BY_PK);
-    if (!s)
-        return store_conn_error(c, eb, "run get");
-    db_bind_int64(s, 1, run_pk);
-    int rc = db_step(s);
-    enum srv_err e;
-    if (rc == DB_ROW)
-        e = run_from_row(s, out, eb);
-    else if (rc == DB_DONE)
-        e = err_set(eb, SRV_E_RESOURCE_DOES_NOT_EXIST, "Run not found");
-    else
-        e = store_conn_error(c, eb, "run get");
-    db_reset(s);
-    if (e)
-        run_cleanup(out);
-    return e;
-}
 
 enum srv_err store_experiment_info(struct store *st, int64_t experiment_id,
                                    struct experiment *out, struct errbuf *eb)

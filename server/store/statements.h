@@ -73,10 +73,6 @@
  * last one read with key >= ?2 bound to that key plus the byte 0x01 (keys
  * hold no NUL, so nothing sorts between), and starts with ''. */
 #define FOR_EACH_CHUNK_STMT(X)                                                 \
-    X(S_CHUNK_RUN_BY_PK,                                                       \
-      "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
-      "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
-      "WHERE run_pk = ?")                                                      \
     X(S_CHUNK_PARAMS, "SELECT key, value FROM params WHERE run_pk = ?1 "       \
                       "AND key >= ?2 ORDER BY key")                            \
     X(S_CHUNK_TAGS, "SELECT key, value FROM tags WHERE run_pk = ?1 "           \
@@ -116,6 +112,57 @@
       "intensity_source FROM energy_samples WHERE run_pk = ?1 "                \
       "AND (start_time, end_time) > (?3, ?4) ORDER BY start_time, end_time "   \
       "LIMIT ?2")
+
+/* The reads of a page of runs per kind (read_batch.c) around the list
+ * of run_pks 'ids' (a string literal): rows by run_pk, then in each run's
+ * order. dialect.h's D_S_BATCH_* put an engine's D_F_JSON_IDS there
+ * (several runs, bound as one JSON array); the S_RUN1_* below a single ?
+ * (one run, bound as an integer: SQLite's json_each costs more than the
+ * read of one run's list). RUNS_READ_ROWS ends with the characters of
+ * the run's lists (RUNS_READ_LIST_CHARS), so that the caller reads the
+ * lists only of runs that fit its memory: PostgreSQL sends a statement's
+ * whole result at once. */
+#define RUNS_READ_LIST_CHARS                                                   \
+    "(SELECT coalesce(sum(length(key) + length(value)), 0) FROM params "       \
+    "WHERE run_pk = r.run_pk) + "                                              \
+    "(SELECT coalesce(sum(length(key) + length(value)), 0) FROM tags "         \
+    "WHERE run_pk = r.run_pk) + "                                              \
+    "(SELECT coalesce(sum(length(key) + 48), 0) FROM latest_metrics "          \
+    "WHERE run_pk = r.run_pk) + "                                              \
+    "(SELECT coalesce(sum(length(d.name) + length(d.digest) + "                \
+    "length(d.source_type) + length(d.source) + "                              \
+    "coalesce(length(d.schema), 0) + coalesce(length(d.profile), 0)), 0) "     \
+    "FROM run_inputs AS ri JOIN datasets AS d "                                \
+    "ON d.dataset_pk = ri.dataset_pk WHERE ri.run_pk = r.run_pk) + "           \
+    "(SELECT coalesce(sum(length(key) + length(value)), 0) FROM input_tags "   \
+    "WHERE run_pk = r.run_pk) + "                                              \
+    "(SELECT coalesce(sum(length(model_id)), 0) FROM run_model_inputs "        \
+    "WHERE run_pk = r.run_pk)"
+#define RUNS_READ_ROWS(ids)                                                    \
+    "SELECT r.run_pk, r.run_id, r.experiment_id, r.run_name, r.user_id, "      \
+    "r.status, r.start_time, r.end_time, r.artifact_uri, "                     \
+    "r.lifecycle_stage, " RUNS_READ_LIST_CHARS                                 \
+    " FROM runs AS r WHERE r.run_pk IN (" ids ")"
+#define RUNS_READ_PARAMS(ids)                                                  \
+    "SELECT run_pk, key, value FROM params WHERE run_pk IN (" ids ") "         \
+    "ORDER BY run_pk, key"
+#define RUNS_READ_TAGS(ids)                                                    \
+    "SELECT run_pk, key, value FROM tags WHERE run_pk IN (" ids ") "           \
+    "ORDER BY run_pk, key"
+#define RUNS_READ_LATEST(ids)                                                  \
+    "SELECT run_pk, key, value, timestamp, step, is_nan FROM latest_metrics "  \
+    "WHERE run_pk IN (" ids ") ORDER BY run_pk, key"
+#define RUNS_READ_DATASETS(ids)                                                \
+    "SELECT ri.run_pk, d.dataset_pk, d.name, d.digest, d.source_type, "        \
+    "d.source, d.schema, d.profile FROM run_inputs AS ri JOIN datasets AS d "  \
+    "ON d.dataset_pk = ri.dataset_pk WHERE ri.run_pk IN (" ids ") "            \
+    "ORDER BY ri.run_pk, ri.seq"
+#define RUNS_READ_INPUT_TAGS(ids)                                              \
+    "SELECT run_pk, dataset_pk, key, value FROM input_tags "                   \
+    "WHERE run_pk IN (" ids ") ORDER BY run_pk, dataset_pk, key"
+#define RUNS_READ_MODEL_INPUTS(ids)                                            \
+    "SELECT run_pk, model_id FROM run_model_inputs WHERE run_pk IN (" ids ") " \
+    "ORDER BY run_pk, seq"
 
 #define FOR_EACH_STMT(X)                                                       \
     X(S_PING, "SELECT 1")                                                      \
@@ -269,19 +316,13 @@
       "SELECT run_pk, run_id, experiment_id, run_name, user_id, status, "      \
       "start_time, end_time, artifact_uri, lifecycle_stage FROM runs "         \
       "WHERE run_id = ?")                                                      \
-    X(S_RUN_PARAMS, "SELECT key, value FROM params WHERE run_pk = ? "          \
-                    "ORDER BY key")                                            \
-    X(S_RUN_TAGS, "SELECT key, value FROM tags WHERE run_pk = ? ORDER BY key") \
-    X(S_RUN_LATEST, "SELECT key, value, timestamp, step, is_nan "              \
-                    "FROM latest_metrics WHERE run_pk = ? ORDER BY key")       \
-    X(S_RUN_DATASETS,                                                          \
-      "SELECT d.dataset_pk, d.name, d.digest, d.source_type, d.source, "       \
-      "d.schema, d.profile FROM run_inputs AS ri JOIN datasets AS d "          \
-      "ON d.dataset_pk = ri.dataset_pk WHERE ri.run_pk = ? ORDER BY ri.seq")   \
-    X(S_INPUT_TAGS, "SELECT key, value FROM input_tags WHERE run_pk = ? "      \
-                    "AND dataset_pk = ? ORDER BY key")                         \
-    X(S_RUN_MODEL_INPUTS, "SELECT model_id FROM run_model_inputs "             \
-                          "WHERE run_pk = ? ORDER BY seq")                     \
+    X(S_RUN1_ROWS, RUNS_READ_ROWS("?"))                                        \
+    X(S_RUN1_PARAMS, RUNS_READ_PARAMS("?"))                                    \
+    X(S_RUN1_TAGS, RUNS_READ_TAGS("?"))                                        \
+    X(S_RUN1_LATEST, RUNS_READ_LATEST("?"))                                    \
+    X(S_RUN1_DATASETS, RUNS_READ_DATASETS("?"))                                \
+    X(S_RUN1_INPUT_TAGS, RUNS_READ_INPUT_TAGS("?"))                            \
+    X(S_RUN1_MODEL_INPUTS, RUNS_READ_MODEL_INPUTS("?"))                        \
     X(S_HISTORY, "SELECT timestamp, step, value, is_nan FROM metrics "         \
                  "WHERE run_pk = ? AND key = ? "                               \
                  "ORDER BY timestamp, step, value LIMIT ? OFFSET ?")           \

@@ -563,9 +563,9 @@ static enum srv_err insert_metric_arrays(struct conn *c, struct store_write *w,
             e = err_set(&w->err, SRV_E_NOMEM, "out of memory");
             break;
         }
-        struct db_stmt *s =
-            store_conn_stmt(c, STORE_DIALECT_STMT_BASE + 0,
-                            dialect_sql(db, D_S_METRICS_FROM_ARRAYS));
+        struct db_stmt *s = store_conn_stmt(
+            c, STORE_DIALECT_STMT_BASE + D_S_METRICS_FROM_ARRAYS,
+            dialect_sql(db, D_S_METRICS_FROM_ARRAYS));
         if (!s) {
             e = store_conn_error(c, &w->err, "metric insert");
             break;
@@ -596,7 +596,7 @@ static enum srv_err log_one_metric(struct conn *c, struct store_write *w)
     const struct metric_in *m = &w->metrics[0];
     bool nan = isnan(m->value);
     struct db_stmt *s =
-        store_conn_stmt(c, STORE_DIALECT_STMT_BASE + 1,
+        store_conn_stmt(c, STORE_DIALECT_STMT_BASE + D_S_METRIC_LOG_ONE,
                         dialect_sql(store_conn_db(c), D_S_METRIC_LOG_ONE));
     if (s) {
         db_bind_text(s, 1, w->run_id, -1);

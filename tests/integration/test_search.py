@@ -496,6 +496,190 @@ class RunSearchTests(ServerTestCase):
         self.assertEqual(r.status, 405, repr(r))
 
 
+class BatchReadTests(ServerTestCase):
+    """runs/search reads a page's runs per kind of list, with one statement
+    for all of them (read_batch.c; listsrc.c renders a run read whole),
+    and writes a run chunk by chunk when its lists are large or the
+    batch's cap cut them: every page, whatever its size and wherever it
+    starts, holds each run exactly as runs/get answers it, in the same
+    order of members and items."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        c = cls.client
+        cls.eid = ok(c.post("experiments/create",
+                            {"name": uniq("batch")}))["experiment_id"]
+        t = [0]
+
+        def run(name):
+            t[0] += 1
+            return ok(c.post("runs/create", {
+                "experiment_id": cls.eid, "run_name": name,
+                "start_time": 1000 + t[0]}))["run"]["info"]["run_id"]
+
+        def batch(rid, metrics=(), params=(), tags=()):
+            ok(c.post("runs/log-batch", {
+                "run_id": rid,
+                "metrics": [{"key": k, "value": v, "timestamp": ts,
+                             "step": st} for k, v, ts, st in metrics],
+                "params": [{"key": k, "value": v} for k, v in params],
+                "tags": [{"key": k, "value": v} for k, v in tags]}))
+
+        def dataset(name, digest, tags=()):
+            d = {"dataset": {"name": name, "digest": digest,
+                             "source_type": "local",
+                             "source": '{"uri": "/d/%s"}' % name}}
+            if tags:
+                d["tags"] = [{"key": k, "value": v} for k, v in tags]
+            return d
+
+        cls.empty = run("empty")
+        cls.params_only = run("params-only")
+        batch(cls.params_only, params=[("z", "26"), ("a", "1"), ("m", "13")])
+        cls.full = run("full")
+        batch(cls.full,
+              [("loss", 0.5, 2, 0), ("acc", 0.25, 1, 0), ("acc", 0.75, 3, 1),
+               ("nan", "NaN", 1, 0), ("b.c", -1, 1, 4)],
+              [("lr", "0.1"), ("batch", "64"), ("a", "x")],
+              [("team", "vision"), ("env", "prod"), ("b", "")])
+        ok(c.post("runs/log-inputs", {"run_id": cls.full, "datasets": [
+            dataset("train", "d1", [("mlflow.data.context", "training"),
+                                    ("a", "1"), ("z", "26")]),
+            dataset("eval", "d2"),
+            dataset("test", "d3", [("k", "v")])],
+            "models": [{"model_id": "m-2"}, {"model_id": "m-1"}]}))
+        cls.inputs_only = run("inputs-only")
+        ok(c.post("runs/log-inputs", {"run_id": cls.inputs_only,
+                                      "datasets": [dataset("eval", "d2")]}))
+        cls.models_only = run("models-only")
+        ok(c.post("runs/log-inputs", {
+            "run_id": cls.models_only, "datasets": [],
+            "models": [{"model_id": "m-%d" % i} for i in (3, 1, 2)]}))
+        # the same keys in several runs
+        cls.same = []
+        for i in range(5):
+            rid = run("same-%d" % i)
+            batch(rid, [("acc", i / 10, 1, 0)], [("lr", str(i))],
+                  [("team", "t%d" % i)])
+            cls.same.append(rid)
+        # a run whose lists weigh more than listsrc writes whole (64 KiB)
+        cls.big = run("big")
+        batch(cls.big, tags=[("big.%02d" % i, chr(65 + i) * 8000)
+                             for i in range(12)])
+        # runs whose tags together pass the batch's cap (512 KiB): the
+        # runs after the cut are written chunk by chunk
+        cls.medium = []
+        for i in range(12):
+            rid = run("medium-%d" % i)
+            batch(rid, tags=[("m.%d" % j, chr(97 + j) * 7000)
+                             for j in range(7)])
+            cls.medium.append(rid)
+        # more runs than one batch reads (100)
+        cls.small = [run("small-%d" % i) for i in range(110)]
+        for i in (0, 55, 109):
+            batch(cls.small[i], params=[("i", str(i))])
+        cls.all = ([cls.empty, cls.params_only, cls.full, cls.inputs_only,
+                    cls.models_only] + cls.same + [cls.big] + cls.medium +
+                   cls.small)
+
+    def get_raw(self, rid):
+        r = self.get("runs/get", {"run_id": rid})
+        self.assertEqual(r.status, 200, r)
+        return r.body["run"]
+
+    def pages(self, max_results, order_by=None):
+        runs, token = [], None
+        while True:
+            body = {"experiment_ids": [self.eid], "max_results": max_results}
+            if order_by:
+                body["order_by"] = order_by
+            if token:
+                body["page_token"] = token
+            b = self.ok(self.post("runs/search", body))
+            self.assertLessEqual(len(b.get("runs", [])), max_results)
+            runs += b.get("runs", [])
+            token = b.get("next_page_token")
+            if not token:
+                return runs
+
+    def test_pages_equal_runs_get(self):
+        expect = {rid: json.dumps(self.get_raw(rid)) for rid in self.all}
+        for size in (1, 2, 7, 100, 1000):
+            for order in (None, ["attributes.start_time ASC"],
+                          ["metrics.acc DESC"]):
+                if size == 1 and order:
+                    continue  # 150 requests each: the default is enough
+                with self.subTest(max_results=size, order_by=order):
+                    runs = self.pages(size, order)
+                    ids = [r["info"]["run_id"] for r in runs]
+                    self.assertEqual(sorted(ids), sorted(self.all))
+                    for r in runs:
+                        self.assertEqual(json.dumps(r),
+                                         expect[r["info"]["run_id"]])
+        asc = self.pages(1000, ["attributes.start_time ASC"])
+        self.assertEqual([r["info"]["run_id"] for r in asc], self.all)
+
+    def test_lists_in_order(self):
+        runs = {r["info"]["run_id"]: r for r in self.pages(1000)}
+        r = runs[self.full]
+        self.assertEqual([(m["key"], m["value"], m["timestamp"], m["step"])
+                          for m in r["data"]["metrics"]],
+                         [("acc", 0.75, 3, 1), ("b.c", -1, 1, 4),
+                          ("loss", 0.5, 2, 0), ("nan", "NaN", 1, 0)])
+        self.assertEqual([(p["key"], p["value"]) for p in r["data"]["params"]],
+                         [("a", "x"), ("batch", "64"), ("lr", "0.1")])
+        self.assertEqual([t["key"] for t in r["data"]["tags"]],
+                         ["b", "env", "mlflow.runName", "team"])
+        inputs = r["inputs"]["dataset_inputs"]
+        self.assertEqual([i["dataset"]["name"] for i in inputs],
+                         ["train", "eval", "test"])
+        self.assertEqual([(t["key"], t["value"]) for t in inputs[0]["tags"]],
+                         [("a", "1"), ("mlflow.data.context", "training"),
+                          ("z", "26")])
+        self.assertNotIn("tags", inputs[1])
+        self.assertEqual(inputs[2]["tags"], [{"key": "k", "value": "v"}])
+        self.assertEqual(r["inputs"]["model_inputs"],
+                         [{"model_id": "m-2"}, {"model_id": "m-1"}])
+        self.assertEqual(runs[self.models_only]["inputs"]["model_inputs"],
+                         [{"model_id": "m-%d" % i} for i in (3, 1, 2)])
+        self.assertEqual(
+            [i["dataset"]["name"] for i in
+             runs[self.inputs_only]["inputs"]["dataset_inputs"]], ["eval"])
+        e = runs[self.empty]
+        self.assertNotIn("metrics", e["data"])
+        self.assertNotIn("params", e["data"])
+        self.assertEqual(e["inputs"], {})
+        self.assertEqual(
+            [(p["key"], p["value"])
+             for p in runs[self.params_only]["data"]["params"]],
+            [("a", "1"), ("m", "13"), ("z", "26")])
+        for i, rid in enumerate(self.same):
+            d = runs[rid]["data"]
+            self.assertEqual(d["params"], [{"key": "lr", "value": str(i)}])
+            self.assertEqual([m["value"] for m in d["metrics"]], [i / 10])
+            self.assertEqual(self.tags_of(d)["team"], "t%d" % i)
+        self.assertEqual(
+            [t["value"][:1] for t in runs[self.big]["data"]["tags"]
+             if t["key"].startswith("big.")],
+            [chr(65 + i) for i in range(12)])
+        for rid in self.medium:
+            tags = self.tags_of(runs[rid]["data"])
+            self.assertEqual(sorted(k for k in tags if k.startswith("m.")),
+                             ["m.%d" % j for j in range(7)])
+        for i in (0, 55, 109):
+            self.assertEqual(self.params_of(runs[self.small[i]]),
+                             {"i": str(i)})
+
+    def test_raw_reply_is_one_json(self):
+        # the whole-run and the chunked writers join into valid JSON
+        for size in (3, 1000):
+            r = self.post("runs/search", {"experiment_ids": [self.eid],
+                                          "max_results": size})
+            self.assertEqual(r.status, 200)
+            self.assertEqual(json.loads(r.raw.decode("utf-8")), r.body)
+
+
 class ExperimentSearchTests(ServerTestCase):
 
     @classmethod

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT
  *
  * test_domain_sql: every fixed statement of the store's domains (energy
- * and carbon, the grid cache, the Model Registry, auth, Green-AI, and the
- * domain entries of dialect.h) is valid SQL on both engines, against the
+ * and carbon, the grid cache, the Model Registry, auth, Green-AI, and
+ * D_S_RUN_METHODS) and the runs' reads per kind (dialect.h's D_S_BATCH_*,
+ * statements.h's S_RUN1_*) is valid SQL on both engines, against the
  * schema their migrations build. SQLite compiles a statement at prepare;
  * PostgreSQL only at its first run, so there each one runs once with
  * every parameter NULL inside a transaction that is rolled back: a
@@ -51,7 +52,29 @@ static const struct {
               CORE(S_RUN_ENERGY_ADD),    CORE(S_RUN_ENERGY_GET),
               CORE(S_RUN_LOCATION_TAGS), CORE(S_ENERGY_SAMPLES),
               CORE(S_LATEST_SET)};
+/* ... and the one-run reads of read_batch.c. */
+static const struct {
+    const char *name;
+    enum stmt_id id;
+} run1[] = {CORE(S_RUN1_ROWS),        CORE(S_RUN1_PARAMS),
+            CORE(S_RUN1_TAGS),        CORE(S_RUN1_LATEST),
+            CORE(S_RUN1_DATASETS),    CORE(S_RUN1_INPUT_TAGS),
+            CORE(S_RUN1_MODEL_INPUTS)};
 #undef CORE
+
+/* The batch reads of a page of runs (read_batch.c). */
+#define DIALECT(id)                                                            \
+    {                                                                          \
+#id, id                                                                \
+    }
+static const struct {
+    const char *name;
+    enum dialect_id id;
+} batch[] = {DIALECT(D_S_BATCH_RUNS),        DIALECT(D_S_BATCH_PARAMS),
+             DIALECT(D_S_BATCH_TAGS),        DIALECT(D_S_BATCH_LATEST),
+             DIALECT(D_S_BATCH_DATASETS),    DIALECT(D_S_BATCH_INPUT_TAGS),
+             DIALECT(D_S_BATCH_MODEL_INPUTS)};
+#undef DIALECT
 
 /* Runs 'sql' on 'db' as this file's header says; true when it is valid. */
 static bool valid_on(struct db *db, const char *name, const char *sql)
@@ -99,6 +122,10 @@ static void check_engine(const char *target)
     for (size_t i = 0; i < sizeof(energy) / sizeof(*energy); i++)
         CHECK(valid_on(db, energy[i].name, store_stmt_sql[energy[i].id]));
     CHECK(valid_on(db, "D_S_RUN_METHODS", dialect_sql(db, D_S_RUN_METHODS)));
+    for (size_t i = 0; i < sizeof(run1) / sizeof(*run1); i++)
+        CHECK(valid_on(db, run1[i].name, store_stmt_sql[run1[i].id]));
+    for (size_t i = 0; i < sizeof(batch) / sizeof(*batch); i++)
+        CHECK(valid_on(db, batch[i].name, dialect_sql(db, batch[i].id)));
     db_close(db);
 }
 
