@@ -12,14 +12,7 @@
 
 const char *const dialect_postgres_sql[DIALECT_COUNT] = {
     /* tracking */
-    [D_F_JSON_IDS] = JSON_IDS,
-    [D_S_BATCH_RUNS] = RUNS_READ_ROWS(JSON_IDS),
-    [D_S_BATCH_PARAMS] = RUNS_READ_PARAMS(JSON_IDS),
-    [D_S_BATCH_TAGS] = RUNS_READ_TAGS(JSON_IDS),
-    [D_S_BATCH_LATEST] = RUNS_READ_LATEST(JSON_IDS),
-    [D_S_BATCH_DATASETS] = RUNS_READ_DATASETS(JSON_IDS),
-    [D_S_BATCH_INPUT_TAGS] = RUNS_READ_INPUT_TAGS(JSON_IDS),
-    [D_S_BATCH_MODEL_INPUTS] = RUNS_READ_MODEL_INPUTS(JSON_IDS),
+    RUNS_READ_DIALECT_ENTRIES(JSON_IDS),
     [D_S_METRICS_FROM_ARRAYS] =
         "INSERT INTO metrics (run_pk, key, timestamp, step, value, is_nan) "
         "SELECT ?1, k, t, s, v, n FROM unnest(?2::text[], ?3::bigint[], "

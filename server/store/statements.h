@@ -163,6 +163,16 @@
 #define RUNS_READ_MODEL_INPUTS(ids)                                            \
     "SELECT run_pk, model_id FROM run_model_inputs WHERE run_pk IN (" ids ") " \
     "ORDER BY run_pk, seq"
+/* The batch reads' entries of a dialect table (dialect_*.c), with 'ids'
+ * that engine's D_F_JSON_IDS: the same SQL around it on both. */
+#define RUNS_READ_DIALECT_ENTRIES(ids)                                         \
+    [D_F_JSON_IDS] = ids, [D_S_BATCH_RUNS] = RUNS_READ_ROWS(ids),              \
+    [D_S_BATCH_PARAMS] = RUNS_READ_PARAMS(ids),                                \
+    [D_S_BATCH_TAGS] = RUNS_READ_TAGS(ids),                                    \
+    [D_S_BATCH_LATEST] = RUNS_READ_LATEST(ids),                                \
+    [D_S_BATCH_DATASETS] = RUNS_READ_DATASETS(ids),                            \
+    [D_S_BATCH_INPUT_TAGS] = RUNS_READ_INPUT_TAGS(ids),                        \
+    [D_S_BATCH_MODEL_INPUTS] = RUNS_READ_MODEL_INPUTS(ids)
 
 #define FOR_EACH_STMT(X)                                                       \
     X(S_PING, "SELECT 1")                                                      \
