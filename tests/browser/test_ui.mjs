@@ -236,7 +236,7 @@ runSuite('gt-ui-', async (suite) => {
   // experiment page's schedule advice may be unavailable, shown as a notice)
   const watched = await openPage(browser, { viewport: { width: 1280, height: 800 }, acceptDownloads: true, colorScheme: 'light' }, {
     timeout: WAIT_MS, origins: [BASE],
-    ignored: (text, url) => /Failed to load resource.*status of 400/.test(text) || failedLoad('/greentrack/schedule')(text, url),
+    ignored: (text, url) => /Failed to load resource.*status of (400|503)/.test(text) || failedLoad('/greentrack/schedule')(text, url),
   });
   const { page } = watched;
 
@@ -256,6 +256,30 @@ runSuite('gt-ui-', async (suite) => {
     await page.waitForFunction(() => document.querySelectorAll('table.experiments tbody tr').length === 1);
     pass('experiments search narrows the list');
     await shot(page, 'experiments');
+  });
+
+  // ---- a 503 with Retry-After (a busy server: nothing was done) is sent
+  // again by api.js; the page shows the answer, not the refusal
+  await step('503 retried', async () => {
+    let refused = 0;
+    const route = '**/api/2.0/greentrack/experiments/summary**';
+    await page.route(route, async (r) => {
+      if (refused < 2) {
+        refused++;
+        await r.fulfill({ status: 503, headers: { 'retry-after': '0', 'content-type': 'application/json' },
+          body: JSON.stringify({ error_code: 'TEMPORARILY_UNAVAILABLE', message: 'busy; retry' }) });
+      } else {
+        await r.continue();
+      }
+    });
+    try {
+      await goto(page, '/experiments');
+      eq('two 503s were answered', refused, 2);
+      const names = await page.$$eval('table.experiments tbody tr', (trs) => trs.map((tr) => tr.cells[0].textContent));
+      check('after them the list is shown', names.includes('ui-small'), JSON.stringify(names));
+    } finally {
+      await page.unroute(route);
+    }
   });
 
   // ---- leaderboard: order, scores, units, badges

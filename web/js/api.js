@@ -66,14 +66,32 @@ async function answer(res, quiet401) {
   return body;
 }
 
+// A 503 with Retry-After is the server saying "nothing was done, try
+// again" (a busy database, a full write queue): the call is sent again
+// after the wait it names (at most 5 s), up to 3 times, before its error
+// reaches the page.
+const RETRIES_503 = 3;
+
+async function fetchRetrying(url, init) {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(url, init);
+    const ra = Number.parseInt(res.headers.get('retry-after') || '', 10);
+    if (res.status !== 503 || !Number.isFinite(ra) || attempt >= RETRIES_503) return res;
+    await new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, Math.min(Math.max(ra, 0), 5) * 1000);
+      init.signal?.addEventListener('abort', () => { clearTimeout(timer); reject(init.signal.reason); }, { once: true });
+    });
+  }
+}
+
 export async function get(path, params = {}, { signal, quiet401 } = {}) {
-  return answer(await fetch(path + qs(params), {
+  return answer(await fetchRetrying(path + qs(params), {
     signal, headers: { ...UI_HEADERS, accept: 'application/json' },
   }), quiet401);
 }
 
 export async function post(path, body, { signal, quiet401 } = {}) {
-  return answer(await fetch(path, {
+  return answer(await fetchRetrying(path, {
     method: 'POST', signal,
     headers: { ...UI_HEADERS, 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(body),
@@ -82,7 +100,7 @@ export async function post(path, body, { signal, quiet401 } = {}) {
 
 // PATCH and DELETE carry a JSON body, as MLflow's registry wants.
 async function send(method, path, body, { signal, quiet401 } = {}) {
-  return answer(await fetch(path, {
+  return answer(await fetchRetrying(path, {
     method, signal,
     headers: { ...UI_HEADERS, 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify(body),
