@@ -54,7 +54,11 @@ sys.exit(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
 SIGNAL_CHILD = r"""
 import os, signal, sys, time
 def on(sig, _frame):
-    print("got", signal.Signals(sig).name, flush=True)
+    # os.write, not print: the next signal can arrive while print is still
+    # inside the buffered stdout (the test sends it once the line is read),
+    # and a handler that prints then would raise "reentrant call" and end
+    # the child
+    os.write(1, ("got %s\n" % signal.Signals(sig).name).encode())
     if sig == signal.SIGTERM:
         sys.exit(128 + sig)
 for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGUSR1):
