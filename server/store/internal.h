@@ -304,6 +304,11 @@ void store_bind_frag(struct db_stmt *s, const struct sql_frag *f, int *pos);
 enum srv_err store_step_done(struct conn *c, struct db_stmt *s,
                              struct errbuf *eb, const char *what);
 
+/* As store_step_done, deferred (db_step_deferred): on PostgreSQL queued,
+ * its failure reported by the next flush or synchronous statement. */
+enum srv_err store_step_deferred(struct conn *c, struct db_stmt *s,
+                                 struct errbuf *eb, const char *what);
+
 /* Steps a statement that returns no rows, writes how many rows it
  * inserted, updated or deleted to '*changed' and resets it; a NULL 's'
  * or a failed step is store_conn_error's. */

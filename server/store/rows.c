@@ -36,6 +36,18 @@ enum srv_err store_step_done(struct conn *c, struct db_stmt *s,
     return SRV_OK;
 }
 
+enum srv_err store_step_deferred(struct conn *c, struct db_stmt *s,
+                                 struct errbuf *eb, const char *what)
+{
+    if (!s)
+        return store_conn_error(c, eb, what);
+    int rc = db_step_deferred(s);
+    db_reset(s);
+    if (rc != DB_OK)
+        return store_conn_error(c, eb, what);
+    return SRV_OK;
+}
+
 enum srv_err store_step_changes(struct conn *c, struct db_stmt *s,
                                 int64_t *changed, struct errbuf *eb,
                                 const char *what)

@@ -574,20 +574,13 @@ static enum srv_err insert_metric_arrays(struct conn *c, struct store_write *w,
         for (int j = 0; j < 5; j++)
             db_bind_text(s, j + 2, col[j].buf, (int)col[j].len);
         /* deferred: nothing of it is read; the writer flushes */
-        if (db_step_deferred(s) != DB_OK)
-            e = store_conn_error(c, &w->err, "metric insert");
-        db_reset(s);
+        e = store_step_deferred(c, s, &w->err, "metric insert");
     }
     for (int j = 0; j < 5; j++)
         strbuf_cleanup(&col[j]);
     return e;
 }
 
-/* log-batch and log-metric. The metric inserts and the latest-metric
- * upserts are deferred (db_step_deferred): on PostgreSQL they go in the
- * round trip of the writer's flush (or of the next synchronous statement,
- * which then reports their failure). Params stay synchronous: their
- * unique violation is read at once. */
 /* PostgreSQL, log-metric (one point, nothing else): the lookup, the
  * insert and the latest-metric upsert in one statement
  * (D_S_METRIC_LOG_ONE), one round trip. */
@@ -610,6 +603,11 @@ static enum srv_err log_one_metric(struct conn *c, struct store_write *w)
     return store_run_lookup_step(c, s, w->run_id, true, &rs, &w->err);
 }
 
+/* log-batch and log-metric. The metric inserts and the latest-metric
+ * upserts are deferred (db_step_deferred): on PostgreSQL they go in the
+ * round trip of the writer's flush (or of the next synchronous statement,
+ * which then reports their failure). Params stay synchronous: their
+ * unique violation is read at once. */
 static enum srv_err w_run_log(struct conn *c, struct store_write *w)
 {
     if (w->n_metrics == 1 && !w->n_params && !w->n_tags &&
@@ -673,12 +671,8 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
             db_bind_int64(ins, 4, m->step);
             db_bind_double(ins, 5, nan ? 0.0 : m->value);
             db_bind_int64(ins, 6, nan);
-            int rc = db_step_deferred(ins);
-            db_reset(ins);
-            if (rc != DB_OK) {
-                e = store_conn_error(c, &w->err, "metric insert");
+            if ((e = store_step_deferred(c, ins, &w->err, "metric insert")))
                 break;
-            }
         }
         size_t k = 0;
         while (k < n_latest && strcmp(latest[k]->key, m->key) != 0)
@@ -717,10 +711,7 @@ static enum srv_err w_run_log(struct conn *c, struct store_write *w)
         db_bind_int64(s, 4, m->timestamp);
         db_bind_int64(s, 5, m->step);
         db_bind_int64(s, 6, nan);
-        int rc = db_step_deferred(s);
-        db_reset(s);
-        if (rc != DB_OK)
-            e = store_conn_error(c, &w->err, "latest metric");
+        e = store_step_deferred(c, s, &w->err, "latest metric");
     }
     if (latest != latest_small)
         free(latest);
