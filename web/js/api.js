@@ -78,8 +78,10 @@ async function fetchRetrying(url, init) {
     const ra = Number.parseInt(res.headers.get('retry-after') || '', 10);
     if (res.status !== 503 || !Number.isFinite(ra) || attempt >= RETRIES_503) return res;
     await new Promise((resolve, reject) => {
-      const timer = setTimeout(resolve, Math.min(Math.max(ra, 0), 5) * 1000);
-      init.signal?.addEventListener('abort', () => { clearTimeout(timer); reject(init.signal.reason); }, { once: true });
+      const abort = () => { clearTimeout(timer); reject(init.signal.reason); };
+      const timer = setTimeout(() => { init.signal?.removeEventListener('abort', abort); resolve(); },
+        Math.min(Math.max(ra, 0), 5) * 1000);
+      init.signal?.addEventListener('abort', abort, { once: true });
     });
   }
 }
