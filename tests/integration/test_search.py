@@ -15,6 +15,17 @@ def ok(resp):
     return resp.body
 
 
+def log_batch(c, rid, metrics=(), params=(), tags=()):
+    """runs/log-batch of (key, value, timestamp, step) metrics and
+    (key, value) params and tags; asserts 200."""
+    ok(c.post("runs/log-batch", {
+        "run_id": rid,
+        "metrics": [{"key": k, "value": v, "timestamp": ts, "step": st}
+                    for k, v, ts, st in metrics],
+        "params": [{"key": k, "value": v} for k, v in params],
+        "tags": [{"key": k, "value": v} for k, v in tags]}))
+
+
 class RunSearchTests(ServerTestCase):
     """A read-only fixture shared by every test:
 
@@ -44,12 +55,7 @@ class RunSearchTests(ServerTestCase):
                 "user_id": user}))["run"]["info"]["run_id"]
 
         def batch(rid, metrics=(), params=(), tags=()):
-            ok(c.post("runs/log-batch", {
-                "run_id": rid,
-                "metrics": [{"key": k, "value": v, "timestamp": ts,
-                             "step": s} for k, v, ts, s in metrics],
-                "params": [{"key": k, "value": v} for k, v in params],
-                "tags": [{"key": k, "value": v} for k, v in tags]}))
+            log_batch(c, rid, metrics, params, tags)
 
         cls.r1 = run(cls.eid, "alpha", 1000, "alice")
         batch(cls.r1, [("acc", 0.1, 10, 0), ("acc", 0.9, 5, 1),
@@ -519,12 +525,7 @@ class BatchReadTests(ServerTestCase):
                 "start_time": 1000 + t[0]}))["run"]["info"]["run_id"]
 
         def batch(rid, metrics=(), params=(), tags=()):
-            ok(c.post("runs/log-batch", {
-                "run_id": rid,
-                "metrics": [{"key": k, "value": v, "timestamp": ts,
-                             "step": st} for k, v, ts, st in metrics],
-                "params": [{"key": k, "value": v} for k, v in params],
-                "tags": [{"key": k, "value": v} for k, v in tags]}))
+            log_batch(c, rid, metrics, params, tags)
 
         def dataset(name, digest, tags=()):
             d = {"dataset": {"name": name, "digest": digest,
